@@ -1,0 +1,459 @@
+//! Parser of `/proc/PID/maps` and `/proc/PID/smaps` text.
+//!
+//! Takes bytes, does no I/O: live reads, saved files from boards and fuzzers all
+//! feed the same function. Paths are bytes (not UTF-8), names may contain spaces,
+//! `\012` stands for a newline, and unknown smaps keys are kept so that a future
+//! kernel's fields survive. Every error names the 1-based line and its text.
+
+use std::fmt;
+
+/// One line of maps (with, for smaps, the fields that follow it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    /// 1-based line number of the header line in the input.
+    pub line: usize,
+    pub start: u64,
+    /// Exclusive end address.
+    pub end: u64,
+    /// The four permission characters as printed (`r-xp`).
+    pub perms: [u8; 4],
+    /// File offset of `start` (bytes).
+    pub offset: u64,
+    pub dev_major: u32,
+    pub dev_minor: u32,
+    pub inode: u64,
+    /// The name exactly as the kernel printed it (padding removed), possibly empty.
+    pub name: Vec<u8>,
+    /// smaps fields in input order (empty for plain maps).
+    pub fields: Vec<Field>,
+}
+
+/// One `Key: value` line of smaps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    pub key: String,
+    pub value: FieldValue,
+}
+
+/// The value of an smaps field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldValue {
+    /// `NNN kB`, converted to bytes.
+    Bytes(u64),
+    /// A bare integer (`THPeligible`, `ProtectionKey`).
+    Number(u64),
+    /// Anything else (`VmFlags`, Android's `Name`), kept verbatim.
+    Text(Vec<u8>),
+}
+
+/// What a maps name says about a mapping. Only a hint about *where* the memory comes
+/// from; what ELF bytes it holds is decided from program headers and addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameKind<'a> {
+    /// No name: anonymous memory.
+    Anonymous,
+    /// A file path (decoded: `\012` becomes `\n`, the ` (deleted)` suffix removed).
+    Path {
+        path: Vec<u8>,
+        deleted: bool,
+    },
+    Heap,
+    Stack,
+    /// `[stack:TID]` (kernels before 4.5).
+    ThreadStack(u64),
+    Vdso,
+    /// `[vvar]`, `[vvar_vclock]`.
+    Vvar,
+    Vsyscall,
+    /// `[anon:NAME]`.
+    AnonNamed(&'a [u8]),
+    /// `[anon_shmem:NAME]`.
+    AnonShmem(&'a [u8]),
+    /// `anon_inode:...`.
+    AnonInode(&'a [u8]),
+    /// Other bracketed names of the kernel: `[uprobes]`, `[sigpage]`, `[vectors]`, ...
+    Kernel(&'a [u8]),
+    /// Something else that is not a path (`socket:[...]`, ...).
+    Other(&'a [u8]),
+}
+
+impl Mapping {
+    pub fn size(&self) -> u64 {
+        self.end - self.start
+    }
+
+    pub fn perms_str(&self) -> String {
+        String::from_utf8_lossy(&self.perms).into_owned()
+    }
+
+    pub fn dev_str(&self) -> String {
+        format!("{:02x}:{:02x}", self.dev_major, self.dev_minor)
+    }
+
+    pub fn is_shared(&self) -> bool {
+        self.perms[3] == b's'
+    }
+
+    /// Classifies the name. See [`NameKind`].
+    pub fn name_kind(&self) -> NameKind<'_> {
+        classify_name(&self.name)
+    }
+
+    /// Value of an smaps field in bytes (only `kB` fields), if present.
+    pub fn bytes(&self, key: &str) -> Option<u64> {
+        self.fields.iter().find_map(|f| match (&f.key, &f.value) {
+            (k, FieldValue::Bytes(v)) if k == key => Some(*v),
+            _ => None,
+        })
+    }
+
+    /// A file-backed mapping: it has an inode and a path-like name.
+    pub fn is_file_backed(&self) -> bool {
+        self.inode != 0 && self.name.first() == Some(&b'/')
+    }
+}
+
+/// Classifies a maps name (see [`NameKind`]).
+pub fn classify_name(name: &[u8]) -> NameKind<'_> {
+    fn inner<'a>(name: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
+        name.strip_prefix(prefix)?.strip_suffix(b"]")
+    }
+    match name {
+        b"" => NameKind::Anonymous,
+        b"[heap]" => NameKind::Heap,
+        b"[stack]" => NameKind::Stack,
+        b"[vdso]" => NameKind::Vdso,
+        b"[vvar]" | b"[vvar_vclock]" => NameKind::Vvar,
+        b"[vsyscall]" => NameKind::Vsyscall,
+        _ if name[0] == b'/' => {
+            let (raw, deleted) = match name.strip_suffix(b" (deleted)") {
+                Some(p) => (p, true),
+                None => (name, false),
+            };
+            NameKind::Path {
+                path: decode_newlines(raw),
+                deleted,
+            }
+        }
+        _ => {
+            if let Some(n) = inner(name, b"[anon:") {
+                NameKind::AnonNamed(n)
+            } else if let Some(n) = inner(name, b"[anon_shmem:") {
+                NameKind::AnonShmem(n)
+            } else if let Some(tid) = inner(name, b"[stack:")
+                .and_then(|t| std::str::from_utf8(t).ok())
+                .and_then(|t| t.parse().ok())
+            {
+                NameKind::ThreadStack(tid)
+            } else if let Some(n) = name.strip_prefix(b"anon_inode:") {
+                NameKind::AnonInode(n)
+            } else if name[0] == b'[' && name.ends_with(b"]") {
+                NameKind::Kernel(name)
+            } else {
+                NameKind::Other(name)
+            }
+        }
+    }
+}
+
+/// Undoes the kernel's only escape in maps names: a newline printed as `\012`.
+/// (A literal backslash is not escaped, so this is a best guess, as for the kernel's
+/// own `seq_file_path` readers.)
+pub fn decode_newlines(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i..].starts_with(b"\\012") {
+            out.push(b'\n');
+            i += 4;
+        } else {
+            out.push(raw[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// A malformed input line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// 1-based line number.
+    pub line: usize,
+    /// The offending line (lossily decoded, control characters escaped by the printer).
+    pub text: String,
+    pub what: &'static str,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = crate::sanitize::escape(self.text.as_bytes());
+        if text.len() > 120 {
+            let mut cut = 120;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.truncate(cut);
+            text.push_str("...");
+        }
+        write!(f, "line {}: {}: \"{}\"", self.line, self.what, text)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Parses maps or smaps text (the format is detected line by line: a `Key:` line
+/// belongs to the preceding mapping). Stops at the first malformed line.
+pub fn parse(input: &[u8]) -> Result<Vec<Mapping>, ParseError> {
+    let mut out: Vec<Mapping> = Vec::new();
+    for (i, line) in input.split(|&b| b == b'\n').enumerate() {
+        let lineno = i + 1;
+        if line.is_empty() {
+            continue;
+        }
+        let err = |what| ParseError {
+            line: lineno,
+            text: String::from_utf8_lossy(line).into_owned(),
+            what,
+        };
+        if let Some(field) = parse_field(line) {
+            let field = field.map_err(err)?;
+            match out.last_mut() {
+                Some(m) => m.fields.push(field),
+                None => return Err(err("smaps field before any mapping line")),
+            }
+            continue;
+        }
+        let m = parse_header(line, lineno).map_err(err)?;
+        if let Some(prev) = out.last()
+            && m.start < prev.end
+        {
+            return Err(err("mapping overlaps or precedes the previous one"));
+        }
+        out.push(m);
+    }
+    Ok(out)
+}
+
+/// Returns `Some` when the line looks like `Key: value` (a key of letters, digits and
+/// `_` followed by a colon), which a mapping line never does (it starts with hex and `-`).
+fn parse_field(line: &[u8]) -> Option<Result<Field, &'static str>> {
+    let colon = line.iter().position(|&b| b == b':')?;
+    let key = &line[..colon];
+    if key.is_empty()
+        || !key.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        || !key[0].is_ascii_alphabetic()
+    {
+        return None;
+    }
+    // A mapping line starts with hex digits and then '-': its first token has no ':'
+    // before the '-'. A key made only of hex digits (e.g. "dead:") is still a field.
+    let key = String::from_utf8(key.to_vec()).ok()?;
+    let rest = trim(&line[colon + 1..]);
+    let value = if let Some(num) = rest.strip_suffix(b" kB") {
+        match parse_dec(trim(num)).and_then(|n| n.checked_mul(1024)) {
+            Some(v) => FieldValue::Bytes(v),
+            None => return Some(Err("bad kB value")),
+        }
+    } else if let Some(n) = parse_dec(rest) {
+        FieldValue::Number(n)
+    } else {
+        FieldValue::Text(rest.to_vec())
+    };
+    Some(Ok(Field { key, value }))
+}
+
+fn trim(s: &[u8]) -> &[u8] {
+    let start = s
+        .iter()
+        .position(|b| *b != b' ' && *b != b'\t')
+        .unwrap_or(s.len());
+    let end = s
+        .iter()
+        .rposition(|b| *b != b' ' && *b != b'\t')
+        .map_or(start, |e| e + 1);
+    &s[start..end.max(start)]
+}
+
+fn parse_dec(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 20 || !s.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(s).ok()?.parse().ok()
+}
+
+fn parse_hex(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 16 || !s.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    u64::from_str_radix(std::str::from_utf8(s).ok()?, 16).ok()
+}
+
+/// Splits off the next space-terminated token.
+fn token(s: &[u8]) -> Option<(&[u8], &[u8])> {
+    let sp = s.iter().position(|&b| b == b' ')?;
+    Some((&s[..sp], &s[sp + 1..]))
+}
+
+fn parse_header(line: &[u8], lineno: usize) -> Result<Mapping, &'static str> {
+    if line.contains(&0) {
+        return Err("NUL byte in mapping line");
+    }
+    let (range, rest) = token(line).ok_or("missing fields")?;
+    let dash = range
+        .iter()
+        .position(|&b| b == b'-')
+        .ok_or("address range without '-'")?;
+    let start = parse_hex(&range[..dash]).ok_or("bad start address")?;
+    let end = parse_hex(&range[dash + 1..]).ok_or("bad end address")?;
+    if end <= start {
+        return Err("end address not above start address");
+    }
+    let (perms, rest) = token(rest).ok_or("missing fields after permissions")?;
+    let perms: [u8; 4] = perms
+        .try_into()
+        .map_err(|_| "permissions are not 4 characters")?;
+    let ok = matches!(perms[0], b'r' | b'-')
+        && matches!(perms[1], b'w' | b'-')
+        && matches!(perms[2], b'x' | b'-')
+        && matches!(perms[3], b'p' | b's');
+    if !ok {
+        return Err("bad permissions");
+    }
+    let (offset, rest) = token(rest).ok_or("missing fields after offset")?;
+    let offset = parse_hex(offset).ok_or("bad offset")?;
+    let (dev, rest) = token(rest).ok_or("missing fields after device")?;
+    let colon = dev
+        .iter()
+        .position(|&b| b == b':')
+        .ok_or("device without ':'")?;
+    let major = parse_hex(&dev[..colon])
+        .and_then(|v| u32::try_from(v).ok())
+        .ok_or("bad device")?;
+    let minor = parse_hex(&dev[colon + 1..])
+        .and_then(|v| u32::try_from(v).ok())
+        .ok_or("bad device")?;
+    // The inode is followed by a space (and padding and the name), or ends the line
+    // in files that lost their trailing space.
+    let (inode, name) = match token(rest) {
+        Some((inode, name)) => (inode, name),
+        None => (rest, &b""[..]),
+    };
+    let inode = parse_dec(inode).ok_or("bad inode")?;
+    let name_start = name.iter().position(|&b| b != b' ').unwrap_or(name.len());
+    let mut name = &name[name_start..];
+    if let Some(n) = name.strip_suffix(b"\r") {
+        name = n;
+    }
+    Ok(Mapping {
+        line: lineno,
+        start,
+        end,
+        perms,
+        offset,
+        dev_major: major,
+        dev_minor: minor,
+        inode,
+        name: name.to_vec(),
+        fields: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMAPS: &[u8] = b"\
+55d0c0a00000-55d0c0a02000 r--p 00000000 fe:00 1234                       /usr/bin/cat
+Size:                  8 kB
+KernelPageSize:        4 kB
+Rss:                   8 kB
+Pss:                   4 kB
+Shared_Clean:          8 kB
+FutureKey:            12 kB
+THPeligible:    0
+VmFlags: rd mr mw me sd
+7f0000000000-7f0000001000 rw-p 00000000 00:00 0 \n\
+7f0000001000-7f0000002000 rw-p 00000000 00:00 0                          [anon: glibc: malloc arena]
+7f0000002000-7f0000003000 r--p 00002000 103:03 99                        /tmp/a b\\012c (deleted)
+7f0000003000-7f0000004000 r--s 00000000 00:01 7                          /memfd:x y (deleted)
+7ffff7fc1000-7ffff7fc3000 r--p 00000000 00:00 0                          [vvar_vclock]
+";
+
+    #[test]
+    fn parses_all_fields() {
+        let m = parse(SMAPS).unwrap();
+        assert_eq!(m.len(), 6);
+        assert_eq!(m[0].start, 0x55d0c0a00000);
+        assert_eq!(m[0].bytes("Rss"), Some(8192));
+        assert_eq!(m[0].bytes("FutureKey"), Some(12 * 1024));
+        assert!(
+            m[0].fields
+                .iter()
+                .any(|f| f.key == "THPeligible" && f.value == FieldValue::Number(0))
+        );
+        assert!(
+            m[0].fields
+                .iter()
+                .any(|f| f.key == "VmFlags"
+                    && f.value == FieldValue::Text(b"rd mr mw me sd".to_vec()))
+        );
+        assert_eq!(m[1].name, b"");
+        assert_eq!(m[1].name_kind(), NameKind::Anonymous);
+        assert_eq!(
+            m[2].name_kind(),
+            NameKind::AnonNamed(b" glibc: malloc arena")
+        );
+        assert_eq!((m[3].dev_major, m[3].dev_minor), (0x103, 3));
+        assert_eq!(
+            m[3].name_kind(),
+            NameKind::Path {
+                path: b"/tmp/a b\nc".to_vec(),
+                deleted: true
+            }
+        );
+        assert!(m[4].is_shared());
+        assert_eq!(m[5].name_kind(), NameKind::Vvar);
+        assert_eq!(m[5].line, 14);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let bad: &[&[u8]] = &[
+            b"zz-10 r--p 0 00:00 0",
+            b"20-10 r--p 0 00:00 0",
+            b"10-20 rwzp 0 00:00 0",
+            b"10-20 r--p 0 0000 0",
+            b"10-20 r--p",
+            b"10-20 r--p 0 00:00 x",
+            b"10-20 r--p 0 00:00 0 a\0b",
+            b"10-ffffffffffffffffff r--p 0 00:00 0",
+            b"Rss: 4 kB",
+        ];
+        for line in bad {
+            let mut input = b"00-10 r--p 0 00:00 0\n".to_vec();
+            if line.starts_with(b"Rss") {
+                input.clear();
+            }
+            input.extend_from_slice(line);
+            let e = parse(&input).unwrap_err();
+            assert_eq!(e.line, if line.starts_with(b"Rss") { 1 } else { 2 }, "{e}");
+        }
+    }
+
+    #[test]
+    fn overlapping_lines_rejected() {
+        let e = parse(b"10-20 r--p 0 00:00 0\n18-30 r--p 0 00:00 0\n").unwrap_err();
+        assert_eq!(e.line, 2);
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(classify_name(b"[stack:42]"), NameKind::ThreadStack(42));
+        assert_eq!(classify_name(b"[uprobes]"), NameKind::Kernel(b"[uprobes]"));
+        assert_eq!(
+            classify_name(b"anon_inode:[io_uring]"),
+            NameKind::AnonInode(b"[io_uring]")
+        );
+        assert_eq!(classify_name(b"[anon_shmem:x]"), NameKind::AnonShmem(b"x"));
+    }
+}

@@ -1,0 +1,263 @@
+//! The one module that touches `/proc`: reading a live process's smaps (or maps),
+//! opening the files it maps, its pagemap, and its threads' stack pointers.
+//!
+//! Files named by a process's maps are opened with `O_NONBLOCK` after a `stat` (a
+//! FIFO or a device is never opened for reading, so nothing blocks and no driver sees
+//! an open), and read with bounded `pread` through [`crate::elf::ReadAt`], never mmap:
+//! a library truncated during an upgrade gives a read error, not SIGBUS
+//! (docs/design.md).
+
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::os::unix::ffi::OsStringExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::PathBuf;
+
+use crate::files::{Opened, Via, open_checked};
+use crate::maps::{Mapping, NameKind};
+
+/// Why a live process could not be read at all.
+#[derive(Debug)]
+pub enum ProcError {
+    NoSuchProcess(u32),
+    /// The process disappeared while it was being read.
+    Exited(u32),
+    PermissionDenied {
+        path: PathBuf,
+    },
+    Io {
+        path: PathBuf,
+        err: io::Error,
+    },
+}
+
+impl std::fmt::Display for ProcError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProcError::NoSuchProcess(pid) => write!(f, "no process with PID {pid}"),
+            ProcError::Exited(pid) => write!(f, "process {pid} exited while it was being read"),
+            ProcError::PermissionDenied { path } => write!(
+                f,
+                "permission denied reading {}: reading another user's process needs root or CAP_SYS_PTRACE (ptrace read access)",
+                path.display()
+            ),
+            ProcError::Io { path, err } => write!(f, "{}: {err}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for ProcError {}
+
+/// A live process.
+#[derive(Debug)]
+pub struct Process {
+    pub pid: u32,
+    dir: PathBuf,
+    pagemap: Option<io::Result<File>>,
+}
+
+fn classify_io(path: PathBuf, err: io::Error, pid: u32) -> ProcError {
+    match err.raw_os_error() {
+        Some(libc::ENOENT) | Some(libc::ESRCH) => ProcError::NoSuchProcess(pid),
+        Some(libc::EACCES) | Some(libc::EPERM) => ProcError::PermissionDenied { path },
+        _ => ProcError::Io { path, err },
+    }
+}
+
+/// The running kernel's page size.
+pub fn page_size() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if p > 0 { p as u64 } else { 4096 }
+}
+
+impl Process {
+    pub fn new(pid: u32) -> Result<Process, ProcError> {
+        let dir = PathBuf::from(format!("/proc/{pid}"));
+        match fs::metadata(&dir) {
+            Ok(_) => Ok(Process {
+                pid,
+                dir,
+                pagemap: None,
+            }),
+            Err(e) => Err(classify_io(dir, e, pid)),
+        }
+    }
+
+    pub fn alive(&self) -> bool {
+        // A zombie keeps its /proc directory but has no memory left to describe.
+        match fs::read(self.dir.join("stat")) {
+            Ok(s) => {
+                let state = s
+                    .iter()
+                    .rposition(|&b| b == b')')
+                    .and_then(|i| s.get(i + 2).copied());
+                !matches!(state, Some(b'Z') | Some(b'X'))
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Reads smaps in as few reads as possible, falling back to maps when smaps cannot
+    /// be read. Returns the text and which file it came from.
+    pub fn read_maps(&self) -> Result<(Vec<u8>, &'static str), ProcError> {
+        let smaps = self.dir.join("smaps");
+        match read_all(&smaps) {
+            Ok(text) => return self.check_nonempty(text, "smaps"),
+            Err(e)
+                if e.raw_os_error() == Some(libc::EACCES)
+                    || e.raw_os_error() == Some(libc::EPERM) =>
+            {
+                return Err(ProcError::PermissionDenied { path: smaps });
+            }
+            Err(_) if !self.dir.exists() => return Err(ProcError::NoSuchProcess(self.pid)),
+            Err(_) => {}
+        }
+        let maps = self.dir.join("maps");
+        match read_all(&maps) {
+            Ok(text) => self.check_nonempty(text, "maps"),
+            Err(e) => Err(classify_io(maps, e, self.pid)),
+        }
+    }
+
+    fn check_nonempty(
+        &self,
+        text: Vec<u8>,
+        src: &'static str,
+    ) -> Result<(Vec<u8>, &'static str), ProcError> {
+        if text.is_empty() && !self.alive() {
+            return Err(ProcError::Exited(self.pid));
+        }
+        Ok((text, src))
+    }
+
+    /// Opens the file that `m` maps: the mapped inode through `map_files` where
+    /// permitted, else the file at the same path under `/proc/PID/root`, checked
+    /// against the maps line's device and inode.
+    pub fn open_mapped(&self, m: &Mapping) -> Opened {
+        let via_map_files = self
+            .dir
+            .join(format!("map_files/{:x}-{:x}", m.start, m.end));
+        let first_err = match open_checked(&via_map_files) {
+            Ok(Opened::Regular { file, size, .. }) => {
+                return Opened::Regular {
+                    file,
+                    size,
+                    via: Via::MapFiles,
+                    mismatch: None,
+                };
+            }
+            Ok(other) => return other,
+            Err(e) => e,
+        };
+        let NameKind::Path { path, deleted } = m.name_kind() else {
+            return Opened::Failed(format!(
+                "cannot open {}: {first_err}",
+                via_map_files.display()
+            ));
+        };
+        let mut p = self.dir.join("root").into_os_string().into_vec();
+        p.extend_from_slice(&path);
+        let rooted = PathBuf::from(std::ffi::OsString::from_vec(p));
+        match open_checked(&rooted) {
+            Ok(Opened::Regular { file, size, .. }) => {
+                let meta = file.metadata();
+                let mismatch = match meta {
+                    Ok(md) => {
+                        let (maj, min) = (libc::major(md.dev()), libc::minor(md.dev()));
+                        if (maj, min, md.ino()) != (m.dev_major, m.dev_minor, m.inode) {
+                            Some(format!(
+                                "the file now at this path is not the mapped one (device {maj:02x}:{min:02x} inode {} on disk, {} inode {} in maps{}); labels are checked against the maps offsets",
+                                md.ino(),
+                                m.dev_str(),
+                                m.inode,
+                                if deleted {
+                                    "; the mapped file was deleted"
+                                } else {
+                                    ""
+                                }
+                            ))
+                        } else {
+                            None
+                        }
+                    }
+                    Err(_) => None,
+                };
+                Opened::Regular {
+                    file,
+                    size,
+                    via: Via::Root,
+                    mismatch,
+                }
+            }
+            Ok(other) => other,
+            Err(e) => Opened::Failed(format!(
+                "cannot open the mapped file ({} : {first_err}; {}: {e}){}",
+                via_map_files.display(),
+                rooted.display(),
+                if deleted {
+                    "; it was deleted after mapping"
+                } else {
+                    ""
+                }
+            )),
+        }
+    }
+
+    /// Raw pagemap entries of `[start, end)`, one u64 per page.
+    pub fn pagemap(&mut self, start: u64, end: u64, page: u64) -> io::Result<Vec<u64>> {
+        let dir = &self.dir;
+        let f = self
+            .pagemap
+            .get_or_insert_with(|| File::open(dir.join("pagemap")));
+        let f = match f {
+            Ok(f) => f,
+            Err(e) => return Err(io::Error::new(e.kind(), e.to_string())),
+        };
+        let pages = ((end - start) / page) as usize;
+        let mut buf = vec![0u8; pages * 8];
+        let at = (start / page) * 8;
+        f.read_exact_at(&mut buf, at)?;
+        Ok(buf
+            .chunks_exact(8)
+            .map(|c| u64::from_ne_bytes(c.try_into().expect("8-byte chunk")))
+            .collect())
+    }
+
+    /// Stack pointers of the threads other than the main one, from
+    /// `/proc/PID/task/TID/syscall` (needs ptrace attach rights; threads that are
+    /// running at that moment are skipped).
+    pub fn thread_stack_pointers(&self) -> Vec<u64> {
+        let Ok(tasks) = fs::read_dir(self.dir.join("task")) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for t in tasks.flatten() {
+            if t.file_name().to_str() == Some(&self.pid.to_string()) {
+                continue;
+            }
+            let Ok(s) = fs::read_to_string(t.path().join("syscall")) else {
+                continue;
+            };
+            // "nr arg1 ... arg6 sp pc" for a blocked thread; "running" otherwise.
+            let fields: Vec<&str> = s.split_whitespace().collect();
+            if fields.len() == 9
+                && let Some(sp) = fields[7]
+                    .strip_prefix("0x")
+                    .and_then(|h| u64::from_str_radix(h, 16).ok())
+            {
+                out.push(sp);
+            }
+        }
+        out
+    }
+}
+
+/// Reads a whole /proc file with a large buffer: smaps is generated as it is read,
+/// and fewer reads leave less room for the process to change between them.
+fn read_all(path: &std::path::Path) -> io::Result<Vec<u8>> {
+    let mut f = File::open(path)?;
+    let mut out = Vec::with_capacity(1 << 20);
+    f.read_to_end(&mut out)?;
+    Ok(out)
+}

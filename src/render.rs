@@ -1,0 +1,167 @@
+//! Printers of a [`Report`]: the terminal table and JSON. They only render; every
+//! figure comes from the report. Colour is a plain `bool` decided once by the CLI.
+
+use std::io::{self, Write};
+
+use owo_colors::{OwoColorize, Style};
+
+use crate::attribute::Kind;
+use crate::report::Report;
+use crate::sanitize::escape;
+
+/// Formats bytes with binary units (`4.0K`, `1.5M`); `-` for unknown.
+pub fn human(n: Option<u64>) -> String {
+    let Some(n) = n else {
+        return "-".into();
+    };
+    const UNITS: [&str; 5] = ["K", "M", "G", "T", "P"];
+    if n < 1024 {
+        return format!("{n}B");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if v >= 100.0 {
+        format!("{v:.0}{}", UNITS[u])
+    } else {
+        format!("{v:.1}{}", UNITS[u])
+    }
+}
+
+fn kind_style(kind: Kind) -> Style {
+    let s = Style::new();
+    match kind {
+        Kind::Text => s.green(),
+        Kind::Rodata => s.cyan(),
+        Kind::Data => s.yellow(),
+        Kind::Relro => s.magenta(),
+        Kind::Bss => s.blue(),
+        Kind::Gap => s.dimmed(),
+        Kind::Heap | Kind::Stack | Kind::ThreadStack => s.red(),
+        Kind::Unknown => s.bright_red().bold(),
+        _ => s,
+    }
+}
+
+/// The short name of an object or mapping for the table: the file name of a path,
+/// the whole name otherwise; always escaped.
+fn short_name(name: &str) -> String {
+    let base = if name.starts_with('/') {
+        let trimmed = name.strip_suffix(" (deleted)").unwrap_or(name);
+        let file = trimmed.rsplit('/').next().unwrap_or(trimmed);
+        if trimmed.len() != name.len() {
+            format!("{file} (deleted)")
+        } else {
+            file.to_string()
+        }
+    } else {
+        name.to_string()
+    };
+    escape(base.as_bytes())
+}
+
+/// Writes the table of `report`.
+pub fn table(report: &Report, out: &mut dyn Write, color: bool) -> io::Result<()> {
+    let paint = |text: &str, style: Style| -> String {
+        if color {
+            text.style(style).to_string()
+        } else {
+            text.to_string()
+        }
+    };
+    let addr_w = report
+        .regions
+        .iter()
+        .map(|r| format!("{:x}", r.end).len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    let header = format!(
+        "{:>aw$} {:>aw$} {:4} {:>7} {:>7} {:>7} {:<12} {:>3}  {}",
+        "START",
+        "END",
+        "PERM",
+        "SIZE",
+        "RSS",
+        "PSS",
+        "KIND",
+        "SEG",
+        "OBJECT / NAME",
+        aw = addr_w
+    );
+    writeln!(out, "{}", paint(&header, Style::new().bold()))?;
+    for r in &report.regions {
+        let kind = paint(&format!("{:<12}", r.kind.as_str()), kind_style(r.kind));
+        let seg = r
+            .segment
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "-".into());
+        let name = match (&r.object, &r.path) {
+            (Some(o), _) => paint(&short_name(o), Style::new().bold()),
+            (None, Some(p)) => paint(&short_name(p), Style::new().dimmed()),
+            (None, None) => String::new(),
+        };
+        writeln!(
+            out,
+            "{:>aw$x} {:>aw$x} {:4} {:>7} {:>7} {:>7} {} {:>3}  {}",
+            r.start,
+            r.end,
+            r.perms,
+            human(Some(r.figures.size)),
+            human(r.figures.rss),
+            human(r.figures.pss),
+            kind,
+            seg,
+            name,
+            aw = addr_w
+        )?;
+    }
+    let t = &report.totals;
+    let line = format!(
+        "{} regions, {} objects: size {}, rss {}, pss {}, swap {}",
+        report.regions.len(),
+        report.objects.len(),
+        human(Some(t.size)),
+        human(t.rss),
+        human(t.pss),
+        human(t.swap)
+    );
+    writeln!(out, "{}", paint(&line, Style::new().bold()))?;
+    Ok(())
+}
+
+/// Writes `report` as JSON (one document, newline-terminated).
+pub fn json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, report)?;
+    writeln!(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_sizes() {
+        assert_eq!(human(None), "-");
+        assert_eq!(human(Some(512)), "512B");
+        assert_eq!(human(Some(4096)), "4.0K");
+        assert_eq!(human(Some(1536 * 1024)), "1.5M");
+        assert_eq!(human(Some(200 << 20)), "200M");
+    }
+
+    #[test]
+    fn short_names_are_escaped() {
+        assert_eq!(short_name("/usr/lib/libc.so.6"), "libc.so.6");
+        assert_eq!(
+            short_name("/tmp/x\u{1b}[2J.so (deleted)"),
+            "x\\e[2J.so (deleted)"
+        );
+        assert_eq!(
+            short_name("[anon: glibc: malloc arena]"),
+            "[anon: glibc: malloc arena]"
+        );
+    }
+}

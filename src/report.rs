@@ -1,0 +1,350 @@
+//! The report: the one data structure every output (table, JSON, later summaries,
+//! budgets and diffs) is a view of, and its JSON wire form.
+//!
+//! Built from the parsed mappings and the [`Attribution`] by [`build`], with no I/O.
+//! Figures are bytes. A region that is a whole maps line keeps smaps' figures
+//! exactly; a part of a split line gets rss and swap counted from pagemap (exact), pss
+//! prorated by that rss (the parts add up to the line's pss), and null for the
+//! clean/dirty breakdown, which pagemap cannot give.
+
+use serde::Serialize;
+
+use crate::attribute::{Attribution, Kind};
+use crate::maps::Mapping;
+
+/// Bumped on any incompatible change of the JSON below.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Memory figures in bytes; `None` when unknown.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Figures {
+    pub size: u64,
+    pub rss: Option<u64>,
+    pub pss: Option<u64>,
+    pub shared_clean: Option<u64>,
+    pub shared_dirty: Option<u64>,
+    pub private_clean: Option<u64>,
+    pub private_dirty: Option<u64>,
+    pub anonymous: Option<u64>,
+    pub swap: Option<u64>,
+    pub swap_pss: Option<u64>,
+    pub locked: Option<u64>,
+}
+
+impl Figures {
+    fn from_smaps(m: &Mapping) -> Figures {
+        Figures {
+            size: m.size(),
+            rss: m.bytes("Rss"),
+            pss: m.bytes("Pss"),
+            shared_clean: m.bytes("Shared_Clean"),
+            shared_dirty: m.bytes("Shared_Dirty"),
+            private_clean: m.bytes("Private_Clean"),
+            private_dirty: m.bytes("Private_Dirty"),
+            anonymous: m.bytes("Anonymous"),
+            swap: m.bytes("Swap"),
+            swap_pss: m.bytes("SwapPss"),
+            locked: m.bytes("Locked"),
+        }
+    }
+
+    /// Adds `other` to `self`; unknown values count as zero.
+    pub fn add(&mut self, other: &Figures) {
+        fn acc(a: &mut Option<u64>, b: Option<u64>) {
+            if let Some(b) = b {
+                *a = Some(a.unwrap_or(0) + b);
+            }
+        }
+        self.size += other.size;
+        acc(&mut self.rss, other.rss);
+        acc(&mut self.pss, other.pss);
+        acc(&mut self.shared_clean, other.shared_clean);
+        acc(&mut self.shared_dirty, other.shared_dirty);
+        acc(&mut self.private_clean, other.private_clean);
+        acc(&mut self.private_dirty, other.private_dirty);
+        acc(&mut self.anonymous, other.anonymous);
+        acc(&mut self.swap, other.swap);
+        acc(&mut self.swap_pss, other.swap_pss);
+        acc(&mut self.locked, other.locked);
+    }
+}
+
+/// One region of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Region {
+    pub start: u64,
+    pub end: u64,
+    pub perms: String,
+    /// File offset of `start` (0 for anonymous memory).
+    pub offset: u64,
+    pub dev: String,
+    pub inode: u64,
+    /// The maps name as printed (lossy UTF-8), or null.
+    pub path: Option<String>,
+    /// The name's bytes, only when it is not valid UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_bytes: Option<Vec<u8>>,
+    /// The maps path of the owning ELF object.
+    pub object: Option<String>,
+    /// Index into [`Report::objects`].
+    pub instance: Option<usize>,
+    pub kind: Kind,
+    /// Program header index of the PT_LOAD, as `readelf -l` numbers it.
+    pub segment: Option<usize>,
+    /// True when this region is a part of a maps line cut in several.
+    pub split: bool,
+    /// 1-based line of the maps line in the input.
+    pub line: usize,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+/// One loaded ELF object (an instance: the same file loaded twice is two objects).
+#[derive(Debug, Clone, Serialize)]
+pub struct Object {
+    pub index: usize,
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_bytes: Option<Vec<u8>>,
+    pub build_id: Option<String>,
+    pub bias: u64,
+    #[serde(rename = "type")]
+    pub e_type: String,
+    pub machine: String,
+    pub class: u8,
+    pub endian: &'static str,
+    pub dev: String,
+    pub inode: u64,
+    pub span_start: u64,
+    pub span_end: u64,
+    /// How the file was opened (`map_files`, `root`, `sysroot`), when known.
+    pub opened: Option<String>,
+    /// Why this object's regions are labelled `unknown`, if they are.
+    pub problem: Option<String>,
+    /// Figures of all the object's regions.
+    pub totals: Figures,
+}
+
+/// Something elfmaps could not do or is unsure about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Warning {
+    /// The maps path of the file concerned, if any.
+    pub object: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.object {
+            Some(o) => write!(
+                f,
+                "{}: {}",
+                crate::sanitize::escape(o.as_bytes()),
+                self.message
+            ),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// The whole report of `elfmaps map`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub pid: Option<u32>,
+    pub page_size: u64,
+    /// `smaps` or `maps`: where the lines came from.
+    pub source: String,
+    pub regions: Vec<Region>,
+    pub objects: Vec<Object>,
+    pub warnings: Vec<Warning>,
+    pub totals: Figures,
+}
+
+/// Per-page residency of one split maps line, from pagemap.
+#[derive(Debug, Clone)]
+pub struct Residency {
+    /// Raw pagemap entries, one per page of the line.
+    pub entries: Vec<u64>,
+}
+
+const PM_PRESENT: u64 = 1 << 63;
+const PM_SWAPPED: u64 = 1 << 62;
+
+fn lossy(name: &[u8]) -> (String, Option<Vec<u8>>) {
+    match std::str::from_utf8(name) {
+        Ok(s) => (s.to_string(), None),
+        Err(_) => (
+            String::from_utf8_lossy(name).into_owned(),
+            Some(name.to_vec()),
+        ),
+    }
+}
+
+/// Extra facts about each object for the report, in instance order.
+#[derive(Debug, Clone, Default)]
+pub struct ObjectExtras {
+    pub opened: Option<String>,
+}
+
+/// Assembles the report. `residency(i)` gives the pagemap entries of maps line `i`
+/// when it was split (`None` when they could not be read).
+pub fn build(
+    mappings: &[Mapping],
+    attribution: &Attribution,
+    page_size: u64,
+    residency: &dyn Fn(usize) -> Option<Residency>,
+    extras: &[ObjectExtras],
+) -> (Vec<Region>, Vec<Object>, Figures) {
+    let mut regions = Vec::with_capacity(attribution.regions.len());
+    let mut i = 0;
+    let attr = &attribution.regions;
+    while i < attr.len() {
+        // All the regions cut from one maps line.
+        let mi = attr[i].mapping;
+        let mut j = i;
+        while j < attr.len() && attr[j].mapping == mi {
+            j += 1;
+        }
+        let m = &mappings[mi];
+        let parts = &attr[i..j];
+        let whole = Figures::from_smaps(m);
+        let figures: Vec<Figures> = if parts.len() == 1 {
+            vec![whole]
+        } else {
+            split_figures(m, parts, page_size, residency(mi), &whole)
+        };
+        let (path, path_bytes) = if m.name.is_empty() {
+            (None, None)
+        } else {
+            let (s, b) = lossy(&m.name);
+            (Some(s), b)
+        };
+        for (r, fig) in parts.iter().zip(figures) {
+            let object = r
+                .instance
+                .map(|k| lossy(&attribution.instances[k].key.name).0);
+            regions.push(Region {
+                start: r.start,
+                end: r.end,
+                perms: m.perms_str(),
+                offset: if m.inode != 0 {
+                    m.offset + (r.start - m.start)
+                } else {
+                    0
+                },
+                dev: m.dev_str(),
+                inode: m.inode,
+                path: path.clone(),
+                path_bytes: path_bytes.clone(),
+                object,
+                instance: r.instance,
+                kind: r.kind,
+                segment: r.segment,
+                split: r.split,
+                line: m.line,
+                figures: fig,
+            });
+        }
+        i = j;
+    }
+
+    let mut objects: Vec<Object> = attribution
+        .instances
+        .iter()
+        .enumerate()
+        .map(|(index, inst)| {
+            let (path, path_bytes) = lossy(&inst.key.name);
+            Object {
+                index,
+                path,
+                path_bytes,
+                build_id: inst.info.build_id_hex(),
+                bias: inst.bias,
+                e_type: inst.info.type_name(),
+                machine: inst.info.machine_name(),
+                class: inst.info.class,
+                endian: if inst.info.little_endian {
+                    "little"
+                } else {
+                    "big"
+                },
+                dev: format!("{:02x}:{:02x}", inst.key.dev_major, inst.key.dev_minor),
+                inode: inst.key.inode,
+                span_start: inst.span_start,
+                span_end: inst.span_end,
+                opened: extras.get(index).and_then(|e| e.opened.clone()),
+                problem: inst.problem.clone(),
+                totals: Figures::default(),
+            }
+        })
+        .collect();
+    let mut totals = Figures::default();
+    for r in &regions {
+        totals.add(&r.figures);
+        if let Some(k) = r.instance {
+            objects[k].totals.add(&r.figures);
+        }
+    }
+    (regions, objects, totals)
+}
+
+/// Figures of the parts of one split maps line (see module docs).
+fn split_figures(
+    m: &Mapping,
+    parts: &[crate::attribute::Region],
+    page: u64,
+    residency: Option<Residency>,
+    whole: &Figures,
+) -> Vec<Figures> {
+    let counts: Option<Vec<(u64, u64)>> = residency.map(|res| {
+        parts
+            .iter()
+            .map(|r| {
+                let from = ((r.start - m.start) / page) as usize;
+                let to = ((r.end - m.start) / page) as usize;
+                let entries = res
+                    .entries
+                    .get(from..to.min(res.entries.len()))
+                    .unwrap_or(&[]);
+                let present = entries.iter().filter(|e| *e & PM_PRESENT != 0).count() as u64;
+                let swapped = entries.iter().filter(|e| *e & PM_SWAPPED != 0).count() as u64;
+                (present, swapped)
+            })
+            .collect()
+    });
+    let total_present: u64 = counts.iter().flatten().map(|c| c.0).sum();
+    let mut out: Vec<Figures> = parts
+        .iter()
+        .map(|r| Figures {
+            size: r.end - r.start,
+            ..Figures::default()
+        })
+        .collect();
+    let Some(counts) = counts else {
+        return out;
+    };
+    for (f, &(present, swapped)) in out.iter_mut().zip(&counts) {
+        f.rss = Some(present * page);
+        f.swap = Some(swapped * page);
+        f.pss = whole.pss.map(|pss| {
+            if total_present == 0 {
+                0
+            } else {
+                ((u128::from(pss) * u128::from(present)) / u128::from(total_present)) as u64
+            }
+        });
+    }
+    // Give the rounding remainder to the most resident part, so the parts add up to
+    // the line's pss.
+    if let Some(pss) = whole.pss
+        && total_present > 0
+    {
+        let given: u64 = out.iter().filter_map(|f| f.pss).sum();
+        let most = (0..counts.len()).max_by_key(|&k| counts[k].0).unwrap_or(0);
+        if let Some(p) = out[most].pss.as_mut() {
+            *p += pss.saturating_sub(given);
+        }
+    }
+    out
+}
