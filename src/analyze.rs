@@ -26,6 +26,11 @@ pub trait Target {
     fn hints(&mut self) -> Hints {
         Hints::default()
     }
+    /// The build ID the mapped file had on the target, when recorded (snapshots): a
+    /// file whose build ID differs is not used.
+    fn expected_build_id(&self, _m: &Mapping) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 /// A live process as a [`Target`].
@@ -95,6 +100,193 @@ pub fn live(pid: u32) -> Result<Report, Error> {
     Ok(report)
 }
 
+/// The page size of a saved maps/smaps: the smallest `KernelPageSize` in it, else the
+/// user's, else 4096 (with a warning when the offsets disagree with it, and a hint when
+/// every address is a multiple of a larger page size).
+pub fn saved_page_size(mappings: &[Mapping], user: Option<u64>) -> (u64, Vec<Warning>) {
+    let mut warnings = Vec::new();
+    let kernel = mappings
+        .iter()
+        .filter_map(|m| m.bytes("KernelPageSize"))
+        .filter(|p| p.is_power_of_two())
+        .min();
+    let page = match (kernel, user) {
+        (Some(k), Some(u)) if k != u => {
+            warnings.push(Warning {
+                object: None,
+                message: format!("--page-size {u} ignored: the smaps says KernelPageSize {k}"),
+            });
+            k
+        }
+        (Some(k), _) => k,
+        (None, Some(u)) => u,
+        (None, None) => {
+            let misaligned = mappings
+                .iter()
+                .find(|m| m.offset % 4096 != 0 || m.start % 4096 != 0);
+            if let Some(m) = misaligned {
+                warnings.push(Warning {
+                    object: None,
+                    message: format!(
+                        "line {}: offsets or addresses are not multiples of the assumed 4096-byte page; pass --page-size",
+                        m.line
+                    ),
+                });
+            } else {
+                let all = mappings
+                    .iter()
+                    .fold(0u64, |acc, m| acc | m.start | m.end | m.offset);
+                let align = if all == 0 {
+                    4096
+                } else {
+                    1u64 << all.trailing_zeros()
+                };
+                if mappings.len() > 1 && align > 4096 {
+                    warnings.push(Warning {
+                        object: None,
+                        message: format!(
+                            "no page size in the input: assuming 4096, but every address and offset is a multiple of {align}; if the target uses {align}-byte pages, pass --page-size {align}"
+                        ),
+                    });
+                }
+            }
+            4096
+        }
+    };
+    (page, warnings)
+}
+
+/// Analyses saved smaps or maps text (`name` says where it came from), with files
+/// looked up under `sysroot`, or a snapshot's contents.
+pub fn offline(
+    text: &[u8],
+    name: &str,
+    sysroot: &std::path::Path,
+    user_page_size: Option<u64>,
+    snapshot: Option<crate::snapshot::Snapshot>,
+) -> Result<Report, Error> {
+    let mappings = maps::parse(text).map_err(|err| Error::Parse {
+        source: name.to_string(),
+        err,
+    })?;
+    let source = if mappings.iter().any(|m| !m.fields.is_empty()) {
+        "smaps"
+    } else {
+        "maps"
+    };
+    let (page, mut warnings) = match &snapshot {
+        Some(s) => (s.page_size, Vec::new()),
+        None => saved_page_size(&mappings, user_page_size),
+    };
+    let mut target = crate::sysroot::SysrootTarget {
+        root: sysroot.to_path_buf(),
+        snapshot,
+    };
+    let mut report = analyze(mappings, source, page, None, &mut target);
+    warnings.append(&mut report.warnings);
+    report.warnings = warnings;
+    Ok(report)
+}
+
+/// A [`Target`] that records the pagemap reads of another.
+struct Recording<'a> {
+    inner: &'a mut LiveTarget,
+    pages: Vec<crate::snapshot::PageBits>,
+}
+
+impl Target for Recording<'_> {
+    fn open(&mut self, m: &Mapping) -> Opened {
+        self.inner.open(m)
+    }
+    fn pagemap(&mut self, start: u64, end: u64, page: u64) -> io::Result<Vec<u64>> {
+        let entries = self.inner.pagemap(start, end, page)?;
+        self.pages.push(crate::snapshot::PageBits::from_pagemap(
+            start, end, &entries,
+        ));
+        Ok(entries)
+    }
+    fn hints(&mut self) -> Hints {
+        self.inner.hints()
+    }
+}
+
+/// Records a snapshot of a live process (see [`crate::snapshot`]): its smaps, page
+/// size, the build ID of every mapped object, and the residency of exactly the lines
+/// the analysis splits.
+pub fn snapshot(pid: u32) -> Result<(crate::snapshot::Snapshot, Report), Error> {
+    let process = Process::new(pid)?;
+    let (text, source) = process.read_maps()?;
+    let mappings = maps::parse(&text).map_err(|err| Error::Parse {
+        source: format!("/proc/{pid}/{source}"),
+        err,
+    })?;
+    let page = crate::proc::page_size();
+    let mut live = LiveTarget(process);
+    let mut rec = Recording {
+        inner: &mut live,
+        pages: Vec::new(),
+    };
+    let report = analyze(mappings.clone(), source, page, Some(pid), &mut rec);
+    let pages = rec.pages;
+    // Build IDs: the kernel's (PROCMAP_QUERY) where it has the ioctl, else the ones
+    // read from the files during the analysis.
+    let mut build_ids = std::collections::BTreeMap::new();
+    let mut query_works = true;
+    for m in mappings.iter().filter(|m| m.is_file_backed()) {
+        let mut id = None;
+        if query_works {
+            match live.0.query_build_id(m.start) {
+                Ok(found) => id = found,
+                Err(_) => query_works = false,
+            }
+        }
+        if id.is_none() {
+            id = report
+                .regions
+                .iter()
+                .find(|r| r.start >= m.start && r.start < m.end && r.instance.is_some())
+                .and_then(|r| report.objects[r.instance?].build_id.as_deref())
+                .and_then(|h| {
+                    (0..h.len())
+                        .step_by(2)
+                        .map(|i| u8::from_str_radix(h.get(i..i + 2)?, 16).ok())
+                        .collect()
+                });
+        }
+        if let Some(id) = id {
+            build_ids.insert((m.start, m.end), id);
+        }
+    }
+    if !live.0.alive() {
+        return Err(Error::Proc(ProcError::Exited(pid)));
+    }
+    let mut header = std::collections::BTreeMap::new();
+    // SAFETY: uname fills the struct it is given.
+    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut uts) } == 0 {
+        let field = |f: &[libc::c_char]| {
+            let bytes: Vec<u8> = f
+                .iter()
+                .take_while(|&&c| c != 0)
+                .map(|&c| c as u8)
+                .collect();
+            String::from_utf8_lossy(&bytes).into_owned()
+        };
+        header.insert("kernel".to_string(), field(&uts.release));
+        header.insert("machine".to_string(), field(&uts.machine));
+    }
+    let snap = crate::snapshot::Snapshot {
+        pid: Some(pid),
+        page_size: page,
+        source: source.to_string(),
+        header,
+        smaps: text,
+        build_ids,
+        residency: pages,
+    };
+    Ok((snap, report))
+}
+
 struct FileRecord {
     facts: FileFacts,
     via: Option<Via>,
@@ -148,9 +340,10 @@ pub fn analyze(
 
     // pagemap for every maps line that was split.
     let mut residency: HashMap<usize, Residency> = HashMap::new();
-    let mut pagemap_failed = false;
+    let mut failures: Vec<(String, usize)> = Vec::new();
+    let mut tried = std::collections::HashSet::new();
     for r in attribution.regions.iter().filter(|r| r.split) {
-        if residency.contains_key(&r.mapping) || pagemap_failed {
+        if !tried.insert(r.mapping) {
             continue;
         }
         let m = &mappings[r.mapping];
@@ -159,15 +352,21 @@ pub fn analyze(
                 residency.insert(r.mapping, Residency { entries });
             }
             Err(e) => {
-                pagemap_failed = true;
-                warnings.push(Warning {
-                    object: None,
-                    message: format!(
-                        "cannot read pagemap ({e}): rss of the parts of split maps lines is unknown"
-                    ),
-                });
+                let msg = e.to_string();
+                match failures.iter_mut().find(|(f, _)| *f == msg) {
+                    Some((_, n)) => *n += 1,
+                    None => failures.push((msg, 1)),
+                }
             }
         }
+    }
+    for (msg, n) in failures {
+        warnings.push(Warning {
+            object: None,
+            message: format!(
+                "cannot read per-page residency for {n} split maps line(s) ({msg}): their parts have rss null"
+            ),
+        });
     }
     let extras: Vec<ObjectExtras> = attribution
         .instances
@@ -222,9 +421,19 @@ fn learn(
                 warn(w);
             }
             let facts = match elf::read(&file) {
-                Ok(info) => FileFacts::Elf {
-                    info: Arc::new(info),
-                    size,
+                Ok(info) => match (target.expected_build_id(m), &info.build_id) {
+                    (Some(want), have) if have.as_ref() != Some(&want) => {
+                        warn(format!(
+                            "build ID {} differs from the {} recorded on the target; its regions are labelled unknown",
+                            info.build_id_hex().unwrap_or_else(|| "(none)".into()),
+                            hex(&want)
+                        ));
+                        FileFacts::Unreadable
+                    }
+                    _ => FileFacts::Elf {
+                        info: Arc::new(info),
+                        size,
+                    },
                 },
                 Err(ElfError::NotElf) => FileFacts::NotElf,
                 Err(e) => {
@@ -256,4 +465,8 @@ fn learn(
             }
         }
     }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }

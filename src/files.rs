@@ -25,6 +25,8 @@ pub enum Via {
     MapFiles,
     /// `/proc/PID/root/PATH`: the file now at that path.
     Root,
+    /// A file under `--sysroot`.
+    Sysroot,
 }
 
 impl Via {
@@ -32,6 +34,7 @@ impl Via {
         match self {
             Via::MapFiles => "map_files",
             Via::Root => "root",
+            Via::Sysroot => "sysroot",
         }
     }
 }

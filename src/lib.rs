@@ -27,3 +27,5 @@ pub mod proc;
 pub mod render;
 pub mod report;
 pub mod sanitize;
+pub mod snapshot;
+pub mod sysroot;

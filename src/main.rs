@@ -1,7 +1,8 @@
 //! The `elfmaps` command line: parses flags, calls the library, prints, and maps the
 //! outcome to an exit code. No analysis happens here.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -47,14 +48,63 @@ enum Color {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Label every region of a live process with its ELF object, kind and segment.
+    /// Label every region of a process with its ELF object, kind and segment.
+    #[command(group(clap::ArgGroup::new("input").required(true).args(["pid", "smaps", "maps", "snapshot"])))]
     Map {
-        /// The process to read.
-        pid: u32,
+        /// A live process to read.
+        pid: Option<u32>,
+        /// A saved /proc/PID/smaps (`-` for standard input).
+        #[arg(long, value_name = "FILE")]
+        smaps: Option<PathBuf>,
+        /// A saved /proc/PID/maps (`-` for standard input); figures other than size are unknown.
+        #[arg(long, value_name = "FILE")]
+        maps: Option<PathBuf>,
+        /// A file written by `elfmaps snapshot` on the target.
+        #[arg(long, value_name = "FILE")]
+        snapshot: Option<PathBuf>,
+        /// The target's root filesystem: saved inputs' paths are looked up under it.
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        sysroot: PathBuf,
+        /// The target's page size in bytes, when the input does not say it.
+        #[arg(long, value_name = "BYTES", value_parser = parse_page_size)]
+        page_size: Option<u64>,
         /// Print JSON (schema in docs/json.md) instead of a table.
         #[arg(long)]
         json: bool,
     },
+    /// Record a process for analysis on another machine (`map --snapshot FILE --sysroot DIR`).
+    Snapshot {
+        /// The process to record.
+        pid: u32,
+        /// Where to write the snapshot (`-` for standard output).
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+    },
+}
+
+fn parse_page_size(s: &str) -> Result<u64, String> {
+    let n: u64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of bytes"))?;
+    if n.is_power_of_two() && (1024..=(1 << 30)).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!("{n} is not a page size (a power of two from 1024)"))
+    }
+}
+
+/// Reads a named input file, or standard input for `-`.
+fn read_input(path: &Path) -> Result<Vec<u8>, String> {
+    let mut buf = Vec::new();
+    let res = if path == Path::new("-") {
+        io::stdin().lock().read_to_end(&mut buf).map(|_| ())
+    } else {
+        std::fs::File::open(path)
+            .and_then(|mut f| f.read_to_end(&mut buf))
+            .map(|_| ())
+    };
+    res.map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(buf)
 }
 
 fn use_color(choice: Color) -> bool {
@@ -82,8 +132,45 @@ fn main() -> ExitCode {
 
 fn run(command: Command, color: bool) -> io::Result<Exit> {
     match command {
-        Command::Map { pid, json } => {
-            let report = match elfmaps::analyze::live(pid) {
+        Command::Map {
+            pid,
+            smaps,
+            maps,
+            snapshot,
+            sysroot,
+            page_size,
+            json,
+        } => {
+            let result = if let Some(pid) = pid {
+                elfmaps::analyze::live(pid).map_err(|e| e.to_string())
+            } else if let Some(path) = snapshot {
+                read_input(&path).and_then(|bytes| {
+                    let snap = elfmaps::snapshot::Snapshot::parse(&bytes)
+                        .map_err(|e| format!("{}: {e}", path.display()))?;
+                    let text = snap.smaps.clone();
+                    elfmaps::analyze::offline(
+                        &text,
+                        &path.display().to_string(),
+                        &sysroot,
+                        page_size,
+                        Some(snap),
+                    )
+                    .map_err(|e| e.to_string())
+                })
+            } else {
+                let path = smaps.or(maps).expect("clap requires one input");
+                read_input(&path).and_then(|text| {
+                    elfmaps::analyze::offline(
+                        &text,
+                        &path.display().to_string(),
+                        &sysroot,
+                        page_size,
+                        None,
+                    )
+                    .map_err(|e| e.to_string())
+                })
+            };
+            let report = match result {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("elfmaps: error: {e}");
@@ -101,6 +188,32 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
                 elfmaps::render::table(&report, &mut out, color)?;
             }
             out.flush()?;
+            Ok(Exit::Ok)
+        }
+        Command::Snapshot { pid, output } => {
+            let (snap, report) = match elfmaps::analyze::snapshot(pid) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("elfmaps: error: {e}");
+                    return Ok(Exit::Error);
+                }
+            };
+            for w in &report.warnings {
+                eprintln!("elfmaps: warning: {w}");
+            }
+            let bytes = snap.to_bytes();
+            let written = if output == Path::new("-") {
+                io::stdout().lock().write_all(&bytes)
+            } else {
+                std::fs::write(&output, &bytes)
+            };
+            if let Err(e) = written {
+                if e.kind() == io::ErrorKind::BrokenPipe {
+                    return Err(e);
+                }
+                eprintln!("elfmaps: error: {}: {e}", output.display());
+                return Ok(Exit::Error);
+            }
             Ok(Exit::Ok)
         }
     }

@@ -54,6 +54,7 @@ pub struct Process {
     pub pid: u32,
     dir: PathBuf,
     pagemap: Option<io::Result<File>>,
+    maps_fd: Option<io::Result<File>>,
 }
 
 fn classify_io(path: PathBuf, err: io::Error, pid: u32) -> ProcError {
@@ -79,6 +80,7 @@ impl Process {
                 pid,
                 dir,
                 pagemap: None,
+                maps_fd: None,
             }),
             Err(e) => Err(classify_io(dir, e, pid)),
         }
@@ -224,6 +226,20 @@ impl Process {
             .collect())
     }
 
+    /// The build ID of the file mapped at `addr`, from the PROCMAP_QUERY ioctl (Linux
+    /// 6.11+), which reports the build ID of the mapped inode even after the file was
+    /// replaced on disk. `Err` when the kernel has no such ioctl (or it failed).
+    pub fn query_build_id(&mut self, addr: u64) -> io::Result<Option<Vec<u8>>> {
+        let dir = &self.dir;
+        let f = self
+            .maps_fd
+            .get_or_insert_with(|| File::open(dir.join("maps")));
+        let f = f
+            .as_ref()
+            .map_err(|e| io::Error::new(e.kind(), e.to_string()))?;
+        procmap_query_build_id(f, addr)
+    }
+
     /// Stack pointers of the threads other than the main one, from
     /// `/proc/PID/task/TID/syscall` (needs ptrace attach rights; threads that are
     /// running at that moment are skipped).
@@ -260,4 +276,58 @@ fn read_all(path: &std::path::Path) -> io::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(1 << 20);
     f.read_to_end(&mut out)?;
     Ok(out)
+}
+
+/// `struct procmap_query` of linux/fs.h (6.11).
+#[repr(C)]
+#[derive(Default)]
+struct ProcmapQuery {
+    size: u64,
+    query_flags: u64,
+    query_addr: u64,
+    vma_start: u64,
+    vma_end: u64,
+    vma_flags: u64,
+    vma_page_size: u64,
+    vma_offset: u64,
+    inode: u64,
+    dev_major: u32,
+    dev_minor: u32,
+    vma_name_size: u32,
+    build_id_size: u32,
+    vma_name_addr: u64,
+    build_id_addr: u64,
+}
+
+/// `_IOWR('f', 17, struct procmap_query)`.
+const PROCMAP_QUERY: u64 =
+    (3 << 30) | ((std::mem::size_of::<ProcmapQuery>() as u64) << 16) | ((b'f' as u64) << 8) | 17;
+
+fn procmap_query_build_id(maps: &File, addr: u64) -> io::Result<Option<Vec<u8>>> {
+    use std::os::fd::AsRawFd;
+    let mut id = [0u8; 64];
+    let mut q = ProcmapQuery {
+        size: std::mem::size_of::<ProcmapQuery>() as u64,
+        query_addr: addr,
+        build_id_size: id.len() as u32,
+        build_id_addr: id.as_mut_ptr() as u64,
+        ..ProcmapQuery::default()
+    };
+    // SAFETY: q is a properly sized, initialised procmap_query whose build_id_addr
+    // points to a writable buffer of build_id_size bytes that outlives the call.
+    let rc = unsafe {
+        libc::ioctl(
+            maps.as_raw_fd(),
+            PROCMAP_QUERY as _,
+            &mut q as *mut ProcmapQuery,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if q.vma_start > addr || addr >= q.vma_end {
+        return Ok(None);
+    }
+    let n = (q.build_id_size as usize).min(id.len());
+    Ok((n > 0).then(|| id[..n].to_vec()))
 }

@@ -1,0 +1,342 @@
+//! The snapshot file: everything `elfmaps map` needs from a live process, saved on a
+//! board and analysed elsewhere against a copy of the board's root filesystem.
+//!
+//! Format (docs/snapshot.md): a text header, then length-prefixed sections whose
+//! contents are raw bytes (the smaps text may hold any byte in a path).
+//!
+//! ```text
+//! ELFMAPS-SNAPSHOT 1
+//! pid 1234
+//! page_size 4096
+//! source smaps
+//! kernel 6.1.0
+//! machine aarch64
+//!
+//! @smaps 123456
+//! <123456 bytes of /proc/PID/smaps>
+//! @build-ids 78
+//! <lines "START-END HEX" for every file-backed line whose build ID is known>
+//! @residency 90
+//! <lines "START-END PRESENT SWAPPED": per-page bitmaps in hex, bit i of the
+//!  little-endian byte string = page i, for every maps line the analysis splits>
+//! ```
+//!
+//! Parsing takes bytes and does no I/O; every error names the line or section.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+pub const MAGIC: &str = "ELFMAPS-SNAPSHOT";
+pub const VERSION: u32 = 1;
+
+/// Per-page residency of one maps line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageBits {
+    pub start: u64,
+    pub end: u64,
+    /// Bit i set: page i is present in memory.
+    pub present: Vec<u8>,
+    /// Bit i set: page i is swapped out.
+    pub swapped: Vec<u8>,
+}
+
+impl PageBits {
+    /// Builds bitmaps from raw pagemap entries (bit 63 present, bit 62 swapped).
+    pub fn from_pagemap(start: u64, end: u64, entries: &[u64]) -> PageBits {
+        let n = entries.len().div_ceil(8);
+        let (mut present, mut swapped) = (vec![0u8; n], vec![0u8; n]);
+        for (i, e) in entries.iter().enumerate() {
+            if e & (1 << 63) != 0 {
+                present[i / 8] |= 1 << (i % 8);
+            }
+            if e & (1 << 62) != 0 {
+                swapped[i / 8] |= 1 << (i % 8);
+            }
+        }
+        PageBits {
+            start,
+            end,
+            present,
+            swapped,
+        }
+    }
+
+    /// pagemap-like entries (only bits 63 and 62) for `pages` pages.
+    pub fn to_pagemap(&self, pages: usize) -> Vec<u64> {
+        let bit = |v: &[u8], i: usize| v.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0);
+        (0..pages)
+            .map(|i| {
+                (u64::from(bit(&self.present, i)) << 63) | (u64::from(bit(&self.swapped, i)) << 62)
+            })
+            .collect()
+    }
+}
+
+/// A parsed snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Snapshot {
+    pub pid: Option<u32>,
+    pub page_size: u64,
+    /// `smaps` or `maps`.
+    pub source: String,
+    /// Other header lines (`kernel`, `machine`, `created`, future keys).
+    pub header: BTreeMap<String, String>,
+    pub smaps: Vec<u8>,
+    /// Build IDs by maps line range.
+    pub build_ids: BTreeMap<(u64, u64), Vec<u8>>,
+    pub residency: Vec<PageBits>,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+fn unhex(s: &[u8]) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    s.chunks(2)
+        .map(|c| u8::from_str_radix(std::str::from_utf8(c).ok()?, 16).ok())
+        .collect()
+}
+
+impl Snapshot {
+    /// Serialises the snapshot.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut head = format!("{MAGIC} {VERSION}\n");
+        if let Some(pid) = self.pid {
+            let _ = writeln!(head, "pid {pid}");
+        }
+        let _ = writeln!(head, "page_size {}", self.page_size);
+        let _ = writeln!(head, "source {}", self.source);
+        for (k, v) in &self.header {
+            let v: String = v.chars().filter(|c| !c.is_control()).collect();
+            let _ = writeln!(head, "{k} {v}");
+        }
+        head.push('\n');
+        let mut out = head.into_bytes();
+        let mut section = |name: &str, body: &[u8]| {
+            out.extend_from_slice(format!("@{name} {}\n", body.len()).as_bytes());
+            out.extend_from_slice(body);
+            out.push(b'\n');
+        };
+        section("smaps", &self.smaps);
+        let mut ids = String::new();
+        for ((s, e), id) in &self.build_ids {
+            let _ = writeln!(ids, "{s:x}-{e:x} {}", hex(id));
+        }
+        section("build-ids", ids.as_bytes());
+        let mut res = String::new();
+        for r in &self.residency {
+            let _ = writeln!(
+                res,
+                "{:x}-{:x} {} {}",
+                r.start,
+                r.end,
+                hex(&r.present),
+                hex(&r.swapped)
+            );
+        }
+        section("residency", res.as_bytes());
+        out
+    }
+
+    /// Parses a snapshot.
+    pub fn parse(input: &[u8]) -> Result<Snapshot, String> {
+        let mut snap = Snapshot::default();
+        let mut pos = 0usize;
+        let mut lineno = 0usize;
+        let next_line = |pos: &mut usize| -> Option<&[u8]> {
+            if *pos >= input.len() {
+                return None;
+            }
+            let end = input[*pos..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(input.len(), |e| *pos + e);
+            let line = &input[*pos..end];
+            *pos = end + 1;
+            Some(line)
+        };
+        let first = next_line(&mut pos).ok_or("empty file: not an elfmaps snapshot")?;
+        lineno += 1;
+        let first = std::str::from_utf8(first).map_err(|_| "not an elfmaps snapshot")?;
+        let version = first
+            .strip_prefix(MAGIC)
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .ok_or("not an elfmaps snapshot (no ELFMAPS-SNAPSHOT header)")?;
+        if version != VERSION {
+            return Err(format!(
+                "snapshot version {version} is not supported (this elfmaps reads {VERSION})"
+            ));
+        }
+        loop {
+            let line = next_line(&mut pos).ok_or("the header does not end (no blank line)")?;
+            lineno += 1;
+            if line.is_empty() {
+                break;
+            }
+            let line = std::str::from_utf8(line)
+                .map_err(|_| format!("line {lineno}: header line is not UTF-8"))?;
+            let (k, v) = line.split_once(' ').unwrap_or((line, ""));
+            match k {
+                "pid" => {
+                    snap.pid = Some(
+                        v.parse()
+                            .map_err(|_| format!("line {lineno}: bad pid {v:?}"))?,
+                    )
+                }
+                "page_size" => {
+                    let p: u64 = v
+                        .parse()
+                        .map_err(|_| format!("line {lineno}: bad page_size {v:?}"))?;
+                    if !p.is_power_of_two() || !(512..=(1 << 30)).contains(&p) {
+                        return Err(format!(
+                            "line {lineno}: page_size {p} is not a plausible page size"
+                        ));
+                    }
+                    snap.page_size = p;
+                }
+                "source" => snap.source = v.to_string(),
+                _ => {
+                    snap.header.insert(k.to_string(), v.to_string());
+                }
+            }
+        }
+        if snap.page_size == 0 {
+            return Err("the header has no page_size".into());
+        }
+        while pos < input.len() {
+            let line = next_line(&mut pos).unwrap_or_default();
+            lineno += 1;
+            if line.is_empty() {
+                continue;
+            }
+            let text = std::str::from_utf8(line).unwrap_or("");
+            let (name, len) = text
+                .strip_prefix('@')
+                .and_then(|t| t.split_once(' '))
+                .and_then(|(n, l)| Some((n.to_string(), l.parse::<usize>().ok()?)))
+                .ok_or_else(|| {
+                    format!("line {lineno}: expected a section header \"@NAME LENGTH\"")
+                })?;
+            let body = input
+                .get(pos..pos.checked_add(len).ok_or("section length overflows")?)
+                .ok_or_else(|| format!("section @{name} is truncated ({len} bytes promised)"))?;
+            lineno += body.iter().filter(|&&b| b == b'\n').count();
+            pos += len;
+            match name.as_str() {
+                "smaps" => snap.smaps = body.to_vec(),
+                "build-ids" => {
+                    for l in body.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                        let (range, id) =
+                            parse_range_rest(l).ok_or_else(|| bad_line("build-ids", l))?;
+                        let id = unhex(id).ok_or_else(|| bad_line("build-ids", l))?;
+                        snap.build_ids.insert(range, id);
+                    }
+                }
+                "residency" => {
+                    for l in body.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                        let ((start, end), rest) =
+                            parse_range_rest(l).ok_or_else(|| bad_line("residency", l))?;
+                        let mut parts = rest.split(|&b| b == b' ');
+                        let present = parts
+                            .next()
+                            .and_then(unhex)
+                            .ok_or_else(|| bad_line("residency", l))?;
+                        let swapped = parts
+                            .next()
+                            .and_then(unhex)
+                            .ok_or_else(|| bad_line("residency", l))?;
+                        snap.residency.push(PageBits {
+                            start,
+                            end,
+                            present,
+                            swapped,
+                        });
+                    }
+                }
+                _ => {} // A section of a later version: skipped.
+            }
+        }
+        Ok(snap)
+    }
+}
+
+fn bad_line(section: &str, l: &[u8]) -> String {
+    format!(
+        "section @{section}: malformed line \"{}\"",
+        crate::sanitize::escape(&l[..l.len().min(100)])
+    )
+}
+
+fn parse_range_rest(l: &[u8]) -> Option<((u64, u64), &[u8])> {
+    let sp = l.iter().position(|&b| b == b' ')?;
+    let range = std::str::from_utf8(&l[..sp]).ok()?;
+    let (s, e) = range.split_once('-')?;
+    let (s, e) = (
+        u64::from_str_radix(s, 16).ok()?,
+        u64::from_str_radix(e, 16).ok()?,
+    );
+    if e <= s {
+        return None;
+    }
+    Some(((s, e), &l[sp + 1..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let mut snap = Snapshot {
+            pid: Some(42),
+            page_size: 16384,
+            source: "smaps".into(),
+            smaps: b"1000-2000 r--p 0 00:00 0 /a\xff b\n".to_vec(),
+            ..Snapshot::default()
+        };
+        snap.header.insert("machine".into(), "aarch64".into());
+        snap.build_ids.insert((0x1000, 0x2000), vec![0xde, 0xad]);
+        snap.residency.push(PageBits::from_pagemap(
+            0x1000,
+            0x5000,
+            &[1 << 63, 0, 1 << 62, 1 << 63],
+        ));
+        let bytes = snap.to_bytes();
+        let back = Snapshot::parse(&bytes).unwrap();
+        assert_eq!(back, snap);
+        assert_eq!(
+            back.residency[0].to_pagemap(4),
+            vec![1 << 63, 0, 1 << 62, 1 << 63]
+        );
+    }
+
+    #[test]
+    fn hostile_snapshots_are_errors() {
+        let good = Snapshot {
+            page_size: 4096,
+            source: "maps".into(),
+            ..Snapshot::default()
+        }
+        .to_bytes();
+        for cut in 0..good.len() {
+            let _ = Snapshot::parse(&good[..cut]);
+        }
+        assert!(Snapshot::parse(b"").is_err());
+        assert!(Snapshot::parse(b"ELFMAPS-SNAPSHOT 9\n\n").is_err());
+        assert!(
+            Snapshot::parse(b"ELFMAPS-SNAPSHOT 1\npage_size 4096\n\n@smaps 99999999999\nx")
+                .is_err()
+        );
+        assert!(Snapshot::parse(b"ELFMAPS-SNAPSHOT 1\npage_size 3\n\n").is_err());
+        assert!(
+            Snapshot::parse(b"ELFMAPS-SNAPSHOT 1\npage_size 4096\n\n@residency 6\n10-5 0").is_err()
+        );
+    }
+}

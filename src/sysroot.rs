@@ -1,0 +1,168 @@
+//! Offline analysis: saved smaps/maps or a snapshot, with the files looked up under a
+//! copy of the target's root filesystem (`--sysroot DIR`).
+//!
+//! Paths are resolved component by component as the target's kernel would inside a
+//! chroot at DIR: an absolute symbolic link (`/lib -> /usr/lib`) restarts at DIR, a
+//! relative one continues where it is, and a `..` that would climb above DIR is
+//! refused, as is a path with more than 40 links. Files are then opened like live ones
+//! (regular files only, bounded reads).
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use crate::analyze::Target;
+use crate::files::{Opened, Via, open_checked};
+use crate::maps::{Mapping, NameKind};
+use crate::snapshot::Snapshot;
+
+const MAX_LINKS: usize = 40;
+
+/// Resolves the target path `path` (absolute, bytes) inside `root`.
+pub fn resolve(root: &Path, path: &[u8]) -> Result<PathBuf, String> {
+    let show = || crate::sanitize::escape(path);
+    let mut todo: Vec<Vec<u8>> = split(path);
+    todo.reverse(); // a stack: the next component is last
+    let mut done: Vec<Vec<u8>> = Vec::new();
+    let mut links = 0;
+    while let Some(c) = todo.pop() {
+        match c.as_slice() {
+            b"." => continue,
+            b".." => {
+                if done.pop().is_none() {
+                    return Err(format!(
+                        "{} climbs above the sysroot with '..': refused",
+                        show()
+                    ));
+                }
+                continue;
+            }
+            _ => {}
+        }
+        let mut here = join(root, &done);
+        here.push(OsStr::from_bytes(&c));
+        match fs::symlink_metadata(&here) {
+            Ok(md) if md.file_type().is_symlink() => {
+                links += 1;
+                if links > MAX_LINKS {
+                    return Err(format!("{}: too many symbolic links", show()));
+                }
+                let target =
+                    fs::read_link(&here).map_err(|e| format!("{}: {e}", here.display()))?;
+                let target = target.as_os_str().as_bytes();
+                if target.first() == Some(&b'/') {
+                    done.clear();
+                }
+                let mut comps = split(target);
+                comps.reverse();
+                todo.extend(comps);
+            }
+            _ => done.push(c),
+        }
+    }
+    Ok(join(root, &done))
+}
+
+fn split(path: &[u8]) -> Vec<Vec<u8>> {
+    path.split(|&b| b == b'/')
+        .filter(|c| !c.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+fn join(root: &Path, comps: &[Vec<u8>]) -> PathBuf {
+    let mut p = root.to_path_buf();
+    for c in comps {
+        p.push(OsStr::from_bytes(c));
+    }
+    p
+}
+
+/// Files from a sysroot; residency and build IDs from a snapshot when there is one.
+pub struct SysrootTarget {
+    pub root: PathBuf,
+    pub snapshot: Option<Snapshot>,
+}
+
+impl Target for SysrootTarget {
+    fn open(&mut self, m: &Mapping) -> Opened {
+        let NameKind::Path { path, .. } = m.name_kind() else {
+            return Opened::Failed("not a path".into());
+        };
+        if path.starts_with(b"/memfd:") {
+            return Opened::Failed(
+                "a memfd: its contents exist only in the process, not in the sysroot".into(),
+            );
+        }
+        let resolved = match resolve(&self.root, &path) {
+            Ok(p) => p,
+            Err(e) => return Opened::Failed(e),
+        };
+        match open_checked(&resolved) {
+            Ok(Opened::Regular { file, size, .. }) => Opened::Regular {
+                file,
+                size,
+                via: Via::Sysroot,
+                mismatch: None,
+            },
+            Ok(other) => other,
+            Err(e) => Opened::Failed(format!("{}: {e}", resolved.display())),
+        }
+    }
+
+    fn pagemap(&mut self, start: u64, end: u64, page: u64) -> io::Result<Vec<u64>> {
+        let Some(snap) = &self.snapshot else {
+            return Err(io::Error::other(
+                "a saved smaps has no per-page residency (record one with `elfmaps snapshot`)",
+            ));
+        };
+        snap.residency
+            .iter()
+            .find(|r| r.start == start && r.end == end)
+            .map(|r| r.to_pagemap(((end - start) / page) as usize))
+            .ok_or_else(|| io::Error::other("the snapshot has no residency for this line"))
+    }
+
+    fn expected_build_id(&self, m: &Mapping) -> Option<Vec<u8>> {
+        self.snapshot
+            .as_ref()?
+            .build_ids
+            .get(&(m.start, m.end))
+            .cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn links_stay_inside_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir_all(root.join("usr/lib")).unwrap();
+        fs::write(root.join("usr/lib/libc.so"), b"x").unwrap();
+        symlink("/usr/lib", root.join("lib")).unwrap();
+        symlink("../../../../etc", root.join("usr/lib/up")).unwrap();
+        symlink("loop", root.join("loop")).unwrap();
+        assert_eq!(
+            resolve(root, b"/lib/libc.so").unwrap(),
+            root.join("usr/lib/libc.so")
+        );
+        assert_eq!(
+            resolve(root, b"/usr/./lib/../lib/libc.so").unwrap(),
+            root.join("usr/lib/libc.so")
+        );
+        assert!(resolve(root, b"/../../etc/passwd").is_err());
+        assert!(resolve(root, b"/usr/lib/up/passwd").is_err());
+        assert!(resolve(root, b"/loop").is_err());
+        // A missing file resolves (the open reports it).
+        assert_eq!(
+            resolve(root, b"/lib/none.so").unwrap(),
+            root.join("usr/lib/none.so")
+        );
+    }
+}
