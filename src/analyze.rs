@@ -81,9 +81,20 @@ impl From<ProcError> for Error {
 /// Analyses a live process.
 pub fn live(pid: u32) -> Result<Report, Error> {
     let process = Process::new(pid)?;
-    let (text, source) = process.read_maps()?;
-    let mappings = maps::parse(&text).map_err(|err| Error::Parse {
-        source: format!("/proc/{pid}/{source}"),
+    let mut parser = maps::Parser::default();
+    let read = process.read_maps_with(|chunk| parser.feed(chunk))?;
+    let name = |source: &str| format!("/proc/{pid}/{source}");
+    let source = match read {
+        Ok(source) => source,
+        Err(err) => {
+            return Err(Error::Parse {
+                source: name("smaps"),
+                err,
+            });
+        }
+    };
+    let mappings = parser.finish().map_err(|err| Error::Parse {
+        source: name(source),
         err,
     })?;
     let mut target = LiveTarget(process);
@@ -297,7 +308,7 @@ fn worth_opening(m: &Mapping) -> bool {
     match m.name_kind() {
         // SysV segments and shared anonymous memory are never ELF; memfds may be.
         NameKind::Path { path, deleted } => {
-            !(path.starts_with(b"/SYSV") || (deleted && path == b"/dev/zero"))
+            !(path.starts_with(b"/SYSV") || (deleted && *path == *b"/dev/zero"))
         }
         _ => false,
     }

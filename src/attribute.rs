@@ -664,7 +664,7 @@ mod tests {
             dev_minor: 0,
             inode,
             name: name.as_bytes().to_vec(),
-            fields: vec![],
+            fields: Default::default(),
         }
     }
 

@@ -60,6 +60,8 @@ const MAX_PHDR_BYTES: u64 = 8 << 20;
 /// A PT_NOTE larger than this is not searched for a build ID.
 const MAX_NOTE_BYTES: u64 = 1 << 20;
 const PN_XNUM: u16 = 0xffff;
+/// The first read of every file.
+const HEAD_BYTES: usize = 4096;
 const NT_GNU_BUILD_ID: u32 = 3;
 
 /// Why an ELF file could not be read.
@@ -226,7 +228,20 @@ fn ctx_of(header: &Header) -> Ctx {
 
 /// Reads the header, program headers and build ID of the ELF file behind `src`.
 pub fn read<R: ReadAt + ?Sized>(src: &R) -> Result<ElfInfo, ElfError> {
-    let head = read_upto(src, 0, 64)?;
+    // One read of the first page holds the header, the program headers and the build
+    // ID note in almost every file; anything beyond it is read where it is.
+    let head = read_upto(src, 0, HEAD_BYTES)?;
+    let fetch = |offset: u64, len: usize| -> io::Result<Vec<u8>> {
+        match usize::try_from(offset)
+            .ok()
+            .and_then(|o| Some(o..o.checked_add(len)?))
+            .filter(|r| r.end <= head.len())
+        {
+            Some(r) => Ok(head[r].to_vec()),
+            None if (head.len() < HEAD_BYTES) && offset >= head.len() as u64 => Ok(Vec::new()),
+            None => read_upto(src, offset, len),
+        }
+    };
     let header = parse_header(&head)?;
     let ctx = ctx_of(&header);
     let is64 = ctx.container.is_big();
@@ -236,7 +251,7 @@ pub fn read<R: ReadAt + ?Sized>(src: &R) -> Result<ElfInfo, ElfError> {
     if header.e_phnum == PN_XNUM {
         // The real count is in sh_info of section header 0.
         let shsize = if is64 { 64 } else { 40 };
-        let sh0 = read_upto(src, header.e_shoff, shsize)?;
+        let sh0 = fetch(header.e_shoff, shsize)?;
         if header.e_shoff == 0 || sh0.len() < shsize {
             return Err(ElfError::Truncated(
                 "e_phnum is PN_XNUM but section header 0 is missing".into(),
@@ -256,7 +271,7 @@ pub fn read<R: ReadAt + ?Sized>(src: &R) -> Result<ElfInfo, ElfError> {
     if table > MAX_PHDR_BYTES {
         return Err(ElfError::Malformed(format!("{phnum} program headers")));
     }
-    let raw = read_upto(src, header.e_phoff, table as usize)?;
+    let raw = fetch(header.e_phoff, table as usize)?;
     if (raw.len() as u64) < table {
         return Err(ElfError::Truncated(format!(
             "{phnum} program headers at offset 0x{:x} end past the end of the file",
@@ -300,7 +315,7 @@ pub fn read<R: ReadAt + ?Sized>(src: &R) -> Result<ElfInfo, ElfError> {
         if p.filesz == 0 || p.filesz > MAX_NOTE_BYTES {
             continue;
         }
-        let notes = read_upto(src, p.offset, p.filesz as usize)?;
+        let notes = fetch(p.offset, p.filesz as usize)?;
         if let Some(id) = find_build_id(&notes, ctx.le, p.align) {
             build_id = Some(id);
             break;

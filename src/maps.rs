@@ -5,6 +5,7 @@
 //! `\012` stands for a newline, and unknown smaps keys are kept so that a future
 //! kernel's fields survive. Every error names the 1-based line and its text.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// One line of maps (with, for smaps, the fields that follow it).
@@ -24,8 +25,125 @@ pub struct Mapping {
     pub inode: u64,
     /// The name exactly as the kernel printed it (padding removed), possibly empty.
     pub name: Vec<u8>,
-    /// smaps fields in input order (empty for plain maps).
-    pub fields: Vec<Field>,
+    /// smaps fields (empty for plain maps).
+    pub fields: Fields,
+}
+
+/// The smaps keys of Linux 6.x, stored compactly; others go to [`Fields::other`].
+/// `true`: the value is in kB.
+const KNOWN: [(&str, bool); 28] = [
+    ("Size", true),
+    ("KernelPageSize", true),
+    ("MMUPageSize", true),
+    ("Rss", true),
+    ("Pss", true),
+    ("Pss_Dirty", true),
+    ("Pss_Anon", true),
+    ("Pss_File", true),
+    ("Pss_Shmem", true),
+    ("Shared_Clean", true),
+    ("Shared_Dirty", true),
+    ("Private_Clean", true),
+    ("Private_Dirty", true),
+    ("Referenced", true),
+    ("Anonymous", true),
+    ("KSM", true),
+    ("LazyFree", true),
+    ("AnonHugePages", true),
+    ("ShmemPmdMapped", true),
+    ("FilePmdMapped", true),
+    ("Shared_Hugetlb", true),
+    ("Private_Hugetlb", true),
+    ("Swap", true),
+    ("SwapPss", true),
+    ("Locked", true),
+    ("THPeligible", false),
+    ("ProtectionKey", false),
+    ("Name", false),
+];
+
+/// The `Key: value` lines of one smaps entry. Known keys cost 8 bytes each (a
+/// mapping has ~25 of them, and a process can have 65,530 mappings); anything else,
+/// including keys of future kernels, is kept in [`Fields::other`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fields {
+    present: u32,
+    values: [u64; 28],
+    /// `VmFlags`, verbatim.
+    pub vm_flags: Option<Box<[u8]>>,
+    /// Fields with keys not in the known list, or with values of an unexpected form.
+    pub other: Vec<Field>,
+}
+
+impl Fields {
+    pub fn is_empty(&self) -> bool {
+        self.present == 0 && self.vm_flags.is_none() && self.other.is_empty()
+    }
+
+    fn push(&mut self, key: &[u8], value: FieldValue) {
+        if key == b"VmFlags"
+            && let FieldValue::Text(t) = &value
+        {
+            self.vm_flags = Some(t.clone().into_boxed_slice());
+            return;
+        }
+        let known = KNOWN.iter().position(|(k, _)| k.as_bytes() == key);
+        match (known, &value) {
+            (Some(i), FieldValue::Bytes(v)) if KNOWN[i].1 => self.set(i, *v),
+            (Some(i), FieldValue::Number(v)) if !KNOWN[i].1 => self.set(i, *v),
+            _ => self.other.push(Field {
+                key: String::from_utf8_lossy(key).into_owned(),
+                value,
+            }),
+        }
+    }
+
+    fn set(&mut self, i: usize, v: u64) {
+        self.present |= 1 << i;
+        self.values[i] = v;
+    }
+
+    /// The value of `key`, whatever its form.
+    pub fn get(&self, key: &str) -> Option<FieldValue> {
+        if key == "VmFlags" {
+            return self.vm_flags.as_ref().map(|v| FieldValue::Text(v.to_vec()));
+        }
+        if let Some(i) = KNOWN.iter().position(|(k, _)| *k == key)
+            && self.present & (1 << i) != 0
+        {
+            let v = self.values[i];
+            return Some(if KNOWN[i].1 {
+                FieldValue::Bytes(v)
+            } else {
+                FieldValue::Number(v)
+            });
+        }
+        self.other
+            .iter()
+            .find(|f| f.key == key)
+            .map(|f| f.value.clone())
+    }
+
+    /// All fields: the known ones in kernel order, then `VmFlags`, then the others.
+    pub fn iter(&self) -> impl Iterator<Item = Field> + '_ {
+        let known = KNOWN
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.present & (1 << i) != 0)
+            .map(|(i, (k, kb))| Field {
+                key: (*k).to_string(),
+                value: if *kb {
+                    FieldValue::Bytes(self.values[i])
+                } else {
+                    FieldValue::Number(self.values[i])
+                },
+            });
+        let flags = self.vm_flags.iter().map(|v| Field {
+            key: "VmFlags".into(),
+            value: FieldValue::Text(v.to_vec()),
+        });
+        known.chain(flags).chain(self.other.iter().cloned())
+    }
 }
 
 /// One `Key: value` line of smaps.
@@ -54,7 +172,7 @@ pub enum NameKind<'a> {
     Anonymous,
     /// A file path (decoded: `\012` becomes `\n`, the ` (deleted)` suffix removed).
     Path {
-        path: Vec<u8>,
+        path: Cow<'a, [u8]>,
         deleted: bool,
     },
     Heap,
@@ -101,10 +219,10 @@ impl Mapping {
 
     /// Value of an smaps field in bytes (only `kB` fields), if present.
     pub fn bytes(&self, key: &str) -> Option<u64> {
-        self.fields.iter().find_map(|f| match (&f.key, &f.value) {
-            (k, FieldValue::Bytes(v)) if k == key => Some(*v),
+        match self.fields.get(key) {
+            Some(FieldValue::Bytes(v)) => Some(v),
             _ => None,
-        })
+        }
     }
 
     /// A file-backed mapping: it has an inode and a path-like name.
@@ -159,7 +277,10 @@ pub fn classify_name(name: &[u8]) -> NameKind<'_> {
 /// Undoes the kernel's only escape in maps names: a newline printed as `\012`.
 /// (A literal backslash is not escaped, so this is a best guess, as for the kernel's
 /// own `seq_file_path` readers.)
-pub fn decode_newlines(raw: &[u8]) -> Vec<u8> {
+pub fn decode_newlines(raw: &[u8]) -> Cow<'_, [u8]> {
+    if !raw.windows(4).any(|w| w == b"\\012") {
+        return Cow::Borrowed(raw);
+    }
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
@@ -171,7 +292,7 @@ pub fn decode_newlines(raw: &[u8]) -> Vec<u8> {
             i += 1;
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// A malformed input line.
@@ -204,11 +325,61 @@ impl std::error::Error for ParseError {}
 /// Parses maps or smaps text (the format is detected line by line: a `Key:` line
 /// belongs to the preceding mapping). Stops at the first malformed line.
 pub fn parse(input: &[u8]) -> Result<Vec<Mapping>, ParseError> {
-    let mut out: Vec<Mapping> = Vec::new();
-    for (i, line) in input.split(|&b| b == b'\n').enumerate() {
-        let lineno = i + 1;
+    let mut p = Parser::default();
+    p.feed(input)?;
+    p.finish()
+}
+
+/// An incremental parser: feed it chunks as they are read (so a large smaps is never
+/// held in memory whole), then [`Parser::finish`].
+#[derive(Debug, Default)]
+pub struct Parser {
+    out: Vec<Mapping>,
+    /// An incomplete last line carried to the next chunk.
+    partial: Vec<u8>,
+    lineno: usize,
+}
+
+impl Parser {
+    /// Parses every complete line of `chunk` (plus what was left from the last one).
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<(), ParseError> {
+        let mut rest = chunk;
+        if !self.partial.is_empty() {
+            match rest.iter().position(|&b| b == b'\n') {
+                Some(nl) => {
+                    let mut line = std::mem::take(&mut self.partial);
+                    line.extend_from_slice(&rest[..nl]);
+                    self.line(&line)?;
+                    rest = &rest[nl + 1..];
+                }
+                None => {
+                    self.partial.extend_from_slice(rest);
+                    return Ok(());
+                }
+            }
+        }
+        while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
+            self.line(&rest[..nl])?;
+            rest = &rest[nl + 1..];
+        }
+        self.partial.extend_from_slice(rest);
+        Ok(())
+    }
+
+    /// Parses the last line (if it had no newline) and returns the mappings.
+    pub fn finish(mut self) -> Result<Vec<Mapping>, ParseError> {
+        if !self.partial.is_empty() {
+            let line = std::mem::take(&mut self.partial);
+            self.line(&line)?;
+        }
+        Ok(self.out)
+    }
+
+    fn line(&mut self, line: &[u8]) -> Result<(), ParseError> {
+        self.lineno += 1;
+        let lineno = self.lineno;
         if line.is_empty() {
-            continue;
+            return Ok(());
         }
         let err = |what| ParseError {
             line: lineno,
@@ -216,27 +387,29 @@ pub fn parse(input: &[u8]) -> Result<Vec<Mapping>, ParseError> {
             what,
         };
         if let Some(field) = parse_field(line) {
-            let field = field.map_err(err)?;
-            match out.last_mut() {
-                Some(m) => m.fields.push(field),
-                None => return Err(err("smaps field before any mapping line")),
-            }
-            continue;
+            let (key, value) = field.map_err(err)?;
+            return match self.out.last_mut() {
+                Some(m) => {
+                    m.fields.push(key, value);
+                    Ok(())
+                }
+                None => Err(err("smaps field before any mapping line")),
+            };
         }
         let m = parse_header(line, lineno).map_err(err)?;
-        if let Some(prev) = out.last()
+        if let Some(prev) = self.out.last()
             && m.start < prev.end
         {
             return Err(err("mapping overlaps or precedes the previous one"));
         }
-        out.push(m);
+        self.out.push(m);
+        Ok(())
     }
-    Ok(out)
 }
 
 /// Returns `Some` when the line looks like `Key: value` (a key of letters, digits and
 /// `_` followed by a colon), which a mapping line never does (it starts with hex and `-`).
-fn parse_field(line: &[u8]) -> Option<Result<Field, &'static str>> {
+fn parse_field(line: &[u8]) -> Option<Result<(&[u8], FieldValue), &'static str>> {
     let colon = line.iter().position(|&b| b == b':')?;
     let key = &line[..colon];
     if key.is_empty()
@@ -245,9 +418,8 @@ fn parse_field(line: &[u8]) -> Option<Result<Field, &'static str>> {
     {
         return None;
     }
-    // A mapping line starts with hex digits and then '-': its first token has no ':'
-    // before the '-'. A key made only of hex digits (e.g. "dead:") is still a field.
-    let key = String::from_utf8(key.to_vec()).ok()?;
+    // A mapping line starts with hex digits and then '-', so its first token is never
+    // a key of letters, digits and '_' directly followed by ':'.
     let rest = trim(&line[colon + 1..]);
     let value = if let Some(num) = rest.strip_suffix(b" kB") {
         match parse_dec(trim(num)).and_then(|n| n.checked_mul(1024)) {
@@ -259,7 +431,7 @@ fn parse_field(line: &[u8]) -> Option<Result<Field, &'static str>> {
     } else {
         FieldValue::Text(rest.to_vec())
     };
-    Some(Ok(Field { key, value }))
+    Some(Ok((key, value)))
 }
 
 fn trim(s: &[u8]) -> &[u8] {
@@ -354,7 +526,7 @@ fn parse_header(line: &[u8], lineno: usize) -> Result<Mapping, &'static str> {
         dev_minor: minor,
         inode,
         name: name.to_vec(),
-        fields: Vec::new(),
+        fields: Fields::default(),
     })
 }
 
@@ -407,7 +579,7 @@ VmFlags: rd mr mw me sd
         assert_eq!(
             m[3].name_kind(),
             NameKind::Path {
-                path: b"/tmp/a b\nc".to_vec(),
+                path: b"/tmp/a b\nc".to_vec().into(),
                 deleted: true
             }
         );

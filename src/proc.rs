@@ -13,6 +13,10 @@ use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::PathBuf;
 
+/// Bytes asked for per read of smaps: fewer reads leave the process less room to
+/// change between them (only one read of the file is consistent).
+const CHUNK: usize = 256 * 1024;
+
 use crate::files::{Opened, Via, open_checked};
 use crate::maps::{Mapping, NameKind};
 
@@ -103,34 +107,58 @@ impl Process {
     /// Reads smaps in as few reads as possible, falling back to maps when smaps cannot
     /// be read. Returns the text and which file it came from.
     pub fn read_maps(&self) -> Result<(Vec<u8>, &'static str), ProcError> {
+        let mut text = Vec::with_capacity(CHUNK);
+        let source = self
+            .read_maps_with(|chunk| {
+                text.extend_from_slice(chunk);
+                Ok::<(), std::convert::Infallible>(())
+            })?
+            .unwrap_or_else(|never| match never {});
+        Ok((text, source))
+    }
+
+    /// Reads smaps (or maps, when smaps cannot be opened for a reason other than
+    /// permission) and hands each chunk to `sink` as it arrives, so that a large file
+    /// is parsed while it is read instead of being held whole. Stops at the first
+    /// error of `sink`, which is returned inside.
+    pub fn read_maps_with<E>(
+        &self,
+        mut sink: impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<Result<&'static str, E>, ProcError> {
         let smaps = self.dir.join("smaps");
-        match read_all(&smaps) {
-            Ok(text) => return self.check_nonempty(text, "smaps"),
-            Err(e)
-                if e.raw_os_error() == Some(libc::EACCES)
-                    || e.raw_os_error() == Some(libc::EPERM) =>
-            {
+        let (path, mut file, source) = match File::open(&smaps) {
+            Ok(f) => (smaps, f, "smaps"),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EACCES) | Some(libc::EPERM)) => {
                 return Err(ProcError::PermissionDenied { path: smaps });
             }
             Err(_) if !self.dir.exists() => return Err(ProcError::NoSuchProcess(self.pid)),
-            Err(_) => {}
+            Err(_) => {
+                let maps = self.dir.join("maps");
+                match File::open(&maps) {
+                    Ok(f) => (maps, f, "maps"),
+                    Err(e) => return Err(classify_io(maps, e, self.pid)),
+                }
+            }
+        };
+        let mut buf = vec![0u8; CHUNK];
+        let mut total = 0usize;
+        loop {
+            match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    total += n;
+                    if let Err(e) = sink(&buf[..n]) {
+                        return Ok(Err(e));
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(classify_io(path, e, self.pid)),
+            }
         }
-        let maps = self.dir.join("maps");
-        match read_all(&maps) {
-            Ok(text) => self.check_nonempty(text, "maps"),
-            Err(e) => Err(classify_io(maps, e, self.pid)),
-        }
-    }
-
-    fn check_nonempty(
-        &self,
-        text: Vec<u8>,
-        src: &'static str,
-    ) -> Result<(Vec<u8>, &'static str), ProcError> {
-        if text.is_empty() && !self.alive() {
+        if total == 0 && !self.alive() {
             return Err(ProcError::Exited(self.pid));
         }
-        Ok((text, src))
+        Ok(Ok(source))
     }
 
     /// Opens the file that `m` maps: the mapped inode through `map_files` where
@@ -206,7 +234,11 @@ impl Process {
         }
     }
 
-    /// Raw pagemap entries of `[start, end)`, one u64 per page.
+    /// Residency of `[start, end)`, one pagemap-format entry per page with only two
+    /// bits kept: 63 "resident" and 62 "swapped". A page mapped to the shared zero
+    /// page is not resident, as in smaps' Rss: the PAGEMAP_SCAN ioctl (Linux 6.7+)
+    /// says which pages those are; on older kernels the zero page is recognised by its
+    /// PFN when PFNs are visible (CAP_SYS_ADMIN), and otherwise counted as resident.
     pub fn pagemap(&mut self, start: u64, end: u64, page: u64) -> io::Result<Vec<u64>> {
         let dir = &self.dir;
         let f = self
@@ -216,13 +248,28 @@ impl Process {
             Ok(f) => f,
             Err(e) => return Err(io::Error::new(e.kind(), e.to_string())),
         };
+        match pagemap_scan(f, start, end, page) {
+            Ok(v) => return Ok(v),
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::ENOTTY) | Some(libc::EINVAL) | Some(libc::EOPNOTSUPP)
+                ) => {}
+            Err(e) => return Err(e),
+        }
         let pages = ((end - start) / page) as usize;
         let mut buf = vec![0u8; pages * 8];
         let at = (start / page) * 8;
         f.read_exact_at(&mut buf, at)?;
+        let zero = zero_pfn();
         Ok(buf
             .chunks_exact(8)
-            .map(|c| u64::from_ne_bytes(c.try_into().expect("8-byte chunk")))
+            .map(|c| {
+                let e = u64::from_ne_bytes(c.try_into().expect("8-byte chunk"));
+                let on_zero_page = zero.is_some_and(|z| e & PM_PRESENT != 0 && e & PFN_MASK == z);
+                let present = e & PM_PRESENT != 0 && !on_zero_page;
+                (u64::from(present) << 63) | (e & PM_SWAPPED)
+            })
             .collect())
     }
 
@@ -267,15 +314,6 @@ impl Process {
         }
         out
     }
-}
-
-/// Reads a whole /proc file with a large buffer: smaps is generated as it is read,
-/// and fewer reads leave less room for the process to change between them.
-fn read_all(path: &std::path::Path) -> io::Result<Vec<u8>> {
-    let mut f = File::open(path)?;
-    let mut out = Vec::with_capacity(1 << 20);
-    f.read_to_end(&mut out)?;
-    Ok(out)
 }
 
 /// `struct procmap_query` of linux/fs.h (6.11).
@@ -330,4 +368,122 @@ fn procmap_query_build_id(maps: &File, addr: u64) -> io::Result<Option<Vec<u8>>>
     }
     let n = (q.build_id_size as usize).min(id.len());
     Ok((n > 0).then(|| id[..n].to_vec()))
+}
+
+const PM_PRESENT: u64 = 1 << 63;
+const PM_SWAPPED: u64 = 1 << 62;
+const PFN_MASK: u64 = (1 << 55) - 1;
+
+/// `struct page_region` of linux/fs.h.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct PageRegion {
+    start: u64,
+    end: u64,
+    categories: u64,
+}
+
+/// `struct pm_scan_arg` of linux/fs.h (6.7).
+#[repr(C)]
+#[derive(Default)]
+struct PmScanArg {
+    size: u64,
+    flags: u64,
+    start: u64,
+    end: u64,
+    walk_end: u64,
+    vec: u64,
+    vec_len: u64,
+    max_pages: u64,
+    category_inverted: u64,
+    category_mask: u64,
+    category_anyof_mask: u64,
+    return_mask: u64,
+}
+
+const PAGE_IS_PRESENT: u64 = 1 << 3;
+const PAGE_IS_SWAPPED: u64 = 1 << 4;
+const PAGE_IS_PFNZERO: u64 = 1 << 5;
+/// `_IOWR('f', 16, struct pm_scan_arg)`.
+const PAGEMAP_SCAN: u64 =
+    (3 << 30) | ((std::mem::size_of::<PmScanArg>() as u64) << 16) | ((b'f' as u64) << 8) | 16;
+
+/// Residency through the PAGEMAP_SCAN ioctl: runs of pages by category, so a large
+/// mostly-empty mapping costs a few calls, not 8 bytes per page.
+fn pagemap_scan(f: &File, start: u64, end: u64, page: u64) -> io::Result<Vec<u64>> {
+    use std::os::fd::AsRawFd;
+    let mut out = vec![0u64; ((end - start) / page) as usize];
+    let mut regions = vec![PageRegion::default(); 256];
+    let mut at = start;
+    while at < end {
+        let mut arg = PmScanArg {
+            size: std::mem::size_of::<PmScanArg>() as u64,
+            start: at,
+            end,
+            vec: regions.as_mut_ptr() as u64,
+            vec_len: regions.len() as u64,
+            category_anyof_mask: PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+            return_mask: PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_PFNZERO,
+            ..PmScanArg::default()
+        };
+        // SAFETY: arg is a valid pm_scan_arg whose vec points to vec_len writable
+        // page_region entries that outlive the call.
+        let n =
+            unsafe { libc::ioctl(f.as_raw_fd(), PAGEMAP_SCAN as _, &mut arg as *mut PmScanArg) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        for r in &regions[..(n as usize).min(regions.len())] {
+            let bits = if r.categories & PAGE_IS_PRESENT != 0 && r.categories & PAGE_IS_PFNZERO == 0
+            {
+                PM_PRESENT
+            } else {
+                0
+            } | if r.categories & PAGE_IS_SWAPPED != 0 {
+                PM_SWAPPED
+            } else {
+                0
+            };
+            let (from, to) = (r.start.max(start), r.end.min(end));
+            for a in (from..to).step_by(page as usize) {
+                out[((a - start) / page) as usize] |= bits;
+            }
+        }
+        if arg.walk_end <= at || (n as u64) < arg.vec_len {
+            break;
+        }
+        at = arg.walk_end;
+    }
+    Ok(out)
+}
+
+/// The PFN of the shared zero page, learnt by reading a fresh anonymous page of our
+/// own; `None` when PFNs are hidden (no CAP_SYS_ADMIN).
+fn zero_pfn() -> Option<u64> {
+    static ZERO: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *ZERO.get_or_init(|| {
+        let page = page_size() as usize;
+        // SAFETY: a private anonymous mapping of one page, read once, then unmapped.
+        unsafe {
+            let p = libc::mmap(
+                std::ptr::null_mut(),
+                page,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            );
+            if p == libc::MAP_FAILED {
+                return None;
+            }
+            let _ = std::ptr::read_volatile(p as *const u8);
+            let mut entry = [0u8; 8];
+            let got = File::open("/proc/self/pagemap")
+                .and_then(|f| f.read_exact_at(&mut entry, (p as u64 / page as u64) * 8));
+            libc::munmap(p, page);
+            got.ok()?;
+            let pfn = u64::from_ne_bytes(entry) & PFN_MASK;
+            (pfn != 0).then_some(pfn)
+        }
+    })
 }
