@@ -55,32 +55,33 @@ pub enum Opened {
     Failed(String),
 }
 
+/// Whether a device could be behind `path`, so that it must be `stat`ed before it is
+/// opened (opening a device runs its driver).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precheck {
+    /// Nothing is known: `stat` first and open only regular files.
+    Stat,
+    /// smaps' VmFlags say the mapping is neither I/O nor PFN memory (`io`, `pf`), the
+    /// flags every device mapping carries: open directly (still `O_NONBLOCK`, and the
+    /// descriptor's type is checked before any read).
+    NotDevice,
+}
+
 /// Opens `path` for reading only if it is a regular file; never blocks.
-pub fn open_checked(path: &std::path::Path) -> io::Result<Opened> {
-    let md = fs::metadata(path)?;
-    let ft = md.file_type();
-    if ft.is_char_device() || ft.is_block_device() {
-        return Ok(Opened::Device);
-    }
-    if !ft.is_file() {
-        return Ok(Opened::NotRegular(if ft.is_fifo() {
-            "a FIFO"
-        } else if ft.is_dir() {
-            "a directory"
-        } else if ft.is_socket() {
-            "a socket"
-        } else {
-            "not a regular file"
-        }));
+pub fn open_checked(path: &std::path::Path, precheck: Precheck) -> io::Result<Opened> {
+    if precheck == Precheck::Stat
+        && let Some(other) = not_regular(fs::metadata(path)?.file_type())
+    {
+        return Ok(other);
     }
     let file = fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
         .open(path)?;
     // The file may have been swapped for something else between stat and open.
     let md = file.metadata()?;
-    if !md.file_type().is_file() {
-        return Ok(Opened::NotRegular("not a regular file"));
+    if let Some(other) = not_regular(md.file_type()) {
+        return Ok(other);
     }
     Ok(Opened::Regular {
         file,
@@ -88,4 +89,20 @@ pub fn open_checked(path: &std::path::Path) -> io::Result<Opened> {
         via: Via::MapFiles,
         mismatch: None,
     })
+}
+
+fn not_regular(ft: fs::FileType) -> Option<Opened> {
+    if ft.is_file() {
+        None
+    } else if ft.is_char_device() || ft.is_block_device() {
+        Some(Opened::Device)
+    } else if ft.is_fifo() {
+        Some(Opened::NotRegular("a FIFO"))
+    } else if ft.is_dir() {
+        Some(Opened::NotRegular("a directory"))
+    } else if ft.is_socket() {
+        Some(Opened::NotRegular("a socket"))
+    } else {
+        Some(Opened::NotRegular("not a regular file"))
+    }
 }

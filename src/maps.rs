@@ -62,12 +62,33 @@ const KNOWN: [(&str, bool); 28] = [
     ("Name", false),
 ];
 
+/// Index of a known smaps key, for [`Fields::kb`]; fails to compile for an unknown one.
+pub const fn known_key(name: &str) -> usize {
+    let mut i = 0;
+    while i < KNOWN.len() {
+        let (k, n) = (KNOWN[i].0.as_bytes(), name.as_bytes());
+        if k.len() == n.len() {
+            let mut j = 0;
+            while j < k.len() && k[j] == n[j] {
+                j += 1;
+            }
+            if j == k.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("not a known smaps key")
+}
+
 /// The `Key: value` lines of one smaps entry. Known keys cost 8 bytes each (a
 /// mapping has ~25 of them, and a process can have 65,530 mappings); anything else,
 /// including keys of future kernels, is kept in [`Fields::other`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Fields {
     present: u32,
+    /// Index in [`KNOWN`] of the key expected next.
+    next: u8,
     values: [u64; 28],
     /// `VmFlags`, verbatim.
     pub vm_flags: Option<Box<[u8]>>,
@@ -87,7 +108,16 @@ impl Fields {
             self.vm_flags = Some(t.clone().into_boxed_slice());
             return;
         }
-        let known = KNOWN.iter().position(|(k, _)| k.as_bytes() == key);
+        // Keys come in the kernel's order: try the one after the last first.
+        let hint = usize::from(self.next);
+        let known = if KNOWN.get(hint).is_some_and(|(k, _)| k.as_bytes() == key) {
+            Some(hint)
+        } else {
+            KNOWN.iter().position(|(k, _)| k.as_bytes() == key)
+        };
+        if let Some(i) = known {
+            self.next = (i + 1) as u8;
+        }
         match (known, &value) {
             (Some(i), FieldValue::Bytes(v)) if KNOWN[i].1 => self.set(i, *v),
             (Some(i), FieldValue::Number(v)) if !KNOWN[i].1 => self.set(i, *v),
@@ -101,6 +131,11 @@ impl Fields {
     fn set(&mut self, i: usize, v: u64) {
         self.present |= 1 << i;
         self.values[i] = v;
+    }
+
+    /// The value of a known kB field by its index (see [`known_key`]), in bytes.
+    pub fn kb(&self, i: usize) -> Option<u64> {
+        (self.present & (1 << i) != 0 && KNOWN[i].1).then(|| self.values[i])
     }
 
     /// The value of `key`, whatever its form.
@@ -447,17 +482,22 @@ fn trim(s: &[u8]) -> &[u8] {
 }
 
 fn parse_dec(s: &[u8]) -> Option<u64> {
-    if s.is_empty() || s.len() > 20 || !s.iter().all(u8::is_ascii_digit) {
+    if s.is_empty() {
         return None;
     }
-    std::str::from_utf8(s).ok()?.parse().ok()
+    s.iter().try_fold(0u64, |v, &b| {
+        let d = (b as char).to_digit(10)?;
+        v.checked_mul(10)?.checked_add(u64::from(d))
+    })
 }
 
 fn parse_hex(s: &[u8]) -> Option<u64> {
-    if s.is_empty() || s.len() > 16 || !s.iter().all(u8::is_ascii_hexdigit) {
+    if s.is_empty() || s.len() > 16 {
         return None;
     }
-    u64::from_str_radix(std::str::from_utf8(s).ok()?, 16).ok()
+    s.iter().try_fold(0u64, |v, &b| {
+        Some((v << 4) | u64::from((b as char).to_digit(16)?))
+    })
 }
 
 /// Splits off the next space-terminated token.

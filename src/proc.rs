@@ -17,7 +17,7 @@ use std::path::PathBuf;
 /// change between them (only one read of the file is consistent).
 const CHUNK: usize = 256 * 1024;
 
-use crate::files::{Opened, Via, open_checked};
+use crate::files::{Opened, Precheck, Via, open_checked};
 use crate::maps::{Mapping, NameKind};
 
 /// Why a live process could not be read at all.
@@ -168,7 +168,17 @@ impl Process {
         let via_map_files = self
             .dir
             .join(format!("map_files/{:x}-{:x}", m.start, m.end));
-        let first_err = match open_checked(&via_map_files) {
+        let precheck = match &m.fields.vm_flags {
+            Some(flags) => {
+                let has = |f: &[u8]| flags.split(|&b| b == b' ').any(|x| x == f);
+                if has(b"io") || has(b"pf") {
+                    return Opened::Device;
+                }
+                Precheck::NotDevice
+            }
+            None => Precheck::Stat,
+        };
+        let first_err = match open_checked(&via_map_files, precheck) {
             Ok(Opened::Regular { file, size, .. }) => {
                 return Opened::Regular {
                     file,
@@ -189,7 +199,7 @@ impl Process {
         let mut p = self.dir.join("root").into_os_string().into_vec();
         p.extend_from_slice(&path);
         let rooted = PathBuf::from(std::ffi::OsString::from_vec(p));
-        match open_checked(&rooted) {
+        match open_checked(&rooted, Precheck::Stat) {
             Ok(Opened::Regular { file, size, .. }) => {
                 let meta = file.metadata();
                 let mismatch = match meta {

@@ -18,16 +18,18 @@ pub fn human(n: Option<u64>) -> String {
     if n < 1024 {
         return format!("{n}B");
     }
-    let mut v = n as f64 / 1024.0;
+    // Tenths of the unit, rounded half up, in integers (float formatting is slow).
     let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
+    let mut div: u128 = 1024;
+    while u128::from(n) * 10 / div >= 1024 * 10 - 5 && u + 1 < UNITS.len() {
+        div *= 1024;
         u += 1;
     }
-    if v >= 100.0 {
-        format!("{v:.0}{}", UNITS[u])
+    let tenths = (u128::from(n) * 10 + div / 2) / div;
+    if tenths >= 1000 {
+        format!("{}{}", (tenths + 5) / 10, UNITS[u])
     } else {
-        format!("{v:.1}{}", UNITS[u])
+        format!("{}.{}{}", tenths / 10, tenths % 10, UNITS[u])
     }
 }
 
@@ -150,6 +152,9 @@ mod tests {
         assert_eq!(human(Some(4096)), "4.0K");
         assert_eq!(human(Some(1536 * 1024)), "1.5M");
         assert_eq!(human(Some(200 << 20)), "200M");
+        assert_eq!(human(Some(1023 * 1024 + 1000)), "1.0M");
+        assert_eq!(human(Some(99 * 1024 + 1000)), "100K");
+        assert_eq!(human(Some(1 << 40)), "1.0T");
     }
 
     #[test]

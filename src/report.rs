@@ -33,18 +33,20 @@ pub struct Figures {
 
 impl Figures {
     fn from_smaps(m: &Mapping) -> Figures {
+        use crate::maps::known_key as k;
+        let f = &m.fields;
         Figures {
             size: m.size(),
-            rss: m.bytes("Rss"),
-            pss: m.bytes("Pss"),
-            shared_clean: m.bytes("Shared_Clean"),
-            shared_dirty: m.bytes("Shared_Dirty"),
-            private_clean: m.bytes("Private_Clean"),
-            private_dirty: m.bytes("Private_Dirty"),
-            anonymous: m.bytes("Anonymous"),
-            swap: m.bytes("Swap"),
-            swap_pss: m.bytes("SwapPss"),
-            locked: m.bytes("Locked"),
+            rss: f.kb(const { k("Rss") }),
+            pss: f.kb(const { k("Pss") }),
+            shared_clean: f.kb(const { k("Shared_Clean") }),
+            shared_dirty: f.kb(const { k("Shared_Dirty") }),
+            private_clean: f.kb(const { k("Private_Clean") }),
+            private_dirty: f.kb(const { k("Private_Dirty") }),
+            anonymous: f.kb(const { k("Anonymous") }),
+            swap: f.kb(const { k("Swap") }),
+            swap_pss: f.kb(const { k("SwapPss") }),
+            locked: f.kb(const { k("Locked") }),
         }
     }
 

@@ -14,7 +14,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::analyze::Target;
-use crate::files::{Opened, Via, open_checked};
+use crate::files::{Opened, Precheck, Via, open_checked};
 use crate::maps::{Mapping, NameKind};
 use crate::snapshot::Snapshot;
 
@@ -100,7 +100,7 @@ impl Target for SysrootTarget {
             Ok(p) => p,
             Err(e) => return Opened::Failed(e),
         };
-        match open_checked(&resolved) {
+        match open_checked(&resolved, Precheck::Stat) {
             Ok(Opened::Regular { file, size, .. }) => Opened::Regular {
                 file,
                 size,
