@@ -19,7 +19,7 @@ use crate::report::{self, ObjectExtras, Report, Residency, Warning};
 /// Where the files and the residency of a process come from.
 pub trait Target {
     /// Opens the file that `m` maps.
-    fn open(&mut self, m: &Mapping) -> Opened;
+    fn open(&self, m: &Mapping) -> Opened;
     /// pagemap entries of `[start, end)`.
     fn pagemap(&mut self, start: u64, end: u64, page: u64) -> io::Result<Vec<u64>>;
     /// Facts that help name anonymous memory.
@@ -37,7 +37,7 @@ pub trait Target {
 pub struct LiveTarget(pub Process);
 
 impl Target for LiveTarget {
-    fn open(&mut self, m: &Mapping) -> Opened {
+    fn open(&self, m: &Mapping) -> Opened {
         self.0.open_mapped(m)
     }
     fn pagemap(&mut self, start: u64, end: u64, page: u64) -> io::Result<Vec<u64>> {
@@ -79,31 +79,68 @@ impl From<ProcError> for Error {
 }
 
 /// Analyses a live process.
+///
+/// The mapped files are opened by a second thread while smaps is still being read:
+/// the kernel's generation of smaps and the opening of a few hundred libraries then
+/// overlap instead of adding up.
 pub fn live(pid: u32) -> Result<Report, Error> {
-    let process = Process::new(pid)?;
-    let mut parser = maps::Parser::default();
-    let read = process.read_maps_with(|chunk| parser.feed(chunk))?;
+    let target = LiveTarget(Process::new(pid)?);
     let name = |source: &str| format!("/proc/{pid}/{source}");
-    let source = match read {
-        Ok(source) => source,
-        Err(err) => {
-            return Err(Error::Parse {
+    let (mappings, source, learned) = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, Mapping)>();
+        let t = &target;
+        let worker = scope.spawn(move || {
+            rx.into_iter()
+                .map(|(i, m)| (i, FileKey::of(&m), learn(&m, t)))
+                .collect::<Vec<_>>()
+        });
+        let mut parser = maps::Parser::default();
+        let mut sent = 0;
+        let mut seen = std::collections::HashSet::new();
+        // Hands the worker every complete mapping (all but the last, whose smaps
+        // fields may still be coming) that names a file not yet seen.
+        let mut send_upto = |parser: &maps::Parser, upto: usize| {
+            for (i, m) in parser.mappings().iter().enumerate().take(upto).skip(sent) {
+                if m.is_file_backed() && worth_opening(m) && seen.insert(FileKey::of(m)) {
+                    let _ = tx.send((i, m.clone()));
+                }
+            }
+            sent = sent.max(upto);
+        };
+        let read = target.0.read_maps_with(|chunk| {
+            parser.feed(chunk)?;
+            send_upto(&parser, parser.mappings().len().saturating_sub(1));
+            Ok(())
+        });
+        let result = match read {
+            Ok(Ok(source)) => parser.flush().map(|()| source).map_err(|err| Error::Parse {
+                source: name(source),
+                err,
+            }),
+            Ok(Err(err)) => Err(Error::Parse {
                 source: name("smaps"),
                 err,
-            });
+            }),
+            Err(e) => Err(Error::Proc(e)),
+        };
+        if result.is_ok() {
+            send_upto(&parser, parser.mappings().len());
         }
-    };
-    let mappings = parser.finish().map_err(|err| Error::Parse {
-        source: name(source),
-        err,
+        drop(send_upto);
+        drop(tx);
+        let learned = worker
+            .join()
+            .expect("the file-opening thread does not panic");
+        result.map(|source| (parser.into_mappings(), source, learned))
     })?;
-    let mut target = LiveTarget(process);
-    let report = analyze(
+    let mut target = target;
+    let report = finish(
         mappings,
         source,
         crate::proc::page_size(),
         Some(pid),
         &mut target,
+        learned,
     );
     if !target.0.alive() {
         return Err(Error::Proc(ProcError::Exited(pid)));
@@ -206,7 +243,7 @@ struct Recording<'a> {
 }
 
 impl Target for Recording<'_> {
-    fn open(&mut self, m: &Mapping) -> Opened {
+    fn open(&self, m: &Mapping) -> Opened {
         self.inner.open(m)
     }
     fn pagemap(&mut self, start: u64, end: u64, page: u64) -> io::Result<Vec<u64>> {
@@ -314,6 +351,9 @@ fn worth_opening(m: &Mapping) -> bool {
     }
 }
 
+/// What opening one file taught: its facts and the warnings it gave.
+type Learned = Vec<(usize, FileKey, (FileRecord, Vec<Warning>))>;
+
 /// Runs the pipeline on parsed mappings.
 pub fn analyze(
     mappings: Vec<Mapping>,
@@ -322,15 +362,31 @@ pub fn analyze(
     pid: Option<u32>,
     target: &mut dyn Target,
 ) -> Report {
+    let mut seen = std::collections::HashSet::new();
+    let learned: Learned = mappings
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.is_file_backed() && worth_opening(m))
+        .filter(|(_, m)| seen.insert(FileKey::of(m)))
+        .map(|(i, m)| (i, FileKey::of(m), learn(m, &*target)))
+        .collect();
+    finish(mappings, source, page_size, pid, target, learned)
+}
+
+/// Everything after the files were opened: attribution, residency, the report.
+fn finish(
+    mappings: Vec<Mapping>,
+    source: &str,
+    page_size: u64,
+    pid: Option<u32>,
+    target: &mut dyn Target,
+    mut learned: Learned,
+) -> Report {
+    learned.sort_by_key(|(i, _, _)| *i);
     let mut warnings = Vec::new();
     let mut records: HashMap<FileKey, FileRecord> = HashMap::new();
-    for m in mappings.iter().filter(|m| m.is_file_backed()) {
-        let key = FileKey::of(m);
-        if records.contains_key(&key) || !worth_opening(m) {
-            continue;
-        }
-        let name = String::from_utf8_lossy(&m.name).into_owned();
-        let record = learn(m, target, &name, &mut warnings);
+    for (_, key, (record, mut w)) in learned {
+        warnings.append(&mut w);
         records.insert(key, record);
     }
     let facts: HashMap<FileKey, FileFacts> = records
@@ -409,19 +465,16 @@ pub fn analyze(
 }
 
 /// Opens one mapped file and reads what attribution needs from it.
-fn learn(
-    m: &Mapping,
-    target: &mut dyn Target,
-    name: &str,
-    warnings: &mut Vec<Warning>,
-) -> FileRecord {
+fn learn(m: &Mapping, target: &dyn Target) -> (FileRecord, Vec<Warning>) {
+    let name = String::from_utf8_lossy(&m.name).into_owned();
+    let mut warnings = Vec::new();
     let mut warn = |message: String| {
         warnings.push(Warning {
-            object: Some(name.to_string()),
+            object: Some(name.clone()),
             message,
         });
     };
-    match target.open(m) {
+    let record = match target.open(m) {
         Opened::Regular {
             file,
             size,
@@ -475,7 +528,8 @@ fn learn(
                 via: None,
             }
         }
-    }
+    };
+    (record, warnings)
 }
 
 fn hex(b: &[u8]) -> String {

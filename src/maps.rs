@@ -403,11 +403,27 @@ impl Parser {
 
     /// Parses the last line (if it had no newline) and returns the mappings.
     pub fn finish(mut self) -> Result<Vec<Mapping>, ParseError> {
+        self.flush()?;
+        Ok(self.out)
+    }
+
+    /// Parses the last line, if it had no newline.
+    pub fn flush(&mut self) -> Result<(), ParseError> {
         if !self.partial.is_empty() {
             let line = std::mem::take(&mut self.partial);
             self.line(&line)?;
         }
-        Ok(self.out)
+        Ok(())
+    }
+
+    /// The mappings parsed so far (the last one may still get smaps fields).
+    pub fn mappings(&self) -> &[Mapping] {
+        &self.out
+    }
+
+    /// The mappings parsed so far, without parsing an unterminated last line.
+    pub fn into_mappings(self) -> Vec<Mapping> {
+        self.out
     }
 
     fn line(&mut self, line: &[u8]) -> Result<(), ParseError> {

@@ -87,7 +87,7 @@ pub struct SysrootTarget {
 }
 
 impl Target for SysrootTarget {
-    fn open(&mut self, m: &Mapping) -> Opened {
+    fn open(&self, m: &Mapping) -> Opened {
         let NameKind::Path { path, .. } = m.name_kind() else {
             return Opened::Failed("not a path".into());
         };
