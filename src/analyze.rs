@@ -126,7 +126,6 @@ pub fn live(pid: u32) -> Result<Report, Error> {
         if result.is_ok() {
             send_upto(&parser, parser.mappings().len());
         }
-        drop(send_upto);
         drop(tx);
         let learned = worker
             .join()
