@@ -137,14 +137,11 @@ pub struct Warning {
 
 impl std::fmt::Display for Warning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Both may hold names chosen by whoever created a file.
+        let message = crate::sanitize::escape(self.message.as_bytes());
         match &self.object {
-            Some(o) => write!(
-                f,
-                "{}: {}",
-                crate::sanitize::escape(o.as_bytes()),
-                self.message
-            ),
-            None => f.write_str(&self.message),
+            Some(o) => write!(f, "{}: {message}", crate::sanitize::escape(o.as_bytes())),
+            None => f.write_str(&message),
         }
     }
 }

@@ -1,0 +1,280 @@
+//! The command line as a user meets it: exit codes, error lines, colour, escaping,
+//! bad input in saved maps and sysroots. Ground truth for labels is in
+//! tests/ground_truth.rs; here the checks are about behaviour at the edges.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+fn elfmaps(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_elfmaps"))
+        .args(args)
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run elfmaps")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+struct Sleeper(Child);
+
+impl Sleeper {
+    fn start() -> Sleeper {
+        Sleeper(
+            Command::new("sleep")
+                .arg("60")
+                .spawn()
+                .expect("start sleep"),
+        )
+    }
+    fn pid(&self) -> String {
+        self.0.id().to_string()
+    }
+}
+
+impl Drop for Sleeper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("bad JSON ({e}): {}", stdout(o)))
+}
+
+#[test]
+fn missing_process_is_one_line_and_exit_2() {
+    let o = elfmaps(&["map", "999999999"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("no process with PID 999999999"), "{err}");
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn live_json_contract() {
+    let s = Sleeper::start();
+    let o = elfmaps(&["map", "--json", &s.pid()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["pid"].as_u64(), Some(u64::from(s.0.id())));
+    let regions = v["regions"].as_array().unwrap();
+    let mut last_end = 0;
+    for r in regions {
+        let (start, end) = (r["start"].as_u64().unwrap(), r["end"].as_u64().unwrap());
+        assert!(start >= last_end && end > start, "{r}");
+        last_end = end;
+        assert_eq!(r["size"].as_u64(), Some(end - start));
+    }
+    // sleep's own text, libc's bss, the stack: all there and labelled.
+    let kinds: Vec<&str> = regions
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    for k in ["text", "rodata", "data", "relro", "stack", "vdso"] {
+        assert!(kinds.contains(&k), "no {k} in {kinds:?}");
+    }
+    let objects = v["objects"].as_array().unwrap();
+    assert!(
+        objects
+            .iter()
+            .any(|o| o["path"].as_str().unwrap().ends_with("/sleep"))
+    );
+    for o in objects {
+        assert_eq!(o["class"], 64);
+        assert_eq!(o["endian"], "little");
+        assert!(o["build_id"].is_string() || o["build_id"].is_null());
+    }
+}
+
+#[test]
+fn colour_follows_flag_and_no_color() {
+    let s = Sleeper::start();
+    let always = elfmaps(&["map", "--color", "always", &s.pid()]);
+    assert!(stdout(&always).contains("\x1b["));
+    let never = elfmaps(&["map", "--color", "never", &s.pid()]);
+    assert!(!stdout(&never).contains('\x1b'));
+    // auto: stdout is a pipe here, so no colour either way.
+    let auto = elfmaps(&["map", &s.pid()]);
+    assert!(!stdout(&auto).contains('\x1b'));
+    let o = Command::new(env!("CARGO_BIN_EXE_elfmaps"))
+        .args(["map", "--color", "auto", &s.pid()])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(!stdout(&o).contains('\x1b'));
+}
+
+/// A sysroot with an ELF library, a truncated ELF, a text file, a FIFO, a directory,
+/// and a symlink that points out of it.
+fn sysroot() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fs::create_dir_all(root.join("lib")).unwrap();
+    let libc = fs::read("/proc/self/exe").unwrap();
+    fs::write(root.join("lib/good.so"), &libc).unwrap();
+    fs::write(root.join("lib/trunc.so"), &libc[..100]).unwrap();
+    fs::write(root.join("lib/text.txt"), b"hello\n").unwrap();
+    fs::create_dir_all(root.join("lib/dir")).unwrap();
+    let fifo = std::ffi::CString::new(root.join("lib/fifo").to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a valid C string.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    symlink("../../../../../../etc/passwd", root.join("lib/escape.so")).unwrap();
+    dir
+}
+
+fn write_maps(dir: &Path, text: &str) -> String {
+    let p = dir.join("maps.txt");
+    fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+#[test]
+fn hostile_files_in_a_sysroot_are_warnings_not_failures() {
+    let root = sysroot();
+    let maps = write_maps(
+        root.path(),
+        "00400000-00401000 r--p 00000000 08:01 11 /lib/trunc.so\n\
+         00401000-00402000 r--p 00000000 08:01 12 /lib/text.txt\n\
+         00402000-00403000 r--p 00000000 08:01 13 /lib/fifo\n\
+         00403000-00404000 r--p 00000000 08:01 14 /lib/dir\n\
+         00404000-00405000 r--p 00000000 08:01 15 /lib/escape.so\n\
+         00405000-00406000 r--p 00000000 08:01 16 /lib/missing.so\n\
+         00406000-00407000 rw-p 00000000 00:00 0 \n",
+    );
+    let o = elfmaps(&[
+        "map",
+        "--json",
+        "--maps",
+        &maps,
+        "--sysroot",
+        root.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    let kinds: Vec<&str> = v["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "unknown", "file", "unknown", "unknown", "unknown", "unknown", "anon"
+        ]
+    );
+    let err = stderr(&o);
+    for name in ["trunc.so", "fifo", "dir", "escape.so", "missing.so"] {
+        assert_eq!(
+            err.lines()
+                .filter(|l| l.contains(&format!("/lib/{name}:")))
+                .count(),
+            1,
+            "one warning line naming {name}:\n{err}"
+        );
+    }
+    assert!(err.contains("truncated"), "{err}");
+    assert!(err.contains("refused"), "{err}");
+    assert!(
+        !err.contains("text.txt"),
+        "a non-ELF file is not a problem: {err}"
+    );
+}
+
+#[test]
+fn malformed_maps_line_names_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let maps = write_maps(
+        dir.path(),
+        "00400000-00401000 r--p 00000000 08:01 11 /bin/x\n00402000-00401000 r--p 00000000 08:01 11 /bin/x\n",
+    );
+    let o = elfmaps(&["map", "--maps", &maps]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("maps.txt: line 2:"), "{err}");
+    assert!(err.contains("end address not above start address"), "{err}");
+}
+
+#[test]
+fn control_characters_in_names_are_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let maps = write_maps(
+        dir.path(),
+        "00400000-00401000 r--p 00000000 08:01 11 /tmp/evil\x1b[2J\\012name (deleted)\n\
+         00401000-00402000 rw-p 00000000 00:00 0 [anon:a\x07b]\n",
+    );
+    let o = elfmaps(&[
+        "map",
+        "--color",
+        "never",
+        "--maps",
+        &maps,
+        "--sysroot",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (out, err) = (stdout(&o), stderr(&o));
+    assert!(!out.contains('\x1b') && !out.contains('\x07'), "{out:?}");
+    assert!(!err.contains('\x1b'), "{err:?}");
+    assert!(out.contains("evil\\e[2J"), "{out}");
+    assert!(out.contains("[anon:a\\x07b]"), "{out}");
+    // JSON keeps the name exactly as maps printed it.
+    let o = elfmaps(&[
+        "map",
+        "--json",
+        "--maps",
+        &maps,
+        "--sysroot",
+        dir.path().to_str().unwrap(),
+    ]);
+    let v = json(&o);
+    assert_eq!(
+        v["regions"][0]["path"],
+        "/tmp/evil\x1b[2J\\012name (deleted)"
+    );
+}
+
+#[test]
+fn saved_maps_without_page_size_warns_on_large_alignment() {
+    let dir = tempfile::tempdir().unwrap();
+    let maps = write_maps(
+        dir.path(),
+        "00410000-00420000 rw-p 00000000 00:00 0 \n00430000-00440000 rw-p 00000000 00:00 0 \n",
+    );
+    let o = elfmaps(&["map", "--json", "--maps", &maps]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("--page-size 65536"), "{}", stderr(&o));
+    assert_eq!(json(&o)["page_size"], 4096);
+    let o = elfmaps(&["map", "--json", "--maps", &maps, "--page-size", "65536"]);
+    assert_eq!(json(&o)["page_size"], 65536);
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+    let o = elfmaps(&["map", "--maps", &maps, "--page-size", "3000"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn broken_pipe_is_not_an_error() {
+    let s = Sleeper::start();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_elfmaps"))
+        .args(["map", &s.pid()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
