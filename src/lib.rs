@@ -20,6 +20,8 @@
 
 pub mod analyze;
 pub mod attribute;
+pub mod budget;
+pub mod diff;
 pub mod elf;
 pub mod files;
 pub mod maps;
@@ -28,4 +30,5 @@ pub mod render;
 pub mod report;
 pub mod sanitize;
 pub mod snapshot;
+pub mod summary;
 pub mod sysroot;

@@ -16,7 +16,7 @@ use crate::maps::Mapping;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Memory figures in bytes; `None` when unknown.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Figures {
     pub size: u64,
     pub rss: Option<u64>,

@@ -1,0 +1,200 @@
+//! `elfmaps summary`: the map report folded into one row per (object, kind), or per
+//! kind across objects (`--by kind`), with totals. Pure: a view of a [`Report`].
+//!
+//! Figures are exact sums of the map regions' figures; a region's unknown figure
+//! (null, e.g. `private_dirty` of a split part) adds nothing, and a sum of only
+//! unknown figures stays null.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::attribute::Kind;
+use crate::report::{Figures, Report};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// How rows are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum By {
+    /// One row per (object, kind).
+    Object,
+    /// One row per kind, across objects.
+    Kind,
+}
+
+/// Sort order of rows (largest first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortBy {
+    Size,
+    Rss,
+    Pss,
+}
+
+/// One row of the summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    /// Maps path of the object; null for memory of no object and in `--by kind`.
+    pub object: Option<String>,
+    /// The kind; null in a per-object total.
+    pub kind: Option<Kind>,
+    /// Number of regions summed.
+    pub regions: usize,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+/// The summary report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub schema_version: u32,
+    pub pid: Option<u32>,
+    /// `object` or `kind`.
+    pub by: &'static str,
+    pub rows: Vec<Row>,
+    /// Per-object totals (one row per object, `kind` null), for `by: object`.
+    pub objects: Vec<Row>,
+    pub totals: Figures,
+}
+
+fn key_figure(f: &Figures, sort: SortBy) -> u64 {
+    match sort {
+        SortBy::Size => f.size,
+        SortBy::Rss => f.rss.unwrap_or(0),
+        SortBy::Pss => f.pss.unwrap_or(0),
+    }
+}
+
+/// Folds `report` into a summary.
+pub fn summarize(report: &Report, by: By, sort: SortBy, top: Option<usize>) -> Summary {
+    let mut rows: BTreeMap<(Option<String>, Kind), Row> = BTreeMap::new();
+    let mut objects: BTreeMap<String, Row> = BTreeMap::new();
+    for r in &report.regions {
+        let object = match by {
+            By::Object => r.object.clone(),
+            By::Kind => None,
+        };
+        let row = rows.entry((object.clone(), r.kind)).or_insert_with(|| Row {
+            object: object.clone(),
+            kind: Some(r.kind),
+            regions: 0,
+            figures: Figures::default(),
+        });
+        row.regions += 1;
+        row.figures.add(&r.figures);
+        if let (By::Object, Some(o)) = (by, &r.object) {
+            let t = objects.entry(o.clone()).or_insert_with(|| Row {
+                object: Some(o.clone()),
+                kind: None,
+                regions: 0,
+                figures: Figures::default(),
+            });
+            t.regions += 1;
+            t.figures.add(&r.figures);
+        }
+    }
+    let mut rows: Vec<Row> = rows.into_values().collect();
+    let mut objects: Vec<Row> = objects.into_values().collect();
+    // Largest first; ties in a stable, readable order (object, then kind).
+    rows.sort_by_key(|r| std::cmp::Reverse(key_figure(&r.figures, sort)));
+    objects.sort_by_key(|r| std::cmp::Reverse(key_figure(&r.figures, sort)));
+    if let Some(n) = top {
+        rows.truncate(n);
+        objects.truncate(n);
+    }
+    Summary {
+        schema_version: SCHEMA_VERSION,
+        pid: report.pid,
+        by: match by {
+            By::Object => "object",
+            By::Kind => "kind",
+        },
+        rows,
+        objects,
+        totals: report.totals.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Region;
+
+    fn region(object: Option<&str>, kind: Kind, size: u64, rss: Option<u64>) -> Region {
+        Region {
+            start: 0,
+            end: size,
+            perms: "r--p".into(),
+            offset: 0,
+            dev: "00:00".into(),
+            inode: 0,
+            path: None,
+            path_bytes: None,
+            object: object.map(str::to_string),
+            instance: None,
+            kind,
+            segment: None,
+            split: false,
+            line: 1,
+            figures: Figures {
+                size,
+                rss,
+                ..Figures::default()
+            },
+        }
+    }
+
+    fn report(regions: Vec<Region>) -> Report {
+        let mut totals = Figures::default();
+        for r in &regions {
+            totals.add(&r.figures);
+        }
+        Report {
+            schema_version: 1,
+            pid: None,
+            page_size: 4096,
+            source: "smaps".into(),
+            regions,
+            objects: vec![],
+            warnings: vec![],
+            totals,
+        }
+    }
+
+    #[test]
+    fn sums_per_object_and_kind() {
+        let r = report(vec![
+            region(Some("/lib/a.so"), Kind::Text, 8192, Some(4096)),
+            region(Some("/lib/a.so"), Kind::Text, 4096, None),
+            region(Some("/lib/a.so"), Kind::Bss, 4096, Some(4096)),
+            region(Some("/lib/b.so"), Kind::Text, 40960, Some(0)),
+            region(None, Kind::Heap, 4096, Some(4096)),
+        ]);
+        let s = summarize(&r, By::Object, SortBy::Size, None);
+        assert_eq!(s.rows[0].object.as_deref(), Some("/lib/b.so"));
+        let a_text = s
+            .rows
+            .iter()
+            .find(|x| x.object.as_deref() == Some("/lib/a.so") && x.kind == Some(Kind::Text))
+            .unwrap();
+        assert_eq!(
+            (a_text.figures.size, a_text.figures.rss, a_text.regions),
+            (12288, Some(4096), 2)
+        );
+        let heap = s.rows.iter().find(|x| x.kind == Some(Kind::Heap)).unwrap();
+        assert_eq!(heap.object, None);
+        let a = s
+            .objects
+            .iter()
+            .find(|x| x.object.as_deref() == Some("/lib/a.so"))
+            .unwrap();
+        assert_eq!(a.figures.size, 16384);
+        let total: u64 = s.rows.iter().map(|x| x.figures.size).sum();
+        assert_eq!(total, s.totals.size);
+
+        let k = summarize(&r, By::Kind, SortBy::Rss, Some(2));
+        assert_eq!(k.rows.len(), 2);
+        assert!(k.rows.iter().all(|x| x.object.is_none()));
+        assert_eq!(k.rows[0].figures.rss, Some(4096));
+    }
+}
