@@ -395,8 +395,17 @@ fn finish(
     let hints = target.hints();
     let attribution = attribute::attribute(&mappings, &facts, page_size, &hints);
 
+    for (key, why) in &attribution.unexplained {
+        warnings.push(Warning {
+            object: Some(String::from_utf8_lossy(&key.name).into_owned()),
+            message: format!("{why}; its regions are labelled unknown"),
+        });
+    }
+    let mut warned = std::collections::HashSet::new();
     for inst in &attribution.instances {
-        if let Some(p) = &inst.problem {
+        if let Some(p) = &inst.problem
+            && warned.insert(&inst.key)
+        {
             warnings.push(Warning {
                 object: Some(String::from_utf8_lossy(&inst.key.name).into_owned()),
                 message: format!("{p}; its regions are labelled unknown"),
@@ -496,6 +505,7 @@ fn learn(m: &Mapping, target: &dyn Target) -> (FileRecord, Vec<Warning>) {
                     _ => FileFacts::Elf {
                         info: Arc::new(info),
                         size,
+                        exact: via == Via::MapFiles,
                     },
                 },
                 Err(ElfError::NotElf) => FileFacts::NotElf,

@@ -141,8 +141,13 @@ impl FileKey {
 /// What opening a mapped file told us.
 #[derive(Debug, Clone)]
 pub enum FileFacts {
-    /// An ELF file (loadable or not) and its size in bytes.
-    Elf { info: Arc<ElfInfo>, size: u64 },
+    /// An ELF file (loadable or not) and its size in bytes. `exact`: it is the mapped
+    /// inode itself (read through `/proc/PID/map_files`), not a file found by path.
+    Elf {
+        info: Arc<ElfInfo>,
+        size: u64,
+        exact: bool,
+    },
     /// A regular file that is not ELF (or whose headers could not be read as ELF).
     NotElf,
     /// A character or block device.
@@ -196,6 +201,9 @@ pub struct Region {
 pub struct Attribution {
     pub instances: Vec<Instance>,
     pub regions: Vec<Region>,
+    /// Files that are loadable ELF but explain none of their maps lines, with why
+    /// (their lines are `unknown`).
+    pub unexplained: Vec<(FileKey, String)>,
 }
 
 /// Extra facts about a live process that help name anonymous memory.
@@ -450,7 +458,7 @@ pub fn attribute(
     let mut instances: Vec<Instance> = Vec::new();
     let mut owner: Vec<Option<usize>> = vec![None; mappings.len()];
     for (key, ms) in files {
-        let Some(FileFacts::Elf { info, size }) = facts.get(key) else {
+        let Some(FileFacts::Elf { info, size, .. }) = facts.get(key) else {
             continue;
         };
         let mut votes: HashMap<u64, (usize, u64)> = HashMap::new();
@@ -499,10 +507,35 @@ pub fn attribute(
         }
     }
 
+    check_consistency(&mut instances, &owner);
+
+    // Files whose program headers explain none of their mappings, when the file read
+    // may not be the mapped one: not an object we can label.
+    let mut unexplained: Vec<(FileKey, String)> = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        let Some(k) = key else { continue };
+        if owner[i].is_some() || instances.iter().any(|x| &x.key == k) {
+            continue;
+        }
+        if let Some(FileFacts::Elf { info, exact: false, .. }) = facts.get(k)
+            && info.is_loadable()
+            && !unexplained.iter().any(|(u, _)| u == k)
+        {
+            unexplained.push((
+                k.clone(),
+                format!(
+                    "its program headers explain none of its maps lines (line {} maps file offset 0x{:x}): the file read is probably not the mapped one",
+                    mappings[i].line, mappings[i].offset
+                ),
+            ));
+        }
+    }
+
     // Rule 3, for anonymous memory: one sorted list of all instances' labels.
     let mut global: Vec<(Label, usize)> = instances
         .iter()
         .enumerate()
+        .filter(|(_, inst)| inst.problem.is_none())
         .flat_map(|(i, inst)| inst.layout.iter().map(move |l| (*l, i)))
         .collect();
     global.sort_by_key(|(l, _)| l.start);
@@ -538,6 +571,22 @@ pub fn attribute(
                 });
             };
         // Labels that apply to this mapping, each with its instance.
+        // A line of a file that does not fit its maps: unknown, whole.
+        if let Some(idx) = owner[mi]
+            && instances[idx].problem.is_some()
+        {
+            emit(m.start, m.end, Kind::Unknown, Some(idx), None);
+            continue;
+        }
+        if owner[mi].is_none()
+            && let Some(k) = &keys[mi]
+        {
+            let bad = instances.iter().position(|x| &x.key == k && x.problem.is_some());
+            if bad.is_some() || unexplained.iter().any(|(u, _)| u == k) {
+                emit(m.start, m.end, Kind::Unknown, bad, None);
+                continue;
+            }
+        }
         let labels: Vec<(Label, usize)> = if let Some(idx) = owner[mi] {
             instances[idx].layout.iter().map(|l| (*l, idx)).collect()
         } else if is_anonymous(m) {
@@ -571,33 +620,47 @@ pub fn attribute(
             }
         }
     }
-    Attribution { instances, regions }
+    Attribution {
+        instances,
+        regions,
+        unexplained,
+    }
 }
 
-/// Rule 4: every page of `m` that the layout labels as file contents must be at the
-/// file offset that the program headers give, and inside the file.
+/// Rule 4: every file-backed page of `m` must be where the loaders put it. Pages of a
+/// PT_LOAD (text, rodata, data, relro, and bss should a loader map it from the file)
+/// are at `addr - bias - p_vaddr + p_offset`; file-backed gap pages are what is left
+/// of the loader's first mapping of the whole span, whose offsets continue from the
+/// first PT_LOAD's page. Pages of file contents must lie inside the file.
 fn check_offsets(m: &Mapping, inst: &Instance, file_size: u64, page: u64) -> Option<String> {
+    let first = inst.info.loads().min_by_key(|p| p.vaddr)?;
     for l in &inst.layout {
         let (s, e) = (l.start.max(m.start), l.end.min(m.end));
-        if s >= e || !l.kind.is_file_contents() {
+        if s >= e {
             continue;
         }
-        let p = inst.info.phdrs.get(l.segment?)?;
-        // File offset the headers put at address s, and the one the mapping has there.
-        let want = s
-            .wrapping_sub(inst.bias)
-            .wrapping_sub(p.vaddr)
-            .wrapping_add(p.offset);
-        let have = m.offset + (s - m.start);
+        let (want, what) = match l.segment.and_then(|i| inst.info.phdrs.get(i)) {
+            Some(p) => (
+                s.wrapping_sub(inst.bias)
+                    .wrapping_sub(p.vaddr)
+                    .wrapping_add(p.offset),
+                format!("program header [{}]", p.index),
+            ),
+            None => (
+                (s - inst.span_start).wrapping_add(pagedown(first.offset, page)),
+                "the span mapping of the loader".to_string(),
+            ),
+        };
+        let have = m.offset.wrapping_add(s - m.start);
         if want != have {
             return Some(format!(
-                "maps line {} maps file offset 0x{have:x} at 0x{s:x}, but program header [{}] puts offset 0x{want:x} there (load bias 0x{:x})",
-                m.line, p.index, inst.bias
+                "maps line {} maps file offset 0x{have:x} at 0x{s:x}, but {what} puts offset 0x{want:x} there (load bias 0x{:x})",
+                m.line, inst.bias
             ));
         }
-        let end_off = have + (e - s);
+        let end_off = have.saturating_add(e - s);
         let limit = pageup(file_size, page).unwrap_or(u64::MAX);
-        if l.kind != Kind::Bss && end_off > limit {
+        if l.kind.is_file_contents() && end_off > limit {
             return Some(format!(
                 "maps line {} maps file offsets up to 0x{end_off:x}, past the end of the {file_size}-byte file",
                 m.line
@@ -605,6 +668,49 @@ fn check_offsets(m: &Mapping, inst: &Instance, file_size: u64, page: u64) -> Opt
         }
     }
     None
+}
+
+/// Rule 4, across objects: a file that fails for one instance fails for all, and every
+/// object of one process has the same machine, class and byte order (the one most of
+/// its maps lines agree on).
+fn check_consistency(instances: &mut [Instance], owner: &[Option<usize>]) {
+    let mut weight: HashMap<(u16, u8, bool), usize> = HashMap::new();
+    for o in owner.iter().flatten() {
+        let i = &instances[*o].info;
+        *weight.entry((i.machine, i.class, i.little_endian)).or_default() += 1;
+    }
+    let mut ranked: Vec<((u16, u8, bool), usize)> = weight.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1));
+    let majority = match ranked.as_slice() {
+        [(abi, n), (_, m), ..] if n > m => Some(*abi),
+        [(abi, _)] => Some(*abi),
+        _ => None,
+    };
+    if let Some((machine, class, little)) = majority {
+        let name = |m: u16, c: u8, l: bool| {
+            let info = ElfInfo { class: c, little_endian: l, e_type: 0, machine: m, phdrs: vec![], build_id: None };
+            format!("{} {c}-bit {}-endian", info.machine_name(), if l { "little" } else { "big" })
+        };
+        for inst in instances.iter_mut().filter(|x| x.problem.is_none()) {
+            let i = &inst.info;
+            if (i.machine, i.class, i.little_endian) != (machine, class, little) {
+                inst.problem = Some(format!(
+                    "it is a {} object in a process of {} objects",
+                    name(i.machine, i.class, i.little_endian),
+                    name(machine, class, little)
+                ));
+            }
+        }
+    }
+    let bad: Vec<(FileKey, String)> = instances
+        .iter()
+        .filter_map(|x| Some((x.key.clone(), x.problem.clone()?)))
+        .collect();
+    for inst in instances.iter_mut().filter(|x| x.problem.is_none()) {
+        if let Some((_, p)) = bad.iter().find(|(k, _)| *k == inst.key) {
+            inst.problem = Some(format!("another copy of the same file does not fit: {p}"));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -682,6 +788,7 @@ mod tests {
             FileFacts::Elf {
                 info,
                 size: 0x10000,
+                exact: false,
             },
         )])
     }

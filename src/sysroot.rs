@@ -115,7 +115,7 @@ impl Target for SysrootTarget {
     fn pagemap(&mut self, start: u64, end: u64, page: u64) -> io::Result<Vec<u64>> {
         let Some(snap) = &self.snapshot else {
             return Err(io::Error::other(
-                "a saved smaps has no per-page residency (record one with `elfmaps snapshot`)",
+                "saved maps and smaps have no per-page residency (record a snapshot with `elfmaps snapshot`)",
             ));
         };
         snap.residency

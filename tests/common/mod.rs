@@ -3,6 +3,9 @@
 //! elfmaps says about the process with what the loader (dl_iterate_phdr), the
 //! kernel (/proc/PID/maps, /proc/PID/pagemap) and the labelling rules say.
 
+// Shared by several test crates (ground_truth.rs, cross.rs); each uses a part.
+#![allow(dead_code)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -225,9 +228,10 @@ struct Ph {
 }
 
 #[derive(Debug)]
-struct Obj {
-    bias: u64,
-    name: String,
+pub struct Obj {
+    pub bias: u64,
+    /// As the loader reports it (dl_iterate_phdr), or the executable's realpath.
+    pub name: String,
     phdrs: Vec<Ph>,
 }
 
@@ -248,14 +252,14 @@ struct Merge {
 }
 
 #[derive(Debug, Default)]
-struct Report {
-    ptrbits: u64,
-    page: u64,
-    objs: Vec<Obj>,
+pub struct Report {
+    pub ptrbits: u64,
+    pub page: u64,
+    pub objs: Vec<Obj>,
     touches: Vec<Touch>,
     merge: Option<Merge>,
-    vdso: Option<u64>,
-    notes: Vec<String>,
+    pub vdso: Option<u64>,
+    pub notes: Vec<String>,
 }
 
 fn num(s: &str) -> u64 {
@@ -266,7 +270,8 @@ fn num(s: &str) -> u64 {
     .unwrap_or_else(|e| panic!("bad number {s:?}: {e}"))
 }
 
-fn parse_report(lines: &[String]) -> Report {
+/// Parses the report of shapes (testdata/shapes/README.md) or of testdata/cross/cross.c.
+pub fn parse_report(lines: &[String]) -> Report {
     let mut r = Report::default();
     for line in lines {
         let f: Vec<&str> = line.split(' ').collect();
@@ -329,20 +334,24 @@ fn parse_report(lines: &[String]) -> Report {
 // ---------------------------------------------------------------- /proc
 
 #[derive(Debug)]
-struct MapLine {
-    start: u64,
-    end: u64,
-    perms: String,
-    offset: u64,
-    dev: String,
-    inode: u64,
-    path: Option<String>,
-    text: String,
+pub struct MapLine {
+    pub start: u64,
+    pub end: u64,
+    pub perms: String,
+    pub offset: u64,
+    pub dev: String,
+    pub inode: u64,
+    pub path: Option<String>,
+    pub text: String,
 }
 
 fn read_maps(pid: u32) -> Vec<MapLine> {
-    let text = std::fs::read(format!("/proc/{pid}/maps")).unwrap();
-    String::from_utf8_lossy(&text)
+    parse_maps(&std::fs::read(format!("/proc/{pid}/maps")).unwrap())
+}
+
+/// Parses the text of a maps file (names with spaces kept; trailing padding dropped).
+pub fn parse_maps(text: &[u8]) -> Vec<MapLine> {
+    String::from_utf8_lossy(text)
         .lines()
         .map(|l| {
             // start-end perms offset dev inode [spaces name]
@@ -423,40 +432,43 @@ fn zero_pfn() -> Option<u64> {
 // ---------------------------------------------------------------- elfmaps
 
 #[derive(Debug, Deserialize)]
-struct JRegion {
-    start: u64,
-    end: u64,
-    perms: String,
-    offset: u64,
-    dev: String,
-    inode: u64,
-    path: Option<String>,
-    object: Option<String>,
-    instance: Option<usize>,
-    kind: String,
-    segment: Option<usize>,
-    size: u64,
-    rss: Option<u64>,
-    split: bool,
+pub struct JRegion {
+    pub start: u64,
+    pub end: u64,
+    pub perms: String,
+    pub offset: u64,
+    pub dev: String,
+    pub inode: u64,
+    pub path: Option<String>,
+    pub object: Option<String>,
+    pub instance: Option<usize>,
+    pub kind: String,
+    pub segment: Option<usize>,
+    pub size: u64,
+    pub rss: Option<u64>,
+    pub split: bool,
 }
 
 #[derive(Debug, Deserialize)]
-struct JObject {
-    index: usize,
-    path: String,
-    bias: u64,
+pub struct JObject {
+    pub index: usize,
+    pub path: String,
+    pub bias: u64,
     #[serde(rename = "type")]
-    e_type: String,
-    class: u64,
-    dev: String,
-    inode: u64,
-    span_start: u64,
-    span_end: u64,
+    pub e_type: String,
+    pub machine: Option<String>,
+    pub class: u64,
+    pub endian: Option<String>,
+    pub dev: String,
+    pub inode: u64,
+    pub span_start: u64,
+    pub span_end: u64,
+    pub problem: Option<String>,
 }
 
-struct Elfmaps {
-    regions: Vec<JRegion>,
-    objects: Vec<JObject>,
+pub struct Elfmaps {
+    pub regions: Vec<JRegion>,
+    pub objects: Vec<JObject>,
 }
 
 const REGION_KEYS: &[&str] = &[
@@ -512,6 +524,11 @@ fn run_elfmaps(pid: u32, page: u64) -> Elfmaps {
     assert_eq!(v["pid"], pid);
     assert_eq!(v["page_size"], page);
     assert_eq!(v["source"], "smaps");
+    parse_elfmaps(&v)
+}
+
+/// Checks the keys every `elfmaps map --json` document has, and reads its regions and objects.
+pub fn parse_elfmaps(v: &Value) -> Elfmaps {
     assert!(v["totals"].is_object(), "no totals");
     for w in v["warnings"].as_array().expect("no warnings array") {
         assert!(w["message"].is_string() && (w["object"].is_null() || w["object"].is_string()));
@@ -535,10 +552,10 @@ fn run_elfmaps(pid: u32, page: u64) -> Elfmaps {
 
 /// Collected failures, so one run reports all of them.
 #[derive(Default)]
-struct Failures(Vec<String>);
+pub struct Failures(pub Vec<String>);
 
 impl Failures {
-    fn check(&mut self, ok: bool, msg: impl FnOnce() -> String) {
+    pub fn check(&mut self, ok: bool, msg: impl FnOnce() -> String) {
         if !ok {
             self.0.push(msg());
         }
@@ -557,23 +574,23 @@ fn find<T>(items: &[T], addr: u64, range: impl Fn(&T) -> (u64, u64)) -> Option<&
     items.get(i).filter(|x| range(x).0 <= addr)
 }
 
-struct Ctx<'a> {
-    page: u64,
-    maps: &'a [MapLine],
-    em: &'a Elfmaps,
+pub struct Ctx<'a> {
+    pub page: u64,
+    pub maps: &'a [MapLine],
+    pub em: &'a Elfmaps,
 }
 
 impl Ctx<'_> {
-    fn line(&self, addr: u64) -> Option<&MapLine> {
+    pub fn line(&self, addr: u64) -> Option<&MapLine> {
         find(self.maps, addr, |l| (l.start, l.end))
     }
-    fn region(&self, addr: u64) -> Option<&JRegion> {
+    pub fn region(&self, addr: u64) -> Option<&JRegion> {
         find(&self.em.regions, addr, |r| (r.start, r.end))
     }
 }
 
 /// 1. Regions are sorted, non-overlapping, and tile exactly the maps lines.
-fn check_coverage(cx: &Ctx, f: &mut Failures) {
+pub fn check_coverage(cx: &Ctx, f: &mut Failures) {
     let regions = &cx.em.regions;
     for w in regions.windows(2) {
         f.check(w[0].end <= w[1].start, || {
@@ -672,6 +689,13 @@ fn layout(obj: &Obj, p: u64) -> BTreeMap<u64, Label> {
     pages
 }
 
+/// The span of an object: from its first PT_LOAD's page to the page end of its last.
+pub fn span(obj: &Obj, p: u64) -> (u64, u64) {
+    let pages = layout(obj, p);
+    let lo = *pages.keys().next().unwrap();
+    (lo, pages.keys().last().unwrap() + p)
+}
+
 /// Pages with a problem, in address order: consecutive pages with the same
 /// problem are reported as one range.
 fn push_ranges(f: &mut Failures, prefix: &str, bad: &[(u64, String)], p: u64) {
@@ -691,18 +715,19 @@ fn push_ranges(f: &mut Failures, prefix: &str, bad: &[(u64, String)], p: u64) {
     }
 }
 
-struct Span {
-    path: String,
-    start: u64,
-    end: u64,
+pub struct Span {
+    pub path: String,
+    pub start: u64,
+    pub end: u64,
 }
 
-/// 2. Every page of every reported object's span has the expected kind, segment and object.
-fn check_object(
+/// 2. Every page of every reported object's span has the expected kind, segment and
+///    object; its entry in `objects` has the expected bias, span, `type` (`want_type`)
+///    and class.
+pub fn check_object(
     cx: &Ctx,
     obj: &Obj,
-    is_main: bool,
-    v: &Variant,
+    want_type: &str,
     ptrbits: u64,
     f: &mut Failures,
 ) -> Option<Span> {
@@ -765,11 +790,6 @@ fn check_object(
     if let Some(&Some(i)) = instances.iter().next() {
         match cx.em.objects.get(i) {
             Some(o) => {
-                let want_type = if is_main && v.exe_is_exec {
-                    "EXEC"
-                } else {
-                    "DYN"
-                };
                 f.check(
                     o.index == i
                         && o.path == path
@@ -801,7 +821,7 @@ fn check_object(
 }
 
 /// Regions outside every object span get their kind from the maps name.
-fn check_names(cx: &Ctx, spans: &[Span], vdso: Option<u64>, f: &mut Failures) {
+pub fn check_names(cx: &Ctx, spans: &[Span], vdso: Option<u64>, f: &mut Failures) {
     for r in &cx.em.regions {
         if spans.iter().any(|s| r.start < s.end && s.start < r.end) {
             continue;
@@ -945,7 +965,7 @@ fn check_rss(cx: &Ctx, pid: u32, touches: &[Touch], f: &mut Failures) {
 }
 
 /// Prints past the test harness's output capture.
-fn note(msg: &str) {
+pub fn note(msg: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "note: {msg}");
 }
@@ -973,7 +993,12 @@ pub fn run_variant(v: &Variant) {
     check_coverage(&cx, &mut f);
     let mut spans = Vec::new();
     for (i, obj) in report.objs.iter().enumerate() {
-        spans.extend(check_object(&cx, obj, i == 0, v, report.ptrbits, &mut f));
+        let want_type = if i == 0 && v.exe_is_exec {
+            "EXEC"
+        } else {
+            "DYN"
+        };
+        spans.extend(check_object(&cx, obj, want_type, report.ptrbits, &mut f));
     }
     check_names(&cx, &spans, report.vdso, &mut f);
     match &report.merge {

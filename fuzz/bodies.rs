@@ -1,0 +1,99 @@
+//! The bodies of the fuzz targets, shared by `fuzz_targets/*.rs` (run by
+//! `cargo +nightly fuzz run NAME`) and by `tests/fuzz_corpus.rs`, which replays the
+//! committed corpus and every crash found so far on stable Rust in the normal suite.
+//! A body must never panic, whatever the bytes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use elfmaps::attribute::{self, FileFacts, FileKey, Hints};
+
+/// The maps/smaps parser, whole and fed in two pieces.
+pub fn maps(data: &[u8]) {
+    let whole = elfmaps::maps::parse(data);
+    let mut p = elfmaps::maps::Parser::default();
+    let cut = data.first().map_or(0, |&b| usize::from(b)).min(data.len());
+    let pieces = p.feed(&data[..cut]).and_then(|()| p.feed(&data[cut..]));
+    let split = pieces.and_then(|()| p.finish());
+    assert_eq!(whole, split, "the parser depends on how its input is cut");
+    if let Ok(ms) = whole {
+        for m in &ms {
+            let _ = m.name_kind();
+            let _ = m.fields.iter().count();
+        }
+    }
+}
+
+/// The ELF header reader (header, program headers, PN_XNUM, build ID note).
+pub fn elf(data: &[u8]) {
+    if let Ok(info) = elfmaps::elf::read(data) {
+        let _ = (info.type_name(), info.machine_name(), info.build_id_hex());
+        for p in &info.phdrs {
+            let _ = p.type_name();
+        }
+    }
+}
+
+/// The budget file parser.
+pub fn budget(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = elfmaps::budget::parse(text);
+    }
+}
+
+/// The snapshot reader, and a round trip of what it accepts.
+pub fn snapshot(data: &[u8]) {
+    if let Ok(s) = elfmaps::snapshot::Snapshot::parse(data) {
+        let again = elfmaps::snapshot::Snapshot::parse(&s.to_bytes()).expect("a written snapshot reads back");
+        assert_eq!(s.smaps, again.smaps);
+        for r in &s.residency {
+            let pages = (r.end - r.start) / s.page_size;
+            let _ = r.to_pagemap(pages.min(1 << 16) as usize);
+        }
+    }
+}
+
+/// Attribution and the report over hostile maps and program headers: the input is
+/// `ELF bytes`, a 0xff 0x00 separator, then maps text; every file-backed line maps
+/// that ELF file. Page sizes 4K and 64K.
+pub fn attribute(data: &[u8]) {
+    let sep = data.windows(2).position(|w| w == [0xff, 0x00]);
+    let (elf_bytes, text) = match sep {
+        Some(i) => (&data[..i], &data[i + 2..]),
+        None => (&[][..], data),
+    };
+    let Ok(mappings) = elfmaps::maps::parse(text) else {
+        return;
+    };
+    let facts_for = match elfmaps::elf::read(elf_bytes) {
+        Ok(info) => FileFacts::Elf {
+            info: Arc::new(info),
+            size: elf_bytes.len() as u64,
+            exact: false,
+        },
+        Err(_) => FileFacts::NotElf,
+    };
+    let facts: HashMap<FileKey, FileFacts> = mappings
+        .iter()
+        .filter(|m| m.is_file_backed())
+        .map(|m| (FileKey::of(m), facts_for.clone()))
+        .collect();
+    for page in [4096u64, 65536] {
+        let a = attribute::attribute(&mappings, &facts, page, &Hints::default());
+        // Regions cover exactly the maps lines, in order, without overlap.
+        let mut at = 0usize;
+        for (i, m) in mappings.iter().enumerate() {
+            let mut pos = m.start;
+            while at < a.regions.len() && a.regions[at].mapping == i {
+                assert_eq!(a.regions[at].start, pos);
+                assert!(a.regions[at].end > pos);
+                pos = a.regions[at].end;
+                at += 1;
+            }
+            assert_eq!(pos, m.end, "line {} not covered", m.line);
+        }
+        assert_eq!(at, a.regions.len());
+        let residency = |_| None;
+        let _ = elfmaps::report::build(&mappings, &a, page, &residency, &[]);
+    }
+}
