@@ -964,6 +964,149 @@ fn check_rss(cx: &Ctx, pid: u32, touches: &[Touch], f: &mut Failures) {
     }
 }
 
+/// Runs elfmaps and parses its JSON, asserting success.
+fn elfmaps_json(args: &[&str]) -> Elfmaps {
+    let out = Command::new(env!("CARGO_BIN_EXE_elfmaps"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "elfmaps {args:?} failed: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("elfmaps printed invalid JSON");
+    assert!(v["pid"].is_null(), "offline output has a pid");
+    parse_elfmaps(&v)
+}
+
+/// Offline analysis of the same process (issue: offline analysis for boards) gives the
+/// labels of the live run, which the checks above tied to ground truth:
+/// - its smaps saved and analysed against a sysroot copy of its files: same labels,
+///   smaps' figures for whole lines, rss null for the parts of split lines;
+/// - a snapshot (smaps, residency, build IDs) against the same sysroot: same labels and
+///   the same rss everywhere.
+///
+/// The sysroot is built from /proc/PID/map_files, so it holds exactly the mapped
+/// files, the deleted library included. A memfd has no path in a sysroot: its lines
+/// must come out as shared memory of no object, and its anonymous bss as anon.
+fn check_offline(cx: &Ctx, pid: u32, tmp: &Path, f: &mut Failures) {
+    let root = tmp.join("sysroot");
+    for m in cx.maps.iter().filter(|m| m.inode != 0) {
+        let Some(path) = m
+            .path
+            .as_deref()
+            .filter(|p| p.starts_with('/') && !p.starts_with("/memfd:"))
+        else {
+            continue;
+        };
+        let dest = root.join(
+            path.strip_suffix(" (deleted)")
+                .unwrap_or(path)
+                .trim_start_matches('/'),
+        );
+        if dest.exists() {
+            continue;
+        }
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        let src = format!("/proc/{pid}/map_files/{:x}-{:x}", m.start, m.end);
+        if let Err(e) = std::fs::copy(&src, &dest) {
+            note(&format!(
+                "offline check skipped (needs root for map_files): {src}: {e}"
+            ));
+            return;
+        }
+    }
+    let smaps = tmp.join("saved.smaps");
+    std::fs::write(&smaps, std::fs::read(format!("/proc/{pid}/smaps")).unwrap()).unwrap();
+    let snap = tmp.join("saved.snap");
+    let out = Command::new(env!("CARGO_BIN_EXE_elfmaps"))
+        .args(["snapshot", &pid.to_string(), "-o", snap.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "snapshot: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sysroot = root.to_str().unwrap();
+    let saved = elfmaps_json(&[
+        "map",
+        "--json",
+        "--smaps",
+        smaps.to_str().unwrap(),
+        "--sysroot",
+        sysroot,
+    ]);
+    let snapped = elfmaps_json(&[
+        "map",
+        "--json",
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--sysroot",
+        sysroot,
+    ]);
+    for (what, off) in [("saved smaps", &saved), ("snapshot", &snapped)] {
+        f.check(off.regions.len() >= cx.em.regions.len() - 8, || {
+            format!(
+                "{what}: {} regions, live {}",
+                off.regions.len(),
+                cx.em.regions.len()
+            )
+        });
+        for live in &cx.em.regions {
+            let Some(r) = off.regions.iter().find(|r| r.start == live.start) else {
+                // A memfd object's bss merges back into its anonymous neighbour.
+                if !live
+                    .object
+                    .as_deref()
+                    .is_some_and(|o| o.starts_with("/memfd:"))
+                {
+                    f.0.push(format!(
+                        "{what}: no region at 0x{:x} ({})",
+                        live.start, live.kind
+                    ));
+                }
+                continue;
+            };
+            if live
+                .object
+                .as_deref()
+                .is_some_and(|o| o.starts_with("/memfd:"))
+            {
+                // Its lines are shared memory by name (shm); its bss is plain anon.
+                f.check(
+                    matches!(r.kind.as_str(), "shm" | "anon") && r.object.is_none(),
+                    || {
+                        format!(
+                            "{what}: memfd region 0x{:x} is {} {:?} (want shm or anon, no object)",
+                            r.start, r.kind, r.object
+                        )
+                    },
+                );
+                continue;
+            }
+            let same = (r.end, &r.kind, r.segment, &r.object)
+                == (live.end, &live.kind, live.segment, &live.object);
+            f.check(same, || {
+                format!("{what}: region 0x{:x}: {r:?}\n  live: {live:?}", r.start)
+            });
+            let want_rss = if what == "saved smaps" && r.split {
+                None
+            } else {
+                live.rss
+            };
+            f.check(r.rss == want_rss, || {
+                format!(
+                    "{what}: region 0x{:x} {}: rss {:?}, want {want_rss:?}",
+                    r.start, r.kind, r.rss
+                )
+            });
+        }
+    }
+}
+
 /// Prints past the test harness's output capture.
 pub fn note(msg: &str) {
     use std::io::Write;
@@ -1015,6 +1158,7 @@ pub fn run_variant(v: &Variant) {
         }
     }
     check_rss(&cx, pid, &report.touches, &mut f);
+    check_offline(&cx, pid, tmp.path(), &mut f);
     let want_objs = if v.static_exe { 1 } else { 8 };
     f.check(report.objs.len() >= want_objs, || {
         format!("only {} objects reported", report.objs.len())
