@@ -386,7 +386,7 @@ pub fn parse_maps(text: &[u8]) -> Vec<MapLine> {
 /// 63) and not the shared zero page, which smaps leaves out of Rss. The zero page is
 /// recognised by its PFN (bits 0-54), visible only with CAP_SYS_ADMIN; without it,
 /// `None` says the zero page could not be told apart.
-fn present_pages(pagemap: &File, start: u64, end: u64, page: u64) -> Vec<bool> {
+pub fn present_pages(pagemap: &File, start: u64, end: u64, page: u64) -> Vec<bool> {
     let zero = zero_pfn();
     let n = ((end - start) / page) as usize;
     let mut buf = vec![0u8; n * 8];
@@ -401,7 +401,7 @@ fn present_pages(pagemap: &File, start: u64, end: u64, page: u64) -> Vec<bool> {
 
 /// PFN of the shared zero page (read a fresh anonymous page of this test process and
 /// look it up in /proc/self/pagemap), or None when PFNs are hidden (not root).
-fn zero_pfn() -> Option<u64> {
+pub fn zero_pfn() -> Option<u64> {
     static ZERO: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
     *ZERO.get_or_init(|| {
         let page = 4096usize;

@@ -1,0 +1,34 @@
+/* A PIE whose bss (mapped anonymously by the kernel) is followed by an anonymous
+ * mapping the kernel merges with it, so elfmaps must split one maps line at the end of
+ * the executable's span and count each part's rss from pagemap. Used by
+ * tests/privilege.rs, which builds it with `cc -O0 -o merged merged.c` and runs it as
+ * an unprivileged user. Prints the start of the extra mapping, then READY, then waits
+ * for stdin to close. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static char big[64 * 4096] __attribute__((aligned(4096)));
+extern char _end[];
+
+int main(void) {
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t after = ((uintptr_t)_end + page - 1) & ~(uintptr_t)(page - 1);
+    char *extra = mmap((void *)after, 16 * page, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (extra == MAP_FAILED) {
+        perror("mmap");
+        return 1;
+    }
+    for (int i = 0; i < 64; i += 4) big[i * 4096] = 1;  /* 16 bss pages */
+    for (int i = 0; i < 16; i += 2) extra[i * page] = 1; /* 8 extra pages */
+    printf("EXTRA %p\nREADY\n", (void *)extra);
+    fflush(stdout);
+    char buf[64];
+    while (read(0, buf, sizeof buf) > 0) {
+    }
+    return 0;
+}
