@@ -517,7 +517,9 @@ pub fn attribute(
         if owner[i].is_some() || instances.iter().any(|x| &x.key == k) {
             continue;
         }
-        if let Some(FileFacts::Elf { info, exact: false, .. }) = facts.get(k)
+        if let Some(FileFacts::Elf {
+            info, exact: false, ..
+        }) = facts.get(k)
             && info.is_loadable()
             && !unexplained.iter().any(|(u, _)| u == k)
         {
@@ -581,7 +583,9 @@ pub fn attribute(
         if owner[mi].is_none()
             && let Some(k) = &keys[mi]
         {
-            let bad = instances.iter().position(|x| &x.key == k && x.problem.is_some());
+            let bad = instances
+                .iter()
+                .position(|x| &x.key == k && x.problem.is_some());
             if bad.is_some() || unexplained.iter().any(|(u, _)| u == k) {
                 emit(m.start, m.end, Kind::Unknown, bad, None);
                 continue;
@@ -677,10 +681,12 @@ fn check_consistency(instances: &mut [Instance], owner: &[Option<usize>]) {
     let mut weight: HashMap<(u16, u8, bool), usize> = HashMap::new();
     for o in owner.iter().flatten() {
         let i = &instances[*o].info;
-        *weight.entry((i.machine, i.class, i.little_endian)).or_default() += 1;
+        *weight
+            .entry((i.machine, i.class, i.little_endian))
+            .or_default() += 1;
     }
     let mut ranked: Vec<((u16, u8, bool), usize)> = weight.into_iter().collect();
-    ranked.sort_by(|a, b| b.1.cmp(&a.1));
+    ranked.sort_by_key(|r| std::cmp::Reverse(r.1));
     let majority = match ranked.as_slice() {
         [(abi, n), (_, m), ..] if n > m => Some(*abi),
         [(abi, _)] => Some(*abi),
@@ -688,8 +694,19 @@ fn check_consistency(instances: &mut [Instance], owner: &[Option<usize>]) {
     };
     if let Some((machine, class, little)) = majority {
         let name = |m: u16, c: u8, l: bool| {
-            let info = ElfInfo { class: c, little_endian: l, e_type: 0, machine: m, phdrs: vec![], build_id: None };
-            format!("{} {c}-bit {}-endian", info.machine_name(), if l { "little" } else { "big" })
+            let info = ElfInfo {
+                class: c,
+                little_endian: l,
+                e_type: 0,
+                machine: m,
+                phdrs: vec![],
+                build_id: None,
+            };
+            format!(
+                "{} {c}-bit {}-endian",
+                info.machine_name(),
+                if l { "little" } else { "big" }
+            )
         };
         for inst in instances.iter_mut().filter(|x| x.problem.is_none()) {
             let i = &inst.info;

@@ -1,5 +1,7 @@
-//! Reader of the few parts of an ELF file that attribution needs: the file header,
-//! the program headers and the GNU build-id note.
+//! Reader of the few parts of an ELF file that elfmaps needs: the file header, the
+//! program headers and the GNU build-id note ([`read`], for attribution), and for
+//! `elfmaps layout` the section headers with their names ([`read_sections`]) and the
+//! dynamic section's flags ([`read_dynamic`]).
 //!
 //! Only bounded reads through [`ReadAt`] at the offsets the headers name; never the
 //! whole file (a 100 MB libLLVM costs the same as a 10 kB library), never the symbol or
@@ -366,6 +368,223 @@ pub fn find_build_id(notes: &[u8], endian: Endian, align: u64) -> Option<Vec<u8>
         pos = end;
     }
     None
+}
+
+// ---------------------------------------------------------------- section headers
+
+/// Largest section header table [`read_sections`] reads (a million sections).
+pub const MAX_SHDR_BYTES: u64 = 16 << 20;
+/// Largest section name string table [`read_sections`] reads.
+pub const MAX_SHSTRTAB_BYTES: u64 = 4 << 20;
+/// Largest PT_DYNAMIC [`read_dynamic`] reads (real ones are under 1 KiB).
+pub const MAX_DYNAMIC_BYTES: u64 = 1 << 20;
+
+/// One section header, with its name from the section name string table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shdr {
+    pub index: usize,
+    /// The name's bytes; `None` when the string table or the name is missing.
+    pub name: Option<Vec<u8>>,
+    pub sh_type: u32,
+    pub flags: u64,
+    pub addr: u64,
+    pub offset: u64,
+    pub size: u64,
+}
+
+/// The section header table of a file (section 0 included, as it is in the file).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SectionTable {
+    pub sections: Vec<Shdr>,
+    /// Why names are missing (no, truncated or oversized string table), if they are.
+    pub names_problem: Option<String>,
+}
+
+/// Reads the section headers and their names with bounded reads: one read of the
+/// table, one of the name string table. Handles `e_shnum == 0` with the count in
+/// section 0's `sh_size` and `e_shstrndx == SHN_XINDEX` with the index in its
+/// `sh_link`. A file without section headers gives an empty table; a table that is
+/// larger than [`MAX_SHDR_BYTES`] or runs past the end of the file is an error;
+/// a missing or oversized name table leaves the names `None` and says why.
+pub fn read_sections<R: ReadAt + ?Sized>(src: &R) -> Result<SectionTable, ElfError> {
+    use goblin::elf::section_header::SHN_XINDEX;
+
+    let head = read_upto(src, 0, 64)?;
+    let header = parse_header(&head)?;
+    if header.e_shoff == 0 {
+        return Ok(SectionTable::default());
+    }
+    let ctx = ctx_of(&header);
+    let entsize: u64 = if ctx.container.is_big() { 64 } else { 40 };
+    if u64::from(header.e_shentsize) != entsize {
+        return Err(ElfError::Malformed(format!(
+            "e_shentsize is {}, expected {entsize}",
+            header.e_shentsize
+        )));
+    }
+    let sh0_raw = read_upto(src, header.e_shoff, entsize as usize)?;
+    if (sh0_raw.len() as u64) < entsize {
+        return Err(ElfError::Truncated(format!(
+            "section header 0 at offset 0x{:x} is past the end of the file",
+            header.e_shoff
+        )));
+    }
+    let sh0 = SectionHeader::parse_from(&sh0_raw, 0, 1, ctx)
+        .map_err(|e| ElfError::Malformed(format!("section header 0: {e}")))?;
+    let count = match header.e_shnum {
+        0 => sh0[0].sh_size,
+        n => u64::from(n),
+    };
+    if count == 0 {
+        return Ok(SectionTable::default());
+    }
+    let strndx = match u32::from(header.e_shstrndx) {
+        SHN_XINDEX => u64::from(sh0[0].sh_link),
+        n => u64::from(n),
+    };
+    let table = count
+        .checked_mul(entsize)
+        .filter(|&t| t <= MAX_SHDR_BYTES)
+        .ok_or_else(|| {
+            ElfError::Malformed(format!(
+                "{count} section headers are more than {} MiB",
+                MAX_SHDR_BYTES >> 20
+            ))
+        })?;
+    let raw = read_upto(src, header.e_shoff, table as usize)?;
+    if (raw.len() as u64) < table {
+        return Err(ElfError::Truncated(format!(
+            "{count} section headers at offset 0x{:x} end past the end of the file",
+            header.e_shoff
+        )));
+    }
+    let parsed = SectionHeader::parse_from(&raw, 0, count as usize, ctx)
+        .map_err(|e| ElfError::Malformed(format!("section headers: {e}")))?;
+
+    let mut names_problem = None;
+    let strtab: Option<Vec<u8>> = match parsed.get(strndx as usize) {
+        _ if strndx == 0 => {
+            names_problem = Some("no section name string table (e_shstrndx is 0)".into());
+            None
+        }
+        None => {
+            names_problem = Some(format!(
+                "section name string table index {strndx} is not below the {count} sections"
+            ));
+            None
+        }
+        Some(s) if s.sh_size > MAX_SHSTRTAB_BYTES => {
+            names_problem = Some(format!(
+                "section name string table of {} bytes is over the {} MiB cap",
+                s.sh_size,
+                MAX_SHSTRTAB_BYTES >> 20
+            ));
+            None
+        }
+        Some(s) => {
+            let bytes = read_upto(src, s.sh_offset, s.sh_size as usize)?;
+            if (bytes.len() as u64) < s.sh_size {
+                names_problem = Some(format!(
+                    "section name string table at offset 0x{:x} ends past the end of the file",
+                    s.sh_offset
+                ));
+                None
+            } else {
+                Some(bytes)
+            }
+        }
+    };
+    let sections = parsed
+        .iter()
+        .enumerate()
+        .map(|(index, s)| Shdr {
+            index,
+            name: strtab.as_ref().and_then(|t| {
+                let rest = t.get(s.sh_name..)?;
+                let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+                Some(rest[..end].to_vec())
+            }),
+            sh_type: s.sh_type,
+            flags: s.sh_flags,
+            addr: s.sh_addr,
+            offset: s.sh_offset,
+            size: s.sh_size,
+        })
+        .collect();
+    Ok(SectionTable {
+        sections,
+        names_problem,
+    })
+}
+
+// ---------------------------------------------------------------- PT_DYNAMIC
+
+/// What the dynamic section says about relocation of read-only memory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DynamicFlags {
+    /// `DT_TEXTREL`, or `DF_TEXTREL` in `DT_FLAGS`: relocations write to read-only segments.
+    pub textrel: bool,
+    /// `DT_BIND_NOW`, `DF_BIND_NOW` in `DT_FLAGS` or `DF_1_NOW` in `DT_FLAGS_1`:
+    /// every symbol is bound at load time, so the loader can make all of RELRO read-only.
+    pub bind_now: bool,
+}
+
+/// Reads the first PT_DYNAMIC's entries (up to `DT_NULL`) with one bounded read.
+/// `Ok(None)` when the file has no PT_DYNAMIC.
+pub fn read_dynamic<R: ReadAt + ?Sized>(
+    src: &R,
+    info: &ElfInfo,
+) -> Result<Option<DynamicFlags>, ElfError> {
+    use goblin::elf::dynamic::{
+        DF_1_NOW, DF_BIND_NOW, DF_TEXTREL, DT_BIND_NOW, DT_FLAGS, DT_FLAGS_1, DT_NULL, DT_TEXTREL,
+    };
+    use goblin::elf::program_header::PT_DYNAMIC;
+
+    let Some(p) = info.phdrs.iter().find(|p| p.p_type == PT_DYNAMIC) else {
+        return Ok(None);
+    };
+    if p.filesz > MAX_DYNAMIC_BYTES {
+        return Err(ElfError::Malformed(format!(
+            "PT_DYNAMIC [{}] of {} bytes is over the {} MiB cap",
+            p.index,
+            p.filesz,
+            MAX_DYNAMIC_BYTES >> 20
+        )));
+    }
+    let raw = read_upto(src, p.offset, p.filesz as usize)?;
+    if (raw.len() as u64) < p.filesz {
+        return Err(ElfError::Truncated(format!(
+            "PT_DYNAMIC [{}] at offset 0x{:x} ends past the end of the file",
+            p.index, p.offset
+        )));
+    }
+    let word = if info.class == 64 { 8 } else { 4 };
+    let get = |b: &[u8]| -> u64 {
+        let mut a = [0u8; 8];
+        if info.little_endian {
+            a[..word].copy_from_slice(b);
+            u64::from_le_bytes(a)
+        } else {
+            a[8 - word..].copy_from_slice(b);
+            u64::from_be_bytes(a)
+        }
+    };
+    let mut out = DynamicFlags::default();
+    for entry in raw.chunks_exact(2 * word) {
+        let (tag, val) = (get(&entry[..word]), get(&entry[word..]));
+        match tag {
+            DT_NULL => break,
+            DT_TEXTREL => out.textrel = true,
+            DT_BIND_NOW => out.bind_now = true,
+            DT_FLAGS => {
+                out.textrel |= val & DF_TEXTREL != 0;
+                out.bind_now |= val & DF_BIND_NOW != 0;
+            }
+            DT_FLAGS_1 => out.bind_now |= val & DF_1_NOW != 0,
+            _ => {}
+        }
+    }
+    Ok(Some(out))
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ pub mod budget;
 pub mod diff;
 pub mod elf;
 pub mod files;
+pub mod layout;
 pub mod maps;
 pub mod proc;
 pub mod render;

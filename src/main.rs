@@ -80,6 +80,19 @@ enum Command {
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
     },
+    /// Program headers, section-to-segment mapping, memory per kind and audit findings
+    /// of ELF files, from their headers alone (no process needed).
+    Layout {
+        /// ELF files to read.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// The page size in bytes for the memory figures.
+        #[arg(long, value_name = "BYTES", value_parser = parse_page_size, default_value_t = 4096)]
+        page_size: u64,
+        /// Print JSON (schema in docs/layout.md) instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn parse_page_size(s: &str) -> Result<u64, String> {
@@ -190,6 +203,11 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
             out.flush()?;
             Ok(Exit::Ok)
         }
+        Command::Layout {
+            files,
+            page_size,
+            json,
+        } => run_layout(&files, page_size, json, color),
         Command::Snapshot { pid, output } => {
             let (snap, report) = match elfmaps::analyze::snapshot(pid) {
                 Ok(r) => r,
@@ -217,4 +235,35 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
             Ok(Exit::Ok)
         }
     }
+}
+
+/// `elfmaps layout`: every file is reported or named in one line on stderr; any
+/// unreadable file makes the exit status 2, after all the others are printed.
+fn run_layout(files: &[PathBuf], page_size: u64, json: bool, color: bool) -> io::Result<Exit> {
+    let report = elfmaps::layout::run(files, page_size);
+    for e in &report.errors {
+        eprintln!("elfmaps: error: {}", e.line());
+    }
+    for o in &report.objects {
+        for w in &o.warnings {
+            eprintln!(
+                "elfmaps: warning: {}: {}",
+                elfmaps::sanitize::escape(o.path_bytes.as_deref().unwrap_or(o.path.as_bytes())),
+                elfmaps::sanitize::escape(w.as_bytes())
+            );
+        }
+    }
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    if json {
+        elfmaps::layout::json(&report, &mut out)?;
+    } else {
+        elfmaps::layout::table(&report, &mut out, color)?;
+    }
+    out.flush()?;
+    Ok(if report.errors.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Error
+    })
 }

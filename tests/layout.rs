@@ -1,0 +1,707 @@
+//! `elfmaps layout` against readelf, the ground truth: every program header field and
+//! the section-to-segment mapping of hundreds of real files of this machine (ELF64
+//! and ELF32), hostile inputs, and findings of small programs built with odd flags.
+//!
+//! `ELFMAPS_LAYOUT_ALL=1` compares every candidate file instead of a sample.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const SAMPLE: usize = 600;
+
+fn elfmaps(args: &[&str], files: &[PathBuf]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_elfmaps"))
+        .arg("layout")
+        .args(args)
+        .args(files)
+        .output()
+        .expect("run elfmaps")
+}
+
+fn is_elf(p: &Path) -> bool {
+    let mut magic = [0u8; 4];
+    std::fs::metadata(p).is_ok_and(|m| m.is_file())
+        && std::fs::File::open(p)
+            .and_then(|mut f| f.read_exact(&mut magic))
+            .is_ok()
+        && &magic == b"\x7fELF"
+}
+
+/// ELF files in `dir` whose names pass `keep`, sorted, at most `max` spread evenly.
+fn elf_files(dir: &str, keep: impl Fn(&str) -> bool, max: usize) -> Vec<PathBuf> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut v: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(&keep))
+        .filter(|p| is_elf(p))
+        .collect();
+    v.sort();
+    v.dedup();
+    if std::env::var_os("ELFMAPS_LAYOUT_ALL").is_some() || v.len() <= max {
+        return v;
+    }
+    let step = v.len() as f64 / max as f64;
+    (0..max)
+        .map(|i| v[(i as f64 * step) as usize].clone())
+        .collect()
+}
+
+/// Whether `cc` can build with `flags`; builds `src` into `out` when it can.
+fn cc(dir: &Path, name: &str, src: &str, flags: &[&str]) -> Option<PathBuf> {
+    let c = dir.join(format!("{name}.c"));
+    std::fs::write(&c, src).unwrap();
+    let out = dir.join(name);
+    let ok = Command::new("cc")
+        .args(flags)
+        .arg("-o")
+        .arg(&out)
+        .arg(&c)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("note: cc {flags:?} does not work here; {name} skipped");
+    }
+    ok.then_some(out)
+}
+
+// ---------------------------------------------------------------- readelf
+
+#[derive(Debug, Default, PartialEq)]
+struct RePhdr {
+    type_name: String,
+    offset: u64,
+    vaddr: u64,
+    paddr: u64,
+    filesz: u64,
+    memsz: u64,
+    flags: String,
+    align: u64,
+}
+
+#[derive(Debug, Default)]
+struct ReFile {
+    phdrs: Vec<RePhdr>,
+    /// None when readelf printed no mapping (no section headers or names).
+    mapping: Option<Vec<Vec<String>>>,
+}
+
+fn hex(s: &str) -> u64 {
+    u64::from_str_radix(s.trim_start_matches("0x"), 16)
+        .unwrap_or_else(|e| panic!("bad hex {s:?}: {e}"))
+}
+
+/// Parses `readelf -lW` output for several files (each after `File: PATH`).
+fn parse_readelf(text: &str, files: &[PathBuf]) -> BTreeMap<PathBuf, ReFile> {
+    let mut out = BTreeMap::new();
+    let mut cur: Option<PathBuf> = if files.len() == 1 {
+        Some(files[0].clone())
+    } else {
+        None
+    };
+    let mut f = ReFile::default();
+    let mut in_phdrs = false;
+    let mut in_map = false;
+    for line in text.lines() {
+        if let Some(p) = line.strip_prefix("File: ") {
+            if let Some(c) = cur.take() {
+                out.insert(c, std::mem::take(&mut f));
+            }
+            cur = Some(PathBuf::from(p));
+            (in_phdrs, in_map) = (false, false);
+            continue;
+        }
+        if line.starts_with("  Type ") {
+            in_phdrs = true;
+            continue;
+        }
+        if line.starts_with(" Section to Segment mapping:") {
+            in_phdrs = false;
+            in_map = true;
+            f.mapping = Some(Vec::new());
+            continue;
+        }
+        if in_phdrs {
+            if line.is_empty() {
+                in_phdrs = false;
+                continue;
+            }
+            if line.trim_start().starts_with("[Requesting") {
+                continue;
+            }
+            // "  %-14.14s " type, then offset vaddr paddr filesz memsz, "%c%c%c ", align.
+            let type_name = line[2..16].trim_end().to_string();
+            let rest = &line[17..];
+            let nums: Vec<&str> = rest.split_whitespace().take(5).collect();
+            // The flags start one space after the fifth number.
+            let mut pos = 0;
+            for n in &nums {
+                pos = rest[pos..].find(n).unwrap() + pos + n.len();
+            }
+            let flags = rest[pos + 1..pos + 4].to_string();
+            let align = rest[pos + 4..].trim();
+            f.phdrs.push(RePhdr {
+                type_name,
+                offset: hex(nums[0]),
+                vaddr: hex(nums[1]),
+                paddr: hex(nums[2]),
+                filesz: hex(nums[3]),
+                memsz: hex(nums[4]),
+                flags,
+                align: hex(align),
+            });
+        } else if in_map {
+            if line.starts_with("  Segment Sections") {
+                continue;
+            }
+            if line.is_empty() {
+                in_map = false;
+                continue;
+            }
+            let mut words = line.split_whitespace();
+            let idx: usize = words.next().unwrap().parse().unwrap();
+            let m = f.mapping.as_mut().unwrap();
+            assert_eq!(idx, m.len(), "{line}");
+            m.push(words.map(str::to_string).collect());
+        }
+    }
+    if let Some(c) = cur {
+        out.insert(c, f);
+    }
+    out
+}
+
+fn readelf(files: &[PathBuf]) -> BTreeMap<PathBuf, ReFile> {
+    let out = Command::new("readelf")
+        .arg("-lW")
+        .args(files)
+        .output()
+        .expect("readelf is needed for this test");
+    parse_readelf(&String::from_utf8_lossy(&out.stdout), files)
+}
+
+fn flag_chars(flags: u64) -> String {
+    let f = |bit, c| if flags & bit != 0 { c } else { ' ' };
+    [f(4, 'R'), f(2, 'W'), f(1, 'E')].iter().collect()
+}
+
+/// Compares elfmaps with readelf on `files`; returns how many were compared.
+fn compare(files: &[PathBuf]) -> usize {
+    assert!(!files.is_empty());
+    let (em, re) = std::thread::scope(|s| {
+        let re = s.spawn(|| readelf(files));
+        let em = elfmaps(&["--json"], files);
+        (em, re.join().unwrap())
+    });
+    assert!(
+        em.status.success(),
+        "elfmaps failed: {}",
+        String::from_utf8_lossy(&em.stderr)
+    );
+    let v: Value = serde_json::from_slice(&em.stdout).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    let objects = v["objects"].as_array().unwrap();
+    assert_eq!(objects.len(), files.len());
+    let mut failures = Vec::new();
+    for (o, path) in objects.iter().zip(files) {
+        assert_eq!(o["path"].as_str().unwrap(), path.to_str().unwrap());
+        let Some(r) = re.get(path) else {
+            failures.push(format!("{}: readelf printed nothing", path.display()));
+            continue;
+        };
+        let segs = o["segments"].as_array().unwrap();
+        if segs.len() != r.phdrs.len() {
+            failures.push(format!(
+                "{}: {} segments, readelf {}",
+                path.display(),
+                segs.len(),
+                r.phdrs.len()
+            ));
+            continue;
+        }
+        let names: BTreeMap<u64, &str> = o["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["index"].as_u64().unwrap(),
+                    s["name"].as_str().unwrap_or("?"),
+                )
+            })
+            .collect();
+        for (i, (s, p)) in segs.iter().zip(&r.phdrs).enumerate() {
+            let ty: String = s["type"].as_str().unwrap().chars().take(14).collect();
+            let got = RePhdr {
+                type_name: ty,
+                offset: s["offset"].as_u64().unwrap(),
+                vaddr: s["vaddr"].as_u64().unwrap(),
+                paddr: s["paddr"].as_u64().unwrap(),
+                filesz: s["filesz"].as_u64().unwrap(),
+                memsz: s["memsz"].as_u64().unwrap(),
+                flags: flag_chars(s["flags"].as_u64().unwrap()),
+                align: s["align"].as_u64().unwrap(),
+            };
+            if s["index"] != i || got != *p {
+                failures.push(format!(
+                    "{} segment {i}: elfmaps {got:?}, readelf {p:?}",
+                    path.display()
+                ));
+            }
+            let load = p.type_name == "LOAD" && p.memsz > 0;
+            if load != s["kind"].is_string() {
+                failures.push(format!(
+                    "{} segment {i}: kind {}",
+                    path.display(),
+                    s["kind"]
+                ));
+            }
+            let ours: Vec<&str> = s["sections"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| names[&x.as_u64().unwrap()])
+                .collect();
+            if let Some(m) = &r.mapping
+                && ours != m[i]
+            {
+                failures.push(format!(
+                    "{} segment {i} ({}): sections {ours:?}, readelf {:?}",
+                    path.display(),
+                    p.type_name,
+                    m[i]
+                ));
+            }
+        }
+        if r.mapping.is_none() && segs.iter().any(|s| s["sections"] != Value::Array(vec![])) {
+            failures.push(format!(
+                "{}: readelf has no mapping, elfmaps has one",
+                path.display()
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} differences from readelf:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    files.len()
+}
+
+#[test]
+fn matches_readelf_on_system_files() {
+    let mut files = elf_files("/usr/bin", |_| true, SAMPLE / 2);
+    files.extend(elf_files(
+        "/usr/lib/x86_64-linux-gnu",
+        |n| n.contains(".so"),
+        SAMPLE / 2,
+    ));
+    assert!(files.len() >= 50, "only {} ELF files found", files.len());
+    let n = compare(&files);
+    eprintln!("note: compared {n} ELF64 files with readelf");
+}
+
+#[test]
+fn matches_readelf_on_elf32_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for dir in ["/usr/lib32", "/usr/libx32", "/usr/lib/i386-linux-gnu"] {
+        files.extend(elf_files(dir, |n| n.contains(".so"), 100));
+    }
+    let src = "int v = 1; __thread int t; int main(void) { return v + t - 1; }\n";
+    files.extend(cc(tmp.path(), "m32pie", src, &["-m32", "-fPIE", "-pie"]));
+    files.extend(cc(
+        tmp.path(),
+        "m32exec",
+        src,
+        &["-m32", "-fno-pie", "-no-pie"],
+    ));
+    files.extend(cc(tmp.path(), "m32static", src, &["-m32", "-static"]));
+    if files.is_empty() {
+        eprintln!("note: no ELF32 files here and no cc -m32: skipped");
+        return;
+    }
+    let n = compare(&files);
+    eprintln!("note: compared {n} ELF32 files with readelf");
+    let out = elfmaps(&["--json"], &files);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for o in v["objects"].as_array().unwrap() {
+        assert_eq!(o["class"], 32, "{}", o["path"]);
+    }
+}
+
+#[test]
+fn built_variants_match_readelf() {
+    // Layouts that system files rarely have: static, static-pie, 2 MiB alignment, no
+    // separate code, TLS, RWX, no section headers.
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let src = "int v = 1; __thread int t; static char big[100000]; int main(void) { return v + t + big[v] - 1; }\n";
+    let mut files = Vec::new();
+    for (name, flags) in [
+        ("pie", &["-fPIE", "-pie"][..]),
+        ("nopie", &["-fno-pie", "-no-pie"]),
+        ("static", &["-static"]),
+        ("staticpie", &["-static-pie", "-fPIE"]),
+        ("align2m", &["-Wl,-z,max-page-size=0x200000"]),
+        ("nosep", &["-Wl,-z,noseparate-code"]),
+        ("norelro", &["-Wl,-z,norelro"]),
+        ("now", &["-Wl,-z,now"]),
+        (
+            "wxscript",
+            &["-Wl,--no-warn-rwx-segments", "-Wl,-N", "-static"],
+        ),
+    ] {
+        files.extend(cc(d, name, src, flags));
+    }
+    // No section headers at all: readelf prints no mapping.
+    if let Some(p) = files.first() {
+        let mut bytes = std::fs::read(p).unwrap();
+        let shoff = 0x28;
+        bytes[shoff..shoff + 8].fill(0);
+        bytes[0x3c..0x40].fill(0); // e_shnum, e_shstrndx
+        let q = d.join("noshdr");
+        std::fs::write(&q, bytes).unwrap();
+        files.push(q);
+    }
+    // Empty sections at the start of PT_NOTE and PT_DYNAMIC (readelf leaves them out
+    // of those segments, not of the PT_LOAD around them).
+    if let Some(p) = files.first() {
+        let mut bytes = std::fs::read(p).unwrap();
+        let n = zero_section_sizes(&mut bytes, &[".note.gnu.build-id", ".dynamic"]);
+        assert_eq!(n, 2, "{} lacks the sections", p.display());
+        let q = d.join("empty-edges");
+        std::fs::write(&q, bytes).unwrap();
+        files.push(q);
+    }
+    assert!(files.len() >= 3, "cc cannot build the variants");
+    compare(&files);
+}
+
+/// Sets `sh_size` to 0 for the named sections of an ELF64 little-endian file;
+/// returns how many were found.
+fn zero_section_sizes(b: &mut [u8], names: &[&str]) -> usize {
+    let u16_at = |b: &[u8], o: usize| u16::from_le_bytes([b[o], b[o + 1]]) as usize;
+    let u64_at = |b: &[u8], o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap()) as usize;
+    let shoff = u64_at(b, 0x28);
+    let (shnum, shstrndx) = (u16_at(b, 0x3c), u16_at(b, 0x3e));
+    let strtab = u64_at(b, shoff + 64 * shstrndx + 24);
+    let mut found = 0;
+    for i in 0..shnum {
+        let sh = shoff + 64 * i;
+        let name_at = strtab + u32::from_le_bytes(b[sh..sh + 4].try_into().unwrap()) as usize;
+        let end = name_at + b[name_at..].iter().position(|&c| c == 0).unwrap();
+        if names.iter().any(|n| n.as_bytes() == &b[name_at..end]) {
+            b[sh + 32..sh + 40].fill(0);
+            found += 1;
+        }
+    }
+    found
+}
+
+// ---------------------------------------------------------------- hostile inputs
+
+#[test]
+fn unreadable_files_are_one_line_each_and_the_rest_is_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let good = PathBuf::from("/usr/bin/cat");
+    let bytes = std::fs::read(&good).unwrap();
+    let le64 = |o: usize| u64::from_le_bytes(bytes[o..o + 8].try_into().unwrap()) as usize;
+    let phoff = le64(0x20);
+    let phnum = u16::from_le_bytes([bytes[0x38], bytes[0x39]]) as usize;
+    let shoff = le64(0x28);
+
+    let mut bad: Vec<PathBuf> = Vec::new();
+    let mut write = |name: &str, b: &[u8]| {
+        let p = d.join(name);
+        std::fs::write(&p, b).unwrap();
+        bad.push(p);
+    };
+    write("empty", b"");
+    write("magic-only", b"\x7fELF");
+    write("ident-only", &bytes[..16]);
+    write("header-cut", &bytes[..63]);
+    write("header-only", &bytes[..64]);
+    write("phdrs-cut", &bytes[..phoff + 56 * phnum - 1]);
+    write("text", b"#!/bin/sh\necho hi\n");
+    let mut bad_class = bytes[..4096].to_vec();
+    bad_class[4] = 9;
+    write("bad-class", &bad_class);
+    let mut bad_phent = bytes.clone();
+    bad_phent[0x36] = 40;
+    write("bad-phentsize", &bad_phent);
+    let mut names = bad.clone();
+    names.push(d.to_path_buf()); // a directory
+    names.push(PathBuf::from("/dev/null"));
+    names.push(d.join("does-not-exist"));
+    let evil = d.join("evil\x1b[2J");
+    std::fs::write(&evil, b"nope").unwrap();
+    names.push(evil);
+
+    // Files that are still reported, with a warning.
+    let sections_cut = d.join("sections-cut");
+    std::fs::write(&sections_cut, &bytes[..shoff + 10]).unwrap();
+    let mut huge_shnum = bytes.clone();
+    huge_shnum[0x3c..0x3e].copy_from_slice(&0u16.to_le_bytes());
+    // e_shnum 0: the count is section 0's sh_size, here far over the cap.
+    huge_shnum[shoff + 0x20..shoff + 0x28].copy_from_slice(&(1u64 << 40).to_le_bytes());
+    let huge = d.join("huge-shnum");
+    std::fs::write(&huge, huge_shnum).unwrap();
+
+    let mut all = vec![good.clone()];
+    all.extend(names.iter().cloned());
+    all.push(sections_cut.clone());
+    all.push(huge.clone());
+    all.push(good.clone());
+
+    for json in [false, true] {
+        let out = elfmaps(if json { &["--json"] } else { &[] }, &all);
+        assert_eq!(out.status.code(), Some(2), "exit status");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        let errors: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with("elfmaps: error: "))
+            .collect();
+        assert_eq!(errors.len(), names.len(), "stderr:\n{stderr}");
+        for (line, name) in errors.iter().zip(&names) {
+            let shown = name.to_str().unwrap().replace('\x1b', "\\e");
+            assert!(
+                line.starts_with(&format!("elfmaps: error: {shown}: ")),
+                "{line:?} does not name {shown:?}"
+            );
+        }
+        assert!(
+            !stderr.contains('\x1b'),
+            "escape sequence printed: {stderr:?}"
+        );
+        for p in [&sections_cut, &huge] {
+            let name = p.to_str().unwrap();
+            assert_eq!(
+                stderr
+                    .lines()
+                    .filter(|l| l.starts_with(&format!("elfmaps: warning: {name}: section headers")))
+                    .count(),
+                1,
+                "no single warning for {name}:\n{stderr}"
+            );
+        }
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        if json {
+            let v: Value = serde_json::from_str(&stdout).unwrap();
+            let objs = v["objects"].as_array().unwrap();
+            let paths: Vec<&str> = objs.iter().map(|o| o["path"].as_str().unwrap()).collect();
+            assert_eq!(
+                paths,
+                [
+                    "/usr/bin/cat",
+                    sections_cut.to_str().unwrap(),
+                    huge.to_str().unwrap(),
+                    "/usr/bin/cat"
+                ]
+            );
+            // The truncated file's segments are all there, without sections.
+            let strip = |o: &Value| -> Vec<Value> {
+                let mut segs = o["segments"].as_array().unwrap().clone();
+                for seg in &mut segs {
+                    seg.as_object_mut().unwrap().remove("sections");
+                }
+                segs
+            };
+            assert_eq!(strip(&objs[0]), strip(&objs[1]));
+            assert!(
+                objs[1]["segments"][2]["sections"]
+                    .as_array()
+                    .unwrap()
+                    .is_empty()
+            );
+            assert_eq!(objs[1]["sections"], Value::Array(vec![]));
+            assert_eq!(v["errors"].as_array().unwrap().len(), names.len());
+        } else {
+            assert_eq!(stdout.matches("/usr/bin/cat: DYN").count(), 2, "{stdout}");
+            assert!(!stdout.contains('\x1b'));
+        }
+    }
+}
+
+// ---------------------------------------------------------------- findings
+
+fn findings(path: &Path) -> Vec<(String, Option<u64>, Option<u64>)> {
+    let out = elfmaps(&["--json"], &[path.to_path_buf()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let o = &v["objects"][0];
+    o["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            assert!(f["message"].is_string());
+            (
+                f["kind"].as_str().unwrap().to_string(),
+                f["segment"].as_u64(),
+                f["bytes"].as_u64(),
+            )
+        })
+        .collect()
+}
+
+fn kinds(f: &[(String, Option<u64>, Option<u64>)]) -> Vec<&str> {
+    let mut k: Vec<&str> = f.iter().map(|x| x.0.as_str()).collect();
+    k.dedup();
+    k
+}
+
+/// Index of the first program header of readelf type `ty`.
+fn phdr_index(path: &Path, ty: &str) -> Option<u64> {
+    let out = elfmaps(&["--json"], &[path.to_path_buf()]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["objects"][0]["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["type"] == ty)
+        .map(|s| s["index"].as_u64().unwrap())
+}
+
+#[test]
+fn findings_of_built_programs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let main = "int v = 1; int main(void) { return v - 1; }\n";
+    let Some(now) = cc(d, "now", main, &["-Wl,-z,relro,-z,now"]) else {
+        eprintln!("note: no working cc: skipped");
+        return;
+    };
+    // Full RELRO, non-executable stack: at most informational findings.
+    for (k, ..) in findings(&now) {
+        assert!(
+            k == "shared_page" || k == "alignment_waste",
+            "unexpected {k} for {}",
+            now.display()
+        );
+    }
+
+    if let Some(lazy) = cc(d, "lazy", main, &["-Wl,-z,relro,-z,lazy"]) {
+        let f = findings(&lazy);
+        let relro = phdr_index(&lazy, "GNU_RELRO");
+        assert!(
+            f.iter().any(|x| x.0 == "partial_relro" && x.1 == relro),
+            "{f:?}"
+        );
+    }
+    if let Some(nr) = cc(d, "norelro", main, &["-Wl,-z,norelro"]) {
+        let f = findings(&nr);
+        assert!(
+            f.iter().any(|x| x.0 == "no_relro" && x.1.is_none()),
+            "{f:?}"
+        );
+        assert!(!kinds(&f).contains(&"partial_relro"));
+    }
+    if let Some(es) = cc(d, "execstack", main, &["-z", "execstack"]) {
+        let f = findings(&es);
+        let stack = phdr_index(&es, "GNU_STACK");
+        assert!(stack.is_some());
+        assert!(
+            f.iter().any(|x| x.0 == "exec_stack" && x.1 == stack),
+            "{f:?}"
+        );
+    }
+    let wx_src = "__attribute__((section(\".wxsec,\\\"awx\\\",@progbits #\"))) int wx = 1;\nint main(void) { return wx - 1; }\n";
+    if let Some(wx) = cc(d, "wx", wx_src, &["-Wl,--no-warn-rwx-segments"]) {
+        let f = findings(&wx);
+        let w: Vec<_> = f.iter().filter(|x| x.0 == "wx_segment").collect();
+        assert_eq!(w.len(), 1, "{f:?}");
+        assert!(w[0].1.is_some() && w[0].2.unwrap() > 0);
+    }
+    let lib = "extern int ext_var; int get(void) { return ext_var; }\n";
+    for (name, flags) in [
+        (
+            "textrel64.so",
+            &["-fno-PIC", "-mcmodel=large", "-shared", "-Wl,-z,notext"][..],
+        ),
+        (
+            "textrel32.so",
+            &["-m32", "-fno-PIC", "-shared", "-Wl,-z,notext"],
+        ),
+    ] {
+        if let Some(tr) = cc(d, name, lib, flags) {
+            let f = findings(&tr);
+            let dynamic = phdr_index(&tr, "DYNAMIC");
+            assert!(
+                f.iter().any(|x| x.0 == "textrel" && x.1 == dynamic),
+                "{name}: {f:?}"
+            );
+        }
+    }
+    if let Some(pic) = cc(d, "pic.so", lib, &["-fPIC", "-shared"]) {
+        assert!(!kinds(&findings(&pic)).contains(&"textrel"));
+    }
+    // Static: no PT_DYNAMIC, RELRO is partial unless .got.plt is inside it.
+    if let Some(st) = cc(d, "static", main, &["-static"]) {
+        let f = findings(&st);
+        assert!(kinds(&f).contains(&"partial_relro"), "{f:?}");
+    }
+    if let Some(st) = cc(d, "static-now", main, &["-static", "-Wl,-z,now"]) {
+        assert!(!kinds(&findings(&st)).contains(&"partial_relro"));
+    }
+    // 2 MiB alignment: address gaps and file padding between segments.
+    if let Some(al) = cc(d, "align2m", main, &["-Wl,-z,max-page-size=0x200000"]) {
+        let f = findings(&al);
+        let waste: Vec<_> = f.iter().filter(|x| x.0 == "alignment_waste").collect();
+        assert!(waste.iter().any(|x| x.2.unwrap() >= 0x100000), "{f:?}");
+    }
+    // The default layout shares the file page between rodata and data segments.
+    let f = findings(&now);
+    if let Some(sp) = f.iter().find(|x| x.0 == "shared_page") {
+        assert_eq!(sp.2, Some(4096));
+    }
+}
+
+#[test]
+fn memory_per_kind_adds_up() {
+    let files: Vec<PathBuf> = elf_files("/usr/bin", |_| true, 40);
+    let out = elfmaps(&["--json", "--page-size", "16384"], &files);
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["page_size"], 16384);
+    for o in v["objects"].as_array().unwrap() {
+        let m = &o["memory"];
+        let sum: u64 = ["text", "rodata", "data", "relro", "bss", "gap"]
+            .iter()
+            .map(|k| {
+                let b = m[k].as_u64().unwrap();
+                assert_eq!(b % 16384, 0, "{}: {k} {b}", o["path"]);
+                b
+            })
+            .sum();
+        assert_eq!(m["total"].as_u64(), Some(sum), "{}", o["path"]);
+        // The span covers every PT_LOAD.
+        let loads = o["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["type"] == "LOAD" && s["memsz"].as_u64() > Some(0));
+        let lo = loads
+            .clone()
+            .map(|s| s["vaddr"].as_u64().unwrap() & !16383)
+            .min()
+            .unwrap();
+        let hi = loads
+            .map(|s| (s["vaddr"].as_u64().unwrap() + s["memsz"].as_u64().unwrap() + 16383) & !16383)
+            .max()
+            .unwrap();
+        assert_eq!(sum, hi - lo, "{}", o["path"]);
+    }
+}
