@@ -44,7 +44,8 @@ pub fn budget(data: &[u8]) {
 /// The snapshot reader, and a round trip of what it accepts.
 pub fn snapshot(data: &[u8]) {
     if let Ok(s) = elfmaps::snapshot::Snapshot::parse(data) {
-        let again = elfmaps::snapshot::Snapshot::parse(&s.to_bytes()).expect("a written snapshot reads back");
+        let again = elfmaps::snapshot::Snapshot::parse(&s.to_bytes())
+            .expect("a written snapshot reads back");
         assert_eq!(s.smaps, again.smaps);
         for r in &s.residency {
             let pages = (r.end - r.start) / s.page_size;
