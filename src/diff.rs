@@ -116,7 +116,7 @@ pub fn side(v: &Value) -> Result<Side, String> {
                 .get("memory")
                 .and_then(Value::as_object)
                 .ok_or("a layout object has no memory figures")?;
-            for (kind, bytes) in memory {
+            for (kind, bytes) in memory.iter().filter(|(k, _)| *k != "total") {
                 let Some(bytes) = num(bytes) else { continue };
                 if bytes > 0 {
                     s.entries

@@ -5,17 +5,18 @@ use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use elfmaps::report::Report;
+use elfmaps::sanitize::escape;
 
 /// Exit statuses (documented in README.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Exit {
     /// Everything worked.
     Ok = 0,
-    /// A check failed (budgets, later).
-    #[allow(dead_code)]
+    /// A check failed: a budget was exceeded.
     CheckFailed = 1,
-    /// An error: no report could be produced.
+    /// An error: no report could be produced (or some input could not be read).
     Error = 2,
 }
 
@@ -46,29 +47,90 @@ enum Color {
     Never,
 }
 
+/// What to analyse: a live process or saved files (exactly one).
+#[derive(Args)]
+#[group(multiple = false)]
+struct Source {
+    /// A live process to read.
+    pid: Option<u32>,
+    /// A saved /proc/PID/smaps (`-` for standard input).
+    #[arg(long, value_name = "FILE")]
+    smaps: Option<PathBuf>,
+    /// A saved /proc/PID/maps (`-` for standard input); figures other than size are unknown.
+    #[arg(long, value_name = "FILE")]
+    maps: Option<PathBuf>,
+    /// A file written by `elfmaps snapshot` on the target.
+    #[arg(long, value_name = "FILE")]
+    snapshot: Option<PathBuf>,
+}
+
+/// A process to analyse, and how to read saved inputs.
+#[derive(Args)]
+struct Input {
+    #[command(flatten)]
+    source: Source,
+    /// The target's root filesystem: saved inputs' paths are looked up under it.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    sysroot: PathBuf,
+    /// The target's page size in bytes, when the input does not say it.
+    #[arg(long, value_name = "BYTES", value_parser = parse_page_size)]
+    page_size: Option<u64>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Label every region of a process with its ELF object, kind and segment.
-    #[command(group(clap::ArgGroup::new("input").required(true).args(["pid", "smaps", "maps", "snapshot"])))]
     Map {
-        /// A live process to read.
-        pid: Option<u32>,
-        /// A saved /proc/PID/smaps (`-` for standard input).
-        #[arg(long, value_name = "FILE")]
-        smaps: Option<PathBuf>,
-        /// A saved /proc/PID/maps (`-` for standard input); figures other than size are unknown.
-        #[arg(long, value_name = "FILE")]
-        maps: Option<PathBuf>,
-        /// A file written by `elfmaps snapshot` on the target.
-        #[arg(long, value_name = "FILE")]
-        snapshot: Option<PathBuf>,
-        /// The target's root filesystem: saved inputs' paths are looked up under it.
-        #[arg(long, value_name = "DIR", default_value = "/")]
-        sysroot: PathBuf,
-        /// The target's page size in bytes, when the input does not say it.
-        #[arg(long, value_name = "BYTES", value_parser = parse_page_size)]
-        page_size: Option<u64>,
+        #[command(flatten)]
+        input: Input,
         /// Print JSON (schema in docs/json.md) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One row per (object, kind) with size, rss, pss, private dirty and swap.
+    Summary {
+        #[command(flatten)]
+        input: Input,
+        /// Group rows by object and kind, or by kind across objects.
+        #[arg(long, value_enum, default_value_t = ByArg::Object)]
+        by: ByArg,
+        /// Largest first by this figure.
+        #[arg(long, value_enum, default_value_t = SortArg::Size)]
+        sort: SortArg,
+        /// Keep only the first N rows.
+        #[arg(long, value_name = "N")]
+        top: Option<usize>,
+        /// Print JSON (docs/budgets.md) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check memory budgets (TOML, docs/budgets.md): exit 1 when one is exceeded.
+    Check {
+        /// The budget file.
+        #[arg(long, value_name = "FILE")]
+        budget: PathBuf,
+        /// ELF files to check by their static sizes per kind, instead of a process.
+        #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["pid", "smaps", "maps", "snapshot"])]
+        elf: Vec<PathBuf>,
+        #[command(flatten)]
+        input: Input,
+        /// A rule that matches no object is an error, not a warning.
+        #[arg(long)]
+        strict: bool,
+        /// Print the violations as JSON.
+        #[arg(long)]
+        json: bool,
+        /// How to print violations.
+        #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+        format: FormatArg,
+    },
+    /// Compare two JSON reports saved from `map`, `summary` or `layout`.
+    Diff {
+        /// The older report.
+        old: PathBuf,
+        /// The newer report.
+        new: PathBuf,
+        /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -93,6 +155,25 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ByArg {
+    Object,
+    Kind,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SortArg {
+    Size,
+    Rss,
+    Pss,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Text,
+    Github,
 }
 
 fn parse_page_size(s: &str) -> Result<u64, String> {
@@ -143,64 +224,122 @@ fn main() -> ExitCode {
     }
 }
 
+/// Prints an error line (names may come from hostile files: escaped).
+fn error(msg: &str) -> Exit {
+    eprintln!("elfmaps: error: {}", escape(msg.as_bytes()));
+    Exit::Error
+}
+
+/// Runs the analysis of `input` and prints its warnings.
+fn load(input: &Input) -> Result<Report, String> {
+    let (sysroot, page_size) = (&input.sysroot, input.page_size);
+    let s = &input.source;
+    if s.pid.is_none() && s.smaps.is_none() && s.maps.is_none() && s.snapshot.is_none() {
+        return Err("no target: give a PID, --smaps FILE, --maps FILE or --snapshot FILE".into());
+    }
+    let report = if let Some(pid) = s.pid {
+        elfmaps::analyze::live(pid).map_err(|e| e.to_string())
+    } else if let Some(path) = &s.snapshot {
+        let bytes = read_input(path)?;
+        let snap = elfmaps::snapshot::Snapshot::parse(&bytes)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = snap.smaps.clone();
+        let name = path.display().to_string();
+        elfmaps::analyze::offline(&text, &name, sysroot, page_size, Some(snap))
+            .map_err(|e| e.to_string())
+    } else {
+        let path = s.smaps.as_ref().or(s.maps.as_ref()).expect("checked above");
+        let text = read_input(path)?;
+        let name = path.display().to_string();
+        elfmaps::analyze::offline(&text, &name, sysroot, page_size, None).map_err(|e| e.to_string())
+    }?;
+    for w in &report.warnings {
+        eprintln!("elfmaps: warning: {w}");
+    }
+    Ok(report)
+}
+
+/// Writes to stdout through a buffer.
+fn print(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    f(&mut out)?;
+    out.flush()
+}
+
 fn run(command: Command, color: bool) -> io::Result<Exit> {
     match command {
-        Command::Map {
-            pid,
-            smaps,
-            maps,
-            snapshot,
-            sysroot,
-            page_size,
+        Command::Map { input, json } => {
+            let report = match load(&input) {
+                Ok(r) => r,
+                Err(e) => return Ok(error(&e)),
+            };
+            print(|out| {
+                if json {
+                    elfmaps::render::json(&report, out)
+                } else {
+                    elfmaps::render::table(&report, out, color)
+                }
+            })?;
+            Ok(Exit::Ok)
+        }
+        Command::Summary {
+            input,
+            by,
+            sort,
+            top,
             json,
         } => {
-            let result = if let Some(pid) = pid {
-                elfmaps::analyze::live(pid).map_err(|e| e.to_string())
-            } else if let Some(path) = snapshot {
-                read_input(&path).and_then(|bytes| {
-                    let snap = elfmaps::snapshot::Snapshot::parse(&bytes)
-                        .map_err(|e| format!("{}: {e}", path.display()))?;
-                    let text = snap.smaps.clone();
-                    elfmaps::analyze::offline(
-                        &text,
-                        &path.display().to_string(),
-                        &sysroot,
-                        page_size,
-                        Some(snap),
-                    )
-                    .map_err(|e| e.to_string())
-                })
-            } else {
-                let path = smaps.or(maps).expect("clap requires one input");
-                read_input(&path).and_then(|text| {
-                    elfmaps::analyze::offline(
-                        &text,
-                        &path.display().to_string(),
-                        &sysroot,
-                        page_size,
-                        None,
-                    )
-                    .map_err(|e| e.to_string())
-                })
-            };
-            let report = match result {
+            let report = match load(&input) {
                 Ok(r) => r,
-                Err(e) => {
-                    eprintln!("elfmaps: error: {e}");
-                    return Ok(Exit::Error);
-                }
+                Err(e) => return Ok(error(&e)),
             };
-            for w in &report.warnings {
-                eprintln!("elfmaps: warning: {w}");
-            }
-            let stdout = io::stdout();
-            let mut out = io::BufWriter::new(stdout.lock());
-            if json {
-                elfmaps::render::json(&report, &mut out)?;
-            } else {
-                elfmaps::render::table(&report, &mut out, color)?;
-            }
-            out.flush()?;
+            let by = match by {
+                ByArg::Object => elfmaps::summary::By::Object,
+                ByArg::Kind => elfmaps::summary::By::Kind,
+            };
+            let sort = match sort {
+                SortArg::Size => elfmaps::summary::SortBy::Size,
+                SortArg::Rss => elfmaps::summary::SortBy::Rss,
+                SortArg::Pss => elfmaps::summary::SortBy::Pss,
+            };
+            let summary = elfmaps::summary::summarize(&report, by, sort, top);
+            print(|out| {
+                if json {
+                    elfmaps::render::json(&summary, out)
+                } else {
+                    elfmaps::render::summary_table(&summary, out, color)
+                }
+            })?;
+            Ok(Exit::Ok)
+        }
+        Command::Check {
+            budget,
+            elf,
+            input,
+            strict,
+            json,
+            format,
+        } => run_check(&budget, &elf, &input, strict, json, format),
+        Command::Diff { old, new, json } => {
+            let side = |p: &Path| -> Result<elfmaps::diff::Side, String> {
+                let bytes = read_input(p)?;
+                let v: serde_json::Value = serde_json::from_slice(&bytes)
+                    .map_err(|e| format!("{}: not JSON: {e}", p.display()))?;
+                elfmaps::diff::side(&v).map_err(|e| format!("{}: {e}", p.display()))
+            };
+            let (a, b) = match (side(&old), side(&new)) {
+                (Ok(a), Ok(b)) => (a, b),
+                (Err(e), _) | (_, Err(e)) => return Ok(error(&e)),
+            };
+            let d = elfmaps::diff::diff(&a, &b);
+            print(|out| {
+                if json {
+                    elfmaps::render::json(&d, out)
+                } else {
+                    elfmaps::render::diff_table(&d, out, color)
+                }
+            })?;
             Ok(Exit::Ok)
         }
         Command::Layout {
@@ -211,10 +350,7 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
         Command::Snapshot { pid, output } => {
             let (snap, report) = match elfmaps::analyze::snapshot(pid) {
                 Ok(r) => r,
-                Err(e) => {
-                    eprintln!("elfmaps: error: {e}");
-                    return Ok(Exit::Error);
-                }
+                Err(e) => return Ok(error(&e.to_string())),
             };
             for w in &report.warnings {
                 eprintln!("elfmaps: warning: {w}");
@@ -225,16 +361,123 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
             } else {
                 std::fs::write(&output, &bytes)
             };
-            if let Err(e) = written {
-                if e.kind() == io::ErrorKind::BrokenPipe {
-                    return Err(e);
-                }
-                eprintln!("elfmaps: error: {}: {e}", output.display());
-                return Ok(Exit::Error);
+            match written {
+                Ok(()) => Ok(Exit::Ok),
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(e),
+                Err(e) => Ok(error(&format!("{}: {e}", output.display()))),
             }
-            Ok(Exit::Ok)
         }
     }
+}
+
+/// `elfmaps check`: measure the target, check the rules, print the violations.
+fn run_check(
+    budget: &Path,
+    elf: &[PathBuf],
+    input: &Input,
+    strict: bool,
+    json: bool,
+    format: FormatArg,
+) -> io::Result<Exit> {
+    use elfmaps::budget::{self, Measured};
+    let name = budget.display().to_string();
+    let rules = match read_input(budget).and_then(|b| {
+        let text = String::from_utf8(b).map_err(|_| format!("{name}: not UTF-8"))?;
+        budget::parse(&text).map_err(|e| format!("{name}: {e}"))
+    }) {
+        Ok(r) => r,
+        Err(e) => return Ok(error(&e)),
+    };
+    let mut measured = Vec::new();
+    let mut exit = Exit::Ok;
+    if !elf.is_empty() {
+        // Static sizes per kind of each file, as it takes once loaded.
+        let layout = elfmaps::layout::run(elf, 4096);
+        for e in &layout.errors {
+            eprintln!("elfmaps: error: {}", e.line());
+            exit = Exit::Error;
+        }
+        for o in &layout.objects {
+            let Some(mem) = &o.memory else { continue };
+            let figures = |size| elfmaps::report::Figures {
+                size,
+                ..Default::default()
+            };
+            for (kind, bytes) in mem.rows() {
+                measured.push(Measured {
+                    object: o.path.clone(),
+                    kind: Some(kind),
+                    figures: figures(bytes),
+                });
+            }
+            measured.push(Measured {
+                object: o.path.clone(),
+                kind: None,
+                figures: figures(mem.total),
+            });
+        }
+    } else {
+        let report = match load(input) {
+            Ok(r) => r,
+            Err(e) => return Ok(error(&e)),
+        };
+        let s = elfmaps::summary::summarize(
+            &report,
+            elfmaps::summary::By::Object,
+            elfmaps::summary::SortBy::Size,
+            None,
+        );
+        for r in s.rows.iter().chain(&s.objects) {
+            if let Some(object) = &r.object {
+                measured.push(Measured {
+                    object: object.clone(),
+                    kind: r.kind,
+                    figures: r.figures.clone(),
+                });
+            }
+        }
+    }
+    let outcome = budget::check(&rules, &measured);
+    let mut warnings = Vec::new();
+    for &ri in &outcome.unmatched {
+        let r = &rules[ri];
+        warnings.push(format!(
+            "{name}:{}: rule for {:?} matches no object",
+            r.line, r.object
+        ));
+    }
+    for (ri, object, measure) in &outcome.unmeasured {
+        warnings.push(format!(
+            "{name}:{}: {} of {object} is unknown here; not checked",
+            rules[*ri].line,
+            measure.as_str()
+        ));
+    }
+    for w in &warnings {
+        eprintln!("elfmaps: warning: {}", escape(w.as_bytes()));
+    }
+    if json {
+        let doc = serde_json::json!({
+            "schema_version": 1,
+            "violations": outcome.violations,
+            "warnings": warnings,
+        });
+        print(|out| elfmaps::render::json(&doc, out))?;
+    } else {
+        let f = match format {
+            FormatArg::Text => elfmaps::render::ViolationFormat::Text,
+            FormatArg::Github => elfmaps::render::ViolationFormat::Github,
+        };
+        print(|out| elfmaps::render::violations(&outcome.violations, &name, f, out))?;
+    }
+    if exit == Exit::Error || (strict && !outcome.unmatched.is_empty()) {
+        return Ok(Exit::Error);
+    }
+    Ok(if outcome.violations.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::CheckFailed
+    })
 }
 
 /// `elfmaps layout`: every file is reported or named in one line on stderr; any
@@ -248,19 +491,18 @@ fn run_layout(files: &[PathBuf], page_size: u64, json: bool, color: bool) -> io:
         for w in &o.warnings {
             eprintln!(
                 "elfmaps: warning: {}: {}",
-                elfmaps::sanitize::escape(o.path_bytes.as_deref().unwrap_or(o.path.as_bytes())),
-                elfmaps::sanitize::escape(w.as_bytes())
+                escape(o.path_bytes.as_deref().unwrap_or(o.path.as_bytes())),
+                escape(w.as_bytes())
             );
         }
     }
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
-    if json {
-        elfmaps::layout::json(&report, &mut out)?;
-    } else {
-        elfmaps::layout::table(&report, &mut out, color)?;
-    }
-    out.flush()?;
+    print(|out| {
+        if json {
+            elfmaps::layout::json(&report, out)
+        } else {
+            elfmaps::layout::table(&report, out, color)
+        }
+    })?;
     Ok(if report.errors.is_empty() {
         Exit::Ok
     } else {

@@ -1,13 +1,16 @@
-//! Printers of a [`Report`]: the terminal table and JSON. They only render; every
-//! figure comes from the report. Colour is a plain `bool` decided once by the CLI.
+//! Printers: the terminal tables of `map`, `summary`, `diff` and `check`, and JSON.
+//! They only render; every figure comes from the report they are given. Colour is a plain `bool` decided once by the CLI.
 
 use std::io::{self, Write};
 
 use owo_colors::{OwoColorize, Style};
 
 use crate::attribute::Kind;
-use crate::report::Report;
+use crate::budget::Violation;
+use crate::diff::Diff;
+use crate::report::{Figures, Report};
 use crate::sanitize::escape;
+use crate::summary::Summary;
 
 /// Formats bytes with binary units (`4.0K`, `1.5M`); `-` for unknown.
 pub fn human(n: Option<u64>) -> String {
@@ -135,10 +138,193 @@ pub fn table(report: &Report, out: &mut dyn Write, color: bool) -> io::Result<()
     Ok(())
 }
 
-/// Writes `report` as JSON (one document, newline-terminated).
-pub fn json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+/// Writes any report as JSON (one document, newline-terminated).
+pub fn json<T: serde::Serialize + ?Sized>(report: &T, out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer(&mut *out, report)?;
     writeln!(out)
+}
+
+fn object_name(o: Option<&str>) -> String {
+    o.map_or_else(|| "-".to_string(), short_name)
+}
+
+/// Writes the table of a summary: rows, then per-object totals, then the process.
+pub fn summary_table(s: &Summary, out: &mut dyn Write, color: bool) -> io::Result<()> {
+    let paint = |text: &str, style: Style| -> String {
+        if color {
+            text.style(style).to_string()
+        } else {
+            text.to_string()
+        }
+    };
+    // In `--by kind` there is no object column.
+    let width = if s.by == "kind" { 0 } else { 32 };
+    let line = |object: &str, kind: &str, f: &Figures| {
+        let first = if width == 0 {
+            String::new()
+        } else {
+            format!("{object:<width$} ")
+        };
+        format!(
+            "{first}{:<12} {:>8} {:>8} {:>8} {:>10} {:>8}",
+            kind,
+            human(Some(f.size)),
+            human(f.rss),
+            human(f.pss),
+            human(f.private_dirty),
+            human(f.swap)
+        )
+    };
+    let first = if width == 0 {
+        String::new()
+    } else {
+        format!("{:<width$} ", "OBJECT")
+    };
+    let head = format!(
+        "{first}{:<12} {:>8} {:>8} {:>8} {:>10} {:>8}",
+        "KIND", "SIZE", "RSS", "PSS", "PRIV_DIRTY", "SWAP"
+    );
+    writeln!(out, "{}", paint(&head, Style::new().bold()))?;
+    for r in &s.rows {
+        let kind = r.kind.map_or("-", Kind::as_str);
+        let text = line(&object_name(r.object.as_deref()), kind, &r.figures);
+        let styled = match r.kind {
+            Some(k) => text.replacen(kind, &paint(kind, kind_style(k)), 1),
+            None => text,
+        };
+        writeln!(out, "{styled}")?;
+    }
+    if !s.objects.is_empty() {
+        writeln!(out)?;
+        for o in &s.objects {
+            writeln!(
+                out,
+                "{}",
+                line(&object_name(o.object.as_deref()), "(total)", &o.figures)
+            )?;
+        }
+    }
+    writeln!(
+        out,
+        "{}",
+        paint(&line("process", "(total)", &s.totals), Style::new().bold())
+    )
+}
+
+fn signed(d: Option<i64>) -> String {
+    match d {
+        None => "-".into(),
+        Some(0) => "0".into(),
+        Some(d) if d > 0 => format!("+{}", human(Some(d.unsigned_abs()))),
+        Some(d) => format!("-{}", human(Some(d.unsigned_abs()))),
+    }
+}
+
+/// Writes the table of a diff.
+pub fn diff_table(d: &Diff, out: &mut dyn Write, color: bool) -> io::Result<()> {
+    let paint = |text: &str, style: Style| -> String {
+        if color {
+            text.style(style).to_string()
+        } else {
+            text.to_string()
+        }
+    };
+    let head = format!(
+        "{:<32} {:<12} {:>9} {:>9} {:>9}",
+        "OBJECT", "KIND", "SIZE", "RSS", "PSS"
+    );
+    writeln!(out, "{}", paint(&head, Style::new().bold()))?;
+    for c in &d.changes {
+        let text = format!(
+            "{:<32} {:<12} {:>9} {:>9} {:>9}",
+            object_name(c.object.as_deref()),
+            c.kind,
+            signed(c.size),
+            signed(c.rss),
+            signed(c.pss)
+        );
+        let grew = c.size.unwrap_or(0) > 0 || c.rss.unwrap_or(0) > 0;
+        writeln!(
+            out,
+            "{}",
+            paint(
+                &text,
+                if grew {
+                    Style::new().red()
+                } else {
+                    Style::new().green()
+                }
+            )
+        )?;
+    }
+    for (label, names) in [
+        ("appeared", &d.appeared),
+        ("vanished", &d.vanished),
+        ("rebuilt", &d.rebuilt),
+    ] {
+        if !names.is_empty() {
+            let names: Vec<String> = names.iter().map(|n| escape(n.as_bytes())).collect();
+            writeln!(out, "{label}: {}", names.join(", "))?;
+        }
+    }
+    if d.changes.is_empty() && d.appeared.is_empty() && d.vanished.is_empty() {
+        writeln!(out, "no change")?;
+    }
+    Ok(())
+}
+
+/// How budget violations are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViolationFormat {
+    /// One line per violation.
+    Text,
+    /// GitHub Actions workflow annotations (`::error file=...,line=...::...`).
+    Github,
+}
+
+/// Writes budget violations, one line each.
+pub fn violations(
+    v: &[Violation],
+    budget_file: &str,
+    format: ViolationFormat,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    for x in v {
+        let what = format!(
+            "{} {} {}: {} ({} B) exceeds {} ({} B)",
+            short_name(&x.object),
+            x.kind.map_or("(whole object)", Kind::as_str),
+            x.measure.as_str(),
+            human(Some(x.actual)),
+            x.actual,
+            human(Some(x.limit)),
+            x.limit
+        );
+        match format {
+            ViolationFormat::Text => writeln!(
+                out,
+                "{what} [{}:{}]",
+                escape(budget_file.as_bytes()),
+                x.rule_line
+            )?,
+            ViolationFormat::Github => {
+                // Workflow commands end at a newline; % must be escaped as %25.
+                let clean = |s: &str| {
+                    s.replace('%', "%25")
+                        .replace('\r', "%0D")
+                        .replace('\n', "%0A")
+                };
+                let file = clean(budget_file).replace(',', "%2C").replace(':', "%3A");
+                writeln!(
+                    out,
+                    "::error file={file},line={},title=elfmaps budget::{}",
+                    x.rule_line,
+                    clean(&what)
+                )?
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

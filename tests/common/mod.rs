@@ -1107,6 +1107,62 @@ fn check_offline(cx: &Ctx, pid: u32, tmp: &Path, f: &mut Failures) {
     }
 }
 
+/// `elfmaps summary --json` (issue: summaries): for every object the loader reports,
+/// the size of each kind is its mapped pages of that kind per the program headers,
+/// and the rss is the resident ones among them per pagemap (zero page excluded).
+fn check_summary(cx: &Ctx, pid: u32, report: &Report, f: &mut Failures) {
+    let out = Command::new(env!("CARGO_BIN_EXE_elfmaps"))
+        .args(["summary", "--json", &pid.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "summary: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema_version"], 1);
+    let rows = v["rows"].as_array().unwrap();
+    let p = cx.page;
+    let pagemap = File::open(format!("/proc/{pid}/pagemap")).unwrap();
+    for obj in &report.objs {
+        let pages = layout(obj, p);
+        let Some(first) = pages.keys().next() else {
+            continue;
+        };
+        // The object's name in elfmaps' output (its maps path).
+        let Some(name) = cx.region(*first).and_then(|r| r.object.clone()) else {
+            f.0.push(format!("summary: no object at 0x{first:x} ({})", obj.name));
+            continue;
+        };
+        let mut want: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+        for (&a, label) in &pages {
+            if cx.line(a).is_none() {
+                continue; // a hole the kernel left unmapped
+            }
+            let e = want.entry(label.kind).or_default();
+            e.0 += p;
+            if present_pages(&pagemap, a, a + p, p)[0] {
+                e.1 += p;
+            }
+        }
+        for (kind, (size, rss)) in want {
+            let row = rows
+                .iter()
+                .find(|r| r["object"] == name.as_str() && r["kind"] == kind);
+            let got = row.map(|r| (r["size"].as_u64(), r["rss"].as_u64()));
+            f.check(got == Some((Some(size), Some(rss))), || {
+                format!("summary: {name} {kind}: got {got:?}, want size {size} rss {rss}")
+            });
+        }
+    }
+    // The process total is the sum of the rows.
+    let sum: u64 = rows.iter().map(|r| r["size"].as_u64().unwrap()).sum();
+    f.check(Some(sum) == v["totals"]["size"].as_u64(), || {
+        format!("summary: rows add up to {sum}, totals {}", v["totals"])
+    });
+}
+
 /// Prints past the test harness's output capture.
 pub fn note(msg: &str) {
     use std::io::Write;
@@ -1159,6 +1215,7 @@ pub fn run_variant(v: &Variant) {
     }
     check_rss(&cx, pid, &report.touches, &mut f);
     check_offline(&cx, pid, tmp.path(), &mut f);
+    check_summary(&cx, pid, &report, &mut f);
     let want_objs = if v.static_exe { 1 } else { 8 };
     f.check(report.objs.len() >= want_objs, || {
         format!("only {} objects reported", report.objs.len())

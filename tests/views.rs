@@ -1,0 +1,284 @@
+//! `summary`, `check` and `diff` through the binary. The figures they fold are tied to
+//! ground truth in tests/ground_truth.rs (summary against dl_iterate_phdr and
+//! pagemap); here: budgets at a figure pass and one page under fail, exit codes,
+//! output formats, malformed budgets, and diffs of saved reports.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+fn elfmaps(args: &[&str]) -> Output {
+    let o = Command::new(env!("CARGO_BIN_EXE_elfmaps"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run elfmaps");
+    assert_ne!(
+        o.status.code(),
+        Some(101),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+struct Sleeper(Child);
+
+impl Drop for Sleeper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A snapshot of a sleeping process: a fixed input, so figures do not move between runs.
+fn snapshot(dir: &Path) -> String {
+    let s = Sleeper(Command::new("sleep").arg("60").spawn().unwrap());
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let path = dir.join("sleep.snap");
+    let o = elfmaps(&[
+        "snapshot",
+        &s.0.id().to_string(),
+        "-o",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    path.to_str().unwrap().to_string()
+}
+
+fn summary(snap: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["summary", "--json", "--snapshot", snap];
+    args.extend_from_slice(extra);
+    let o = elfmaps(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn row<'a>(v: &'a serde_json::Value, object_suffix: &str, kind: &str) -> &'a serde_json::Value {
+    v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| {
+            r["kind"] == kind
+                && r["object"]
+                    .as_str()
+                    .is_some_and(|o| o.ends_with(object_suffix))
+        })
+        .unwrap_or_else(|| panic!("no {object_suffix} {kind} row"))
+}
+
+#[test]
+fn summary_sums_the_map_regions() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = snapshot(dir.path());
+    let map = elfmaps(&["map", "--json", "--snapshot", &snap]);
+    let map: serde_json::Value = serde_json::from_slice(&map.stdout).unwrap();
+    let s = summary(&snap, &[]);
+    let regions = map["regions"].as_array().unwrap();
+    for r in s["rows"].as_array().unwrap() {
+        let parts: Vec<_> = regions
+            .iter()
+            .filter(|x| x["object"] == r["object"] && x["kind"] == r["kind"])
+            .collect();
+        for key in ["size", "rss", "pss"] {
+            let sum: u64 = parts.iter().filter_map(|x| x[key].as_u64()).sum();
+            assert_eq!(r[key].as_u64(), Some(sum), "{key} of {r}");
+        }
+        assert_eq!(r["regions"].as_u64(), Some(parts.len() as u64));
+    }
+    assert_eq!(s["totals"], map["totals"]);
+    // --by kind: no objects, totals unchanged; --top keeps the largest rows.
+    let k = summary(&snap, &["--by", "kind", "--sort", "rss", "--top", "3"]);
+    let rows = k["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|r| r["object"].is_null()));
+    assert!(
+        rows.windows(2)
+            .all(|w| w[0]["rss"].as_u64() >= w[1]["rss"].as_u64())
+    );
+    assert_eq!(k["totals"], map["totals"]);
+}
+
+fn check(dir: &Path, budget: &str, target: &[&str], extra: &[&str]) -> Output {
+    let b = dir.join("budget.toml");
+    fs::write(&b, budget).unwrap();
+    let mut args = vec!["check", "--budget", b.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(target);
+    elfmaps(&args)
+}
+
+#[test]
+fn budgets_at_a_figure_pass_and_one_page_under_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = snapshot(dir.path());
+    let s = summary(&snap, &[]);
+    let text_size = row(&s, "libc.so.6", "text")["size"].as_u64().unwrap();
+    let target = ["--snapshot", snap.as_str()];
+    let rule = |size: u64| {
+        format!("[[budget]]\nobject = \"libc.so*\"\nkind = \"text\"\nmax_size = {size}\n")
+    };
+    let o = check(dir.path(), &rule(text_size), &target, &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    assert!(o.stdout.is_empty());
+    let o = check(dir.path(), &rule(text_size - 4096), &target, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = text(&o.stdout);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(
+        out.contains("libc.so.6 text size") && out.contains(&format!("({} B)", text_size - 4096)),
+        "{out}"
+    );
+    assert!(out.contains("budget.toml:2]"), "{out}");
+
+    // The whole object, by rss (exact from the snapshot), in KiB.
+    let whole = s["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["object"].as_str().unwrap().ends_with("libc.so.6"))
+        .unwrap();
+    let rss = whole["rss"].as_u64().unwrap();
+    let kib = |n: u64| {
+        format!(
+            "[[budget]]\nobject = \"*/libc.so.6\"\nmax_rss = \"{} KiB\"\n",
+            n / 1024
+        )
+    };
+    assert_eq!(
+        check(dir.path(), &kib(rss), &target, &[]).status.code(),
+        Some(0)
+    );
+    let o = check(dir.path(), &kib(rss - 4096), &target, &["--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["violations"][0]["measure"], "rss");
+    assert_eq!(v["violations"][0]["actual"].as_u64(), Some(rss));
+    assert_eq!(v["violations"][0]["kind"], serde_json::Value::Null);
+
+    // GitHub annotations.
+    let o = check(
+        dir.path(),
+        &rule(text_size - 4096),
+        &target,
+        &["--format", "github"],
+    );
+    assert!(
+        text(&o.stdout).starts_with("::error file="),
+        "{}",
+        text(&o.stdout)
+    );
+}
+
+#[test]
+fn budget_rules_that_match_nothing_and_malformed_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = snapshot(dir.path());
+    let target = ["--snapshot", snap.as_str()];
+    let none = "[[budget]]\nobject = \"libnothing.so\"\nmax_size = 1\n";
+    let o = check(dir.path(), none, &target, &[]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        text(&o.stderr).contains("budget.toml:2: rule for \"libnothing.so\" matches no object"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(
+        check(dir.path(), none, &target, &["--strict"])
+            .status
+            .code(),
+        Some(2)
+    );
+    let bad = "[[budget]]\nobject = \"x\"\n\nmax_size = \"2 XiB\"\n";
+    let o = check(dir.path(), bad, &target, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("budget.toml: line 4:") && err.contains("unknown unit"),
+        "{err}"
+    );
+}
+
+#[test]
+fn budgets_on_elf_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = elfmaps(&["layout", "--json", "/bin/sleep"]);
+    let v: serde_json::Value = serde_json::from_slice(&layout.stdout).unwrap();
+    let text_bytes = v["objects"][0]["memory"]["text"].as_u64().unwrap();
+    let rule = |n: u64| {
+        format!("[[budget]]\nobject = \"sleep\"\nkind = \"text\"\nmax_size = {n}\nmax_rss = 1\n")
+    };
+    let o = check(dir.path(), &rule(text_bytes), &[], &["--elf", "/bin/sleep"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("rss of /bin/sleep is unknown"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = check(
+        dir.path(),
+        &rule(text_bytes - 4096),
+        &[],
+        &["--elf", "/bin/sleep"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    // An unreadable file is an error, after the others are checked.
+    let o = check(
+        dir.path(),
+        &rule(text_bytes - 4096),
+        &[],
+        &["--elf", "/bin/sleep", "/nonexistent"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stdout).contains("sleep text size"));
+}
+
+#[test]
+fn diff_of_saved_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let save = |name: &str, args: &[&str]| {
+        let o = elfmaps(args);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        let p = dir.path().join(name);
+        fs::write(&p, &o.stdout).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let a = save("sleep.json", &["layout", "--json", "/bin/sleep"]);
+    let b = save("cat.json", &["layout", "--json", "/bin/cat"]);
+    let o = elfmaps(&["diff", "--json", &a, &b]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(d["appeared"], serde_json::json!(["cat"]));
+    assert_eq!(d["vanished"], serde_json::json!(["sleep"]));
+    // A report against itself: nothing changed.
+    let o = elfmaps(&["diff", &a, &a]);
+    assert_eq!(text(&o.stdout).lines().last(), Some("no change"));
+    // Map reports of two processes running the same program: matched by name.
+    let snap_dir = tempfile::tempdir().unwrap();
+    let s1 = snapshot(snap_dir.path());
+    let m1 = save("m1.json", &["map", "--json", "--snapshot", &s1]);
+    let o = elfmaps(&["diff", "--json", &m1, &m1]);
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(d["changes"].as_array().unwrap().is_empty());
+    // Not a report.
+    fs::write(dir.path().join("x.json"), "{\"a\": 1}").unwrap();
+    let o = elfmaps(&["diff", &a, dir.path().join("x.json").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("x.json: not an elfmaps JSON report"),
+        "{}",
+        text(&o.stderr)
+    );
+}
