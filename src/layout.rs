@@ -14,11 +14,12 @@
 use std::io::{self, Write};
 use std::path::Path;
 
+use crate::render::paint;
 use goblin::elf::program_header::{
     PT_DYNAMIC, PT_GNU_EH_FRAME, PT_GNU_RELRO, PT_GNU_STACK, PT_LOAD, PT_NOTE, PT_PHDR, PT_TLS,
 };
 use goblin::elf::section_header::{SHF_ALLOC, SHF_TLS, SHT_NOBITS};
-use owo_colors::{OwoColorize, Style};
+use owo_colors::Style;
 use serde::Serialize;
 
 use crate::attribute::{self, Kind};
@@ -826,13 +827,7 @@ fn finding_style(kind: FindingKind) -> Style {
 /// the section-to-segment mapping, memory per kind and the findings. Files that
 /// could not be read are not in it (the CLI names them on stderr).
 pub fn table(report: &Report, out: &mut dyn Write, color: bool) -> io::Result<()> {
-    let paint = |text: &str, style: Style| -> String {
-        if color {
-            text.style(style).to_string()
-        } else {
-            text.to_string()
-        }
-    };
+    let paint = |text: &str, style: Style| paint(text, style, color);
     let bold = Style::new().bold();
     for (n, o) in report.objects.iter().enumerate() {
         if n > 0 {

@@ -12,6 +12,15 @@ use crate::report::{Figures, Report};
 use crate::sanitize::escape;
 use crate::summary::Summary;
 
+/// `text` in `style` when `color` is on (the one place colour is applied).
+pub fn paint(text: &str, style: Style, color: bool) -> String {
+    if color {
+        text.style(style).to_string()
+    } else {
+        text.to_string()
+    }
+}
+
 /// Formats bytes with binary units (`4.0K`, `1.5M`); `-` for unknown.
 pub fn human(n: Option<u64>) -> String {
     let Some(n) = n else {
@@ -70,13 +79,7 @@ fn short_name(name: &str) -> String {
 
 /// Writes the table of `report`.
 pub fn table(report: &Report, out: &mut dyn Write, color: bool) -> io::Result<()> {
-    let paint = |text: &str, style: Style| -> String {
-        if color {
-            text.style(style).to_string()
-        } else {
-            text.to_string()
-        }
-    };
+    let paint = |text: &str, style: Style| paint(text, style, color);
     let addr_w = report
         .regions
         .iter()
@@ -150,13 +153,7 @@ fn object_name(o: Option<&str>) -> String {
 
 /// Writes the table of a summary: rows, then per-object totals, then the process.
 pub fn summary_table(s: &Summary, out: &mut dyn Write, color: bool) -> io::Result<()> {
-    let paint = |text: &str, style: Style| -> String {
-        if color {
-            text.style(style).to_string()
-        } else {
-            text.to_string()
-        }
-    };
+    let paint = |text: &str, style: Style| paint(text, style, color);
     // In `--by kind` there is no object column.
     let width = if s.by == "kind" { 0 } else { 32 };
     let line = |object: &str, kind: &str, f: &Figures| {
@@ -222,13 +219,7 @@ fn signed(d: Option<i64>) -> String {
 
 /// Writes the table of a diff.
 pub fn diff_table(d: &Diff, out: &mut dyn Write, color: bool) -> io::Result<()> {
-    let paint = |text: &str, style: Style| -> String {
-        if color {
-            text.style(style).to_string()
-        } else {
-            text.to_string()
-        }
-    };
+    let paint = |text: &str, style: Style| paint(text, style, color);
     let head = format!(
         "{:<32} {:<12} {:>9} {:>9} {:>9}",
         "OBJECT", "KIND", "SIZE", "RSS", "PSS"

@@ -509,17 +509,7 @@ const OBJECT_KEYS: &[&str] = &[
 ];
 
 fn run_elfmaps(pid: u32, page: u64) -> Elfmaps {
-    let out = Command::new(env!("CARGO_BIN_EXE_elfmaps"))
-        .args(["map", "--json", &pid.to_string()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "elfmaps map --json {pid} failed: {}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).expect("elfmaps printed invalid JSON");
+    let v = elfmaps_value(&["map", "--json", &pid.to_string()]);
     assert_eq!(v["schema_version"], 1);
     assert_eq!(v["pid"], pid);
     assert_eq!(v["page_size"], page);
@@ -964,8 +954,8 @@ fn check_rss(cx: &Ctx, pid: u32, touches: &[Touch], f: &mut Failures) {
     }
 }
 
-/// Runs elfmaps and parses its JSON, asserting success.
-fn elfmaps_json(args: &[&str]) -> Elfmaps {
+/// Runs elfmaps and parses its JSON output, asserting success.
+fn elfmaps_value(args: &[&str]) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_elfmaps"))
         .args(args)
         .output()
@@ -976,7 +966,12 @@ fn elfmaps_json(args: &[&str]) -> Elfmaps {
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: Value = serde_json::from_slice(&out.stdout).expect("elfmaps printed invalid JSON");
+    serde_json::from_slice(&out.stdout).expect("elfmaps printed invalid JSON")
+}
+
+/// An offline `elfmaps map --json`: no pid.
+fn elfmaps_json(args: &[&str]) -> Elfmaps {
+    let v = elfmaps_value(args);
     assert!(v["pid"].is_null(), "offline output has a pid");
     parse_elfmaps(&v)
 }
