@@ -278,3 +278,55 @@ fn broken_pipe_is_not_an_error() {
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+#[test]
+fn thread_stacks_are_labelled() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("threads");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/threads/threads.c");
+    let st = Command::new("cc")
+        .args(["-O0", "-pthread", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut child = Sleeper(
+        Command::new(&exe)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stacks = Vec::new();
+    for line in BufReader::new(child.0.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(a) = line.strip_prefix("STACK 0x") {
+            stacks.push(u64::from_str_radix(a, 16).unwrap());
+        }
+        if line == "READY" {
+            break;
+        }
+    }
+    assert_eq!(stacks.len(), 3);
+    // The threads are blocked in pause() by now (they printed before the barrier);
+    // give them a moment to get there.
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let v = json(&elfmaps(&["map", "--json", &child.pid()]));
+    let regions = v["regions"].as_array().unwrap();
+    for sp in stacks {
+        let r = regions
+            .iter()
+            .find(|r| r["start"].as_u64().unwrap() <= sp && sp < r["end"].as_u64().unwrap())
+            .unwrap();
+        assert_eq!(r["kind"], "thread_stack", "0x{sp:x}: {r}");
+    }
+    assert_eq!(
+        regions
+            .iter()
+            .filter(|r| r["kind"] == "thread_stack")
+            .count(),
+        3
+    );
+}

@@ -1,0 +1,34 @@
+/* Three threads that each print the address of a local variable (which lies on the
+ * thread's stack), then block. tests/cli.rs builds it with `cc -O0 -pthread` and checks
+ * that elfmaps labels the mapping holding each address `thread_stack`. */
+#include <pthread.h>
+#include <stdio.h>
+#include <unistd.h>
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_barrier_t ready;
+
+static void *run(void *arg) {
+    int local = 0;
+    (void)arg;
+    pthread_mutex_lock(&lock);
+    printf("STACK %p\n", (void *)&local);
+    fflush(stdout);
+    pthread_mutex_unlock(&lock);
+    pthread_barrier_wait(&ready);
+    for (;;) pause();
+    return NULL;
+}
+
+int main(void) {
+    pthread_t t[3];
+    pthread_barrier_init(&ready, NULL, 4);
+    for (int i = 0; i < 3; i++) pthread_create(&t[i], NULL, run, NULL);
+    pthread_barrier_wait(&ready);
+    printf("READY\n");
+    fflush(stdout);
+    char buf[16];
+    while (read(0, buf, sizeof buf) > 0) {
+    }
+    return 0;
+}
