@@ -357,3 +357,43 @@ fn library_replaced_on_disk_while_mapped() {
         assert!(stderr(&o).contains("not the mapped one"), "{}", stderr(&o));
     }
 }
+
+#[test]
+fn maps_that_change_between_reads() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("churn");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/churn/churn.c");
+    let st = Command::new("cc")
+        .args(["-O0", "-pthread", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .arg("-ldl")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut child = Kill(
+        Command::new(&exe)
+            .arg("libm.so.6")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut out = BufReader::new(child.0.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "READY");
+    let pid = child.0.id().to_string();
+    for _ in 0..20 {
+        let o = elfmaps(&["map", "--json", &pid]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let v = json(&o);
+        let mut last = 0;
+        for r in v["regions"].as_array().unwrap() {
+            let (s, e) = (r["start"].as_u64().unwrap(), r["end"].as_u64().unwrap());
+            assert!(s >= last && e > s, "{r}");
+            last = e;
+        }
+    }
+}
