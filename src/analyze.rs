@@ -80,66 +80,32 @@ impl From<ProcError> for Error {
 
 /// Analyses a live process.
 ///
-/// The mapped files are opened by a second thread while smaps is still being read:
-/// the kernel's generation of smaps and the opening of a few hundred libraries then
-/// overlap instead of adding up.
+/// smaps is parsed as it is read. (Opening the mapped files on a second thread while
+/// smaps is still being read was tried: with 420 libraries it cost 6 ms more CPU and
+/// saved no wall time, the two contending for the target's mm; see bench/README.md.)
 pub fn live(pid: u32) -> Result<Report, Error> {
-    let target = LiveTarget(Process::new(pid)?);
+    let mut target = LiveTarget(Process::new(pid)?);
     let name = |source: &str| format!("/proc/{pid}/{source}");
-    let (mappings, source, learned) = std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::channel::<(usize, Mapping)>();
-        let t = &target;
-        let worker = scope.spawn(move || {
-            rx.into_iter()
-                .map(|(i, m)| (i, FileKey::of(&m), learn(&m, t)))
-                .collect::<Vec<_>>()
-        });
-        let mut parser = maps::Parser::default();
-        let mut sent = 0;
-        let mut seen = std::collections::HashSet::new();
-        // Hands the worker every complete mapping (all but the last, whose smaps
-        // fields may still be coming) that names a file not yet seen.
-        let mut send_upto = |parser: &maps::Parser, upto: usize| {
-            for (i, m) in parser.mappings().iter().enumerate().take(upto).skip(sent) {
-                if m.is_file_backed() && worth_opening(m) && seen.insert(FileKey::of(m)) {
-                    let _ = tx.send((i, m.clone()));
-                }
-            }
-            sent = sent.max(upto);
-        };
-        let read = target.0.read_maps_with(|chunk| {
-            parser.feed(chunk)?;
-            send_upto(&parser, parser.mappings().len().saturating_sub(1));
-            Ok(())
-        });
-        let result = match read {
-            Ok(Ok(source)) => parser.flush().map(|()| source).map_err(|err| Error::Parse {
-                source: name(source),
-                err,
-            }),
-            Ok(Err(err)) => Err(Error::Parse {
+    let mut parser = maps::Parser::default();
+    let source = match target.0.read_maps_with(|chunk| parser.feed(chunk))? {
+        Ok(source) => source,
+        Err(err) => {
+            return Err(Error::Parse {
                 source: name("smaps"),
                 err,
-            }),
-            Err(e) => Err(Error::Proc(e)),
-        };
-        if result.is_ok() {
-            send_upto(&parser, parser.mappings().len());
+            });
         }
-        drop(tx);
-        let learned = worker
-            .join()
-            .expect("the file-opening thread does not panic");
-        result.map(|source| (parser.into_mappings(), source, learned))
+    };
+    let mappings = parser.finish().map_err(|err| Error::Parse {
+        source: name(source),
+        err,
     })?;
-    let mut target = target;
-    let report = finish(
+    let report = analyze(
         mappings,
         source,
         crate::proc::page_size(),
         Some(pid),
         &mut target,
-        learned,
     );
     if !target.0.alive() {
         return Err(Error::Proc(ProcError::Exited(pid)));

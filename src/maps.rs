@@ -128,6 +128,31 @@ impl Fields {
         }
     }
 
+    /// The fast path for the common line: the key the kernel prints next, with a kB
+    /// value (`Rss:   123 kB`). Returns false, touching nothing, for anything else.
+    fn push_expected(&mut self, line: &[u8]) -> bool {
+        let i = usize::from(self.next);
+        let Some(&(key, true)) = KNOWN.get(i) else {
+            return false;
+        };
+        let Some(rest) = line
+            .strip_prefix(key.as_bytes())
+            .and_then(|r| r.strip_prefix(b":"))
+            .and_then(|r| r.strip_suffix(b" kB"))
+        else {
+            return false;
+        };
+        let digits = &rest[rest.iter().position(|&b| b != b' ').unwrap_or(rest.len())..];
+        match parse_dec(digits).and_then(|n| n.checked_mul(1024)) {
+            Some(v) => {
+                self.set(i, v);
+                self.next += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
     fn set(&mut self, i: usize, v: u64) {
         self.present |= 1 << i;
         self.values[i] = v;
@@ -437,6 +462,11 @@ impl Parser {
             text: String::from_utf8_lossy(line).into_owned(),
             what,
         };
+        if let Some(m) = self.out.last_mut()
+            && m.fields.push_expected(line)
+        {
+            return Ok(());
+        }
         if let Some(field) = parse_field(line) {
             let (key, value) = field.map_err(err)?;
             return match self.out.last_mut() {

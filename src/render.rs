@@ -23,25 +23,43 @@ pub fn paint(text: &str, style: Style, color: bool) -> String {
 
 /// Formats bytes with binary units (`4.0K`, `1.5M`); `-` for unknown.
 pub fn human(n: Option<u64>) -> String {
-    let Some(n) = n else {
-        return "-".into();
-    };
-    const UNITS: [&str; 5] = ["K", "M", "G", "T", "P"];
-    if n < 1024 {
-        return format!("{n}B");
-    }
-    // Tenths of the unit, rounded half up, in integers (float formatting is slow).
-    let mut u = 0;
-    let mut div: u128 = 1024;
-    while u128::from(n) * 10 / div >= 1024 * 10 - 5 && u + 1 < UNITS.len() {
-        div *= 1024;
-        u += 1;
-    }
-    let tenths = (u128::from(n) * 10 + div / 2) / div;
-    if tenths >= 1000 {
-        format!("{}{}", (tenths + 5) / 10, UNITS[u])
-    } else {
-        format!("{}.{}{}", tenths / 10, tenths % 10, UNITS[u])
+    Human(n).to_string()
+}
+
+/// Bytes with binary units, as [`human`], without allocating: it honours width and
+/// alignment (`{:>7}`), for tables of thousands of rows.
+#[derive(Debug, Clone, Copy)]
+pub struct Human(pub Option<u64>);
+
+impl std::fmt::Display for Human {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::io::Write as _;
+        const UNITS: [&str; 5] = ["K", "M", "G", "T", "P"];
+        let Some(n) = self.0 else {
+            return f.pad("-");
+        };
+        let mut buf = [0u8; 32];
+        let mut cur = std::io::Cursor::new(&mut buf[..]);
+        let written = if n < 1024 {
+            write!(cur, "{n}B")
+        } else {
+            // Tenths of the unit, rounded half up, in integers (float formatting is slow).
+            let mut u = 0;
+            let mut div: u128 = 1024;
+            while u128::from(n) * 10 / div >= 1024 * 10 - 5 && u + 1 < UNITS.len() {
+                div *= 1024;
+                u += 1;
+            }
+            let tenths = (u128::from(n) * 10 + div / 2) / div;
+            if tenths >= 1000 {
+                write!(cur, "{}{}", (tenths + 5) / 10, UNITS[u])
+            } else {
+                write!(cur, "{}.{}{}", tenths / 10, tenths % 10, UNITS[u])
+            }
+        };
+        written.map_err(|_| std::fmt::Error)?;
+        let len = cur.position() as usize;
+        f.pad(std::str::from_utf8(&buf[..len]).map_err(|_| std::fmt::Error)?)
     }
 }
 
@@ -118,9 +136,9 @@ pub fn table(report: &Report, out: &mut dyn Write, color: bool) -> io::Result<()
             r.start,
             r.end,
             r.perms,
-            human(Some(r.figures.size)),
-            human(r.figures.rss),
-            human(r.figures.pss),
+            Human(Some(r.figures.size)),
+            Human(r.figures.rss),
+            Human(r.figures.pss),
             kind,
             seg,
             name,
