@@ -85,21 +85,7 @@ impl From<ProcError> for Error {
 /// saved no wall time, the two contending for the target's mm; see bench/README.md.)
 pub fn live(pid: u32) -> Result<Report, Error> {
     let mut target = LiveTarget(Process::new(pid)?);
-    let name = |source: &str| format!("/proc/{pid}/{source}");
-    let mut parser = maps::Parser::default();
-    let source = match target.0.read_maps_with(|chunk| parser.feed(chunk))? {
-        Ok(source) => source,
-        Err(err) => {
-            return Err(Error::Parse {
-                source: name("smaps"),
-                err,
-            });
-        }
-    };
-    let mappings = parser.finish().map_err(|err| Error::Parse {
-        source: name(source),
-        err,
-    })?;
+    let (mappings, source, _) = read_mappings(&target.0, false)?;
     let report = analyze(
         mappings,
         source,
@@ -228,11 +214,7 @@ impl Target for Recording<'_> {
 /// the analysis splits.
 pub fn snapshot(pid: u32) -> Result<(crate::snapshot::Snapshot, Report), Error> {
     let process = Process::new(pid)?;
-    let (text, source) = process.read_maps()?;
-    let mappings = maps::parse(&text).map_err(|err| Error::Parse {
-        source: format!("/proc/{pid}/{source}"),
-        err,
-    })?;
+    let (mappings, source, text) = read_mappings(&process, true)?;
     let page = crate::proc::page_size();
     let mut live = LiveTarget(process);
     let mut rec = Recording {
@@ -313,6 +295,42 @@ fn worth_opening(m: &Mapping) -> bool {
             !(path.starts_with(b"/SYSV") || (deleted && *path == *b"/dev/zero"))
         }
         _ => false,
+    }
+}
+
+/// Reads and parses smaps (or maps) of a live process; with `keep_text`, also returns
+/// the text. smaps takes several reads; when the process maps or unmaps memory between
+/// two of them, lines can come out overlapping: such a read is not used, it is read
+/// again (up to 8 times).
+fn read_mappings(
+    process: &Process,
+    keep_text: bool,
+) -> Result<(Vec<Mapping>, &'static str, Vec<u8>), Error> {
+    const ATTEMPTS: usize = 8;
+    let name = |source: &str| format!("/proc/{}/{source}", process.pid);
+    let mut attempt = 1;
+    loop {
+        let mut parser = maps::Parser::default();
+        let mut text = Vec::new();
+        let read = process.read_maps_with(|chunk| {
+            if keep_text {
+                text.extend_from_slice(chunk);
+            }
+            parser.feed(chunk)
+        })?;
+        match read.and_then(|source| Ok((parser.finish()?, source))) {
+            Ok((mappings, source)) => return Ok((mappings, source, text)),
+            Err(err) if err.what == maps::OUT_OF_ORDER && attempt < ATTEMPTS => attempt += 1,
+            Err(mut err) => {
+                if err.what == maps::OUT_OF_ORDER {
+                    err.what = "the process changed its maps during each of 8 reads";
+                }
+                return Err(Error::Parse {
+                    source: name("smaps"),
+                    err,
+                });
+            }
+        }
     }
 }
 

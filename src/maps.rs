@@ -355,6 +355,11 @@ pub fn decode_newlines(raw: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
+/// The error of a line that starts before the previous one ends. In a live read of
+/// smaps this is not corruption but the process changing its maps between two reads
+/// of the file (the kernel resumes at the last address it printed): read it again.
+pub const OUT_OF_ORDER: &str = "mapping overlaps or precedes the previous one";
+
 /// A malformed input line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
@@ -481,7 +486,7 @@ impl Parser {
         if let Some(prev) = self.out.last()
             && m.start < prev.end
         {
-            return Err(err("mapping overlaps or precedes the previous one"));
+            return Err(err(OUT_OF_ORDER));
         }
         self.out.push(m);
         Ok(())

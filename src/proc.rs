@@ -104,19 +104,6 @@ impl Process {
         }
     }
 
-    /// Reads smaps in as few reads as possible, falling back to maps when smaps cannot
-    /// be read. Returns the text and which file it came from.
-    pub fn read_maps(&self) -> Result<(Vec<u8>, &'static str), ProcError> {
-        let mut text = Vec::with_capacity(CHUNK);
-        let source = self
-            .read_maps_with(|chunk| {
-                text.extend_from_slice(chunk);
-                Ok::<(), std::convert::Infallible>(())
-            })?
-            .unwrap_or_else(|never| match never {});
-        Ok((text, source))
-    }
-
     /// Reads smaps (or maps, when smaps cannot be opened for a reason other than
     /// permission) and hands each chunk to `sink` as it arrives, so that a large file
     /// is parsed while it is read instead of being held whole. Stops at the first

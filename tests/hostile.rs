@@ -396,4 +396,9 @@ fn maps_that_change_between_reads() {
             last = e;
         }
     }
+    for _ in 0..5 {
+        let o = elfmaps(&["snapshot", &pid, "-o", "-"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert!(o.stdout.starts_with(b"ELFMAPS-SNAPSHOT 1\n"));
+    }
 }
