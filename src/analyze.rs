@@ -472,7 +472,11 @@ fn learn(m: &Mapping, target: &dyn Target) -> (FileRecord, Vec<Warning>) {
             size,
             via,
             mismatch,
+            ..
         } => {
+            // The mapped inode itself (device and inode checked, or map_files), as
+            // opposed to a file found by path in a sysroot or a replaced file.
+            let exact = via != Via::Sysroot && mismatch.is_none();
             if let Some(w) = mismatch {
                 warn(w);
             }
@@ -489,7 +493,7 @@ fn learn(m: &Mapping, target: &dyn Target) -> (FileRecord, Vec<Warning>) {
                     _ => FileFacts::Elf {
                         info: Arc::new(info),
                         size,
-                        exact: via == Via::MapFiles,
+                        exact,
                     },
                 },
                 Err(ElfError::NotElf) => FileFacts::NotElf,

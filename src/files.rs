@@ -8,7 +8,7 @@
 
 use std::fs::{self, File};
 use std::io;
-use std::os::unix::fs::{FileExt, FileTypeExt, OpenOptionsExt};
+use std::os::unix::fs::{FileExt, FileTypeExt, MetadataExt, OpenOptionsExt};
 
 use crate::elf::ReadAt;
 
@@ -23,6 +23,9 @@ impl ReadAt for File {
 pub enum Via {
     /// `/proc/PID/map_files/START-END`: the mapped inode itself.
     MapFiles,
+    /// The path itself, when the process sees the same root and mounts as elfmaps:
+    /// the file now at that path, with the mapped device and inode.
+    Path,
     /// `/proc/PID/root/PATH`: the file now at that path.
     Root,
     /// A file under `--sysroot`.
@@ -33,6 +36,7 @@ impl Via {
     pub fn as_str(self) -> &'static str {
         match self {
             Via::MapFiles => "map_files",
+            Via::Path => "path",
             Via::Root => "root",
             Via::Sysroot => "sysroot",
         }
@@ -45,6 +49,8 @@ pub enum Opened {
     Regular {
         file: File,
         size: u64,
+        /// (device major, device minor, inode) of the open file.
+        id: (u32, u32, u64),
         via: Via,
         /// Set when the file at the path is not the mapped one (dev/inode differ).
         mismatch: Option<String>,
@@ -86,6 +92,7 @@ pub fn open_checked(path: &std::path::Path, precheck: Precheck) -> io::Result<Op
     Ok(Opened::Regular {
         file,
         size: md.len(),
+        id: (libc::major(md.dev()), libc::minor(md.dev()), md.ino()),
         via: Via::MapFiles,
         mismatch: None,
     })

@@ -7,11 +7,12 @@
 //! a library truncated during an upgrade gives a read error, not SIGBUS
 //! (docs/design.md).
 
+use std::ffi::OsStr;
 use std::fs::{self, File};
 use std::io::{self, Read};
-use std::os::unix::ffi::OsStringExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{FileExt, MetadataExt};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Bytes asked for per read of smaps: fewer reads leave the process less room to
 /// change between them (only one read of the file is consistent).
@@ -59,6 +60,7 @@ pub struct Process {
     dir: PathBuf,
     pagemap: Option<io::Result<File>>,
     maps_fd: Option<io::Result<File>>,
+    same_view: std::sync::OnceLock<bool>,
 }
 
 fn classify_io(path: PathBuf, err: io::Error, pid: u32) -> ProcError {
@@ -85,6 +87,7 @@ impl Process {
                 dir,
                 pagemap: None,
                 maps_fd: None,
+                same_view: std::sync::OnceLock::new(),
             }),
             Err(e) => Err(classify_io(dir, e, pid)),
         }
@@ -152,9 +155,6 @@ impl Process {
     /// permitted, else the file at the same path under `/proc/PID/root`, checked
     /// against the maps line's device and inode.
     pub fn open_mapped(&self, m: &Mapping) -> Opened {
-        let via_map_files = self
-            .dir
-            .join(format!("map_files/{:x}-{:x}", m.start, m.end));
         let precheck = match &m.fields.vm_flags {
             Some(flags) => {
                 let has = |f: &[u8]| flags.split(|&b| b == b' ').any(|x| x == f);
@@ -165,11 +165,36 @@ impl Process {
             }
             None => Precheck::Stat,
         };
+        let wanted = (m.dev_major, m.dev_minor, m.inode);
+        let path = match m.name_kind() {
+            NameKind::Path { path, deleted } => Some((path, deleted)),
+            _ => None,
+        };
+        // Cheapest first: the path itself, when it means the same file for us and the
+        // file there is the mapped inode (a path walk costs less than map_files).
+        if let Some((path, false)) = &path
+            && self.same_view()
+            && let Ok(Opened::Regular { file, size, id, .. }) =
+                open_checked(Path::new(OsStr::from_bytes(path)), precheck)
+            && id == wanted
+        {
+            return Opened::Regular {
+                file,
+                size,
+                id,
+                via: Via::Path,
+                mismatch: None,
+            };
+        }
+        let via_map_files = self
+            .dir
+            .join(format!("map_files/{:x}-{:x}", m.start, m.end));
         let first_err = match open_checked(&via_map_files, precheck) {
-            Ok(Opened::Regular { file, size, .. }) => {
+            Ok(Opened::Regular { file, size, id, .. }) => {
                 return Opened::Regular {
                     file,
                     size,
+                    id,
                     via: Via::MapFiles,
                     mismatch: None,
                 };
@@ -177,7 +202,7 @@ impl Process {
             Ok(other) => return other,
             Err(e) => e,
         };
-        let NameKind::Path { path, deleted } = m.name_kind() else {
+        let Some((path, deleted)) = path else {
             return Opened::Failed(format!(
                 "cannot open {}: {first_err}",
                 via_map_files.display()
@@ -187,32 +212,22 @@ impl Process {
         p.extend_from_slice(&path);
         let rooted = PathBuf::from(std::ffi::OsString::from_vec(p));
         match open_checked(&rooted, Precheck::Stat) {
-            Ok(Opened::Regular { file, size, .. }) => {
-                let meta = file.metadata();
-                let mismatch = match meta {
-                    Ok(md) => {
-                        let (maj, min) = (libc::major(md.dev()), libc::minor(md.dev()));
-                        if (maj, min, md.ino()) != (m.dev_major, m.dev_minor, m.inode) {
-                            Some(format!(
-                                "the file now at this path is not the mapped one (device {maj:02x}:{min:02x} inode {} on disk, {} inode {} in maps{}); labels are checked against the maps offsets",
-                                md.ino(),
-                                m.dev_str(),
-                                m.inode,
-                                if deleted {
-                                    "; the mapped file was deleted"
-                                } else {
-                                    ""
-                                }
-                            ))
-                        } else {
-                            None
-                        }
-                    }
-                    Err(_) => None,
-                };
+            Ok(Opened::Regular { file, size, id, .. }) => {
+                let mismatch = (id != wanted).then(|| {
+                    format!(
+                        "the file now at this path is not the mapped one (device {:02x}:{:02x} inode {} on disk, {} inode {} in maps{}); labels are checked against the maps offsets",
+                        id.0,
+                        id.1,
+                        id.2,
+                        m.dev_str(),
+                        m.inode,
+                        if deleted { "; the mapped file was deleted" } else { "" }
+                    )
+                });
                 Opened::Regular {
                     file,
                     size,
+                    id,
                     via: Via::Root,
                     mismatch,
                 }
@@ -229,6 +244,19 @@ impl Process {
                 }
             )),
         }
+    }
+
+    /// Whether the process sees files as elfmaps does: the same root directory and the
+    /// same mount namespace (checked once).
+    fn same_view(&self) -> bool {
+        *self.same_view.get_or_init(|| {
+            let ino = |p: PathBuf| fs::metadata(p).map(|m| (m.dev(), m.ino())).ok();
+            let root_same = ino(self.dir.join("root")).is_some()
+                && ino(self.dir.join("root")) == ino(PathBuf::from("/"));
+            let ns_same = ino(self.dir.join("ns/mnt")).is_some()
+                && ino(self.dir.join("ns/mnt")) == ino(PathBuf::from("/proc/self/ns/mnt"));
+            root_same && ns_same
+        })
     }
 
     /// Residency of `[start, end)`, one pagemap-format entry per page with only two

@@ -101,9 +101,10 @@ impl Target for SysrootTarget {
             Err(e) => return Opened::Failed(e),
         };
         match open_checked(&resolved, Precheck::Stat) {
-            Ok(Opened::Regular { file, size, .. }) => Opened::Regular {
+            Ok(Opened::Regular { file, size, id, .. }) => Opened::Regular {
                 file,
                 size,
+                id,
                 via: Via::Sysroot,
                 mismatch: None,
             },
