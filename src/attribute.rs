@@ -118,13 +118,21 @@ impl std::fmt::Display for Kind {
 }
 
 /// Identity of a mapped file as the maps line names it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct FileKey {
     pub dev_major: u32,
     pub dev_minor: u32,
     pub inode: u64,
     /// The name as printed in maps.
     pub name: Vec<u8>,
+}
+
+/// Hashes the device and inode only (equality still compares the name): names are
+/// long and hashing them showed in profiles; two names on one inode are rare.
+impl std::hash::Hash for FileKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self.dev_major, self.dev_minor, self.inode).hash(state);
+    }
 }
 
 impl FileKey {

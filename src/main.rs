@@ -262,7 +262,7 @@ fn load(input: &Input) -> Result<Report, String> {
 /// Writes to stdout through a buffer.
 fn print(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
     let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     f(&mut out)?;
     out.flush()
 }

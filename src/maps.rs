@@ -410,7 +410,7 @@ impl Parser {
     pub fn feed(&mut self, chunk: &[u8]) -> Result<(), ParseError> {
         let mut rest = chunk;
         if !self.partial.is_empty() {
-            match rest.iter().position(|&b| b == b'\n') {
+            match memchr::memchr(b'\n', rest) {
                 Some(nl) => {
                     let mut line = std::mem::take(&mut self.partial);
                     line.extend_from_slice(&rest[..nl]);
@@ -423,7 +423,7 @@ impl Parser {
                 }
             }
         }
-        while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
+        while let Some(nl) = memchr::memchr(b'\n', rest) {
             self.line(&rest[..nl])?;
             rest = &rest[nl + 1..];
         }
@@ -496,7 +496,7 @@ impl Parser {
 /// Returns `Some` when the line looks like `Key: value` (a key of letters, digits and
 /// `_` followed by a colon), which a mapping line never does (it starts with hex and `-`).
 fn parse_field(line: &[u8]) -> Option<Result<(&[u8], FieldValue), &'static str>> {
-    let colon = line.iter().position(|&b| b == b':')?;
+    let colon = memchr::memchr(b':', line)?;
     let key = &line[..colon];
     if key.is_empty()
         || !key.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
