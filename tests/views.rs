@@ -282,3 +282,100 @@ fn diff_of_saved_reports() {
         text(&o.stderr)
     );
 }
+
+#[test]
+fn a_sysroot_file_with_another_build_id_is_not_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap_path = snapshot(dir.path());
+    let snap = fs::read(&snap_path).unwrap();
+    // The files the snapshot names, copied into a sysroot; libc's build ID altered.
+    let text = text(&snap);
+    let root = dir.path().join("root");
+    let mut libc_id = None;
+    for line in text.lines().filter(|l| l.contains(" /") && l.contains('-')) {
+        let path = &line[line.find(" /").unwrap() + 1..];
+        if path.contains(' ') || !Path::new(path).is_file() {
+            continue;
+        }
+        let dest = root.join(path.trim_start_matches('/'));
+        fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        fs::copy(path, &dest).unwrap();
+        if path.ends_with("/libc.so.6") {
+            libc_id = Some(dest);
+        }
+    }
+    let libc = libc_id.expect("sleep maps libc.so.6");
+    let ids: Vec<&str> = text
+        .split("@build-ids")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with('@'))
+        .filter_map(|l| l.split(' ').nth(1))
+        .collect();
+    let mut bytes = fs::read(&libc).unwrap();
+    let mut patched = false;
+    for id in ids {
+        let raw: Vec<u8> = (0..id.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&id[i..i + 2], 16).unwrap())
+            .collect();
+        if let Some(at) = bytes.windows(raw.len()).position(|w| w == raw.as_slice()) {
+            bytes[at] ^= 0xff;
+            patched = true;
+            break;
+        }
+    }
+    assert!(patched, "libc's build ID not found in the file");
+    fs::write(&libc, bytes).unwrap();
+    let o = elfmaps(&[
+        "map",
+        "--json",
+        "--snapshot",
+        &snap_path,
+        "--sysroot",
+        root.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("libc.so.6: build ID") && err.contains("differs"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for r in v["regions"].as_array().unwrap() {
+        let path = r["path"].as_str().unwrap_or("");
+        if path.ends_with("/libc.so.6") {
+            assert_eq!(r["kind"], "unknown", "{r}");
+        } else if path.ends_with("/sleep") {
+            assert_ne!(r["kind"], "unknown", "{r}");
+        }
+    }
+}
+
+#[test]
+fn diff_of_summaries() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = snapshot(dir.path());
+    let s = elfmaps(&["summary", "--json", "--snapshot", &snap]);
+    let p = dir.path().join("s.json");
+    fs::write(&p, &s.stdout).unwrap();
+    let o = elfmaps(&["diff", "--json", p.to_str().unwrap(), p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(d["old_format"], "summary");
+    assert!(d["changes"].as_array().unwrap().is_empty());
+    // A summary --by kind has no objects to match: a clear error.
+    let k = elfmaps(&["summary", "--json", "--by", "kind", "--snapshot", &snap]);
+    let pk = dir.path().join("k.json");
+    fs::write(&pk, &k.stdout).unwrap();
+    let o = elfmaps(&["diff", p.to_str().unwrap(), pk.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("--by kind"), "{}", text(&o.stderr));
+}
