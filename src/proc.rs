@@ -27,6 +27,8 @@ pub enum ProcError {
     NoSuchProcess(u32),
     /// The process disappeared while it was being read.
     Exited(u32),
+    /// The process has exited but is not reaped: no memory left.
+    Zombie(u32),
     PermissionDenied {
         path: PathBuf,
     },
@@ -43,8 +45,12 @@ impl std::fmt::Display for ProcError {
             ProcError::Exited(pid) => write!(f, "process {pid} exited while it was being read"),
             ProcError::PermissionDenied { path } => write!(
                 f,
-                "permission denied reading {}: reading another user's process needs root or CAP_SYS_PTRACE (ptrace read access)",
+                "permission denied reading {}: it needs ptrace read access to the process (the same user and a dumpable process, or root / CAP_SYS_PTRACE)",
                 path.display()
+            ),
+            ProcError::Zombie(pid) => write!(
+                f,
+                "process {pid} has exited (a zombie its parent has not reaped): it has no memory to describe"
             ),
             ProcError::Io { path, err } => write!(f, "{}: {err}", path.display()),
         }
@@ -146,7 +152,11 @@ impl Process {
             }
         }
         if total == 0 && !self.alive() {
-            return Err(ProcError::Exited(self.pid));
+            return Err(if self.dir.exists() {
+                ProcError::Zombie(self.pid)
+            } else {
+                ProcError::Exited(self.pid)
+            });
         }
         Ok(Ok(source))
     }

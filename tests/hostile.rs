@@ -224,6 +224,7 @@ fn processes_that_exit_while_being_read() {
                 assert_eq!(err.lines().count(), 1, "{err}");
                 assert!(
                     err.contains(&format!("process {pid} exited"))
+                        || err.contains(&format!("process {pid} has exited (a zombie"))
                         || err.contains(&format!("no process with PID {pid}")),
                     "{err}"
                 );
