@@ -2,8 +2,10 @@
 //! attribute, measure split regions, assemble the report.
 //!
 //! Where the bytes come from is behind [`Target`]: a live process ([`LiveTarget`],
-//! through [`crate::proc`]) or, later, saved files and a sysroot. One file that cannot
-//! be read becomes a warning and `unknown`/`file` regions; the run goes on.
+//! through [`crate::proc`]), or saved smaps/maps or a snapshot with files from a
+//! sysroot ([`crate::sysroot::SysrootTarget`]). One file that cannot be read becomes a
+//! warning and `unknown`/`file` regions; the run goes on. [`snapshot`] records what
+//! the offline analysis needs from a live process.
 
 use std::collections::HashMap;
 use std::io;

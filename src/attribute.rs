@@ -580,7 +580,6 @@ pub fn attribute(
                     split: false,
                 });
             };
-        // Labels that apply to this mapping, each with its instance.
         // A line of a file that does not fit its maps: unknown, whole.
         if let Some(idx) = owner[mi]
             && instances[idx].problem.is_some()
@@ -599,6 +598,8 @@ pub fn attribute(
                 continue;
             }
         }
+        // Labels that apply to this mapping, each with its instance (none has a
+        // problem: those were handled above and left out of `global`).
         let labels: Vec<(Label, usize)> = if let Some(idx) = owner[mi] {
             instances[idx].layout.iter().map(|l| (*l, idx)).collect()
         } else if is_anonymous(m) {
@@ -618,11 +619,7 @@ pub fn attribute(
                 continue;
             }
             emit(at, s, base, None, None);
-            if instances[idx].problem.is_some() {
-                emit(s, e, Kind::Unknown, Some(idx), None);
-            } else {
-                emit(s, e, l.kind, Some(idx), l.segment);
-            }
+            emit(s, e, l.kind, Some(idx), l.segment);
             at = e;
         }
         emit(at, m.end, base, None, None);
