@@ -854,6 +854,49 @@ mod tests {
     }
 
     #[test]
+    fn bionic_named_bss_and_anonymous_gap_reservations() {
+        // bionic names BSS `[anon:.bss]`; bionic, uClibc and qemu-user leave anonymous
+        // `---p` reservations in gaps. Both belong to the object, by address.
+        let lib = info(
+            3,
+            vec![
+                load(0, 5, 0, 0, 0x1000, 0x1000),
+                load(1, 6, 0x1000, 0x11000, 0x100, 0x3000),
+            ],
+        );
+        let b = 0x7f00_0000_0000;
+        let maps = vec![
+            line(b, b + 0x1000, "r-xp", 0, 9, "/system/lib64/x.so"),
+            line(b + 0x1000, b + 0x11000, "---p", 0, 0, ""),
+            line(
+                b + 0x11000,
+                b + 0x12000,
+                "rw-p",
+                0x1000,
+                9,
+                "/system/lib64/x.so",
+            ),
+            line(b + 0x12000, b + 0x14000, "rw-p", 0, 0, "[anon:.bss]"),
+        ];
+        let a = attribute(
+            &maps,
+            &facts("/system/lib64/x.so", 9, lib),
+            P,
+            &Hints::default(),
+        );
+        assert_eq!(
+            kinds(&a),
+            vec![
+                (b, b + 0x1000, Kind::Text, Some(0)),
+                (b + 0x1000, b + 0x11000, Kind::Gap, None),
+                (b + 0x11000, b + 0x12000, Kind::Data, Some(1)),
+                (b + 0x12000, b + 0x14000, Kind::Bss, Some(1)),
+            ]
+        );
+        assert!(a.regions.iter().all(|r| r.instance == Some(0)));
+    }
+
+    #[test]
     fn bss_merged_with_anonymous_memory_is_split_at_span_end() {
         let lib = info(
             3,
