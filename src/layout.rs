@@ -26,6 +26,7 @@ use crate::attribute::{self, Kind};
 use crate::elf::{self, DynamicFlags, ElfError, ElfInfo, Phdr, ReadAt, SectionTable, Shdr};
 use crate::files::{self, Opened, Precheck};
 use crate::render::human;
+use crate::report::lossy;
 use crate::sanitize::escape;
 
 /// Bumped on any incompatible change of the JSON below.
@@ -335,16 +336,6 @@ fn read_headers<R: ReadAt + ?Sized>(src: &R) -> Result<Headers, ElfError> {
         dynamic,
         warnings,
     })
-}
-
-fn lossy(bytes: &[u8]) -> (String, Option<Vec<u8>>) {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => (s.to_string(), None),
-        Err(_) => (
-            String::from_utf8_lossy(bytes).into_owned(),
-            Some(bytes.to_vec()),
-        ),
-    }
 }
 
 fn pagedown(x: u64, page: u64) -> u64 {

@@ -206,7 +206,9 @@ pub struct Residency {
 const PM_PRESENT: u64 = 1 << 63;
 const PM_SWAPPED: u64 = 1 << 62;
 
-fn lossy(name: &[u8]) -> (String, Option<Vec<u8>>) {
+/// A name as a lossy UTF-8 string, with its bytes when it was not UTF-8 (JSON strings
+/// cannot hold other bytes; the bytes keep the exact name).
+pub(crate) fn lossy(name: &[u8]) -> (String, Option<Vec<u8>>) {
     match std::str::from_utf8(name) {
         Ok(s) => (s.to_string(), None),
         Err(_) => (
