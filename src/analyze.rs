@@ -193,6 +193,7 @@ pub fn offline(
 struct Recording<'a> {
     inner: &'a mut LiveTarget,
     pages: Vec<crate::snapshot::PageBits>,
+    hints: Hints,
 }
 
 impl Target for Recording<'_> {
@@ -207,7 +208,8 @@ impl Target for Recording<'_> {
         Ok(entries)
     }
     fn hints(&mut self) -> Hints {
-        self.inner.hints()
+        self.hints = self.inner.hints();
+        self.hints.clone()
     }
 }
 
@@ -222,9 +224,10 @@ pub fn snapshot(pid: u32) -> Result<(crate::snapshot::Snapshot, Report), Error> 
     let mut rec = Recording {
         inner: &mut live,
         pages: Vec::new(),
+        hints: Hints::default(),
     };
     let report = analyze(mappings.clone(), source, page, Some(pid), &mut rec);
-    let pages = rec.pages;
+    let (pages, hints) = (rec.pages, rec.hints);
     // Build IDs: the kernel's (PROCMAP_QUERY) where it has the ioctl, else the ones
     // read from the files during the analysis.
     let mut build_ids = std::collections::BTreeMap::new();
@@ -280,6 +283,7 @@ pub fn snapshot(pid: u32) -> Result<(crate::snapshot::Snapshot, Report), Error> 
         smaps: text,
         build_ids,
         residency: pages,
+        thread_sps: hints.thread_stack_pointers,
     };
     Ok((snap, report))
 }

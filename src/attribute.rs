@@ -46,6 +46,8 @@ pub enum Kind {
     Heap,
     Stack,
     ThreadStack,
+    /// An inaccessible page run that guards a thread stack from overflow.
+    Guard,
     Vdso,
     Vvar,
     Vsyscall,
@@ -59,7 +61,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 19] = [
+    pub const ALL: [Kind; 20] = [
         Kind::Text,
         Kind::Rodata,
         Kind::Data,
@@ -69,6 +71,7 @@ impl Kind {
         Kind::Heap,
         Kind::Stack,
         Kind::ThreadStack,
+        Kind::Guard,
         Kind::Vdso,
         Kind::Vvar,
         Kind::Vsyscall,
@@ -92,6 +95,7 @@ impl Kind {
             Kind::Heap => "heap",
             Kind::Stack => "stack",
             Kind::ThreadStack => "thread_stack",
+            Kind::Guard => "guard",
             Kind::Vdso => "vdso",
             Kind::Vvar => "vvar",
             Kind::Vsyscall => "vsyscall",
@@ -386,6 +390,9 @@ fn candidate_biases(m: &Mapping, info: &ElfInfo, page: u64) -> Vec<u64> {
 /// Base kind of a mapping that no object owns.
 fn base_kind(m: &Mapping, facts: Option<&FileFacts>, hints: &Hints) -> Kind {
     match m.name_kind() {
+        // bionic names its thread stacks and their guards.
+        NameKind::AnonNamed(n) if n.starts_with(b"stack_and_tls:") => Kind::ThreadStack,
+        NameKind::AnonNamed(b"thread stack guard" | b"stack_mte_ring guard") => Kind::Guard,
         NameKind::Anonymous | NameKind::AnonNamed(_) => {
             if hints
                 .thread_stack_pointers
@@ -629,10 +636,34 @@ pub fn attribute(
             }
         }
     }
+    mark_guards(mappings, &mut regions);
     Attribution {
         instances,
         regions,
         unexplained,
+    }
+}
+
+/// glibc and musl allocate a thread's stack as one anonymous mapping and make its
+/// lowest pages inaccessible (`mprotect(PROT_NONE)`), which leaves a `---p` line right
+/// below the stack's line: such a whole, unnamed, inaccessible anonymous line directly
+/// below a `thread_stack` region is that thread's `guard`. (The main stack's guard gap
+/// is not a mapping.)
+fn mark_guards(mappings: &[Mapping], regions: &mut [Region]) {
+    for i in 1..regions.len() {
+        let (below, above) = regions.split_at_mut(i);
+        let (g, s) = (&mut below[i - 1], &above[0]);
+        let m = &mappings[g.mapping];
+        if s.kind == Kind::ThreadStack
+            && g.end == s.start
+            && g.kind == Kind::Anon
+            && g.instance.is_none()
+            && !g.split
+            && m.perms[..3] == *b"---"
+            && m.name.is_empty()
+        {
+            g.kind = Kind::Guard;
+        }
     }
 }
 
@@ -1028,11 +1059,16 @@ mod tests {
             line(0x3000, 0x4000, "r--p", 0, 13, "/etc/passwd"),
             line(0x4000, 0x5000, "rw-p", 0, 0, "[anon:x y]"),
             line(0x5000, 0x6000, "rw-p", 0, 0, ""),
+            line(0x6000, 0x7000, "---p", 0, 0, ""),
+            line(0x7000, 0x9000, "rw-p", 0, 0, ""),
+            line(0x9000, 0xa000, "---p", 0, 0, ""),
+            line(0xa000, 0xb000, "---p", 0, 0, "[anon:thread stack guard]"),
+            line(0xb000, 0xc000, "rw-p", 0, 0, "[anon:stack_and_tls:77]"),
         ];
         let mut f = HashMap::new();
         f.insert(FileKey::of(&maps[2]), FileFacts::NotElf);
         let hints = Hints {
-            thread_stack_pointers: vec![0x5800],
+            thread_stack_pointers: vec![0x5800, 0x8ff0],
         };
         let a = attribute(&maps, &f, P, &hints);
         let k: Vec<Kind> = a.regions.iter().map(|r| r.kind).collect();
@@ -1043,7 +1079,12 @@ mod tests {
                 Kind::Shm,
                 Kind::File,
                 Kind::Anon,
-                Kind::ThreadStack
+                Kind::ThreadStack,
+                Kind::Guard,
+                Kind::ThreadStack,
+                Kind::Anon,
+                Kind::Guard,
+                Kind::ThreadStack,
             ]
         );
     }

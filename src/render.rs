@@ -71,7 +71,7 @@ fn kind_style(kind: Kind) -> Style {
         Kind::Data => s.yellow(),
         Kind::Relro => s.magenta(),
         Kind::Bss => s.blue(),
-        Kind::Gap => s.dimmed(),
+        Kind::Gap | Kind::Guard => s.dimmed(),
         Kind::Heap | Kind::Stack | Kind::ThreadStack => s.red(),
         Kind::Unknown => s.bright_red().bold(),
         _ => s,

@@ -19,6 +19,8 @@
 //! @residency 90
 //! <lines "START-END PRESENT SWAPPED": per-page bitmaps in hex, bit i of the
 //!  little-endian byte string = page i, for every maps line the analysis splits>
+//! @thread-sps 26
+//! <one line per thread other than the main one whose stack pointer was read: "SP">
 //! ```
 //!
 //! Parsing takes bytes and does no I/O; every error names the line or section.
@@ -85,6 +87,8 @@ pub struct Snapshot {
     /// Build IDs by maps line range.
     pub build_ids: BTreeMap<(u64, u64), Vec<u8>>,
     pub residency: Vec<PageBits>,
+    /// Stack pointers of the threads other than the main one (names thread stacks).
+    pub thread_sps: Vec<u64>,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -142,6 +146,11 @@ impl Snapshot {
             );
         }
         section("residency", res.as_bytes());
+        let mut sps = String::new();
+        for sp in &self.thread_sps {
+            let _ = writeln!(sps, "{sp:x}");
+        }
+        section("thread-sps", sps.as_bytes());
         out
     }
 
@@ -260,6 +269,15 @@ impl Snapshot {
                         });
                     }
                 }
+                "thread-sps" => {
+                    for l in body.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                        let sp = std::str::from_utf8(l)
+                            .ok()
+                            .and_then(|t| u64::from_str_radix(t, 16).ok())
+                            .ok_or_else(|| bad_line("thread-sps", l))?;
+                        snap.thread_sps.push(sp);
+                    }
+                }
                 _ => {} // A section of a later version: skipped.
             }
         }
@@ -308,6 +326,7 @@ mod tests {
             0x5000,
             &[1 << 63, 0, 1 << 62, 1 << 63],
         ));
+        snap.thread_sps = vec![0x7f00_0000_1234, 0x10];
         let bytes = snap.to_bytes();
         let back = Snapshot::parse(&bytes).unwrap();
         assert_eq!(back, snap);
@@ -337,6 +356,9 @@ mod tests {
         assert!(Snapshot::parse(b"ELFMAPS-SNAPSHOT 1\npage_size 3\n\n").is_err());
         assert!(
             Snapshot::parse(b"ELFMAPS-SNAPSHOT 1\npage_size 4096\n\n@residency 6\n10-5 0").is_err()
+        );
+        assert!(
+            Snapshot::parse(b"ELFMAPS-SNAPSHOT 1\npage_size 4096\n\n@thread-sps 3\nzz\n").is_err()
         );
     }
 }

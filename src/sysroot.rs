@@ -126,6 +126,16 @@ impl Target for SysrootTarget {
             .ok_or_else(|| io::Error::other("the snapshot has no residency for this line"))
     }
 
+    fn hints(&mut self) -> crate::attribute::Hints {
+        crate::attribute::Hints {
+            thread_stack_pointers: self
+                .snapshot
+                .as_ref()
+                .map(|s| s.thread_sps.clone())
+                .unwrap_or_default(),
+        }
+    }
+
     fn expected_build_id(&self, m: &Mapping) -> Option<Vec<u8>> {
         self.snapshot
             .as_ref()?

@@ -361,11 +361,14 @@ fn thread_stacks_are_labelled() {
             .spawn()
             .unwrap(),
     );
+    // (local, low, high, guard size) per thread, as the C library reports them.
     let mut stacks = Vec::new();
+    let hex = |t: &str| u64::from_str_radix(t.trim_start_matches("0x"), 16).unwrap();
     for line in BufReader::new(child.0.stdout.take().unwrap()).lines() {
         let line = line.unwrap();
-        if let Some(a) = line.strip_prefix("STACK 0x") {
-            stacks.push(u64::from_str_radix(a, 16).unwrap());
+        if let Some(rest) = line.strip_prefix("STACK ") {
+            let f: Vec<u64> = rest.split(' ').map(hex).collect();
+            stacks.push((f[0], f[1], f[2], f[3]));
         }
         if line == "READY" {
             break;
@@ -375,20 +378,45 @@ fn thread_stacks_are_labelled() {
     // The threads are blocked in pause() by now (they printed before the barrier);
     // give them a moment to get there.
     std::thread::sleep(std::time::Duration::from_millis(100));
-    let v = json(&elfmaps(&["map", "--json", &child.pid()]));
-    let regions = v["regions"].as_array().unwrap();
-    for sp in stacks {
-        let r = regions
-            .iter()
-            .find(|r| r["start"].as_u64().unwrap() <= sp && sp < r["end"].as_u64().unwrap())
-            .unwrap();
-        assert_eq!(r["kind"], "thread_stack", "0x{sp:x}: {r}");
+    let pid = child.pid();
+    let live = json(&elfmaps(&["map", "--json", &pid]));
+    // The same, recorded on the "board" and analysed on the "host" (sysroot /).
+    let snap = dir.path().join("snap");
+    let o = elfmaps(&["snapshot", &pid, "-o", snap.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let offline = json(&elfmaps(&[
+        "map",
+        "--json",
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--sysroot",
+        "/",
+    ]));
+    for v in [&live, &offline] {
+        let regions = v["regions"].as_array().unwrap();
+        // Every byte of [from, to) has `kind`.
+        let covered = |from: u64, to: u64, kind: &str| {
+            let mut at = from;
+            for r in regions {
+                let (s, e) = (r["start"].as_u64().unwrap(), r["end"].as_u64().unwrap());
+                if s <= at && at < e {
+                    assert_eq!(r["kind"], kind, "0x{at:x}: {r}");
+                    at = e.min(to);
+                    if at == to {
+                        return;
+                    }
+                }
+            }
+            panic!("0x{at:x}..0x{to:x} is not covered");
+        };
+        for &(local, low, high, guard) in &stacks {
+            assert!(low <= local && local < high);
+            covered(low, high, "thread_stack");
+            assert!(guard > 0, "glibc gives threads a guard by default");
+            covered(low - guard, low, "guard");
+        }
+        let count = |k: &str| regions.iter().filter(|r| r["kind"] == k).count();
+        assert_eq!(count("thread_stack"), 3);
+        assert_eq!(count("guard"), 3);
     }
-    assert_eq!(
-        regions
-            .iter()
-            .filter(|r| r["kind"] == "thread_stack")
-            .count(),
-        3
-    );
 }
