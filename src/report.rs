@@ -4,8 +4,13 @@
 //! Built from the parsed mappings and the [`Attribution`] by [`build`], with no I/O.
 //! Figures are bytes. A region that is a whole maps line keeps smaps' figures
 //! exactly; a part of a split line gets rss and swap counted from pagemap (exact), pss
-//! prorated by that rss (the parts add up to the line's pss), and null for the
-//! clean/dirty breakdown, which pagemap cannot give.
+//! prorated by that rss (the parts add up to the line's pss). pagemap cannot tell clean
+//! from dirty, so a part's clean/dirty breakdown is given only where the line's own
+//! figures force it: a category that is 0 on the line is 0 in every part, and a
+//! category that holds all of the line's rss (an anonymous line is usually all
+//! `private_dirty`) holds all of each part's rss. Otherwise it is null. The same goes
+//! for `anonymous` (against rss), `locked` (against pss) and `swap_pss` (against swap);
+//! a line with no rss (or no swap) gives 0 to every part even without pagemap.
 
 use serde::Serialize;
 
@@ -50,12 +55,28 @@ impl Figures {
         }
     }
 
-    /// Adds `other` to `self`; unknown values count as zero.
+    /// Figures of nothing: every figure known and 0.
+    pub fn zero() -> Figures {
+        Figures {
+            size: 0,
+            rss: Some(0),
+            pss: Some(0),
+            shared_clean: Some(0),
+            shared_dirty: Some(0),
+            private_clean: Some(0),
+            private_dirty: Some(0),
+            anonymous: Some(0),
+            swap: Some(0),
+            swap_pss: Some(0),
+            locked: Some(0),
+        }
+    }
+
+    /// Adds `other` to `self`. A sum with an unknown term is unknown: a figure that
+    /// is only partly known is null, never a lower bound passed off as the total.
     pub fn add(&mut self, other: &Figures) {
         fn acc(a: &mut Option<u64>, b: Option<u64>) {
-            if let Some(b) = b {
-                *a = Some(a.unwrap_or(0) + b);
-            }
+            *a = a.zip(b).map(|(a, b)| a + b);
         }
         self.size += other.size;
         acc(&mut self.rss, other.rss);
@@ -312,16 +333,20 @@ pub fn build(
                 span_end: inst.span_end,
                 opened: extras.get(index).and_then(|e| e.opened.clone()),
                 problem: inst.problem.clone(),
-                totals: Figures::default(),
+                totals: Figures::zero(),
             }
         })
         .collect();
-    let mut totals = Figures::default();
     for r in &regions {
-        totals.add(&r.figures);
         if let Some(k) = r.instance {
             objects[k].totals.add(&r.figures);
         }
+    }
+    // The process's totals are the lines' own figures: known even where a split
+    // line's parts are not.
+    let mut totals = Figures::zero();
+    for m in mappings {
+        totals.add(&Figures::from_smaps(m));
     }
     (regions, objects, totals)
 }
@@ -358,30 +383,162 @@ fn split_figures(
             ..Figures::default()
         })
         .collect();
-    let Some(counts) = counts else {
-        return out;
-    };
-    for (f, &(present, swapped)) in out.iter_mut().zip(&counts) {
-        f.rss = Some(present * page);
-        f.swap = Some(swapped * page);
-        f.pss = whole.pss.map(|pss| {
-            if total_present == 0 {
-                0
-            } else {
-                ((u128::from(pss) * u128::from(present)) / u128::from(total_present)) as u64
+    if let Some(counts) = &counts {
+        for (f, &(present, swapped)) in out.iter_mut().zip(counts) {
+            f.rss = Some(present * page);
+            f.swap = Some(swapped * page);
+            f.pss = whole.pss.map(|pss| {
+                if total_present == 0 {
+                    0
+                } else {
+                    ((u128::from(pss) * u128::from(present)) / u128::from(total_present)) as u64
+                }
+            });
+        }
+        // Give the rounding remainder to the most resident part, so the parts add up
+        // to the line's pss.
+        if let Some(pss) = whole.pss
+            && total_present > 0
+        {
+            let given: u64 = out.iter().filter_map(|f| f.pss).sum();
+            let most = (0..counts.len()).max_by_key(|&k| counts[k].0).unwrap_or(0);
+            if let Some(p) = out[most].pss.as_mut() {
+                *p += pss.saturating_sub(given);
             }
-        });
-    }
-    // Give the rounding remainder to the most resident part, so the parts add up to
-    // the line's pss.
-    if let Some(pss) = whole.pss
-        && total_present > 0
-    {
-        let given: u64 = out.iter().filter_map(|f| f.pss).sum();
-        let most = (0..counts.len()).max_by_key(|&k| counts[k].0).unwrap_or(0);
-        if let Some(p) = out[most].pss.as_mut() {
-            *p += pss.saturating_sub(given);
         }
     }
+    for f in &mut out {
+        // A line with nothing resident (or swapped) has nothing in any part.
+        if whole.rss == Some(0) {
+            f.rss = Some(0);
+        }
+        if whole.pss == Some(0) {
+            f.pss = Some(0);
+        }
+        if whole.swap == Some(0) {
+            f.swap = Some(0);
+        }
+        let (rss, pss, swap) = (f.rss, f.pss, f.swap);
+        f.shared_clean = forced(whole.shared_clean, whole.rss, rss);
+        f.shared_dirty = forced(whole.shared_dirty, whole.rss, rss);
+        f.private_clean = forced(whole.private_clean, whole.rss, rss);
+        f.private_dirty = forced(whole.private_dirty, whole.rss, rss);
+        f.anonymous = forced(whole.anonymous, whole.rss, rss);
+        f.locked = forced(whole.locked, whole.pss, pss);
+        f.swap_pss = forced(whole.swap_pss, whole.swap, swap);
+    }
     out
+}
+
+/// A part's share of a figure of its line that the line forces: none when the line
+/// has none, all of the part's `total` when the line's figure is all of the line's
+/// `total`; unknown otherwise.
+fn forced(line: Option<u64>, line_total: Option<u64>, part_total: Option<u64>) -> Option<u64> {
+    match (line, line_total) {
+        (Some(0), _) => Some(0),
+        (Some(v), Some(t)) if v == t => part_total,
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attribute::Region as Part;
+
+    fn part(start: u64, end: u64) -> Part {
+        Part {
+            start,
+            end,
+            mapping: 0,
+            kind: Kind::Anon,
+            instance: None,
+            segment: None,
+            split: true,
+        }
+    }
+
+    fn line(fields: &str) -> Mapping {
+        let text = format!("1000-5000 rw-p 00000000 00:00 0 \n{fields}");
+        crate::maps::parse(text.as_bytes()).unwrap().remove(0)
+    }
+
+    const P: u64 = 4096;
+    const PRESENT: u64 = 1 << 63;
+
+    #[test]
+    fn split_parts_get_the_breakdown_the_line_forces() {
+        // All of the line's rss is private dirty: so is each part's.
+        let m = line(
+            "Rss: 12 kB\nPss: 12 kB\nShared_Clean: 0 kB\nShared_Dirty: 0 kB\n\
+             Private_Clean: 0 kB\nPrivate_Dirty: 12 kB\nAnonymous: 12 kB\nSwap: 0 kB\n\
+             SwapPss: 0 kB\nLocked: 0 kB\n",
+        );
+        let whole = Figures::from_smaps(&m);
+        let res = Residency {
+            entries: vec![PRESENT, 0, PRESENT, PRESENT],
+        };
+        let f = split_figures(
+            &m,
+            &[part(0x1000, 0x2000), part(0x2000, 0x5000)],
+            P,
+            Some(res),
+            &whole,
+        );
+        assert_eq!(f[0].rss, Some(P));
+        assert_eq!(f[0].private_dirty, Some(P));
+        assert_eq!(f[1].private_dirty, Some(2 * P));
+        assert_eq!(f[1].anonymous, Some(2 * P));
+        assert_eq!((f[0].shared_clean, f[1].private_clean), (Some(0), Some(0)));
+        assert_eq!((f[0].pss, f[1].pss), (Some(P), Some(2 * P)));
+        assert_eq!((f[0].swap_pss, f[1].locked), (Some(0), Some(0)));
+    }
+
+    #[test]
+    fn mixed_lines_leave_the_breakdown_unknown() {
+        let m = line(
+            "Rss: 12 kB\nPss: 8 kB\nShared_Clean: 4 kB\nShared_Dirty: 0 kB\n\
+             Private_Clean: 0 kB\nPrivate_Dirty: 8 kB\n",
+        );
+        let whole = Figures::from_smaps(&m);
+        let res = Residency {
+            entries: vec![PRESENT, PRESENT, PRESENT, 0],
+        };
+        let f = split_figures(
+            &m,
+            &[part(0x1000, 0x2000), part(0x2000, 0x5000)],
+            P,
+            Some(res),
+            &whole,
+        );
+        assert_eq!((f[0].shared_clean, f[0].private_dirty), (None, None));
+        assert_eq!((f[1].shared_dirty, f[1].private_clean), (Some(0), Some(0)));
+        assert_eq!(f[0].pss.unwrap() + f[1].pss.unwrap(), 8 * 1024);
+    }
+
+    #[test]
+    fn without_pagemap_only_empty_lines_are_known() {
+        let m = line("Rss: 0 kB\nPss: 0 kB\nPrivate_Dirty: 0 kB\nSwap: 0 kB\n");
+        let whole = Figures::from_smaps(&m);
+        let f = split_figures(
+            &m,
+            &[part(0x1000, 0x2000), part(0x2000, 0x5000)],
+            P,
+            None,
+            &whole,
+        );
+        assert_eq!((f[1].rss, f[1].pss, f[1].swap), (Some(0), Some(0), Some(0)));
+        assert_eq!(f[1].private_dirty, Some(0));
+        let m = line("Rss: 4 kB\nPss: 4 kB\nPrivate_Dirty: 4 kB\nSwap: 0 kB\n");
+        let whole = Figures::from_smaps(&m);
+        let f = split_figures(
+            &m,
+            &[part(0x1000, 0x2000), part(0x2000, 0x5000)],
+            P,
+            None,
+            &whole,
+        );
+        assert_eq!((f[0].rss, f[0].pss, f[0].private_dirty), (None, None, None));
+        assert_eq!(f[0].swap, Some(0));
+    }
 }

@@ -1,9 +1,9 @@
 //! `elfmaps summary`: the map report folded into one row per (object, kind), or per
 //! kind across objects (`--by kind`), with totals. Pure: a view of a [`Report`].
 //!
-//! Figures are exact sums of the map regions' figures; a region's unknown figure
-//! (null, e.g. `private_dirty` of a split part) adds nothing, and a sum of only
-//! unknown figures stays null.
+//! Figures are exact sums of the map regions' figures. A sum with an unknown term
+//! (null, e.g. the `rss` of a split part in a saved smaps) is unknown: null, never a
+//! lower bound that a budget would take for the total.
 
 use std::collections::BTreeMap;
 
@@ -78,7 +78,7 @@ pub fn summarize(report: &Report, by: By, sort: SortBy, top: Option<usize>) -> S
             object: object.clone(),
             kind: Some(r.kind),
             regions: 0,
-            figures: Figures::default(),
+            figures: Figures::zero(),
         });
         row.regions += 1;
         row.figures.add(&r.figures);
@@ -87,7 +87,7 @@ pub fn summarize(report: &Report, by: By, sort: SortBy, top: Option<usize>) -> S
                 object: Some(o.clone()),
                 kind: None,
                 regions: 0,
-                figures: Figures::default(),
+                figures: Figures::zero(),
             });
             t.regions += 1;
             t.figures.add(&r.figures);
@@ -145,7 +145,7 @@ mod tests {
     }
 
     fn report(regions: Vec<Region>) -> Report {
-        let mut totals = Figures::default();
+        let mut totals = Figures::zero();
         for r in &regions {
             totals.add(&r.figures);
         }
@@ -177,9 +177,10 @@ mod tests {
             .iter()
             .find(|x| x.object.as_deref() == Some("/lib/a.so") && x.kind == Some(Kind::Text))
             .unwrap();
+        // One of the two regions has no known rss: neither has the sum.
         assert_eq!(
             (a_text.figures.size, a_text.figures.rss, a_text.regions),
-            (12288, Some(4096), 2)
+            (12288, None, 2)
         );
         let heap = s.rows.iter().find(|x| x.kind == Some(Kind::Heap)).unwrap();
         assert_eq!(heap.object, None);

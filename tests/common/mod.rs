@@ -387,6 +387,15 @@ pub fn parse_maps(text: &[u8]) -> Vec<MapLine> {
 /// recognised by its PFN (bits 0-54), visible only with CAP_SYS_ADMIN; without it,
 /// `None` says the zero page could not be told apart.
 pub fn present_pages(pagemap: &File, start: u64, end: u64, page: u64) -> Vec<bool> {
+    resident_pages(pagemap, start, end, page)
+        .iter()
+        .map(|p| p.is_some())
+        .collect()
+}
+
+/// Like [`present_pages`], with for each resident page whether it is mapped by this
+/// process only (bit 56, "exclusively mapped": what smaps counts as private).
+pub fn resident_pages(pagemap: &File, start: u64, end: u64, page: u64) -> Vec<Option<bool>> {
     let zero = zero_pfn();
     let n = ((end - start) / page) as usize;
     let mut buf = vec![0u8; n * 8];
@@ -394,7 +403,8 @@ pub fn present_pages(pagemap: &File, start: u64, end: u64, page: u64) -> Vec<boo
     buf.chunks_exact(8)
         .map(|c| {
             let e = u64::from_le_bytes(c.try_into().unwrap());
-            e >> 63 == 1 && zero.is_none_or(|z| e & ((1 << 55) - 1) != z)
+            let resident = e >> 63 == 1 && zero.is_none_or(|z| e & ((1 << 55) - 1) != z);
+            resident.then_some(e & (1 << 56) != 0)
         })
         .collect()
 }
@@ -446,6 +456,10 @@ pub struct JRegion {
     pub segment: Option<usize>,
     pub size: u64,
     pub rss: Option<u64>,
+    pub shared_clean: Option<u64>,
+    pub shared_dirty: Option<u64>,
+    pub private_clean: Option<u64>,
+    pub private_dirty: Option<u64>,
     pub split: bool,
 }
 
@@ -899,9 +913,20 @@ fn check_merge(cx: &Ctx, m: &Merge, spans: &[Span], f: &mut Failures) {
             || format!("MERGE: page 0x{a:x} after the span end: {r:?}"),
         );
     }
+    // Both parts hold only pages this process wrote and maps alone: the line is all
+    // private dirty, and so is each part (check_rss ties the figure to pagemap).
+    for r in [before, after].into_iter().flatten() {
+        f.check(
+            r.private_dirty.is_some() && r.private_dirty == r.rss,
+            || format!("MERGE: part {r:?} has no private_dirty equal to its rss"),
+        );
+    }
 }
 
 /// 4. rss of each region == pages present in pagemap.  5. Touched pages are counted.
+/// 6. A known clean/dirty breakdown adds up to rss; for the parts of a split line
+///    (where elfmaps derives it, smaps having it only per line) its private part is
+///    the pages pagemap says are mapped by this process only.
 fn check_rss(cx: &Ctx, pid: u32, touches: &[Touch], f: &mut Failures) {
     let p = cx.page;
     let pagemap = File::open(format!("/proc/{pid}/pagemap")).unwrap();
@@ -909,10 +934,31 @@ fn check_rss(cx: &Ctx, pid: u32, touches: &[Touch], f: &mut Failures) {
         if matches!(r.kind.as_str(), "vvar" | "vdso" | "vsyscall") {
             continue;
         }
-        let present = present_pages(&pagemap, r.start, r.end, p)
-            .iter()
-            .filter(|&&b| b)
-            .count() as u64;
+        let pages = resident_pages(&pagemap, r.start, r.end, p);
+        let present = pages.iter().filter(|b| b.is_some()).count() as u64;
+        if let (Some(sc), Some(sd), Some(pc), Some(pd), Some(rss)) = (
+            r.shared_clean,
+            r.shared_dirty,
+            r.private_clean,
+            r.private_dirty,
+            r.rss,
+        ) {
+            f.check(sc + sd + pc + pd == rss, || {
+                format!(
+                    "region 0x{:x} {}: breakdown {sc}+{sd}+{pc}+{pd} != rss {rss}",
+                    r.start, r.kind
+                )
+            });
+            let exclusive = pages.iter().filter(|b| **b == Some(true)).count() as u64;
+            f.check(!r.split || zero_pfn().is_none() || pc + pd == exclusive * p, || {
+                format!(
+                    "split region 0x{:x} {}: private {} != {exclusive} exclusive pages in pagemap",
+                    r.start,
+                    r.kind,
+                    pc + pd
+                )
+            });
+        }
         // Without visible PFNs the zero page counts as present here but not in smaps.
         let ok = if zero_pfn().is_some() {
             r.rss == Some(present * p)
@@ -1087,7 +1133,17 @@ fn check_offline(cx: &Ctx, pid: u32, tmp: &Path, f: &mut Failures) {
             f.check(same, || {
                 format!("{what}: region 0x{:x}: {r:?}\n  live: {live:?}", r.start)
             });
-            let want_rss = if what == "saved smaps" && r.split {
+            // A split line's parts have no rss without pagemap, unless the line
+            // has none at all.
+            let line_rss_is_zero = || {
+                let l = cx.line(r.start).unwrap();
+                cx.em
+                    .regions
+                    .iter()
+                    .filter(|x| x.start >= l.start && x.end <= l.end)
+                    .all(|x| x.rss == Some(0))
+            };
+            let want_rss = if what == "saved smaps" && r.split && !line_rss_is_zero() {
                 None
             } else {
                 live.rss
