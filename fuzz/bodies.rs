@@ -79,8 +79,17 @@ pub fn attribute(data: &[u8]) {
         .filter(|m| m.is_file_backed())
         .map(|m| (FileKey::of(m), facts_for.clone()))
         .collect();
+    // Thread stack pointers in every other anonymous line (thread stacks and guards).
+    let hints = Hints {
+        thread_stack_pointers: mappings
+            .iter()
+            .filter(|m| m.inode == 0)
+            .step_by(2)
+            .map(|m| m.start)
+            .collect(),
+    };
     for page in [4096u64, 65536] {
-        let a = attribute::attribute(&mappings, &facts, page, &Hints::default());
+        let a = attribute::attribute(&mappings, &facts, page, &hints);
         // Regions cover exactly the maps lines, in order, without overlap.
         let mut at = 0usize;
         for (i, m) in mappings.iter().enumerate() {
@@ -94,7 +103,14 @@ pub fn attribute(data: &[u8]) {
             assert_eq!(pos, m.end, "line {} not covered", m.line);
         }
         assert_eq!(at, a.regions.len());
-        let residency = |_| None;
+        let _ = elfmaps::report::build(&mappings, &a, page, &|_| None, &[]);
+        // With residency: every other page present (lines of up to 64K pages).
+        let residency = |i: usize| {
+            let pages = mappings[i].size() / page;
+            (pages <= 1 << 16).then(|| elfmaps::report::Residency {
+                entries: (0..pages).map(|p| (p & 1) << 63).collect(),
+            })
+        };
         let _ = elfmaps::report::build(&mappings, &a, page, &residency, &[]);
     }
 }
