@@ -62,6 +62,31 @@ const PPC: Arch = Arch {
     endian: "big",
     exe_is_exec: false,
 };
+const RISCV64: Arch = Arch {
+    name: "riscv64",
+    prefix: "/usr/riscv64-linux-gnu",
+    machine: "RISCV",
+    class: 64,
+    endian: "little",
+    exe_is_exec: false,
+};
+const MIPS: Arch = Arch {
+    name: "mips",
+    prefix: "/usr/mips-linux-gnu",
+    machine: "MIPS",
+    class: 32,
+    endian: "big",
+    exe_is_exec: true,
+};
+/// 8 KiB pages.
+const SPARC64: Arch = Arch {
+    name: "sparc64",
+    prefix: "/usr/sparc64-linux-gnu",
+    machine: "SPARCV9",
+    class: 64,
+    endian: "big",
+    exe_is_exec: false,
+};
 
 impl Arch {
     fn dir(&self) -> PathBuf {
@@ -239,6 +264,21 @@ fn armhf() {
 #[test]
 fn ppc() {
     check_arch(&PPC);
+}
+
+#[test]
+fn riscv64() {
+    check_arch(&RISCV64);
+}
+
+#[test]
+fn mips() {
+    check_arch(&MIPS);
+}
+
+#[test]
+fn sparc64() {
+    check_arch(&SPARC64);
 }
 
 // ---------------------------------------------------------------- wrong files

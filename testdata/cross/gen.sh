@@ -5,7 +5,7 @@
 # every ELF file that the maps name (root/).
 #
 # Run as root on Debian 12 (amd64):  bash testdata/cross/gen.sh [ARCH...]
-# ARCH: aarch64 s390x armhf ppc (default: all).
+# ARCH: aarch64 s390x armhf ppc riscv64 mips sparc64 (default: all).
 #
 # Installing the cross compilers removes gcc-multilib (a conflict); it is
 # reinstalled on exit, also on failure.
@@ -15,7 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # Fixed build directory: its paths end up in the captured maps and so in root/.
 W=/tmp/elfmaps-cross
 arches=("$@")
-[ ${#arches[@]} -gt 0 ] || arches=(aarch64 s390x armhf ppc)
+[ ${#arches[@]} -gt 0 ] || arches=(aarch64 s390x armhf ppc riscv64 mips sparc64)
 
 reinstall_multilib() {
 	echo "gen.sh: reinstalling gcc-multilib" >&2
@@ -27,7 +27,8 @@ trap reinstall_multilib EXIT
 export DEBIAN_FRONTEND=noninteractive
 apt-get update >/dev/null
 apt-get install -y gcc-aarch64-linux-gnu gcc-s390x-linux-gnu gcc-arm-linux-gnueabihf \
-	gcc-powerpc-linux-gnu qemu-user-static
+	gcc-powerpc-linux-gnu gcc-riscv64-linux-gnu gcc-mips-linux-gnu gcc-sparc64-linux-gnu \
+	qemu-user-static
 
 # arch -> "triple qemu exe-flags"
 declare -A conf=(
@@ -35,6 +36,9 @@ declare -A conf=(
 	[s390x]="s390x-linux-gnu s390x -fPIE -pie"
 	[armhf]="arm-linux-gnueabihf arm -fno-pie -no-pie"
 	[ppc]="powerpc-linux-gnu ppc -fPIE -pie"
+	[riscv64]="riscv64-linux-gnu riscv64 -fPIE -pie"
+	[mips]="mips-linux-gnu mips -fno-pie -no-pie"
+	[sparc64]="sparc64-linux-gnu sparc64 -fPIE -pie"
 )
 
 phdrs() { # the program headers (and their offset) as readelf prints them
@@ -81,7 +85,10 @@ done
 	dpkg-query -W -f '${Package} ${Version} ${Architecture}\n' \
 		gcc-aarch64-linux-gnu gcc-12-aarch64-linux-gnu gcc-s390x-linux-gnu gcc-12-s390x-linux-gnu \
 		gcc-arm-linux-gnueabihf gcc-12-arm-linux-gnueabihf gcc-powerpc-linux-gnu gcc-12-powerpc-linux-gnu \
+		gcc-riscv64-linux-gnu gcc-12-riscv64-linux-gnu gcc-mips-linux-gnu gcc-12-mips-linux-gnu \
+		gcc-sparc64-linux-gnu gcc-12-sparc64-linux-gnu \
 		binutils-aarch64-linux-gnu libc6-arm64-cross libc6-s390x-cross libc6-armhf-cross libc6-powerpc-cross \
+		libc6-riscv64-cross libc6-mips-cross libc6-sparc64-cross \
 		qemu-user-static
 } >"$here"/versions
 du -sh "$here"
