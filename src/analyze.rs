@@ -88,7 +88,8 @@ impl From<ProcError> for Error {
 pub fn live(pid: u32) -> Result<Report, Error> {
     let mut target = LiveTarget(Process::new(pid)?);
     let (mappings, source, _) = read_mappings(&target.0, false)?;
-    let report = analyze(
+    let empty = mappings.is_empty();
+    let mut report = analyze(
         mappings,
         source,
         crate::proc::page_size(),
@@ -97,6 +98,14 @@ pub fn live(pid: u32) -> Result<Report, Error> {
     );
     if !target.0.alive() {
         return Err(Error::Proc(ProcError::Exited(pid)));
+    }
+    if empty && target.0.is_kernel_thread() {
+        report.warnings.push(Warning {
+            object: None,
+            message: format!(
+                "PID {pid} is a kernel thread: it has no user address space to describe"
+            ),
+        });
     }
     Ok(report)
 }

@@ -113,6 +113,23 @@ impl Process {
         }
     }
 
+    /// Whether the process is a kernel thread (PF_KTHREAD in the flags of
+    /// `/proc/PID/stat`): it has no user address space, so its maps are empty.
+    pub fn is_kernel_thread(&self) -> bool {
+        const PF_KTHREAD: u64 = 0x0020_0000;
+        let Ok(s) = fs::read(self.dir.join("stat")) else {
+            return false;
+        };
+        // After "PID (COMM) ": state ppid pgrp session tty_nr tpgid flags ...
+        s.iter()
+            .rposition(|&b| b == b')')
+            .and_then(|i| s.get(i + 1..))
+            .and_then(|rest| std::str::from_utf8(rest).ok())
+            .and_then(|rest| rest.split_ascii_whitespace().nth(6))
+            .and_then(|f| f.parse::<u64>().ok())
+            .is_some_and(|flags| flags & PF_KTHREAD != 0)
+    }
+
     /// Reads smaps (or maps, when smaps cannot be opened for a reason other than
     /// permission) and hands each chunk to `sink` as it arrives, so that a large file
     /// is parsed while it is read instead of being held whole. Stops at the first

@@ -420,3 +420,25 @@ fn thread_stacks_are_labelled() {
         assert_eq!(count("guard"), 3);
     }
 }
+
+#[test]
+fn kernel_thread_is_said_to_have_no_address_space() {
+    // Any kernel thread visible here (PF_KTHREAD in /proc/PID/stat); none in some
+    // containers.
+    let kthread = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .find(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(6)?.parse::<u64>().ok())
+                .is_some_and(|flags| flags & 0x0020_0000 != 0)
+        });
+    let Some(pid) = kthread else {
+        eprintln!("note: no kernel thread visible: skipped");
+        return;
+    };
+    let o = elfmaps(&["map", &pid.to_string()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("is a kernel thread"), "{}", stderr(&o));
+}
