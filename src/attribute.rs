@@ -416,6 +416,9 @@ fn base_kind(m: &Mapping, facts: Option<&FileFacts>, hints: &Hints) -> Kind {
         NameKind::Other(_) => Kind::Unknown,
         NameKind::Path { path, deleted } => match facts {
             Some(FileFacts::Device) => Kind::Device,
+            // MAP_ANONYMOUS|MAP_HUGETLB memory: a deleted file of the kernel's
+            // internal hugetlbfs mount.
+            _ if deleted && *path == *b"/anon_hugepage" && !m.is_shared() => Kind::Anon,
             _ if is_shm_name(&path, deleted) => Kind::Shm,
             Some(FileFacts::Unreadable) | None => Kind::Unknown,
             Some(_) => Kind::File,
@@ -424,12 +427,13 @@ fn base_kind(m: &Mapping, facts: Option<&FileFacts>, hints: &Hints) -> Kind {
 }
 
 /// Names of shared memory: System V segments, POSIX shm, memfds, shared anonymous
-/// memory (which the kernel backs with a deleted `/dev/zero`).
+/// memory (which the kernel backs with a deleted `/dev/zero`, or with a deleted
+/// `/anon_hugepage` for huge pages).
 pub fn is_shm_name(path: &[u8], deleted: bool) -> bool {
     path.starts_with(b"/SYSV")
         || path.starts_with(b"/dev/shm/")
         || path.starts_with(b"/memfd:")
-        || (deleted && path == b"/dev/zero")
+        || (deleted && (path == b"/dev/zero" || path == b"/anon_hugepage"))
 }
 
 /// Whether the memory of `m` is anonymous and so may belong to an object's span
@@ -1064,6 +1068,8 @@ mod tests {
             line(0x9000, 0xa000, "---p", 0, 0, ""),
             line(0xa000, 0xb000, "---p", 0, 0, "[anon:thread stack guard]"),
             line(0xb000, 0xc000, "rw-p", 0, 0, "[anon:stack_and_tls:77]"),
+            line(0xc000, 0xd000, "rw-p", 0, 14, "/anon_hugepage (deleted)"),
+            line(0xd000, 0xe000, "rw-s", 0, 15, "/anon_hugepage (deleted)"),
         ];
         let mut f = HashMap::new();
         f.insert(FileKey::of(&maps[2]), FileFacts::NotElf);
@@ -1085,6 +1091,8 @@ mod tests {
                 Kind::Anon,
                 Kind::Guard,
                 Kind::ThreadStack,
+                Kind::Anon,
+                Kind::Shm,
             ]
         );
     }

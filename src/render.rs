@@ -146,7 +146,7 @@ pub fn table(report: &Report, out: &mut dyn Write, color: bool) -> io::Result<()
         )?;
     }
     let t = &report.totals;
-    let line = format!(
+    let mut line = format!(
         "{} regions, {} objects: size {}, rss {}, pss {}, swap {}",
         report.regions.len(),
         report.objects.len(),
@@ -155,6 +155,10 @@ pub fn table(report: &Report, out: &mut dyn Write, color: bool) -> io::Result<()
         human(t.pss),
         human(t.swap)
     );
+    // Huge pages of hugetlbfs are not in Rss; say so when there are any.
+    if let Some(h) = t.hugetlb.filter(|&h| h > 0) {
+        line.push_str(&format!(", hugetlb {} (not in rss)", human(Some(h))));
+    }
     writeln!(out, "{}", paint(&line, Style::new().bold()))?;
     Ok(())
 }

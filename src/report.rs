@@ -34,6 +34,9 @@ pub struct Figures {
     pub swap: Option<u64>,
     pub swap_pss: Option<u64>,
     pub locked: Option<u64>,
+    /// Huge pages of hugetlbfs in memory (smaps' Shared_Hugetlb + Private_Hugetlb),
+    /// which the kernel leaves out of Rss.
+    pub hugetlb: Option<u64>,
 }
 
 impl Figures {
@@ -52,6 +55,10 @@ impl Figures {
             swap: f.kb(const { k("Swap") }),
             swap_pss: f.kb(const { k("SwapPss") }),
             locked: f.kb(const { k("Locked") }),
+            hugetlb: f
+                .kb(const { k("Shared_Hugetlb") })
+                .zip(f.kb(const { k("Private_Hugetlb") }))
+                .map(|(a, b)| a + b),
         }
     }
 
@@ -69,6 +76,7 @@ impl Figures {
             swap: Some(0),
             swap_pss: Some(0),
             locked: Some(0),
+            hugetlb: Some(0),
         }
     }
 
@@ -89,6 +97,7 @@ impl Figures {
         acc(&mut self.swap, other.swap);
         acc(&mut self.swap_pss, other.swap_pss);
         acc(&mut self.locked, other.locked);
+        acc(&mut self.hugetlb, other.hugetlb);
     }
 }
 
@@ -126,7 +135,7 @@ impl Serialize for Region {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let f = &self.figures;
-        let mut m = s.serialize_struct("Region", 26)?;
+        let mut m = s.serialize_struct("Region", 27)?;
         m.serialize_field("start", &self.start)?;
         m.serialize_field("end", &self.end)?;
         m.serialize_field("perms", &self.perms)?;
@@ -154,6 +163,7 @@ impl Serialize for Region {
         m.serialize_field("swap", &f.swap)?;
         m.serialize_field("swap_pss", &f.swap_pss)?;
         m.serialize_field("locked", &f.locked)?;
+        m.serialize_field("hugetlb", &f.hugetlb)?;
         m.end()
     }
 }
@@ -426,6 +436,7 @@ fn split_figures(
         f.anonymous = forced(whole.anonymous, whole.rss, rss);
         f.locked = forced(whole.locked, whole.pss, pss);
         f.swap_pss = forced(whole.swap_pss, whole.swap, swap);
+        f.hugetlb = forced(whole.hugetlb, None, None);
     }
     out
 }

@@ -442,3 +442,90 @@ fn kernel_thread_is_said_to_have_no_address_space() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("is a kernel thread"), "{}", stderr(&o));
 }
+
+/// Reserves `n` huge pages for the test when none are (as root), and gives them back.
+struct HugePages(Option<String>);
+
+impl HugePages {
+    fn reserve(n: u32) -> HugePages {
+        const NR: &str = "/proc/sys/vm/nr_hugepages";
+        let before = std::fs::read_to_string(NR).unwrap_or_default();
+        if before.trim() == "0" && std::fs::write(NR, n.to_string()).is_ok() {
+            HugePages(Some(before))
+        } else {
+            HugePages(None)
+        }
+    }
+}
+
+impl Drop for HugePages {
+    fn drop(&mut self) {
+        if let Some(before) = &self.0 {
+            let _ = std::fs::write("/proc/sys/vm/nr_hugepages", before.trim());
+        }
+    }
+}
+
+#[test]
+fn hugetlb_memory_is_anonymous_or_shared_with_its_own_figure() {
+    use std::io::{BufRead, BufReader};
+    let _pages = HugePages::reserve(2);
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("huge");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/hugetlb/huge.c");
+    let st = Command::new("cc")
+        .arg("-o")
+        .arg(&exe)
+        .arg(&src)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut child = Sleeper(
+        Command::new(&exe)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let line = BufReader::new(child.0.stdout.take().unwrap())
+        .lines()
+        .next()
+        .unwrap()
+        .unwrap();
+    if line.starts_with("NOHUGE") {
+        eprintln!("note: no huge pages available ({line}): skipped");
+        return;
+    }
+    let f: Vec<u64> = line
+        .split(' ')
+        .skip(1)
+        .map(|t| u64::from_str_radix(t.trim_start_matches("0x"), 16).unwrap())
+        .collect();
+    let (private, shared, len) = (f[0], f[1], f[2]);
+    let v = json(&elfmaps(&["map", "--json", &child.pid()]));
+    let region = |addr: u64| {
+        v["regions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["start"] == addr)
+            .unwrap_or_else(|| panic!("no region at 0x{addr:x}"))
+            .clone()
+    };
+    let (p, s) = (region(private), region(shared));
+    assert_eq!(
+        (p["kind"].as_str(), s["kind"].as_str()),
+        (Some("anon"), Some("shm"))
+    );
+    assert_eq!(
+        (p["end"].as_u64(), s["end"].as_u64()),
+        (Some(private + len), Some(shared + len))
+    );
+    // One huge page touched in each; smaps leaves them out of Rss.
+    assert_eq!(
+        (p["hugetlb"].as_u64(), s["hugetlb"].as_u64()),
+        (Some(len), Some(len))
+    );
+    assert_eq!(p["rss"], 0);
+    assert!(v["totals"]["hugetlb"].as_u64().unwrap() >= 2 * len);
+}
