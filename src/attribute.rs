@@ -415,10 +415,13 @@ fn base_kind(m: &Mapping, facts: Option<&FileFacts>, hints: &Hints) -> Kind {
         NameKind::Kernel(_) => Kind::Kernel,
         NameKind::Other(_) => Kind::Unknown,
         NameKind::Path { path, deleted } => match facts {
-            Some(FileFacts::Device) => Kind::Device,
             // MAP_ANONYMOUS|MAP_HUGETLB memory: a deleted file of the kernel's
             // internal hugetlbfs mount.
             _ if deleted && *path == *b"/anon_hugepage" && !m.is_shared() => Kind::Anon,
+            // A private mapping of /dev/zero is anonymous memory (the kernel keeps
+            // the file only for the name).
+            _ if !deleted && *path == *b"/dev/zero" && !m.is_shared() => Kind::Anon,
+            Some(FileFacts::Device) => Kind::Device,
             _ if is_shm_name(&path, deleted) => Kind::Shm,
             Some(FileFacts::Unreadable) | None => Kind::Unknown,
             Some(_) => Kind::File,
@@ -1070,6 +1073,7 @@ mod tests {
             line(0xb000, 0xc000, "rw-p", 0, 0, "[anon:stack_and_tls:77]"),
             line(0xc000, 0xd000, "rw-p", 0, 14, "/anon_hugepage (deleted)"),
             line(0xd000, 0xe000, "rw-s", 0, 15, "/anon_hugepage (deleted)"),
+            line(0xe000, 0xf000, "rw-p", 0, 4, "/dev/zero"),
         ];
         let mut f = HashMap::new();
         f.insert(FileKey::of(&maps[2]), FileFacts::NotElf);
@@ -1093,6 +1097,7 @@ mod tests {
                 Kind::ThreadStack,
                 Kind::Anon,
                 Kind::Shm,
+                Kind::Anon,
             ]
         );
     }

@@ -79,9 +79,13 @@ fn kind_style(kind: Kind) -> Style {
 }
 
 /// The short name of an object or mapping for the table: the file name of a path,
-/// the whole name otherwise; always escaped.
+/// the whole name otherwise (and for `/dev/...`, `/SYSV...` and `/anon_hugepage`, whose
+/// file name alone says little); always escaped.
 fn short_name(name: &str) -> String {
-    let base = if name.starts_with('/') {
+    let whole = ["/dev/", "/SYSV", "/anon_hugepage"]
+        .iter()
+        .any(|p| name.starts_with(p));
+    let base = if name.starts_with('/') && !whole {
         let trimmed = name.strip_suffix(" (deleted)").unwrap_or(name);
         let file = trimmed.rsplit('/').next().unwrap_or(trimmed);
         if trimmed.len() != name.len() {
