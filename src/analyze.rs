@@ -535,7 +535,14 @@ fn learn(m: &Mapping, target: &dyn Target) -> (FileRecord, Vec<Warning>) {
             }
         }
         Opened::Failed(msg) => {
-            warn(format!("{msg}; its regions are labelled unknown"));
+            // Shared memory names (a memfd offline) keep their kind; see base_kind.
+            let label = match m.name_kind() {
+                NameKind::Path { path, deleted } if attribute::is_shm_name(&path, deleted) => {
+                    "shm, with no object"
+                }
+                _ => "unknown",
+            };
+            warn(format!("{msg}; its regions are labelled {label}"));
             FileRecord {
                 facts: FileFacts::Unreadable,
                 via: None,

@@ -151,9 +151,11 @@ pub fn table(report: &Report, out: &mut dyn Write, color: bool) -> io::Result<()
     }
     let t = &report.totals;
     let mut line = format!(
-        "{} regions, {} objects: size {}, rss {}, pss {}, swap {}",
+        "{} region{}, {} object{}: size {}, rss {}, pss {}, swap {}",
         report.regions.len(),
+        if report.regions.len() == 1 { "" } else { "s" },
         report.objects.len(),
+        if report.objects.len() == 1 { "" } else { "s" },
         human(Some(t.size)),
         human(t.rss),
         human(t.pss),
