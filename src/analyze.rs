@@ -305,11 +305,8 @@ struct FileRecord {
 /// Whether a file-backed mapping names something worth opening as a possible ELF file.
 fn worth_opening(m: &Mapping) -> bool {
     match m.name_kind() {
-        // SysV segments and (huge page) anonymous memory are never ELF; memfds may be.
-        NameKind::Path { path, deleted } => {
-            !(path.starts_with(b"/SYSV")
-                || (deleted && (*path == *b"/dev/zero" || *path == *b"/anon_hugepage")))
-        }
+        // SysV segments and anonymous memory are never ELF; memfds may be.
+        NameKind::Path { path, deleted } => !attribute::is_kernel_memory_name(&path, deleted),
         _ => false,
     }
 }

@@ -430,13 +430,18 @@ fn base_kind(m: &Mapping, facts: Option<&FileFacts>, hints: &Hints) -> Kind {
 }
 
 /// Names of shared memory: System V segments, POSIX shm, memfds, shared anonymous
-/// memory (which the kernel backs with a deleted `/dev/zero`, or with a deleted
-/// `/anon_hugepage` for huge pages).
+/// memory (see [`is_kernel_memory_name`]).
 pub fn is_shm_name(path: &[u8], deleted: bool) -> bool {
-    path.starts_with(b"/SYSV")
+    is_kernel_memory_name(path, deleted)
         || path.starts_with(b"/dev/shm/")
         || path.starts_with(b"/memfd:")
-        || (deleted && (path == b"/dev/zero" || path == b"/anon_hugepage"))
+}
+
+/// Names of memory the kernel itself backs with a file, never an ELF file to open:
+/// System V segments, and anonymous memory (a deleted `/dev/zero` for shared
+/// mappings, a deleted `/anon_hugepage` for `MAP_HUGETLB` ones).
+pub fn is_kernel_memory_name(path: &[u8], deleted: bool) -> bool {
+    path.starts_with(b"/SYSV") || (deleted && (path == b"/dev/zero" || path == b"/anon_hugepage"))
 }
 
 /// Whether the memory of `m` is anonymous and so may belong to an object's span

@@ -99,34 +99,35 @@ impl Process {
         }
     }
 
+    /// The fields of `/proc/PID/stat` after "PID (COMM)" (COMM may hold anything):
+    /// state ppid pgrp session tty_nr tpgid flags ...; None when unreadable, empty when
+    /// there is no "(COMM)".
+    fn stat_fields(&self) -> Option<Vec<String>> {
+        let s = fs::read(self.dir.join("stat")).ok()?;
+        let rest = match s.iter().rposition(|&b| b == b')') {
+            Some(i) => &s[i + 1..],
+            None => &[][..],
+        };
+        Some(
+            String::from_utf8_lossy(rest)
+                .split_ascii_whitespace()
+                .map(str::to_string)
+                .collect(),
+        )
+    }
+
     pub fn alive(&self) -> bool {
         // A zombie keeps its /proc directory but has no memory left to describe.
-        match fs::read(self.dir.join("stat")) {
-            Ok(s) => {
-                let state = s
-                    .iter()
-                    .rposition(|&b| b == b')')
-                    .and_then(|i| s.get(i + 2).copied());
-                !matches!(state, Some(b'Z') | Some(b'X'))
-            }
-            Err(_) => false,
-        }
+        self.stat_fields()
+            .is_some_and(|f| !matches!(f.first().map(String::as_str), Some("Z" | "X")))
     }
 
     /// Whether the process is a kernel thread (PF_KTHREAD in the flags of
     /// `/proc/PID/stat`): it has no user address space, so its maps are empty.
     pub fn is_kernel_thread(&self) -> bool {
         const PF_KTHREAD: u64 = 0x0020_0000;
-        let Ok(s) = fs::read(self.dir.join("stat")) else {
-            return false;
-        };
-        // After "PID (COMM) ": state ppid pgrp session tty_nr tpgid flags ...
-        s.iter()
-            .rposition(|&b| b == b')')
-            .and_then(|i| s.get(i + 1..))
-            .and_then(|rest| std::str::from_utf8(rest).ok())
-            .and_then(|rest| rest.split_ascii_whitespace().nth(6))
-            .and_then(|f| f.parse::<u64>().ok())
+        self.stat_fields()
+            .and_then(|f| f.get(6)?.parse::<u64>().ok())
             .is_some_and(|flags| flags & PF_KTHREAD != 0)
     }
 

@@ -265,6 +265,9 @@ pub fn build(
     extras: &[ObjectExtras],
 ) -> (Vec<Region>, Vec<Object>, Figures) {
     let mut regions = Vec::with_capacity(attribution.regions.len());
+    // The process's totals are the lines' own figures: known even where a split
+    // line's parts are not. (The regions cover every maps line.)
+    let mut totals = Figures::zero();
     let mut i = 0;
     let attr = &attribution.regions;
     while i < attr.len() {
@@ -277,6 +280,7 @@ pub fn build(
         let m = &mappings[mi];
         let parts = &attr[i..j];
         let whole = Figures::from_smaps(m);
+        totals.add(&whole);
         let figures: Vec<Figures> = if parts.len() == 1 {
             vec![whole]
         } else {
@@ -351,12 +355,6 @@ pub fn build(
         if let Some(k) = r.instance {
             objects[k].totals.add(&r.figures);
         }
-    }
-    // The process's totals are the lines' own figures: known even where a split
-    // line's parts are not.
-    let mut totals = Figures::zero();
-    for m in mappings {
-        totals.add(&Figures::from_smaps(m));
     }
     (regions, objects, totals)
 }
@@ -477,6 +475,14 @@ mod tests {
     const P: u64 = 4096;
     const PRESENT: u64 = 1 << 63;
 
+    /// Figures of `m` (0x1000-0x5000) cut into 0x1000-0x2000 and 0x2000-0x5000.
+    fn split_in_two(m: &Mapping, residency: Option<Vec<u64>>) -> Vec<Figures> {
+        let whole = Figures::from_smaps(m);
+        let parts = [part(0x1000, 0x2000), part(0x2000, 0x5000)];
+        let res = residency.map(|entries| Residency { entries });
+        split_figures(m, &parts, P, res, &whole)
+    }
+
     #[test]
     fn split_parts_get_the_breakdown_the_line_forces() {
         // All of the line's rss is private dirty: so is each part's.
@@ -485,17 +491,7 @@ mod tests {
              Private_Clean: 0 kB\nPrivate_Dirty: 12 kB\nAnonymous: 12 kB\nSwap: 0 kB\n\
              SwapPss: 0 kB\nLocked: 0 kB\n",
         );
-        let whole = Figures::from_smaps(&m);
-        let res = Residency {
-            entries: vec![PRESENT, 0, PRESENT, PRESENT],
-        };
-        let f = split_figures(
-            &m,
-            &[part(0x1000, 0x2000), part(0x2000, 0x5000)],
-            P,
-            Some(res),
-            &whole,
-        );
+        let f = split_in_two(&m, Some(vec![PRESENT, 0, PRESENT, PRESENT]));
         assert_eq!(f[0].rss, Some(P));
         assert_eq!(f[0].private_dirty, Some(P));
         assert_eq!(f[1].private_dirty, Some(2 * P));
@@ -511,17 +507,7 @@ mod tests {
             "Rss: 12 kB\nPss: 8 kB\nShared_Clean: 4 kB\nShared_Dirty: 0 kB\n\
              Private_Clean: 0 kB\nPrivate_Dirty: 8 kB\n",
         );
-        let whole = Figures::from_smaps(&m);
-        let res = Residency {
-            entries: vec![PRESENT, PRESENT, PRESENT, 0],
-        };
-        let f = split_figures(
-            &m,
-            &[part(0x1000, 0x2000), part(0x2000, 0x5000)],
-            P,
-            Some(res),
-            &whole,
-        );
+        let f = split_in_two(&m, Some(vec![PRESENT, PRESENT, PRESENT, 0]));
         assert_eq!((f[0].shared_clean, f[0].private_dirty), (None, None));
         assert_eq!((f[1].shared_dirty, f[1].private_clean), (Some(0), Some(0)));
         assert_eq!(f[0].pss.unwrap() + f[1].pss.unwrap(), 8 * 1024);
@@ -530,25 +516,11 @@ mod tests {
     #[test]
     fn without_pagemap_only_empty_lines_are_known() {
         let m = line("Rss: 0 kB\nPss: 0 kB\nPrivate_Dirty: 0 kB\nSwap: 0 kB\n");
-        let whole = Figures::from_smaps(&m);
-        let f = split_figures(
-            &m,
-            &[part(0x1000, 0x2000), part(0x2000, 0x5000)],
-            P,
-            None,
-            &whole,
-        );
+        let f = split_in_two(&m, None);
         assert_eq!((f[1].rss, f[1].pss, f[1].swap), (Some(0), Some(0), Some(0)));
         assert_eq!(f[1].private_dirty, Some(0));
         let m = line("Rss: 4 kB\nPss: 4 kB\nPrivate_Dirty: 4 kB\nSwap: 0 kB\n");
-        let whole = Figures::from_smaps(&m);
-        let f = split_figures(
-            &m,
-            &[part(0x1000, 0x2000), part(0x2000, 0x5000)],
-            P,
-            None,
-            &whole,
-        );
+        let f = split_in_two(&m, None);
         assert_eq!((f[0].rss, f[0].pss, f[0].private_dirty), (None, None, None));
         assert_eq!(f[0].swap, Some(0));
     }
