@@ -27,13 +27,24 @@ fn stdout(o: &Output) -> String {
 struct Sleeper(Child);
 
 impl Sleeper {
+    /// Starts `sleep 60` and waits until its exec is complete (its maps name the
+    /// sleep binary): spawn returns while the child may still be inside execve, with
+    /// an address space that holds only the new stack.
     fn start() -> Sleeper {
-        Sleeper(
+        let s = Sleeper(
             Command::new("sleep")
                 .arg("60")
                 .spawn()
                 .expect("start sleep"),
-        )
+        );
+        let maps = format!("/proc/{}/maps", s.0.id());
+        for _ in 0..500 {
+            if std::fs::read_to_string(&maps).is_ok_and(|m| m.contains("/sleep")) {
+                return s;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("sleep did not finish its exec in 5 s");
     }
     fn pid(&self) -> String {
         self.0.id().to_string()
@@ -341,25 +352,35 @@ fn broken_pipe_is_not_an_error() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
-#[test]
-fn thread_stacks_are_labelled() {
-    use std::io::{BufRead, BufReader};
-    let dir = tempfile::tempdir().unwrap();
-    let exe = dir.path().join("threads");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/threads/threads.c");
+/// Builds the C program `src` (relative to the crate) in `dir` with `cc FLAGS` and
+/// starts it with piped stdin and stdout.
+fn build_and_start(dir: &Path, src: &str, flags: &[&str]) -> Sleeper {
+    let exe = dir.join("prog");
     let st = Command::new("cc")
-        .args(["-O0", "-pthread", "-o"])
+        .args(flags)
+        .arg("-o")
         .arg(&exe)
-        .arg(&src)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join(src))
         .status()
         .unwrap();
-    assert!(st.success());
-    let mut child = Sleeper(
+    assert!(st.success(), "cc {src} failed");
+    Sleeper(
         Command::new(&exe)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
             .unwrap(),
+    )
+}
+
+#[test]
+fn thread_stacks_are_labelled() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = build_and_start(
+        dir.path(),
+        "testdata/threads/threads.c",
+        &["-O0", "-pthread"],
     );
     // (local, low, high, guard size) per thread, as the C library reports them.
     let mut stacks = Vec::new();
@@ -471,22 +492,7 @@ fn hugetlb_memory_is_anonymous_or_shared_with_its_own_figure() {
     use std::io::{BufRead, BufReader};
     let _pages = HugePages::reserve(2);
     let dir = tempfile::tempdir().unwrap();
-    let exe = dir.path().join("huge");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/hugetlb/huge.c");
-    let st = Command::new("cc")
-        .arg("-o")
-        .arg(&exe)
-        .arg(&src)
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let mut child = Sleeper(
-        Command::new(&exe)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let mut child = build_and_start(dir.path(), "testdata/hugetlb/huge.c", &[]);
     let line = BufReader::new(child.0.stdout.take().unwrap())
         .lines()
         .next()
