@@ -6,12 +6,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use elfmaps::attribute::{self, FileFacts, FileKey, Hints};
+use elfmaps::label::{self, FileFacts, FileKey, Hints};
 
 /// The maps/smaps parser, whole and fed in two pieces.
 pub fn maps(data: &[u8]) {
-    let whole = elfmaps::maps::parse(data);
-    let mut p = elfmaps::maps::Parser::default();
+    let whole = elfmaps::input::maps::parse(data);
+    let mut p = elfmaps::input::maps::Parser::default();
     let cut = data.first().map_or(0, |&b| usize::from(b)).min(data.len());
     let pieces = p.feed(&data[..cut]).and_then(|()| p.feed(&data[cut..]));
     let split = pieces.and_then(|()| p.finish());
@@ -26,7 +26,7 @@ pub fn maps(data: &[u8]) {
 
 /// The ELF header reader (header, program headers, PN_XNUM, build ID note).
 pub fn elf(data: &[u8]) {
-    if let Ok(info) = elfmaps::elf::read(data) {
+    if let Ok(info) = elfmaps::input::elf::read(data) {
         let _ = (info.type_name(), info.machine_name(), info.build_id_hex());
         for p in &info.phdrs {
             let _ = p.type_name();
@@ -37,14 +37,14 @@ pub fn elf(data: &[u8]) {
 /// The budget file parser.
 pub fn budget(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = elfmaps::budget::parse(text);
+        let _ = elfmaps::views::budget::parse(text);
     }
 }
 
 /// The snapshot reader, and a round trip of what it accepts.
 pub fn snapshot(data: &[u8]) {
-    if let Ok(s) = elfmaps::snapshot::Snapshot::parse(data) {
-        let again = elfmaps::snapshot::Snapshot::parse(&s.to_bytes())
+    if let Ok(s) = elfmaps::input::snapshot::Snapshot::parse(data) {
+        let again = elfmaps::input::snapshot::Snapshot::parse(&s.to_bytes())
             .expect("a written snapshot reads back");
         assert_eq!(s.smaps, again.smaps);
         for r in &s.residency {
@@ -63,10 +63,10 @@ pub fn attribute(data: &[u8]) {
         Some(i) => (&data[..i], &data[i + 2..]),
         None => (&[][..], data),
     };
-    let Ok(mappings) = elfmaps::maps::parse(text) else {
+    let Ok(mappings) = elfmaps::input::maps::parse(text) else {
         return;
     };
-    let facts_for = match elfmaps::elf::read(elf_bytes) {
+    let facts_for = match elfmaps::input::elf::read(elf_bytes) {
         Ok(info) => FileFacts::Elf {
             info: Arc::new(info),
             size: elf_bytes.len() as u64,
@@ -89,7 +89,7 @@ pub fn attribute(data: &[u8]) {
             .collect(),
     };
     for page in [4096u64, 65536] {
-        let a = attribute::attribute(&mappings, &facts, page, &hints);
+        let a = label::attribute(&mappings, &facts, page, &hints);
         // Regions cover exactly the maps lines, in order, without overlap.
         let mut at = 0usize;
         for (i, m) in mappings.iter().enumerate() {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use elfmaps::report::Report;
-use elfmaps::sanitize::escape;
+use elfmaps::vocab::escape::escape;
 
 /// Exit statuses (documented in README.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,23 +238,24 @@ fn load(input: &Input) -> Result<Report, String> {
         return Err("no target: give a PID, --smaps FILE, --maps FILE or --snapshot FILE".into());
     }
     let report = if let Some(pid) = s.pid {
-        elfmaps::analyze::live(pid).map_err(|e| e.to_string())
+        elfmaps::pipeline::live(pid).map_err(|e| e.to_string())
     } else if let Some(path) = &s.snapshot {
         let bytes = read_input(path)?;
-        let snap = elfmaps::snapshot::Snapshot::parse(&bytes)
+        let snap = elfmaps::input::snapshot::Snapshot::parse(&bytes)
             .map_err(|e| format!("{}: {e}", path.display()))?;
         let text = snap.smaps.clone();
         let name = path.display().to_string();
-        elfmaps::analyze::offline(&text, &name, sysroot, page_size, Some(snap))
+        elfmaps::pipeline::offline(&text, &name, sysroot, page_size, Some(snap))
             .map_err(|e| e.to_string())
     } else {
         let path = s.smaps.as_ref().or(s.maps.as_ref()).expect("checked above");
         let text = read_input(path)?;
         let name = path.display().to_string();
-        elfmaps::analyze::offline(&text, &name, sysroot, page_size, None).map_err(|e| e.to_string())
+        elfmaps::pipeline::offline(&text, &name, sysroot, page_size, None)
+            .map_err(|e| e.to_string())
     }?;
     for w in &report.warnings {
-        eprintln!("elfmaps: warning: {w}");
+        eprintln!("elfmaps: warning: {}", elfmaps::render::warning_text(w));
     }
     Ok(report)
 }
@@ -295,15 +296,15 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
                 Err(e) => return Ok(error(&e)),
             };
             let by = match by {
-                ByArg::Object => elfmaps::summary::By::Object,
-                ByArg::Kind => elfmaps::summary::By::Kind,
+                ByArg::Object => elfmaps::views::summary::By::Object,
+                ByArg::Kind => elfmaps::views::summary::By::Kind,
             };
             let sort = match sort {
-                SortArg::Size => elfmaps::summary::SortBy::Size,
-                SortArg::Rss => elfmaps::summary::SortBy::Rss,
-                SortArg::Pss => elfmaps::summary::SortBy::Pss,
+                SortArg::Size => elfmaps::views::summary::SortBy::Size,
+                SortArg::Rss => elfmaps::views::summary::SortBy::Rss,
+                SortArg::Pss => elfmaps::views::summary::SortBy::Pss,
             };
-            let summary = elfmaps::summary::summarize(&report, by, sort, top);
+            let summary = elfmaps::views::summary::summarize(&report, by, sort, top);
             print(|out| {
                 if json {
                     elfmaps::render::json(&summary, out)
@@ -322,17 +323,17 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
             format,
         } => run_check(&budget, &elf, &input, strict, json, format),
         Command::Diff { old, new, json } => {
-            let side = |p: &Path| -> Result<elfmaps::diff::Side, String> {
+            let side = |p: &Path| -> Result<elfmaps::views::diff::Side, String> {
                 let bytes = read_input(p)?;
                 let v: serde_json::Value = serde_json::from_slice(&bytes)
                     .map_err(|e| format!("{}: not JSON: {e}", p.display()))?;
-                elfmaps::diff::side(&v).map_err(|e| format!("{}: {e}", p.display()))
+                elfmaps::views::diff::side(&v).map_err(|e| format!("{}: {e}", p.display()))
             };
             let (a, b) = match (side(&old), side(&new)) {
                 (Ok(a), Ok(b)) => (a, b),
                 (Err(e), _) | (_, Err(e)) => return Ok(error(&e)),
             };
-            let d = elfmaps::diff::diff(&a, &b);
+            let d = elfmaps::views::diff::diff(&a, &b);
             print(|out| {
                 if json {
                     elfmaps::render::json(&d, out)
@@ -348,12 +349,12 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
             json,
         } => run_layout(&files, page_size, json, color),
         Command::Snapshot { pid, output } => {
-            let (snap, report) = match elfmaps::analyze::snapshot(pid) {
+            let (snap, report) = match elfmaps::pipeline::snapshot(pid) {
                 Ok(r) => r,
                 Err(e) => return Ok(error(&e.to_string())),
             };
             for w in &report.warnings {
-                eprintln!("elfmaps: warning: {w}");
+                eprintln!("elfmaps: warning: {}", elfmaps::render::warning_text(w));
             }
             let bytes = snap.to_bytes();
             let written = if output == Path::new("-") {
@@ -379,7 +380,7 @@ fn run_check(
     json: bool,
     format: FormatArg,
 ) -> io::Result<Exit> {
-    use elfmaps::budget::{self, Measured};
+    use elfmaps::views::budget::{self, Measured};
     let name = budget.display().to_string();
     let rules = match read_input(budget).and_then(|b| {
         let text = String::from_utf8(b).map_err(|_| format!("{name}: not UTF-8"))?;
@@ -392,7 +393,7 @@ fn run_check(
     let mut exit = Exit::Ok;
     if !elf.is_empty() {
         // Static sizes per kind of each file, as it takes once loaded.
-        let layout = elfmaps::layout::run(elf, 4096);
+        let layout = elfmaps::views::layout::run(elf, 4096);
         for e in &layout.errors {
             eprintln!("elfmaps: error: {}", e.line());
             exit = Exit::Error;
@@ -421,10 +422,10 @@ fn run_check(
             Ok(r) => r,
             Err(e) => return Ok(error(&e)),
         };
-        let s = elfmaps::summary::summarize(
+        let s = elfmaps::views::summary::summarize(
             &report,
-            elfmaps::summary::By::Object,
-            elfmaps::summary::SortBy::Size,
+            elfmaps::views::summary::By::Object,
+            elfmaps::views::summary::SortBy::Size,
             None,
         );
         for r in s.rows.iter().chain(&s.objects) {
@@ -483,7 +484,7 @@ fn run_check(
 /// `elfmaps layout`: every file is reported or named in one line on stderr; any
 /// unreadable file makes the exit status 2, after all the others are printed.
 fn run_layout(files: &[PathBuf], page_size: u64, json: bool, color: bool) -> io::Result<Exit> {
-    let report = elfmaps::layout::run(files, page_size);
+    let report = elfmaps::views::layout::run(files, page_size);
     for e in &report.errors {
         eprintln!("elfmaps: error: {}", e.line());
     }
@@ -498,9 +499,9 @@ fn run_layout(files: &[PathBuf], page_size: u64, json: bool, color: bool) -> io:
     }
     print(|out| {
         if json {
-            elfmaps::layout::json(&report, out)
+            elfmaps::views::layout::json(&report, out)
         } else {
-            elfmaps::layout::table(&report, out, color)
+            elfmaps::views::layout::table(&report, out, color)
         }
     })?;
     Ok(if report.errors.is_empty() {

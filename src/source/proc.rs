@@ -3,7 +3,7 @@
 //!
 //! Files named by a process's maps are opened with `O_NONBLOCK` after a `stat` (a
 //! FIFO or a device is never opened for reading, so nothing blocks and no driver sees
-//! an open), and read with bounded `pread` through [`crate::elf::ReadAt`], never mmap:
+//! an open), and read with bounded `pread` through [`crate::input::elf::ReadAt`], never mmap:
 //! a library truncated during an upgrade gives a read error, not SIGBUS
 //! (docs/design.md).
 
@@ -18,8 +18,9 @@ use std::path::{Path, PathBuf};
 /// change between them (only one read of the file is consistent).
 const CHUNK: usize = 256 * 1024;
 
-use crate::files::{Opened, Precheck, Via, open_checked};
-use crate::maps::{Mapping, NameKind};
+use super::files::open_checked;
+use super::{Opened, Precheck, Via};
+use crate::input::maps::{Mapping, NameKind};
 
 /// Why a live process could not be read at all.
 #[derive(Debug)]

@@ -5,12 +5,12 @@ use std::io::{self, Write};
 
 use owo_colors::{OwoColorize, Style};
 
-use crate::attribute::Kind;
-use crate::budget::Violation;
-use crate::diff::Diff;
+use crate::label::Kind;
 use crate::report::{Figures, Report};
-use crate::sanitize::escape;
-use crate::summary::Summary;
+use crate::views::budget::Violation;
+use crate::views::diff::Diff;
+use crate::views::summary::Summary;
+use crate::vocab::escape::escape;
 
 /// `text` in `style` when `color` is on (the one place colour is applied).
 pub fn paint(text: &str, style: Style, color: bool) -> String {
@@ -373,5 +373,15 @@ mod tests {
             short_name("[anon: glibc: malloc arena]"),
             "[anon: glibc: malloc arena]"
         );
+    }
+}
+
+/// One warning as printed on stderr after `elfmaps: warning: `: `OBJECT: MESSAGE`, both
+/// escaped (they may hold names chosen by whoever created a file).
+pub fn warning_text(w: &crate::vocab::Warning) -> String {
+    let message = escape(w.message.as_bytes());
+    match &w.object {
+        Some(o) => format!("{}: {message}", escape(o.as_bytes())),
+        None => message,
     }
 }

@@ -1,9 +1,9 @@
 //! The pipeline of `elfmaps map`: parse the maps text, learn what each mapped file is,
 //! attribute, measure split regions, assemble the report.
 //!
-//! Where the bytes come from is behind [`Target`]: a live process ([`LiveTarget`],
-//! through [`crate::proc`]), or saved smaps/maps or a snapshot with files from a
-//! sysroot ([`crate::sysroot::SysrootTarget`]). One file that cannot be read becomes a
+//! Where the bytes come from is behind [`Target`]: a live process ([`LiveSource`],
+//! through [`crate::source::proc`]), or saved smaps/maps or a snapshot with files from a
+//! sysroot ([`crate::source::SysrootSource`]). One file that cannot be read becomes a
 //! warning and `unknown`/`file` regions; the run goes on. [`snapshot`] records what
 //! the offline analysis needs from a live process.
 
@@ -11,46 +11,13 @@ use std::collections::HashMap;
 use std::io;
 use std::sync::Arc;
 
-use crate::attribute::{self, FileFacts, FileKey, Hints};
-use crate::elf::{self, ElfError};
-use crate::files::{Opened, Via};
-use crate::maps::{self, Mapping, NameKind};
-use crate::proc::{ProcError, Process};
+use crate::input::elf::{self, ElfError};
+use crate::input::maps::{self, Mapping, NameKind};
+use crate::label::{self, FileFacts, FileKey, Hints};
 use crate::report::{self, ObjectExtras, Report, Residency, Warning};
-
-/// Where the files and the residency of a process come from.
-pub trait Target {
-    /// Opens the file that `m` maps.
-    fn open(&self, m: &Mapping) -> Opened;
-    /// pagemap entries of `[start, end)`.
-    fn pagemap(&mut self, start: u64, end: u64, page: u64) -> io::Result<Vec<u64>>;
-    /// Facts that help name anonymous memory.
-    fn hints(&mut self) -> Hints {
-        Hints::default()
-    }
-    /// The build ID the mapped file had on the target, when recorded (snapshots): a
-    /// file whose build ID differs is not used.
-    fn expected_build_id(&self, _m: &Mapping) -> Option<Vec<u8>> {
-        None
-    }
-}
-
-/// A live process as a [`Target`].
-pub struct LiveTarget(pub Process);
-
-impl Target for LiveTarget {
-    fn open(&self, m: &Mapping) -> Opened {
-        self.0.open_mapped(m)
-    }
-    fn pagemap(&mut self, start: u64, end: u64, page: u64) -> io::Result<Vec<u64>> {
-        self.0.pagemap(start, end, page)
-    }
-    fn hints(&mut self) -> Hints {
-        Hints {
-            thread_stack_pointers: self.0.thread_stack_pointers(),
-        }
-    }
-}
+use crate::source::proc::{ProcError, Process};
+use crate::source::{LiveSource, Opened, Source, Via};
+use crate::vocab::Code;
 
 /// Why `elfmaps map` could not produce a report at all.
 #[derive(Debug)]
@@ -86,13 +53,13 @@ impl From<ProcError> for Error {
 /// smaps is still being read was tried: with 420 libraries it cost 6 ms more CPU and
 /// saved no wall time, the two contending for the target's mm; see bench/README.md.)
 pub fn live(pid: u32) -> Result<Report, Error> {
-    let mut target = LiveTarget(Process::new(pid)?);
+    let mut target = LiveSource(Process::new(pid)?);
     let (mappings, source, _) = read_mappings(&target.0, false)?;
     let empty = mappings.is_empty();
     let mut report = analyze(
         mappings,
         source,
-        crate::proc::page_size(),
+        crate::source::proc::page_size(),
         Some(pid),
         &mut target,
     );
@@ -101,6 +68,7 @@ pub fn live(pid: u32) -> Result<Report, Error> {
     }
     if empty && target.0.is_kernel_thread() {
         report.warnings.push(Warning {
+            code: Code::KernelThread,
             object: None,
             message: format!(
                 "PID {pid} is a kernel thread: it has no user address space to describe"
@@ -123,6 +91,7 @@ pub fn saved_page_size(mappings: &[Mapping], user: Option<u64>) -> (u64, Vec<War
     let page = match (kernel, user) {
         (Some(k), Some(u)) if k != u => {
             warnings.push(Warning {
+                code: Code::PageSize,
                 object: None,
                 message: format!("--page-size {u} ignored: the smaps says KernelPageSize {k}"),
             });
@@ -136,6 +105,7 @@ pub fn saved_page_size(mappings: &[Mapping], user: Option<u64>) -> (u64, Vec<War
                 .find(|m| m.offset % 4096 != 0 || m.start % 4096 != 0);
             if let Some(m) = misaligned {
                 warnings.push(Warning {
+                    code: Code::PageSize,
                     object: None,
                     message: format!(
                         "line {}: offsets or addresses are not multiples of the assumed 4096-byte page; pass --page-size",
@@ -153,6 +123,7 @@ pub fn saved_page_size(mappings: &[Mapping], user: Option<u64>) -> (u64, Vec<War
                 };
                 if mappings.len() > 1 && align > 4096 {
                     warnings.push(Warning {
+                        code: Code::PageSize,
                         object: None,
                         message: format!(
                             "no page size in the input: assuming 4096, but every address and offset is a multiple of {align}; if the target uses {align}-byte pages, pass --page-size {align}"
@@ -173,7 +144,7 @@ pub fn offline(
     name: &str,
     sysroot: &std::path::Path,
     user_page_size: Option<u64>,
-    snapshot: Option<crate::snapshot::Snapshot>,
+    snapshot: Option<crate::input::snapshot::Snapshot>,
 ) -> Result<Report, Error> {
     let mappings = maps::parse(text).map_err(|err| Error::Parse {
         source: name.to_string(),
@@ -188,7 +159,7 @@ pub fn offline(
         Some(s) => (s.page_size, Vec::new()),
         None => saved_page_size(&mappings, user_page_size),
     };
-    let mut target = crate::sysroot::SysrootTarget {
+    let mut target = crate::source::SysrootSource {
         root: sysroot.to_path_buf(),
         snapshot,
     };
@@ -200,20 +171,21 @@ pub fn offline(
 
 /// A [`Target`] that records the pagemap reads of another.
 struct Recording<'a> {
-    inner: &'a mut LiveTarget,
-    pages: Vec<crate::snapshot::PageBits>,
+    inner: &'a mut LiveSource,
+    pages: Vec<crate::input::snapshot::PageBits>,
     hints: Hints,
 }
 
-impl Target for Recording<'_> {
+impl Source for Recording<'_> {
     fn open(&self, m: &Mapping) -> Opened {
         self.inner.open(m)
     }
     fn pagemap(&mut self, start: u64, end: u64, page: u64) -> io::Result<Vec<u64>> {
         let entries = self.inner.pagemap(start, end, page)?;
-        self.pages.push(crate::snapshot::PageBits::from_pagemap(
-            start, end, &entries,
-        ));
+        self.pages
+            .push(crate::input::snapshot::PageBits::from_pagemap(
+                start, end, &entries,
+            ));
         Ok(entries)
     }
     fn hints(&mut self) -> Hints {
@@ -222,14 +194,14 @@ impl Target for Recording<'_> {
     }
 }
 
-/// Records a snapshot of a live process (see [`crate::snapshot`]): its smaps, page
+/// Records a snapshot of a live process (see [`crate::input::snapshot`]): its smaps, page
 /// size, the build ID of every mapped object, and the residency of exactly the lines
 /// the analysis splits.
-pub fn snapshot(pid: u32) -> Result<(crate::snapshot::Snapshot, Report), Error> {
+pub fn snapshot(pid: u32) -> Result<(crate::input::snapshot::Snapshot, Report), Error> {
     let process = Process::new(pid)?;
     let (mappings, source, text) = read_mappings(&process, true)?;
-    let page = crate::proc::page_size();
-    let mut live = LiveTarget(process);
+    let page = crate::source::proc::page_size();
+    let mut live = LiveSource(process);
     let mut rec = Recording {
         inner: &mut live,
         pages: Vec::new(),
@@ -284,7 +256,7 @@ pub fn snapshot(pid: u32) -> Result<(crate::snapshot::Snapshot, Report), Error> 
         header.insert("kernel".to_string(), field(&uts.release));
         header.insert("machine".to_string(), field(&uts.machine));
     }
-    let snap = crate::snapshot::Snapshot {
+    let snap = crate::input::snapshot::Snapshot {
         pid: Some(pid),
         page_size: page,
         source: source.to_string(),
@@ -306,7 +278,9 @@ struct FileRecord {
 fn worth_opening(m: &Mapping) -> bool {
     match m.name_kind() {
         // SysV segments and anonymous memory are never ELF; memfds may be.
-        NameKind::Path { path, deleted } => !attribute::is_kernel_memory_name(&path, deleted),
+        NameKind::Path { path, deleted } => {
+            !crate::vocab::names::is_kernel_memory_name(&path, deleted)
+        }
         _ => false,
     }
 }
@@ -356,7 +330,7 @@ pub fn analyze(
     source: &str,
     page_size: u64,
     pid: Option<u32>,
-    target: &mut dyn Target,
+    target: &mut dyn Source,
 ) -> Report {
     let mut seen = std::collections::HashSet::new();
     let learned: Learned = mappings
@@ -375,7 +349,7 @@ fn finish(
     source: &str,
     page_size: u64,
     pid: Option<u32>,
-    target: &mut dyn Target,
+    target: &mut dyn Source,
     mut learned: Learned,
 ) -> Report {
     learned.sort_by_key(|(i, _, _)| *i);
@@ -390,10 +364,11 @@ fn finish(
         .map(|(k, r)| (k.clone(), r.facts.clone()))
         .collect();
     let hints = target.hints();
-    let attribution = attribute::attribute(&mappings, &facts, page_size, &hints);
+    let attribution = label::attribute(&mappings, &facts, page_size, &hints);
 
     for (key, why) in &attribution.unexplained {
         warnings.push(Warning {
+            code: Code::UnexplainedFile,
             object: Some(String::from_utf8_lossy(&key.name).into_owned()),
             message: format!("{why}; its regions are labelled unknown"),
         });
@@ -404,8 +379,9 @@ fn finish(
             && warned.insert(&inst.key)
         {
             warnings.push(Warning {
+                code: p.code,
                 object: Some(String::from_utf8_lossy(&inst.key.name).into_owned()),
-                message: format!("{p}; its regions are labelled unknown"),
+                message: format!("{}; its regions are labelled unknown", p.message),
             });
         }
     }
@@ -434,6 +410,7 @@ fn finish(
     }
     for (msg, n) in failures {
         warnings.push(Warning {
+            code: Code::ResidencyUnavailable,
             object: None,
             message: format!(
                 "cannot read per-page residency for {n} split maps line(s) ({msg}): their parts have rss null"
@@ -470,11 +447,12 @@ fn finish(
 }
 
 /// Opens one mapped file and reads what attribution needs from it.
-fn learn(m: &Mapping, target: &dyn Target) -> (FileRecord, Vec<Warning>) {
+fn learn(m: &Mapping, target: &dyn Source) -> (FileRecord, Vec<Warning>) {
     let name = String::from_utf8_lossy(&m.name).into_owned();
     let mut warnings = Vec::new();
-    let mut warn = |message: String| {
+    let mut warn = |code: Code, message: String| {
         warnings.push(Warning {
+            code,
             object: Some(name.clone()),
             message,
         });
@@ -491,16 +469,19 @@ fn learn(m: &Mapping, target: &dyn Target) -> (FileRecord, Vec<Warning>) {
             // opposed to a file found by path in a sysroot or a replaced file.
             let exact = via != Via::Sysroot && mismatch.is_none();
             if let Some(w) = mismatch {
-                warn(w);
+                warn(Code::FileReplaced, w);
             }
-            let facts = match elf::read(&file) {
+            let facts = match elf::read(&*file) {
                 Ok(info) => match (target.expected_build_id(m), &info.build_id) {
                     (Some(want), have) if have.as_ref() != Some(&want) => {
-                        warn(format!(
-                            "build ID {} differs from the {} recorded on the target; its regions are labelled unknown",
-                            info.build_id_hex().unwrap_or_else(|| "(none)".into()),
-                            hex(&want)
-                        ));
+                        warn(
+                            Code::BuildIdMismatch,
+                            format!(
+                                "build ID {} differs from the {} recorded on the target; its regions are labelled unknown",
+                                info.build_id_hex().unwrap_or_else(|| "(none)".into()),
+                                hex(&want)
+                            ),
+                        );
                         FileFacts::Unreadable
                     }
                     _ => FileFacts::Elf {
@@ -511,7 +492,10 @@ fn learn(m: &Mapping, target: &dyn Target) -> (FileRecord, Vec<Warning>) {
                 },
                 Err(ElfError::NotElf) => FileFacts::NotElf,
                 Err(e) => {
-                    warn(format!("{e}; its regions are labelled unknown"));
+                    warn(
+                        Code::ElfMalformed,
+                        format!("{e}; its regions are labelled unknown"),
+                    );
                     FileFacts::Unreadable
                 }
             };
@@ -525,7 +509,10 @@ fn learn(m: &Mapping, target: &dyn Target) -> (FileRecord, Vec<Warning>) {
             via: None,
         },
         Opened::NotRegular(what) => {
-            warn(format!("is {what}, not a regular file; not read"));
+            warn(
+                Code::NotRegularFile,
+                format!("is {what}, not a regular file; not read"),
+            );
             FileRecord {
                 facts: FileFacts::Unreadable,
                 via: None,
@@ -534,12 +521,17 @@ fn learn(m: &Mapping, target: &dyn Target) -> (FileRecord, Vec<Warning>) {
         Opened::Failed(msg) => {
             // Shared memory names (a memfd offline) keep their kind; see base_kind.
             let label = match m.name_kind() {
-                NameKind::Path { path, deleted } if attribute::is_shm_name(&path, deleted) => {
+                NameKind::Path { path, deleted }
+                    if crate::vocab::names::is_shm_name(&path, deleted) =>
+                {
                     "shm, with no object"
                 }
                 _ => "unknown",
             };
-            warn(format!("{msg}; its regions are labelled {label}"));
+            warn(
+                Code::FileUnreadable,
+                format!("{msg}; its regions are labelled {label}"),
+            );
             FileRecord {
                 facts: FileFacts::Unreadable,
                 via: None,

@@ -2,13 +2,13 @@
 //!
 //! The budget file is TOML, one `[[budget]]` table per rule (docs/budgets.md). Parsing
 //! takes the text and does no I/O; every error names the line. Checking is pure: it
-//! takes measured rows (from a `map` report via [`crate::summary`], or from ELF files'
+//! takes measured rows (from a `map` report via [`crate::views::summary`], or from ELF files'
 //! static layout) and returns the violations.
 
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::attribute::Kind;
+use crate::label::Kind;
 use crate::report::Figures;
 
 /// A measure a rule can limit.

@@ -28,98 +28,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::elf::ElfInfo;
-use crate::maps::{Mapping, NameKind};
-
-/// What a region holds.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    Text,
-    Rodata,
-    Data,
-    Relro,
-    Bss,
-    Gap,
-    Heap,
-    Stack,
-    ThreadStack,
-    /// An inaccessible page run that guards a thread stack from overflow.
-    Guard,
-    Vdso,
-    Vvar,
-    Vsyscall,
-    Anon,
-    File,
-    Shm,
-    Device,
-    AnonInode,
-    Kernel,
-    Unknown,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 20] = [
-        Kind::Text,
-        Kind::Rodata,
-        Kind::Data,
-        Kind::Relro,
-        Kind::Bss,
-        Kind::Gap,
-        Kind::Heap,
-        Kind::Stack,
-        Kind::ThreadStack,
-        Kind::Guard,
-        Kind::Vdso,
-        Kind::Vvar,
-        Kind::Vsyscall,
-        Kind::Anon,
-        Kind::File,
-        Kind::Shm,
-        Kind::Device,
-        Kind::AnonInode,
-        Kind::Kernel,
-        Kind::Unknown,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Text => "text",
-            Kind::Rodata => "rodata",
-            Kind::Data => "data",
-            Kind::Relro => "relro",
-            Kind::Bss => "bss",
-            Kind::Gap => "gap",
-            Kind::Heap => "heap",
-            Kind::Stack => "stack",
-            Kind::ThreadStack => "thread_stack",
-            Kind::Guard => "guard",
-            Kind::Vdso => "vdso",
-            Kind::Vvar => "vvar",
-            Kind::Vsyscall => "vsyscall",
-            Kind::Anon => "anon",
-            Kind::File => "file",
-            Kind::Shm => "shm",
-            Kind::Device => "device",
-            Kind::AnonInode => "anon_inode",
-            Kind::Kernel => "kernel",
-            Kind::Unknown => "unknown",
-        }
-    }
-
-    /// Whether this kind holds bytes of a loaded ELF file's segments.
-    pub fn is_file_contents(self) -> bool {
-        matches!(self, Kind::Text | Kind::Rodata | Kind::Data | Kind::Relro)
-    }
-}
-
-impl std::fmt::Display for Kind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::input::elf::ElfInfo;
+use crate::input::maps::{Mapping, NameKind};
+use crate::vocab::Code;
+pub use crate::vocab::Kind;
+use crate::vocab::names::is_shm_name;
 
 /// Identity of a mapped file as the maps line names it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -180,7 +93,22 @@ pub struct Instance {
     /// The object's layout in absolute addresses, sorted, covering the span.
     pub layout: Vec<Label>,
     /// Set when the maps cannot be explained by the program headers.
-    pub problem: Option<String>,
+    pub problem: Option<Problem>,
+}
+
+/// Why an instance's maps lines are labelled `unknown`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// What kind of contradiction it is.
+    pub code: Code,
+    /// What maps says and what the file says.
+    pub message: String,
+}
+
+impl Problem {
+    fn new(code: Code, message: String) -> Problem {
+        Problem { code, message }
+    }
 }
 
 /// A labelled address range of an object's layout.
@@ -429,21 +357,6 @@ fn base_kind(m: &Mapping, facts: Option<&FileFacts>, hints: &Hints) -> Kind {
     }
 }
 
-/// Names of shared memory: System V segments, POSIX shm, memfds, shared anonymous
-/// memory (see [`is_kernel_memory_name`]).
-pub fn is_shm_name(path: &[u8], deleted: bool) -> bool {
-    is_kernel_memory_name(path, deleted)
-        || path.starts_with(b"/dev/shm/")
-        || path.starts_with(b"/memfd:")
-}
-
-/// Names of memory the kernel itself backs with a file, never an ELF file to open:
-/// System V segments, and anonymous memory (a deleted `/dev/zero` for shared
-/// mappings, a deleted `/anon_hugepage` for `MAP_HUGETLB` ones).
-pub fn is_kernel_memory_name(path: &[u8], deleted: bool) -> bool {
-    path.starts_with(b"/SYSV") || (deleted && (path == b"/dev/zero" || path == b"/anon_hugepage"))
-}
-
 /// Whether the memory of `m` is anonymous and so may belong to an object's span
 /// (bss, anonymous gap reservations).
 fn is_anonymous(m: &Mapping) -> bool {
@@ -684,7 +597,7 @@ fn mark_guards(mappings: &[Mapping], regions: &mut [Region]) {
 /// are at `addr - bias - p_vaddr + p_offset`; file-backed gap pages are what is left
 /// of the loader's first mapping of the whole span, whose offsets continue from the
 /// first PT_LOAD's page. Pages of file contents must lie inside the file.
-fn check_offsets(m: &Mapping, inst: &Instance, file_size: u64, page: u64) -> Option<String> {
+fn check_offsets(m: &Mapping, inst: &Instance, file_size: u64, page: u64) -> Option<Problem> {
     let first = inst.info.loads().min_by_key(|p| p.vaddr)?;
     for l in &inst.layout {
         let (s, e) = (l.start.max(m.start), l.end.min(m.end));
@@ -705,17 +618,23 @@ fn check_offsets(m: &Mapping, inst: &Instance, file_size: u64, page: u64) -> Opt
         };
         let have = m.offset.wrapping_add(s - m.start);
         if want != have {
-            return Some(format!(
-                "maps line {} maps file offset 0x{have:x} at 0x{s:x}, but {what} puts offset 0x{want:x} there (load bias 0x{:x})",
-                m.line, inst.bias
+            return Some(Problem::new(
+                Code::LayoutMismatch,
+                format!(
+                    "maps line {} maps file offset 0x{have:x} at 0x{s:x}, but {what} puts offset 0x{want:x} there (load bias 0x{:x})",
+                    m.line, inst.bias
+                ),
             ));
         }
         let end_off = have.saturating_add(e - s);
         let limit = pageup(file_size, page).unwrap_or(u64::MAX);
         if l.kind.is_file_contents() && end_off > limit {
-            return Some(format!(
-                "maps line {} maps file offsets up to 0x{end_off:x}, past the end of the {file_size}-byte file",
-                m.line
+            return Some(Problem::new(
+                Code::LayoutMismatch,
+                format!(
+                    "maps line {} maps file offsets up to 0x{end_off:x}, past the end of the {file_size}-byte file",
+                    m.line
+                ),
             ));
         }
     }
@@ -759,21 +678,27 @@ fn check_consistency(instances: &mut [Instance], owner: &[Option<usize>]) {
         for inst in instances.iter_mut().filter(|x| x.problem.is_none()) {
             let i = &inst.info;
             if (i.machine, i.class, i.little_endian) != (machine, class, little) {
-                inst.problem = Some(format!(
-                    "it is a {} object in a process of {} objects",
-                    name(i.machine, i.class, i.little_endian),
-                    name(machine, class, little)
+                inst.problem = Some(Problem::new(
+                    Code::AbiMismatch,
+                    format!(
+                        "it is a {} object in a process of {} objects",
+                        name(i.machine, i.class, i.little_endian),
+                        name(machine, class, little)
+                    ),
                 ));
             }
         }
     }
-    let bad: Vec<(FileKey, String)> = instances
+    let bad: Vec<(FileKey, Problem)> = instances
         .iter()
         .filter_map(|x| Some((x.key.clone(), x.problem.clone()?)))
         .collect();
     for inst in instances.iter_mut().filter(|x| x.problem.is_none()) {
         if let Some((_, p)) = bad.iter().find(|(k, _)| *k == inst.key) {
-            inst.problem = Some(format!("another copy of the same file does not fit: {p}"));
+            inst.problem = Some(Problem::new(
+                p.code,
+                format!("another copy of the same file does not fit: {}", p.message),
+            ));
         }
     }
 }
@@ -781,7 +706,7 @@ fn check_consistency(instances: &mut [Instance], owner: &[Option<usize>]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::elf::{ElfInfo, Phdr};
+    use crate::input::elf::{ElfInfo, Phdr};
 
     const P: u64 = 0x1000;
 

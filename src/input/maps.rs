@@ -372,7 +372,7 @@ pub struct ParseError {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut text = crate::sanitize::escape(self.text.as_bytes());
+        let mut text = crate::vocab::escape::escape(self.text.as_bytes());
         if text.len() > 120 {
             let mut cut = 120;
             while !text.is_char_boundary(cut) {

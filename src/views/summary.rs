@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::attribute::Kind;
+use crate::label::Kind;
 use crate::report::{Figures, Report};
 
 pub const SCHEMA_VERSION: u32 = 1;

@@ -288,7 +288,7 @@ impl Snapshot {
 fn bad_line(section: &str, l: &[u8]) -> String {
     format!(
         "section @{section}: malformed line \"{}\"",
-        crate::sanitize::escape(&l[..l.len().min(100)])
+        crate::vocab::escape::escape(&l[..l.len().min(100)])
     )
 }
 

@@ -22,12 +22,12 @@ use goblin::elf::section_header::{SHF_ALLOC, SHF_TLS, SHT_NOBITS};
 use owo_colors::Style;
 use serde::Serialize;
 
-use crate::attribute::{self, Kind};
-use crate::elf::{self, DynamicFlags, ElfError, ElfInfo, Phdr, ReadAt, SectionTable, Shdr};
-use crate::files::{self, Opened, Precheck};
+use crate::input::elf::{self, DynamicFlags, ElfError, ElfInfo, Phdr, ReadAt, SectionTable, Shdr};
+use crate::label::{self, Kind};
 use crate::render::human;
-use crate::report::lossy;
-use crate::sanitize::escape;
+use crate::source::{Opened, Precheck, files};
+use crate::vocab::escape::escape;
+use crate::vocab::names::lossy;
 
 /// Bumped on any incompatible change of the JSON below.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -371,7 +371,7 @@ fn build(h: Headers, path: &[u8], page: u64) -> Object {
         ));
         None
     } else if loadable {
-        let l = attribute::layout(&info, 0, page);
+        let l = label::layout(&info, 0, page);
         if l.is_none() {
             warnings.push("segment addresses overflow: memory per kind not computed".into());
         }
@@ -515,7 +515,7 @@ fn segment_kind(info: &ElfInfo, p: &Phdr, relro: &[Phdr], page: u64) -> Option<S
         phdrs,
         build_id: None,
     };
-    let labels = attribute::layout(&alone, 0, page)?;
+    let labels = label::layout(&alone, 0, page)?;
     let mut kinds: Vec<&str> = Vec::new();
     for l in labels.iter().filter(|l| l.segment == Some(p.index)) {
         if !kinds.contains(&l.kind.as_str()) {
@@ -537,7 +537,7 @@ fn audit(
     info: &ElfInfo,
     shdrs: &[Shdr],
     dynamic: Option<DynamicFlags>,
-    full: Option<&[attribute::Label]>,
+    full: Option<&[label::Label]>,
     page: u64,
     out: &mut Vec<Finding>,
 ) {
@@ -787,7 +787,7 @@ fn inspect_path(path: &Path, page: u64) -> Result<Object, String> {
     use std::os::unix::ffi::OsStrExt;
     match files::open_checked(path, Precheck::Stat) {
         Ok(Opened::Regular { file, .. }) => {
-            inspect(&file, path.as_os_str().as_bytes(), page).map_err(|e| e.to_string())
+            inspect(&*file, path.as_os_str().as_bytes(), page).map_err(|e| e.to_string())
         }
         Ok(Opened::Device) => Err("a device, not a regular file".into()),
         Ok(Opened::NotRegular(what)) => Err(format!("{what}, not a regular file")),

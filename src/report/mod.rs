@@ -14,92 +14,13 @@
 
 use serde::Serialize;
 
-use crate::attribute::{Attribution, Kind};
-use crate::maps::Mapping;
+use crate::input::maps::Mapping;
+use crate::label::{Attribution, Kind};
+use crate::vocab::names::lossy;
+pub use crate::vocab::{Figures, Warning};
 
 /// Bumped on any incompatible change of the JSON below.
 pub const SCHEMA_VERSION: u32 = 1;
-
-/// Memory figures in bytes; `None` when unknown.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct Figures {
-    pub size: u64,
-    pub rss: Option<u64>,
-    pub pss: Option<u64>,
-    pub shared_clean: Option<u64>,
-    pub shared_dirty: Option<u64>,
-    pub private_clean: Option<u64>,
-    pub private_dirty: Option<u64>,
-    pub anonymous: Option<u64>,
-    pub swap: Option<u64>,
-    pub swap_pss: Option<u64>,
-    pub locked: Option<u64>,
-    /// Huge pages of hugetlbfs in memory (smaps' Shared_Hugetlb + Private_Hugetlb),
-    /// which the kernel leaves out of Rss.
-    pub hugetlb: Option<u64>,
-}
-
-impl Figures {
-    fn from_smaps(m: &Mapping) -> Figures {
-        use crate::maps::known_key as k;
-        let f = &m.fields;
-        Figures {
-            size: m.size(),
-            rss: f.kb(const { k("Rss") }),
-            pss: f.kb(const { k("Pss") }),
-            shared_clean: f.kb(const { k("Shared_Clean") }),
-            shared_dirty: f.kb(const { k("Shared_Dirty") }),
-            private_clean: f.kb(const { k("Private_Clean") }),
-            private_dirty: f.kb(const { k("Private_Dirty") }),
-            anonymous: f.kb(const { k("Anonymous") }),
-            swap: f.kb(const { k("Swap") }),
-            swap_pss: f.kb(const { k("SwapPss") }),
-            locked: f.kb(const { k("Locked") }),
-            hugetlb: f
-                .kb(const { k("Shared_Hugetlb") })
-                .zip(f.kb(const { k("Private_Hugetlb") }))
-                .map(|(a, b)| a + b),
-        }
-    }
-
-    /// Figures of nothing: every figure known and 0.
-    pub fn zero() -> Figures {
-        Figures {
-            size: 0,
-            rss: Some(0),
-            pss: Some(0),
-            shared_clean: Some(0),
-            shared_dirty: Some(0),
-            private_clean: Some(0),
-            private_dirty: Some(0),
-            anonymous: Some(0),
-            swap: Some(0),
-            swap_pss: Some(0),
-            locked: Some(0),
-            hugetlb: Some(0),
-        }
-    }
-
-    /// Adds `other` to `self`. A sum with an unknown term is unknown: a figure that
-    /// is only partly known is null, never a lower bound passed off as the total.
-    pub fn add(&mut self, other: &Figures) {
-        fn acc(a: &mut Option<u64>, b: Option<u64>) {
-            *a = a.zip(b).map(|(a, b)| a + b);
-        }
-        self.size += other.size;
-        acc(&mut self.rss, other.rss);
-        acc(&mut self.pss, other.pss);
-        acc(&mut self.shared_clean, other.shared_clean);
-        acc(&mut self.shared_dirty, other.shared_dirty);
-        acc(&mut self.private_clean, other.private_clean);
-        acc(&mut self.private_dirty, other.private_dirty);
-        acc(&mut self.anonymous, other.anonymous);
-        acc(&mut self.swap, other.swap);
-        acc(&mut self.swap_pss, other.swap_pss);
-        acc(&mut self.locked, other.locked);
-        acc(&mut self.hugetlb, other.hugetlb);
-    }
-}
 
 /// One region of the report. Serialised by hand (below) as one flat object:
 /// `#[serde(flatten)]` would go through a map serializer, measurably slower over
@@ -194,25 +115,6 @@ pub struct Object {
     pub totals: Figures,
 }
 
-/// Something elfmaps could not do or is unsure about.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Warning {
-    /// The maps path of the file concerned, if any.
-    pub object: Option<String>,
-    pub message: String,
-}
-
-impl std::fmt::Display for Warning {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Both may hold names chosen by whoever created a file.
-        let message = crate::sanitize::escape(self.message.as_bytes());
-        match &self.object {
-            Some(o) => write!(f, "{}: {message}", crate::sanitize::escape(o.as_bytes())),
-            None => f.write_str(&message),
-        }
-    }
-}
-
 /// The whole report of `elfmaps map`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -227,6 +129,29 @@ pub struct Report {
     pub totals: Figures,
 }
 
+/// The figures smaps gives for one whole maps line.
+fn figures_of(m: &Mapping) -> Figures {
+    use crate::input::maps::known_key as k;
+    let f = &m.fields;
+    Figures {
+        size: m.size(),
+        rss: f.kb(const { k("Rss") }),
+        pss: f.kb(const { k("Pss") }),
+        shared_clean: f.kb(const { k("Shared_Clean") }),
+        shared_dirty: f.kb(const { k("Shared_Dirty") }),
+        private_clean: f.kb(const { k("Private_Clean") }),
+        private_dirty: f.kb(const { k("Private_Dirty") }),
+        anonymous: f.kb(const { k("Anonymous") }),
+        swap: f.kb(const { k("Swap") }),
+        swap_pss: f.kb(const { k("SwapPss") }),
+        locked: f.kb(const { k("Locked") }),
+        hugetlb: f
+            .kb(const { k("Shared_Hugetlb") })
+            .zip(f.kb(const { k("Private_Hugetlb") }))
+            .map(|(a, b)| a + b),
+    }
+}
+
 /// Per-page residency of one split maps line, from pagemap.
 #[derive(Debug, Clone)]
 pub struct Residency {
@@ -236,18 +161,6 @@ pub struct Residency {
 
 const PM_PRESENT: u64 = 1 << 63;
 const PM_SWAPPED: u64 = 1 << 62;
-
-/// A name as a lossy UTF-8 string, with its bytes when it was not UTF-8 (JSON strings
-/// cannot hold other bytes; the bytes keep the exact name).
-pub(crate) fn lossy(name: &[u8]) -> (String, Option<Vec<u8>>) {
-    match std::str::from_utf8(name) {
-        Ok(s) => (s.to_string(), None),
-        Err(_) => (
-            String::from_utf8_lossy(name).into_owned(),
-            Some(name.to_vec()),
-        ),
-    }
-}
 
 /// Extra facts about each object for the report, in instance order.
 #[derive(Debug, Clone, Default)]
@@ -279,7 +192,7 @@ pub fn build(
         }
         let m = &mappings[mi];
         let parts = &attr[i..j];
-        let whole = Figures::from_smaps(m);
+        let whole = figures_of(m);
         totals.add(&whole);
         let figures: Vec<Figures> = if parts.len() == 1 {
             vec![whole]
@@ -346,7 +259,7 @@ pub fn build(
                 span_start: inst.span_start,
                 span_end: inst.span_end,
                 opened: extras.get(index).and_then(|e| e.opened.clone()),
-                problem: inst.problem.clone(),
+                problem: inst.problem.as_ref().map(|p| p.message.clone()),
                 totals: Figures::zero(),
             }
         })
@@ -362,7 +275,7 @@ pub fn build(
 /// Figures of the parts of one split maps line (see module docs).
 fn split_figures(
     m: &Mapping,
-    parts: &[crate::attribute::Region],
+    parts: &[crate::label::Region],
     page: u64,
     residency: Option<Residency>,
     whole: &Figures,
@@ -453,7 +366,7 @@ fn forced(line: Option<u64>, line_total: Option<u64>, part_total: Option<u64>) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attribute::Region as Part;
+    use crate::label::Region as Part;
 
     fn part(start: u64, end: u64) -> Part {
         Part {
@@ -469,7 +382,9 @@ mod tests {
 
     fn line(fields: &str) -> Mapping {
         let text = format!("1000-5000 rw-p 00000000 00:00 0 \n{fields}");
-        crate::maps::parse(text.as_bytes()).unwrap().remove(0)
+        crate::input::maps::parse(text.as_bytes())
+            .unwrap()
+            .remove(0)
     }
 
     const P: u64 = 4096;
@@ -477,7 +392,7 @@ mod tests {
 
     /// Figures of `m` (0x1000-0x5000) cut into 0x1000-0x2000 and 0x2000-0x5000.
     fn split_in_two(m: &Mapping, residency: Option<Vec<u64>>) -> Vec<Figures> {
-        let whole = Figures::from_smaps(m);
+        let whole = figures_of(m);
         let parts = [part(0x1000, 0x2000), part(0x2000, 0x5000)];
         let res = residency.map(|entries| Residency { entries });
         split_figures(m, &parts, P, res, &whole)

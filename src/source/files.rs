@@ -10,7 +10,8 @@ use std::fs::{self, File};
 use std::io;
 use std::os::unix::fs::{FileExt, FileTypeExt, MetadataExt, OpenOptionsExt};
 
-use crate::elf::ReadAt;
+use super::{Opened, Via};
+use crate::input::elf::ReadAt;
 
 impl ReadAt for File {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
@@ -18,64 +19,9 @@ impl ReadAt for File {
     }
 }
 
-/// How a mapped file was reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Via {
-    /// `/proc/PID/map_files/START-END`: the mapped inode itself.
-    MapFiles,
-    /// The path itself, when the process sees the same root and mounts as elfmaps:
-    /// the file now at that path, with the mapped device and inode.
-    Path,
-    /// `/proc/PID/root/PATH`: the file now at that path.
-    Root,
-    /// A file under `--sysroot`.
-    Sysroot,
-}
-
-impl Via {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Via::MapFiles => "map_files",
-            Via::Path => "path",
-            Via::Root => "root",
-            Via::Sysroot => "sysroot",
-        }
-    }
-}
-
-/// The outcome of opening the file behind a mapping.
-#[derive(Debug)]
-pub enum Opened {
-    Regular {
-        file: File,
-        size: u64,
-        /// (device major, device minor, inode) of the open file.
-        id: (u32, u32, u64),
-        via: Via,
-        /// Set when the file at the path is not the mapped one (dev/inode differ).
-        mismatch: Option<String>,
-    },
-    Device,
-    /// A FIFO, socket, directory, ...: nothing to read.
-    NotRegular(&'static str),
-    Failed(String),
-}
-
-/// Whether a device could be behind `path`, so that it must be `stat`ed before it is
-/// opened (opening a device runs its driver).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Precheck {
-    /// Nothing is known: `stat` first and open only regular files.
-    Stat,
-    /// smaps' VmFlags say the mapping is neither I/O nor PFN memory (`io`, `pf`), the
-    /// flags every device mapping carries: open directly (still `O_NONBLOCK`, and the
-    /// descriptor's type is checked before any read).
-    NotDevice,
-}
-
 /// Opens `path` for reading only if it is a regular file; never blocks.
-pub fn open_checked(path: &std::path::Path, precheck: Precheck) -> io::Result<Opened> {
-    if precheck == Precheck::Stat
+pub fn open_checked(path: &std::path::Path, precheck: super::Precheck) -> io::Result<Opened> {
+    if precheck == super::Precheck::Stat
         && let Some(other) = not_regular(fs::metadata(path)?.file_type())
     {
         return Ok(other);
@@ -90,7 +36,7 @@ pub fn open_checked(path: &std::path::Path, precheck: Precheck) -> io::Result<Op
         return Ok(other);
     }
     Ok(Opened::Regular {
-        file,
+        file: Box::new(file),
         size: md.len(),
         id: (libc::major(md.dev()), libc::minor(md.dev()), md.ino()),
         via: Via::MapFiles,

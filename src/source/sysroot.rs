@@ -13,16 +13,16 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use crate::analyze::Target;
-use crate::files::{Opened, Precheck, Via, open_checked};
-use crate::maps::{Mapping, NameKind};
-use crate::snapshot::Snapshot;
+use super::files::open_checked;
+use super::{Opened, Precheck, Source, Via};
+use crate::input::maps::{Mapping, NameKind};
+use crate::input::snapshot::Snapshot;
 
 const MAX_LINKS: usize = 40;
 
 /// Resolves the target path `path` (absolute, bytes) inside `root`.
 pub fn resolve(root: &Path, path: &[u8]) -> Result<PathBuf, String> {
-    let show = || crate::sanitize::escape(path);
+    let show = || crate::vocab::escape::escape(path);
     let mut todo: Vec<Vec<u8>> = split(path);
     todo.reverse(); // a stack: the next component is last
     let mut done: Vec<Vec<u8>> = Vec::new();
@@ -81,12 +81,12 @@ fn join(root: &Path, comps: &[Vec<u8>]) -> PathBuf {
 }
 
 /// Files from a sysroot; residency and build IDs from a snapshot when there is one.
-pub struct SysrootTarget {
+pub struct SysrootSource {
     pub root: PathBuf,
     pub snapshot: Option<Snapshot>,
 }
 
-impl Target for SysrootTarget {
+impl Source for SysrootSource {
     fn open(&self, m: &Mapping) -> Opened {
         let NameKind::Path { path, .. } = m.name_kind() else {
             return Opened::Failed("not a path".into());
@@ -126,8 +126,8 @@ impl Target for SysrootTarget {
             .ok_or_else(|| io::Error::other("the snapshot has no residency for this line"))
     }
 
-    fn hints(&mut self) -> crate::attribute::Hints {
-        crate::attribute::Hints {
+    fn hints(&mut self) -> crate::label::Hints {
+        crate::label::Hints {
             thread_stack_pointers: self
                 .snapshot
                 .as_ref()

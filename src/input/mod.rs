@@ -1,0 +1,10 @@
+//! Parsers: they take bytes and do no I/O, so live reads, saved files from boards and
+//! fuzzers all feed the same functions. Every error names where the input is wrong.
+//!
+//! - [`maps`]: `/proc/PID/maps` and `smaps` text;
+//! - [`elf`]: ELF file, program and section headers, build IDs, through bounded reads;
+//! - [`snapshot`]: the snapshot file of `elfmaps snapshot`.
+
+pub mod elf;
+pub mod maps;
+pub mod snapshot;

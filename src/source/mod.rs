@@ -1,0 +1,126 @@
+//! Where bytes come from: the files a process maps and the residency of its pages,
+//! behind one trait ([`Source`]) whose files are read through
+//! [`ReadAt`](crate::input::elf::ReadAt).
+//!
+//! - [`proc`]: the one module that touches `/proc` (a live process);
+//! - [`files`]: opening a file named by maps without blocking or trusting it;
+//! - [`sysroot`]: files looked up under a copy of the target's root filesystem, with
+//!   residency and build IDs from a snapshot.
+
+pub mod files;
+pub mod proc;
+pub mod sysroot;
+
+use std::io;
+
+use crate::input::elf::ReadAt;
+use crate::input::maps::Mapping;
+use crate::label::Hints;
+use proc::Process;
+
+pub use sysroot::SysrootSource;
+
+/// How a mapped file was reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// `/proc/PID/map_files/START-END`: the mapped inode itself.
+    MapFiles,
+    /// The path itself, when the process sees the same root and mounts as elfmaps:
+    /// the file now at that path, with the mapped device and inode.
+    Path,
+    /// `/proc/PID/root/PATH`: the file now at that path.
+    Root,
+    /// A file under `--sysroot`.
+    Sysroot,
+}
+
+impl Via {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::MapFiles => "map_files",
+            Via::Path => "path",
+            Via::Root => "root",
+            Via::Sysroot => "sysroot",
+        }
+    }
+}
+
+/// The outcome of opening the file behind a mapping.
+pub enum Opened {
+    Regular {
+        /// The open file, read with bounded `pread`s.
+        file: Box<dyn ReadAt + Send + Sync>,
+        size: u64,
+        /// (device major, device minor, inode) of the open file.
+        id: (u32, u32, u64),
+        via: Via,
+        /// Set when the file at the path is not the mapped one (dev/inode differ).
+        mismatch: Option<String>,
+    },
+    Device,
+    /// A FIFO, socket, directory, ...: nothing to read.
+    NotRegular(&'static str),
+    Failed(String),
+}
+
+/// Whether a device could be behind `path`, so that it must be `stat`ed before it is
+/// opened (opening a device runs its driver).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precheck {
+    /// Nothing is known: `stat` first and open only regular files.
+    Stat,
+    /// smaps' VmFlags say the mapping is neither I/O nor PFN memory (`io`, `pf`), the
+    /// flags every device mapping carries: open directly (still `O_NONBLOCK`, and the
+    /// descriptor's type is checked before any read).
+    NotDevice,
+}
+
+/// Where the files and the residency of a process come from.
+pub trait Source {
+    /// Opens the file that `m` maps.
+    fn open(&self, m: &Mapping) -> Opened;
+    /// pagemap entries of `[start, end)`.
+    fn pagemap(&mut self, start: u64, end: u64, page: u64) -> io::Result<Vec<u64>>;
+    /// Facts that help name anonymous memory.
+    fn hints(&mut self) -> Hints {
+        Hints::default()
+    }
+    /// The build ID the mapped file had on the target, when recorded (snapshots): a
+    /// file whose build ID differs is not used.
+    fn expected_build_id(&self, _m: &Mapping) -> Option<Vec<u8>> {
+        None
+    }
+}
+
+/// A live process as a [`Source`].
+pub struct LiveSource(pub Process);
+
+impl Source for LiveSource {
+    fn open(&self, m: &Mapping) -> Opened {
+        self.0.open_mapped(m)
+    }
+    fn pagemap(&mut self, start: u64, end: u64, page: u64) -> io::Result<Vec<u64>> {
+        self.0.pagemap(start, end, page)
+    }
+    fn hints(&mut self) -> Hints {
+        Hints {
+            thread_stack_pointers: self.0.thread_stack_pointers(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Opened::Regular { size, id, via, .. } => f
+                .debug_struct("Regular")
+                .field("size", size)
+                .field("id", id)
+                .field("via", via)
+                .finish_non_exhaustive(),
+            Opened::Device => f.write_str("Device"),
+            Opened::NotRegular(what) => f.debug_tuple("NotRegular").field(what).finish(),
+            Opened::Failed(msg) => f.debug_tuple("Failed").field(msg).finish(),
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! The vocabulary shared by every layer: what a region holds ([`Kind`]), memory
+//! figures and their one summation rule ([`Figures`]), page arithmetic ([`page`]),
+//! what maps names mean ([`names`]) and warnings with stable codes ([`warning`]).
+//! It imports nothing else of the crate.
+
+pub mod escape;
+pub mod figures;
+pub mod kind;
+pub mod names;
+pub mod page;
+pub mod warning;
+
+pub use figures::Figures;
+pub use kind::Kind;
+pub use page::PageSize;
+pub use warning::{Code, Warning};

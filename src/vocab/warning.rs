@@ -1,0 +1,105 @@
+//! Warnings: something elfmaps could not do or is unsure about, with a stable
+//! [`Code`] that scripts and tests match (docs/json.md lists them) and a message for
+//! people, which may change.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The stable identifier of a kind of warning or error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Code {
+    /// A mapped file could not be opened or read (missing, permission denied, ...).
+    FileUnreadable,
+    /// A mapped file is a FIFO, socket or directory: never opened for reading.
+    NotRegularFile,
+    /// The file now at the mapped path is not the mapped one (device or inode differ).
+    FileReplaced,
+    /// The file's build ID differs from the one recorded on the target.
+    BuildIdMismatch,
+    /// The file's ELF headers are damaged or hostile.
+    ElfMalformed,
+    /// The maps lines of an object contradict its program headers (offsets, extents,
+    /// permissions).
+    LayoutMismatch,
+    /// An object of another machine, class or byte order than the rest of the process.
+    AbiMismatch,
+    /// The program headers of a file explain none of its maps lines.
+    UnexplainedFile,
+    /// Per-page residency of split lines could not be read; their parts' rss is null.
+    ResidencyUnavailable,
+    /// The page size was assumed or is in doubt.
+    PageSize,
+    /// The PID is a kernel thread, with no user address space.
+    KernelThread,
+    /// A budget rule matches no object.
+    BudgetUnmatched,
+    /// A budget rule's figure is unknown for an object, so it was not checked.
+    BudgetUnmeasured,
+    /// A budget file with no rules.
+    BudgetEmpty,
+    /// A report given to `diff` is not complete (cut with `--top`).
+    ReportCut,
+    /// `layout`: the section headers or their names could not be read.
+    SectionsUnreadable,
+    /// `layout`: the dynamic section could not be read.
+    DynamicUnreadable,
+    /// `layout`: segment addresses overflow.
+    AddressOverflow,
+}
+
+impl Code {
+    /// The code as JSON and the terminal print it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::FileUnreadable => "file-unreadable",
+            Code::NotRegularFile => "not-regular-file",
+            Code::FileReplaced => "file-replaced",
+            Code::BuildIdMismatch => "build-id-mismatch",
+            Code::ElfMalformed => "elf-malformed",
+            Code::LayoutMismatch => "layout-mismatch",
+            Code::AbiMismatch => "abi-mismatch",
+            Code::UnexplainedFile => "unexplained-file",
+            Code::ResidencyUnavailable => "residency-unavailable",
+            Code::PageSize => "page-size",
+            Code::KernelThread => "kernel-thread",
+            Code::BudgetUnmatched => "budget-unmatched",
+            Code::BudgetUnmeasured => "budget-unmeasured",
+            Code::BudgetEmpty => "budget-empty",
+            Code::ReportCut => "report-cut",
+            Code::SectionsUnreadable => "sections-unreadable",
+            Code::DynamicUnreadable => "dynamic-unreadable",
+            Code::AddressOverflow => "address-overflow",
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Something elfmaps could not do or is unsure about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    /// What kind of warning this is.
+    pub code: Code,
+    /// The maps path of the file concerned, if any.
+    pub object: Option<String>,
+    /// What happened, for people.
+    pub message: String,
+}
+
+impl Warning {
+    /// A warning about `object` (or about the whole input).
+    pub fn new(code: Code, object: Option<String>, message: impl Into<String>) -> Warning {
+        Warning {
+            code,
+            object,
+            message: message.into(),
+        }
+    }
+}
