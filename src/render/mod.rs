@@ -346,6 +346,16 @@ pub fn violations(
     Ok(())
 }
 
+/// One warning as printed on stderr after `elfmaps: warning: `: `OBJECT: MESSAGE`, both
+/// escaped (they may hold names chosen by whoever created a file).
+pub fn warning_text(w: &crate::vocab::Warning) -> String {
+    let message = escape(w.message.as_bytes());
+    match &w.object {
+        Some(o) => format!("{}: {message}", escape(o.as_bytes())),
+        None => message,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -373,15 +383,5 @@ mod tests {
             short_name("[anon: glibc: malloc arena]"),
             "[anon: glibc: malloc arena]"
         );
-    }
-}
-
-/// One warning as printed on stderr after `elfmaps: warning: `: `OBJECT: MESSAGE`, both
-/// escaped (they may hold names chosen by whoever created a file).
-pub fn warning_text(w: &crate::vocab::Warning) -> String {
-    let message = escape(w.message.as_bytes());
-    match &w.object {
-        Some(o) => format!("{}: {message}", escape(o.as_bytes())),
-        None => message,
     }
 }
