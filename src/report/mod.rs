@@ -12,7 +12,7 @@
 //! for `anonymous` (against rss), `locked` (against pss) and `swap_pss` (against swap);
 //! a line with no rss (or no swap) gives 0 to every part even without pagemap.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::input::maps::Mapping;
 use crate::label::{Attribution, Kind};
@@ -89,8 +89,77 @@ impl Serialize for Region {
     }
 }
 
+/// The flat JSON form of a [`Region`], for reading saved reports back.
+#[derive(Deserialize)]
+struct RegionWire {
+    start: u64,
+    end: u64,
+    perms: String,
+    offset: u64,
+    dev: String,
+    inode: u64,
+    path: Option<String>,
+    #[serde(default)]
+    path_bytes: Option<Vec<u8>>,
+    object: Option<String>,
+    instance: Option<usize>,
+    kind: Kind,
+    segment: Option<usize>,
+    split: bool,
+    line: usize,
+    size: u64,
+    rss: Option<u64>,
+    pss: Option<u64>,
+    shared_clean: Option<u64>,
+    shared_dirty: Option<u64>,
+    private_clean: Option<u64>,
+    private_dirty: Option<u64>,
+    anonymous: Option<u64>,
+    swap: Option<u64>,
+    swap_pss: Option<u64>,
+    locked: Option<u64>,
+    #[serde(default)]
+    hugetlb: Option<u64>,
+}
+
+impl<'de> Deserialize<'de> for Region {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let w = RegionWire::deserialize(d)?;
+        Ok(Region {
+            start: w.start,
+            end: w.end,
+            perms: w.perms,
+            offset: w.offset,
+            dev: w.dev,
+            inode: w.inode,
+            path: w.path,
+            path_bytes: w.path_bytes,
+            object: w.object,
+            instance: w.instance,
+            kind: w.kind,
+            segment: w.segment,
+            split: w.split,
+            line: w.line,
+            figures: Figures {
+                size: w.size,
+                rss: w.rss,
+                pss: w.pss,
+                shared_clean: w.shared_clean,
+                shared_dirty: w.shared_dirty,
+                private_clean: w.private_clean,
+                private_dirty: w.private_dirty,
+                anonymous: w.anonymous,
+                swap: w.swap,
+                swap_pss: w.swap_pss,
+                locked: w.locked,
+                hugetlb: w.hugetlb,
+            },
+        })
+    }
+}
+
 /// One loaded ELF object (an instance: the same file loaded twice is two objects).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Object {
     pub index: usize,
     pub path: String,
@@ -102,7 +171,8 @@ pub struct Object {
     pub e_type: String,
     pub machine: String,
     pub class: u8,
-    pub endian: &'static str,
+    /// `little` or `big`.
+    pub endian: String,
     pub dev: String,
     pub inode: u64,
     pub span_start: u64,
@@ -115,8 +185,9 @@ pub struct Object {
     pub totals: Figures,
 }
 
-/// The whole report of `elfmaps map`.
-#[derive(Debug, Clone, Serialize)]
+/// The whole report of `elfmaps map`. It reads back what it writes
+/// (`serde_json::from_slice::<Report>` of `map --json`), so saved reports are typed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub schema_version: u32,
     pub pid: Option<u32>,
@@ -253,7 +324,8 @@ pub fn build(
                     "little"
                 } else {
                     "big"
-                },
+                }
+                .to_string(),
                 dev: format!("{:02x}:{:02x}", inst.key.dev_major, inst.key.dev_minor),
                 inode: inst.key.inode,
                 span_start: inst.span_start,
@@ -365,6 +437,28 @@ fn forced(line: Option<u64>, line_total: Option<u64>, part_total: Option<u64>) -
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn saved_reports_read_back_byte_for_byte() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+        let mut n = 0;
+        for e in std::fs::read_dir(dir).unwrap() {
+            let path = e.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap().to_string();
+            if name.starts_with("diff.")
+                || !(name.ends_with(".map.json") || name.ends_with(".bare.json"))
+            {
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            let report: super::Report = serde_json::from_slice(&bytes).unwrap();
+            let mut again = serde_json::to_vec(&report).unwrap();
+            again.push(b'\n');
+            assert!(again == bytes, "{name} does not read back as written");
+            n += 1;
+        }
+        assert!(n >= 14, "only {n} golden reports");
+    }
+
     use super::*;
     use crate::label::Region as Part;
 
