@@ -360,6 +360,11 @@ pub fn decode_newlines(raw: &[u8]) -> Cow<'_, [u8]> {
 /// of the file (the kernel resumes at the last address it printed): read it again.
 pub const OUT_OF_ORDER: &str = "mapping overlaps or precedes the previous one";
 
+/// The error of `/proc/PID/smaps_rollup` given as input: its one line, named
+/// `[rollup]`, sums the whole address space and has no regions to label.
+pub const ROLLUP: &str =
+    "this is smaps_rollup: a rollup has no regions to label (give /proc/PID/smaps or maps)";
+
 /// A malformed input line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
@@ -483,6 +488,9 @@ impl Parser {
             };
         }
         let m = parse_header(line, lineno).map_err(err)?;
+        if m.name == b"[rollup]" {
+            return Err(err(ROLLUP));
+        }
         if let Some(prev) = self.out.last()
             && m.start < prev.end
         {
@@ -568,6 +576,10 @@ fn parse_header(line: &[u8], lineno: usize) -> Result<Mapping, &'static str> {
         .ok_or("address range without '-'")?;
     let start = parse_hex(&range[..dash]).ok_or("bad start address")?;
     let end = parse_hex(&range[dash + 1..]).ok_or("bad end address")?;
+    // The kernel never prints an empty or backwards range (a VMA always holds at
+    // least one page), so such a line is not what a kernel printed: failing the input
+    // is safer than labelling the rest of a file that is not what it claims to be
+    // (docs/offline.md).
     if end <= start {
         return Err("end address not above start address");
     }
@@ -641,6 +653,23 @@ VmFlags: rd mr mw me sd
 7f0000003000-7f0000004000 r--s 00000000 00:01 7                          /memfd:x y (deleted)
 7ffff7fc1000-7ffff7fc3000 r--p 00000000 00:00 0                          [vvar_vclock]
 ";
+
+    #[test]
+    fn a_rollup_is_not_a_maps_file() {
+        let rollup = b"55d0c0a00000-7ffc0a021000 ---p 00000000 00:00 0                          [rollup]\nRss:  1024 kB\n";
+        let e = parse(rollup).unwrap_err();
+        assert_eq!((e.line, e.what), (1, ROLLUP));
+    }
+
+    #[test]
+    fn empty_and_backwards_ranges_fail_the_input() {
+        for l in [
+            &b"7fe7ce79c000-7fe7ce79c000 r--p 00000000 00:00 0\n"[..],
+            b"7fe7ce79d000-7fe7ce79c000 r--p 00000000 00:00 0\n",
+        ] {
+            assert_eq!(parse(l).unwrap_err().line, 1);
+        }
+    }
 
     #[test]
     fn parses_all_fields() {
