@@ -27,58 +27,18 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::ops::Range;
+
+use crate::vocab::{PageSize, Residency};
 
 pub const MAGIC: &str = "ELFMAPS-SNAPSHOT";
 pub const VERSION: u32 = 1;
 
-/// Per-page residency of one maps line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PageBits {
-    pub start: u64,
-    pub end: u64,
-    /// Bit i set: page i is present in memory.
-    pub present: Vec<u8>,
-    /// Bit i set: page i is swapped out.
-    pub swapped: Vec<u8>,
-}
-
-impl PageBits {
-    /// Builds bitmaps from raw pagemap entries (bit 63 present, bit 62 swapped).
-    pub fn from_pagemap(start: u64, end: u64, entries: &[u64]) -> PageBits {
-        let n = entries.len().div_ceil(8);
-        let (mut present, mut swapped) = (vec![0u8; n], vec![0u8; n]);
-        for (i, e) in entries.iter().enumerate() {
-            if e & (1 << 63) != 0 {
-                present[i / 8] |= 1 << (i % 8);
-            }
-            if e & (1 << 62) != 0 {
-                swapped[i / 8] |= 1 << (i % 8);
-            }
-        }
-        PageBits {
-            start,
-            end,
-            present,
-            swapped,
-        }
-    }
-
-    /// pagemap-like entries (only bits 63 and 62) for `pages` pages.
-    pub fn to_pagemap(&self, pages: usize) -> Vec<u64> {
-        let bit = |v: &[u8], i: usize| v.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0);
-        (0..pages)
-            .map(|i| {
-                (u64::from(bit(&self.present, i)) << 63) | (u64::from(bit(&self.swapped, i)) << 62)
-            })
-            .collect()
-    }
-}
-
 /// A parsed snapshot.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
     pub pid: Option<u32>,
-    pub page_size: u64,
+    pub page_size: PageSize,
     /// `smaps` or `maps`.
     pub source: String,
     /// Other header lines (`kernel`, `machine`, `created`, future keys).
@@ -86,9 +46,80 @@ pub struct Snapshot {
     pub smaps: Vec<u8>,
     /// Build IDs by maps line range.
     pub build_ids: BTreeMap<(u64, u64), Vec<u8>>,
-    pub residency: Vec<PageBits>,
+    /// Residency of the maps lines the analysis splits, in the snapshot's page size.
+    pub residency: Vec<Residency>,
     /// Stack pointers of the threads other than the main one (names thread stacks).
     pub thread_sps: Vec<u64>,
+}
+
+impl Default for Snapshot {
+    /// An empty snapshot of 4 KiB pages.
+    fn default() -> Snapshot {
+        Snapshot {
+            pid: None,
+            page_size: PageSize::KIB4,
+            source: String::new(),
+            header: BTreeMap::new(),
+            smaps: Vec::new(),
+            build_ids: BTreeMap::new(),
+            residency: Vec::new(),
+            thread_sps: Vec::new(),
+        }
+    }
+}
+
+/// The bitmap of `pages` pages whose set bits are `runs` (bit `i % 8` of byte `i / 8`
+/// is page `i`).
+fn bitmap(runs: impl Iterator<Item = Range<u64>>, pages: u64) -> Vec<u8> {
+    let mut out = vec![0u8; usize::try_from(pages.div_ceil(8)).unwrap_or(usize::MAX)];
+    for run in runs {
+        for i in run {
+            if let Some(b) = out.get_mut((i / 8) as usize) {
+                *b |= 1 << (i % 8);
+            }
+        }
+    }
+    out
+}
+
+/// Reads one residency line's bitmaps into `[start, end)`: each must hold exactly the
+/// line's pages (a line that claims more pages than its bitmaps hold is refused, so
+/// memory follows the bytes given).
+fn residency_of(
+    start: u64,
+    end: u64,
+    page: PageSize,
+    present: &[u8],
+    swapped: &[u8],
+) -> Result<Residency, String> {
+    let mut r = Residency::new(start, end, page);
+    let need = r.pages().div_ceil(8);
+    for hexbits in [present, swapped] {
+        let have = (hexbits.len() / 2) as u64;
+        if have != need {
+            return Err(format!(
+                "section @residency: {start:x}-{end:x} claims {} pages of {page} bytes, which need {need} bytes of bitmap, but a bitmap holds {have}",
+                r.pages()
+            ));
+        }
+    }
+    for (which, hexbits) in [present, swapped].into_iter().enumerate() {
+        let bytes = unhex(hexbits).ok_or_else(|| bad_line("residency", hexbits))?;
+        let mut i = 0u64;
+        for b in bytes {
+            for bit in 0..8 {
+                if b & (1 << bit) != 0 {
+                    if which == 0 {
+                        r.mark_present(i..i + 1);
+                    } else {
+                        r.mark_swapped(i..i + 1);
+                    }
+                }
+                i += 1;
+            }
+        }
+    }
+    Ok(r)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -139,10 +170,10 @@ impl Snapshot {
             let _ = writeln!(
                 res,
                 "{:x}-{:x} {} {}",
-                r.start,
-                r.end,
-                hex(&r.present),
-                hex(&r.swapped)
+                r.start(),
+                r.end(),
+                hex(&bitmap(r.present_runs(), r.pages())),
+                hex(&bitmap(r.swapped_runs(), r.pages()))
             );
         }
         section("residency", res.as_bytes());
@@ -157,6 +188,7 @@ impl Snapshot {
     /// Parses a snapshot.
     pub fn parse(input: &[u8]) -> Result<Snapshot, String> {
         let mut snap = Snapshot::default();
+        let mut page_size = None;
         let mut pos = 0usize;
         let mut lineno = 0usize;
         let next_line = |pos: &mut usize| -> Option<&[u8]> {
@@ -203,12 +235,10 @@ impl Snapshot {
                     let p: u64 = v
                         .parse()
                         .map_err(|_| format!("line {lineno}: bad page_size {v:?}"))?;
-                    if !p.is_power_of_two() || !(512..=(1 << 30)).contains(&p) {
-                        return Err(format!(
-                            "line {lineno}: page_size {p} is not a plausible page size"
-                        ));
-                    }
-                    snap.page_size = p;
+                    let p = PageSize::new(p).map_err(|_| {
+                        format!("line {lineno}: page_size {p} is not a plausible page size")
+                    })?;
+                    page_size = Some(p);
                 }
                 "source" => snap.source = v.to_string(),
                 _ => {
@@ -216,9 +246,7 @@ impl Snapshot {
                 }
             }
         }
-        if snap.page_size == 0 {
-            return Err("the header has no page_size".into());
-        }
+        snap.page_size = page_size.ok_or("the header has no page_size")?;
         while pos < input.len() {
             let line = next_line(&mut pos).unwrap_or_default();
             lineno += 1;
@@ -253,20 +281,15 @@ impl Snapshot {
                         let ((start, end), rest) =
                             parse_range_rest(l).ok_or_else(|| bad_line("residency", l))?;
                         let mut parts = rest.split(|&b| b == b' ');
-                        let present = parts
-                            .next()
-                            .and_then(unhex)
-                            .ok_or_else(|| bad_line("residency", l))?;
-                        let swapped = parts
-                            .next()
-                            .and_then(unhex)
-                            .ok_or_else(|| bad_line("residency", l))?;
-                        snap.residency.push(PageBits {
+                        let present = parts.next().ok_or_else(|| bad_line("residency", l))?;
+                        let swapped = parts.next().ok_or_else(|| bad_line("residency", l))?;
+                        snap.residency.push(residency_of(
                             start,
                             end,
+                            snap.page_size,
                             present,
                             swapped,
-                        });
+                        )?);
                     }
                 }
                 "thread-sps" => {
@@ -312,34 +335,91 @@ mod tests {
 
     #[test]
     fn round_trip() {
+        let page = PageSize::new(16384).unwrap();
         let mut snap = Snapshot {
             pid: Some(42),
-            page_size: 16384,
+            page_size: page,
             source: "smaps".into(),
             smaps: b"1000-2000 r--p 0 00:00 0 /a\xff b\n".to_vec(),
             ..Snapshot::default()
         };
         snap.header.insert("machine".into(), "aarch64".into());
         snap.build_ids.insert((0x1000, 0x2000), vec![0xde, 0xad]);
-        snap.residency.push(PageBits::from_pagemap(
-            0x1000,
-            0x5000,
-            &[1 << 63, 0, 1 << 62, 1 << 63],
-        ));
+        // Pages 0 and 3 present, page 2 swapped.
+        let mut r = Residency::new(0x10000, 0x20000, page);
+        r.mark_present(0..1);
+        r.mark_present(3..4);
+        r.mark_swapped(2..3);
+        snap.residency.push(r);
         snap.thread_sps = vec![0x7f00_0000_1234, 0x10];
         let bytes = snap.to_bytes();
         let back = Snapshot::parse(&bytes).unwrap();
         assert_eq!(back, snap);
+        let all = back.residency[0].count(0x10000, 0x20000);
+        assert_eq!((all.present, all.swapped), (2, 1));
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.contains("\n10000-20000 09 04\n"), "{text}");
+    }
+
+    /// Snapshots written before residency became runs still read, page for page.
+    #[test]
+    fn bitmaps_read_as_before() {
+        let r = Snapshot::parse(
+            b"ELFMAPS-SNAPSHOT 1\npage_size 4096\n\n@residency 20\n1000-b000 f302 0400\n",
+        )
+        .unwrap()
+        .residency
+        .remove(0);
+        // 10 pages: present 0,1,4,5,6,7,9; swapped 2.
         assert_eq!(
-            back.residency[0].to_pagemap(4),
-            vec![1 << 63, 0, 1 << 62, 1 << 63]
+            r.present_runs().collect::<Vec<_>>(),
+            vec![0..2, 4..8, 9..10]
         );
+        assert_eq!(r.swapped_runs().collect::<Vec<_>>(), vec![2..3]);
+        assert_eq!(r.count(0x1000, 0x5000).present, 2);
+        assert_eq!(r.count(0x5000, 0xb000).present, 5);
+    }
+
+    /// A ~200-byte snapshot that declares residency for a 1 TiB line (2^28 pages) with
+    /// a one-byte bitmap: refused at once, without allocating for the pages it claims.
+    #[test]
+    fn a_claim_larger_than_the_input_is_an_error() {
+        let tiny = b"ELFMAPS-SNAPSHOT 1\npage_size 4096\nsource smaps\n\n\
+            @smaps 39\n7e0000000000-7f0000000000 rw-p 0 0:0 0\n\
+            @residency 32\n7e0000000000-7f0000000000 ff 00\n";
+        assert!(tiny.len() < 220);
+        let err = Snapshot::parse(tiny).unwrap_err();
+        assert!(err.contains("268435456 pages"), "{err}");
+        // Too long is as wrong as too short: the bitmap must hold the line's pages.
+        let long = b"ELFMAPS-SNAPSHOT 1\npage_size 4096\n\n@residency 18\n1000-2000 0000 00\n";
+        assert!(Snapshot::parse(long).is_err());
+    }
+
+    /// Memory follows the bytes given: 2^20 pages all present are one run.
+    #[test]
+    fn residency_memory_follows_the_bytes() {
+        let pages = 1u64 << 20;
+        let line = format!(
+            "0-{:x} {} {}\n",
+            pages * 4096,
+            "ff".repeat((pages / 8) as usize),
+            "00".repeat((pages / 8) as usize)
+        );
+        let text = format!(
+            "ELFMAPS-SNAPSHOT 1\npage_size 4096\n\n@residency {}\n{line}",
+            line.len()
+        );
+        let snap = Snapshot::parse(text.as_bytes()).unwrap();
+        let r = &snap.residency[0];
+        assert_eq!(r.runs(), 1);
+        assert_eq!(r.count(0, pages * 4096).present, pages);
+        assert_eq!(Snapshot::parse(&snap.to_bytes()).unwrap(), snap);
     }
 
     #[test]
     fn hostile_snapshots_are_errors() {
         let good = Snapshot {
-            page_size: 4096,
+            page_size: PageSize::KIB4,
             source: "maps".into(),
             ..Snapshot::default()
         }

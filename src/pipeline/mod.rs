@@ -14,10 +14,10 @@ use std::sync::Arc;
 use crate::input::elf::{self, ElfError};
 use crate::input::maps::{self, Mapping, NameKind};
 use crate::label::{self, FileFacts, FileKey, Hints};
-use crate::report::{self, ObjectExtras, Report, Residency, Warning};
+use crate::report::{self, ObjectExtras, Report, Warning};
 use crate::source::proc::{ProcError, Process};
 use crate::source::{LiveSource, Opened, Source, Via};
-use crate::vocab::Code;
+use crate::vocab::{Code, PageSize, Residency};
 
 /// Why `elfmaps map` could not produce a report at all.
 #[derive(Debug)]
@@ -156,7 +156,7 @@ pub fn offline(
         "maps"
     };
     let (page, mut warnings) = match &snapshot {
-        Some(s) => (s.page_size, Vec::new()),
+        Some(s) => (s.page_size.get(), Vec::new()),
         None => saved_page_size(&mappings, user_page_size),
     };
     let mut target = crate::source::SysrootSource {
@@ -172,7 +172,7 @@ pub fn offline(
 /// A [`Target`] that records the pagemap reads of another.
 struct Recording<'a> {
     inner: &'a mut LiveSource,
-    pages: Vec<crate::input::snapshot::PageBits>,
+    pages: Vec<Residency>,
     hints: Hints,
 }
 
@@ -180,13 +180,10 @@ impl Source for Recording<'_> {
     fn open(&self, m: &Mapping) -> Opened {
         self.inner.open(m)
     }
-    fn pagemap(&mut self, start: u64, end: u64, page: u64) -> io::Result<Vec<u64>> {
-        let entries = self.inner.pagemap(start, end, page)?;
-        self.pages
-            .push(crate::input::snapshot::PageBits::from_pagemap(
-                start, end, &entries,
-            ));
-        Ok(entries)
+    fn residency(&mut self, start: u64, end: u64, page: PageSize) -> io::Result<Residency> {
+        let r = self.inner.residency(start, end, page)?;
+        self.pages.push(r.clone());
+        Ok(r)
     }
     fn hints(&mut self) -> Hints {
         self.hints = self.inner.hints();
@@ -258,7 +255,7 @@ pub fn snapshot(pid: u32) -> Result<(crate::input::snapshot::Snapshot, Report), 
     }
     let snap = crate::input::snapshot::Snapshot {
         pid: Some(pid),
-        page_size: page,
+        page_size: PageSize::new(page).unwrap_or(PageSize::KIB4),
         source: source.to_string(),
         header,
         smaps: text,
@@ -395,9 +392,12 @@ fn finish(
             continue;
         }
         let m = &mappings[r.mapping];
-        match target.pagemap(m.start, m.end, page_size) {
-            Ok(entries) => {
-                residency.insert(r.mapping, Residency { entries });
+        let read = PageSize::new(page_size)
+            .map_err(|e| io::Error::other(e.to_string()))
+            .and_then(|page| target.residency(m.start, m.end, page));
+        match read {
+            Ok(res) => {
+                residency.insert(r.mapping, res);
             }
             Err(e) => {
                 let msg = e.to_string();
@@ -430,7 +430,7 @@ fn finish(
     let (regions, objects, totals) = report::build(
         &mappings,
         &attribution,
-        page_size,
+        PageSize::new(page_size).unwrap_or(PageSize::KIB4),
         &|i| residency.get(&i).cloned(),
         &extras,
     );

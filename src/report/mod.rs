@@ -18,6 +18,7 @@ use crate::input::maps::Mapping;
 use crate::label::{Attribution, Kind};
 use crate::vocab::names::lossy;
 pub use crate::vocab::{Figures, Warning};
+use crate::vocab::{PageSize, Residency};
 
 /// Bumped on any incompatible change of the JSON below.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -223,28 +224,18 @@ fn figures_of(m: &Mapping) -> Figures {
     }
 }
 
-/// Per-page residency of one split maps line, from pagemap.
-#[derive(Debug, Clone)]
-pub struct Residency {
-    /// Raw pagemap entries, one per page of the line.
-    pub entries: Vec<u64>,
-}
-
-const PM_PRESENT: u64 = 1 << 63;
-const PM_SWAPPED: u64 = 1 << 62;
-
 /// Extra facts about each object for the report, in instance order.
 #[derive(Debug, Clone, Default)]
 pub struct ObjectExtras {
     pub opened: Option<String>,
 }
 
-/// Assembles the report. `residency(i)` gives the pagemap entries of maps line `i`
-/// when it was split (`None` when they could not be read).
+/// Assembles the report. `residency(i)` gives which pages of maps line `i` are
+/// present and swapped when it was split (`None` when that could not be read).
 pub fn build(
     mappings: &[Mapping],
     attribution: &Attribution,
-    page_size: u64,
+    page_size: PageSize,
     residency: &dyn Fn(usize) -> Option<Residency>,
     extras: &[ObjectExtras],
 ) -> (Vec<Region>, Vec<Object>, Figures) {
@@ -268,7 +259,7 @@ pub fn build(
         let figures: Vec<Figures> = if parts.len() == 1 {
             vec![whole]
         } else {
-            split_figures(m, parts, page_size, residency(mi), &whole)
+            split_figures(parts, page_size, residency(mi), &whole)
         };
         let (path, path_bytes) = if m.name.is_empty() {
             (None, None)
@@ -344,27 +335,21 @@ pub fn build(
     (regions, objects, totals)
 }
 
-/// Figures of the parts of one split maps line (see module docs).
+/// Figures of the parts of one split maps line (see module docs); `residency` is that
+/// of the whole line.
 fn split_figures(
-    m: &Mapping,
     parts: &[crate::label::Region],
-    page: u64,
+    page: PageSize,
     residency: Option<Residency>,
     whole: &Figures,
 ) -> Vec<Figures> {
+    let page = page.get();
     let counts: Option<Vec<(u64, u64)>> = residency.map(|res| {
         parts
             .iter()
             .map(|r| {
-                let from = ((r.start - m.start) / page) as usize;
-                let to = ((r.end - m.start) / page) as usize;
-                let entries = res
-                    .entries
-                    .get(from..to.min(res.entries.len()))
-                    .unwrap_or(&[]);
-                let present = entries.iter().filter(|e| *e & PM_PRESENT != 0).count() as u64;
-                let swapped = entries.iter().filter(|e| *e & PM_SWAPPED != 0).count() as u64;
-                (present, swapped)
+                let c = res.count(r.start, r.end);
+                (c.present, c.swapped)
             })
             .collect()
     });
@@ -482,14 +467,24 @@ mod tests {
     }
 
     const P: u64 = 4096;
-    const PRESENT: u64 = 1 << 63;
+    const PRESENT: bool = true;
 
-    /// Figures of `m` (0x1000-0x5000) cut into 0x1000-0x2000 and 0x2000-0x5000.
-    fn split_in_two(m: &Mapping, residency: Option<Vec<u64>>) -> Vec<Figures> {
+    /// Figures of `m` (0x1000-0x5000) cut into 0x1000-0x2000 and 0x2000-0x5000;
+    /// `present[i]`: page i is in memory.
+    fn split_in_two(m: &Mapping, present: Option<Vec<bool>>) -> Vec<Figures> {
         let whole = figures_of(m);
         let parts = [part(0x1000, 0x2000), part(0x2000, 0x5000)];
-        let res = residency.map(|entries| Residency { entries });
-        split_figures(m, &parts, P, res, &whole)
+        let page = PageSize::new(P).unwrap();
+        let res = present.map(|present| {
+            let mut r = Residency::new(0x1000, 0x5000, page);
+            for (i, p) in (0u64..).zip(present) {
+                if p {
+                    r.mark_present(i..i + 1);
+                }
+            }
+            r
+        });
+        split_figures(&parts, page, res, &whole)
     }
 
     #[test]
@@ -500,7 +495,7 @@ mod tests {
              Private_Clean: 0 kB\nPrivate_Dirty: 12 kB\nAnonymous: 12 kB\nSwap: 0 kB\n\
              SwapPss: 0 kB\nLocked: 0 kB\n",
         );
-        let f = split_in_two(&m, Some(vec![PRESENT, 0, PRESENT, PRESENT]));
+        let f = split_in_two(&m, Some(vec![PRESENT, false, PRESENT, PRESENT]));
         assert_eq!(f[0].rss, Some(P));
         assert_eq!(f[0].private_dirty, Some(P));
         assert_eq!(f[1].private_dirty, Some(2 * P));
@@ -516,7 +511,7 @@ mod tests {
             "Rss: 12 kB\nPss: 8 kB\nShared_Clean: 4 kB\nShared_Dirty: 0 kB\n\
              Private_Clean: 0 kB\nPrivate_Dirty: 8 kB\n",
         );
-        let f = split_in_two(&m, Some(vec![PRESENT, PRESENT, PRESENT, 0]));
+        let f = split_in_two(&m, Some(vec![PRESENT, PRESENT, PRESENT, false]));
         assert_eq!((f[0].shared_clean, f[0].private_dirty), (None, None));
         assert_eq!((f[1].shared_dirty, f[1].private_clean), (Some(0), Some(0)));
         assert_eq!(f[0].pss.unwrap() + f[1].pss.unwrap(), 8 * 1024);

@@ -16,6 +16,7 @@ use std::io;
 use crate::input::elf::ReadAt;
 use crate::input::maps::Mapping;
 use crate::label::Hints;
+use crate::vocab::{PageSize, Residency};
 use proc::Process;
 
 pub use sysroot::SysrootSource;
@@ -79,8 +80,8 @@ pub enum Precheck {
 pub trait Source {
     /// Opens the file that `m` maps.
     fn open(&self, m: &Mapping) -> Opened;
-    /// pagemap entries of `[start, end)`.
-    fn pagemap(&mut self, start: u64, end: u64, page: u64) -> io::Result<Vec<u64>>;
+    /// Which pages of `[start, end)` (one maps line) are present and which swapped.
+    fn residency(&mut self, start: u64, end: u64, page: PageSize) -> io::Result<Residency>;
     /// Facts that help name anonymous memory.
     fn hints(&mut self) -> Hints {
         Hints::default()
@@ -99,8 +100,8 @@ impl Source for LiveSource {
     fn open(&self, m: &Mapping) -> Opened {
         self.0.open_mapped(m)
     }
-    fn pagemap(&mut self, start: u64, end: u64, page: u64) -> io::Result<Vec<u64>> {
-        self.0.pagemap(start, end, page)
+    fn residency(&mut self, start: u64, end: u64, page: PageSize) -> io::Result<Residency> {
+        self.0.residency(start, end, page)
     }
     fn hints(&mut self) -> Hints {
         Hints {

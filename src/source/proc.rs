@@ -21,6 +21,7 @@ const CHUNK: usize = 256 * 1024;
 use super::files::open_checked;
 use super::{Opened, Precheck, Via};
 use crate::input::maps::{Mapping, NameKind};
+use crate::vocab::{PageSize, Residency};
 
 /// Why a live process could not be read at all.
 #[derive(Debug)]
@@ -288,12 +289,12 @@ impl Process {
         })
     }
 
-    /// Residency of `[start, end)`, one pagemap-format entry per page with only two
-    /// bits kept: 63 "resident" and 62 "swapped". A page mapped to the shared zero
-    /// page is not resident, as in smaps' Rss: the PAGEMAP_SCAN ioctl (Linux 6.7+)
-    /// says which pages those are; on older kernels the zero page is recognised by its
-    /// PFN when PFNs are visible (CAP_SYS_ADMIN), and otherwise counted as resident.
-    pub fn pagemap(&mut self, start: u64, end: u64, page: u64) -> io::Result<Vec<u64>> {
+    /// Which pages of `[start, end)` are present and which swapped. A page mapped to
+    /// the shared zero page is not resident, as in smaps' Rss: the PAGEMAP_SCAN ioctl
+    /// (Linux 6.7+) says which pages those are; on older kernels the zero page is
+    /// recognised by its PFN when PFNs are visible (CAP_SYS_ADMIN), and otherwise
+    /// counted as resident.
+    pub fn residency(&mut self, start: u64, end: u64, page: PageSize) -> io::Result<Residency> {
         let dir = &self.dir;
         let f = self
             .pagemap
@@ -311,20 +312,7 @@ impl Process {
                 ) => {}
             Err(e) => return Err(e),
         }
-        let pages = ((end - start) / page) as usize;
-        let mut buf = vec![0u8; pages * 8];
-        let at = (start / page) * 8;
-        f.read_exact_at(&mut buf, at)?;
-        let zero = zero_pfn();
-        Ok(buf
-            .chunks_exact(8)
-            .map(|c| {
-                let e = u64::from_ne_bytes(c.try_into().expect("8-byte chunk"));
-                let on_zero_page = zero.is_some_and(|z| e & PM_PRESENT != 0 && e & PFN_MASK == z);
-                let present = e & PM_PRESENT != 0 && !on_zero_page;
-                (u64::from(present) << 63) | (e & PM_SWAPPED)
-            })
-            .collect())
+        read_pagemap(f, start, end, page)
     }
 
     /// The build ID of the file mapped at `addr`, from the PROCMAP_QUERY ioctl (Linux
@@ -424,9 +412,46 @@ fn procmap_query_build_id(maps: &File, addr: u64) -> io::Result<Option<Vec<u8>>>
     Ok((n > 0).then(|| id[..n].to_vec()))
 }
 
+/// pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst): page present,
+/// page swapped, and the page frame number (visible with CAP_SYS_ADMIN).
 const PM_PRESENT: u64 = 1 << 63;
 const PM_SWAPPED: u64 = 1 << 62;
 const PFN_MASK: u64 = (1 << 55) - 1;
+/// Pages read per `pread` of pagemap: memory stays bounded whatever the range.
+const PAGEMAP_CHUNK: u64 = 8192;
+
+/// Residency from pagemap entries (kernels without PAGEMAP_SCAN), read a bounded chunk
+/// at a time.
+fn read_pagemap(f: &File, start: u64, end: u64, page: PageSize) -> io::Result<Residency> {
+    let mut res = Residency::new(start, end, page);
+    let pages = res.pages();
+    let zero = zero_pfn();
+    let first = start >> page.get().trailing_zeros();
+    let mut buf = vec![0u8; (8 * pages.min(PAGEMAP_CHUNK)) as usize];
+    let mut i = 0;
+    while i < pages {
+        let n = (pages - i).min(PAGEMAP_CHUNK);
+        let chunk = &mut buf[..(8 * n) as usize];
+        let at = first
+            .checked_add(i)
+            .and_then(|p| p.checked_mul(8))
+            .ok_or_else(|| io::Error::other("address beyond pagemap"))?;
+        f.read_exact_at(chunk, at)?;
+        for (k, c) in chunk.chunks_exact(8).enumerate() {
+            let e = u64::from_ne_bytes(c.try_into().expect("8-byte chunk"));
+            let on_zero_page = zero.is_some_and(|z| e & PM_PRESENT != 0 && e & PFN_MASK == z);
+            let p = i + k as u64;
+            if e & PM_PRESENT != 0 && !on_zero_page {
+                res.mark_present(p..p + 1);
+            }
+            if e & PM_SWAPPED != 0 {
+                res.mark_swapped(p..p + 1);
+            }
+        }
+        i += n;
+    }
+    Ok(res)
+}
 
 /// `struct page_region` of linux/fs.h.
 #[repr(C)]
@@ -464,9 +489,9 @@ const PAGEMAP_SCAN: u64 =
 
 /// Residency through the PAGEMAP_SCAN ioctl: runs of pages by category, so a large
 /// mostly-empty mapping costs a few calls, not 8 bytes per page.
-fn pagemap_scan(f: &File, start: u64, end: u64, page: u64) -> io::Result<Vec<u64>> {
+fn pagemap_scan(f: &File, start: u64, end: u64, page: PageSize) -> io::Result<Residency> {
     use std::os::fd::AsRawFd;
-    let mut out = vec![0u64; ((end - start) / page) as usize];
+    let mut out = Residency::new(start, end, page);
     let mut regions = vec![PageRegion::default(); 256];
     let mut at = start;
     while at < end {
@@ -488,19 +513,12 @@ fn pagemap_scan(f: &File, start: u64, end: u64, page: u64) -> io::Result<Vec<u64
             return Err(io::Error::last_os_error());
         }
         for r in &regions[..(n as usize).min(regions.len())] {
-            let bits = if r.categories & PAGE_IS_PRESENT != 0 && r.categories & PAGE_IS_PFNZERO == 0
-            {
-                PM_PRESENT
-            } else {
-                0
-            } | if r.categories & PAGE_IS_SWAPPED != 0 {
-                PM_SWAPPED
-            } else {
-                0
-            };
-            let (from, to) = (r.start.max(start), r.end.min(end));
-            for a in (from..to).step_by(page as usize) {
-                out[((a - start) / page) as usize] |= bits;
+            let pages = out.page_indices(r.start.max(start), r.end.min(end));
+            if r.categories & PAGE_IS_PRESENT != 0 && r.categories & PAGE_IS_PFNZERO == 0 {
+                out.mark_present(pages.clone());
+            }
+            if r.categories & PAGE_IS_SWAPPED != 0 {
+                out.mark_swapped(pages);
             }
         }
         if arg.walk_end <= at || (n as u64) < arg.vec_len {

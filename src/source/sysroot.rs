@@ -17,6 +17,7 @@ use super::files::open_checked;
 use super::{Opened, Precheck, Source, Via};
 use crate::input::maps::{Mapping, NameKind};
 use crate::input::snapshot::Snapshot;
+use crate::vocab::{PageSize, Residency};
 
 const MAX_LINKS: usize = 40;
 
@@ -113,7 +114,7 @@ impl Source for SysrootSource {
         }
     }
 
-    fn pagemap(&mut self, start: u64, end: u64, page: u64) -> io::Result<Vec<u64>> {
+    fn residency(&mut self, start: u64, end: u64, page: PageSize) -> io::Result<Residency> {
         let Some(snap) = &self.snapshot else {
             return Err(io::Error::other(
                 "saved maps and smaps have no per-page residency (record a snapshot with `elfmaps snapshot`)",
@@ -121,8 +122,8 @@ impl Source for SysrootSource {
         };
         snap.residency
             .iter()
-            .find(|r| r.start == start && r.end == end)
-            .map(|r| r.to_pagemap(((end - start) / page) as usize))
+            .find(|r| r.start() == start && r.end() == end && r.page_size() == page)
+            .cloned()
             .ok_or_else(|| io::Error::other("the snapshot has no residency for this line"))
     }
 
