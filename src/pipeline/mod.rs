@@ -59,7 +59,7 @@ pub fn live(pid: u32) -> Result<Report, Error> {
     let mut report = analyze(
         mappings,
         source,
-        crate::source::proc::page_size(),
+        crate::source::proc::page_size().get(),
         Some(pid),
         &mut target,
     );
@@ -197,7 +197,7 @@ impl Source for Recording<'_> {
 pub fn snapshot(pid: u32) -> Result<(crate::input::snapshot::Snapshot, Report), Error> {
     let process = Process::new(pid)?;
     let (mappings, source, text) = read_mappings(&process, true)?;
-    let page = crate::source::proc::page_size();
+    let page = crate::source::proc::page_size().get();
     let mut live = LiveSource(process);
     let mut rec = Recording {
         inner: &mut live,
