@@ -427,22 +427,23 @@ fn finish(
                 .map(|v| v.as_str().to_string()),
         })
         .collect();
-    let (regions, objects, totals) = report::build(
+    let mut built = report::build(
         &mappings,
         &attribution,
         PageSize::new(page_size).unwrap_or(PageSize::KIB4),
         &|i| residency.get(&i).cloned(),
         &extras,
     );
+    warnings.append(&mut built.warnings);
     Report {
         schema_version: report::SCHEMA_VERSION,
         pid,
         page_size,
         source: source.to_string(),
-        regions,
-        objects,
+        regions: built.regions,
+        objects: built.objects,
         warnings,
-        totals,
+        totals: built.totals,
     }
 }
 
