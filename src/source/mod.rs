@@ -1,6 +1,6 @@
 //! Where bytes come from: the files a process maps and the residency of its pages,
 //! behind one trait ([`Source`]) whose files are read through
-//! [`ReadAt`](crate::input::elf::ReadAt).
+//! [`ReadAt`].
 //!
 //! - [`proc`]: the one module that touches `/proc` (a live process);
 //! - [`files`]: opening a file named by maps without blocking or trusting it;
@@ -23,6 +23,7 @@ pub use sysroot::SysrootSource;
 
 /// How a mapped file was reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Via {
     /// `/proc/PID/map_files/START-END`: the mapped inode itself.
     MapFiles,
@@ -36,6 +37,7 @@ pub enum Via {
 }
 
 impl Via {
+    /// The name JSON gives it (`opened` of an object).
     pub fn as_str(self) -> &'static str {
         match self {
             Via::MapFiles => "map_files",
@@ -47,20 +49,26 @@ impl Via {
 }
 
 /// The outcome of opening the file behind a mapping.
+#[non_exhaustive]
 pub enum Opened {
+    /// A regular file, open for reading.
     Regular {
         /// The open file, read with bounded `pread`s.
         file: Box<dyn ReadAt + Send + Sync>,
+        /// Its size in bytes.
         size: u64,
         /// (device major, device minor, inode) of the open file.
         id: (u32, u32, u64),
+        /// How it was reached.
         via: Via,
         /// Set when the file at the path is not the mapped one (dev/inode differ).
         mismatch: Option<String>,
     },
+    /// A device: never opened for reading (opening a device runs its driver).
     Device,
     /// A FIFO, socket, directory, ...: nothing to read.
     NotRegular(&'static str),
+    /// It could not be opened; why, for a warning.
     Failed(String),
 }
 

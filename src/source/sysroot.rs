@@ -83,7 +83,9 @@ fn join(root: &Path, comps: &[Vec<u8>]) -> PathBuf {
 
 /// Files from a sysroot; residency and build IDs from a snapshot when there is one.
 pub struct SysrootSource {
+    /// The copy of the target's root filesystem.
     pub root: PathBuf,
+    /// The snapshot the maps lines come from, if they do.
     pub snapshot: Option<Snapshot>,
 }
 
