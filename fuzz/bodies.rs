@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use elfmaps::label::{self, FileFacts, FileKey, Hints};
+use elfmaps::vocab::{PageSize, Residency};
 
 /// The maps/smaps parser, whole and fed in two pieces.
 pub fn maps(data: &[u8]) {
@@ -47,9 +48,10 @@ pub fn snapshot(data: &[u8]) {
         let again = elfmaps::input::snapshot::Snapshot::parse(&s.to_bytes())
             .expect("a written snapshot reads back");
         assert_eq!(s.smaps, again.smaps);
+        assert_eq!(s.residency, again.residency);
         for r in &s.residency {
-            let pages = (r.end - r.start) / s.page_size;
-            let _ = r.to_pagemap(pages.min(1 << 16) as usize);
+            let all = r.count(r.start(), r.end());
+            assert!(all.present <= r.pages() && all.swapped <= r.pages());
         }
     }
 }
@@ -103,14 +105,20 @@ pub fn attribute(data: &[u8]) {
             assert_eq!(pos, m.end, "line {} not covered", m.line);
         }
         assert_eq!(at, a.regions.len());
-        let _ = elfmaps::report::build(&mappings, &a, page, &|_| None, &[]);
-        // With residency: every other page present (lines of up to 64K pages).
+        let page_size = PageSize::new(page).expect("a page size");
+        let _ = elfmaps::report::build(&mappings, &a, page_size, &|_| None, &[]);
+        // With residency: every other page present (the first 64K pages of a line),
+        // and the last page swapped.
         let residency = |i: usize| {
-            let pages = mappings[i].size() / page;
-            (pages <= 1 << 16).then(|| elfmaps::report::Residency {
-                entries: (0..pages).map(|p| (p & 1) << 63).collect(),
-            })
+            let m = &mappings[i];
+            let mut r = Residency::new(m.start, m.end, page_size);
+            for p in (0..r.pages().min(1 << 16)).step_by(2) {
+                r.mark_present(p..p + 1);
+            }
+            let last = r.pages().saturating_sub(1);
+            r.mark_swapped(last..last + 1);
+            Some(r)
         };
-        let _ = elfmaps::report::build(&mappings, &a, page, &residency, &[]);
+        let _ = elfmaps::report::build(&mappings, &a, page_size, &residency, &[]);
     }
 }

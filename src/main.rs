@@ -233,6 +233,10 @@ fn error(msg: &str) -> Exit {
 /// Runs the analysis of `input` and prints its warnings.
 fn load(input: &Input) -> Result<Report, String> {
     let (sysroot, page_size) = (&input.sysroot, input.page_size);
+    let page_size = page_size
+        .map(elfmaps::PageSize::new)
+        .transpose()
+        .map_err(|e| e.to_string())?;
     let s = &input.source;
     if s.pid.is_none() && s.smaps.is_none() && s.maps.is_none() && s.snapshot.is_none() {
         return Err("no target: give a PID, --smaps FILE, --maps FILE or --snapshot FILE".into());
@@ -243,16 +247,16 @@ fn load(input: &Input) -> Result<Report, String> {
         let bytes = read_input(path)?;
         let snap = elfmaps::input::snapshot::Snapshot::parse(&bytes)
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        let text = snap.smaps.clone();
         let name = path.display().to_string();
-        elfmaps::pipeline::offline(&text, &name, sysroot, page_size, Some(snap))
-            .map_err(|e| e.to_string())
+        let saved =
+            elfmaps::pipeline::Saved::snapshot(snap, &name, sysroot).with_page_size(page_size);
+        elfmaps::pipeline::offline(saved).map_err(|e| e.to_string())
     } else {
         let path = s.smaps.as_ref().or(s.maps.as_ref()).expect("checked above");
         let text = read_input(path)?;
         let name = path.display().to_string();
-        elfmaps::pipeline::offline(&text, &name, sysroot, page_size, None)
-            .map_err(|e| e.to_string())
+        let saved = elfmaps::pipeline::Saved::text(&text, &name, sysroot).with_page_size(page_size);
+        elfmaps::pipeline::offline(saved).map_err(|e| e.to_string())
     }?;
     for w in &report.warnings {
         eprintln!("elfmaps: warning: {}", elfmaps::render::warning_text(w));

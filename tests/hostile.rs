@@ -403,3 +403,34 @@ fn maps_that_change_between_reads() {
         assert!(o.stdout.starts_with(b"ELFMAPS-SNAPSHOT 1\n"));
     }
 }
+
+/// Issue 9 §2: a ~200-byte snapshot that declares residency for a 1 TiB split line
+/// (2^28 pages) once aborted allocating a word per page. Its bitmaps hold 8 pages: a
+/// claim larger than the input, refused at once with exit 2.
+#[test]
+fn a_snapshot_claiming_a_terabyte_of_residency() {
+    let dir = tempfile::tempdir().unwrap();
+    let smaps = "7e0000000000-7f0000000000 rw-p 00000000 00:00 0 \nRss: 4 kB\n";
+    let res = "7e0000000000-7f0000000000 ff 00\n";
+    let snap = format!(
+        "ELFMAPS-SNAPSHOT 1\npage_size 4096\nsource smaps\n\n@smaps {}\n{smaps}\n@residency {}\n{res}\n",
+        smaps.len(),
+        res.len()
+    );
+    assert!(snap.len() < 220);
+    let path = dir.path().join("tib.snap");
+    fs::write(&path, &snap).unwrap();
+    let t = Instant::now();
+    let o = elfmaps(&[
+        "map",
+        "--snapshot",
+        path.to_str().unwrap(),
+        "--sysroot",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(t.elapsed() < Duration::from_secs(5));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("268435456 pages"), "{err}");
+}

@@ -27,68 +27,110 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::ops::Range;
 
+use crate::vocab::{PageSize, Residency};
+
+/// The first word of a snapshot file.
 pub const MAGIC: &str = "ELFMAPS-SNAPSHOT";
+/// The format version this reader reads and writes.
 pub const VERSION: u32 = 1;
 
-/// Per-page residency of one maps line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PageBits {
-    pub start: u64,
-    pub end: u64,
-    /// Bit i set: page i is present in memory.
-    pub present: Vec<u8>,
-    /// Bit i set: page i is swapped out.
-    pub swapped: Vec<u8>,
-}
-
-impl PageBits {
-    /// Builds bitmaps from raw pagemap entries (bit 63 present, bit 62 swapped).
-    pub fn from_pagemap(start: u64, end: u64, entries: &[u64]) -> PageBits {
-        let n = entries.len().div_ceil(8);
-        let (mut present, mut swapped) = (vec![0u8; n], vec![0u8; n]);
-        for (i, e) in entries.iter().enumerate() {
-            if e & (1 << 63) != 0 {
-                present[i / 8] |= 1 << (i % 8);
-            }
-            if e & (1 << 62) != 0 {
-                swapped[i / 8] |= 1 << (i % 8);
-            }
-        }
-        PageBits {
-            start,
-            end,
-            present,
-            swapped,
-        }
-    }
-
-    /// pagemap-like entries (only bits 63 and 62) for `pages` pages.
-    pub fn to_pagemap(&self, pages: usize) -> Vec<u64> {
-        let bit = |v: &[u8], i: usize| v.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0);
-        (0..pages)
-            .map(|i| {
-                (u64::from(bit(&self.present, i)) << 63) | (u64::from(bit(&self.swapped, i)) << 62)
-            })
-            .collect()
-    }
-}
-
 /// A parsed snapshot.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Snapshot {
+    /// The process recorded.
     pub pid: Option<u32>,
-    pub page_size: u64,
+    /// The page size of the recording machine.
+    pub page_size: PageSize,
     /// `smaps` or `maps`.
     pub source: String,
     /// Other header lines (`kernel`, `machine`, `created`, future keys).
     pub header: BTreeMap<String, String>,
+    /// The smaps (or maps) text exactly as read.
     pub smaps: Vec<u8>,
     /// Build IDs by maps line range.
     pub build_ids: BTreeMap<(u64, u64), Vec<u8>>,
-    pub residency: Vec<PageBits>,
+    /// Residency of the maps lines the analysis splits, in the snapshot's page size.
+    pub residency: Vec<Residency>,
     /// Stack pointers of the threads other than the main one (names thread stacks).
     pub thread_sps: Vec<u64>,
+}
+
+impl Default for Snapshot {
+    /// An empty snapshot of 4 KiB pages.
+    fn default() -> Snapshot {
+        Snapshot {
+            pid: None,
+            page_size: PageSize::KIB4,
+            source: String::new(),
+            header: BTreeMap::new(),
+            smaps: Vec::new(),
+            build_ids: BTreeMap::new(),
+            residency: Vec::new(),
+            thread_sps: Vec::new(),
+        }
+    }
+}
+
+/// The bitmap of `pages` pages whose set bits are `runs` (bit `i % 8` of byte `i / 8`
+/// is page `i`).
+fn bitmap(runs: impl Iterator<Item = Range<u64>>, pages: u64) -> Vec<u8> {
+    let mut out = vec![0u8; usize::try_from(pages.div_ceil(8)).unwrap_or(usize::MAX)];
+    for run in runs {
+        for i in run {
+            if let Some(b) = out.get_mut((i / 8) as usize) {
+                *b |= 1 << (i % 8);
+            }
+        }
+    }
+    out
+}
+
+/// Reads one residency line's bitmaps into `[start, end)`. Each must hold exactly the
+/// line's pages: a line that claims more pages than its bitmaps hold is refused (with
+/// why), so memory follows the bytes given. `Err(None)`: the hex is malformed.
+fn residency_of(
+    start: u64,
+    end: u64,
+    page: PageSize,
+    present: &[u8],
+    swapped: &[u8],
+) -> Result<Residency, Option<String>> {
+    let mut r = Residency::new(start, end, page);
+    let need = r.pages().div_ceil(8);
+    for hexbits in [present, swapped] {
+        let have = (hexbits.len() / 2) as u64;
+        if have != need {
+            return Err(Some(format!(
+                "section @residency: {start:x}-{end:x} claims {} pages of {page} bytes, which need {need} bytes of bitmap, but a bitmap holds {have}",
+                r.pages()
+            )));
+        }
+    }
+    let present = unhex(present).ok_or(None)?;
+    let swapped = unhex(swapped).ok_or(None)?;
+    for i in set_bits(&present) {
+        r.mark_present(i..i + 1);
+    }
+    for i in set_bits(&swapped) {
+        r.mark_swapped(i..i + 1);
+    }
+    Ok(r)
+}
+
+/// The indices of the set bits of a bitmap (bit `i % 8` of byte `i / 8` is `i`).
+fn set_bits(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {
+    (0u64..)
+        .step_by(8)
+        .zip(bytes)
+        .filter(|(_, b)| **b != 0)
+        .flat_map(|(base, &b)| {
+            (0..8)
+                .filter(move |k| b & (1 << k) != 0)
+                .map(move |k| base + k)
+        })
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -109,7 +151,7 @@ fn unhex(s: &[u8]) -> Option<Vec<u8>> {
 }
 
 impl Snapshot {
-    /// Serialises the snapshot.
+    /// Serialises the snapshot in the format above.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut head = format!("{MAGIC} {VERSION}\n");
         if let Some(pid) = self.pid {
@@ -139,10 +181,10 @@ impl Snapshot {
             let _ = writeln!(
                 res,
                 "{:x}-{:x} {} {}",
-                r.start,
-                r.end,
-                hex(&r.present),
-                hex(&r.swapped)
+                r.start(),
+                r.end(),
+                hex(&bitmap(r.present_runs(), r.pages())),
+                hex(&bitmap(r.swapped_runs(), r.pages()))
             );
         }
         section("residency", res.as_bytes());
@@ -154,135 +196,179 @@ impl Snapshot {
         out
     }
 
-    /// Parses a snapshot.
+    /// Parses a snapshot. Errors name the line or the section; memory follows the
+    /// bytes given (residency is kept as runs, and a residency line must carry a bit
+    /// for each page it claims).
     pub fn parse(input: &[u8]) -> Result<Snapshot, String> {
-        let mut snap = Snapshot::default();
-        let mut pos = 0usize;
-        let mut lineno = 0usize;
-        let next_line = |pos: &mut usize| -> Option<&[u8]> {
-            if *pos >= input.len() {
-                return None;
-            }
-            let end = input[*pos..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(input.len(), |e| *pos + e);
-            let line = &input[*pos..end];
-            *pos = end + 1;
-            Some(line)
+        let mut cur = Cursor {
+            input,
+            pos: 0,
+            line: 0,
         };
-        let first = next_line(&mut pos).ok_or("empty file: not an elfmaps snapshot")?;
-        lineno += 1;
-        let first = std::str::from_utf8(first).map_err(|_| "not an elfmaps snapshot")?;
-        let version = first
-            .strip_prefix(MAGIC)
-            .and_then(|v| v.trim().parse::<u32>().ok())
-            .ok_or("not an elfmaps snapshot (no ELFMAPS-SNAPSHOT header)")?;
-        if version != VERSION {
-            return Err(format!(
-                "snapshot version {version} is not supported (this elfmaps reads {VERSION})"
-            ));
-        }
-        loop {
-            let line = next_line(&mut pos).ok_or("the header does not end (no blank line)")?;
-            lineno += 1;
-            if line.is_empty() {
-                break;
-            }
-            let line = std::str::from_utf8(line)
-                .map_err(|_| format!("line {lineno}: header line is not UTF-8"))?;
-            let (k, v) = line.split_once(' ').unwrap_or((line, ""));
-            match k {
-                "pid" => {
-                    snap.pid = Some(
-                        v.parse()
-                            .map_err(|_| format!("line {lineno}: bad pid {v:?}"))?,
-                    )
-                }
-                "page_size" => {
-                    let p: u64 = v
-                        .parse()
-                        .map_err(|_| format!("line {lineno}: bad page_size {v:?}"))?;
-                    if !p.is_power_of_two() || !(512..=(1 << 30)).contains(&p) {
-                        return Err(format!(
-                            "line {lineno}: page_size {p} is not a plausible page size"
-                        ));
-                    }
-                    snap.page_size = p;
-                }
-                "source" => snap.source = v.to_string(),
-                _ => {
-                    snap.header.insert(k.to_string(), v.to_string());
-                }
-            }
-        }
-        if snap.page_size == 0 {
-            return Err("the header has no page_size".into());
-        }
-        while pos < input.len() {
-            let line = next_line(&mut pos).unwrap_or_default();
-            lineno += 1;
-            if line.is_empty() {
-                continue;
-            }
-            let text = std::str::from_utf8(line).unwrap_or("");
-            let (name, len) = text
-                .strip_prefix('@')
-                .and_then(|t| t.split_once(' '))
-                .and_then(|(n, l)| Some((n.to_string(), l.parse::<usize>().ok()?)))
-                .ok_or_else(|| {
-                    format!("line {lineno}: expected a section header \"@NAME LENGTH\"")
-                })?;
-            let body = input
-                .get(pos..pos.checked_add(len).ok_or("section length overflows")?)
-                .ok_or_else(|| format!("section @{name} is truncated ({len} bytes promised)"))?;
-            lineno += body.iter().filter(|&&b| b == b'\n').count();
-            pos += len;
-            match name.as_str() {
+        read_magic(&mut cur)?;
+        let mut snap = Snapshot::default();
+        snap.page_size = read_header(&mut cur, &mut snap)?;
+        while let Some((name, body)) = cur.section()? {
+            match name {
                 "smaps" => snap.smaps = body.to_vec(),
-                "build-ids" => {
-                    for l in body.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-                        let (range, id) =
-                            parse_range_rest(l).ok_or_else(|| bad_line("build-ids", l))?;
-                        let id = unhex(id).ok_or_else(|| bad_line("build-ids", l))?;
-                        snap.build_ids.insert(range, id);
-                    }
-                }
-                "residency" => {
-                    for l in body.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-                        let ((start, end), rest) =
-                            parse_range_rest(l).ok_or_else(|| bad_line("residency", l))?;
-                        let mut parts = rest.split(|&b| b == b' ');
-                        let present = parts
-                            .next()
-                            .and_then(unhex)
-                            .ok_or_else(|| bad_line("residency", l))?;
-                        let swapped = parts
-                            .next()
-                            .and_then(unhex)
-                            .ok_or_else(|| bad_line("residency", l))?;
-                        snap.residency.push(PageBits {
-                            start,
-                            end,
-                            present,
-                            swapped,
-                        });
-                    }
-                }
-                "thread-sps" => {
-                    for l in body.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-                        let sp = std::str::from_utf8(l)
-                            .ok()
-                            .and_then(|t| u64::from_str_radix(t, 16).ok())
-                            .ok_or_else(|| bad_line("thread-sps", l))?;
-                        snap.thread_sps.push(sp);
-                    }
-                }
+                "build-ids" => snap.build_ids.extend(parse_build_ids(body)?),
+                "residency" => snap
+                    .residency
+                    .extend(parse_residency(body, snap.page_size)?),
+                "thread-sps" => snap.thread_sps.extend(parse_thread_sps(body)?),
                 _ => {} // A section of a later version: skipped.
             }
         }
         Ok(snap)
     }
+}
+
+/// The bytes of a snapshot being read, with the number of the last line read.
+struct Cursor<'a> {
+    input: &'a [u8],
+    pos: usize,
+    line: usize,
+}
+
+impl<'a> Cursor<'a> {
+    /// The next line, without its newline; `None` at the end.
+    fn next_line(&mut self) -> Option<&'a [u8]> {
+        let rest = self.input.get(self.pos..).filter(|r| !r.is_empty())?;
+        let len = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+        self.pos += len + 1;
+        self.line += 1;
+        Some(&rest[..len])
+    }
+
+    /// The next section, `@NAME LENGTH` and its body; `None` at the end. Blank lines
+    /// between sections are skipped.
+    fn section(&mut self) -> Result<Option<(&'a str, &'a [u8])>, String> {
+        let line = loop {
+            match self.next_line() {
+                None => return Ok(None),
+                Some([]) => continue,
+                Some(l) => break l,
+            }
+        };
+        let lineno = self.line;
+        let (name, len) = std::str::from_utf8(line)
+            .ok()
+            .and_then(|t| t.strip_prefix('@')?.split_once(' '))
+            .and_then(|(n, l)| Some((n, l.parse::<usize>().ok()?)))
+            .ok_or_else(|| format!("line {lineno}: expected a section header \"@NAME LENGTH\""))?;
+        let end = self
+            .pos
+            .checked_add(len)
+            .ok_or("section length overflows")?;
+        let body = self
+            .input
+            .get(self.pos..end)
+            .ok_or_else(|| format!("section @{name} is truncated ({len} bytes promised)"))?;
+        self.line += memchr::memchr_iter(b'\n', body).count();
+        self.pos = end;
+        Ok(Some((name, body)))
+    }
+}
+
+/// The first line: the magic and a version this reader knows.
+fn read_magic(cur: &mut Cursor) -> Result<(), String> {
+    let first = cur
+        .next_line()
+        .ok_or("empty file: not an elfmaps snapshot")?;
+    let first = std::str::from_utf8(first).map_err(|_| "not an elfmaps snapshot")?;
+    let version = first
+        .strip_prefix(MAGIC)
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .ok_or("not an elfmaps snapshot (no ELFMAPS-SNAPSHOT header)")?;
+    if version != VERSION {
+        return Err(format!(
+            "snapshot version {version} is not supported (this elfmaps reads {VERSION})"
+        ));
+    }
+    Ok(())
+}
+
+/// The header lines up to the blank line, into `snap`; returns the page size, which
+/// the header must give.
+fn read_header(cur: &mut Cursor, snap: &mut Snapshot) -> Result<PageSize, String> {
+    let mut page_size = None;
+    loop {
+        let line = cur
+            .next_line()
+            .ok_or("the header does not end (no blank line)")?;
+        let lineno = cur.line;
+        if line.is_empty() {
+            break;
+        }
+        let line = std::str::from_utf8(line)
+            .map_err(|_| format!("line {lineno}: header line is not UTF-8"))?;
+        let (k, v) = line.split_once(' ').unwrap_or((line, ""));
+        match k {
+            "pid" => {
+                let pid = v
+                    .parse()
+                    .map_err(|_| format!("line {lineno}: bad pid {v:?}"))?;
+                snap.pid = Some(pid);
+            }
+            "page_size" => {
+                let p: u64 = v
+                    .parse()
+                    .map_err(|_| format!("line {lineno}: bad page_size {v:?}"))?;
+                let p = PageSize::new(p).map_err(|_| {
+                    format!("line {lineno}: page_size {p} is not a plausible page size")
+                })?;
+                page_size = Some(p);
+            }
+            "source" => snap.source = v.to_string(),
+            _ => {
+                snap.header.insert(k.to_string(), v.to_string());
+            }
+        }
+    }
+    page_size.ok_or_else(|| "the header has no page_size".to_string())
+}
+
+/// The non-empty lines of a section's body.
+fn lines(body: &[u8]) -> impl Iterator<Item = &[u8]> {
+    body.split(|&b| b == b'\n').filter(|l| !l.is_empty())
+}
+
+/// `@build-ids`: "START-END HEX" lines.
+fn parse_build_ids(body: &[u8]) -> Result<BTreeMap<(u64, u64), Vec<u8>>, String> {
+    lines(body)
+        .map(|l| {
+            let (range, id) = parse_range_rest(l).ok_or_else(|| bad_line("build-ids", l))?;
+            let id = unhex(id).ok_or_else(|| bad_line("build-ids", l))?;
+            Ok((range, id))
+        })
+        .collect()
+}
+
+/// `@residency`: "START-END PRESENT SWAPPED" lines, bitmaps in hex.
+fn parse_residency(body: &[u8], page: PageSize) -> Result<Vec<Residency>, String> {
+    lines(body)
+        .map(|l| {
+            let ((start, end), rest) =
+                parse_range_rest(l).ok_or_else(|| bad_line("residency", l))?;
+            let mut parts = rest.split(|&b| b == b' ');
+            let present = parts.next().ok_or_else(|| bad_line("residency", l))?;
+            let swapped = parts.next().ok_or_else(|| bad_line("residency", l))?;
+            residency_of(start, end, page, present, swapped)
+                .map_err(|e| e.unwrap_or_else(|| bad_line("residency", l)))
+        })
+        .collect()
+}
+
+/// `@thread-sps`: one hex stack pointer a line.
+fn parse_thread_sps(body: &[u8]) -> Result<Vec<u64>, String> {
+    lines(body)
+        .map(|l| {
+            std::str::from_utf8(l)
+                .ok()
+                .and_then(|t| u64::from_str_radix(t, 16).ok())
+                .ok_or_else(|| bad_line("thread-sps", l))
+        })
+        .collect()
 }
 
 fn bad_line(section: &str, l: &[u8]) -> String {
@@ -312,34 +398,91 @@ mod tests {
 
     #[test]
     fn round_trip() {
+        let page = PageSize::new(16384).unwrap();
         let mut snap = Snapshot {
             pid: Some(42),
-            page_size: 16384,
+            page_size: page,
             source: "smaps".into(),
             smaps: b"1000-2000 r--p 0 00:00 0 /a\xff b\n".to_vec(),
             ..Snapshot::default()
         };
         snap.header.insert("machine".into(), "aarch64".into());
         snap.build_ids.insert((0x1000, 0x2000), vec![0xde, 0xad]);
-        snap.residency.push(PageBits::from_pagemap(
-            0x1000,
-            0x5000,
-            &[1 << 63, 0, 1 << 62, 1 << 63],
-        ));
+        // Pages 0 and 3 present, page 2 swapped.
+        let mut r = Residency::new(0x10000, 0x20000, page);
+        r.mark_present(0..1);
+        r.mark_present(3..4);
+        r.mark_swapped(2..3);
+        snap.residency.push(r);
         snap.thread_sps = vec![0x7f00_0000_1234, 0x10];
         let bytes = snap.to_bytes();
         let back = Snapshot::parse(&bytes).unwrap();
         assert_eq!(back, snap);
+        let all = back.residency[0].count(0x10000, 0x20000);
+        assert_eq!((all.present, all.swapped), (2, 1));
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.contains("\n10000-20000 09 04\n"), "{text}");
+    }
+
+    /// Snapshots written before residency became runs still read, page for page.
+    #[test]
+    fn bitmaps_read_as_before() {
+        let r = Snapshot::parse(
+            b"ELFMAPS-SNAPSHOT 1\npage_size 4096\n\n@residency 20\n1000-b000 f302 0400\n",
+        )
+        .unwrap()
+        .residency
+        .remove(0);
+        // 10 pages: present 0,1,4,5,6,7,9; swapped 2.
         assert_eq!(
-            back.residency[0].to_pagemap(4),
-            vec![1 << 63, 0, 1 << 62, 1 << 63]
+            r.present_runs().collect::<Vec<_>>(),
+            vec![0..2, 4..8, 9..10]
         );
+        assert_eq!(r.swapped_runs().collect::<Vec<_>>(), vec![2..3]);
+        assert_eq!(r.count(0x1000, 0x5000).present, 2);
+        assert_eq!(r.count(0x5000, 0xb000).present, 5);
+    }
+
+    /// A ~200-byte snapshot that declares residency for a 1 TiB line (2^28 pages) with
+    /// a one-byte bitmap: refused at once, without allocating for the pages it claims.
+    #[test]
+    fn a_claim_larger_than_the_input_is_an_error() {
+        let tiny = b"ELFMAPS-SNAPSHOT 1\npage_size 4096\nsource smaps\n\n\
+            @smaps 39\n7e0000000000-7f0000000000 rw-p 0 0:0 0\n\
+            @residency 32\n7e0000000000-7f0000000000 ff 00\n";
+        assert!(tiny.len() < 220);
+        let err = Snapshot::parse(tiny).unwrap_err();
+        assert!(err.contains("268435456 pages"), "{err}");
+        // Too long is as wrong as too short: the bitmap must hold the line's pages.
+        let long = b"ELFMAPS-SNAPSHOT 1\npage_size 4096\n\n@residency 18\n1000-2000 0000 00\n";
+        assert!(Snapshot::parse(long).is_err());
+    }
+
+    /// Memory follows the bytes given: 2^20 pages all present are one run.
+    #[test]
+    fn residency_memory_follows_the_bytes() {
+        let pages = 1u64 << 20;
+        let line = format!(
+            "0-{:x} {} {}\n",
+            pages * 4096,
+            "ff".repeat((pages / 8) as usize),
+            "00".repeat((pages / 8) as usize)
+        );
+        let text = format!(
+            "ELFMAPS-SNAPSHOT 1\npage_size 4096\n\n@residency {}\n{line}",
+            line.len()
+        );
+        let snap = Snapshot::parse(text.as_bytes()).unwrap();
+        let r = &snap.residency[0];
+        assert_eq!(r.runs(), 1);
+        assert_eq!(r.count(0, pages * 4096).present, pages);
+        assert_eq!(Snapshot::parse(&snap.to_bytes()).unwrap(), snap);
     }
 
     #[test]
     fn hostile_snapshots_are_errors() {
         let good = Snapshot {
-            page_size: 4096,
+            page_size: PageSize::KIB4,
             source: "maps".into(),
             ..Snapshot::default()
         }

@@ -1,23 +1,16 @@
-//! The report: the one data structure every output (table, JSON, later summaries,
-//! budgets and diffs) is a view of, and its JSON wire form.
+//! The report: the one data structure every output (table, JSON, summaries, budgets,
+//! diffs) is a view of, and its JSON wire form, which reads back as written.
 //!
-//! Built from the parsed mappings and the [`Attribution`] by [`build`], with no I/O.
-//! Figures are bytes. A region that is a whole maps line keeps smaps' figures
-//! exactly; a part of a split line gets rss and swap counted from pagemap (exact), pss
-//! prorated by that rss (the parts add up to the line's pss). pagemap cannot tell clean
-//! from dirty, so a part's clean/dirty breakdown is given only where the line's own
-//! figures force it: a category that is 0 on the line is 0 in every part, and a
-//! category that holds all of the line's rss (an anonymous line is usually all
-//! `private_dirty`) holds all of each part's rss. Otherwise it is null. The same goes
-//! for `anonymous` (against rss), `locked` (against pss) and `swap_pss` (against swap);
-//! a line with no rss (or no swap) gives 0 to every part even without pagemap.
+//! [`build`] assembles it from the parsed mappings and the attribution, with no I/O;
+//! `build.rs` says where the figures of each region come from. Figures are bytes.
+
+mod build;
 
 use serde::{Deserialize, Serialize};
 
-use crate::input::maps::Mapping;
-use crate::label::{Attribution, Kind};
-use crate::vocab::names::lossy;
+use crate::vocab::Kind;
 pub use crate::vocab::{Figures, Warning};
+pub use build::{Built, ObjectExtras, build};
 
 /// Bumped on any incompatible change of the JSON below.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -26,13 +19,21 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// `#[serde(flatten)]` would go through a map serializer, measurably slower over
 /// thousands of regions.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Region {
+    /// First address.
     pub start: u64,
+    /// End address (exclusive).
     pub end: u64,
+    /// Permissions as maps prints them (`r-xp`).
     pub perms: String,
-    /// File offset of `start` (0 for anonymous memory).
-    pub offset: u64,
+    /// File offset of `start`: 0 for anonymous memory; `None` when it does not fit in
+    /// 64 bits (the line's offset plus the distance to `start` overflows, which no
+    /// kernel writes: the builder warns).
+    pub offset: Option<u64>,
+    /// Device of the mapped file, `major:minor` in hex as maps prints it.
     pub dev: String,
+    /// Inode of the mapped file (0 for anonymous memory).
     pub inode: u64,
     /// The maps name as printed (lossy UTF-8), or null.
     pub path: Option<String>,
@@ -42,6 +43,7 @@ pub struct Region {
     pub object: Option<String>,
     /// Index into [`Report::objects`].
     pub instance: Option<usize>,
+    /// What the region holds.
     pub kind: Kind,
     /// Program header index of the PT_LOAD, as `readelf -l` numbers it.
     pub segment: Option<usize>,
@@ -49,6 +51,7 @@ pub struct Region {
     pub split: bool,
     /// 1-based line of the maps line in the input.
     pub line: usize,
+    /// Memory figures (JSON: flat fields `size`, `rss`, ...).
     pub figures: Figures,
 }
 
@@ -95,7 +98,7 @@ struct RegionWire {
     start: u64,
     end: u64,
     perms: String,
-    offset: u64,
+    offset: Option<u64>,
     dev: String,
     inode: u64,
     path: Option<String>,
@@ -160,22 +163,35 @@ impl<'de> Deserialize<'de> for Region {
 
 /// One loaded ELF object (an instance: the same file loaded twice is two objects).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Object {
+    /// Its index in [`Report::objects`] (what [`Region::instance`] points to).
     pub index: usize,
+    /// The maps path (lossy UTF-8).
     pub path: String,
+    /// The path's bytes, only when it is not valid UTF-8.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path_bytes: Option<Vec<u8>>,
+    /// The GNU build ID in hex, when the file has one.
     pub build_id: Option<String>,
+    /// Load bias: where the object's vaddr 0 is in memory.
     pub bias: u64,
+    /// ELF type (`DYN`, `EXEC`, ...).
     #[serde(rename = "type")]
     pub e_type: String,
+    /// ELF machine (`X86_64`, `AARCH64`, ...).
     pub machine: String,
+    /// ELF class: 32 or 64.
     pub class: u8,
     /// `little` or `big`.
     pub endian: String,
+    /// Device of the file, `major:minor` in hex.
     pub dev: String,
+    /// Inode of the file.
     pub inode: u64,
+    /// First address of the object's regions.
     pub span_start: u64,
+    /// End (exclusive) of the object's regions.
     pub span_end: u64,
     /// How the file was opened (`map_files`, `root`, `sysroot`), when known.
     pub opened: Option<String>,
@@ -188,251 +204,24 @@ pub struct Object {
 /// The whole report of `elfmaps map`. It reads back what it writes
 /// (`serde_json::from_slice::<Report>` of `map --json`), so saved reports are typed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Report {
+    /// [`SCHEMA_VERSION`] of the writer.
     pub schema_version: u32,
+    /// The process described; `None` offline, when the input does not say.
     pub pid: Option<u32>,
+    /// The page size the analysis used, in bytes.
     pub page_size: u64,
     /// `smaps` or `maps`: where the lines came from.
     pub source: String,
+    /// Every region, in address order: together they cover every maps line.
     pub regions: Vec<Region>,
+    /// Every loaded ELF object.
     pub objects: Vec<Object>,
+    /// What elfmaps could not do or is unsure about.
     pub warnings: Vec<Warning>,
+    /// The figures of the whole process.
     pub totals: Figures,
-}
-
-/// The figures smaps gives for one whole maps line.
-fn figures_of(m: &Mapping) -> Figures {
-    use crate::input::maps::known_key as k;
-    let f = &m.fields;
-    Figures {
-        size: m.size(),
-        rss: f.kb(const { k("Rss") }),
-        pss: f.kb(const { k("Pss") }),
-        shared_clean: f.kb(const { k("Shared_Clean") }),
-        shared_dirty: f.kb(const { k("Shared_Dirty") }),
-        private_clean: f.kb(const { k("Private_Clean") }),
-        private_dirty: f.kb(const { k("Private_Dirty") }),
-        anonymous: f.kb(const { k("Anonymous") }),
-        swap: f.kb(const { k("Swap") }),
-        swap_pss: f.kb(const { k("SwapPss") }),
-        locked: f.kb(const { k("Locked") }),
-        hugetlb: f
-            .kb(const { k("Shared_Hugetlb") })
-            .zip(f.kb(const { k("Private_Hugetlb") }))
-            .map(|(a, b)| a + b),
-    }
-}
-
-/// Per-page residency of one split maps line, from pagemap.
-#[derive(Debug, Clone)]
-pub struct Residency {
-    /// Raw pagemap entries, one per page of the line.
-    pub entries: Vec<u64>,
-}
-
-const PM_PRESENT: u64 = 1 << 63;
-const PM_SWAPPED: u64 = 1 << 62;
-
-/// Extra facts about each object for the report, in instance order.
-#[derive(Debug, Clone, Default)]
-pub struct ObjectExtras {
-    pub opened: Option<String>,
-}
-
-/// Assembles the report. `residency(i)` gives the pagemap entries of maps line `i`
-/// when it was split (`None` when they could not be read).
-pub fn build(
-    mappings: &[Mapping],
-    attribution: &Attribution,
-    page_size: u64,
-    residency: &dyn Fn(usize) -> Option<Residency>,
-    extras: &[ObjectExtras],
-) -> (Vec<Region>, Vec<Object>, Figures) {
-    let mut regions = Vec::with_capacity(attribution.regions.len());
-    // The process's totals are the lines' own figures: known even where a split
-    // line's parts are not. (The regions cover every maps line.)
-    let mut totals = Figures::zero();
-    let mut i = 0;
-    let attr = &attribution.regions;
-    while i < attr.len() {
-        // All the regions cut from one maps line.
-        let mi = attr[i].mapping;
-        let mut j = i;
-        while j < attr.len() && attr[j].mapping == mi {
-            j += 1;
-        }
-        let m = &mappings[mi];
-        let parts = &attr[i..j];
-        let whole = figures_of(m);
-        totals.add(&whole);
-        let figures: Vec<Figures> = if parts.len() == 1 {
-            vec![whole]
-        } else {
-            split_figures(m, parts, page_size, residency(mi), &whole)
-        };
-        let (path, path_bytes) = if m.name.is_empty() {
-            (None, None)
-        } else {
-            let (s, b) = lossy(&m.name);
-            (Some(s), b)
-        };
-        for (r, fig) in parts.iter().zip(figures) {
-            let object = r
-                .instance
-                .map(|k| lossy(&attribution.instances[k].key.name).0);
-            regions.push(Region {
-                start: r.start,
-                end: r.end,
-                perms: m.perms_str(),
-                offset: if m.inode != 0 {
-                    m.offset + (r.start - m.start)
-                } else {
-                    0
-                },
-                dev: m.dev_str(),
-                inode: m.inode,
-                path: path.clone(),
-                path_bytes: path_bytes.clone(),
-                object,
-                instance: r.instance,
-                kind: r.kind,
-                segment: r.segment,
-                split: r.split,
-                line: m.line,
-                figures: fig,
-            });
-        }
-        i = j;
-    }
-
-    let mut objects: Vec<Object> = attribution
-        .instances
-        .iter()
-        .enumerate()
-        .map(|(index, inst)| {
-            let (path, path_bytes) = lossy(&inst.key.name);
-            Object {
-                index,
-                path,
-                path_bytes,
-                build_id: inst.info.build_id_hex(),
-                bias: inst.bias,
-                e_type: inst.info.type_name(),
-                machine: inst.info.machine_name(),
-                class: inst.info.class,
-                endian: if inst.info.little_endian {
-                    "little"
-                } else {
-                    "big"
-                }
-                .to_string(),
-                dev: format!("{:02x}:{:02x}", inst.key.dev_major, inst.key.dev_minor),
-                inode: inst.key.inode,
-                span_start: inst.span_start,
-                span_end: inst.span_end,
-                opened: extras.get(index).and_then(|e| e.opened.clone()),
-                problem: inst.problem.as_ref().map(|p| p.message.clone()),
-                totals: Figures::zero(),
-            }
-        })
-        .collect();
-    for r in &regions {
-        if let Some(k) = r.instance {
-            objects[k].totals.add(&r.figures);
-        }
-    }
-    (regions, objects, totals)
-}
-
-/// Figures of the parts of one split maps line (see module docs).
-fn split_figures(
-    m: &Mapping,
-    parts: &[crate::label::Region],
-    page: u64,
-    residency: Option<Residency>,
-    whole: &Figures,
-) -> Vec<Figures> {
-    let counts: Option<Vec<(u64, u64)>> = residency.map(|res| {
-        parts
-            .iter()
-            .map(|r| {
-                let from = ((r.start - m.start) / page) as usize;
-                let to = ((r.end - m.start) / page) as usize;
-                let entries = res
-                    .entries
-                    .get(from..to.min(res.entries.len()))
-                    .unwrap_or(&[]);
-                let present = entries.iter().filter(|e| *e & PM_PRESENT != 0).count() as u64;
-                let swapped = entries.iter().filter(|e| *e & PM_SWAPPED != 0).count() as u64;
-                (present, swapped)
-            })
-            .collect()
-    });
-    let total_present: u64 = counts.iter().flatten().map(|c| c.0).sum();
-    let mut out: Vec<Figures> = parts
-        .iter()
-        .map(|r| Figures {
-            size: r.end - r.start,
-            ..Figures::default()
-        })
-        .collect();
-    if let Some(counts) = &counts {
-        for (f, &(present, swapped)) in out.iter_mut().zip(counts) {
-            f.rss = Some(present * page);
-            f.swap = Some(swapped * page);
-            f.pss = whole.pss.map(|pss| {
-                if total_present == 0 {
-                    0
-                } else {
-                    ((u128::from(pss) * u128::from(present)) / u128::from(total_present)) as u64
-                }
-            });
-        }
-        // Give the rounding remainder to the most resident part, so the parts add up
-        // to the line's pss.
-        if let Some(pss) = whole.pss
-            && total_present > 0
-        {
-            let given: u64 = out.iter().filter_map(|f| f.pss).sum();
-            let most = (0..counts.len()).max_by_key(|&k| counts[k].0).unwrap_or(0);
-            if let Some(p) = out[most].pss.as_mut() {
-                *p += pss.saturating_sub(given);
-            }
-        }
-    }
-    for f in &mut out {
-        // A line with nothing resident (or swapped) has nothing in any part.
-        if whole.rss == Some(0) {
-            f.rss = Some(0);
-        }
-        if whole.pss == Some(0) {
-            f.pss = Some(0);
-        }
-        if whole.swap == Some(0) {
-            f.swap = Some(0);
-        }
-        let (rss, pss, swap) = (f.rss, f.pss, f.swap);
-        f.shared_clean = forced(whole.shared_clean, whole.rss, rss);
-        f.shared_dirty = forced(whole.shared_dirty, whole.rss, rss);
-        f.private_clean = forced(whole.private_clean, whole.rss, rss);
-        f.private_dirty = forced(whole.private_dirty, whole.rss, rss);
-        f.anonymous = forced(whole.anonymous, whole.rss, rss);
-        f.locked = forced(whole.locked, whole.pss, pss);
-        f.swap_pss = forced(whole.swap_pss, whole.swap, swap);
-        f.hugetlb = forced(whole.hugetlb, None, None);
-    }
-    out
-}
-
-/// A part's share of a figure of its line that the line forces: none when the line
-/// has none, all of the part's `total` when the line's figure is all of the line's
-/// `total`; unknown otherwise.
-fn forced(line: Option<u64>, line_total: Option<u64>, part_total: Option<u64>) -> Option<u64> {
-    match (line, line_total) {
-        (Some(0), _) => Some(0),
-        (Some(v), Some(t)) if v == t => part_total,
-        _ => None,
-    }
 }
 
 #[cfg(test)]
@@ -457,80 +246,5 @@ mod tests {
             n += 1;
         }
         assert!(n >= 14, "only {n} golden reports");
-    }
-
-    use super::*;
-    use crate::label::Region as Part;
-
-    fn part(start: u64, end: u64) -> Part {
-        Part {
-            start,
-            end,
-            mapping: 0,
-            kind: Kind::Anon,
-            instance: None,
-            segment: None,
-            split: true,
-        }
-    }
-
-    fn line(fields: &str) -> Mapping {
-        let text = format!("1000-5000 rw-p 00000000 00:00 0 \n{fields}");
-        crate::input::maps::parse(text.as_bytes())
-            .unwrap()
-            .remove(0)
-    }
-
-    const P: u64 = 4096;
-    const PRESENT: u64 = 1 << 63;
-
-    /// Figures of `m` (0x1000-0x5000) cut into 0x1000-0x2000 and 0x2000-0x5000.
-    fn split_in_two(m: &Mapping, residency: Option<Vec<u64>>) -> Vec<Figures> {
-        let whole = figures_of(m);
-        let parts = [part(0x1000, 0x2000), part(0x2000, 0x5000)];
-        let res = residency.map(|entries| Residency { entries });
-        split_figures(m, &parts, P, res, &whole)
-    }
-
-    #[test]
-    fn split_parts_get_the_breakdown_the_line_forces() {
-        // All of the line's rss is private dirty: so is each part's.
-        let m = line(
-            "Rss: 12 kB\nPss: 12 kB\nShared_Clean: 0 kB\nShared_Dirty: 0 kB\n\
-             Private_Clean: 0 kB\nPrivate_Dirty: 12 kB\nAnonymous: 12 kB\nSwap: 0 kB\n\
-             SwapPss: 0 kB\nLocked: 0 kB\n",
-        );
-        let f = split_in_two(&m, Some(vec![PRESENT, 0, PRESENT, PRESENT]));
-        assert_eq!(f[0].rss, Some(P));
-        assert_eq!(f[0].private_dirty, Some(P));
-        assert_eq!(f[1].private_dirty, Some(2 * P));
-        assert_eq!(f[1].anonymous, Some(2 * P));
-        assert_eq!((f[0].shared_clean, f[1].private_clean), (Some(0), Some(0)));
-        assert_eq!((f[0].pss, f[1].pss), (Some(P), Some(2 * P)));
-        assert_eq!((f[0].swap_pss, f[1].locked), (Some(0), Some(0)));
-    }
-
-    #[test]
-    fn mixed_lines_leave_the_breakdown_unknown() {
-        let m = line(
-            "Rss: 12 kB\nPss: 8 kB\nShared_Clean: 4 kB\nShared_Dirty: 0 kB\n\
-             Private_Clean: 0 kB\nPrivate_Dirty: 8 kB\n",
-        );
-        let f = split_in_two(&m, Some(vec![PRESENT, PRESENT, PRESENT, 0]));
-        assert_eq!((f[0].shared_clean, f[0].private_dirty), (None, None));
-        assert_eq!((f[1].shared_dirty, f[1].private_clean), (Some(0), Some(0)));
-        assert_eq!(f[0].pss.unwrap() + f[1].pss.unwrap(), 8 * 1024);
-    }
-
-    #[test]
-    fn without_pagemap_only_empty_lines_are_known() {
-        let m = line("Rss: 0 kB\nPss: 0 kB\nPrivate_Dirty: 0 kB\nSwap: 0 kB\n");
-        let f = split_in_two(&m, None);
-        assert_eq!((f[1].rss, f[1].pss, f[1].swap), (Some(0), Some(0), Some(0)));
-        assert_eq!(f[1].private_dirty, Some(0));
-        let m = line("Rss: 4 kB\nPss: 4 kB\nPrivate_Dirty: 4 kB\nSwap: 0 kB\n");
-        let f = split_in_two(&m, None);
-        assert_eq!((f[0].rss, f[0].pss, f[0].private_dirty), (None, None, None));
-        assert_eq!(f[0].swap, Some(0));
     }
 }

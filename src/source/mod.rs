@@ -1,6 +1,6 @@
 //! Where bytes come from: the files a process maps and the residency of its pages,
 //! behind one trait ([`Source`]) whose files are read through
-//! [`ReadAt`](crate::input::elf::ReadAt).
+//! [`ReadAt`].
 //!
 //! - [`proc`]: the one module that touches `/proc` (a live process);
 //! - [`files`]: opening a file named by maps without blocking or trusting it;
@@ -16,12 +16,14 @@ use std::io;
 use crate::input::elf::ReadAt;
 use crate::input::maps::Mapping;
 use crate::label::Hints;
+use crate::vocab::{PageSize, Residency};
 use proc::Process;
 
 pub use sysroot::SysrootSource;
 
 /// How a mapped file was reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Via {
     /// `/proc/PID/map_files/START-END`: the mapped inode itself.
     MapFiles,
@@ -35,6 +37,7 @@ pub enum Via {
 }
 
 impl Via {
+    /// The name JSON gives it (`opened` of an object).
     pub fn as_str(self) -> &'static str {
         match self {
             Via::MapFiles => "map_files",
@@ -46,20 +49,26 @@ impl Via {
 }
 
 /// The outcome of opening the file behind a mapping.
+#[non_exhaustive]
 pub enum Opened {
+    /// A regular file, open for reading.
     Regular {
         /// The open file, read with bounded `pread`s.
         file: Box<dyn ReadAt + Send + Sync>,
+        /// Its size in bytes.
         size: u64,
         /// (device major, device minor, inode) of the open file.
         id: (u32, u32, u64),
+        /// How it was reached.
         via: Via,
         /// Set when the file at the path is not the mapped one (dev/inode differ).
         mismatch: Option<String>,
     },
+    /// A device: never opened for reading (opening a device runs its driver).
     Device,
     /// A FIFO, socket, directory, ...: nothing to read.
     NotRegular(&'static str),
+    /// It could not be opened; why, for a warning.
     Failed(String),
 }
 
@@ -79,8 +88,8 @@ pub enum Precheck {
 pub trait Source {
     /// Opens the file that `m` maps.
     fn open(&self, m: &Mapping) -> Opened;
-    /// pagemap entries of `[start, end)`.
-    fn pagemap(&mut self, start: u64, end: u64, page: u64) -> io::Result<Vec<u64>>;
+    /// Which pages of `[start, end)` (one maps line) are present and which swapped.
+    fn residency(&mut self, start: u64, end: u64, page: PageSize) -> io::Result<Residency>;
     /// Facts that help name anonymous memory.
     fn hints(&mut self) -> Hints {
         Hints::default()
@@ -99,8 +108,8 @@ impl Source for LiveSource {
     fn open(&self, m: &Mapping) -> Opened {
         self.0.open_mapped(m)
     }
-    fn pagemap(&mut self, start: u64, end: u64, page: u64) -> io::Result<Vec<u64>> {
-        self.0.pagemap(start, end, page)
+    fn residency(&mut self, start: u64, end: u64, page: PageSize) -> io::Result<Residency> {
+        self.0.residency(start, end, page)
     }
     fn hints(&mut self) -> Hints {
         Hints {

@@ -17,6 +17,7 @@ use super::files::open_checked;
 use super::{Opened, Precheck, Source, Via};
 use crate::input::maps::{Mapping, NameKind};
 use crate::input::snapshot::Snapshot;
+use crate::vocab::{PageSize, Residency};
 
 const MAX_LINKS: usize = 40;
 
@@ -82,7 +83,9 @@ fn join(root: &Path, comps: &[Vec<u8>]) -> PathBuf {
 
 /// Files from a sysroot; residency and build IDs from a snapshot when there is one.
 pub struct SysrootSource {
+    /// The copy of the target's root filesystem.
     pub root: PathBuf,
+    /// The snapshot the maps lines come from, if they do.
     pub snapshot: Option<Snapshot>,
 }
 
@@ -113,7 +116,7 @@ impl Source for SysrootSource {
         }
     }
 
-    fn pagemap(&mut self, start: u64, end: u64, page: u64) -> io::Result<Vec<u64>> {
+    fn residency(&mut self, start: u64, end: u64, page: PageSize) -> io::Result<Residency> {
         let Some(snap) = &self.snapshot else {
             return Err(io::Error::other(
                 "saved maps and smaps have no per-page residency (record a snapshot with `elfmaps snapshot`)",
@@ -121,8 +124,8 @@ impl Source for SysrootSource {
         };
         snap.residency
             .iter()
-            .find(|r| r.start == start && r.end == end)
-            .map(|r| r.to_pagemap(((end - start) / page) as usize))
+            .find(|r| r.start() == start && r.end() == end && r.page_size() == page)
+            .cloned()
             .ok_or_else(|| io::Error::other("the snapshot has no residency for this line"))
     }
 

@@ -125,7 +125,7 @@ mod tests {
             start: 0,
             end: size,
             perms: "r--p".into(),
-            offset: 0,
+            offset: Some(0),
             dev: "00:00".into(),
             inode: 0,
             path: None,

@@ -46,7 +46,8 @@ pub enum Code {
     SectionsUnreadable,
     /// `layout`: the dynamic section could not be read.
     DynamicUnreadable,
-    /// `layout`: segment addresses overflow.
+    /// Addresses or offsets overflow 64 bits (`layout`: segment addresses; `map`: the
+    /// file offset of a part of a maps line, then null).
     AddressOverflow,
 }
 

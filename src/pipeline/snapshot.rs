@@ -1,0 +1,126 @@
+//! Recording a snapshot of a live process: its smaps, page size, build IDs, thread
+//! stack pointers, and the residency of exactly the lines the analysis splits (see
+//! [`crate::input::snapshot`] for the format).
+
+use std::collections::BTreeMap;
+use std::io;
+
+use super::live::read_mappings;
+use super::{Error, analyze};
+use crate::input::maps::Mapping;
+use crate::input::snapshot::Snapshot;
+use crate::label::Hints;
+use crate::report::Report;
+use crate::source::proc::{self, ProcError, Process};
+use crate::source::{LiveSource, Opened, Source};
+use crate::vocab::{PageSize, Residency};
+
+/// A [`Source`] that records the residency reads and hints of a live one.
+struct Recording<'a> {
+    inner: &'a mut LiveSource,
+    residency: Vec<Residency>,
+    hints: Hints,
+}
+
+impl Source for Recording<'_> {
+    fn open(&self, m: &Mapping) -> Opened {
+        self.inner.open(m)
+    }
+    fn residency(&mut self, start: u64, end: u64, page: PageSize) -> io::Result<Residency> {
+        let r = self.inner.residency(start, end, page)?;
+        self.residency.push(r.clone());
+        Ok(r)
+    }
+    fn hints(&mut self) -> Hints {
+        self.hints = self.inner.hints();
+        self.hints.clone()
+    }
+}
+
+/// Records a snapshot of the live process `pid`, and returns it with the report of
+/// the analysis that decided which lines to record residency for.
+pub fn snapshot(pid: u32) -> Result<(Snapshot, Report), Error> {
+    let process = Process::new(pid)?;
+    let (mappings, source, text) = read_mappings(&process, true)?;
+    let page = proc::page_size();
+    let mut live = LiveSource(process);
+    let mut rec = Recording {
+        inner: &mut live,
+        residency: Vec::new(),
+        hints: Hints::default(),
+    };
+    let report = analyze(mappings.clone(), source, page, Some(pid), &mut rec);
+    let (residency, hints) = (rec.residency, rec.hints);
+    let build_ids = build_ids(&mut live.0, &mappings, &report);
+    if !live.0.alive() {
+        return Err(Error::Proc(ProcError::Exited(pid)));
+    }
+    let snap = Snapshot {
+        pid: Some(pid),
+        page_size: page,
+        source: source.to_string(),
+        header: uname(),
+        smaps: text,
+        build_ids,
+        residency,
+        thread_sps: hints.thread_stack_pointers,
+    };
+    Ok((snap, report))
+}
+
+/// The build ID of every file-backed line: the kernel's (PROCMAP_QUERY) where it has
+/// the ioctl, else the one read from the file during the analysis.
+fn build_ids(
+    process: &mut Process,
+    mappings: &[Mapping],
+    report: &Report,
+) -> BTreeMap<(u64, u64), Vec<u8>> {
+    let mut build_ids = BTreeMap::new();
+    let mut query_works = true;
+    for m in mappings.iter().filter(|m| m.is_file_backed()) {
+        let mut id = None;
+        if query_works {
+            match process.query_build_id(m.start) {
+                Ok(found) => id = found,
+                Err(_) => query_works = false,
+            }
+        }
+        if id.is_none() {
+            id = report
+                .regions
+                .iter()
+                .find(|r| r.start >= m.start && r.start < m.end && r.instance.is_some())
+                .and_then(|r| report.objects[r.instance?].build_id.as_deref())
+                .and_then(|h| {
+                    (0..h.len())
+                        .step_by(2)
+                        .map(|i| u8::from_str_radix(h.get(i..i + 2)?, 16).ok())
+                        .collect()
+                });
+        }
+        if let Some(id) = id {
+            build_ids.insert((m.start, m.end), id);
+        }
+    }
+    build_ids
+}
+
+/// `kernel` and `machine` header lines from uname(2).
+fn uname() -> BTreeMap<String, String> {
+    let mut header = BTreeMap::new();
+    // SAFETY: uname fills the struct it is given.
+    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut uts) } == 0 {
+        let field = |f: &[libc::c_char]| {
+            let bytes: Vec<u8> = f
+                .iter()
+                .take_while(|&&c| c != 0)
+                .map(|&c| c as u8)
+                .collect();
+            String::from_utf8_lossy(&bytes).into_owned()
+        };
+        header.insert("kernel".to_string(), field(&uts.release));
+        header.insert("machine".to_string(), field(&uts.machine));
+    }
+    header
+}

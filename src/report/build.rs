@@ -1,0 +1,387 @@
+//! The report's builder: regions from the attribution, their figures, the objects.
+//!
+//! A region that is a whole maps line keeps smaps' figures exactly; a part of a split
+//! line gets rss and swap counted from its line's [`Residency`] (exact), pss prorated
+//! by that rss (the parts add up to the line's pss). Residency cannot tell clean from
+//! dirty, so a part's clean/dirty breakdown is given only where the line's own figures
+//! force it: a category that is 0 on the line is 0 in every part, and a category that
+//! holds all of the line's rss (an anonymous line is usually all `private_dirty`)
+//! holds all of each part's rss. Otherwise it is null. The same goes for `anonymous`
+//! (against rss), `locked` (against pss) and `swap_pss` (against swap); a line with no
+//! rss (or no swap) gives 0 to every part even without residency.
+//!
+//! Addresses come from hostile input (a saved maps file): every computation on them is
+//! checked.
+
+use super::{Figures, Object, Region, Warning};
+use crate::input::maps::Mapping;
+use crate::label::Attribution;
+use crate::vocab::names::lossy;
+use crate::vocab::{Code, PageSize, Residency};
+
+/// The figures smaps gives for one whole maps line.
+fn figures_of(m: &Mapping) -> Figures {
+    use crate::input::maps::known_key as k;
+    let f = &m.fields;
+    Figures {
+        size: m.size(),
+        rss: f.kb(const { k("Rss") }),
+        pss: f.kb(const { k("Pss") }),
+        shared_clean: f.kb(const { k("Shared_Clean") }),
+        shared_dirty: f.kb(const { k("Shared_Dirty") }),
+        private_clean: f.kb(const { k("Private_Clean") }),
+        private_dirty: f.kb(const { k("Private_Dirty") }),
+        anonymous: f.kb(const { k("Anonymous") }),
+        swap: f.kb(const { k("Swap") }),
+        swap_pss: f.kb(const { k("SwapPss") }),
+        locked: f.kb(const { k("Locked") }),
+        hugetlb: f
+            .kb(const { k("Shared_Hugetlb") })
+            .zip(f.kb(const { k("Private_Hugetlb") }))
+            .and_then(|(a, b)| a.checked_add(b)),
+    }
+}
+
+/// Extra facts about each object for the report, in instance order.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ObjectExtras {
+    /// How the file was opened (`map_files`, `root`, `sysroot`), when it was.
+    pub opened: Option<String>,
+}
+
+/// What [`build`] assembles: the report's regions, objects and totals, and the
+/// warnings about them.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Built {
+    /// Every region, in address order.
+    pub regions: Vec<Region>,
+    /// Every object (instance), in instance order.
+    pub objects: Vec<Object>,
+    /// The figures of the whole process: the lines' own.
+    pub totals: Figures,
+    /// What could not be computed (a file offset that overflows).
+    pub warnings: Vec<Warning>,
+}
+
+/// Assembles the report. `residency(i)` gives which pages of maps line `i` are
+/// present and swapped when it was split (`None` when that could not be read).
+pub fn build(
+    mappings: &[Mapping],
+    attribution: &Attribution,
+    page_size: PageSize,
+    residency: &dyn Fn(usize) -> Option<Residency>,
+    extras: &[ObjectExtras],
+) -> Built {
+    let mut warnings = Vec::new();
+    let mut regions = Vec::with_capacity(attribution.regions.len());
+    // The process's totals are the lines' own figures: known even where a split
+    // line's parts are not. (The regions cover every maps line.)
+    let mut totals = Figures::zero();
+    // All the regions cut from one maps line at a time.
+    for parts in attribution.regions.chunk_by(|a, b| a.mapping == b.mapping) {
+        let mi = parts[0].mapping;
+        let m = &mappings[mi];
+        let whole = figures_of(m);
+        totals.add(&whole);
+        let figures = if parts.len() == 1 {
+            vec![whole]
+        } else {
+            split_figures(parts, page_size, residency(mi), &whole)
+        };
+        let (path, path_bytes) = if m.name.is_empty() {
+            (None, None)
+        } else {
+            let (s, b) = lossy(&m.name);
+            (Some(s), b)
+        };
+        for (r, fig) in parts.iter().zip(figures) {
+            let object = r
+                .instance
+                .map(|k| lossy(&attribution.instances[k].key.name).0);
+            regions.push(Region {
+                start: r.start,
+                end: r.end,
+                perms: m.perms_str(),
+                offset: offset_of(m, r.start, &mut warnings),
+                dev: m.dev_str(),
+                inode: m.inode,
+                path: path.clone(),
+                path_bytes: path_bytes.clone(),
+                object,
+                instance: r.instance,
+                kind: r.kind,
+                segment: r.segment,
+                split: r.split,
+                line: m.line,
+                figures: fig,
+            });
+        }
+    }
+    let objects = objects(attribution, extras, &regions);
+    Built {
+        regions,
+        objects,
+        totals,
+        warnings,
+    }
+}
+
+/// The objects of the report, in instance order, with the totals of their regions.
+fn objects(attribution: &Attribution, extras: &[ObjectExtras], regions: &[Region]) -> Vec<Object> {
+    let mut objects: Vec<Object> = attribution
+        .instances
+        .iter()
+        .enumerate()
+        .map(|(index, inst)| {
+            let (path, path_bytes) = lossy(&inst.key.name);
+            Object {
+                index,
+                path,
+                path_bytes,
+                build_id: inst.info.build_id_hex(),
+                bias: inst.bias,
+                e_type: inst.info.type_name(),
+                machine: inst.info.machine_name(),
+                class: inst.info.class,
+                endian: if inst.info.little_endian {
+                    "little"
+                } else {
+                    "big"
+                }
+                .to_string(),
+                dev: format!("{:02x}:{:02x}", inst.key.dev_major, inst.key.dev_minor),
+                inode: inst.key.inode,
+                span_start: inst.span_start,
+                span_end: inst.span_end,
+                opened: extras.get(index).and_then(|e| e.opened.clone()),
+                problem: inst.problem.as_ref().map(|p| p.message.clone()),
+                totals: Figures::zero(),
+            }
+        })
+        .collect();
+    for r in regions {
+        if let Some(k) = r.instance {
+            objects[k].totals.add(&r.figures);
+        }
+    }
+    objects
+}
+
+/// The file offset of address `start` of line `m`: 0 for anonymous memory; `None`,
+/// with a warning, when it does not fit in 64 bits (no kernel writes such a line:
+/// mmap refuses an offset whose end overflows).
+fn offset_of(m: &Mapping, start: u64, warnings: &mut Vec<Warning>) -> Option<u64> {
+    if m.inode == 0 {
+        return Some(0);
+    }
+    let offset = start
+        .checked_sub(m.start)
+        .and_then(|d| m.offset.checked_add(d));
+    if offset.is_none() {
+        warnings.push(Warning {
+            code: Code::AddressOverflow,
+            object: (!m.name.is_empty()).then(|| lossy(&m.name).0),
+            message: format!(
+                "line {}: the file offset of {start:#x} (offset {:#x} of the line at {:#x}) does not fit in 64 bits; it is null",
+                m.line, m.offset, m.start
+            ),
+        });
+    }
+    offset
+}
+
+/// Figures of the parts of one split maps line (see module docs); `residency` is that
+/// of the whole line.
+fn split_figures(
+    parts: &[crate::label::Region],
+    page: PageSize,
+    residency: Option<Residency>,
+    whole: &Figures,
+) -> Vec<Figures> {
+    let page = page.get();
+    let counts: Option<Vec<(u64, u64)>> = residency.map(|res| {
+        parts
+            .iter()
+            .map(|r| {
+                let c = res.count(r.start, r.end);
+                (c.present, c.swapped)
+            })
+            .collect()
+    });
+    let total_present: u64 = counts.iter().flatten().map(|c| c.0).sum();
+    let mut out: Vec<Figures> = parts
+        .iter()
+        .map(|r| Figures {
+            size: r.end.saturating_sub(r.start),
+            ..Figures::default()
+        })
+        .collect();
+    if let Some(counts) = &counts {
+        for (f, &(present, swapped)) in out.iter_mut().zip(counts) {
+            f.rss = Some(present * page);
+            f.swap = Some(swapped * page);
+            f.pss = whole.pss.map(|pss| {
+                if total_present == 0 {
+                    0
+                } else {
+                    ((u128::from(pss) * u128::from(present)) / u128::from(total_present)) as u64
+                }
+            });
+        }
+        // Give the rounding remainder to the most resident part, so the parts add up
+        // to the line's pss.
+        if let Some(pss) = whole.pss
+            && total_present > 0
+        {
+            let given: u64 = out.iter().filter_map(|f| f.pss).sum();
+            let most = (0..counts.len()).max_by_key(|&k| counts[k].0).unwrap_or(0);
+            if let Some(p) = out[most].pss.as_mut() {
+                *p += pss.saturating_sub(given);
+            }
+        }
+    }
+    for f in &mut out {
+        // A line with nothing resident (or swapped) has nothing in any part.
+        if whole.rss == Some(0) {
+            f.rss = Some(0);
+        }
+        if whole.pss == Some(0) {
+            f.pss = Some(0);
+        }
+        if whole.swap == Some(0) {
+            f.swap = Some(0);
+        }
+        let (rss, pss, swap) = (f.rss, f.pss, f.swap);
+        f.shared_clean = forced(whole.shared_clean, whole.rss, rss);
+        f.shared_dirty = forced(whole.shared_dirty, whole.rss, rss);
+        f.private_clean = forced(whole.private_clean, whole.rss, rss);
+        f.private_dirty = forced(whole.private_dirty, whole.rss, rss);
+        f.anonymous = forced(whole.anonymous, whole.rss, rss);
+        f.locked = forced(whole.locked, whole.pss, pss);
+        f.swap_pss = forced(whole.swap_pss, whole.swap, swap);
+        f.hugetlb = forced(whole.hugetlb, None, None);
+    }
+    out
+}
+
+/// A part's share of a figure of its line that the line forces: none when the line
+/// has none, all of the part's `total` when the line's figure is all of the line's
+/// `total`; unknown otherwise.
+fn forced(line: Option<u64>, line_total: Option<u64>, part_total: Option<u64>) -> Option<u64> {
+    match (line, line_total) {
+        (Some(0), _) => Some(0),
+        (Some(v), Some(t)) if v == t => part_total,
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::label::Region as Part;
+    use crate::vocab::Kind;
+
+    fn part(start: u64, end: u64) -> Part {
+        Part {
+            start,
+            end,
+            mapping: 0,
+            kind: Kind::Anon,
+            instance: None,
+            segment: None,
+            split: true,
+        }
+    }
+
+    fn line(fields: &str) -> Mapping {
+        let text = format!("1000-5000 rw-p 00000000 00:00 0 \n{fields}");
+        crate::input::maps::parse(text.as_bytes())
+            .unwrap()
+            .remove(0)
+    }
+
+    const P: u64 = 4096;
+    const PRESENT: bool = true;
+
+    /// Figures of `m` (0x1000-0x5000) cut into 0x1000-0x2000 and 0x2000-0x5000;
+    /// `present[i]`: page i is in memory.
+    fn split_in_two(m: &Mapping, present: Option<Vec<bool>>) -> Vec<Figures> {
+        let whole = figures_of(m);
+        let parts = [part(0x1000, 0x2000), part(0x2000, 0x5000)];
+        let page = PageSize::new(P).unwrap();
+        let res = present.map(|present| {
+            let mut r = Residency::new(0x1000, 0x5000, page);
+            for (i, p) in (0u64..).zip(present) {
+                if p {
+                    r.mark_present(i..i + 1);
+                }
+            }
+            r
+        });
+        split_figures(&parts, page, res, &whole)
+    }
+
+    #[test]
+    fn split_parts_get_the_breakdown_the_line_forces() {
+        // All of the line's rss is private dirty: so is each part's.
+        let m = line(
+            "Rss: 12 kB\nPss: 12 kB\nShared_Clean: 0 kB\nShared_Dirty: 0 kB\n\
+             Private_Clean: 0 kB\nPrivate_Dirty: 12 kB\nAnonymous: 12 kB\nSwap: 0 kB\n\
+             SwapPss: 0 kB\nLocked: 0 kB\n",
+        );
+        let f = split_in_two(&m, Some(vec![PRESENT, false, PRESENT, PRESENT]));
+        assert_eq!(f[0].rss, Some(P));
+        assert_eq!(f[0].private_dirty, Some(P));
+        assert_eq!(f[1].private_dirty, Some(2 * P));
+        assert_eq!(f[1].anonymous, Some(2 * P));
+        assert_eq!((f[0].shared_clean, f[1].private_clean), (Some(0), Some(0)));
+        assert_eq!((f[0].pss, f[1].pss), (Some(P), Some(2 * P)));
+        assert_eq!((f[0].swap_pss, f[1].locked), (Some(0), Some(0)));
+    }
+
+    #[test]
+    fn mixed_lines_leave_the_breakdown_unknown() {
+        let m = line(
+            "Rss: 12 kB\nPss: 8 kB\nShared_Clean: 4 kB\nShared_Dirty: 0 kB\n\
+             Private_Clean: 0 kB\nPrivate_Dirty: 8 kB\n",
+        );
+        let f = split_in_two(&m, Some(vec![PRESENT, PRESENT, PRESENT, false]));
+        assert_eq!((f[0].shared_clean, f[0].private_dirty), (None, None));
+        assert_eq!((f[1].shared_dirty, f[1].private_clean), (Some(0), Some(0)));
+        assert_eq!(f[0].pss.unwrap() + f[1].pss.unwrap(), 8 * 1024);
+    }
+
+    #[test]
+    fn without_pagemap_only_empty_lines_are_known() {
+        let m = line("Rss: 0 kB\nPss: 0 kB\nPrivate_Dirty: 0 kB\nSwap: 0 kB\n");
+        let f = split_in_two(&m, None);
+        assert_eq!((f[1].rss, f[1].pss, f[1].swap), (Some(0), Some(0), Some(0)));
+        assert_eq!(f[1].private_dirty, Some(0));
+        let m = line("Rss: 4 kB\nPss: 4 kB\nPrivate_Dirty: 4 kB\nSwap: 0 kB\n");
+        let f = split_in_two(&m, None);
+        assert_eq!((f[0].rss, f[0].pss, f[0].private_dirty), (None, None, None));
+        assert_eq!(f[0].swap, Some(0));
+    }
+
+    /// Issue 9 §2: the offset of a part of a file-backed line whose offset plus the
+    /// distance overflows panicked a debug build and was 0 in release.
+    #[test]
+    fn an_offset_that_overflows_is_null_with_a_warning() {
+        let text = "1000-5000 r--p fffffffffffff000 08:01 7 /lib/x.so\n";
+        let mappings = crate::input::maps::parse(text.as_bytes()).unwrap();
+        let attribution = Attribution {
+            regions: vec![part(0x1000, 0x2000), part(0x2000, 0x5000)],
+            ..Attribution::default()
+        };
+        let built = build(&mappings, &attribution, PageSize::KIB4, &|_| None, &[]);
+        assert_eq!(built.regions[0].offset, Some(0xffff_ffff_ffff_f000));
+        assert_eq!(built.regions[1].offset, None);
+        assert_eq!(built.warnings.len(), 1);
+        assert_eq!(built.warnings[0].code, Code::AddressOverflow);
+        assert_eq!(built.warnings[0].object.as_deref(), Some("/lib/x.so"));
+        let json = serde_json::to_string(&built.regions[1]).unwrap();
+        assert!(json.contains("\"offset\":null"), "{json}");
+    }
+}

@@ -1,0 +1,129 @@
+//! Reading a process's smaps (or maps) as a stream, and the build IDs the kernel
+//! reports for mapped files (`PROCMAP_QUERY` on the maps file).
+
+use std::fs::File;
+use std::io::{self, Read};
+
+use super::{ProcError, Process, classify_io};
+
+/// Bytes asked for per read of smaps: fewer reads leave the process less room to
+/// change between them (only one read of the file is consistent).
+const CHUNK: usize = 256 * 1024;
+
+impl Process {
+    /// Reads smaps (or maps, when smaps cannot be opened for a reason other than
+    /// permission) and hands each chunk to `sink` as it arrives, so that a large file
+    /// is parsed while it is read instead of being held whole. Stops at the first
+    /// error of `sink`, which is returned inside.
+    pub(crate) fn read_maps_with<E>(
+        &self,
+        mut sink: impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<Result<&'static str, E>, ProcError> {
+        let smaps = self.dir.join("smaps");
+        let (path, mut file, source) = match File::open(&smaps) {
+            Ok(f) => (smaps, f, "smaps"),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EACCES) | Some(libc::EPERM)) => {
+                return Err(ProcError::PermissionDenied { path: smaps });
+            }
+            Err(_) if !self.dir.exists() => return Err(ProcError::NoSuchProcess(self.pid)),
+            Err(_) => {
+                let maps = self.dir.join("maps");
+                match File::open(&maps) {
+                    Ok(f) => (maps, f, "maps"),
+                    Err(e) => return Err(classify_io(maps, e, self.pid)),
+                }
+            }
+        };
+        let mut buf = vec![0u8; CHUNK];
+        let mut total = 0usize;
+        loop {
+            match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    total += n;
+                    if let Err(e) = sink(&buf[..n]) {
+                        return Ok(Err(e));
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(classify_io(path, e, self.pid)),
+            }
+        }
+        if total == 0 && !self.alive() {
+            return Err(if self.dir.exists() {
+                ProcError::Zombie(self.pid)
+            } else {
+                ProcError::Exited(self.pid)
+            });
+        }
+        Ok(Ok(source))
+    }
+
+    /// The build ID of the file mapped at `addr`, from the PROCMAP_QUERY ioctl (Linux
+    /// 6.11+), which reports the build ID of the mapped inode even after the file was
+    /// replaced on disk. `Err` when the kernel has no such ioctl (or it failed).
+    pub(crate) fn query_build_id(&mut self, addr: u64) -> io::Result<Option<Vec<u8>>> {
+        let dir = &self.dir;
+        let f = self
+            .maps_fd
+            .get_or_insert_with(|| File::open(dir.join("maps")));
+        let f = f
+            .as_ref()
+            .map_err(|e| io::Error::new(e.kind(), e.to_string()))?;
+        procmap_query_build_id(f, addr)
+    }
+}
+
+/// `struct procmap_query` of linux/fs.h (6.11).
+#[repr(C)]
+#[derive(Default)]
+struct ProcmapQuery {
+    size: u64,
+    query_flags: u64,
+    query_addr: u64,
+    vma_start: u64,
+    vma_end: u64,
+    vma_flags: u64,
+    vma_page_size: u64,
+    vma_offset: u64,
+    inode: u64,
+    dev_major: u32,
+    dev_minor: u32,
+    vma_name_size: u32,
+    build_id_size: u32,
+    vma_name_addr: u64,
+    build_id_addr: u64,
+}
+
+/// `_IOWR('f', 17, struct procmap_query)`.
+const PROCMAP_QUERY: u64 =
+    (3 << 30) | ((std::mem::size_of::<ProcmapQuery>() as u64) << 16) | ((b'f' as u64) << 8) | 17;
+
+fn procmap_query_build_id(maps: &File, addr: u64) -> io::Result<Option<Vec<u8>>> {
+    use std::os::fd::AsRawFd;
+    let mut id = [0u8; 64];
+    let mut q = ProcmapQuery {
+        size: std::mem::size_of::<ProcmapQuery>() as u64,
+        query_addr: addr,
+        build_id_size: id.len() as u32,
+        build_id_addr: id.as_mut_ptr() as u64,
+        ..ProcmapQuery::default()
+    };
+    // SAFETY: q is a properly sized, initialised procmap_query whose build_id_addr
+    // points to a writable buffer of build_id_size bytes that outlives the call.
+    let rc = unsafe {
+        libc::ioctl(
+            maps.as_raw_fd(),
+            PROCMAP_QUERY as _,
+            &mut q as *mut ProcmapQuery,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if q.vma_start > addr || addr >= q.vma_end {
+        return Ok(None);
+    }
+    let n = (q.build_id_size as usize).min(id.len());
+    Ok((n > 0).then(|| id[..n].to_vec()))
+}

@@ -1,0 +1,119 @@
+//! The one module that touches `/proc`: a live process's smaps (or maps), the files
+//! it maps, its pagemap, and its threads' stack pointers, one concern a file:
+//!
+//! - `stat`: `/proc/PID/stat` (alive, kernel thread) and `task/TID/syscall`
+//!   (thread stack pointers);
+//! - `maps`: streaming smaps (or maps), and build IDs from the `PROCMAP_QUERY` ioctl;
+//! - `open`: the open policy for mapped files (the path itself, `map_files`, `root`);
+//! - `pagemap`: residency from the `PAGEMAP_SCAN` ioctl or pagemap entries, the only
+//!   place that knows the kernel's pagemap bits.
+//!
+//! Files named by a process's maps are opened with `O_NONBLOCK` after a `stat` (a
+//! FIFO or a device is never opened for reading, so nothing blocks and no driver sees
+//! an open), and read with bounded `pread` through [`crate::input::elf::ReadAt`], never
+//! mmap: a library truncated during an upgrade gives a read error, not SIGBUS
+//! (docs/design.md).
+
+mod maps;
+mod open;
+mod pagemap;
+mod stat;
+
+use std::fs::{self, File};
+use std::io;
+use std::path::PathBuf;
+
+use crate::vocab::PageSize;
+
+/// Why a live process could not be read at all.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ProcError {
+    /// No `/proc/PID`: there is no such process (or it is not visible).
+    NoSuchProcess(u32),
+    /// The process disappeared while it was being read.
+    Exited(u32),
+    /// The process has exited but is not reaped: no memory left.
+    Zombie(u32),
+    /// A file of `/proc/PID` needs ptrace read access that elfmaps does not have.
+    PermissionDenied {
+        /// The file that could not be read.
+        path: PathBuf,
+    },
+    /// Any other error reading a file of `/proc/PID`.
+    Io {
+        /// The file that could not be read.
+        path: PathBuf,
+        /// What the kernel said.
+        err: io::Error,
+    },
+}
+
+impl std::fmt::Display for ProcError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProcError::NoSuchProcess(pid) => write!(f, "no process with PID {pid}"),
+            ProcError::Exited(pid) => write!(f, "process {pid} exited while it was being read"),
+            ProcError::PermissionDenied { path } => write!(
+                f,
+                "permission denied reading {}: it needs ptrace read access to the process (the same user and a dumpable process, or root / CAP_SYS_PTRACE)",
+                path.display()
+            ),
+            ProcError::Zombie(pid) => write!(
+                f,
+                "process {pid} has exited (a zombie its parent has not reaped): it has no memory to describe"
+            ),
+            ProcError::Io { path, err } => write!(f, "{}: {err}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for ProcError {}
+
+/// A live process: `/proc/PID`, with the files elfmaps keeps open on it.
+#[derive(Debug)]
+pub struct Process {
+    /// The process ID.
+    pub pid: u32,
+    dir: PathBuf,
+    pagemap: Option<io::Result<File>>,
+    maps_fd: Option<io::Result<File>>,
+    same_view: std::sync::OnceLock<bool>,
+}
+
+/// An error opening or reading a file of `/proc/PID`, as the user should read it.
+fn classify_io(path: PathBuf, err: io::Error, pid: u32) -> ProcError {
+    match err.raw_os_error() {
+        Some(libc::ENOENT) | Some(libc::ESRCH) => ProcError::NoSuchProcess(pid),
+        Some(libc::EACCES) | Some(libc::EPERM) => ProcError::PermissionDenied { path },
+        _ => ProcError::Io { path, err },
+    }
+}
+
+/// The running kernel's page size (4 KiB if the kernel says something that is not a
+/// page size).
+pub fn page_size() -> PageSize {
+    // SAFETY: sysconf has no preconditions.
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    u64::try_from(p)
+        .ok()
+        .and_then(|p| PageSize::new(p).ok())
+        .unwrap_or(PageSize::KIB4)
+}
+
+impl Process {
+    /// The process `pid`, if `/proc/PID` exists and can be looked at.
+    pub fn new(pid: u32) -> Result<Process, ProcError> {
+        let dir = PathBuf::from(format!("/proc/{pid}"));
+        match fs::metadata(&dir) {
+            Ok(_) => Ok(Process {
+                pid,
+                dir,
+                pagemap: None,
+                maps_fd: None,
+                same_view: std::sync::OnceLock::new(),
+            }),
+            Err(e) => Err(classify_io(dir, e, pid)),
+        }
+    }
+}

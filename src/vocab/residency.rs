@@ -1,0 +1,242 @@
+//! Residency: which pages of an address range are in memory and which are swapped
+//! out, as sorted runs of pages.
+//!
+//! Memory follows what was learnt, not the size of the range: a 1 TiB range that is
+//! all resident is one run, and a range read from a snapshot holds at most one run per
+//! set bit it was given. The kernel's encodings (pagemap entries, `PAGEMAP_SCAN`
+//! categories) are decoded where they are read (`source::proc`); a snapshot's bitmaps
+//! where they are parsed (`input::snapshot`). Everything else counts from this type.
+//!
+//! Pages are numbered from the start of the range: page `i` is
+//! `[start + i * page, start + (i + 1) * page)`, and the range has
+//! `(end - start) / page` whole pages (a partial page at the end is never resident).
+
+use std::ops::Range;
+
+use super::page::PageSize;
+
+/// Which pages of `[start, end)` are present and which are swapped.
+///
+/// The two sets are independent (the kernel never reports a page as both, but a
+/// snapshot could say so; each is counted on its own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Residency {
+    start: u64,
+    end: u64,
+    page: PageSize,
+    present: Runs,
+    swapped: Runs,
+}
+
+/// Pages counted in a part of a [`Residency`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageCounts {
+    /// Pages in memory (as smaps' Rss counts them).
+    pub present: u64,
+    /// Pages swapped out.
+    pub swapped: u64,
+}
+
+impl Residency {
+    /// `[start, end)` with no page present and none swapped (`end < start` is taken
+    /// as an empty range).
+    pub fn new(start: u64, end: u64, page: PageSize) -> Residency {
+        Residency {
+            start,
+            end: end.max(start),
+            page,
+            present: Runs::default(),
+            swapped: Runs::default(),
+        }
+    }
+
+    /// The first address of the range.
+    pub fn start(&self) -> u64 {
+        self.start
+    }
+
+    /// The end of the range (exclusive).
+    pub fn end(&self) -> u64 {
+        self.end
+    }
+
+    /// The page size the pages are counted in.
+    pub fn page_size(&self) -> PageSize {
+        self.page
+    }
+
+    /// The number of whole pages in the range.
+    pub fn pages(&self) -> u64 {
+        self.page.pages(self.start, self.end)
+    }
+
+    /// Marks pages `pages` (indices from the start of the range) present; indices
+    /// past the range are ignored.
+    pub fn mark_present(&mut self, pages: Range<u64>) {
+        let n = self.pages();
+        self.present.add(pages.start, pages.end.min(n));
+    }
+
+    /// Marks pages `pages` (indices from the start of the range) swapped; indices
+    /// past the range are ignored.
+    pub fn mark_swapped(&mut self, pages: Range<u64>) {
+        let n = self.pages();
+        self.swapped.add(pages.start, pages.end.min(n));
+    }
+
+    /// The page indices of `[from, to)` (addresses; pages that start inside it), clipped
+    /// to the range, for marking runs reported by address.
+    pub fn page_indices(&self, from: u64, to: u64) -> Range<u64> {
+        let shift = self.page.get().trailing_zeros();
+        let first = from.saturating_sub(self.start) >> shift;
+        // Pages whose first address lies before `to`.
+        let last = match to.checked_sub(self.start) {
+            Some(d) => d.div_ceil(self.page.get()),
+            None => 0,
+        };
+        let n = self.pages();
+        first.min(n)..last.min(n)
+    }
+
+    /// Pages present and swapped among the pages numbered
+    /// `(from - start) / page .. (to - start) / page`: the pages of a part
+    /// `[from, to)` of the range (addresses before `start` count from page 0).
+    pub fn count(&self, from: u64, to: u64) -> PageCounts {
+        let shift = self.page.get().trailing_zeros();
+        let n = self.pages();
+        let first = (from.saturating_sub(self.start) >> shift).min(n);
+        let last = (to.saturating_sub(self.start) >> shift).min(n);
+        PageCounts {
+            present: self.present.count(first, last),
+            swapped: self.swapped.count(first, last),
+        }
+    }
+
+    /// The runs of present pages, as page indices, in order.
+    pub fn present_runs(&self) -> impl Iterator<Item = Range<u64>> + '_ {
+        self.present.iter()
+    }
+
+    /// The runs of swapped pages, as page indices, in order.
+    pub fn swapped_runs(&self) -> impl Iterator<Item = Range<u64>> + '_ {
+        self.swapped.iter()
+    }
+
+    /// The number of runs held (memory used is proportional to it).
+    pub fn runs(&self) -> usize {
+        self.present.0.len() + self.swapped.0.len()
+    }
+}
+
+/// Sorted, disjoint, non-adjacent runs `[first, last)` of page indices.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Runs(Vec<(u64, u64)>);
+
+impl Runs {
+    /// Adds `[from, to)`, merging with the runs it touches. Appending in order (the
+    /// usual case: the kernel and bitmaps report pages in address order) is O(1).
+    fn add(&mut self, from: u64, to: u64) {
+        if from >= to {
+            return;
+        }
+        match self.0.last_mut() {
+            None => return self.0.push((from, to)),
+            Some(last) if last.1 < from => return self.0.push((from, to)),
+            Some(last) if last.0 <= from => {
+                last.1 = last.1.max(to);
+                return;
+            }
+            Some(_) => {}
+        }
+        // Out of order: merge with every run it overlaps or touches.
+        let i = self.0.partition_point(|r| r.1 < from);
+        let j = self.0.partition_point(|r| r.0 <= to);
+        if i == j {
+            self.0.insert(i, (from, to));
+        } else {
+            let merged = (from.min(self.0[i].0), to.max(self.0[j - 1].1));
+            self.0.splice(i..j, [merged]);
+        }
+    }
+
+    /// Pages of the runs inside `[from, to)`.
+    fn count(&self, from: u64, to: u64) -> u64 {
+        if from >= to {
+            return 0;
+        }
+        let i = self.0.partition_point(|r| r.1 <= from);
+        self.0[i..]
+            .iter()
+            .take_while(|r| r.0 < to)
+            .map(|r| r.1.min(to) - r.0.max(from))
+            .sum()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = Range<u64>> + '_ {
+        self.0.iter().map(|&(a, b)| a..b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: u64 = 4096;
+
+    fn page() -> PageSize {
+        PageSize::new(P).unwrap()
+    }
+
+    #[test]
+    fn runs_merge_in_any_order() {
+        let mut r = Residency::new(0x1000, 0x1000 + 20 * P, page());
+        r.mark_present(5..7);
+        r.mark_present(1..2);
+        r.mark_present(9..10);
+        r.mark_present(7..9); // joins 5..7 and 9..10
+        r.mark_present(2..3); // touches 1..2
+        r.mark_present(15..40); // clipped to 20 pages
+        assert_eq!(
+            r.present_runs().collect::<Vec<_>>(),
+            vec![1..3, 5..10, 15..20]
+        );
+        assert_eq!(r.count(0x1000, 0x1000 + 20 * P).present, 2 + 5 + 5);
+        // Parts: pages 0..6 and 6..20.
+        let cut = 0x1000 + 6 * P;
+        assert_eq!(r.count(0x1000, cut).present, 2 + 1);
+        assert_eq!(r.count(cut, 0x1000 + 20 * P).present, 4 + 5);
+        assert_eq!(r.count(cut, cut).present, 0);
+        assert_eq!(r.count(0x1000, 0x1000 + 20 * P).swapped, 0);
+    }
+
+    #[test]
+    fn a_terabyte_is_one_run() {
+        let tib = 1u64 << 40;
+        let mut r = Residency::new(0x7f00_0000_0000, 0x7f00_0000_0000 + tib, page());
+        assert_eq!(r.pages(), tib / P);
+        r.mark_present(0..u64::MAX);
+        r.mark_swapped(3..4);
+        assert_eq!(r.runs(), 2);
+        let all = r.count(r.start(), r.end());
+        assert_eq!((all.present, all.swapped), (tib / P, 1));
+    }
+
+    #[test]
+    fn page_indices_of_address_runs() {
+        let r = Residency::new(0x10000, 0x10000 + 8 * P, page());
+        assert_eq!(r.page_indices(0x10000, 0x10000 + 2 * P), 0..2);
+        assert_eq!(r.page_indices(0, 0x10000 + P + 1), 0..2);
+        assert_eq!(r.page_indices(0x10000 + 3 * P, u64::MAX), 3..8);
+        assert_eq!(r.page_indices(0, 0x100), 0..0);
+    }
+
+    #[test]
+    fn hostile_ranges_do_not_panic() {
+        let mut r = Residency::new(u64::MAX - P, 5, page());
+        assert_eq!(r.pages(), 0);
+        r.mark_present(0..10);
+        assert_eq!(r.count(0, u64::MAX), PageCounts::default());
+        let r = Residency::new(0, u64::MAX, page());
+        assert_eq!(r.count(u64::MAX, 0), PageCounts::default());
+    }
+}
