@@ -57,10 +57,15 @@ pub fn have_tool(tool: &str, args: &[&str]) -> bool {
     }
 }
 
+/// Whether this process runs as root.
+pub fn root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
 /// Whether this process runs as root; if not, a note says what was skipped.
 pub fn is_root(what: &str) -> bool {
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
+    let root = root();
     if !root {
         note(&format!("skipped: {what} needs root"));
     }
