@@ -10,13 +10,18 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-use common::build::build_source;
+use common::build::{build_source, build_testdata};
+use common::checks::{Ctx, Failures, check_object};
+use common::child::Running;
 use common::elf::{self, Tables, ehdr};
-use common::truth::readelf::{self, RePhdr, flag_chars};
+use common::report::parse_elfmaps;
+use common::truth::kernel::read_maps;
+use common::truth::loader::{Obj, Ph};
+use common::truth::readelf::{self, ReFile, RePhdr, flag_chars};
 use common::{cli, skip};
 
 const SAMPLE: usize = 600;
@@ -266,13 +271,11 @@ fn built_variants_match_readelf() {
         ("nosep", &["-Wl,-z,noseparate-code"]),
         ("norelro", &["-Wl,-z,norelro"]),
         ("now", &["-Wl,-z,now"]),
-        (
-            "wxscript",
-            &["-Wl,--no-warn-rwx-segments", "-Wl,-N", "-static"],
-        ),
     ] {
         files.extend(cc(d, name, src, flags));
     }
+    // W+X from the linker's -N layout (testdata/wx; see omagic_w_and_x_in_one_segment).
+    files.extend(build_wx(d));
     // No section headers at all: readelf prints no mapping.
     if let Some(p) = files.first() {
         let mut bytes = std::fs::read(p).unwrap();
@@ -293,6 +296,141 @@ fn built_variants_match_readelf() {
     }
     assert!(files.len() >= 3, "cc cannot build the variants");
     compare(&files);
+}
+
+/// testdata/wx/wx.c built with `-Wl,-N` (see its header): one RWX PT_LOAD.
+fn build_wx(dir: &Path) -> Option<PathBuf> {
+    build_testdata(
+        dir,
+        "wx/wx.c",
+        &[
+            "-O0",
+            "-g0",
+            "-nostdlib",
+            "-static",
+            "-fno-pie",
+            "-no-pie",
+            "-fno-stack-protector",
+            "-Wl,-N",
+            "-Wl,--no-warn-rwx-segments",
+        ],
+    )
+}
+
+/// The loader's view of a file with no load bias, from readelf's program headers.
+fn obj_from_readelf(name: &str, r: &ReFile) -> Obj {
+    let p_type = |t: &str| match t {
+        "LOAD" => 1,
+        "GNU_RELRO" => 0x6474_e552,
+        _ => 0,
+    };
+    let flags = |f: &str| {
+        f.chars()
+            .map(|c| match c {
+                'R' => 4,
+                'W' => 2,
+                'E' => 1,
+                _ => 0,
+            })
+            .sum()
+    };
+    Obj {
+        bias: 0,
+        name: name.to_string(),
+        phdrs: r
+            .phdrs
+            .iter()
+            .enumerate()
+            .map(|(index, p)| Ph {
+                index,
+                p_type: p_type(&p.type_name),
+                flags: flags(&p.flags),
+                vaddr: p.vaddr,
+                filesz: p.filesz,
+                memsz: p.memsz,
+            })
+            .collect(),
+    }
+}
+
+/// The W+X linker-script case: `-Wl,-N` (omagic) puts text, rodata, data and bss in
+/// one RWX PT_LOAD at a file offset that is not page aligned. readelf says so; elfmaps'
+/// layout agrees with readelf field by field and flags the segment; and the program,
+/// loaded by the kernel, is labelled page by page as those headers say.
+#[test]
+fn omagic_w_and_x_in_one_segment() {
+    if !readelf::available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(wx) = build_wx(tmp.path()) else {
+        return;
+    };
+    let wx = std::fs::canonicalize(wx).unwrap();
+    let re = readelf::readelf(std::slice::from_ref(&wx));
+    let r = &re[&wx];
+    let loads: Vec<(usize, &RePhdr)> = r
+        .phdrs
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.type_name == "LOAD")
+        .collect();
+    assert_eq!(loads.len(), 1, "{:?}", r.phdrs);
+    let (seg, load) = loads[0];
+    assert_eq!(load.flags, "RWE", "{load:?}");
+    assert_ne!(
+        load.offset % 4096,
+        0,
+        "an omagic segment is not page aligned: {load:?}"
+    );
+    assert!(
+        load.memsz > load.filesz + 4096,
+        "bss past the file: {load:?}"
+    );
+    let sections = &r.mapping.as_ref().expect("readelf printed no mapping")[seg];
+    for s in [".text", ".rodata", ".data", ".bss"] {
+        assert!(sections.iter().any(|x| x == s), "{s} not in {sections:?}");
+    }
+
+    compare(std::slice::from_ref(&wx));
+    let f = findings(&wx);
+    assert!(
+        f.iter()
+            .any(|x| x.0 == "wx_segment" && x.1 == Some(seg as u64) && x.2.is_some_and(|b| b > 0)),
+        "{f:?}"
+    );
+
+    // Run it: the kernel maps the one segment rwxp; its file page is data, the rest bss.
+    let mut child = Running::spawn(
+        Command::new(&wx)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped()),
+    );
+    assert!(child.lines_until("READY").is_empty());
+    child.settle();
+    let v = cli::json_ok(["map", "--json", &child.pid_arg()]);
+    let em = parse_elfmaps(&v);
+    let maps = read_maps(child.pid());
+    let cx = Ctx {
+        page: v["page_size"].as_u64().unwrap(),
+        maps: &maps,
+        em: &em,
+    };
+    let obj = obj_from_readelf(wx.to_str().unwrap(), r);
+    let mut fails = Failures::default();
+    let span = check_object(&cx, &obj, "EXEC", 64, &mut fails).expect("no span");
+    let kinds: Vec<&str> = em
+        .regions
+        .iter()
+        .filter(|r| r.start < span.end && span.start < r.end)
+        .map(|r| {
+            assert_eq!(r.perms, "rwxp", "{r:?}");
+            r.kind.as_str()
+        })
+        .collect();
+    assert_eq!(kinds, ["data", "bss"]);
+    assert!(fails.0.is_empty(), "{}", fails.0.join("\n"));
+    child.finish();
 }
 
 // ---------------------------------------------------------------- hostile inputs
