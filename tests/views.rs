@@ -3,49 +3,24 @@
 //! pagemap); here: budgets at a figure pass and one page under fail, exit codes,
 //! output formats, malformed budgets, and diffs of saved reports.
 
+mod common;
+
 use std::fs;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Output;
 
-fn elfmaps(args: &[&str]) -> Output {
-    let o = Command::new(env!("CARGO_BIN_EXE_elfmaps"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run elfmaps");
-    assert_ne!(
-        o.status.code(),
-        Some(101),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
-}
+use common::child::Running;
+use common::cli::{codes_for, elfmaps, json};
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-struct Sleeper(Child);
-
-impl Drop for Sleeper {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// A snapshot of a sleeping process: a fixed input, so figures do not move between runs.
 fn snapshot(dir: &Path) -> String {
-    let s = Sleeper(Command::new("sleep").arg("60").spawn().unwrap());
-    std::thread::sleep(std::time::Duration::from_millis(50));
+    let s = Running::sleep();
     let path = dir.join("sleep.snap");
-    let o = elfmaps(&[
-        "snapshot",
-        &s.0.id().to_string(),
-        "-o",
-        path.to_str().unwrap(),
-    ]);
+    let o = elfmaps(["snapshot", &s.pid_arg(), "-o", path.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     path.to_str().unwrap().to_string()
 }
@@ -76,7 +51,7 @@ fn row<'a>(v: &'a serde_json::Value, object_suffix: &str, kind: &str) -> &'a ser
 fn summary_sums_the_map_regions() {
     let dir = tempfile::tempdir().unwrap();
     let snap = snapshot(dir.path());
-    let map = elfmaps(&["map", "--json", "--snapshot", &snap]);
+    let map = elfmaps(["map", "--json", "--snapshot", &snap]);
     let map: serde_json::Value = serde_json::from_slice(&map.stdout).unwrap();
     let s = summary(&snap, &[]);
     let regions = map["regions"].as_array().unwrap();
@@ -214,7 +189,7 @@ fn budget_rules_that_match_nothing_and_malformed_files() {
 #[test]
 fn budgets_on_elf_files() {
     let dir = tempfile::tempdir().unwrap();
-    let layout = elfmaps(&["layout", "--json", "/bin/sleep"]);
+    let layout = elfmaps(["layout", "--json", "/bin/sleep"]);
     let v: serde_json::Value = serde_json::from_slice(&layout.stdout).unwrap();
     let text_bytes = v["objects"][0]["memory"]["text"].as_u64().unwrap();
     let rule = |n: u64| {
@@ -257,24 +232,24 @@ fn diff_of_saved_reports() {
     };
     let a = save("sleep.json", &["layout", "--json", "/bin/sleep"]);
     let b = save("cat.json", &["layout", "--json", "/bin/cat"]);
-    let o = elfmaps(&["diff", "--json", &a, &b]);
+    let o = elfmaps(["diff", "--json", &a, &b]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(d["appeared"], serde_json::json!(["cat"]));
     assert_eq!(d["vanished"], serde_json::json!(["sleep"]));
     // A report against itself: nothing changed.
-    let o = elfmaps(&["diff", &a, &a]);
+    let o = elfmaps(["diff", &a, &a]);
     assert_eq!(text(&o.stdout).lines().last(), Some("no change"));
     // Map reports of two processes running the same program: matched by name.
     let snap_dir = tempfile::tempdir().unwrap();
     let s1 = snapshot(snap_dir.path());
     let m1 = save("m1.json", &["map", "--json", "--snapshot", &s1]);
-    let o = elfmaps(&["diff", "--json", &m1, &m1]);
+    let o = elfmaps(["diff", "--json", &m1, &m1]);
     let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(d["changes"].as_array().unwrap().is_empty());
     // Not a report.
     fs::write(dir.path().join("x.json"), "{\"a\": 1}").unwrap();
-    let o = elfmaps(&["diff", &a, dir.path().join("x.json").to_str().unwrap()]);
+    let o = elfmaps(["diff", &a, dir.path().join("x.json").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         text(&o.stderr).contains("x.json: not an elfmaps JSON report"),
@@ -329,7 +304,7 @@ fn a_sysroot_file_with_another_build_id_is_not_used() {
     }
     assert!(patched, "libc's build ID not found in the file");
     fs::write(&libc, bytes).unwrap();
-    let o = elfmaps(&[
+    let o = elfmaps([
         "map",
         "--json",
         "--snapshot",
@@ -343,12 +318,8 @@ fn a_sysroot_file_with_another_build_id_is_not_used() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("libc.so.6: build ID") && err.contains("differs"),
-        "{err}"
-    );
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v = json(&o);
+    assert_eq!(codes_for(&v, "/libc.so.6"), ["build-id-mismatch"]);
     for r in v["regions"].as_array().unwrap() {
         let path = r["path"].as_str().unwrap_or("");
         if path.ends_with("/libc.so.6") {
@@ -363,19 +334,19 @@ fn a_sysroot_file_with_another_build_id_is_not_used() {
 fn diff_of_summaries() {
     let dir = tempfile::tempdir().unwrap();
     let snap = snapshot(dir.path());
-    let s = elfmaps(&["summary", "--json", "--snapshot", &snap]);
+    let s = elfmaps(["summary", "--json", "--snapshot", &snap]);
     let p = dir.path().join("s.json");
     fs::write(&p, &s.stdout).unwrap();
-    let o = elfmaps(&["diff", "--json", p.to_str().unwrap(), p.to_str().unwrap()]);
+    let o = elfmaps(["diff", "--json", p.to_str().unwrap(), p.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(d["old_format"], "summary");
     assert!(d["changes"].as_array().unwrap().is_empty());
     // A summary --by kind has no objects to match: a clear error.
-    let k = elfmaps(&["summary", "--json", "--by", "kind", "--snapshot", &snap]);
+    let k = elfmaps(["summary", "--json", "--by", "kind", "--snapshot", &snap]);
     let pk = dir.path().join("k.json");
     fs::write(&pk, &k.stdout).unwrap();
-    let o = elfmaps(&["diff", p.to_str().unwrap(), pk.to_str().unwrap()]);
+    let o = elfmaps(["diff", p.to_str().unwrap(), pk.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("--by kind"), "{}", text(&o.stderr));
 }
