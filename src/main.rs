@@ -380,101 +380,47 @@ fn run_check(
     json: bool,
     format: FormatArg,
 ) -> io::Result<Exit> {
-    use elfmaps::views::budget::{self, Measured};
+    use elfmaps::views::budget;
     let name = budget.display().to_string();
-    let rules = match read_input(budget).and_then(|b| {
-        let text = String::from_utf8(b).map_err(|_| format!("{name}: not UTF-8"))?;
-        budget::parse(&text).map_err(|e| format!("{name}: {e}"))
-    }) {
+    let rules = match read_input(budget)
+        .and_then(|b| elfmaps::input::budget::parse_bytes(&b).map_err(|e| format!("{name}: {e}")))
+    {
         Ok(r) => r,
         Err(e) => return Ok(error(&e)),
     };
-    let mut measured = Vec::new();
     let mut exit = Exit::Ok;
-    if !elf.is_empty() {
+    let measured = if !elf.is_empty() {
         // Static sizes per kind of each file, as it takes once loaded.
-        let layout = elfmaps::views::layout::run(elf, 4096);
+        let page_size = input.page_size.unwrap_or(4096);
+        let layout = elfmaps::views::layout::run(elf, page_size);
         for e in &layout.errors {
             eprintln!("elfmaps: error: {}", e.line());
             exit = Exit::Error;
         }
-        for o in &layout.objects {
-            let Some(mem) = &o.memory else { continue };
-            let figures = |size| elfmaps::report::Figures {
-                size,
-                ..Default::default()
-            };
-            for (kind, bytes) in mem.rows() {
-                measured.push(Measured {
-                    object: o.path.clone(),
-                    kind: Some(kind),
-                    figures: figures(bytes),
-                });
-            }
-            measured.push(Measured {
-                object: o.path.clone(),
-                kind: None,
-                figures: figures(mem.total),
-            });
-        }
+        budget::measure_layouts(&layout)
     } else {
-        let report = match load(input) {
-            Ok(r) => r,
+        match load(input) {
+            Ok(report) => budget::measure_report(&report),
             Err(e) => return Ok(error(&e)),
-        };
-        let s = elfmaps::views::summary::summarize(
-            &report,
-            elfmaps::views::summary::By::Object,
-            elfmaps::views::summary::SortBy::Size,
-            None,
-        );
-        for r in s.rows.iter().chain(&s.objects) {
-            if let Some(object) = &r.object {
-                measured.push(Measured {
-                    object: object.clone(),
-                    kind: r.kind,
-                    figures: r.figures.clone(),
-                });
-            }
         }
-    }
-    let outcome = budget::check(&rules, &measured);
-    let mut warnings = Vec::new();
-    for &ri in &outcome.unmatched {
-        let r = &rules[ri];
-        warnings.push(format!(
-            "{name}:{}: rule for {:?} matches no object",
-            r.line, r.object
-        ));
-    }
-    for (ri, object, measure) in &outcome.unmeasured {
-        warnings.push(format!(
-            "{name}:{}: {} of {object} is unknown here; not checked",
-            rules[*ri].line,
-            measure.as_str()
-        ));
-    }
-    for w in &warnings {
-        eprintln!("elfmaps: warning: {}", escape(w.as_bytes()));
+    };
+    let checked = budget::check(&rules, &measured, &name);
+    for w in &checked.warnings {
+        eprintln!("elfmaps: warning: {}", elfmaps::render::warning_text(w));
     }
     if json {
-        let doc = serde_json::json!({
-            "schema_version": 1,
-            "violations": outcome.violations,
-            "warnings": warnings,
-        });
-        print(|out| elfmaps::render::json(&doc, out))?;
+        print(|out| elfmaps::render::json(&checked, out))?;
     } else {
         let f = match format {
             FormatArg::Text => elfmaps::render::ViolationFormat::Text,
             FormatArg::Github => elfmaps::render::ViolationFormat::Github,
         };
-        print(|out| elfmaps::render::violations(&outcome.violations, &name, f, out))?;
+        print(|out| elfmaps::render::violations(&checked.violations, &name, f, out))?;
     }
-    if exit == Exit::Error || (strict && !outcome.unmatched.is_empty()) {
+    if exit == Exit::Error || (strict && checked.unmatched > 0) {
         return Ok(Exit::Error);
     }
-    Ok(if outcome.violations.is_empty() {
+    Ok(if checked.violations.is_empty() {
         Exit::Ok
     } else {
         Exit::CheckFailed

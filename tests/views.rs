@@ -245,6 +245,28 @@ fn budgets_on_elf_files() {
     assert!(text(&o.stdout).contains("sleep text size"));
 }
 
+/// Issue 8: `check --elf` measured 4 KiB pages whatever `--page-size` said.
+#[test]
+fn budgets_on_elf_files_use_the_page_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let total = |page: &str| {
+        let o = elfmaps(&["layout", "--json", "--page-size", page, "/bin/sleep"]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["objects"][0]["memory"]["total"].as_u64().unwrap()
+    };
+    let (small, large) = (total("4096"), total("65536"));
+    assert!(small < large, "{small} {large}");
+    let rule = format!("[[budget]]\nobject = \"sleep\"\nmax_size = {small}\n");
+    let elf = ["--elf", "/bin/sleep"];
+    let o = check(dir.path(), &rule, &elf, &["--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = check(dir.path(), &rule, &elf, &["--json", "--page-size", "65536"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["violations"][0]["actual"].as_u64(), Some(large));
+    assert_eq!(v["violations"][0]["limit"].as_u64(), Some(small));
+}
+
 #[test]
 fn diff_of_saved_reports() {
     let dir = tempfile::tempdir().unwrap();
