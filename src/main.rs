@@ -434,7 +434,7 @@ fn run_layout(files: &[PathBuf], page_size: u64, json: bool, color: bool) -> io:
     for e in &report.errors {
         eprintln!("elfmaps: error: {}", e.line());
     }
-    for o in &report.objects {
+    for o in &report.files {
         for w in &o.warnings {
             eprintln!(
                 "elfmaps: warning: {}: {}",

@@ -10,7 +10,7 @@ use serde::{Serialize, Serializer};
 
 use crate::input::budget::{Measure, Rule};
 use crate::report::Report;
-use crate::views::layout;
+use crate::views::layout::Layouts;
 use crate::views::summary::{self, By, SortBy};
 use crate::vocab::{Code, Figures, Kind, Warning};
 
@@ -165,9 +165,9 @@ pub fn measure_report(report: &Report) -> Vec<Measured> {
 /// The rows of ELF files' static layout: the bytes each kind takes once loaded, and
 /// the whole file's; only `size` is known. Files whose memory could not be computed
 /// give no rows.
-pub fn measure_layouts(layouts: &layout::Report) -> Vec<Measured> {
+pub fn measure_layouts(layouts: &Layouts) -> Vec<Measured> {
     let mut measured = Vec::new();
-    for o in &layouts.objects {
+    for o in &layouts.files {
         let Some(mem) = &o.memory else { continue };
         let figures = |size| Figures {
             size,

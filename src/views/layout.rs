@@ -46,10 +46,12 @@ const PT_GNU_MBIND_HI: u32 = PT_GNU_MBIND_LO + 4095;
 
 /// The whole output of one `elfmaps layout` run.
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub struct Layouts {
     pub schema_version: u32,
     pub page_size: u64,
-    pub objects: Vec<Object>,
+    /// The files reported, in the order given.
+    #[serde(rename = "objects")]
+    pub files: Vec<FileLayout>,
     /// Files that could not be read as ELF at all.
     pub errors: Vec<FileError>,
 }
@@ -76,7 +78,7 @@ impl FileError {
 
 /// The layout of one ELF file.
 #[derive(Debug, Clone, Serialize)]
-pub struct Object {
+pub struct FileLayout {
     pub path: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path_bytes: Option<Vec<u8>>,
@@ -347,12 +349,12 @@ fn pageup(x: u64, page: u64) -> u64 {
 }
 
 /// Reads the headers behind `src` and computes the layout of the file named `path`.
-pub fn inspect<R: ReadAt + ?Sized>(src: &R, path: &[u8], page: u64) -> Result<Object, ElfError> {
+pub fn inspect<R: ReadAt + ?Sized>(src: &R, path: &[u8], page: u64) -> Result<FileLayout, ElfError> {
     let h = read_headers(src)?;
     Ok(build(h, path, page))
 }
 
-fn build(h: Headers, path: &[u8], page: u64) -> Object {
+fn build(h: Headers, path: &[u8], page: u64) -> FileLayout {
     let Headers {
         info,
         sections,
@@ -484,7 +486,7 @@ fn build(h: Headers, path: &[u8], page: u64) -> Object {
     }
 
     let (path, path_bytes) = lossy(path);
-    Object {
+    FileLayout {
         path,
         path_bytes,
         e_type: info.type_name(),
@@ -756,7 +758,7 @@ fn pages_text(n: u64, page: u64) -> String {
 
 /// Runs `elfmaps layout` over `paths`: every readable ELF file is an object, every
 /// other one an error; one bad file never stops the others.
-pub fn run(paths: &[impl AsRef<Path>], page: u64) -> Report {
+pub fn run(paths: &[impl AsRef<Path>], page: u64) -> Layouts {
     use std::os::unix::ffi::OsStrExt;
     let mut objects = Vec::new();
     let mut errors = Vec::new();
@@ -775,15 +777,15 @@ pub fn run(paths: &[impl AsRef<Path>], page: u64) -> Report {
             }
         }
     }
-    Report {
+    Layouts {
         schema_version: SCHEMA_VERSION,
         page_size: page,
-        objects,
+        files: objects,
         errors,
     }
 }
 
-fn inspect_path(path: &Path, page: u64) -> Result<Object, String> {
+fn inspect_path(path: &Path, page: u64) -> Result<FileLayout, String> {
     use std::os::unix::ffi::OsStrExt;
     match files::open_checked(path, Precheck::Stat) {
         Ok(Opened::Regular { file, .. }) => {
@@ -799,7 +801,7 @@ fn inspect_path(path: &Path, page: u64) -> Result<Object, String> {
 // ---------------------------------------------------------------- printers
 
 /// Writes `report` as JSON (one document, newline-terminated).
-pub fn json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+pub fn json(report: &Layouts, out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer(&mut *out, report)?;
     writeln!(out)
 }
@@ -817,10 +819,10 @@ fn finding_style(kind: FindingKind) -> Style {
 /// Writes one block per object: readelf's program header table with a KIND column,
 /// the section-to-segment mapping, memory per kind and the findings. Files that
 /// could not be read are not in it (the CLI names them on stderr).
-pub fn table(report: &Report, out: &mut dyn Write, color: bool) -> io::Result<()> {
+pub fn table(report: &Layouts, out: &mut dyn Write, color: bool) -> io::Result<()> {
     let paint = |text: &str, style: Style| paint(text, style, color);
     let bold = Style::new().bold();
-    for (n, o) in report.objects.iter().enumerate() {
+    for (n, o) in report.files.iter().enumerate() {
         if n > 0 {
             writeln!(out)?;
         }
@@ -939,7 +941,7 @@ pub fn table(report: &Report, out: &mut dyn Write, color: bool) -> io::Result<()
 }
 
 /// A section's printable name: escaped, or `[N]` when unknown.
-fn section_label(o: &Object, index: usize) -> String {
+fn section_label(o: &FileLayout, index: usize) -> String {
     match o
         .sections
         .get(index.wrapping_sub(1))
