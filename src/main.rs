@@ -323,11 +323,10 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
             format,
         } => run_check(&budget, &elf, &input, strict, json, format),
         Command::Diff { old, new, json } => {
-            let side = |p: &Path| -> Result<elfmaps::views::diff::Side, String> {
+            let side = |p: &Path| -> Result<elfmaps::views::diff::Saved, String> {
                 let bytes = read_input(p)?;
-                let v: serde_json::Value = serde_json::from_slice(&bytes)
-                    .map_err(|e| format!("{}: not JSON: {e}", p.display()))?;
-                elfmaps::views::diff::side(&v).map_err(|e| format!("{}: {e}", p.display()))
+                elfmaps::views::diff::Saved::from_json(&bytes)
+                    .map_err(|e| format!("{}: {e}", p.display()))
             };
             let (a, b) = match (side(&old), side(&new)) {
                 (Ok(a), Ok(b)) => (a, b),

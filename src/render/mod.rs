@@ -9,8 +9,9 @@ use crate::label::Kind;
 use crate::report::{Figures, Report};
 use crate::views::budget::Violation;
 use crate::views::diff::Diff;
-use crate::views::summary::Summary;
+use crate::views::summary::{By, Summary};
 use crate::vocab::escape::escape;
+use crate::vocab::names::file_name;
 
 /// `text` in `style` when `color` is on (the one place colour is applied).
 pub fn paint(text: &str, style: Style, color: bool) -> String {
@@ -86,9 +87,8 @@ fn short_name(name: &str) -> String {
         .iter()
         .any(|p| name.starts_with(p));
     let base = if name.starts_with('/') && !whole {
-        let trimmed = name.strip_suffix(" (deleted)").unwrap_or(name);
-        let file = trimmed.rsplit('/').next().unwrap_or(trimmed);
-        if trimmed.len() != name.len() {
+        let file = file_name(name);
+        if name.ends_with(" (deleted)") {
             format!("{file} (deleted)")
         } else {
             file.to_string()
@@ -183,7 +183,7 @@ fn object_name(o: Option<&str>) -> String {
 pub fn summary_table(s: &Summary, out: &mut dyn Write, color: bool) -> io::Result<()> {
     let paint = |text: &str, style: Style| paint(text, style, color);
     // In `--by kind` there is no object column.
-    let width = if s.by == "kind" { 0 } else { 32 };
+    let width = if s.by == By::Kind { 0 } else { 32 };
     let line = |object: &str, kind: &str, f: &Figures| {
         let first = if width == 0 {
             String::new()

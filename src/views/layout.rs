@@ -20,7 +20,7 @@ use goblin::elf::program_header::{
 };
 use goblin::elf::section_header::{SHF_ALLOC, SHF_TLS, SHT_NOBITS};
 use owo_colors::Style;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::input::elf::{self, DynamicFlags, ElfError, ElfInfo, Phdr, ReadAt, SectionTable, Shdr};
 use crate::label::{self, Kind};
@@ -45,7 +45,7 @@ const PT_GNU_MBIND_LO: u32 = 0x6474_e555;
 const PT_GNU_MBIND_HI: u32 = PT_GNU_MBIND_LO + 4095;
 
 /// The whole output of one `elfmaps layout` run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Layouts {
     pub schema_version: u32,
     pub page_size: u64,
@@ -57,10 +57,10 @@ pub struct Layouts {
 }
 
 /// A file that is not reported.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FileError {
     pub path: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_bytes: Option<Vec<u8>>,
     pub message: String,
 }
@@ -77,17 +77,18 @@ impl FileError {
 }
 
 /// The layout of one ELF file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FileLayout {
     pub path: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_bytes: Option<Vec<u8>>,
     /// `EXEC`, `DYN`, `REL`, `CORE` or the number.
     #[serde(rename = "type")]
     pub e_type: String,
     pub machine: String,
     pub class: u8,
-    pub endian: &'static str,
+    /// `little` or `big`.
+    pub endian: String,
     pub segments: Vec<Segment>,
     /// Section headers 1.. (section 0 is not a section); empty when unreadable.
     pub sections: Vec<Section>,
@@ -99,7 +100,7 @@ pub struct FileLayout {
 }
 
 /// One program header.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Segment {
     pub index: usize,
     /// readelf's name of `p_type`: `LOAD`, `GNU_RELRO`, `LOOS+0x1234`, ...
@@ -122,7 +123,7 @@ pub struct Segment {
 }
 
 /// One section header, with the segments readelf puts it in.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Section {
     pub index: usize,
     /// The name (lossy UTF-8), or `None` when the name table is missing.
@@ -136,7 +137,7 @@ pub struct Section {
 }
 
 /// Memory the file takes once loaded, in bytes (multiples of the page size).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Memory {
     pub text: u64,
     pub rodata: u64,
@@ -163,7 +164,7 @@ impl Memory {
 }
 
 /// What a finding is about (docs/layout.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FindingKind {
     WxSegment,
@@ -190,7 +191,7 @@ impl FindingKind {
 }
 
 /// One audit finding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     pub kind: FindingKind,
     /// Program header index it is about, if one.
@@ -349,7 +350,11 @@ fn pageup(x: u64, page: u64) -> u64 {
 }
 
 /// Reads the headers behind `src` and computes the layout of the file named `path`.
-pub fn inspect<R: ReadAt + ?Sized>(src: &R, path: &[u8], page: u64) -> Result<FileLayout, ElfError> {
+pub fn inspect<R: ReadAt + ?Sized>(
+    src: &R,
+    path: &[u8],
+    page: u64,
+) -> Result<FileLayout, ElfError> {
     let h = read_headers(src)?;
     Ok(build(h, path, page))
 }
@@ -492,7 +497,7 @@ fn build(h: Headers, path: &[u8], page: u64) -> FileLayout {
         e_type: info.type_name(),
         machine: info.machine_name(),
         class: info.class,
-        endian: if info.little_endian { "little" } else { "big" },
+        endian: if info.little_endian { "little" } else { "big" }.to_string(),
         segments,
         sections: out_sections,
         memory,
@@ -994,6 +999,27 @@ mod tests {
     const A: u64 = SHF_ALLOC as u64;
     const T: u64 = SHF_TLS as u64;
 
+    /// Every golden layouts reads back as written, byte for byte.
+    #[test]
+    fn saved_layouts_read_back_byte_for_byte() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+        let mut n = 0;
+        for e in std::fs::read_dir(dir).unwrap() {
+            let path = e.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap().to_string();
+            if !(name.ends_with(".layout.json")) {
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            let saved: Layouts = serde_json::from_slice(&bytes).unwrap();
+            let mut again = serde_json::to_vec(&saved).unwrap();
+            again.push(b'\n');
+            assert!(again == bytes, "{name} does not read back as written");
+            n += 1;
+        }
+        assert!(n >= 7, "only {n} golden layouts");
+    }
+
     #[test]
     fn readelf_segment_type_names() {
         assert_eq!(readelf_type_name(PT_LOAD, 62), "LOAD");
@@ -1252,7 +1278,7 @@ mod tests {
             let what = format!("is64 {is64} le {le} xnum {xnum}");
             assert!(o.warnings.is_empty(), "{what}: {:?}", o.warnings);
             assert_eq!(
-                (o.class, o.endian),
+                (o.class, o.endian.as_str()),
                 (
                     if is64 { 64 } else { 32 },
                     if le { "little" } else { "big" }

@@ -14,8 +14,9 @@ use crate::report::{Figures, Report};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// How rows are grouped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How rows are grouped (in JSON: `object` or `kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum By {
     /// One row per (object, kind).
     Object,
@@ -44,13 +45,13 @@ pub struct Row {
     pub figures: Figures,
 }
 
-/// The summary report.
-#[derive(Debug, Clone, Serialize)]
+/// The summary report. It reads back what it writes (`diff` reads saved summaries).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Summary {
     pub schema_version: u32,
     pub pid: Option<u32>,
-    /// `object` or `kind`.
-    pub by: &'static str,
+    /// How rows are grouped.
+    pub by: By,
     pub rows: Vec<Row>,
     /// Per-object totals (one row per object, `kind` null), for `by: object`.
     pub objects: Vec<Row>,
@@ -105,10 +106,7 @@ pub fn summarize(report: &Report, by: By, sort: SortBy, top: Option<usize>) -> S
     Summary {
         schema_version: SCHEMA_VERSION,
         pid: report.pid,
-        by: match by {
-            By::Object => "object",
-            By::Kind => "kind",
-        },
+        by,
         rows,
         objects,
         totals: report.totals.clone(),
@@ -159,6 +157,29 @@ mod tests {
             warnings: vec![],
             totals,
         }
+    }
+
+    /// Every golden summaries reads back as written, byte for byte.
+    #[test]
+    fn saved_summaries_read_back_byte_for_byte() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+        let mut n = 0;
+        for e in std::fs::read_dir(dir).unwrap() {
+            let path = e.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap().to_string();
+            if name.starts_with("diff.")
+                || !(name.ends_with(".summary.json") || name.ends_with(".summary-kind.json"))
+            {
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            let saved: Summary = serde_json::from_slice(&bytes).unwrap();
+            let mut again = serde_json::to_vec(&saved).unwrap();
+            again.push(b'\n');
+            assert!(again == bytes, "{name} does not read back as written");
+            n += 1;
+        }
+        assert!(n >= 14, "only {n} golden summaries");
     }
 
     #[test]
