@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use elfmaps::report::Report;
+use elfmaps::vocab::PageSize;
 use elfmaps::vocab::escape::escape;
 
 /// Exit statuses (documented in README.md).
@@ -74,7 +75,7 @@ struct Input {
     sysroot: PathBuf,
     /// The target's page size in bytes, when the input does not say it.
     #[arg(long, value_name = "BYTES", value_parser = parse_page_size)]
-    page_size: Option<u64>,
+    page_size: Option<PageSize>,
 }
 
 #[derive(Subcommand)]
@@ -149,8 +150,8 @@ enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
         /// The page size in bytes for the memory figures.
-        #[arg(long, value_name = "BYTES", value_parser = parse_page_size, default_value_t = 4096)]
-        page_size: u64,
+        #[arg(long, value_name = "BYTES", value_parser = parse_page_size, default_value = "4096")]
+        page_size: PageSize,
         /// Print JSON (schema in docs/layout.md) instead of tables.
         #[arg(long)]
         json: bool,
@@ -176,15 +177,11 @@ enum FormatArg {
     Github,
 }
 
-fn parse_page_size(s: &str) -> Result<u64, String> {
+fn parse_page_size(s: &str) -> Result<PageSize, String> {
     let n: u64 = s
         .parse()
         .map_err(|_| format!("{s:?} is not a number of bytes"))?;
-    if n.is_power_of_two() && (1024..=(1 << 30)).contains(&n) {
-        Ok(n)
-    } else {
-        Err(format!("{n} is not a page size (a power of two from 1024)"))
-    }
+    PageSize::new(n).map_err(|e| e.to_string())
 }
 
 /// Reads a named input file, or standard input for `-`.
@@ -245,13 +242,19 @@ fn load(input: &Input) -> Result<Report, String> {
             .map_err(|e| format!("{}: {e}", path.display()))?;
         let text = snap.smaps.clone();
         let name = path.display().to_string();
-        elfmaps::pipeline::offline(&text, &name, sysroot, page_size, Some(snap))
-            .map_err(|e| e.to_string())
+        elfmaps::pipeline::offline(
+            &text,
+            &name,
+            sysroot,
+            page_size.map(PageSize::get),
+            Some(snap),
+        )
+        .map_err(|e| e.to_string())
     } else {
         let path = s.smaps.as_ref().or(s.maps.as_ref()).expect("checked above");
         let text = read_input(path)?;
         let name = path.display().to_string();
-        elfmaps::pipeline::offline(&text, &name, sysroot, page_size, None)
+        elfmaps::pipeline::offline(&text, &name, sysroot, page_size.map(PageSize::get), None)
             .map_err(|e| e.to_string())
     }?;
     for w in &report.warnings {
@@ -390,11 +393,20 @@ fn run_check(
     let mut exit = Exit::Ok;
     let measured = if !elf.is_empty() {
         // Static sizes per kind of each file, as it takes once loaded.
-        let page_size = input.page_size.unwrap_or(4096);
+        let page_size = input.page_size.unwrap_or(PageSize::KIB4);
         let layout = elfmaps::views::layout::run(elf, page_size);
         for e in &layout.errors {
-            eprintln!("elfmaps: error: {}", e.line());
+            eprintln!(
+                "elfmaps: error: {}",
+                elfmaps::render::layout::file_error_text(e)
+            );
             exit = Exit::Error;
+        }
+        for e in &layout.skipped {
+            eprintln!(
+                "elfmaps: warning: {} (skipped)",
+                elfmaps::render::layout::file_error_text(e)
+            );
         }
         budget::measure_layouts(&layout)
     } else {
@@ -427,26 +439,27 @@ fn run_check(
 }
 
 /// `elfmaps layout`: every file is reported or named in one line on stderr; any
-/// unreadable file makes the exit status 2, after all the others are printed.
-fn run_layout(files: &[PathBuf], page_size: u64, json: bool, color: bool) -> io::Result<Exit> {
+/// unreadable file makes the exit status 2, after all the others are printed. Files
+/// that are not ELF are skipped with a warning.
+fn run_layout(files: &[PathBuf], page_size: PageSize, json: bool, color: bool) -> io::Result<Exit> {
+    use elfmaps::render::layout::{file_error_text, file_warning_text};
     let report = elfmaps::views::layout::run(files, page_size);
     for e in &report.errors {
-        eprintln!("elfmaps: error: {}", e.line());
+        eprintln!("elfmaps: error: {}", file_error_text(e));
+    }
+    for e in &report.skipped {
+        eprintln!("elfmaps: warning: {} (skipped)", file_error_text(e));
     }
     for o in &report.files {
         for w in &o.warnings {
-            eprintln!(
-                "elfmaps: warning: {}: {}",
-                escape(o.path_bytes.as_deref().unwrap_or(o.path.as_bytes())),
-                escape(w.as_bytes())
-            );
+            eprintln!("elfmaps: warning: {}", file_warning_text(o, w));
         }
     }
     print(|out| {
         if json {
-            elfmaps::views::layout::json(&report, out)
+            elfmaps::render::json(&report, out)
         } else {
-            elfmaps::views::layout::table(&report, out, color)
+            elfmaps::render::layout::table(&report, out, color)
         }
     })?;
     Ok(if report.errors.is_empty() {
