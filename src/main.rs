@@ -263,10 +263,12 @@ fn load(input: &Input) -> Result<Report, String> {
     Ok(report)
 }
 
+/// Standard output, buffered: the one writer every printer writes to.
+type Out = io::BufWriter<io::StdoutLock<'static>>;
+
 /// Writes to stdout through a buffer.
-fn print(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+fn print(f: impl FnOnce(&mut Out) -> io::Result<()>) -> io::Result<()> {
+    let mut out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
     f(&mut out)?;
     out.flush()
 }
@@ -282,7 +284,7 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
                 if json {
                     elfmaps::render::json(&report, out)
                 } else {
-                    elfmaps::render::table(&report, out, color)
+                    elfmaps::render::map::table(&report, out, color)
                 }
             })?;
             Ok(Exit::Ok)
@@ -312,7 +314,7 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
                 if json {
                     elfmaps::render::json(&summary, out)
                 } else {
-                    elfmaps::render::summary_table(&summary, out, color)
+                    elfmaps::render::summary::table(&summary, out, color)
                 }
             })?;
             Ok(Exit::Ok)
@@ -340,7 +342,7 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
                 if json {
                     elfmaps::render::json(&d, out)
                 } else {
-                    elfmaps::render::diff_table(&d, out, color)
+                    elfmaps::render::diff::table(&d, out, color)
                 }
             })?;
             Ok(Exit::Ok)
@@ -423,10 +425,10 @@ fn run_check(
         print(|out| elfmaps::render::json(&checked, out))?;
     } else {
         let f = match format {
-            FormatArg::Text => elfmaps::render::ViolationFormat::Text,
-            FormatArg::Github => elfmaps::render::ViolationFormat::Github,
+            FormatArg::Text => elfmaps::render::check::ViolationFormat::Text,
+            FormatArg::Github => elfmaps::render::check::ViolationFormat::Github,
         };
-        print(|out| elfmaps::render::violations(&checked.violations, &name, f, out))?;
+        print(|out| elfmaps::render::check::violations(&checked.violations, &name, f, out))?;
     }
     if exit == Exit::Error || (strict && checked.unmatched > 0) {
         return Ok(Exit::Error);

@@ -45,7 +45,7 @@ fn finding_style(kind: FindingKind) -> Style {
 /// Writes one block per object: readelf's program header table with a KIND column,
 /// the section-to-segment mapping, memory per kind and the findings. Files that
 /// could not be read are not in it (the CLI names them on stderr).
-pub fn table(report: &Layouts, out: &mut dyn Write, color: bool) -> io::Result<()> {
+pub fn table<W: Write>(report: &Layouts, out: &mut W, color: bool) -> io::Result<()> {
     let paint = |text: &str, style: Style| paint(text, style, color);
     let bold = Style::new().bold();
     for (n, o) in report.files.iter().enumerate() {
