@@ -1,5 +1,7 @@
-//! The `elfmaps` command line: parses flags, calls the library, prints, and maps the
-//! outcome to an exit code. No analysis happens here.
+//! The `elfmaps` command line: clap types and dispatch. It parses flags into a
+//! [`Target`] once, calls the library (pipeline, views), hands the results to the
+//! printers of `elfmaps::render`, and maps the outcome to an exit code. No analysis
+//! and no JSON building happen here. Built only with the `cli` feature (default).
 
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -41,6 +43,7 @@ struct Cli {
     command: Command,
 }
 
+/// `--color`.
 #[derive(Clone, Copy, ValueEnum)]
 enum Color {
     Auto,
@@ -48,10 +51,11 @@ enum Color {
     Never,
 }
 
-/// What to analyse: a live process or saved files (exactly one).
+/// What to analyse: a live process or saved files (at most one; [`Target`] is what
+/// the rest of the CLI sees).
 #[derive(Args)]
 #[group(multiple = false)]
-struct Source {
+struct SourceArgs {
     /// A live process to read.
     pid: Option<u32>,
     /// A saved /proc/PID/smaps (`-` for standard input).
@@ -67,23 +71,25 @@ struct Source {
 
 /// A process to analyse, and how to read saved inputs.
 #[derive(Args)]
-struct Input {
+struct InputArgs {
     #[command(flatten)]
-    source: Source,
+    source: SourceArgs,
     /// The target's root filesystem: saved inputs' paths are looked up under it.
     #[arg(long, value_name = "DIR", default_value = "/")]
     sysroot: PathBuf,
-    /// The target's page size in bytes, when the input does not say it.
+    /// The target's page size in bytes, when the input does not say it (with
+    /// `check --elf`: the pages static sizes are counted in, default 4096).
     #[arg(long, value_name = "BYTES", value_parser = parse_page_size)]
     page_size: Option<PageSize>,
 }
 
+/// The subcommands.
 #[derive(Subcommand)]
 enum Command {
     /// Label every region of a process with its ELF object, kind and segment.
     Map {
         #[command(flatten)]
-        input: Input,
+        input: InputArgs,
         /// Print JSON (schema in docs/json.md) instead of a table.
         #[arg(long)]
         json: bool,
@@ -91,7 +97,7 @@ enum Command {
     /// One row per (object, kind) with size, rss, pss, private dirty and swap.
     Summary {
         #[command(flatten)]
-        input: Input,
+        input: InputArgs,
         /// Group rows by object and kind, or by kind across objects.
         #[arg(long, value_enum, default_value_t = ByArg::Object)]
         by: ByArg,
@@ -114,7 +120,7 @@ enum Command {
         #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["pid", "smaps", "maps", "snapshot"])]
         elf: Vec<PathBuf>,
         #[command(flatten)]
-        input: Input,
+        input: InputArgs,
         /// A rule that matches no object is an error, not a warning.
         #[arg(long)]
         strict: bool,
@@ -158,12 +164,14 @@ enum Command {
     },
 }
 
+/// `summary --by`.
 #[derive(Clone, Copy, ValueEnum)]
 enum ByArg {
     Object,
     Kind,
 }
 
+/// `summary --sort`.
 #[derive(Clone, Copy, ValueEnum)]
 enum SortArg {
     Size,
@@ -171,18 +179,72 @@ enum SortArg {
     Pss,
 }
 
+/// `check --format`.
 #[derive(Clone, Copy, ValueEnum)]
 enum FormatArg {
     Text,
     Github,
 }
 
+/// `--page-size`: a number of bytes, validated as a page size once, by [`PageSize`].
 fn parse_page_size(s: &str) -> Result<PageSize, String> {
     let n: u64 = s
         .parse()
         .map_err(|_| format!("{s:?} is not a number of bytes"))?;
     PageSize::new(n).map_err(|e| e.to_string())
 }
+
+/// What to analyse, built once from the flags.
+enum Target {
+    /// A live process.
+    Pid(u32),
+    /// A saved /proc/PID/smaps (`-`: standard input).
+    Smaps(PathBuf),
+    /// A saved /proc/PID/maps (`-`: standard input).
+    Maps(PathBuf),
+    /// A file written by `elfmaps snapshot`.
+    Snapshot(PathBuf),
+    /// ELF files, by their static layout (`check --elf`).
+    Elf(Vec<PathBuf>),
+}
+
+/// The input of `map`, `summary` and `check`: the target and how to read it.
+struct Input {
+    target: Target,
+    sysroot: PathBuf,
+    page_size: Option<PageSize>,
+}
+
+impl InputArgs {
+    /// The input the flags name; `elf` are `check --elf`'s files (clap makes them
+    /// exclusive with the other targets). `targets` lists the choices for the error.
+    fn into_input(self, elf: Vec<PathBuf>, targets: &str) -> Result<Input, String> {
+        let s = self.source;
+        let target = if !elf.is_empty() {
+            Target::Elf(elf)
+        } else if let Some(pid) = s.pid {
+            Target::Pid(pid)
+        } else if let Some(p) = s.smaps {
+            Target::Smaps(p)
+        } else if let Some(p) = s.maps {
+            Target::Maps(p)
+        } else if let Some(p) = s.snapshot {
+            Target::Snapshot(p)
+        } else {
+            return Err(format!("no target: give {targets}"));
+        };
+        Ok(Input {
+            target,
+            sysroot: self.sysroot,
+            page_size: self.page_size,
+        })
+    }
+}
+
+/// The targets of `map` and `summary`, for the error that names them.
+const TARGETS: &str = "a PID, --smaps FILE, --maps FILE or --snapshot FILE";
+/// The targets of `check`.
+const CHECK_TARGETS: &str = "a PID, --smaps FILE, --maps FILE, --snapshot FILE or --elf FILE...";
 
 /// Reads a named input file, or standard input for `-`.
 fn read_input(path: &Path) -> Result<Vec<u8>, String> {
@@ -198,6 +260,8 @@ fn read_input(path: &Path) -> Result<Vec<u8>, String> {
     Ok(buf)
 }
 
+/// Colour, decided once: `--color`, `NO_COLOR` for `auto`, and whether stdout is a
+/// terminal.
 fn use_color(choice: Color) -> bool {
     match choice {
         Color::Always => true,
@@ -227,40 +291,38 @@ fn error(msg: &str) -> Exit {
     Exit::Error
 }
 
-/// Runs the analysis of `input` and prints its warnings.
+/// Runs the pipeline on a process or saved input and prints its warnings.
 fn load(input: &Input) -> Result<Report, String> {
-    let (sysroot, page_size) = (&input.sysroot, input.page_size);
-    let s = &input.source;
-    if s.pid.is_none() && s.smaps.is_none() && s.maps.is_none() && s.snapshot.is_none() {
-        return Err("no target: give a PID, --smaps FILE, --maps FILE or --snapshot FILE".into());
-    }
-    let report = if let Some(pid) = s.pid {
-        elfmaps::pipeline::live(pid).map_err(|e| e.to_string())
-    } else if let Some(path) = &s.snapshot {
-        let bytes = read_input(path)?;
-        let snap = elfmaps::input::snapshot::Snapshot::parse(&bytes)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        let text = snap.smaps.clone();
-        let name = path.display().to_string();
-        elfmaps::pipeline::offline(
-            &text,
-            &name,
-            sysroot,
-            page_size.map(PageSize::get),
-            Some(snap),
-        )
+    let (path, snapshot) = match &input.target {
+        Target::Pid(pid) => {
+            return elfmaps::pipeline::live(*pid)
+                .map_err(|e| e.to_string())
+                .inspect(warn);
+        }
+        Target::Smaps(p) | Target::Maps(p) => (p, None),
+        Target::Snapshot(p) => {
+            let snap = elfmaps::input::snapshot::Snapshot::parse(&read_input(p)?)
+                .map_err(|e| format!("{}: {e}", p.display()))?;
+            (p, Some(snap))
+        }
+        Target::Elf(_) => return Err("ELF files have no process to label".into()),
+    };
+    let text = match &snapshot {
+        Some(snap) => snap.smaps.clone(),
+        None => read_input(path)?,
+    };
+    let name = path.display().to_string();
+    let page_size = input.page_size.map(PageSize::get);
+    elfmaps::pipeline::offline(&text, &name, &input.sysroot, page_size, snapshot)
         .map_err(|e| e.to_string())
-    } else {
-        let path = s.smaps.as_ref().or(s.maps.as_ref()).expect("checked above");
-        let text = read_input(path)?;
-        let name = path.display().to_string();
-        elfmaps::pipeline::offline(&text, &name, sysroot, page_size.map(PageSize::get), None)
-            .map_err(|e| e.to_string())
-    }?;
+        .inspect(warn)
+}
+
+/// Prints the warnings of a report.
+fn warn(report: &Report) {
     for w in &report.warnings {
         eprintln!("elfmaps: warning: {}", elfmaps::render::warning_text(w));
     }
-    Ok(report)
 }
 
 /// Standard output, buffered: the one writer every printer writes to.
@@ -273,10 +335,11 @@ fn print(f: impl FnOnce(&mut Out) -> io::Result<()>) -> io::Result<()> {
     out.flush()
 }
 
+/// Runs one subcommand; `Err` only for failures to write the output.
 fn run(command: Command, color: bool) -> io::Result<Exit> {
     match command {
         Command::Map { input, json } => {
-            let report = match load(&input) {
+            let report = match input.into_input(Vec::new(), TARGETS).and_then(|i| load(&i)) {
                 Ok(r) => r,
                 Err(e) => return Ok(error(&e)),
             };
@@ -296,7 +359,7 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
             top,
             json,
         } => {
-            let report = match load(&input) {
+            let report = match input.into_input(Vec::new(), TARGETS).and_then(|i| load(&i)) {
                 Ok(r) => r,
                 Err(e) => return Ok(error(&e)),
             };
@@ -326,7 +389,10 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
             strict,
             json,
             format,
-        } => run_check(&budget, &elf, &input, strict, json, format),
+        } => match input.into_input(elf, CHECK_TARGETS) {
+            Ok(input) => run_check(&budget, &input, strict, json, format),
+            Err(e) => Ok(error(&e)),
+        },
         Command::Diff { old, new, json } => {
             let side = |p: &Path| -> Result<elfmaps::views::diff::Saved, String> {
                 let bytes = read_input(p)?;
@@ -357,9 +423,7 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
                 Ok(r) => r,
                 Err(e) => return Ok(error(&e.to_string())),
             };
-            for w in &report.warnings {
-                eprintln!("elfmaps: warning: {}", elfmaps::render::warning_text(w));
-            }
+            warn(&report);
             let bytes = snap.to_bytes();
             let written = if output == Path::new("-") {
                 io::stdout().lock().write_all(&bytes)
@@ -378,7 +442,6 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
 /// `elfmaps check`: measure the target, check the rules, print the violations.
 fn run_check(
     budget: &Path,
-    elf: &[PathBuf],
     input: &Input,
     strict: bool,
     json: bool,
@@ -393,10 +456,10 @@ fn run_check(
         Err(e) => return Ok(error(&e)),
     };
     let mut exit = Exit::Ok;
-    let measured = if !elf.is_empty() {
+    let measured = if let Target::Elf(files) = &input.target {
         // Static sizes per kind of each file, as it takes once loaded.
         let page_size = input.page_size.unwrap_or(PageSize::KIB4);
-        let layout = elfmaps::views::layout::run(elf, page_size);
+        let layout = elfmaps::views::layout::run(files, page_size);
         for e in &layout.errors {
             eprintln!(
                 "elfmaps: error: {}",

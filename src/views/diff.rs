@@ -196,7 +196,7 @@ pub struct Change {
 
 impl Change {
     /// The largest absolute change, for sorting.
-    pub fn magnitude(&self) -> u64 {
+    pub(crate) fn magnitude(&self) -> u64 {
         [self.size, self.rss, self.pss]
             .iter()
             .flatten()

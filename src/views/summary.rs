@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::label::Kind;
 use crate::report::{Figures, Report};
 
+/// Bumped on any incompatible change of the JSON of [`Summary`].
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// How rows are grouped (in JSON: `object` or `kind`).
@@ -27,8 +28,11 @@ pub enum By {
 /// Sort order of rows (largest first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortBy {
+    /// Virtual size.
     Size,
+    /// Resident bytes (unknown counts as 0).
     Rss,
+    /// Proportional set size (unknown counts as 0).
     Pss,
 }
 
@@ -41,20 +45,26 @@ pub struct Row {
     pub kind: Option<Kind>,
     /// Number of regions summed.
     pub regions: usize,
+    /// The sum of the regions' figures (unknown when one term is).
     #[serde(flatten)]
     pub figures: Figures,
 }
 
 /// The summary report. It reads back what it writes (`diff` reads saved summaries).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Summary {
+    /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
+    /// The process, when it was live or recorded.
     pub pid: Option<u32>,
     /// How rows are grouped.
     pub by: By,
+    /// The rows, largest first.
     pub rows: Vec<Row>,
     /// Per-object totals (one row per object, `kind` null), for `by: object`.
     pub objects: Vec<Row>,
+    /// The whole process (even when `--top` cut the rows).
     pub totals: Figures,
 }
 

@@ -73,6 +73,7 @@ pub struct FileError {
 
 /// The layout of one ELF file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FileLayout {
     /// The path as given (lossy UTF-8).
     pub path: String,
