@@ -38,7 +38,7 @@ pub fn elf(data: &[u8]) {
 /// The budget file parser.
 pub fn budget(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = elfmaps::views::budget::parse(text);
+        let _ = elfmaps::input::budget::parse(text);
     }
 }
 

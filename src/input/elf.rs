@@ -164,10 +164,20 @@ impl ElfInfo {
         }
     }
 
-    /// goblin's machine name without the `EM_` prefix (`X86_64`, `AARCH64`, ...).
+    /// goblin's machine name without the `EM_` prefix (`X86_64`, `AARCH64`, ...);
+    /// for a machine goblin does not name, `EM_` and its number (`EM_4660`), never a
+    /// bare `UNKNOWN` that two machines would share.
     pub fn machine_name(&self) -> String {
-        let s = goblin::elf::header::machine_to_str(self.machine);
-        s.strip_prefix("EM_").unwrap_or(s).to_string()
+        match self.machine {
+            // Linux ports goblin has no name for.
+            252 => return "CSKY".into(),
+            0x9026 => return "ALPHA".into(),
+            _ => {}
+        }
+        match goblin::elf::header::machine_to_str(self.machine) {
+            "EM_UNKNOWN" => format!("EM_{}", self.machine),
+            s => s.strip_prefix("EM_").unwrap_or(s).to_string(),
+        }
     }
 
     pub fn loads(&self) -> impl Iterator<Item = &Phdr> {
