@@ -596,7 +596,7 @@ fn files_that_are_not_elf_are_skipped() {
     .unwrap();
     let files = [PathBuf::from("/usr/bin/cat"), script.clone()];
     for json in [false, true] {
-        let out = elfmaps(if json { &["--json"] } else { &[] }, &files);
+        let out = layout(if json { &["--json"][..] } else { &[][..] }, &files);
         let stderr = String::from_utf8(out.stderr).unwrap();
         assert_eq!(out.status.code(), Some(0), "{stderr}");
         assert_eq!(
@@ -639,7 +639,7 @@ fn the_documented_example_works() {
         .collect();
     files.sort();
     files.insert(0, PathBuf::from("/usr/bin/cat"));
-    let out = elfmaps(&["--json"], &files);
+    let out = layout(&["--json"], &files);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -698,7 +698,7 @@ fn processor_specific_segment_types_match_readelf() {
     }
     compare(&files);
     // readelf cuts names at 14 characters; the JSON has them whole.
-    let out = elfmaps(&["--json"], &files);
+    let out = layout(&["--json"], &files);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let names = |machine: usize| -> Vec<String> {
         v["objects"][machine]["segments"]
@@ -727,7 +727,7 @@ fn machines_without_a_name_keep_their_number() {
         std::fs::write(&p, phdrs_only(machine, &[1])).unwrap();
         files.push(p);
     }
-    let out = elfmaps(&["--json"], &files);
+    let out = layout(&["--json"], &files);
     assert!(out.status.success());
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let machines: Vec<&str> = v["objects"]

@@ -225,7 +225,7 @@ fn budgets_on_elf_files() {
 fn budgets_on_elf_files_use_the_page_size() {
     let dir = tempfile::tempdir().unwrap();
     let total = |page: &str| {
-        let o = elfmaps(&["layout", "--json", "--page-size", page, "/bin/sleep"]);
+        let o = elfmaps(["layout", "--json", "--page-size", page, "/bin/sleep"]);
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         v["objects"][0]["memory"]["total"].as_u64().unwrap()
     };
@@ -314,13 +314,13 @@ fn diff_sums_with_an_unknown_term_are_unknown() {
             region(0x11000, 4096, None),
         ],
     );
-    let o = elfmaps(&["diff", "--color", "never", &old, &new]);
+    let o = elfmaps(["diff", "--color", "never", &old, &new]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let out = text(&o.stdout);
     let line = out.lines().find(|l| l.starts_with("libc.so.6")).unwrap();
     let cols: Vec<&str> = line.split_whitespace().collect();
     assert_eq!(cols, ["libc.so.6", "text", "0", "-", "-"], "{out}");
-    let o = elfmaps(&["diff", "--json", &old, &new]);
+    let o = elfmaps(["diff", "--json", &old, &new]);
     let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(d["changes"][0]["new"]["rss"], serde_json::Value::Null);
     assert_eq!(d["changes"][0]["rss"], serde_json::Value::Null);
