@@ -87,7 +87,8 @@ fn compare(files: &[PathBuf]) -> usize {
         String::from_utf8_lossy(&em.stderr)
     );
     let v: Value = serde_json::from_slice(&em.stdout).unwrap();
-    assert_eq!(v["schema_version"], 1);
+    // 2: warnings are objects with a code (issue 9 §4).
+    assert_eq!(v["schema_version"], 2);
     let objects = v["objects"].as_array().unwrap();
     assert_eq!(objects.len(), files.len());
     let mut failures = Vec::new();
@@ -573,6 +574,18 @@ fn unreadable_files_are_one_line_each_and_the_rest_is_reported() {
                     .is_empty()
             );
             assert_eq!(objs[1]["sections"], Value::Array(vec![]));
+            // The warnings of the files still reported, by their code.
+            for (o, path) in [(&objs[1], &sections_cut), (&objs[2], &huge)] {
+                assert_eq!(
+                    cli::warnings(o)
+                        .iter()
+                        .map(|w| (w.code.as_str(), w.object.as_deref()))
+                        .collect::<Vec<_>>(),
+                    [("sections-unreadable", path.to_str())],
+                    "{o}"
+                );
+            }
+            assert!(cli::warnings(&objs[0]).is_empty());
             assert_eq!(v["errors"].as_array().unwrap().len(), names.len());
             assert_eq!(v["skipped"].as_array().unwrap().len(), not_elf.len());
         } else {

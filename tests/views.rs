@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Output;
 
 use common::child::Running;
-use common::cli::{codes_for, elfmaps, json};
+use common::cli::{codes_for, elfmaps, json, warnings};
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -106,16 +106,27 @@ fn budgets_at_a_figure_pass_and_one_page_under_fail() {
         text(&o.stdout),
         text(&o.stderr)
     );
-    assert!(o.stdout.is_empty());
+    // Issue 9 §4: a passing check printed nothing.
+    assert_eq!(text(&o.stdout), "1 budget checked, none exceeded\n");
+    let o = check(dir.path(), &rule(text_size), &target, &["--quiet"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(o.stdout.is_empty(), "{}", text(&o.stdout));
     let o = check(dir.path(), &rule(text_size - 4096), &target, &[]);
     assert_eq!(o.status.code(), Some(1));
     let out = text(&o.stdout);
-    assert_eq!(out.lines().count(), 1, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
     assert!(
-        out.contains("libc.so.6 text size") && out.contains(&format!("({} B)", text_size - 4096)),
+        lines[0].contains("libc.so.6 text size")
+            && lines[0].contains(&format!("({} B)", text_size - 4096)),
         "{out}"
     );
-    assert!(out.contains("budget.toml:2]"), "{out}");
+    assert!(lines[0].contains("budget.toml:2]"), "{out}");
+    assert_eq!(lines[1], "1 budget checked, 1 exceeded");
+    // Twelve rules that hold: the line counts them.
+    let twelve = rule(text_size).repeat(12);
+    let o = check(dir.path(), &twelve, &target, &[]);
+    assert_eq!(text(&o.stdout), "12 budgets checked, none exceeded\n");
 
     // The whole object, by rss (exact from the snapshot), in KiB.
     let whole = s["objects"]
@@ -164,17 +175,24 @@ fn budget_rules_that_match_nothing_and_malformed_files() {
     let none = "[[budget]]\nobject = \"libnothing.so\"\nmax_size = 1\n";
     let o = check(dir.path(), none, &target, &[]);
     assert_eq!(o.status.code(), Some(0));
+    let err = text(&o.stderr);
     assert!(
-        text(&o.stderr).contains("budget.toml:2: rule for \"libnothing.so\" matches no object"),
-        "{}",
-        text(&o.stderr)
+        err.starts_with("elfmaps: warning: ") && err.contains("budget.toml:2:"),
+        "{err}"
     );
+    let o = check(dir.path(), none, &target, &["--json"]);
+    let w = warnings(&json(&o));
+    assert_eq!(w.len(), 1, "{w:?}");
     assert_eq!(
-        check(dir.path(), none, &target, &["--strict"])
-            .status
-            .code(),
-        Some(2)
+        (w[0].code.as_str(), w[0].object.as_deref()),
+        ("budget-unmatched", None)
     );
+    // Issue 9 §4: `--strict` exited 2 while its only line said "warning:".
+    let o = check(dir.path(), none, &target, &["--strict"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(err.starts_with("elfmaps: error: "), "{err}");
+    assert!(!err.contains("warning"), "{err}");
     let bad = "[[budget]]\nobject = \"x\"\n\nmax_size = \"2 XiB\"\n";
     let o = check(dir.path(), bad, &target, &[]);
     assert_eq!(o.status.code(), Some(2));
@@ -195,10 +213,16 @@ fn budgets_on_elf_files() {
     let rule = |n: u64| {
         format!("[[budget]]\nobject = \"sleep\"\nkind = \"text\"\nmax_size = {n}\nmax_rss = 1\n")
     };
-    let o = check(dir.path(), &rule(text_bytes), &[], &["--elf", "/bin/sleep"]);
+    let o = check(
+        dir.path(),
+        &rule(text_bytes),
+        &[],
+        &["--elf", "/bin/sleep", "--json"],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    assert!(
-        text(&o.stderr).contains("rss of /bin/sleep is unknown"),
+    assert_eq!(
+        codes_for(&json(&o), "/bin/sleep"),
+        ["budget-unmeasured"],
         "{}",
         text(&o.stderr)
     );
@@ -214,7 +238,7 @@ fn budgets_on_elf_files() {
         dir.path(),
         &rule(text_bytes - 4096),
         &[],
-        &["--elf", "/bin/sleep", "/nonexistent"],
+        &["--elf", "/bin/sleep", "--elf", "/nonexistent"],
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stdout).contains("sleep text size"));
@@ -417,4 +441,145 @@ fn diff_of_summaries() {
     let o = elfmaps(["diff", p.to_str().unwrap(), pk.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("--by kind"), "{}", text(&o.stderr));
+}
+
+/// Issue 9 §4: an empty budget file passed silently.
+#[test]
+fn an_empty_budget_file_is_a_warning_and_an_error_under_strict() {
+    let dir = tempfile::tempdir().unwrap();
+    let elf = ["--elf", "/bin/sleep"];
+    for empty in ["", "# no rules yet\n"] {
+        let o = check(dir.path(), empty, &elf, &["--json"]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        let w = warnings(&json(&o));
+        assert_eq!(
+            w.iter().map(|w| w.code.as_str()).collect::<Vec<_>>(),
+            ["budget-empty"]
+        );
+        let err = text(&o.stderr);
+        assert!(err.starts_with("elfmaps: warning: "), "{err}");
+        let o = check(dir.path(), empty, &elf, &["--strict"]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(
+            text(&o.stderr).starts_with("elfmaps: error: "),
+            "{}",
+            text(&o.stderr)
+        );
+    }
+}
+
+/// Issue 9 §4: `[budget]` instead of `[[budget]]` gave serde's "invalid type: map,
+/// expected a sequence".
+#[test]
+fn a_single_budget_table_says_what_to_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = check(
+        dir.path(),
+        "[budget]\nobject = \"sleep\"\nmax_size = 1\n",
+        &["--elf", "/bin/sleep"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("budget.toml: line 1:") && err.contains("`[[budget]]`"),
+        "{err}"
+    );
+    assert!(!err.contains("expected a sequence"), "{err}");
+}
+
+/// Issue 9 §4: `check --elf FILE 25097` read the PID as a second file. Each `--elf`
+/// takes one file: a PID after it is a PID, and clap refuses the two together.
+#[test]
+fn each_elf_flag_takes_one_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = "[[budget]]\nobject = \"*\"\nmax_size = \"1 GiB\"\n";
+    let o = check(dir.path(), rule, &["--elf", "/bin/sleep", "25097"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("'--elf <FILE>' cannot be used with '[PID]'"),
+        "{err}"
+    );
+    assert!(!err.contains("No such file"), "{err}");
+    // Two files after one --elf: the second is not a PID, and the error says how.
+    let o = check(dir.path(), rule, &["--elf", "/bin/sleep", "/bin/cat"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("one --elf FILE each"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = check(
+        dir.path(),
+        rule,
+        &["--elf", "/bin/sleep", "--elf", "/bin/cat"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "1 budget checked, none exceeded\n");
+    // No target at all: the message names --elf too.
+    let o = check(dir.path(), rule, &[], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("--elf FILE"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+/// Issue 9 §4: `diff` compared a `summary --top 2` report as if it were complete.
+#[test]
+fn a_cut_summary_says_so_and_diff_refuses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = snapshot(dir.path());
+    let full = summary(&snap, &[]);
+    assert!(full.get("cut").is_none(), "a complete summary has no cut");
+    let cut = summary(&snap, &["--top", "2"]);
+    let rows = full["rows"].as_array().unwrap().len();
+    assert_eq!(cut["cut"]["top"], 2);
+    assert_eq!(cut["cut"]["rows_dropped"].as_u64(), Some(rows as u64 - 2));
+    let save = |name: &str, v: &serde_json::Value| {
+        let p = dir.path().join(name);
+        fs::write(&p, serde_json::to_vec(v).unwrap()).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let (full, cut) = (save("full.json", &full), save("cut.json", &cut));
+    for (old, new) in [(&full, &cut), (&cut, &full)] {
+        let o = elfmaps(["diff", old, new]);
+        assert_eq!(o.status.code(), Some(2));
+        let err = text(&o.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains("cut.json: report-cut: ") && err.contains("--top 2"),
+            "{err}"
+        );
+        assert!(o.stdout.is_empty());
+    }
+}
+
+/// Issue 9 §4: `diff --exit-code` exits 1 when something changed, like
+/// `git diff --exit-code`; 0 when nothing did, and always 0 without the flag.
+#[test]
+fn diff_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let save = |name: &str, file: &str| {
+        let o = elfmaps(["layout", "--json", file]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        let p = dir.path().join(name);
+        fs::write(&p, &o.stdout).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let (a, b) = (
+        save("sleep.json", "/bin/sleep"),
+        save("cat.json", "/bin/cat"),
+    );
+    let code = |args: &[&str]| elfmaps(args).status.code();
+    assert_eq!(code(&["diff", "--exit-code", &a, &a]), Some(0));
+    assert_eq!(code(&["diff", "--exit-code", &a, &b]), Some(1));
+    assert_eq!(code(&["diff", "--exit-code", "--json", &a, &b]), Some(1));
+    assert_eq!(code(&["diff", &a, &b]), Some(0));
+    let o = elfmaps(["diff", "--exit-code", &a, &a]);
+    assert_eq!(text(&o.stdout).lines().last(), Some("no change"));
 }

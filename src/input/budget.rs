@@ -98,11 +98,49 @@ impl std::error::Error for BudgetError {}
 #[serde(deny_unknown_fields)]
 struct RawFile {
     #[serde(default)]
-    budget: Vec<RawRule>,
+    budget: RawRules,
+}
+
+/// The `[[budget]]` tables: an array of tables. A single `[budget]` table (the
+/// usual slip) is an error that says what to write instead of serde's
+/// "invalid type: map, expected a sequence".
+#[derive(Default)]
+struct RawRules(Vec<RawRule>);
+
+/// The error of a `[budget]` table where `[[budget]]` tables were expected.
+const SINGLE_TABLE: &str = "`[budget]` is a single table: write each rule as a `[[budget]]` table (double brackets, one per rule)";
+
+impl<'de> Deserialize<'de> for RawRules {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawRules;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("`[[budget]]` tables, one per rule")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<RawRules, A::Error> {
+                let mut rules = Vec::new();
+                while let Some(r) = seq.next_element()? {
+                    rules.push(r);
+                }
+                Ok(RawRules(rules))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, _: A) -> Result<RawRules, A::Error> {
+                Err(serde::de::Error::custom(SINGLE_TABLE))
+            }
+        }
+        d.deserialize_seq(Visitor)
+    }
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a `[[budget]]` table: object = \"GLOB\" and at least one max_... limit"
+)]
 struct RawRule {
     object: Spanned<String>,
     kind: Option<Spanned<String>>,
@@ -191,7 +229,7 @@ pub fn parse(text: &str) -> Result<Vec<Rule>, BudgetError> {
         message: e.message().to_string(),
     })?;
     let mut rules = Vec::new();
-    for r in raw.budget {
+    for r in raw.budget.0 {
         let line = line_of(bytes, r.object.span().start);
         let err = |span: std::ops::Range<usize>, message: String| BudgetError {
             line: line_of(bytes, span.start),
@@ -300,5 +338,20 @@ mod tests {
         }
         let e = parse_bytes(b"[[budget]]\nobject = \"\xff\"\n").unwrap_err();
         assert_eq!((e.line, e.message.as_str()), (2, "not UTF-8"));
+    }
+
+    /// Issue 9 §4: `[budget]` instead of `[[budget]]` gave serde's "invalid type:
+    /// map, expected a sequence".
+    #[test]
+    fn a_single_budget_table_says_what_to_write() {
+        let e = parse("# rules\n[budget]\nobject = \"x\"\nmax_size = 1\n").unwrap_err();
+        assert_eq!(e.message, SINGLE_TABLE);
+        assert_eq!(e.line, 2, "{e}");
+        let e = parse("budget = [1]\n").unwrap_err();
+        assert!(e.message.contains("a `[[budget]]` table"), "{e}");
+        let e = parse("budget = 3\n").unwrap_err();
+        assert!(e.message.contains("`[[budget]]` tables"), "{e}");
+        // No rules at all is not an error here (`check` warns: budget-empty).
+        assert!(parse("").unwrap().is_empty());
     }
 }

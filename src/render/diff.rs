@@ -61,7 +61,7 @@ pub fn table<W: Write>(d: &Diff, out: &mut W, color: bool) -> io::Result<()> {
             writeln!(out, "{label}: {}", names.join(", "))?;
         }
     }
-    if d.changes.is_empty() && d.appeared.is_empty() && d.vanished.is_empty() {
+    if d.is_empty() {
         writeln!(out, "no change")?;
     }
     Ok(())

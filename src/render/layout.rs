@@ -9,6 +9,7 @@ use owo_colors::Style;
 use super::paint;
 use crate::input::elf;
 use crate::views::layout::{FileError, FileLayout, FindingKind, Layouts};
+use crate::vocab::Warning;
 use crate::vocab::escape::escape;
 use crate::vocab::human::human;
 
@@ -23,12 +24,12 @@ pub fn file_error_text(e: &FileError) -> String {
 }
 
 /// A warning about one file, as printed on stderr after `elfmaps: warning: `:
-/// `PATH: warning`, both escaped.
-pub fn file_warning_text(o: &FileLayout, warning: &str) -> String {
+/// `PATH: message`, both escaped (the path from its exact bytes).
+pub fn file_warning_text(o: &FileLayout, warning: &Warning) -> String {
     format!(
         "{}: {}",
         escape(o.path_bytes.as_deref().unwrap_or(o.path.as_bytes())),
-        escape(warning.as_bytes())
+        escape(warning.message.as_bytes())
     )
 }
 
@@ -68,7 +69,7 @@ pub fn table<W: Write>(report: &Layouts, out: &mut W, color: bool) -> io::Result
                 out,
                 "  {}",
                 paint(
-                    &format!("warning: {}", escape(w.as_bytes())),
+                    &format!("warning: {}", escape(w.message.as_bytes())),
                     Style::new().yellow()
                 )
             )?;

@@ -3,10 +3,13 @@
 //! The rules come from [`crate::input::budget`]. The rows they are checked against are
 //! measured here, from a `map` report (through [`crate::views::summary`]) or from ELF
 //! files' static layout ([`crate::views::layout`]). Checking is pure: rows and rules in,
-//! a [`Check`] out (violations, and warnings for rules that match nothing or figures
-//! that are unknown). [`Check`] is also the JSON document of `check --json`.
+//! a [`Check`] out (violations, and warnings for rules that match nothing, figures
+//! that are unknown, or a file with no rules). [`Check`] is also the JSON document of
+//! `check --json`.
 
-use serde::{Serialize, Serializer};
+use std::collections::BTreeSet;
+
+use serde::Serialize;
 
 use crate::input::budget::{Measure, Rule};
 use crate::report::Report;
@@ -14,8 +17,9 @@ use crate::views::layout::Layouts;
 use crate::views::summary::{self, By, SortBy};
 use crate::vocab::{Code, Figures, Kind, Warning};
 
-/// Bumped on any incompatible change of the JSON of [`Check`].
-pub const SCHEMA_VERSION: u32 = 1;
+/// Bumped on any incompatible change of the JSON of [`Check`] (2: `warnings` are
+/// objects with a `code`, as in `map --json`, no longer strings).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// A measured (object, kind), or an object's total (`kind: None`).
 #[derive(Debug, Clone)]
@@ -54,19 +58,32 @@ pub struct Check {
     pub schema_version: u32,
     /// Rules exceeded, in rule order.
     pub violations: Vec<Violation>,
-    /// Rules that match no object ([`Code::BudgetUnmatched`]) and limits whose figure
-    /// is unknown ([`Code::BudgetUnmeasured`]). In JSON, their messages.
-    #[serde(serialize_with = "messages")]
+    /// A budget file without rules ([`Code::BudgetEmpty`]), rules that match no
+    /// object ([`Code::BudgetUnmatched`]) and limits whose figure is unknown
+    /// ([`Code::BudgetUnmeasured`], with the object's path in `object`).
     pub warnings: Vec<Warning>,
     /// How many rules matched no object (an error under `--strict`).
     #[serde(skip)]
     pub unmatched: usize,
+    /// How many rules were checked.
+    #[serde(skip)]
+    pub rules: usize,
+    /// How many rules were exceeded (by one object or more).
+    #[serde(skip)]
+    pub exceeded: usize,
 }
 
-/// Warnings as JSON strings: their messages (the shape `check --json` has had from
-/// the start).
-fn messages<S: Serializer>(warnings: &[Warning], s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(warnings.iter().map(|w| &w.message))
+impl Check {
+    /// Whether a warning of this code is an error under `check --strict`: a budget
+    /// file that checks nothing (no rules, or a rule that matches no object).
+    pub fn is_strict_error(code: Code) -> bool {
+        matches!(code, Code::BudgetEmpty | Code::BudgetUnmatched)
+    }
+
+    /// Whether `check --strict` fails: a warning of [`Check::is_strict_error`].
+    pub fn fails_strict(&self) -> bool {
+        self.warnings.iter().any(|w| Check::is_strict_error(w.code))
+    }
 }
 
 /// What evaluating the rules found, before it is worded.
@@ -115,6 +132,13 @@ fn evaluate(rules: &[Rule], measured: &[Measured]) -> Outcome {
 pub fn check(rules: &[Rule], measured: &[Measured], budget_file: &str) -> Check {
     let outcome = evaluate(rules, measured);
     let mut warnings = Vec::new();
+    if rules.is_empty() {
+        warnings.push(Warning::new(
+            Code::BudgetEmpty,
+            None,
+            format!("{budget_file}: no [[budget]] rules: nothing is checked"),
+        ));
+    }
     for &ri in &outcome.unmatched {
         let r = &rules[ri];
         warnings.push(Warning::new(
@@ -129,19 +153,27 @@ pub fn check(rules: &[Rule], measured: &[Measured], budget_file: &str) -> Check 
     for (ri, object, measure) in &outcome.unmeasured {
         warnings.push(Warning::new(
             Code::BudgetUnmeasured,
-            None,
+            Some(object.clone()),
             format!(
-                "{budget_file}:{}: {} of {object} is unknown here; not checked",
-                rules[*ri].line,
-                measure.as_str()
+                "{} is unknown here: the limit at {budget_file}:{} is not checked",
+                measure.as_str(),
+                rules[*ri].line
             ),
         ));
     }
+    let exceeded = outcome
+        .violations
+        .iter()
+        .map(|v| v.rule_line)
+        .collect::<BTreeSet<_>>()
+        .len();
     Check {
         schema_version: SCHEMA_VERSION,
         violations: outcome.violations,
         warnings,
         unmatched: outcome.unmatched.len(),
+        rules: rules.len(),
+        exceeded,
     }
 }
 
@@ -231,12 +263,18 @@ max_pss = "1 MiB"
         assert_eq!(out.violations[0].object, "/lib/libfoo.so.2");
         assert_eq!(out.violations[0].actual, (2 << 20) + 1);
         assert_eq!(out.unmatched, 0);
+        assert_eq!((out.rules, out.exceeded), (2, 1));
         let codes: Vec<Code> = out.warnings.iter().map(|w| w.code).collect();
         assert_eq!(codes, [Code::BudgetUnmeasured, Code::BudgetUnmeasured]);
         assert_eq!(
-            out.warnings[0].message,
-            "b.toml:8: rss of /usr/lib/x86_64-linux-gnu/libbar.so.1 is unknown here; not checked"
+            out.warnings[0].object.as_deref(),
+            Some("/usr/lib/x86_64-linux-gnu/libbar.so.1")
         );
+        assert_eq!(
+            out.warnings[0].message,
+            "rss is unknown here: the limit at b.toml:8 is not checked"
+        );
+        assert!(!out.fails_strict());
         let out = check(&rules, &rows[..1], "b.toml");
         assert_eq!(out.unmatched, 1);
         assert_eq!(out.warnings[0].code, Code::BudgetUnmatched);
@@ -244,13 +282,29 @@ max_pss = "1 MiB"
             out.warnings[0].message,
             "b.toml:8: rule for \"/usr/lib/*/libbar.so.1\" matches no object"
         );
-        // JSON: the warnings are their messages.
+        assert!(out.fails_strict());
+        // JSON: the warnings as in `map --json`, with their code.
         let v = serde_json::to_value(&out).unwrap();
         assert_eq!(
             v["warnings"],
-            serde_json::json!(["b.toml:8: rule for \"/usr/lib/*/libbar.so.1\" matches no object"])
+            serde_json::json!([{
+                "code": "budget-unmatched",
+                "object": null,
+                "message": "b.toml:8: rule for \"/usr/lib/*/libbar.so.1\" matches no object"
+            }])
         );
         assert_eq!(v["schema_version"], SCHEMA_VERSION);
-        assert!(v.get("unmatched").is_none());
+        assert!(v.get("unmatched").is_none() && v.get("rules").is_none());
+    }
+
+    /// Issue 9 §4: an empty budget file passed silently.
+    #[test]
+    fn an_empty_budget_file_is_a_warning() {
+        let rules = parse("# nothing yet\n").unwrap();
+        let out = check(&rules, &[], "b.toml");
+        assert_eq!(out.rules, 0);
+        assert_eq!(out.warnings.len(), 1);
+        assert_eq!(out.warnings[0].code, Code::BudgetEmpty);
+        assert!(out.fails_strict());
     }
 }

@@ -7,6 +7,9 @@
 //! two boards or two builds compare; where both reports know an object's build ID and
 //! the IDs differ, the object is marked rebuilt. Amounts are summed by the one rule of
 //! [`Figures::add`]: a sum with an unknown term is unknown.
+//!
+//! A summary cut with `summary --top N` is refused ([`Code::ReportCut`]): the rows it
+//! left out would show as objects that vanished or appeared.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,8 +19,8 @@ use serde::{Deserialize, Serialize};
 use crate::report::Report;
 use crate::views::layout::Layouts;
 use crate::views::summary::{By, Summary};
-use crate::vocab::Figures;
 use crate::vocab::names::file_name;
+use crate::vocab::{Code, Figures};
 
 /// Bumped on any incompatible change of the JSON of [`Diff`].
 pub const SCHEMA_VERSION: u32 = 1;
@@ -61,6 +64,12 @@ impl Saved {
             if s.by == By::Kind {
                 return Err("a summary --by kind report has no objects to compare; save `summary --json` without --by kind".into());
             }
+            if let Some(why) = cut(&s) {
+                return Err(format!(
+                    "{}: {why}: it is not the whole process, and what it left out would show as vanished; save `summary --json` without --top",
+                    Code::ReportCut
+                ));
+            }
             Ok(Saved::Summary(s))
         } else if probe.objects.is_some() {
             Ok(Saved::Layout(
@@ -79,6 +88,23 @@ impl Saved {
             Saved::Layout(_) => "layout",
         }
     }
+}
+
+/// Why a saved summary is not complete, if it is not: its `cut` says so, or (saved by
+/// a version that did not write `cut`) its rows do not add up to its total size.
+fn cut(s: &Summary) -> Option<String> {
+    if let Some(c) = &s.cut {
+        return Some(format!(
+            "a summary cut with --top {} ({} rows left out)",
+            c.top, c.rows_dropped
+        ));
+    }
+    let sum = s
+        .rows
+        .iter()
+        .try_fold(0u64, |acc, r| acc.checked_add(r.figures.size));
+    (sum != Some(s.totals.size))
+        .then(|| "a summary whose rows do not add up to its totals (cut with --top?)".to_string())
 }
 
 /// Size, rss and pss of one (object, kind) in one report.
@@ -224,6 +250,17 @@ pub struct Diff {
     pub vanished: Vec<String>,
     /// Objects whose build ID differs.
     pub rebuilt: Vec<String>,
+}
+
+impl Diff {
+    /// Whether nothing changed: no figure, no object appeared, vanished or was
+    /// rebuilt (`diff --exit-code` exits 1 otherwise).
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+            && self.appeared.is_empty()
+            && self.vanished.is_empty()
+            && self.rebuilt.is_empty()
+    }
 }
 
 /// Compares two reports.
@@ -413,6 +450,44 @@ mod tests {
             })
         );
         assert_eq!((c.size, c.rss, c.pss), (Some(0), None, Some(0)));
+    }
+
+    /// Issue 9 §4: `diff` compared a `summary --top 2` report as if it were complete.
+    #[test]
+    fn refuses_a_cut_summary() {
+        let golden = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/golden/armhf.summary.json"
+        );
+        let full: Value = serde_json::from_slice(&std::fs::read(golden).unwrap()).unwrap();
+        assert!(Saved::from_json(&serde_json::to_vec(&full).unwrap()).is_ok());
+        let mut cut = full.clone();
+        cut["rows"].as_array_mut().unwrap().truncate(2);
+        // Saved before `cut` existed: the rows do not add up.
+        let e = Saved::from_json(&serde_json::to_vec(&cut).unwrap()).unwrap_err();
+        assert!(e.starts_with("report-cut: "), "{e}");
+        cut["cut"] = json!({"top": 2, "rows_dropped": 21, "objects_dropped": 3});
+        let e = Saved::from_json(&serde_json::to_vec(&cut).unwrap()).unwrap_err();
+        assert!(
+            e.starts_with("report-cut: ") && e.contains("--top 2"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn nothing_changed_is_empty() {
+        let a = map(
+            &[(Some("/lib/libc.so.6"), "text", K, Some(K), Some(K))],
+            json!([{"path": "/lib/libc.so.6", "build_id": "aa"}]),
+        );
+        assert!(diff(&a, &a).is_empty());
+        let b = map(
+            &[(Some("/lib/libc.so.6"), "text", K, Some(K), Some(K))],
+            json!([{"path": "/lib/libc.so.6", "build_id": "bb"}]),
+        );
+        // The same figures, another build: something changed.
+        let d = diff(&a, &b);
+        assert!(d.changes.is_empty() && !d.is_empty());
     }
 
     #[test]

@@ -66,6 +66,21 @@ pub struct Summary {
     pub objects: Vec<Row>,
     /// The whole process (even when `--top` cut the rows).
     pub totals: Figures,
+    /// What `--top` left out; `None` (absent in JSON) when the summary is complete.
+    /// A cut summary is not the whole process: `diff` refuses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cut: Option<Cut>,
+}
+
+/// What `summary --top N` left out of a summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cut {
+    /// The N of `--top`.
+    pub top: usize,
+    /// How many rows were left out.
+    pub rows_dropped: usize,
+    /// How many per-object totals were left out.
+    pub objects_dropped: usize,
 }
 
 fn key_figure(f: &Figures, sort: SortBy) -> u64 {
@@ -109,9 +124,21 @@ pub fn summarize(report: &Report, by: By, sort: SortBy, top: Option<usize>) -> S
     // Largest first; ties in a stable, readable order (object, then kind).
     rows.sort_by_key(|r| std::cmp::Reverse(key_figure(&r.figures, sort)));
     objects.sort_by_key(|r| std::cmp::Reverse(key_figure(&r.figures, sort)));
+    let mut cut = None;
     if let Some(n) = top {
+        let (rows_dropped, objects_dropped) = (
+            rows.len().saturating_sub(n),
+            objects.len().saturating_sub(n),
+        );
         rows.truncate(n);
         objects.truncate(n);
+        if rows_dropped + objects_dropped > 0 {
+            cut = Some(Cut {
+                top: n,
+                rows_dropped,
+                objects_dropped,
+            });
+        }
     }
     Summary {
         schema_version: SCHEMA_VERSION,
@@ -120,6 +147,7 @@ pub fn summarize(report: &Report, by: By, sort: SortBy, top: Option<usize>) -> S
         rows,
         objects,
         totals: report.totals.clone(),
+        cut,
     }
 }
 
@@ -160,6 +188,7 @@ mod tests {
         Report {
             schema_version: 1,
             pid: None,
+            command: None,
             page_size: 4096,
             source: "smaps".into(),
             regions,
@@ -224,7 +253,19 @@ mod tests {
         let total: u64 = s.rows.iter().map(|x| x.figures.size).sum();
         assert_eq!(total, s.totals.size);
 
+        assert_eq!(s.cut, None);
+        assert_eq!(summarize(&r, By::Object, SortBy::Size, Some(10)).cut, None);
+
         let k = summarize(&r, By::Kind, SortBy::Rss, Some(2));
+        assert_eq!(
+            k.cut,
+            Some(Cut {
+                top: 2,
+                rows_dropped: 1,
+                objects_dropped: 0
+            })
+        );
+        assert_eq!(serde_json::to_value(&k).unwrap()["cut"]["rows_dropped"], 1);
         assert_eq!(k.rows.len(), 2);
         assert!(k.rows.iter().all(|x| x.object.is_none()));
         assert_eq!(k.rows[0].figures.rss, Some(4096));

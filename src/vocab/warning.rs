@@ -49,6 +49,9 @@ pub enum Code {
     /// Addresses or offsets overflow 64 bits (`layout`: segment addresses; `map`: the
     /// file offset of a part of a maps line, then null).
     AddressOverflow,
+    /// `layout`: a bound on the work done for one file was reached (too many segments,
+    /// sections or findings): that part is not computed or not listed in full.
+    LimitReached,
 }
 
 impl Code {
@@ -73,6 +76,7 @@ impl Code {
             Code::SectionsUnreadable => "sections-unreadable",
             Code::DynamicUnreadable => "dynamic-unreadable",
             Code::AddressOverflow => "address-overflow",
+            Code::LimitReached => "limit-reached",
         }
     }
 }

@@ -25,11 +25,12 @@ use crate::input::elf::{self, DynamicFlags, ElfError, ElfInfo, Phdr, ReadAt, Sec
 use crate::label::{self, Label};
 use crate::source::{Opened, Precheck, files};
 use crate::vocab::names::lossy;
-use crate::vocab::{Kind, PageSize};
+use crate::vocab::{Code, Kind, PageSize, Warning};
 pub use readelf::{readelf_type_name, section_in_segment};
 
-/// Bumped on any incompatible change of the JSON below.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Bumped on any incompatible change of the JSON below (2: `warnings` are objects
+/// with a `code`, no longer strings).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Above this many PT_LOADs plus PT_GNU_RELROs, kinds and memory per kind are not
 /// computed (their cost grows with the square of the count; real files have < 10).
@@ -97,8 +98,9 @@ pub struct FileLayout {
     pub memory: Option<Memory>,
     /// What the audit found (loadable files only).
     pub findings: Vec<Finding>,
-    /// What could not be read or computed for this file.
-    pub warnings: Vec<String>,
+    /// What could not be read or computed for this file, each with its [`Code`]
+    /// (`object` is the file's path).
+    pub warnings: Vec<Warning>,
 }
 
 /// One program header.
@@ -259,7 +261,8 @@ struct Headers {
     info: ElfInfo,
     sections: Option<SectionTable>,
     dynamic: Option<DynamicFlags>,
-    warnings: Vec<String>,
+    /// (code, message): the path is added when the file's layout is built.
+    warnings: Vec<(Code, String)>,
 }
 
 fn read_headers<R: ReadAt + ?Sized>(src: &R) -> Result<Headers, ElfError> {
@@ -268,20 +271,24 @@ fn read_headers<R: ReadAt + ?Sized>(src: &R) -> Result<Headers, ElfError> {
     let sections = match elf::read_sections(src) {
         Ok(t) => {
             if let Some(p) = &t.names_problem {
-                warnings.push(format!("section names: {p}"));
+                warnings.push((Code::SectionsUnreadable, format!("section names: {p}")));
             }
             Some(t)
         }
         Err(e) => {
-            warnings.push(format!("section headers not read: {e}"));
+            warnings.push((
+                Code::SectionsUnreadable,
+                format!("section headers not read: {e}"),
+            ));
             None
         }
     };
     let dynamic = match elf::read_dynamic(src, &info) {
         Ok(d) => d,
         Err(e) => {
-            warnings.push(format!(
-                "dynamic section not read ({e}): RELRO and TEXTREL not checked"
+            warnings.push((
+                Code::DynamicUnreadable,
+                format!("dynamic section not read ({e}): RELRO and TEXTREL not checked"),
             ));
             None
         }
@@ -324,14 +331,20 @@ fn build(h: Headers, path: &[u8], page: PageSize) -> FileLayout {
     // The whole file's layout, as loaded at bias 0 (ET_EXEC is never relocated, and
     // for ET_DYN the bias changes addresses, not kinds or sizes).
     let full = if too_many {
-        warnings.push(format!(
-            "{n_loads} PT_LOAD and PT_GNU_RELRO segments: kinds and memory per kind not computed (limit {MAX_LOADS_FOR_MEMORY})"
+        warnings.push((
+            Code::LimitReached,
+            format!(
+                "{n_loads} PT_LOAD and PT_GNU_RELRO segments: kinds and memory per kind not computed (limit {MAX_LOADS_FOR_MEMORY})"
+            ),
         ));
         None
     } else if info.is_loadable() {
         let l = labels(&info, page);
         if l.is_none() {
-            warnings.push("segment addresses overflow: memory per kind not computed".into());
+            warnings.push((
+                Code::AddressOverflow,
+                "segment addresses overflow: memory per kind not computed".into(),
+            ));
         }
         l
     } else {
@@ -343,7 +356,7 @@ fn build(h: Headers, path: &[u8], page: PageSize) -> FileLayout {
     let shdrs: &[Shdr] = sections.as_ref().map_or(&[], |t| &t.sections[..]);
     let mut out_sections = sections_of(shdrs);
     if let Err(w) = map_sections(&info, shdrs, &mut segments, &mut out_sections) {
-        warnings.push(w);
+        warnings.push((Code::LimitReached, w));
     }
 
     let mut findings = if matches!(info.e_type, 2 | 3) {
@@ -358,10 +371,14 @@ fn build(h: Headers, path: &[u8], page: PageSize) -> FileLayout {
         Vec::new()
     };
     if let Some(w) = cap_findings(&mut findings) {
-        warnings.push(w);
+        warnings.push((Code::LimitReached, w));
     }
 
     let (path, path_bytes) = lossy(path);
+    let warnings = warnings
+        .into_iter()
+        .map(|(code, message)| Warning::new(code, Some(path.clone()), message))
+        .collect();
     FileLayout {
         path,
         path_bytes,
@@ -883,17 +900,25 @@ mod tests {
         huge[0x900 + 32..0x900 + 40].copy_from_slice(&(1u64 << 40).to_le_bytes());
         let o = inspect(&huge[..], b"huge", PageSize::KIB4).unwrap();
         assert!(
-            o.sections.is_empty() && o.warnings[0].contains("section headers"),
+            o.sections.is_empty()
+                && o.warnings[0].code == Code::SectionsUnreadable
+                && o.warnings[0].message.contains("section headers"),
             "{:?}",
             o.warnings
         );
+        assert_eq!(o.warnings[0].object.as_deref(), Some("huge"));
         // A name table index out of range: sections without names.
         let mut bad = synth(true, true, false).bytes();
         bad[62..64].copy_from_slice(&100u16.to_le_bytes());
         let o = inspect(&bad[..], b"bad", PageSize::KIB4).unwrap();
         assert_eq!(o.sections.len(), 6);
         assert!(o.sections.iter().all(|s| s.name.is_none()));
-        assert!(o.warnings[0].contains("section names"), "{:?}", o.warnings);
+        assert_eq!(o.warnings[0].code, Code::SectionsUnreadable);
+        assert!(
+            o.warnings[0].message.contains("section names"),
+            "{:?}",
+            o.warnings
+        );
         // A wrong e_shentsize.
         let mut ent = synth(true, true, false).bytes();
         ent[58..60].copy_from_slice(&40u16.to_le_bytes());
