@@ -96,6 +96,7 @@ pub fn analyze(
     Report {
         schema_version: report::SCHEMA_VERSION,
         pid,
+        command: None,
         page_size: page_size.get(),
         source: source.to_string(),
         regions: built.regions,

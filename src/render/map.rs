@@ -1,4 +1,5 @@
-//! The table of `elfmaps map`: one line per region, then the totals.
+//! The table of `elfmaps map`: a first line that says what it describes (as pmap
+//! prints it), one line per region, then the totals.
 
 use std::io::{self, Write};
 
@@ -6,11 +7,57 @@ use owo_colors::Style;
 
 use super::{kind_style, paint, short_name};
 use crate::report::Report;
+use crate::vocab::escape::escape;
 use crate::vocab::human::{Human, human};
 
-/// Writes the table of `report`.
-pub fn table<W: Write>(report: &Report, out: &mut W, color: bool) -> io::Result<()> {
+/// What a table describes, for its first line.
+#[derive(Debug, Clone, Copy)]
+pub enum Origin<'a> {
+    /// A live process: the report's PID and command (`1234:   /usr/bin/foo --bar`, as
+    /// pmap prints it).
+    Live,
+    /// A saved input: the file it was read from (`-` for standard input) and what it
+    /// is (`saved smaps`, `saved maps`, `snapshot`): `app.maps:   saved maps`.
+    Saved {
+        /// The file as given on the command line.
+        file: &'a str,
+        /// What the file is.
+        what: &'a str,
+    },
+}
+
+/// The first line of the table: which process or file it describes, escaped (a
+/// command line and a file name are chosen by whoever started or wrote them).
+pub fn title(report: &Report, origin: Origin<'_>) -> String {
+    match origin {
+        Origin::Live => {
+            let pid = report.pid.map_or_else(|| "?".into(), |p| p.to_string());
+            match &report.command {
+                Some(c) => format!("{pid}:   {}", escape(c.as_bytes())),
+                None => format!("{pid}:"),
+            }
+        }
+        Origin::Saved { file, what } => {
+            let file = if file == "-" {
+                "(standard input)".to_string()
+            } else {
+                escape(file.as_bytes())
+            };
+            format!("{file}:   {what}")
+        }
+    }
+}
+
+/// Writes the table of `report`: its [`title`], a header, one line per region, the
+/// totals.
+pub fn table<W: Write>(
+    report: &Report,
+    origin: Origin<'_>,
+    out: &mut W,
+    color: bool,
+) -> io::Result<()> {
     let paint = |text: &str, style: Style| paint(text, style, color);
+    writeln!(out, "{}", title(report, origin))?;
     let addr_w = report
         .regions
         .iter()
@@ -41,7 +88,8 @@ pub fn table<W: Write>(report: &Report, out: &mut W, color: bool) -> io::Result<
         let name = match (&r.object, &r.path) {
             (Some(o), _) => paint(&short_name(o), Style::new().bold()),
             (None, Some(p)) => paint(&short_name(p), Style::new().dimmed()),
-            (None, None) => String::new(),
+            // Anonymous memory has no name: say so, as pmap does.
+            (None, None) => paint("[ anon ]", Style::new().dimmed()),
         };
         writeln!(
             out,

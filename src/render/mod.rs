@@ -17,6 +17,7 @@ pub use json::json;
 
 use owo_colors::{OwoColorize, Style};
 
+use crate::input::maps::decode_newlines;
 use crate::vocab::escape::escape;
 use crate::vocab::names::file_name;
 use crate::vocab::{Kind, Warning};
@@ -46,9 +47,15 @@ pub(crate) fn kind_style(kind: Kind) -> Style {
     }
 }
 
+/// A name from maps for the terminal: the kernel's one escape (a newline printed as
+/// `\012`) decoded first, then escaped once, so a newline shows as `\n`, not `\\012`.
+pub(crate) fn display_name(name: &str) -> String {
+    escape(&decode_newlines(name.as_bytes()))
+}
+
 /// The short name of an object or mapping for the table: the file name of a path,
 /// the whole name otherwise (and for `/dev/...`, `/SYSV...` and `/anon_hugepage`, whose
-/// file name alone says little); always escaped.
+/// file name alone says little); always escaped ([`display_name`]).
 pub(crate) fn short_name(name: &str) -> String {
     let whole = ["/dev/", "/SYSV", "/anon_hugepage"]
         .iter()
@@ -63,7 +70,7 @@ pub(crate) fn short_name(name: &str) -> String {
     } else {
         name.to_string()
     };
-    escape(base.as_bytes())
+    display_name(&base)
 }
 
 /// An object's short name, or `-` for memory of no object.
@@ -71,12 +78,13 @@ pub(crate) fn object_name(o: Option<&str>) -> String {
     o.map_or_else(|| "-".to_string(), short_name)
 }
 
-/// One warning as printed on stderr after `elfmaps: warning: `: `OBJECT: MESSAGE`, both
-/// escaped (they may hold names chosen by whoever created a file).
+/// One warning as printed on stderr after `elfmaps: warning: ` (or `error: `):
+/// `OBJECT: MESSAGE`, both escaped (they may hold names chosen by whoever created a
+/// file; a maps name's `\012` shows as `\n`).
 pub fn warning_text(w: &Warning) -> String {
-    let message = escape(w.message.as_bytes());
+    let message = display_name(&w.message);
     match &w.object {
-        Some(o) => format!("{}: {message}", escape(o.as_bytes())),
+        Some(o) => format!("{}: {message}", display_name(o)),
         None => message,
     }
 }
@@ -96,5 +104,19 @@ mod tests {
             short_name("[anon: glibc: malloc arena]"),
             "[anon: glibc: malloc arena]"
         );
+    }
+
+    /// Issue 9 §4: a newline in a name, which maps prints as `\012`, showed as
+    /// `\\012` (escaped twice).
+    #[test]
+    fn a_newline_in_a_maps_name_shows_as_backslash_n() {
+        assert_eq!(short_name("/tmp/a\\012b.so"), "a\\nb.so");
+        assert_eq!(display_name("/tmp/a\\012b"), "/tmp/a\\nb");
+        let w = Warning::new(
+            crate::vocab::Code::FileUnreadable,
+            Some("/x\\012y".into()),
+            "gone",
+        );
+        assert_eq!(warning_text(&w), "/x\\ny: gone");
     }
 }
