@@ -268,6 +268,9 @@ fn control_characters_in_names_are_escaped() {
     assert!(!err.contains('\x1b'), "{err:?}");
     assert!(out.contains("evil\\e[2J"), "{out}");
     assert!(out.contains("[anon:a\\x07b]"), "{out}");
+    // Issue 9 §4: the kernel's `\012` (a newline) showed as `\\012`, escaped twice.
+    assert!(out.contains("evil\\e[2J\\nname (deleted)"), "{out}");
+    assert!(!out.contains("\\\\012"), "{out}");
     // JSON keeps the name exactly as maps printed it.
     let o = elfmaps([
         "map",
@@ -491,4 +494,221 @@ fn hugetlb_memory_is_anonymous_or_shared_with_its_own_figure() {
     );
     assert_eq!(p["rss"], 0);
     assert!(v["totals"]["hugetlb"].as_u64().unwrap() >= 2 * len);
+}
+
+/// Issue 9 §4: the table never said which process it describes, and anonymous rows
+/// had an empty name. pmap's first line is `PID:   COMMAND`, its anonymous rows
+/// `[ anon ]`; for a saved input the first line names the file.
+#[test]
+fn the_table_says_what_it_describes() {
+    let s = Running::sleep();
+    let pid = s.pid_arg();
+    let o = elfmaps(["map", "--color", "never", &pid]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert_eq!(
+        out.lines().next(),
+        Some(format!("{pid}:   sleep 60").as_str())
+    );
+    let v = json(&elfmaps(["map", "--json", &pid]));
+    assert_eq!(v["command"], "sleep 60");
+
+    let dir = tempfile::tempdir().unwrap();
+    let maps = write_maps(
+        dir.path(),
+        "7f0000000000-7f0000003000 rw-p 00000000 00:00 0 \n7f0000003000-7f0000004000 r--p 00000000 00:00 0 [anon:x]\n",
+    );
+    let o = elfmaps(["map", "--color", "never", "--maps", &maps]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], format!("{maps}:   saved maps"));
+    assert!(lines[1].trim_start().starts_with("START"), "{out}");
+    assert!(lines[2].ends_with("anon           -  [ anon ]"), "{out}");
+    assert!(lines[3].ends_with("[anon:x]"), "{out}");
+    // Offline there is no command: the JSON has none.
+    let v = json(&elfmaps(["map", "--json", "--maps", &maps]));
+    assert!(v.get("command").is_none(), "{v}");
+}
+
+/// Runs `elfmaps ARGS` on a pseudo-terminal (through script(1)) with `TERM` set;
+/// None when script is not here.
+fn on_a_terminal(term: &str, args: &str) -> Option<String> {
+    let o = Command::new("script")
+        .args(["-qec", &format!("{} {args}", cli::BIN), "/dev/null"])
+        .env("TERM", term)
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null())
+        .output();
+    match o {
+        Ok(o) if o.status.success() => Some(stdout(&o)),
+        Ok(o) => {
+            skip::skip(&format!("script(1) failed: {}", stderr(&o)));
+            None
+        }
+        Err(e) => {
+            skip::skip(&format!("no script(1) for a pseudo-terminal: {e}"));
+            None
+        }
+    }
+}
+
+/// Issue 9 §4: `TERM=dumb` still got colour with `--color auto`.
+#[test]
+fn a_dumb_terminal_gets_no_colour() {
+    let dir = tempfile::tempdir().unwrap();
+    let maps = write_maps(
+        dir.path(),
+        "7f0000000000-7f0000003000 rw-p 00000000 00:00 0 \n",
+    );
+    let args = format!("map --maps {maps}");
+    let Some(xterm) = on_a_terminal("xterm", &args) else {
+        return;
+    };
+    assert!(xterm.contains("\x1b["), "a terminal gets colour: {xterm:?}");
+    let dumb = on_a_terminal("dumb", &args).unwrap();
+    assert!(dumb.contains("[ anon ]"), "{dumb:?}");
+    assert!(!dumb.contains('\x1b'), "TERM=dumb: {dumb:?}");
+    // --color always still colours a dumb terminal: the user asked for it.
+    let always = on_a_terminal("dumb", &format!("--color always {args}")).unwrap();
+    assert!(always.contains("\x1b["), "{always:?}");
+}
+
+/// Issue 9 §4: a full disk gave `No space left on device (os error 28)` without
+/// saying that it was the output that could not be written.
+#[test]
+fn write_errors_say_they_were_writing_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let maps = write_maps(
+        dir.path(),
+        "7f0000000000-7f0000003000 rw-p 00000000 00:00 0 \n",
+    );
+    for args in [
+        vec!["map", "--maps", &maps],
+        vec!["map", "--json", "--maps", &maps],
+        vec!["layout", "/bin/sleep"],
+    ] {
+        let full = fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let o = cli::checked(cli::command(&args).stdout(full).output().unwrap());
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = stderr(&o);
+        assert_eq!(
+            err, "elfmaps: error writing the output: No space left on device (os error 28)\n",
+            "{args:?}"
+        );
+    }
+}
+
+/// Issue 9 §4: shell completions and a man page, generated from the clap definitions.
+#[test]
+fn completions_and_man_page() {
+    let subcommands = ["map", "summary", "check", "diff", "snapshot", "layout"];
+    for shell in ["bash", "zsh", "fish"] {
+        let o = elfmaps(["completions", shell]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let out = stdout(&o);
+        for sub in subcommands {
+            assert!(out.contains(sub), "{shell} completion lacks {sub}");
+        }
+        assert!(out.contains("budget") && out.contains("sysroot"), "{shell}");
+    }
+    let bash = stdout(&elfmaps(["completions", "bash"]));
+    assert!(bash.contains("complete -F _elfmaps"), "{bash}");
+    assert_eq!(elfmaps(["completions", "tcsh"]).status.code(), Some(2));
+
+    for page in [None, Some("check"), Some("map")] {
+        let mut args = vec!["man"];
+        args.extend(page);
+        let o = elfmaps(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let roff = stdout(&o);
+        let name = page.map_or("elfmaps".to_string(), |p| format!("elfmaps-{p}"));
+        assert!(roff.contains(&format!("\n.TH {name} 1 ")), "{roff}");
+        assert_eq!(roff.matches(".ds Aq").count(), 2, "one preamble: {roff}");
+        for section in [".SH NAME", ".SH SYNOPSIS", ".SH DESCRIPTION"] {
+            assert!(roff.contains(section), "{name}: no {section}");
+        }
+        if page.is_none() {
+            for s in [
+                "SUBCOMMANDS",
+                "\"EXIT STATUS\"",
+                "\"ENVIRONMENT\"",
+                "\"SEE ALSO\"",
+            ] {
+                assert!(roff.contains(&format!(".SH {s}")), "elfmaps(1): no {s}");
+            }
+        }
+        // Rendered by man(1) where it is installed: no warnings, the text is there.
+        let man = Command::new("man")
+            .args(["-l", "-"])
+            .env("MANWIDTH", "80")
+            .env("MAN_KEEP_FORMATTING", "0")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn();
+        let Ok(mut man) = man else {
+            skip::skip("man(1) is not installed: the roff was checked, not rendered");
+            continue;
+        };
+        {
+            use std::io::Write;
+            man.stdin
+                .take()
+                .unwrap()
+                .write_all(roff.as_bytes())
+                .unwrap();
+        }
+        let r = man.wait_with_output().unwrap();
+        assert!(r.status.success(), "man -l -: {}", stderr(&r));
+        // Without a terminal man overstrikes for bold (`S\bS`): keep the last char.
+        let mut text = String::new();
+        for c in stdout(&r).chars() {
+            if c == '\x08' {
+                text.pop();
+            } else {
+                text.push(c);
+            }
+        }
+        assert!(text.contains("SYNOPSIS"), "{text}");
+        if page == Some("check") {
+            assert!(text.contains("[[budget]]"), "{text}");
+        }
+        assert!(stderr(&r).trim().is_empty(), "man warns: {}", stderr(&r));
+    }
+    let o = elfmaps(["man", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("map, summary, check"), "{}", stderr(&o));
+}
+
+/// Issue 9 §4: `--help` pointed to docs/*.md, which an installed binary does not have.
+#[test]
+fn help_names_no_files_an_installed_binary_lacks() {
+    let mut pages = vec![vec!["--help"]];
+    for sub in [
+        "map",
+        "summary",
+        "check",
+        "diff",
+        "snapshot",
+        "layout",
+        "completions",
+        "man",
+    ] {
+        pages.push(vec![sub, "--help"]);
+    }
+    for args in pages {
+        let o = elfmaps(&args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}");
+        let out = stdout(&o);
+        assert!(
+            !out.contains("docs/") && !out.contains(".md"),
+            "{args:?}: {out}"
+        );
+    }
+    let man = stdout(&elfmaps(["man"]));
+    assert!(!man.contains("docs/") && !man.contains(".md"), "{man}");
 }
