@@ -12,6 +12,7 @@ use crate::vocab::human::{Human, human};
 
 /// What a table describes, for its first line.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub enum Origin<'a> {
     /// A live process: the report's PID and command (`1234:   /usr/bin/foo --bar`, as
     /// pmap prints it).

@@ -74,6 +74,7 @@ pub struct Summary {
 
 /// What `summary --top N` left out of a summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Cut {
     /// The N of `--top`.
     pub top: usize,
