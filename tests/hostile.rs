@@ -380,7 +380,7 @@ fn a_snapshot_claiming_a_terabyte_of_residency() {
     let path = dir.path().join("tib.snap");
     fs::write(&path, &snap).unwrap();
     let t = Instant::now();
-    let o = elfmaps(&[
+    let o = elfmaps([
         "map",
         "--snapshot",
         path.to_str().unwrap(),
