@@ -364,7 +364,9 @@ fn finish(
         .map(|(k, r)| (k.clone(), r.facts.clone()))
         .collect();
     let hints = target.hints();
-    let attribution = label::attribute(&mappings, &facts, page_size, &hints);
+    // page_size was validated where it entered (flag, snapshot, smaps); 4K as elsewhere.
+    let page = crate::vocab::PageSize::new(page_size).unwrap_or(crate::vocab::PageSize::KIB4);
+    let attribution = label::attribute(&mappings, &facts, page, &hints);
 
     for (key, why) in &attribution.unexplained {
         warnings.push(Warning {

@@ -347,7 +347,7 @@ pub fn build(
 /// Figures of the parts of one split maps line (see module docs).
 fn split_figures(
     m: &Mapping,
-    parts: &[crate::label::Region],
+    parts: &[crate::label::Part],
     page: u64,
     residency: Option<Residency>,
     whole: &Figures,
@@ -460,7 +460,7 @@ mod tests {
     }
 
     use super::*;
-    use crate::label::Region as Part;
+    use crate::label::Part;
 
     fn part(start: u64, end: u64) -> Part {
         Part {

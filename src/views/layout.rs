@@ -2,7 +2,7 @@
 //!
 //! For each file: the program headers as `readelf -lW` prints them, the kind of each
 //! PT_LOAD, readelf's section-to-segment mapping, the memory the file takes once
-//! loaded per kind (from [`attribute::layout`], the same rules `elfmaps map` labels a
+//! loaded per kind (from [`label::image`], the same rules `elfmaps map` labels a
 //! process with) and audit findings (W+X, RELRO, executable stack, text relocations,
 //! alignment, shared pages). docs/layout.md explains every figure and finding.
 //!
@@ -371,7 +371,9 @@ fn build(h: Headers, path: &[u8], page: u64) -> Object {
         ));
         None
     } else if loadable {
-        let l = label::layout(&info, 0, page);
+        let l = crate::vocab::PageSize::new(page)
+            .ok()
+            .and_then(|page| label::image(&info, 0, page));
         if l.is_none() {
             warnings.push("segment addresses overflow: memory per kind not computed".into());
         }
@@ -515,7 +517,7 @@ fn segment_kind(info: &ElfInfo, p: &Phdr, relro: &[Phdr], page: u64) -> Option<S
         phdrs,
         build_id: None,
     };
-    let labels = label::layout(&alone, 0, page)?;
+    let labels = label::image(&alone, 0, crate::vocab::PageSize::new(page).ok()?)?;
     let mut kinds: Vec<&str> = Vec::new();
     for l in labels.iter().filter(|l| l.segment == Some(p.index)) {
         if !kinds.contains(&l.kind.as_str()) {
