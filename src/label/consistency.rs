@@ -8,7 +8,7 @@
 //!   object of a process has the machine, class and byte order of the majority.
 //! - [`unexplained`]: loadable files whose program headers explain none of their lines.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::input::elf::ElfInfo;
 use crate::input::maps::Mapping;
@@ -46,7 +46,7 @@ pub(crate) fn check_instances(
 /// PT_LOAD's page. Pages of file contents must lie inside the file.
 fn check_offsets(m: &Mapping, inst: &Instance, file_size: u64, page: PageSize) -> Option<Problem> {
     let first = inst.info.loads().min_by_key(|p| p.vaddr)?;
-    for l in &inst.image {
+    for l in inst.labels_in(m.start, m.end) {
         let (s, e) = (l.start.max(m.start), l.end.min(m.end));
         if s >= e {
             continue;
@@ -160,17 +160,19 @@ pub(crate) fn unexplained(
     instances: &[Instance],
     facts: &HashMap<FileKey, FileFacts>,
 ) -> Vec<(FileKey, String)> {
+    let with_instance: HashSet<&FileKey> = instances.iter().map(|x| &x.key).collect();
+    let mut seen: HashSet<&FileKey> = HashSet::new();
     let mut unexplained: Vec<(FileKey, String)> = Vec::new();
     for (i, key) in keys.iter().enumerate() {
         let Some(k) = key else { continue };
-        if owner[i].is_some() || instances.iter().any(|x| &x.key == k) {
+        if owner[i].is_some() || with_instance.contains(k) {
             continue;
         }
         if let Some(FileFacts::Elf {
             info, exact: false, ..
         }) = facts.get(k)
             && info.is_loadable()
-            && !unexplained.iter().any(|(u, _)| u == k)
+            && seen.insert(k)
         {
             unexplained.push((
                 k.clone(),

@@ -100,6 +100,15 @@ pub struct Instance {
     pub problem: Option<Problem>,
 }
 
+impl Instance {
+    /// The labels of the image that overlap `[start, end)`, by binary search.
+    pub(crate) fn labels_in(&self, start: u64, end: u64) -> &[Label] {
+        let from = self.image.partition_point(|l| l.end <= start);
+        let to = from + self.image[from..].partition_point(|l| l.start < end);
+        &self.image[from..to]
+    }
+}
+
 /// Why an instance's maps lines are labelled `unknown`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {

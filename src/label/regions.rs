@@ -6,7 +6,7 @@
 //! instance with a problem are `unknown`, whole. Last, inaccessible lines right below a
 //! thread stack become its guard.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::input::maps::{Mapping, NameKind};
 use crate::vocab::Kind;
@@ -32,6 +32,15 @@ pub(crate) fn parts(
         .flat_map(|(i, inst)| inst.image.iter().map(move |l| (*l, i)))
         .collect();
     global.sort_by_key(|(l, _)| l.start);
+    // The first instance with a problem of each file, and the files that explain none
+    // of their lines: their other lines are unknown too.
+    let mut bad_instance: HashMap<&FileKey, usize> = HashMap::new();
+    for (i, inst) in instances.iter().enumerate() {
+        if inst.problem.is_some() {
+            bad_instance.entry(&inst.key).or_insert(i);
+        }
+    }
+    let unexplained: HashSet<&FileKey> = unexplained.iter().map(|(k, _)| k).collect();
 
     let mut regions = Vec::with_capacity(mappings.len() + 16);
     for (mi, m) in mappings.iter().enumerate() {
@@ -73,10 +82,8 @@ pub(crate) fn parts(
         if owner[mi].is_none()
             && let Some(k) = &keys[mi]
         {
-            let bad = instances
-                .iter()
-                .position(|x| &x.key == k && x.problem.is_some());
-            if bad.is_some() || unexplained.iter().any(|(u, _)| u == k) {
+            let bad = bad_instance.get(k).copied();
+            if bad.is_some() || unexplained.contains(k) {
                 emit(m.start, m.end, Kind::Unknown, bad, None);
                 continue;
             }
@@ -84,7 +91,11 @@ pub(crate) fn parts(
         // Labels that apply to this mapping, each with its instance (none has a
         // problem: those were handled above and left out of `global`).
         let labels: Vec<(Label, usize)> = if let Some(idx) = owner[mi] {
-            instances[idx].image.iter().map(|l| (*l, idx)).collect()
+            let inst = &instances[idx];
+            inst.labels_in(m.start, m.end)
+                .iter()
+                .map(|l| (*l, idx))
+                .collect()
         } else if is_anonymous(m) {
             let from = global.partition_point(|(l, _)| l.end <= m.start);
             global[from..]
