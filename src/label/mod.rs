@@ -41,8 +41,11 @@ pub use image::image;
 /// Identity of a mapped file as the maps line names it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct FileKey {
+    /// Major number of the device that holds the file.
     pub dev_major: u32,
+    /// Minor number of that device.
     pub dev_minor: u32,
+    /// Inode number (0 for memory that no file backs).
     pub inode: u64,
     /// The name as printed in maps.
     pub name: Vec<u8>,
@@ -57,6 +60,7 @@ impl std::hash::Hash for FileKey {
 }
 
 impl FileKey {
+    /// The key of a maps line.
     pub fn of(m: &Mapping) -> FileKey {
         FileKey {
             dev_major: m.dev_major,
@@ -70,11 +74,15 @@ impl FileKey {
 /// What opening a mapped file told us.
 #[derive(Debug, Clone)]
 pub enum FileFacts {
-    /// An ELF file (loadable or not) and its size in bytes. `exact`: it is the mapped
-    /// inode itself (read through `/proc/PID/map_files`), not a file found by path.
+    /// An ELF file (loadable or not).
     Elf {
+        /// Its headers.
         info: Arc<ElfInfo>,
+        /// Its size in bytes.
         size: u64,
+        /// It is proven to be the mapped inode itself (read through
+        /// `/proc/PID/map_files`, or its device and inode match the maps line), not a
+        /// file found by path in a sysroot.
         exact: bool,
     },
     /// A regular file that is not ELF (or whose headers could not be read as ELF).
@@ -87,12 +95,17 @@ pub enum FileFacts {
 
 /// One loaded copy of an ELF file.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Instance {
+    /// The mapped file.
     pub key: FileKey,
+    /// Its headers.
     pub info: Arc<ElfInfo>,
+    /// The load bias: where vaddr 0 of the file lies (0 for ET_EXEC).
     pub bias: u64,
     /// `[span_start, span_end)`: from the first PT_LOAD's page to the last one's end.
     pub span_start: u64,
+    /// End of the span (exclusive).
     pub span_end: u64,
     /// The object's image in absolute addresses, sorted, covering the span.
     pub image: Vec<Label>,
@@ -109,7 +122,9 @@ impl Instance {
     }
 }
 
-/// Why an instance's maps lines are labelled `unknown`.
+/// A contradiction between maps lines and program headers: why an instance's lines
+/// are labelled `unknown` or, in [`Attribution::notes`], what differs although the
+/// labels stand.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     /// What kind of contradiction it is.
@@ -126,9 +141,13 @@ impl Problem {
 
 /// A labelled address range of an object's image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Label {
+    /// First address (page-aligned).
     pub start: u64,
+    /// End address (exclusive, page-aligned).
     pub end: u64,
+    /// What the pages hold.
     pub kind: Kind,
     /// Program header index of the PT_LOAD (none for gaps).
     pub segment: Option<usize>,
@@ -136,14 +155,19 @@ pub struct Label {
 
 /// A part (or the whole) of one maps line, with one label.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Part {
+    /// First address.
     pub start: u64,
+    /// End address (exclusive).
     pub end: u64,
     /// Index of the maps line in the input.
     pub mapping: usize,
+    /// What the bytes hold.
     pub kind: Kind,
     /// Index into [`Attribution::instances`] of the owning object.
     pub instance: Option<usize>,
+    /// Program header index of the PT_LOAD (none for gaps and memory of no object).
     pub segment: Option<usize>,
     /// True when the maps line was cut into more than one region.
     pub split: bool,
@@ -151,13 +175,20 @@ pub struct Part {
 
 /// The result of [`attribute`].
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct Attribution {
+    /// Every loaded copy of an ELF file, including those with a problem.
     pub instances: Vec<Instance>,
     /// The parts of every maps line, in address order.
     pub regions: Vec<Part>,
     /// Files that are loadable ELF but explain none of their maps lines, with why
     /// (their lines are `unknown`).
     pub unexplained: Vec<(FileKey, String)>,
+    /// Contradictions that leave the labels standing, with the index into
+    /// [`Attribution::instances`] of the object: a permission that differs from the
+    /// program headers in a file proven to be the mapped one (a JIT or hot-patcher may
+    /// `mprotect` its own pages). At most one per instance.
+    pub notes: Vec<(usize, Problem)>,
 }
 
 /// Extra facts about a live process that help name anonymous memory.
@@ -181,8 +212,9 @@ pub fn attribute(
         mut instances,
         owner,
     } = instances::group(mappings, &keys, facts, page);
-    consistency::check_instances(mappings, &owner, &mut instances, facts, page);
+    let mut notes = consistency::check_instances(mappings, &owner, &mut instances, facts, page);
     consistency::check_consistency(&mut instances, &owner);
+    notes.retain(|(i, _)| instances[*i].problem.is_none());
     let unexplained = consistency::unexplained(mappings, &keys, &owner, &instances, facts);
     let regions = regions::parts(
         mappings,
@@ -197,5 +229,6 @@ pub fn attribute(
         instances,
         regions,
         unexplained,
+        notes,
     }
 }

@@ -387,6 +387,16 @@ fn finish(
             });
         }
     }
+    for (i, p) in &attribution.notes {
+        warnings.push(Warning {
+            code: p.code,
+            object: attribution
+                .instances
+                .get(*i)
+                .map(|x| String::from_utf8_lossy(&x.key.name).into_owned()),
+            message: p.message.clone(),
+        });
+    }
 
     // pagemap for every maps line that was split.
     let mut residency: HashMap<usize, Residency> = HashMap::new();
