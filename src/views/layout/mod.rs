@@ -295,10 +295,10 @@ fn read_headers<R: ReadAt + ?Sized>(src: &R) -> Result<Headers, ElfError> {
 }
 
 /// The labelled layout of `info` loaded at bias 0, with the rules `elfmaps map` labels
-/// processes with (the one call of [`label::layout`] here); `None` when addresses
+/// processes with (the one call of [`label::image`] here); `None` when addresses
 /// overflow.
 fn labels(info: &ElfInfo, page: PageSize) -> Option<Vec<Label>> {
-    label::layout(info, 0, page.get())
+    label::image(info, 0, page)
 }
 
 /// Reads the headers behind `src` and computes the layout of the file named `path`.
