@@ -19,6 +19,8 @@
 //! }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod input;
 pub mod label;
 pub mod pipeline;
