@@ -1,5 +1,7 @@
-//! The `elfmaps` command line: parses flags, calls the library, prints, and maps the
-//! outcome to an exit code. No analysis happens here.
+//! The `elfmaps` command line: clap types and dispatch. It parses flags into a
+//! [`Target`] once, calls the library (pipeline, views), hands the results to the
+//! printers of `elfmaps::render`, and maps the outcome to an exit code. No analysis
+//! and no JSON building happen here. Built only with the `cli` feature (default).
 
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -7,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use elfmaps::report::Report;
+use elfmaps::vocab::PageSize;
 use elfmaps::vocab::escape::escape;
 
 /// Exit statuses (documented in README.md).
@@ -40,6 +43,7 @@ struct Cli {
     command: Command,
 }
 
+/// `--color`.
 #[derive(Clone, Copy, ValueEnum)]
 enum Color {
     Auto,
@@ -47,10 +51,11 @@ enum Color {
     Never,
 }
 
-/// What to analyse: a live process or saved files (exactly one).
+/// What to analyse: a live process or saved files (at most one; [`Target`] is what
+/// the rest of the CLI sees).
 #[derive(Args)]
 #[group(multiple = false)]
-struct Source {
+struct SourceArgs {
     /// A live process to read.
     pid: Option<u32>,
     /// A saved /proc/PID/smaps (`-` for standard input).
@@ -66,23 +71,25 @@ struct Source {
 
 /// A process to analyse, and how to read saved inputs.
 #[derive(Args)]
-struct Input {
+struct InputArgs {
     #[command(flatten)]
-    source: Source,
+    source: SourceArgs,
     /// The target's root filesystem: saved inputs' paths are looked up under it.
     #[arg(long, value_name = "DIR", default_value = "/")]
     sysroot: PathBuf,
-    /// The target's page size in bytes, when the input does not say it.
+    /// The target's page size in bytes, when the input does not say it (with
+    /// `check --elf`: the pages static sizes are counted in, default 4096).
     #[arg(long, value_name = "BYTES", value_parser = parse_page_size)]
-    page_size: Option<u64>,
+    page_size: Option<PageSize>,
 }
 
+/// The subcommands.
 #[derive(Subcommand)]
 enum Command {
     /// Label every region of a process with its ELF object, kind and segment.
     Map {
         #[command(flatten)]
-        input: Input,
+        input: InputArgs,
         /// Print JSON (schema in docs/json.md) instead of a table.
         #[arg(long)]
         json: bool,
@@ -90,7 +97,7 @@ enum Command {
     /// One row per (object, kind) with size, rss, pss, private dirty and swap.
     Summary {
         #[command(flatten)]
-        input: Input,
+        input: InputArgs,
         /// Group rows by object and kind, or by kind across objects.
         #[arg(long, value_enum, default_value_t = ByArg::Object)]
         by: ByArg,
@@ -113,7 +120,7 @@ enum Command {
         #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["pid", "smaps", "maps", "snapshot"])]
         elf: Vec<PathBuf>,
         #[command(flatten)]
-        input: Input,
+        input: InputArgs,
         /// A rule that matches no object is an error, not a warning.
         #[arg(long)]
         strict: bool,
@@ -149,20 +156,22 @@ enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
         /// The page size in bytes for the memory figures.
-        #[arg(long, value_name = "BYTES", value_parser = parse_page_size, default_value_t = 4096)]
-        page_size: u64,
+        #[arg(long, value_name = "BYTES", value_parser = parse_page_size, default_value = "4096")]
+        page_size: PageSize,
         /// Print JSON (schema in docs/layout.md) instead of tables.
         #[arg(long)]
         json: bool,
     },
 }
 
+/// `summary --by`.
 #[derive(Clone, Copy, ValueEnum)]
 enum ByArg {
     Object,
     Kind,
 }
 
+/// `summary --sort`.
 #[derive(Clone, Copy, ValueEnum)]
 enum SortArg {
     Size,
@@ -170,22 +179,72 @@ enum SortArg {
     Pss,
 }
 
+/// `check --format`.
 #[derive(Clone, Copy, ValueEnum)]
 enum FormatArg {
     Text,
     Github,
 }
 
-fn parse_page_size(s: &str) -> Result<u64, String> {
+/// `--page-size`: a number of bytes, validated as a page size once, by [`PageSize`].
+fn parse_page_size(s: &str) -> Result<PageSize, String> {
     let n: u64 = s
         .parse()
         .map_err(|_| format!("{s:?} is not a number of bytes"))?;
-    if n.is_power_of_two() && (1024..=(1 << 30)).contains(&n) {
-        Ok(n)
-    } else {
-        Err(format!("{n} is not a page size (a power of two from 1024)"))
+    PageSize::new(n).map_err(|e| e.to_string())
+}
+
+/// What to analyse, built once from the flags.
+enum Target {
+    /// A live process.
+    Pid(u32),
+    /// A saved /proc/PID/smaps (`-`: standard input).
+    Smaps(PathBuf),
+    /// A saved /proc/PID/maps (`-`: standard input).
+    Maps(PathBuf),
+    /// A file written by `elfmaps snapshot`.
+    Snapshot(PathBuf),
+    /// ELF files, by their static layout (`check --elf`).
+    Elf(Vec<PathBuf>),
+}
+
+/// The input of `map`, `summary` and `check`: the target and how to read it.
+struct Input {
+    target: Target,
+    sysroot: PathBuf,
+    page_size: Option<PageSize>,
+}
+
+impl InputArgs {
+    /// The input the flags name; `elf` are `check --elf`'s files (clap makes them
+    /// exclusive with the other targets). `targets` lists the choices for the error.
+    fn into_input(self, elf: Vec<PathBuf>, targets: &str) -> Result<Input, String> {
+        let s = self.source;
+        let target = if !elf.is_empty() {
+            Target::Elf(elf)
+        } else if let Some(pid) = s.pid {
+            Target::Pid(pid)
+        } else if let Some(p) = s.smaps {
+            Target::Smaps(p)
+        } else if let Some(p) = s.maps {
+            Target::Maps(p)
+        } else if let Some(p) = s.snapshot {
+            Target::Snapshot(p)
+        } else {
+            return Err(format!("no target: give {targets}"));
+        };
+        Ok(Input {
+            target,
+            sysroot: self.sysroot,
+            page_size: self.page_size,
+        })
     }
 }
+
+/// The targets of `map` and `summary`, for the error that names them.
+const TARGETS: &str = "a PID, --smaps FILE, --maps FILE or --snapshot FILE";
+/// The targets of `check`.
+const CHECK_TARGETS: &str = "a PID, --smaps FILE, --maps FILE, --snapshot FILE or --elf FILE...";
 
 /// Reads a named input file, or standard input for `-`.
 fn read_input(path: &Path) -> Result<Vec<u8>, String> {
@@ -201,6 +260,8 @@ fn read_input(path: &Path) -> Result<Vec<u8>, String> {
     Ok(buf)
 }
 
+/// Colour, decided once: `--color`, `NO_COLOR` for `auto`, and whether stdout is a
+/// terminal.
 fn use_color(choice: Color) -> bool {
     match choice {
         Color::Always => true,
@@ -230,52 +291,58 @@ fn error(msg: &str) -> Exit {
     Exit::Error
 }
 
-/// Runs the analysis of `input` and prints its warnings.
+/// Runs the pipeline on a process or saved input and prints its warnings.
 fn load(input: &Input) -> Result<Report, String> {
-    let (sysroot, page_size) = (&input.sysroot, input.page_size);
-    let page_size = page_size
-        .map(elfmaps::PageSize::new)
-        .transpose()
-        .map_err(|e| e.to_string())?;
-    let s = &input.source;
-    if s.pid.is_none() && s.smaps.is_none() && s.maps.is_none() && s.snapshot.is_none() {
-        return Err("no target: give a PID, --smaps FILE, --maps FILE or --snapshot FILE".into());
-    }
-    let report = if let Some(pid) = s.pid {
-        elfmaps::pipeline::live(pid).map_err(|e| e.to_string())
-    } else if let Some(path) = &s.snapshot {
-        let bytes = read_input(path)?;
-        let snap = elfmaps::input::snapshot::Snapshot::parse(&bytes)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        let name = path.display().to_string();
-        let saved =
-            elfmaps::pipeline::Saved::snapshot(snap, &name, sysroot).with_page_size(page_size);
-        elfmaps::pipeline::offline(saved).map_err(|e| e.to_string())
-    } else {
-        let path = s.smaps.as_ref().or(s.maps.as_ref()).expect("checked above");
-        let text = read_input(path)?;
-        let name = path.display().to_string();
-        let saved = elfmaps::pipeline::Saved::text(&text, &name, sysroot).with_page_size(page_size);
-        elfmaps::pipeline::offline(saved).map_err(|e| e.to_string())
-    }?;
+    let (path, snapshot) = match &input.target {
+        Target::Pid(pid) => {
+            return elfmaps::pipeline::live(*pid)
+                .map_err(|e| e.to_string())
+                .inspect(warn);
+        }
+        Target::Smaps(p) | Target::Maps(p) => (p, None),
+        Target::Snapshot(p) => {
+            let snap = elfmaps::input::snapshot::Snapshot::parse(&read_input(p)?)
+                .map_err(|e| format!("{}: {e}", p.display()))?;
+            (p, Some(snap))
+        }
+        Target::Elf(_) => return Err("ELF files have no process to label".into()),
+    };
+    let name = path.display().to_string();
+    let text;
+    let saved = match snapshot {
+        Some(snap) => elfmaps::pipeline::Saved::snapshot(snap, &name, &input.sysroot),
+        None => {
+            text = read_input(path)?;
+            elfmaps::pipeline::Saved::text(&text, &name, &input.sysroot)
+        }
+    };
+    elfmaps::pipeline::offline(saved.with_page_size(input.page_size))
+        .map_err(|e| e.to_string())
+        .inspect(warn)
+}
+
+/// Prints the warnings of a report.
+fn warn(report: &Report) {
     for w in &report.warnings {
         eprintln!("elfmaps: warning: {}", elfmaps::render::warning_text(w));
     }
-    Ok(report)
 }
 
+/// Standard output, buffered: the one writer every printer writes to.
+type Out = io::BufWriter<io::StdoutLock<'static>>;
+
 /// Writes to stdout through a buffer.
-fn print(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+fn print(f: impl FnOnce(&mut Out) -> io::Result<()>) -> io::Result<()> {
+    let mut out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
     f(&mut out)?;
     out.flush()
 }
 
+/// Runs one subcommand; `Err` only for failures to write the output.
 fn run(command: Command, color: bool) -> io::Result<Exit> {
     match command {
         Command::Map { input, json } => {
-            let report = match load(&input) {
+            let report = match input.into_input(Vec::new(), TARGETS).and_then(|i| load(&i)) {
                 Ok(r) => r,
                 Err(e) => return Ok(error(&e)),
             };
@@ -283,7 +350,7 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
                 if json {
                     elfmaps::render::json(&report, out)
                 } else {
-                    elfmaps::render::table(&report, out, color)
+                    elfmaps::render::map::table(&report, out, color)
                 }
             })?;
             Ok(Exit::Ok)
@@ -295,7 +362,7 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
             top,
             json,
         } => {
-            let report = match load(&input) {
+            let report = match input.into_input(Vec::new(), TARGETS).and_then(|i| load(&i)) {
                 Ok(r) => r,
                 Err(e) => return Ok(error(&e)),
             };
@@ -313,7 +380,7 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
                 if json {
                     elfmaps::render::json(&summary, out)
                 } else {
-                    elfmaps::render::summary_table(&summary, out, color)
+                    elfmaps::render::summary::table(&summary, out, color)
                 }
             })?;
             Ok(Exit::Ok)
@@ -325,13 +392,15 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
             strict,
             json,
             format,
-        } => run_check(&budget, &elf, &input, strict, json, format),
+        } => match input.into_input(elf, CHECK_TARGETS) {
+            Ok(input) => run_check(&budget, &input, strict, json, format),
+            Err(e) => Ok(error(&e)),
+        },
         Command::Diff { old, new, json } => {
-            let side = |p: &Path| -> Result<elfmaps::views::diff::Side, String> {
+            let side = |p: &Path| -> Result<elfmaps::views::diff::Saved, String> {
                 let bytes = read_input(p)?;
-                let v: serde_json::Value = serde_json::from_slice(&bytes)
-                    .map_err(|e| format!("{}: not JSON: {e}", p.display()))?;
-                elfmaps::views::diff::side(&v).map_err(|e| format!("{}: {e}", p.display()))
+                elfmaps::views::diff::Saved::from_json(&bytes)
+                    .map_err(|e| format!("{}: {e}", p.display()))
             };
             let (a, b) = match (side(&old), side(&new)) {
                 (Ok(a), Ok(b)) => (a, b),
@@ -342,7 +411,7 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
                 if json {
                     elfmaps::render::json(&d, out)
                 } else {
-                    elfmaps::render::diff_table(&d, out, color)
+                    elfmaps::render::diff::table(&d, out, color)
                 }
             })?;
             Ok(Exit::Ok)
@@ -357,9 +426,7 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
                 Ok(r) => r,
                 Err(e) => return Ok(error(&e.to_string())),
             };
-            for w in &report.warnings {
-                eprintln!("elfmaps: warning: {}", elfmaps::render::warning_text(w));
-            }
+            warn(&report);
             let bytes = snap.to_bytes();
             let written = if output == Path::new("-") {
                 io::stdout().lock().write_all(&bytes)
@@ -378,107 +445,61 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
 /// `elfmaps check`: measure the target, check the rules, print the violations.
 fn run_check(
     budget: &Path,
-    elf: &[PathBuf],
     input: &Input,
     strict: bool,
     json: bool,
     format: FormatArg,
 ) -> io::Result<Exit> {
-    use elfmaps::views::budget::{self, Measured};
+    use elfmaps::views::budget;
     let name = budget.display().to_string();
-    let rules = match read_input(budget).and_then(|b| {
-        let text = String::from_utf8(b).map_err(|_| format!("{name}: not UTF-8"))?;
-        budget::parse(&text).map_err(|e| format!("{name}: {e}"))
-    }) {
+    let rules = match read_input(budget)
+        .and_then(|b| elfmaps::input::budget::parse_bytes(&b).map_err(|e| format!("{name}: {e}")))
+    {
         Ok(r) => r,
         Err(e) => return Ok(error(&e)),
     };
-    let mut measured = Vec::new();
     let mut exit = Exit::Ok;
-    if !elf.is_empty() {
+    let measured = if let Target::Elf(files) = &input.target {
         // Static sizes per kind of each file, as it takes once loaded.
-        let layout = elfmaps::views::layout::run(elf, 4096);
+        let page_size = input.page_size.unwrap_or(PageSize::KIB4);
+        let layout = elfmaps::views::layout::run(files, page_size);
         for e in &layout.errors {
-            eprintln!("elfmaps: error: {}", e.line());
+            eprintln!(
+                "elfmaps: error: {}",
+                elfmaps::render::layout::file_error_text(e)
+            );
             exit = Exit::Error;
         }
-        for o in &layout.objects {
-            let Some(mem) = &o.memory else { continue };
-            let figures = |size| elfmaps::report::Figures {
-                size,
-                ..Default::default()
-            };
-            for (kind, bytes) in mem.rows() {
-                measured.push(Measured {
-                    object: o.path.clone(),
-                    kind: Some(kind),
-                    figures: figures(bytes),
-                });
-            }
-            measured.push(Measured {
-                object: o.path.clone(),
-                kind: None,
-                figures: figures(mem.total),
-            });
+        for e in &layout.skipped {
+            eprintln!(
+                "elfmaps: warning: {} (skipped)",
+                elfmaps::render::layout::file_error_text(e)
+            );
         }
+        budget::measure_layouts(&layout)
     } else {
-        let report = match load(input) {
-            Ok(r) => r,
+        match load(input) {
+            Ok(report) => budget::measure_report(&report),
             Err(e) => return Ok(error(&e)),
-        };
-        let s = elfmaps::views::summary::summarize(
-            &report,
-            elfmaps::views::summary::By::Object,
-            elfmaps::views::summary::SortBy::Size,
-            None,
-        );
-        for r in s.rows.iter().chain(&s.objects) {
-            if let Some(object) = &r.object {
-                measured.push(Measured {
-                    object: object.clone(),
-                    kind: r.kind,
-                    figures: r.figures.clone(),
-                });
-            }
         }
-    }
-    let outcome = budget::check(&rules, &measured);
-    let mut warnings = Vec::new();
-    for &ri in &outcome.unmatched {
-        let r = &rules[ri];
-        warnings.push(format!(
-            "{name}:{}: rule for {:?} matches no object",
-            r.line, r.object
-        ));
-    }
-    for (ri, object, measure) in &outcome.unmeasured {
-        warnings.push(format!(
-            "{name}:{}: {} of {object} is unknown here; not checked",
-            rules[*ri].line,
-            measure.as_str()
-        ));
-    }
-    for w in &warnings {
-        eprintln!("elfmaps: warning: {}", escape(w.as_bytes()));
+    };
+    let checked = budget::check(&rules, &measured, &name);
+    for w in &checked.warnings {
+        eprintln!("elfmaps: warning: {}", elfmaps::render::warning_text(w));
     }
     if json {
-        let doc = serde_json::json!({
-            "schema_version": 1,
-            "violations": outcome.violations,
-            "warnings": warnings,
-        });
-        print(|out| elfmaps::render::json(&doc, out))?;
+        print(|out| elfmaps::render::json(&checked, out))?;
     } else {
         let f = match format {
-            FormatArg::Text => elfmaps::render::ViolationFormat::Text,
-            FormatArg::Github => elfmaps::render::ViolationFormat::Github,
+            FormatArg::Text => elfmaps::render::check::ViolationFormat::Text,
+            FormatArg::Github => elfmaps::render::check::ViolationFormat::Github,
         };
-        print(|out| elfmaps::render::violations(&outcome.violations, &name, f, out))?;
+        print(|out| elfmaps::render::check::violations(&checked.violations, &name, f, out))?;
     }
-    if exit == Exit::Error || (strict && !outcome.unmatched.is_empty()) {
+    if exit == Exit::Error || (strict && checked.unmatched > 0) {
         return Ok(Exit::Error);
     }
-    Ok(if outcome.violations.is_empty() {
+    Ok(if checked.violations.is_empty() {
         Exit::Ok
     } else {
         Exit::CheckFailed
@@ -486,26 +507,27 @@ fn run_check(
 }
 
 /// `elfmaps layout`: every file is reported or named in one line on stderr; any
-/// unreadable file makes the exit status 2, after all the others are printed.
-fn run_layout(files: &[PathBuf], page_size: u64, json: bool, color: bool) -> io::Result<Exit> {
+/// unreadable file makes the exit status 2, after all the others are printed. Files
+/// that are not ELF are skipped with a warning.
+fn run_layout(files: &[PathBuf], page_size: PageSize, json: bool, color: bool) -> io::Result<Exit> {
+    use elfmaps::render::layout::{file_error_text, file_warning_text};
     let report = elfmaps::views::layout::run(files, page_size);
     for e in &report.errors {
-        eprintln!("elfmaps: error: {}", e.line());
+        eprintln!("elfmaps: error: {}", file_error_text(e));
     }
-    for o in &report.objects {
+    for e in &report.skipped {
+        eprintln!("elfmaps: warning: {} (skipped)", file_error_text(e));
+    }
+    for o in &report.files {
         for w in &o.warnings {
-            eprintln!(
-                "elfmaps: warning: {}: {}",
-                escape(o.path_bytes.as_deref().unwrap_or(o.path.as_bytes())),
-                escape(w.as_bytes())
-            );
+            eprintln!("elfmaps: warning: {}", file_warning_text(o, w));
         }
     }
     print(|out| {
         if json {
-            elfmaps::views::layout::json(&report, out)
+            elfmaps::render::json(&report, out)
         } else {
-            elfmaps::views::layout::table(&report, out, color)
+            elfmaps::render::layout::table(&report, out, color)
         }
     })?;
     Ok(if report.errors.is_empty() {

@@ -454,13 +454,11 @@ fn unreadable_files_are_one_line_each_and_the_rest_is_reported() {
         std::fs::write(&p, b).unwrap();
         bad.push(p);
     };
-    write("empty", b"");
     write("magic-only", b"\x7fELF");
     write("ident-only", &bytes[..16]);
     write("header-cut", &bytes[..63]);
     write("header-only", &bytes[..64]);
     write("phdrs-cut", &bytes[..phoff + 56 * phnum - 1]);
-    write("text", b"#!/bin/sh\necho hi\n");
     let mut bad_class = bytes[..4096].to_vec();
     bad_class[4] = 9;
     write("bad-class", &bad_class);
@@ -471,8 +469,19 @@ fn unreadable_files_are_one_line_each_and_the_rest_is_reported() {
     names.push(d.to_path_buf()); // a directory
     names.push(PathBuf::from("/dev/null"));
     names.push(d.join("does-not-exist"));
-    let evil = d.join("evil\x1b[2J");
-    std::fs::write(&evil, b"nope").unwrap();
+    // Files that are not ELF at all: skipped with a warning, not errors.
+    let mut not_elf = Vec::new();
+    for (name, bytes) in [
+        ("empty", &b""[..]),
+        ("text", b"#!/bin/sh\necho hi\n"),
+        ("evil\x1b[2J", b"nope"),
+    ] {
+        let p = d.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        not_elf.push(p);
+    }
+    let evil = d.join("evil\x1b[2J-elf");
+    std::fs::write(&evil, &bytes[..20]).unwrap();
     names.push(evil);
 
     // Files that are still reported, with a warning.
@@ -486,6 +495,7 @@ fn unreadable_files_are_one_line_each_and_the_rest_is_reported() {
 
     let mut all = vec![good.clone()];
     all.extend(names.iter().cloned());
+    all.extend(not_elf.iter().cloned());
     all.push(sections_cut.clone());
     all.push(huge.clone());
     all.push(good.clone());
@@ -504,6 +514,18 @@ fn unreadable_files_are_one_line_each_and_the_rest_is_reported() {
             assert!(
                 line.starts_with(&format!("elfmaps: error: {shown}: ")),
                 "{line:?} does not name {shown:?}"
+            );
+        }
+        let skipped: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.ends_with("not an ELF file (skipped)"))
+            .collect();
+        assert_eq!(skipped.len(), not_elf.len(), "stderr:\n{stderr}");
+        for (line, name) in skipped.iter().zip(&not_elf) {
+            let shown = name.to_str().unwrap().replace('\x1b', "\\e");
+            assert_eq!(
+                *line,
+                format!("elfmaps: warning: {shown}: not an ELF file (skipped)")
             );
         }
         assert!(
@@ -552,11 +574,172 @@ fn unreadable_files_are_one_line_each_and_the_rest_is_reported() {
             );
             assert_eq!(objs[1]["sections"], Value::Array(vec![]));
             assert_eq!(v["errors"].as_array().unwrap().len(), names.len());
+            assert_eq!(v["skipped"].as_array().unwrap().len(), not_elf.len());
         } else {
             assert_eq!(stdout.matches("/usr/bin/cat: DYN").count(), 2, "{stdout}");
             assert!(!stdout.contains('\x1b'));
         }
     }
+}
+
+/// Issue 9 §4: `layout /usr/lib/x86_64-linux-gnu/*.so*` (docs/layout.md's example)
+/// exited 2 on Debian, whose libc.so is a linker script. A file that is not ELF is
+/// skipped with one warning; the others are reported and the exit status is 0.
+#[test]
+fn files_that_are_not_elf_are_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let script = tmp.path().join("libc.so");
+    std::fs::write(
+        &script,
+        "/* GNU ld script */\nOUTPUT_FORMAT(elf64-x86-64)\nGROUP ( /lib/x86_64-linux-gnu/libc.so.6 )\n",
+    )
+    .unwrap();
+    let files = [PathBuf::from("/usr/bin/cat"), script.clone()];
+    for json in [false, true] {
+        let out = layout(if json { &["--json"][..] } else { &[][..] }, &files);
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert_eq!(
+            stderr,
+            format!(
+                "elfmaps: warning: {}: not an ELF file (skipped)\n",
+                script.display()
+            )
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        if json {
+            let v: Value = serde_json::from_str(&stdout).unwrap();
+            assert_eq!(v["objects"].as_array().unwrap().len(), 1);
+            assert_eq!(v["errors"], Value::Array(vec![]));
+            assert_eq!(v["skipped"][0]["path"], script.to_str().unwrap());
+            assert_eq!(v["skipped"][0]["message"], "not an ELF file");
+        } else {
+            assert!(stdout.starts_with("/usr/bin/cat: DYN"), "{stdout}");
+            assert!(!stdout.contains("libc.so"), "{stdout}");
+        }
+    }
+}
+
+/// docs/layout.md's example, as a shell expands it.
+#[test]
+fn the_documented_example_works() {
+    let dir = "/usr/lib/x86_64-linux-gnu";
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        println!("note: no {dir} here: docs/layout.md's example not run");
+        return;
+    };
+    let mut files: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.contains(".so"))
+        })
+        .collect();
+    files.sort();
+    files.insert(0, PathBuf::from("/usr/bin/cat"));
+    let out = layout(&["--json"], &files);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reported = v["objects"].as_array().unwrap().len();
+    let skipped = v["skipped"].as_array().map_or(0, Vec::len);
+    assert_eq!(reported + skipped, files.len());
+    assert!(reported > skipped, "{reported} reported, {skipped} skipped");
+}
+
+/// An ELF64 little-endian DYN file of `machine` with nothing but program headers of
+/// the given types (each 16 bytes at offset 0).
+fn phdrs_only(machine: u16, types: &[u32]) -> Vec<u8> {
+    let mut f = Vec::new();
+    f.extend_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0");
+    f.extend_from_slice(&3u16.to_le_bytes()); // e_type DYN
+    f.extend_from_slice(&machine.to_le_bytes());
+    f.extend_from_slice(&1u32.to_le_bytes()); // e_version
+    f.extend_from_slice(&0u64.to_le_bytes()); // e_entry
+    f.extend_from_slice(&64u64.to_le_bytes()); // e_phoff
+    f.extend_from_slice(&0u64.to_le_bytes()); // e_shoff
+    f.extend_from_slice(&0u32.to_le_bytes()); // e_flags
+    for v in [64u16, 56, types.len() as u16, 64, 0, 0] {
+        f.extend_from_slice(&v.to_le_bytes());
+    }
+    for (i, &t) in types.iter().enumerate() {
+        f.extend_from_slice(&t.to_le_bytes());
+        f.extend_from_slice(&4u32.to_le_bytes()); // PF_R
+        let at = 0x1000 * i as u64;
+        for v in [0, at, at, 0x10, 0x10, 8] {
+            f.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    f.resize(4096, 0);
+    f
+}
+
+/// Issue 9 §3: processor-specific segment types are named as readelf names them,
+/// on every machine: files of machines 0 to 299 (and two beyond) with the first six
+/// processor-specific types, the last one and some OS-specific ones, against readelf.
+#[test]
+fn processor_specific_segment_types_match_readelf() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut types: Vec<u32> = (0x7000_0000..0x7000_0006).collect();
+    types.extend([
+        0x7fff_ffff,
+        0x6000_0000,
+        0x6474_e553,
+        0x6474_e554,
+        0x6474_e555,
+    ]);
+    let mut files = Vec::new();
+    for machine in (0..300).chain([0x9026, 0xa390]) {
+        let p = tmp.path().join(format!("m{machine}"));
+        std::fs::write(&p, phdrs_only(machine, &types)).unwrap();
+        files.push(p);
+    }
+    compare(&files);
+    // readelf cuts names at 14 characters; the JSON has them whole.
+    let out = layout(&["--json"], &files);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names = |machine: usize| -> Vec<String> {
+        v["objects"][machine]["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["type"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names(15)[2], "PARISC_WEAKORDER");
+    assert_eq!(names(50)[1], "IA_64_UNWIND");
+    assert_eq!(names(40)[1], "EXIDX");
+    assert_eq!(names(8)[3], "ABIFLAGS");
+    assert_eq!(names(243)[3], "RISCV_ATTRIBUTES");
+    assert_eq!(names(183)[2], "AARCH64_MEMTAG_MTE");
+}
+
+/// Issue 9 §3: a machine goblin has no name for keeps its number, instead of an
+/// `UNKNOWN` shared by Alpha and C-SKY.
+#[test]
+fn machines_without_a_name_keep_their_number() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for machine in [62u16, 0x9026, 252, 0x1234, 41] {
+        let p = tmp.path().join(format!("m{machine}"));
+        std::fs::write(&p, phdrs_only(machine, &[1])).unwrap();
+        files.push(p);
+    }
+    let out = layout(&["--json"], &files);
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let machines: Vec<&str> = v["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["machine"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        machines,
+        ["X86_64", "ALPHA", "CSKY", "EM_4660", "FAKE_ALPHA"]
+    );
 }
 
 // ---------------------------------------------------------------- findings

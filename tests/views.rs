@@ -220,6 +220,28 @@ fn budgets_on_elf_files() {
     assert!(text(&o.stdout).contains("sleep text size"));
 }
 
+/// Issue 8: `check --elf` measured 4 KiB pages whatever `--page-size` said.
+#[test]
+fn budgets_on_elf_files_use_the_page_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let total = |page: &str| {
+        let o = elfmaps(["layout", "--json", "--page-size", page, "/bin/sleep"]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["objects"][0]["memory"]["total"].as_u64().unwrap()
+    };
+    let (small, large) = (total("4096"), total("65536"));
+    assert!(small < large, "{small} {large}");
+    let rule = format!("[[budget]]\nobject = \"sleep\"\nmax_size = {small}\n");
+    let elf = ["--elf", "/bin/sleep"];
+    let o = check(dir.path(), &rule, &elf, &["--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = check(dir.path(), &rule, &elf, &["--json", "--page-size", "65536"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["violations"][0]["actual"].as_u64(), Some(large));
+    assert_eq!(v["violations"][0]["limit"].as_u64(), Some(small));
+}
+
 #[test]
 fn diff_of_saved_reports() {
     let dir = tempfile::tempdir().unwrap();
@@ -256,6 +278,52 @@ fn diff_of_saved_reports() {
         "{}",
         text(&o.stderr)
     );
+}
+
+/// Issue 8: diff summed rss skipping unknown terms, so old rss 8K against new rss
+/// 4K plus one unknown printed "RSS -4.0K". A sum with an unknown term is unknown.
+#[test]
+fn diff_sums_with_an_unknown_term_are_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let golden = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/armhf.map.json");
+    let base: serde_json::Value = serde_json::from_slice(&fs::read(golden).unwrap()).unwrap();
+    let region = |start: u64, size: u64, rss: Option<u64>| {
+        let mut r = base["regions"][0].clone();
+        r["start"] = start.into();
+        r["end"] = (start + size).into();
+        r["object"] = "/lib/libc.so.6".into();
+        r["kind"] = "text".into();
+        r["size"] = size.into();
+        r["rss"] = rss.into();
+        r["pss"] = rss.into();
+        r
+    };
+    let save = |name: &str, regions: Vec<serde_json::Value>| {
+        let mut report = base.clone();
+        report["regions"] = regions.into();
+        report["objects"] = serde_json::json!([]);
+        let p = dir.path().join(name);
+        fs::write(&p, serde_json::to_vec(&report).unwrap()).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let old = save("old.json", vec![region(0x10000, 8192, Some(8192))]);
+    let new = save(
+        "new.json",
+        vec![
+            region(0x10000, 4096, Some(4096)),
+            region(0x11000, 4096, None),
+        ],
+    );
+    let o = elfmaps(["diff", "--color", "never", &old, &new]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    let line = out.lines().find(|l| l.starts_with("libc.so.6")).unwrap();
+    let cols: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(cols, ["libc.so.6", "text", "0", "-", "-"], "{out}");
+    let o = elfmaps(["diff", "--json", &old, &new]);
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(d["changes"][0]["new"]["rss"], serde_json::Value::Null);
+    assert_eq!(d["changes"][0]["rss"], serde_json::Value::Null);
 }
 
 #[test]

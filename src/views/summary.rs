@@ -12,10 +12,12 @@ use serde::{Deserialize, Serialize};
 use crate::label::Kind;
 use crate::report::{Figures, Report};
 
+/// Bumped on any incompatible change of the JSON of [`Summary`].
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// How rows are grouped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How rows are grouped (in JSON: `object` or `kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum By {
     /// One row per (object, kind).
     Object,
@@ -26,8 +28,11 @@ pub enum By {
 /// Sort order of rows (largest first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortBy {
+    /// Virtual size.
     Size,
+    /// Resident bytes (unknown counts as 0).
     Rss,
+    /// Proportional set size (unknown counts as 0).
     Pss,
 }
 
@@ -40,20 +45,26 @@ pub struct Row {
     pub kind: Option<Kind>,
     /// Number of regions summed.
     pub regions: usize,
+    /// The sum of the regions' figures (unknown when one term is).
     #[serde(flatten)]
     pub figures: Figures,
 }
 
-/// The summary report.
-#[derive(Debug, Clone, Serialize)]
+/// The summary report. It reads back what it writes (`diff` reads saved summaries).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Summary {
+    /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
+    /// The process, when it was live or recorded.
     pub pid: Option<u32>,
-    /// `object` or `kind`.
-    pub by: &'static str,
+    /// How rows are grouped.
+    pub by: By,
+    /// The rows, largest first.
     pub rows: Vec<Row>,
     /// Per-object totals (one row per object, `kind` null), for `by: object`.
     pub objects: Vec<Row>,
+    /// The whole process (even when `--top` cut the rows).
     pub totals: Figures,
 }
 
@@ -105,10 +116,7 @@ pub fn summarize(report: &Report, by: By, sort: SortBy, top: Option<usize>) -> S
     Summary {
         schema_version: SCHEMA_VERSION,
         pid: report.pid,
-        by: match by {
-            By::Object => "object",
-            By::Kind => "kind",
-        },
+        by,
         rows,
         objects,
         totals: report.totals.clone(),
@@ -159,6 +167,29 @@ mod tests {
             warnings: vec![],
             totals,
         }
+    }
+
+    /// Every golden summaries reads back as written, byte for byte.
+    #[test]
+    fn saved_summaries_read_back_byte_for_byte() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+        let mut n = 0;
+        for e in std::fs::read_dir(dir).unwrap() {
+            let path = e.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap().to_string();
+            if name.starts_with("diff.")
+                || !(name.ends_with(".summary.json") || name.ends_with(".summary-kind.json"))
+            {
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            let saved: Summary = serde_json::from_slice(&bytes).unwrap();
+            let mut again = serde_json::to_vec(&saved).unwrap();
+            again.push(b'\n');
+            assert!(again == bytes, "{name} does not read back as written");
+            n += 1;
+        }
+        assert!(n >= 14, "only {n} golden summaries");
     }
 
     #[test]
