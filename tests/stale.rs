@@ -214,13 +214,15 @@ fn build_twin(dir: &Path, flavour: &Flavour, lib: bool, ran: &Path) -> Option<Pa
             return Some(file);
         }
         let x = got.rw_vaddr & (p - 1);
-        let target = if delta == p {
+        // The same distance within the stand-in: address less its lowest p_vaddr.
+        let rel = delta.wrapping_sub(got.first_vaddr);
+        let target = if rel == p {
             page + ((x / 2) & !0x3f)
-        } else if delta == 0 {
+        } else if rel == 0 {
             page - p + (((x + p) / 2) & !0x3f)
         } else {
             panic!(
-                "{}: cannot be a twin of {}: its pages are {delta:#x} from their offsets",
+                "{}: cannot be a twin of {}: its pages are {rel:#x} from their offsets",
                 flavour.name,
                 ran.display()
             );
