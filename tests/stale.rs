@@ -112,6 +112,20 @@ const LIB_MORE: Flavour = Flavour {
 /// The size of the read-only data when not tuned (testdata/stale/body.h's default).
 const RODATA_PAD: u64 = 0x6000;
 
+/// [`LIB_SEP`] with a bss 64 pages longer: its span reaches past the anonymous line
+/// that holds the original's bss, into the next mapping.
+const LIB_MORE_BSS: Flavour = Flavour {
+    name: "library -z separate-code, 64 more pages of bss",
+    flags: &[
+        "-DSTALE_BSS_PAGES=68",
+        "-fPIC",
+        "-shared",
+        "-Wl,-z,relro,-z,now",
+        "-Wl,-z,separate-code",
+    ],
+    exec: false,
+};
+
 /// Builds `dir/NAME`, the executable (`stale`) or the library (`libstale.so`), with
 /// `rodata` bytes of read-only data.
 fn build(dir: &Path, flavour: &Flavour, lib: bool, rodata: u64) -> Option<PathBuf> {
@@ -654,7 +668,7 @@ const fn twin(flavour: Flavour, change: Change) -> StandIn {
 /// Asserts that `stand_in` differs from `ran` as `change` says: the test's inputs are
 /// what it claims.
 fn assert_change(ran: &Path, stand_in: &Path, change: Change) {
-    let key = |ph: &readelf::RePhdr| (ph.flags.clone(), ph.vaddr, ph.filesz);
+    let key = |ph: &readelf::RePhdr| (ph.flags.clone(), ph.vaddr, ph.filesz, ph.memsz);
     let a: Vec<_> = loads(ran).iter().map(key).collect();
     let b: Vec<_> = loads(stand_in).iter().map(key).collect();
     let same_flags = a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| x.0 == y.0);
@@ -664,7 +678,7 @@ fn assert_change(ran: &Path, stand_in: &Path, change: Change) {
     };
     assert!(
         ok,
-        "{} does not differ from {} by {change:?}: PT_LOADs (flags, vaddr, filesz) {a:?} and {b:?}",
+        "{} does not differ from {} by {change:?}: PT_LOADs (flags, vaddr, filesz, memsz) {a:?} and {b:?}",
         stand_in.display(),
         ran.display()
     );
@@ -843,6 +857,24 @@ fn noseparate_code_library_for_a_separate_code_one() {
     );
 }
 
+/// Only the bss is longer: every file-backed line is explained, offsets, extents and
+/// permissions alike. The stand-in's span claims the anonymous pages the kernel merged
+/// into the original's bss line (glibc's, right above it) and reaches into the next
+/// object's first line. That overlap is the only evidence offline: glibc reserves an
+/// object's whole span when it loads it, so no other file can be mapped inside it.
+/// (A bss only a few pages longer, ending inside the merged anonymous line, leaves no
+/// evidence at all; only a build ID, as in a snapshot, tells.)
+#[test]
+#[ignore = "not caught yet: a longer bss claims the anonymous pages after the real one (issue 9 §1)"]
+fn library_rebuilt_with_more_bss() {
+    stale_case(
+        EXE_PIE,
+        LIB_SEP,
+        None,
+        Some(stand_in(LIB_MORE_BSS, Change::OtherSizes)),
+    );
+}
+
 /// Both files stale at once.
 #[test]
 fn executable_and_library_both_stale() {
@@ -856,25 +888,33 @@ fn executable_and_library_both_stale() {
 
 // ---------------------------------------------------------------- page size
 
-/// The first line of a saved maps or smaps text that contradicts `page`: a mapping
-/// whose start, end or file offset is not a multiple of it, or a `KernelPageSize` of
-/// another size. Its number (from 1) and text.
+/// The first line of a saved maps or smaps text that contradicts `page`, by the rule
+/// of docs/offline.md: a line that maps a file (inode not 0) whose start address or
+/// file offset is not a multiple of it, or (smaps) a mapping whose `KernelPageSize`
+/// differs. Its number (from 1; the mapping's first line in smaps) and text.
+///
+/// Ends and anonymous lines are exempt, unlike issue 9's "every start, end and file
+/// offset": qemu-user shows the zero-filled tail of a larger-page guest's file page as
+/// a host-page line (testdata/cross/sparc64/maps, lines 4-5: 4 KiB lines of an 8 KiB
+/// guest), so a real input would break the stricter rule.
 fn first_contradiction(text: &[u8], page: u64) -> Option<(usize, String)> {
     let text = String::from_utf8_lossy(text);
-    text.lines().enumerate().find_map(|(i, l)| {
-        let bad = if let Some(v) = l.strip_prefix("KernelPageSize:") {
+    let mut header: Option<(usize, &str)> = None;
+    for (i, l) in text.lines().enumerate() {
+        if let Some(v) = l.strip_prefix("KernelPageSize:") {
             let kb: u64 = v.trim().trim_end_matches("kB").trim().parse().unwrap();
-            kb * 1024 != page
+            if kb * 1024 != page {
+                return header.map(|(n, h)| (n, h.to_string()));
+            }
         } else if header_line_numbers(l.as_bytes()) == [1] {
+            header = Some((i + 1, l));
             let m = &parse_maps(l.as_bytes())[0];
-            !m.start.is_multiple_of(page)
-                || !m.end.is_multiple_of(page)
-                || !m.offset.is_multiple_of(page)
-        } else {
-            false
-        };
-        bad.then(|| (i + 1, l.to_string()))
-    })
+            if m.inode != 0 && (!m.start.is_multiple_of(page) || !m.offset.is_multiple_of(page)) {
+                return Some((i + 1, l.to_string()));
+            }
+        }
+    }
+    None
 }
 
 /// Maps and smaps saved on 4 KiB pages, analysed with `--page-size PAGE` and the right

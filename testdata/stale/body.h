@@ -6,7 +6,8 @@
  * -DSTALE_MORE builds the same segments with more code: a rebuilt file whose
  * program headers have other sizes. -DSTALE_RODATA_PAD=N sets the size of the
  * read-only data (the tests tune it so that a rebuilt file's writable segment
- * starts in the same file page as the original's).
+ * starts in the same file page as the original's); -DSTALE_BSS_PAGES=N the
+ * size of the bss in 4 KiB pages (default 4).
  *
  * A file includes it after defining BODY(name), which makes its symbols
  * distinct (the executable's from the library's).
@@ -23,6 +24,9 @@
 #ifndef STALE_RODATA_PAD
 #define STALE_RODATA_PAD 0x6000
 #endif
+#ifndef STALE_BSS_PAGES
+#define STALE_BSS_PAGES 4
+#endif
 #define STALE_STR_(x) #x
 #define STALE_STR(x) STALE_STR_(x)
 
@@ -37,7 +41,7 @@ static int BODY(x) = 1, BODY(y) = 2;
 /* Const pointers that need relocation in position-independent code: .data.rel.ro. */
 static int *const BODY(relro)[] __attribute__((used)) = { &BODY(x), &BODY(y), (int *)BODY(data) };
 /* .bss, page aligned, written at run time. */
-static char BODY(bss)[4 * 4096] __attribute__((aligned(4096)));
+static char BODY(bss)[STALE_BSS_PAGES * 4096] __attribute__((aligned(4096)));
 
 static int BODY(text)(int v)
 {
