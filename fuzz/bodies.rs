@@ -91,7 +91,10 @@ pub fn attribute(data: &[u8]) {
             .collect(),
     };
     for page in [4096u64, 65536] {
-        let a = label::attribute(&mappings, &facts, page, &hints);
+        let Ok(size) = elfmaps::vocab::PageSize::new(page) else {
+            continue;
+        };
+        let a = label::attribute(&mappings, &facts, size, &hints);
         // Regions cover exactly the maps lines, in order, without overlap.
         let mut at = 0usize;
         for (i, m) in mappings.iter().enumerate() {

@@ -148,7 +148,7 @@ fn label(
         .map(|(k, r)| (k.clone(), r.facts.clone()))
         .collect();
     let hints = target.hints();
-    let attribution = label::attribute(mappings, &facts, page_size.get(), &hints);
+    let attribution = label::attribute(mappings, &facts, page_size, &hints);
     for (key, why) in &attribution.unexplained {
         warnings.push(Warning {
             code: Code::UnexplainedFile,
@@ -167,6 +167,16 @@ fn label(
                 message: format!("{}; its regions are labelled unknown", p.message),
             });
         }
+    }
+    for (i, p) in &attribution.notes {
+        warnings.push(Warning {
+            code: p.code,
+            object: attribution
+                .instances
+                .get(*i)
+                .map(|x| String::from_utf8_lossy(&x.key.name).into_owned()),
+            message: p.message.clone(),
+        });
     }
     attribution
 }

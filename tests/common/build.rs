@@ -83,7 +83,19 @@ fn one_line(text: &str, max: usize) -> String {
 /// Builds `out` from `inputs` with `cc FLAGS`. `None` when the toolchain is missing
 /// (after a note; a failure under CI); a failure of the program itself panics.
 pub fn build(cc: &str, flags: &[&str], out: &Path, inputs: &[PathBuf]) -> Option<PathBuf> {
+    build_linked(cc, flags, out, inputs, &[])
+}
+
+/// Like [`build`], with `libs` (`-ldl`, ...) after the inputs, where the linker wants them.
+pub fn build_linked(
+    cc: &str,
+    flags: &[&str],
+    out: &Path,
+    inputs: &[PathBuf],
+    libs: &[&str],
+) -> Option<PathBuf> {
     let mut c = command(cc, flags, out, inputs);
+    c.args(libs);
     let o = c.output().ok();
     if o.as_ref().is_some_and(|o| o.status.success()) {
         return Some(out.to_path_buf());

@@ -1,6 +1,7 @@
 //! Checks of an `elfmaps map --json` report against ground truth (tests/common/truth):
 //! coverage of the maps lines, the labels of every object's pages, the kinds of
-//! named and anonymous regions, the split of merged lines, and rss against pagemap.
+//! named and anonymous regions, the split of merged lines, rss against pagemap, and
+//! that every byte is either right or not an ELF kind (offline, with stale files).
 //! Each check adds to [`Failures`], so one run reports all that is wrong.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -8,7 +9,7 @@ use std::fs::File;
 
 use super::report::{Elfmaps, JRegion};
 use super::truth::kernel::{MapLine, present_pages, resident_pages, zero_pfn};
-use super::truth::loader::{Merge, Obj, Touch, expected_pages, first_load, pagedown};
+use super::truth::loader::{Label, Merge, Obj, Touch, expected_pages, first_load, pagedown};
 
 /// Collected failures, so one run reports all of them.
 #[derive(Default)]
@@ -388,4 +389,62 @@ pub fn check_rss(cx: &Ctx, pid: u32, touches: &[Touch], f: &mut Failures) {
             });
         }
     }
+}
+
+/// The kinds that come from an object's program headers. Every other kind (`unknown`,
+/// `anon`, `file`, ...) says less, but never something false about an object.
+pub const ELF_KINDS: &[&str] = &["text", "rodata", "data", "relro", "bss", "gap"];
+
+/// The maps path of the object: that of the line holding its first PT_LOAD page.
+pub fn object_path(cx: &Ctx, obj: &Obj) -> Option<String> {
+    let first = pagedown(obj.bias.wrapping_add(first_load(obj).vaddr), cx.page);
+    cx.line(first)?.path.clone()
+}
+
+/// 7. Every byte is either right or not an ELF kind: each page of a region labelled
+///    with an [`ELF_KINDS`] kind lies in the span of an object the loader reported
+///    (`objs`), and has the kind and segment its program headers give it there, and
+///    that object's maps path as `object`. Pages labelled with other kinds are not
+///    checked here.
+pub fn check_right_or_not_elf(cx: &Ctx, objs: &[Obj], f: &mut Failures) {
+    let p = cx.page;
+    let mut truth: BTreeMap<u64, (Label, String)> = BTreeMap::new();
+    for obj in objs {
+        let path = object_path(cx, obj).unwrap_or_else(|| obj.name.clone());
+        for (a, l) in expected_pages(obj, p) {
+            truth.insert(a, (l, path.clone()));
+        }
+    }
+    let mut bad = Vec::new();
+    for r in cx
+        .em
+        .regions
+        .iter()
+        .filter(|r| ELF_KINDS.contains(&r.kind.as_str()))
+    {
+        for a in (pagedown(r.start, p)..r.end).step_by(p as usize) {
+            let got = format!(
+                "{} segment {:?} of {:?} (region 0x{:x}-0x{:x} {})",
+                r.kind, r.segment, r.object, r.start, r.end, r.perms
+            );
+            match truth.get(&a) {
+                None => bad.push((a, format!("labelled {got}, but no loaded object is there"))),
+                Some((want, path))
+                    if want.kind != r.kind
+                        || want.segment != r.segment
+                        || r.object.as_deref() != Some(path.as_str()) =>
+                {
+                    bad.push((
+                        a,
+                        format!(
+                            "labelled {got}; the loader says {} segment {:?} of {path}",
+                            want.kind, want.segment
+                        ),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    push_ranges(f, "wrong label", &bad, p);
 }

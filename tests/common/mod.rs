@@ -8,6 +8,7 @@
 //! - [`report`] and [`checks`]: elfmaps' JSON read into types, and checked against
 //!   the truth (coverage, objects, names, merges, rss);
 //! - [`elf`]: ELF bytes for hostile-input tests;
+//! - [`sysroot`]: sysroots made from a live process's maps, some files replaced;
 //! - [`skip`]: notes that show in `cargo test` output, and what CI does not skip.
 //!
 //! Each test file includes it with `mod common;` and uses a part of it; the rest is
@@ -21,4 +22,5 @@ pub mod cli;
 pub mod elf;
 pub mod report;
 pub mod skip;
+pub mod sysroot;
 pub mod truth;

@@ -3,7 +3,7 @@
 //! For each file ([`FileLayout`]): the program headers as `readelf -lW` prints them
 //! ([`readelf_type_name`]), the kind of each PT_LOAD, readelf's section-to-segment
 //! mapping ([`section_in_segment`]), the memory the file takes once loaded per kind
-//! (from [`label::layout`], the same rules `elfmaps map` labels a process with) and the
+//! (from [`label::image`], the same rules `elfmaps map` labels a process with) and the
 //! findings of the audit (`audit.rs`: seven checks, W+X, RELRO, executable stack, text
 //! relocations, alignment, shared pages). docs/layout.md explains every figure and
 //! finding. The printers are in [`crate::render::layout`].
@@ -302,10 +302,10 @@ fn read_headers<R: ReadAt + ?Sized>(src: &R) -> Result<Headers, ElfError> {
 }
 
 /// The labelled layout of `info` loaded at bias 0, with the rules `elfmaps map` labels
-/// processes with (the one call of [`label::layout`] here); `None` when addresses
+/// processes with (the one call of [`label::image`] here); `None` when addresses
 /// overflow.
 fn labels(info: &ElfInfo, page: PageSize) -> Option<Vec<Label>> {
-    label::layout(info, 0, page.get())
+    label::image(info, 0, page)
 }
 
 /// Reads the headers behind `src` and computes the layout of the file named `path`.
