@@ -15,7 +15,11 @@ pub enum Kind {
     Heap,
     Stack,
     ThreadStack,
-    /// An inaccessible page run that guards a thread stack from overflow.
+    /// A thread's alternate signal stack (`sigaltstack`), where its signal handlers
+    /// run: bionic's `[anon:thread signal stack]`.
+    SignalStack,
+    /// An inaccessible page run that guards a thread's stack, signal stack or TLS
+    /// from overflow.
     Guard,
     Vdso,
     Vvar,
@@ -30,7 +34,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 20] = [
+    pub const ALL: [Kind; 21] = [
         Kind::Text,
         Kind::Rodata,
         Kind::Data,
@@ -40,6 +44,7 @@ impl Kind {
         Kind::Heap,
         Kind::Stack,
         Kind::ThreadStack,
+        Kind::SignalStack,
         Kind::Guard,
         Kind::Vdso,
         Kind::Vvar,
@@ -64,6 +69,7 @@ impl Kind {
             Kind::Heap => "heap",
             Kind::Stack => "stack",
             Kind::ThreadStack => "thread_stack",
+            Kind::SignalStack => "signal_stack",
             Kind::Guard => "guard",
             Kind::Vdso => "vdso",
             Kind::Vvar => "vvar",
