@@ -51,15 +51,22 @@ pub(crate) fn check_instances(
         let Some(&FileFacts::Elf { size, exact, .. }) = facts.get(&inst.key) else {
             continue;
         };
+        // Loadable files have a PT_LOAD; found once per instance, not per line.
+        let Some(ends) = Ends::of(&inst.info) else {
+            continue;
+        };
         let found = ms
             .iter()
-            .find_map(|m| check_offsets(m, inst, size, page))
-            .or_else(|| ms.iter().find_map(|m| check_extent(m, inst, page, exact)));
+            .find_map(|m| check_offsets(m, inst, &ends, size, page))
+            .or_else(|| {
+                ms.iter()
+                    .find_map(|m| check_extent(m, inst, &ends, page, exact))
+            });
         if found.is_some() {
             inst.problem = found;
             continue;
         }
-        let mut differ = ms.iter().filter_map(|m| check_perms(m, inst, rie));
+        let mut differ = ms.iter().filter_map(|m| check_perms(m, inst, &ends, rie));
         let Some(first) = differ.next() else {
             continue;
         };
@@ -86,13 +93,35 @@ pub(crate) fn check_instances(
     notes
 }
 
+/// The PT_LOADs of a file that the loaders treat apart: the lowest (by `p_vaddr`),
+/// whose protection musl gives the whole span, and the first in the file's order.
+struct Ends<'a> {
+    lowest: &'a Phdr,
+    first: &'a Phdr,
+}
+
+impl<'a> Ends<'a> {
+    fn of(info: &'a ElfInfo) -> Option<Ends<'a>> {
+        Some(Ends {
+            lowest: info.loads().min_by_key(|p| p.vaddr)?,
+            first: info.loads().next()?,
+        })
+    }
+}
+
 /// Every file-backed page of `m` must be where the loaders put it. Pages of a PT_LOAD
 /// (text, rodata, data, relro, and bss should a loader map it from the file) are at
 /// `addr - bias - p_vaddr + p_offset`; file-backed gap pages are what is left of the
 /// loader's first mapping of the whole span, whose offsets continue from the first
 /// PT_LOAD's page. Pages of file contents must lie inside the file.
-fn check_offsets(m: &Mapping, inst: &Instance, file_size: u64, page: PageSize) -> Option<Problem> {
-    let first = inst.info.loads().min_by_key(|p| p.vaddr)?;
+fn check_offsets(
+    m: &Mapping,
+    inst: &Instance,
+    ends: &Ends,
+    file_size: u64,
+    page: PageSize,
+) -> Option<Problem> {
+    let first = ends.lowest;
     for l in inst.labels_in(m.start, m.end) {
         let (s, e) = (l.start.max(m.start), l.end.min(m.end));
         if s >= e {
@@ -138,7 +167,13 @@ fn check_offsets(m: &Mapping, inst: &Instance, file_size: u64, page: PageSize) -
 /// File-backed pages lie where the loaders map the file (module docs). Outside the
 /// span is only a contradiction when the file is not proven to be the mapped one (a
 /// proven file may also be mapped for reading next to its loaded copy).
-fn check_extent(m: &Mapping, inst: &Instance, page: PageSize, exact: bool) -> Option<Problem> {
+fn check_extent(
+    m: &Mapping,
+    inst: &Instance,
+    ends: &Ends,
+    page: PageSize,
+    exact: bool,
+) -> Option<Problem> {
     if !exact && (m.start < inst.span_start || m.end > inst.span_end) {
         return Some(Problem::new(
             Code::LayoutMismatch,
@@ -148,12 +183,11 @@ fn check_extent(m: &Mapping, inst: &Instance, page: PageSize, exact: bool) -> Op
             ),
         ));
     }
-    let lowest = inst.info.loads().min_by_key(|p| p.vaddr).map(|p| p.index);
     for l in inst.labels_in(m.start, m.end) {
         let Some(p) = segment_of(l, inst) else {
             continue;
         };
-        if !p.writable() || Some(p.index) == lowest {
+        if !p.writable() || p.index == ends.lowest.index {
             continue;
         }
         let Some(file_end) = inst
@@ -183,7 +217,7 @@ fn check_extent(m: &Mapping, inst: &Instance, page: PageSize, exact: bool) -> Op
 
 /// Each page of `m` has a protection the loaders give it (module docs). `rie`: the
 /// process reads as if it had READ_IMPLIES_EXEC ([`read_implies_exec`]).
-fn check_perms(m: &Mapping, inst: &Instance, rie: bool) -> Option<Problem> {
+fn check_perms(m: &Mapping, inst: &Instance, ends: &Ends, rie: bool) -> Option<Problem> {
     let have = [m.perms[0], m.perms[1], m.perms[2]];
     for l in inst.labels_in(m.start, m.end) {
         let s = l.start.max(m.start);
@@ -207,8 +241,7 @@ fn check_perms(m: &Mapping, inst: &Instance, rie: bool) -> Option<Problem> {
                 (allowed, what)
             }
             None => {
-                let lowest = inst.info.loads().min_by_key(|p| p.vaddr)?;
-                let first = inst.info.loads().next()?;
+                let (lowest, first) = (ends.lowest, ends.first);
                 let allowed = vec![*b"---", prot(lowest.flags), prot(first.flags)];
                 let what = format!(
                     "it lies in a gap between program headers, which loaders map ---p (glibc) or {}p (musl: the lowest segment's)",
@@ -318,12 +351,15 @@ pub(crate) fn check_consistency(instances: &mut [Instance], owner: &[Option<usiz
             }
         }
     }
-    let bad: Vec<(FileKey, Problem)> = instances
-        .iter()
-        .filter_map(|x| Some((x.key.clone(), x.problem.clone()?)))
-        .collect();
+    // The first problem of each file that has one.
+    let mut bad: HashMap<FileKey, Problem> = HashMap::new();
+    for x in instances.iter() {
+        if let Some(p) = &x.problem {
+            bad.entry(x.key.clone()).or_insert_with(|| p.clone());
+        }
+    }
     for inst in instances.iter_mut().filter(|x| x.problem.is_none()) {
-        if let Some((_, p)) = bad.iter().find(|(k, _)| *k == inst.key) {
+        if let Some(p) = bad.get(&inst.key) {
             inst.problem = Some(Problem::new(
                 p.code,
                 format!("another copy of the same file does not fit: {}", p.message),
@@ -334,20 +370,21 @@ pub(crate) fn check_consistency(instances: &mut [Instance], owner: &[Option<usiz
 
 /// Files whose program headers explain none of their mappings, when the file read may
 /// not be the mapped one: not an object that can be labelled. Returns each such file
-/// once, with why.
+/// once, with why; files in `limited` (over a limit on the work) are left out.
 pub(crate) fn unexplained(
     mappings: &[Mapping],
     keys: &[Option<FileKey>],
     owner: &[Option<usize>],
     instances: &[Instance],
+    limited: &[(FileKey, Problem)],
     facts: &HashMap<FileKey, FileFacts>,
-) -> Vec<(FileKey, String)> {
-    let with_instance: HashSet<&FileKey> = instances.iter().map(|x| &x.key).collect();
-    let mut seen: HashSet<&FileKey> = HashSet::new();
-    let mut unexplained: Vec<(FileKey, String)> = Vec::new();
+) -> Vec<(FileKey, Problem)> {
+    let mut seen: HashSet<&FileKey> = instances.iter().map(|x| &x.key).collect();
+    seen.extend(limited.iter().map(|(k, _)| k));
+    let mut unexplained: Vec<(FileKey, Problem)> = Vec::new();
     for (i, key) in keys.iter().enumerate() {
         let Some(k) = key else { continue };
-        if owner[i].is_some() || with_instance.contains(k) {
+        if owner[i].is_some() {
             continue;
         }
         if let Some(FileFacts::Elf {
@@ -358,9 +395,12 @@ pub(crate) fn unexplained(
         {
             unexplained.push((
                 k.clone(),
-                format!(
-                    "its program headers explain none of its maps lines (line {} maps file offset 0x{:x}): the file read is probably not the mapped one",
-                    mappings[i].line, mappings[i].offset
+                Problem::new(
+                    Code::UnexplainedFile,
+                    format!(
+                        "its program headers explain none of its maps lines (line {} maps file offset 0x{:x}): the file read is probably not the mapped one",
+                        mappings[i].line, mappings[i].offset
+                    ),
                 ),
             ));
         }

@@ -8,7 +8,8 @@
 //! [`attribute`] runs the phases in order, one module each (docs/labelling.md explains
 //! the loader facts behind them):
 //! 1. `instances.rs`: the file-backed mappings of one file are grouped into
-//!    *instances* by a vote on the load bias.
+//!    *instances* by a vote on the load bias, within limits on the work that keep
+//!    time and memory in proportion to the input.
 //! 2. `image.rs` ([`image()`]): each instance's image (text, rodata, data, relro, bss, gap in
 //!    absolute addresses) is computed from program headers alone.
 //! 3. `consistency.rs`: the maps lines of each instance must be what the loader maps
@@ -134,7 +135,7 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn new(code: Code, message: String) -> Problem {
+    pub(crate) fn new(code: Code, message: String) -> Problem {
         Problem { code, message }
     }
 }
@@ -181,9 +182,11 @@ pub struct Attribution {
     pub instances: Vec<Instance>,
     /// The parts of every maps line, in address order.
     pub regions: Vec<Part>,
-    /// Files that are loadable ELF but explain none of their maps lines, with why
-    /// (their lines are `unknown`).
-    pub unexplained: Vec<(FileKey, String)>,
+    /// Loadable ELF files none of whose maps lines are labelled, with why (their lines
+    /// are `unknown`): their program headers explain none of their lines
+    /// ([`Code::UnexplainedFile`]), or labelling them would take more work than the
+    /// limits allow ([`Code::WorkLimit`], docs/labelling.md).
+    pub unlabelled: Vec<(FileKey, Problem)>,
     /// Contradictions that leave the labels standing, with the index into
     /// [`Attribution::instances`] of the object: a permission that differs from the
     /// program headers in a file proven to be the mapped one (a JIT or hot-patcher may
@@ -211,24 +214,27 @@ pub fn attribute(
     let instances::Grouping {
         mut instances,
         owner,
+        limited,
     } = instances::group(mappings, &keys, facts, page);
     let mut notes = consistency::check_instances(mappings, &owner, &mut instances, facts, page);
     consistency::check_consistency(&mut instances, &owner);
     notes.retain(|(i, _)| instances[*i].problem.is_none());
-    let unexplained = consistency::unexplained(mappings, &keys, &owner, &instances, facts);
+    let mut unlabelled =
+        consistency::unexplained(mappings, &keys, &owner, &instances, &limited, facts);
+    unlabelled.extend(limited);
     let regions = regions::parts(
         mappings,
         &keys,
         &owner,
         &instances,
-        &unexplained,
+        &unlabelled,
         facts,
         hints,
     );
     Attribution {
         instances,
         regions,
-        unexplained,
+        unlabelled,
         notes,
     }
 }

@@ -149,11 +149,11 @@ fn label(
         .collect();
     let hints = target.hints();
     let attribution = label::attribute(mappings, &facts, page_size, &hints);
-    for (key, why) in &attribution.unexplained {
+    for (key, why) in &attribution.unlabelled {
         warnings.push(Warning {
-            code: Code::UnexplainedFile,
+            code: why.code,
             object: Some(String::from_utf8_lossy(&key.name).into_owned()),
-            message: format!("{why}; its regions are labelled unknown"),
+            message: format!("{}; its regions are labelled unknown", why.message),
         });
     }
     let mut warned = HashSet::new();
@@ -272,11 +272,17 @@ fn learn(m: &Mapping, target: &dyn Source) -> (FileRecord, Vec<Warning>) {
                         );
                         FileFacts::Unreadable
                     }
-                    _ => FileFacts::Elf {
-                        info: Arc::new(info),
-                        size,
-                        exact,
-                    },
+                    (want, have) => {
+                        // A build ID recorded on the target that the file has too
+                        // proves it is the mapped file, as map_files does live.
+                        let proven =
+                            want.is_some_and(|w| !w.is_empty() && have.as_ref() == Some(&w));
+                        FileFacts::Elf {
+                            exact: exact || proven,
+                            info: Arc::new(info),
+                            size,
+                        }
+                    }
                 },
                 Err(ElfError::NotElf) => FileFacts::NotElf,
                 Err(e) => {

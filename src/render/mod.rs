@@ -41,7 +41,7 @@ pub(crate) fn kind_style(kind: Kind) -> Style {
         Kind::Relro => s.magenta(),
         Kind::Bss => s.blue(),
         Kind::Gap | Kind::Guard => s.dimmed(),
-        Kind::Heap | Kind::Stack | Kind::ThreadStack => s.red(),
+        Kind::Heap | Kind::Stack | Kind::ThreadStack | Kind::SignalStack => s.red(),
         Kind::Unknown => s.bright_red().bold(),
         _ => s,
     }

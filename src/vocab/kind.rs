@@ -5,6 +5,7 @@
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Kind {
     /// An executable PT_LOAD (PF_X).
     Text,
@@ -25,7 +26,11 @@ pub enum Kind {
     Stack,
     /// Another thread's stack.
     ThreadStack,
-    /// An inaccessible page run that guards a thread stack from overflow.
+    /// A thread's alternate signal stack (`sigaltstack`), where its signal handlers
+    /// run: bionic's `[anon:thread signal stack]`.
+    SignalStack,
+    /// An inaccessible page run that guards a thread's stack, signal stack or TLS
+    /// from overflow.
     Guard,
     /// The kernel's virtual shared object (`[vdso]`).
     Vdso,
@@ -52,7 +57,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in the order tables list them.
-    pub const ALL: [Kind; 20] = [
+    pub const ALL: [Kind; 21] = [
         Kind::Text,
         Kind::Rodata,
         Kind::Data,
@@ -62,6 +67,7 @@ impl Kind {
         Kind::Heap,
         Kind::Stack,
         Kind::ThreadStack,
+        Kind::SignalStack,
         Kind::Guard,
         Kind::Vdso,
         Kind::Vvar,
@@ -87,6 +93,7 @@ impl Kind {
             Kind::Heap => "heap",
             Kind::Stack => "stack",
             Kind::ThreadStack => "thread_stack",
+            Kind::SignalStack => "signal_stack",
             Kind::Guard => "guard",
             Kind::Vdso => "vdso",
             Kind::Vvar => "vvar",

@@ -28,6 +28,10 @@ pub enum Code {
     AbiMismatch,
     /// The program headers of a file explain none of its maps lines.
     UnexplainedFile,
+    /// Labelling a file would take more work than elfmaps allows for the size of its
+    /// input (hostile program headers or maps; docs/labelling.md §6): its lines
+    /// are `unknown`.
+    WorkLimit,
     /// Per-page residency of split lines could not be read; their parts' rss is null.
     ResidencyUnavailable,
     /// The page size was assumed or is in doubt.
@@ -66,6 +70,7 @@ impl Code {
             Code::LayoutMismatch => "layout-mismatch",
             Code::AbiMismatch => "abi-mismatch",
             Code::UnexplainedFile => "unexplained-file",
+            Code::WorkLimit => "work-limit",
             Code::ResidencyUnavailable => "residency-unavailable",
             Code::PageSize => "page-size",
             Code::KernelThread => "kernel-thread",

@@ -3,7 +3,9 @@
 use super::*;
 use crate::input::elf::{ElfInfo, Phdr};
 
+mod anonymous;
 mod evidence;
+mod limits;
 
 const P: PageSize = PageSize::KIB4;
 
@@ -304,6 +306,8 @@ fn names_without_objects() {
     ];
     let mut f = HashMap::new();
     f.insert(FileKey::of(&maps[2]), FileFacts::NotElf);
+    // 0x5800 lies in a line with no guard below it: not a thread stack (see
+    // anonymous.rs); 0x8ff0 in one above an inaccessible line, its guard.
     let hints = Hints {
         thread_stack_pointers: vec![0x5800, 0x8ff0],
     };
@@ -316,7 +320,7 @@ fn names_without_objects() {
             Kind::Shm,
             Kind::File,
             Kind::Anon,
-            Kind::ThreadStack,
+            Kind::Anon,
             Kind::Guard,
             Kind::ThreadStack,
             Kind::Anon,

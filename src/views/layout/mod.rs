@@ -3,7 +3,7 @@
 //! For each file ([`FileLayout`]): the program headers as `readelf -lW` prints them
 //! ([`readelf_type_name`]), the kind of each PT_LOAD, readelf's section-to-segment
 //! mapping ([`section_in_segment`]), the memory the file takes once loaded per kind
-//! (from [`label::image`], the same rules `elfmaps map` labels a process with) and the
+//! (from [`label::image()`], the same rules `elfmaps map` labels a process with) and the
 //! findings of the audit (`audit.rs`: seven checks, W+X, RELRO, executable stack, text
 //! relocations, alignment, shared pages). docs/layout.md explains every figure and
 //! finding. The printers are in [`crate::render::layout`].
