@@ -404,12 +404,12 @@ class Checks:
 def print_table(res, reference, extra_cols=()):
     """Per-command medians; `reference` is the command ratios are taken against."""
     ref = med_ms(res[reference])
-    print(f"  {'command':<26} {'median ms':>9} {'min ms':>8} {'max ms':>8} "
+    print(f"  {'command':<30} {'median ms':>9} {'min ms':>8} {'max ms':>8} "
           f"{'user ms':>8} {'sys ms':>8} {'minflt':>7} {'RSS med':>8} {'RSS max':>8} "
           f"{'x ' + reference:>14}")
     for name, runs in res.items():
         walls = [r.wall * 1e3 for r in runs]
-        print(f"  {name:<26} {statistics.median(walls):>9.2f} {min(walls):>8.2f} "
+        print(f"  {name:<30} {statistics.median(walls):>9.2f} {min(walls):>8.2f} "
               f"{max(walls):>8.2f} {med(runs, 'user') * 1e3:>8.2f} "
               f"{med(runs, 'sys') * 1e3:>8.2f} {med(runs, 'minflt'):>7.0f} "
               f"{mib(med(runs, 'rss')):>7.1f}M {mib(max(r.rss for r in runs)):>7.1f}M "
