@@ -727,13 +727,13 @@ const MAN_SECTIONS: &[(&str, &str, &str)] = &[
     (
         "",
         "INPUTS",
-        "map, summary and check read a live process (PID) or saved inputs: --smaps FILE, \
+        "map, summary, check and report read a live process (PID) or saved inputs: --smaps FILE, \
 --maps FILE (a saved /proc/PID/smaps or maps, - for standard input) or --snapshot FILE \
 (written by elfmaps snapshot on the target), with --sysroot DIR, the target's root \
 filesystem in which the mapped files are looked up, and --page-size BYTES when the \
 input does not say it. snapshot records a live process only. layout and check --elf \
-read ELF files named on the command line; diff reads JSON reports saved from map, \
-summary (without --top) or layout.",
+read ELF files named on the command line; diff and report --diff read JSON reports \
+saved from map, summary (without --top) or layout.",
     ),
     (
         "",

@@ -335,7 +335,7 @@
       const e = el('div', levels[depth] || levels[levels.length - 1]);
       pos(e, g.x, g.y, g.w, g.h);
       g.el = e;
-      const big = depth === 0 ? g.w >= 40 && g.h >= 18 : g.w >= 70 && g.h >= 40;
+      const big = depth === 0 ? g.w >= 50 && g.h >= 18 : g.w >= 70 && g.h >= 40;
       if (big) e.append(el('span', 'lbl', g.label + '  ' + g.sub));
       frag.append(e);
     }
