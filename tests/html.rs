@@ -66,8 +66,14 @@ struct Loaded {
     console: Vec<String>,
 }
 
+/// Held while a browser of this file runs, and while the live test takes its report
+/// and `map --json` pair: a browser starting or exiting maps or unmaps the same libc
+/// as the live program, which moves the program's PSS between the two runs.
+static BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Loads `page` in headless Chromium and returns its DOM once loaded.
 fn load(browser: &Path, page: &Path) -> Loaded {
+    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
     let profile = tempfile::tempdir().unwrap();
     let mut child = Command::new(browser)
         .args([
@@ -374,18 +380,21 @@ fn a_live_process_page_checks_out_in_chromium() {
     child.settle();
     let pid = child.pid_arg();
     let input = [pid.as_str()];
-    // PSS moves when another process maps the same pages between the two runs (a
-    // browser of another test, starting in parallel, maps the same libc): the pair is
-    // taken again until both runs saw the same figures.
-    let mut pair = report_and_json(dir.path(), "live", &input);
-    for _ in 0..5 {
-        if embedded(&pair.1).as_bytes() == pair.2.as_slice() {
-            break;
+    // PSS moves when another process maps the same pages between the two runs: no
+    // browser of this file runs meanwhile ([`BROWSER`]), and against other processes of
+    // the machine the pair is taken again until both runs saw the same figures.
+    let (page, html, json) = {
+        let _quiet = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+        let mut pair = report_and_json(dir.path(), "live", &input);
+        for _ in 0..20 {
+            if embedded(&pair.1).as_bytes() == pair.2.as_slice() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            pair = report_and_json(dir.path(), "live", &input);
         }
-        std::thread::sleep(Duration::from_millis(200));
-        pair = report_and_json(dir.path(), "live", &input);
-    }
-    let (page, html, json) = pair;
+        pair
+    };
     let check = check_map_page(&browser, &page, &html, &json);
     assert_eq!(
         check["treemap"]["metric"], "pss",
