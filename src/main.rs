@@ -70,10 +70,10 @@ struct Input {
     #[command(flatten)]
     source: Source,
     /// The target's root filesystem: saved inputs' paths are looked up under it.
-    #[arg(long, value_name = "DIR", default_value = "/")]
+    #[arg(long, value_name = "DIR", default_value = "/", conflicts_with = "pid")]
     sysroot: PathBuf,
     /// The target's page size in bytes, when the input does not say it.
-    #[arg(long, value_name = "BYTES", value_parser = parse_page_size)]
+    #[arg(long, value_name = "BYTES", value_parser = parse_page_size, conflicts_with = "pid")]
     page_size: Option<u64>,
 }
 

@@ -13,6 +13,7 @@
 
 mod live;
 mod offline;
+mod page;
 mod snapshot;
 
 use std::collections::{HashMap, HashSet};
@@ -20,17 +21,21 @@ use std::sync::Arc;
 
 use crate::input::elf::{self, ElfError};
 use crate::input::maps::{self, Mapping, NameKind};
+use crate::input::snapshot::SnapshotError;
 use crate::label::{self, Attribution, FileFacts, FileKey};
 use crate::report::{self, ObjectExtras, Report, Warning};
 use crate::source::proc::ProcError;
+use crate::source::sysroot::SysrootError;
 use crate::source::{Opened, Source, Via};
 use crate::vocab::{Code, PageSize, Residency};
 
 pub use live::live;
 pub use offline::{Saved, offline};
+pub use page::{PageSizeError, Stated};
 pub use snapshot::snapshot;
 
-/// Why `elfmaps map` could not produce a report at all.
+/// Why `elfmaps map` could not produce a report at all. Every error has a stable
+/// [`Code`] ([`Error::code`], docs/json.md).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
@@ -43,6 +48,35 @@ pub enum Error {
         /// What is wrong, and on which line.
         err: maps::ParseError,
     },
+    /// A malformed snapshot file.
+    Snapshot {
+        /// The input: a file name.
+        source: String,
+        /// What is wrong, and where.
+        err: SnapshotError,
+    },
+    /// The sysroot does not exist or is not a directory.
+    Sysroot(SysrootError),
+    /// The page size given or stated contradicts the input.
+    PageSize {
+        /// The input: a file name.
+        source: String,
+        /// Which page size, who stated it, and the line that contradicts it.
+        err: PageSizeError,
+    },
+}
+
+impl Error {
+    /// The stable code of this error.
+    pub fn code(&self) -> Code {
+        match self {
+            Error::Proc(e) => e.code(),
+            Error::Parse { err, .. } => err.code(),
+            Error::Snapshot { err, .. } => err.code(),
+            Error::Sysroot(e) => e.code(),
+            Error::PageSize { err, .. } => err.code(),
+        }
+    }
 }
 
 impl std::fmt::Display for Error {
@@ -50,15 +84,34 @@ impl std::fmt::Display for Error {
         match self {
             Error::Proc(e) => e.fmt(f),
             Error::Parse { source, err } => write!(f, "{source}: {err}"),
+            Error::Snapshot { source, err } => write!(f, "{source}: {err}"),
+            Error::Sysroot(e) => e.fmt(f),
+            Error::PageSize { source, err } => write!(f, "{source}: {err}"),
         }
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Proc(e) => Some(e),
+            Error::Parse { err, .. } => Some(err),
+            Error::Snapshot { err, .. } => Some(err),
+            Error::Sysroot(e) => Some(e),
+            Error::PageSize { err, .. } => Some(err),
+        }
+    }
+}
 
 impl From<ProcError> for Error {
     fn from(e: ProcError) -> Self {
         Error::Proc(e)
+    }
+}
+
+impl From<SysrootError> for Error {
+    fn from(e: SysrootError) -> Self {
+        Error::Sysroot(e)
     }
 }
 
@@ -72,8 +125,25 @@ pub fn analyze(
     pid: Option<u32>,
     target: &mut dyn Source,
 ) -> Report {
-    let (records, mut warnings) = open_files(&mappings, &*target);
-    let attribution = label(&mappings, &records, page_size, target, &mut warnings);
+    let files = open_files(&mappings, &*target);
+    finish(mappings, files, source, page_size, pid, target)
+}
+
+/// Phases 2 to 4 on files already opened: label, residency, report.
+fn finish(
+    mappings: Vec<Mapping>,
+    files: Files,
+    source: &str,
+    page_size: PageSize,
+    pid: Option<u32>,
+    target: &mut dyn Source,
+) -> Report {
+    let facts = files.facts();
+    let Files {
+        records,
+        mut warnings,
+    } = files;
+    let attribution = label(&mappings, &facts, page_size, target, &mut warnings);
     let residency = read_residency(&mappings, &attribution, page_size, target, &mut warnings);
     let extras: Vec<ObjectExtras> = attribution
         .instances
@@ -111,12 +181,25 @@ struct FileRecord {
     via: Option<Via>,
 }
 
-/// Phase 1: opens every distinct mapped file worth opening, in maps order; its
-/// facts, and the warnings opening it gave (in maps order).
-fn open_files(
-    mappings: &[Mapping],
-    target: &dyn Source,
-) -> (HashMap<FileKey, FileRecord>, Vec<Warning>) {
+/// What phase 1 gives: what each distinct file taught, and the warnings opening them
+/// gave (in maps order).
+struct Files {
+    records: HashMap<FileKey, FileRecord>,
+    warnings: Vec<Warning>,
+}
+
+impl Files {
+    /// The facts of every file, for attribution.
+    fn facts(&self) -> HashMap<FileKey, FileFacts> {
+        self.records
+            .iter()
+            .map(|(k, r)| (k.clone(), r.facts.clone()))
+            .collect()
+    }
+}
+
+/// Phase 1: opens every distinct mapped file worth opening, in maps order.
+fn open_files(mappings: &[Mapping], target: &dyn Source) -> Files {
     let mut seen = HashSet::new();
     let mut records = HashMap::new();
     let mut warnings = Vec::new();
@@ -131,23 +214,19 @@ fn open_files(
             records.insert(key, record);
         }
     }
-    (records, warnings)
+    Files { records, warnings }
 }
 
 /// Phase 2: attribution, with a warning for every file or instance labelled unknown.
 fn label(
     mappings: &[Mapping],
-    records: &HashMap<FileKey, FileRecord>,
+    facts: &HashMap<FileKey, FileFacts>,
     page_size: PageSize,
     target: &mut dyn Source,
     warnings: &mut Vec<Warning>,
 ) -> Attribution {
-    let facts: HashMap<FileKey, FileFacts> = records
-        .iter()
-        .map(|(k, r)| (k.clone(), r.facts.clone()))
-        .collect();
     let hints = target.hints();
-    let attribution = label::attribute(mappings, &facts, page_size.get(), &hints);
+    let attribution = label::attribute(mappings, facts, page_size.get(), &hints);
     for (key, why) in &attribution.unexplained {
         warnings.push(Warning {
             code: Code::UnexplainedFile,

@@ -81,12 +81,72 @@ fn join(root: &Path, comps: &[Vec<u8>]) -> PathBuf {
     p
 }
 
+/// Why a directory cannot be used as a sysroot.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SysrootError {
+    /// It cannot be reached (it does not exist, or a parent is not readable).
+    Unreachable {
+        /// The path given.
+        path: PathBuf,
+        /// What the system said.
+        err: io::Error,
+    },
+    /// It exists but is not a directory.
+    NotADirectory {
+        /// The path given.
+        path: PathBuf,
+    },
+}
+
+impl SysrootError {
+    /// The stable code of this error.
+    pub fn code(&self) -> crate::vocab::Code {
+        crate::vocab::Code::SysrootInvalid
+    }
+}
+
+impl std::fmt::Display for SysrootError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SysrootError::Unreachable { path, err } => {
+                write!(f, "sysroot {}: {err}", path.display())
+            }
+            SysrootError::NotADirectory { path } => {
+                write!(f, "sysroot {}: not a directory", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for SysrootError {}
+
 /// Files from a sysroot; residency and build IDs from a snapshot when there is one.
 pub struct SysrootSource {
     /// The copy of the target's root filesystem.
     pub root: PathBuf,
     /// The snapshot the maps lines come from, if they do.
     pub snapshot: Option<Snapshot>,
+}
+
+impl SysrootSource {
+    /// A sysroot at `root`, which must be a directory (following links), with no
+    /// snapshot.
+    pub fn new(root: &Path) -> Result<SysrootSource, SysrootError> {
+        match fs::metadata(root) {
+            Ok(md) if md.is_dir() => Ok(SysrootSource {
+                root: root.to_path_buf(),
+                snapshot: None,
+            }),
+            Ok(_) => Err(SysrootError::NotADirectory {
+                path: root.to_path_buf(),
+            }),
+            Err(err) => Err(SysrootError::Unreachable {
+                path: root.to_path_buf(),
+                err,
+            }),
+        }
+    }
 }
 
 impl Source for SysrootSource {
@@ -178,5 +238,18 @@ mod tests {
             resolve(root, b"/lib/none.so").unwrap(),
             root.join("usr/lib/none.so")
         );
+    }
+
+    #[test]
+    fn a_sysroot_is_a_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(SysrootSource::new(dir.path()).is_ok());
+        let file = dir.path().join("f");
+        fs::write(&file, b"x").unwrap();
+        let e = SysrootSource::new(&file).err().unwrap();
+        assert!(matches!(e, SysrootError::NotADirectory { .. }), "{e}");
+        let e = SysrootSource::new(&dir.path().join("none")).err().unwrap();
+        assert!(matches!(e, SysrootError::Unreachable { .. }), "{e}");
+        assert_eq!(e.code(), crate::vocab::Code::SysrootInvalid);
     }
 }

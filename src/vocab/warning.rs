@@ -49,6 +49,27 @@ pub enum Code {
     /// Addresses or offsets overflow 64 bits (`layout`: segment addresses; `map`: the
     /// file offset of a part of a maps line, then null).
     AddressOverflow,
+    /// A maps line names a file but has inode 0: no file is read for it, its regions
+    /// are `unknown`.
+    NoInode,
+    /// Error: there is no process with that PID (or it is not visible).
+    NoSuchProcess,
+    /// Error: reading the process needs ptrace read access that elfmaps does not have.
+    PermissionDenied,
+    /// Error: the process exited (or is a zombie) before it could be read.
+    ProcessExited,
+    /// Error: a maps/smaps line is malformed (or the input is a smaps_rollup).
+    MapsMalformed,
+    /// Error: the process changed its maps during every read of it.
+    MapsUnstable,
+    /// Error: a snapshot file is malformed, truncated or of another version.
+    SnapshotMalformed,
+    /// Error: `--sysroot` does not exist or is not a directory.
+    SysrootInvalid,
+    /// Error: the page size given or stated contradicts a line of the input.
+    PageSizeContradicted,
+    /// Error: an input file (or a file of `/proc/PID`) could not be read.
+    InputUnreadable,
 }
 
 impl Code {
@@ -73,6 +94,16 @@ impl Code {
             Code::SectionsUnreadable => "sections-unreadable",
             Code::DynamicUnreadable => "dynamic-unreadable",
             Code::AddressOverflow => "address-overflow",
+            Code::NoInode => "no-inode",
+            Code::NoSuchProcess => "no-such-process",
+            Code::PermissionDenied => "permission-denied",
+            Code::ProcessExited => "process-exited",
+            Code::MapsMalformed => "maps-malformed",
+            Code::MapsUnstable => "maps-unstable",
+            Code::SnapshotMalformed => "snapshot-malformed",
+            Code::SysrootInvalid => "sysroot-invalid",
+            Code::PageSizeContradicted => "page-size-contradicted",
+            Code::InputUnreadable => "input-unreadable",
         }
     }
 }
