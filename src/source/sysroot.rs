@@ -21,9 +21,9 @@ use crate::vocab::{PageSize, Residency};
 
 const MAX_LINKS: usize = 40;
 
-/// Resolves the target path `path` (absolute, bytes) inside `root`.
+/// Resolves the target path `path` (absolute, bytes) inside `root`. An error says
+/// why without repeating `path` (the caller names it).
 pub fn resolve(root: &Path, path: &[u8]) -> Result<PathBuf, String> {
-    let show = || crate::vocab::escape::escape(path);
     let mut todo: Vec<Vec<u8>> = split(path);
     todo.reverse(); // a stack: the next component is last
     let mut done: Vec<Vec<u8>> = Vec::new();
@@ -33,10 +33,7 @@ pub fn resolve(root: &Path, path: &[u8]) -> Result<PathBuf, String> {
             b"." => continue,
             b".." => {
                 if done.pop().is_none() {
-                    return Err(format!(
-                        "{} climbs above the sysroot with '..': refused",
-                        show()
-                    ));
+                    return Err("climbs above the sysroot with '..': refused".to_string());
                 }
                 continue;
             }
@@ -48,7 +45,9 @@ pub fn resolve(root: &Path, path: &[u8]) -> Result<PathBuf, String> {
             Ok(md) if md.file_type().is_symlink() => {
                 links += 1;
                 if links > MAX_LINKS {
-                    return Err(format!("{}: too many symbolic links", show()));
+                    return Err(format!(
+                        "more than {MAX_LINKS} symbolic links under the sysroot"
+                    ));
                 }
                 let target =
                     fs::read_link(&here).map_err(|e| format!("{}: {e}", here.display()))?;
@@ -172,7 +171,10 @@ impl Source for SysrootSource {
                 mismatch: None,
             },
             Ok(other) => other,
-            Err(e) => Opened::Failed(format!("{}: {e}", resolved.display())),
+            // The warning names the maps path: say where it was looked for only when
+            // that is another path (a sysroot other than `/`, or links followed).
+            Err(e) if resolved.as_os_str().as_bytes() == &*path => Opened::Failed(e.to_string()),
+            Err(e) => Opened::Failed(format!("{e}, looked up as {}", resolved.display())),
         }
     }
 
@@ -238,6 +240,36 @@ mod tests {
             resolve(root, b"/lib/none.so").unwrap(),
             root.join("usr/lib/none.so")
         );
+    }
+
+    /// Issue 9 §3: the warning's `object` is the maps path, so the message does not
+    /// repeat it; it names where the file was looked for when that is another path.
+    #[test]
+    fn messages_do_not_repeat_the_maps_path() {
+        let m = |name: &str| {
+            let line = format!("1000-2000 r--p 00000000 08:01 7 {name}\n");
+            crate::input::maps::parse(line.as_bytes())
+                .unwrap()
+                .remove(0)
+        };
+        let failed = |source: &SysrootSource, name: &str| match source.open(&m(name)) {
+            Opened::Failed(msg) => msg,
+            other => panic!("{other:?}"),
+        };
+        let slash = SysrootSource::new(Path::new("/")).unwrap();
+        let msg = failed(&slash, "/nonexistent/elfmaps/libx.so");
+        assert!(!msg.contains("libx.so"), "{msg}");
+        let dir = tempfile::tempdir().unwrap();
+        let root = SysrootSource::new(dir.path()).unwrap();
+        let msg = failed(&root, "/system/lib64/libhwui.so");
+        assert!(!msg.starts_with("/system"), "{msg}");
+        let looked = format!(
+            "looked up as {}",
+            dir.path().join("system/lib64/libhwui.so").display()
+        );
+        assert!(msg.contains(&looked), "{msg}");
+        let msg = failed(&root, "/../etc/passwd");
+        assert!(!msg.contains("passwd"), "{msg}");
     }
 
     #[test]
