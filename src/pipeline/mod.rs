@@ -246,7 +246,47 @@ fn label(
             });
         }
     }
+    warn_no_inode(mappings, &attribution, page_size, warnings);
     attribution
+}
+
+/// A warning for every line that names a file but has inode 0 and is labelled
+/// `unknown`: the kernel prints the inode of every file it maps, so no file can be
+/// proven to be this one, and none is read (Chromium's test input has such a line).
+fn warn_no_inode(
+    mappings: &[Mapping],
+    attribution: &Attribution,
+    page_size: PageSize,
+    warnings: &mut Vec<Warning>,
+) {
+    let mut unknown: Vec<usize> = attribution
+        .regions
+        .iter()
+        .filter(|r| r.kind == crate::vocab::Kind::Unknown)
+        .map(|r| r.mapping)
+        .collect();
+    unknown.dedup();
+    for m in unknown.into_iter().filter_map(|i| mappings.get(i)) {
+        if m.inode != 0 || !matches!(m.name_kind(), NameKind::Path { .. }) {
+            continue;
+        }
+        let odd = if page_size.divides(m.offset) {
+            String::new()
+        } else {
+            format!(
+                "; its offset {:#x} is not a multiple of the page size either",
+                m.offset
+            )
+        };
+        warnings.push(Warning {
+            code: Code::NoInode,
+            object: Some(String::from_utf8_lossy(&m.name).into_owned()),
+            message: format!(
+                "line {} names a file but has inode 0: the kernel prints the inode of every file it maps, so no file can be matched to it and none is read{odd}; its regions are labelled unknown",
+                m.line
+            ),
+        });
+    }
 }
 
 /// Phase 3: the residency of every maps line that was split, by line index; one

@@ -328,4 +328,28 @@ mod tests {
             assert!(matches!(e, Error::Sysroot(_)), "{e}");
         }
     }
+
+    /// Issue 9 §3: a line with a path and inode 0 (Chromium's test input) is unknown
+    /// with a `no-inode` warning saying why, and keeps its offset in the report.
+    #[test]
+    fn a_path_with_inode_0_is_unknown_with_a_reason() {
+        let text = b"ff000000-ff800000 -w-p 00001080 fc:01 0            /file/name with space\nKernelPageSize: 4 kB\n";
+        let dir = tempfile::tempdir().unwrap();
+        let r = offline(Saved::text(text, "smaps", dir.path())).unwrap();
+        assert_eq!(r.regions.len(), 1);
+        assert_eq!(
+            (r.regions[0].kind, r.regions[0].offset),
+            (Kind::Unknown, Some(0x1080))
+        );
+        assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+        let w = &r.warnings[0];
+        assert_eq!(w.code, Code::NoInode);
+        assert_eq!(w.object.as_deref(), Some("/file/name with space"));
+        assert!(w.message.starts_with("line 1 "), "{w:?}");
+        // Anonymous memory keeps offset 0, and gets no such warning.
+        let anon = b"10000-20000 rw-p 00000000 00:00 0 \nKernelPageSize: 4 kB\n";
+        let r = offline(Saved::text(anon, "smaps", dir.path())).unwrap();
+        assert_eq!(r.regions[0].offset, Some(0));
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    }
 }
