@@ -440,3 +440,40 @@ fn learn(m: &Mapping, target: &dyn Source) -> (FileRecord, Vec<Warning>) {
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 8: errors carry stable codes, as warnings do.
+    #[test]
+    fn errors_have_codes() {
+        let e = live(0x7fff_fff0).unwrap_err();
+        assert_eq!(e.code(), Code::NoSuchProcess, "{e}");
+        assert_eq!(
+            Error::Proc(ProcError::Exited(1)).code(),
+            Code::ProcessExited
+        );
+        assert_eq!(
+            Error::Proc(ProcError::PermissionDenied {
+                path: "/proc/1/smaps".into()
+            })
+            .code(),
+            Code::PermissionDenied
+        );
+        let mut err = maps::parse(b"zz\n").unwrap_err();
+        let parse = |err| Error::Parse {
+            source: "x".into(),
+            err,
+        };
+        assert_eq!(parse(err.clone()).code(), Code::MapsMalformed);
+        err.what = maps::UNSTABLE;
+        assert_eq!(parse(err).code(), Code::MapsUnstable);
+        let err = crate::input::snapshot::Snapshot::parse(b"").unwrap_err();
+        let e = Error::Snapshot {
+            source: "x".into(),
+            err,
+        };
+        assert_eq!(e.code(), Code::SnapshotMalformed);
+    }
+}

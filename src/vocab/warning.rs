@@ -135,3 +135,53 @@ impl Warning {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every code, as docs/json.md must list it and JSON writes it.
+    #[test]
+    fn every_code_is_documented_and_serialised_as_printed() {
+        let all = [
+            Code::FileUnreadable,
+            Code::NotRegularFile,
+            Code::FileReplaced,
+            Code::BuildIdMismatch,
+            Code::ElfMalformed,
+            Code::LayoutMismatch,
+            Code::AbiMismatch,
+            Code::UnexplainedFile,
+            Code::ResidencyUnavailable,
+            Code::PageSize,
+            Code::KernelThread,
+            Code::BudgetUnmatched,
+            Code::BudgetUnmeasured,
+            Code::BudgetEmpty,
+            Code::ReportCut,
+            Code::SectionsUnreadable,
+            Code::DynamicUnreadable,
+            Code::AddressOverflow,
+            Code::NoInode,
+            Code::NoSuchProcess,
+            Code::PermissionDenied,
+            Code::ProcessExited,
+            Code::MapsMalformed,
+            Code::MapsUnstable,
+            Code::SnapshotMalformed,
+            Code::SysrootInvalid,
+            Code::PageSizeContradicted,
+            Code::InputUnreadable,
+        ];
+        let doc =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/json.md")).unwrap();
+        for c in all {
+            let json = serde_json::to_string(&c).unwrap();
+            assert_eq!(json, format!("\"{}\"", c.as_str()));
+            assert!(
+                doc.contains(&format!("`{}`", c.as_str())),
+                "{c} is not in docs/json.md"
+            );
+        }
+    }
+}
