@@ -19,6 +19,8 @@
 //! }
 //! ```
 
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod input;
 pub mod label;
 pub mod pipeline;

@@ -9,7 +9,9 @@
 //!
 //! The page size is a [`PageSize`], validated once where it enters: the running
 //! kernel's ([`live`]), the snapshot header, or smaps' `KernelPageSize` and
-//! `--page-size` ([`offline`]).
+//! `--page-size` ([`offline`]). Offline, every file-backed line must agree with it
+//! (`page.rs`: [`PageSizeError`] otherwise), and with none of them it is inferred
+//! from the lines and the program headers of the files read (docs/offline.md).
 
 mod live;
 mod offline;
@@ -30,6 +32,7 @@ use crate::source::{Opened, Source, Via};
 use crate::vocab::{Code, PageSize, Residency};
 
 pub use live::live;
+pub(crate) use offline::offline_with;
 pub use offline::{Saved, offline};
 pub use page::{PageSizeError, Stated};
 pub use snapshot::snapshot;

@@ -76,10 +76,19 @@ impl<'a> Saved<'a> {
 /// Analyses saved smaps, maps or a snapshot, with files looked up under the sysroot.
 ///
 /// Errors: a sysroot that is not a directory, a malformed line, and a page size that
-/// the input contradicts ([`super::page`]; with no page size in the input nor from the
+/// the input contradicts ([`super::PageSizeError`]; with no page size in the input nor from the
 /// user, one is chosen as docs/offline.md says).
 pub fn offline(saved: Saved) -> Result<Report, Error> {
-    let mut target = SysrootSource::new(saved.sysroot)?;
+    let root = SysrootSource::new(saved.sysroot)?;
+    offline_with(saved, |snapshot| SysrootSource { snapshot, ..root })
+}
+
+/// [`offline`] with the files from the [`Source`] that `source` makes of the
+/// snapshot, if the input is one (the fuzz target `offline` gives files in memory).
+pub(crate) fn offline_with<S: Source>(
+    saved: Saved,
+    source: impl FnOnce(Option<Snapshot>) -> S,
+) -> Result<Report, Error> {
     let (text, snapshot) = match saved.input {
         Input::Text(text) => (std::borrow::Cow::Borrowed(text), None),
         Input::Snapshot(mut snap) => {
@@ -91,7 +100,7 @@ pub fn offline(saved: Saved) -> Result<Report, Error> {
         source: saved.name.to_string(),
         err,
     })?;
-    let source = if mappings.iter().any(|m| !m.fields.is_empty()) {
+    let kind = if mappings.iter().any(|m| !m.fields.is_empty()) {
         "smaps"
     } else {
         "maps"
@@ -110,13 +119,13 @@ pub fn offline(saved: Saved) -> Result<Report, Error> {
         Some(_) => Vec::new(),
         None => page::possible(&mappings).map_err(page_error)?,
     };
-    target.snapshot = snapshot;
+    let mut target = source(snapshot);
     let files = open_files(&mappings, &target);
     let (page, warning) = match stated {
         Some(p) => (p, None),
         None => infer(&mappings, &files, &possible, &mut target),
     };
-    let mut report = finish(mappings, files, source, page, None, &mut target);
+    let mut report = finish(mappings, files, kind, page, None, &mut target);
     if let Some(w) = warning {
         report.warnings.insert(0, w);
     }
@@ -132,7 +141,7 @@ fn infer(
     mappings: &[Mapping],
     files: &Files,
     possible: &[PageSize],
-    target: &mut SysrootSource,
+    target: &mut dyn Source,
 ) -> (PageSize, Option<Warning>) {
     let larger: Vec<PageSize> = possible
         .iter()

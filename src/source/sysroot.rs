@@ -179,35 +179,47 @@ impl Source for SysrootSource {
     }
 
     fn residency(&mut self, start: u64, end: u64, page: PageSize) -> io::Result<Residency> {
-        let Some(snap) = &self.snapshot else {
-            return Err(io::Error::other(
-                "saved maps and smaps have no per-page residency (record a snapshot with `elfmaps snapshot`)",
-            ));
-        };
-        snap.residency
-            .iter()
-            .find(|r| r.start() == start && r.end() == end && r.page_size() == page)
-            .cloned()
-            .ok_or_else(|| io::Error::other("the snapshot has no residency for this line"))
+        snapshot_residency(self.snapshot.as_ref(), start, end, page)
     }
 
     fn hints(&mut self) -> crate::label::Hints {
-        crate::label::Hints {
-            thread_stack_pointers: self
-                .snapshot
-                .as_ref()
-                .map(|s| s.thread_sps.clone())
-                .unwrap_or_default(),
-        }
+        snapshot_hints(self.snapshot.as_ref())
     }
 
     fn expected_build_id(&self, m: &Mapping) -> Option<Vec<u8>> {
-        self.snapshot
-            .as_ref()?
-            .build_ids
-            .get(&(m.start, m.end))
-            .cloned()
+        snapshot_build_id(self.snapshot.as_ref(), m)
     }
+}
+
+/// The residency a snapshot recorded for the maps line `[start, end)`.
+pub(crate) fn snapshot_residency(
+    snapshot: Option<&Snapshot>,
+    start: u64,
+    end: u64,
+    page: PageSize,
+) -> io::Result<Residency> {
+    let Some(snap) = snapshot else {
+        return Err(io::Error::other(
+            "saved maps and smaps have no per-page residency (record a snapshot with `elfmaps snapshot`)",
+        ));
+    };
+    snap.residency
+        .iter()
+        .find(|r| r.start() == start && r.end() == end && r.page_size() == page)
+        .cloned()
+        .ok_or_else(|| io::Error::other("the snapshot has no residency for this line"))
+}
+
+/// The hints a snapshot recorded (thread stack pointers), if any.
+pub(crate) fn snapshot_hints(snapshot: Option<&Snapshot>) -> crate::label::Hints {
+    crate::label::Hints {
+        thread_stack_pointers: snapshot.map(|s| s.thread_sps.clone()).unwrap_or_default(),
+    }
+}
+
+/// The build ID a snapshot recorded for the file of line `m`.
+pub(crate) fn snapshot_build_id(snapshot: Option<&Snapshot>, m: &Mapping) -> Option<Vec<u8>> {
+    snapshot?.build_ids.get(&(m.start, m.end)).cloned()
 }
 
 #[cfg(test)]
