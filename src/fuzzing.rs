@@ -48,7 +48,7 @@ pub fn elf(data: &[u8]) {
 /// The budget file parser.
 pub fn budget(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = crate::views::budget::parse(text);
+        let _ = crate::input::budget::parse(text);
     }
 }
 
@@ -129,14 +129,14 @@ pub fn attribute(data: &[u8]) {
         .collect();
     let hints = stack_pointers(&mappings);
     for page in [4096u64, 65536] {
-        let a = label::attribute(&mappings, &facts, page, &hints);
+        let page_size = PageSize::new(page).expect("a page size");
+        let a = label::attribute(&mappings, &facts, page_size, &hints);
         let covered: Vec<_> = a
             .regions
             .iter()
             .map(|r| (r.mapping, r.start, r.end))
             .collect();
         assert_covers(&mappings, &covered);
-        let page_size = PageSize::new(page).expect("a page size");
         let _ = crate::report::build(&mappings, &a, page_size, &|_| None, &[]);
         // With residency: every other page present (the first 64K pages of a line),
         // and the last page swapped.

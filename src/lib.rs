@@ -12,12 +12,23 @@
 //! - [`views`]: summary, budgets, diff and the static layout of ELF files;
 //! - [`render`]: every printer (tables, JSON), and escaping for the terminal.
 //!
-//! ```no_run
-//! let report = elfmaps::pipeline::live(std::process::id()).unwrap();
-//! for r in &report.regions {
-//!     println!("{:x}-{:x} {} {:?}", r.start, r.end, r.kind, r.object);
-//! }
+//! The facade below is what most callers need: [`label_process`] for a live process,
+//! [`label_saved`] for saved smaps, maps or a snapshot with a sysroot, and
+//! [`layout_files`] for the static layout of ELF files. Every output of the command
+//! line is a view of the [`Report`] they return.
+//!
 //! ```
+//! // Label this very process: its own executable's text is labelled `text`.
+//! let report = elfmaps::label_process(std::process::id()).unwrap();
+//! let text = report
+//!     .regions
+//!     .iter()
+//!     .find(|r| r.kind == elfmaps::Kind::Text && r.instance == Some(0))
+//!     .expect("the executable has a text segment");
+//! println!("{:x}-{:x} text of {:?}", text.start, text.end, text.object);
+//! ```
+
+#![warn(missing_docs)]
 
 #[doc(hidden)]
 pub mod fuzzing;
@@ -31,3 +42,37 @@ pub mod views;
 pub mod vocab;
 
 pub use vocab::{Code, Figures, Kind, PageSize, Warning};
+
+pub use pipeline::{Error, Saved};
+pub use report::Report;
+
+use std::path::Path;
+
+/// Labels every region of the live process `pid`: reads its smaps, opens each mapped
+/// file once (bounded reads), labels every byte from the program headers and measures
+/// split regions from pagemap. Needs ptrace-read access to the process.
+pub fn label_process(pid: u32) -> Result<Report, Error> {
+    pipeline::live(pid)
+}
+
+/// Labels saved smaps, maps or a snapshot, with the mapped files looked up under a
+/// copy of the target's root filesystem:
+///
+/// ```no_run
+/// # use std::path::Path;
+/// let text = std::fs::read("board.smaps").unwrap();
+/// let saved = elfmaps::Saved::text(&text, "board.smaps", Path::new("rootfs"))
+///     .with_page_size(Some(elfmaps::PageSize::new(16384).unwrap()));
+/// let report = elfmaps::label_saved(saved).unwrap();
+/// # let _ = report;
+/// ```
+pub fn label_saved(saved: Saved<'_>) -> Result<Report, Error> {
+    pipeline::offline(saved)
+}
+
+/// The static layout of ELF files, from their headers alone: program headers,
+/// section-to-segment mapping, memory per kind with pages of `page` bytes, and audit
+/// findings. A file that cannot be read is an error for that file only.
+pub fn layout_files(paths: &[impl AsRef<Path>], page: PageSize) -> views::layout::Layouts {
+    views::layout::run(paths, page)
+}

@@ -2,69 +2,21 @@
 //! bad input in saved maps and sysroots. Ground truth for labels is in
 //! tests/ground_truth.rs; here the checks are about behaviour at the edges.
 
+mod common;
+
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-fn elfmaps(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_elfmaps"))
-        .args(args)
-        .env_remove("NO_COLOR")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run elfmaps")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-struct Sleeper(Child);
-
-impl Sleeper {
-    /// Starts `sleep 60` and waits until its exec is complete (its maps name the
-    /// sleep binary): spawn returns while the child may still be inside execve, with
-    /// an address space that holds only the new stack.
-    fn start() -> Sleeper {
-        let s = Sleeper(
-            Command::new("sleep")
-                .arg("60")
-                .spawn()
-                .expect("start sleep"),
-        );
-        let maps = format!("/proc/{}/maps", s.0.id());
-        for _ in 0..500 {
-            if std::fs::read_to_string(&maps).is_ok_and(|m| m.contains("/sleep")) {
-                return s;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        panic!("sleep did not finish its exec in 5 s");
-    }
-    fn pid(&self) -> String {
-        self.0.id().to_string()
-    }
-}
-
-impl Drop for Sleeper {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn json(o: &Output) -> serde_json::Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("bad JSON ({e}): {}", stdout(o)))
-}
+use common::build;
+use common::child::Running;
+use common::cli::{self, codes_for, elfmaps, json, stderr, stdout, warnings};
+use common::skip;
 
 #[test]
 fn missing_process_is_one_line_and_exit_2() {
-    let o = elfmaps(&["map", "999999999"]);
+    let o = elfmaps(["map", "999999999"]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -74,12 +26,12 @@ fn missing_process_is_one_line_and_exit_2() {
 
 #[test]
 fn live_json_contract() {
-    let s = Sleeper::start();
-    let o = elfmaps(&["map", "--json", &s.pid()]);
+    let s = Running::sleep();
+    let o = elfmaps(["map", "--json", &s.pid_arg()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v = json(&o);
     assert_eq!(v["schema_version"], 1);
-    assert_eq!(v["pid"].as_u64(), Some(u64::from(s.0.id())));
+    assert_eq!(v["pid"].as_u64(), Some(u64::from(s.pid())));
     let regions = v["regions"].as_array().unwrap();
     let mut last_end = 0;
     for r in regions {
@@ -111,19 +63,21 @@ fn live_json_contract() {
 
 #[test]
 fn colour_follows_flag_and_no_color() {
-    let s = Sleeper::start();
-    let always = elfmaps(&["map", "--color", "always", &s.pid()]);
+    let s = Running::sleep();
+    let pid = s.pid_arg();
+    let always = elfmaps(["map", "--color", "always", &pid]);
     assert!(stdout(&always).contains("\x1b["));
-    let never = elfmaps(&["map", "--color", "never", &s.pid()]);
+    let never = elfmaps(["map", "--color", "never", &pid]);
     assert!(!stdout(&never).contains('\x1b'));
     // auto: stdout is a pipe here, so no colour either way.
-    let auto = elfmaps(&["map", &s.pid()]);
+    let auto = elfmaps(["map", &pid]);
     assert!(!stdout(&auto).contains('\x1b'));
-    let o = Command::new(env!("CARGO_BIN_EXE_elfmaps"))
-        .args(["map", "--color", "auto", &s.pid()])
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
+    let o = cli::checked(
+        cli::command(["map", "--color", "auto", &pid])
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap(),
+    );
     assert!(!stdout(&o).contains('\x1b'));
 }
 
@@ -164,7 +118,7 @@ fn hostile_files_in_a_sysroot_are_warnings_not_failures() {
          00405000-00406000 r--p 00000000 08:01 16 /lib/missing.so\n\
          00406000-00407000 rw-p 00000000 00:00 0 \n",
     );
-    let o = elfmaps(&[
+    let o = elfmaps([
         "map",
         "--json",
         "--maps",
@@ -186,8 +140,22 @@ fn hostile_files_in_a_sysroot_are_warnings_not_failures() {
             "unknown", "file", "unknown", "unknown", "unknown", "unknown", "anon"
         ]
     );
+    // One warning for each file, with the code of what is wrong with it, and one line
+    // of stderr naming it.
     let err = stderr(&o);
-    for name in ["trunc.so", "fifo", "dir", "escape.so", "missing.so"] {
+    for (name, code) in [
+        ("trunc.so", "elf-malformed"),
+        ("fifo", "not-regular-file"),
+        ("dir", "not-regular-file"),
+        ("escape.so", "file-unreadable"),
+        ("missing.so", "file-unreadable"),
+    ] {
+        assert_eq!(
+            codes_for(&v, &format!("/lib/{name}")),
+            [code],
+            "{name}: {:?}",
+            warnings(&v)
+        );
         assert_eq!(
             err.lines()
                 .filter(|l| l.contains(&format!("/lib/{name}:")))
@@ -196,8 +164,7 @@ fn hostile_files_in_a_sysroot_are_warnings_not_failures() {
             "one warning line naming {name}:\n{err}"
         );
     }
-    assert!(err.contains("truncated"), "{err}");
-    assert!(err.contains("refused"), "{err}");
+    assert_eq!(warnings(&v).len(), 5, "{:?}", warnings(&v));
     assert!(
         !err.contains("/lib/text.txt"),
         "a non-ELF file is not a problem: {err}"
@@ -206,9 +173,7 @@ fn hostile_files_in_a_sysroot_are_warnings_not_failures() {
 
 #[test]
 fn a_character_device_named_in_maps_is_never_read() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("note: skipped: mknod needs root");
+    if !skip::is_root("mknod of a character device") {
         return;
     }
     let root = tempfile::tempdir().unwrap();
@@ -219,10 +184,10 @@ fn a_character_device_named_in_maps_is_never_read() {
     // SAFETY: mknod with a valid C string.
     let rc = unsafe { libc::mknod(dev.as_ptr(), libc::S_IFCHR | 0o600, libc::makedev(5, 1)) };
     if rc != 0 {
-        eprintln!(
-            "note: skipped: mknod failed: {}",
+        skip::skip(&format!(
+            "mknod failed: {}",
             std::io::Error::last_os_error()
-        );
+        ));
         return;
     }
     let maps = write_maps(
@@ -230,7 +195,7 @@ fn a_character_device_named_in_maps_is_never_read() {
         "00400000-00401000 rw-s 00000000 00:05 7 /dev/console\n",
     );
     let t = std::time::Instant::now();
-    let o = elfmaps(&[
+    let o = elfmaps([
         "map",
         "--json",
         "--maps",
@@ -245,8 +210,7 @@ fn a_character_device_named_in_maps_is_never_read() {
 
 #[test]
 fn saved_maps_from_standard_input() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_elfmaps"))
-        .args(["map", "--json", "--maps", "-"])
+    let mut child = cli::command(["map", "--json", "--maps", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -257,7 +221,7 @@ fn saved_maps_from_standard_input() {
         let mut stdin = child.stdin.take().unwrap();
         stdin.write_all(b"7f0000000000-7f0000003000 rw-p 00000000 00:00 0 \n7f0000003000-7f0000004000 r--p 00000000 00:00 0 [anon:x]\n").unwrap();
     }
-    let o = child.wait_with_output().unwrap();
+    let o = cli::checked(child.wait_with_output().unwrap());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v = json(&o);
     assert!(v["pid"].is_null());
@@ -273,7 +237,7 @@ fn malformed_maps_line_names_file_and_line() {
         dir.path(),
         "00400000-00401000 r--p 00000000 08:01 11 /bin/x\n00402000-00401000 r--p 00000000 08:01 11 /bin/x\n",
     );
-    let o = elfmaps(&["map", "--maps", &maps]);
+    let o = elfmaps(["map", "--maps", &maps]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -289,7 +253,7 @@ fn control_characters_in_names_are_escaped() {
         "00400000-00401000 r--p 00000000 08:01 11 /tmp/evil\x1b[2J\\012name (deleted)\n\
          00401000-00402000 rw-p 00000000 00:00 0 [anon:a\x07b]\n",
     );
-    let o = elfmaps(&[
+    let o = elfmaps([
         "map",
         "--color",
         "never",
@@ -304,8 +268,11 @@ fn control_characters_in_names_are_escaped() {
     assert!(!err.contains('\x1b'), "{err:?}");
     assert!(out.contains("evil\\e[2J"), "{out}");
     assert!(out.contains("[anon:a\\x07b]"), "{out}");
+    // Issue 9 §4: the kernel's `\012` (a newline) showed as `\\012`, escaped twice.
+    assert!(out.contains("evil\\e[2J\\nname (deleted)"), "{out}");
+    assert!(!out.contains("\\\\012"), "{out}");
     // JSON keeps the name exactly as maps printed it.
-    let o = elfmaps(&[
+    let o = elfmaps([
         "map",
         "--json",
         "--maps",
@@ -327,85 +294,75 @@ fn saved_maps_without_page_size_warns_on_large_alignment() {
         dir.path(),
         "00410000-00420000 rw-p 00000000 00:00 0 \n00430000-00440000 rw-p 00000000 00:00 0 \n",
     );
-    let o = elfmaps(&["map", "--json", "--maps", &maps]);
+    let o = elfmaps(["map", "--json", "--maps", &maps]);
     assert_eq!(o.status.code(), Some(0));
-    assert!(stderr(&o).contains("--page-size 65536"), "{}", stderr(&o));
-    assert_eq!(json(&o)["page_size"], 4096);
-    let o = elfmaps(&["map", "--json", "--maps", &maps, "--page-size", "65536"]);
+    let v = json(&o);
+    let w = warnings(&v);
+    assert!(
+        w.len() == 1 && w[0].code == "page-size" && w[0].message.contains("65536"),
+        "one page-size warning that names 65536: {w:?}"
+    );
+    assert_eq!(v["page_size"], 4096);
+    let o = elfmaps(["map", "--json", "--maps", &maps, "--page-size", "65536"]);
     assert_eq!(json(&o)["page_size"], 65536);
     assert!(stderr(&o).is_empty(), "{}", stderr(&o));
-    let o = elfmaps(&["map", "--maps", &maps, "--page-size", "3000"]);
+    let o = elfmaps(["map", "--maps", &maps, "--page-size", "3000"]);
     assert_eq!(o.status.code(), Some(2));
 }
 
 #[test]
 fn broken_pipe_is_not_an_error() {
-    let s = Sleeper::start();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_elfmaps"))
-        .args(["map", &s.pid()])
+    let s = Running::sleep();
+    let mut child = cli::command(["map", &s.pid_arg()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     drop(child.stdout.take());
-    let o = child.wait_with_output().unwrap();
+    let o = cli::checked(child.wait_with_output().unwrap());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
-/// Builds the C program `src` (relative to the crate) in `dir` with `cc FLAGS` and
-/// starts it with piped stdin and stdout.
-fn build_and_start(dir: &Path, src: &str, flags: &[&str]) -> Sleeper {
-    let exe = dir.join("prog");
-    let st = Command::new("cc")
-        .args(flags)
-        .arg("-o")
-        .arg(&exe)
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join(src))
-        .status()
-        .unwrap();
-    assert!(st.success(), "cc {src} failed");
-    Sleeper(
+/// Builds the C program `src` (relative to testdata/) in `dir` with `cc FLAGS` and
+/// starts it with piped stdin and stdout; None when there is no C toolchain (see
+/// tests/common/skip.rs).
+fn build_and_start(dir: &Path, src: &str, flags: &[&str]) -> Option<Running> {
+    let exe = build::build_testdata(dir, src, flags)?;
+    Some(Running::spawn(
         Command::new(&exe)
             .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    )
+            .stdout(Stdio::piped()),
+    ))
 }
 
 #[test]
 fn thread_stacks_are_labelled() {
-    use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
-    let mut child = build_and_start(
-        dir.path(),
-        "testdata/threads/threads.c",
-        &["-O0", "-pthread"],
-    );
+    let Some(mut child) = build_and_start(dir.path(), "threads/threads.c", &["-O0", "-pthread"])
+    else {
+        return;
+    };
     // (local, low, high, guard size) per thread, as the C library reports them.
-    let mut stacks = Vec::new();
     let hex = |t: &str| u64::from_str_radix(t.trim_start_matches("0x"), 16).unwrap();
-    for line in BufReader::new(child.0.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        if let Some(rest) = line.strip_prefix("STACK ") {
+    let stacks: Vec<(u64, u64, u64, u64)> = child
+        .lines_until("READY")
+        .iter()
+        .filter_map(|line| line.strip_prefix("STACK "))
+        .map(|rest| {
             let f: Vec<u64> = rest.split(' ').map(hex).collect();
-            stacks.push((f[0], f[1], f[2], f[3]));
-        }
-        if line == "READY" {
-            break;
-        }
-    }
+            (f[0], f[1], f[2], f[3])
+        })
+        .collect();
     assert_eq!(stacks.len(), 3);
-    // The threads are blocked in pause() by now (they printed before the barrier);
-    // give them a moment to get there.
-    std::thread::sleep(std::time::Duration::from_millis(100));
-    let pid = child.pid();
-    let live = json(&elfmaps(&["map", "--json", &pid]));
+    // The threads printed before the barrier: wait until all of them sleep (in pause()).
+    child.settle();
+    let pid = child.pid_arg();
+    let live = json(&elfmaps(["map", "--json", &pid]));
     // The same, recorded on the "board" and analysed on the "host" (sysroot /).
     let snap = dir.path().join("snap");
-    let o = elfmaps(&["snapshot", &pid, "-o", snap.to_str().unwrap()]);
+    let o = elfmaps(["snapshot", &pid, "-o", snap.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let offline = json(&elfmaps(&[
+    let offline = json(&elfmaps([
         "map",
         "--json",
         "--snapshot",
@@ -456,12 +413,18 @@ fn kernel_thread_is_said_to_have_no_address_space() {
                 .is_some_and(|flags| flags & 0x0020_0000 != 0)
         });
     let Some(pid) = kthread else {
-        eprintln!("note: no kernel thread visible: skipped");
+        skip::skip("no kernel thread is visible here");
         return;
     };
-    let o = elfmaps(&["map", &pid.to_string()]);
+    let o = elfmaps(["map", "--json", &pid.to_string()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stderr(&o).contains("is a kernel thread"), "{}", stderr(&o));
+    let v = json(&o);
+    assert!(v["regions"].as_array().unwrap().is_empty(), "{v}");
+    let w = warnings(&v);
+    assert!(
+        w.len() == 1 && w[0].code == "kernel-thread" && w[0].object.is_none(),
+        "{w:?}"
+    );
 }
 
 /// Reserves `n` huge pages for the test when none are (as root), and gives them back.
@@ -489,17 +452,14 @@ impl Drop for HugePages {
 
 #[test]
 fn hugetlb_memory_is_anonymous_or_shared_with_its_own_figure() {
-    use std::io::{BufRead, BufReader};
     let _pages = HugePages::reserve(2);
     let dir = tempfile::tempdir().unwrap();
-    let mut child = build_and_start(dir.path(), "testdata/hugetlb/huge.c", &[]);
-    let line = BufReader::new(child.0.stdout.take().unwrap())
-        .lines()
-        .next()
-        .unwrap()
-        .unwrap();
+    let Some(mut child) = build_and_start(dir.path(), "hugetlb/huge.c", &[]) else {
+        return;
+    };
+    let line = child.next_line();
     if line.starts_with("NOHUGE") {
-        eprintln!("note: no huge pages available ({line}): skipped");
+        skip::skip(&format!("no huge pages available ({line})"));
         return;
     }
     let f: Vec<u64> = line
@@ -508,7 +468,7 @@ fn hugetlb_memory_is_anonymous_or_shared_with_its_own_figure() {
         .map(|t| u64::from_str_radix(t.trim_start_matches("0x"), 16).unwrap())
         .collect();
     let (private, shared, len) = (f[0], f[1], f[2]);
-    let v = json(&elfmaps(&["map", "--json", &child.pid()]));
+    let v = json(&elfmaps(["map", "--json", &child.pid_arg()]));
     let region = |addr: u64| {
         v["regions"]
             .as_array()
@@ -534,4 +494,221 @@ fn hugetlb_memory_is_anonymous_or_shared_with_its_own_figure() {
     );
     assert_eq!(p["rss"], 0);
     assert!(v["totals"]["hugetlb"].as_u64().unwrap() >= 2 * len);
+}
+
+/// Issue 9 §4: the table never said which process it describes, and anonymous rows
+/// had an empty name. pmap's first line is `PID:   COMMAND`, its anonymous rows
+/// `[ anon ]`; for a saved input the first line names the file.
+#[test]
+fn the_table_says_what_it_describes() {
+    let s = Running::sleep();
+    let pid = s.pid_arg();
+    let o = elfmaps(["map", "--color", "never", &pid]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert_eq!(
+        out.lines().next(),
+        Some(format!("{pid}:   sleep 60").as_str())
+    );
+    let v = json(&elfmaps(["map", "--json", &pid]));
+    assert_eq!(v["command"], "sleep 60");
+
+    let dir = tempfile::tempdir().unwrap();
+    let maps = write_maps(
+        dir.path(),
+        "7f0000000000-7f0000003000 rw-p 00000000 00:00 0 \n7f0000003000-7f0000004000 r--p 00000000 00:00 0 [anon:x]\n",
+    );
+    let o = elfmaps(["map", "--color", "never", "--maps", &maps]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], format!("{maps}:   saved maps"));
+    assert!(lines[1].trim_start().starts_with("START"), "{out}");
+    assert!(lines[2].ends_with("anon           -  [ anon ]"), "{out}");
+    assert!(lines[3].ends_with("[anon:x]"), "{out}");
+    // Offline there is no command: the JSON has none.
+    let v = json(&elfmaps(["map", "--json", "--maps", &maps]));
+    assert!(v.get("command").is_none(), "{v}");
+}
+
+/// Runs `elfmaps ARGS` on a pseudo-terminal (through script(1)) with `TERM` set;
+/// None when script is not here.
+fn on_a_terminal(term: &str, args: &str) -> Option<String> {
+    let o = Command::new("script")
+        .args(["-qec", &format!("{} {args}", cli::BIN), "/dev/null"])
+        .env("TERM", term)
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null())
+        .output();
+    match o {
+        Ok(o) if o.status.success() => Some(stdout(&o)),
+        Ok(o) => {
+            skip::skip(&format!("script(1) failed: {}", stderr(&o)));
+            None
+        }
+        Err(e) => {
+            skip::skip(&format!("no script(1) for a pseudo-terminal: {e}"));
+            None
+        }
+    }
+}
+
+/// Issue 9 §4: `TERM=dumb` still got colour with `--color auto`.
+#[test]
+fn a_dumb_terminal_gets_no_colour() {
+    let dir = tempfile::tempdir().unwrap();
+    let maps = write_maps(
+        dir.path(),
+        "7f0000000000-7f0000003000 rw-p 00000000 00:00 0 \n",
+    );
+    let args = format!("map --maps {maps}");
+    let Some(xterm) = on_a_terminal("xterm", &args) else {
+        return;
+    };
+    assert!(xterm.contains("\x1b["), "a terminal gets colour: {xterm:?}");
+    let dumb = on_a_terminal("dumb", &args).unwrap();
+    assert!(dumb.contains("[ anon ]"), "{dumb:?}");
+    assert!(!dumb.contains('\x1b'), "TERM=dumb: {dumb:?}");
+    // --color always still colours a dumb terminal: the user asked for it.
+    let always = on_a_terminal("dumb", &format!("--color always {args}")).unwrap();
+    assert!(always.contains("\x1b["), "{always:?}");
+}
+
+/// Issue 9 §4: a full disk gave `No space left on device (os error 28)` without
+/// saying that it was the output that could not be written.
+#[test]
+fn write_errors_say_they_were_writing_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let maps = write_maps(
+        dir.path(),
+        "7f0000000000-7f0000003000 rw-p 00000000 00:00 0 \n",
+    );
+    for args in [
+        vec!["map", "--maps", &maps],
+        vec!["map", "--json", "--maps", &maps],
+        vec!["layout", "/bin/sleep"],
+    ] {
+        let full = fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let o = cli::checked(cli::command(&args).stdout(full).output().unwrap());
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = stderr(&o);
+        assert_eq!(
+            err, "elfmaps: error writing the output: No space left on device (os error 28)\n",
+            "{args:?}"
+        );
+    }
+}
+
+/// Issue 9 §4: shell completions and a man page, generated from the clap definitions.
+#[test]
+fn completions_and_man_page() {
+    let subcommands = ["map", "summary", "check", "diff", "snapshot", "layout"];
+    for shell in ["bash", "zsh", "fish"] {
+        let o = elfmaps(["completions", shell]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let out = stdout(&o);
+        for sub in subcommands {
+            assert!(out.contains(sub), "{shell} completion lacks {sub}");
+        }
+        assert!(out.contains("budget") && out.contains("sysroot"), "{shell}");
+    }
+    let bash = stdout(&elfmaps(["completions", "bash"]));
+    assert!(bash.contains("complete -F _elfmaps"), "{bash}");
+    assert_eq!(elfmaps(["completions", "tcsh"]).status.code(), Some(2));
+
+    for page in [None, Some("check"), Some("map")] {
+        let mut args = vec!["man"];
+        args.extend(page);
+        let o = elfmaps(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let roff = stdout(&o);
+        let name = page.map_or("elfmaps".to_string(), |p| format!("elfmaps-{p}"));
+        assert!(roff.contains(&format!("\n.TH {name} 1 ")), "{roff}");
+        assert_eq!(roff.matches(".ds Aq").count(), 2, "one preamble: {roff}");
+        for section in [".SH NAME", ".SH SYNOPSIS", ".SH DESCRIPTION"] {
+            assert!(roff.contains(section), "{name}: no {section}");
+        }
+        if page.is_none() {
+            for s in [
+                "SUBCOMMANDS",
+                "\"EXIT STATUS\"",
+                "\"ENVIRONMENT\"",
+                "\"SEE ALSO\"",
+            ] {
+                assert!(roff.contains(&format!(".SH {s}")), "elfmaps(1): no {s}");
+            }
+        }
+        // Rendered by man(1) where it is installed: no warnings, the text is there.
+        let man = Command::new("man")
+            .args(["-l", "-"])
+            .env("MANWIDTH", "80")
+            .env("MAN_KEEP_FORMATTING", "0")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn();
+        let Ok(mut man) = man else {
+            skip::skip("man(1) is not installed: the roff was checked, not rendered");
+            continue;
+        };
+        {
+            use std::io::Write;
+            man.stdin
+                .take()
+                .unwrap()
+                .write_all(roff.as_bytes())
+                .unwrap();
+        }
+        let r = man.wait_with_output().unwrap();
+        assert!(r.status.success(), "man -l -: {}", stderr(&r));
+        // Without a terminal man overstrikes for bold (`S\bS`): keep the last char.
+        let mut text = String::new();
+        for c in stdout(&r).chars() {
+            if c == '\x08' {
+                text.pop();
+            } else {
+                text.push(c);
+            }
+        }
+        assert!(text.contains("SYNOPSIS"), "{text}");
+        if page == Some("check") {
+            assert!(text.contains("[[budget]]"), "{text}");
+        }
+        assert!(stderr(&r).trim().is_empty(), "man warns: {}", stderr(&r));
+    }
+    let o = elfmaps(["man", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("map, summary, check"), "{}", stderr(&o));
+}
+
+/// Issue 9 §4: `--help` pointed to docs/*.md, which an installed binary does not have.
+#[test]
+fn help_names_no_files_an_installed_binary_lacks() {
+    let mut pages = vec![vec!["--help"]];
+    for sub in [
+        "map",
+        "summary",
+        "check",
+        "diff",
+        "snapshot",
+        "layout",
+        "completions",
+        "man",
+    ] {
+        pages.push(vec![sub, "--help"]);
+    }
+    for args in pages {
+        let o = elfmaps(&args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}");
+        let out = stdout(&o);
+        assert!(
+            !out.contains("docs/") && !out.contains(".md"),
+            "{args:?}: {out}"
+        );
+    }
+    let man = stdout(&elfmaps(["man"]));
+    assert!(!man.contains("docs/") && !man.contains(".md"), "{man}");
 }

@@ -1,19 +1,18 @@
 //! Offline analysis of other architectures: `elfmaps map --maps FILE --sysroot DIR`
 //! on fixtures captured from real processes under qemu-user (testdata/cross, see its
 //! README.md), compared with what the loader reported in the same process
-//! (dl_iterate_phdr) and the labelling rules (tests/common/mod.rs). Reads only the
+//! (dl_iterate_phdr) and the labelling rules (tests/common/checks.rs). Reads only the
 //! committed fixtures: no compiler, no qemu.
 
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use common::{
-    Ctx, Elfmaps, Failures, JObject, Report, check_coverage, check_names, check_object,
-    parse_elfmaps, parse_maps, parse_report,
-};
-use serde_json::Value;
+use common::checks::{Ctx, Failures, check_coverage, check_names, check_object};
+use common::cli::{self, Warning};
+use common::report::{Elfmaps, JObject, parse_elfmaps};
+use common::truth::kernel::parse_maps;
+use common::truth::loader::{Report, parse_report, span};
 
 const CROSS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/cross");
 
@@ -125,53 +124,38 @@ impl Arch {
 }
 
 /// Runs `elfmaps map --maps MAPS --sysroot ROOT --page-size P --json`.
-fn elfmaps(maps: &Path, root: &Path, page: u64) -> (Elfmaps, Vec<(Option<String>, String)>) {
-    let out = Command::new(env!("CARGO_BIN_EXE_elfmaps"))
-        .args(["map", "--json", "--page-size", &page.to_string(), "--maps"])
-        .arg(maps)
-        .arg("--sysroot")
-        .arg(root)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "elfmaps map --maps {} --sysroot {} failed: {}\n{}",
-        maps.display(),
-        root.display(),
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).expect("elfmaps printed invalid JSON");
+fn map(maps: &Path, root: &Path, page: u64) -> (Elfmaps, Vec<Warning>) {
+    let page_arg = page.to_string();
+    let v = cli::json_ok([
+        "map".as_ref(),
+        "--json".as_ref(),
+        "--page-size".as_ref(),
+        page_arg.as_ref(),
+        "--maps".as_ref(),
+        maps.as_os_str(),
+        "--sysroot".as_ref(),
+        root.as_os_str(),
+    ]);
     assert_eq!(v["schema_version"], 1);
     assert!(v["pid"].is_null(), "pid {}", v["pid"]);
     assert_eq!(v["page_size"], page);
     assert_eq!(v["source"], "maps");
-    let warnings = v["warnings"]
-        .as_array()
-        .expect("no warnings array")
-        .iter()
-        .map(|w| {
-            (
-                w["object"].as_str().map(String::from),
-                w["message"]
-                    .as_str()
-                    .expect("warning without message")
-                    .to_string(),
-            )
-        })
-        .collect();
-    (parse_elfmaps(&v), warnings)
+    (parse_elfmaps(&v), cli::warnings(&v))
 }
 
 /// A saved maps file has no per-page residency: elfmaps says so once, for no object.
-fn expected_warning(w: &(Option<String>, String)) -> bool {
-    w.0.is_none() && w.1.starts_with("cannot read per-page residency")
+fn expected_warning(w: &Warning) -> bool {
+    w.object.is_none() && w.code == "residency-unavailable"
 }
+
+/// What a wrong file in the sysroot is called: its program headers do not explain the
+/// maps lines, or it is of another machine, class or byte order than the process.
+const WRONG_FILE: &[&str] = &["layout-mismatch", "unexplained-file", "abi-mismatch"];
 
 fn check_arch(arch: &Arch) {
     let report = arch.truth();
     let maps = parse_maps(&std::fs::read(arch.maps()).unwrap());
-    let (em, warnings) = elfmaps(&arch.maps(), &arch.root(), report.page);
+    let (em, warnings) = map(&arch.maps(), &arch.root(), report.page);
     let cx = Ctx {
         page: report.page,
         maps: &maps,
@@ -324,13 +308,13 @@ fn replaced(arch: &Arch, victim: &str, replacement: &Path) -> Vec<String> {
     copy_tree(&arch.root(), &root);
     std::fs::copy(replacement, root.join(victim.trim_start_matches('/'))).unwrap();
     let report = arch.truth();
-    let (em, warnings) = elfmaps(&arch.maps(), &root, report.page);
+    let (em, warnings) = map(&arch.maps(), &root, report.page);
     let victim_obj = report
         .objs
         .iter()
         .find(|o| o.name == victim)
         .unwrap_or_else(|| panic!("{victim} is not in the truth of {}", arch.name));
-    let (lo, hi) = common::span(victim_obj, report.page);
+    let (lo, hi) = span(victim_obj, report.page);
 
     let mut f = Failures::default();
     for r in &em.regions {
@@ -354,8 +338,8 @@ fn replaced(arch: &Arch, victim: &str, replacement: &Path) -> Vec<String> {
     f.check(
         warnings
             .iter()
-            .any(|(o, m)| o.as_deref() == Some(victim) && !m.is_empty()),
-        || format!("no warning names {victim}: {warnings:?}"),
+            .any(|w| w.object.as_deref() == Some(victim) && WRONG_FILE.contains(&w.code.as_str())),
+        || format!("no warning of a wrong file names {victim}: {warnings:?}"),
     );
     let maps = parse_maps(&std::fs::read(arch.maps()).unwrap());
     let cx = Ctx {

@@ -103,14 +103,11 @@ fn offline_inputs_give_the_committed_json() {
         golden(&format!("{arch}.layout.json"), &run(&args), &mut failures);
         args[1] = "--color=never";
         golden(&format!("{arch}.layout.txt"), &run(&args), &mut failures);
-        let mut elf = vec![
-            "check",
-            "--budget",
-            "tests/golden/budget.toml",
-            "--json",
-            "--elf",
-        ];
-        elf.extend(files.iter().map(String::as_str));
+        let mut elf = vec!["check", "--budget", "tests/golden/budget.toml", "--json"];
+        // One file per --elf (issue 9 §4: `--elf FILE...` swallowed a PID after it).
+        for f in &files {
+            elf.extend(["--elf", f.as_str()]);
+        }
         golden(&format!("{arch}.check-elf.json"), &run(&elf), &mut failures);
     }
     // diff of two saved reports: two architectures' summaries and maps.

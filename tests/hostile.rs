@@ -3,66 +3,40 @@
 //! exit code, that stderr has one clear line naming the culprit, and that the other
 //! results are kept.
 
+mod common;
+
 use std::fs;
 use std::io::Write;
-use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn elfmaps(args: &[&str]) -> Output {
-    let o = Command::new(env!("CARGO_BIN_EXE_elfmaps"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run elfmaps");
-    assert_eq!(o.status.signal(), None, "killed by a signal: {o:?}");
-    assert_ne!(
-        o.status.code(),
-        Some(101),
-        "panicked: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
-}
+use common::build;
+use common::child::Running;
+use common::cli::{self, codes_for, elfmaps, json, stderr};
+use common::elf::{Elf64, PF_R, PF_X, Phdr, ehdr};
+use common::skip;
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn json(o: &Output) -> serde_json::Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("bad JSON ({e}): {}", stderr(o)))
-}
-
-/// A minimal ELF64 little-endian DYN header with `phnum` program headers at 64.
-fn elf64(phnum: u16, phentsize: u16, loads: &[[u64; 6]]) -> Vec<u8> {
-    let mut f = vec![0u8; 64];
-    f[..4].copy_from_slice(b"\x7fELF");
-    f[4] = 2;
-    f[5] = 1;
-    f[6] = 1;
-    f[16..18].copy_from_slice(&3u16.to_le_bytes());
-    f[18..20].copy_from_slice(&62u16.to_le_bytes());
-    f[32..40].copy_from_slice(&64u64.to_le_bytes());
-    f[52..54].copy_from_slice(&64u16.to_le_bytes());
-    f[54..56].copy_from_slice(&phentsize.to_le_bytes());
-    f[56..58].copy_from_slice(&phnum.to_le_bytes());
-    for l in loads {
-        // flags, offset, vaddr, filesz, memsz, align
-        f.extend_from_slice(&1u32.to_le_bytes());
-        f.extend_from_slice(&(l[0] as u32).to_le_bytes());
-        for v in [l[1], l[2], l[2], l[3], l[4], l[5]] {
-            f.extend_from_slice(&v.to_le_bytes());
-        }
+/// An ELF64 shared object whose one PT_LOAD is `[offset, vaddr, filesz, memsz]` (R E,
+/// 4 KiB aligned), with `phnum` and `phentsize` as given.
+fn elf64(phnum: u16, phentsize: u16, loads: &[[u64; 4]]) -> Vec<u8> {
+    let phdrs: Vec<Phdr> = loads
+        .iter()
+        .map(|l| Phdr::load(PF_R | PF_X, l[0], l[1], l[2], l[3], 0x1000))
+        .collect();
+    Elf64 {
+        phnum,
+        phentsize,
+        ..Elf64::dyn_with(&phdrs)
     }
-    f
+    .bytes()
 }
 
 #[test]
 fn hostile_elf_files_are_one_warning_each() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let good = elf64(1, 56, &[[5, 0, 0, 0x1000, 0x1000, 0x1000]]);
+    let good = elf64(1, 56, &[[0, 0, 0x1000, 0x1000]]);
     let mut cases: Vec<(String, Vec<u8>)> = Vec::new();
     // Truncated at every header boundary.
     for cut in [0usize, 1, 4, 5, 6, 16, 52, 63, 64, 65, 64 + 55] {
@@ -73,27 +47,23 @@ fn hostile_elf_files_are_one_warning_each() {
     cases.push(("xnum.so".into(), elf64(0xffff, 56, &[])));
     cases.push((
         "phentsize.so".into(),
-        elf64(1, 32, &[[5, 0, 0, 0x1000, 0x1000, 0x1000]]),
+        elf64(1, 32, &[[0, 0, 0x1000, 0x1000]]),
     ));
     let mut far = good.clone();
-    far[32..40].copy_from_slice(&(u64::MAX - 8).to_le_bytes());
+    far[ehdr::PHOFF..ehdr::PHOFF + 8].copy_from_slice(&(u64::MAX - 8).to_le_bytes());
     cases.push(("phoff.so".into(), far));
     cases.push((
         "filesz.so".into(),
-        elf64(
-            1,
-            56,
-            &[[5, u64::MAX - 4096, 0, u64::MAX, u64::MAX, 0x1000]],
-        ),
+        elf64(1, 56, &[[u64::MAX - 4096, 0, u64::MAX, u64::MAX]]),
     ));
     cases.push((
         "vaddr.so".into(),
-        elf64(1, 56, &[[5, 0, u64::MAX - 4096, 0x1000, 0x10000, 0x1000]]),
+        elf64(1, 56, &[[0, u64::MAX - 4096, 0x1000, 0x10000]]),
     ));
     // Program headers that cannot explain the mapping: the file is only 0x1000 long.
     cases.push((
         "offset.so".into(),
-        elf64(1, 56, &[[5, 0x100000, 0x100000, 0x1000, 0x1000, 0x1000]]),
+        elf64(1, 56, &[[0x100000, 0x100000, 0x1000, 0x1000]]),
     ));
     let mut maps = String::new();
     for (i, (name, bytes)) in cases.iter().enumerate() {
@@ -108,7 +78,7 @@ fn hostile_elf_files_are_one_warning_each() {
     }
     maps.push_str("7f0000000000-7f0000001000 rw-p 00000000 00:00 0 \n");
     fs::write(root.join("maps"), &maps).unwrap();
-    let o = elfmaps(&[
+    let o = elfmaps([
         "map",
         "--json",
         "--maps",
@@ -131,11 +101,24 @@ fn hostile_elf_files_are_one_warning_each() {
         };
         assert_eq!(kind, want, "{name}: {}", regions[i]);
         if want == "unknown" {
+            // Headers that do not parse, or parse but cannot explain the maps line.
+            let code = if name == "offset.so" {
+                "layout-mismatch"
+            } else {
+                "elf-malformed"
+            };
+            assert_eq!(codes_for(&v, &format!("/{name}")), [code], "{name}");
             let lines = err
                 .lines()
                 .filter(|l| l.contains(&format!("/{name}:")))
                 .count();
-            assert_eq!(lines, 1, "one warning for {name}:\n{err}");
+            assert_eq!(lines, 1, "one warning line for {name}:\n{err}");
+        } else {
+            assert_eq!(
+                codes_for(&v, &format!("/{name}")),
+                [] as [&str; 0],
+                "{name}"
+            );
         }
     }
     assert_eq!(regions[cases.len()]["kind"], "anon");
@@ -162,7 +145,7 @@ fn malformed_maps_lines_name_the_line() {
             format!("00400000-00401000 r--p 00000000 00:00 0 \n{line}\n"),
         )
         .unwrap();
-        let o = elfmaps(&["map", "--maps", p.to_str().unwrap()]);
+        let o = elfmaps(["map", "--maps", p.to_str().unwrap()]);
         assert_eq!(o.status.code(), Some(2), "{line:?}");
         let err = stderr(&o);
         assert_eq!(err.lines().count(), 1, "{line:?}: {err}");
@@ -187,34 +170,21 @@ fn a_65530_line_maps_file() {
     }
     drop(f);
     let t = Instant::now();
-    let o = elfmaps(&["map", "--json", "--maps", p.to_str().unwrap()]);
+    let o = elfmaps(["map", "--json", "--maps", p.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(json(&o)["regions"].as_array().unwrap().len(), 65_530);
     // Generous: a hang or a quadratic blow-up, not a benchmark (see bench/).
     assert!(t.elapsed() < Duration::from_secs(30), "{:?}", t.elapsed());
 }
 
-struct Kill(Child);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn processes_that_exit_while_being_read() {
     // Short-lived processes, read at random points of their exit.
     for i in 0..40 {
-        let child = Kill(
-            Command::new("sleep")
-                .arg(format!("0.0{}", i % 10))
-                .spawn()
-                .unwrap(),
-        );
-        let pid = child.0.id().to_string();
-        let o = elfmaps(&["map", "--json", &pid]);
+        // Not settled: read at any point of exec, run or exit.
+        let child = Running::spawn(Command::new("sleep").arg(format!("0.0{}", i % 10)));
+        let pid = child.pid_arg();
+        let o = elfmaps(["map", "--json", &pid]);
         match o.status.code() {
             Some(0) => {
                 json(&o);
@@ -235,23 +205,29 @@ fn processes_that_exit_while_being_read() {
     }
     // A process killed while elfmaps runs.
     for _ in 0..10 {
-        let mut child = Kill(Command::new("sleep").arg("10").spawn().unwrap());
-        let pid = child.0.id().to_string();
-        let run = Command::new(env!("CARGO_BIN_EXE_elfmaps"))
-            .args(["map", &pid])
+        let mut child = Running::spawn(Command::new("sleep").arg("10"));
+        let run = cli::command(["map", &child.pid_arg()])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let _ = child.0.kill();
-        let _ = child.0.wait();
-        let o = run.wait_with_output().unwrap();
+        child.kill();
+        let o = cli::checked(run.wait_with_output().unwrap());
         assert!(matches!(o.status.code(), Some(0) | Some(2)), "{o:?}");
     }
 }
 
-/// Copies the libc that `sleep` uses into `dir` and starts `sleep` with it.
-fn sleep_with_private_libc(dir: &Path) -> Option<Kill> {
+/// Copies the libc that `sleep` uses into `dir` and starts `sleep` with it; None (after
+/// a note) when that cannot be done here.
+fn sleep_with_private_libc(dir: &Path) -> Option<Running> {
+    let started = private_libc(dir);
+    if started.is_none() {
+        skip::skip("could not run sleep with a private copy of its libc");
+    }
+    started
+}
+
+fn private_libc(dir: &Path) -> Option<Running> {
     let ldd = Command::new("ldd").arg("/bin/sleep").output().ok()?;
     let text = String::from_utf8_lossy(&ldd.stdout).into_owned();
     let libc = text.lines().find_map(|l| {
@@ -260,21 +236,13 @@ fn sleep_with_private_libc(dir: &Path) -> Option<Kill> {
             .then(|| l.split("=> ").nth(1)?.split(' ').next().map(str::to_string))?
     })?;
     fs::copy(&libc, dir.join("libc.so.6")).ok()?;
-    let mut child = Command::new("/bin/sleep")
-        .arg("30")
-        .env("LD_LIBRARY_PATH", dir)
-        .spawn()
-        .ok()?;
-    // Wait until the copy is mapped.
-    let maps = format!("/proc/{}/maps", child.id());
-    for _ in 0..200 {
-        if fs::read_to_string(&maps).is_ok_and(|m| m.contains(dir.to_str().unwrap_or("\0"))) {
-            return Some(Kill(child));
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let _ = child.kill();
-    None
+    let child = Running::start(
+        Command::new("/bin/sleep")
+            .arg("30")
+            .env("LD_LIBRARY_PATH", dir),
+    );
+    let maps = fs::read_to_string(format!("/proc/{}/maps", child.pid())).ok()?;
+    maps.contains(dir.to_str()?).then_some(child)
 }
 
 fn libc_regions<'a>(v: &'a serde_json::Value, dir: &Path) -> Vec<&'a serde_json::Value> {
@@ -291,7 +259,6 @@ fn libc_regions<'a>(v: &'a serde_json::Value, dir: &Path) -> Vec<&'a serde_json:
 fn library_truncated_on_disk_while_mapped() {
     let dir = tempfile::tempdir().unwrap();
     let Some(child) = sleep_with_private_libc(dir.path()) else {
-        eprintln!("note: skipped: could not run sleep with a private libc");
         return;
     };
     // The process keeps running (it does not touch the lost pages while asleep).
@@ -301,14 +268,10 @@ fn library_truncated_on_disk_while_mapped() {
         .unwrap()
         .set_len(100)
         .unwrap();
-    let o = elfmaps(&["map", "--json", &child.0.id().to_string()]);
+    let o = elfmaps(["map", "--json", &child.pid_arg()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v = json(&o);
-    let err = stderr(&o);
-    assert!(
-        err.contains("libc.so.6") && err.contains("truncated"),
-        "{err}"
-    );
+    assert_eq!(codes_for(&v, "/libc.so.6"), ["elf-malformed"]);
     let regions = libc_regions(&v, dir.path());
     assert!(!regions.is_empty());
     assert!(
@@ -321,14 +284,13 @@ fn library_truncated_on_disk_while_mapped() {
 fn library_replaced_on_disk_while_mapped() {
     let dir = tempfile::tempdir().unwrap();
     let Some(child) = sleep_with_private_libc(dir.path()) else {
-        eprintln!("note: skipped: could not run sleep with a private libc");
         return;
     };
     // An upgrade: a different file renamed over the library.
     let new = dir.path().join("new");
     fs::copy("/bin/sleep", &new).unwrap();
     fs::rename(&new, dir.path().join("libc.so.6")).unwrap();
-    let o = elfmaps(&["map", "--json", &child.0.id().to_string()]);
+    let o = elfmaps(["map", "--json", &child.pid_arg()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v = json(&o);
     let regions = libc_regions(&v, dir.path());
@@ -355,39 +317,36 @@ fn library_replaced_on_disk_while_mapped() {
             regions.iter().all(|r| r["kind"] == "unknown"),
             "{regions:?}"
         );
-        assert!(stderr(&o).contains("not the mapped one"), "{}", stderr(&o));
+        let w = cli::warnings(&v);
+        assert!(
+            w.iter().any(|w| w.code == "file-replaced"
+                && w.object
+                    .as_deref()
+                    .is_some_and(|o| o.contains("/libc.so.6"))),
+            "{w:?}"
+        );
     }
 }
 
 #[test]
 fn maps_that_change_between_reads() {
-    use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
-    let exe = dir.path().join("churn");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/churn/churn.c");
-    let st = Command::new("cc")
-        .args(["-O0", "-pthread", "-o"])
-        .arg(&exe)
-        .arg(&src)
-        .arg("-ldl")
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let mut child = Kill(
+    let Some(exe) =
+        build::build_testdata(dir.path(), "churn/churn.c", &["-O0", "-pthread", "-ldl"])
+    else {
+        return;
+    };
+    // Its threads never rest: READY (after exec and setup), not settled.
+    let mut child = Running::spawn(
         Command::new(&exe)
             .arg("libm.so.6")
             .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
+            .stdout(Stdio::piped()),
     );
-    let mut out = BufReader::new(child.0.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), "READY");
-    let pid = child.0.id().to_string();
+    assert!(child.lines_until("READY").is_empty());
+    let pid = child.pid_arg();
     for _ in 0..20 {
-        let o = elfmaps(&["map", "--json", &pid]);
+        let o = elfmaps(["map", "--json", &pid]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         let v = json(&o);
         let mut last = 0;
@@ -398,7 +357,7 @@ fn maps_that_change_between_reads() {
         }
     }
     for _ in 0..5 {
-        let o = elfmaps(&["snapshot", &pid, "-o", "-"]);
+        let o = elfmaps(["snapshot", &pid, "-o", "-"]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         assert!(o.stdout.starts_with(b"ELFMAPS-SNAPSHOT 1\n"));
     }
@@ -421,7 +380,7 @@ fn a_snapshot_claiming_a_terabyte_of_residency() {
     let path = dir.path().join("tib.snap");
     fs::write(&path, &snap).unwrap();
     let t = Instant::now();
-    let o = elfmaps(&[
+    let o = elfmaps([
         "map",
         "--snapshot",
         path.to_str().unwrap(),

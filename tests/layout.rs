@@ -4,22 +4,34 @@
 //!
 //! `ELFMAPS_LAYOUT_ALL=1` compares every candidate file instead of a sample.
 
+mod common;
+
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+use common::build::{build_source, build_testdata};
+use common::checks::{Ctx, Failures, check_object};
+use common::child::Running;
+use common::elf::{self, Tables, ehdr};
+use common::report::parse_elfmaps;
+use common::truth::kernel::read_maps;
+use common::truth::loader::{Obj, Ph};
+use common::truth::readelf::{self, ReFile, RePhdr, flag_chars};
+use common::{cli, skip};
+
 const SAMPLE: usize = 600;
 
-fn elfmaps(args: &[&str], files: &[PathBuf]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_elfmaps"))
-        .arg("layout")
-        .args(args)
-        .args(files)
-        .output()
-        .expect("run elfmaps")
+/// `elfmaps layout ARGS FILES`.
+fn layout(args: &[&str], files: &[PathBuf]) -> Output {
+    let mut all: Vec<OsString> = vec!["layout".into()];
+    all.extend(args.iter().map(OsString::from));
+    all.extend(files.iter().map(OsString::from));
+    cli::elfmaps(all)
 }
 
 fn is_elf(p: &Path) -> bool {
@@ -53,150 +65,20 @@ fn elf_files(dir: &str, keep: impl Fn(&str) -> bool, max: usize) -> Vec<PathBuf>
         .collect()
 }
 
-/// Whether `cc` can build with `flags`; builds `src` into `out` when it can.
-fn cc(dir: &Path, name: &str, src: &str, flags: &[&str]) -> Option<PathBuf> {
-    let c = dir.join(format!("{name}.c"));
-    std::fs::write(&c, src).unwrap();
-    let out = dir.join(name);
-    let ok = Command::new("cc")
-        .args(flags)
-        .arg("-o")
-        .arg(&out)
-        .arg(&c)
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("note: cc {flags:?} does not work here; {name} skipped");
-    }
-    ok.then_some(out)
+/// Builds the C program `text` with `cc FLAGS` into `dir/NAME`; None when the
+/// toolchain cannot (a note, or a failure under CI: tests/common/skip.rs).
+fn cc(dir: &Path, name: &str, text: &str, flags: &[&str]) -> Option<PathBuf> {
+    build_source(dir, name, text, flags)
 }
 
 // ---------------------------------------------------------------- readelf
-
-#[derive(Debug, Default, PartialEq)]
-struct RePhdr {
-    type_name: String,
-    offset: u64,
-    vaddr: u64,
-    paddr: u64,
-    filesz: u64,
-    memsz: u64,
-    flags: String,
-    align: u64,
-}
-
-#[derive(Debug, Default)]
-struct ReFile {
-    phdrs: Vec<RePhdr>,
-    /// None when readelf printed no mapping (no section headers or names).
-    mapping: Option<Vec<Vec<String>>>,
-}
-
-fn hex(s: &str) -> u64 {
-    u64::from_str_radix(s.trim_start_matches("0x"), 16)
-        .unwrap_or_else(|e| panic!("bad hex {s:?}: {e}"))
-}
-
-/// Parses `readelf -lW` output for several files (each after `File: PATH`).
-fn parse_readelf(text: &str, files: &[PathBuf]) -> BTreeMap<PathBuf, ReFile> {
-    let mut out = BTreeMap::new();
-    let mut cur: Option<PathBuf> = if files.len() == 1 {
-        Some(files[0].clone())
-    } else {
-        None
-    };
-    let mut f = ReFile::default();
-    let mut in_phdrs = false;
-    let mut in_map = false;
-    for line in text.lines() {
-        if let Some(p) = line.strip_prefix("File: ") {
-            if let Some(c) = cur.take() {
-                out.insert(c, std::mem::take(&mut f));
-            }
-            cur = Some(PathBuf::from(p));
-            (in_phdrs, in_map) = (false, false);
-            continue;
-        }
-        if line.starts_with("  Type ") {
-            in_phdrs = true;
-            continue;
-        }
-        if line.starts_with(" Section to Segment mapping:") {
-            in_phdrs = false;
-            in_map = true;
-            f.mapping = Some(Vec::new());
-            continue;
-        }
-        if in_phdrs {
-            if line.is_empty() {
-                in_phdrs = false;
-                continue;
-            }
-            if line.trim_start().starts_with("[Requesting") {
-                continue;
-            }
-            // "  %-14.14s " type, then offset vaddr paddr filesz memsz, "%c%c%c ", align.
-            let type_name = line[2..16].trim_end().to_string();
-            let rest = &line[17..];
-            let nums: Vec<&str> = rest.split_whitespace().take(5).collect();
-            // The flags start one space after the fifth number.
-            let mut pos = 0;
-            for n in &nums {
-                pos = rest[pos..].find(n).unwrap() + pos + n.len();
-            }
-            let flags = rest[pos + 1..pos + 4].to_string();
-            let align = rest[pos + 4..].trim();
-            f.phdrs.push(RePhdr {
-                type_name,
-                offset: hex(nums[0]),
-                vaddr: hex(nums[1]),
-                paddr: hex(nums[2]),
-                filesz: hex(nums[3]),
-                memsz: hex(nums[4]),
-                flags,
-                align: hex(align),
-            });
-        } else if in_map {
-            if line.starts_with("  Segment Sections") {
-                continue;
-            }
-            if line.is_empty() {
-                in_map = false;
-                continue;
-            }
-            let mut words = line.split_whitespace();
-            let idx: usize = words.next().unwrap().parse().unwrap();
-            let m = f.mapping.as_mut().unwrap();
-            assert_eq!(idx, m.len(), "{line}");
-            m.push(words.map(str::to_string).collect());
-        }
-    }
-    if let Some(c) = cur {
-        out.insert(c, f);
-    }
-    out
-}
-
-fn readelf(files: &[PathBuf]) -> BTreeMap<PathBuf, ReFile> {
-    let out = Command::new("readelf")
-        .arg("-lW")
-        .args(files)
-        .output()
-        .expect("readelf is needed for this test");
-    parse_readelf(&String::from_utf8_lossy(&out.stdout), files)
-}
-
-fn flag_chars(flags: u64) -> String {
-    let f = |bit, c| if flags & bit != 0 { c } else { ' ' };
-    [f(4, 'R'), f(2, 'W'), f(1, 'E')].iter().collect()
-}
 
 /// Compares elfmaps with readelf on `files`; returns how many were compared.
 fn compare(files: &[PathBuf]) -> usize {
     assert!(!files.is_empty());
     let (em, re) = std::thread::scope(|s| {
-        let re = s.spawn(|| readelf(files));
-        let em = elfmaps(&["--json"], files);
+        let re = s.spawn(|| readelf::readelf(files));
+        let em = layout(&["--json"], files);
         (em, re.join().unwrap())
     });
     assert!(
@@ -205,7 +87,8 @@ fn compare(files: &[PathBuf]) -> usize {
         String::from_utf8_lossy(&em.stderr)
     );
     let v: Value = serde_json::from_slice(&em.stdout).unwrap();
-    assert_eq!(v["schema_version"], 1);
+    // 2: warnings are objects with a code (issue 9 §4).
+    assert_eq!(v["schema_version"], 2);
     let objects = v["objects"].as_array().unwrap();
     assert_eq!(objects.len(), files.len());
     let mut failures = Vec::new();
@@ -297,6 +180,9 @@ fn compare(files: &[PathBuf]) -> usize {
 
 #[test]
 fn matches_readelf_on_system_files() {
+    if !readelf::available() {
+        return;
+    }
     let mut files = elf_files("/usr/bin", |_| true, SAMPLE / 2);
     files.extend(elf_files(
         "/usr/lib/x86_64-linux-gnu",
@@ -304,12 +190,14 @@ fn matches_readelf_on_system_files() {
         SAMPLE / 2,
     ));
     assert!(files.len() >= 50, "only {} ELF files found", files.len());
-    let n = compare(&files);
-    eprintln!("note: compared {n} ELF64 files with readelf");
+    compare(&files);
 }
 
 #[test]
 fn matches_readelf_on_elf32_files() {
+    if !readelf::available() {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
     for dir in ["/usr/lib32", "/usr/libx32", "/usr/lib/i386-linux-gnu"] {
@@ -325,12 +213,11 @@ fn matches_readelf_on_elf32_files() {
     ));
     files.extend(cc(tmp.path(), "m32static", src, &["-m32", "-static"]));
     if files.is_empty() {
-        eprintln!("note: no ELF32 files here and no cc -m32: skipped");
+        skip::skip("no ELF32 files here and no cc -m32");
         return;
     }
-    let n = compare(&files);
-    eprintln!("note: compared {n} ELF32 files with readelf");
-    let out = elfmaps(&["--json"], &files);
+    compare(&files);
+    let out = layout(&["--json"], &files);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     for o in v["objects"].as_array().unwrap() {
         assert_eq!(o["class"], 32, "{}", o["path"]);
@@ -339,6 +226,9 @@ fn matches_readelf_on_elf32_files() {
 
 #[test]
 fn matches_readelf_on_other_architectures() {
+    if !readelf::available() {
+        return;
+    }
     // The files captured in testdata/cross: seven machines, both byte orders, ELF32
     // and ELF64, 8 KiB-page sparc64 (GNU readelf reads every machine).
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/cross");
@@ -359,12 +249,14 @@ fn matches_readelf_on_other_architectures() {
         "only {} ELF files in testdata/cross",
         files.len()
     );
-    let n = compare(&files);
-    eprintln!("note: compared {n} files of other architectures with readelf");
+    compare(&files);
 }
 
 #[test]
 fn built_variants_match_readelf() {
+    if !readelf::available() {
+        return;
+    }
     // Layouts that system files rarely have: static, static-pie, 2 MiB alignment, no
     // separate code, TLS, RWX, no section headers.
     let tmp = tempfile::tempdir().unwrap();
@@ -380,19 +272,15 @@ fn built_variants_match_readelf() {
         ("nosep", &["-Wl,-z,noseparate-code"]),
         ("norelro", &["-Wl,-z,norelro"]),
         ("now", &["-Wl,-z,now"]),
-        (
-            "wxscript",
-            &["-Wl,--no-warn-rwx-segments", "-Wl,-N", "-static"],
-        ),
     ] {
         files.extend(cc(d, name, src, flags));
     }
+    // W+X from the linker's -N layout (testdata/wx; see omagic_w_and_x_in_one_segment).
+    files.extend(build_wx(d));
     // No section headers at all: readelf prints no mapping.
     if let Some(p) = files.first() {
         let mut bytes = std::fs::read(p).unwrap();
-        let shoff = 0x28;
-        bytes[shoff..shoff + 8].fill(0);
-        bytes[0x3c..0x40].fill(0); // e_shnum, e_shstrndx
+        elf::strip_section_headers(&mut bytes);
         let q = d.join("noshdr");
         std::fs::write(&q, bytes).unwrap();
         files.push(q);
@@ -401,7 +289,7 @@ fn built_variants_match_readelf() {
     // of those segments, not of the PT_LOAD around them).
     if let Some(p) = files.first() {
         let mut bytes = std::fs::read(p).unwrap();
-        let n = zero_section_sizes(&mut bytes, &[".note.gnu.build-id", ".dynamic"]);
+        let n = elf::zero_section_sizes(&mut bytes, &[".note.gnu.build-id", ".dynamic"]);
         assert_eq!(n, 2, "{} lacks the sections", p.display());
         let q = d.join("empty-edges");
         std::fs::write(&q, bytes).unwrap();
@@ -411,25 +299,139 @@ fn built_variants_match_readelf() {
     compare(&files);
 }
 
-/// Sets `sh_size` to 0 for the named sections of an ELF64 little-endian file;
-/// returns how many were found.
-fn zero_section_sizes(b: &mut [u8], names: &[&str]) -> usize {
-    let u16_at = |b: &[u8], o: usize| u16::from_le_bytes([b[o], b[o + 1]]) as usize;
-    let u64_at = |b: &[u8], o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap()) as usize;
-    let shoff = u64_at(b, 0x28);
-    let (shnum, shstrndx) = (u16_at(b, 0x3c), u16_at(b, 0x3e));
-    let strtab = u64_at(b, shoff + 64 * shstrndx + 24);
-    let mut found = 0;
-    for i in 0..shnum {
-        let sh = shoff + 64 * i;
-        let name_at = strtab + u32::from_le_bytes(b[sh..sh + 4].try_into().unwrap()) as usize;
-        let end = name_at + b[name_at..].iter().position(|&c| c == 0).unwrap();
-        if names.iter().any(|n| n.as_bytes() == &b[name_at..end]) {
-            b[sh + 32..sh + 40].fill(0);
-            found += 1;
-        }
+/// testdata/wx/wx.c built with `-Wl,-N` (see its header): one RWX PT_LOAD.
+fn build_wx(dir: &Path) -> Option<PathBuf> {
+    build_testdata(
+        dir,
+        "wx/wx.c",
+        &[
+            "-O0",
+            "-g0",
+            "-nostdlib",
+            "-static",
+            "-fno-pie",
+            "-no-pie",
+            "-fno-stack-protector",
+            "-Wl,-N",
+            "-Wl,--no-warn-rwx-segments",
+        ],
+    )
+}
+
+/// The loader's view of a file with no load bias, from readelf's program headers.
+fn obj_from_readelf(name: &str, r: &ReFile) -> Obj {
+    let p_type = |t: &str| match t {
+        "LOAD" => 1,
+        "GNU_RELRO" => 0x6474_e552,
+        _ => 0,
+    };
+    let flags = |f: &str| {
+        f.chars()
+            .map(|c| match c {
+                'R' => 4,
+                'W' => 2,
+                'E' => 1,
+                _ => 0,
+            })
+            .sum()
+    };
+    Obj {
+        bias: 0,
+        name: name.to_string(),
+        phdrs: r
+            .phdrs
+            .iter()
+            .enumerate()
+            .map(|(index, p)| Ph {
+                index,
+                p_type: p_type(&p.type_name),
+                flags: flags(&p.flags),
+                vaddr: p.vaddr,
+                filesz: p.filesz,
+                memsz: p.memsz,
+            })
+            .collect(),
     }
-    found
+}
+
+/// The W+X linker-script case: `-Wl,-N` (omagic) puts text, rodata, data and bss in
+/// one RWX PT_LOAD at a file offset that is not page aligned. readelf says so; elfmaps'
+/// layout agrees with readelf field by field and flags the segment; and the program,
+/// loaded by the kernel, is labelled page by page as those headers say.
+#[test]
+fn omagic_w_and_x_in_one_segment() {
+    if !readelf::available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(wx) = build_wx(tmp.path()) else {
+        return;
+    };
+    let wx = std::fs::canonicalize(wx).unwrap();
+    let re = readelf::readelf(std::slice::from_ref(&wx));
+    let r = &re[&wx];
+    let loads: Vec<(usize, &RePhdr)> = r
+        .phdrs
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.type_name == "LOAD")
+        .collect();
+    assert_eq!(loads.len(), 1, "{:?}", r.phdrs);
+    let (seg, load) = loads[0];
+    assert_eq!(load.flags, "RWE", "{load:?}");
+    assert_ne!(
+        load.offset % 4096,
+        0,
+        "an omagic segment is not page aligned: {load:?}"
+    );
+    assert!(
+        load.memsz > load.filesz + 4096,
+        "bss past the file: {load:?}"
+    );
+    let sections = &r.mapping.as_ref().expect("readelf printed no mapping")[seg];
+    for s in [".text", ".rodata", ".data", ".bss"] {
+        assert!(sections.iter().any(|x| x == s), "{s} not in {sections:?}");
+    }
+
+    compare(std::slice::from_ref(&wx));
+    let f = findings(&wx);
+    assert!(
+        f.iter()
+            .any(|x| x.0 == "wx_segment" && x.1 == Some(seg as u64) && x.2.is_some_and(|b| b > 0)),
+        "{f:?}"
+    );
+
+    // Run it: the kernel maps the one segment rwxp; its file page is data, the rest bss.
+    let mut child = Running::spawn(
+        Command::new(&wx)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped()),
+    );
+    assert!(child.lines_until("READY").is_empty());
+    child.settle();
+    let v = cli::json_ok(["map", "--json", &child.pid_arg()]);
+    let em = parse_elfmaps(&v);
+    let maps = read_maps(child.pid());
+    let cx = Ctx {
+        page: v["page_size"].as_u64().unwrap(),
+        maps: &maps,
+        em: &em,
+    };
+    let obj = obj_from_readelf(wx.to_str().unwrap(), r);
+    let mut fails = Failures::default();
+    let span = check_object(&cx, &obj, "EXEC", 64, &mut fails).expect("no span");
+    let kinds: Vec<&str> = em
+        .regions
+        .iter()
+        .filter(|r| r.start < span.end && span.start < r.end)
+        .map(|r| {
+            assert_eq!(r.perms, "rwxp", "{r:?}");
+            r.kind.as_str()
+        })
+        .collect();
+    assert_eq!(kinds, ["data", "bss"]);
+    assert!(fails.0.is_empty(), "{}", fails.0.join("\n"));
+    child.finish();
 }
 
 // ---------------------------------------------------------------- hostile inputs
@@ -440,10 +442,12 @@ fn unreadable_files_are_one_line_each_and_the_rest_is_reported() {
     let d = tmp.path();
     let good = PathBuf::from("/usr/bin/cat");
     let bytes = std::fs::read(&good).unwrap();
-    let le64 = |o: usize| u64::from_le_bytes(bytes[o..o + 8].try_into().unwrap()) as usize;
-    let phoff = le64(0x20);
-    let phnum = u16::from_le_bytes([bytes[0x38], bytes[0x39]]) as usize;
-    let shoff = le64(0x28);
+    let Tables {
+        phoff,
+        phnum,
+        shoff,
+        ..
+    } = Tables::of(&bytes);
 
     let mut bad: Vec<PathBuf> = Vec::new();
     let mut write = |name: &str, b: &[u8]| {
@@ -451,45 +455,54 @@ fn unreadable_files_are_one_line_each_and_the_rest_is_reported() {
         std::fs::write(&p, b).unwrap();
         bad.push(p);
     };
-    write("empty", b"");
     write("magic-only", b"\x7fELF");
     write("ident-only", &bytes[..16]);
     write("header-cut", &bytes[..63]);
     write("header-only", &bytes[..64]);
     write("phdrs-cut", &bytes[..phoff + 56 * phnum - 1]);
-    write("text", b"#!/bin/sh\necho hi\n");
     let mut bad_class = bytes[..4096].to_vec();
     bad_class[4] = 9;
     write("bad-class", &bad_class);
     let mut bad_phent = bytes.clone();
-    bad_phent[0x36] = 40;
+    bad_phent[ehdr::PHENTSIZE] = 40;
     write("bad-phentsize", &bad_phent);
     let mut names = bad.clone();
     names.push(d.to_path_buf()); // a directory
     names.push(PathBuf::from("/dev/null"));
     names.push(d.join("does-not-exist"));
-    let evil = d.join("evil\x1b[2J");
-    std::fs::write(&evil, b"nope").unwrap();
+    // Files that are not ELF at all: skipped with a warning, not errors.
+    let mut not_elf = Vec::new();
+    for (name, bytes) in [
+        ("empty", &b""[..]),
+        ("text", b"#!/bin/sh\necho hi\n"),
+        ("evil\x1b[2J", b"nope"),
+    ] {
+        let p = d.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        not_elf.push(p);
+    }
+    let evil = d.join("evil\x1b[2J-elf");
+    std::fs::write(&evil, &bytes[..20]).unwrap();
     names.push(evil);
 
     // Files that are still reported, with a warning.
     let sections_cut = d.join("sections-cut");
     std::fs::write(&sections_cut, &bytes[..shoff + 10]).unwrap();
     let mut huge_shnum = bytes.clone();
-    huge_shnum[0x3c..0x3e].copy_from_slice(&0u16.to_le_bytes());
     // e_shnum 0: the count is section 0's sh_size, here far over the cap.
-    huge_shnum[shoff + 0x20..shoff + 0x28].copy_from_slice(&(1u64 << 40).to_le_bytes());
+    elf::set_extended_shnum(&mut huge_shnum, 1 << 40);
     let huge = d.join("huge-shnum");
     std::fs::write(&huge, huge_shnum).unwrap();
 
     let mut all = vec![good.clone()];
     all.extend(names.iter().cloned());
+    all.extend(not_elf.iter().cloned());
     all.push(sections_cut.clone());
     all.push(huge.clone());
     all.push(good.clone());
 
     for json in [false, true] {
-        let out = elfmaps(if json { &["--json"] } else { &[] }, &all);
+        let out = layout(if json { &["--json"] } else { &[] }, &all);
         assert_eq!(out.status.code(), Some(2), "exit status");
         let stderr = String::from_utf8(out.stderr).unwrap();
         let errors: Vec<&str> = stderr
@@ -502,6 +515,18 @@ fn unreadable_files_are_one_line_each_and_the_rest_is_reported() {
             assert!(
                 line.starts_with(&format!("elfmaps: error: {shown}: ")),
                 "{line:?} does not name {shown:?}"
+            );
+        }
+        let skipped: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.ends_with("not an ELF file (skipped)"))
+            .collect();
+        assert_eq!(skipped.len(), not_elf.len(), "stderr:\n{stderr}");
+        for (line, name) in skipped.iter().zip(&not_elf) {
+            let shown = name.to_str().unwrap().replace('\x1b', "\\e");
+            assert_eq!(
+                *line,
+                format!("elfmaps: warning: {shown}: not an ELF file (skipped)")
             );
         }
         assert!(
@@ -549,7 +574,20 @@ fn unreadable_files_are_one_line_each_and_the_rest_is_reported() {
                     .is_empty()
             );
             assert_eq!(objs[1]["sections"], Value::Array(vec![]));
+            // The warnings of the files still reported, by their code.
+            for (o, path) in [(&objs[1], &sections_cut), (&objs[2], &huge)] {
+                assert_eq!(
+                    cli::warnings(o)
+                        .iter()
+                        .map(|w| (w.code.as_str(), w.object.as_deref()))
+                        .collect::<Vec<_>>(),
+                    [("sections-unreadable", path.to_str())],
+                    "{o}"
+                );
+            }
+            assert!(cli::warnings(&objs[0]).is_empty());
             assert_eq!(v["errors"].as_array().unwrap().len(), names.len());
+            assert_eq!(v["skipped"].as_array().unwrap().len(), not_elf.len());
         } else {
             assert_eq!(stdout.matches("/usr/bin/cat: DYN").count(), 2, "{stdout}");
             assert!(!stdout.contains('\x1b'));
@@ -557,10 +595,170 @@ fn unreadable_files_are_one_line_each_and_the_rest_is_reported() {
     }
 }
 
+/// Issue 9 §4: `layout /usr/lib/x86_64-linux-gnu/*.so*` (docs/layout.md's example)
+/// exited 2 on Debian, whose libc.so is a linker script. A file that is not ELF is
+/// skipped with one warning; the others are reported and the exit status is 0.
+#[test]
+fn files_that_are_not_elf_are_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let script = tmp.path().join("libc.so");
+    std::fs::write(
+        &script,
+        "/* GNU ld script */\nOUTPUT_FORMAT(elf64-x86-64)\nGROUP ( /lib/x86_64-linux-gnu/libc.so.6 )\n",
+    )
+    .unwrap();
+    let files = [PathBuf::from("/usr/bin/cat"), script.clone()];
+    for json in [false, true] {
+        let out = layout(if json { &["--json"][..] } else { &[][..] }, &files);
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert_eq!(
+            stderr,
+            format!(
+                "elfmaps: warning: {}: not an ELF file (skipped)\n",
+                script.display()
+            )
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        if json {
+            let v: Value = serde_json::from_str(&stdout).unwrap();
+            assert_eq!(v["objects"].as_array().unwrap().len(), 1);
+            assert_eq!(v["errors"], Value::Array(vec![]));
+            assert_eq!(v["skipped"][0]["path"], script.to_str().unwrap());
+            assert_eq!(v["skipped"][0]["message"], "not an ELF file");
+        } else {
+            assert!(stdout.starts_with("/usr/bin/cat: DYN"), "{stdout}");
+            assert!(!stdout.contains("libc.so"), "{stdout}");
+        }
+    }
+}
+
+/// docs/layout.md's example, as a shell expands it.
+#[test]
+fn the_documented_example_works() {
+    let dir = "/usr/lib/x86_64-linux-gnu";
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        println!("note: no {dir} here: docs/layout.md's example not run");
+        return;
+    };
+    let mut files: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.contains(".so"))
+        })
+        .collect();
+    files.sort();
+    files.insert(0, PathBuf::from("/usr/bin/cat"));
+    let out = layout(&["--json"], &files);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reported = v["objects"].as_array().unwrap().len();
+    let skipped = v["skipped"].as_array().map_or(0, Vec::len);
+    assert_eq!(reported + skipped, files.len());
+    assert!(reported > skipped, "{reported} reported, {skipped} skipped");
+}
+
+/// An ELF64 little-endian DYN file of `machine` with nothing but program headers of
+/// the given types (each 16 bytes at offset 0).
+fn phdrs_only(machine: u16, types: &[u32]) -> Vec<u8> {
+    let mut f = Vec::new();
+    f.extend_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0");
+    f.extend_from_slice(&3u16.to_le_bytes()); // e_type DYN
+    f.extend_from_slice(&machine.to_le_bytes());
+    f.extend_from_slice(&1u32.to_le_bytes()); // e_version
+    f.extend_from_slice(&0u64.to_le_bytes()); // e_entry
+    f.extend_from_slice(&64u64.to_le_bytes()); // e_phoff
+    f.extend_from_slice(&0u64.to_le_bytes()); // e_shoff
+    f.extend_from_slice(&0u32.to_le_bytes()); // e_flags
+    for v in [64u16, 56, types.len() as u16, 64, 0, 0] {
+        f.extend_from_slice(&v.to_le_bytes());
+    }
+    for (i, &t) in types.iter().enumerate() {
+        f.extend_from_slice(&t.to_le_bytes());
+        f.extend_from_slice(&4u32.to_le_bytes()); // PF_R
+        let at = 0x1000 * i as u64;
+        for v in [0, at, at, 0x10, 0x10, 8] {
+            f.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    f.resize(4096, 0);
+    f
+}
+
+/// Issue 9 §3: processor-specific segment types are named as readelf names them,
+/// on every machine: files of machines 0 to 299 (and two beyond) with the first six
+/// processor-specific types, the last one and some OS-specific ones, against readelf.
+#[test]
+fn processor_specific_segment_types_match_readelf() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut types: Vec<u32> = (0x7000_0000..0x7000_0006).collect();
+    types.extend([
+        0x7fff_ffff,
+        0x6000_0000,
+        0x6474_e553,
+        0x6474_e554,
+        0x6474_e555,
+    ]);
+    let mut files = Vec::new();
+    for machine in (0..300).chain([0x9026, 0xa390]) {
+        let p = tmp.path().join(format!("m{machine}"));
+        std::fs::write(&p, phdrs_only(machine, &types)).unwrap();
+        files.push(p);
+    }
+    compare(&files);
+    // readelf cuts names at 14 characters; the JSON has them whole.
+    let out = layout(&["--json"], &files);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names = |machine: usize| -> Vec<String> {
+        v["objects"][machine]["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["type"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names(15)[2], "PARISC_WEAKORDER");
+    assert_eq!(names(50)[1], "IA_64_UNWIND");
+    assert_eq!(names(40)[1], "EXIDX");
+    assert_eq!(names(8)[3], "ABIFLAGS");
+    assert_eq!(names(243)[3], "RISCV_ATTRIBUTES");
+    assert_eq!(names(183)[2], "AARCH64_MEMTAG_MTE");
+}
+
+/// Issue 9 §3: a machine goblin has no name for keeps its number, instead of an
+/// `UNKNOWN` shared by Alpha and C-SKY.
+#[test]
+fn machines_without_a_name_keep_their_number() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for machine in [62u16, 0x9026, 252, 0x1234, 41] {
+        let p = tmp.path().join(format!("m{machine}"));
+        std::fs::write(&p, phdrs_only(machine, &[1])).unwrap();
+        files.push(p);
+    }
+    let out = layout(&["--json"], &files);
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let machines: Vec<&str> = v["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["machine"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        machines,
+        ["X86_64", "ALPHA", "CSKY", "EM_4660", "FAKE_ALPHA"]
+    );
+}
+
 // ---------------------------------------------------------------- findings
 
 fn findings(path: &Path) -> Vec<(String, Option<u64>, Option<u64>)> {
-    let out = elfmaps(&["--json"], &[path.to_path_buf()]);
+    let out = layout(&["--json"], &[path.to_path_buf()]);
     assert!(
         out.status.success(),
         "{}",
@@ -591,7 +789,7 @@ fn kinds(f: &[(String, Option<u64>, Option<u64>)]) -> Vec<&str> {
 
 /// Index of the first program header of readelf type `ty`.
 fn phdr_index(path: &Path, ty: &str) -> Option<u64> {
-    let out = elfmaps(&["--json"], &[path.to_path_buf()]);
+    let out = layout(&["--json"], &[path.to_path_buf()]);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     v["objects"][0]["segments"]
         .as_array()
@@ -607,7 +805,6 @@ fn findings_of_built_programs() {
     let d = tmp.path();
     let main = "int v = 1; int main(void) { return v - 1; }\n";
     let Some(now) = cc(d, "now", main, &["-Wl,-z,relro,-z,now"]) else {
-        eprintln!("note: no working cc: skipped");
         return;
     };
     // Full RELRO, non-executable stack: at most informational findings.
@@ -698,7 +895,7 @@ fn findings_of_built_programs() {
 #[test]
 fn memory_per_kind_adds_up() {
     let files: Vec<PathBuf> = elf_files("/usr/bin", |_| true, 40);
-    let out = elfmaps(&["--json", "--page-size", "16384"], &files);
+    let out = layout(&["--json", "--page-size", "16384"], &files);
     assert!(out.status.success());
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["page_size"], 16384);

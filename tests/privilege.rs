@@ -8,10 +8,14 @@
 mod common;
 
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
+
+use common::child::Running;
+use common::report::{JRegion, parse_elfmaps};
+use common::truth::kernel::present_pages;
+use common::{build, cli, skip};
 
 const NOBODY: [&str; 4] = [
     "--reuid=65534",
@@ -20,23 +24,17 @@ const NOBODY: [&str; 4] = [
     "--inh-caps=-all",
 ];
 
-fn note(msg: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "note: {msg}");
-}
-
 /// A directory and an elfmaps binary that the unprivileged user can reach.
 fn setup() -> Option<(tempfile::TempDir, PathBuf)> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 || Command::new("setpriv").arg("--version").output().is_err()
+    if !skip::is_root("switching to an unprivileged user")
+        || !skip::have_tool("setpriv", &["--version"])
     {
-        note("privilege tests skipped: they need root and setpriv");
         return None;
     }
     let dir = tempfile::tempdir().unwrap();
     fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
     let bin = dir.path().join("elfmaps");
-    fs::copy(env!("CARGO_BIN_EXE_elfmaps"), &bin).unwrap();
+    fs::copy(cli::BIN, &bin).unwrap();
     fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
     Some((dir, bin))
 }
@@ -47,65 +45,39 @@ fn as_nobody(cmd: &Path, args: &[&str]) -> Command {
     c
 }
 
+/// testdata/privilege/merged.c, running as nobody, and the start of its extra mapping.
 struct Target {
-    child: Child,
+    child: Running,
     extra: u64,
 }
 
-impl Drop for Target {
-    fn drop(&mut self) {
-        drop(self.child.stdin.take());
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_merged(dir: &Path) -> Target {
-    let exe = dir.join("merged");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/privilege/merged.c");
-    let st = Command::new("cc")
-        .args(["-O0", "-o"])
-        .arg(&exe)
-        .arg(&src)
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let mut child = as_nobody(&exe, &[])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut extra = 0;
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(a) = line.strip_prefix("EXTRA 0x") {
-            extra = u64::from_str_radix(a, 16).unwrap();
-        }
-        if line == "READY" {
-            break;
-        }
-    }
-    assert_ne!(extra, 0, "merged did not start");
-    Target { child, extra }
+fn start_merged(dir: &Path) -> Option<Target> {
+    let exe = build::build_testdata(dir, "privilege/merged.c", &["-O0"])?;
+    let mut child = Running::spawn(
+        as_nobody(&exe, &[])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped()),
+    );
+    let extra = child
+        .lines_until("READY")
+        .iter()
+        .find_map(|l| l.strip_prefix("EXTRA 0x"))
+        .map(|a| u64::from_str_radix(a, 16).unwrap())
+        .expect("merged did not print EXTRA");
+    Some(Target { child, extra })
 }
 
 fn run(c: &mut Command) -> Output {
-    let o = c.stdin(Stdio::null()).output().unwrap();
-    assert_ne!(
-        o.status.code(),
-        Some(101),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
+    cli::checked(c.stdin(Stdio::null()).output().unwrap())
 }
 
 #[test]
 fn unprivileged_on_its_own_process() {
     let Some((dir, bin)) = setup() else { return };
-    let t = start_merged(dir.path());
-    let pid = t.child.id().to_string();
+    let Some(t) = start_merged(dir.path()) else {
+        return;
+    };
+    let pid = t.child.pid_arg();
     let o = run(&mut as_nobody(&bin, &["map", "--json", &pid]));
     assert_eq!(
         o.status.code(),
@@ -114,7 +86,7 @@ fn unprivileged_on_its_own_process() {
         String::from_utf8_lossy(&o.stderr)
     );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let em = common::parse_elfmaps(&v);
+    let em = parse_elfmaps(&v);
     // No map_files without CAP_SYS_ADMIN: every object was opened by its path (or under
     // /proc/PID/root) and was the mapped file (no warnings).
     assert!(
@@ -134,8 +106,8 @@ fn unprivileged_on_its_own_process() {
     // The same labels as root's run through map_files.
     let root = run(Command::new(&bin).args(["map", "--json", &pid]));
     let rv: serde_json::Value = serde_json::from_slice(&root.stdout).unwrap();
-    let re = common::parse_elfmaps(&rv);
-    let key = |r: &common::JRegion| (r.start, r.end, r.kind.clone(), r.segment, r.object.clone());
+    let re = parse_elfmaps(&rv);
+    let key = |r: &JRegion| (r.start, r.end, r.kind.clone(), r.segment, r.object.clone());
     assert_eq!(
         em.regions.iter().map(key).collect::<Vec<_>>(),
         re.regions.iter().map(key).collect::<Vec<_>>()
@@ -158,7 +130,7 @@ fn unprivileged_on_its_own_process() {
     // is recognised by its PFN).
     let pagemap = File::open(format!("/proc/{pid}/pagemap")).unwrap();
     for r in [bss, extra] {
-        let present = common::present_pages(&pagemap, r.start, r.end, 4096)
+        let present = present_pages(&pagemap, r.start, r.end, 4096)
             .iter()
             .filter(|&&b| b)
             .count() as u64;
@@ -171,11 +143,10 @@ fn unprivileged_on_its_own_process() {
 #[test]
 fn unprivileged_on_another_users_process() {
     let Some((_dir, bin)) = setup() else { return };
-    let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
-    let pid = sleeper.id().to_string();
+    let mut sleeper = Running::sleep();
+    let pid = sleeper.pid_arg();
     let o = run(&mut as_nobody(&bin, &["map", &pid]));
-    let _ = sleeper.kill();
-    let _ = sleeper.wait();
+    sleeper.kill();
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");

@@ -3,49 +3,24 @@
 //! pagemap); here: budgets at a figure pass and one page under fail, exit codes,
 //! output formats, malformed budgets, and diffs of saved reports.
 
+mod common;
+
 use std::fs;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Output;
 
-fn elfmaps(args: &[&str]) -> Output {
-    let o = Command::new(env!("CARGO_BIN_EXE_elfmaps"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run elfmaps");
-    assert_ne!(
-        o.status.code(),
-        Some(101),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
-}
+use common::child::Running;
+use common::cli::{codes_for, elfmaps, json, warnings};
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-struct Sleeper(Child);
-
-impl Drop for Sleeper {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// A snapshot of a sleeping process: a fixed input, so figures do not move between runs.
 fn snapshot(dir: &Path) -> String {
-    let s = Sleeper(Command::new("sleep").arg("60").spawn().unwrap());
-    std::thread::sleep(std::time::Duration::from_millis(50));
+    let s = Running::sleep();
     let path = dir.join("sleep.snap");
-    let o = elfmaps(&[
-        "snapshot",
-        &s.0.id().to_string(),
-        "-o",
-        path.to_str().unwrap(),
-    ]);
+    let o = elfmaps(["snapshot", &s.pid_arg(), "-o", path.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     path.to_str().unwrap().to_string()
 }
@@ -76,7 +51,7 @@ fn row<'a>(v: &'a serde_json::Value, object_suffix: &str, kind: &str) -> &'a ser
 fn summary_sums_the_map_regions() {
     let dir = tempfile::tempdir().unwrap();
     let snap = snapshot(dir.path());
-    let map = elfmaps(&["map", "--json", "--snapshot", &snap]);
+    let map = elfmaps(["map", "--json", "--snapshot", &snap]);
     let map: serde_json::Value = serde_json::from_slice(&map.stdout).unwrap();
     let s = summary(&snap, &[]);
     let regions = map["regions"].as_array().unwrap();
@@ -131,16 +106,27 @@ fn budgets_at_a_figure_pass_and_one_page_under_fail() {
         text(&o.stdout),
         text(&o.stderr)
     );
-    assert!(o.stdout.is_empty());
+    // Issue 9 §4: a passing check printed nothing.
+    assert_eq!(text(&o.stdout), "1 budget checked, none exceeded\n");
+    let o = check(dir.path(), &rule(text_size), &target, &["--quiet"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(o.stdout.is_empty(), "{}", text(&o.stdout));
     let o = check(dir.path(), &rule(text_size - 4096), &target, &[]);
     assert_eq!(o.status.code(), Some(1));
     let out = text(&o.stdout);
-    assert_eq!(out.lines().count(), 1, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
     assert!(
-        out.contains("libc.so.6 text size") && out.contains(&format!("({} B)", text_size - 4096)),
+        lines[0].contains("libc.so.6 text size")
+            && lines[0].contains(&format!("({} B)", text_size - 4096)),
         "{out}"
     );
-    assert!(out.contains("budget.toml:2]"), "{out}");
+    assert!(lines[0].contains("budget.toml:2]"), "{out}");
+    assert_eq!(lines[1], "1 budget checked, 1 exceeded");
+    // Twelve rules that hold: the line counts them.
+    let twelve = rule(text_size).repeat(12);
+    let o = check(dir.path(), &twelve, &target, &[]);
+    assert_eq!(text(&o.stdout), "12 budgets checked, none exceeded\n");
 
     // The whole object, by rss (exact from the snapshot), in KiB.
     let whole = s["objects"]
@@ -189,17 +175,24 @@ fn budget_rules_that_match_nothing_and_malformed_files() {
     let none = "[[budget]]\nobject = \"libnothing.so\"\nmax_size = 1\n";
     let o = check(dir.path(), none, &target, &[]);
     assert_eq!(o.status.code(), Some(0));
+    let err = text(&o.stderr);
     assert!(
-        text(&o.stderr).contains("budget.toml:2: rule for \"libnothing.so\" matches no object"),
-        "{}",
-        text(&o.stderr)
+        err.starts_with("elfmaps: warning: ") && err.contains("budget.toml:2:"),
+        "{err}"
     );
+    let o = check(dir.path(), none, &target, &["--json"]);
+    let w = warnings(&json(&o));
+    assert_eq!(w.len(), 1, "{w:?}");
     assert_eq!(
-        check(dir.path(), none, &target, &["--strict"])
-            .status
-            .code(),
-        Some(2)
+        (w[0].code.as_str(), w[0].object.as_deref()),
+        ("budget-unmatched", None)
     );
+    // Issue 9 §4: `--strict` exited 2 while its only line said "warning:".
+    let o = check(dir.path(), none, &target, &["--strict"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(err.starts_with("elfmaps: error: "), "{err}");
+    assert!(!err.contains("warning"), "{err}");
     let bad = "[[budget]]\nobject = \"x\"\n\nmax_size = \"2 XiB\"\n";
     let o = check(dir.path(), bad, &target, &[]);
     assert_eq!(o.status.code(), Some(2));
@@ -214,16 +207,22 @@ fn budget_rules_that_match_nothing_and_malformed_files() {
 #[test]
 fn budgets_on_elf_files() {
     let dir = tempfile::tempdir().unwrap();
-    let layout = elfmaps(&["layout", "--json", "/bin/sleep"]);
+    let layout = elfmaps(["layout", "--json", "/bin/sleep"]);
     let v: serde_json::Value = serde_json::from_slice(&layout.stdout).unwrap();
     let text_bytes = v["objects"][0]["memory"]["text"].as_u64().unwrap();
     let rule = |n: u64| {
         format!("[[budget]]\nobject = \"sleep\"\nkind = \"text\"\nmax_size = {n}\nmax_rss = 1\n")
     };
-    let o = check(dir.path(), &rule(text_bytes), &[], &["--elf", "/bin/sleep"]);
+    let o = check(
+        dir.path(),
+        &rule(text_bytes),
+        &[],
+        &["--elf", "/bin/sleep", "--json"],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    assert!(
-        text(&o.stderr).contains("rss of /bin/sleep is unknown"),
+    assert_eq!(
+        codes_for(&json(&o), "/bin/sleep"),
+        ["budget-unmeasured"],
         "{}",
         text(&o.stderr)
     );
@@ -239,10 +238,32 @@ fn budgets_on_elf_files() {
         dir.path(),
         &rule(text_bytes - 4096),
         &[],
-        &["--elf", "/bin/sleep", "/nonexistent"],
+        &["--elf", "/bin/sleep", "--elf", "/nonexistent"],
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stdout).contains("sleep text size"));
+}
+
+/// Issue 8: `check --elf` measured 4 KiB pages whatever `--page-size` said.
+#[test]
+fn budgets_on_elf_files_use_the_page_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let total = |page: &str| {
+        let o = elfmaps(["layout", "--json", "--page-size", page, "/bin/sleep"]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["objects"][0]["memory"]["total"].as_u64().unwrap()
+    };
+    let (small, large) = (total("4096"), total("65536"));
+    assert!(small < large, "{small} {large}");
+    let rule = format!("[[budget]]\nobject = \"sleep\"\nmax_size = {small}\n");
+    let elf = ["--elf", "/bin/sleep"];
+    let o = check(dir.path(), &rule, &elf, &["--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = check(dir.path(), &rule, &elf, &["--json", "--page-size", "65536"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["violations"][0]["actual"].as_u64(), Some(large));
+    assert_eq!(v["violations"][0]["limit"].as_u64(), Some(small));
 }
 
 #[test]
@@ -257,30 +278,76 @@ fn diff_of_saved_reports() {
     };
     let a = save("sleep.json", &["layout", "--json", "/bin/sleep"]);
     let b = save("cat.json", &["layout", "--json", "/bin/cat"]);
-    let o = elfmaps(&["diff", "--json", &a, &b]);
+    let o = elfmaps(["diff", "--json", &a, &b]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(d["appeared"], serde_json::json!(["cat"]));
     assert_eq!(d["vanished"], serde_json::json!(["sleep"]));
     // A report against itself: nothing changed.
-    let o = elfmaps(&["diff", &a, &a]);
+    let o = elfmaps(["diff", &a, &a]);
     assert_eq!(text(&o.stdout).lines().last(), Some("no change"));
     // Map reports of two processes running the same program: matched by name.
     let snap_dir = tempfile::tempdir().unwrap();
     let s1 = snapshot(snap_dir.path());
     let m1 = save("m1.json", &["map", "--json", "--snapshot", &s1]);
-    let o = elfmaps(&["diff", "--json", &m1, &m1]);
+    let o = elfmaps(["diff", "--json", &m1, &m1]);
     let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(d["changes"].as_array().unwrap().is_empty());
     // Not a report.
     fs::write(dir.path().join("x.json"), "{\"a\": 1}").unwrap();
-    let o = elfmaps(&["diff", &a, dir.path().join("x.json").to_str().unwrap()]);
+    let o = elfmaps(["diff", &a, dir.path().join("x.json").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         text(&o.stderr).contains("x.json: not an elfmaps JSON report"),
         "{}",
         text(&o.stderr)
     );
+}
+
+/// Issue 8: diff summed rss skipping unknown terms, so old rss 8K against new rss
+/// 4K plus one unknown printed "RSS -4.0K". A sum with an unknown term is unknown.
+#[test]
+fn diff_sums_with_an_unknown_term_are_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let golden = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/armhf.map.json");
+    let base: serde_json::Value = serde_json::from_slice(&fs::read(golden).unwrap()).unwrap();
+    let region = |start: u64, size: u64, rss: Option<u64>| {
+        let mut r = base["regions"][0].clone();
+        r["start"] = start.into();
+        r["end"] = (start + size).into();
+        r["object"] = "/lib/libc.so.6".into();
+        r["kind"] = "text".into();
+        r["size"] = size.into();
+        r["rss"] = rss.into();
+        r["pss"] = rss.into();
+        r
+    };
+    let save = |name: &str, regions: Vec<serde_json::Value>| {
+        let mut report = base.clone();
+        report["regions"] = regions.into();
+        report["objects"] = serde_json::json!([]);
+        let p = dir.path().join(name);
+        fs::write(&p, serde_json::to_vec(&report).unwrap()).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let old = save("old.json", vec![region(0x10000, 8192, Some(8192))]);
+    let new = save(
+        "new.json",
+        vec![
+            region(0x10000, 4096, Some(4096)),
+            region(0x11000, 4096, None),
+        ],
+    );
+    let o = elfmaps(["diff", "--color", "never", &old, &new]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    let line = out.lines().find(|l| l.starts_with("libc.so.6")).unwrap();
+    let cols: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(cols, ["libc.so.6", "text", "0", "-", "-"], "{out}");
+    let o = elfmaps(["diff", "--json", &old, &new]);
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(d["changes"][0]["new"]["rss"], serde_json::Value::Null);
+    assert_eq!(d["changes"][0]["rss"], serde_json::Value::Null);
 }
 
 #[test]
@@ -329,7 +396,7 @@ fn a_sysroot_file_with_another_build_id_is_not_used() {
     }
     assert!(patched, "libc's build ID not found in the file");
     fs::write(&libc, bytes).unwrap();
-    let o = elfmaps(&[
+    let o = elfmaps([
         "map",
         "--json",
         "--snapshot",
@@ -343,12 +410,8 @@ fn a_sysroot_file_with_another_build_id_is_not_used() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("libc.so.6: build ID") && err.contains("differs"),
-        "{err}"
-    );
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let v = json(&o);
+    assert_eq!(codes_for(&v, "/libc.so.6"), ["build-id-mismatch"]);
     for r in v["regions"].as_array().unwrap() {
         let path = r["path"].as_str().unwrap_or("");
         if path.ends_with("/libc.so.6") {
@@ -363,19 +426,160 @@ fn a_sysroot_file_with_another_build_id_is_not_used() {
 fn diff_of_summaries() {
     let dir = tempfile::tempdir().unwrap();
     let snap = snapshot(dir.path());
-    let s = elfmaps(&["summary", "--json", "--snapshot", &snap]);
+    let s = elfmaps(["summary", "--json", "--snapshot", &snap]);
     let p = dir.path().join("s.json");
     fs::write(&p, &s.stdout).unwrap();
-    let o = elfmaps(&["diff", "--json", p.to_str().unwrap(), p.to_str().unwrap()]);
+    let o = elfmaps(["diff", "--json", p.to_str().unwrap(), p.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(d["old_format"], "summary");
     assert!(d["changes"].as_array().unwrap().is_empty());
     // A summary --by kind has no objects to match: a clear error.
-    let k = elfmaps(&["summary", "--json", "--by", "kind", "--snapshot", &snap]);
+    let k = elfmaps(["summary", "--json", "--by", "kind", "--snapshot", &snap]);
     let pk = dir.path().join("k.json");
     fs::write(&pk, &k.stdout).unwrap();
-    let o = elfmaps(&["diff", p.to_str().unwrap(), pk.to_str().unwrap()]);
+    let o = elfmaps(["diff", p.to_str().unwrap(), pk.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("--by kind"), "{}", text(&o.stderr));
+}
+
+/// Issue 9 §4: an empty budget file passed silently.
+#[test]
+fn an_empty_budget_file_is_a_warning_and_an_error_under_strict() {
+    let dir = tempfile::tempdir().unwrap();
+    let elf = ["--elf", "/bin/sleep"];
+    for empty in ["", "# no rules yet\n"] {
+        let o = check(dir.path(), empty, &elf, &["--json"]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        let w = warnings(&json(&o));
+        assert_eq!(
+            w.iter().map(|w| w.code.as_str()).collect::<Vec<_>>(),
+            ["budget-empty"]
+        );
+        let err = text(&o.stderr);
+        assert!(err.starts_with("elfmaps: warning: "), "{err}");
+        let o = check(dir.path(), empty, &elf, &["--strict"]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(
+            text(&o.stderr).starts_with("elfmaps: error: "),
+            "{}",
+            text(&o.stderr)
+        );
+    }
+}
+
+/// Issue 9 §4: `[budget]` instead of `[[budget]]` gave serde's "invalid type: map,
+/// expected a sequence".
+#[test]
+fn a_single_budget_table_says_what_to_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = check(
+        dir.path(),
+        "[budget]\nobject = \"sleep\"\nmax_size = 1\n",
+        &["--elf", "/bin/sleep"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("budget.toml: line 1:") && err.contains("`[[budget]]`"),
+        "{err}"
+    );
+    assert!(!err.contains("expected a sequence"), "{err}");
+}
+
+/// Issue 9 §4: `check --elf FILE 25097` read the PID as a second file. Each `--elf`
+/// takes one file: a PID after it is a PID, and clap refuses the two together.
+#[test]
+fn each_elf_flag_takes_one_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let rule = "[[budget]]\nobject = \"*\"\nmax_size = \"1 GiB\"\n";
+    let o = check(dir.path(), rule, &["--elf", "/bin/sleep", "25097"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("'--elf <FILE>' cannot be used with '[PID]'"),
+        "{err}"
+    );
+    assert!(!err.contains("No such file"), "{err}");
+    // Two files after one --elf: the second is not a PID, and the error says how.
+    let o = check(dir.path(), rule, &["--elf", "/bin/sleep", "/bin/cat"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("one --elf FILE each"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = check(
+        dir.path(),
+        rule,
+        &["--elf", "/bin/sleep", "--elf", "/bin/cat"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "1 budget checked, none exceeded\n");
+    // No target at all: the message names --elf too.
+    let o = check(dir.path(), rule, &[], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("--elf FILE"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+/// Issue 9 §4: `diff` compared a `summary --top 2` report as if it were complete.
+#[test]
+fn a_cut_summary_says_so_and_diff_refuses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = snapshot(dir.path());
+    let full = summary(&snap, &[]);
+    assert!(full.get("cut").is_none(), "a complete summary has no cut");
+    let cut = summary(&snap, &["--top", "2"]);
+    let rows = full["rows"].as_array().unwrap().len();
+    assert_eq!(cut["cut"]["top"], 2);
+    assert_eq!(cut["cut"]["rows_dropped"].as_u64(), Some(rows as u64 - 2));
+    let save = |name: &str, v: &serde_json::Value| {
+        let p = dir.path().join(name);
+        fs::write(&p, serde_json::to_vec(v).unwrap()).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let (full, cut) = (save("full.json", &full), save("cut.json", &cut));
+    for (old, new) in [(&full, &cut), (&cut, &full)] {
+        let o = elfmaps(["diff", old, new]);
+        assert_eq!(o.status.code(), Some(2));
+        let err = text(&o.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains("cut.json: report-cut: ") && err.contains("--top 2"),
+            "{err}"
+        );
+        assert!(o.stdout.is_empty());
+    }
+}
+
+/// Issue 9 §4: `diff --exit-code` exits 1 when something changed, like
+/// `git diff --exit-code`; 0 when nothing did, and always 0 without the flag.
+#[test]
+fn diff_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let save = |name: &str, file: &str| {
+        let o = elfmaps(["layout", "--json", file]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        let p = dir.path().join(name);
+        fs::write(&p, &o.stdout).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let (a, b) = (
+        save("sleep.json", "/bin/sleep"),
+        save("cat.json", "/bin/cat"),
+    );
+    let code = |args: &[&str]| elfmaps(args).status.code();
+    assert_eq!(code(&["diff", "--exit-code", &a, &a]), Some(0));
+    assert_eq!(code(&["diff", "--exit-code", &a, &b]), Some(1));
+    assert_eq!(code(&["diff", "--exit-code", "--json", &a, &b]), Some(1));
+    assert_eq!(code(&["diff", &a, &b]), Some(0));
+    let o = elfmaps(["diff", "--exit-code", &a, &a]);
+    assert_eq!(text(&o.stdout).lines().last(), Some("no change"));
 }

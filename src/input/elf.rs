@@ -75,6 +75,7 @@ pub enum ElfError {
     Truncated(String),
     /// The headers contradict themselves or the format.
     Malformed(String),
+    /// I/O error reading the file.
     Io(io::Error),
 }
 
@@ -100,31 +101,47 @@ impl From<io::Error> for ElfError {
 /// One program header, with its index as `readelf -l` numbers it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Phdr {
+    /// Its index in the program header table, as `readelf -l` numbers it.
     pub index: usize,
+    /// `p_type` (PT_LOAD, PT_GNU_RELRO, ...).
     pub p_type: u32,
+    /// `p_flags`: PF_R, PF_W, PF_X.
     pub flags: u32,
+    /// `p_offset`: where the segment starts in the file.
     pub offset: u64,
+    /// `p_vaddr`: where it is linked to start in memory.
     pub vaddr: u64,
+    /// `p_paddr`.
     pub paddr: u64,
+    /// `p_filesz`: its bytes in the file.
     pub filesz: u64,
+    /// `p_memsz`: its bytes in memory (more than `filesz` for bss).
     pub memsz: u64,
+    /// `p_align`.
     pub align: u64,
 }
 
+/// Segment flag: executable.
 pub const PF_X: u32 = 1;
+/// Segment flag: writable.
 pub const PF_W: u32 = 2;
+/// Segment flag: readable.
 pub const PF_R: u32 = 4;
 
 impl Phdr {
+    /// Whether this is a PT_LOAD.
     pub fn is_load(&self) -> bool {
         self.p_type == PT_LOAD
     }
+    /// Whether this is a PT_GNU_RELRO.
     pub fn is_relro(&self) -> bool {
         self.p_type == PT_GNU_RELRO
     }
+    /// Whether PF_W is set.
     pub fn writable(&self) -> bool {
         self.flags & PF_W != 0
     }
+    /// Whether PF_X is set.
     pub fn executable(&self) -> bool {
         self.flags & PF_X != 0
     }
@@ -143,10 +160,13 @@ impl Phdr {
 pub struct ElfInfo {
     /// 32 or 64.
     pub class: u8,
+    /// Little-endian (else big-endian).
     pub little_endian: bool,
     /// `e_type` (2 = EXEC, 3 = DYN).
     pub e_type: u16,
+    /// `e_machine`.
     pub machine: u16,
+    /// The program headers, in file order.
     pub phdrs: Vec<Phdr>,
     /// The GNU build ID, when a PT_NOTE carries one.
     pub build_id: Option<Vec<u8>>,
@@ -164,12 +184,23 @@ impl ElfInfo {
         }
     }
 
-    /// goblin's machine name without the `EM_` prefix (`X86_64`, `AARCH64`, ...).
+    /// goblin's machine name without the `EM_` prefix (`X86_64`, `AARCH64`, ...);
+    /// for a machine goblin does not name, `EM_` and its number (`EM_4660`), never a
+    /// bare `UNKNOWN` that two machines would share.
     pub fn machine_name(&self) -> String {
-        let s = goblin::elf::header::machine_to_str(self.machine);
-        s.strip_prefix("EM_").unwrap_or(s).to_string()
+        match self.machine {
+            // Linux ports goblin has no name for.
+            252 => return "CSKY".into(),
+            0x9026 => return "ALPHA".into(),
+            _ => {}
+        }
+        match goblin::elf::header::machine_to_str(self.machine) {
+            "EM_UNKNOWN" => format!("EM_{}", self.machine),
+            s => s.strip_prefix("EM_").unwrap_or(s).to_string(),
+        }
     }
 
+    /// The PT_LOAD headers, in file order.
     pub fn loads(&self) -> impl Iterator<Item = &Phdr> {
         self.phdrs.iter().filter(|p| p.is_load() && p.memsz > 0)
     }
@@ -179,6 +210,7 @@ impl ElfInfo {
         matches!(self.e_type, 2 | 3) && self.loads().next().is_some()
     }
 
+    /// The build ID in lowercase hex, if the file has one.
     pub fn build_id_hex(&self) -> Option<String> {
         self.build_id
             .as_ref()
@@ -382,19 +414,26 @@ pub const MAX_DYNAMIC_BYTES: u64 = 1 << 20;
 /// One section header, with its name from the section name string table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shdr {
+    /// Its index in the section header table.
     pub index: usize,
     /// The name's bytes; `None` when the string table or the name is missing.
     pub name: Option<Vec<u8>>,
+    /// `sh_type`.
     pub sh_type: u32,
+    /// `sh_flags`.
     pub flags: u64,
+    /// `sh_addr`.
     pub addr: u64,
+    /// `sh_offset`.
     pub offset: u64,
+    /// `sh_size`.
     pub size: u64,
 }
 
 /// The section header table of a file (section 0 included, as it is in the file).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SectionTable {
+    /// The section headers, in file order.
     pub sections: Vec<Shdr>,
     /// Why names are missing (no, truncated or oversized string table), if they are.
     pub names_problem: Option<String>,

@@ -13,6 +13,7 @@ use std::fmt;
 pub struct Mapping {
     /// 1-based line number of the header line in the input.
     pub line: usize,
+    /// Start address.
     pub start: u64,
     /// Exclusive end address.
     pub end: u64,
@@ -20,8 +21,11 @@ pub struct Mapping {
     pub perms: [u8; 4],
     /// File offset of `start` (bytes).
     pub offset: u64,
+    /// Device major number.
     pub dev_major: u32,
+    /// Device minor number.
     pub dev_minor: u32,
+    /// Inode (0 for anonymous memory).
     pub inode: u64,
     /// The name exactly as the kernel printed it (padding removed), possibly empty.
     pub name: Vec<u8>,
@@ -97,6 +101,7 @@ pub struct Fields {
 }
 
 impl Fields {
+    /// Whether there are no fields (a maps line, not smaps).
     pub fn is_empty(&self) -> bool {
         self.present == 0 && self.vm_flags.is_none() && self.other.is_empty()
     }
@@ -209,7 +214,9 @@ impl Fields {
 /// One `Key: value` line of smaps.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Field {
+    /// The key, without the colon.
     pub key: String,
+    /// Its value.
     pub value: FieldValue,
 }
 
@@ -232,16 +239,22 @@ pub enum NameKind<'a> {
     Anonymous,
     /// A file path (decoded: `\012` becomes `\n`, the ` (deleted)` suffix removed).
     Path {
+        /// The path as maps prints it (with `\\012` for a newline), without the suffix.
         path: Cow<'a, [u8]>,
+        /// Whether the kernel appended ` (deleted)`.
         deleted: bool,
     },
+    /// `[heap]`.
     Heap,
+    /// `[stack]`.
     Stack,
     /// `[stack:TID]` (kernels before 4.5).
     ThreadStack(u64),
+    /// `[vdso]`.
     Vdso,
     /// `[vvar]`, `[vvar_vclock]`.
     Vvar,
+    /// `[vsyscall]`.
     Vsyscall,
     /// `[anon:NAME]`.
     AnonNamed(&'a [u8]),
@@ -256,18 +269,22 @@ pub enum NameKind<'a> {
 }
 
 impl Mapping {
+    /// Size in bytes.
     pub fn size(&self) -> u64 {
         self.end - self.start
     }
 
+    /// Permissions as maps prints them (`r-xp`).
     pub fn perms_str(&self) -> String {
         String::from_utf8_lossy(&self.perms).into_owned()
     }
 
+    /// Device as maps prints it (`fe:00`).
     pub fn dev_str(&self) -> String {
         format!("{:02x}:{:02x}", self.dev_major, self.dev_minor)
     }
 
+    /// Whether the mapping is shared (`s`).
     pub fn is_shared(&self) -> bool {
         self.perms[3] == b's'
     }
@@ -376,6 +393,7 @@ pub struct ParseError {
     pub line: usize,
     /// The offending line (lossily decoded, control characters escaped by the printer).
     pub text: String,
+    /// What is wrong with it.
     pub what: &'static str,
 }
 

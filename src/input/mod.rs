@@ -3,8 +3,10 @@
 //!
 //! - [`maps`]: `/proc/PID/maps` and `smaps` text;
 //! - [`elf`]: ELF file, program and section headers, build IDs, through bounded reads;
-//! - [`snapshot`]: the snapshot file of `elfmaps snapshot`.
+//! - [`snapshot`]: the snapshot file of `elfmaps snapshot`;
+//! - [`budget`]: the budget file of `elfmaps check`.
 
+pub mod budget;
 pub mod elf;
 pub mod maps;
 pub mod snapshot;

@@ -18,6 +18,7 @@ pub fn live(pid: u32) -> Result<Report, Error> {
     let (mappings, source, _) = read_mappings(&target.0, false)?;
     let empty = mappings.is_empty();
     let mut report = analyze(mappings, source, proc::page_size(), Some(pid), &mut target);
+    report.command = target.0.command();
     if !target.0.alive() {
         return Err(Error::Proc(ProcError::Exited(pid)));
     }

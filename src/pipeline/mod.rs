@@ -169,6 +169,7 @@ fn finish(
     Report {
         schema_version: report::SCHEMA_VERSION,
         pid,
+        command: None,
         page_size: page_size.get(),
         source: source.to_string(),
         regions: built.regions,
@@ -229,12 +230,12 @@ fn label(
     warnings: &mut Vec<Warning>,
 ) -> Attribution {
     let hints = target.hints();
-    let attribution = label::attribute(mappings, facts, page_size.get(), &hints);
-    for (key, why) in &attribution.unexplained {
+    let attribution = label::attribute(mappings, facts, page_size, &hints);
+    for (key, why) in &attribution.unlabelled {
         warnings.push(Warning {
-            code: Code::UnexplainedFile,
+            code: why.code,
             object: Some(String::from_utf8_lossy(&key.name).into_owned()),
-            message: format!("{why}; its regions are labelled unknown"),
+            message: format!("{}; its regions are labelled unknown", why.message),
         });
     }
     let mut warned = HashSet::new();
@@ -248,6 +249,16 @@ fn label(
                 message: format!("{}; its regions are labelled unknown", p.message),
             });
         }
+    }
+    for (i, p) in &attribution.notes {
+        warnings.push(Warning {
+            code: p.code,
+            object: attribution
+                .instances
+                .get(*i)
+                .map(|x| String::from_utf8_lossy(&x.key.name).into_owned()),
+            message: p.message.clone(),
+        });
     }
     warn_no_inode(mappings, &attribution, page_size, warnings);
     attribution
@@ -383,11 +394,17 @@ fn learn(m: &Mapping, target: &dyn Source) -> (FileRecord, Vec<Warning>) {
                         );
                         FileFacts::Unreadable
                     }
-                    _ => FileFacts::Elf {
-                        info: Arc::new(info),
-                        size,
-                        exact,
-                    },
+                    (want, have) => {
+                        // A build ID recorded on the target that the file has too
+                        // proves it is the mapped file, as map_files does live.
+                        let proven =
+                            want.is_some_and(|w| !w.is_empty() && have.as_ref() == Some(&w));
+                        FileFacts::Elf {
+                            exact: exact || proven,
+                            info: Arc::new(info),
+                            size,
+                        }
+                    }
                 },
                 Err(ElfError::NotElf) => FileFacts::NotElf,
                 Err(e) => {

@@ -183,6 +183,14 @@ pub(crate) fn possible(mappings: &[Mapping]) -> Result<Vec<PageSize>, PageSizeEr
     Ok(out)
 }
 
+/// Whether every start and end, and the offset of every file-backed line, is a
+/// multiple of `page`: a stricter test than the rule, for hints only.
+pub(crate) fn every_address_is_a_multiple(mappings: &[Mapping], page: PageSize) -> bool {
+    mappings.iter().all(|m| {
+        page.divides(m.start) && page.divides(m.end) && (m.inode == 0 || page.divides(m.offset))
+    })
+}
+
 /// Whether the program headers of `info` allow pages of `page` bytes: every PT_LOAD's
 /// file offset and address agree modulo the page (the only way to map it), and its
 /// alignment is a multiple of the page (glibc refuses to load the file otherwise).

@@ -196,7 +196,7 @@ fn offset_of(m: &Mapping, start: u64, warnings: &mut Vec<Warning>) -> Option<u64
 /// Figures of the parts of one split maps line (see module docs); `residency` is that
 /// of the whole line.
 fn split_figures(
-    parts: &[crate::label::Region],
+    parts: &[crate::label::Part],
     page: PageSize,
     residency: Option<Residency>,
     whole: &Figures,
@@ -281,7 +281,7 @@ fn forced(line: Option<u64>, line_total: Option<u64>, part_total: Option<u64>) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::label::Region as Part;
+    use crate::label::Part;
     use crate::vocab::Kind;
 
     fn part(start: u64, end: u64) -> Part {

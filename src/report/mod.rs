@@ -210,6 +210,10 @@ pub struct Report {
     pub schema_version: u32,
     /// The process described; `None` offline, when the input does not say.
     pub pid: Option<u32>,
+    /// The live process's command line (`/proc/PID/cmdline`, arguments joined by
+    /// spaces; `[comm]` when it has none); `None` offline. In JSON only when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
     /// The page size the analysis used, in bytes.
     pub page_size: u64,
     /// `smaps` or `maps`: where the lines came from.

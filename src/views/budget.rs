@@ -1,258 +1,102 @@
 //! `elfmaps check`: memory budgets per object and kind, for CI.
 //!
-//! The budget file is TOML, one `[[budget]]` table per rule (docs/budgets.md). Parsing
-//! takes the text and does no I/O; every error names the line. Checking is pure: it
-//! takes measured rows (from a `map` report via [`crate::views::summary`], or from ELF files'
-//! static layout) and returns the violations.
+//! The rules come from [`crate::input::budget`]. The rows they are checked against are
+//! measured here, from a `map` report (through [`crate::views::summary`]) or from ELF
+//! files' static layout ([`crate::views::layout`]). Checking is pure: rows and rules in,
+//! a [`Check`] out (violations, and warnings for rules that match nothing, figures
+//! that are unknown, or a file with no rules). [`Check`] is also the JSON document of
+//! `check --json`.
 
-use serde::Deserialize;
-use toml::Spanned;
+use std::collections::BTreeSet;
 
-use crate::label::Kind;
-use crate::report::Figures;
+use serde::Serialize;
 
-/// A measure a rule can limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Measure {
-    Size,
-    Rss,
-    Pss,
-    PrivateDirty,
-    Swap,
-}
+use crate::input::budget::{Measure, Rule};
+use crate::report::Report;
+use crate::views::layout::Layouts;
+use crate::views::summary::{self, By, SortBy};
+use crate::vocab::{Code, Figures, Kind, Warning};
 
-impl Measure {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Measure::Size => "size",
-            Measure::Rss => "rss",
-            Measure::Pss => "pss",
-            Measure::PrivateDirty => "private_dirty",
-            Measure::Swap => "swap",
-        }
-    }
+/// Bumped on any incompatible change of the JSON of [`Check`] (2: `warnings` are
+/// objects with a `code`, as in `map --json`, no longer strings).
+pub const SCHEMA_VERSION: u32 = 2;
 
-    fn of(self, f: &Figures) -> Option<u64> {
-        match self {
-            Measure::Size => Some(f.size),
-            Measure::Rss => f.rss,
-            Measure::Pss => f.pss,
-            Measure::PrivateDirty => f.private_dirty,
-            Measure::Swap => f.swap,
-        }
-    }
-}
-
-/// One budget rule.
-#[derive(Debug, Clone)]
-pub struct Rule {
-    /// 1-based line of the rule's `object` key in the budget file.
-    pub line: usize,
-    /// The glob as written.
-    pub object: String,
-    pattern: glob::Pattern,
-    /// The glob has a `/`: it matches the full path, else the file name.
-    full_path: bool,
-    pub kind: Option<Kind>,
-    pub limits: Vec<(Measure, u64)>,
-}
-
-impl Rule {
-    /// Whether the rule's glob matches the object at `path` (a maps path).
-    pub fn matches(&self, path: &str) -> bool {
-        let path = path.strip_suffix(" (deleted)").unwrap_or(path);
-        if self.full_path {
-            self.pattern.matches(path)
-        } else {
-            self.pattern
-                .matches(path.rsplit('/').next().unwrap_or(path))
-        }
-    }
-}
-
-/// A malformed budget file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BudgetError {
-    pub line: usize,
-    pub message: String,
-}
-
-impl std::fmt::Display for BudgetError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "line {}: {}", self.line, self.message)
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFile {
-    #[serde(default)]
-    budget: Vec<RawRule>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRule {
-    object: Spanned<String>,
-    kind: Option<Spanned<String>>,
-    max_size: Option<Spanned<Amount>>,
-    max_rss: Option<Spanned<Amount>>,
-    max_pss: Option<Spanned<Amount>>,
-    max_private_dirty: Option<Spanned<Amount>>,
-    max_swap: Option<Spanned<Amount>>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Amount {
-    Int(i64),
-    Text(String),
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
-}
-
-/// Parses a size: a number of bytes, or a string with a unit: `B`, `KiB`, `MiB`,
-/// `GiB` (powers of 1024) or `kB`, `MB`, `GB` (powers of 1000), e.g. `"1.5 MiB"`.
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, unit) = (&s[..split], s[split..].trim());
-    let mult: u64 = match unit {
-        "" | "B" => 1,
-        "KiB" => 1 << 10,
-        "MiB" => 1 << 20,
-        "GiB" => 1 << 30,
-        "kB" | "KB" => 1000,
-        "MB" => 1_000_000,
-        "GB" => 1_000_000_000,
-        _ => {
-            return Err(format!(
-                "unknown unit {unit:?} in {s:?} (use B, KiB, MiB, GiB, kB, MB or GB)"
-            ));
-        }
-    };
-    let bad = || format!("{s:?} is not a size");
-    let (int, frac) = num.split_once('.').unwrap_or((num, ""));
-    if int.is_empty() && frac.is_empty() {
-        return Err(bad());
-    }
-    let whole: u64 = if int.is_empty() {
-        0
-    } else {
-        int.parse().map_err(|_| bad())?
-    };
-    let mut value = whole.checked_mul(mult).ok_or_else(bad)?;
-    if !frac.is_empty() {
-        let digits: u32 = frac.len().try_into().map_err(|_| bad())?;
-        let f: u64 = frac.parse().map_err(|_| bad())?;
-        let scale = 10u128.checked_pow(digits).ok_or_else(bad)?;
-        let part = (u128::from(f) * u128::from(mult)) / scale;
-        value = value.checked_add(part as u64).ok_or_else(bad)?;
-    }
-    Ok(value)
-}
-
-/// Parses a budget file.
-pub fn parse(text: &str) -> Result<Vec<Rule>, BudgetError> {
-    let raw: RawFile = toml::from_str(text).map_err(|e| BudgetError {
-        line: e.span().map_or(1, |s| line_of(text, s.start)),
-        message: e.message().to_string(),
-    })?;
-    let mut rules = Vec::new();
-    for r in raw.budget {
-        let line = line_of(text, r.object.span().start);
-        let err = |span: std::ops::Range<usize>, message: String| BudgetError {
-            line: line_of(text, span.start),
-            message,
-        };
-        let object = r.object.get_ref().clone();
-        let pattern = glob::Pattern::new(&object)
-            .map_err(|e| err(r.object.span(), format!("bad glob {object:?}: {e}")))?;
-        let kind = match &r.kind {
-            None => None,
-            Some(k) => Some(
-                Kind::ALL
-                    .into_iter()
-                    .find(|x| x.as_str() == k.get_ref())
-                    .ok_or_else(|| err(k.span(), format!("unknown kind {:?}", k.get_ref())))?,
-            ),
-        };
-        let mut limits = Vec::new();
-        for (measure, amount) in [
-            (Measure::Size, &r.max_size),
-            (Measure::Rss, &r.max_rss),
-            (Measure::Pss, &r.max_pss),
-            (Measure::PrivateDirty, &r.max_private_dirty),
-            (Measure::Swap, &r.max_swap),
-        ] {
-            let Some(a) = amount else { continue };
-            let bytes = match a.get_ref() {
-                Amount::Int(n) => {
-                    u64::try_from(*n).map_err(|_| err(a.span(), format!("negative limit {n}")))?
-                }
-                Amount::Text(s) => parse_size(s).map_err(|m| err(a.span(), m))?,
-            };
-            limits.push((measure, bytes));
-        }
-        if limits.is_empty() {
-            return Err(BudgetError {
-                line,
-                message: "a rule needs at least one of max_size, max_rss, max_pss, max_private_dirty, max_swap".into(),
-            });
-        }
-        rules.push(Rule {
-            line,
-            full_path: object.contains('/'),
-            object,
-            pattern,
-            kind,
-            limits,
-        });
-    }
-    Ok(rules)
-}
-
-/// A measured (object, kind) or object total (`kind: None`).
+/// A measured (object, kind), or an object's total (`kind: None`).
 #[derive(Debug, Clone)]
 pub struct Measured {
+    /// The object's path.
     pub object: String,
+    /// The kind measured; `None` for the whole object.
     pub kind: Option<Kind>,
+    /// Its figures.
     pub figures: Figures,
 }
 
-/// A rule exceeded.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+/// A rule exceeded. (Fields in the order `check --json` has always printed them:
+/// alphabetical.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Violation {
+    /// The measured bytes.
+    pub actual: u64,
+    /// The kind limited; `None` for the whole object.
+    pub kind: Option<Kind>,
+    /// The limit in bytes.
+    pub limit: u64,
+    /// The measure limited.
+    pub measure: Measure,
+    /// The object's path.
+    pub object: String,
     /// Line of the rule in the budget file.
     pub rule_line: usize,
-    pub object: String,
-    pub kind: Option<Kind>,
-    pub measure: Measure,
-    pub actual: u64,
-    pub limit: u64,
 }
 
-/// The outcome of checking rules.
-#[derive(Debug, Clone, Default)]
-pub struct Outcome {
+/// The outcome of checking budget rules: what `check --json` prints.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Check {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Rules exceeded, in rule order.
     pub violations: Vec<Violation>,
-    /// Rules that matched no object (by index into the rules).
-    pub unmatched: Vec<usize>,
-    /// (rule index, object, measure) that could not be measured (null figure).
-    pub unmeasured: Vec<(usize, String, Measure)>,
+    /// A budget file without rules ([`Code::BudgetEmpty`]), rules that match no
+    /// object ([`Code::BudgetUnmatched`]) and limits whose figure is unknown
+    /// ([`Code::BudgetUnmeasured`], with the object's path in `object`).
+    pub warnings: Vec<Warning>,
+    /// How many rules matched no object (an error under `--strict`).
+    #[serde(skip)]
+    pub unmatched: usize,
+    /// How many rules were checked.
+    #[serde(skip)]
+    pub rules: usize,
+    /// How many rules were exceeded (by one object or more).
+    #[serde(skip)]
+    pub exceeded: usize,
 }
 
-/// Checks `rules` against `measured` rows.
-pub fn check(rules: &[Rule], measured: &[Measured]) -> Outcome {
+impl Check {
+    /// Whether a warning of this code is an error under `check --strict`: a budget
+    /// file that checks nothing (no rules, or a rule that matches no object).
+    pub fn is_strict_error(code: Code) -> bool {
+        matches!(code, Code::BudgetEmpty | Code::BudgetUnmatched)
+    }
+
+    /// Whether `check --strict` fails: a warning of [`Check::is_strict_error`].
+    pub fn fails_strict(&self) -> bool {
+        self.warnings.iter().any(|w| Check::is_strict_error(w.code))
+    }
+}
+
+/// What evaluating the rules found, before it is worded.
+#[derive(Debug, Clone, Default)]
+struct Outcome {
+    violations: Vec<Violation>,
+    /// Rules that matched no object (by index into the rules).
+    unmatched: Vec<usize>,
+    /// (rule index, object, measure) that could not be measured (null figure).
+    unmeasured: Vec<(usize, String, Measure)>,
+}
+
+fn evaluate(rules: &[Rule], measured: &[Measured]) -> Outcome {
     let mut out = Outcome::default();
     for (ri, rule) in rules.iter().enumerate() {
         let mut matched = false;
@@ -283,22 +127,104 @@ pub fn check(rules: &[Rule], measured: &[Measured]) -> Outcome {
     out
 }
 
+/// Checks `rules` against `measured` rows. `budget_file` names the budget file in
+/// the warnings (`FILE:LINE: ...`).
+pub fn check(rules: &[Rule], measured: &[Measured], budget_file: &str) -> Check {
+    let outcome = evaluate(rules, measured);
+    let mut warnings = Vec::new();
+    if rules.is_empty() {
+        warnings.push(Warning::new(
+            Code::BudgetEmpty,
+            None,
+            format!("{budget_file}: no [[budget]] rules: nothing is checked"),
+        ));
+    }
+    for &ri in &outcome.unmatched {
+        let r = &rules[ri];
+        warnings.push(Warning::new(
+            Code::BudgetUnmatched,
+            None,
+            format!(
+                "{budget_file}:{}: rule for {:?} matches no object",
+                r.line, r.object
+            ),
+        ));
+    }
+    for (ri, object, measure) in &outcome.unmeasured {
+        warnings.push(Warning::new(
+            Code::BudgetUnmeasured,
+            Some(object.clone()),
+            format!(
+                "{} is unknown here: the limit at {budget_file}:{} is not checked",
+                measure.as_str(),
+                rules[*ri].line
+            ),
+        ));
+    }
+    let exceeded = outcome
+        .violations
+        .iter()
+        .map(|v| v.rule_line)
+        .collect::<BTreeSet<_>>()
+        .len();
+    Check {
+        schema_version: SCHEMA_VERSION,
+        violations: outcome.violations,
+        warnings,
+        unmatched: outcome.unmatched.len(),
+        rules: rules.len(),
+        exceeded,
+    }
+}
+
+/// The rows of a `map` report: each (object, kind) and each object's total, as
+/// `summary` sums them. Memory of no object is not measured.
+pub fn measure_report(report: &Report) -> Vec<Measured> {
+    let s = summary::summarize(report, By::Object, SortBy::Size, None);
+    s.rows
+        .iter()
+        .chain(&s.objects)
+        .filter_map(|r| {
+            Some(Measured {
+                object: r.object.clone()?,
+                kind: r.kind,
+                figures: r.figures.clone(),
+            })
+        })
+        .collect()
+}
+
+/// The rows of ELF files' static layout: the bytes each kind takes once loaded, and
+/// the whole file's; only `size` is known. Files whose memory could not be computed
+/// give no rows.
+pub fn measure_layouts(layouts: &Layouts) -> Vec<Measured> {
+    let mut measured = Vec::new();
+    for o in &layouts.files {
+        let Some(mem) = &o.memory else { continue };
+        let figures = |size| Figures {
+            size,
+            ..Default::default()
+        };
+        for (kind, bytes) in mem.rows() {
+            measured.push(Measured {
+                object: o.path.clone(),
+                kind: Some(kind),
+                figures: figures(bytes),
+            });
+        }
+        measured.push(Measured {
+            object: o.path.clone(),
+            kind: None,
+            figures: figures(mem.total),
+        });
+    }
+    measured
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("2 MiB"), Ok(2 << 20));
-        assert_eq!(parse_size("1.5MiB"), Ok(3 << 19));
-        assert_eq!(parse_size("10 kB"), Ok(10_000));
-        assert_eq!(parse_size("4096"), Ok(4096));
-        assert_eq!(parse_size("7 B"), Ok(7));
-        assert!(parse_size("2 MB!").is_err());
-        assert!(parse_size("").is_err());
-        assert!(parse_size("99999999999999999999 GiB").is_err());
-        assert!(parse_size("1 mib").is_err());
-    }
+    use crate::input::budget::parse;
 
     const FILE: &str = r#"
 [[budget]]
@@ -325,46 +251,60 @@ max_pss = "1 MiB"
     }
 
     #[test]
-    fn parses_and_checks() {
+    fn checks_rows_and_words_the_warnings() {
         let rules = parse(FILE).unwrap();
-        assert_eq!(rules.len(), 2);
-        assert_eq!(rules[0].line, 3);
-        assert_eq!(rules[1].line, 8);
-        assert!(rules[0].matches("/lib/libfoo.so.1 (deleted)"));
-        assert!(!rules[1].matches("/lib/libbar.so.1"));
-        assert!(rules[1].matches("/usr/lib/x86_64-linux-gnu/libbar.so.1"));
         let rows = vec![
             row("/lib/libfoo.so.1", Some(Kind::Text), 2 << 20, Some(0)),
             row("/lib/libfoo.so.2", Some(Kind::Text), (2 << 20) + 1, Some(0)),
             row("/usr/lib/x86_64-linux-gnu/libbar.so.1", None, 1, None),
         ];
-        let out = check(&rules, &rows);
+        let out = check(&rules, &rows, "b.toml");
         assert_eq!(out.violations.len(), 1);
         assert_eq!(out.violations[0].object, "/lib/libfoo.so.2");
         assert_eq!(out.violations[0].actual, (2 << 20) + 1);
-        assert_eq!(out.unmeasured.len(), 2);
-        assert!(out.unmatched.is_empty());
-        let out = check(&rules, &rows[..1]);
-        assert_eq!(out.unmatched, vec![1]);
+        assert_eq!(out.unmatched, 0);
+        assert_eq!((out.rules, out.exceeded), (2, 1));
+        let codes: Vec<Code> = out.warnings.iter().map(|w| w.code).collect();
+        assert_eq!(codes, [Code::BudgetUnmeasured, Code::BudgetUnmeasured]);
+        assert_eq!(
+            out.warnings[0].object.as_deref(),
+            Some("/usr/lib/x86_64-linux-gnu/libbar.so.1")
+        );
+        assert_eq!(
+            out.warnings[0].message,
+            "rss is unknown here: the limit at b.toml:8 is not checked"
+        );
+        assert!(!out.fails_strict());
+        let out = check(&rules, &rows[..1], "b.toml");
+        assert_eq!(out.unmatched, 1);
+        assert_eq!(out.warnings[0].code, Code::BudgetUnmatched);
+        assert_eq!(
+            out.warnings[0].message,
+            "b.toml:8: rule for \"/usr/lib/*/libbar.so.1\" matches no object"
+        );
+        assert!(out.fails_strict());
+        // JSON: the warnings as in `map --json`, with their code.
+        let v = serde_json::to_value(&out).unwrap();
+        assert_eq!(
+            v["warnings"],
+            serde_json::json!([{
+                "code": "budget-unmatched",
+                "object": null,
+                "message": "b.toml:8: rule for \"/usr/lib/*/libbar.so.1\" matches no object"
+            }])
+        );
+        assert_eq!(v["schema_version"], SCHEMA_VERSION);
+        assert!(v.get("unmatched").is_none() && v.get("rules").is_none());
     }
 
+    /// Issue 9 §4: an empty budget file passed silently.
     #[test]
-    fn errors_name_the_line() {
-        let cases = [
-            ("[[budget]]\nobject = \"x\"\nmax_size = \"2 XB\"\n", 3),
-            (
-                "[[budget]]\nobject = \"x\"\nkind = \"texts\"\nmax_rss = 1\n",
-                3,
-            ),
-            ("[[budget]]\nobject = \"x\"\nmax_rsss = 1\n", 3),
-            ("[[budget]]\nobject = \"x\"\n", 2),
-            ("\n\n[[budget]\n", 3),
-            ("[[budget]]\nobject = \"[\"\nmax_rss = 1\n", 2),
-            ("[[budget]]\nobject = \"x\"\nmax_rss = -1\n", 3),
-        ];
-        for (text, line) in cases {
-            let e = parse(text).unwrap_err();
-            assert_eq!(e.line, line, "{text:?}: {e}");
-        }
+    fn an_empty_budget_file_is_a_warning() {
+        let rules = parse("# nothing yet\n").unwrap();
+        let out = check(&rules, &[], "b.toml");
+        assert_eq!(out.rules, 0);
+        assert_eq!(out.warnings.len(), 1);
+        assert_eq!(out.warnings[0].code, Code::BudgetEmpty);
+        assert!(out.fails_strict());
     }
 }

@@ -1,160 +1,228 @@
 //! `elfmaps diff OLD NEW`: what changed between two saved JSON reports of `map`,
 //! `summary` or `layout`, per object and kind.
 //!
-//! Objects are matched by file name (the last path component, ` (deleted)` removed),
-//! not by address, so reports of two runs, two boards or two builds compare; where
-//! both reports know an object's build ID and the IDs differ, the object is marked
-//! rebuilt. Pure: takes parsed JSON values.
+//! A saved report is read back into its own type ([`Saved`]: a map [`Report`], a
+//! [`Summary`] or a [`Layouts`]), then reduced to amounts per (object, kind). Objects
+//! are matched by file name ([`file_name`]), not by address, so reports of two runs,
+//! two boards or two builds compare; where both reports know an object's build ID and
+//! the IDs differ, the object is marked rebuilt. Amounts are summed by the one rule of
+//! [`Figures::add`]: a sum with an unknown term is unknown.
+//!
+//! A summary cut with `summary --top N` is refused ([`Code::ReportCut`]): the rows it
+//! left out would show as objects that vanished or appeared.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
-use serde_json::Value;
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize};
 
+use crate::report::Report;
+use crate::views::layout::Layouts;
+use crate::views::summary::{By, Summary};
+use crate::vocab::names::file_name;
+use crate::vocab::{Code, Figures};
+
+/// Bumped on any incompatible change of the JSON of [`Diff`].
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// A saved JSON report that `diff` compares.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Saved {
+    /// `map --json`.
+    Map(Report),
+    /// `summary --json` (by object).
+    Summary(Summary),
+    /// `layout --json`.
+    Layout(Layouts),
+}
+
+/// The keys that tell the three reports apart.
+#[derive(Deserialize)]
+struct Probe {
+    schema_version: Option<IgnoredAny>,
+    regions: Option<IgnoredAny>,
+    rows: Option<IgnoredAny>,
+    objects: Option<IgnoredAny>,
+}
+
+impl Saved {
+    /// Reads a saved report: which of the three it is follows from its keys
+    /// (`regions`: map, `rows`: summary, `objects` alone: layout).
+    pub fn from_json(bytes: &[u8]) -> Result<Saved, String> {
+        let probe: Probe = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+        if probe.schema_version.is_none() {
+            return Err("not an elfmaps JSON report (no schema_version)".into());
+        }
+        let bad = |what: &str, e: serde_json::Error| format!("not a valid {what} report: {e}");
+        if probe.regions.is_some() {
+            Ok(Saved::Map(
+                serde_json::from_slice(bytes).map_err(|e| bad("map", e))?,
+            ))
+        } else if probe.rows.is_some() {
+            let s: Summary = serde_json::from_slice(bytes).map_err(|e| bad("summary", e))?;
+            if s.by == By::Kind {
+                return Err("a summary --by kind report has no objects to compare; save `summary --json` without --by kind".into());
+            }
+            if let Some(why) = cut(&s) {
+                return Err(format!(
+                    "{}: {why}: it is not the whole process, and what it left out would show as vanished; save `summary --json` without --top",
+                    Code::ReportCut
+                ));
+            }
+            Ok(Saved::Summary(s))
+        } else if probe.objects.is_some() {
+            Ok(Saved::Layout(
+                serde_json::from_slice(bytes).map_err(|e| bad("layout", e))?,
+            ))
+        } else {
+            Err("not a map, summary or layout report".into())
+        }
+    }
+
+    /// What kind of report it is: `map`, `summary` or `layout`.
+    pub fn format(&self) -> &'static str {
+        match self {
+            Saved::Map(_) => "map",
+            Saved::Summary(_) => "summary",
+            Saved::Layout(_) => "layout",
+        }
+    }
+}
+
+/// Why a saved summary is not complete, if it is not: its `cut` says so, or (saved by
+/// a version that did not write `cut`) its rows do not add up to its total size.
+fn cut(s: &Summary) -> Option<String> {
+    if let Some(c) = &s.cut {
+        return Some(format!(
+            "a summary cut with --top {} ({} rows left out)",
+            c.top, c.rows_dropped
+        ));
+    }
+    let sum = s
+        .rows
+        .iter()
+        .try_fold(0u64, |acc, r| acc.checked_add(r.figures.size));
+    (sum != Some(s.totals.size))
+        .then(|| "a summary whose rows do not add up to its totals (cut with --top?)".to_string())
+}
 
 /// Size, rss and pss of one (object, kind) in one report.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Amounts {
+    /// Virtual size.
     pub size: u64,
+    /// Resident bytes; `None` when unknown.
     pub rss: Option<u64>,
+    /// Proportional set size; `None` when unknown.
     pub pss: Option<u64>,
 }
 
-impl Amounts {
-    fn add(&mut self, size: u64, rss: Option<u64>, pss: Option<u64>) {
-        self.size += size;
-        if let Some(r) = rss {
-            self.rss = Some(self.rss.unwrap_or(0) + r);
-        }
-        if let Some(p) = pss {
-            self.pss = Some(self.pss.unwrap_or(0) + p);
+impl From<&Figures> for Amounts {
+    fn from(f: &Figures) -> Amounts {
+        Amounts {
+            size: f.size,
+            rss: f.rss,
+            pss: f.pss,
         }
     }
 }
 
 /// A report reduced to what diff compares.
 #[derive(Debug, Clone, Default)]
-pub struct Side {
-    /// What kind of report it was: `map`, `summary` or `layout`.
-    pub format: &'static str,
-    /// (object file name or null, kind) -> amounts.
-    pub entries: BTreeMap<(Option<String>, String), Amounts>,
+struct Side {
+    /// (object file name or null, kind) -> the sum of its figures.
+    entries: BTreeMap<(Option<String>, String), Figures>,
     /// Object file name -> build ID, where known.
-    pub build_ids: BTreeMap<String, String>,
+    build_ids: BTreeMap<String, String>,
 }
 
-/// The file name an object is matched by.
-pub fn match_name(path: &str) -> String {
-    let p = path.strip_suffix(" (deleted)").unwrap_or(path);
-    p.rsplit('/').next().unwrap_or(p).to_string()
-}
-
-fn num(v: &Value) -> Option<u64> {
-    v.as_u64()
-}
-
-/// Reads a saved report of `map`, `summary` or `layout`.
-pub fn side(v: &Value) -> Result<Side, String> {
-    let mut s = Side::default();
-    if v.get("schema_version").and_then(Value::as_u64).is_none() {
-        return Err("not an elfmaps JSON report (no schema_version)".into());
+impl Side {
+    fn add(&mut self, object: Option<&str>, kind: &str, figures: &Figures) {
+        self.entries
+            .entry((object.map(|o| file_name(o).to_string()), kind.to_string()))
+            .or_insert_with(Figures::zero)
+            .add(figures);
     }
-    if let Some(regions) = v.get("regions").and_then(Value::as_array) {
-        s.format = "map";
-        for r in regions {
-            let object = r.get("object").and_then(Value::as_str).map(match_name);
-            let kind = r
-                .get("kind")
-                .and_then(Value::as_str)
-                .ok_or("a region has no kind")?;
-            let size = r.get("size").and_then(num).ok_or("a region has no size")?;
-            s.entries
-                .entry((object, kind.to_string()))
-                .or_default()
-                .add(size, r.get("rss").and_then(num), r.get("pss").and_then(num));
-        }
-        for o in v
-            .get("objects")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let (Some(p), Some(id)) = (
-                o.get("path").and_then(Value::as_str),
-                o.get("build_id").and_then(Value::as_str),
-            ) {
-                s.build_ids.insert(match_name(p), id.to_string());
-            }
-        }
-    } else if let Some(rows) = v.get("rows").and_then(Value::as_array) {
-        s.format = "summary";
-        if v.get("by").and_then(Value::as_str) == Some("kind") {
-            return Err("a summary --by kind report has no objects to compare; save `summary --json` without --by kind".into());
-        }
-        for r in rows {
-            let object = r.get("object").and_then(Value::as_str).map(match_name);
-            let kind = r
-                .get("kind")
-                .and_then(Value::as_str)
-                .ok_or("a row has no kind")?;
-            let size = r.get("size").and_then(num).ok_or("a row has no size")?;
-            s.entries
-                .entry((object, kind.to_string()))
-                .or_default()
-                .add(size, r.get("rss").and_then(num), r.get("pss").and_then(num));
-        }
-    } else if let Some(objects) = v.get("objects").and_then(Value::as_array) {
-        s.format = "layout";
-        for o in objects {
-            let path = o
-                .get("path")
-                .and_then(Value::as_str)
-                .ok_or("an object has no path")?;
-            let name = match_name(path);
-            let memory = o
-                .get("memory")
-                .and_then(Value::as_object)
-                .ok_or("a layout object has no memory figures")?;
-            for (kind, bytes) in memory.iter().filter(|(k, _)| *k != "total") {
-                let Some(bytes) = num(bytes) else { continue };
-                if bytes > 0 {
-                    s.entries
-                        .entry((Some(name.clone()), kind.clone()))
-                        .or_default()
-                        .add(bytes, None, None);
+
+    fn of(saved: &Saved) -> Side {
+        let mut s = Side::default();
+        match saved {
+            Saved::Map(r) => {
+                for region in &r.regions {
+                    s.add(
+                        region.object.as_deref(),
+                        region.kind.as_str(),
+                        &region.figures,
+                    );
+                }
+                for o in &r.objects {
+                    if let Some(id) = &o.build_id {
+                        s.build_ids
+                            .insert(file_name(&o.path).to_string(), id.clone());
+                    }
                 }
             }
-            if let Some(id) = o.get("build_id").and_then(Value::as_str) {
-                s.build_ids.insert(name, id.to_string());
+            Saved::Summary(summary) => {
+                for row in &summary.rows {
+                    // Rows of a summary by object always have a kind.
+                    let kind = row.kind.map_or("", |k| k.as_str());
+                    s.add(row.object.as_deref(), kind, &row.figures);
+                }
+            }
+            Saved::Layout(l) => {
+                for f in &l.files {
+                    let Some(memory) = &f.memory else { continue };
+                    for (kind, bytes) in memory.rows() {
+                        if bytes > 0 {
+                            // Static sizes: nothing is resident yet, and nothing known.
+                            let figures = Figures {
+                                size: bytes,
+                                ..Figures::default()
+                            };
+                            s.add(Some(&f.path), kind.as_str(), &figures);
+                        }
+                    }
+                }
             }
         }
-    } else {
-        return Err("not a map, summary or layout report".into());
+        s
     }
-    Ok(s)
+
+    fn amounts(&self, key: &(Option<String>, String)) -> Option<Amounts> {
+        self.entries.get(key).map(Amounts::from)
+    }
 }
 
 /// Signed change of one figure; null when either side does not know it.
 fn delta(old: Option<u64>, new: Option<u64>) -> Option<i64> {
-    Some(i64::try_from(new?).ok()? - i64::try_from(old?).ok()?)
+    i64::try_from(new?)
+        .ok()?
+        .checked_sub(i64::try_from(old?).ok()?)
 }
 
 /// One changed (object, kind).
 #[derive(Debug, Clone, Serialize)]
 pub struct Change {
+    /// The object's file name; null for memory of no object.
     pub object: Option<String>,
+    /// The kind, as JSON spells it.
     pub kind: String,
+    /// The amounts in OLD; null when OLD does not have this (object, kind).
     pub old: Option<Amounts>,
+    /// The amounts in NEW; null when NEW does not have this (object, kind).
     pub new: Option<Amounts>,
+    /// Change in size.
     pub size: Option<i64>,
+    /// Change in rss; null when either side does not know it.
     pub rss: Option<i64>,
+    /// Change in pss; null when either side does not know it.
     pub pss: Option<i64>,
 }
 
 impl Change {
     /// The largest absolute change, for sorting.
-    pub fn magnitude(&self) -> u64 {
+    pub(crate) fn magnitude(&self) -> u64 {
         [self.size, self.rss, self.pss]
             .iter()
             .flatten()
@@ -166,31 +234,51 @@ impl Change {
 
 /// The diff report.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct Diff {
+    /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
+    /// What OLD was: `map`, `summary` or `layout`.
     pub old_format: &'static str,
+    /// What NEW was.
     pub new_format: &'static str,
     /// Changed (object, kind) pairs, largest absolute change first.
     pub changes: Vec<Change>,
-    /// Objects only in NEW / only in OLD (file names).
+    /// Objects only in NEW (file names).
     pub appeared: Vec<String>,
+    /// Objects only in OLD (file names).
     pub vanished: Vec<String>,
     /// Objects whose build ID differs.
     pub rebuilt: Vec<String>,
 }
 
+impl Diff {
+    /// Whether nothing changed: no figure, no object appeared, vanished or was
+    /// rebuilt (`diff --exit-code` exits 1 otherwise).
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+            && self.appeared.is_empty()
+            && self.vanished.is_empty()
+            && self.rebuilt.is_empty()
+    }
+}
+
 /// Compares two reports.
-pub fn diff(old: &Side, new: &Side) -> Diff {
-    let keys: BTreeSet<&(Option<String>, String)> =
-        old.entries.keys().chain(new.entries.keys()).collect();
+pub fn diff(old: &Saved, new: &Saved) -> Diff {
+    let (old_side, new_side) = (Side::of(old), Side::of(new));
+    let keys: BTreeSet<&(Option<String>, String)> = old_side
+        .entries
+        .keys()
+        .chain(new_side.entries.keys())
+        .collect();
     let mut changes: Vec<Change> = keys
         .into_iter()
         .filter_map(|k| {
-            let (o, n) = (old.entries.get(k).copied(), new.entries.get(k).copied());
+            let (o, n) = (old_side.amounts(k), new_side.amounts(k));
             if o == n {
                 return None;
             }
-            let size = delta(Some(o.map_or(0, |a| a.size)), Some(n.map_or(0, |a| a.size)));
+            // An (object, kind) a report does not have is none of it: 0 bytes.
             let pick = |a: Option<Amounts>, f: fn(&Amounts) -> Option<u64>| match a {
                 Some(a) => f(&a),
                 None => Some(0),
@@ -200,7 +288,7 @@ pub fn diff(old: &Side, new: &Side) -> Diff {
                 kind: k.1.clone(),
                 old: o,
                 new: n,
-                size,
+                size: delta(pick(o, |a| Some(a.size)), pick(n, |a| Some(a.size))),
                 rss: delta(pick(o, |a| a.rss), pick(n, |a| a.rss)),
                 pss: delta(pick(o, |a| a.pss), pick(n, |a| a.pss)),
             })
@@ -214,16 +302,21 @@ pub fn diff(old: &Side, new: &Side) -> Diff {
     });
     let objects =
         |s: &Side| -> BTreeSet<String> { s.entries.keys().filter_map(|k| k.0.clone()).collect() };
-    let (before, after) = (objects(old), objects(new));
+    let (before, after) = (objects(&old_side), objects(&new_side));
     let rebuilt = before
         .intersection(&after)
-        .filter(|n| matches!((old.build_ids.get(*n), new.build_ids.get(*n)), (Some(a), Some(b)) if a != b))
+        .filter(|n| {
+            matches!(
+                (old_side.build_ids.get(*n), new_side.build_ids.get(*n)),
+                (Some(a), Some(b)) if a != b
+            )
+        })
         .cloned()
         .collect();
     Diff {
         schema_version: SCHEMA_VERSION,
-        old_format: old.format,
-        new_format: new.format,
+        old_format: old.format(),
+        new_format: new.format(),
         changes,
         appeared: after.difference(&before).cloned().collect(),
         vanished: before.difference(&after).cloned().collect(),
@@ -234,31 +327,78 @@ pub fn diff(old: &Side, new: &Side) -> Diff {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
-    fn map(regions: Value, objects: Value) -> Value {
-        json!({"schema_version": 1, "regions": regions, "objects": objects})
+    /// (object, kind, size, rss, pss) of one region.
+    type R<'a> = (Option<&'a str>, &'a str, u64, Option<u64>, Option<u64>);
+
+    /// A map report of `regions` (object, kind, size, rss, pss) and `objects` (path,
+    /// build ID), through its JSON form as `map --json` writes it.
+    fn map(regions: &[R], objects: Value) -> Saved {
+        let regions: Vec<Value> = regions
+            .iter()
+            .enumerate()
+            .map(|(i, (object, kind, size, rss, pss))| {
+                json!({
+                    "start": i * 0x10000, "end": i * 0x10000 + *size as usize, "perms": "r--p",
+                    "offset": 0, "dev": "00:00", "inode": 0, "path": object, "object": object,
+                    "instance": null, "kind": kind, "segment": null, "split": false, "line": i + 1,
+                    "size": size, "rss": rss, "pss": pss, "shared_clean": null,
+                    "shared_dirty": null, "private_clean": null, "private_dirty": null,
+                    "anonymous": null, "swap": null, "swap_pss": null, "locked": null,
+                    "hugetlb": null
+                })
+            })
+            .collect();
+        let objects: Vec<Value> = objects
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(i, o)| {
+                json!({
+                    "index": i, "path": o["path"], "build_id": o["build_id"], "bias": 0,
+                    "type": "DYN", "machine": "X86_64", "class": 64, "endian": "little",
+                    "dev": "08:01", "inode": 1, "span_start": 0, "span_end": 0,
+                    "opened": null, "problem": null, "totals": Figures::zero()
+                })
+            })
+            .collect();
+        let report = json!({
+            "schema_version": 1, "pid": null, "page_size": 4096, "source": "smaps",
+            "regions": regions, "objects": objects, "warnings": [], "totals": Figures::zero()
+        });
+        Saved::from_json(&serde_json::to_vec(&report).unwrap()).unwrap()
     }
+
+    const K: u64 = 4096;
 
     #[test]
     fn compares_by_file_name_and_sorts_by_change() {
         let old = map(
-            json!([
-                {"object": "/lib/libc.so.6", "kind": "text", "size": 4096, "rss": 4096, "pss": 100},
-                {"object": "/lib/liba.so", "kind": "bss", "size": 8192, "rss": 0, "pss": 0},
-                {"object": null, "kind": "heap", "size": 4096, "rss": 4096, "pss": 4096},
-            ]),
+            &[
+                (Some("/lib/libc.so.6"), "text", K, Some(K), Some(100)),
+                (Some("/lib/liba.so"), "bss", 2 * K, Some(0), Some(0)),
+                (None, "heap", K, Some(K), Some(K)),
+            ],
             json!([{"path": "/lib/libc.so.6", "build_id": "aa"}]),
         );
         let new = map(
-            json!([
-                {"object": "/usr/lib/libc.so.6 (deleted)", "kind": "text", "size": 4096, "rss": 0, "pss": 0},
-                {"object": "/lib/libb.so", "kind": "bss", "size": 1 << 20, "rss": null, "pss": null},
-                {"object": null, "kind": "heap", "size": 4096, "rss": 4096, "pss": 4096},
-            ]),
+            &[
+                (
+                    Some("/usr/lib/libc.so.6 (deleted)"),
+                    "text",
+                    K,
+                    Some(0),
+                    Some(0),
+                ),
+                (Some("/lib/libb.so"), "bss", 1 << 20, None, None),
+                (None, "heap", K, Some(K), Some(K)),
+            ],
             json!([{"path": "/usr/lib/libc.so.6", "build_id": "bb"}]),
         );
-        let d = diff(&side(&old).unwrap(), &side(&new).unwrap());
+        let d = diff(&old, &new);
+        assert_eq!((d.old_format, d.new_format), ("map", "map"));
         assert_eq!(d.appeared, vec!["libb.so"]);
         assert_eq!(d.vanished, vec!["liba.so"]);
         assert_eq!(d.rebuilt, vec!["libc.so.6"]);
@@ -277,9 +417,94 @@ mod tests {
         );
     }
 
+    /// Issue 8: old rss 8K; new rss 4K plus one unknown. The new sum is unknown, so is
+    /// the change: not "RSS -4.0K".
+    #[test]
+    fn a_sum_with_an_unknown_term_is_unknown() {
+        let old = map(
+            &[(
+                Some("/lib/libc.so.6"),
+                "text",
+                2 * K,
+                Some(2 * K),
+                Some(2 * K),
+            )],
+            json!([]),
+        );
+        let new = map(
+            &[
+                (Some("/lib/libc.so.6"), "text", K, Some(K), Some(K)),
+                (Some("/lib/libc.so.6"), "text", K, None, Some(K)),
+            ],
+            json!([]),
+        );
+        let d = diff(&old, &new);
+        assert_eq!(d.changes.len(), 1);
+        let c = &d.changes[0];
+        assert_eq!(
+            c.new,
+            Some(Amounts {
+                size: 2 * K,
+                rss: None,
+                pss: Some(2 * K)
+            })
+        );
+        assert_eq!((c.size, c.rss, c.pss), (Some(0), None, Some(0)));
+    }
+
+    /// Issue 9 §4: `diff` compared a `summary --top 2` report as if it were complete.
+    #[test]
+    fn refuses_a_cut_summary() {
+        let golden = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/golden/armhf.summary.json"
+        );
+        let full: Value = serde_json::from_slice(&std::fs::read(golden).unwrap()).unwrap();
+        assert!(Saved::from_json(&serde_json::to_vec(&full).unwrap()).is_ok());
+        let mut cut = full.clone();
+        cut["rows"].as_array_mut().unwrap().truncate(2);
+        // Saved before `cut` existed: the rows do not add up.
+        let e = Saved::from_json(&serde_json::to_vec(&cut).unwrap()).unwrap_err();
+        assert!(e.starts_with("report-cut: "), "{e}");
+        cut["cut"] = json!({"top": 2, "rows_dropped": 21, "objects_dropped": 3});
+        let e = Saved::from_json(&serde_json::to_vec(&cut).unwrap()).unwrap_err();
+        assert!(
+            e.starts_with("report-cut: ") && e.contains("--top 2"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn nothing_changed_is_empty() {
+        let a = map(
+            &[(Some("/lib/libc.so.6"), "text", K, Some(K), Some(K))],
+            json!([{"path": "/lib/libc.so.6", "build_id": "aa"}]),
+        );
+        assert!(diff(&a, &a).is_empty());
+        let b = map(
+            &[(Some("/lib/libc.so.6"), "text", K, Some(K), Some(K))],
+            json!([{"path": "/lib/libc.so.6", "build_id": "bb"}]),
+        );
+        // The same figures, another build: something changed.
+        let d = diff(&a, &b);
+        assert!(d.changes.is_empty() && !d.is_empty());
+    }
+
     #[test]
     fn rejects_other_json() {
-        assert!(side(&json!({"a": 1})).is_err());
-        assert!(side(&json!({"schema_version": 1})).is_err());
+        for bytes in [
+            &b"{\"a\": 1}"[..],
+            b"{\"schema_version\": 1}",
+            b"[1, 2]",
+            b"{\"schema_version\": 1, \"regions\": [{\"start\": 1}]}",
+            b"{\"schema_version\": 1, \"rows\": [], \"by\": \"kind\", \"pid\": null, \"objects\": [], \"totals\": {\"size\": 0}}",
+            b"not json",
+        ] {
+            assert!(
+                Saved::from_json(bytes).is_err(),
+                "{}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
     }
 }

@@ -12,10 +12,12 @@ use serde::{Deserialize, Serialize};
 use crate::label::Kind;
 use crate::report::{Figures, Report};
 
+/// Bumped on any incompatible change of the JSON of [`Summary`].
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// How rows are grouped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How rows are grouped (in JSON: `object` or `kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum By {
     /// One row per (object, kind).
     Object,
@@ -26,8 +28,11 @@ pub enum By {
 /// Sort order of rows (largest first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortBy {
+    /// Virtual size.
     Size,
+    /// Resident bytes (unknown counts as 0).
     Rss,
+    /// Proportional set size (unknown counts as 0).
     Pss,
 }
 
@@ -40,21 +45,43 @@ pub struct Row {
     pub kind: Option<Kind>,
     /// Number of regions summed.
     pub regions: usize,
+    /// The sum of the regions' figures (unknown when one term is).
     #[serde(flatten)]
     pub figures: Figures,
 }
 
-/// The summary report.
-#[derive(Debug, Clone, Serialize)]
+/// The summary report. It reads back what it writes (`diff` reads saved summaries).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Summary {
+    /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
+    /// The process, when it was live or recorded.
     pub pid: Option<u32>,
-    /// `object` or `kind`.
-    pub by: &'static str,
+    /// How rows are grouped.
+    pub by: By,
+    /// The rows, largest first.
     pub rows: Vec<Row>,
     /// Per-object totals (one row per object, `kind` null), for `by: object`.
     pub objects: Vec<Row>,
+    /// The whole process (even when `--top` cut the rows).
     pub totals: Figures,
+    /// What `--top` left out; `None` (absent in JSON) when the summary is complete.
+    /// A cut summary is not the whole process: `diff` refuses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cut: Option<Cut>,
+}
+
+/// What `summary --top N` left out of a summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Cut {
+    /// The N of `--top`.
+    pub top: usize,
+    /// How many rows were left out.
+    pub rows_dropped: usize,
+    /// How many per-object totals were left out.
+    pub objects_dropped: usize,
 }
 
 fn key_figure(f: &Figures, sort: SortBy) -> u64 {
@@ -98,20 +125,30 @@ pub fn summarize(report: &Report, by: By, sort: SortBy, top: Option<usize>) -> S
     // Largest first; ties in a stable, readable order (object, then kind).
     rows.sort_by_key(|r| std::cmp::Reverse(key_figure(&r.figures, sort)));
     objects.sort_by_key(|r| std::cmp::Reverse(key_figure(&r.figures, sort)));
+    let mut cut = None;
     if let Some(n) = top {
+        let (rows_dropped, objects_dropped) = (
+            rows.len().saturating_sub(n),
+            objects.len().saturating_sub(n),
+        );
         rows.truncate(n);
         objects.truncate(n);
+        if rows_dropped + objects_dropped > 0 {
+            cut = Some(Cut {
+                top: n,
+                rows_dropped,
+                objects_dropped,
+            });
+        }
     }
     Summary {
         schema_version: SCHEMA_VERSION,
         pid: report.pid,
-        by: match by {
-            By::Object => "object",
-            By::Kind => "kind",
-        },
+        by,
         rows,
         objects,
         totals: report.totals.clone(),
+        cut,
     }
 }
 
@@ -152,6 +189,7 @@ mod tests {
         Report {
             schema_version: 1,
             pid: None,
+            command: None,
             page_size: 4096,
             source: "smaps".into(),
             regions,
@@ -159,6 +197,29 @@ mod tests {
             warnings: vec![],
             totals,
         }
+    }
+
+    /// Every golden summaries reads back as written, byte for byte.
+    #[test]
+    fn saved_summaries_read_back_byte_for_byte() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+        let mut n = 0;
+        for e in std::fs::read_dir(dir).unwrap() {
+            let path = e.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap().to_string();
+            if name.starts_with("diff.")
+                || !(name.ends_with(".summary.json") || name.ends_with(".summary-kind.json"))
+            {
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            let saved: Summary = serde_json::from_slice(&bytes).unwrap();
+            let mut again = serde_json::to_vec(&saved).unwrap();
+            again.push(b'\n');
+            assert!(again == bytes, "{name} does not read back as written");
+            n += 1;
+        }
+        assert!(n >= 14, "only {n} golden summaries");
     }
 
     #[test]
@@ -193,7 +254,19 @@ mod tests {
         let total: u64 = s.rows.iter().map(|x| x.figures.size).sum();
         assert_eq!(total, s.totals.size);
 
+        assert_eq!(s.cut, None);
+        assert_eq!(summarize(&r, By::Object, SortBy::Size, Some(10)).cut, None);
+
         let k = summarize(&r, By::Kind, SortBy::Rss, Some(2));
+        assert_eq!(
+            k.cut,
+            Some(Cut {
+                top: 2,
+                rows_dropped: 1,
+                objects_dropped: 0
+            })
+        );
+        assert_eq!(serde_json::to_value(&k).unwrap()["cut"]["rows_dropped"], 1);
         assert_eq!(k.rows.len(), 2);
         assert!(k.rows.iter().all(|x| x.object.is_none()));
         assert_eq!(k.rows[0].figures.rss, Some(4096));

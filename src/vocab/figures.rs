@@ -5,16 +5,27 @@ use serde::Serialize;
 /// Memory figures in bytes; `None` when unknown.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Figures {
+    /// Virtual size.
     pub size: u64,
+    /// Resident in memory (smaps `Rss`).
     pub rss: Option<u64>,
+    /// Proportional set size: each page divided by the number of processes mapping it.
     pub pss: Option<u64>,
+    /// Resident, mapped by others too, unmodified.
     pub shared_clean: Option<u64>,
+    /// Resident, mapped by others too, modified.
     pub shared_dirty: Option<u64>,
+    /// Resident, mapped by this process only, unmodified.
     pub private_clean: Option<u64>,
+    /// Resident, mapped by this process only, modified.
     pub private_dirty: Option<u64>,
+    /// Resident pages not backed by a file (smaps `Anonymous`).
     pub anonymous: Option<u64>,
+    /// Swapped out.
     pub swap: Option<u64>,
+    /// Swapped out, proportionally.
     pub swap_pss: Option<u64>,
+    /// Locked in memory (`mlock`).
     pub locked: Option<u64>,
     /// Huge pages of hugetlbfs in memory (smaps' Shared_Hugetlb + Private_Hugetlb),
     /// which the kernel leaves out of Rss.

@@ -5,32 +5,59 @@
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Kind {
+    /// An executable PT_LOAD (PF_X).
     Text,
+    /// A read-only PT_LOAD: ELF headers, dynamic symbols, constants.
     Rodata,
+    /// File pages of a writable PT_LOAD.
     Data,
+    /// The part of a writable PT_LOAD that the loader made read-only after relocation
+    /// (PT_GNU_RELRO).
     Relro,
+    /// Zero-filled pages of a writable PT_LOAD past its file contents.
     Bss,
+    /// Inside an object's span but in no PT_LOAD: alignment padding.
     Gap,
+    /// The brk heap (`[heap]`).
     Heap,
+    /// The main thread's stack (`[stack]`).
     Stack,
+    /// Another thread's stack.
     ThreadStack,
-    /// An inaccessible page run that guards a thread stack from overflow.
+    /// A thread's alternate signal stack (`sigaltstack`), where its signal handlers
+    /// run: bionic's `[anon:thread signal stack]`.
+    SignalStack,
+    /// An inaccessible page run that guards a thread's stack, signal stack or TLS
+    /// from overflow.
     Guard,
+    /// The kernel's virtual shared object (`[vdso]`).
     Vdso,
+    /// The vDSO's data pages (`[vvar]`, `[vvar_vclock]`).
     Vvar,
+    /// The legacy vsyscall page (`[vsyscall]`).
     Vsyscall,
+    /// Anonymous memory of no object.
     Anon,
+    /// A file that is not an ELF object (a locale, a font, a database).
     File,
+    /// Shared memory: System V, POSIX shm, memfd, shared anonymous memory.
     Shm,
+    /// A character or block device.
     Device,
+    /// An `anon_inode:` mapping (a DRM buffer, a perf ring, ...).
     AnonInode,
+    /// Another name the kernel gives (`[uprobes]`, `[sigpage]`, ...).
     Kernel,
+    /// Not known: a file elfmaps could not read, or whose program headers do not
+    /// explain the maps (a warning says which).
     Unknown,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 20] = [
+    /// Every kind, in the order tables list them.
+    pub const ALL: [Kind; 21] = [
         Kind::Text,
         Kind::Rodata,
         Kind::Data,
@@ -40,6 +67,7 @@ impl Kind {
         Kind::Heap,
         Kind::Stack,
         Kind::ThreadStack,
+        Kind::SignalStack,
         Kind::Guard,
         Kind::Vdso,
         Kind::Vvar,
@@ -53,6 +81,7 @@ impl Kind {
         Kind::Unknown,
     ];
 
+    /// The kind as JSON and tables print it (`thread_stack`).
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Text => "text",
@@ -64,6 +93,7 @@ impl Kind {
             Kind::Heap => "heap",
             Kind::Stack => "stack",
             Kind::ThreadStack => "thread_stack",
+            Kind::SignalStack => "signal_stack",
             Kind::Guard => "guard",
             Kind::Vdso => "vdso",
             Kind::Vvar => "vvar",

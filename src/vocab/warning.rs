@@ -28,6 +28,10 @@ pub enum Code {
     AbiMismatch,
     /// The program headers of a file explain none of its maps lines.
     UnexplainedFile,
+    /// Labelling a file would take more work than elfmaps allows for the size of its
+    /// input (hostile program headers or maps; docs/labelling.md §6): its lines
+    /// are `unknown`.
+    WorkLimit,
     /// Per-page residency of split lines could not be read; their parts' rss is null.
     ResidencyUnavailable,
     /// The page size was assumed or is in doubt.
@@ -49,6 +53,9 @@ pub enum Code {
     /// Addresses or offsets overflow 64 bits (`layout`: segment addresses; `map`: the
     /// file offset of a part of a maps line, then null).
     AddressOverflow,
+    /// `layout`: a bound on the work done for one file was reached (too many segments,
+    /// sections or findings): that part is not computed or not listed in full.
+    LimitReached,
     /// A maps line names a file but has inode 0: no file is read for it, its regions
     /// are `unknown`.
     NoInode,
@@ -84,6 +91,7 @@ impl Code {
             Code::LayoutMismatch => "layout-mismatch",
             Code::AbiMismatch => "abi-mismatch",
             Code::UnexplainedFile => "unexplained-file",
+            Code::WorkLimit => "work-limit",
             Code::ResidencyUnavailable => "residency-unavailable",
             Code::PageSize => "page-size",
             Code::KernelThread => "kernel-thread",
@@ -94,6 +102,7 @@ impl Code {
             Code::SectionsUnreadable => "sections-unreadable",
             Code::DynamicUnreadable => "dynamic-unreadable",
             Code::AddressOverflow => "address-overflow",
+            Code::LimitReached => "limit-reached",
             Code::NoInode => "no-inode",
             Code::NoSuchProcess => "no-such-process",
             Code::PermissionDenied => "permission-denied",
@@ -152,6 +161,7 @@ mod tests {
             Code::LayoutMismatch,
             Code::AbiMismatch,
             Code::UnexplainedFile,
+            Code::WorkLimit,
             Code::ResidencyUnavailable,
             Code::PageSize,
             Code::KernelThread,
@@ -162,6 +172,7 @@ mod tests {
             Code::SectionsUnreadable,
             Code::DynamicUnreadable,
             Code::AddressOverflow,
+            Code::LimitReached,
             Code::NoInode,
             Code::NoSuchProcess,
             Code::PermissionDenied,

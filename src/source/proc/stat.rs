@@ -71,6 +71,27 @@ fn syscall_stack_pointer(s: &str) -> Option<u64> {
         .and_then(|h| u64::from_str_radix(h, 16).ok())
 }
 
+impl Process {
+    /// The command of the process, for people (the first line of `map`'s table, as
+    /// pmap prints it): `/proc/PID/cmdline` with its NUL-separated arguments joined by
+    /// spaces, or, when it is empty (kernel threads, zombies), `[comm]` from
+    /// `/proc/PID/comm`. Lossy UTF-8; the printer escapes it. `None` when neither can
+    /// be read.
+    pub(crate) fn command(&self) -> Option<String> {
+        let cmdline = fs::read(self.dir.join("cmdline")).unwrap_or_default();
+        let args: Vec<&[u8]> = cmdline
+            .split(|&b| b == 0)
+            .filter(|a| !a.is_empty())
+            .collect();
+        if !args.is_empty() {
+            return Some(String::from_utf8_lossy(&args.join(&b' ')).into_owned());
+        }
+        let comm = fs::read(self.dir.join("comm")).ok()?;
+        let comm = comm.strip_suffix(b"\n").unwrap_or(&comm);
+        Some(format!("[{}]", String::from_utf8_lossy(comm)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

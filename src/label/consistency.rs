@@ -1,0 +1,409 @@
+//! Phase 3: whether the maps lines of each instance are what the loader maps for its
+//! program headers; where not, the instance gets a [`Problem`] and its lines are
+//! labelled `unknown`, never wrongly. Labels come from program headers; offsets,
+//! extents and permissions are the evidence that the file read is the one mapped.
+//!
+//! - [`check_offsets`]: every file-backed page sits at the file offset the program
+//!   headers put there, inside the file.
+//! - [`check_extent`]: file-backed pages lie where the loaders map the file: inside
+//!   the object's span, and not in a writable segment's pages past its file pages
+//!   (bss, which glibc, musl and the kernel map anonymous; musl's lowest segment
+//!   excepted, whose pages stay in its mapping of the whole span).
+//! - [`check_perms`]: each page has the protection the loaders give it: PF_R/W/X of its
+//!   PT_LOAD, `r--` for pages inside PT_GNU_RELRO as the loader rounds it (or the
+//!   segment's own, before or without RELRO), and for gaps `---` (glibc) or the lowest
+//!   segment's protection (musl, which never makes gaps inaccessible). The `p`/`s`
+//!   flag says nothing. When the file is proven to be the mapped one
+//!   ([`FileFacts::Elf`] `exact`), a differing permission is a note, not a problem:
+//!   a JIT or a hot-patcher may `mprotect` its own pages.
+//! - [`check_consistency`]: a file that fails for one instance fails for all, and every
+//!   object of a process has the machine, class and byte order of the majority.
+//! - [`unexplained`]: loadable files whose program headers explain none of their lines.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::input::elf::{ElfInfo, PF_R, PF_W, PF_X, Phdr};
+use crate::input::maps::{Mapping, NameKind};
+use crate::vocab::{Code, Kind, PageSize};
+
+use super::{FileFacts, FileKey, Instance, Label, Problem};
+
+/// Checks every instance against the maps lines it owns, in address order: the first
+/// contradiction of offsets, then extents, then permissions becomes the instance's
+/// problem. Returns the notes: permissions that differ in files proven to be the
+/// mapped ones, at most one per instance.
+pub(crate) fn check_instances(
+    mappings: &[Mapping],
+    owner: &[Option<usize>],
+    instances: &mut [Instance],
+    facts: &HashMap<FileKey, FileFacts>,
+    page: PageSize,
+) -> Vec<(usize, Problem)> {
+    let rie = read_implies_exec(mappings);
+    let mut lines: Vec<Vec<&Mapping>> = vec![Vec::new(); instances.len()];
+    for (m, o) in mappings.iter().zip(owner) {
+        if let Some(l) = o.and_then(|i| lines.get_mut(i)) {
+            l.push(m);
+        }
+    }
+    let mut notes = Vec::new();
+    for ((idx, inst), ms) in instances.iter_mut().enumerate().zip(lines) {
+        let Some(&FileFacts::Elf { size, exact, .. }) = facts.get(&inst.key) else {
+            continue;
+        };
+        // Loadable files have a PT_LOAD; found once per instance, not per line.
+        let Some(ends) = Ends::of(&inst.info) else {
+            continue;
+        };
+        let found = ms
+            .iter()
+            .find_map(|m| check_offsets(m, inst, &ends, size, page))
+            .or_else(|| {
+                ms.iter()
+                    .find_map(|m| check_extent(m, inst, &ends, page, exact))
+            });
+        if found.is_some() {
+            inst.problem = found;
+            continue;
+        }
+        let mut differ = ms.iter().filter_map(|m| check_perms(m, inst, &ends, rie));
+        let Some(first) = differ.next() else {
+            continue;
+        };
+        if !exact {
+            inst.problem = Some(first);
+            continue;
+        }
+        let more = match differ.count() {
+            0 => String::new(),
+            1 => " (and 1 more maps line)".to_string(),
+            n => format!(" (and {n} more maps lines)"),
+        };
+        notes.push((
+            idx,
+            Problem::new(
+                first.code,
+                format!(
+                    "{}{more}; the file is the mapped one, so its labels are kept: the process may have changed the protection (mprotect)",
+                    first.message
+                ),
+            ),
+        ));
+    }
+    notes
+}
+
+/// The PT_LOADs of a file that the loaders treat apart: the lowest (by `p_vaddr`),
+/// whose protection musl gives the whole span, and the first in the file's order.
+struct Ends<'a> {
+    lowest: &'a Phdr,
+    first: &'a Phdr,
+}
+
+impl<'a> Ends<'a> {
+    fn of(info: &'a ElfInfo) -> Option<Ends<'a>> {
+        Some(Ends {
+            lowest: info.loads().min_by_key(|p| p.vaddr)?,
+            first: info.loads().next()?,
+        })
+    }
+}
+
+/// Every file-backed page of `m` must be where the loaders put it. Pages of a PT_LOAD
+/// (text, rodata, data, relro, and bss should a loader map it from the file) are at
+/// `addr - bias - p_vaddr + p_offset`; file-backed gap pages are what is left of the
+/// loader's first mapping of the whole span, whose offsets continue from the first
+/// PT_LOAD's page. Pages of file contents must lie inside the file.
+fn check_offsets(
+    m: &Mapping,
+    inst: &Instance,
+    ends: &Ends,
+    file_size: u64,
+    page: PageSize,
+) -> Option<Problem> {
+    let first = ends.lowest;
+    for l in inst.labels_in(m.start, m.end) {
+        let (s, e) = (l.start.max(m.start), l.end.min(m.end));
+        if s >= e {
+            continue;
+        }
+        let (want, what) = match l.segment.and_then(|i| inst.info.phdrs.get(i)) {
+            Some(p) => (
+                s.wrapping_sub(inst.bias)
+                    .wrapping_sub(p.vaddr)
+                    .wrapping_add(p.offset),
+                format!("program header [{}]", p.index),
+            ),
+            None => (
+                (s - inst.span_start).wrapping_add(page.down(first.offset)),
+                "the span mapping of the loader".to_string(),
+            ),
+        };
+        let have = m.offset.wrapping_add(s - m.start);
+        if want != have {
+            return Some(Problem::new(
+                Code::LayoutMismatch,
+                format!(
+                    "maps line {} maps file offset 0x{have:x} at 0x{s:x}, but {what} puts offset 0x{want:x} there (load bias 0x{:x})",
+                    m.line, inst.bias
+                ),
+            ));
+        }
+        let end_off = have.saturating_add(e - s);
+        let limit = page.up(file_size).unwrap_or(u64::MAX);
+        if l.kind.is_file_contents() && end_off > limit {
+            return Some(Problem::new(
+                Code::LayoutMismatch,
+                format!(
+                    "maps line {} maps file offsets up to 0x{end_off:x}, past the end of the {file_size}-byte file",
+                    m.line
+                ),
+            ));
+        }
+    }
+    None
+}
+
+/// File-backed pages lie where the loaders map the file (module docs). Outside the
+/// span is only a contradiction when the file is not proven to be the mapped one (a
+/// proven file may also be mapped for reading next to its loaded copy).
+fn check_extent(
+    m: &Mapping,
+    inst: &Instance,
+    ends: &Ends,
+    page: PageSize,
+    exact: bool,
+) -> Option<Problem> {
+    if !exact && (m.start < inst.span_start || m.end > inst.span_end) {
+        return Some(Problem::new(
+            Code::LayoutMismatch,
+            format!(
+                "maps line {} maps the file at 0x{:x}-0x{:x}, but the program headers span only 0x{:x}-0x{:x} (load bias 0x{:x})",
+                m.line, m.start, m.end, inst.span_start, inst.span_end, inst.bias
+            ),
+        ));
+    }
+    for l in inst.labels_in(m.start, m.end) {
+        let Some(p) = segment_of(l, inst) else {
+            continue;
+        };
+        if !p.writable() || p.index == ends.lowest.index {
+            continue;
+        }
+        let Some(file_end) = inst
+            .bias
+            .checked_add(p.vaddr)
+            .and_then(|v| v.checked_add(p.filesz))
+            .and_then(|v| page.up(v))
+        else {
+            continue;
+        };
+        let s = l.start.max(m.start).max(file_end);
+        if s < l.end.min(m.end) {
+            return Some(Problem::new(
+                Code::LayoutMismatch,
+                format!(
+                    "maps line {} maps file offset 0x{:x} at 0x{s:x}, but there program header [{}] has bss (its file pages end at 0x{file_end:x}), which the loaders map anonymous (load bias 0x{:x})",
+                    m.line,
+                    m.offset.wrapping_add(s - m.start),
+                    p.index,
+                    inst.bias
+                ),
+            ));
+        }
+    }
+    None
+}
+
+/// Each page of `m` has a protection the loaders give it (module docs). `rie`: the
+/// process reads as if it had READ_IMPLIES_EXEC ([`read_implies_exec`]).
+fn check_perms(m: &Mapping, inst: &Instance, ends: &Ends, rie: bool) -> Option<Problem> {
+    let have = [m.perms[0], m.perms[1], m.perms[2]];
+    for l in inst.labels_in(m.start, m.end) {
+        let s = l.start.max(m.start);
+        if s >= l.end.min(m.end) {
+            continue;
+        }
+        let (allowed, what) = match segment_of(l, inst) {
+            Some(p) => {
+                let own = prot(p.flags);
+                let mut allowed = vec![own];
+                let what = if l.kind == Kind::Relro && own != *b"r--" {
+                    allowed.push(*b"r--");
+                    format!(
+                        "program header [{}] maps it {}p, or r--p once RELRO is applied",
+                        p.index,
+                        text(own)
+                    )
+                } else {
+                    format!("program header [{}] maps it {}p", p.index, text(own))
+                };
+                (allowed, what)
+            }
+            None => {
+                let (lowest, first) = (ends.lowest, ends.first);
+                let allowed = vec![*b"---", prot(lowest.flags), prot(first.flags)];
+                let what = format!(
+                    "it lies in a gap between program headers, which loaders map ---p (glibc) or {}p (musl: the lowest segment's)",
+                    text(prot(lowest.flags))
+                );
+                (allowed, what)
+            }
+        };
+        if allowed.iter().any(|w| fits(have, *w, rie)) {
+            continue;
+        }
+        return Some(Problem::new(
+            Code::LayoutMismatch,
+            format!(
+                "maps line {} is {} at 0x{s:x}, but {what} (load bias 0x{:x})",
+                m.line,
+                m.perms_str(),
+                inst.bias
+            ),
+        ));
+    }
+    None
+}
+
+/// The PT_LOAD a label of the image comes from (none for gaps).
+fn segment_of<'a>(l: &Label, inst: &'a Instance) -> Option<&'a Phdr> {
+    l.segment.and_then(|i| inst.info.phdrs.get(i))
+}
+
+/// The `rwx` of maps for PF_R, PF_W and PF_X.
+fn prot(flags: u32) -> [u8; 3] {
+    let f = |bit, c| if flags & bit != 0 { c } else { b'-' };
+    [f(PF_R, b'r'), f(PF_W, b'w'), f(PF_X, b'x')]
+}
+
+fn text(p: [u8; 3]) -> String {
+    String::from_utf8_lossy(&p).into_owned()
+}
+
+/// Whether maps' `have` is the protection `want`; under READ_IMPLIES_EXEC the kernel
+/// adds `x` to every readable mapping.
+fn fits(have: [u8; 3], want: [u8; 3], rie: bool) -> bool {
+    have == want || (rie && want[0] == b'r' && have == [want[0], want[1], b'x'])
+}
+
+/// Whether the process may run with the READ_IMPLIES_EXEC personality (i386
+/// executables without PT_GNU_STACK, ARM and MIPS ones with an executable stack or
+/// without NX): then the kernel makes every readable mapping executable, so every
+/// readable line is, apart from the ones the kernel installs itself (vdso, vvar).
+/// One readable line without `x` rules it out.
+fn read_implies_exec(mappings: &[Mapping]) -> bool {
+    let mut readable = mappings.iter().filter(|m| {
+        m.perms[0] == b'r'
+            && !matches!(
+                m.name_kind(),
+                NameKind::Vdso | NameKind::Vvar | NameKind::Vsyscall | NameKind::Kernel(_)
+            )
+    });
+    readable.all(|m| m.perms[2] == b'x')
+}
+
+/// Across objects: a file that fails for one instance fails for all, and every object
+/// of one process has the same machine, class and byte order (the one most of its maps
+/// lines agree on).
+pub(crate) fn check_consistency(instances: &mut [Instance], owner: &[Option<usize>]) {
+    let mut weight: HashMap<(u16, u8, bool), usize> = HashMap::new();
+    for o in owner.iter().flatten() {
+        let i = &instances[*o].info;
+        *weight
+            .entry((i.machine, i.class, i.little_endian))
+            .or_default() += 1;
+    }
+    let mut ranked: Vec<((u16, u8, bool), usize)> = weight.into_iter().collect();
+    ranked.sort_by_key(|r| std::cmp::Reverse(r.1));
+    let majority = match ranked.as_slice() {
+        [(abi, n), (_, m), ..] if n > m => Some(*abi),
+        [(abi, _)] => Some(*abi),
+        _ => None,
+    };
+    if let Some((machine, class, little)) = majority {
+        let name = |m: u16, c: u8, l: bool| {
+            let info = ElfInfo {
+                class: c,
+                little_endian: l,
+                e_type: 0,
+                machine: m,
+                phdrs: vec![],
+                build_id: None,
+            };
+            format!(
+                "{} {c}-bit {}-endian",
+                info.machine_name(),
+                if l { "little" } else { "big" }
+            )
+        };
+        for inst in instances.iter_mut().filter(|x| x.problem.is_none()) {
+            let i = &inst.info;
+            if (i.machine, i.class, i.little_endian) != (machine, class, little) {
+                inst.problem = Some(Problem::new(
+                    Code::AbiMismatch,
+                    format!(
+                        "it is a {} object in a process of {} objects",
+                        name(i.machine, i.class, i.little_endian),
+                        name(machine, class, little)
+                    ),
+                ));
+            }
+        }
+    }
+    // The first problem of each file that has one.
+    let mut bad: HashMap<FileKey, Problem> = HashMap::new();
+    for x in instances.iter() {
+        if let Some(p) = &x.problem {
+            bad.entry(x.key.clone()).or_insert_with(|| p.clone());
+        }
+    }
+    for inst in instances.iter_mut().filter(|x| x.problem.is_none()) {
+        if let Some(p) = bad.get(&inst.key) {
+            inst.problem = Some(Problem::new(
+                p.code,
+                format!("another copy of the same file does not fit: {}", p.message),
+            ));
+        }
+    }
+}
+
+/// Files whose program headers explain none of their mappings, when the file read may
+/// not be the mapped one: not an object that can be labelled. Returns each such file
+/// once, with why; files in `limited` (over a limit on the work) are left out.
+pub(crate) fn unexplained(
+    mappings: &[Mapping],
+    keys: &[Option<FileKey>],
+    owner: &[Option<usize>],
+    instances: &[Instance],
+    limited: &[(FileKey, Problem)],
+    facts: &HashMap<FileKey, FileFacts>,
+) -> Vec<(FileKey, Problem)> {
+    let mut seen: HashSet<&FileKey> = instances.iter().map(|x| &x.key).collect();
+    seen.extend(limited.iter().map(|(k, _)| k));
+    let mut unexplained: Vec<(FileKey, Problem)> = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        let Some(k) = key else { continue };
+        if owner[i].is_some() {
+            continue;
+        }
+        if let Some(FileFacts::Elf {
+            info, exact: false, ..
+        }) = facts.get(k)
+            && info.is_loadable()
+            && seen.insert(k)
+        {
+            unexplained.push((
+                k.clone(),
+                Problem::new(
+                    Code::UnexplainedFile,
+                    format!(
+                        "its program headers explain none of its maps lines (line {} maps file offset 0x{:x}): the file read is probably not the mapped one",
+                        mappings[i].line, mappings[i].offset
+                    ),
+                ),
+            ));
+        }
+    }
+    unexplained
+}

@@ -1,0 +1,67 @@
+//! The table of `elfmaps summary`: rows, per-object totals, the process's total.
+
+use std::io::{self, Write};
+
+use owo_colors::Style;
+
+use super::{kind_style, object_name, paint};
+use crate::views::summary::{By, Summary};
+use crate::vocab::human::human;
+use crate::vocab::{Figures, Kind};
+
+/// Writes the table of a summary: rows, then per-object totals, then the process.
+pub fn table<W: Write>(s: &Summary, out: &mut W, color: bool) -> io::Result<()> {
+    let paint = |text: &str, style: Style| paint(text, style, color);
+    // In `--by kind` there is no object column.
+    let width = if s.by == By::Kind { 0 } else { 32 };
+    let line = |object: &str, kind: &str, f: &Figures| {
+        let first = if width == 0 {
+            String::new()
+        } else {
+            format!("{object:<width$} ")
+        };
+        format!(
+            "{first}{:<12} {:>8} {:>8} {:>8} {:>10} {:>8}",
+            kind,
+            human(Some(f.size)),
+            human(f.rss),
+            human(f.pss),
+            human(f.private_dirty),
+            human(f.swap)
+        )
+    };
+    let first = if width == 0 {
+        String::new()
+    } else {
+        format!("{:<width$} ", "OBJECT")
+    };
+    let head = format!(
+        "{first}{:<12} {:>8} {:>8} {:>8} {:>10} {:>8}",
+        "KIND", "SIZE", "RSS", "PSS", "PRIV_DIRTY", "SWAP"
+    );
+    writeln!(out, "{}", paint(&head, Style::new().bold()))?;
+    for r in &s.rows {
+        let kind = r.kind.map_or("-", Kind::as_str);
+        let text = line(&object_name(r.object.as_deref()), kind, &r.figures);
+        let styled = match r.kind {
+            Some(k) => text.replacen(kind, &paint(kind, kind_style(k)), 1),
+            None => text,
+        };
+        writeln!(out, "{styled}")?;
+    }
+    if !s.objects.is_empty() {
+        writeln!(out)?;
+        for o in &s.objects {
+            writeln!(
+                out,
+                "{}",
+                line(&object_name(o.object.as_deref()), "(total)", &o.figures)
+            )?;
+        }
+    }
+    writeln!(
+        out,
+        "{}",
+        paint(&line("process", "(total)", &s.totals), Style::new().bold())
+    )
+}

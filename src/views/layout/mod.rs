@@ -1,0 +1,1006 @@
+//! `elfmaps layout`: what an ELF file will look like in memory, from its headers alone.
+//!
+//! For each file ([`FileLayout`]): the program headers as `readelf -lW` prints them
+//! ([`readelf_type_name`]), the kind of each PT_LOAD, readelf's section-to-segment
+//! mapping ([`section_in_segment`]), the memory the file takes once loaded per kind
+//! (from [`label::image()`], the same rules `elfmaps map` labels a process with) and the
+//! findings of the audit (`audit.rs`: seven checks, W+X, RELRO, executable stack, text
+//! relocations, alignment, shared pages). docs/layout.md explains every figure and
+//! finding. The printers are in [`crate::render::layout`].
+//!
+//! Only headers are read, with bounded reads ([`elf::read`], [`elf::read_sections`],
+//! [`elf::read_dynamic`]): a few `pread`s per file whatever its size. A file that is not
+//! ELF at all (a linker script such as Debian's `libc.so`) is skipped with a warning; a
+//! damaged ELF file or one that cannot be read is an error for that file only; a
+//! damaged section table or dynamic section is a warning and the rest is still reported.
+
+mod audit;
+mod readelf;
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::input::elf::{self, DynamicFlags, ElfError, ElfInfo, Phdr, ReadAt, SectionTable, Shdr};
+use crate::label::{self, Label};
+use crate::source::{Opened, Precheck, files};
+use crate::vocab::names::lossy;
+use crate::vocab::{Code, Kind, PageSize, Warning};
+pub use readelf::{readelf_type_name, section_in_segment};
+
+/// Bumped on any incompatible change of the JSON below (2: `warnings` are objects
+/// with a `code`, no longer strings).
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// Above this many PT_LOADs plus PT_GNU_RELROs, kinds and memory per kind are not
+/// computed (their cost grows with the square of the count; real files have < 10).
+const MAX_LOADS_FOR_MEMORY: usize = 1024;
+/// Above this many (section, segment) pairs the mapping is not computed.
+const MAX_MAPPING_PAIRS: u64 = 1 << 24;
+/// At most this many findings of one kind are listed per file.
+const MAX_FINDINGS_PER_KIND: usize = 64;
+
+/// The whole output of one `elfmaps layout` run (its JSON, docs/layout.md). It reads
+/// back what it writes (`diff` reads saved layouts).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Layouts {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The page size the memory figures are in.
+    pub page_size: PageSize,
+    /// The files reported, in the order given.
+    #[serde(rename = "objects")]
+    pub files: Vec<FileLayout>,
+    /// ELF files that could not be read, and files that could not be opened.
+    pub errors: Vec<FileError>,
+    /// Files that are not ELF at all (linker scripts, text): skipped, not errors. In
+    /// JSON only when there are some.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<FileError>,
+}
+
+/// A file that is not reported, and why.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileError {
+    /// The path as given (lossy UTF-8).
+    pub path: String,
+    /// The path's bytes, only when it is not valid UTF-8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_bytes: Option<Vec<u8>>,
+    /// Why it is not reported.
+    pub message: String,
+}
+
+/// The layout of one ELF file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct FileLayout {
+    /// The path as given (lossy UTF-8).
+    pub path: String,
+    /// The path's bytes, only when it is not valid UTF-8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_bytes: Option<Vec<u8>>,
+    /// `EXEC`, `DYN`, `REL`, `CORE` or the number.
+    #[serde(rename = "type")]
+    pub e_type: String,
+    /// `e_machine` by name (`X86_64`), or `EM_` and its number when it has none.
+    pub machine: String,
+    /// 32 or 64.
+    pub class: u8,
+    /// `little` or `big`.
+    pub endian: String,
+    /// The program headers, in file order.
+    pub segments: Vec<Segment>,
+    /// Section headers 1.. (section 0 is not a section); empty when unreadable.
+    pub sections: Vec<Section>,
+    /// Bytes per kind once loaded; `None` when the layout could not be computed.
+    pub memory: Option<Memory>,
+    /// What the audit found (loadable files only).
+    pub findings: Vec<Finding>,
+    /// What could not be read or computed for this file, each with its [`Code`]
+    /// (`object` is the file's path).
+    pub warnings: Vec<Warning>,
+}
+
+/// One program header.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Segment {
+    /// Its index, as `readelf -l` numbers it.
+    pub index: usize,
+    /// readelf's name of `p_type`: `LOAD`, `GNU_RELRO`, `LOOS+0x1234`, ...
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// `p_type`.
+    pub p_type: u32,
+    /// `p_offset`.
+    pub offset: u64,
+    /// `p_vaddr`.
+    pub vaddr: u64,
+    /// `p_paddr`.
+    pub paddr: u64,
+    /// `p_filesz`.
+    pub filesz: u64,
+    /// `p_memsz`.
+    pub memsz: u64,
+    /// `p_flags` (PF_X 1, PF_W 2, PF_R 4).
+    pub flags: u32,
+    /// `p_align`.
+    pub align: u64,
+    /// Kinds of a PT_LOAD's pages in address order joined by `+` (`text`, `relro+data+bss`);
+    /// `None` for other segments and empty PT_LOADs.
+    pub kind: Option<String>,
+    /// Section header indices of the sections in this segment, as readelf maps them.
+    pub sections: Vec<usize>,
+}
+
+/// One section header, with the segments readelf puts it in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Section {
+    /// Its index in the section header table.
+    pub index: usize,
+    /// The name (lossy UTF-8), or `None` when the name table is missing.
+    pub name: Option<String>,
+    /// `sh_type`.
+    pub sh_type: u32,
+    /// `sh_flags`.
+    pub sh_flags: u64,
+    /// `sh_addr`.
+    pub addr: u64,
+    /// `sh_offset`.
+    pub offset: u64,
+    /// `sh_size`.
+    pub size: u64,
+    /// Indices of the segments that hold it.
+    pub segments: Vec<usize>,
+}
+
+/// Memory the file takes once loaded, in bytes (multiples of the page size).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Memory {
+    /// Executable pages.
+    pub text: u64,
+    /// Read-only pages.
+    pub rodata: u64,
+    /// Writable pages backed by the file.
+    pub data: u64,
+    /// Pages made read-only after relocation (PT_GNU_RELRO).
+    pub relro: u64,
+    /// Writable pages beyond the file's bytes.
+    pub bss: u64,
+    /// Reserved address space between segments.
+    pub gap: u64,
+    /// The sum: from the first PT_LOAD's page to the end of the last one.
+    pub total: u64,
+}
+
+impl Memory {
+    /// (kind, bytes) in display order.
+    pub fn rows(&self) -> [(Kind, u64); 6] {
+        [
+            (Kind::Text, self.text),
+            (Kind::Rodata, self.rodata),
+            (Kind::Data, self.data),
+            (Kind::Relro, self.relro),
+            (Kind::Bss, self.bss),
+            (Kind::Gap, self.gap),
+        ]
+    }
+
+    /// The memory of a labelled layout: gaps and anything not text, rodata, data,
+    /// relro or bss count as gap.
+    fn of(labels: &[Label]) -> Memory {
+        let mut m = Memory::default();
+        for l in labels {
+            let n = l.end.saturating_sub(l.start);
+            match l.kind {
+                Kind::Text => m.text += n,
+                Kind::Rodata => m.rodata += n,
+                Kind::Data => m.data += n,
+                Kind::Relro => m.relro += n,
+                Kind::Bss => m.bss += n,
+                _ => m.gap += n,
+            }
+            m.total += n;
+        }
+        m
+    }
+}
+
+/// What a finding is about (docs/layout.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FindingKind {
+    /// A PT_LOAD both writable and executable.
+    WxSegment,
+    /// Writable data and no PT_GNU_RELRO.
+    NoRelro,
+    /// A PT_GNU_RELRO that leaves the PLT's GOT writable.
+    PartialRelro,
+    /// An executable stack (or no PT_GNU_STACK).
+    ExecStack,
+    /// DT_TEXTREL: relocations in read-only segments.
+    Textrel,
+    /// Address space or file bytes between segments.
+    AlignmentWaste,
+    /// Two segments sharing a page in memory or in the file.
+    SharedPage,
+}
+
+impl FindingKind {
+    /// The kind as JSON and the table spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::WxSegment => "wx_segment",
+            FindingKind::NoRelro => "no_relro",
+            FindingKind::PartialRelro => "partial_relro",
+            FindingKind::ExecStack => "exec_stack",
+            FindingKind::Textrel => "textrel",
+            FindingKind::AlignmentWaste => "alignment_waste",
+            FindingKind::SharedPage => "shared_page",
+        }
+    }
+}
+
+/// One audit finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// What it is about.
+    pub kind: FindingKind,
+    /// Program header index it is about, if one.
+    pub segment: Option<usize>,
+    /// What was found, for people.
+    pub message: String,
+    /// Bytes concerned, when the finding has a size.
+    pub bytes: Option<u64>,
+}
+
+/// The pieces of one file's layout that come from its headers.
+struct Headers {
+    info: ElfInfo,
+    sections: Option<SectionTable>,
+    dynamic: Option<DynamicFlags>,
+    /// (code, message): the path is added when the file's layout is built.
+    warnings: Vec<(Code, String)>,
+}
+
+fn read_headers<R: ReadAt + ?Sized>(src: &R) -> Result<Headers, ElfError> {
+    let info = elf::read(src)?;
+    let mut warnings = Vec::new();
+    let sections = match elf::read_sections(src) {
+        Ok(t) => {
+            if let Some(p) = &t.names_problem {
+                warnings.push((Code::SectionsUnreadable, format!("section names: {p}")));
+            }
+            Some(t)
+        }
+        Err(e) => {
+            warnings.push((
+                Code::SectionsUnreadable,
+                format!("section headers not read: {e}"),
+            ));
+            None
+        }
+    };
+    let dynamic = match elf::read_dynamic(src, &info) {
+        Ok(d) => d,
+        Err(e) => {
+            warnings.push((
+                Code::DynamicUnreadable,
+                format!("dynamic section not read ({e}): RELRO and TEXTREL not checked"),
+            ));
+            None
+        }
+    };
+    Ok(Headers {
+        info,
+        sections,
+        dynamic,
+        warnings,
+    })
+}
+
+/// The labelled layout of `info` loaded at bias 0, with the rules `elfmaps map` labels
+/// processes with (the one call of [`label::image`] here); `None` when addresses
+/// overflow.
+fn labels(info: &ElfInfo, page: PageSize) -> Option<Vec<Label>> {
+    label::image(info, 0, page)
+}
+
+/// Reads the headers behind `src` and computes the layout of the file named `path`.
+pub fn inspect<R: ReadAt + ?Sized>(
+    src: &R,
+    path: &[u8],
+    page: PageSize,
+) -> Result<FileLayout, ElfError> {
+    let h = read_headers(src)?;
+    Ok(build(h, path, page))
+}
+
+fn build(h: Headers, path: &[u8], page: PageSize) -> FileLayout {
+    let Headers {
+        info,
+        sections,
+        dynamic,
+        mut warnings,
+    } = h;
+    let n_loads = info.loads().count() + info.phdrs.iter().filter(|p| p.is_relro()).count();
+    let too_many = n_loads > MAX_LOADS_FOR_MEMORY;
+
+    // The whole file's layout, as loaded at bias 0 (ET_EXEC is never relocated, and
+    // for ET_DYN the bias changes addresses, not kinds or sizes).
+    let full = if too_many {
+        warnings.push((
+            Code::LimitReached,
+            format!(
+                "{n_loads} PT_LOAD and PT_GNU_RELRO segments: kinds and memory per kind not computed (limit {MAX_LOADS_FOR_MEMORY})"
+            ),
+        ));
+        None
+    } else if info.is_loadable() {
+        let l = labels(&info, page);
+        if l.is_none() {
+            warnings.push((
+                Code::AddressOverflow,
+                "segment addresses overflow: memory per kind not computed".into(),
+            ));
+        }
+        l
+    } else {
+        None
+    };
+    let memory = full.as_deref().map(Memory::of);
+
+    let mut segments = segments(&info, page, too_many);
+    let shdrs: &[Shdr] = sections.as_ref().map_or(&[], |t| &t.sections[..]);
+    let mut out_sections = sections_of(shdrs);
+    if let Err(w) = map_sections(&info, shdrs, &mut segments, &mut out_sections) {
+        warnings.push((Code::LimitReached, w));
+    }
+
+    let mut findings = if matches!(info.e_type, 2 | 3) {
+        audit::audit(&audit::Facts {
+            info: &info,
+            shdrs,
+            dynamic,
+            full: full.as_deref(),
+            page,
+        })
+    } else {
+        Vec::new()
+    };
+    if let Some(w) = cap_findings(&mut findings) {
+        warnings.push((Code::LimitReached, w));
+    }
+
+    let (path, path_bytes) = lossy(path);
+    let warnings = warnings
+        .into_iter()
+        .map(|(code, message)| Warning::new(code, Some(path.clone()), message))
+        .collect();
+    FileLayout {
+        path,
+        path_bytes,
+        e_type: info.type_name(),
+        machine: info.machine_name(),
+        class: info.class,
+        endian: if info.little_endian { "little" } else { "big" }.to_string(),
+        segments,
+        sections: out_sections,
+        memory,
+        findings,
+        warnings,
+    }
+}
+
+/// The program headers, with the kinds of each PT_LOAD (not computed when there are
+/// `too_many`).
+fn segments(info: &ElfInfo, page: PageSize, too_many: bool) -> Vec<Segment> {
+    let relro: Vec<Phdr> = info
+        .phdrs
+        .iter()
+        .filter(|p| p.is_relro())
+        .copied()
+        .collect();
+    info.phdrs
+        .iter()
+        .map(|p| Segment {
+            index: p.index,
+            type_name: readelf_type_name(p.p_type, info.machine),
+            p_type: p.p_type,
+            offset: p.offset,
+            vaddr: p.vaddr,
+            paddr: p.paddr,
+            filesz: p.filesz,
+            memsz: p.memsz,
+            flags: p.flags,
+            align: p.align,
+            kind: if too_many {
+                None
+            } else {
+                segment_kind(info, p, &relro, page)
+            },
+            sections: Vec::new(),
+        })
+        .collect()
+}
+
+/// Kinds of one PT_LOAD's own pages, as if no other segment painted over them.
+fn segment_kind(info: &ElfInfo, p: &Phdr, relro: &[Phdr], page: PageSize) -> Option<String> {
+    if !p.is_load() || p.memsz == 0 {
+        return None;
+    }
+    let mut phdrs = Vec::with_capacity(1 + relro.len());
+    phdrs.push(*p);
+    phdrs.extend_from_slice(relro);
+    let alone = ElfInfo {
+        class: info.class,
+        little_endian: info.little_endian,
+        e_type: info.e_type,
+        machine: info.machine,
+        phdrs,
+        build_id: None,
+    };
+    let labels = labels(&alone, page)?;
+    let mut kinds: Vec<&str> = Vec::new();
+    for l in labels.iter().filter(|l| l.segment == Some(p.index)) {
+        if !kinds.contains(&l.kind.as_str()) {
+            kinds.push(l.kind.as_str());
+        }
+    }
+    (!kinds.is_empty()).then(|| kinds.join("+"))
+}
+
+/// Section headers 1.. (section 0 is not a section).
+fn sections_of(shdrs: &[Shdr]) -> Vec<Section> {
+    shdrs
+        .iter()
+        .skip(1)
+        .map(|s| Section {
+            index: s.index,
+            name: s
+                .name
+                .as_ref()
+                .map(|n| String::from_utf8_lossy(n).into_owned()),
+            sh_type: s.sh_type,
+            sh_flags: s.flags,
+            addr: s.addr,
+            offset: s.offset,
+            size: s.size,
+            segments: Vec::new(),
+        })
+        .collect()
+}
+
+/// readelf's section-to-segment mapping, both ways; a warning when there are too
+/// many pairs to compute it.
+fn map_sections(
+    info: &ElfInfo,
+    shdrs: &[Shdr],
+    segments: &mut [Segment],
+    sections: &mut [Section],
+) -> Result<(), String> {
+    let pairs = (sections.len() as u64).saturating_mul(segments.len() as u64);
+    if pairs > MAX_MAPPING_PAIRS {
+        return Err(format!(
+            "{} sections x {} segments: section-to-segment mapping not computed",
+            sections.len(),
+            segments.len()
+        ));
+    }
+    for (seg, p) in segments.iter_mut().zip(&info.phdrs) {
+        for (sec, s) in sections.iter_mut().zip(shdrs.iter().skip(1)) {
+            if section_in_segment(s, p) {
+                seg.sections.push(s.index);
+                sec.segments.push(p.index);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Keeps the output bounded on hostile files: at most [`MAX_FINDINGS_PER_KIND`] of
+/// each kind, and a warning saying how many more there were.
+fn cap_findings(findings: &mut Vec<Finding>) -> Option<String> {
+    let mut seen: std::collections::HashMap<FindingKind, usize> = Default::default();
+    let mut dropped = 0usize;
+    findings.retain(|f| {
+        let n = seen.entry(f.kind).or_default();
+        *n += 1;
+        if *n > MAX_FINDINGS_PER_KIND {
+            dropped += 1;
+        }
+        *n <= MAX_FINDINGS_PER_KIND
+    });
+    (dropped > 0).then(|| {
+        format!("{dropped} more findings not listed (at most {MAX_FINDINGS_PER_KIND} of each kind)")
+    })
+}
+
+/// Why a file given to `layout` is not reported.
+enum Unreported {
+    /// Not ELF at all: skipped.
+    NotElf(String),
+    /// A damaged ELF file, or one that could not be opened or read.
+    Error(String),
+}
+
+/// Runs `elfmaps layout` over `paths` with pages of `page` bytes: every readable ELF
+/// file is reported, every file that is not ELF is skipped, every other one is an
+/// error; one bad file never stops the others.
+pub fn run(paths: &[impl AsRef<Path>], page: PageSize) -> Layouts {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = Layouts {
+        schema_version: SCHEMA_VERSION,
+        page_size: page,
+        files: Vec::new(),
+        errors: Vec::new(),
+        skipped: Vec::new(),
+    };
+    for path in paths {
+        let path = path.as_ref();
+        let (list, message) = match inspect_path(path, page) {
+            Ok(o) => {
+                out.files.push(o);
+                continue;
+            }
+            Err(Unreported::NotElf(m)) => (&mut out.skipped, m),
+            Err(Unreported::Error(m)) => (&mut out.errors, m),
+        };
+        let (path, path_bytes) = lossy(path.as_os_str().as_bytes());
+        list.push(FileError {
+            path,
+            path_bytes,
+            message,
+        });
+    }
+    out
+}
+
+fn inspect_path(path: &Path, page: PageSize) -> Result<FileLayout, Unreported> {
+    use std::os::unix::ffi::OsStrExt;
+    match files::open_checked(path, Precheck::Stat) {
+        Ok(Opened::Regular { file, .. }) => {
+            match inspect(&*file, path.as_os_str().as_bytes(), page) {
+                Ok(o) => Ok(o),
+                Err(e @ ElfError::NotElf) => Err(Unreported::NotElf(e.to_string())),
+                Err(e) => Err(Unreported::Error(e.to_string())),
+            }
+        }
+        Ok(Opened::Device) => Err(Unreported::Error("a device, not a regular file".into())),
+        Ok(Opened::NotRegular(what)) => {
+            Err(Unreported::Error(format!("{what}, not a regular file")))
+        }
+        Ok(Opened::Failed(e)) => Err(Unreported::Error(e)),
+        Err(e) => Err(Unreported::Error(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use goblin::elf::program_header::{PT_DYNAMIC, PT_GNU_RELRO, PT_GNU_STACK, PT_LOAD};
+    use goblin::elf::section_header::{SHF_ALLOC, SHT_NOBITS};
+
+    pub(super) fn phdr(
+        index: usize,
+        p_type: u32,
+        flags: u32,
+        o: u64,
+        v: u64,
+        fs: u64,
+        ms: u64,
+    ) -> Phdr {
+        Phdr {
+            index,
+            p_type,
+            flags,
+            offset: o,
+            vaddr: v,
+            paddr: v,
+            filesz: fs,
+            memsz: ms,
+            align: 0x1000,
+        }
+    }
+
+    pub(super) fn shdr(
+        index: usize,
+        name: &str,
+        sh_type: u32,
+        flags: u64,
+        addr: u64,
+        off: u64,
+        size: u64,
+    ) -> Shdr {
+        Shdr {
+            index,
+            name: Some(name.as_bytes().to_vec()),
+            sh_type,
+            flags,
+            addr,
+            offset: off,
+            size,
+        }
+    }
+
+    pub(super) const A: u64 = SHF_ALLOC as u64;
+
+    /// Every golden layouts reads back as written, byte for byte.
+    #[test]
+    fn saved_layouts_read_back_byte_for_byte() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+        let mut n = 0;
+        for e in std::fs::read_dir(dir).unwrap() {
+            let path = e.unwrap().path();
+            let name = path.file_name().unwrap().to_str().unwrap().to_string();
+            if !(name.ends_with(".layout.json")) {
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            let saved: Layouts = serde_json::from_slice(&bytes).unwrap();
+            let mut again = serde_json::to_vec(&saved).unwrap();
+            again.push(b'\n');
+            assert!(again == bytes, "{name} does not read back as written");
+            n += 1;
+        }
+        assert!(n >= 7, "only {n} golden layouts");
+    }
+
+    pub(super) fn info(e_type: u16, phdrs: Vec<Phdr>) -> ElfInfo {
+        ElfInfo {
+            class: 64,
+            little_endian: true,
+            e_type,
+            machine: 62,
+            phdrs,
+            build_id: None,
+        }
+    }
+
+    fn kinds(fs: &[Finding]) -> Vec<&'static str> {
+        fs.iter().map(|f| f.kind.as_str()).collect()
+    }
+
+    #[test]
+    fn cat_like_layout_and_findings() {
+        let phdrs = vec![
+            phdr(0, PT_LOAD, 4, 0, 0, 0x1720, 0x1720),
+            phdr(1, PT_LOAD, 5, 0x2000, 0x2000, 0x4da9, 0x4da9),
+            phdr(2, PT_LOAD, 4, 0x7000, 0x7000, 0x20e8, 0x20e8),
+            phdr(3, PT_LOAD, 6, 0x9c30, 0xac30, 0x650, 0x7e8),
+            phdr(4, PT_DYNAMIC, 6, 0x9dd8, 0xadd8, 0x1e0, 0x1e0),
+            phdr(5, PT_GNU_STACK, 6, 0, 0, 0, 0),
+            phdr(6, PT_GNU_RELRO, 4, 0x9c30, 0xac30, 0x3d0, 0x3d0),
+        ];
+        let h = Headers {
+            info: info(3, phdrs),
+            sections: None,
+            dynamic: Some(DynamicFlags {
+                textrel: false,
+                bind_now: true,
+            }),
+            warnings: Vec::new(),
+        };
+        let o = build(h, b"/usr/bin/cat", PageSize::KIB4);
+        let m = o.memory.unwrap();
+        assert_eq!(
+            (m.text, m.rodata, m.relro, m.data, m.bss),
+            (0x5000, 0x5000, 0x1000, 0x1000, 0)
+        );
+        assert_eq!(m.total, 0xc000);
+        assert_eq!(o.segments[3].kind.as_deref(), Some("relro+data"));
+        assert_eq!(o.segments[1].kind.as_deref(), Some("text"));
+        assert_eq!(o.segments[4].kind, None);
+        // Only the file page at 0x9000 shared by segments 2 and 3.
+        assert_eq!(kinds(&o.findings), ["shared_page"]);
+        assert_eq!(o.findings[0].segment, Some(3));
+        assert_eq!(o.findings[0].bytes, Some(4096));
+    }
+
+    /// A synthetic ELF file: header, `phdrs` at 0x40, PT_DYNAMIC entries at 0x400,
+    /// the name table at 0x800 and the section headers (null, `secs`, .shstrtab) at
+    /// 0x900. `xnum` stores the section count and name table index in section 0.
+    struct Synth {
+        is64: bool,
+        le: bool,
+        phdrs: Vec<Phdr>,
+        secs: Vec<(&'static str, u32, u64, u64, u64, u64)>,
+        dynamic: Vec<(u64, u64)>,
+        xnum: bool,
+    }
+
+    impl Synth {
+        fn bytes(&self) -> Vec<u8> {
+            let mut f = vec![0u8; 0x900];
+            let put = |f: &mut Vec<u8>, at: usize, v: u64, n: usize| {
+                let b = if self.le {
+                    v.to_le_bytes()[..n].to_vec()
+                } else {
+                    v.to_be_bytes()[8 - n..].to_vec()
+                };
+                f[at..at + n].copy_from_slice(&b);
+            };
+            let w = if self.is64 { 8 } else { 4 };
+            f[..4].copy_from_slice(b"\x7fELF");
+            f[4] = if self.is64 { 2 } else { 1 };
+            f[5] = if self.le { 1 } else { 2 };
+            f[6] = 1;
+            put(&mut f, 16, 3, 2);
+            put(&mut f, 18, 62, 2);
+            put(&mut f, 20, 1, 4);
+            let (phoff_at, shoff_at, rest) = if self.is64 {
+                (32, 40, 52)
+            } else {
+                (28, 32, 40)
+            };
+            put(&mut f, phoff_at, 0x40, w);
+            put(&mut f, shoff_at, 0x900, w);
+            let nsec = self.secs.len() as u64 + 2;
+            let (phent, shent) = if self.is64 { (56, 64) } else { (32, 40) };
+            put(&mut f, rest, if self.is64 { 64 } else { 52 }, 2);
+            put(&mut f, rest + 2, phent, 2);
+            put(&mut f, rest + 4, self.phdrs.len() as u64, 2);
+            put(&mut f, rest + 6, shent, 2);
+            put(&mut f, rest + 8, if self.xnum { 0 } else { nsec }, 2);
+            put(
+                &mut f,
+                rest + 10,
+                if self.xnum { 0xffff } else { nsec - 1 },
+                2,
+            );
+            for (i, p) in self.phdrs.iter().enumerate() {
+                let at = 0x40 + i * phent as usize;
+                put(&mut f, at, u64::from(p.p_type), 4);
+                if self.is64 {
+                    put(&mut f, at + 4, u64::from(p.flags), 4);
+                    for (k, v) in [p.offset, p.vaddr, p.paddr, p.filesz, p.memsz, p.align]
+                        .iter()
+                        .enumerate()
+                    {
+                        put(&mut f, at + 8 + 8 * k, *v, 8);
+                    }
+                } else {
+                    for (k, v) in [p.offset, p.vaddr, p.paddr, p.filesz, p.memsz]
+                        .iter()
+                        .enumerate()
+                    {
+                        put(&mut f, at + 4 + 4 * k, *v, 4);
+                    }
+                    put(&mut f, at + 24, u64::from(p.flags), 4);
+                    put(&mut f, at + 28, p.align, 4);
+                }
+            }
+            for (i, (tag, val)) in self.dynamic.iter().enumerate() {
+                put(&mut f, 0x400 + 2 * w * i, *tag, w);
+                put(&mut f, 0x400 + 2 * w * i + w, *val, w);
+            }
+            let mut names = vec![0u8];
+            let mut name_at = Vec::new();
+            for n in self.secs.iter().map(|s| s.0).chain([".shstrtab"]) {
+                name_at.push(names.len() as u64);
+                names.extend_from_slice(n.as_bytes());
+                names.push(0);
+            }
+            f[0x800..0x800 + names.len()].copy_from_slice(&names);
+            let mut all: Vec<(u64, u32, u64, u64, u64, u64)> = vec![(0, 0, 0, 0, 0, 0)];
+            for (i, s) in self.secs.iter().enumerate() {
+                all.push((name_at[i], s.1, s.2, s.3, s.4, s.5));
+            }
+            all.push((name_at[self.secs.len()], 3, 0, 0, 0x800, names.len() as u64));
+            for (i, s) in all.iter().enumerate() {
+                let at = f.len();
+                f.resize(at + shent as usize, 0);
+                let (name, ty, flags, addr, off, size) = *s;
+                put(&mut f, at, name, 4);
+                put(&mut f, at + 4, u64::from(ty), 4);
+                for (k, v) in [flags, addr, off, size].iter().enumerate() {
+                    put(&mut f, at + 8 + w * k, *v, w);
+                }
+                if i == 0 && self.xnum {
+                    put(&mut f, at + 8 + 3 * w, nsec, w); // sh_size: the count
+                    put(&mut f, at + 8 + 4 * w, nsec - 1, 4); // sh_link: the name table
+                }
+            }
+            f
+        }
+    }
+
+    fn synth(is64: bool, le: bool, xnum: bool) -> Synth {
+        Synth {
+            is64,
+            le,
+            phdrs: vec![
+                phdr(0, PT_LOAD, 5, 0, 0, 0x400, 0x400),
+                phdr(1, PT_LOAD, 6, 0x400, 0x1400, 0x100, 0x2000),
+                phdr(2, PT_DYNAMIC, 6, 0x400, 0x1400, 0x40, 0x40),
+                phdr(3, PT_GNU_RELRO, 4, 0x400, 0x1400, 0x40, 0x40),
+                phdr(4, PT_GNU_STACK, 6, 0, 0, 0, 0),
+            ],
+            secs: vec![
+                (".text", 1, A | 4, 0x100, 0x100, 0x300),
+                (".dynamic", 6, A | 2, 0x1400, 0x400, 0x40),
+                (".data", 1, A | 2, 0x1440, 0x440, 0xc0),
+                (".bss", SHT_NOBITS, A | 2, 0x1500, 0x500, 0x1f00),
+                (".comment", 1, 0, 0, 0x500, 0x10),
+            ],
+            dynamic: vec![(30, 8), (0, 0)], // DT_FLAGS = DF_BIND_NOW
+            xnum,
+        }
+    }
+
+    #[test]
+    fn both_classes_and_byte_orders() {
+        for (is64, le, xnum) in [
+            (true, true, false),
+            (true, false, true),
+            (false, true, true),
+            (false, false, false),
+        ] {
+            let s = synth(is64, le, xnum);
+            let bytes = s.bytes();
+            let o = inspect(&bytes[..], b"synth", PageSize::KIB4).unwrap();
+            let what = format!("is64 {is64} le {le} xnum {xnum}");
+            assert!(o.warnings.is_empty(), "{what}: {:?}", o.warnings);
+            assert_eq!(
+                (o.class, o.endian.as_str()),
+                (
+                    if is64 { 64 } else { 32 },
+                    if le { "little" } else { "big" }
+                )
+            );
+            assert_eq!(o.segments.len(), 5, "{what}");
+            assert_eq!(o.segments[1].memsz, 0x2000);
+            let names: Vec<_> = o.sections.iter().map(|s| s.name.clone().unwrap()).collect();
+            assert_eq!(
+                names,
+                [
+                    ".text",
+                    ".dynamic",
+                    ".data",
+                    ".bss",
+                    ".comment",
+                    ".shstrtab"
+                ],
+                "{what}"
+            );
+            assert_eq!(o.segments[0].sections, [1], "{what}");
+            assert_eq!(o.segments[1].sections, [2, 3, 4], "{what}");
+            assert_eq!(o.segments[2].sections, [2], "{what}");
+            assert_eq!(o.segments[1].kind.as_deref(), Some("data+bss"), "{what}"); // RELRO ends below a page end
+            // BIND_NOW read from DT_FLAGS in this byte order: RELRO is full.
+            assert!(
+                !kinds(&o.findings).contains(&"partial_relro"),
+                "{what}: {:?}",
+                o.findings
+            );
+        }
+        // Without BIND_NOW, and with DT_TEXTREL.
+        let mut s = synth(false, false, false);
+        s.dynamic = vec![(22, 0), (0, 0)];
+        let o = inspect(&s.bytes()[..], b"synth", PageSize::KIB4).unwrap();
+        assert_eq!(
+            kinds(&o.findings),
+            ["partial_relro", "textrel", "shared_page"]
+        );
+    }
+
+    #[test]
+    fn damaged_section_tables_are_warnings() {
+        let good = synth(true, true, false).bytes();
+        // Every cut after the program headers still reports the segments.
+        for cut in [0x400, 0x800, 0x900, 0x940, good.len() - 1] {
+            let o = inspect(&good[..cut], b"cut", PageSize::KIB4).unwrap();
+            assert_eq!(o.segments.len(), 5, "cut {cut}");
+            assert!(!o.warnings.is_empty(), "cut {cut}");
+        }
+        // A section count far over the cap, from section 0's sh_size.
+        let mut huge = synth(true, true, true).bytes();
+        huge[0x900 + 32..0x900 + 40].copy_from_slice(&(1u64 << 40).to_le_bytes());
+        let o = inspect(&huge[..], b"huge", PageSize::KIB4).unwrap();
+        assert!(
+            o.sections.is_empty()
+                && o.warnings[0].code == Code::SectionsUnreadable
+                && o.warnings[0].message.contains("section headers"),
+            "{:?}",
+            o.warnings
+        );
+        assert_eq!(o.warnings[0].object.as_deref(), Some("huge"));
+        // A name table index out of range: sections without names.
+        let mut bad = synth(true, true, false).bytes();
+        bad[62..64].copy_from_slice(&100u16.to_le_bytes());
+        let o = inspect(&bad[..], b"bad", PageSize::KIB4).unwrap();
+        assert_eq!(o.sections.len(), 6);
+        assert!(o.sections.iter().all(|s| s.name.is_none()));
+        assert_eq!(o.warnings[0].code, Code::SectionsUnreadable);
+        assert!(
+            o.warnings[0].message.contains("section names"),
+            "{:?}",
+            o.warnings
+        );
+        // A wrong e_shentsize.
+        let mut ent = synth(true, true, false).bytes();
+        ent[58..60].copy_from_slice(&40u16.to_le_bytes());
+        let o = inspect(&ent[..], b"ent", PageSize::KIB4).unwrap();
+        assert!(o.sections.is_empty() && !o.warnings.is_empty());
+        // Cuts inside the headers are errors, never panics.
+        for cut in 0..0x40 + 5 * 56 {
+            assert!(
+                inspect(&good[..cut], b"cut", PageSize::KIB4).is_err(),
+                "cut {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn no_panics_on_corrupted_headers() {
+        for (is64, le) in [(true, true), (false, false)] {
+            let good = synth(is64, le, false).bytes();
+            let header_bytes = (0..0x40 + 5 * 56)
+                .chain(0x400..0x440)
+                .chain(0x900..good.len());
+            for at in header_bytes {
+                for v in [0x00, 0x01, 0x7f, 0x80, 0xff] {
+                    let mut b = good.clone();
+                    b[at] = v;
+                    let _ = inspect(&b[..], b"x", PageSize::KIB4);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn many_segments_stay_fast() {
+        // 60000 overlapping RWX PT_LOADs and PT_GNU_RELROs, no section headers.
+        let n = 60000;
+        let mut f = synth(true, true, false).bytes()[..0x40].to_vec();
+        f[40..48].fill(0);
+        f[56..58].copy_from_slice(&(n as u16).to_le_bytes());
+        for i in 0..n {
+            let ty = if i % 2 == 0 { PT_LOAD } else { PT_GNU_RELRO };
+            f.extend_from_slice(&ty.to_le_bytes());
+            f.extend_from_slice(&7u32.to_le_bytes());
+            for v in [0, 0x1000, 0x1000, 0x100, 0x100, 0x1000u64] {
+                f.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        let start = std::time::Instant::now();
+        let o = inspect(&f[..], b"many", PageSize::KIB4).unwrap();
+        assert_eq!(o.segments.len(), n);
+        assert!(o.memory.is_none() && o.segments[0].kind.is_none());
+        assert!(o.findings.len() <= 7 * MAX_FINDINGS_PER_KIND);
+        assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
+    }
+
+    #[test]
+    fn bad_flags_are_found() {
+        let phdrs = vec![
+            phdr(0, PT_LOAD, 7, 0, 0x400000, 0x1000, 0x1000),
+            phdr(1, PT_LOAD, 6, 0x1000, 0x601000, 0x100, 0x100),
+            phdr(2, PT_DYNAMIC, 6, 0x1000, 0x601000, 0x100, 0x100),
+        ];
+        let h = Headers {
+            info: info(2, phdrs),
+            sections: None,
+            dynamic: Some(DynamicFlags {
+                textrel: true,
+                bind_now: false,
+            }),
+            warnings: Vec::new(),
+        };
+        let o = build(h, b"x", PageSize::KIB4);
+        assert_eq!(
+            kinds(&o.findings),
+            [
+                "wx_segment",
+                "no_relro",
+                "exec_stack",
+                "textrel",
+                "alignment_waste"
+            ]
+        );
+        assert_eq!(o.findings[4].bytes, Some(0x200000));
+        assert_eq!(o.memory.unwrap().gap, 0x200000);
+    }
+}
