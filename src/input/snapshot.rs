@@ -199,7 +199,11 @@ impl Snapshot {
     /// Parses a snapshot. Errors name the line or the section; memory follows the
     /// bytes given (residency is kept as runs, and a residency line must carry a bit
     /// for each page it claims).
-    pub fn parse(input: &[u8]) -> Result<Snapshot, String> {
+    pub fn parse(input: &[u8]) -> Result<Snapshot, SnapshotError> {
+        Snapshot::parse_inner(input).map_err(SnapshotError)
+    }
+
+    fn parse_inner(input: &[u8]) -> Result<Snapshot, String> {
         let mut cur = Cursor {
             input,
             pos: 0,
@@ -222,6 +226,25 @@ impl Snapshot {
         Ok(snap)
     }
 }
+
+/// Why a snapshot could not be read: what is wrong, naming the line or the section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotError(pub String);
+
+impl SnapshotError {
+    /// The stable code of this error.
+    pub fn code(&self) -> crate::vocab::Code {
+        crate::vocab::Code::SnapshotMalformed
+    }
+}
+
+impl std::fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SnapshotError {}
 
 /// The bytes of a snapshot being read, with the number of the last line read.
 struct Cursor<'a> {
@@ -452,7 +475,8 @@ mod tests {
             @residency 32\n7e0000000000-7f0000000000 ff 00\n";
         assert!(tiny.len() < 220);
         let err = Snapshot::parse(tiny).unwrap_err();
-        assert!(err.contains("268435456 pages"), "{err}");
+        assert!(err.0.contains("268435456 pages"), "{err}");
+        assert_eq!(err.code(), crate::vocab::Code::SnapshotMalformed);
         // Too long is as wrong as too short: the bitmap must hold the line's pages.
         let long = b"ELFMAPS-SNAPSHOT 1\npage_size 4096\n\n@residency 18\n1000-2000 0000 00\n";
         assert!(Snapshot::parse(long).is_err());

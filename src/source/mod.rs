@@ -5,9 +5,11 @@
 //! - [`proc`]: the one module that touches `/proc` (a live process);
 //! - [`files`]: opening a file named by maps without blocking or trusting it;
 //! - [`sysroot`]: files looked up under a copy of the target's root filesystem, with
-//!   residency and build IDs from a snapshot.
+//!   residency and build IDs from a snapshot;
+//! - `memory`: files given as bytes (fuzzing, tests).
 
 pub mod files;
+pub(crate) mod memory;
 pub mod proc;
 pub mod sysroot;
 
