@@ -13,6 +13,7 @@
 
 mod live;
 mod offline;
+mod remap;
 mod snapshot;
 
 use std::collections::{HashMap, HashSet};
@@ -93,6 +94,7 @@ pub fn analyze(
         &extras,
     );
     warnings.append(&mut built.warnings);
+    remap::verify(&mappings, &attribution, &mut built.regions, &*target);
     Report {
         schema_version: report::SCHEMA_VERSION,
         pid,
