@@ -14,6 +14,7 @@
 mod live;
 mod offline;
 mod remap;
+mod sections;
 mod snapshot;
 
 use std::collections::{HashMap, HashSet};
@@ -29,6 +30,7 @@ use crate::vocab::{Code, PageSize, Residency};
 
 pub use live::live;
 pub use offline::{Saved, offline};
+pub use sections::{Select, sections_live, sections_offline, snapshot_sections};
 pub use snapshot::snapshot;
 
 /// Why `elfmaps map` could not produce a report at all.
