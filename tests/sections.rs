@@ -254,3 +254,62 @@ fn an_object_without_section_headers_has_its_segments_only() {
         "--object selects"
     );
 }
+
+/// Issue 12 §1, offline: `snapshot --sections` records the residency of every line of
+/// every object, and `sections --snapshot FILE --sysroot DIR` makes the live report.
+#[test]
+fn a_sections_snapshot_gives_the_live_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(exe) = build::build_testdata(dir.path(), "sections/sections.c", &["-O1"]) else {
+        return;
+    };
+    let s = start(&exe);
+    let pid = s.child.pid_arg();
+    let snap = dir.path().join("snap");
+    let o = elfmaps(["snapshot", "--sections", "-o", snap.to_str().unwrap(), &pid]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let live = json(&elfmaps(["sections", "--json", &pid]));
+    let off = json(&elfmaps([
+        "sections",
+        "--json",
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--sysroot",
+        "/",
+    ]));
+    assert_eq!(off["pid"], live["pid"]);
+    assert_eq!(off["objects"], live["objects"]);
+    assert!(
+        !warnings(&off)
+            .iter()
+            .any(|w| w.code == "residency-unavailable"),
+        "{off}"
+    );
+    // A snapshot without --sections: residency unknown, and said.
+    let plain = dir.path().join("plain");
+    let o = elfmaps(["snapshot", "-o", plain.to_str().unwrap(), &pid]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&elfmaps([
+        "sections",
+        "--json",
+        "--snapshot",
+        plain.to_str().unwrap(),
+        "--sysroot",
+        "/",
+    ]));
+    assert!(
+        warnings(&v)
+            .iter()
+            .any(|w| w.code == "residency-unavailable"),
+        "{v}"
+    );
+    let path = std::fs::canonicalize(&exe).unwrap();
+    let me = object(&v, path.to_str().unwrap());
+    let text = me["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == ".text")
+        .unwrap();
+    assert!(text["resident"].is_null(), "{text}");
+}

@@ -19,9 +19,6 @@ use crate::source::{LiveSource, Opened, Source, SysrootSource};
 use crate::views::sections::{ObjectInput, Sections, sections};
 use crate::vocab::{Code, PageSize, Residency};
 
-/// The header key `snapshot --sections` sets.
-const SECTIONS_KEY: &str = "sections";
-
 /// Which objects and what to show.
 #[derive(Clone, Copy)]
 #[allow(missing_debug_implementations)]
@@ -64,7 +61,10 @@ pub fn sections_offline(
         "maps"
     };
     let (page, pid) = (snap.page_size, snap.pid);
-    let recorded = snap.header.contains_key(SECTIONS_KEY);
+    // The residency `snapshot --sections` recorded, looked up like the rest.
+    let recorded = !snap.sections.is_empty();
+    let runs = std::mem::take(&mut snap.sections);
+    snap.residency.extend(runs);
     let mut target = SysrootSource {
         root: sysroot.to_path_buf(),
         snapshot: Some(snap),
@@ -82,7 +82,8 @@ pub fn sections_offline(
 }
 
 /// Records a snapshot of `pid` as `snapshot` does, plus the residency of every maps
-/// line of every ELF object (file mappings and their bss), for `sections --snapshot`.
+/// line of every ELF object (file mappings and their bss) in
+/// [`Snapshot::sections`], for `sections --snapshot`.
 pub fn snapshot_sections(pid: u32) -> Result<(Snapshot, Report), Error> {
     let (mut snap, report) = super::snapshot(pid)?;
     let mappings = maps::parse(&snap.smaps).map_err(|err| Error::Parse {
@@ -102,19 +103,10 @@ pub fn snapshot_sections(pid: u32) -> Result<(Snapshot, Report), Error> {
         let Some(m) = by_line.get(&line) else {
             continue;
         };
-        if snap
-            .residency
-            .iter()
-            .any(|r| r.start() == m.start && r.end() == m.end)
-        {
-            continue;
-        }
         if let Ok(res) = process.residency(m.start, m.end, snap.page_size) {
-            snap.residency.push(res);
+            snap.sections.push(res);
         }
     }
-    snap.residency.sort_by_key(Residency::start);
-    snap.header.insert(SECTIONS_KEY.into(), "yes".into());
     Ok((snap, report))
 }
 
