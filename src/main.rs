@@ -188,7 +188,7 @@ enum Command {
         sections: bool,
     },
     /// Which sections of each ELF object are resident: per allocated section, its
-    /// address range, kind, segment and resident bytes and pages (docs/sections.md).
+    /// address range, kind, segment and resident bytes and pages.
     Sections {
         /// A live process to read.
         #[arg(value_parser = parse_pid, required_unless_present = "snapshot", conflicts_with = "snapshot")]
