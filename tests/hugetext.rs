@@ -137,6 +137,8 @@ fn check_mode(exe: &std::path::Path, mode: &str) {
     assert_eq!(obj["huge_text"].as_u64(), Some(want), "{mode}");
     if mode == "hugetlb" {
         assert_eq!(want, b - a, "hugetlb: every remapped byte on huge pages");
+        let table = stdout(&elfmaps(["summary", "--color", "never", &child.pid_arg()]));
+        assert!(table.contains("text on huge pages"), "{table}");
     }
     let table = stdout(&elfmaps(["map", "--color", "never", &child.pid_arg()]));
     assert!(

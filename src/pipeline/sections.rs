@@ -131,11 +131,14 @@ fn of_report(
             let Some(m) = by_line.get(&r.line) else {
                 continue;
             };
-            if table.is_err()
-                && m.inode != 0
-                && let Opened::Regular { file, .. } = target.open(m)
-            {
-                table = elf::read_sections(&*file).map_err(|e| e.to_string());
+            if table.is_err() && m.inode != 0 {
+                table = match target.open(m) {
+                    Opened::Regular { file, .. } => {
+                        elf::read_sections(&*file).map_err(|e| e.to_string())
+                    }
+                    Opened::Failed(why) => Err(why),
+                    other => Err(format!("not read: {other:?}")),
+                };
             }
             residency.entry(r.line).or_insert_with(|| {
                 let got = target.residency(m.start, m.end, page).ok();
