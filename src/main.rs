@@ -182,6 +182,32 @@ enum Command {
         /// Where to write the snapshot (`-` for standard output).
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
+        /// Also record the residency of every page of every object's lines, for
+        /// `sections --snapshot FILE`.
+        #[arg(long)]
+        sections: bool,
+    },
+    /// Which sections of each ELF object are resident: per allocated section, its
+    /// address range, kind, segment and resident bytes and pages.
+    Sections {
+        /// A live process to read.
+        #[arg(value_parser = parse_pid, required_unless_present = "snapshot", conflicts_with = "snapshot")]
+        pid: Option<u32>,
+        /// A file written by `elfmaps snapshot --sections` on the target.
+        #[arg(long, value_name = "FILE")]
+        snapshot: Option<PathBuf>,
+        /// The target's root filesystem, for `--snapshot`.
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        sysroot: PathBuf,
+        /// Only objects matching this glob (on the file name; on the path if it has a /).
+        #[arg(long, value_name = "GLOB")]
+        object: Option<String>,
+        /// Print the page map of this section (one character per page: # resident).
+        #[arg(long, value_name = "SECTION")]
+        pages: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Program headers, section-to-segment mapping, memory per kind and audit findings
     /// of ELF files, from their headers alone (no process needed).
@@ -417,6 +443,60 @@ fn load(input: &Input) -> Result<Report, String> {
         .inspect(warn)
 }
 
+/// `elfmaps sections`: live or from a snapshot; a table, JSON, or a page map.
+fn run_sections(
+    pid: Option<u32>,
+    snapshot: Option<PathBuf>,
+    sysroot: &Path,
+    object: Option<String>,
+    pages: Option<String>,
+    json: bool,
+    color: bool,
+) -> io::Result<Exit> {
+    let glob = match object.as_deref().map(glob::Pattern::new).transpose() {
+        Ok(g) => g,
+        Err(e) => return Ok(error(&format!("--object: {e}"))),
+    };
+    let slash = object.as_deref().is_some_and(|o| o.contains('/'));
+    let wanted = |path: &str| {
+        glob.as_ref()
+            .is_none_or(|g| elfmaps::views::sections::object_matches(g, slash, path))
+    };
+    let select = elfmaps::pipeline::Select {
+        object: &wanted,
+        pages_of: pages.as_deref(),
+    };
+    let got = match (pid, &snapshot) {
+        (Some(pid), _) => elfmaps::pipeline::sections_live(pid, select).map_err(|e| e.to_string()),
+        (None, Some(p)) => read_input(p)
+            .and_then(|b| {
+                elfmaps::input::snapshot::Snapshot::parse(&b)
+                    .map_err(|e| format!("{}: {e}", p.display()))
+            })
+            .and_then(|snap| {
+                elfmaps::pipeline::sections_offline(snap, sysroot, select)
+                    .map_err(|e| e.to_string())
+            }),
+        (None, None) => Err("no target: give a PID or --snapshot FILE".into()),
+    };
+    let s = match got {
+        Ok(s) => s,
+        Err(e) => return Ok(error(&e)),
+    };
+    for w in &s.warnings {
+        say(&format!(
+            "elfmaps: warning: {}",
+            elfmaps::render::warning_text(w)
+        ));
+    }
+    print(|out| match (&pages, json) {
+        (_, true) => elfmaps::render::json(&s, out),
+        (Some(name), false) => elfmaps::render::sections::pages(&s, name, s.page_size, out),
+        (None, false) => elfmaps::render::sections::table(&s, out, color),
+    })?;
+    Ok(Exit::Ok)
+}
+
 /// Prints the warnings of a report.
 fn warn(report: &Report) {
     for w in &report.warnings {
@@ -544,8 +624,25 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
             diff,
             output,
         } => run_report(input, diff, &output),
-        Command::Snapshot { pid, output } => {
-            let (snap, report) = match elfmaps::pipeline::snapshot(pid) {
+        Command::Sections {
+            pid,
+            snapshot,
+            sysroot,
+            object,
+            pages,
+            json,
+        } => run_sections(pid, snapshot, &sysroot, object, pages, json, color),
+        Command::Snapshot {
+            pid,
+            output,
+            sections,
+        } => {
+            let taken = if sections {
+                elfmaps::pipeline::snapshot_sections(pid)
+            } else {
+                elfmaps::pipeline::snapshot(pid)
+            };
+            let (snap, report) = match taken {
                 Ok(r) => r,
                 Err(e) => return Ok(error(&e.to_string())),
             };

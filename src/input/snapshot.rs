@@ -21,6 +21,10 @@
 //!  little-endian byte string = page i, for every maps line the analysis splits>
 //! @thread-sps 26
 //! <one line per thread other than the main one whose stack pointer was read: "SP">
+//! @residency-runs 40
+//! <`snapshot --sections` only: lines "START-END PRESENT SWAPPED" for every maps line
+//!  of every ELF object, each a comma-separated list of runs "FIRST-END" of page
+//!  indices in hex (end exclusive), or "-" for none>
 //! ```
 //!
 //! Parsing takes bytes and does no I/O; every error names the line or section.
@@ -56,6 +60,9 @@ pub struct Snapshot {
     pub residency: Vec<Residency>,
     /// Stack pointers of the threads other than the main one (names thread stacks).
     pub thread_sps: Vec<u64>,
+    /// Residency of every maps line of every ELF object (`snapshot --sections`, for
+    /// `sections --snapshot`), as runs: section `@residency-runs`.
+    pub sections: Vec<Residency>,
 }
 
 impl Default for Snapshot {
@@ -70,6 +77,7 @@ impl Default for Snapshot {
             build_ids: BTreeMap::new(),
             residency: Vec::new(),
             thread_sps: Vec::new(),
+            sections: Vec::new(),
         }
     }
 }
@@ -193,6 +201,20 @@ impl Snapshot {
             let _ = writeln!(sps, "{sp:x}");
         }
         section("thread-sps", sps.as_bytes());
+        if !self.sections.is_empty() {
+            let mut runs = String::new();
+            for r in &self.sections {
+                let _ = writeln!(
+                    runs,
+                    "{:x}-{:x} {} {}",
+                    r.start(),
+                    r.end(),
+                    runs_text(r.present_runs()),
+                    runs_text(r.swapped_runs())
+                );
+            }
+            section("residency-runs", runs.as_bytes());
+        }
         out
     }
 
@@ -220,6 +242,9 @@ impl Snapshot {
                     .residency
                     .extend(parse_residency(body, snap.page_size)?),
                 "thread-sps" => snap.thread_sps.extend(parse_thread_sps(body)?),
+                "residency-runs" => snap
+                    .sections
+                    .extend(parse_residency_runs(body, snap.page_size)?),
                 _ => {} // A section of a later version: skipped.
             }
         }
@@ -382,6 +407,55 @@ fn parse_residency(body: &[u8], page: PageSize) -> Result<Vec<Residency>, String
         .collect()
 }
 
+/// Runs of page indices as `@residency-runs` writes them: `a-b,c-d` in hex, `-` for
+/// none.
+fn runs_text(runs: impl Iterator<Item = Range<u64>>) -> String {
+    let text: Vec<String> = runs.map(|r| format!("{:x}-{:x}", r.start, r.end)).collect();
+    if text.is_empty() {
+        "-".into()
+    } else {
+        text.join(",")
+    }
+}
+
+/// `@residency-runs`: lines `START-END PRESENT SWAPPED`, each a list of runs of page
+/// indices ([`runs_text`]). A run must be non-empty and within the line's pages:
+/// memory follows the bytes given.
+fn parse_residency_runs(body: &[u8], page: PageSize) -> Result<Vec<Residency>, String> {
+    lines(body)
+        .map(|l| {
+            let bad = || bad_line("residency-runs", l);
+            let ((start, end), rest) = parse_range_rest(l).ok_or_else(bad)?;
+            let rest = std::str::from_utf8(rest).map_err(|_| bad())?;
+            let mut parts = rest.split(' ');
+            let (present, swapped) = (parts.next().ok_or_else(bad)?, parts.next().ok_or_else(bad)?);
+            let mut r = Residency::new(start, end, page);
+            for (text, is_present) in [(present, true), (swapped, false)] {
+                if text == "-" {
+                    continue;
+                }
+                for run in text.split(',') {
+                    let (a, b) = run.split_once('-').ok_or_else(bad)?;
+                    let a = u64::from_str_radix(a, 16).map_err(|_| bad())?;
+                    let b = u64::from_str_radix(b, 16).map_err(|_| bad())?;
+                    if a >= b || b > r.pages() {
+                        return Err(format!(
+                            "section @residency-runs: run {a:x}-{b:x} of {start:x}-{end:x} is empty or past its {} pages",
+                            r.pages()
+                        ));
+                    }
+                    if is_present {
+                        r.mark_present(a..b);
+                    } else {
+                        r.mark_swapped(a..b);
+                    }
+                }
+            }
+            Ok(r)
+        })
+        .collect()
+}
+
 /// `@thread-sps`: one hex stack pointer a line.
 fn parse_thread_sps(body: &[u8]) -> Result<Vec<u64>, String> {
     lines(body)
@@ -445,6 +519,38 @@ mod tests {
         assert_eq!((all.present, all.swapped), (2, 1));
         let text = String::from_utf8_lossy(&bytes);
         assert!(text.contains("\n10000-20000 09 04\n"), "{text}");
+    }
+
+    /// `snapshot --sections`: residency of every object's line, as runs.
+    #[test]
+    fn residency_runs_read_back_and_bad_runs_are_refused() {
+        let page = PageSize::KIB4;
+        let mut snap = Snapshot::default();
+        let mut r = Residency::new(0x10000, 0x30000, page);
+        r.mark_present(0..3);
+        r.mark_present(0x10..0x20);
+        r.mark_swapped(5..6);
+        snap.sections.push(r);
+        snap.sections.push(Residency::new(0x40000, 0x41000, page));
+        let bytes = snap.to_bytes();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.contains("@residency-runs"), "{text}");
+        assert!(text.contains("\n10000-30000 0-3,10-20 5-6\n"), "{text}");
+        assert!(text.contains("\n40000-41000 - -\n"), "{text}");
+        assert_eq!(Snapshot::parse(&bytes).unwrap(), snap);
+        for bad in [
+            "1000-2000 0-2 -",
+            "1000-2000 1-1 -",
+            "1000-2000 x -",
+            "1000-2000 0-1",
+        ] {
+            let body = format!("{bad}\n");
+            let file = format!(
+                "{MAGIC} {VERSION}\npage_size 4096\n\n@residency-runs {}\n{body}",
+                body.len()
+            );
+            assert!(Snapshot::parse(file.as_bytes()).is_err(), "{bad}");
+        }
     }
 
     /// Snapshots written before residency became runs still read, page for page.

@@ -172,6 +172,35 @@ pub struct Part {
     pub segment: Option<usize>,
     /// True when the maps line was cut into more than one region.
     pub split: bool,
+    /// Set when the part is an object's text that the program moved onto other
+    /// memory (huge pages, a memfd): see [`Remapped`].
+    pub remapped: Option<Remapped>,
+}
+
+/// What memory an object's text was remapped onto (issue 12 §2): programs copy their
+/// hot text and map other memory over it (Intel's iodlr, HHVM, Chrome's
+/// hugepage_text), to put it on huge pages. The bytes are still the object's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Remapped {
+    /// Anonymous memory (`MAP_ANONYMOUS`, usually with `MADV_HUGEPAGE`).
+    Anon,
+    /// `MAP_HUGETLB` memory: `/anon_hugepage (deleted)` in maps.
+    Hugetlb,
+    /// A memfd: `/memfd:NAME (deleted)` in maps.
+    Memfd,
+}
+
+impl Remapped {
+    /// The word of JSON and the table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Remapped::Anon => "anon",
+            Remapped::Hugetlb => "hugetlb",
+            Remapped::Memfd => "memfd",
+        }
+    }
 }
 
 /// The result of [`attribute`].

@@ -15,7 +15,7 @@ use crate::input::maps::{Mapping, NameKind};
 use crate::vocab::{Kind, PageSize};
 
 use super::kinds::base_kind;
-use super::{FileFacts, FileKey, Hints, Instance, Label, Part, Problem};
+use super::{FileFacts, FileKey, Hints, Instance, Label, Part, Problem, Remapped};
 
 /// Cuts every maps line into parts (module docs).
 pub(crate) fn parts(
@@ -68,6 +68,7 @@ pub(crate) fn parts(
                     instance,
                     segment,
                     split: false,
+                    remapped: None,
                 });
             };
         // A line of a file that does not fit its maps: unknown, whole.
@@ -85,6 +86,16 @@ pub(crate) fn parts(
                 emit(m.start, m.end, Kind::Unknown, bad, None);
                 continue;
             }
+        }
+        // An object's text remapped onto other memory (issue 12 §2).
+        if owner[mi].is_none()
+            && let Some((how, l, idx)) = remapped_text(mappings, mi, owner, instances, &global)
+        {
+            emit(m.start, m.end, Kind::Text, Some(idx), l.segment);
+            if let Some(r) = regions.last_mut() {
+                r.remapped = Some(how);
+            }
+            continue;
         }
         // Labels that apply to this mapping, each with its instance (none has a
         // problem: those were handled above and left out of `global`).
@@ -123,6 +134,66 @@ pub(crate) fn parts(
     }
     mark_guards(mappings, &mut regions);
     regions
+}
+
+/// What memory a line is when it may hold an object's remapped text: anonymous
+/// (unnamed or `[anon:...]`), `MAP_HUGETLB` (`/anon_hugepage (deleted)`) or a memfd.
+fn remap_candidate(m: &Mapping) -> Option<Remapped> {
+    match m.name_kind() {
+        NameKind::Anonymous | NameKind::AnonNamed(_) if m.inode == 0 => Some(Remapped::Anon),
+        NameKind::Path {
+            path,
+            deleted: true,
+        } if *path == *b"/anon_hugepage" => Some(Remapped::Hugetlb),
+        NameKind::Path {
+            path,
+            deleted: true,
+        } if path.starts_with(b"/memfd:") => Some(Remapped::Memfd),
+        _ => None,
+    }
+}
+
+/// Line `mi`, when it is an object's remapped text: a candidate line
+/// ([`remap_candidate`]) that lies wholly inside the file contents of an executable
+/// segment's `text` label of a sound instance, with a line of that instance's own file
+/// below and above it. The way it was remapped, the label and the instance.
+fn remapped_text(
+    mappings: &[Mapping],
+    mi: usize,
+    owner: &[Option<usize>],
+    instances: &[Instance],
+    global: &[(Label, usize)],
+) -> Option<(Remapped, Label, usize)> {
+    let m = &mappings[mi];
+    let how = remap_candidate(m)?;
+    let at = global.partition_point(|(l, _)| l.end <= m.start);
+    let &(l, idx) = global.get(at)?;
+    if l.kind != Kind::Text || l.start > m.start || l.end < m.end {
+        return None;
+    }
+    let inst = &instances[idx];
+    let p = l.segment.and_then(|i| inst.info.phdrs.get(i))?;
+    let contents_end = inst
+        .bias
+        .checked_add(p.vaddr)?
+        .checked_add(p.filesz)
+        .and_then(|v| PageSize::KIB4.up(v))?;
+    if m.end > contents_end || p.flags & 1 == 0 {
+        return None;
+    }
+    // The instance's own file lines on both sides, within its span.
+    let below = mappings[..mi]
+        .iter()
+        .zip(&owner[..mi])
+        .rev()
+        .take_while(|(x, _)| x.end > inst.span_start)
+        .any(|(_, o)| *o == Some(idx));
+    let above = mappings[mi + 1..]
+        .iter()
+        .zip(&owner[mi + 1..])
+        .take_while(|(x, _)| x.start < inst.span_end)
+        .any(|(_, o)| *o == Some(idx));
+    (below && above).then_some((how, l, idx))
 }
 
 /// Whether the memory of `m` is anonymous and so may belong to an object's span

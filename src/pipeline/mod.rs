@@ -16,6 +16,8 @@
 mod live;
 mod offline;
 mod page;
+mod remap;
+mod sections;
 mod snapshot;
 
 use std::collections::{HashMap, HashSet};
@@ -35,6 +37,7 @@ pub use live::live;
 pub(crate) use offline::offline_with;
 pub use offline::{Saved, offline};
 pub use page::{PageSizeError, Stated};
+pub use sections::{Select, sections_live, sections_offline, snapshot_sections};
 pub use snapshot::snapshot;
 
 /// Why `elfmaps map` could not produce a report at all. Every error has a stable
@@ -166,6 +169,7 @@ fn finish(
         &extras,
     );
     warnings.append(&mut built.warnings);
+    remap::verify(&mappings, &attribution, &mut built.regions, &*target);
     Report {
         schema_version: report::SCHEMA_VERSION,
         pid,

@@ -64,6 +64,7 @@ pub fn snapshot(pid: u32) -> Result<(Snapshot, Report), Error> {
         build_ids,
         residency,
         thread_sps: hints.thread_stack_pointers,
+        sections: Vec::new(),
     };
     Ok((snap, report))
 }

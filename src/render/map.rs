@@ -92,6 +92,25 @@ pub fn table<W: Write>(
             // Anonymous memory has no name: say so, as pmap does.
             (None, None) => paint("[ anon ]", Style::new().dimmed()),
         };
+        // Text the program remapped onto other memory: say onto what, and whether
+        // its bytes were checked against the file (issue 12 §2).
+        let name = match r.remapped {
+            Some(how) => {
+                let check = match r.verified {
+                    Some(true) => ", verified",
+                    Some(false) => ", DIFFERS from the file",
+                    None => "",
+                };
+                format!(
+                    "{name} {}",
+                    paint(
+                        &format!("[remapped: {}{check}]", how.as_str()),
+                        Style::new().yellow()
+                    )
+                )
+            }
+            None => name,
+        };
         writeln!(
             out,
             "{:>aw$x} {:>aw$x} {:4} {:>7} {:>7} {:>7} {} {:>3}  {}",
@@ -122,6 +141,11 @@ pub fn table<W: Write>(
     // Huge pages of hugetlbfs are not in Rss; say so when there are any.
     if let Some(h) = t.hugetlb.filter(|&h| h > 0) {
         line.push_str(&format!(", hugetlb {} (not in rss)", human(Some(h))));
+    }
+    // Text on huge pages (remapped or collapsed), over all objects.
+    let huge: u64 = report.objects.iter().filter_map(|o| o.huge_text).sum();
+    if huge > 0 {
+        line.push_str(&format!(", text on huge pages {}", human(Some(huge))));
     }
     writeln!(out, "{}", paint(&line, Style::new().bold()))?;
     Ok(())

@@ -13,6 +13,7 @@ pub mod html;
 mod json;
 pub mod layout;
 pub mod map;
+pub mod sections;
 pub mod summary;
 
 pub use json::json;

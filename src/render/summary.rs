@@ -63,5 +63,10 @@ pub fn table<W: Write>(s: &Summary, out: &mut W, color: bool) -> io::Result<()> 
         out,
         "{}",
         paint(&line("process", "(total)", &s.totals), Style::new().bold())
-    )
+    )?;
+    // Text on huge pages (remapped by the program, or file THP), when there is any.
+    if let Some(h) = s.huge_text.filter(|&h| h > 0) {
+        writeln!(out, "text on huge pages: {}", human(Some(h)))?;
+    }
+    Ok(())
 }

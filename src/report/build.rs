@@ -116,10 +116,13 @@ pub fn build(
                 split: r.split,
                 line: m.line,
                 figures: fig,
+                remapped: r.remapped,
+                verified: None,
             });
         }
     }
-    let objects = objects(attribution, extras, &regions);
+    let mut objects = objects(attribution, extras, &regions);
+    huge_text(mappings, attribution, &mut objects);
     Built {
         regions,
         objects,
@@ -158,6 +161,7 @@ fn objects(attribution: &Attribution, extras: &[ObjectExtras], regions: &[Region
                 opened: extras.get(index).and_then(|e| e.opened.clone()),
                 problem: inst.problem.as_ref().map(|p| p.message.clone()),
                 totals: Figures::zero(),
+                huge_text: Some(0),
             }
         })
         .collect();
@@ -167,6 +171,45 @@ fn objects(attribution: &Attribution, extras: &[ObjectExtras], regions: &[Region
         }
     }
     objects
+}
+
+/// Each object's [`Object::huge_text`]: the huge page figures of the lines of its
+/// text parts. A part that is a whole line has its line's figures; a part of a split
+/// line has 0 when the line has none, and is unknown otherwise (smaps does not say
+/// where in the line the huge pages are).
+fn huge_text(mappings: &[Mapping], attribution: &Attribution, objects: &mut [Object]) {
+    use crate::input::maps::known_key as k;
+    for p in attribution
+        .regions
+        .iter()
+        .filter(|p| p.kind == crate::vocab::Kind::Text)
+    {
+        let Some(o) = p.instance.and_then(|i| objects.get_mut(i)) else {
+            continue;
+        };
+        let f = &mappings[p.mapping].fields;
+        let terms = [
+            f.kb(const { k("AnonHugePages") }),
+            f.kb(const { k("FilePmdMapped") }),
+            f.kb(const { k("Shared_Hugetlb") }),
+            f.kb(const { k("Private_Hugetlb") }),
+        ];
+        // Lines of a saved smaps of an older kernel lack FilePmdMapped (4.8) or the
+        // hugetlb keys (4.4): a missing key among present ones counts as 0.
+        let line = if terms.iter().all(Option::is_none) {
+            None
+        } else {
+            terms
+                .iter()
+                .try_fold(0u64, |a, t| a.checked_add(t.unwrap_or(0)))
+        };
+        let part = match line {
+            Some(0) => Some(0),
+            v if !p.split => v,
+            _ => None,
+        };
+        o.huge_text = o.huge_text.zip(part).and_then(|(a, b)| a.checked_add(b));
+    }
 }
 
 /// The file offset of address `start` of line `m`: 0 for anonymous memory (no inode
@@ -293,6 +336,7 @@ mod tests {
             instance: None,
             segment: None,
             split: true,
+            remapped: None,
         }
     }
 

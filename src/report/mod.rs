@@ -8,6 +8,7 @@ mod build;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::label::Remapped;
 use crate::vocab::Kind;
 pub use crate::vocab::{Figures, Warning};
 pub use build::{Built, ObjectExtras, build};
@@ -53,13 +54,20 @@ pub struct Region {
     pub line: usize,
     /// Memory figures (JSON: flat fields `size`, `rss`, ...).
     pub figures: Figures,
+    /// The object's text, remapped onto other memory by the program (issue 12 §2);
+    /// `None` (absent in JSON) otherwise.
+    pub remapped: Option<Remapped>,
+    /// For remapped text: whether a sample of its pages read through
+    /// `/proc/PID/mem` equals the file's bytes at the computed offset; `None` when
+    /// that could not be read (offline, no permission). In JSON only with `remapped`.
+    pub verified: Option<bool>,
 }
 
 impl Serialize for Region {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let f = &self.figures;
-        let mut m = s.serialize_struct("Region", 27)?;
+        let mut m = s.serialize_struct("Region", 29)?;
         m.serialize_field("start", &self.start)?;
         m.serialize_field("end", &self.end)?;
         m.serialize_field("perms", &self.perms)?;
@@ -76,6 +84,10 @@ impl Serialize for Region {
         m.serialize_field("segment", &self.segment)?;
         m.serialize_field("split", &self.split)?;
         m.serialize_field("line", &self.line)?;
+        if let Some(how) = self.remapped {
+            m.serialize_field("remapped", &how)?;
+            m.serialize_field("verified", &self.verified)?;
+        }
         m.serialize_field("size", &f.size)?;
         m.serialize_field("rss", &f.rss)?;
         m.serialize_field("pss", &f.pss)?;
@@ -110,6 +122,10 @@ struct RegionWire {
     segment: Option<usize>,
     split: bool,
     line: usize,
+    #[serde(default)]
+    remapped: Option<Remapped>,
+    #[serde(default)]
+    verified: Option<bool>,
     size: u64,
     rss: Option<u64>,
     pss: Option<u64>,
@@ -143,6 +159,8 @@ impl<'de> Deserialize<'de> for Region {
             segment: w.segment,
             split: w.split,
             line: w.line,
+            remapped: w.remapped,
+            verified: w.verified,
             figures: Figures {
                 size: w.size,
                 rss: w.rss,
@@ -199,6 +217,12 @@ pub struct Object {
     pub problem: Option<String>,
     /// Figures of all the object's regions.
     pub totals: Figures,
+    /// Bytes of the object's text on huge pages: smaps' `AnonHugePages` (text remapped
+    /// onto transparent huge pages), `FilePmdMapped` (file THP: `MADV_COLLAPSE`,
+    /// read-only THP for files) and hugetlb figures of its `text` regions. Null when a
+    /// term is unknown (maps without smaps; a split line with huge pages).
+    #[serde(default)]
+    pub huge_text: Option<u64>,
 }
 
 /// The whole report of `elfmaps map`. It reads back what it writes

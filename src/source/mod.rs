@@ -101,6 +101,11 @@ pub trait Source {
     fn expected_build_id(&self, _m: &Mapping) -> Option<Vec<u8>> {
         None
     }
+    /// Reads the process's memory at `addr` into `buf`, whole (a live process's
+    /// `/proc/PID/mem`); `None` where memory cannot be read at all (offline).
+    fn read_memory(&self, _addr: u64, _buf: &mut [u8]) -> Option<io::Result<()>> {
+        None
+    }
 }
 
 /// A live process as a [`Source`].
@@ -117,6 +122,9 @@ impl Source for LiveSource {
         Hints {
             thread_stack_pointers: self.0.thread_stack_pointers(),
         }
+    }
+    fn read_memory(&self, addr: u64, buf: &mut [u8]) -> Option<io::Result<()>> {
+        Some(self.0.read_memory(addr, buf))
     }
 }
 

@@ -5,4 +5,5 @@
 pub mod budget;
 pub mod diff;
 pub mod layout;
+pub mod sections;
 pub mod summary;

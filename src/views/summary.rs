@@ -66,6 +66,10 @@ pub struct Summary {
     pub objects: Vec<Row>,
     /// The whole process (even when `--top` cut the rows).
     pub totals: Figures,
+    /// Bytes of text on huge pages over all objects (their
+    /// [`crate::report::Object::huge_text`]); null when one is unknown.
+    #[serde(default)]
+    pub huge_text: Option<u64>,
     /// What `--top` left out; `None` (absent in JSON) when the summary is complete.
     /// A cut summary is not the whole process: `diff` refuses it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -148,6 +152,10 @@ pub fn summarize(report: &Report, by: By, sort: SortBy, top: Option<usize>) -> S
         rows,
         objects,
         totals: report.totals.clone(),
+        huge_text: report
+            .objects
+            .iter()
+            .try_fold(0u64, |a, o| a.checked_add(o.huge_text?)),
         cut,
     }
 }
@@ -178,6 +186,8 @@ mod tests {
                 rss,
                 ..Figures::default()
             },
+            remapped: None,
+            verified: None,
         }
     }
 

@@ -46,7 +46,8 @@ pub enum Code {
     BudgetEmpty,
     /// A report given to `diff` is not complete (cut with `--top`).
     ReportCut,
-    /// `layout`: the section headers or their names could not be read.
+    /// `layout`, `sections`: the section headers or their names could not be read
+    /// (or there are none).
     SectionsUnreadable,
     /// `layout`: the dynamic section could not be read.
     DynamicUnreadable,

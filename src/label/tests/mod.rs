@@ -6,6 +6,7 @@ use crate::input::elf::{ElfInfo, Phdr};
 mod anonymous;
 mod evidence;
 mod limits;
+mod remapped;
 
 const P: PageSize = PageSize::KIB4;
 

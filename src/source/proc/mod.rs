@@ -15,6 +15,7 @@
 //! (docs/design.md).
 
 mod maps;
+mod mem;
 mod open;
 mod pagemap;
 mod stat;

@@ -1,0 +1,167 @@
+//! The pipeline of `elfmaps sections` (issue 12 §1): the map report, then each
+//! selected object's section headers (bounded reads of the table and `.shstrtab`
+//! only, [`crate::input::elf::read_sections`]) and the residency of every maps line
+//! that holds its regions, handed to [`crate::views::sections`]. Live, or offline
+//! from a snapshot taken with `snapshot --sections` (which records the residency of
+//! every object's lines) and a sysroot.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::live::read_mappings;
+use super::{Error, analyze};
+use crate::input::elf;
+use crate::input::maps::{self, Mapping};
+use crate::input::snapshot::Snapshot;
+use crate::report::{Report, Warning};
+use crate::source::proc::{self, Process};
+use crate::source::{LiveSource, Opened, Source, SysrootSource};
+use crate::views::sections::{ObjectInput, Sections, sections};
+use crate::vocab::{Code, PageSize, Residency};
+
+/// Which objects and what to show.
+#[derive(Clone, Copy)]
+#[allow(missing_debug_implementations)]
+pub struct Select<'a> {
+    /// Whether an object (by maps path) is wanted.
+    pub object: &'a dyn Fn(&str) -> bool,
+    /// The section whose page map to fill (`--pages`).
+    pub pages_of: Option<&'a str>,
+}
+
+/// The sections report of the live process `pid`.
+pub fn sections_live(pid: u32, select: Select<'_>) -> Result<Sections, Error> {
+    let mut target = LiveSource(Process::new(pid)?);
+    let (mappings, source, _) = read_mappings(&target.0, false)?;
+    let report = analyze(
+        mappings.clone(),
+        source,
+        proc::page_size(),
+        Some(pid),
+        &mut target,
+    );
+    Ok(of_report(&mappings, &report, &mut target, select))
+}
+
+/// The sections report of a snapshot taken with `snapshot --sections`, its files
+/// looked up under `sysroot`.
+pub fn sections_offline(
+    mut snap: Snapshot,
+    sysroot: &Path,
+    select: Select<'_>,
+) -> Result<Sections, Error> {
+    let text = std::mem::take(&mut snap.smaps);
+    let mappings = maps::parse(&text).map_err(|err| Error::Parse {
+        source: "snapshot".into(),
+        err,
+    })?;
+    let source = if mappings.iter().any(|m| !m.fields.is_empty()) {
+        "smaps"
+    } else {
+        "maps"
+    };
+    let (page, pid) = (snap.page_size, snap.pid);
+    // The residency `snapshot --sections` recorded, looked up like the rest.
+    let recorded = !snap.sections.is_empty();
+    let runs = std::mem::take(&mut snap.sections);
+    snap.residency.extend(runs);
+    let mut target = SysrootSource {
+        root: sysroot.to_path_buf(),
+        snapshot: Some(snap),
+    };
+    let report = analyze(mappings.clone(), source, page, pid, &mut target);
+    let mut out = of_report(&mappings, &report, &mut target, select);
+    if !recorded {
+        out.warnings.push(Warning {
+            code: Code::ResidencyUnavailable,
+            object: None,
+            message: "the snapshot was not taken with `snapshot --sections`: residency is known only for the lines the analysis split".into(),
+        });
+    }
+    Ok(out)
+}
+
+/// Records a snapshot of `pid` as `snapshot` does, plus the residency of every maps
+/// line of every ELF object (file mappings and their bss) in
+/// [`Snapshot::sections`], for `sections --snapshot`.
+pub fn snapshot_sections(pid: u32) -> Result<(Snapshot, Report), Error> {
+    let (mut snap, report) = super::snapshot(pid)?;
+    let mappings = maps::parse(&snap.smaps).map_err(|err| Error::Parse {
+        source: format!("/proc/{pid}/smaps"),
+        err,
+    })?;
+    let by_line: HashMap<usize, &Mapping> = mappings.iter().map(|m| (m.line, m)).collect();
+    let mut process = Process::new(pid)?;
+    let mut lines: Vec<usize> = report
+        .regions
+        .iter()
+        .filter(|r| r.instance.is_some())
+        .map(|r| r.line)
+        .collect();
+    lines.dedup();
+    for line in lines {
+        let Some(m) = by_line.get(&line) else {
+            continue;
+        };
+        if let Ok(res) = process.residency(m.start, m.end, snap.page_size) {
+            snap.sections.push(res);
+        }
+    }
+    Ok((snap, report))
+}
+
+/// The sections of the selected objects of `report`.
+fn of_report(
+    mappings: &[Mapping],
+    report: &Report,
+    target: &mut dyn Source,
+    select: Select<'_>,
+) -> Sections {
+    let page = PageSize::new(report.page_size).unwrap_or(PageSize::KIB4);
+    let by_line: HashMap<usize, &Mapping> = mappings.iter().map(|m| (m.line, m)).collect();
+    let mut inputs = Vec::new();
+    let mut residency: HashMap<usize, Option<Residency>> = HashMap::new();
+    let mut failed = 0usize;
+    for (i, obj) in report.objects.iter().enumerate() {
+        if !(select.object)(&obj.path) {
+            continue;
+        }
+        let mut table = Err("no file-backed line".to_string());
+        for r in report.regions.iter().filter(|r| r.instance == Some(i)) {
+            let Some(m) = by_line.get(&r.line) else {
+                continue;
+            };
+            if table.is_err() && m.inode != 0 {
+                table = match target.open(m) {
+                    Opened::Regular { file, .. } => {
+                        elf::read_sections(&*file).map_err(|e| e.to_string())
+                    }
+                    Opened::Failed(why) => Err(why),
+                    other => Err(format!("not read: {other:?}")),
+                };
+            }
+            residency.entry(r.line).or_insert_with(|| {
+                let got = target.residency(m.start, m.end, page).ok();
+                failed += usize::from(got.is_none());
+                got
+            });
+        }
+        inputs.push(ObjectInput::new(i, table));
+    }
+    let mut out = sections(
+        report,
+        inputs,
+        &|line| residency.get(&line).cloned().flatten(),
+        select.pages_of,
+    );
+    if failed > 0 {
+        out.warnings.push(Warning {
+            code: Code::ResidencyUnavailable,
+            object: None,
+            message: format!(
+                "cannot read the residency of {failed} maps line(s): their sections have resident null"
+            ),
+        });
+    }
+    out
+}

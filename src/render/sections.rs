@@ -1,0 +1,161 @@
+//! The table of `elfmaps sections`: per object, one line per section with a bar of
+//! its residency in Unicode blocks and the figures, then its segments (what the
+//! sections sum to); and `--pages SECTION`, one character per page of a section
+//! (`#` resident, `.` not), as `vmtouch -v` prints a file.
+
+use std::io::{self, Write};
+
+use owo_colors::Style;
+
+use super::{kind_style, paint};
+use crate::views::sections::{Section, Sections};
+use crate::vocab::escape::escape;
+use crate::vocab::human::human;
+
+/// Width of the residency bar in characters.
+const BAR: usize = 16;
+/// Pages per line of a page map.
+const PER_LINE: usize = 64;
+
+/// A bar of `BAR` characters filled to `resident / size` in eighths of a block; blank
+/// when unknown.
+pub fn bar(resident: Option<u64>, size: u64) -> String {
+    const EIGHTHS: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+    let Some(r) = resident else {
+        return "?".repeat(BAR);
+    };
+    if size == 0 {
+        return " ".repeat(BAR);
+    }
+    let eighths = (u128::from(r.min(size)) * (BAR as u128 * 8) / u128::from(size)) as usize;
+    let mut s = "█".repeat(eighths / 8);
+    if eighths / 8 < BAR {
+        s.push(EIGHTHS[eighths % 8]);
+    }
+    while s.chars().count() < BAR {
+        s.push(' ');
+    }
+    s
+}
+
+fn percent(resident: Option<u64>, size: u64) -> String {
+    match resident {
+        Some(r) if size > 0 => format!("{:>3}%", r.saturating_mul(100) / size),
+        Some(_) => "   -".into(),
+        None => "   ?".into(),
+    }
+}
+
+/// Writes the table of every object's sections and segments.
+pub fn table<W: Write>(s: &Sections, out: &mut W, color: bool) -> io::Result<()> {
+    let paint = |text: &str, style: Style| paint(text, style, color);
+    for (n, o) in s.objects.iter().enumerate() {
+        if n > 0 {
+            writeln!(out)?;
+        }
+        let id = o
+            .build_id
+            .as_deref()
+            .map(|b| format!("  build-id {b}"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "{}",
+            paint(
+                &format!("{}{id}", escape(o.path.as_bytes())),
+                Style::new().bold()
+            )
+        )?;
+        let head = format!(
+            "  {:>3} {:<24} {:>14} {:>8} {:<12} {:>3}  {:<BAR$} {:>4} {:>8} {:>6}",
+            "IDX", "SECTION", "START", "SIZE", "KIND", "SEG", "RESIDENT", "", "BYTES", "PAGES"
+        );
+        writeln!(out, "{}", paint(&head, Style::new().bold()))?;
+        for x in &o.sections {
+            let kind = x.kind.map_or("-", |k| k.as_str());
+            let kind = match x.kind {
+                Some(k) => paint(&format!("{kind:<12}"), kind_style(k)),
+                None => format!("{kind:<12}"),
+            };
+            writeln!(
+                out,
+                "  {:>3} {:<24} {:>14x} {:>8} {} {:>3}  {} {} {:>8} {:>6}",
+                x.index,
+                escape(x.name.as_bytes()),
+                x.start,
+                human(Some(x.size)),
+                kind,
+                x.segment.map_or("-".into(), |g| g.to_string()),
+                bar(x.resident, x.size),
+                percent(x.resident, x.size),
+                human(x.resident),
+                x.resident_pages.map_or("?".into(), |p| p.to_string()),
+            )?;
+        }
+        for g in &o.segments {
+            writeln!(
+                out,
+                "  {}",
+                paint(
+                    &format!(
+                        "segment {}: {:x}-{:x} resident {} in {} pages, {} in no section",
+                        g.segment,
+                        g.start,
+                        g.end,
+                        human(g.resident),
+                        g.resident_pages.map_or("?".into(), |p| p.to_string()),
+                        human(g.unsectioned),
+                    ),
+                    Style::new().dimmed()
+                )
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the page map of every section named `name` (one per object that has it):
+/// a line per [`PER_LINE`] pages, starting with the first page's address.
+pub fn pages<W: Write>(s: &Sections, name: &str, page_size: u64, out: &mut W) -> io::Result<()> {
+    let found: Vec<(&str, &Section)> = s
+        .objects
+        .iter()
+        .flat_map(|o| {
+            o.sections
+                .iter()
+                .filter(|x| x.name == name)
+                .map(move |x| (o.path.as_str(), x))
+        })
+        .collect();
+    for (path, x) in found {
+        writeln!(
+            out,
+            "{} {}: {} pages, {} resident",
+            escape(path.as_bytes()),
+            escape(x.name.as_bytes()),
+            x.pages.len(),
+            x.resident_pages.map_or("?".into(), |p| p.to_string())
+        )?;
+        let first = x.start & !(page_size - 1);
+        for (i, chunk) in x.pages.chunks(PER_LINE).enumerate() {
+            let line: String = chunk.iter().map(|&p| if p { '#' } else { '.' }).collect();
+            let addr = first + (i * PER_LINE) as u64 * page_size;
+            writeln!(out, "  {addr:>14x} [{line}]")?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bar;
+
+    #[test]
+    fn bars_fill_in_eighths() {
+        assert_eq!(bar(Some(0), 10).chars().count(), 16);
+        assert_eq!(bar(Some(10), 10), "█".repeat(16));
+        assert!(bar(Some(1), 16).starts_with('█'));
+        assert!(bar(Some(1), 128).starts_with('▏'));
+        assert_eq!(bar(None, 10), "?".repeat(16));
+    }
+}
