@@ -62,9 +62,10 @@ enum Color {
 #[derive(Args)]
 #[group(multiple = false)]
 struct SourceArgs {
-    /// A live process to read.
-    #[arg(value_parser = parse_pid)]
-    pid: Option<u32>,
+    /// A live process to read: a PID, `self` (elfmaps itself) or a process name (every
+    /// process of that name, as pidof finds them). `map` takes several.
+    #[arg(value_name = "PID", value_parser = parse_process)]
+    pid: Vec<ProcessArg>,
     /// A saved /proc/PID/smaps (`-` for standard input).
     #[arg(long, value_name = "FILE")]
     smaps: Option<PathBuf>,
@@ -160,6 +161,12 @@ enum Command {
         #[arg(long)]
         exit_code: bool,
     },
+    /// Every process of the machine (or a selection) in one pass: memory per object
+    /// and kind across processes, per kind, or per process.
+    System {
+        #[command(flatten)]
+        args: SystemArgs,
+    },
     /// Record a process for analysis on another machine (`map --snapshot FILE --sysroot DIR`).
     Snapshot {
         /// The process to record.
@@ -219,6 +226,72 @@ Exit status: 0 every rule holds (one line says how many were checked, unless
 --quiet), 1 a rule is exceeded (one line per violation), 2 an error, or with
 --strict a budget file that checks nothing.";
 
+/// The flags of `system`.
+#[derive(Args)]
+struct SystemArgs {
+    /// Only these processes: PIDs separated by commas (`self` is elfmaps itself).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_pid_or_self)]
+    pid: Vec<u32>,
+    /// Only processes of this name (comm, or the file name of the executable or of the
+    /// first argument, as pidof); repeat for more names.
+    #[arg(long, value_name = "NAME")]
+    name: Vec<String>,
+    /// Only processes of this user (a name or a UID; the effective UID).
+    #[arg(long, value_name = "USER")]
+    user: Option<String>,
+    /// Only processes in this cgroup or below it (the path of /proc/PID/cgroup, e.g.
+    /// /system.slice/foo.service).
+    #[arg(long, value_name = "PATH")]
+    cgroup: Option<String>,
+    /// Rows per object and kind, per kind across objects, or per process.
+    #[arg(long, value_enum, default_value_t = SystemBy::Object)]
+    by: SystemBy,
+    /// One line per process for each object whose file name (or path, with a /)
+    /// matches GLOB, as librank prints.
+    #[arg(long, value_name = "GLOB")]
+    object: Option<String>,
+    /// Largest first by this figure.
+    #[arg(long, value_enum, default_value_t = SystemSort::Pss)]
+    sort: SystemSort,
+    /// Keep only the first N rows of the table (JSON is always whole).
+    #[arg(long, value_name = "N")]
+    top: Option<usize>,
+    /// Print JSON instead of a table (the whole machine: rows, objects, kinds,
+    /// processes, skipped, warnings).
+    #[arg(long)]
+    json: bool,
+    /// List the processes skipped and why.
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+/// `system --by`.
+#[derive(Clone, Copy, ValueEnum)]
+enum SystemBy {
+    Object,
+    Kind,
+    Process,
+}
+
+/// `system --sort`.
+#[derive(Clone, Copy, ValueEnum)]
+enum SystemSort {
+    Size,
+    Rss,
+    Pss,
+    Uss,
+    Swap,
+}
+
+/// A PID, or `self`.
+fn parse_pid_or_self(s: &str) -> Result<u32, String> {
+    if s == "self" {
+        return Ok(elfmaps::source::proc::own_pid());
+    }
+    s.parse()
+        .map_err(|_| format!("{s:?} is not a process ID (or self)"))
+}
+
 /// `summary --by`.
 #[derive(Clone, Copy, ValueEnum)]
 enum ByArg {
@@ -241,12 +314,69 @@ enum FormatArg {
     Github,
 }
 
-/// A PID. A path in its place is most often a second ELF file after `check --elf`:
-/// the error says how to give several.
-fn parse_pid(s: &str) -> Result<u32, String> {
-    s.parse().map_err(|_| {
-        format!("{s:?} is not a process ID (ELF files for check: one --elf FILE each)")
-    })
+/// A live process as the command line names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ProcessArg {
+    /// A PID.
+    Pid(u32),
+    /// `self`: elfmaps itself.
+    Own,
+    /// A process name: every process of that name.
+    Name(String),
+}
+
+/// A PID, `self` or a process name. A path in its place is most often a second ELF
+/// file after `check --elf`: the error says how to give several.
+fn parse_process(s: &str) -> Result<ProcessArg, String> {
+    if let Ok(pid) = s.parse() {
+        return Ok(ProcessArg::Pid(pid));
+    }
+    if s == "self" {
+        return Ok(ProcessArg::Own);
+    }
+    if s.is_empty() || s.contains('/') {
+        return Err(format!(
+            "{s:?} is not a process ID or name (ELF files for check: one --elf FILE each)"
+        ));
+    }
+    Ok(ProcessArg::Name(s.to_string()))
+}
+
+/// A process named on the command line, resolved: its PID, and whether it was found
+/// by name (then one that exits before it is read is skipped with a warning, not an
+/// error).
+#[derive(Debug, Clone, Copy)]
+struct Resolved {
+    pid: u32,
+    by_name: bool,
+}
+
+/// The PIDs of the processes named on the command line, in order.
+fn resolve(args: &[ProcessArg]) -> Result<Vec<Resolved>, String> {
+    let mut out = Vec::new();
+    for a in args {
+        match a {
+            ProcessArg::Pid(pid) => out.push(Resolved {
+                pid: *pid,
+                by_name: false,
+            }),
+            ProcessArg::Own => out.push(Resolved {
+                pid: elfmaps::source::proc::own_pid(),
+                by_name: false,
+            }),
+            ProcessArg::Name(name) => {
+                let pids = elfmaps::pipeline::system::pids_named(name)
+                    .map_err(|e| format!("/proc: {e}"))?;
+                if pids.is_empty() {
+                    return Err(format!(
+                        "no process named {name:?} (ELF files for check: one --elf FILE each)"
+                    ));
+                }
+                out.extend(pids.into_iter().map(|pid| Resolved { pid, by_name: true }));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// `--page-size`: a number of bytes, validated as a page size once, by [`PageSize`].
@@ -259,8 +389,8 @@ fn parse_page_size(s: &str) -> Result<PageSize, String> {
 
 /// What to analyse, built once from the flags.
 enum Target {
-    /// A live process.
-    Pid(u32),
+    /// Live processes (`map` takes several; the others one).
+    Pids(Vec<Resolved>),
     /// A saved /proc/PID/smaps (`-`: standard input).
     Smaps(PathBuf),
     /// A saved /proc/PID/maps (`-`: standard input).
@@ -285,8 +415,8 @@ impl InputArgs {
         let s = self.source;
         let target = if !elf.is_empty() {
             Target::Elf(elf)
-        } else if let Some(pid) = s.pid {
-            Target::Pid(pid)
+        } else if !s.pid.is_empty() {
+            Target::Pids(resolve(&s.pid)?)
         } else if let Some(p) = s.smaps {
             Target::Smaps(p)
         } else if let Some(p) = s.maps {
@@ -375,8 +505,14 @@ fn error(msg: &str) -> Exit {
 /// Runs the pipeline on a process or saved input and prints its warnings.
 fn load(input: &Input) -> Result<Report, String> {
     let (path, snapshot) = match &input.target {
-        Target::Pid(pid) => {
-            return elfmaps::pipeline::live(*pid)
+        Target::Pids(pids) => {
+            let [one] = pids.as_slice() else {
+                return Err(format!(
+                    "{} processes given: only map takes several (or see `elfmaps system`)",
+                    pids.len()
+                ));
+            };
+            return elfmaps::pipeline::live(one.pid)
                 .map_err(|e| e.to_string())
                 .inspect(warn);
         }
@@ -430,6 +566,11 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
                 Ok(i) => i,
                 Err(e) => return Ok(error(&e)),
             };
+            if let Target::Pids(pids) = &input.target
+                && pids.len() > 1
+            {
+                return run_map_many(pids, json, color);
+            }
             let report = match load(&input) {
                 Ok(r) => r,
                 Err(e) => return Ok(error(&e)),
@@ -449,7 +590,7 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
                             };
                             Origin::Saved { file: &file, what }
                         }
-                        Target::Pid(_) | Target::Elf(_) => Origin::Live,
+                        Target::Pids(_) | Target::Elf(_) => Origin::Live,
                     };
                     elfmaps::render::map::table(&report, origin, out, color)
                 }
@@ -541,6 +682,7 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
             page_size,
             json,
         } => run_layout(&files, page_size, json, color),
+        Command::System { args } => run_system(args, color),
         Command::Snapshot { pid, output } => {
             let (snap, report) = match elfmaps::pipeline::snapshot(pid) {
                 Ok(r) => r,
@@ -703,6 +845,157 @@ and the snapshot format.",
     ),
     ("check", "BUDGET FILE AND EXIT STATUS", CHECK_HELP),
 ];
+
+/// `elfmaps map PID PID...`: one report per process, the mapped files read once for
+/// all of them; tables one after the other, or one JSON document per line. A process
+/// named by PID that cannot be read is an error (exit 2, after the others); one found
+/// by name that exited meanwhile is a warning.
+fn run_map_many(pids: &[Resolved], json: bool, color: bool) -> io::Result<Exit> {
+    use elfmaps::pipeline::system::{Mode, process_report};
+    let cache = elfmaps::source::cache::FileCache::new();
+    let mut exit = Exit::Ok;
+    let mut first = true;
+    for r in pids {
+        let report = elfmaps::source::proc::Process::new(r.pid)
+            .map_err(elfmaps::Error::from)
+            .and_then(|p| process_report(p, Mode::Smaps, Some(&cache)));
+        let report = match report {
+            Ok(report) => report,
+            Err(elfmaps::Error::Proc(e @ elfmaps::source::proc::ProcError::Exited(_)))
+                if r.by_name =>
+            {
+                say(&format!(
+                    "elfmaps: warning: {}",
+                    escape(e.to_string().as_bytes())
+                ));
+                continue;
+            }
+            Err(e) => {
+                exit = error(&e.to_string());
+                continue;
+            }
+        };
+        warn(&report);
+        print(|out| {
+            if json {
+                elfmaps::render::json(&report, out)
+            } else {
+                if !first {
+                    writeln!(out)?;
+                }
+                elfmaps::render::map::table(&report, Origin::Live, out, color)
+            }
+        })?;
+        first = false;
+    }
+    Ok(exit)
+}
+
+/// `elfmaps system`: scan, fold, print. Exit 0 (with a warning when processes were
+/// skipped), 2 when no process could be read.
+fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
+    use elfmaps::pipeline::system::{self, Mode, Selection};
+    use elfmaps::views::system::{
+        Builder, ObjectGlob, Sort, object_users, sort_processes, sort_rows,
+    };
+    let user = match &a.user {
+        None => None,
+        Some(u) => match elfmaps::source::proc::user_id(u) {
+            Some(uid) => Some(uid),
+            None => return Ok(error(&format!("no user {u:?}"))),
+        },
+    };
+    let glob = match a.object.as_deref().map(ObjectGlob::new).transpose() {
+        Ok(g) => g,
+        Err(e) => return Ok(error(&e)),
+    };
+    let mut selection = if a.pid.is_empty() {
+        Selection::all()
+    } else {
+        Selection::pids(a.pid.clone())
+    };
+    selection = selection
+        .with_names(a.name.clone())
+        .with_user(user)
+        .with_cgroup(a.cgroup.clone());
+    let mut builder = Builder::new();
+    if glob.is_some() {
+        builder = builder.keep_uses();
+    }
+    let outcome = match system::scan(&selection, Mode::Smaps, &mut |s| {
+        builder.add(&s.process, &s.report)
+    }) {
+        Ok(o) => o,
+        Err(e) => return Ok(error(&format!("cannot list /proc: {e}"))),
+    };
+    if outcome.read == 0 {
+        let k = &outcome.skipped;
+        return Ok(error(&if k.total() == 0 {
+            "no process matches the selection".to_string()
+        } else {
+            format!(
+                "no process could be read: {} exited, {} denied, {} kernel threads, {} zombies, {} failed",
+                k.exited, k.denied, k.kernel_threads, k.zombies, k.failed
+            )
+        }));
+    }
+    let sys = builder.finish(outcome, "live", a.verbose);
+    for w in &sys.warnings {
+        say(&format!(
+            "elfmaps: warning: {}",
+            elfmaps::render::warning_text(w)
+        ));
+    }
+    let sort = match a.sort {
+        SystemSort::Size => Sort::Size,
+        SystemSort::Rss => Sort::Rss,
+        SystemSort::Pss => Sort::Pss,
+        SystemSort::Uss => Sort::Uss,
+        SystemSort::Swap => Sort::Swap,
+    };
+    print(|out| {
+        if let Some(glob) = &glob {
+            let groups = object_users(&sys, glob, sort);
+            if a.json {
+                return elfmaps::render::json(
+                    &elfmaps::views::system::Users::new(
+                        &a.object.clone().unwrap_or_default(),
+                        &groups,
+                    ),
+                    out,
+                );
+            }
+            return elfmaps::render::system::users(&sys, &groups, out, color);
+        }
+        if a.json {
+            return elfmaps::render::json(&sys, out);
+        }
+        let top = a.top.unwrap_or(usize::MAX);
+        match a.by {
+            SystemBy::Process => {
+                let mut procs = sys.processes.clone();
+                sort_processes(&mut procs, sort);
+                let dropped = procs.len().saturating_sub(top);
+                procs.truncate(top);
+                elfmaps::render::system::processes(&sys, &procs, dropped, out, color)
+            }
+            SystemBy::Object | SystemBy::Kind => {
+                let (mut rows, of) = match a.by {
+                    SystemBy::Kind => (sys.kinds.clone(), elfmaps::render::system::RowsOf::Kind),
+                    _ => (
+                        sys.rows.clone(),
+                        elfmaps::render::system::RowsOf::ObjectKind,
+                    ),
+                };
+                sort_rows(&mut rows, sort);
+                let dropped = rows.len().saturating_sub(top);
+                rows.truncate(top);
+                elfmaps::render::system::rows(&sys, &rows, of, dropped, out, color)
+            }
+        }
+    })?;
+    Ok(Exit::Ok)
+}
 
 /// How `check` prints.
 struct CheckFlags {

@@ -1,6 +1,7 @@
 //! Printers: every table and JSON document elfmaps writes, one file per output:
 //! [`map`] (the table of `map`), [`summary`], [`diff`], [`check`] (budget violations),
-//! [`layout`], and [`json()`] for every JSON document. They only render: every figure
+//! [`layout`], [`system`] (the machine's tables), and [`json()`] for every JSON
+//! document. They only render: every figure
 //! comes from the report or view they are given. Colour is a plain `bool` decided once
 //! by the CLI (`--color`, `NO_COLOR`, whether stdout is a terminal) and passed down;
 //! names chosen by whoever created a file are escaped ([`crate::vocab::escape`]).
@@ -12,6 +13,7 @@ mod json;
 pub mod layout;
 pub mod map;
 pub mod summary;
+pub mod system;
 
 pub use json::json;
 

@@ -5,8 +5,10 @@
 //! - [`proc`]: the one module that touches `/proc` (a live process);
 //! - [`files`]: opening a file named by maps without blocking or trusting it;
 //! - [`sysroot`]: files looked up under a copy of the target's root filesystem, with
-//!   residency and build IDs from a snapshot.
+//!   residency and build IDs from a snapshot;
+//! - [`cache`]: the files of several processes read once (a scan of the machine).
 
+pub mod cache;
 pub mod files;
 pub mod proc;
 pub mod sysroot;
@@ -99,6 +101,12 @@ pub trait Source {
     fn expected_build_id(&self, _m: &Mapping) -> Option<Vec<u8>> {
         None
     }
+    /// The identity of the file `m` maps, learnt without opening it, and how it would
+    /// be reached: the key of the [`cache::FileCache`] of a scan. `None` when it
+    /// cannot be learnt that way (the file is then opened and not cached).
+    fn stamp(&self, _m: &Mapping) -> Option<(cache::FileStamp, Via)> {
+        None
+    }
 }
 
 /// A live process as a [`Source`].
@@ -115,6 +123,9 @@ impl Source for LiveSource {
         Hints {
             thread_stack_pointers: self.0.thread_stack_pointers(),
         }
+    }
+    fn stamp(&self, m: &Mapping) -> Option<(cache::FileStamp, Via)> {
+        self.0.stamp_mapped(m)
     }
 }
 

@@ -146,6 +146,14 @@ impl Source for SysrootSource {
             .get(&(m.start, m.end))
             .cloned()
     }
+
+    /// A sysroot's file is the same for every process of a run: known by its name.
+    fn stamp(&self, m: &Mapping) -> Option<(super::cache::FileStamp, Via)> {
+        Some((
+            super::cache::FileStamp::Sysroot(m.name.clone()),
+            Via::Sysroot,
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -56,6 +56,9 @@ pub enum Code {
     /// `layout`: a bound on the work done for one file was reached (too many segments,
     /// sections or findings): that part is not computed or not listed in full.
     LimitReached,
+    /// `system`: processes selected but not read (they exited, access was denied, or
+    /// reading failed); their memory is not in the figures.
+    ProcessSkipped,
 }
 
 impl Code {
@@ -82,6 +85,7 @@ impl Code {
             Code::DynamicUnreadable => "dynamic-unreadable",
             Code::AddressOverflow => "address-overflow",
             Code::LimitReached => "limit-reached",
+            Code::ProcessSkipped => "process-skipped",
         }
     }
 }
