@@ -1,0 +1,505 @@
+//! `elfmaps system` (issue 11) against ground truth: several processes map one test
+//! library (testdata/system); the row of its text says how many, and its pss and rss
+//! are the sums of what each process's smaps and pagemap say. Processes that exit
+//! during a scan, zombies and kernel threads are counted, never fatal; an
+//! unprivileged user gets the processes it may read and the others counted. `map`
+//! with several PIDs, a name and `self`.
+
+mod common;
+
+use std::fs::{self, File};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use common::child::Running;
+use common::cli::{self, json, json_ok, stderr};
+use common::truth::kernel::{present_pages, read_maps};
+use common::{build, skip};
+
+/// The test programs, built once per test in `dir`.
+struct Programs {
+    mapper: PathBuf,
+    /// A copy of the mapper under another name: another program mapping the library.
+    other: PathBuf,
+    lib: PathBuf,
+}
+
+fn programs(dir: &Path) -> Option<Programs> {
+    let lib = dir.join("libshared.so");
+    build::build(
+        "cc",
+        &["-O0", "-g0", "-fPIC", "-shared"],
+        &lib,
+        &[build::testdata("system/libshared.c")],
+    )?;
+    let mapper = build::build_linked(
+        "cc",
+        &["-O0", "-g0"],
+        &dir.join("mapper"),
+        &[build::testdata("system/mapper.c")],
+        &["-ldl"],
+    )?;
+    let other = dir.join("othermapper");
+    fs::copy(&mapper, &other).unwrap();
+    Some(Programs { mapper, other, lib })
+}
+
+/// Starts `exe LIB` and waits for its READY.
+fn start(exe: &Path, lib: &Path) -> Running {
+    let mut c = Command::new(exe);
+    c.arg(lib).stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut r = Running::spawn(&mut c);
+    r.lines_until("READY");
+    r
+}
+
+/// The text lines (`r-xp`) of `lib` in the maps of `pid`: (start, end).
+fn text_lines(pid: u32, lib: &Path) -> Vec<(u64, u64)> {
+    let lib = lib.to_str().unwrap();
+    read_maps(pid)
+        .into_iter()
+        .filter(|l| l.path.as_deref() == Some(lib) && l.perms == "r-xp")
+        .map(|l| (l.start, l.end))
+        .collect()
+}
+
+/// The sum of the `Pss:` lines of the smaps entries of `pid` starting at `starts`, in
+/// bytes.
+fn smaps_pss(pid: u32, starts: &[u64]) -> u64 {
+    let text = fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
+    let mut total = 0;
+    let mut current = false;
+    for line in text.lines() {
+        if line.starts_with(|c: char| c.is_ascii_uppercase()) {
+            // A field line: `Key:   value kB`.
+            if current && let Some(kb) = line.strip_prefix("Pss:") {
+                let kb = kb.trim().trim_end_matches("kB").trim();
+                total += kb.parse::<u64>().unwrap() * 1024;
+            }
+        } else {
+            // A mapping's first line: `start-end perms ...`.
+            let start = line.split('-').next().unwrap();
+            current = starts.contains(&u64::from_str_radix(start, 16).unwrap());
+        }
+    }
+    total
+}
+
+/// The row of `kind` of the object whose path is `lib`.
+fn row<'a>(sys: &'a Value, lib: &Path, kind: &str) -> &'a Value {
+    let lib = lib.to_str().unwrap();
+    sys["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["object"] == lib && r["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} row of {lib}: {}", sys["rows"]))
+}
+
+fn pid_list(pids: &[u32]) -> String {
+    pids.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// N copies of one program and another program map the library: the row of its
+/// text has processes N + 1, pss the sum of their smaps Pss lines for it, and rss the
+/// sum of their present pages.
+#[test]
+fn the_text_of_a_shared_library_across_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(p) = programs(dir.path()) else {
+        return;
+    };
+    const N: usize = 3;
+    let mut procs: Vec<Running> = (0..N).map(|_| start(&p.mapper, &p.lib)).collect();
+    procs.push(start(&p.other, &p.lib));
+    // A process that does not map it.
+    let mut sleeper = Running::sleep();
+    let pids: Vec<u32> = procs.iter().map(Running::pid).collect();
+
+    let mut want_pss = 0;
+    let mut want_rss = 0;
+    for &pid in &pids {
+        let lines = text_lines(pid, &p.lib);
+        assert_eq!(lines.len(), 1, "{pid}: {lines:?}");
+        let starts: Vec<u64> = lines.iter().map(|l| l.0).collect();
+        want_pss += smaps_pss(pid, &starts);
+        let pagemap = File::open(format!("/proc/{pid}/pagemap")).unwrap();
+        for (s, e) in &lines {
+            want_rss += present_pages(&pagemap, *s, *e, 4096)
+                .iter()
+                .filter(|&&b| b)
+                .count() as u64
+                * 4096;
+        }
+    }
+    assert!(want_rss >= (N as u64 + 1) * 4 * 4096, "rss {want_rss}");
+    assert!(want_pss > 0);
+
+    let mut all = pids.clone();
+    all.push(sleeper.pid());
+    let sys = json_ok(["system", "--json", "--pid", &pid_list(&all)]);
+    assert_eq!(sys["kind"], "system");
+    assert_eq!(sys["processes"].as_array().unwrap().len(), N + 2);
+    let text = row(&sys, &p.lib, "text");
+    assert_eq!(text["processes"], N + 1, "{text}");
+    assert_eq!(text["regions"], N + 1, "{text}");
+    assert_eq!(text["pss"], want_pss, "{text}");
+    assert_eq!(text["rss"], want_rss, "{text}");
+    assert!(text["inode"].as_u64().unwrap() > 0 && text["dev"].is_string());
+    // Every kind of it is there, and its bss in each process.
+    for kind in ["rodata", "data", "relro", "bss"] {
+        assert_eq!(row(&sys, &p.lib, kind)["processes"], N + 1, "{kind}");
+    }
+    // The object's total is the sum of its kinds.
+    let lib = p.lib.to_str().unwrap();
+    let object = sys["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["object"] == lib)
+        .unwrap();
+    let kinds_pss: u64 = sys["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["object"] == lib)
+        .map(|r| r["pss"].as_u64().unwrap())
+        .sum();
+    assert_eq!(object["pss"], kinds_pss);
+    assert!(sys["skipped"]["processes"].is_null());
+    assert_eq!(sys["skipped"]["exited"], 0);
+
+    // The whole machine: the same row (no other process maps this library).
+    let whole = json_ok(["system", "--json"]);
+    let t = row(&whole, &p.lib, "text");
+    assert_eq!(t["processes"], N + 1, "{t}");
+    assert_eq!(t["pss"], want_pss, "{t}");
+    for p in &pids {
+        assert!(
+            whole["processes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x["pid"] == *p)
+        );
+    }
+
+    // By name: the N copies only (their comm), or with the other program too.
+    let named = json_ok(["system", "--json", "--name", "mapper"]);
+    assert_eq!(row(&named, &p.lib, "text")["processes"], N);
+    let both = json_ok([
+        "system",
+        "--json",
+        "--name",
+        "mapper",
+        "--name",
+        "othermapper",
+    ]);
+    assert_eq!(row(&both, &p.lib, "text")["processes"], N + 1);
+    // By user (root runs them all here, or this user).
+    // SAFETY: geteuid has no preconditions.
+    let uid = unsafe { libc::geteuid() }.to_string();
+    let mine = json_ok(["system", "--json", "--user", &uid, "--name", "mapper"]);
+    assert_eq!(row(&mine, &p.lib, "text")["processes"], N);
+    let o = cli::elfmaps(["system", "--user", "no-such-user-here"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // By cgroup: this test's own (the deepest path of /proc/self/cgroup).
+    let cgroup = fs::read_to_string("/proc/self/cgroup")
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.splitn(3, ':').nth(2).map(str::to_string))
+        .max_by_key(String::len)
+        .unwrap();
+    let cg = json_ok(["system", "--json", "--cgroup", &cgroup, "--name", "mapper"]);
+    assert_eq!(row(&cg, &p.lib, "text")["processes"], N);
+    let o = cli::elfmaps(["system", "--cgroup", "/no/such/cgroup/here"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no process matches"), "{}", stderr(&o));
+
+    // --object: one line per process, as librank.
+    let users = json_ok([
+        "system",
+        "--json",
+        "--object",
+        "libshared.so",
+        "--pid",
+        &pid_list(&all),
+    ]);
+    assert_eq!(users["kind"], "system-object");
+    let objects = users["objects"].as_array().unwrap();
+    assert_eq!(objects.len(), 1);
+    let u = objects[0]["users"].as_array().unwrap();
+    assert_eq!(u.len(), N + 1);
+    let sum: u64 = u.iter().map(|x| x["pss"].as_u64().unwrap()).sum();
+    assert_eq!(objects[0]["pss"], sum);
+    let o = cli::elfmaps(["system", "--object", "libshared.so", "--color", "never"]);
+    let table = cli::stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for pid in &pids {
+        assert!(
+            table
+                .lines()
+                .any(|l| l.trim_start().starts_with(&format!("{pid} "))),
+            "{table}"
+        );
+    }
+    for view in [&["--by", "kind"][..], &["--by", "process"], &["--top", "3"]] {
+        let o = cli::elfmaps(["system", "--color", "never"].iter().chain(view));
+        assert_eq!(o.status.code(), Some(0), "{view:?}: {}", stderr(&o));
+        assert!(cli::stdout(&o).contains("(total)"), "{view:?}");
+    }
+    for r in &mut procs {
+        r.kill();
+    }
+    sleeper.kill();
+}
+
+/// A process that is gone, a zombie and a kernel thread, named by PID: each counted
+/// under its reason, listed with --verbose, and the scan goes on (exit 0).
+#[test]
+fn skipped_processes_are_counted() {
+    let mut gone = Command::new("true").spawn().unwrap();
+    let gone_pid = gone.id();
+    gone.wait().unwrap();
+    // A child that exits and is not reaped until the end of the test: a zombie.
+    let mut zombie = Command::new("true").spawn().unwrap();
+    let zombie_pid = zombie.id();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !fs::read_to_string(format!("/proc/{zombie_pid}/stat"))
+        .unwrap()
+        .contains(") Z ")
+    {
+        assert!(Instant::now() < deadline, "no zombie");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let mut sleeper = Running::sleep();
+    let mut pids = vec![sleeper.pid(), gone_pid, zombie_pid];
+    // kthreadd, when this PID namespace shows it.
+    let kthread = fs::read_to_string("/proc/2/stat").is_ok_and(|s| s.contains("(kthreadd)"));
+    if kthread {
+        pids.push(2);
+    } else {
+        skip::skip("no kernel thread visible here: kernel_threads not checked");
+    }
+    let o = cli::elfmaps(["system", "--json", "--verbose", "--pid", &pid_list(&pids)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let sys = json(&o);
+    let s = &sys["skipped"];
+    assert_eq!(
+        (s["exited"].as_u64(), s["zombies"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(s["kernel_threads"], u64::from(kthread));
+    assert_eq!(s["denied"], 0);
+    let listed = s["processes"].as_array().unwrap();
+    assert_eq!(listed.len(), 2 + usize::from(kthread));
+    let reason = |pid: u32| {
+        listed
+            .iter()
+            .find(|p| p["pid"] == pid)
+            .map(|p| p["reason"].as_str().unwrap().to_string())
+    };
+    assert_eq!(reason(gone_pid).as_deref(), Some("exited"));
+    assert_eq!(reason(zombie_pid).as_deref(), Some("zombie"));
+    assert_eq!(sys["processes"].as_array().unwrap().len(), 1);
+    // One process exited: memory is missing, and a warning says so.
+    let codes: Vec<String> = cli::warnings(&sys).into_iter().map(|w| w.code).collect();
+    assert!(codes.contains(&"process-skipped".to_string()), "{codes:?}");
+    assert!(stderr(&o).contains("process-skipped") || stderr(&o).contains("not read"));
+    // The table lists them with --verbose.
+    let o = cli::elfmaps([
+        "system",
+        "--verbose",
+        "--color",
+        "never",
+        "--pid",
+        &pid_list(&pids),
+    ]);
+    let out = cli::stdout(&o);
+    assert!(out.contains("skipped:") && out.contains("zombie"), "{out}");
+    // Nothing readable: exit 2.
+    let o = cli::elfmaps(["system", "--pid", &gone_pid.to_string()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("no process could be read"),
+        "{}",
+        stderr(&o)
+    );
+    zombie.wait().unwrap();
+    sleeper.kill();
+}
+
+/// Processes that come and go during the scan (a loop that forks and reaps): every
+/// scan exits 0, each process appears once, and the rows add up to the processes.
+#[test]
+fn processes_exit_during_the_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(exe) = build::build_testdata(dir.path(), "system/forker.c", &["-O0"]) else {
+        return;
+    };
+    let mut forker = Running::spawn(
+        Command::new(&exe)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped()),
+    );
+    forker.lines_until("READY");
+    let mut exited = 0;
+    for _ in 0..5 {
+        let o = cli::elfmaps(["system", "--json", "--verbose"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let sys = json(&o);
+        let procs = sys["processes"].as_array().unwrap();
+        let mut pids: Vec<u64> = procs.iter().map(|p| p["pid"].as_u64().unwrap()).collect();
+        let n = pids.len();
+        pids.dedup();
+        assert_eq!(pids.len(), n, "a process twice");
+        let skipped = &sys["skipped"];
+        let listed = skipped["processes"].as_array().unwrap();
+        let counted: u64 = ["exited", "denied", "kernel_threads", "zombies", "failed"]
+            .iter()
+            .map(|k| skipped[k].as_u64().unwrap())
+            .sum();
+        assert_eq!(counted, listed.len() as u64);
+        exited += skipped["exited"].as_u64().unwrap();
+        // The rows are the processes' regions, every one once.
+        let regions = |v: &Value| -> u64 {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["regions"].as_u64().unwrap())
+                .sum()
+        };
+        assert_eq!(regions(&sys["rows"]), regions(&sys["processes"]));
+        assert_eq!(regions(&sys["kinds"]), regions(&sys["processes"]));
+        let size: u64 = procs.iter().map(|p| p["size"].as_u64().unwrap()).sum();
+        assert_eq!(sys["totals"]["size"], size);
+    }
+    skip::note(&format!("{exited} processes exited during 5 scans"));
+    forker.finish();
+}
+
+const NOBODY: [&str; 4] = [
+    "--reuid=65534",
+    "--regid=65534",
+    "--clear-groups",
+    "--inh-caps=-all",
+];
+
+/// As an unprivileged user: its own processes are read, the others counted as denied
+/// (exit 0, with a warning).
+#[test]
+fn unprivileged_scan() {
+    if !skip::is_root("switching to an unprivileged user")
+        || !skip::have_tool("setpriv", &["--version"])
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = dir.path().join("elfmaps");
+    fs::copy(cli::BIN, &bin).unwrap();
+    fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
+    let as_nobody = |args: &[&str]| {
+        let mut c = Command::new("setpriv");
+        c.args(NOBODY).arg("--").args(args);
+        c
+    };
+    let mut theirs = Running::start(as_nobody(&["sleep", "60"]).stdin(Stdio::null()));
+    let mut ours = Running::sleep();
+    let pids = pid_list(&[theirs.pid(), ours.pid()]);
+    let run = |args: &[&str]| {
+        let mut all = vec![bin.to_str().unwrap()];
+        all.extend_from_slice(args);
+        cli::checked(as_nobody(&all).stdin(Stdio::null()).output().unwrap())
+    };
+    let o = run(&["system", "--json", "--pid", &pids]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let sys = json(&o);
+    let procs = sys["processes"].as_array().unwrap();
+    assert_eq!(procs.len(), 1);
+    assert_eq!(procs[0]["pid"], theirs.pid());
+    assert_eq!(procs[0]["uid"], 65534);
+    assert_eq!(sys["skipped"]["denied"], 1);
+    assert!(
+        cli::warnings(&sys)
+            .iter()
+            .any(|w| w.code == "process-skipped"),
+        "{}",
+        sys["warnings"]
+    );
+    // The whole machine: at least its own sleeper read, root's processes denied.
+    let o = run(&["system", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let sys = json(&o);
+    assert!(sys["skipped"]["denied"].as_u64().unwrap() >= 1);
+    assert!(
+        sys["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["pid"] == theirs.pid())
+    );
+    // Only root's processes: nothing readable, exit 2.
+    let o = run(&["system", "--pid", &ours.pid().to_string()]);
+    assert_eq!(o.status.code(), Some(2));
+    theirs.kill();
+    ours.kill();
+}
+
+/// `map` takes several PIDs, a process name and `self`.
+#[test]
+fn map_several_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(p) = programs(dir.path()) else {
+        return;
+    };
+    let mut a = start(&p.mapper, &p.lib);
+    let mut b = start(&p.mapper, &p.lib);
+    let o = cli::elfmaps(["map", "--json", &a.pid_arg(), &b.pid_arg()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let docs: Vec<Value> = cli::stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(docs.len(), 2);
+    assert_eq!(docs[0]["pid"], a.pid());
+    assert_eq!(docs[1]["pid"], b.pid());
+    // By name: both, in PID order.
+    let o = cli::elfmaps(["map", "--color", "never", "mapper"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = cli::stdout(&o);
+    for r in [&a, &b] {
+        assert!(out.contains(&format!("{}:   ", r.pid())), "{out}");
+    }
+    // self: elfmaps itself.
+    let me = json_ok(["map", "--json", "self"]);
+    assert!(
+        me["command"].as_str().unwrap().contains("map --json self"),
+        "{}",
+        me["command"]
+    );
+    // A PID that cannot be read is an error after the others.
+    let mut gone = Command::new("true").spawn().unwrap();
+    let gone_pid = gone.id().to_string();
+    gone.wait().unwrap();
+    let o = cli::elfmaps(["map", "--json", &a.pid_arg(), &gone_pid]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(cli::stdout(&o).lines().count(), 1);
+    // summary takes one.
+    let o = cli::elfmaps(["summary", "mapper"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("only map takes several"),
+        "{}",
+        stderr(&o)
+    );
+    a.kill();
+    b.kill();
+}
