@@ -503,3 +503,83 @@ fn map_several_processes() {
     a.kill();
     b.kill();
 }
+
+/// With CAP_SYS_ADMIN, the pss of each part of a split maps line is exact: the sum
+/// over its present pages of page_size / kpagecount (as the kernel sums Pss, with 12
+/// bits of fraction), and the report says so. testdata/system/cow.c shares its pages
+/// with two children, one of which writes some again: map counts 2 and 3.
+#[test]
+fn exact_pss_of_split_parts() {
+    if !skip::is_root("reading /proc/kpagecount") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let Some(exe) = build::build_testdata(dir.path(), "system/cow.c", &["-O0"]) else {
+        return;
+    };
+    let mut cow = Running::spawn(
+        Command::new(&exe)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped()),
+    );
+    let extra = cow
+        .lines_until("READY")
+        .iter()
+        .find_map(|l| l.strip_prefix("EXTRA 0x"))
+        .map(|a| u64::from_str_radix(a, 16).unwrap())
+        .expect("no EXTRA");
+    let pid = cow.pid();
+    let map = json_ok(["map", "--json", &pid.to_string()]);
+    assert_eq!(map["split_pss"], "exact", "{}", map["split_pss"]);
+    let regions = map["regions"].as_array().unwrap();
+    let line = regions
+        .iter()
+        .find(|r| r["start"] == extra && r["split"] == true)
+        .unwrap_or_else(|| panic!("no split part at {extra:#x}"))["line"]
+        .clone();
+    // The parts of that line: the executable's bss, and the anonymous mapping after it.
+    let parts: Vec<&Value> = regions.iter().filter(|r| r["line"] == line).collect();
+    assert_eq!(parts.len(), 2);
+    let pagemap = File::open(format!("/proc/{pid}/pagemap")).unwrap();
+    let kpagecount = File::open("/proc/kpagecount").unwrap();
+    let zero = common::truth::kernel::zero_pfn();
+    let mut counts_seen = std::collections::BTreeSet::new();
+    for r in &parts {
+        let (start, end) = (r["start"].as_u64().unwrap(), r["end"].as_u64().unwrap());
+        let mut sum: u128 = 0;
+        for page in (start..end).step_by(4096) {
+            let mut e = [0u8; 8];
+            std::os::unix::fs::FileExt::read_exact_at(&pagemap, &mut e, page / 4096 * 8).unwrap();
+            let e = u64::from_ne_bytes(e);
+            let pfn = e & ((1 << 55) - 1);
+            if e >> 63 == 0 || Some(pfn) == zero {
+                continue;
+            }
+            let mut c = [0u8; 8];
+            std::os::unix::fs::FileExt::read_exact_at(&kpagecount, &mut c, pfn * 8).unwrap();
+            let count = u64::from_ne_bytes(c);
+            counts_seen.insert(count);
+            sum += if count <= 1 {
+                4096 << 12
+            } else {
+                (4096u128 << 12) / u128::from(count)
+            };
+        }
+        assert_eq!(r["pss"], (sum >> 12) as u64, "{r}");
+    }
+    assert!(
+        counts_seen.contains(&2) && counts_seen.contains(&3),
+        "map counts {counts_seen:?}"
+    );
+    // The parts add up to the line's smaps Pss, to its rounding down to a kB.
+    let line_pss = smaps_pss(pid, &[parts[0]["start"].as_u64().unwrap()]);
+    let parts_pss: u64 = parts.iter().map(|r| r["pss"].as_u64().unwrap()).sum();
+    assert!(
+        parts_pss >= line_pss && parts_pss - line_pss < 1024 + parts.len() as u64,
+        "parts {parts_pss}, line {line_pss}"
+    );
+    // The machine's view says the same.
+    let sys = json_ok(["system", "--json", "--pid", &pid.to_string()]);
+    assert_eq!(sys["split_pss"], "exact");
+    cow.kill();
+}

@@ -117,6 +117,7 @@ pub fn analyze_with(
         objects: built.objects,
         warnings,
         totals: built.totals,
+        split_pss_exact: built.split_pss_exact.filter(|&e| e),
     }
 }
 

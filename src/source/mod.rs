@@ -117,7 +117,11 @@ impl Source for LiveSource {
         self.0.open_mapped(m)
     }
     fn residency(&mut self, start: u64, end: u64, page: PageSize) -> io::Result<Residency> {
-        self.0.residency(start, end, page)
+        let mut res = self.0.residency(start, end, page)?;
+        // Each page's map count where the kernel shows it (CAP_SYS_ADMIN): the split
+        // parts' pss is then exact, not prorated. Without it, nothing is lost.
+        let _ = self.0.add_mapcounts(&mut res);
+        Ok(res)
     }
     fn hints(&mut self) -> Hints {
         Hints {

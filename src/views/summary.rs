@@ -196,6 +196,7 @@ mod tests {
             objects: vec![],
             warnings: vec![],
             totals,
+            split_pss_exact: None,
         }
     }
 

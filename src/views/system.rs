@@ -136,6 +136,11 @@ pub struct System {
     pub page_size: u64,
     /// Where it was read: `live`, `snapshot` or `smemcap`.
     pub source: String,
+    /// How the pss of the parts of split maps lines was found: `exact` in every
+    /// process (map counts from `/proc/kpagecount`), or `prorated` (in one process or
+    /// more, by the parts' rss); absent when no line was split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split_pss: Option<String>,
     /// One row per (object, kind) across processes, and per kind of memory of no
     /// object; largest pss first.
     pub rows: Vec<Row>,
@@ -208,6 +213,8 @@ pub struct Builder {
     warnings: Vec<(Warning, Seen)>,
     warning_index: HashMap<(Code, Option<String>, String), usize>,
     totals: Option<Figures>,
+    /// Whether a line was split, and whether the pss of every split part was exact.
+    split: Option<bool>,
 }
 
 impl Builder {
@@ -291,6 +298,10 @@ impl Builder {
         self.totals
             .get_or_insert_with(Figures::zero)
             .add(&report.totals);
+        if report.regions.iter().any(|r| r.split) {
+            let exact = report.split_pss_exact == Some(true);
+            self.split = Some(self.split.unwrap_or(true) && exact);
+        }
         self.comms.push(process.comm.clone());
         self.processes.push(ProcessRow {
             pid: process.pid,
@@ -375,6 +386,9 @@ impl Builder {
             kind: KIND.to_string(),
             page_size: outcome.page_size.get(),
             source: source.to_string(),
+            split_pss: self
+                .split
+                .map(|e| if e { "exact" } else { "prorated" }.to_string()),
             rows,
             objects,
             kinds,

@@ -9,7 +9,8 @@
 //!   place that knows the kernel's pagemap bits;
 //! - `list`: the processes of the machine and the facts that select them (comm, owner,
 //!   cgroup, executable), for `elfmaps system` and `map NAME`;
-//! - `stamp`: a mapped file's identity from one `stat`, for the cache of a scan.
+//! - `stamp`: a mapped file's identity from one `stat`, for the cache of a scan;
+//! - `kpagecount`: each present page's map count (exact PSS, with CAP_SYS_ADMIN).
 //!
 //! Files named by a process's maps are opened with `O_NONBLOCK` after a `stat` (a
 //! FIFO or a device is never opened for reading, so nothing blocks and no driver sees
@@ -17,6 +18,7 @@
 //! mmap: a library truncated during an upgrade gives a read error, not SIGBUS
 //! (docs/design.md).
 
+mod kpagecount;
 mod list;
 mod maps;
 mod open;
