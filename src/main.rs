@@ -167,10 +167,18 @@ enum Command {
         #[command(flatten)]
         args: SystemArgs,
     },
-    /// Record a process for analysis on another machine (`map --snapshot FILE --sysroot DIR`).
+    /// Record a process for analysis on another machine (`map --snapshot FILE --sysroot
+    /// DIR`), or with --system every process (`system --snapshot FILE --sysroot DIR`).
     Snapshot {
         /// The process to record.
-        pid: u32,
+        #[arg(required_unless_present = "system", conflicts_with = "system")]
+        pid: Option<u32>,
+        /// Record every process of the machine (or those --pid, --name, --user, --cgroup
+        /// select) in one file.
+        #[arg(long)]
+        system: bool,
+        #[command(flatten)]
+        select: SelectArgs,
         /// Where to write the snapshot (`-` for standard output).
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
@@ -226,12 +234,12 @@ Exit status: 0 every rule holds (one line says how many were checked, unless
 --quiet), 1 a rule is exceeded (one line per violation), 2 an error, or with
 --strict a budget file that checks nothing.";
 
-/// The flags of `system`.
+/// Which processes `system` and `snapshot --system` read.
 #[derive(Args)]
-struct SystemArgs {
+struct SelectArgs {
     /// Only these processes: PIDs separated by commas (`self` is elfmaps itself).
-    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_pid_or_self)]
-    pid: Vec<u32>,
+    #[arg(long = "pid", value_name = "LIST", value_delimiter = ',', value_parser = parse_pid_or_self)]
+    pids: Vec<u32>,
     /// Only processes of this name (comm, or the file name of the executable or of the
     /// first argument, as pidof); repeat for more names.
     #[arg(long, value_name = "NAME")]
@@ -240,9 +248,61 @@ struct SystemArgs {
     #[arg(long, value_name = "USER")]
     user: Option<String>,
     /// Only processes in this cgroup or below it (the path of /proc/PID/cgroup, e.g.
-    /// /system.slice/foo.service).
+    /// /system.slice/foo.service; live only).
     #[arg(long, value_name = "PATH")]
     cgroup: Option<String>,
+}
+
+impl SelectArgs {
+    /// Whether any selection flag was given.
+    fn any(&self) -> bool {
+        !self.pids.is_empty()
+            || !self.name.is_empty()
+            || self.user.is_some()
+            || self.cgroup.is_some()
+    }
+
+    /// The selection the flags say (a user name looked up in the password database).
+    fn selection(&self) -> Result<elfmaps::pipeline::system::Selection, String> {
+        use elfmaps::pipeline::system::Selection;
+        let user = match &self.user {
+            None => None,
+            Some(u) => {
+                Some(elfmaps::source::proc::user_id(u).ok_or_else(|| format!("no user {u:?}"))?)
+            }
+        };
+        let selection = if self.pids.is_empty() {
+            Selection::all()
+        } else {
+            Selection::pids(self.pids.clone())
+        };
+        Ok(selection
+            .with_names(self.name.clone())
+            .with_user(user)
+            .with_cgroup(self.cgroup.clone()))
+    }
+}
+
+/// The flags of `system`.
+#[derive(Args)]
+struct SystemArgs {
+    #[command(flatten)]
+    select: SelectArgs,
+    /// A system snapshot written by `elfmaps snapshot --system` on the target, analysed
+    /// with the files under --sysroot.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["smemcap", "cgroup"])]
+    snapshot: Option<PathBuf>,
+    /// A capture of smem's smemcap (a tar of /proc; `-` for standard input; decompress
+    /// it first), analysed with the files under --sysroot.
+    #[arg(long, value_name = "FILE", conflicts_with = "cgroup")]
+    smemcap: Option<PathBuf>,
+    /// The target's root filesystem, for --snapshot and --smemcap.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    sysroot: PathBuf,
+    /// The target's page size in bytes, for an smemcap capture whose smaps does not
+    /// say it.
+    #[arg(long, value_name = "BYTES", value_parser = parse_page_size)]
+    page_size: Option<PageSize>,
     /// Rows per object and kind, per kind across objects, or per process.
     #[arg(long, value_enum, default_value_t = SystemBy::Object)]
     by: SystemBy,
@@ -683,7 +743,23 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
             json,
         } => run_layout(&files, page_size, json, color),
         Command::System { args } => run_system(args, color),
-        Command::Snapshot { pid, output } => {
+        Command::Snapshot {
+            pid,
+            system,
+            select,
+            output,
+        } => {
+            if system {
+                return run_snapshot_system(&select, &output);
+            }
+            if select.any() {
+                return Ok(error(
+                    "--pid, --name, --user and --cgroup select processes for --system",
+                ));
+            }
+            let Some(pid) = pid else {
+                return Ok(error("no process: give a PID, or --system"));
+            };
             let (snap, report) = match elfmaps::pipeline::snapshot(pid) {
                 Ok(r) => r,
                 Err(e) => return Ok(error(&e.to_string())),
@@ -891,42 +967,58 @@ fn run_map_many(pids: &[Resolved], json: bool, color: bool) -> io::Result<Exit> 
     Ok(exit)
 }
 
-/// `elfmaps system`: scan, fold, print. Exit 0 (with a warning when processes were
-/// skipped), 2 when no process could be read.
+/// `elfmaps system`: scan (live, a system snapshot or an smemcap capture), fold,
+/// print. Exit 0 (with a warning when processes were skipped), 2 when no process
+/// could be read.
 fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
-    use elfmaps::pipeline::system::{self, Mode, Selection};
+    use elfmaps::pipeline::system::{self, Mode};
     use elfmaps::views::system::{
         Builder, ObjectGlob, Sort, object_users, sort_processes, sort_rows,
     };
-    let user = match &a.user {
-        None => None,
-        Some(u) => match elfmaps::source::proc::user_id(u) {
-            Some(uid) => Some(uid),
-            None => return Ok(error(&format!("no user {u:?}"))),
-        },
+    let selection = match a.select.selection() {
+        Ok(s) => s,
+        Err(e) => return Ok(error(&e)),
     };
     let glob = match a.object.as_deref().map(ObjectGlob::new).transpose() {
         Ok(g) => g,
         Err(e) => return Ok(error(&e)),
     };
-    let mut selection = if a.pid.is_empty() {
-        Selection::all()
-    } else {
-        Selection::pids(a.pid.clone())
-    };
-    selection = selection
-        .with_names(a.name.clone())
-        .with_user(user)
-        .with_cgroup(a.cgroup.clone());
     let mut builder = Builder::new();
     if glob.is_some() {
         builder = builder.keep_uses();
     }
-    let outcome = match system::scan(&selection, Mode::Smaps, &mut |s| {
-        builder.add(&s.process, &s.report)
-    }) {
-        Ok(o) => o,
-        Err(e) => return Ok(error(&format!("cannot list /proc: {e}"))),
+    let mut sink = |s: system::Scanned| builder.add(&s.process, &s.report);
+    let (outcome, source) = if let Some(file) = &a.snapshot {
+        let bytes = match read_input(file) {
+            Ok(b) => b,
+            Err(e) => return Ok(error(&e)),
+        };
+        let snap = match elfmaps::input::snapshot::SystemSnapshot::parse(&bytes) {
+            Ok(s) => s,
+            Err(e) => return Ok(error(&format!("{}: {e}", file.display()))),
+        };
+        (
+            system::scan_snapshot(&snap, &a.sysroot, &selection, &mut sink),
+            "snapshot",
+        )
+    } else if let Some(file) = &a.smemcap {
+        let bytes = match read_input(file) {
+            Ok(b) => b,
+            Err(e) => return Ok(error(&e)),
+        };
+        let cap = match elfmaps::input::smemcap::Smemcap::parse(&bytes) {
+            Ok(c) => c,
+            Err(e) => return Ok(error(&format!("{}: {e}", file.display()))),
+        };
+        (
+            system::scan_smemcap(&cap, &a.sysroot, a.page_size, &selection, &mut sink),
+            "smemcap",
+        )
+    } else {
+        match system::scan(&selection, Mode::Smaps, &mut sink) {
+            Ok(o) => (o, "live"),
+            Err(e) => return Ok(error(&format!("cannot list /proc: {e}"))),
+        }
     };
     if outcome.read == 0 {
         let k = &outcome.skipped;
@@ -939,7 +1031,7 @@ fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
             )
         }));
     }
-    let sys = builder.finish(outcome, "live", a.verbose);
+    let sys = builder.finish(outcome, source, a.verbose);
     for w in &sys.warnings {
         say(&format!(
             "elfmaps: warning: {}",
@@ -994,6 +1086,49 @@ fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
             }
         }
     })?;
+    Ok(Exit::Ok)
+}
+
+/// `elfmaps snapshot --system -o FILE`: every selected process in one file.
+fn run_snapshot_system(select: &SelectArgs, output: &Path) -> io::Result<Exit> {
+    let selection = match select.selection() {
+        Ok(s) => s,
+        Err(e) => return Ok(error(&e)),
+    };
+    let to_stdout = output == Path::new("-");
+    let written = if to_stdout {
+        let mut out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+        let r = elfmaps::pipeline::system::snapshot_system(&selection, &mut out);
+        out.flush()?;
+        r
+    } else {
+        match std::fs::File::create(output) {
+            Ok(f) => {
+                let mut out = io::BufWriter::with_capacity(64 * 1024, f);
+                let r = elfmaps::pipeline::system::snapshot_system(&selection, &mut out);
+                match out.flush() {
+                    Ok(()) => r,
+                    Err(e) => Err(e),
+                }
+            }
+            Err(e) => return Ok(error(&format!("writing {}: {e}", output.display()))),
+        }
+    };
+    let outcome = match written {
+        Ok(o) => o,
+        // Writing standard output failed: main says so (a broken pipe exits 0).
+        Err(e) if to_stdout => return Err(e),
+        Err(e) => return Ok(error(&format!("writing {}: {e}", output.display()))),
+    };
+    if let Some(w) = outcome.skipped.warning() {
+        say(&format!(
+            "elfmaps: warning: {}",
+            elfmaps::render::warning_text(&w)
+        ));
+    }
+    if outcome.read == 0 {
+        return Ok(error("no process could be recorded"));
+    }
     Ok(Exit::Ok)
 }
 

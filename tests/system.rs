@@ -583,3 +583,255 @@ fn exact_pss_of_split_parts() {
     assert_eq!(sys["split_pss"], "exact");
     cow.kill();
 }
+
+/// A tar header as smemcap writes it (no magic), for `name` of `size` bytes.
+fn tar_header(name: &str, size: usize, kind: u8, uid: u32) -> Vec<u8> {
+    let mut h = vec![0u8; 512];
+    h[..name.len()].copy_from_slice(name.as_bytes());
+    let mut put = |at: usize, s: String| h[at..at + s.len()].copy_from_slice(s.as_bytes());
+    put(100, format!("{:o}", 0o444));
+    put(108, format!("{uid:o}"));
+    put(116, "0".into());
+    put(124, format!("{size:o}"));
+    put(136, "0".into());
+    h[156] = kind;
+    h[148..156].copy_from_slice(b"        ");
+    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+    h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+    h
+}
+
+/// What smemcap writes for the processes `pids` (smem's smemcap.c): meminfo,
+/// version, then per process a directory and its smaps, cmdline and stat, each with
+/// the owner of the /proc file; no end-of-archive blocks.
+fn smemcap_tar(pids: &[u32]) -> Vec<u8> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = Vec::new();
+    let file = |out: &mut Vec<u8>, name: &str, path: &str| {
+        let data = fs::read(path).unwrap();
+        let uid = fs::metadata(path).unwrap().uid();
+        out.extend(tar_header(name, data.len(), b'0', uid));
+        out.extend_from_slice(&data);
+        out.resize(out.len().div_ceil(512) * 512, 0);
+    };
+    file(&mut out, "meminfo", "/proc/meminfo");
+    file(&mut out, "version", "/proc/version");
+    for pid in pids {
+        out.extend(tar_header(&pid.to_string(), 0, b'5', 0));
+        for f in ["smaps", "cmdline", "stat"] {
+            file(&mut out, &format!("{pid}/{f}"), &format!("/proc/{pid}/{f}"));
+        }
+    }
+    out
+}
+
+/// Offline, for boards: a system snapshot and an smemcap capture of the processes
+/// that map the test library, analysed with the files under a sysroot (here /), give
+/// the live scan's row of its text; a split line's residency is recorded.
+#[test]
+fn system_snapshots_and_smemcap_captures() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(p) = programs(dir.path()) else {
+        return;
+    };
+    const N: usize = 3;
+    let mut procs: Vec<Running> = (0..N).map(|_| start(&p.mapper, &p.lib)).collect();
+    let mut pids: Vec<u32> = procs.iter().map(Running::pid).collect();
+    let want_pss: u64 = pids
+        .iter()
+        .map(|&pid| {
+            let starts: Vec<u64> = text_lines(pid, &p.lib).iter().map(|l| l.0).collect();
+            smaps_pss(pid, &starts)
+        })
+        .sum();
+    let live = json_ok(["system", "--json", "--pid", &pid_list(&pids)]);
+    let live_text = row(&live, &p.lib, "text").clone();
+    assert_eq!(live_text["pss"], want_pss);
+
+    // A zombie among them: recorded as skipped.
+    let mut zombie = Command::new("true").spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !fs::read_to_string(format!("/proc/{}/stat", zombie.id()))
+        .unwrap()
+        .contains(") Z ")
+    {
+        assert!(Instant::now() < deadline, "no zombie");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let mut with_zombie = pids.clone();
+    with_zombie.push(zombie.id());
+
+    // elfmaps snapshot --system, then system --snapshot.
+    let snap = dir.path().join("machine.snap");
+    let o = cli::elfmaps([
+        "snapshot",
+        "--system",
+        "--pid",
+        &pid_list(&with_zombie),
+        "-o",
+        snap.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let off = json_ok([
+        "system",
+        "--json",
+        "--verbose",
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--sysroot",
+        "/",
+    ]);
+    assert_eq!(off["source"], "snapshot");
+    assert_eq!(off["skipped"]["zombies"], 1);
+    let t = row(&off, &p.lib, "text");
+    for k in [
+        "processes",
+        "regions",
+        "size",
+        "rss",
+        "pss",
+        "private_dirty",
+    ] {
+        assert_eq!(t[k], live_text[k], "{k}: {t} against {live_text}");
+    }
+    let procs_off = off["processes"].as_array().unwrap();
+    assert_eq!(procs_off.len(), N);
+    assert_eq!(procs_off[0]["comm"], "mapper");
+    assert!(
+        procs_off[0]["command"]
+            .as_str()
+            .unwrap()
+            .ends_with("libshared.so")
+    );
+    // Selection applies to a snapshot too.
+    let one = json_ok([
+        "system",
+        "--json",
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--pid",
+        &pids[0].to_string(),
+    ]);
+    assert_eq!(row(&one, &p.lib, "text")["processes"], 1);
+    // The single-process reader says what the file is.
+    let o = cli::elfmaps(["map", "--snapshot", snap.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("system --snapshot"), "{}", stderr(&o));
+
+    // An smemcap capture, as smemcap writes it.
+    let tar = dir.path().join("capture.tar");
+    let cap_pids: Vec<u32> = with_zombie.clone();
+    fs::write(&tar, smemcap_tar(&cap_pids)).unwrap();
+    let cap = json_ok([
+        "system",
+        "--json",
+        "--smemcap",
+        tar.to_str().unwrap(),
+        "--sysroot",
+        "/",
+    ]);
+    assert_eq!(cap["source"], "smemcap");
+    assert_eq!(cap["skipped"]["zombies"], 1);
+    let t = row(&cap, &p.lib, "text");
+    for k in ["processes", "regions", "size", "rss", "pss"] {
+        assert_eq!(t[k], live_text[k], "{k}: {t} against {live_text}");
+    }
+    assert_eq!(cap["processes"][0]["uid"], live["processes"][0]["uid"]);
+    // The standard layout (tar of a copy of /proc, as smem's capture script does).
+    if skip::have_tool("tar", &["--version"]) {
+        let copy = dir.path().join("copy");
+        for pid in &pids {
+            let d = copy.join(pid.to_string());
+            fs::create_dir_all(&d).unwrap();
+            for f in ["smaps", "cmdline", "stat"] {
+                fs::write(d.join(f), fs::read(format!("/proc/{pid}/{f}")).unwrap()).unwrap();
+            }
+        }
+        let tgz = dir.path().join("std.tar");
+        let names: Vec<String> = pids.iter().map(u32::to_string).collect();
+        let st = Command::new("tar")
+            .arg("cf")
+            .arg(&tgz)
+            .arg("-C")
+            .arg(&copy)
+            .args(&names)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let std = json_ok([
+            "system",
+            "--json",
+            "--smemcap",
+            tgz.to_str().unwrap(),
+            "--sysroot",
+            "/",
+        ]);
+        assert_eq!(row(&std, &p.lib, "text")["pss"], live_text["pss"]);
+        // Compressed: an error that says what to do.
+        let st = Command::new("gzip").arg("-k").arg(&tgz).status();
+        if st.is_ok_and(|s| s.success()) {
+            let gz = dir.path().join("std.tar.gz");
+            let o = cli::elfmaps(["system", "--smemcap", gz.to_str().unwrap()]);
+            assert_eq!(o.status.code(), Some(2));
+            assert!(stderr(&o).contains("decompress"), "{}", stderr(&o));
+        }
+    }
+    zombie.wait().unwrap();
+    pids.clear();
+    for r in &mut procs {
+        r.kill();
+    }
+}
+
+/// A system snapshot records the residency of split lines: offline, a split part's
+/// rss is the live one.
+#[test]
+fn system_snapshots_record_residency() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(exe) = build::build_testdata(dir.path(), "system/cow.c", &["-O0"]) else {
+        return;
+    };
+    let mut cow = Running::spawn(
+        Command::new(&exe)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped()),
+    );
+    cow.lines_until("READY");
+    let pid = cow.pid().to_string();
+    let live = json_ok(["map", "--json", &pid]);
+    let snap = dir.path().join("m.snap");
+    let o = cli::elfmaps([
+        "snapshot",
+        "--system",
+        "--pid",
+        &pid,
+        "-o",
+        snap.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let off = json_ok([
+        "system",
+        "--json",
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--sysroot",
+        "/",
+    ]);
+    let split_rss: u64 = live["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["split"] == true && r["kind"] == "bss")
+        .map(|r| r["rss"].as_u64().unwrap())
+        .sum();
+    assert!(split_rss > 0);
+    let exe_name = exe.to_str().unwrap();
+    let bss = off["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["object"] == exe_name && r["kind"] == "bss")
+        .unwrap_or_else(|| panic!("no bss row: {}", off["rows"]));
+    assert_eq!(bss["rss"], split_rss, "{bss}");
+    cow.kill();
+}

@@ -12,16 +12,20 @@
 //! the scan and for `map PID PID...`: a mode of reading figures other than smaps (the
 //! RSS-only mode of maps and pagemap) plugs in there, as another [`Mode`].
 
-use std::io;
+use std::io::{self, Write};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use super::live::read_mappings;
 use super::{Error, analyze_with};
+use crate::input::maps;
+use crate::input::smemcap::{self, Smemcap};
+use crate::input::snapshot::{SkippedEntry, Snapshot, SystemSnapshot};
 use crate::report::{Report, Warning};
-use crate::source::LiveSource;
 use crate::source::cache::FileCache;
 use crate::source::proc::{self, Facts, ProcError, Process};
+use crate::source::{LiveSource, SysrootSource};
 use crate::vocab::{Code, PageSize};
 
 /// How the figures of each process are read.
@@ -88,6 +92,32 @@ impl Selection {
         !self.names.is_empty() || self.user.is_some() || self.cgroup.is_some()
     }
 
+    /// Whether a recorded process (a snapshot or a capture) is selected: by its PID,
+    /// its comm or the file name of its first argument, its user. (A cgroup is not
+    /// recorded: a selection by cgroup selects none.)
+    fn matches_recorded(
+        &self,
+        pid: u32,
+        comm: &str,
+        command: Option<&str>,
+        uid: Option<u32>,
+    ) -> bool {
+        if self.pids.as_ref().is_some_and(|p| !p.contains(&pid)) {
+            return false;
+        }
+        if self.user.is_some_and(|u| uid != Some(u)) || self.cgroup.is_some() {
+            return false;
+        }
+        let argv0 = command
+            .and_then(|c| c.split(' ').next())
+            .map(|a| a.rsplit('/').next().unwrap_or(a));
+        self.names.is_empty()
+            || self
+                .names
+                .iter()
+                .any(|n| n == comm || Some(n.as_str()) == argv0)
+    }
+
     /// Whether `process` (whose stat says `facts`, and whose effective UID is `uid`)
     /// is selected.
     fn matches(&self, process: &Process, facts: &Facts, uid: Option<u32>) -> bool {
@@ -146,6 +176,30 @@ pub enum Reason {
     Zombie,
     /// Anything else (an I/O error, smaps that would not parse): `message` says.
     Failed,
+}
+
+impl Reason {
+    /// The reason as JSON and snapshots spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Exited => "exited",
+            Reason::Denied => "denied",
+            Reason::KernelThread => "kernel_thread",
+            Reason::Zombie => "zombie",
+            Reason::Failed => "failed",
+        }
+    }
+
+    /// The reason spelt `s`; anything unknown is `failed`.
+    pub fn parse(s: &str) -> Reason {
+        match s {
+            "exited" => Reason::Exited,
+            "denied" => Reason::Denied,
+            "kernel_thread" => Reason::KernelThread,
+            "zombie" => Reason::Zombie,
+            _ => Reason::Failed,
+        }
+    }
 }
 
 /// One process not read, for `--verbose`.
@@ -276,6 +330,19 @@ impl Outcome {
     }
 }
 
+/// The PIDs a live scan considers: those selected, or every process but elfmaps.
+fn candidates(selection: &Selection) -> io::Result<Vec<u32>> {
+    Ok(match &selection.pids {
+        Some(list) => list.clone(),
+        None => {
+            let own = proc::own_pid();
+            let mut all = proc::pids()?;
+            all.retain(|&p| p != own);
+            all
+        }
+    })
+}
+
 /// Scans the selected live processes, handing each report to `sink` as it is made.
 /// `Err` only when `/proc` cannot be listed.
 pub fn scan(
@@ -283,58 +350,294 @@ pub fn scan(
     mode: Mode,
     sink: &mut dyn FnMut(Scanned),
 ) -> io::Result<Outcome> {
-    let own = proc::own_pid();
-    let pids = match &selection.pids {
-        Some(list) => list.clone(),
-        None => {
-            let mut all = proc::pids()?;
-            all.retain(|&p| p != own);
-            all
-        }
-    };
     let cache = FileCache::new();
-    let mut skipped = Skipped::default();
-    let mut read = 0;
-    for pid in pids {
-        match scan_one(pid, selection, mode, &cache) {
+    let mut outcome = Outcome::new(proc::page_size(), Skipped::default());
+    for pid in candidates(selection)? {
+        let one = select(pid, selection).and_then(|found| {
+            let Some((process, facts, uid)) = found else {
+                return Ok(None);
+            };
+            let comm = facts.comm.clone();
+            let report = process_report(process, mode, Some(&cache))
+                .map_err(|e| skipped(pid, Some(&comm), &e))?;
+            Ok(Some(Scanned {
+                process: ProcessInfo::new(pid, comm, uid),
+                report,
+            }))
+        });
+        match one {
             Ok(Some(scanned)) => {
-                read += 1;
+                outcome.read += 1;
                 sink(scanned);
             }
             Ok(None) => {}
-            Err(s) => skipped.add(s),
+            Err(s) => outcome.skipped.add(s),
         }
     }
-    Ok(Outcome {
-        page_size: proc::page_size(),
-        read,
-        skipped,
-        files: cache.files(),
-        cache_hits: cache.hits(),
-    })
+    outcome.files = cache.files();
+    outcome.cache_hits = cache.hits();
+    Ok(outcome)
 }
 
-/// One process of a scan: `Ok(None)` when it is not selected, `Err` when it is but
-/// cannot be read.
-fn scan_one(
+/// Records the selected live processes in a system snapshot written to `out`
+/// ([`crate::input::snapshot`]): each as `elfmaps snapshot` records one (smaps, page
+/// size, build IDs, the residency of the lines the analysis splits, thread stack
+/// pointers) with its comm, command line and user; then the processes not recorded.
+/// The mapped files of all of them are read once. `Err` when `/proc` cannot be listed
+/// or `out` cannot be written.
+pub fn snapshot_system(selection: &Selection, out: &mut dyn Write) -> io::Result<Outcome> {
+    let cache = FileCache::new();
+    let mut outcome = Outcome::new(proc::page_size(), Skipped::default());
+    out.write_all(&SystemSnapshot::header_bytes(
+        outcome.page_size,
+        &super::snapshot::uname(),
+    ))?;
+    for pid in candidates(selection)? {
+        let one = select(pid, selection).and_then(|found| {
+            let Some((process, facts, uid)) = found else {
+                return Ok(None);
+            };
+            let command = process.command();
+            let (mut snap, _) = super::snapshot::snapshot_with(process, Some(&cache))
+                .map_err(|e| skipped(pid, Some(&facts.comm), &e))?;
+            snap.header.insert("comm".into(), facts.comm.clone());
+            if let Some(c) = command {
+                snap.header.insert("command".into(), c);
+            }
+            if let Some(u) = uid {
+                snap.header.insert("uid".into(), u.to_string());
+            }
+            Ok(Some(SystemSnapshot::process_section(&snap)))
+        });
+        match one {
+            Ok(Some(bytes)) => {
+                outcome.read += 1;
+                out.write_all(&bytes)?;
+            }
+            Ok(None) => {}
+            Err(s) => outcome.skipped.add(s),
+        }
+    }
+    let entries: Vec<SkippedEntry> = outcome
+        .skipped
+        .processes
+        .iter()
+        .map(|p| SkippedEntry::new(p.pid, p.reason.as_str(), p.comm.clone()))
+        .collect();
+    out.write_all(&SystemSnapshot::skipped_section(&entries))?;
+    outcome.files = cache.files();
+    outcome.cache_hits = cache.hits();
+    Ok(outcome)
+}
+
+/// Analyses a system snapshot with the files under `sysroot`, handing each selected
+/// process's report to `sink`. A process whose section cannot be read is counted as
+/// failed, not the end of the analysis.
+pub fn scan_snapshot(
+    snapshot: &SystemSnapshot,
+    sysroot: &Path,
+    selection: &Selection,
+    sink: &mut dyn FnMut(Scanned),
+) -> Outcome {
+    let cache = FileCache::new();
+    let mut outcome = Outcome::new(
+        snapshot.page_size,
+        recorded_skipped(&snapshot.skipped, selection),
+    );
+    for i in 0..snapshot.len() {
+        let snap = match snapshot.process(i) {
+            Ok(s) => s,
+            Err(message) => {
+                outcome.skipped.add(SkippedProcess {
+                    pid: 0,
+                    comm: None,
+                    reason: Reason::Failed,
+                    message,
+                });
+                continue;
+            }
+        };
+        let pid = snap.pid.unwrap_or(0);
+        let comm = snap.header.get("comm").cloned().unwrap_or_default();
+        let command = snap.header.get("command").cloned();
+        let uid = snap.header.get("uid").and_then(|u| u.parse().ok());
+        if !selection.matches_recorded(pid, &comm, command.as_deref(), uid) {
+            continue;
+        }
+        match analyze_snapshot(snap, sysroot, &cache) {
+            Ok(mut report) => {
+                report.command = command;
+                outcome.read += 1;
+                sink(Scanned {
+                    process: ProcessInfo::new(pid, comm, uid),
+                    report,
+                });
+            }
+            Err(e) => outcome.skipped.add(skipped(pid, Some(&comm), &e)),
+        }
+    }
+    outcome.files = cache.files();
+    outcome.cache_hits = cache.hits();
+    outcome
+}
+
+/// One process of a system snapshot, as `map --snapshot` analyses it.
+fn analyze_snapshot(
+    mut snap: Snapshot,
+    sysroot: &Path,
+    cache: &FileCache,
+) -> Result<Report, Error> {
+    let text = std::mem::take(&mut snap.smaps);
+    let name = format!("process {} of the snapshot", snap.pid.unwrap_or(0));
+    let mappings = maps::parse(&text).map_err(|err| Error::Parse { source: name, err })?;
+    let source = if mappings.iter().any(|m| !m.fields.is_empty()) {
+        "smaps"
+    } else {
+        "maps"
+    };
+    let (pid, page) = (snap.pid, snap.page_size);
+    let mut target = SysrootSource {
+        root: sysroot.to_path_buf(),
+        snapshot: Some(snap),
+    };
+    Ok(analyze_with(
+        mappings,
+        source,
+        page,
+        pid,
+        &mut target,
+        Some(cache),
+    ))
+}
+
+/// The processes a recording did not record, as selected.
+fn recorded_skipped(entries: &[SkippedEntry], selection: &Selection) -> Skipped {
+    let mut skipped = Skipped::default();
+    for e in entries {
+        // Its user is not recorded: under a selection by user, it is not counted.
+        let selected = selection.user.is_none()
+            && selection.matches_recorded(e.pid, e.comm.as_deref().unwrap_or(""), None, None);
+        if !selected {
+            continue;
+        }
+        skipped.add(SkippedProcess {
+            pid: e.pid,
+            comm: e.comm.clone(),
+            reason: Reason::parse(&e.reason),
+            message: format!("not recorded: {}", e.reason.replace('_', " ")),
+        });
+    }
+    skipped
+}
+
+/// Analyses an smemcap capture with the files under `sysroot`. Each process's page
+/// size is its smaps' `KernelPageSize` (else `page_size`, else 4096). A process whose
+/// smaps is empty in the capture is counted as denied (smemcap could not read it),
+/// unless its stat says it is a kernel thread or a zombie.
+pub fn scan_smemcap(
+    capture: &Smemcap,
+    sysroot: &Path,
+    page_size: Option<PageSize>,
+    selection: &Selection,
+    sink: &mut dyn FnMut(Scanned),
+) -> Outcome {
+    let cache = FileCache::new();
+    let mut outcome = Outcome::new(page_size.unwrap_or(PageSize::KIB4), Skipped::default());
+    let mut first_page = None;
+    for c in &capture.processes {
+        let stat = c.stat.and_then(smemcap::parse_stat);
+        let comm = stat.as_ref().map(|s| s.comm.clone());
+        let command = smemcap::command(c.cmdline);
+        if !selection.matches_recorded(
+            c.pid,
+            comm.as_deref().unwrap_or(""),
+            command.as_deref(),
+            c.uid,
+        ) {
+            continue;
+        }
+        let skip = |reason, message: &str| SkippedProcess {
+            pid: c.pid,
+            comm: comm.clone(),
+            reason,
+            message: message.to_string(),
+        };
+        match &stat {
+            Some(s) if s.is_kernel_thread() => {
+                outcome.skipped.add(skip(
+                    Reason::KernelThread,
+                    "a kernel thread: no user memory",
+                ));
+                continue;
+            }
+            Some(s) if s.is_zombie() => {
+                outcome
+                    .skipped
+                    .add(skip(Reason::Zombie, "a zombie: no memory left"));
+                continue;
+            }
+            _ => {}
+        }
+        if c.smaps.is_empty() {
+            outcome.skipped.add(skip(
+                Reason::Denied,
+                "its smaps is empty in the capture (smemcap could not read it)",
+            ));
+            continue;
+        }
+        let mappings = match maps::parse(c.smaps) {
+            Ok(m) => m,
+            Err(e) => {
+                outcome
+                    .skipped
+                    .add(skip(Reason::Failed, &format!("its smaps: {e}")));
+                continue;
+            }
+        };
+        let (page, mut warnings) = super::offline::saved_page_size(&mappings, page_size);
+        first_page.get_or_insert(page);
+        let mut target = SysrootSource {
+            root: sysroot.to_path_buf(),
+            snapshot: None,
+        };
+        let mut report = analyze_with(
+            mappings,
+            "smaps",
+            page,
+            Some(c.pid),
+            &mut target,
+            Some(&cache),
+        );
+        warnings.append(&mut report.warnings);
+        report.warnings = warnings;
+        report.command = command;
+        outcome.read += 1;
+        sink(Scanned {
+            process: ProcessInfo::new(c.pid, comm.unwrap_or_default(), c.uid),
+            report,
+        });
+    }
+    if let Some(p) = first_page {
+        outcome.page_size = p;
+    }
+    outcome.files = cache.files();
+    outcome.cache_hits = cache.hits();
+    outcome
+}
+
+/// Whether live process `pid` is selected: `Ok(None)` when it is not, `Err` when it
+/// is but cannot be read (a kernel thread, a zombie, gone).
+fn select(
     pid: u32,
     selection: &Selection,
-    mode: Mode,
-    cache: &FileCache,
-) -> Result<Option<Scanned>, SkippedProcess> {
-    let skip = |comm: Option<&str>, e: &Error| SkippedProcess {
-        pid,
-        comm: comm.map(str::to_string),
-        reason: reason(e),
-        message: e.to_string(),
-    };
+) -> Result<Option<(Process, Facts, Option<u32>)>, SkippedProcess> {
     // Vanished before anything was known: counted only when it was asked for by PID
     // or nothing else selects.
     let vanished = |e: ProcError| {
         if selection.filters() {
             Ok(None)
         } else {
-            Err(skip(None, &Error::Proc(e)))
+            Err(skipped(pid, None, &Error::Proc(e)))
         }
     };
     let process = match Process::new(pid) {
@@ -349,23 +652,32 @@ fn scan_one(
     if !selection.matches(&process, &facts, uid) {
         return Ok(None);
     }
-    let comm = Some(facts.comm.as_str());
     if facts.kernel_thread {
         return Err(SkippedProcess {
             pid,
-            comm: comm.map(str::to_string),
+            comm: Some(facts.comm),
             reason: Reason::KernelThread,
             message: "a kernel thread: no user memory".into(),
         });
     }
     if facts.is_zombie() {
-        return Err(skip(comm, &Error::Proc(ProcError::Zombie(pid))));
+        return Err(skipped(
+            pid,
+            Some(&facts.comm),
+            &Error::Proc(ProcError::Zombie(pid)),
+        ));
     }
-    let report = process_report(process, mode, Some(cache)).map_err(|e| skip(comm, &e))?;
-    Ok(Some(Scanned {
-        process: ProcessInfo::new(pid, facts.comm, uid),
-        report,
-    }))
+    Ok(Some((process, facts, uid)))
+}
+
+/// A process that could not be read because of `e`.
+fn skipped(pid: u32, comm: Option<&str>, e: &Error) -> SkippedProcess {
+    SkippedProcess {
+        pid,
+        comm: comm.map(str::to_string),
+        reason: reason(e),
+        message: e.to_string(),
+    }
 }
 
 /// Why a process could not be read, from the error reading it.

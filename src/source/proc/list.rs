@@ -61,25 +61,16 @@ impl Facts {
     }
 }
 
-/// Parses a `/proc/PID/stat` line: `PID (COMM) STATE PPID ... FLAGS ...`, where COMM
-/// may hold anything (the last `)` ends it).
+/// The facts of a `/proc/PID/stat` line (parsed by [`crate::input::smemcap::parse_stat`],
+/// which reads captured ones too).
 fn parse_stat(pid: u32, s: &[u8]) -> Option<Facts> {
-    const PF_KTHREAD: u64 = 0x0020_0000;
-    let open = s.iter().position(|&b| b == b'(')?;
-    let close = s.iter().rposition(|&b| b == b')')?;
-    let comm = String::from_utf8_lossy(s.get(open + 1..close)?).into_owned();
-    let rest = std::str::from_utf8(s.get(close + 1..)?).ok()?;
-    let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
-    // state ppid pgrp session tty_nr tpgid flags
-    let state = fields.first()?.chars().next()?;
-    let ppid = fields.get(1)?.parse().ok()?;
-    let flags: u64 = fields.get(6)?.parse().ok()?;
+    let st = crate::input::smemcap::parse_stat(s)?;
     Some(Facts {
         pid,
-        comm,
-        state,
-        ppid,
-        kernel_thread: flags & PF_KTHREAD != 0,
+        kernel_thread: st.is_kernel_thread(),
+        comm: st.comm,
+        state: st.state,
+        ppid: st.ppid,
     })
 }
 
