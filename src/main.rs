@@ -89,6 +89,9 @@ struct InputArgs {
     /// `check --elf`: the pages static sizes are counted in, default 4096).
     #[arg(long, value_name = "BYTES", value_parser = parse_page_size)]
     page_size: Option<PageSize>,
+    /// `check --system` (set by the subcommand, not a flag here).
+    #[arg(skip)]
+    system: bool,
 }
 
 /// The subcommands.
@@ -131,6 +134,10 @@ enum Command {
         /// One file per `--elf`; repeat it for more (`--elf a.so --elf b.so`).
         #[arg(long, value_name = "FILE", conflicts_with_all = ["pid", "smaps", "maps", "snapshot"])]
         elf: Vec<PathBuf>,
+        /// Check the whole machine: each object's kinds summed over every process that
+        /// maps it (a system snapshot given with --snapshot is checked so without it).
+        #[arg(long, conflicts_with_all = ["pid", "smaps", "maps", "snapshot", "elf"])]
+        system: bool,
         #[command(flatten)]
         input: InputArgs,
         /// A budget file that checks nothing (no rules, or a rule that matches no
@@ -147,7 +154,7 @@ enum Command {
         #[arg(long, value_enum, default_value_t = FormatArg::Text)]
         format: FormatArg,
     },
-    /// Compare two JSON reports saved from `map`, `summary` or `layout`.
+    /// Compare two JSON reports saved from `map`, `summary`, `layout` or `system`.
     Diff {
         /// The older report.
         old: PathBuf,
@@ -228,7 +235,9 @@ The budget file has one [[budget]] table per rule:
 Sizes are bytes, or strings with a unit: B, KiB, MiB, GiB, kB, MB, GB.
 
 TARGET is a PID, --smaps FILE, --maps FILE or --snapshot FILE (with --sysroot), or
-one --elf FILE per ELF file (static sizes, only max_size measurable).
+one --elf FILE per ELF file (static sizes, only max_size measurable), or --system:
+the whole machine, each object's kinds summed over every process that maps it (a
+system snapshot given with --snapshot is checked the same way).
 
 Exit status: 0 every rule holds (one line says how many were checked, unless
 --quiet), 1 a rule is exceeded (one line per violation), 2 an error, or with
@@ -459,6 +468,8 @@ enum Target {
     Snapshot(PathBuf),
     /// ELF files, by their static layout (`check --elf`).
     Elf(Vec<PathBuf>),
+    /// The whole live machine (`check --system`).
+    System,
 }
 
 /// The input of `map`, `summary` and `check`: the target and how to read it.
@@ -469,12 +480,20 @@ struct Input {
 }
 
 impl InputArgs {
+    /// With `check --system` and no other target: the live machine.
+    fn into_system(mut self, system: bool) -> InputArgs {
+        self.system = system;
+        self
+    }
+
     /// The input the flags name; `elf` are `check --elf`'s files (clap makes them
     /// exclusive with the other targets). `targets` lists the choices for the error.
     fn into_input(self, elf: Vec<PathBuf>, targets: &str) -> Result<Input, String> {
         let s = self.source;
         let target = if !elf.is_empty() {
             Target::Elf(elf)
+        } else if self.system {
+            Target::System
         } else if !s.pid.is_empty() {
             Target::Pids(resolve(&s.pid)?)
         } else if let Some(p) = s.smaps {
@@ -498,7 +517,7 @@ impl InputArgs {
 const TARGETS: &str = "a PID, --smaps FILE, --maps FILE or --snapshot FILE";
 /// The targets of `check`.
 const CHECK_TARGETS: &str =
-    "a PID, --smaps FILE, --maps FILE, --snapshot FILE or --elf FILE (once per file)";
+    "a PID, --smaps FILE, --maps FILE, --snapshot FILE, --system or --elf FILE (once per file)";
 
 /// Reads a named input file, or standard input for `-`.
 fn read_input(path: &Path) -> Result<Vec<u8>, String> {
@@ -564,6 +583,11 @@ fn error(msg: &str) -> Exit {
 
 /// Runs the pipeline on a process or saved input and prints its warnings.
 fn load(input: &Input) -> Result<Report, String> {
+    load_with(input, None)
+}
+
+/// [`load`], with the bytes of a snapshot already read (`pre`).
+fn load_with(input: &Input, pre: Option<Vec<u8>>) -> Result<Report, String> {
     let (path, snapshot) = match &input.target {
         Target::Pids(pids) => {
             let [one] = pids.as_slice() else {
@@ -578,11 +602,16 @@ fn load(input: &Input) -> Result<Report, String> {
         }
         Target::Smaps(p) | Target::Maps(p) => (p, None),
         Target::Snapshot(p) => {
-            let snap = elfmaps::input::snapshot::Snapshot::parse(&read_input(p)?)
+            let bytes = match pre {
+                Some(b) => b,
+                None => read_input(p)?,
+            };
+            let snap = elfmaps::input::snapshot::Snapshot::parse(&bytes)
                 .map_err(|e| format!("{}: {e}", p.display()))?;
             (p, Some(snap))
         }
         Target::Elf(_) => return Err("ELF files have no process to label".into()),
+        Target::System => return Err("the whole machine is not one process".into()),
     };
     let name = path.display().to_string();
     let text;
@@ -650,7 +679,7 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
                             };
                             Origin::Saved { file: &file, what }
                         }
-                        Target::Pids(_) | Target::Elf(_) => Origin::Live,
+                        Target::Pids(_) | Target::Elf(_) | Target::System => Origin::Live,
                     };
                     elfmaps::render::map::table(&report, origin, out, color)
                 }
@@ -690,12 +719,13 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
         Command::Check {
             budget,
             elf,
+            system,
             input,
             strict,
             quiet,
             json,
             format,
-        } => match input.into_input(elf, CHECK_TARGETS) {
+        } => match input.into_system(system).into_input(elf, CHECK_TARGETS) {
             Ok(input) => run_check(
                 &budget,
                 &input,
@@ -886,7 +916,9 @@ const MAN_SECTIONS: &[(&str, &str, &str)] = &[
 filesystem in which the mapped files are looked up, and --page-size BYTES when the \
 input does not say it. snapshot records a live process only. layout and check --elf \
 read ELF files named on the command line; diff reads JSON reports saved from map, \
-summary (without --top) or layout.",
+summary (without --top), layout or system. system reads every process of the machine, \
+or a system snapshot (--snapshot FILE, written by snapshot --system) or an smemcap \
+capture (--smemcap FILE) with --sysroot DIR.",
     ),
     (
         "",
@@ -967,14 +999,80 @@ fn run_map_many(pids: &[Resolved], json: bool, color: bool) -> io::Result<Exit> 
     Ok(exit)
 }
 
+/// Where the processes of `system` (and `check --system`) come from.
+enum SystemFrom<'a> {
+    /// This machine.
+    Live,
+    /// A system snapshot (its bytes, its file's name).
+    Snapshot(&'a [u8], &'a Path),
+    /// An smemcap capture (its bytes, its file's name).
+    Smemcap(&'a [u8], &'a Path),
+}
+
+/// How `system` (and `check --system`) read the processes.
+struct SystemLoad<'a> {
+    from: SystemFrom<'a>,
+    selection: elfmaps::pipeline::system::Selection,
+    sysroot: &'a Path,
+    page_size: Option<PageSize>,
+    keep_uses: bool,
+    verbose: bool,
+}
+
+/// Scans and folds the machine, and prints its warnings. `Err` when nothing could be
+/// read (or the input is not what it should be).
+fn load_system(l: SystemLoad) -> Result<elfmaps::views::system::System, String> {
+    use elfmaps::pipeline::system::{self, Mode};
+    let mut builder = elfmaps::views::system::Builder::new();
+    if l.keep_uses {
+        builder = builder.keep_uses();
+    }
+    let mut sink = |s: system::Scanned| builder.add(&s.process, &s.report);
+    let (outcome, source) = match l.from {
+        SystemFrom::Snapshot(bytes, file) => {
+            let snap = elfmaps::input::snapshot::SystemSnapshot::parse(bytes)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            let o = system::scan_snapshot(&snap, l.sysroot, &l.selection, &mut sink);
+            (o, "snapshot")
+        }
+        SystemFrom::Smemcap(bytes, file) => {
+            let cap = elfmaps::input::smemcap::Smemcap::parse(bytes)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            let o = system::scan_smemcap(&cap, l.sysroot, l.page_size, &l.selection, &mut sink);
+            (o, "smemcap")
+        }
+        SystemFrom::Live => {
+            let o = system::scan(&l.selection, Mode::Smaps, &mut sink)
+                .map_err(|e| format!("cannot list /proc: {e}"))?;
+            (o, "live")
+        }
+    };
+    if outcome.read == 0 {
+        let k = &outcome.skipped;
+        return Err(if k.total() == 0 {
+            "no process matches the selection".to_string()
+        } else {
+            format!(
+                "no process could be read: {} exited, {} denied, {} kernel threads, {} zombies, {} failed",
+                k.exited, k.denied, k.kernel_threads, k.zombies, k.failed
+            )
+        });
+    }
+    let sys = builder.finish(outcome, source, l.verbose);
+    for w in &sys.warnings {
+        say(&format!(
+            "elfmaps: warning: {}",
+            elfmaps::render::warning_text(w)
+        ));
+    }
+    Ok(sys)
+}
+
 /// `elfmaps system`: scan (live, a system snapshot or an smemcap capture), fold,
 /// print. Exit 0 (with a warning when processes were skipped), 2 when no process
 /// could be read.
 fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
-    use elfmaps::pipeline::system::{self, Mode};
-    use elfmaps::views::system::{
-        Builder, ObjectGlob, Sort, object_users, sort_processes, sort_rows,
-    };
+    use elfmaps::views::system::{ObjectGlob, Sort, object_users, sort_processes, sort_rows};
     let selection = match a.select.selection() {
         Ok(s) => s,
         Err(e) => return Ok(error(&e)),
@@ -983,61 +1081,27 @@ fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
         Ok(g) => g,
         Err(e) => return Ok(error(&e)),
     };
-    let mut builder = Builder::new();
-    if glob.is_some() {
-        builder = builder.keep_uses();
-    }
-    let mut sink = |s: system::Scanned| builder.add(&s.process, &s.report);
-    let (outcome, source) = if let Some(file) = &a.snapshot {
-        let bytes = match read_input(file) {
-            Ok(b) => b,
-            Err(e) => return Ok(error(&e)),
-        };
-        let snap = match elfmaps::input::snapshot::SystemSnapshot::parse(&bytes) {
-            Ok(s) => s,
-            Err(e) => return Ok(error(&format!("{}: {e}", file.display()))),
-        };
-        (
-            system::scan_snapshot(&snap, &a.sysroot, &selection, &mut sink),
-            "snapshot",
-        )
-    } else if let Some(file) = &a.smemcap {
-        let bytes = match read_input(file) {
-            Ok(b) => b,
-            Err(e) => return Ok(error(&e)),
-        };
-        let cap = match elfmaps::input::smemcap::Smemcap::parse(&bytes) {
-            Ok(c) => c,
-            Err(e) => return Ok(error(&format!("{}: {e}", file.display()))),
-        };
-        (
-            system::scan_smemcap(&cap, &a.sysroot, a.page_size, &selection, &mut sink),
-            "smemcap",
-        )
-    } else {
-        match system::scan(&selection, Mode::Smaps, &mut sink) {
-            Ok(o) => (o, "live"),
-            Err(e) => return Ok(error(&format!("cannot list /proc: {e}"))),
-        }
+    let file = a.snapshot.as_ref().or(a.smemcap.as_ref());
+    let bytes = match file.map(|f| read_input(f)).transpose() {
+        Ok(b) => b,
+        Err(e) => return Ok(error(&e)),
     };
-    if outcome.read == 0 {
-        let k = &outcome.skipped;
-        return Ok(error(&if k.total() == 0 {
-            "no process matches the selection".to_string()
-        } else {
-            format!(
-                "no process could be read: {} exited, {} denied, {} kernel threads, {} zombies, {} failed",
-                k.exited, k.denied, k.kernel_threads, k.zombies, k.failed
-            )
-        }));
-    }
-    let sys = builder.finish(outcome, source, a.verbose);
-    for w in &sys.warnings {
-        say(&format!(
-            "elfmaps: warning: {}",
-            elfmaps::render::warning_text(w)
-        ));
-    }
+    let from = match (&bytes, &a.snapshot, &a.smemcap) {
+        (Some(b), Some(f), _) => SystemFrom::Snapshot(b, f),
+        (Some(b), None, Some(f)) => SystemFrom::Smemcap(b, f),
+        _ => SystemFrom::Live,
+    };
+    let sys = match load_system(SystemLoad {
+        from,
+        selection,
+        sysroot: &a.sysroot,
+        page_size: a.page_size,
+        keep_uses: glob.is_some(),
+        verbose: a.verbose,
+    }) {
+        Ok(s) => s,
+        Err(e) => return Ok(error(&e)),
+    };
     let sort = match a.sort {
         SystemSort::Size => Sort::Size,
         SystemSort::Rss => Sort::Rss,
@@ -1170,8 +1234,20 @@ fn run_check(budget: &Path, input: &Input, flags: CheckFlags) -> io::Result<Exit
         }
         budget::measure_layouts(&layout)
     } else {
-        match load(input) {
-            Ok(report) => budget::measure_report(&report),
+        // A snapshot is read once: it may be standard input.
+        let pre = match &input.target {
+            Target::Snapshot(p) => match read_input(p) {
+                Ok(b) => Some(b),
+                Err(e) => return Ok(error(&e)),
+            },
+            _ => None,
+        };
+        match system_target(input, pre.as_deref()) {
+            Ok(Some(sys)) => budget::measure_system(&sys),
+            Ok(None) => match load_with(input, pre) {
+                Ok(report) => budget::measure_report(&report),
+                Err(e) => return Ok(error(&e)),
+            },
             Err(e) => return Ok(error(&e)),
         }
     };
@@ -1211,6 +1287,38 @@ fn run_check(budget: &Path, input: &Input, flags: CheckFlags) -> io::Result<Exit
     } else {
         Exit::CheckFailed
     })
+}
+
+/// The machine `check` measures: live with `--system`, or a system snapshot given
+/// with `--snapshot`; `None` for the other targets.
+fn system_target(
+    input: &Input,
+    snapshot: Option<&[u8]>,
+) -> Result<Option<elfmaps::views::system::System>, String> {
+    let base = SystemLoad {
+        from: SystemFrom::Live,
+        selection: elfmaps::pipeline::system::Selection::all(),
+        sysroot: &input.sysroot,
+        page_size: input.page_size,
+        keep_uses: false,
+        verbose: false,
+    };
+    match &input.target {
+        Target::System => load_system(base).map(Some),
+        Target::Snapshot(p) => {
+            let Some(bytes) =
+                snapshot.filter(|b| elfmaps::input::snapshot::SystemSnapshot::is_system(b))
+            else {
+                return Ok(None);
+            };
+            load_system(SystemLoad {
+                from: SystemFrom::Snapshot(bytes, p),
+                ..base
+            })
+            .map(Some)
+        }
+        _ => Ok(None),
+    }
 }
 
 /// `elfmaps layout`: every file is reported or named in one line on stderr; any

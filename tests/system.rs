@@ -835,3 +835,142 @@ fn system_snapshots_record_residency() {
     assert_eq!(bss["rss"], split_rss, "{bss}");
     cow.kill();
 }
+
+/// `check --budget` measures the whole machine (`--system`, or a system snapshot):
+/// a library's text summed over every process that maps it; `diff` compares two
+/// system reports: what grew between two scans.
+#[test]
+fn budgets_and_diffs_of_the_machine() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(p) = programs(dir.path()) else {
+        return;
+    };
+    let mut procs: Vec<Running> = (0..2).map(|_| start(&p.mapper, &p.lib)).collect();
+    let pids: Vec<u32> = procs.iter().map(Running::pid).collect();
+    let before = json_ok(["system", "--json", "--pid", &pid_list(&pids)]);
+    let text = row(&before, &p.lib, "text").clone();
+    let data = row(&before, &p.lib, "data").clone();
+    let total_rss = text["rss"].as_u64().unwrap();
+    assert!(total_rss >= 2 * 4 * 4096);
+
+    let budget = |name: &str, rule: &str| {
+        let f = dir.path().join(name);
+        fs::write(&f, rule).unwrap();
+        f
+    };
+    // The text's rss across both processes is over a limit that one process's holds.
+    let tight = budget(
+        "tight.toml",
+        &format!(
+            "[[budget]]\nobject = \"libshared.so\"\nkind = \"text\"\nmax_rss = {}\n",
+            total_rss - 1
+        ),
+    );
+    let o = cli::elfmaps([
+        "check",
+        "--budget",
+        tight.to_str().unwrap(),
+        "--system",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v = json(&o);
+    let viol = &v["violations"][0];
+    assert_eq!(viol["object"], p.lib.to_str().unwrap());
+    assert_eq!(
+        (viol["measure"].as_str(), viol["actual"].as_u64()),
+        (Some("rss"), Some(total_rss))
+    );
+    let loose = budget(
+        "loose.toml",
+        "[[budget]]\nobject = \"libshared.so\"\nmax_pss = \"1 GiB\"\n\n\
+         [[budget]]\nobject = \"libshared.so\"\nkind = \"bss\"\nmax_size = \"1 MiB\"\n",
+    );
+    let o = cli::elfmaps(["check", "--budget", loose.to_str().unwrap(), "--system"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        cli::stdout(&o).contains("2 budgets checked"),
+        "{}",
+        cli::stdout(&o)
+    );
+    // The same from a system snapshot.
+    let snap = dir.path().join("m.snap");
+    let o = cli::elfmaps([
+        "snapshot",
+        "--system",
+        "--pid",
+        &pid_list(&pids),
+        "-o",
+        snap.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = cli::elfmaps([
+        "check",
+        "--budget",
+        tight.to_str().unwrap(),
+        "--snapshot",
+        snap.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}{}",
+        cli::stdout(&o),
+        stderr(&o)
+    );
+
+    // One more process maps it: the text's rss and the data grew.
+    procs.push(start(&p.mapper, &p.lib));
+    let third = procs[2].pid();
+    let mut all = pids.clone();
+    all.push(third);
+    let after = json_ok(["system", "--json", "--pid", &pid_list(&all)]);
+    let old = dir.path().join("old.json");
+    let new = dir.path().join("new.json");
+    fs::write(&old, before.to_string()).unwrap();
+    fs::write(&new, after.to_string()).unwrap();
+    let d = json_ok([
+        "diff",
+        "--json",
+        old.to_str().unwrap(),
+        new.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        (d["old_format"].as_str(), d["new_format"].as_str()),
+        (Some("system"), Some("system"))
+    );
+    let change = |kind: &str| {
+        d["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["object"] == "libshared.so" && c["kind"] == kind)
+            .unwrap_or_else(|| panic!("no change of {kind}: {}", d["changes"]))
+            .clone()
+    };
+    let third_rss: u64 = text_lines(third, &p.lib)
+        .iter()
+        .map(|(s, e)| {
+            let pagemap = File::open(format!("/proc/{third}/pagemap")).unwrap();
+            present_pages(&pagemap, *s, *e, 4096)
+                .iter()
+                .filter(|&&b| b)
+                .count() as u64
+                * 4096
+        })
+        .sum();
+    assert_eq!(change("text")["rss"], third_rss as i64);
+    let d_data = change("data");
+    assert_eq!(d_data["old"]["rss"], data["rss"]);
+    assert!(d_data["rss"].as_i64().unwrap() > 0);
+    let o = cli::elfmaps([
+        "diff",
+        "--exit-code",
+        old.to_str().unwrap(),
+        new.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    for r in &mut procs {
+        r.kill();
+    }
+}
