@@ -1,21 +1,27 @@
 #!/usr/bin/env python3
-"""Benchmark elfmaps against pmap -XX and cat /proc/PID/smaps.
+"""Benchmark elfmaps against cat /proc/PID/smaps, pmap -XX and readelf -lW.
 
-Default mode: start bench/manylibs.c (~420 loaded objects incl. libLLVM,
-~2,200 maps lines) and time, in interleaved rounds,
-    elfmaps map PID, elfmaps map --json PID, pmap -XX PID, cat /proc/PID/smaps
-reporting medians, ratios and elfmaps peak RSS with PASS/FAIL per target.
+One run measures every ratio of issue 10 and prints PASS/FAIL per target,
+with the machine and its load described (see bench/README.md):
 
---scale [N]: start bench/manymaps.c with N/4, N/2 and N anonymous mappings
-and report elfmaps time and RSS per maps line, to show it scales linearly.
+  main    bench/manylibs.c (~420 loaded objects incl. libLLVM, ~2,200 maps
+          lines); interleaved rounds of elfmaps map, map --json, map --rss-only
+          (when the binary has it), pmap -XX, cat /proc/PID/smaps and a few
+          reference commands; medians, ratios, peak RSS, page faults.
+  layout  elfmaps layout --json on ~400 system ELF files in one call against
+          readelf -lW on the same files in one call.
+  scale   bench/manymaps.c with N/4, N/2 and N anonymous mappings: time and RSS
+          per maps line, marginal cost per added line, linearity.
 
-Python 3 stdlib only; needs cc, pmap and (to build elfmaps) cargo.  No network.
-See bench/README.md.
+Python 3 stdlib only; needs cc, pmap, readelf and (to build elfmaps) cargo.
+No network.
 """
 
 import argparse
+import hashlib
 import json
 import os
+import platform
 import select
 import signal
 import statistics
@@ -28,13 +34,17 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 DEFAULT_ELFMAPS = REPO / "target" / "release" / "elfmaps"
+DEFAULT_LIBDIR = "/usr/lib/x86_64-linux-gnu"
+PARTS = ("main", "layout", "scale")
 
-# Targets (see README.md).
-MAX_RATIO_PMAP = 0.5
-MAX_RATIO_CAT = 2.0
-STRETCH_RATIO_CAT = 1.3
-MAX_RSS_MIB = 20.0
-MAX_SCALE_NONLINEARITY = 1.5  # marginal cost per line, upper half vs lower half
+# Targets (issue 10; see README.md).
+MAX_MAP_OVER_CAT = 1.5          # map, map --json: median / median(cat smaps)
+MAX_MAP_OVER_PMAP = 0.35        # map, map --json: median / median(pmap -XX)
+MAX_RSS_MIB = 8.0               # map, map --json: peak RSS, median and max
+MAX_RSS_ONLY_OVER_CAT = 0.9     # map --rss-only (--json): median / median(cat smaps)
+MAX_LAYOUT_OVER_READELF = 0.5   # layout --json FILES / readelf -lW FILES
+MAX_US_PER_LINE = 1.5           # scale: marginal time per added maps line, N/2 -> N
+MAX_SCALE_NONLINEARITY = 1.5    # scale: marginal cost upper half / lower half
 
 _children = []  # Popen objects to clean up on exit
 
@@ -89,6 +99,128 @@ def ensure_elfmaps(path, explicit):
     return path.resolve()
 
 
+def has_rss_only(elfmaps):
+    """Whether this binary's `map` accepts --rss-only (from `map --help`)."""
+    r = subprocess.run([str(elfmaps), "map", "--help"], capture_output=True, text=True)
+    return r.returncode == 0 and "--rss-only" in r.stdout
+
+
+# ---------------------------------------------------------------- machine
+
+
+def _read(path, default=""):
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return default
+
+
+def _cmd_out(argv, cwd=None):
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True, cwd=cwd, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return r.stdout.strip() if r.returncode == 0 else ""
+
+
+def loadavg():
+    return " ".join(_read("/proc/loadavg").split()[:3]) or "?"
+
+
+def proc_stat_cpu():
+    """System-wide CPU seconds: (busy, steal) from the `cpu` line of /proc/stat."""
+    hz = os.sysconf("SC_CLK_TCK")
+    for line in _read("/proc/stat").splitlines():
+        if line.startswith("cpu "):
+            v = [int(x) for x in line.split()[1:]]
+            v += [0] * (8 - len(v))
+            user, nice, system, _idle, _iowait, irq, softirq, steal = v[:8]
+            return (user + nice + system + irq + softirq) / hz, steal / hz
+    return 0.0, 0.0
+
+
+class LoadMeter:
+    """CPU time the rest of the machine used while commands were being timed.
+
+    Over every timed window: system-wide busy CPU time (/proc/stat) minus the
+    CPU time of the timed commands (their rusage) and of this script. What is
+    left is other load; steal is time the hypervisor gave to someone else."""
+
+    def __init__(self):
+        self.wall = self.busy = self.steal = self.ours = 0.0
+
+    def start(self):
+        self._t = time.monotonic()
+        self._stat = proc_stat_cpu()
+        t = os.times()
+        self._self = t.user + t.system
+
+    def stop(self, commands_cpu_s):
+        busy, steal = proc_stat_cpu()
+        t = os.times()
+        self.wall += time.monotonic() - self._t
+        self.busy += busy - self._stat[0]
+        self.steal += steal - self._stat[1]
+        self.ours += commands_cpu_s + (t.user + t.system - self._self)
+
+    def describe(self):
+        if self.wall <= 0:
+            return "no timed rounds"
+        other = max(0.0, self.busy - self.ours) / self.wall
+        return (f"{other:.2f} CPUs busy with other work on average (of {os.cpu_count()}), "
+                f"steal {self.steal / self.wall:.2f} CPUs, over {self.wall:.1f} s of "
+                f"timed rounds")
+
+
+LOAD = LoadMeter()
+
+
+def machine_lines(elfmaps):
+    cpuinfo = _read("/proc/cpuinfo")
+    model = next((l.split(":", 1)[1].strip() for l in cpuinfo.splitlines()
+                  if l.startswith("model name")), platform.processor() or "?")
+    flags = next((l for l in cpuinfo.splitlines() if l.startswith("flags")), "")
+    virt = "virtual machine (hypervisor flag)" if " hypervisor" in flags else "bare metal?"
+    mhz = sorted(float(l.split(":", 1)[1]) for l in cpuinfo.splitlines()
+                 if l.startswith("cpu MHz"))
+    try:
+        allowed = len(os.sched_getaffinity(0))
+    except OSError:
+        allowed = os.cpu_count()
+    meminfo = {l.split(":")[0]: l.split(":")[1].strip()
+               for l in _read("/proc/meminfo").splitlines() if ":" in l}
+
+    def gib(key):
+        try:
+            return f"{int(meminfo[key].split()[0]) / 2**20:.1f} GiB"
+        except (KeyError, ValueError, IndexError):
+            return "?"
+
+    osname = next((l.split("=", 1)[1].strip('"') for l in _read("/etc/os-release").splitlines()
+                   if l.startswith("PRETTY_NAME=")), "?")
+    gov = _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor").strip() or "n/a"
+    procs_running = next((l.split()[1] for l in _read("/proc/stat").splitlines()
+                          if l.startswith("procs_running")), "?")
+    git = _cmd_out(["git", "describe", "--always", "--dirty"], cwd=REPO) or "?"
+    version = _cmd_out([str(elfmaps), "--version"]) or "?"
+    built = time.strftime("%Y-%m-%d %H:%M", time.localtime(elfmaps.stat().st_mtime))
+    return [
+        f"  date         {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
+        f"  cpu          {model}; {os.cpu_count()} online, {allowed} usable; {virt}; "
+        f"MHz {mhz[0]:.0f}-{mhz[-1]:.0f}; governor {gov}" if mhz else
+        f"  cpu          {model}; {os.cpu_count()} online, {allowed} usable; {virt}; "
+        f"governor {gov}",
+        f"  memory       {gib('MemTotal')} total, {gib('MemAvailable')} available",
+        f"  system       {osname}; kernel {platform.release()} {platform.machine()}",
+        f"  load before  loadavg {loadavg()}; {procs_running} running; "
+        f"our nice {os.getpriority(os.PRIO_PROCESS, 0)}",
+        f"  elfmaps      {elfmaps} ({version}, built {built}; repo at {git})",
+    ]
+
+
+# ---------------------------------------------------------------- running
+
+
 def start_target(argv, timeout=300):
     """Start a target program; return (Popen, {key: value}) once it prints READY."""
     errf = tempfile.TemporaryFile()
@@ -122,13 +254,28 @@ def start_target(argv, timeout=300):
     return p, info
 
 
+def stop_target(proc):
+    proc.stdin.close()
+    proc.wait(timeout=10)
+    _children.remove(proc)
+
+
 def maps_lines(pid):
     with open(f"/proc/{pid}/maps", "rb") as f:
         return sum(1 for _ in f)
 
 
+class Run:
+    """One timed run of one command."""
+    __slots__ = ("status", "wall", "rss", "user", "sys", "minflt", "majflt")
+
+    def __init__(self, status, wall, rss, user, sys_, minflt, majflt):
+        self.status, self.wall, self.rss = status, wall, rss
+        self.user, self.sys, self.minflt, self.majflt = user, sys_, minflt, majflt
+
+
 class Launcher:
-    """Runs one command; returns (wait_status, wall_s, maxrss_KiB, user_s, sys_s).
+    """Runs one command and returns a Run (wall s, peak RSS KiB, CPU s, faults).
 
     Default: through the small C program bench/spawn.c (see there for why:
     a child spawned by Python inherits Python's high-water RSS in ru_maxrss).
@@ -155,7 +302,8 @@ class Launcher:
             _, status, ru = os.wait4(p.pid, 0)
             t1 = time.perf_counter()
             p.returncode = os.waitstatus_to_exitcode(status)  # already reaped
-            return status, t1 - t0, ru.ru_maxrss, ru.ru_utime, ru.ru_stime
+            return Run(status, t1 - t0, ru.ru_maxrss, ru.ru_utime, ru.ru_stime,
+                       ru.ru_minflt, ru.ru_majflt)
         if any("\t" in a or "\n" in a for a in argv):
             die(f"argument with tab/newline not supported: {argv}")
         self.proc.stdin.write("\t".join(argv) + "\n")
@@ -163,54 +311,59 @@ class Launcher:
         line = self.proc.stdout.readline()
         if not line:
             die("spawn launcher died")
-        status, ns, rss, user, sys_ = (int(x) for x in line.split())
-        return status, ns / 1e9, rss, user / 1e6, sys_ / 1e6
+        status, ns, rss, user, sys_, minflt, majflt = (int(x) for x in line.split())
+        return Run(status, ns / 1e9, rss, user / 1e6, sys_ / 1e6, minflt, majflt)
 
 
 def status_ok(status):
     return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
-def verify(name, argv, want_json=False):
+def verify(name, argv, want_json=False, want_output=True):
     """Run once with output captured; abort with a clear message if broken."""
     try:
         r = subprocess.run([str(a) for a in argv], capture_output=True, timeout=120)
     except subprocess.TimeoutExpired:
         die(f"{name}: timed out after 120s")
-    if r.returncode != 0 or not r.stdout:
+    if r.returncode != 0 or (want_output and not r.stdout):
         die(f"{name}: exit {r.returncode}, {len(r.stdout)} bytes of output\n"
             f"{r.stderr.decode(errors='replace')[-2000:]}")
     if want_json:
         try:
-            json.loads(r.stdout)
+            return json.loads(r.stdout)
         except ValueError as e:
             die(f"{name}: output is not valid JSON: {e}")
     return r.stdout
 
 
 def measure(launcher, commands, rounds, warmup=1):
-    """commands: list of (name, argv), run in interleaved rounds.
-
-    Returns name -> [(wall_s, maxrss_KiB)] and name -> [(user_s, sys_s)]."""
+    """commands: list of (name, argv), run in interleaved rounds (one warm-up
+    round first, not counted). Returns name -> [Run]."""
     res = {name: [] for name, _ in commands}
-    cpu = {name: [] for name, _ in commands}
     failures = {name: 0 for name, _ in commands}
+    LOAD.start()
+    cpu = 0.0
     for i in range(warmup + rounds):
         for name, argv in commands:
-            status, wall, rss, user, sys_ = launcher.run(argv)
-            if not status_ok(status):
+            r = launcher.run(argv)
+            cpu += r.user + r.sys
+            if not status_ok(r.status):
                 failures[name] += 1
             if i >= warmup:
-                res[name].append((wall, rss))
-                cpu[name].append((user, sys_))
+                res[name].append(r)
+    LOAD.stop(cpu)
     for name, n in failures.items():
         if n:
             print(f"WARNING: {name} exited non-zero in {n} runs", file=sys.stderr)
-    return res, cpu
+    return res
 
 
-def med_ms(samples):
-    return statistics.median(w for w, _ in samples) * 1e3
+def med(runs, attr="wall"):
+    return statistics.median(getattr(r, attr) for r in runs)
+
+
+def med_ms(runs):
+    return med(runs) * 1e3
 
 
 def mib(kib):
@@ -221,7 +374,52 @@ def verdict(ok):
     return "PASS" if ok else "FAIL"
 
 
-def bench_main(args, tmp, elfmaps, launcher):
+class Checks:
+    """Every target of the run, printed together at the end."""
+
+    def __init__(self):
+        self.rows = []  # (part, label, value, target, status)
+
+    def ratio(self, part, label, value, limit):
+        self.rows.append((part, label, f"{value:.2f}", f"<= {limit:g}",
+                          verdict(value <= limit)))
+
+    def add(self, part, label, value, target, ok):
+        self.rows.append((part, label, value, target, verdict(ok)))
+
+    def unavailable(self, part, label, why):
+        self.rows.append((part, label, "-", why, "n/a"))
+
+    def ok(self):
+        return all(s != "FAIL" for *_, s in self.rows)
+
+    def print(self):
+        for part, label, value, target, status in self.rows:
+            if status == "n/a":
+                print(f"  {part:<7} {label:<42} {'not available':>13}  ({target})")
+            else:
+                print(f"  {part:<7} {label:<42} {value:>13}  {target:<10} {status}")
+
+
+def print_table(res, reference, extra_cols=()):
+    """Per-command medians; `reference` is the command ratios are taken against."""
+    ref = med_ms(res[reference])
+    print(f"  {'command':<30} {'median ms':>9} {'min ms':>8} {'max ms':>8} "
+          f"{'user ms':>8} {'sys ms':>8} {'minflt':>7} {'RSS med':>8} {'RSS max':>8} "
+          f"{'x ' + reference:>14}")
+    for name, runs in res.items():
+        walls = [r.wall * 1e3 for r in runs]
+        print(f"  {name:<30} {statistics.median(walls):>9.2f} {min(walls):>8.2f} "
+              f"{max(walls):>8.2f} {med(runs, 'user') * 1e3:>8.2f} "
+              f"{med(runs, 'sys') * 1e3:>8.2f} {med(runs, 'minflt'):>7.0f} "
+              f"{mib(med(runs, 'rss')):>7.1f}M {mib(max(r.rss for r in runs)):>7.1f}M "
+              f"{statistics.median(walls) / ref:>14.2f}")
+
+
+# ---------------------------------------------------------------- parts
+
+
+def bench_main(args, tmp, elfmaps, launcher, checks, rss_only):
     manylibs = compile_c("manylibs.c", tmp)
     target_argv = [manylibs, str(args.objects)] + ([args.libdir] if args.libdir else [])
     t0 = time.monotonic()
@@ -233,136 +431,185 @@ def bench_main(args, tmp, elfmaps, launcher):
         llvm = sorted({l.split()[-1].rsplit("/", 1)[-1] for l in f if "libLLVM" in l})
 
     commands = [
-        ("elfmaps map", [elfmaps, "map", pid]),
-        ("elfmaps map --json", [elfmaps, "map", "--json", pid]),
-        ("pmap -XX", ["pmap", "-XX", pid]),
-        ("cat smaps", ["cat", f"/proc/{pid}/smaps"]),
+        ("elfmaps map", [elfmaps, "map", pid], "text"),
+        ("elfmaps map --json", [elfmaps, "map", "--json", pid], "json"),
     ]
-    out_text = verify(*commands[0][:2])
-    out_json = verify(*commands[1][:2], want_json=True)
-    verify(*commands[2][:2])
-    verify(*commands[3][:2])
+    if rss_only:
+        commands += [
+            ("elfmaps map --rss-only", [elfmaps, "map", "--rss-only", pid], "text"),
+            ("elfmaps map --rss-only --json",
+             [elfmaps, "map", "--rss-only", "--json", pid], "json"),
+        ]
+    commands += [
+        ("pmap -XX", ["pmap", "-XX", pid], "text"),
+        ("cat smaps", ["cat", f"/proc/{pid}/smaps"], "text"),
+        # References, no target: the maps file alone, and the cost of exec.
+        ("cat maps", ["cat", f"/proc/{pid}/maps"], "text"),
+        ("elfmaps --version", [elfmaps, "--version"], "text"),
+        ("true", ["true"], "none"),
+    ]
+    outputs = {name: verify(name, argv, want_json=(kind == "json"),
+                            want_output=(kind != "none"))
+               for name, argv, kind in commands}
 
-    res, cpu = measure(launcher, commands, args.rounds)
+    res = measure(launcher, [(n, a) for n, a, _ in commands], args.rounds)
     nlines_after = maps_lines(pid)
+    stop_target(proc)
 
-    print("elfmaps benchmark")
-    print(f"  target       manylibs pid {pid}: {nlines} maps lines, "
+    text = outputs["elfmaps map"]
+    print(f"[main] manylibs pid {pid}: {nlines} maps lines, "
           f"{info.get('objects', '?')} loaded objects (load {load_s:.1f}s, "
-          f"{info.get('skipped', 0)} candidates skipped)")
-    print(f"  libLLVM      {', '.join(llvm) if llvm else 'NOT LOADED'}")
+          f"{info.get('skipped', 0)} candidates skipped); "
+          f"libLLVM: {', '.join(llvm) if llvm else 'NOT LOADED'}")
     if nlines_after != nlines:
-        print(f"  note         maps lines changed during run: {nlines} -> {nlines_after}")
-    print(f"  elfmaps      {elfmaps}")
-    print(f"  output       text {len(out_text.splitlines())} lines, "
-          f"json {len(out_json)} bytes")
-    print(f"  rounds       {args.rounds} (+1 warmup), interleaved; launcher: "
-          f"{'python subprocess+os.wait4 (RSS includes python baseline)' if args.direct else 'bench/spawn.c (posix_spawn+wait4)'}")
+        print(f"  note: maps lines changed during run: {nlines} -> {nlines_after}")
+    print(f"  output: map {len(text.splitlines())} lines, map --json "
+          f"{len(json.dumps(outputs['elfmaps map --json']))} bytes (re-serialised); "
+          f"--rss-only: {'measured' if rss_only else 'not available in this binary'}")
     print()
-    print(f"  {'command':<20} {'median ms':>10} {'min ms':>8} {'max ms':>8} "
-          f"{'user ms':>8} {'sys ms':>8} {'RSS med MiB':>12} {'RSS max MiB':>12}")
-    for name, _ in commands:
-        s = res[name]
-        walls = [w * 1e3 for w, _ in s]
-        rss = [r for _, r in s]
-        print(f"  {name:<20} {statistics.median(walls):>10.2f} {min(walls):>8.2f} "
-              f"{max(walls):>8.2f} "
-              f"{statistics.median(u for u, _ in cpu[name]) * 1e3:>8.2f} "
-              f"{statistics.median(k for _, k in cpu[name]) * 1e3:>8.2f} "
-              f"{mib(statistics.median(rss)):>12.1f} "
-              f"{mib(max(rss)):>12.1f}")
+    print_table(res, "cat smaps")
     print()
 
-    checks = []
-    pm, ct = med_ms(res["pmap -XX"]), med_ms(res["cat smaps"])
+    cat, pmap = med_ms(res["cat smaps"]), med_ms(res["pmap -XX"])
     for name in ("elfmaps map", "elfmaps map --json"):
         e = med_ms(res[name])
-        r = e / pm
-        checks.append((f"{name} / pmap -XX", f"{r:.2f}", f"<= {MAX_RATIO_PMAP}",
-                       r <= MAX_RATIO_PMAP, ""))
-        r = e / ct
-        stretch = f"stretch <= {STRETCH_RATIO_CAT}: {verdict(r <= STRETCH_RATIO_CAT)}"
-        checks.append((f"{name} / cat smaps", f"{r:.2f}", f"<= {MAX_RATIO_CAT}",
-                       r <= MAX_RATIO_CAT, stretch))
+        checks.ratio("main", f"{name} / cat smaps", e / cat, MAX_MAP_OVER_CAT)
+        checks.ratio("main", f"{name} / pmap -XX", e / pmap, MAX_MAP_OVER_PMAP)
     for name in ("elfmaps map", "elfmaps map --json"):
-        rss = [r for _, r in res[name]]
+        rss = [r.rss for r in res[name]]
         m, x = mib(statistics.median(rss)), mib(max(rss))
-        checks.append((f"{name} peak RSS median", f"{m:.1f} MiB", f"<= {MAX_RSS_MIB:g} MiB",
-                       m <= MAX_RSS_MIB, ""))
-        checks.append((f"{name} peak RSS max", f"{x:.1f} MiB", f"<= {MAX_RSS_MIB:g} MiB",
-                       x <= MAX_RSS_MIB, ""))
-    print("  checks")
-    for label, val, tgt, ok, extra in checks:
-        print(f"    {label:<34} {val:>10}  {tgt:<12} {verdict(ok)}"
-              + (f"   ({extra})" if extra else ""))
-    return all(ok for *_, ok, _ in checks)
+        checks.add("main", f"{name} peak RSS median", f"{m:.1f} MiB",
+                   f"<= {MAX_RSS_MIB:g} MiB", m <= MAX_RSS_MIB)
+        checks.add("main", f"{name} peak RSS max", f"{x:.1f} MiB",
+                   f"<= {MAX_RSS_MIB:g} MiB", x <= MAX_RSS_MIB)
+    for name in ("elfmaps map --rss-only", "elfmaps map --rss-only --json"):
+        if rss_only:
+            checks.ratio("rss", f"{name} / cat smaps", med_ms(res[name]) / cat,
+                         MAX_RSS_ONLY_OVER_CAT)
+        else:
+            checks.unavailable("rss", f"{name} / cat smaps",
+                               "`elfmaps map --help` lists no --rss-only")
 
 
-def bench_scale(args, tmp, elfmaps, launcher):
+def layout_files(libdir, count):
+    """The first `count` distinct ELF files among sorted libdir/*.so*.
+
+    Deterministic for a given system: names sorted, resolved to their real
+    path, duplicates (symlinks to one file) and non-ELF files (linker scripts
+    such as libc.so) dropped; the real paths are what both tools get."""
+    seen, out = set(), []
+    for p in sorted(Path(libdir).iterdir()):
+        n = p.name
+        if not (n.endswith(".so") or ".so." in n):
+            continue
+        try:
+            real = p.resolve(strict=True)
+            if real in seen or not real.is_file():
+                continue
+            with open(real, "rb") as f:
+                if f.read(4) != b"\x7fELF":
+                    continue
+        except OSError:
+            continue
+        seen.add(real)
+        out.append(str(real))
+        if len(out) == count:
+            break
+    return out
+
+
+def bench_layout(args, elfmaps, launcher, checks):
+    libdir = args.libdir or DEFAULT_LIBDIR
+    files = layout_files(libdir, args.layout_files)
+    if not files:
+        die(f"no ELF files found in {libdir}")
+    size = sum(os.path.getsize(f) for f in files)
+    commands = [
+        ("elfmaps layout --json", [elfmaps, "layout", "--json", *files]),
+        ("readelf -lW", ["readelf", "-lW", *files]),
+    ]
+    report = verify(*commands[0], want_json=True)
+    got = len(report.get("objects", []))
+    if got != len(files) or report.get("errors"):
+        die(f"elfmaps layout --json reported {got} of {len(files)} files, "
+            f"errors: {report.get('errors')}")
+    verify(*commands[1])
+    res = measure(launcher, commands, args.rounds)
+
+    digest = hashlib.sha256("\n".join(files).encode()).hexdigest()[:12]
+    print(f"[layout] {len(files)} ELF files in one call: the first of sorted "
+          f"{libdir}/*.so* (real paths, deduplicated), {size / 2**20:.0f} MiB in all, "
+          f"{Path(files[0]).name} .. {Path(files[-1]).name}; set {digest}")
+    print()
+    print_table(res, "readelf -lW")
+    print()
+    if len(files) < args.layout_files:
+        print(f"  note: only {len(files)} ELF files found (asked for {args.layout_files})")
+    checks.ratio("layout", f"layout --json / readelf -lW ({len(files)} files)",
+                 med_ms(res["elfmaps layout --json"]) / med_ms(res["readelf -lW"]),
+                 MAX_LAYOUT_OVER_READELF)
+
+
+def bench_scale(args, tmp, elfmaps, launcher, checks, rss_only):
     try:
         max_maps = int(Path("/proc/sys/vm/max_map_count").read_text())
     except (OSError, ValueError):
         max_maps = 65530
-    n = args.scale
+    n = args.lines
     if n > max_maps - 1000:
-        print(f"note: --scale {n} lowered to {max_maps - 1000} "
+        print(f"note: scale N {n} lowered to {max_maps - 1000} "
               f"(vm.max_map_count = {max_maps})")
         n = max_maps - 1000
     manymaps = compile_c("manymaps.c", tmp)
-    rows = []
+    keys = [("map", "elfmaps map", []), ("json", "elfmaps map --json", ["--json"])]
+    if rss_only:
+        keys.append(("rss", "elfmaps map --rss-only", ["--rss-only"]))
+    # All three targets run at once and their commands are interleaved in the
+    # same rounds, so a change of machine load cannot fall between two levels.
+    levels = []
     for count in (n // 4, n // 2, n):
         proc, info = start_target([manymaps, str(count)])
-        pid = info["pid"]
-        lines = maps_lines(pid)
-        commands = [
-            ("map", [elfmaps, "map", pid]),
-            ("json", [elfmaps, "map", "--json", pid]),
-            ("cat", ["cat", f"/proc/{pid}/smaps"]),
-        ]
-        verify("elfmaps map", commands[0][1])
-        verify("elfmaps map --json", commands[1][1], want_json=True)
-        res, _ = measure(launcher, commands, args.rounds)
-        rows.append((lines, {k: (med_ms(v), statistics.median(r for _, r in v),
-                                 max(r for _, r in v)) for k, v in res.items()}))
-        proc.stdin.close()
-        proc.wait(timeout=10)
-        _children.remove(proc)
+        levels.append((proc, info["pid"], maps_lines(info["pid"])))
+    commands = []
+    for i, (_, pid, _) in enumerate(levels):
+        for k, label, flags in keys:
+            argv = [elfmaps, "map", *flags, pid]
+            verify(label, argv, want_json="--json" in flags)
+            commands.append(((i, k), argv))
+        commands.append(((i, "cat"), ["cat", f"/proc/{pid}/smaps"]))
+    res = measure(launcher, commands, args.rounds)
+    rows = []
+    for i, (proc, _, lines) in enumerate(levels):
+        rows.append((lines, {k: (med_ms(v), med(v, "rss"))
+                             for (j, k), v in res.items() if j == i}))
+        stop_target(proc)
 
-    print(f"elfmaps scale test (anonymous mappings; {args.rounds} rounds per level, "
-          f"medians)")
-    print(f"  elfmaps      {elfmaps}")
+    cols = [(k, label) for k, label, _ in keys] + [("cat", "cat smaps")]
+    print(f"[scale] manymaps: N/4, N/2, N one-page anonymous mappings, all three "
+          f"interleaved (time and peak RSS per maps line, medians)")
     print()
-    print(f"  {'maps lines':>10}  {'map ms':>8} {'us/line':>8} {'RSS MiB':>8} "
-          f"{'B/line':>7}  {'json ms':>8} {'us/line':>8} {'RSS MiB':>8} {'B/line':>7}"
-          f"  {'cat ms':>7} {'us/line':>8}")
+    print(f"  {'maps lines':>10}" + "".join(f"  {k + ' ms':>9} {'us/line':>7} {'B/line':>6}"
+                                          for k, _ in cols))
     for lines, d in rows:
-        m, j, c = d["map"], d["json"], d["cat"]
-        print(f"  {lines:>10}  {m[0]:>8.2f} {m[0] * 1e3 / lines:>8.3f} {mib(m[1]):>8.1f} "
-              f"{m[1] * 1024 / lines:>7.0f}  {j[0]:>8.2f} {j[0] * 1e3 / lines:>8.3f} "
-              f"{mib(j[1]):>8.1f} {j[1] * 1024 / lines:>7.0f}  {c[0]:>7.2f} "
-              f"{c[0] * 1e3 / lines:>8.3f}")
+        print(f"  {lines:>10}" + "".join(
+            f"  {d[k][0]:>9.2f} {d[k][0] * 1e3 / lines:>7.3f} {d[k][1] * 1024 / lines:>6.0f}"
+            for k, _ in cols))
     print()
-    # Linearity: marginal cost per added line, lower half vs upper half.
     (l1, d1), (l2, d2), (l3, d3) = rows
-    ok_all = True
-    print("  marginal cost per added line (N/4->N/2 vs N/2->N; linear => ratio ~1)")
-    for key, label in (("map", "elfmaps map"), ("json", "elfmaps map --json")):
-        for idx, unit, scale, fmt in ((0, "us", 1e3, "{:.3f}"), (1, "B", 1024, "{:.0f}")):
-            a = (d2[key][idx] - d1[key][idx]) * scale / (l2 - l1)
-            b = (d3[key][idx] - d2[key][idx]) * scale / (l3 - l2)
-            what = "time" if idx == 0 else "RSS"
-            if idx == 0:
-                ratio = b / a if a > 0 else float("inf")
-                ok = ratio <= MAX_SCALE_NONLINEARITY
-                ok_all &= ok
-                print(f"    {label:<20} {what:<5} {fmt.format(a):>8} -> {fmt.format(b):>8} "
-                      f"{unit}/line  ratio {ratio:.2f} (<= {MAX_SCALE_NONLINEARITY}) "
-                      f"{verdict(ok)}")
-            else:
-                print(f"    {label:<20} {what:<5} {fmt.format(a):>8} -> {fmt.format(b):>8} "
-                      f"{unit}/line  (peak RSS at {l3} lines: {mib(d3[key][1]):.1f} MiB, "
-                      f"info only)")
-    return ok_all
+    print("  marginal cost per added line (N/4->N/2, N/2->N; linear => ratio ~1)")
+    for k, label in cols:
+        a = (d2[k][0] - d1[k][0]) * 1e3 / (l2 - l1)
+        b = (d3[k][0] - d2[k][0]) * 1e3 / (l3 - l2)
+        ra = (d2[k][1] - d1[k][1]) * 1024 / (l2 - l1)
+        rb = (d3[k][1] - d2[k][1]) * 1024 / (l3 - l2)
+        ratio = b / a if a > 0 else float("inf")
+        print(f"    {label:<24} {a:>7.3f} -> {b:>7.3f} us/line (ratio {ratio:.2f})   "
+              f"RSS {ra:>5.0f} -> {rb:>5.0f} B/line")
+        if k in ("map", "json"):
+            checks.ratio("scale", f"{label} us per added line", b, MAX_US_PER_LINE)
+            checks.ratio("scale", f"{label} linearity (upper/lower)", ratio,
+                         MAX_SCALE_NONLINEARITY)
+    print()
 
 
 def main():
@@ -370,34 +617,63 @@ def main():
     ap.add_argument("--rounds", type=int, default=15, help="measured rounds (default 15)")
     ap.add_argument("--elfmaps", help=f"elfmaps binary (default {DEFAULT_ELFMAPS}, "
                     "built with cargo build --release if missing)")
+    ap.add_argument("--only", metavar="PARTS",
+                    help=f"comma-separated parts to run, of {','.join(PARTS)} (default all)")
+    ap.add_argument("--lines", type=int, default=30000, metavar="N",
+                    help="scale part: N/4, N/2, N anonymous mappings (default 30000)")
     ap.add_argument("--scale", type=int, nargs="?", const=30000, metavar="N",
-                    help="scale mode: N/4, N/2, N anonymous mappings (default 30000)")
+                    help="shorthand for --only scale --lines N (default 30000)")
     ap.add_argument("--objects", type=int, default=420,
                     help="objects for manylibs to load (default 420 => ~2,200 maps lines)")
-    ap.add_argument("--libdir", help="library directory for manylibs "
-                    "(default /usr/lib/x86_64-linux-gnu)")
+    ap.add_argument("--layout-files", type=int, default=400, metavar="N",
+                    help="ELF files for the layout part (default 400)")
+    ap.add_argument("--libdir", help="library directory for manylibs and the layout "
+                    f"part (default {DEFAULT_LIBDIR})")
     ap.add_argument("--direct", action="store_true",
                     help="launch with python subprocess + os.wait4 instead of "
                     "bench/spawn.c (RSS then includes python's ~10 MiB)")
     args = ap.parse_args()
     if args.rounds < 1:
         die("--rounds must be >= 1")
+    parts = set(PARTS)
+    if args.scale is not None:
+        args.lines = args.scale
+        parts = {"scale"}
+    if args.only:
+        parts = set(p.strip() for p in args.only.split(","))
+        if not parts <= set(PARTS):
+            die(f"--only: unknown part(s) {sorted(parts - set(PARTS))}")
 
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _on_signal)
     elfmaps = ensure_elfmaps(args.elfmaps or DEFAULT_ELFMAPS, args.elfmaps is not None)
+    rss_only = has_rss_only(elfmaps)
+    checks = Checks()
+    print("elfmaps benchmark")
+    for line in machine_lines(elfmaps):
+        print(line)
+    print(f"  rounds       {args.rounds} measured (+1 warm-up), interleaved per part; "
+          f"medians; launcher "
+          f"{'python subprocess+os.wait4 (RSS includes python)' if args.direct else 'bench/spawn.c'}")
+    print()
     try:
         with tempfile.TemporaryDirectory(prefix="elfmaps-bench-") as tmp:
             spawn = None if args.direct else compile_c("spawn.c", tmp)
             launcher = Launcher(spawn, direct=args.direct)
-            if args.scale is not None:
-                ok = bench_scale(args, tmp, elfmaps, launcher)
-            else:
-                ok = bench_main(args, tmp, elfmaps, launcher)
+            if "main" in parts:
+                bench_main(args, tmp, elfmaps, launcher, checks, rss_only)
+            if "layout" in parts:
+                bench_layout(args, elfmaps, launcher, checks)
+            if "scale" in parts:
+                bench_scale(args, tmp, elfmaps, launcher, checks, rss_only)
             cleanup()
     finally:
         cleanup()
-    print()
+    print(f"summary ({args.rounds} interleaved rounds, medians; "
+          f"parts: {', '.join(p for p in PARTS if p in parts)})")
+    print(f"  load after   loadavg {loadavg()}; {LOAD.describe()}")
+    checks.print()
+    ok = checks.ok()
     print(f"overall: {verdict(ok)}")
     return 0 if ok else 1
 

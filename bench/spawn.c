@@ -8,10 +8,11 @@
  * /bin/true.  This tiny C process starts each measured command instead, so
  * the floor is this process's ~1 MiB.
  *
- * Protocol: reads one command per line on stdin, arguments separated by TAB.
+ * Protocol: reads one command per line on stdin, arguments separated by TAB
+ * (any line length and number of arguments: `layout` gets ~400 file names).
  * Runs it with stdin and stdout on /dev/null (stderr: /dev/null too unless
  * SPAWN_STDERR=1), reaps it with wait4 and prints one line:
- *     <wait-status> <wall-ns> <ru_maxrss-KiB> <user-us> <sys-us>
+ *     <wait-status> <wall-ns> <ru_maxrss-KiB> <user-us> <sys-us> <minflt> <majflt>
  * Wall time spans posix_spawn() to wait4() return (CLOCK_MONOTONIC).
  * Exits at EOF on stdin.
  */
@@ -39,16 +40,24 @@ static long long now_ns(void) {
 int main(void) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     int keep_stderr = getenv("SPAWN_STDERR") && strcmp(getenv("SPAWN_STDERR"), "1") == 0;
-    static char line[65536];
-    char *args[256];
-    while (fgets(line, sizeof line, stdin)) {
-        size_t len = strlen(line);
+    char *line = NULL;
+    size_t linecap = 0;
+    char **args = NULL;
+    size_t argcap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &linecap, stdin)) >= 0) {
         if (len && line[len - 1] == '\n') line[--len] = 0;
-        int n = 0;
-        for (char *tok = strtok(line, "\t"); tok && n < 255; tok = strtok(NULL, "\t"))
+        size_t n = 0;
+        for (char *tok = strtok(line, "\t"); tok; tok = strtok(NULL, "\t")) {
+            if (n + 1 >= argcap) {
+                argcap = argcap ? argcap * 2 : 64;
+                args = realloc(args, argcap * sizeof *args);
+                if (!args) { perror("spawn: realloc"); return 1; }
+            }
             args[n++] = tok;
+        }
+        if (n == 0) { printf("-1 0 0 0 0 0 0\n"); fflush(stdout); continue; }
         args[n] = NULL;
-        if (n == 0) { printf("-1 0 0 0 0\n"); fflush(stdout); continue; }
 
         posix_spawn_file_actions_t fa;
         posix_spawn_file_actions_init(&fa);
@@ -67,9 +76,10 @@ int main(void) {
         long long t1 = now_ns();
         posix_spawn_file_actions_destroy(&fa);
         if (err != 0) status = 127 << 8;
-        printf("%d %lld %ld %lld %lld\n", status, t1 - t0, ru.ru_maxrss,
+        printf("%d %lld %ld %lld %lld %ld %ld\n", status, t1 - t0, ru.ru_maxrss,
                (long long)ru.ru_utime.tv_sec * 1000000LL + ru.ru_utime.tv_usec,
-               (long long)ru.ru_stime.tv_sec * 1000000LL + ru.ru_stime.tv_usec);
+               (long long)ru.ru_stime.tv_sec * 1000000LL + ru.ru_stime.tv_usec,
+               ru.ru_minflt, ru.ru_majflt);
         fflush(stdout);
     }
     return 0;

@@ -174,6 +174,21 @@ enum Command {
         #[command(flatten)]
         args: SystemArgs,
     },
+    /// Write an HTML report to look at: one self-contained page (an address-space
+    /// strip, a treemap, a table of objects and kinds) of a process or saved input, or
+    /// of what changed between two saved JSON reports (`--diff OLD NEW`).
+    Report {
+        #[command(flatten)]
+        input: InputArgs,
+        /// Show what changed between two JSON reports saved from `map`, `summary` or
+        /// `layout`, instead of a process.
+        #[arg(long, num_args = 2, value_names = ["OLD", "NEW"],
+              conflicts_with_all = ["pid", "smaps", "maps", "snapshot"])]
+        diff: Option<Vec<PathBuf>>,
+        /// Where to write the page (`-` for standard output).
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+    },
     /// Record a process for analysis on another machine (`map --snapshot FILE --sysroot
     /// DIR`), or with --system every process (`system --snapshot FILE --sysroot DIR`).
     Snapshot {
@@ -668,19 +683,8 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
                 if json {
                     elfmaps::render::json(&report, out)
                 } else {
-                    let file;
-                    let origin = match &input.target {
-                        Target::Smaps(p) | Target::Maps(p) | Target::Snapshot(p) => {
-                            file = p.display().to_string();
-                            let what = match &input.target {
-                                Target::Smaps(_) => "saved smaps",
-                                Target::Maps(_) => "saved maps",
-                                _ => "snapshot",
-                            };
-                            Origin::Saved { file: &file, what }
-                        }
-                        Target::Pids(_) | Target::Elf(_) | Target::System => Origin::Live,
-                    };
+                    let mut file = String::new();
+                    let origin = origin(&input.target, &mut file);
                     elfmaps::render::map::table(&report, origin, out, color)
                 }
             })?;
@@ -744,16 +748,10 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
             json,
             exit_code,
         } => {
-            let side = |p: &Path| -> Result<elfmaps::views::diff::Saved, String> {
-                let bytes = read_input(p)?;
-                elfmaps::views::diff::Saved::from_json(&bytes)
-                    .map_err(|e| format!("{}: {e}", p.display()))
+            let d = match load_diff(&old, &new) {
+                Ok(d) => d,
+                Err(e) => return Ok(error(&e)),
             };
-            let (a, b) = match (side(&old), side(&new)) {
-                (Ok(a), Ok(b)) => (a, b),
-                (Err(e), _) | (_, Err(e)) => return Ok(error(&e)),
-            };
-            let d = elfmaps::views::diff::diff(&a, &b);
             print(|out| {
                 if json {
                     elfmaps::render::json(&d, out)
@@ -772,6 +770,11 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
             page_size,
             json,
         } => run_layout(&files, page_size, json, color),
+        Command::Report {
+            input,
+            diff,
+            output,
+        } => run_report(input, diff, &output),
         Command::System { args } => run_system(args, color),
         Command::Snapshot {
             pid,
@@ -833,6 +836,68 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
             print(|out| man_page(cmd, page.as_deref(), out))?;
             Ok(Exit::Ok)
         }
+    }
+}
+
+/// What a table or page describes, for its first line: the saved file (whose name is
+/// put in `file`) and what it is, or the live process.
+fn origin<'a>(target: &Target, file: &'a mut String) -> Origin<'a> {
+    let what = match target {
+        Target::Smaps(_) => "saved smaps",
+        Target::Maps(_) => "saved maps",
+        Target::Snapshot(_) => "snapshot",
+        Target::Pids(_) | Target::Elf(_) | Target::System => return Origin::Live,
+    };
+    if let Target::Smaps(p) | Target::Maps(p) | Target::Snapshot(p) = target {
+        *file = p.display().to_string();
+    }
+    Origin::Saved { file, what }
+}
+
+/// Reads two saved JSON reports and compares them (`diff`, `report --diff`).
+fn load_diff(old: &Path, new: &Path) -> Result<elfmaps::views::diff::Diff, String> {
+    let side = |p: &Path| -> Result<elfmaps::views::diff::Saved, String> {
+        let bytes = read_input(p)?;
+        elfmaps::views::diff::Saved::from_json(&bytes).map_err(|e| format!("{}: {e}", p.display()))
+    };
+    Ok(elfmaps::views::diff::diff(&side(old)?, &side(new)?))
+}
+
+/// `elfmaps report`: the HTML page of a target's map report, or of the diff of two
+/// saved reports, written to `output` (`-`: standard output).
+fn run_report(input: InputArgs, diff: Option<Vec<PathBuf>>, output: &Path) -> io::Result<Exit> {
+    use elfmaps::render::html;
+    // The page, in memory: nothing is written when the analysis fails.
+    let mut page = Vec::new();
+    let made = match diff.as_deref() {
+        Some([old, new]) => load_diff(old, new).map(|d| {
+            let title = format!("elfmaps diff: {} \u{2192} {}", old.display(), new.display());
+            html::diff(&d, &title, &mut page)
+        }),
+        Some(_) => Err("--diff takes two files: OLD NEW".to_string()),
+        None => input
+            .into_input(
+                Vec::new(),
+                "a PID, --smaps FILE, --maps FILE, --snapshot FILE or --diff OLD NEW",
+            )
+            .and_then(|input| {
+                let report = load(&input)?;
+                let mut file = String::new();
+                let title = elfmaps::render::map::title(&report, origin(&input.target, &mut file));
+                Ok(html::map(&report, &format!("elfmaps: {title}"), &mut page))
+            }),
+    };
+    match made {
+        Ok(written) => written?,
+        Err(e) => return Ok(error(&e)),
+    }
+    if output == Path::new("-") {
+        print(|out| out.write_all(&page))?;
+        return Ok(Exit::Ok);
+    }
+    match std::fs::write(output, &page) {
+        Ok(()) => Ok(Exit::Ok),
+        Err(e) => Ok(error(&format!("writing {}: {e}", output.display()))),
     }
 }
 
@@ -910,15 +975,15 @@ const MAN_SECTIONS: &[(&str, &str, &str)] = &[
     (
         "",
         "INPUTS",
-        "map, summary and check read a live process (PID) or saved inputs: --smaps FILE, \
+        "map, summary, check and report read a live process (PID) or saved inputs: --smaps FILE, \
 --maps FILE (a saved /proc/PID/smaps or maps, - for standard input) or --snapshot FILE \
 (written by elfmaps snapshot on the target), with --sysroot DIR, the target's root \
 filesystem in which the mapped files are looked up, and --page-size BYTES when the \
 input does not say it. snapshot records a live process only. layout and check --elf \
-read ELF files named on the command line; diff reads JSON reports saved from map, \
-summary (without --top), layout or system. system reads every process of the machine, \
-or a system snapshot (--snapshot FILE, written by snapshot --system) or an smemcap \
-capture (--smemcap FILE) with --sysroot DIR.",
+read ELF files named on the command line; diff and report --diff read JSON reports \
+saved from map, summary (without --top), layout or system (diff). system reads every \
+process of the machine, or a system snapshot (--snapshot FILE, written by snapshot \
+--system) or an smemcap capture (--smemcap FILE) with --sysroot DIR.",
     ),
     (
         "",

@@ -1,7 +1,8 @@
 //! Printers: every table and JSON document elfmaps writes, one file per output:
 //! [`map`] (the table of `map`), [`summary`], [`diff`], [`check`] (budget violations),
-//! [`layout`], [`system`] (the machine's tables), and [`json()`] for every JSON
-//! document. They only render: every figure
+//! [`layout`], [`system`] (the machine's tables), [`json()`] for every JSON document,
+//! and [`html`], the self-contained HTML report of `elfmaps report`. They only render:
+//! every figure
 //! comes from the report or view they are given. Colour is a plain `bool` decided once
 //! by the CLI (`--color`, `NO_COLOR`, whether stdout is a terminal) and passed down;
 //! names chosen by whoever created a file are escaped ([`crate::vocab::escape`]).
@@ -9,6 +10,7 @@
 
 pub mod check;
 pub mod diff;
+pub mod html;
 mod json;
 pub mod layout;
 pub mod map;
@@ -33,20 +35,89 @@ pub(crate) fn paint(text: &str, style: Style, color: bool) -> String {
     }
 }
 
-/// The colour of a kind in tables.
-pub(crate) fn kind_style(kind: Kind) -> Style {
-    let s = Style::new();
-    match kind {
-        Kind::Text => s.green(),
-        Kind::Rodata => s.cyan(),
-        Kind::Data => s.yellow(),
-        Kind::Relro => s.magenta(),
-        Kind::Bss => s.blue(),
-        Kind::Gap | Kind::Guard => s.dimmed(),
-        Kind::Heap | Kind::Stack | Kind::ThreadStack | Kind::SignalStack => s.red(),
-        Kind::Unknown => s.bright_red().bold(),
-        _ => s,
+/// A colour of the terminal's palette: what a kind is painted in, in the tables and in
+/// the HTML report (whose style sheet gives each a light and a dark variant), so both
+/// use one palette.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Hue {
+    Green,
+    Cyan,
+    Yellow,
+    Magenta,
+    Blue,
+    Red,
+    /// Bright red, bold in the terminal: `unknown`.
+    BrightRed,
+    /// Dimmed text.
+    Dim,
+    /// The terminal's own colour: no style.
+    Plain,
+}
+
+impl Hue {
+    /// Every hue.
+    pub(crate) const ALL: [Hue; 9] = [
+        Hue::Green,
+        Hue::Cyan,
+        Hue::Yellow,
+        Hue::Magenta,
+        Hue::Blue,
+        Hue::Red,
+        Hue::BrightRed,
+        Hue::Dim,
+        Hue::Plain,
+    ];
+
+    /// Its name in the HTML report's style sheet (`--green`, ...).
+    pub(crate) fn css_name(self) -> &'static str {
+        match self {
+            Hue::Green => "green",
+            Hue::Cyan => "cyan",
+            Hue::Yellow => "yellow",
+            Hue::Magenta => "magenta",
+            Hue::Blue => "blue",
+            Hue::Red => "red",
+            Hue::BrightRed => "bright-red",
+            Hue::Dim => "dim",
+            Hue::Plain => "plain",
+        }
     }
+
+    /// Its style in the terminal.
+    fn style(self) -> Style {
+        let s = Style::new();
+        match self {
+            Hue::Green => s.green(),
+            Hue::Cyan => s.cyan(),
+            Hue::Yellow => s.yellow(),
+            Hue::Magenta => s.magenta(),
+            Hue::Blue => s.blue(),
+            Hue::Red => s.red(),
+            Hue::BrightRed => s.bright_red().bold(),
+            Hue::Dim => s.dimmed(),
+            Hue::Plain => s,
+        }
+    }
+}
+
+/// The colour of a kind, in tables and in the HTML report.
+pub(crate) fn kind_hue(kind: Kind) -> Hue {
+    match kind {
+        Kind::Text => Hue::Green,
+        Kind::Rodata => Hue::Cyan,
+        Kind::Data => Hue::Yellow,
+        Kind::Relro => Hue::Magenta,
+        Kind::Bss => Hue::Blue,
+        Kind::Gap | Kind::Guard => Hue::Dim,
+        Kind::Heap | Kind::Stack | Kind::ThreadStack | Kind::SignalStack => Hue::Red,
+        Kind::Unknown => Hue::BrightRed,
+        _ => Hue::Plain,
+    }
+}
+
+/// The style of a kind in tables.
+pub(crate) fn kind_style(kind: Kind) -> Style {
+    kind_hue(kind).style()
 }
 
 /// A name from maps for the terminal: the kernel's one escape (a newline printed as

@@ -1,0 +1,306 @@
+//! The HTML report of `elfmaps report`: one self-contained page to look at a process's
+//! address space (a strip of its mappings, a treemap, a sortable table) or at what
+//! changed between two saved reports.
+//!
+//! The page is one file that fetches nothing: its style sheet (`report.css`) and
+//! script (`report.js`), both in this folder and built into the binary with
+//! `include_str!`, are inline, and a Content-Security-Policy forbids every fetch and
+//! lets run only that script and style, named by their SHA-256 hashes. Its data is the
+//! JSON document the matching `--json` prints, embedded byte for byte but for two
+//! escapes that keep an HTML parser inside the data ([`embed_json`]), in
+//! `<script type="application/json" id="elfmaps-data">`; the script reads it from there,
+//! so a saved page can be read again by tools. What the page draws, and why it draws
+//! the treemap itself rather than with d3-hierarchy, is in docs/report.md.
+//!
+//! Pages differ by [`Page`], what their data is. A page of the whole machine (issue 11:
+//! rows keyed by object and kind across processes, a treemap of object, then kind,
+//! across processes) is pending: it will be one more [`Page`] and one more view in the
+//! script, with [`page`] unchanged.
+
+mod sha256;
+
+use std::io::{self, Write};
+
+use super::{Hue, kind_hue};
+use crate::report::Report;
+use crate::views::diff::Diff;
+use crate::vocab::Kind;
+
+/// The page, with `{{name}}` where [`page`] writes something.
+const TEMPLATE: &str = include_str!("report.html");
+/// The style sheet (the kinds' colours are appended: [`kind_rules`]).
+const STYLE: &str = include_str!("report.css");
+/// The script that draws every view from the embedded data.
+const SCRIPT: &str = include_str!("report.js");
+
+/// What a page shows: which JSON document its data is, and so which views it draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Page {
+    /// A map report (`map --json`): the address-space strip, the treemap of object,
+    /// kind and region, the table of objects and kinds.
+    Map,
+    /// A diff (`diff --json`): what grew and shrank, as a treemap and a table.
+    Diff,
+}
+
+impl Page {
+    /// Its name in the page (`<html data-page="map">`), which the script dispatches on.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Page::Map => "map",
+            Page::Diff => "diff",
+        }
+    }
+}
+
+/// Writes the page of a map report; `title` names the process or saved input (as the
+/// first line of the `map` table: [`super::map::title`]).
+pub fn map<W: Write>(report: &Report, title: &str, out: &mut W) -> io::Result<()> {
+    let mut data = Vec::new();
+    super::json(report, &mut data)?;
+    page(Page::Map, title, &data, out)
+}
+
+/// Writes the page of a diff; `title` names the two reports.
+pub fn diff<W: Write>(d: &Diff, title: &str, out: &mut W) -> io::Result<()> {
+    let mut data = Vec::new();
+    super::json(d, &mut data)?;
+    page(Page::Diff, title, &data, out)
+}
+
+/// Writes a page of kind `kind` whose data is `data`: a JSON document exactly as the
+/// `--json` of the command the page shows prints it ([`super::json()`]). `title` is
+/// plain text (escaped here). This is the one function every page goes through; a new
+/// kind of report (the system-wide one of issue 11) needs a [`Page`] and a view in
+/// `report.js`, nothing else here.
+pub fn page<W: Write>(kind: Page, title: &str, data: &[u8], out: &mut W) -> io::Result<()> {
+    let style = format!("{STYLE}{}", kind_rules());
+    let csp = policy(SCRIPT, &style);
+    let mut rest = TEMPLATE;
+    while let Some(open) = rest.find("{{") {
+        out.write_all(&rest.as_bytes()[..open])?;
+        let after = &rest[open + 2..];
+        let Some(close) = after.find("}}") else {
+            return Err(io::Error::other("report.html: an unclosed {{"));
+        };
+        match &after[..close] {
+            "page" => out.write_all(kind.as_str().as_bytes())?,
+            "csp" => out.write_all(csp.as_bytes())?,
+            "version" => out.write_all(env!("CARGO_PKG_VERSION").as_bytes())?,
+            "title" => out.write_all(html_text(title).as_bytes())?,
+            "style" => out.write_all(style.as_bytes())?,
+            "kinds" => out.write_all(kind_list().as_bytes())?,
+            "data" => out.write_all(&embed_json(data))?,
+            "script" => out.write_all(SCRIPT.as_bytes())?,
+            other => {
+                return Err(io::Error::other(format!(
+                    "report.html: unknown placeholder {other:?}"
+                )));
+            }
+        }
+        rest = &after[close + 2..];
+    }
+    out.write_all(rest.as_bytes())
+}
+
+/// The Content-Security-Policy: nothing may be fetched or connected to (`default-src
+/// 'none'`, and the two directives that do not fall back to it), and only the page's
+/// own script and style run, named by hash (an injected `<script>` would not).
+fn policy(script: &str, style: &str) -> String {
+    let hash = |s: &str| sha256::base64(&sha256::sha256(s.as_bytes()));
+    format!(
+        "default-src 'none'; script-src 'sha256-{}'; style-src 'sha256-{}'; base-uri 'none'; form-action 'none'",
+        hash(script),
+        hash(style)
+    )
+}
+
+/// JSON made safe inside a `<script>` element, and still the same JSON: `</` is
+/// written `<\/` (so no `</script>` in a string ends the element) and `<!` is written
+/// `<\u0021` (so no `<!--` in a string puts the HTML parser in the state where the
+/// element's own end tag would not end it). Both are JSON escapes of the same
+/// characters, and `<` occurs in JSON only inside strings, so the text parses to the
+/// same value; serde_json never writes `\/` or `\u0021`, so the two replacements are
+/// undone exactly by replacing back.
+pub fn embed_json(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + 64);
+    let mut i = 0;
+    while i < data.len() {
+        let b = data[i];
+        out.push(b);
+        if b == b'<' {
+            match data.get(i + 1) {
+                Some(b'/') => {
+                    out.extend_from_slice(b"\\/");
+                    i += 1;
+                }
+                Some(b'!') => {
+                    out.extend_from_slice(b"\\u0021");
+                    i += 1;
+                }
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Text for an HTML element or attribute: `&`, `<`, `>`, `"` and `'` as references;
+/// control characters and bidirectional overrides as the terminal's escapes (`\x1b`,
+/// `\u{202e}`). Backslashes are kept: a title made for the terminal
+/// ([`super::map::title`]) is escaped already.
+fn html_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() => {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    out.push_str(&format!("\\x{b:02x}"));
+                }
+            }
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
+                out.push_str(&format!("\\u{{{:04x}}}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The kinds, in the order tables list them, as a JSON array of names (the legend's
+/// order).
+fn kind_list() -> String {
+    let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+    serde_json::to_string(&names).unwrap_or_else(|_| "[]".into())
+}
+
+/// The order in which kinds that share a hue take its shades: roughly, how much memory
+/// a kind usually holds, so that the common kind of a hue gets the hue itself (`anon`
+/// the terminal's plain colour, `heap` its red).
+const SHADE_ORDER: [Kind; 20] = [
+    Kind::Text,
+    Kind::Rodata,
+    Kind::Data,
+    Kind::Relro,
+    Kind::Bss,
+    Kind::Heap,
+    Kind::Anon,
+    Kind::Stack,
+    Kind::ThreadStack,
+    Kind::File,
+    Kind::Shm,
+    Kind::Gap,
+    Kind::Guard,
+    Kind::Vdso,
+    Kind::Vvar,
+    Kind::Vsyscall,
+    Kind::Device,
+    Kind::AnonInode,
+    Kind::Kernel,
+    Kind::Unknown,
+];
+
+/// The colour of every kind, as CSS rules: `.k-text{--k:var(--green)}`. A kind takes
+/// its hue in the terminal's palette ([`kind_hue`]); kinds that share a hue (heap,
+/// stack and thread_stack are all red in the terminal) take shades of it in
+/// [`SHADE_ORDER`]: the first the hue itself, the next mixed ever more with the
+/// background or the foreground in turn, so that they stay apart in the treemap.
+fn kind_rules() -> String {
+    let mut css = String::new();
+    for hue in Hue::ALL {
+        let kinds = SHADE_ORDER.iter().filter(|&&k| kind_hue(k) == hue);
+        for (i, kind) in kinds.enumerate() {
+            let base = format!("var(--{})", hue.css_name());
+            let colour = if i == 0 {
+                base
+            } else {
+                let step = i.div_ceil(2).min(4);
+                let toward = if i % 2 == 1 { "--bg" } else { "--fg" };
+                format!(
+                    "color-mix(in srgb,{base} {}%,var({toward}))",
+                    100 - 17 * step
+                )
+            };
+            css.push_str(&format!(".k-{}{{--k:{colour}}}\n", kind.as_str()));
+        }
+    }
+    css
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Undoes [`embed_json`], as a tool that reads a saved page would.
+    fn unembed(text: &[u8]) -> Vec<u8> {
+        let s = String::from_utf8(text.to_vec()).unwrap();
+        s.replace("<\\/", "</")
+            .replace("<\\u0021", "<!")
+            .into_bytes()
+    }
+
+    #[test]
+    fn embedded_json_cannot_end_its_element_and_parses_the_same() {
+        let value = serde_json::json!({
+            "path": "/tmp/</script><script>alert(1)</script>",
+            "other": "<!-- <script> a\\</b <\\/ <\\u0021",
+            "n": 1
+        });
+        let mut data = Vec::new();
+        crate::render::json(&value, &mut data).unwrap();
+        let embedded = embed_json(&data);
+        let text = String::from_utf8(embedded.clone()).unwrap();
+        assert!(!text.contains("</") && !text.contains("<!"), "{text}");
+        let back: serde_json::Value = serde_json::from_slice(&embedded).unwrap();
+        assert_eq!(back, value);
+        assert_eq!(unembed(&embedded), data);
+    }
+
+    #[test]
+    fn the_page_has_every_part_and_no_placeholder_left() {
+        let mut out = Vec::new();
+        page(
+            Page::Diff,
+            "a <b> & \"c\"\u{1b}\\",
+            b"{\"x\":\"</\"}\n",
+            &mut out,
+        )
+        .unwrap();
+        let html = String::from_utf8(out).unwrap();
+        assert!(!html.contains("{{"), "a placeholder is left");
+        assert!(html.contains("<html lang=\"en\" data-page=\"diff\">"));
+        assert!(html.contains("<title>a &lt;b&gt; &amp; &quot;c&quot;\\x1b\\</title>"));
+        assert!(html.contains(
+            "<script type=\"application/json\" id=\"elfmaps-data\">{\"x\":\"<\\/\"}\n</script>"
+        ));
+        assert!(html.contains(".k-thread_stack{--k:color-mix("));
+        // The policy names the script as written in the page.
+        let script = &html[html.rfind("<script>").unwrap() + 8..html.rfind("</script>").unwrap()];
+        assert_eq!(script, SCRIPT);
+        let hash = sha256::base64(&sha256::sha256(script.as_bytes()));
+        assert!(html.contains(&format!("script-src 'sha256-{hash}'")));
+        // Nothing is fetched: no URL in the page but the policy's own words.
+        for bad in ["http:", "https:", "src=", "href=", "url(", "@import"] {
+            assert!(!html.contains(bad), "{bad} in the page");
+        }
+    }
+
+    #[test]
+    fn every_kind_has_a_colour() {
+        for k in Kind::ALL {
+            assert!(SHADE_ORDER.contains(&k), "{k} has no shade");
+        }
+        let css = kind_rules();
+        for k in Kind::ALL {
+            assert!(css.contains(&format!(".k-{}{{", k.as_str())), "{k}");
+        }
+    }
+}

@@ -1,0 +1,998 @@
+// The script of elfmaps' HTML report (src/render/html/report.js; docs/report.md).
+//
+// It reads the report from <script type="application/json" id="elfmaps-data"> (the
+// JSON `elfmaps map --json` or `elfmaps diff --json` prints) and draws the views of
+// the page kind <html data-page="...">: "map" (address-space strip, treemap, table)
+// or "diff" (treemap and table of what grew and shrank). Names come from files and
+// processes that anyone may have named: they are only ever set as text
+// (textContent), never parsed as HTML.
+//
+// It checks itself and writes the result as JSON into <pre id="elfmaps-selfcheck">:
+// errors caught (exceptions, console.error, policy violations), the time it took,
+// the treemap's areas against its figures, the strip's order and the table's sums.
+// tests/html.rs reads that from headless Chromium.
+'use strict';
+(function () {
+  const t0 = performance.now();
+  const check = { page: null, errors: [] };
+  const checkEl = document.getElementById('elfmaps-selfcheck');
+  function writeCheck() {
+    // <, > and & as JSON escapes: the element's text then needs no HTML decoding.
+    checkEl.textContent = JSON.stringify(check).replace(
+      /[<>&\u00a0]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+  }
+  function caught(what) {
+    check.errors.push(what);
+    writeCheck();
+  }
+  window.addEventListener('error', (e) => caught(`error: ${e.message} (${e.filename}:${e.lineno})`));
+  window.addEventListener('unhandledrejection', (e) => caught(`unhandled rejection: ${e.reason}`));
+  document.addEventListener('securitypolicyviolation',
+    (e) => caught(`policy violation: ${e.effectiveDirective} ${e.blockedURI || '(inline)'}`));
+  const consoleError = console.error.bind(console);
+  console.error = (...args) => {
+    caught('console.error: ' + args.map(String).join(' '));
+    consoleError(...args);
+  };
+
+  // ------------------------------------------------------------------ helpers
+
+  const $ = (id) => document.getElementById(id);
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text != null) e.textContent = text;
+    return e;
+  }
+  function pos(e, x, y, w, h) {
+    const s = e.style;
+    s.left = x + 'px';
+    s.top = y + 'px';
+    s.width = w + 'px';
+    s.height = h + 'px';
+  }
+
+  // Sizes as the terminal tables print them (src/vocab/human.rs): binary units,
+  // one decimal, "-" for unknown.
+  const UNITS = ['K', 'M', 'G', 'T', 'P'];
+  function human(n) {
+    if (n == null) return '-';
+    if (n < 1024) return n + 'B';
+    let u = 0;
+    let div = 1024;
+    while ((n * 10) / div >= 1024 * 10 - 5 && u + 1 < UNITS.length) {
+      div *= 1024;
+      u++;
+    }
+    const tenths = Math.floor((n * 10 + div / 2) / div);
+    if (tenths >= 1000) return Math.floor((tenths + 5) / 10) + UNITS[u];
+    return Math.floor(tenths / 10) + '.' + (tenths % 10) + UNITS[u];
+  }
+  // A signed change (src/render/diff.rs): +4.0K, -1.5M, 0, - when unknown.
+  function signed(d) {
+    if (d == null) return '-';
+    if (d === 0) return '0';
+    return (d > 0 ? '+' : '-') + human(Math.abs(d));
+  }
+  function hex(n) {
+    return n.toString(16);
+  }
+  function pct(part, whole) {
+    if (part == null || !whole) return '';
+    return ` (${((100 * part) / whole).toFixed(1)}%)`;
+  }
+
+  // Names as the terminal shows them (src/render/mod.rs): a maps name's \012 is a
+  // newline, shown as \n; control and bidirectional-override characters escaped.
+  function display(name) {
+    return name
+      .replace(/\\012/g, '\n')
+      .replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+        const n = c.charCodeAt(0);
+        if (c === '\n') return '\\n';
+        if (c === '\t') return '\\t';
+        if (n === 0x1b) return '\\e';
+        return n < 0x100 ? '\\x' + n.toString(16).padStart(2, '0') : '\\u{' + n.toString(16) + '}';
+      });
+  }
+  // The short name of an object or mapping: the file name of a path, the whole name
+  // for /dev/..., /SYSV... and /anon_hugepage.
+  function shortName(name) {
+    if (name == null) return '-';
+    const whole = ['/dev/', '/SYSV', '/anon_hugepage'].some((p) => name.startsWith(p));
+    if (!name.startsWith('/') || whole) return display(name);
+    const deleted = name.endsWith(' (deleted)');
+    const path = deleted ? name.slice(0, -' (deleted)'.length) : name;
+    const file = path.slice(path.lastIndexOf('/') + 1);
+    return display(deleted ? file + ' (deleted)' : file);
+  }
+
+  // Figures and the one rule for adding them (src/vocab/figures.rs): a sum with an
+  // unknown term is unknown (null), never a lower bound.
+  const FIGURES = ['size', 'rss', 'pss', 'shared_clean', 'shared_dirty', 'private_clean',
+    'private_dirty', 'anonymous', 'swap', 'swap_pss', 'locked', 'hugetlb'];
+  function zero() {
+    const f = {};
+    for (const k of FIGURES) f[k] = 0;
+    return f;
+  }
+  function add(acc, r) {
+    for (const k of FIGURES) acc[k] = acc[k] == null || r[k] == null ? null : acc[k] + r[k];
+  }
+  function addOne(a, b) {
+    return a == null || b == null ? null : a + b;
+  }
+
+  // The tooltip: one element, filled from the hovered thing's lines of text.
+  const tip = $('tip');
+  function showTip(ev, lines) {
+    tip.textContent = '';
+    lines.forEach((l, i) => {
+      if (i) tip.append('\n');
+      if (i === 0) tip.append(el('b', null, l));
+      else tip.append(l);
+    });
+    tip.hidden = false;
+    moveTip(ev);
+  }
+  function moveTip(ev) {
+    const pad = 14;
+    const w = tip.offsetWidth;
+    const h = tip.offsetHeight;
+    let x = ev.clientX + pad;
+    let y = ev.clientY + pad;
+    if (x + w > window.innerWidth) x = Math.max(0, ev.clientX - pad - w);
+    if (y + h > window.innerHeight) y = Math.max(0, ev.clientY - pad - h);
+    tip.style.left = x + 'px';
+    tip.style.top = y + 'px';
+  }
+  function hideTip() {
+    tip.hidden = true;
+  }
+  // Hover over `box`: `lines(target)` gives the tooltip of the element under the
+  // pointer (or null), `enter(target)` and `leave(target)` highlight.
+  function hover(box, lines, enter, leave) {
+    let cur = null;
+    box.addEventListener('mousemove', (ev) => {
+      const t = ev.target;
+      if (t !== cur) {
+        if (cur && leave) leave(cur);
+        cur = t;
+        const l = lines(t);
+        if (!l) {
+          hideTip();
+          return;
+        }
+        if (enter) enter(t);
+        showTip(ev, l);
+      } else if (!tip.hidden) {
+        moveTip(ev);
+      }
+    });
+    box.addEventListener('mouseleave', () => {
+      if (cur && leave) leave(cur);
+      cur = null;
+      hideTip();
+    });
+  }
+
+  // Time marks of the first drawing (milliseconds since the script started).
+  const marks = {};
+  function mark(name) {
+    marks[name] = Math.round(performance.now() - t0);
+  }
+  function section(title) {
+    const s = el('section');
+    const bar = el('div', 'bar');
+    bar.append(el('h2', null, title));
+    s.append(bar);
+    $('app').append(s);
+    return { s, bar };
+  }
+  // A segmented control: one choice of `options` ([value, label]).
+  function choice(name, options, value, onChange) {
+    const seg = el('span', 'seg');
+    for (const [v, label] of options) {
+      const l = el('label');
+      const input = el('input');
+      input.type = 'radio';
+      input.name = name;
+      input.value = v;
+      input.checked = v === value;
+      input.addEventListener('change', () => onChange(v));
+      l.append(input, label);
+      seg.append(l);
+    }
+    return seg;
+  }
+  function swatch(kind) {
+    return el('span', 'sw k-' + kind);
+  }
+  function legend(kinds, present, extra) {
+    const box = el('div', 'legend');
+    for (const k of kinds) {
+      if (!present.has(k)) continue;
+      const s = el('span');
+      s.append(swatch(k), k);
+      box.append(s);
+    }
+    for (const [cls, text] of extra || []) {
+      const s = el('span');
+      s.append(el('span', 'sw ' + cls), text);
+      box.append(s);
+    }
+    return box;
+  }
+  function facts(parts) {
+    const p = $('facts');
+    p.textContent = '';
+    parts.forEach(([label, value], i) => {
+      if (i) p.append(' · ');
+      p.append(label ? label + ' ' : '');
+      p.append(el('b', null, value));
+    });
+  }
+
+  // ----------------------------------------------------------------- treemap
+
+  // Squarified treemap (Bruls, Huizing and van Wijk, 2000): `nodes`, sorted by value,
+  // largest first, all values > 0, fill the rectangle (x, y, w, h) with areas
+  // proportional to their values. Rows are laid along the shorter side and grow while
+  // the worst aspect ratio in them improves. Sets x, y, w, h on every node.
+  function squarify(nodes, x, y, w, h) {
+    let total = 0;
+    for (const n of nodes) total += n.value;
+    if (!(total > 0) || !(w > 0) || !(h > 0)) {
+      for (const n of nodes) Object.assign(n, { x, y, w: 0, h: 0 });
+      return;
+    }
+    const scale = (w * h) / total;
+    let i = 0;
+    while (i < nodes.length) {
+      const side = Math.min(w, h);
+      let sum = nodes[i].value * scale;
+      let min = sum;
+      let max = sum;
+      let worst = Math.max((side * side * max) / (sum * sum), (sum * sum) / (side * side * min));
+      let j = i + 1;
+      for (; j < nodes.length; j++) {
+        const a = nodes[j].value * scale;
+        const s2 = sum + a;
+        const mn = Math.min(min, a);
+        const mx = Math.max(max, a);
+        const wr = Math.max((side * side * mx) / (s2 * s2), (s2 * s2) / (side * side * mn));
+        if (wr > worst) break;
+        sum = s2;
+        min = mn;
+        max = mx;
+        worst = wr;
+      }
+      // The last row takes what is left, so that rounding leaves no sliver.
+      const last = j === nodes.length;
+      if (w >= h) {
+        const thick = last ? w : sum / h;
+        let yy = y;
+        for (let k = i; k < j; k++) {
+          const hh = k === j - 1 ? y + h - yy : (nodes[k].value * scale) / thick;
+          Object.assign(nodes[k], { x, y: yy, w: thick, h: hh });
+          yy += hh;
+        }
+        x += thick;
+        w -= thick;
+      } else {
+        const thick = last ? h : sum / w;
+        let xx = x;
+        for (let k = i; k < j; k++) {
+          const ww = k === j - 1 ? x + w - xx : (nodes[k].value * scale) / thick;
+          Object.assign(nodes[k], { x: xx, y, w: ww, h: thick });
+          xx += ww;
+        }
+        y += thick;
+        h -= thick;
+      }
+      i = j;
+    }
+  }
+
+  function byValue(a, b) {
+    return b.value - a.value || (a.order < b.order ? -1 : a.order > b.order ? 1 : 0);
+  }
+
+  // Draws `root` (nodes: {value, children?, cls, label, sub, key}) into `box`:
+  // leaves without padding, then outlines and labels of the groups above them (level
+  // classes `levels[depth]`). Returns the leaves, with their rectangles.
+  function drawTreemap(box, root, levels) {
+    box.textContent = '';
+    const W = box.clientWidth;
+    const H = box.clientHeight;
+    const leaves = [];
+    const groups = [];
+    const frag = document.createDocumentFragment();
+    function walk(node, depth) {
+      node.children.sort(byValue);
+      squarify(node.children, node.x, node.y, node.w, node.h);
+      for (const c of node.children) {
+        if (c.children) {
+          groups.push([c, depth]);
+          walk(c, depth + 1);
+        } else {
+          const e = el('div', 'leaf ' + c.cls);
+          e.dataset.n = leaves.length;
+          pos(e, c.x, c.y, c.w, c.h);
+          if (c.label && c.w >= 60 && c.h >= 34) e.append(el('span', 'lbl', c.label));
+          frag.append(e);
+          leaves.push(c);
+          c.el = e;
+        }
+      }
+    }
+    Object.assign(root, { x: 0, y: 0, w: W, h: H });
+    walk(root, 0);
+    // Outlines of groups large enough to see, deepest first so objects are on top.
+    groups.sort((a, b) => b[1] - a[1]);
+    for (const [g, depth] of groups) {
+      if (g.w < 3 || g.h < 3) continue;
+      const e = el('div', levels[depth] || levels[levels.length - 1]);
+      pos(e, g.x, g.y, g.w, g.h);
+      g.el = e;
+      const big = depth === 0 ? g.w >= 50 && g.h >= 18 : g.w >= 70 && g.h >= 40;
+      if (big) e.append(el('span', 'lbl', g.label + '  ' + g.sub));
+      frag.append(e);
+    }
+    box.append(frag);
+    return { leaves, W, H };
+  }
+
+  // The self-check of a drawn treemap: each leaf's area, as laid out and as the
+  // browser drew it, against its share of the figure. Leaves thinner than 4 px are
+  // left out of the measured check: the browser places boxes on a grid of 1/64 px.
+  function checkTreemap(drawn, total) {
+    const { leaves, W, H } = drawn;
+    const scale = (W * H) / total;
+    const box = leaves.length ? leaves[0].el.parentElement.getBoundingClientRect() : null;
+    let layoutErr = 0;
+    let domErr = 0;
+    let measured = 0;
+    let inside = true;
+    let sum = 0;
+    for (const l of leaves) {
+      const want = l.value * scale;
+      layoutErr = Math.max(layoutErr, Math.abs(l.w * l.h - want) / want);
+      sum += l.w * l.h;
+      const r = l.el.getBoundingClientRect();
+      if (r.width >= 4 && r.height >= 4) {
+        measured++;
+        domErr = Math.max(domErr, Math.abs(r.width * r.height - want) / want);
+      }
+      const eps = 0.02;
+      if (r.left < box.left - eps || r.top < box.top - eps || r.right > box.right + eps || r.bottom > box.bottom + eps) inside = false;
+    }
+    return {
+      leaves: leaves.length,
+      measured,
+      max_rel_err_layout: layoutErr,
+      max_rel_err_drawn: domErr,
+      area_rel_err: leaves.length ? Math.abs(sum - W * H) / (W * H) : 0,
+      inside,
+      width: W,
+      height: H,
+    };
+  }
+
+  // A treemap section: a choice of figure, a note on unknown figures, the map.
+  // `build(metric)` returns {root, total, unknown: {count, size}, all}; `tip(node)`
+  // the tooltip lines of a leaf; `onDraw` runs after each draw.
+  function treemapSection(opts) {
+    const { s, bar } = section(opts.title);
+    const figures = [['pss', 'PSS'], ['rss', 'RSS'], ['size', 'Size']];
+    let metric = opts.initial;
+    let drawn = null;
+    let built = null;
+    bar.append(choice('tm-metric', figures, metric, (m) => {
+      metric = m;
+      draw();
+    }));
+    const note = el('p', 'note');
+    const box = el('div', 'treemap');
+    box.style.height = opts.height + 'px';
+    s.append(note, box);
+    if (opts.legend) s.append(opts.legend);
+    function draw() {
+      built = opts.build(metric);
+      const name = figures.find((f) => f[0] === metric)[1];
+      note.textContent = opts.explain(built, name, metric);
+      if (!built.total) {
+        box.textContent = '';
+        drawn = { leaves: [], W: box.clientWidth, H: box.clientHeight };
+      } else {
+        drawn = drawTreemap(box, built.root, opts.levels);
+      }
+      if (opts.onDraw) opts.onDraw(drawn);
+    }
+    hover(box, (t) => {
+      const n = t.dataset.n;
+      return n == null || !drawn ? null : opts.tip(drawn.leaves[n], metric, built.total);
+    }, (t) => opts.enter && opts.enter(drawn.leaves[t.dataset.n]),
+    (t) => opts.leave && t.dataset.n != null && opts.leave(drawn.leaves[t.dataset.n]));
+    draw();
+    return {
+      box,
+      redraw: draw,
+      check: () => Object.assign({ metric }, checkTreemap(drawn, built.total || 1)),
+      metric: () => metric,
+    };
+  }
+
+  // ------------------------------------------------------------------- table
+
+  // A sortable, filterable table. `columns`: {key, label, num, cell(row) -> [text,
+  // cls]}; `footer(rows)`: rows of cells for the shown rows' sums.
+  const FIRST_ROWS = 250;
+  function tableSection(opts) {
+    const { s, bar } = section(opts.title);
+    const tools = el('div', 'tools');
+    const search = el('input');
+    search.type = 'search';
+    search.placeholder = 'filter: object or kind';
+    search.setAttribute('aria-label', 'filter rows by object or kind');
+    const count = el('span', 'note');
+    tools.append(search, count);
+    if (opts.modes) {
+      bar.append(choice('table-mode', opts.modes, opts.mode, (m) => {
+        opts.mode = m;
+        render();
+      }));
+    }
+    const scroll = el('div', 'scroll');
+    const table = el('table');
+    const thead = el('thead');
+    const tbody = el('tbody');
+    const tfoot = el('tfoot');
+    table.append(thead, tbody, tfoot);
+    scroll.append(table);
+    s.append(tools, scroll);
+    let sortKey = opts.sortKey;
+    let desc = true;
+    let showAll = false;
+    search.addEventListener('input', render);
+    function header(columns) {
+      thead.textContent = '';
+      const tr = el('tr');
+      for (const c of columns) {
+        const th = el('th', c.num ? 'num' : null, c.label);
+        if (c.key === sortKey) th.setAttribute('aria-sort', desc ? 'descending' : 'ascending');
+        th.addEventListener('click', () => {
+          if (sortKey === c.key) desc = !desc;
+          else {
+            sortKey = c.key;
+            desc = !!c.num;
+          }
+          render();
+        });
+        tr.append(th);
+      }
+      thead.append(tr);
+    }
+    function row(cells, cls) {
+      const tr = el('tr', cls);
+      for (const [text, c, sw] of cells) {
+        const td = el('td', c);
+        if (sw) td.append(swatch(sw));
+        td.append(text);
+        tr.append(td);
+      }
+      return tr;
+    }
+    function render() {
+      const columns = opts.columns(opts.mode);
+      if (sortKey != null && !columns.some((c) => c.key === sortKey)) sortKey = columns.find((c) => c.num).key;
+      header(columns);
+      const all = opts.rows(opts.mode);
+      const q = search.value.trim().toLowerCase();
+      const shown = q ? all.filter((r) => r.text.toLowerCase().includes(q)) : all.slice();
+      const col = columns.find((c) => c.key === sortKey);
+      // No column chosen: the order of the data.
+      if (col) shown.sort((a, b) => {
+        const x = col.value(a);
+        const y = col.value(b);
+        // Unknown (null) sorts below every known figure.
+        let c;
+        if (x == null || y == null) c = x == null ? (y == null ? 0 : -1) : 1;
+        else c = x < y ? -1 : x > y ? 1 : 0;
+        return desc ? -c : c;
+      });
+      // The first rows only, unless asked: a table of thousands of rows takes the
+      // browser longer to lay out than everything else on the page.
+      const frag = document.createDocumentFragment();
+      const drawn = showAll ? shown.length : Math.min(shown.length, FIRST_ROWS);
+      for (let i = 0; i < drawn; i++) frag.append(row(columns.map((c) => c.cell(shown[i])), shown[i].cls));
+      if (drawn < shown.length) {
+        const tr = el('tr', 'more');
+        const td = el('td');
+        td.colSpan = columns.length;
+        const b = el('button', null, `show all ${shown.length} rows`);
+        b.addEventListener('click', () => {
+          showAll = true;
+          render();
+        });
+        td.append(`${shown.length - drawn} more rows (their sums are in the totals below): `, b);
+        tr.append(td);
+        frag.append(tr);
+      }
+      tbody.textContent = '';
+      tbody.append(frag);
+      tfoot.textContent = '';
+      for (const cells of opts.footer(shown, all, opts.mode)) tfoot.append(row(cells));
+      count.textContent = shown.length === all.length ? `${all.length} rows` : `${shown.length} of ${all.length} rows match`;
+    }
+    render();
+    return { render };
+  }
+
+  // ---------------------------------------------------------------- map page
+
+  function mapPage(d, kinds) {
+    const regions = d.regions;
+    const n = regions.length;
+    const t = d.totals;
+    const title = [['', d.source === 'maps' ? 'saved maps (no figures but size)' : d.source],
+      ['page size', human(d.page_size)], ['regions', String(n)], ['objects', String(d.objects.length)],
+      ['size', human(t.size)], ['RSS', human(t.rss)], ['PSS', human(t.pss)], ['swap', human(t.swap)]];
+    if (t.hugetlb) title.push(['hugetlb', human(t.hugetlb) + ' (not in RSS)']);
+    if (d.warnings.length) title.push(['warnings', String(d.warnings.length)]);
+    facts(title);
+    const present = new Set(regions.map((r) => r.kind));
+    const objectName = (r) => (r.object != null ? shortName(r.object) : r.path != null ? shortName(r.path) : '[ anon ]');
+    function regionTip(i) {
+      const r = regions[i];
+      const lines = [objectName(r)];
+      if (r.object != null && r.object !== lines[0]) lines.push(display(r.object));
+      else if (r.object == null && r.path != null && display(r.path) !== lines[0]) lines.push(display(r.path));
+      let k = r.kind;
+      if (r.segment != null) k += ` · segment ${r.segment}`;
+      if (r.split) k += ' · part of a split maps line';
+      lines.push(`${k} · ${r.perms}`);
+      lines.push(`${hex(r.start)}–${hex(r.end)} · size ${human(r.size)}`);
+      lines.push(`RSS ${human(r.rss)} · PSS ${human(r.pss)} · private dirty ${human(r.private_dirty)} · swap ${human(r.swap)}`);
+      return lines;
+    }
+
+    // Strip cells and treemap groups of each object, for highlighting.
+    const objectOf = (r) => (r.object != null ? 'o' + r.object : 'r' + r.start);
+    const cellsOf = new Map();
+
+    // The treemap: object, then kind, then region.
+    const initial = ['pss', 'rss', 'size'].find((m) => regions.some((r) => r[m] > 0)) || 'size';
+    let tmGroups = new Map();
+    const tm = treemapSection({
+      title: 'Treemap: object, kind, region',
+      initial,
+      height: Math.round(Math.min(620, Math.max(360, window.innerWidth * 0.42))),
+      levels: ['obj', 'kind'],
+      build(metric) {
+        const objs = new Map();
+        const unknown = { count: 0, size: 0 };
+        let total = 0;
+        regions.forEach((r, i) => {
+          const key = r.object == null ? '' : r.object;
+          let o = objs.get(key);
+          if (!o) {
+            o = { key, order: key, label: r.object == null ? 'memory of no object' : shortName(r.object),
+              object: r.object, value: 0, sum: 0, children: [], kinds: new Map() };
+            objs.set(key, o);
+          }
+          let k = o.kinds.get(r.kind);
+          if (!k) {
+            k = { order: r.kind, label: r.kind, kind: r.kind, value: 0, sum: 0, children: [], parent: o };
+            o.kinds.set(r.kind, k);
+            o.children.push(k);
+          }
+          const v = r[metric];
+          o.sum = addOne(o.sum, v);
+          k.sum = addOne(k.sum, v);
+          if (v == null) {
+            unknown.count++;
+            unknown.size += r.size;
+            return;
+          }
+          if (!(v > 0)) return;
+          k.children.push({ i, order: r.start, value: v, cls: 'k-' + r.kind, parent: k });
+          k.value += v;
+          o.value += v;
+          total += v;
+        });
+        const root = { children: [] };
+        tmGroups = new Map();
+        for (const o of objs.values()) {
+          o.children = o.children.filter((k) => k.value > 0);
+          for (const k of o.children) k.sub = human(k.value) + (k.sum == null ? ' + ?' : '');
+          o.sub = human(o.value) + (o.sum == null ? ' + ?' : '');
+          if (o.value > 0) root.children.push(o);
+          tmGroups.set(o.key, o);
+        }
+        return { root, total, unknown };
+      },
+      explain(b, name, metric) {
+        const parts = [];
+        const why = d.source === 'maps' ? 'a saved maps has no figures but size' : 'the input does not give it';
+        if (b.unknown.count === n) return `${name} is unknown for every region (${why}): nothing to draw; choose Size.`;
+        parts.push(`Areas are proportional to ${name}; ${human(b.total)} in all.`);
+        if (metric === 'size' && initial === 'size' && n) parts.push(`(PSS and RSS are unknown: ${why}.)`);
+        if (b.unknown.count) {
+          parts.push(`${name} is unknown for ${b.unknown.count} region${b.unknown.count === 1 ? '' : 's'} (${human(b.unknown.size)} of size; parts of split maps lines of a saved input have no figures): they are not drawn, and the objects and kinds they belong to show their known part followed by "+ ?".`);
+        }
+        const zero = regions.filter((r) => r[metric] === 0).length;
+        if (zero) parts.push(`${zero} region${zero === 1 ? ' has' : 's have'} ${name} 0 and no area.`);
+        return parts.join(' ');
+      },
+      tip(leaf, metric, total) {
+        const lines = regionTip(leaf.i);
+        const k = leaf.parent;
+        const o = k.parent;
+        const name = metric === 'size' ? 'size' : metric.toUpperCase();
+        lines.push(`${o.label}: ${name} ${o.sub}${pct(o.value, total)}; its ${k.kind}: ${k.sub}`);
+        return lines;
+      },
+      enter(leaf) {
+        highlight(regions[leaf.i], true);
+      },
+      leave(leaf) {
+        highlight(regions[leaf.i], false);
+      },
+      legend: legend(kinds, present),
+    });
+
+    mark('treemap');
+    // The strip.
+    const { s: stripSec, bar: stripBar } = section('Address space');
+    stripBar.append(el('span', 'note', 'every region in address order, rows left to right; width grows with the logarithm of the size; unmapped holes are compressed to a fixed mark'));
+    const strip = el('div', 'strip');
+    stripSec.append(strip, legend(kinds, present, [['hole', 'unmapped (compressed)']]));
+    const STRIP = { gutter: 0, rowH: 14, gap: 4, hole: 7, objGap: 2 };
+    function cellWidth(size) {
+      return 3 + 3 * Math.log2(Math.max(1, size / d.page_size));
+    }
+    let natural = 0;
+    for (const r of regions) natural += cellWidth(r.size) + STRIP.objGap;
+    function drawStrip() {
+      strip.textContent = '';
+      cellsOf.clear();
+      const longest = n ? hex(regions[n - 1].start).length : 8;
+      STRIP.gutter = Math.ceil(longest * 6.2) + 10;
+      const W = Math.max(120, strip.clientWidth - STRIP.gutter);
+      // A process of a few regions fills one row rather than its first tenth.
+      const stretch = Math.min(5, Math.max(1, (0.95 * W) / (natural + 1)));
+      const frag = document.createDocumentFragment();
+      let x = 0;
+      let row = 0;
+      let rowStarted = false;
+      const rowAddr = (addr) => {
+        const a = el('span', 'row-addr addr', hex(addr));
+        a.style.top = row * (STRIP.rowH + STRIP.gap) + 2 + 'px';
+        frag.append(a);
+        rowStarted = true;
+      };
+      const place = (w, addr) => {
+        if (x + w > W && x > 0) {
+          row++;
+          x = 0;
+          rowStarted = false;
+        }
+        if (!rowStarted) rowAddr(addr);
+        const at = x;
+        x += w;
+        return [STRIP.gutter + at, row * (STRIP.rowH + STRIP.gap)];
+      };
+      for (let i = 0; i < n; i++) {
+        const r = regions[i];
+        if (i > 0) {
+          const prev = regions[i - 1];
+          if (r.start > prev.end) {
+            const h = el('div', 'hole');
+            const [hx, hy] = place(STRIP.hole, prev.end);
+            pos(h, hx, hy, STRIP.hole, STRIP.rowH);
+            h.dataset.from = i - 1;
+            frag.append(h);
+          } else if (objectOf(r) !== objectOf(prev)) {
+            x += STRIP.objGap;
+          }
+        }
+        const w = stretch * cellWidth(r.size);
+        const c = el('div', 'cell k-' + r.kind);
+        const [cx, cy] = place(w, r.start);
+        pos(c, cx, cy, w, STRIP.rowH);
+        c.dataset.i = i;
+        frag.append(c);
+        const key = objectOf(r);
+        if (!cellsOf.has(key)) cellsOf.set(key, []);
+        cellsOf.get(key).push(c);
+      }
+      strip.style.height = (row + 1) * (STRIP.rowH + STRIP.gap) + 'px';
+      strip.append(frag);
+    }
+    function highlight(r, on) {
+      for (const c of cellsOf.get(objectOf(r)) || []) c.classList.toggle('hl', on);
+      const g = r.object != null ? tmGroups.get(r.object) : null;
+      if (g && g.el) g.el.classList.toggle('hl', on);
+    }
+    hover(strip, (t) => {
+      if (t.dataset.i != null) return regionTip(+t.dataset.i);
+      if (t.dataset.from != null) {
+        const a = regions[+t.dataset.from];
+        const b = regions[+t.dataset.from + 1];
+        return ['unmapped', `${hex(a.end)}–${hex(b.start)} · ${human(b.start - a.end)}`];
+      }
+      return null;
+    }, (t) => t.dataset.i != null && highlight(regions[+t.dataset.i], true),
+    (t) => t.dataset.i != null && highlight(regions[+t.dataset.i], false));
+    drawStrip();
+    mark('strip');
+
+    // The table: rows per object and kind (as `summary`), per object, or per kind
+    // (as `summary --by kind`).
+    function summarize(by) {
+      const rows = new Map();
+      for (const r of regions) {
+        const object = by === 'kind' ? null : r.object;
+        const kind = by === 'object' ? null : r.kind;
+        const key = JSON.stringify([object, kind]);
+        let row = rows.get(key);
+        if (!row) {
+          row = { object, kind, regions: 0, f: zero() };
+          rows.set(key, row);
+        }
+        row.regions++;
+        add(row.f, r);
+      }
+      return [...rows.values()].sort((a, b) => (a.object || '').localeCompare(b.object || '') || (a.kind || '').localeCompare(b.kind || ''));
+    }
+    const summaries = {};
+    const rowsOf = (mode) => {
+      if (!summaries[mode]) {
+        summaries[mode] = summarize(mode).map((r) => Object.assign(r, {
+          text: (r.object != null ? r.object : '-') + ' ' + (r.kind || ''),
+        }));
+      }
+      return summaries[mode];
+    };
+    const fig = (key, label) => ({
+      key, label, num: true, value: (r) => r.f[key],
+      cell: (r) => [human(r.f[key]), 'num' + (r.f[key] == null ? ' unknown' : '')],
+    });
+    tableSection({
+      title: 'Objects and kinds',
+      modes: [['both', 'object and kind'], ['object', 'object'], ['kind', 'kind']],
+      mode: 'both',
+      sortKey: initial,
+      columns(mode) {
+        const cols = [];
+        if (mode !== 'kind') {
+          cols.push({ key: 'object', label: 'Object', value: (r) => (r.object == null ? '' : shortName(r.object).toLowerCase()),
+            cell: (r) => [r.object == null ? '-' : shortName(r.object), 'obj'] });
+        }
+        if (mode !== 'object') {
+          cols.push({ key: 'kind', label: 'Kind', value: (r) => r.kind, cell: (r) => [r.kind, null, r.kind] });
+        }
+        cols.push({ key: 'regions', label: 'Regions', num: true, value: (r) => r.regions, cell: (r) => [String(r.regions), 'num'] });
+        cols.push(fig('size', 'Size'), fig('rss', 'RSS'), fig('pss', 'PSS'), fig('private_dirty', 'Private dirty'), fig('swap', 'Swap'));
+        return cols;
+      },
+      rows: rowsOf,
+      footer(shown, all, mode) {
+        const lead = mode === 'both' ? 2 : 1;
+        const line = (label, regionsCount, f) => {
+          const cells = [[label, null]];
+          for (let i = 1; i < lead; i++) cells.push(['', null]);
+          cells.push([String(regionsCount), 'num']);
+          for (const k of ['size', 'rss', 'pss', 'private_dirty', 'swap']) cells.push([human(f[k]), 'num' + (f[k] == null ? ' unknown' : '')]);
+          return cells;
+        };
+        const sum = zero();
+        let count = 0;
+        for (const r of shown) {
+          add(sum, r.f);
+          count += r.regions;
+        }
+        const lines = [];
+        if (shown.length !== all.length) lines.push(line(`${shown.length} rows shown`, count, sum));
+        lines.push(line('process (total)', n, t));
+        return lines;
+      },
+    });
+
+    mark('table');
+    if (d.warnings.length) {
+      const { s } = section('Warnings');
+      const ul = el('ul', 'names');
+      for (const w of d.warnings) {
+        const li = el('li');
+        li.append(el('code', null, w.code), ' ');
+        if (w.object != null) li.append(display(w.object) + ': ');
+        li.append(display(w.message));
+        ul.append(li);
+      }
+      s.append(ul);
+    }
+
+    onWidth(strip, drawStrip);
+    onWidth(tm.box, tm.redraw);
+
+    return function selfCheck() {
+      // The strip: its cells, in the order the page shows them (rows top to bottom,
+      // each left to right), name every region once, in address order.
+      const cells = [...strip.querySelectorAll('.cell')];
+      let visual = true;
+      let last = [-1, -1];
+      const order = [];
+      for (const c of cells) {
+        const b = c.getBoundingClientRect();
+        const at = [Math.round(b.top), b.left];
+        if (at[0] < last[0] || (at[0] === last[0] && at[1] <= last[1])) visual = false;
+        last = at;
+        order.push(+c.dataset.i);
+      }
+      const sums = {};
+      for (const m of ['both', 'object', 'kind']) {
+        sums[m] = rowsOf(m).map((r) => Object.assign({ object: r.object, kind: r.kind, regions: r.regions }, r.f));
+      }
+      const total = zero();
+      for (const r of regions) add(total, r);
+      return {
+        regions: n,
+        strip: {
+          cells: cells.length,
+          starts: order.map((i) => hex(regions[i].start)),
+          in_order: order.every((v, k) => v === k),
+          visual_order: visual,
+        },
+        treemap: tm.check(),
+        table: sums,
+        totals_match: FIGURES.every((k) => total[k] === (t[k] === undefined ? null : t[k])),
+      };
+    };
+  }
+
+  // --------------------------------------------------------------- diff page
+
+  function diffPage(d, kinds) {
+    const changes = d.changes;
+    const initial = ['pss', 'rss', 'size'].find((m) => changes.some((c) => c[m])) || 'size';
+    const sum = (key, sign) => changes.reduce((acc, c) => (c[key] != null && Math.sign(c[key]) === sign ? acc + c[key] : acc), 0);
+    const figure = { pss: 'PSS', rss: 'RSS', size: 'size' }[initial];
+    facts([['', `${d.old_format} → ${d.new_format}`], ['changed', String(changes.length)],
+      [`${figure} grew`, human(sum(initial, 1))], ['shrank', human(-sum(initial, -1))],
+      ['appeared', String(d.appeared.length)], ['vanished', String(d.vanished.length)],
+      ['rebuilt', String(d.rebuilt.length)]]);
+    const present = new Set(changes.map((c) => c.kind));
+    const name = (o) => (o == null ? '-' : display(o));
+    const cls = (v) => (v > 0 ? 'grew' : v < 0 ? 'shrank' : '');
+    function changeTip(c) {
+      const a = c.old || {};
+      const b = c.new || {};
+      return [`${name(c.object)} · ${c.kind}`,
+        `size ${human(a.size)} → ${human(b.size)} (${signed(c.size)})`,
+        `RSS ${human(a.rss)} → ${human(b.rss)} (${signed(c.rss)})`,
+        `PSS ${human(a.pss)} → ${human(b.pss)} (${signed(c.pss)})`,
+        c.old == null ? 'not in OLD' : c.new == null ? 'not in NEW' : ''].filter(Boolean);
+    }
+    const tm = treemapSection({
+      title: 'What changed: object, kind',
+      initial,
+      height: Math.round(Math.min(560, Math.max(320, window.innerWidth * 0.36))),
+      levels: ['obj'],
+      build(metric) {
+        const objs = new Map();
+        const unknown = { count: 0, size: 0 };
+        let total = 0;
+        changes.forEach((c, i) => {
+          const v = c[metric];
+          if (v == null) {
+            unknown.count++;
+            return;
+          }
+          if (!v) return;
+          const key = c.object == null ? '' : c.object;
+          let o = objs.get(key);
+          if (!o) {
+            o = { key, order: key, label: c.object == null ? 'memory of no object' : display(c.object), value: 0, net: 0, children: [] };
+            objs.set(key, o);
+          }
+          o.children.push({ i, order: c.kind, value: Math.abs(v), cls: cls(v), parent: o, label: `${c.kind} ${signed(v)}` });
+          o.value += Math.abs(v);
+          o.net += v;
+          total += Math.abs(v);
+        });
+        const root = { children: [...objs.values()] };
+        for (const o of root.children) o.sub = signed(o.net);
+        return { root, total, unknown };
+      },
+      explain(b, label) {
+        const parts = [`Areas are proportional to the change in ${label}, grown and shrunk alike; ${human(b.total)} of change in all.`];
+        if (b.unknown.count) parts.push(`The change in ${label} is unknown for ${b.unknown.count} row${b.unknown.count === 1 ? '' : 's'} (a figure unknown in OLD or NEW): they are not drawn.`);
+        if (!b.total && !b.unknown.count) parts.push(`Nothing changed in ${label}.`);
+        return parts.join(' ');
+      },
+      tip: (leaf) => changeTip(changes[leaf.i]),
+      legend: legend([], new Set(), [['grew', 'grew'], ['shrank', 'shrank']]),
+    });
+    const delta = (key, label) => ({
+      key: 'd' + key, label, num: true, value: (c) => c[key],
+      cell: (c) => [signed(c[key]), 'num ' + (c[key] == null ? 'unknown' : cls(c[key]))],
+    });
+    const after = (key, label) => ({
+      key: 'n' + key, label, num: true, value: (c) => (c.new ? c.new[key] : 0),
+      cell: (c) => [c.new ? human(c.new[key]) : '0', 'num'],
+    });
+    const rows = changes.map((c) => Object.assign({ text: (c.object || '-') + ' ' + c.kind }, c));
+    tableSection({
+      title: 'Changes (largest first, as elfmaps diff prints them, until a column is chosen)',
+      sortKey: null,
+      columns: () => [
+        { key: 'object', label: 'Object', value: (c) => (c.object || '').toLowerCase(), cell: (c) => [name(c.object), 'obj'] },
+        { key: 'kind', label: 'Kind', value: (c) => c.kind, cell: (c) => [c.kind, null, present.has(c.kind) && kinds.includes(c.kind) ? c.kind : null] },
+        delta('size', 'Δ Size'), delta('rss', 'Δ RSS'), delta('pss', 'Δ PSS'),
+        after('size', 'New size'), after('rss', 'New RSS'), after('pss', 'New PSS'),
+      ],
+      rows: () => rows,
+      footer(shown) {
+        const total = { size: 0, rss: 0, pss: 0 };
+        for (const c of shown) for (const k in total) total[k] = addOne(total[k], c[k]);
+        const cells = [[`${shown.length} changes`, null], ['', null]];
+        for (const k of ['size', 'rss', 'pss']) cells.push([signed(total[k]), 'num ' + (total[k] == null ? 'unknown' : cls(total[k]))]);
+        cells.push(['', null], ['', null], ['', null]);
+        return [cells];
+      },
+    });
+    for (const [title, names] of [['Appeared (only in NEW)', d.appeared], ['Vanished (only in OLD)', d.vanished], ['Rebuilt (another build ID)', d.rebuilt]]) {
+      if (!names.length) continue;
+      const { s } = section(title);
+      const ul = el('ul', 'names mono');
+      for (const x of names) ul.append(el('li', null, display(x)));
+      s.append(ul);
+    }
+    onWidth(tm.box, tm.redraw);
+    return () => ({ changes: changes.length, treemap: tm.check() });
+  }
+
+  // ------------------------------------------------------------------- main
+
+  // Runs `f` when the width of `elem` changes (the window is resized, a scroll bar
+  // comes or goes), once per frame at most, outside the observer's callback (whose
+  // changes to the page would be an error of their own).
+  function onWidth(elem, f) {
+    let width = elem.clientWidth;
+    let queued = false;
+    new ResizeObserver(() => {
+      if (queued || elem.clientWidth === width) return;
+      queued = true;
+      requestAnimationFrame(() => {
+        queued = false;
+        width = elem.clientWidth;
+        f();
+      });
+    }).observe(elem);
+  }
+
+  try {
+    const page = document.documentElement.dataset.page;
+    check.page = page;
+    const kinds = JSON.parse($('elfmaps-kinds').textContent);
+    const data = JSON.parse($('elfmaps-data').textContent);
+    mark('parsed');
+    $('app').textContent = '';
+    const views = { map: mapPage, diff: diffPage };
+    if (!views[page]) throw new Error(`no view for a page of kind ${page}`);
+    const selfCheck = views[page](data, kinds);
+    // Layout now, so that the time includes it.
+    void document.body.offsetHeight;
+    check.script_ms = performance.now() - t0;
+    check.marks = marks;
+    check.since_navigation_ms = performance.now();
+    Object.assign(check, selfCheck());
+    check.check_ms = performance.now() - t0 - check.script_ms;
+  } catch (e) {
+    caught(`exception: ${e && e.stack ? e.stack : e}`);
+    $('app').append(el('p', 'warn', `This report could not be drawn: ${e}`));
+  }
+  writeCheck();
+})();

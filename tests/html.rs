@@ -1,0 +1,556 @@
+//! `elfmaps report`: the HTML page, checked in a real browser (issue 13).
+//!
+//! Each page is loaded once in headless Chromium with the network closed (a host
+//! resolver that resolves nothing and a proxy that does not exist, besides the page's
+//! own Content-Security-Policy). The page's script checks itself and writes the result
+//! as JSON into `<pre id="elfmaps-selfcheck">`, which `--dump-dom` prints once the
+//! page has loaded. From it and from the DOM these tests check:
+//! - the embedded data is the `--json` output, byte for byte once the two escapes of
+//!   `embed_json` are undone (and parses to the same value);
+//! - the treemap's leaves have areas proportional to their figure: exactly as laid out,
+//!   and within 1% as the browser drew them (leaves at least 4 px on each side);
+//! - every region appears once in the strip, in address order, and the page shows them
+//!   in that order (rows top to bottom, each left to right);
+//! - the table's rows, per object and kind, per object and per kind, are the CLI's
+//!   `summary` rows, figure for figure;
+//! - nothing went wrong: no exception, no `console.error`, no policy violation caught
+//!   by the page, and no console message at all in Chromium's log.
+//!
+//! Without Chromium the tests skip with a note; under `CI=true` that is a failure
+//! (.ci/run installs Debian's `chromium`). `ELFMAPS_CHROMIUM` names another binary.
+
+mod common;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::build;
+use common::child::Running;
+use common::cli::{checked, elfmaps, stderr};
+use common::skip;
+use serde_json::Value;
+
+/// The Chromium binary, if it runs here (else a note, or a failure under CI).
+fn chromium() -> Option<PathBuf> {
+    let candidates: Vec<PathBuf> = match std::env::var_os("ELFMAPS_CHROMIUM") {
+        Some(p) => vec![p.into()],
+        None => ["chromium", "chromium-browser"]
+            .iter()
+            .map(PathBuf::from)
+            .collect(),
+    };
+    for c in &candidates {
+        if Command::new(c)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+        {
+            return Some(c.clone());
+        }
+    }
+    skip::missing_tool(
+        "chromium",
+        "no chromium to load the HTML report in (apt-get install chromium)",
+    );
+    None
+}
+
+/// What Chromium made of a page: the DOM after the page's script ran, and the console
+/// messages of its log.
+struct Loaded {
+    dom: String,
+    console: Vec<String>,
+}
+
+/// Held while a browser of this file runs, and while the live test takes its report
+/// and `map --json` pair: a browser starting or exiting maps or unmaps the same libc
+/// as the live program, which moves the program's PSS between the two runs.
+static BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Loads `page` in headless Chromium and returns its DOM once loaded.
+fn load(browser: &Path, page: &Path) -> Loaded {
+    let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+    let profile = tempfile::tempdir().unwrap();
+    let mut child = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-extensions",
+            // No network: no name resolves and every connection goes to a closed port.
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--proxy-server=127.0.0.1:9",
+            "--window-size=1400,1000",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("file://{}", page.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start chromium");
+    // Read both pipes on threads so that neither fills; give up after a minute.
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out_thread = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let err_thread = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chromium did not finish loading {} in 60 s", page.display());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let dom = out_thread.join().unwrap();
+    let log = err_thread.join().unwrap();
+    let console = log
+        .lines()
+        .filter(|l| l.contains(":CONSOLE"))
+        .map(String::from)
+        .collect();
+    Loaded { dom, console }
+}
+
+/// The text of the element that starts with `open` (up to `close`) in `html`.
+fn element<'a>(html: &'a str, open: &str, close: &str) -> Option<&'a str> {
+    let at = html.find(open)?;
+    let body = at + html[at..].find('>')? + 1;
+    let end = body + html[body..].find(close)?;
+    Some(&html[body..end])
+}
+
+/// The embedded data of a page (its file or its DOM), with `embed_json`'s two
+/// escapes undone.
+fn embedded(html: &str) -> String {
+    element(
+        html,
+        "<script type=\"application/json\" id=\"elfmaps-data\"",
+        "</script>",
+    )
+    .expect("no elfmaps-data element")
+    .replace("<\\/", "</")
+    .replace("<\\u0021", "<!")
+}
+
+/// The page's self-check, and that nothing went wrong while it loaded.
+fn self_check(loaded: &Loaded, page: &Path) -> Value {
+    let text = element(&loaded.dom, "<pre id=\"elfmaps-selfcheck\"", "</pre>")
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| {
+            panic!(
+                "{}: the page wrote no self-check (its script did not run?); console: {:?}",
+                page.display(),
+                loaded.console
+            )
+        });
+    let check: Value = serde_json::from_str(text).expect("self-check is JSON");
+    assert_eq!(
+        check["errors"],
+        serde_json::json!([]),
+        "{}: errors in the page",
+        page.display()
+    );
+    assert!(
+        loaded.console.is_empty(),
+        "{}: console messages: {:#?}",
+        page.display(),
+        loaded.console
+    );
+    check
+}
+
+/// The embedded data, as in the file and as the browser holds it, is `json`.
+fn assert_data_is(html_file: &str, loaded: &Loaded, json: &[u8]) {
+    let json = std::str::from_utf8(json).unwrap();
+    assert!(
+        embedded(html_file) == json,
+        "the page's data is not the --json output"
+    );
+    assert!(
+        embedded(&loaded.dom) == json,
+        "the data in the browser's DOM is not the --json output"
+    );
+    let a: Value = serde_json::from_str(&embedded(&loaded.dom)).unwrap();
+    let b: Value = serde_json::from_str(json).unwrap();
+    assert_eq!(a, b);
+}
+
+/// The treemap's leaves are one per region with a figure above 0, with areas
+/// proportional to it.
+fn assert_treemap(check: &Value, regions: &[Value]) {
+    let tm = &check["treemap"];
+    let metric = tm["metric"].as_str().unwrap();
+    let positive = regions
+        .iter()
+        .filter(|r| r[metric].as_u64().is_some_and(|v| v > 0))
+        .count();
+    assert_eq!(tm["leaves"].as_u64(), Some(positive as u64), "{tm}");
+    assert!(tm["measured"].as_u64().unwrap() > 0, "{tm}");
+    assert!(tm["max_rel_err_layout"].as_f64().unwrap() < 1e-9, "{tm}");
+    assert!(tm["area_rel_err"].as_f64().unwrap() < 1e-9, "{tm}");
+    assert!(tm["max_rel_err_drawn"].as_f64().unwrap() < 0.01, "{tm}");
+    assert_eq!(tm["inside"], true, "{tm}");
+}
+
+/// Every region once in the strip, in address order.
+fn assert_strip(check: &Value, regions: &[Value]) {
+    let strip = &check["strip"];
+    let want: Vec<String> = regions
+        .iter()
+        .map(|r| format!("{:x}", r["start"].as_u64().unwrap()))
+        .collect();
+    let got: Vec<&str> = strip["starts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert_eq!(got, want, "the strip's cells are not the regions in order");
+    let starts: Vec<u64> = regions
+        .iter()
+        .map(|r| r["start"].as_u64().unwrap())
+        .collect();
+    assert!(starts.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(strip["in_order"], true);
+    assert_eq!(
+        strip["visual_order"], true,
+        "cells not shown in address order"
+    );
+}
+
+/// The table's rows are the rows of `summary` (per object and kind, per object, per
+/// kind), figure for figure but the figures named in `moving`.
+fn assert_table(check: &Value, input: &[&str], moving: &[&str]) {
+    let summary = |extra: &[&str]| -> Value {
+        let mut args = vec!["summary", "--json"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(input);
+        let o = elfmaps(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let by_object = summary(&[]);
+    let by_kind = summary(&["--by", "kind"]);
+    // A page row as the CLI prints it: the keys of a summary row.
+    let compare = |page: &Value, cli: &Value, what: &str| {
+        let page = page.as_array().unwrap();
+        let cli = cli.as_array().unwrap();
+        for row in cli {
+            let found = page
+                .iter()
+                .find(|p| p["object"] == row["object"] && p["kind"] == row["kind"])
+                .unwrap_or_else(|| panic!("{what}: no row in the page for {row}"));
+            for (k, v) in row.as_object().unwrap() {
+                if moving.contains(&k.as_str()) {
+                    continue;
+                }
+                assert_eq!(&found[k], v, "{what}: {k} of {row}");
+            }
+        }
+    };
+    let table = &check["table"];
+    compare(
+        &table["both"],
+        &by_object["rows"],
+        "rows by object and kind",
+    );
+    assert_eq!(
+        table["both"].as_array().unwrap().len(),
+        by_object["rows"].as_array().unwrap().len()
+    );
+    compare(&table["object"], &by_object["objects"], "rows by object");
+    compare(&table["kind"], &by_kind["rows"], "rows by kind");
+    assert_eq!(check["totals_match"], true);
+}
+
+/// Writes the page of `input` with `report` into `dir/NAME.html`, then runs `map
+/// --json` on the same input; returns the page and the JSON.
+fn report_and_json(dir: &Path, name: &str, input: &[&str]) -> (PathBuf, String, Vec<u8>) {
+    let page = dir.join(format!("{name}.html"));
+    let mut args = vec!["report", "-o", page.to_str().unwrap()];
+    args.extend_from_slice(input);
+    let o = elfmaps(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(o.stdout.is_empty());
+    let mut args = vec!["map", "--json"];
+    args.extend_from_slice(input);
+    let json = elfmaps(&args);
+    assert_eq!(json.status.code(), Some(0), "{}", stderr(&json));
+    let html = std::fs::read_to_string(&page).unwrap();
+    (page, html, json.stdout)
+}
+
+/// Loads a map page and checks its data, treemap and strip; returns its self-check.
+fn check_map_page(browser: &Path, page: &Path, html: &str, json: &[u8]) -> Value {
+    let loaded = load(browser, page);
+    let check = self_check(&loaded, page);
+    assert_eq!(check["page"], "map");
+    assert_data_is(html, &loaded, json);
+    let report: Value = serde_json::from_slice(json).unwrap();
+    let regions = report["regions"].as_array().unwrap();
+    assert_eq!(check["regions"].as_u64(), Some(regions.len() as u64));
+    assert_treemap(&check, regions);
+    assert_strip(&check, regions);
+    check
+}
+
+#[test]
+fn a_saved_maps_page_checks_out_in_chromium() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let maps = build::testdata("cross/aarch64/maps");
+    let root = build::testdata("cross/aarch64/root");
+    let input = [
+        "--maps",
+        maps.to_str().unwrap(),
+        "--sysroot",
+        root.to_str().unwrap(),
+        "--page-size",
+        "4096",
+    ];
+    let (page, html, json) = report_and_json(dir.path(), "aarch64", &input);
+    let check = check_map_page(&browser, &page, &html, &json);
+    assert_eq!(
+        check["treemap"]["metric"], "size",
+        "a saved maps has only sizes"
+    );
+    assert_table(&check, &input, &[]);
+}
+
+/// A small C program with a heap, a thread and an anonymous mapping, waiting on its
+/// standard input.
+const LIVE_C: &str = r#"
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+static void *idle(void *arg) { (void)arg; pause(); return NULL; }
+int main(void) {
+    char *heap = malloc(3 << 20);
+    memset(heap, 1, 3 << 20);
+    char *anon = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memset(anon, 2, 1 << 19);
+    pthread_t t;
+    pthread_create(&t, NULL, idle, NULL);
+    printf("READY\n");
+    fflush(stdout);
+    return getchar() == EOF ? 0 : 1;
+}
+"#;
+
+#[test]
+fn a_live_process_page_checks_out_in_chromium() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let Some(exe) = build::build_source(dir.path(), "live", LIVE_C, &["-O0", "-pthread"]) else {
+        return;
+    };
+    let mut child = Running::start(
+        Command::new(&exe)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped()),
+    );
+    child.lines_until("READY");
+    child.settle();
+    let pid = child.pid_arg();
+    let input = [pid.as_str()];
+    // PSS moves when another process maps the same pages between the two runs: no
+    // browser of this file runs meanwhile ([`BROWSER`]), and against other processes of
+    // the machine the pair is taken again until both runs saw the same figures.
+    let (page, html, json) = {
+        let _quiet = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+        let mut pair = report_and_json(dir.path(), "live", &input);
+        for _ in 0..20 {
+            if embedded(&pair.1).as_bytes() == pair.2.as_slice() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            pair = report_and_json(dir.path(), "live", &input);
+        }
+        pair
+    };
+    let check = check_map_page(&browser, &page, &html, &json);
+    assert_eq!(
+        check["treemap"]["metric"], "pss",
+        "a live page is sized by PSS"
+    );
+    // `summary` is a third run, whose resident figures may have moved: compared here
+    // by object, kind, regions and size, and in full on a snapshot below.
+    assert_table(
+        &check,
+        &input,
+        &[
+            "rss",
+            "pss",
+            "shared_clean",
+            "shared_dirty",
+            "private_clean",
+            "private_dirty",
+            "anonymous",
+            "swap",
+            "swap_pss",
+            "locked",
+            "hugetlb",
+        ],
+    );
+
+    let snap = dir.path().join("live.snap");
+    let o = elfmaps(["snapshot", &pid, "-o", snap.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    child.finish();
+    let input = ["--snapshot", snap.to_str().unwrap()];
+    let (page, html, json) = report_and_json(dir.path(), "snap", &input);
+    let check = check_map_page(&browser, &page, &html, &json);
+    assert_eq!(check["treemap"]["metric"], "pss");
+    assert_table(&check, &input, &[]);
+}
+
+#[test]
+fn a_diff_page_checks_out_in_chromium() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let golden = |n: &str| format!("{}/tests/golden/{n}", build::ROOT);
+    let (old, new) = (golden("aarch64.map.json"), golden("riscv64.map.json"));
+    let page = dir.path().join("diff.html");
+    let o = elfmaps(["report", "--diff", &old, &new, "-o", page.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let json = elfmaps(["diff", "--json", &old, &new]);
+    let loaded = load(&browser, &page);
+    let check = self_check(&loaded, &page);
+    assert_eq!(check["page"], "diff");
+    assert_eq!(json.status.code(), Some(0), "{}", stderr(&json));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert_data_is(&html, &loaded, &json.stdout);
+    let d: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let changes = d["changes"].as_array().unwrap();
+    assert_eq!(check["changes"].as_u64(), Some(changes.len() as u64));
+    let tm = &check["treemap"];
+    let metric = tm["metric"].as_str().unwrap();
+    let nonzero = changes
+        .iter()
+        .filter(|c| c[metric].as_i64().is_some_and(|v| v != 0))
+        .count();
+    assert!(nonzero > 0);
+    assert_eq!(tm["leaves"].as_u64(), Some(nonzero as u64), "{tm}");
+    assert!(tm["max_rel_err_drawn"].as_f64().unwrap() < 0.01, "{tm}");
+    assert!(tm["max_rel_err_layout"].as_f64().unwrap() < 1e-9, "{tm}");
+}
+
+// ---------------------------------------------------------- without a browser
+
+/// The page is one file that fetches nothing, and it says so in its policy.
+#[test]
+fn the_page_is_self_contained() {
+    let maps = build::testdata("cross/aarch64/maps");
+    let root = build::testdata("cross/aarch64/root");
+    let o = elfmaps([
+        "report",
+        "-o",
+        "-",
+        "--maps",
+        maps.to_str().unwrap(),
+        "--sysroot",
+        root.to_str().unwrap(),
+        "--page-size",
+        "4096",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let html = String::from_utf8(o.stdout).unwrap();
+    let key = "http-equiv=\"Content-Security-Policy\" content=\"";
+    let at = html
+        .find(key)
+        .expect("a Content-Security-Policy meta element")
+        + key.len();
+    let csp = &html[at..at + html[at..].find('"').unwrap()];
+    assert!(
+        csp.starts_with("default-src 'none'; script-src 'sha256-"),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe"), "{csp}");
+    for bad in [
+        "<link", "<img", "<iframe", "src=", "href=", "url(", "@import", "http:", "https:",
+    ] {
+        assert!(!html.contains(bad), "the page contains {bad}");
+    }
+    // The assets are small next to the data: the page of the bench process (about
+    // 1.2 MB of JSON) stays under 2 MiB as long as they do.
+    let data = embedded(&html);
+    assert!(
+        html.len() - data.len() < 96 * 1024,
+        "{} bytes of page around the data",
+        html.len() - data.len()
+    );
+}
+
+#[test]
+fn report_errors_are_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.html");
+    let out = out.to_str().unwrap();
+    // No target.
+    let o = elfmaps(["report", "-o", out]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no target"), "{}", stderr(&o));
+    // A diff of something that is not a report: nothing is written.
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{}").unwrap();
+    let o = elfmaps([
+        "report",
+        "--diff",
+        bad.to_str().unwrap(),
+        bad.to_str().unwrap(),
+        "-o",
+        out,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("bad.json"), "{}", stderr(&o));
+    assert!(!Path::new(out).exists());
+    // A target and --diff together.
+    let o = checked(
+        common::cli::command(["report", "1", "--diff", "a", "b", "-o", out])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    // An output that cannot be written.
+    let maps = build::testdata("cross/aarch64/maps");
+    let o = elfmaps([
+        "report",
+        "--maps",
+        maps.to_str().unwrap(),
+        "-o",
+        "/nonexistent/dir/x.html",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("writing /nonexistent/dir/x.html"),
+        "{}",
+        stderr(&o)
+    );
+}
