@@ -203,12 +203,14 @@ struct Seen {
 /// Folds reports into a [`System`], one process at a time.
 #[derive(Debug, Default)]
 pub struct Builder {
-    rows: HashMap<(Option<Identity>, Kind), Acc>,
-    objects: HashMap<Identity, Acc>,
+    /// Every identity met, numbered in order, with the smallest path seen for it.
+    identities: Vec<(Identity, String)>,
+    numbers: HashMap<Identity, u32>,
+    rows: HashMap<(Option<u32>, Kind), Acc>,
+    objects: HashMap<u32, Acc>,
     kinds: HashMap<Kind, Acc>,
-    paths: HashMap<Identity, String>,
     processes: Vec<ProcessRow>,
-    uses: Option<HashMap<(usize, Identity), Acc>>,
+    uses: Option<HashMap<(usize, u32), Acc>>,
     comms: Vec<String>,
     warnings: Vec<(Warning, Seen)>,
     warning_index: HashMap<(Code, Option<String>, String), usize>,
@@ -232,28 +234,37 @@ impl Builder {
     /// Adds the report of one process.
     pub fn add(&mut self, process: &ProcessInfo, report: &Report) {
         let pi = self.processes.len();
-        let identities: Vec<Identity> = report
+        // Each object's identity, numbered once per report: rows are keyed by number.
+        let numbers: Vec<u32> = report
             .objects
             .iter()
-            .map(|o| Identity {
-                dev: o.dev.clone(),
-                inode: o.inode,
-                build_id: o.build_id.clone(),
+            .map(|o| {
+                let id = Identity {
+                    dev: o.dev.clone(),
+                    inode: o.inode,
+                    build_id: o.build_id.clone(),
+                };
+                match self.numbers.get(&id) {
+                    Some(&n) => {
+                        let path = &mut self.identities[n as usize].1;
+                        if o.path < *path {
+                            path.clone_from(&o.path);
+                        }
+                        n
+                    }
+                    None => {
+                        let n = self.identities.len() as u32;
+                        self.numbers.insert(id.clone(), n);
+                        self.identities.push((id, o.path.clone()));
+                        n
+                    }
+                }
             })
             .collect();
-        for (o, id) in report.objects.iter().zip(&identities) {
-            match self.paths.get_mut(id) {
-                Some(p) if *p <= o.path => {}
-                Some(p) => p.clone_from(&o.path),
-                None => {
-                    self.paths.insert(id.clone(), o.path.clone());
-                }
-            }
-        }
         for r in &report.regions {
-            let id = r.instance.and_then(|i| identities.get(i));
+            let id = r.instance.and_then(|i| numbers.get(i).copied());
             self.rows
-                .entry((id.cloned(), r.kind))
+                .entry((id, r.kind))
                 .or_insert_with(Acc::new)
                 .add(pi, &r.figures);
             self.kinds
@@ -262,11 +273,11 @@ impl Builder {
                 .add(pi, &r.figures);
             if let Some(id) = id {
                 self.objects
-                    .entry(id.clone())
+                    .entry(id)
                     .or_insert_with(Acc::new)
                     .add(pi, &r.figures);
                 if let Some(uses) = &mut self.uses {
-                    uses.entry((pi, id.clone()))
+                    uses.entry((pi, id))
                         .or_insert_with(Acc::new)
                         .add(pi, &r.figures);
                 }
@@ -317,26 +328,29 @@ impl Builder {
     /// The machine, with what the scan says (`outcome`) and where it was read
     /// (`source`). `verbose` keeps the list of processes skipped.
     pub fn finish(self, outcome: Outcome, source: &str, verbose: bool) -> System {
-        let path = |id: &Identity| self.paths.get(id).cloned();
-        let row = |id: Option<&Identity>, kind: Option<Kind>, acc: Acc| Row {
-            object: id.and_then(path),
-            build_id: id.and_then(|i| i.build_id.clone()),
-            dev: id.map(|i| i.dev.clone()),
-            inode: id.map(|i| i.inode),
-            kind,
-            processes: acc.processes,
-            regions: acc.regions,
-            figures: acc.figures,
+        let ids = &self.identities;
+        let row = |id: Option<u32>, kind: Option<Kind>, acc: Acc| {
+            let id = id.and_then(|n| ids.get(n as usize));
+            Row {
+                object: id.map(|(_, path)| path.clone()),
+                build_id: id.and_then(|(i, _)| i.build_id.clone()),
+                dev: id.map(|(i, _)| i.dev.clone()),
+                inode: id.map(|(i, _)| i.inode),
+                kind,
+                processes: acc.processes,
+                regions: acc.regions,
+                figures: acc.figures,
+            }
         };
         let mut rows: Vec<Row> = self
             .rows
             .into_iter()
-            .map(|((id, kind), acc)| row(id.as_ref(), Some(kind), acc))
+            .map(|((id, kind), acc)| row(id, Some(kind), acc))
             .collect();
         let mut objects: Vec<Row> = self
             .objects
             .into_iter()
-            .map(|(id, acc)| row(Some(&id), None, acc))
+            .map(|(id, acc)| row(Some(id), None, acc))
             .collect();
         let mut kinds: Vec<Row> = self
             .kinds
@@ -350,15 +364,18 @@ impl Builder {
             .uses
             .unwrap_or_default()
             .into_iter()
-            .map(|((pi, id), acc)| Use {
-                pid: self.processes[pi].pid,
-                comm: self.comms[pi].clone(),
-                object: path(&id).unwrap_or_default(),
-                build_id: id.build_id.clone(),
-                dev: id.dev.clone(),
-                inode: id.inode,
-                regions: acc.regions,
-                figures: acc.figures,
+            .map(|((pi, n), acc)| {
+                let (id, path) = &ids[n as usize];
+                Use {
+                    pid: self.processes[pi].pid,
+                    comm: self.comms[pi].clone(),
+                    object: path.clone(),
+                    build_id: id.build_id.clone(),
+                    dev: id.dev.clone(),
+                    inode: id.inode,
+                    regions: acc.regions,
+                    figures: acc.figures,
+                }
             })
             .collect();
         uses.sort_by(|a, b| (&a.object, a.pid).cmp(&(&b.object, b.pid)));

@@ -185,7 +185,7 @@ fn kind_list() -> String {
 /// The order in which kinds that share a hue take its shades: roughly, how much memory
 /// a kind usually holds, so that the common kind of a hue gets the hue itself (`anon`
 /// the terminal's plain colour, `heap` its red).
-const SHADE_ORDER: [Kind; 20] = [
+const SHADE_ORDER: [Kind; 21] = [
     Kind::Text,
     Kind::Rodata,
     Kind::Data,
@@ -195,6 +195,7 @@ const SHADE_ORDER: [Kind; 20] = [
     Kind::Anon,
     Kind::Stack,
     Kind::ThreadStack,
+    Kind::SignalStack,
     Kind::File,
     Kind::Shm,
     Kind::Gap,
