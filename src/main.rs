@@ -1123,6 +1123,12 @@ fn load_system(l: SystemLoad) -> Result<elfmaps::views::system::System, String> 
             )
         });
     }
+    if l.verbose {
+        say(&format!(
+            "elfmaps: {} processes read; {} distinct mapped files read, found {} times in the cache instead of being opened again",
+            outcome.read, outcome.files, outcome.cache_hits
+        ));
+    }
     let sys = builder.finish(outcome, source, l.verbose);
     for w in &sys.warnings {
         say(&format!(
