@@ -30,6 +30,8 @@
 
 #![warn(missing_docs)]
 
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod input;
 pub mod label;
 pub mod pipeline;

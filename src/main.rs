@@ -83,11 +83,11 @@ struct InputArgs {
     #[command(flatten)]
     source: SourceArgs,
     /// The target's root filesystem: saved inputs' paths are looked up under it.
-    #[arg(long, value_name = "DIR", default_value = "/")]
+    #[arg(long, value_name = "DIR", default_value = "/", conflicts_with = "pid")]
     sysroot: PathBuf,
     /// The target's page size in bytes, when the input does not say it (with
     /// `check --elf`: the pages static sizes are counted in, default 4096).
-    #[arg(long, value_name = "BYTES", value_parser = parse_page_size)]
+    #[arg(long, value_name = "BYTES", value_parser = parse_page_size, conflicts_with = "pid")]
     page_size: Option<PageSize>,
     /// `check --system` (set by the subcommand, not a flag here).
     #[arg(skip)]

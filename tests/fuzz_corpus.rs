@@ -1,11 +1,9 @@
 //! Replays the fuzz corpus (fuzz/corpus/TARGET/*) and every crash the fuzzers found
-//! (fuzz/regressions/TARGET/*) through the same bodies the fuzz targets run, so the
-//! normal suite on stable Rust keeps them fixed. See fuzz/README.md.
+//! (fuzz/regressions/TARGET/*) through the same bodies the fuzz targets run
+//! (`elfmaps::fuzzing`), so the normal suite on stable Rust keeps them fixed. See
+//! fuzz/README.md.
 
-#[allow(dead_code)]
-#[path = "../fuzz/bodies.rs"]
-mod bodies;
-
+use elfmaps::fuzzing as bodies;
 use std::path::Path;
 
 fn replay(target: &str, body: fn(&[u8])) {
@@ -49,4 +47,9 @@ fn snapshot() {
 #[test]
 fn attribute() {
     replay("attribute", bodies::attribute);
+}
+
+#[test]
+fn offline() {
+    replay("offline", bodies::offline);
 }

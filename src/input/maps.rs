@@ -377,6 +377,10 @@ pub fn decode_newlines(raw: &[u8]) -> Cow<'_, [u8]> {
 /// of the file (the kernel resumes at the last address it printed): read it again.
 pub const OUT_OF_ORDER: &str = "mapping overlaps or precedes the previous one";
 
+/// The error of a live read of smaps that came out overlapping (see [`OUT_OF_ORDER`])
+/// every time it was read again.
+pub const UNSTABLE: &str = "the process changed its maps during each of 8 reads";
+
 /// The error of `/proc/PID/smaps_rollup` given as input: its one line, named
 /// `[rollup]`, sums the whole address space and has no regions to label.
 pub const ROLLUP: &str =
@@ -405,6 +409,18 @@ impl fmt::Display for ParseError {
             text.push_str("...");
         }
         write!(f, "line {}: {}: \"{}\"", self.line, self.what, text)
+    }
+}
+
+impl ParseError {
+    /// The stable code of this error: `maps-unstable` when a live process changed its
+    /// maps during every read, `maps-malformed` otherwise.
+    pub fn code(&self) -> crate::vocab::Code {
+        if self.what == UNSTABLE {
+            crate::vocab::Code::MapsUnstable
+        } else {
+            crate::vocab::Code::MapsMalformed
+        }
     }
 }
 

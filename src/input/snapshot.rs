@@ -219,7 +219,11 @@ impl Snapshot {
     /// Parses a snapshot. Errors name the line or the section; memory follows the
     /// bytes given (residency is kept as runs, and a residency line must carry a bit
     /// for each page it claims).
-    pub fn parse(input: &[u8]) -> Result<Snapshot, String> {
+    pub fn parse(input: &[u8]) -> Result<Snapshot, SnapshotError> {
+        Snapshot::parse_inner(input).map_err(SnapshotError)
+    }
+
+    fn parse_inner(input: &[u8]) -> Result<Snapshot, String> {
         let mut cur = Cursor {
             input,
             pos: 0,
@@ -242,6 +246,25 @@ impl Snapshot {
         Ok(snap)
     }
 }
+
+/// Why a snapshot could not be read: what is wrong, naming the line or the section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotError(pub String);
+
+impl SnapshotError {
+    /// The stable code of this error.
+    pub fn code(&self) -> crate::vocab::Code {
+        crate::vocab::Code::SnapshotMalformed
+    }
+}
+
+impl std::fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SnapshotError {}
 
 /// The bytes of a snapshot being read, with the number of the last line read.
 struct Cursor<'a> {
@@ -466,7 +489,11 @@ impl<'a> SystemSnapshot<'a> {
 
     /// Parses the header and finds the sections; the processes are parsed by
     /// [`SystemSnapshot::process`].
-    pub fn parse(input: &'a [u8]) -> Result<SystemSnapshot<'a>, String> {
+    pub fn parse(input: &'a [u8]) -> Result<SystemSnapshot<'a>, SnapshotError> {
+        Self::parse_inner(input).map_err(SnapshotError)
+    }
+
+    fn parse_inner(input: &'a [u8]) -> Result<SystemSnapshot<'a>, String> {
         let mut cur = Cursor {
             input,
             pos: 0,
@@ -514,9 +541,12 @@ impl<'a> SystemSnapshot<'a> {
     }
 
     /// The snapshot of the `i`-th process recorded (errors name the section).
-    pub fn process(&self, i: usize) -> Result<Snapshot, String> {
-        let body = self.processes.get(i).ok_or("no such process section")?;
-        Snapshot::parse(body).map_err(|e| format!("process section {}: {e}", i + 1))
+    pub fn process(&self, i: usize) -> Result<Snapshot, SnapshotError> {
+        let body = self
+            .processes
+            .get(i)
+            .ok_or_else(|| SnapshotError("no such process section".into()))?;
+        Snapshot::parse(body).map_err(|e| SnapshotError(format!("process section {}: {e}", i + 1)))
     }
 
     /// The start of a system snapshot: its first line and header.
@@ -608,7 +638,7 @@ mod tests {
         assert_eq!(sys.skipped[1], SkippedEntry::new(9, "exited", None));
         // The single-process reader says what it is.
         let e = Snapshot::parse(&bytes).unwrap_err();
-        assert!(e.contains("elfmaps system --snapshot"), "{e}");
+        assert!(e.0.contains("elfmaps system --snapshot"), "{e}");
         for cut in 0..bytes.len() {
             let _ = SystemSnapshot::parse(&bytes[..cut]).map(|s| s.process(0));
         }
@@ -671,7 +701,8 @@ mod tests {
             @residency 32\n7e0000000000-7f0000000000 ff 00\n";
         assert!(tiny.len() < 220);
         let err = Snapshot::parse(tiny).unwrap_err();
-        assert!(err.contains("268435456 pages"), "{err}");
+        assert!(err.0.contains("268435456 pages"), "{err}");
+        assert_eq!(err.code(), crate::vocab::Code::SnapshotMalformed);
         // Too long is as wrong as too short: the bitmap must hold the line's pages.
         let long = b"ELFMAPS-SNAPSHOT 1\npage_size 4096\n\n@residency 18\n1000-2000 0000 00\n";
         assert!(Snapshot::parse(long).is_err());

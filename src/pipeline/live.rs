@@ -58,7 +58,7 @@ pub(super) fn read_mappings(
             Err(err) if err.what == maps::OUT_OF_ORDER && attempt < ATTEMPTS => attempt += 1,
             Err(mut err) => {
                 if err.what == maps::OUT_OF_ORDER {
-                    err.what = "the process changed its maps during each of 8 reads";
+                    err.what = maps::UNSTABLE;
                 }
                 return Err(Error::Parse {
                     source: format!("/proc/{}/smaps", process.pid),

@@ -9,28 +9,36 @@
 //!
 //! The page size is a [`PageSize`], validated once where it enters: the running
 //! kernel's ([`live`]), the snapshot header, or smaps' `KernelPageSize` and
-//! `--page-size` ([`offline`]).
+//! `--page-size` ([`offline`]). Offline, every file-backed line must agree with it
+//! (`page.rs`: [`PageSizeError`] otherwise), and with none of them it is inferred
+//! from the lines and the program headers of the files read (docs/offline.md).
 
 mod live;
 mod offline;
+mod page;
 mod snapshot;
 pub mod system;
 
 use std::collections::{HashMap, HashSet};
 
 use crate::input::maps::{self, Mapping, NameKind};
+use crate::input::snapshot::SnapshotError;
 use crate::label::{self, Attribution, FileFacts, FileKey};
 use crate::report::{self, ObjectExtras, Report, Warning};
 use crate::source::cache::{Cached, Content, FileCache};
 use crate::source::proc::ProcError;
+use crate::source::sysroot::SysrootError;
 use crate::source::{Opened, Source, Via};
 use crate::vocab::{Code, PageSize, Residency};
 
 pub use live::live;
+pub(crate) use offline::offline_with;
 pub use offline::{Saved, offline};
+pub use page::{PageSizeError, Stated};
 pub use snapshot::snapshot;
 
-/// Why `elfmaps map` could not produce a report at all.
+/// Why `elfmaps map` could not produce a report at all. Every error has a stable
+/// [`Code`] ([`Error::code`], docs/json.md).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
@@ -43,6 +51,35 @@ pub enum Error {
         /// What is wrong, and on which line.
         err: maps::ParseError,
     },
+    /// A malformed snapshot file.
+    Snapshot {
+        /// The input: a file name.
+        source: String,
+        /// What is wrong, and where.
+        err: SnapshotError,
+    },
+    /// The sysroot does not exist or is not a directory.
+    Sysroot(SysrootError),
+    /// The page size given or stated contradicts the input.
+    PageSize {
+        /// The input: a file name.
+        source: String,
+        /// Which page size, who stated it, and the line that contradicts it.
+        err: PageSizeError,
+    },
+}
+
+impl Error {
+    /// The stable code of this error.
+    pub fn code(&self) -> Code {
+        match self {
+            Error::Proc(e) => e.code(),
+            Error::Parse { err, .. } => err.code(),
+            Error::Snapshot { err, .. } => err.code(),
+            Error::Sysroot(e) => e.code(),
+            Error::PageSize { err, .. } => err.code(),
+        }
+    }
 }
 
 impl std::fmt::Display for Error {
@@ -50,15 +87,34 @@ impl std::fmt::Display for Error {
         match self {
             Error::Proc(e) => e.fmt(f),
             Error::Parse { source, err } => write!(f, "{source}: {err}"),
+            Error::Snapshot { source, err } => write!(f, "{source}: {err}"),
+            Error::Sysroot(e) => e.fmt(f),
+            Error::PageSize { source, err } => write!(f, "{source}: {err}"),
         }
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Proc(e) => Some(e),
+            Error::Parse { err, .. } => Some(err),
+            Error::Snapshot { err, .. } => Some(err),
+            Error::Sysroot(e) => Some(e),
+            Error::PageSize { err, .. } => Some(err),
+        }
+    }
+}
 
 impl From<ProcError> for Error {
     fn from(e: ProcError) -> Self {
         Error::Proc(e)
+    }
+}
+
+impl From<SysrootError> for Error {
+    fn from(e: SysrootError) -> Self {
+        Error::Sysroot(e)
     }
 }
 
@@ -86,8 +142,25 @@ pub fn analyze_with(
     target: &mut dyn Source,
     cache: Option<&FileCache>,
 ) -> Report {
-    let (records, mut warnings) = open_files(&mappings, &*target, cache);
-    let attribution = label(&mappings, &records, page_size, target, &mut warnings);
+    let files = open_files(&mappings, &*target, cache);
+    finish(mappings, files, source, page_size, pid, target)
+}
+
+/// Phases 2 to 4 on files already opened: label, residency, report.
+fn finish(
+    mappings: Vec<Mapping>,
+    files: Files,
+    source: &str,
+    page_size: PageSize,
+    pid: Option<u32>,
+    target: &mut dyn Source,
+) -> Report {
+    let facts = files.facts();
+    let Files {
+        records,
+        mut warnings,
+    } = files;
+    let attribution = label(&mappings, &facts, page_size, target, &mut warnings);
     let residency = read_residency(&mappings, &attribution, page_size, target, &mut warnings);
     let extras: Vec<ObjectExtras> = attribution
         .instances
@@ -127,13 +200,27 @@ struct FileRecord {
     via: Option<Via>,
 }
 
-/// Phase 1: opens every distinct mapped file worth opening, in maps order; its
-/// facts, and the warnings opening it gave (in maps order).
-fn open_files(
-    mappings: &[Mapping],
-    target: &dyn Source,
-    cache: Option<&FileCache>,
-) -> (HashMap<FileKey, FileRecord>, Vec<Warning>) {
+/// What phase 1 gives: what each distinct file taught, and the warnings opening them
+/// gave (in maps order).
+struct Files {
+    records: HashMap<FileKey, FileRecord>,
+    warnings: Vec<Warning>,
+}
+
+impl Files {
+    /// The facts of every file, for attribution.
+    fn facts(&self) -> HashMap<FileKey, FileFacts> {
+        self.records
+            .iter()
+            .map(|(k, r)| (k.clone(), r.facts.clone()))
+            .collect()
+    }
+}
+
+/// Phase 1: opens every distinct mapped file worth opening, in maps order.
+/// Through `cache` when there is one, a file already read in the run is not opened
+/// again.
+fn open_files(mappings: &[Mapping], target: &dyn Source, cache: Option<&FileCache>) -> Files {
     let mut seen = HashSet::new();
     let mut records = HashMap::new();
     let mut warnings = Vec::new();
@@ -148,23 +235,19 @@ fn open_files(
             records.insert(key, record);
         }
     }
-    (records, warnings)
+    Files { records, warnings }
 }
 
 /// Phase 2: attribution, with a warning for every file or instance labelled unknown.
 fn label(
     mappings: &[Mapping],
-    records: &HashMap<FileKey, FileRecord>,
+    facts: &HashMap<FileKey, FileFacts>,
     page_size: PageSize,
     target: &mut dyn Source,
     warnings: &mut Vec<Warning>,
 ) -> Attribution {
-    let facts: HashMap<FileKey, FileFacts> = records
-        .iter()
-        .map(|(k, r)| (k.clone(), r.facts.clone()))
-        .collect();
     let hints = target.hints();
-    let attribution = label::attribute(mappings, &facts, page_size, &hints);
+    let attribution = label::attribute(mappings, facts, page_size, &hints);
     for (key, why) in &attribution.unlabelled {
         warnings.push(Warning {
             code: why.code,
@@ -194,7 +277,47 @@ fn label(
             message: p.message.clone(),
         });
     }
+    warn_no_inode(mappings, &attribution, page_size, warnings);
     attribution
+}
+
+/// A warning for every line that names a file but has inode 0 and is labelled
+/// `unknown`: the kernel prints the inode of every file it maps, so no file can be
+/// proven to be this one, and none is read (Chromium's test input has such a line).
+fn warn_no_inode(
+    mappings: &[Mapping],
+    attribution: &Attribution,
+    page_size: PageSize,
+    warnings: &mut Vec<Warning>,
+) {
+    let mut unknown: Vec<usize> = attribution
+        .regions
+        .iter()
+        .filter(|r| r.kind == crate::vocab::Kind::Unknown)
+        .map(|r| r.mapping)
+        .collect();
+    unknown.dedup();
+    for m in unknown.into_iter().filter_map(|i| mappings.get(i)) {
+        if m.inode != 0 || !matches!(m.name_kind(), NameKind::Path { .. }) {
+            continue;
+        }
+        let odd = if page_size.divides(m.offset) {
+            String::new()
+        } else {
+            format!(
+                "; its offset {:#x} is not a multiple of the page size either",
+                m.offset
+            )
+        };
+        warnings.push(Warning {
+            code: Code::NoInode,
+            object: Some(String::from_utf8_lossy(&m.name).into_owned()),
+            message: format!(
+                "line {} names a file but has inode 0: the kernel prints the inode of every file it maps, so no file can be matched to it and none is read{odd}; its regions are labelled unknown",
+                m.line
+            ),
+        });
+    }
 }
 
 /// Phase 3: the residency of every maps line that was split, by line index; one
@@ -400,4 +523,41 @@ fn facts_of(
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 8: errors carry stable codes, as warnings do.
+    #[test]
+    fn errors_have_codes() {
+        let e = live(0x7fff_fff0).unwrap_err();
+        assert_eq!(e.code(), Code::NoSuchProcess, "{e}");
+        assert_eq!(
+            Error::Proc(ProcError::Exited(1)).code(),
+            Code::ProcessExited
+        );
+        assert_eq!(
+            Error::Proc(ProcError::PermissionDenied {
+                path: "/proc/1/smaps".into()
+            })
+            .code(),
+            Code::PermissionDenied
+        );
+        let mut err = maps::parse(b"zz\n").unwrap_err();
+        let parse = |err| Error::Parse {
+            source: "x".into(),
+            err,
+        };
+        assert_eq!(parse(err.clone()).code(), Code::MapsMalformed);
+        err.what = maps::UNSTABLE;
+        assert_eq!(parse(err).code(), Code::MapsUnstable);
+        let err = crate::input::snapshot::Snapshot::parse(b"").unwrap_err();
+        let e = Error::Snapshot {
+            source: "x".into(),
+            err,
+        };
+        assert_eq!(e.code(), Code::SnapshotMalformed);
+    }
 }

@@ -3,11 +3,14 @@
 
 use std::path::Path;
 
-use super::{Error, analyze};
+use super::{Error, Files, finish, open_files, page};
+use crate::input::elf::ElfInfo;
 use crate::input::maps::{self, Mapping};
 use crate::input::snapshot::Snapshot;
+use crate::label::{self, FileFacts};
 use crate::report::{Report, Warning};
-use crate::source::SysrootSource;
+use crate::source::cache::FileCache;
+use crate::source::{Source, SysrootSource};
 use crate::vocab::{Code, PageSize};
 
 /// Saved input to analyse offline (`map --smaps/--maps/--snapshot FILE --sysroot DIR`).
@@ -27,10 +30,13 @@ pub struct Saved<'a> {
     pub name: &'a str,
     /// The copy of the target's root filesystem the mapped files are looked up in.
     pub sysroot: &'a Path,
-    /// The page size the user gave (`--page-size`), if any. Saved smaps'
-    /// `KernelPageSize` wins over it (with a warning); a snapshot's header always does.
+    /// The page size the user gave (`--page-size`), if any. It must agree with the
+    /// input: with smaps' `KernelPageSize`, a snapshot's header and every line
+    /// (an error otherwise).
     pub page_size: Option<PageSize>,
     input: Input<'a>,
+    /// The files read by the other processes of the run (a system snapshot or capture).
+    cache: Option<&'a FileCache>,
 }
 
 /// The lines to analyse.
@@ -50,6 +56,7 @@ impl<'a> Saved<'a> {
             sysroot,
             page_size: None,
             input: Input::Text(text),
+            cache: None,
         }
     }
 
@@ -60,6 +67,7 @@ impl<'a> Saved<'a> {
             sysroot,
             page_size: None,
             input: Input::Snapshot(snapshot),
+            cache: None,
         }
     }
 
@@ -68,10 +76,31 @@ impl<'a> Saved<'a> {
         self.page_size = page_size;
         self
     }
+
+    /// The same input, its files read through `cache`, shared with the other
+    /// processes of a run ([`crate::source::cache`]).
+    pub fn with_cache(mut self, cache: &'a FileCache) -> Saved<'a> {
+        self.cache = Some(cache);
+        self
+    }
 }
 
 /// Analyses saved smaps, maps or a snapshot, with files looked up under the sysroot.
+///
+/// Errors: a sysroot that is not a directory, a malformed line, and a page size that
+/// the input contradicts ([`super::PageSizeError`]; with no page size in the input nor from the
+/// user, one is chosen as docs/offline.md says).
 pub fn offline(saved: Saved) -> Result<Report, Error> {
+    let root = SysrootSource::new(saved.sysroot)?;
+    offline_with(saved, |snapshot| SysrootSource { snapshot, ..root })
+}
+
+/// [`offline`] with the files from the [`Source`] that `source` makes of the
+/// snapshot, if the input is one (the fuzz target `offline` gives files in memory).
+pub(crate) fn offline_with<S: Source>(
+    saved: Saved,
+    source: impl FnOnce(Option<Snapshot>) -> S,
+) -> Result<Report, Error> {
     let (text, snapshot) = match saved.input {
         Input::Text(text) => (std::borrow::Cow::Borrowed(text), None),
         Input::Snapshot(mut snap) => {
@@ -83,117 +112,295 @@ pub fn offline(saved: Saved) -> Result<Report, Error> {
         source: saved.name.to_string(),
         err,
     })?;
-    let source = if mappings.iter().any(|m| !m.fields.is_empty()) {
+    let kind = if mappings.iter().any(|m| !m.fields.is_empty()) {
         "smaps"
     } else {
         "maps"
     };
-    let (page, mut warnings) = match &snapshot {
-        Some(s) => (s.page_size, Vec::new()),
-        None => saved_page_size(&mappings, saved.page_size),
+    let page_error = |err| Error::PageSize {
+        source: saved.name.to_string(),
+        err,
     };
-    let mut target = SysrootSource {
-        root: saved.sysroot.to_path_buf(),
-        snapshot,
+    let stated = page::stated(
+        &mappings,
+        saved.page_size,
+        snapshot.as_ref().map(|s| s.page_size),
+    )
+    .map_err(page_error)?;
+    let possible = match stated {
+        Some(_) => Vec::new(),
+        None => page::possible(&mappings).map_err(page_error)?,
     };
-    let mut report = analyze(mappings, source, page, None, &mut target);
-    warnings.append(&mut report.warnings);
-    report.warnings = warnings;
+    let mut target = source(snapshot);
+    let files = open_files(&mappings, &target, saved.cache);
+    let (page, warning) = match stated {
+        Some(p) => (p, None),
+        None => infer(&mappings, &files, &possible, &mut target),
+    };
+    let mut report = finish(mappings, files, kind, page, None, &mut target);
+    if let Some(w) = warning {
+        report.warnings.insert(0, w);
+    }
     Ok(report)
 }
 
-/// The page size of a saved maps/smaps: the smallest `KernelPageSize` in it, else the
-/// user's, else 4096 (with a warning when the offsets disagree with it, and a hint when
-/// every address is a multiple of a larger page size).
-pub(crate) fn saved_page_size(
+/// The page size of input that does not state one: the largest of `possible` (the
+/// sizes no file-backed line contradicts, smallest first) that the program headers of
+/// the files read agree with and at which no object's maps lines contradict its
+/// headers; 4096 when no file confirms a larger one. A warning says what was chosen,
+/// or, when every address is also a multiple of a larger size, which were possible.
+fn infer(
     mappings: &[Mapping],
-    user: Option<PageSize>,
-) -> (PageSize, Vec<Warning>) {
-    let mut warnings = Vec::new();
-    let kernel = mappings
+    files: &Files,
+    possible: &[PageSize],
+    target: &mut dyn Source,
+) -> (PageSize, Option<Warning>) {
+    let larger: Vec<PageSize> = possible
         .iter()
-        .filter_map(|m| PageSize::new(m.bytes("KernelPageSize")?).ok())
-        .min();
-    let page = match (kernel, user) {
-        (Some(k), Some(u)) if k != u => {
-            warnings.push(Warning {
+        .copied()
+        .filter(|&p| p > PageSize::KIB4)
+        .collect();
+    if larger.is_empty() {
+        return (PageSize::KIB4, None);
+    }
+    let facts = files.facts();
+    let infos: Vec<&ElfInfo> = facts
+        .values()
+        .filter_map(|f| match f {
+            FileFacts::Elf { info, .. } if info.is_loadable() => Some(&**info),
+            _ => None,
+        })
+        .collect();
+    let hints = target.hints();
+    let fits = |p: PageSize| {
+        if !infos.iter().all(|info| page::headers_agree(info, p)) {
+            return false;
+        }
+        let a = label::attribute(mappings, &facts, p, &hints);
+        a.unlabelled
+            .iter()
+            .all(|(_, why)| why.code != Code::UnexplainedFile)
+            && a.instances.iter().all(|i| {
+                i.problem
+                    .as_ref()
+                    .is_none_or(|pr| pr.code != Code::LayoutMismatch)
+            })
+    };
+    if !infos.is_empty()
+        && let Some(&p) = larger.iter().rev().find(|&&p| fits(p))
+    {
+        let smaller: Vec<PageSize> = possible.iter().copied().filter(|&q| q < p).collect();
+        return (
+            p,
+            Some(Warning {
                 code: Code::PageSize,
                 object: None,
-                message: format!("--page-size {u} ignored: the smaps says KernelPageSize {k}"),
-            });
-            k
-        }
-        (Some(k), _) => k,
-        (None, Some(u)) => u,
-        (None, None) => {
-            warnings.extend(assumed_page_size_warning(mappings));
-            PageSize::KIB4
-        }
-    };
-    (page, warnings)
-}
-
-/// With no page size in the input nor from the user, 4096 is assumed: a warning when
-/// the input contradicts it, a hint when every address is a multiple of a larger one.
-fn assumed_page_size_warning(mappings: &[Mapping]) -> Option<Warning> {
-    let assumed = PageSize::KIB4;
-    if let Some(m) = mappings
+                message: format!(
+                    "no page size in the input: using {p}, the largest that every file-backed line and the program headers of the {} ELF file(s) read agree with (the lines alone also allow {}); pass --page-size if the target uses another",
+                    infos.len(),
+                    either(&smaller, |q| q.to_string())
+                ),
+            }),
+        );
+    }
+    // Nothing confirms a larger page, so none decides a label. Worth a word only when
+    // every line, ends and anonymous lines too, is also a multiple of a larger size
+    // (a 16K or 64K board's maps are; a 4K capture almost never is).
+    let aligned: Vec<PageSize> = possible
         .iter()
-        .find(|m| !assumed.divides(m.offset) || !assumed.divides(m.start))
-    {
-        return Some(Warning {
+        .copied()
+        .filter(|&p| page::every_address_is_a_multiple(mappings, p))
+        .collect();
+    let larger: Vec<PageSize> = aligned
+        .into_iter()
+        .filter(|&p| p > PageSize::KIB4)
+        .collect();
+    if larger.is_empty() {
+        return (PageSize::KIB4, None);
+    }
+    let why = if infos.is_empty() {
+        "no ELF file was read to confirm a larger one"
+    } else {
+        "the program headers of the files read confirm none of the larger ones"
+    };
+    (
+        PageSize::KIB4,
+        Some(Warning {
             code: Code::PageSize,
             object: None,
             message: format!(
-                "line {}: offsets or addresses are not multiples of the assumed 4096-byte page; pass --page-size",
-                m.line
+                "no page size in the input: every address and file offset is a multiple of {}, and {why}; assuming 4096: pass {} if the target uses larger pages",
+                either(&larger, |p| p.to_string()),
+                either(&larger, |p| format!("--page-size {p}"))
             ),
-        });
+        }),
+    )
+}
+
+/// `a`, `a or b`, `a, b or c`.
+fn either(sizes: &[PageSize], show: impl Fn(PageSize) -> String) -> String {
+    let shown: Vec<String> = sizes.iter().map(|&p| show(p)).collect();
+    match shown.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
     }
-    let all = mappings
-        .iter()
-        .fold(0u64, |acc, m| acc | m.start | m.end | m.offset);
-    let align = if all == 0 {
-        4096
-    } else {
-        1u64 << all.trailing_zeros()
-    };
-    (mappings.len() > 1 && align > 4096).then(|| Warning {
-        code: Code::PageSize,
-        object: None,
-        message: format!(
-            "no page size in the input: assuming 4096, but every address and offset is a multiple of {align}; if the target uses {align}-byte pages, pass --page-size {align}"
-        ),
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vocab::Kind;
+
+    const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+    /// The saved maps of a cross fixture, and its sysroot.
+    fn fixture(arch: &str) -> (Vec<u8>, std::path::PathBuf) {
+        let dir = Path::new(ROOT).join("testdata/cross").join(arch);
+        (std::fs::read(dir.join("maps")).unwrap(), dir.join("root"))
+    }
 
     fn page(n: u64) -> PageSize {
         PageSize::new(n).unwrap()
     }
 
+    /// Issue 9 §1: maps saved on 4 KiB pages, analysed with 16 KiB or 64 KiB pages,
+    /// are an error naming the first file-backed line that contradicts the page size
+    /// (they used to be labelled, wrongly).
     #[test]
-    fn the_page_size_of_saved_text() {
-        let smaps = maps::parse(b"10000-20000 r--p 0 00:00 0 \nKernelPageSize: 16 kB\n").unwrap();
-        assert_eq!(saved_page_size(&smaps, None), (page(16384), vec![]));
-        let (p, w) = saved_page_size(&smaps, Some(page(4096)));
-        assert_eq!((p, w[0].code), (page(16384), Code::PageSize));
+    fn a_page_size_the_maps_contradict_is_an_error() {
+        let first = [
+            ("aarch64", 3),
+            ("armhf", 2),
+            ("mips", 3),
+            ("ppc", 2),
+            ("riscv64", 2),
+            ("s390x", 2),
+            ("sparc64", 3),
+        ];
+        for (arch, line) in first {
+            let (text, root) = fixture(arch);
+            for p in [16384, 65536] {
+                let saved = Saved::text(&text, "maps", &root).with_page_size(Some(page(p)));
+                let e = offline(saved).unwrap_err();
+                assert_eq!(e.code(), Code::PageSizeContradicted, "{arch} {p}: {e}");
+                let Error::PageSize { err, .. } = &e else {
+                    panic!("{arch} {p}: {e}")
+                };
+                assert_eq!(err.line, Some(line), "{arch} {p}: {e}");
+                assert!(
+                    e.to_string()
+                        .starts_with(&format!("maps: --page-size {p} contradicts line {line}: ")),
+                    "{e}"
+                );
+            }
+        }
+    }
 
-        let two =
-            maps::parse(b"10000-20000 r--p 0 00:00 0 \n30000-40000 r--p 0 00:00 0 \n").unwrap();
-        assert_eq!(
-            saved_page_size(&two, Some(page(65536))),
-            (page(65536), vec![])
+    /// With no page size anywhere, sparc64's maps (8 KiB pages, under qemu-user on a
+    /// 4 KiB host) allow 4 KiB and 8 KiB pages; the program headers confirm 8 KiB,
+    /// which gives the labels of `--page-size 8192`. The 4 KiB fixtures stay at 4096
+    /// without a warning.
+    #[test]
+    fn the_page_size_is_inferred_only_when_the_headers_confirm_it() {
+        let (text, root) = fixture("sparc64");
+        let inferred = offline(Saved::text(&text, "maps", &root)).unwrap();
+        let given =
+            offline(Saved::text(&text, "maps", &root).with_page_size(Some(page(8192)))).unwrap();
+        assert_eq!(inferred.page_size, 8192);
+        assert_eq!(inferred.warnings[0].code, Code::PageSize);
+        let kinds = |r: &Report| -> Vec<(u64, Kind)> {
+            r.regions.iter().map(|r| (r.start, r.kind)).collect()
+        };
+        assert_eq!(kinds(&inferred), kinds(&given));
+        assert!(inferred.regions.iter().any(|r| r.kind == Kind::Relro));
+
+        // Without the files, nothing confirms 8 KiB: 4096. (qemu's 4 KiB ends and
+        // anonymous lines make 8 KiB unlikely enough not to mention.)
+        let empty = tempfile::tempdir().unwrap();
+        let bare = offline(Saved::text(&text, "maps", empty.path())).unwrap();
+        assert_eq!(bare.page_size, 4096);
+        assert!(
+            bare.warnings.iter().all(|w| w.code != Code::PageSize),
+            "{:?}",
+            bare.warnings
         );
-        let (p, w) = saved_page_size(&two, None);
-        assert_eq!(p, PageSize::KIB4);
-        assert!(w[0].message.contains("multiple of 65536"), "{w:?}");
+        // Every address a multiple of 64 KiB, and no file to confirm it: a warning
+        // lists the sizes possible; one line ending on a 4 KiB page: nothing to say.
+        let aligned = b"10000-20000 rw-p 00000000 00:00 0 \n30000-40000 r--p 00010000 08:01 3 /x\n";
+        let r = offline(Saved::text(aligned, "maps", empty.path())).unwrap();
+        assert_eq!((r.page_size, r.warnings[0].code), (4096, Code::PageSize));
+        assert!(
+            r.warnings[0].message.contains("8192, 16384 or 65536"),
+            "{:?}",
+            r.warnings[0]
+        );
+        let odd = b"7f0000000000-7f0000003000 rw-p 00000000 00:00 0 \n";
+        let r = offline(Saved::text(odd, "maps", empty.path())).unwrap();
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
 
-        let odd = maps::parse(b"1800-2800 r--p 0 00:00 0 \n").unwrap();
-        let (_, w) = saved_page_size(&odd, None);
-        assert!(w[0].message.starts_with("line 1:"), "{w:?}");
+        let (text, root) = fixture("aarch64");
+        let r = offline(Saved::text(&text, "maps", &root)).unwrap();
+        assert_eq!(r.page_size, 4096);
+        assert!(
+            r.warnings.iter().all(|w| w.code != Code::PageSize),
+            "{:?}",
+            r.warnings
+        );
+    }
+
+    #[test]
+    fn kernel_page_size_and_the_user_must_agree() {
+        let smaps = b"10000-20000 r--p 00000000 08:01 5 /x\nKernelPageSize: 4 kB\n";
+        let dir = tempfile::tempdir().unwrap();
+        let saved = Saved::text(smaps, "s", dir.path()).with_page_size(Some(page(65536)));
+        let e = offline(saved).unwrap_err();
+        assert_eq!(e.code(), Code::PageSizeContradicted);
+        assert!(
+            e.to_string()
+                .contains("the KernelPageSize of line 1 is 4096"),
+            "{e}"
+        );
+        let saved = Saved::text(smaps, "s", dir.path()).with_page_size(Some(page(4096)));
+        assert_eq!(offline(saved).unwrap().page_size, 4096);
+    }
+
+    /// Issue 9 §4: a sysroot that does not exist or is not a directory is an error at
+    /// once, not one warning per file.
+    #[test]
+    fn a_sysroot_must_be_a_directory() {
+        let (text, root) = fixture("aarch64");
+        for bad in [
+            root.join("nonexistent"),
+            root.join("tmp/elfmaps-cross/aarch64/cross"),
+        ] {
+            let e = offline(Saved::text(&text, "maps", &bad)).unwrap_err();
+            assert_eq!(e.code(), Code::SysrootInvalid, "{e}");
+            assert!(matches!(e, Error::Sysroot(_)), "{e}");
+        }
+    }
+
+    /// Issue 9 §3: a line with a path and inode 0 (Chromium's test input) is unknown
+    /// with a `no-inode` warning saying why, and keeps its offset in the report.
+    #[test]
+    fn a_path_with_inode_0_is_unknown_with_a_reason() {
+        let text = b"ff000000-ff800000 -w-p 00001080 fc:01 0            /file/name with space\nKernelPageSize: 4 kB\n";
+        let dir = tempfile::tempdir().unwrap();
+        let r = offline(Saved::text(text, "smaps", dir.path())).unwrap();
+        assert_eq!(r.regions.len(), 1);
+        assert_eq!(
+            (r.regions[0].kind, r.regions[0].offset),
+            (Kind::Unknown, Some(0x1080))
+        );
+        assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+        let w = &r.warnings[0];
+        assert_eq!(w.code, Code::NoInode);
+        assert_eq!(w.object.as_deref(), Some("/file/name with space"));
+        assert!(w.message.starts_with("line 1 "), "{w:?}");
+        // Anonymous memory keeps offset 0, and gets no such warning.
+        let anon = b"10000-20000 rw-p 00000000 00:00 0 \nKernelPageSize: 4 kB\n";
+        let r = offline(Saved::text(anon, "smaps", dir.path())).unwrap();
+        assert_eq!(r.regions[0].offset, Some(0));
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
     }
 }

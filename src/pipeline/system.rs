@@ -19,13 +19,12 @@ use serde::{Deserialize, Serialize};
 
 use super::live::read_mappings;
 use super::{Error, analyze_with};
-use crate::input::maps;
 use crate::input::smemcap::{self, Smemcap};
-use crate::input::snapshot::{SkippedEntry, Snapshot, SystemSnapshot};
+use crate::input::snapshot::{SkippedEntry, SystemSnapshot};
 use crate::report::{Report, Warning};
+use crate::source::LiveSource;
 use crate::source::cache::FileCache;
 use crate::source::proc::{self, Facts, ProcError, Process};
-use crate::source::{LiveSource, SysrootSource};
 use crate::vocab::{Code, PageSize};
 
 /// How the figures of each process are read.
@@ -452,7 +451,7 @@ pub fn scan_snapshot(
                     pid: 0,
                     comm: None,
                     reason: Reason::Failed,
-                    message,
+                    message: message.to_string(),
                 });
                 continue;
             }
@@ -464,8 +463,11 @@ pub fn scan_snapshot(
         if !selection.matches_recorded(pid, &comm, command.as_deref(), uid) {
             continue;
         }
-        match analyze_snapshot(snap, sysroot, &cache) {
+        let name = format!("process {pid} of the snapshot");
+        let saved = super::Saved::snapshot(snap, &name, sysroot).with_cache(&cache);
+        match super::offline(saved) {
             Ok(mut report) => {
+                report.pid = Some(pid);
                 report.command = command;
                 outcome.read += 1;
                 sink(Scanned {
@@ -479,35 +481,6 @@ pub fn scan_snapshot(
     outcome.files = cache.files();
     outcome.cache_hits = cache.hits();
     outcome
-}
-
-/// One process of a system snapshot, as `map --snapshot` analyses it.
-fn analyze_snapshot(
-    mut snap: Snapshot,
-    sysroot: &Path,
-    cache: &FileCache,
-) -> Result<Report, Error> {
-    let text = std::mem::take(&mut snap.smaps);
-    let name = format!("process {} of the snapshot", snap.pid.unwrap_or(0));
-    let mappings = maps::parse(&text).map_err(|err| Error::Parse { source: name, err })?;
-    let source = if mappings.iter().any(|m| !m.fields.is_empty()) {
-        "smaps"
-    } else {
-        "maps"
-    };
-    let (pid, page) = (snap.pid, snap.page_size);
-    let mut target = SysrootSource {
-        root: sysroot.to_path_buf(),
-        snapshot: Some(snap),
-    };
-    Ok(analyze_with(
-        mappings,
-        source,
-        page,
-        pid,
-        &mut target,
-        Some(cache),
-    ))
 }
 
 /// The processes a recording did not record, as selected.
@@ -585,31 +558,19 @@ pub fn scan_smemcap(
             ));
             continue;
         }
-        let mappings = match maps::parse(c.smaps) {
-            Ok(m) => m,
+        let name = format!("process {} of the capture", c.pid);
+        let saved = super::Saved::text(c.smaps, &name, sysroot)
+            .with_page_size(page_size)
+            .with_cache(&cache);
+        let mut report = match super::offline(saved) {
+            Ok(r) => r,
             Err(e) => {
-                outcome
-                    .skipped
-                    .add(skip(Reason::Failed, &format!("its smaps: {e}")));
+                outcome.skipped.add(skip(Reason::Failed, &e.to_string()));
                 continue;
             }
         };
-        let (page, mut warnings) = super::offline::saved_page_size(&mappings, page_size);
-        first_page.get_or_insert(page);
-        let mut target = SysrootSource {
-            root: sysroot.to_path_buf(),
-            snapshot: None,
-        };
-        let mut report = analyze_with(
-            mappings,
-            "smaps",
-            page,
-            Some(c.pid),
-            &mut target,
-            Some(&cache),
-        );
-        warnings.append(&mut report.warnings);
-        report.warnings = warnings;
+        first_page.get_or_insert(report.page_size);
+        report.pid = Some(c.pid);
         report.command = command;
         outcome.read += 1;
         sink(Scanned {
@@ -617,7 +578,7 @@ pub fn scan_smemcap(
             report,
         });
     }
-    if let Some(p) = first_page {
+    if let Some(p) = first_page.and_then(|p| PageSize::new(p).ok()) {
         outcome.page_size = p;
     }
     outcome.files = cache.files();

@@ -182,11 +182,12 @@ fn objects(attribution: &Attribution, extras: &[ObjectExtras], regions: &[Region
     objects
 }
 
-/// The file offset of address `start` of line `m`: 0 for anonymous memory; `None`,
-/// with a warning, when it does not fit in 64 bits (no kernel writes such a line:
-/// mmap refuses an offset whose end overflows).
+/// The file offset of address `start` of line `m`: 0 for anonymous memory (no inode
+/// and no path); `None`, with a warning, when it does not fit in 64 bits (no kernel
+/// writes such a line: mmap refuses an offset whose end overflows). A line with a
+/// path keeps its offset even with inode 0 (which no kernel prints either).
 fn offset_of(m: &Mapping, start: u64, warnings: &mut Vec<Warning>) -> Option<u64> {
-    if m.inode == 0 {
+    if m.inode == 0 && m.name.first() != Some(&b'/') {
         return Some(0);
     }
     let offset = start

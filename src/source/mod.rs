@@ -6,10 +6,12 @@
 //! - [`files`]: opening a file named by maps without blocking or trusting it;
 //! - [`sysroot`]: files looked up under a copy of the target's root filesystem, with
 //!   residency and build IDs from a snapshot;
-//! - [`cache`]: the files of several processes read once (a scan of the machine).
+//! - [`cache`]: the files of several processes read once (a scan of the machine);
+//! - `memory`: files given as bytes (fuzzing, tests).
 
 pub mod cache;
 pub mod files;
+pub(crate) mod memory;
 pub mod proc;
 pub mod sysroot;
 

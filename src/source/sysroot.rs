@@ -21,9 +21,9 @@ use crate::vocab::{PageSize, Residency};
 
 const MAX_LINKS: usize = 40;
 
-/// Resolves the target path `path` (absolute, bytes) inside `root`.
+/// Resolves the target path `path` (absolute, bytes) inside `root`. An error says
+/// why without repeating `path` (the caller names it).
 pub fn resolve(root: &Path, path: &[u8]) -> Result<PathBuf, String> {
-    let show = || crate::vocab::escape::escape(path);
     let mut todo: Vec<Vec<u8>> = split(path);
     todo.reverse(); // a stack: the next component is last
     let mut done: Vec<Vec<u8>> = Vec::new();
@@ -33,10 +33,7 @@ pub fn resolve(root: &Path, path: &[u8]) -> Result<PathBuf, String> {
             b"." => continue,
             b".." => {
                 if done.pop().is_none() {
-                    return Err(format!(
-                        "{} climbs above the sysroot with '..': refused",
-                        show()
-                    ));
+                    return Err("climbs above the sysroot with '..': refused".to_string());
                 }
                 continue;
             }
@@ -48,7 +45,9 @@ pub fn resolve(root: &Path, path: &[u8]) -> Result<PathBuf, String> {
             Ok(md) if md.file_type().is_symlink() => {
                 links += 1;
                 if links > MAX_LINKS {
-                    return Err(format!("{}: too many symbolic links", show()));
+                    return Err(format!(
+                        "more than {MAX_LINKS} symbolic links under the sysroot"
+                    ));
                 }
                 let target =
                     fs::read_link(&here).map_err(|e| format!("{}: {e}", here.display()))?;
@@ -81,12 +80,72 @@ fn join(root: &Path, comps: &[Vec<u8>]) -> PathBuf {
     p
 }
 
+/// Why a directory cannot be used as a sysroot.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SysrootError {
+    /// It cannot be reached (it does not exist, or a parent is not readable).
+    Unreachable {
+        /// The path given.
+        path: PathBuf,
+        /// What the system said.
+        err: io::Error,
+    },
+    /// It exists but is not a directory.
+    NotADirectory {
+        /// The path given.
+        path: PathBuf,
+    },
+}
+
+impl SysrootError {
+    /// The stable code of this error.
+    pub fn code(&self) -> crate::vocab::Code {
+        crate::vocab::Code::SysrootInvalid
+    }
+}
+
+impl std::fmt::Display for SysrootError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SysrootError::Unreachable { path, err } => {
+                write!(f, "sysroot {}: {err}", path.display())
+            }
+            SysrootError::NotADirectory { path } => {
+                write!(f, "sysroot {}: not a directory", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for SysrootError {}
+
 /// Files from a sysroot; residency and build IDs from a snapshot when there is one.
 pub struct SysrootSource {
     /// The copy of the target's root filesystem.
     pub root: PathBuf,
     /// The snapshot the maps lines come from, if they do.
     pub snapshot: Option<Snapshot>,
+}
+
+impl SysrootSource {
+    /// A sysroot at `root`, which must be a directory (following links), with no
+    /// snapshot.
+    pub fn new(root: &Path) -> Result<SysrootSource, SysrootError> {
+        match fs::metadata(root) {
+            Ok(md) if md.is_dir() => Ok(SysrootSource {
+                root: root.to_path_buf(),
+                snapshot: None,
+            }),
+            Ok(_) => Err(SysrootError::NotADirectory {
+                path: root.to_path_buf(),
+            }),
+            Err(err) => Err(SysrootError::Unreachable {
+                path: root.to_path_buf(),
+                err,
+            }),
+        }
+    }
 }
 
 impl Source for SysrootSource {
@@ -112,39 +171,23 @@ impl Source for SysrootSource {
                 mismatch: None,
             },
             Ok(other) => other,
-            Err(e) => Opened::Failed(format!("{}: {e}", resolved.display())),
+            // The warning names the maps path: say where it was looked for only when
+            // that is another path (a sysroot other than `/`, or links followed).
+            Err(e) if resolved.as_os_str().as_bytes() == &*path => Opened::Failed(e.to_string()),
+            Err(e) => Opened::Failed(format!("{e}, looked up as {}", resolved.display())),
         }
     }
 
     fn residency(&mut self, start: u64, end: u64, page: PageSize) -> io::Result<Residency> {
-        let Some(snap) = &self.snapshot else {
-            return Err(io::Error::other(
-                "saved maps and smaps have no per-page residency (record a snapshot with `elfmaps snapshot`)",
-            ));
-        };
-        snap.residency
-            .iter()
-            .find(|r| r.start() == start && r.end() == end && r.page_size() == page)
-            .cloned()
-            .ok_or_else(|| io::Error::other("the snapshot has no residency for this line"))
+        snapshot_residency(self.snapshot.as_ref(), start, end, page)
     }
 
     fn hints(&mut self) -> crate::label::Hints {
-        crate::label::Hints {
-            thread_stack_pointers: self
-                .snapshot
-                .as_ref()
-                .map(|s| s.thread_sps.clone())
-                .unwrap_or_default(),
-        }
+        snapshot_hints(self.snapshot.as_ref())
     }
 
     fn expected_build_id(&self, m: &Mapping) -> Option<Vec<u8>> {
-        self.snapshot
-            .as_ref()?
-            .build_ids
-            .get(&(m.start, m.end))
-            .cloned()
+        snapshot_build_id(self.snapshot.as_ref(), m)
     }
 
     /// A sysroot's file is the same for every process of a run: known by its name.
@@ -154,6 +197,37 @@ impl Source for SysrootSource {
             Via::Sysroot,
         ))
     }
+}
+
+/// The residency a snapshot recorded for the maps line `[start, end)`.
+pub(crate) fn snapshot_residency(
+    snapshot: Option<&Snapshot>,
+    start: u64,
+    end: u64,
+    page: PageSize,
+) -> io::Result<Residency> {
+    let Some(snap) = snapshot else {
+        return Err(io::Error::other(
+            "saved maps and smaps have no per-page residency (record a snapshot with `elfmaps snapshot`)",
+        ));
+    };
+    snap.residency
+        .iter()
+        .find(|r| r.start() == start && r.end() == end && r.page_size() == page)
+        .cloned()
+        .ok_or_else(|| io::Error::other("the snapshot has no residency for this line"))
+}
+
+/// The hints a snapshot recorded (thread stack pointers), if any.
+pub(crate) fn snapshot_hints(snapshot: Option<&Snapshot>) -> crate::label::Hints {
+    crate::label::Hints {
+        thread_stack_pointers: snapshot.map(|s| s.thread_sps.clone()).unwrap_or_default(),
+    }
+}
+
+/// The build ID a snapshot recorded for the file of line `m`.
+pub(crate) fn snapshot_build_id(snapshot: Option<&Snapshot>, m: &Mapping) -> Option<Vec<u8>> {
+    snapshot?.build_ids.get(&(m.start, m.end)).cloned()
 }
 
 #[cfg(test)]
@@ -186,5 +260,48 @@ mod tests {
             resolve(root, b"/lib/none.so").unwrap(),
             root.join("usr/lib/none.so")
         );
+    }
+
+    /// Issue 9 §3: the warning's `object` is the maps path, so the message does not
+    /// repeat it; it names where the file was looked for when that is another path.
+    #[test]
+    fn messages_do_not_repeat_the_maps_path() {
+        let m = |name: &str| {
+            let line = format!("1000-2000 r--p 00000000 08:01 7 {name}\n");
+            crate::input::maps::parse(line.as_bytes())
+                .unwrap()
+                .remove(0)
+        };
+        let failed = |source: &SysrootSource, name: &str| match source.open(&m(name)) {
+            Opened::Failed(msg) => msg,
+            other => panic!("{other:?}"),
+        };
+        let slash = SysrootSource::new(Path::new("/")).unwrap();
+        let msg = failed(&slash, "/nonexistent/elfmaps/libx.so");
+        assert!(!msg.contains("libx.so"), "{msg}");
+        let dir = tempfile::tempdir().unwrap();
+        let root = SysrootSource::new(dir.path()).unwrap();
+        let msg = failed(&root, "/system/lib64/libhwui.so");
+        assert!(!msg.starts_with("/system"), "{msg}");
+        let looked = format!(
+            "looked up as {}",
+            dir.path().join("system/lib64/libhwui.so").display()
+        );
+        assert!(msg.contains(&looked), "{msg}");
+        let msg = failed(&root, "/../etc/passwd");
+        assert!(!msg.contains("passwd"), "{msg}");
+    }
+
+    #[test]
+    fn a_sysroot_is_a_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(SysrootSource::new(dir.path()).is_ok());
+        let file = dir.path().join("f");
+        fs::write(&file, b"x").unwrap();
+        let e = SysrootSource::new(&file).err().unwrap();
+        assert!(matches!(e, SysrootError::NotADirectory { .. }), "{e}");
+        let e = SysrootSource::new(&dir.path().join("none")).err().unwrap();
+        assert!(matches!(e, SysrootError::Unreachable { .. }), "{e}");
+        assert_eq!(e.code(), crate::vocab::Code::SysrootInvalid);
     }
 }

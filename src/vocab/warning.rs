@@ -56,6 +56,27 @@ pub enum Code {
     /// `layout`: a bound on the work done for one file was reached (too many segments,
     /// sections or findings): that part is not computed or not listed in full.
     LimitReached,
+    /// A maps line names a file but has inode 0: no file is read for it, its regions
+    /// are `unknown`.
+    NoInode,
+    /// Error: there is no process with that PID (or it is not visible).
+    NoSuchProcess,
+    /// Error: reading the process needs ptrace read access that elfmaps does not have.
+    PermissionDenied,
+    /// Error: the process exited (or is a zombie) before it could be read.
+    ProcessExited,
+    /// Error: a maps/smaps line is malformed (or the input is a smaps_rollup).
+    MapsMalformed,
+    /// Error: the process changed its maps during every read of it.
+    MapsUnstable,
+    /// Error: a snapshot file is malformed, truncated or of another version.
+    SnapshotMalformed,
+    /// Error: `--sysroot` does not exist or is not a directory.
+    SysrootInvalid,
+    /// Error: the page size given or stated contradicts a line of the input.
+    PageSizeContradicted,
+    /// Error: an input file (or a file of `/proc/PID`) could not be read.
+    InputUnreadable,
     /// `system`: processes selected but not read (they exited, access was denied, or
     /// reading failed); their memory is not in the figures.
     ProcessSkipped,
@@ -85,6 +106,16 @@ impl Code {
             Code::DynamicUnreadable => "dynamic-unreadable",
             Code::AddressOverflow => "address-overflow",
             Code::LimitReached => "limit-reached",
+            Code::NoInode => "no-inode",
+            Code::NoSuchProcess => "no-such-process",
+            Code::PermissionDenied => "permission-denied",
+            Code::ProcessExited => "process-exited",
+            Code::MapsMalformed => "maps-malformed",
+            Code::MapsUnstable => "maps-unstable",
+            Code::SnapshotMalformed => "snapshot-malformed",
+            Code::SysrootInvalid => "sysroot-invalid",
+            Code::PageSizeContradicted => "page-size-contradicted",
+            Code::InputUnreadable => "input-unreadable",
             Code::ProcessSkipped => "process-skipped",
         }
     }
@@ -114,6 +145,58 @@ impl Warning {
             code,
             object,
             message: message.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every code, as docs/json.md must list it and JSON writes it.
+    #[test]
+    fn every_code_is_documented_and_serialised_as_printed() {
+        let all = [
+            Code::FileUnreadable,
+            Code::NotRegularFile,
+            Code::FileReplaced,
+            Code::BuildIdMismatch,
+            Code::ElfMalformed,
+            Code::LayoutMismatch,
+            Code::AbiMismatch,
+            Code::UnexplainedFile,
+            Code::WorkLimit,
+            Code::ResidencyUnavailable,
+            Code::PageSize,
+            Code::KernelThread,
+            Code::BudgetUnmatched,
+            Code::BudgetUnmeasured,
+            Code::BudgetEmpty,
+            Code::ReportCut,
+            Code::SectionsUnreadable,
+            Code::DynamicUnreadable,
+            Code::AddressOverflow,
+            Code::LimitReached,
+            Code::NoInode,
+            Code::NoSuchProcess,
+            Code::PermissionDenied,
+            Code::ProcessExited,
+            Code::MapsMalformed,
+            Code::MapsUnstable,
+            Code::SnapshotMalformed,
+            Code::SysrootInvalid,
+            Code::PageSizeContradicted,
+            Code::InputUnreadable,
+        ];
+        let doc =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/json.md")).unwrap();
+        for c in all {
+            let json = serde_json::to_string(&c).unwrap();
+            assert_eq!(json, format!("\"{}\"", c.as_str()));
+            assert!(
+                doc.contains(&format!("`{}`", c.as_str())),
+                "{c} is not in docs/json.md"
+            );
         }
     }
 }

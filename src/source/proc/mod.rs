@@ -77,6 +77,19 @@ impl std::fmt::Display for ProcError {
     }
 }
 
+impl ProcError {
+    /// The stable code of this error.
+    pub fn code(&self) -> crate::vocab::Code {
+        use crate::vocab::Code;
+        match self {
+            ProcError::NoSuchProcess(_) => Code::NoSuchProcess,
+            ProcError::Exited(_) | ProcError::Zombie(_) => Code::ProcessExited,
+            ProcError::PermissionDenied { .. } => Code::PermissionDenied,
+            ProcError::Io { .. } => Code::InputUnreadable,
+        }
+    }
+}
+
 impl std::error::Error for ProcError {}
 
 /// A live process: `/proc/PID`, with the files elfmaps keeps open on it.

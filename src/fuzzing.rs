@@ -1,0 +1,253 @@
+//! The bodies of the fuzz targets (`fuzz/fuzz_targets/*.rs`, run by
+//! `cargo +nightly fuzz run NAME`), in the library so that they can reach its
+//! `pub(crate)` internals; `tests/fuzz_corpus.rs` replays the committed corpus and every
+//! crash found so far through the same functions on stable Rust. Not an API: hidden
+//! from the docs, and it may change at any time.
+//!
+//! A body must never panic, whatever the bytes; the asserts in them are invariants
+//! that hold for any input.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::input::maps::{self, Mapping, NameKind};
+use crate::input::snapshot::Snapshot;
+use crate::label::{self, FileFacts, FileKey, Hints};
+use crate::pipeline::{Saved, offline_with};
+use crate::report::Report;
+use crate::source::memory::MemorySource;
+use crate::vocab::{Kind, PageSize, Residency};
+
+/// The maps/smaps parser, whole and fed in two pieces.
+pub fn maps(data: &[u8]) {
+    let whole = maps::parse(data);
+    let mut p = maps::Parser::default();
+    let cut = data.first().map_or(0, |&b| usize::from(b)).min(data.len());
+    let pieces = p.feed(&data[..cut]).and_then(|()| p.feed(&data[cut..]));
+    let split = pieces.and_then(|()| p.finish());
+    assert_eq!(whole, split, "the parser depends on how its input is cut");
+    if let Ok(ms) = whole {
+        for m in &ms {
+            let _ = m.name_kind();
+            let _ = m.fields.iter().count();
+        }
+    }
+}
+
+/// The ELF header reader (header, program headers, PN_XNUM, build ID note).
+pub fn elf(data: &[u8]) {
+    if let Ok(info) = crate::input::elf::read(data) {
+        let _ = (info.type_name(), info.machine_name(), info.build_id_hex());
+        for p in &info.phdrs {
+            let _ = p.type_name();
+        }
+    }
+}
+
+/// The budget file parser.
+pub fn budget(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = crate::input::budget::parse(text);
+    }
+}
+
+/// The snapshot reader, and a round trip of what it accepts.
+pub fn snapshot(data: &[u8]) {
+    if let Ok(s) = Snapshot::parse(data) {
+        let again = Snapshot::parse(&s.to_bytes()).expect("a written snapshot reads back");
+        assert_eq!(s.smaps, again.smaps);
+        assert_eq!(s.residency, again.residency);
+        for r in &s.residency {
+            let all = r.count(r.start(), r.end());
+            assert!(all.present <= r.pages() && all.swapped <= r.pages());
+        }
+    }
+}
+
+/// Splits `N` (4 bytes, little-endian), `N bytes of ELF file`, `text`. (A separator
+/// byte string would also occur inside ELF files: the first seeds of `attribute` had
+/// 0xff 0x00 inside the ELF part, so their maps text never parsed.) `N` larger than
+/// what follows takes all of it.
+fn elf_and_text(data: &[u8]) -> (&[u8], &[u8]) {
+    let Some((n, rest)) = data.split_first_chunk::<4>() else {
+        return (&[], data);
+    };
+    let n = usize::try_from(u32::from_le_bytes(*n)).map_or(rest.len(), |n| n.min(rest.len()));
+    rest.split_at(n)
+}
+
+/// Thread stack pointers at the start of every other anonymous line (thread stacks
+/// and guards).
+fn stack_pointers(mappings: &[Mapping]) -> Hints {
+    Hints {
+        thread_stack_pointers: mappings
+            .iter()
+            .filter(|m| m.inode == 0)
+            .step_by(2)
+            .map(|m| m.start)
+            .collect(),
+    }
+}
+
+/// Regions cover exactly the maps lines, in order, without overlap.
+fn assert_covers(mappings: &[Mapping], regions: &[(usize, u64, u64)]) {
+    let mut at = 0usize;
+    for (i, m) in mappings.iter().enumerate() {
+        let mut pos = m.start;
+        while at < regions.len() && regions[at].0 == i {
+            assert_eq!(regions[at].1, pos, "line {}: a hole or an overlap", m.line);
+            assert!(regions[at].2 > pos, "line {}: an empty region", m.line);
+            pos = regions[at].2;
+            at += 1;
+        }
+        assert_eq!(pos, m.end, "line {} not covered", m.line);
+    }
+    assert_eq!(at, regions.len(), "regions beyond the maps lines");
+}
+
+/// Attribution and the report over hostile maps and program headers: the input is
+/// the length of an ELF file (4 bytes, little-endian), its bytes, then maps text;
+/// every file-backed line maps that ELF file. Page sizes 4K and 64K.
+pub fn attribute(data: &[u8]) {
+    let (elf_bytes, text) = elf_and_text(data);
+    let Ok(mappings) = maps::parse(text) else {
+        return;
+    };
+    let facts_for = match crate::input::elf::read(elf_bytes) {
+        Ok(info) => FileFacts::Elf {
+            info: Arc::new(info),
+            size: elf_bytes.len() as u64,
+            exact: false,
+        },
+        Err(_) => FileFacts::NotElf,
+    };
+    let facts: HashMap<FileKey, FileFacts> = mappings
+        .iter()
+        .filter(|m| m.is_file_backed())
+        .map(|m| (FileKey::of(m), facts_for.clone()))
+        .collect();
+    let hints = stack_pointers(&mappings);
+    for page in [4096u64, 65536] {
+        let page_size = PageSize::new(page).expect("a page size");
+        let a = label::attribute(&mappings, &facts, page_size, &hints);
+        let covered: Vec<_> = a
+            .regions
+            .iter()
+            .map(|r| (r.mapping, r.start, r.end))
+            .collect();
+        assert_covers(&mappings, &covered);
+        let _ = crate::report::build(&mappings, &a, page_size, &|_| None, &[]);
+        // With residency: every other page present (the first 64K pages of a line),
+        // and the last page swapped.
+        let residency = |i: usize| {
+            let m = &mappings[i];
+            let mut r = Residency::new(m.start, m.end, page_size);
+            for p in (0..r.pages().min(1 << 16)).step_by(2) {
+                r.mark_present(p..p + 1);
+            }
+            let last = r.pages().saturating_sub(1);
+            r.mark_swapped(last..last + 1);
+            Some(r)
+        };
+        let _ = crate::report::build(&mappings, &a, page_size, &residency, &[]);
+    }
+}
+
+/// The whole offline pipeline (`map --maps/--smaps/--snapshot`) over a hostile maps,
+/// smaps or snapshot text and a hostile ELF file: parse, page size, open through a
+/// [`crate::source::Source`] whose files are the given bytes, label, residency, report,
+/// JSON and back.
+///
+/// The input is one byte of flags, then the length of an ELF file (4 bytes,
+/// little-endian), its bytes, then the text (a snapshot when it starts with
+/// `ELFMAPS-SNAPSHOT`). Flags: bits 0-1 the `--page-size`
+/// (none, 4K, 16K, 64K); bit 2 set: paths of odd length are missing from the sysroot.
+/// Every other path named in the text is the ELF file.
+pub fn offline(data: &[u8]) {
+    let Some((&flags, rest)) = data.split_first() else {
+        return;
+    };
+    let (elf_bytes, text) = elf_and_text(rest);
+    let page = [None, Some(4096), Some(16384), Some(65536)][usize::from(flags & 3)]
+        .map(|p| PageSize::new(p).expect("a page size"));
+    let snapshot = text
+        .starts_with(b"ELFMAPS-SNAPSHOT")
+        .then(|| Snapshot::parse(text).ok())
+        .flatten();
+    let lines = match &snapshot {
+        Some(s) => &s.smaps[..],
+        None => text,
+    };
+    let mappings = maps::parse(lines).unwrap_or_default();
+    let elf: Arc<[u8]> = Arc::from(elf_bytes);
+    let mut files = HashMap::new();
+    for m in &mappings {
+        if let NameKind::Path { path, .. } = m.name_kind()
+            && (flags & 4 == 0 || path.len() % 2 == 0)
+        {
+            files.insert(path.into_owned(), elf.clone());
+        }
+    }
+    let hints = stack_pointers(&mappings);
+    let root = Path::new("/");
+    let saved = match snapshot {
+        Some(s) => Saved::snapshot(s, "fuzz", root),
+        None => Saved::text(text, "fuzz", root),
+    }
+    .with_page_size(page);
+    let source = |snapshot| MemorySource {
+        files,
+        hints,
+        snapshot,
+    };
+    match offline_with(saved, source) {
+        Ok(report) => check_report(&mappings, &report),
+        Err(e) => {
+            let _ = (e.code(), e.to_string());
+        }
+    }
+}
+
+/// What holds of every report: regions cover the maps lines; every ELF kind belongs to
+/// an object that exists; the totals are the lines' sizes; the JSON reads back as
+/// written.
+fn check_report(mappings: &[Mapping], report: &Report) {
+    let covered: Vec<_> = report
+        .regions
+        .iter()
+        .map(|r| (r.line, r.start, r.end))
+        .collect();
+    // Regions name their line (1-based in the input); map it to the line's index.
+    let index: HashMap<usize, usize> = mappings
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.line, i))
+        .collect();
+    let covered: Vec<_> = covered
+        .into_iter()
+        .map(|(line, s, e)| (index[&line], s, e))
+        .collect();
+    assert_covers(mappings, &covered);
+    for r in &report.regions {
+        if let Some(i) = r.instance {
+            assert!(i < report.objects.len(), "instance {i} out of range");
+        }
+        if r.kind.is_file_contents() || matches!(r.kind, Kind::Bss | Kind::Gap) {
+            assert!(
+                r.instance.is_some(),
+                "{:x}: {} without an object",
+                r.start,
+                r.kind
+            );
+        }
+    }
+    let size: u64 = mappings.iter().map(Mapping::size).sum();
+    assert_eq!(report.totals.size, size);
+    let mut json = Vec::new();
+    crate::render::json(report, &mut json).expect("JSON to memory");
+    let back: Report = serde_json::from_slice(&json).expect("the JSON reads back");
+    let mut again = Vec::new();
+    crate::render::json(&back, &mut again).expect("JSON to memory");
+    assert!(json == again, "the JSON does not read back as written");
+}
