@@ -12,6 +12,10 @@ with the machine and its load described (see bench/README.md):
           readelf -lW on the same files in one call.
   scale   bench/manymaps.c with N/4, N/2 and N anonymous mappings: time and RSS
           per maps line, marginal cost per added line, linearity.
+  system  the whole machine with the bench process running (issue 11):
+          elfmaps system (table, --json, --rss-only when present) against cat
+          of every readable smaps of the same processes, and smem -t when
+          installed; peak RSS.
 
 Python 3 stdlib only; needs cc, pmap, readelf and (to build elfmaps) cargo.
 No network.
@@ -23,6 +27,7 @@ import json
 import os
 import platform
 import select
+import shutil
 import signal
 import statistics
 import subprocess
@@ -35,7 +40,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 DEFAULT_ELFMAPS = REPO / "target" / "release" / "elfmaps"
 DEFAULT_LIBDIR = "/usr/lib/x86_64-linux-gnu"
-PARTS = ("main", "layout", "scale")
+PARTS = ("main", "layout", "scale", "system")
 
 # Targets (issue 10; see README.md).
 MAX_MAP_OVER_CAT = 1.5          # map, map --json: median / median(cat smaps)
@@ -45,6 +50,11 @@ MAX_RSS_ONLY_OVER_CAT = 0.9     # map --rss-only (--json): median / median(cat s
 MAX_LAYOUT_OVER_READELF = 0.5   # layout --json FILES / readelf -lW FILES
 MAX_US_PER_LINE = 1.5           # scale: marginal time per added maps line, N/2 -> N
 MAX_SCALE_NONLINEARITY = 1.5    # scale: marginal cost upper half / lower half
+# Targets (issue 11).
+MAX_SYSTEM_OVER_CAT = 1.5       # system (--json): median / median(cat of the same smaps)
+MIN_SMEM_OVER_SYSTEM = 5.0      # median(smem -t) / median(system): at least 5x faster
+MAX_SYSTEM_RSS_ONLY_OVER_CAT = 1.0  # system --rss-only / cat of the same smaps
+MAX_SYSTEM_RSS_MIB = 32.0       # system, system --json: peak RSS
 
 _children = []  # Popen objects to clean up on exit
 
@@ -97,6 +107,12 @@ def ensure_elfmaps(path, explicit):
         die("cargo build --release failed (is the dependency cache populated? "
             "run `cargo build --release` once, or pass --elfmaps PATH)")
     return path.resolve()
+
+
+def system_has_rss_only(elfmaps):
+    """Whether this binary's `system` accepts --rss-only (from `system --help`)."""
+    r = subprocess.run([str(elfmaps), "system", "--help"], capture_output=True, text=True)
+    return r.returncode == 0 and "--rss-only" in r.stdout
 
 
 def has_rss_only(elfmaps):
@@ -612,6 +628,84 @@ def bench_scale(args, tmp, elfmaps, launcher, checks, rss_only):
     print()
 
 
+def readable_user_pids():
+    """PIDs whose smaps this user may read, kernel threads and zombies left out:
+    what `elfmaps system --pid LIST` and `cat` are both given."""
+    pids = []
+    for name in sorted(os.listdir("/proc"), key=lambda n: (len(n), n)):
+        if not name.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{name}/stat").read_bytes()
+            fields = stat[stat.rindex(b")") + 2:].split()
+            if fields[0] in (b"Z", b"X") or int(fields[6]) & 0x00200000:
+                continue  # zombie, or a kernel thread (PF_KTHREAD)
+            with open(f"/proc/{name}/smaps", "rb"):
+                pass  # the ptrace check is made at open
+        except (OSError, ValueError, IndexError):
+            continue
+        pids.append(name)
+    return pids
+
+
+def bench_system(args, tmp, elfmaps, launcher, checks):
+    manylibs = compile_c("manylibs.c", tmp)
+    target_argv = [manylibs, str(args.objects)] + ([args.libdir] if args.libdir else [])
+    proc, info = start_target(target_argv)
+    pids = readable_user_pids()
+    pid_list = ",".join(pids)
+    smaps = [f"/proc/{p}/smaps" for p in pids]
+    rss_only = system_has_rss_only(elfmaps)
+    commands = [
+        ("elfmaps system --pid LIST", [elfmaps, "system", "--pid", pid_list], "text"),
+        ("elfmaps system --json --pid LIST",
+         [elfmaps, "system", "--json", "--pid", pid_list], "json"),
+        ("elfmaps system", [elfmaps, "system"], "text"),
+    ]
+    if rss_only:
+        commands.append(("elfmaps system --rss-only --pid LIST",
+                         [elfmaps, "system", "--rss-only", "--pid", pid_list], "text"))
+    # `cat` exits non-zero when a process of the list exits during the run; its
+    # time still counts.
+    commands.append(("cat the same smaps", ["cat", *smaps], "none"))
+    smem = shutil.which("smem") is not None
+    if smem:
+        commands.append(("smem -t", ["smem", "-t"], "text"))
+    for name, argv, kind in commands:
+        if kind != "none":
+            verify(name, argv, want_json=(kind == "json"))
+    res = measure(launcher, [(n, a) for n, a, _ in commands], args.rounds)
+    stop_target(proc)
+    nlines = sum(maps_lines(p) for p in pids if Path(f"/proc/{p}").exists())
+    print(f"[system] {len(pids)} readable processes (kernel threads and zombies left "
+          f"out), manylibs among them, about {nlines} maps lines in all; smem -t: "
+          f"{'measured' if smem else 'not installed'}; --rss-only: "
+          f"{'measured' if rss_only else 'not available in this binary'}")
+    print()
+    print_table(res, "cat the same smaps")
+    print()
+    cat = med_ms(res["cat the same smaps"])
+    for name in ("elfmaps system --pid LIST", "elfmaps system --json --pid LIST"):
+        checks.ratio("system", f"{name} / cat", med_ms(res[name]) / cat, MAX_SYSTEM_OVER_CAT)
+    for name in ("elfmaps system --pid LIST", "elfmaps system --json --pid LIST"):
+        x = mib(max(r.rss for r in res[name]))
+        checks.add("system", f"{name} peak RSS max", f"{x:.1f} MiB",
+                   f"<= {MAX_SYSTEM_RSS_MIB:g} MiB", x <= MAX_SYSTEM_RSS_MIB)
+    if rss_only:
+        checks.ratio("system", "elfmaps system --rss-only / cat",
+                     med_ms(res["elfmaps system --rss-only --pid LIST"]) / cat,
+                     MAX_SYSTEM_RSS_ONLY_OVER_CAT)
+    else:
+        checks.unavailable("system", "elfmaps system --rss-only / cat",
+                           "`elfmaps system --help` lists no --rss-only")
+    if smem:
+        ratio = med_ms(res["smem -t"]) / med_ms(res["elfmaps system"])
+        checks.add("system", "smem -t / elfmaps system", f"{ratio:.2f}",
+                   f">= {MIN_SMEM_OVER_SYSTEM:g}", ratio >= MIN_SMEM_OVER_SYSTEM)
+    else:
+        checks.unavailable("system", "smem -t / elfmaps system", "smem is not installed")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=15, help="measured rounds (default 15)")
@@ -666,6 +760,8 @@ def main():
                 bench_layout(args, elfmaps, launcher, checks)
             if "scale" in parts:
                 bench_scale(args, tmp, elfmaps, launcher, checks, rss_only)
+            if "system" in parts:
+                bench_system(args, tmp, elfmaps, launcher, checks)
             cleanup()
     finally:
         cleanup()

@@ -62,9 +62,10 @@ enum Color {
 #[derive(Args)]
 #[group(multiple = false)]
 struct SourceArgs {
-    /// A live process to read.
-    #[arg(value_parser = parse_pid)]
-    pid: Option<u32>,
+    /// A live process to read: a PID, `self` (elfmaps itself) or a process name (every
+    /// process of that name, as pidof finds them). `map` takes several.
+    #[arg(value_name = "PID", value_parser = parse_process)]
+    pid: Vec<ProcessArg>,
     /// A saved /proc/PID/smaps (`-` for standard input).
     #[arg(long, value_name = "FILE")]
     smaps: Option<PathBuf>,
@@ -88,6 +89,9 @@ struct InputArgs {
     /// `check --elf`: the pages static sizes are counted in, default 4096).
     #[arg(long, value_name = "BYTES", value_parser = parse_page_size, conflicts_with = "pid")]
     page_size: Option<PageSize>,
+    /// `check --system` (set by the subcommand, not a flag here).
+    #[arg(skip)]
+    system: bool,
 }
 
 /// The subcommands.
@@ -130,6 +134,10 @@ enum Command {
         /// One file per `--elf`; repeat it for more (`--elf a.so --elf b.so`).
         #[arg(long, value_name = "FILE", conflicts_with_all = ["pid", "smaps", "maps", "snapshot"])]
         elf: Vec<PathBuf>,
+        /// Check the whole machine: each object's kinds summed over every process that
+        /// maps it (a system snapshot given with --snapshot is checked so without it).
+        #[arg(long, conflicts_with_all = ["pid", "smaps", "maps", "snapshot", "elf"])]
+        system: bool,
         #[command(flatten)]
         input: InputArgs,
         /// A budget file that checks nothing (no rules, or a rule that matches no
@@ -146,7 +154,7 @@ enum Command {
         #[arg(long, value_enum, default_value_t = FormatArg::Text)]
         format: FormatArg,
     },
-    /// Compare two JSON reports saved from `map`, `summary` or `layout`.
+    /// Compare two JSON reports saved from `map`, `summary`, `layout` or `system`.
     Diff {
         /// The older report.
         old: PathBuf,
@@ -159,6 +167,12 @@ enum Command {
         /// --exit-code`).
         #[arg(long)]
         exit_code: bool,
+    },
+    /// Every process of the machine (or a selection) in one pass: memory per object
+    /// and kind across processes, per kind, or per process.
+    System {
+        #[command(flatten)]
+        args: SystemArgs,
     },
     /// Write an HTML report to look at: one self-contained page (an address-space
     /// strip, a treemap, a table of objects and kinds) of a process or saved input, or
@@ -175,10 +189,18 @@ enum Command {
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
     },
-    /// Record a process for analysis on another machine (`map --snapshot FILE --sysroot DIR`).
+    /// Record a process for analysis on another machine (`map --snapshot FILE --sysroot
+    /// DIR`), or with --system every process (`system --snapshot FILE --sysroot DIR`).
     Snapshot {
         /// The process to record.
-        pid: u32,
+        #[arg(required_unless_present = "system", conflicts_with = "system")]
+        pid: Option<u32>,
+        /// Record every process of the machine (or those --pid, --name, --user, --cgroup
+        /// select) in one file.
+        #[arg(long)]
+        system: bool,
+        #[command(flatten)]
+        select: SelectArgs,
         /// Where to write the snapshot (`-` for standard output).
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
@@ -191,7 +213,7 @@ enum Command {
     /// address range, kind, segment and resident bytes and pages.
     Sections {
         /// A live process to read.
-        #[arg(value_parser = parse_pid, required_unless_present = "snapshot", conflicts_with = "snapshot")]
+        #[arg(value_parser = parse_pid_or_self, required_unless_present = "snapshot", conflicts_with = "snapshot")]
         pid: Option<u32>,
         /// A file written by `elfmaps snapshot --sections` on the target.
         #[arg(long, value_name = "FILE")]
@@ -254,11 +276,131 @@ The budget file has one [[budget]] table per rule:
 Sizes are bytes, or strings with a unit: B, KiB, MiB, GiB, kB, MB, GB.
 
 TARGET is a PID, --smaps FILE, --maps FILE or --snapshot FILE (with --sysroot), or
-one --elf FILE per ELF file (static sizes, only max_size measurable).
+one --elf FILE per ELF file (static sizes, only max_size measurable), or --system:
+the whole machine, each object's kinds summed over every process that maps it (a
+system snapshot given with --snapshot is checked the same way).
 
 Exit status: 0 every rule holds (one line says how many were checked, unless
 --quiet), 1 a rule is exceeded (one line per violation), 2 an error, or with
 --strict a budget file that checks nothing.";
+
+/// Which processes `system` and `snapshot --system` read.
+#[derive(Args)]
+struct SelectArgs {
+    /// Only these processes: PIDs separated by commas (`self` is elfmaps itself).
+    #[arg(long = "pid", value_name = "LIST", value_delimiter = ',', value_parser = parse_pid_or_self)]
+    pids: Vec<u32>,
+    /// Only processes of this name (comm, or the file name of the executable or of the
+    /// first argument, as pidof); repeat for more names.
+    #[arg(long, value_name = "NAME")]
+    name: Vec<String>,
+    /// Only processes of this user (a name or a UID; the effective UID).
+    #[arg(long, value_name = "USER")]
+    user: Option<String>,
+    /// Only processes in this cgroup or below it (the path of /proc/PID/cgroup, e.g.
+    /// /system.slice/foo.service; live only).
+    #[arg(long, value_name = "PATH")]
+    cgroup: Option<String>,
+}
+
+impl SelectArgs {
+    /// Whether any selection flag was given.
+    fn any(&self) -> bool {
+        !self.pids.is_empty()
+            || !self.name.is_empty()
+            || self.user.is_some()
+            || self.cgroup.is_some()
+    }
+
+    /// The selection the flags say (a user name looked up in the password database).
+    fn selection(&self) -> Result<elfmaps::pipeline::system::Selection, String> {
+        use elfmaps::pipeline::system::Selection;
+        let user = match &self.user {
+            None => None,
+            Some(u) => {
+                Some(elfmaps::source::proc::user_id(u).ok_or_else(|| format!("no user {u:?}"))?)
+            }
+        };
+        let selection = if self.pids.is_empty() {
+            Selection::all()
+        } else {
+            Selection::pids(self.pids.clone())
+        };
+        Ok(selection
+            .with_names(self.name.clone())
+            .with_user(user)
+            .with_cgroup(self.cgroup.clone()))
+    }
+}
+
+/// The flags of `system`.
+#[derive(Args)]
+struct SystemArgs {
+    #[command(flatten)]
+    select: SelectArgs,
+    /// A system snapshot written by `elfmaps snapshot --system` on the target, analysed
+    /// with the files under --sysroot.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["smemcap", "cgroup"])]
+    snapshot: Option<PathBuf>,
+    /// A capture of smem's smemcap (a tar of /proc; `-` for standard input; decompress
+    /// it first), analysed with the files under --sysroot.
+    #[arg(long, value_name = "FILE", conflicts_with = "cgroup")]
+    smemcap: Option<PathBuf>,
+    /// The target's root filesystem, for --snapshot and --smemcap.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    sysroot: PathBuf,
+    /// The target's page size in bytes, for an smemcap capture whose smaps does not
+    /// say it.
+    #[arg(long, value_name = "BYTES", value_parser = parse_page_size)]
+    page_size: Option<PageSize>,
+    /// Rows per object and kind, per kind across objects, or per process.
+    #[arg(long, value_enum, default_value_t = SystemBy::Object)]
+    by: SystemBy,
+    /// One line per process for each object whose file name (or path, with a /)
+    /// matches GLOB, as librank prints.
+    #[arg(long, value_name = "GLOB")]
+    object: Option<String>,
+    /// Largest first by this figure.
+    #[arg(long, value_enum, default_value_t = SystemSort::Pss)]
+    sort: SystemSort,
+    /// Keep only the first N rows of the table (JSON is always whole).
+    #[arg(long, value_name = "N")]
+    top: Option<usize>,
+    /// Print JSON instead of a table (the whole machine: rows, objects, kinds,
+    /// processes, skipped, warnings).
+    #[arg(long)]
+    json: bool,
+    /// List the processes skipped and why.
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+/// `system --by`.
+#[derive(Clone, Copy, ValueEnum)]
+enum SystemBy {
+    Object,
+    Kind,
+    Process,
+}
+
+/// `system --sort`.
+#[derive(Clone, Copy, ValueEnum)]
+enum SystemSort {
+    Size,
+    Rss,
+    Pss,
+    Uss,
+    Swap,
+}
+
+/// A PID, or `self`.
+fn parse_pid_or_self(s: &str) -> Result<u32, String> {
+    if s == "self" {
+        return Ok(elfmaps::source::proc::own_pid());
+    }
+    s.parse()
+        .map_err(|_| format!("{s:?} is not a process ID (or self)"))
+}
 
 /// `summary --by`.
 #[derive(Clone, Copy, ValueEnum)]
@@ -282,12 +424,69 @@ enum FormatArg {
     Github,
 }
 
-/// A PID. A path in its place is most often a second ELF file after `check --elf`:
-/// the error says how to give several.
-fn parse_pid(s: &str) -> Result<u32, String> {
-    s.parse().map_err(|_| {
-        format!("{s:?} is not a process ID (ELF files for check: one --elf FILE each)")
-    })
+/// A live process as the command line names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ProcessArg {
+    /// A PID.
+    Pid(u32),
+    /// `self`: elfmaps itself.
+    Own,
+    /// A process name: every process of that name.
+    Name(String),
+}
+
+/// A PID, `self` or a process name. A path in its place is most often a second ELF
+/// file after `check --elf`: the error says how to give several.
+fn parse_process(s: &str) -> Result<ProcessArg, String> {
+    if let Ok(pid) = s.parse() {
+        return Ok(ProcessArg::Pid(pid));
+    }
+    if s == "self" {
+        return Ok(ProcessArg::Own);
+    }
+    if s.is_empty() || s.contains('/') {
+        return Err(format!(
+            "{s:?} is not a process ID or name (ELF files for check: one --elf FILE each)"
+        ));
+    }
+    Ok(ProcessArg::Name(s.to_string()))
+}
+
+/// A process named on the command line, resolved: its PID, and whether it was found
+/// by name (then one that exits before it is read is skipped with a warning, not an
+/// error).
+#[derive(Debug, Clone, Copy)]
+struct Resolved {
+    pid: u32,
+    by_name: bool,
+}
+
+/// The PIDs of the processes named on the command line, in order.
+fn resolve(args: &[ProcessArg]) -> Result<Vec<Resolved>, String> {
+    let mut out = Vec::new();
+    for a in args {
+        match a {
+            ProcessArg::Pid(pid) => out.push(Resolved {
+                pid: *pid,
+                by_name: false,
+            }),
+            ProcessArg::Own => out.push(Resolved {
+                pid: elfmaps::source::proc::own_pid(),
+                by_name: false,
+            }),
+            ProcessArg::Name(name) => {
+                let pids = elfmaps::pipeline::system::pids_named(name)
+                    .map_err(|e| format!("/proc: {e}"))?;
+                if pids.is_empty() {
+                    return Err(format!(
+                        "no process named {name:?} (ELF files for check: one --elf FILE each)"
+                    ));
+                }
+                out.extend(pids.into_iter().map(|pid| Resolved { pid, by_name: true }));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// `--page-size`: a number of bytes, validated as a page size once, by [`PageSize`].
@@ -300,8 +499,8 @@ fn parse_page_size(s: &str) -> Result<PageSize, String> {
 
 /// What to analyse, built once from the flags.
 enum Target {
-    /// A live process.
-    Pid(u32),
+    /// Live processes (`map` takes several; the others one).
+    Pids(Vec<Resolved>),
     /// A saved /proc/PID/smaps (`-`: standard input).
     Smaps(PathBuf),
     /// A saved /proc/PID/maps (`-`: standard input).
@@ -310,6 +509,8 @@ enum Target {
     Snapshot(PathBuf),
     /// ELF files, by their static layout (`check --elf`).
     Elf(Vec<PathBuf>),
+    /// The whole live machine (`check --system`).
+    System,
 }
 
 /// The input of `map`, `summary` and `check`: the target and how to read it.
@@ -320,14 +521,22 @@ struct Input {
 }
 
 impl InputArgs {
+    /// With `check --system` and no other target: the live machine.
+    fn into_system(mut self, system: bool) -> InputArgs {
+        self.system = system;
+        self
+    }
+
     /// The input the flags name; `elf` are `check --elf`'s files (clap makes them
     /// exclusive with the other targets). `targets` lists the choices for the error.
     fn into_input(self, elf: Vec<PathBuf>, targets: &str) -> Result<Input, String> {
         let s = self.source;
         let target = if !elf.is_empty() {
             Target::Elf(elf)
-        } else if let Some(pid) = s.pid {
-            Target::Pid(pid)
+        } else if self.system {
+            Target::System
+        } else if !s.pid.is_empty() {
+            Target::Pids(resolve(&s.pid)?)
         } else if let Some(p) = s.smaps {
             Target::Smaps(p)
         } else if let Some(p) = s.maps {
@@ -349,7 +558,7 @@ impl InputArgs {
 const TARGETS: &str = "a PID, --smaps FILE, --maps FILE or --snapshot FILE";
 /// The targets of `check`.
 const CHECK_TARGETS: &str =
-    "a PID, --smaps FILE, --maps FILE, --snapshot FILE or --elf FILE (once per file)";
+    "a PID, --smaps FILE, --maps FILE, --snapshot FILE, --system or --elf FILE (once per file)";
 
 /// Reads a named input file, or standard input for `-`.
 fn read_input(path: &Path) -> Result<Vec<u8>, String> {
@@ -415,19 +624,35 @@ fn error(msg: &str) -> Exit {
 
 /// Runs the pipeline on a process or saved input and prints its warnings.
 fn load(input: &Input) -> Result<Report, String> {
+    load_with(input, None)
+}
+
+/// [`load`], with the bytes of a snapshot already read (`pre`).
+fn load_with(input: &Input, pre: Option<Vec<u8>>) -> Result<Report, String> {
     let (path, snapshot) = match &input.target {
-        Target::Pid(pid) => {
-            return elfmaps::pipeline::live(*pid)
+        Target::Pids(pids) => {
+            let [one] = pids.as_slice() else {
+                return Err(format!(
+                    "{} processes given: only map takes several (or see `elfmaps system`)",
+                    pids.len()
+                ));
+            };
+            return elfmaps::pipeline::live(one.pid)
                 .map_err(|e| e.to_string())
                 .inspect(warn);
         }
         Target::Smaps(p) | Target::Maps(p) => (p, None),
         Target::Snapshot(p) => {
-            let snap = elfmaps::input::snapshot::Snapshot::parse(&read_input(p)?)
+            let bytes = match pre {
+                Some(b) => b,
+                None => read_input(p)?,
+            };
+            let snap = elfmaps::input::snapshot::Snapshot::parse(&bytes)
                 .map_err(|e| format!("{}: {e}", p.display()))?;
             (p, Some(snap))
         }
         Target::Elf(_) => return Err("ELF files have no process to label".into()),
+        Target::System => return Err("the whole machine is not one process".into()),
     };
     let name = path.display().to_string();
     let text;
@@ -525,6 +750,11 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
                 Ok(i) => i,
                 Err(e) => return Ok(error(&e)),
             };
+            if let Target::Pids(pids) = &input.target
+                && pids.len() > 1
+            {
+                return run_map_many(pids, json, color);
+            }
             let report = match load(&input) {
                 Ok(r) => r,
                 Err(e) => return Ok(error(&e)),
@@ -573,12 +803,13 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
         Command::Check {
             budget,
             elf,
+            system,
             input,
             strict,
             quiet,
             json,
             format,
-        } => match input.into_input(elf, CHECK_TARGETS) {
+        } => match input.into_system(system).into_input(elf, CHECK_TARGETS) {
             Ok(input) => run_check(
                 &budget,
                 &input,
@@ -632,11 +863,30 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
             pages,
             json,
         } => run_sections(pid, snapshot, &sysroot, object, pages, json, color),
+        Command::System { args } => run_system(args, color),
         Command::Snapshot {
             pid,
+            system,
+            select,
             output,
             sections,
         } => {
+            if system {
+                if sections {
+                    return Ok(error(
+                        "--sections records one process: give a PID, not --system",
+                    ));
+                }
+                return run_snapshot_system(&select, &output);
+            }
+            if select.any() {
+                return Ok(error(
+                    "--pid, --name, --user and --cgroup select processes for --system",
+                ));
+            }
+            let Some(pid) = pid else {
+                return Ok(error("no process: give a PID, or --system"));
+            };
             let taken = if sections {
                 elfmaps::pipeline::snapshot_sections(pid)
             } else {
@@ -695,7 +945,7 @@ fn origin<'a>(target: &Target, file: &'a mut String) -> Origin<'a> {
         Target::Smaps(_) => "saved smaps",
         Target::Maps(_) => "saved maps",
         Target::Snapshot(_) => "snapshot",
-        Target::Pid(_) | Target::Elf(_) => return Origin::Live,
+        Target::Pids(_) | Target::Elf(_) | Target::System => return Origin::Live,
     };
     if let Target::Smaps(p) | Target::Maps(p) | Target::Snapshot(p) = target {
         *file = p.display().to_string();
@@ -830,7 +1080,9 @@ const MAN_SECTIONS: &[(&str, &str, &str)] = &[
 filesystem in which the mapped files are looked up, and --page-size BYTES when the \
 input does not say it. snapshot records a live process only. layout and check --elf \
 read ELF files named on the command line; diff and report --diff read JSON reports \
-saved from map, summary (without --top) or layout.",
+saved from map, summary (without --top), layout or system (diff). system reads every \
+process of the machine, or a system snapshot (--snapshot FILE, written by snapshot \
+--system) or an smemcap capture (--smemcap FILE) with --sysroot DIR.",
     ),
     (
         "",
@@ -865,6 +1117,254 @@ and the snapshot format.",
     ),
     ("check", "BUDGET FILE AND EXIT STATUS", CHECK_HELP),
 ];
+
+/// `elfmaps map PID PID...`: one report per process, the mapped files read once for
+/// all of them; tables one after the other, or one JSON document per line. A process
+/// named by PID that cannot be read is an error (exit 2, after the others); one found
+/// by name that exited meanwhile is a warning.
+fn run_map_many(pids: &[Resolved], json: bool, color: bool) -> io::Result<Exit> {
+    use elfmaps::pipeline::system::{Mode, process_report};
+    let cache = elfmaps::source::cache::FileCache::new();
+    let mut exit = Exit::Ok;
+    let mut first = true;
+    for r in pids {
+        let report = elfmaps::source::proc::Process::new(r.pid)
+            .map_err(elfmaps::Error::from)
+            .and_then(|p| process_report(p, Mode::Smaps, Some(&cache)));
+        let report = match report {
+            Ok(report) => report,
+            Err(elfmaps::Error::Proc(e @ elfmaps::source::proc::ProcError::Exited(_)))
+                if r.by_name =>
+            {
+                say(&format!(
+                    "elfmaps: warning: {}",
+                    escape(e.to_string().as_bytes())
+                ));
+                continue;
+            }
+            Err(e) => {
+                exit = error(&e.to_string());
+                continue;
+            }
+        };
+        warn(&report);
+        print(|out| {
+            if json {
+                elfmaps::render::json(&report, out)
+            } else {
+                if !first {
+                    writeln!(out)?;
+                }
+                elfmaps::render::map::table(&report, Origin::Live, out, color)
+            }
+        })?;
+        first = false;
+    }
+    Ok(exit)
+}
+
+/// Where the processes of `system` (and `check --system`) come from.
+enum SystemFrom<'a> {
+    /// This machine.
+    Live,
+    /// A system snapshot (its bytes, its file's name).
+    Snapshot(&'a [u8], &'a Path),
+    /// An smemcap capture (its bytes, its file's name).
+    Smemcap(&'a [u8], &'a Path),
+}
+
+/// How `system` (and `check --system`) read the processes.
+struct SystemLoad<'a> {
+    from: SystemFrom<'a>,
+    selection: elfmaps::pipeline::system::Selection,
+    sysroot: &'a Path,
+    page_size: Option<PageSize>,
+    keep_uses: bool,
+    verbose: bool,
+}
+
+/// Scans and folds the machine, and prints its warnings. `Err` when nothing could be
+/// read (or the input is not what it should be).
+fn load_system(l: SystemLoad) -> Result<elfmaps::views::system::System, String> {
+    use elfmaps::pipeline::system::{self, Mode};
+    let mut builder = elfmaps::views::system::Builder::new();
+    if l.keep_uses {
+        builder = builder.keep_uses();
+    }
+    let mut sink = |s: system::Scanned| builder.add(&s.process, &s.report);
+    let (outcome, source) = match l.from {
+        SystemFrom::Snapshot(bytes, file) => {
+            let snap = elfmaps::input::snapshot::SystemSnapshot::parse(bytes)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            let o = system::scan_snapshot(&snap, l.sysroot, &l.selection, &mut sink);
+            (o, "snapshot")
+        }
+        SystemFrom::Smemcap(bytes, file) => {
+            let cap = elfmaps::input::smemcap::Smemcap::parse(bytes)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            let o = system::scan_smemcap(&cap, l.sysroot, l.page_size, &l.selection, &mut sink);
+            (o, "smemcap")
+        }
+        SystemFrom::Live => {
+            let o = system::scan(&l.selection, Mode::Smaps, &mut sink)
+                .map_err(|e| format!("cannot list /proc: {e}"))?;
+            (o, "live")
+        }
+    };
+    if outcome.read == 0 {
+        let k = &outcome.skipped;
+        return Err(if k.total() == 0 {
+            "no process matches the selection".to_string()
+        } else {
+            format!(
+                "no process could be read: {} exited, {} denied, {} kernel threads, {} zombies, {} failed",
+                k.exited, k.denied, k.kernel_threads, k.zombies, k.failed
+            )
+        });
+    }
+    if l.verbose {
+        say(&format!(
+            "elfmaps: {} processes read; {} distinct mapped files read, found {} times in the cache instead of being opened again",
+            outcome.read, outcome.files, outcome.cache_hits
+        ));
+    }
+    let sys = builder.finish(outcome, source, l.verbose);
+    for w in &sys.warnings {
+        say(&format!(
+            "elfmaps: warning: {}",
+            elfmaps::render::warning_text(w)
+        ));
+    }
+    Ok(sys)
+}
+
+/// `elfmaps system`: scan (live, a system snapshot or an smemcap capture), fold,
+/// print. Exit 0 (with a warning when processes were skipped), 2 when no process
+/// could be read.
+fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
+    use elfmaps::views::system::{ObjectGlob, Sort, object_users, sort_processes, sort_rows};
+    let selection = match a.select.selection() {
+        Ok(s) => s,
+        Err(e) => return Ok(error(&e)),
+    };
+    let glob = match a.object.as_deref().map(ObjectGlob::new).transpose() {
+        Ok(g) => g,
+        Err(e) => return Ok(error(&e)),
+    };
+    let file = a.snapshot.as_ref().or(a.smemcap.as_ref());
+    let bytes = match file.map(|f| read_input(f)).transpose() {
+        Ok(b) => b,
+        Err(e) => return Ok(error(&e)),
+    };
+    let from = match (&bytes, &a.snapshot, &a.smemcap) {
+        (Some(b), Some(f), _) => SystemFrom::Snapshot(b, f),
+        (Some(b), None, Some(f)) => SystemFrom::Smemcap(b, f),
+        _ => SystemFrom::Live,
+    };
+    let sys = match load_system(SystemLoad {
+        from,
+        selection,
+        sysroot: &a.sysroot,
+        page_size: a.page_size,
+        keep_uses: glob.is_some(),
+        verbose: a.verbose,
+    }) {
+        Ok(s) => s,
+        Err(e) => return Ok(error(&e)),
+    };
+    let sort = match a.sort {
+        SystemSort::Size => Sort::Size,
+        SystemSort::Rss => Sort::Rss,
+        SystemSort::Pss => Sort::Pss,
+        SystemSort::Uss => Sort::Uss,
+        SystemSort::Swap => Sort::Swap,
+    };
+    print(|out| {
+        if let Some(glob) = &glob {
+            let groups = object_users(&sys, glob, sort);
+            if a.json {
+                return elfmaps::render::json(
+                    &elfmaps::views::system::Users::new(
+                        &a.object.clone().unwrap_or_default(),
+                        &groups,
+                    ),
+                    out,
+                );
+            }
+            return elfmaps::render::system::users(&sys, &groups, out, color);
+        }
+        if a.json {
+            return elfmaps::render::json(&sys, out);
+        }
+        let top = a.top.unwrap_or(usize::MAX);
+        match a.by {
+            SystemBy::Process => {
+                let mut procs = sys.processes.clone();
+                sort_processes(&mut procs, sort);
+                let dropped = procs.len().saturating_sub(top);
+                procs.truncate(top);
+                elfmaps::render::system::processes(&sys, &procs, dropped, out, color)
+            }
+            SystemBy::Object | SystemBy::Kind => {
+                let (mut rows, of) = match a.by {
+                    SystemBy::Kind => (sys.kinds.clone(), elfmaps::render::system::RowsOf::Kind),
+                    _ => (
+                        sys.rows.clone(),
+                        elfmaps::render::system::RowsOf::ObjectKind,
+                    ),
+                };
+                sort_rows(&mut rows, sort);
+                let dropped = rows.len().saturating_sub(top);
+                rows.truncate(top);
+                elfmaps::render::system::rows(&sys, &rows, of, dropped, out, color)
+            }
+        }
+    })?;
+    Ok(Exit::Ok)
+}
+
+/// `elfmaps snapshot --system -o FILE`: every selected process in one file.
+fn run_snapshot_system(select: &SelectArgs, output: &Path) -> io::Result<Exit> {
+    let selection = match select.selection() {
+        Ok(s) => s,
+        Err(e) => return Ok(error(&e)),
+    };
+    let to_stdout = output == Path::new("-");
+    let written = if to_stdout {
+        let mut out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+        let r = elfmaps::pipeline::system::snapshot_system(&selection, &mut out);
+        out.flush()?;
+        r
+    } else {
+        match std::fs::File::create(output) {
+            Ok(f) => {
+                let mut out = io::BufWriter::with_capacity(64 * 1024, f);
+                let r = elfmaps::pipeline::system::snapshot_system(&selection, &mut out);
+                match out.flush() {
+                    Ok(()) => r,
+                    Err(e) => Err(e),
+                }
+            }
+            Err(e) => return Ok(error(&format!("writing {}: {e}", output.display()))),
+        }
+    };
+    let outcome = match written {
+        Ok(o) => o,
+        // Writing standard output failed: main says so (a broken pipe exits 0).
+        Err(e) if to_stdout => return Err(e),
+        Err(e) => return Ok(error(&format!("writing {}: {e}", output.display()))),
+    };
+    if let Some(w) = outcome.skipped.warning() {
+        say(&format!(
+            "elfmaps: warning: {}",
+            elfmaps::render::warning_text(&w)
+        ));
+    }
+    if outcome.read == 0 {
+        return Ok(error("no process could be recorded"));
+    }
+    Ok(Exit::Ok)
+}
 
 /// How `check` prints.
 struct CheckFlags {
@@ -904,8 +1404,20 @@ fn run_check(budget: &Path, input: &Input, flags: CheckFlags) -> io::Result<Exit
         }
         budget::measure_layouts(&layout)
     } else {
-        match load(input) {
-            Ok(report) => budget::measure_report(&report),
+        // A snapshot is read once: it may be standard input.
+        let pre = match &input.target {
+            Target::Snapshot(p) => match read_input(p) {
+                Ok(b) => Some(b),
+                Err(e) => return Ok(error(&e)),
+            },
+            _ => None,
+        };
+        match system_target(input, pre.as_deref()) {
+            Ok(Some(sys)) => budget::measure_system(&sys),
+            Ok(None) => match load_with(input, pre) {
+                Ok(report) => budget::measure_report(&report),
+                Err(e) => return Ok(error(&e)),
+            },
             Err(e) => return Ok(error(&e)),
         }
     };
@@ -945,6 +1457,38 @@ fn run_check(budget: &Path, input: &Input, flags: CheckFlags) -> io::Result<Exit
     } else {
         Exit::CheckFailed
     })
+}
+
+/// The machine `check` measures: live with `--system`, or a system snapshot given
+/// with `--snapshot`; `None` for the other targets.
+fn system_target(
+    input: &Input,
+    snapshot: Option<&[u8]>,
+) -> Result<Option<elfmaps::views::system::System>, String> {
+    let base = SystemLoad {
+        from: SystemFrom::Live,
+        selection: elfmaps::pipeline::system::Selection::all(),
+        sysroot: &input.sysroot,
+        page_size: input.page_size,
+        keep_uses: false,
+        verbose: false,
+    };
+    match &input.target {
+        Target::System => load_system(base).map(Some),
+        Target::Snapshot(p) => {
+            let Some(bytes) =
+                snapshot.filter(|b| elfmaps::input::snapshot::SystemSnapshot::is_system(b))
+            else {
+                return Ok(None);
+            };
+            load_system(SystemLoad {
+                from: SystemFrom::Snapshot(bytes, p),
+                ..base
+            })
+            .map(Some)
+        }
+        _ => Ok(None),
+    }
 }
 
 /// `elfmaps layout`: every file is reported or named in one line on stderr; any

@@ -499,7 +499,7 @@ fn each_elf_flag_takes_one_file() {
     assert_eq!(o.status.code(), Some(2));
     let err = text(&o.stderr);
     assert!(
-        err.contains("'--elf <FILE>' cannot be used with '[PID]'"),
+        err.contains("'--elf <FILE>' cannot be used with '[PID]...'"),
         "{err}"
     );
     assert!(!err.contains("No such file"), "{err}");

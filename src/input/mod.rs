@@ -4,9 +4,12 @@
 //! - [`maps`]: `/proc/PID/maps` and `smaps` text;
 //! - [`elf`]: ELF file, program and section headers, build IDs, through bounded reads;
 //! - [`snapshot`]: the snapshot file of `elfmaps snapshot`;
-//! - [`budget`]: the budget file of `elfmaps check`.
+//! - [`budget`]: the budget file of `elfmaps check`;
+//! - [`smemcap`]: captures of smem's `smemcap` (a tar of `/proc`), and the
+//!   `/proc/PID/stat` line.
 
 pub mod budget;
 pub mod elf;
 pub mod maps;
+pub mod smemcap;
 pub mod snapshot;

@@ -27,6 +27,26 @@
 //!  indices in hex (end exclusive), or "-" for none>
 //! ```
 //!
+//! A **system snapshot** (`elfmaps snapshot --system`) records every process of a
+//! machine in one file ([`SystemSnapshot`]): a header of its own, then one `@process`
+//! section per process whose body is a whole single-process snapshot as above (with
+//! the header keys `comm`, `command` and `uid`), and a `@skipped` section: one line
+//! `PID REASON [COMM]` per process not recorded.
+//!
+//! ```text
+//! ELFMAPS-SYSTEM 1
+//! page_size 4096
+//! kernel 6.1.0
+//!
+//! @process 4567
+//! ELFMAPS-SNAPSHOT 1
+//! pid 1234
+//! ...
+//! @skipped 40
+//! 2 kernel_thread kthreadd
+//! 812 exited
+//! ```
+//!
 //! Parsing takes bytes and does no I/O; every error names the line or section.
 
 use std::collections::BTreeMap;
@@ -324,6 +344,12 @@ fn read_magic(cur: &mut Cursor) -> Result<(), String> {
         .next_line()
         .ok_or("empty file: not an elfmaps snapshot")?;
     let first = std::str::from_utf8(first).map_err(|_| "not an elfmaps snapshot")?;
+    if first.starts_with(SYSTEM_MAGIC) {
+        return Err(
+            "a system snapshot (every process of a machine): analyse it with `elfmaps system --snapshot FILE`"
+                .into(),
+        );
+    }
     let version = first
         .strip_prefix(MAGIC)
         .and_then(|v| v.trim().parse::<u32>().ok())
@@ -489,9 +515,209 @@ fn parse_range_rest(l: &[u8]) -> Option<((u64, u64), &[u8])> {
     Some(((s, e), &l[sp + 1..]))
 }
 
+/// The first word of a system snapshot file.
+pub const SYSTEM_MAGIC: &str = "ELFMAPS-SYSTEM";
+
+/// A process a system snapshot did not record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SkippedEntry {
+    /// Its PID.
+    pub pid: u32,
+    /// Why: `exited`, `denied`, `kernel_thread`, `zombie` or `failed`.
+    pub reason: String,
+    /// Its comm, when it was read.
+    pub comm: Option<String>,
+}
+
+impl SkippedEntry {
+    /// A process `pid` not recorded for `reason`.
+    pub fn new(pid: u32, reason: &str, comm: Option<String>) -> SkippedEntry {
+        SkippedEntry {
+            pid,
+            reason: reason.to_string(),
+            comm,
+        }
+    }
+}
+
+/// A system snapshot: every process of a machine. The processes' snapshots are
+/// parsed one at a time ([`SystemSnapshot::process`]), so memory follows the largest.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SystemSnapshot<'a> {
+    /// The page size of the recording machine.
+    pub page_size: PageSize,
+    /// Other header lines (`kernel`, `machine`, future keys).
+    pub header: BTreeMap<String, String>,
+    /// The processes not recorded.
+    pub skipped: Vec<SkippedEntry>,
+    processes: Vec<&'a [u8]>,
+}
+
+impl<'a> SystemSnapshot<'a> {
+    /// Whether `input` is a system snapshot (by its first word).
+    pub fn is_system(input: &[u8]) -> bool {
+        input.starts_with(SYSTEM_MAGIC.as_bytes())
+    }
+
+    /// Parses the header and finds the sections; the processes are parsed by
+    /// [`SystemSnapshot::process`].
+    pub fn parse(input: &'a [u8]) -> Result<SystemSnapshot<'a>, SnapshotError> {
+        Self::parse_inner(input).map_err(SnapshotError)
+    }
+
+    fn parse_inner(input: &'a [u8]) -> Result<SystemSnapshot<'a>, String> {
+        let mut cur = Cursor {
+            input,
+            pos: 0,
+            line: 0,
+        };
+        let first = cur
+            .next_line()
+            .ok_or("empty file: not an elfmaps snapshot")?;
+        let version = std::str::from_utf8(first)
+            .ok()
+            .and_then(|f| f.strip_prefix(SYSTEM_MAGIC))
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .ok_or("not an elfmaps system snapshot (no ELFMAPS-SYSTEM header)")?;
+        if version != VERSION {
+            return Err(format!(
+                "system snapshot version {version} is not supported (this elfmaps reads {VERSION})"
+            ));
+        }
+        let mut header = Snapshot::default();
+        let page_size = read_header(&mut cur, &mut header)?;
+        let mut out = SystemSnapshot {
+            page_size,
+            header: header.header,
+            skipped: Vec::new(),
+            processes: Vec::new(),
+        };
+        while let Some((name, body)) = cur.section()? {
+            match name {
+                "process" => out.processes.push(body),
+                "skipped" => out.skipped.extend(parse_skipped(body)?),
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many processes it records.
+    pub fn len(&self) -> usize {
+        self.processes.len()
+    }
+
+    /// Whether it records no process.
+    pub fn is_empty(&self) -> bool {
+        self.processes.is_empty()
+    }
+
+    /// The snapshot of the `i`-th process recorded (errors name the section).
+    pub fn process(&self, i: usize) -> Result<Snapshot, SnapshotError> {
+        let body = self
+            .processes
+            .get(i)
+            .ok_or_else(|| SnapshotError("no such process section".into()))?;
+        Snapshot::parse(body).map_err(|e| SnapshotError(format!("process section {}: {e}", i + 1)))
+    }
+
+    /// The start of a system snapshot: its first line and header.
+    pub fn header_bytes(page_size: PageSize, header: &BTreeMap<String, String>) -> Vec<u8> {
+        let mut head = format!("{SYSTEM_MAGIC} {VERSION}\npage_size {page_size}\n");
+        for (k, v) in header {
+            let v: String = v.chars().filter(|c| !c.is_control()).collect();
+            let _ = writeln!(head, "{k} {v}");
+        }
+        head.push('\n');
+        head.into_bytes()
+    }
+
+    /// The `@process` section of one process's snapshot.
+    pub fn process_section(snap: &Snapshot) -> Vec<u8> {
+        section("process", &snap.to_bytes())
+    }
+
+    /// The `@skipped` section.
+    pub fn skipped_section(skipped: &[SkippedEntry]) -> Vec<u8> {
+        let mut body = String::new();
+        for s in skipped {
+            let _ = write!(body, "{} {}", s.pid, s.reason);
+            if let Some(c) = &s.comm {
+                let c: String = c.chars().filter(|c| !c.is_control()).collect();
+                let _ = write!(body, " {c}");
+            }
+            body.push('\n');
+        }
+        section("skipped", body.as_bytes())
+    }
+}
+
+/// `@NAME LENGTH`, the body, a newline.
+fn section(name: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = format!("@{name} {}\n", body.len()).into_bytes();
+    out.extend_from_slice(body);
+    out.push(b'\n');
+    out
+}
+
+/// `@skipped`: "PID REASON [COMM]" lines.
+fn parse_skipped(body: &[u8]) -> Result<Vec<SkippedEntry>, String> {
+    lines(body)
+        .map(|l| {
+            let t = std::str::from_utf8(l).map_err(|_| bad_line("skipped", l))?;
+            let mut parts = t.splitn(3, ' ');
+            let pid = parts
+                .next()
+                .and_then(|p| p.parse().ok())
+                .ok_or_else(|| bad_line("skipped", l))?;
+            let reason = parts.next().ok_or_else(|| bad_line("skipped", l))?;
+            Ok(SkippedEntry::new(
+                pid,
+                reason,
+                parts.next().map(str::to_string),
+            ))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn system_snapshots_round_trip() {
+        let mut header = BTreeMap::new();
+        header.insert("kernel".to_string(), "6.1.0".to_string());
+        let mut a = Snapshot {
+            pid: Some(7),
+            source: "smaps".into(),
+            smaps: b"1000-2000 r--p 0 00:00 0 \n".to_vec(),
+            ..Snapshot::default()
+        };
+        a.header.insert("comm".into(), "a b".into());
+        let mut bytes = SystemSnapshot::header_bytes(PageSize::KIB4, &header);
+        bytes.extend(SystemSnapshot::process_section(&a));
+        bytes.extend(SystemSnapshot::skipped_section(&[
+            SkippedEntry::new(2, "kernel_thread", Some("kthreadd".into())),
+            SkippedEntry::new(9, "exited", None),
+        ]));
+        assert!(SystemSnapshot::is_system(&bytes));
+        let sys = SystemSnapshot::parse(&bytes).unwrap();
+        assert_eq!((sys.len(), sys.page_size), (1, PageSize::KIB4));
+        assert_eq!(sys.header["kernel"], "6.1.0");
+        assert_eq!(sys.process(0).unwrap(), a);
+        assert_eq!(sys.skipped[0].comm.as_deref(), Some("kthreadd"));
+        assert_eq!(sys.skipped[1], SkippedEntry::new(9, "exited", None));
+        // The single-process reader says what it is.
+        let e = Snapshot::parse(&bytes).unwrap_err();
+        assert!(e.0.contains("elfmaps system --snapshot"), "{e}");
+        for cut in 0..bytes.len() {
+            let _ = SystemSnapshot::parse(&bytes[..cut]).map(|s| s.process(0));
+        }
+        assert!(SystemSnapshot::parse(b"ELFMAPS-SNAPSHOT 1\n").is_err());
+    }
 
     #[test]
     fn round_trip() {

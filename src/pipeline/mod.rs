@@ -19,15 +19,15 @@ mod page;
 mod remap;
 mod sections;
 mod snapshot;
+pub mod system;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
-use crate::input::elf::{self, ElfError};
 use crate::input::maps::{self, Mapping, NameKind};
 use crate::input::snapshot::SnapshotError;
 use crate::label::{self, Attribution, FileFacts, FileKey};
 use crate::report::{self, ObjectExtras, Report, Warning};
+use crate::source::cache::{Cached, Content, FileCache};
 use crate::source::proc::ProcError;
 use crate::source::sysroot::SysrootError;
 use crate::source::{Opened, Source, Via};
@@ -131,7 +131,21 @@ pub fn analyze(
     pid: Option<u32>,
     target: &mut dyn Source,
 ) -> Report {
-    let files = open_files(&mappings, &*target);
+    analyze_with(mappings, source, page_size, pid, target, None)
+}
+
+/// [`analyze`], with the mapped files read through `cache` when there is one: a file
+/// another process of the same run mapped is not opened again
+/// ([`crate::source::cache`]).
+pub fn analyze_with(
+    mappings: Vec<Mapping>,
+    source: &str,
+    page_size: PageSize,
+    pid: Option<u32>,
+    target: &mut dyn Source,
+    cache: Option<&FileCache>,
+) -> Report {
+    let files = open_files(&mappings, &*target, cache);
     finish(mappings, files, source, page_size, pid, target)
 }
 
@@ -180,6 +194,7 @@ fn finish(
         objects: built.objects,
         warnings,
         totals: built.totals,
+        split_pss_exact: built.split_pss_exact.filter(|&e| e),
     }
 }
 
@@ -207,7 +222,9 @@ impl Files {
 }
 
 /// Phase 1: opens every distinct mapped file worth opening, in maps order.
-fn open_files(mappings: &[Mapping], target: &dyn Source) -> Files {
+/// Through `cache` when there is one, a file already read in the run is not opened
+/// again.
+fn open_files(mappings: &[Mapping], target: &dyn Source, cache: Option<&FileCache>) -> Files {
     let mut seen = HashSet::new();
     let mut records = HashMap::new();
     let mut warnings = Vec::new();
@@ -217,7 +234,7 @@ fn open_files(mappings: &[Mapping], target: &dyn Source) -> Files {
     {
         let key = FileKey::of(m);
         if seen.insert(key.clone()) {
-            let (record, mut w) = learn(m, target);
+            let (record, mut w) = learn(m, target, cache);
             warnings.append(&mut w);
             records.insert(key, record);
         }
@@ -360,8 +377,13 @@ fn worth_opening(m: &Mapping) -> bool {
     }
 }
 
-/// Opens one mapped file and reads what attribution needs from it.
-fn learn(m: &Mapping, target: &dyn Source) -> (FileRecord, Vec<Warning>) {
+/// Opens one mapped file and reads what attribution needs from it; through `cache`,
+/// a file already read in this run is not opened again.
+fn learn(
+    m: &Mapping,
+    target: &dyn Source,
+    cache: Option<&FileCache>,
+) -> (FileRecord, Vec<Warning>) {
     let name = String::from_utf8_lossy(&m.name).into_owned();
     let mut warnings = Vec::new();
     let mut warn = |code: Code, message: String| {
@@ -371,13 +393,27 @@ fn learn(m: &Mapping, target: &dyn Source) -> (FileRecord, Vec<Warning>) {
             message,
         });
     };
+    let stamp = cache.and_then(|_| target.stamp(m));
+    if let (Some(cache), Some((stamp, via))) = (cache, &stamp)
+        && let Some(hit) = cache.get(stamp)
+    {
+        // Stamped live files are the mapped inode itself (see Source::stamp).
+        let facts = facts_of(hit, *via != Via::Sysroot, m, target, &mut warn);
+        return (
+            FileRecord {
+                facts,
+                via: Some(*via),
+            },
+            warnings,
+        );
+    }
     let record = match target.open(m) {
         Opened::Regular {
             file,
             size,
             via,
             mismatch,
-            ..
+            id,
         } => {
             // The mapped inode itself (device and inode checked, or map_files), as
             // opposed to a file found by path in a sysroot or a replaced file.
@@ -385,32 +421,16 @@ fn learn(m: &Mapping, target: &dyn Source) -> (FileRecord, Vec<Warning>) {
             if let Some(w) = mismatch {
                 warn(Code::FileReplaced, w);
             }
-            let facts = match elf::read(&*file) {
-                Ok(info) => match (target.expected_build_id(m), &info.build_id) {
-                    (Some(want), have) if have.as_ref() != Some(&want) => {
-                        warn(
-                            Code::BuildIdMismatch,
-                            format!(
-                                "build ID {} differs from the {} recorded on the target; its regions are labelled unknown",
-                                info.build_id_hex().unwrap_or_else(|| "(none)".into()),
-                                hex(&want)
-                            ),
-                        );
-                        FileFacts::Unreadable
+            let facts = match Content::read(&*file) {
+                Ok(content) => {
+                    let read = Cached { size, content };
+                    if let (Some(cache), Some((stamp, _))) = (cache, stamp)
+                        && stamp.is(id)
+                    {
+                        cache.insert(stamp, read.clone());
                     }
-                    (want, have) => {
-                        // A build ID recorded on the target that the file has too
-                        // proves it is the mapped file, as map_files does live.
-                        let proven =
-                            want.is_some_and(|w| !w.is_empty() && have.as_ref() == Some(&w));
-                        FileFacts::Elf {
-                            exact: exact || proven,
-                            info: Arc::new(info),
-                            size,
-                        }
-                    }
-                },
-                Err(ElfError::NotElf) => FileFacts::NotElf,
+                    facts_of(read, exact, m, target, &mut warn)
+                }
                 Err(e) => {
                     warn(
                         Code::ElfMalformed,
@@ -459,6 +479,50 @@ fn learn(m: &Mapping, target: &dyn Source) -> (FileRecord, Vec<Warning>) {
         }
     };
     (record, warnings)
+}
+
+/// What attribution learns from a file's headers, for the process that maps it at
+/// `m`: a build ID recorded on the target that the file does not have makes it
+/// unusable; one that it has proves it the mapped file (as map_files does live).
+fn facts_of(
+    read: Cached,
+    exact: bool,
+    m: &Mapping,
+    target: &dyn Source,
+    warn: &mut dyn FnMut(Code, String),
+) -> FileFacts {
+    let info = match read.content {
+        Content::Elf(info) => info,
+        Content::NotElf => return FileFacts::NotElf,
+        Content::Malformed(e) => {
+            warn(
+                Code::ElfMalformed,
+                format!("{e}; its regions are labelled unknown"),
+            );
+            return FileFacts::Unreadable;
+        }
+    };
+    match (target.expected_build_id(m), &info.build_id) {
+        (Some(want), have) if have.as_ref() != Some(&want) => {
+            warn(
+                Code::BuildIdMismatch,
+                format!(
+                    "build ID {} differs from the {} recorded on the target; its regions are labelled unknown",
+                    info.build_id_hex().unwrap_or_else(|| "(none)".into()),
+                    hex(&want)
+                ),
+            );
+            FileFacts::Unreadable
+        }
+        (want, have) => {
+            let proven = want.is_some_and(|w| !w.is_empty() && have.as_ref() == Some(&w));
+            FileFacts::Elf {
+                exact: exact || proven,
+                info,
+                size: read.size,
+            }
+        }
+    }
 }
 
 fn hex(b: &[u8]) -> String {

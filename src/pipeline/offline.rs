@@ -9,6 +9,7 @@ use crate::input::maps::{self, Mapping};
 use crate::input::snapshot::Snapshot;
 use crate::label::{self, FileFacts};
 use crate::report::{Report, Warning};
+use crate::source::cache::FileCache;
 use crate::source::{Source, SysrootSource};
 use crate::vocab::{Code, PageSize};
 
@@ -34,6 +35,8 @@ pub struct Saved<'a> {
     /// (an error otherwise).
     pub page_size: Option<PageSize>,
     input: Input<'a>,
+    /// The files read by the other processes of the run (a system snapshot or capture).
+    cache: Option<&'a FileCache>,
 }
 
 /// The lines to analyse.
@@ -53,6 +56,7 @@ impl<'a> Saved<'a> {
             sysroot,
             page_size: None,
             input: Input::Text(text),
+            cache: None,
         }
     }
 
@@ -63,12 +67,20 @@ impl<'a> Saved<'a> {
             sysroot,
             page_size: None,
             input: Input::Snapshot(snapshot),
+            cache: None,
         }
     }
 
     /// The same input with the page size the user gave.
     pub fn with_page_size(mut self, page_size: Option<PageSize>) -> Saved<'a> {
         self.page_size = page_size;
+        self
+    }
+
+    /// The same input, its files read through `cache`, shared with the other
+    /// processes of a run ([`crate::source::cache`]).
+    pub fn with_cache(mut self, cache: &'a FileCache) -> Saved<'a> {
+        self.cache = Some(cache);
         self
     }
 }
@@ -120,7 +132,7 @@ pub(crate) fn offline_with<S: Source>(
         None => page::possible(&mappings).map_err(page_error)?,
     };
     let mut target = source(snapshot);
-    let files = open_files(&mappings, &target);
+    let files = open_files(&mappings, &target, saved.cache);
     let (page, warning) = match stated {
         Some(p) => (p, None),
         None => infer(&mappings, &files, &possible, &mut target),

@@ -6,13 +6,14 @@ use std::collections::BTreeMap;
 use std::io;
 
 use super::live::read_mappings;
-use super::{Error, analyze};
+use super::{Error, analyze_with};
 use crate::input::maps::Mapping;
 use crate::input::snapshot::Snapshot;
 use crate::label::Hints;
 use crate::report::Report;
+use crate::source::cache::{FileCache, FileStamp};
 use crate::source::proc::{self, ProcError, Process};
-use crate::source::{LiveSource, Opened, Source};
+use crate::source::{LiveSource, Opened, Source, Via};
 use crate::vocab::{PageSize, Residency};
 
 /// A [`Source`] that records the residency reads and hints of a live one.
@@ -35,12 +36,24 @@ impl Source for Recording<'_> {
         self.hints = self.inner.hints();
         self.hints.clone()
     }
+    fn stamp(&self, m: &Mapping) -> Option<(FileStamp, Via)> {
+        self.inner.stamp(m)
+    }
 }
 
 /// Records a snapshot of the live process `pid`, and returns it with the report of
 /// the analysis that decided which lines to record residency for.
 pub fn snapshot(pid: u32) -> Result<(Snapshot, Report), Error> {
-    let process = Process::new(pid)?;
+    snapshot_with(Process::new(pid)?, None)
+}
+
+/// [`snapshot`] of `process`, its mapped files read through `cache` (shared by the
+/// processes of a system snapshot).
+pub(crate) fn snapshot_with(
+    process: Process,
+    cache: Option<&FileCache>,
+) -> Result<(Snapshot, Report), Error> {
+    let pid = process.pid;
     let (mappings, source, text) = read_mappings(&process, true)?;
     let page = proc::page_size();
     let mut live = LiveSource(process);
@@ -49,7 +62,7 @@ pub fn snapshot(pid: u32) -> Result<(Snapshot, Report), Error> {
         residency: Vec::new(),
         hints: Hints::default(),
     };
-    let report = analyze(mappings.clone(), source, page, Some(pid), &mut rec);
+    let report = analyze_with(mappings.clone(), source, page, Some(pid), &mut rec, cache);
     let (residency, hints) = (rec.residency, rec.hints);
     let build_ids = build_ids(&mut live.0, &mappings, &report);
     if !live.0.alive() {
@@ -107,7 +120,7 @@ fn build_ids(
 }
 
 /// `kernel` and `machine` header lines from uname(2).
-fn uname() -> BTreeMap<String, String> {
+pub(super) fn uname() -> BTreeMap<String, String> {
     let mut header = BTreeMap::new();
     // SAFETY: uname fills the struct it is given.
     let mut uts: libc::utsname = unsafe { std::mem::zeroed() };

@@ -1,7 +1,8 @@
 //! Printers: every table and JSON document elfmaps writes, one file per output:
 //! [`map`] (the table of `map`), [`summary`], [`diff`], [`check`] (budget violations),
-//! [`layout`], [`json()`] for every JSON document, and [`html`], the self-contained HTML
-//! report of `elfmaps report`. They only render: every figure
+//! [`layout`], [`system`] (the machine's tables), [`json()`] for every JSON document,
+//! and [`html`], the self-contained HTML report of `elfmaps report`. They only render:
+//! every figure
 //! comes from the report or view they are given. Colour is a plain `bool` decided once
 //! by the CLI (`--color`, `NO_COLOR`, whether stdout is a terminal) and passed down;
 //! names chosen by whoever created a file are escaped ([`crate::vocab::escape`]).
@@ -15,6 +16,7 @@ pub mod layout;
 pub mod map;
 pub mod sections;
 pub mod summary;
+pub mod system;
 
 pub use json::json;
 

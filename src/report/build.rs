@@ -10,6 +10,11 @@
 //! (against rss), `locked` (against pss) and `swap_pss` (against swap); a line with no
 //! rss (or no swap) gives 0 to every part even without residency.
 //!
+//! Where the residency holds each page's map count (live, with CAP_SYS_ADMIN:
+//! `/proc/kpagecount`), a part's pss is exact instead: the sum over its present pages
+//! of the page size divided by the page's map count, as the kernel sums smaps' Pss.
+//! The report then says `split_pss: exact`.
+//!
 //! Addresses come from hostile input (a saved maps file): every computation on them is
 //! checked.
 
@@ -63,6 +68,9 @@ pub struct Built {
     pub totals: Figures,
     /// What could not be computed (a file offset that overflows).
     pub warnings: Vec<Warning>,
+    /// Whether the pss of split lines' parts is exact (every split line's residency
+    /// had map counts); `None` when no line was split.
+    pub split_pss_exact: Option<bool>,
 }
 
 /// Assembles the report. `residency(i)` gives which pages of maps line `i` are
@@ -79,6 +87,7 @@ pub fn build(
     // The process's totals are the lines' own figures: known even where a split
     // line's parts are not. (The regions cover every maps line.)
     let mut totals = Figures::zero();
+    let mut split_pss_exact = None;
     // All the regions cut from one maps line at a time.
     for parts in attribution.regions.chunk_by(|a, b| a.mapping == b.mapping) {
         let mi = parts[0].mapping;
@@ -88,7 +97,10 @@ pub fn build(
         let figures = if parts.len() == 1 {
             vec![whole]
         } else {
-            split_figures(parts, page_size, residency(mi), &whole)
+            let res = residency(mi);
+            let exact = res.as_ref().is_some_and(Residency::has_mapcounts);
+            split_pss_exact = Some(split_pss_exact.unwrap_or(true) && exact);
+            split_figures(parts, page_size, res, &whole)
         };
         let (path, path_bytes) = if m.name.is_empty() {
             (None, None)
@@ -128,6 +140,7 @@ pub fn build(
         objects,
         totals,
         warnings,
+        split_pss_exact,
     }
 }
 
@@ -245,7 +258,7 @@ fn split_figures(
     whole: &Figures,
 ) -> Vec<Figures> {
     let page = page.get();
-    let counts: Option<Vec<(u64, u64)>> = residency.map(|res| {
+    let counts: Option<Vec<(u64, u64)>> = residency.as_ref().map(|res| {
         parts
             .iter()
             .map(|r| {
@@ -262,6 +275,13 @@ fn split_figures(
             ..Figures::default()
         })
         .collect();
+    // Each part's exact pss, where each page's map count is known.
+    let exact: Option<Vec<u64>> = residency.as_ref().and_then(|res| {
+        parts
+            .iter()
+            .map(|r| res.exact_pss(r.start, r.end))
+            .collect()
+    });
     if let Some(counts) = &counts {
         for (f, &(present, swapped)) in out.iter_mut().zip(counts) {
             f.rss = Some(present * page);
@@ -274,10 +294,16 @@ fn split_figures(
                 }
             });
         }
-        // Give the rounding remainder to the most resident part, so the parts add up
-        // to the line's pss.
+        if let Some(exact) = &exact {
+            for (f, &pss) in out.iter_mut().zip(exact) {
+                f.pss = Some(pss);
+            }
+        }
+        // Prorated: give the rounding remainder to the most resident part, so the
+        // parts add up to the line's pss.
         if let Some(pss) = whole.pss
             && total_present > 0
+            && exact.is_none()
         {
             let given: u64 = out.iter().filter_map(|f| f.pss).sum();
             let most = (0..counts.len()).max_by_key(|&k| counts[k].0).unwrap_or(0);

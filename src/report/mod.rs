@@ -250,6 +250,34 @@ pub struct Report {
     pub warnings: Vec<Warning>,
     /// The figures of the whole process.
     pub totals: Figures,
+    /// `Some(true)` when the pss of every part of a split maps line is exact (each
+    /// page's map count from `/proc/kpagecount`; JSON: `"split_pss": "exact"`); absent
+    /// otherwise, when it is prorated by the parts' rss (docs/labelling.md §5).
+    #[serde(
+        default,
+        rename = "split_pss",
+        skip_serializing_if = "Option::is_none",
+        with = "split_pss"
+    )]
+    pub split_pss_exact: Option<bool>,
+}
+
+/// `split_pss` in JSON: `"exact"` or absent.
+mod split_pss {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<bool>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(if *v == Some(true) {
+            "exact"
+        } else {
+            "prorated"
+        })
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+        let s = Option::<String>::deserialize(d)?;
+        Ok(s.map(|s| s == "exact"))
+    }
 }
 
 #[cfg(test)]

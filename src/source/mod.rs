@@ -6,8 +6,10 @@
 //! - [`files`]: opening a file named by maps without blocking or trusting it;
 //! - [`sysroot`]: files looked up under a copy of the target's root filesystem, with
 //!   residency and build IDs from a snapshot;
+//! - [`cache`]: the files of several processes read once (a scan of the machine);
 //! - `memory`: files given as bytes (fuzzing, tests).
 
+pub mod cache;
 pub mod files;
 pub(crate) mod memory;
 pub mod proc;
@@ -106,6 +108,12 @@ pub trait Source {
     fn read_memory(&self, _addr: u64, _buf: &mut [u8]) -> Option<io::Result<()>> {
         None
     }
+    /// The identity of the file `m` maps, learnt without opening it, and how it would
+    /// be reached: the key of the [`cache::FileCache`] of a scan. `None` when it
+    /// cannot be learnt that way (the file is then opened and not cached).
+    fn stamp(&self, _m: &Mapping) -> Option<(cache::FileStamp, Via)> {
+        None
+    }
 }
 
 /// A live process as a [`Source`].
@@ -116,7 +124,11 @@ impl Source for LiveSource {
         self.0.open_mapped(m)
     }
     fn residency(&mut self, start: u64, end: u64, page: PageSize) -> io::Result<Residency> {
-        self.0.residency(start, end, page)
+        let mut res = self.0.residency(start, end, page)?;
+        // Each page's map count where the kernel shows it (CAP_SYS_ADMIN): the split
+        // parts' pss is then exact, not prorated. Without it, nothing is lost.
+        let _ = self.0.add_mapcounts(&mut res);
+        Ok(res)
     }
     fn hints(&mut self) -> Hints {
         Hints {
@@ -125,6 +137,9 @@ impl Source for LiveSource {
     }
     fn read_memory(&self, addr: u64, buf: &mut [u8]) -> Option<io::Result<()>> {
         Some(self.0.read_memory(addr, buf))
+    }
+    fn stamp(&self, m: &Mapping) -> Option<(cache::FileStamp, Via)> {
+        self.0.stamp_mapped(m)
     }
 }
 

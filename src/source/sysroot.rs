@@ -189,6 +189,14 @@ impl Source for SysrootSource {
     fn expected_build_id(&self, m: &Mapping) -> Option<Vec<u8>> {
         snapshot_build_id(self.snapshot.as_ref(), m)
     }
+
+    /// A sysroot's file is the same for every process of a run: known by its name.
+    fn stamp(&self, m: &Mapping) -> Option<(super::cache::FileStamp, Via)> {
+        Some((
+            super::cache::FileStamp::Sysroot(m.name.clone()),
+            Via::Sysroot,
+        ))
+    }
 }
 
 /// The residency a snapshot recorded for the maps line `[start, end)`.

@@ -1,8 +1,10 @@
 //! `elfmaps check`: memory budgets per object and kind, for CI.
 //!
 //! The rules come from [`crate::input::budget`]. The rows they are checked against are
-//! measured here, from a `map` report (through [`crate::views::summary`]) or from ELF
-//! files' static layout ([`crate::views::layout`]). Checking is pure: rows and rules in,
+//! measured here, from a `map` report (through [`crate::views::summary`]), from ELF
+//! files' static layout ([`crate::views::layout`]), or from the whole machine
+//! ([`crate::views::system`]: an object's kind summed over every process that maps
+//! it). Checking is pure: rows and rules in,
 //! a [`Check`] out (violations, and warnings for rules that match nothing, figures
 //! that are unknown, or a file with no rules). [`Check`] is also the JSON document of
 //! `check --json`.
@@ -184,6 +186,24 @@ pub fn measure_report(report: &Report) -> Vec<Measured> {
     s.rows
         .iter()
         .chain(&s.objects)
+        .filter_map(|r| {
+            Some(Measured {
+                object: r.object.clone()?,
+                kind: r.kind,
+                figures: r.figures.clone(),
+            })
+        })
+        .collect()
+}
+
+/// The rows of the whole machine: each object's kinds and total, summed over the
+/// processes that map it (an object is its file's identity: two builds at one path
+/// are two rows, each checked). Memory of no object is not measured.
+pub fn measure_system(system: &crate::views::system::System) -> Vec<Measured> {
+    system
+        .rows
+        .iter()
+        .chain(&system.objects)
         .filter_map(|r| {
             Some(Measured {
                 object: r.object.clone()?,

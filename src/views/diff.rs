@@ -1,8 +1,9 @@
 //! `elfmaps diff OLD NEW`: what changed between two saved JSON reports of `map`,
-//! `summary` or `layout`, per object and kind.
+//! `summary`, `layout` or `system`, per object and kind.
 //!
 //! A saved report is read back into its own type ([`Saved`]: a map [`Report`], a
-//! [`Summary`] or a [`Layouts`]), then reduced to amounts per (object, kind). Objects
+//! [`Summary`], a [`Layouts`] or a [`System`]), then reduced to amounts per (object,
+//! kind); a system report's are summed over the whole machine, so two scans compare. Objects
 //! are matched by file name ([`file_name`]), not by address, so reports of two runs,
 //! two boards or two builds compare; where both reports know an object's build ID and
 //! the IDs differ, the object is marked rebuilt. Amounts are summed by the one rule of
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::report::Report;
 use crate::views::layout::Layouts;
 use crate::views::summary::{By, Summary};
+use crate::views::system::{self, System};
 use crate::vocab::names::file_name;
 use crate::vocab::{Code, Figures};
 
@@ -35,27 +37,32 @@ pub enum Saved {
     Summary(Summary),
     /// `layout --json`.
     Layout(Layouts),
+    /// `system --json`.
+    System(System),
 }
 
-/// The keys that tell the three reports apart.
+/// The keys that tell the reports apart.
 #[derive(Deserialize)]
 struct Probe {
     schema_version: Option<IgnoredAny>,
+    kind: Option<serde_json::Value>,
     regions: Option<IgnoredAny>,
     rows: Option<IgnoredAny>,
     objects: Option<IgnoredAny>,
 }
 
 impl Saved {
-    /// Reads a saved report: which of the three it is follows from its keys
-    /// (`regions`: map, `rows`: summary, `objects` alone: layout).
+    /// Reads a saved report: which one it is follows from its keys (`kind:
+    /// "system"`: system, `regions`: map, `rows`: summary, `objects` alone: layout).
     pub fn from_json(bytes: &[u8]) -> Result<Saved, String> {
         let probe: Probe = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
         if probe.schema_version.is_none() {
             return Err("not an elfmaps JSON report (no schema_version)".into());
         }
         let bad = |what: &str, e: serde_json::Error| format!("not a valid {what} report: {e}");
-        if probe.regions.is_some() {
+        if probe.kind.as_ref().and_then(|k| k.as_str()) == Some(system::KIND) {
+            Ok(Saved::System(System::from_json(bytes)?))
+        } else if probe.regions.is_some() {
             Ok(Saved::Map(
                 serde_json::from_slice(bytes).map_err(|e| bad("map", e))?,
             ))
@@ -76,16 +83,17 @@ impl Saved {
                 serde_json::from_slice(bytes).map_err(|e| bad("layout", e))?,
             ))
         } else {
-            Err("not a map, summary or layout report".into())
+            Err("not a map, summary, layout or system report".into())
         }
     }
 
-    /// What kind of report it is: `map`, `summary` or `layout`.
+    /// What kind of report it is: `map`, `summary`, `layout` or `system`.
     pub fn format(&self) -> &'static str {
         match self {
             Saved::Map(_) => "map",
             Saved::Summary(_) => "summary",
             Saved::Layout(_) => "layout",
+            Saved::System(_) => "system",
         }
     }
 }
@@ -170,6 +178,17 @@ impl Side {
                     s.add(row.object.as_deref(), kind, &row.figures);
                 }
             }
+            Saved::System(sys) => {
+                for row in &sys.rows {
+                    let kind = row.kind.map_or("", |k| k.as_str());
+                    s.add(row.object.as_deref(), kind, &row.figures);
+                }
+                for o in &sys.objects {
+                    if let (Some(path), Some(id)) = (&o.object, &o.build_id) {
+                        s.build_ids.insert(file_name(path).to_string(), id.clone());
+                    }
+                }
+            }
             Saved::Layout(l) => {
                 for f in &l.files {
                     let Some(memory) = &f.memory else { continue };
@@ -238,7 +257,7 @@ impl Change {
 pub struct Diff {
     /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
-    /// What OLD was: `map`, `summary` or `layout`.
+    /// What OLD was: `map`, `summary`, `layout` or `system`.
     pub old_format: &'static str,
     /// What NEW was.
     pub new_format: &'static str,

@@ -1,9 +1,11 @@
 //! Views of a report or of ELF files: [`summary`] (rows per object and kind),
-//! [`budget`] (`check`), [`diff`] (two saved reports) and [`layout`] (what a file
-//! will look like in memory, from its headers). They compute; [`crate::render`] prints.
+//! [`budget`] (`check`), [`diff`] (two saved reports), [`layout`] (what a file
+//! will look like in memory, from its headers) and [`system`] (the reports of many
+//! processes folded into rows across the machine). They compute; [`crate::render`] prints.
 
 pub mod budget;
 pub mod diff;
 pub mod layout;
 pub mod sections;
 pub mod summary;
+pub mod system;

@@ -206,6 +206,7 @@ mod tests {
             objects: vec![],
             warnings: vec![],
             totals,
+            split_pss_exact: None,
         }
     }
 

@@ -18,7 +18,10 @@ use super::page::PageSize;
 /// Which pages of `[start, end)` are present and which are swapped.
 ///
 /// The two sets are independent (the kernel never reports a page as both, but a
-/// snapshot could say so; each is counted on its own).
+/// snapshot could say so; each is counted on its own). Where the kernel shows each
+/// page's map count (`/proc/kpagecount`, with CAP_SYS_ADMIN), the residency also holds
+/// the map counts of the present pages, and gives the exact PSS of any part of the
+/// range ([`Residency::exact_pss`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Residency {
     start: u64,
@@ -26,7 +29,14 @@ pub struct Residency {
     page: PageSize,
     present: Runs,
     swapped: Runs,
+    /// Runs `(first, last, count)` of pages mapped `count` >= 2 times, sorted; a
+    /// present page in none is mapped once. `None`: map counts unknown.
+    mapcounts: Option<Vec<(u64, u64, u64)>>,
 }
+
+/// The fixed-point shift of PSS sums, as the kernel's `PSS_SHIFT`: a page mapped `n`
+/// times adds `(page << 12) / n`, and the sum is shifted back at the end.
+const PSS_SHIFT: u32 = 12;
 
 /// Pages counted in a part of a [`Residency`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -47,6 +57,7 @@ impl Residency {
             page,
             present: Runs::default(),
             swapped: Runs::default(),
+            mapcounts: None,
         }
     }
 
@@ -124,7 +135,61 @@ impl Residency {
 
     /// The number of runs held (memory used is proportional to it).
     pub fn runs(&self) -> usize {
-        self.present.0.len() + self.swapped.0.len()
+        self.present.0.len() + self.swapped.0.len() + self.mapcounts.as_ref().map_or(0, Vec::len)
+    }
+
+    /// Says that the map counts of the present pages are known: every present page is
+    /// mapped once unless [`Residency::set_mapcount`] says otherwise.
+    pub fn know_mapcounts(&mut self) {
+        self.mapcounts.get_or_insert_with(Vec::new);
+    }
+
+    /// Sets the map count of pages `pages` (indices from the start of the range, in
+    /// increasing order from one call to the next; a count of 0 or 1 is the default).
+    /// Marks the map counts known.
+    pub fn set_mapcount(&mut self, pages: Range<u64>, count: u64) {
+        let n = self.pages();
+        let (first, last) = (pages.start, pages.end.min(n));
+        let runs = self.mapcounts.get_or_insert_with(Vec::new);
+        if first >= last || count < 2 {
+            return;
+        }
+        match runs.last_mut() {
+            Some(r) if r.1 == first && r.2 == count => r.1 = last,
+            Some(r) if r.1 > first => {} // out of order: ignored
+            _ => runs.push((first, last, count)),
+        }
+    }
+
+    /// Whether the map counts of the present pages are known.
+    pub fn has_mapcounts(&self) -> bool {
+        self.mapcounts.is_some()
+    }
+
+    /// The exact PSS of the pages of a part `[from, to)` (numbered as in
+    /// [`Residency::count`]): each present page's size divided by the number of times
+    /// it is mapped, summed with the kernel's precision and rounded down to a byte.
+    /// `None` when the map counts are unknown.
+    pub fn exact_pss(&self, from: u64, to: u64) -> Option<u64> {
+        let counts = self.mapcounts.as_ref()?;
+        let shift = self.page.get().trailing_zeros();
+        let n = self.pages();
+        let first = (from.saturating_sub(self.start) >> shift).min(n);
+        let last = (to.saturating_sub(self.start) >> shift).min(n);
+        let full = u128::from(self.page.get()) << PSS_SHIFT;
+        let mut shared_pages = 0u64;
+        let mut sum = 0u128;
+        let i = counts.partition_point(|r| r.1 <= first);
+        for &(a, b, c) in counts[i..].iter().take_while(|r| r.0 < last) {
+            // Only present pages count: a map count is set for present pages only,
+            // but a snapshot or a race could say otherwise.
+            let k = self.present.count(a.max(first), b.min(last));
+            shared_pages += k;
+            sum += u128::from(k) * (full / u128::from(c));
+        }
+        let once = self.present.count(first, last).saturating_sub(shared_pages);
+        sum += u128::from(once) * full;
+        Some((sum >> PSS_SHIFT) as u64)
     }
 }
 
@@ -228,6 +293,29 @@ mod tests {
         assert_eq!(r.page_indices(0, 0x10000 + P + 1), 0..2);
         assert_eq!(r.page_indices(0x10000 + 3 * P, u64::MAX), 3..8);
         assert_eq!(r.page_indices(0, 0x100), 0..0);
+    }
+
+    #[test]
+    fn exact_pss_from_map_counts() {
+        let mut r = Residency::new(0x1000, 0x1000 + 10 * P, page());
+        r.mark_present(0..6);
+        assert_eq!(r.exact_pss(0x1000, 0x1000 + 10 * P), None);
+        r.know_mapcounts();
+        // Pages 0-1 mapped 3 times, 2 twice, 3-5 once.
+        r.set_mapcount(0..1, 3);
+        r.set_mapcount(1..2, 3);
+        r.set_mapcount(2..3, 2);
+        r.set_mapcount(3..4, 1);
+        assert_eq!(r.runs(), 1 + 2);
+        let third = ((P << 12) / 3) >> 12;
+        assert_eq!(r.exact_pss(0x1000, 0x1000 + P), Some(third));
+        let all = r.exact_pss(0x1000, 0x1000 + 10 * P).unwrap();
+        assert_eq!(all, ((2 * ((P << 12) / 3) + (P << 12) / 2) >> 12) + 3 * P);
+        // Parts add up (to rounding).
+        let cut = 0x1000 + 2 * P;
+        let parts = r.exact_pss(0x1000, cut).unwrap() + r.exact_pss(cut, r.end()).unwrap();
+        assert!(all - parts <= 1, "{all} {parts}");
+        assert_eq!(r.exact_pss(r.end(), r.end()), Some(0));
     }
 
     #[test]

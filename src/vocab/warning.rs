@@ -78,6 +78,9 @@ pub enum Code {
     PageSizeContradicted,
     /// Error: an input file (or a file of `/proc/PID`) could not be read.
     InputUnreadable,
+    /// `system`: processes selected but not read (they exited, access was denied, or
+    /// reading failed); their memory is not in the figures.
+    ProcessSkipped,
 }
 
 impl Code {
@@ -114,6 +117,7 @@ impl Code {
             Code::SysrootInvalid => "sysroot-invalid",
             Code::PageSizeContradicted => "page-size-contradicted",
             Code::InputUnreadable => "input-unreadable",
+            Code::ProcessSkipped => "process-skipped",
         }
     }
 }

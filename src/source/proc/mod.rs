@@ -6,7 +6,11 @@
 //! - `maps`: streaming smaps (or maps), and build IDs from the `PROCMAP_QUERY` ioctl;
 //! - `open`: the open policy for mapped files (the path itself, `map_files`, `root`);
 //! - `pagemap`: residency from the `PAGEMAP_SCAN` ioctl or pagemap entries, the only
-//!   place that knows the kernel's pagemap bits.
+//!   place that knows the kernel's pagemap bits;
+//! - `list`: the processes of the machine and the facts that select them (comm, owner,
+//!   cgroup, executable), for `elfmaps system` and `map NAME`;
+//! - `stamp`: a mapped file's identity from one `stat`, for the cache of a scan;
+//! - `kpagecount`: each present page's map count (exact PSS, with CAP_SYS_ADMIN).
 //!
 //! Files named by a process's maps are opened with `O_NONBLOCK` after a `stat` (a
 //! FIFO or a device is never opened for reading, so nothing blocks and no driver sees
@@ -14,11 +18,16 @@
 //! mmap: a library truncated during an upgrade gives a read error, not SIGBUS
 //! (docs/design.md).
 
+mod kpagecount;
+mod list;
 mod maps;
 mod mem;
 mod open;
 mod pagemap;
+mod stamp;
 mod stat;
+
+pub use list::{Facts, in_cgroup, own_pid, pids, user_id};
 
 use std::fs::{self, File};
 use std::io;

@@ -111,7 +111,7 @@ impl Process {
 
     /// Whether the process sees files as elfmaps does: the same root directory and the
     /// same mount namespace (checked once).
-    fn same_view(&self) -> bool {
+    pub(super) fn same_view(&self) -> bool {
         *self.same_view.get_or_init(|| {
             let ino = |p: PathBuf| fs::metadata(p).map(|m| (m.dev(), m.ino())).ok();
             let root_same = ino(self.dir.join("root")).is_some()

@@ -1,0 +1,777 @@
+//! The whole machine (`elfmaps system`): every process that can be read, once, each
+//! through the per-process pipeline ([`super::analyze_with`]), with the mapped files
+//! of all of them read once through one [`FileCache`].
+//!
+//! The scan streams: each process's report is handed to a sink as soon as it is built
+//! and can be dropped there (the views fold it into rows), so memory follows the
+//! largest process, not the machine. A process that cannot be read (it exited, access
+//! is denied, it is a kernel thread or a zombie) is counted and listed in
+//! [`Skipped`]; the scan never stops for one process.
+//!
+//! [`process_report`] is the one place that turns a live process into a report for
+//! the scan and for `map PID PID...`: a mode of reading figures other than smaps (the
+//! RSS-only mode of maps and pagemap) plugs in there, as another [`Mode`].
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::live::read_mappings;
+use super::{Error, analyze_with};
+use crate::input::smemcap::{self, Smemcap};
+use crate::input::snapshot::{SkippedEntry, SystemSnapshot};
+use crate::report::{Report, Warning};
+use crate::source::LiveSource;
+use crate::source::cache::FileCache;
+use crate::source::proc::{self, Facts, ProcError, Process};
+use crate::vocab::{Code, PageSize};
+
+/// How the figures of each process are read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Mode {
+    /// `/proc/PID/smaps`: every figure (rss, pss, clean and dirty, swap).
+    #[default]
+    Smaps,
+}
+
+/// Which processes a scan reads. Every condition given must hold; with none, every
+/// process but elfmaps itself.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Selection {
+    /// Only these PIDs (elfmaps itself included when listed).
+    pub pids: Option<Vec<u32>>,
+    /// Only processes with one of these names (comm, or the file name of the
+    /// executable or of the first argument, as pidof matches).
+    pub names: Vec<String>,
+    /// Only processes of this effective user ID.
+    pub user: Option<u32>,
+    /// Only processes in this cgroup or below it (a path as `/proc/PID/cgroup` shows
+    /// it, e.g. `/system.slice/foo.service`).
+    pub cgroup: Option<String>,
+}
+
+impl Selection {
+    /// Every process (but elfmaps itself).
+    pub fn all() -> Selection {
+        Selection::default()
+    }
+
+    /// Only the processes `pids`.
+    pub fn pids(pids: Vec<u32>) -> Selection {
+        Selection {
+            pids: Some(pids),
+            ..Selection::default()
+        }
+    }
+
+    /// The same selection, also by name.
+    pub fn with_names(mut self, names: Vec<String>) -> Selection {
+        self.names = names;
+        self
+    }
+
+    /// The same selection, also by effective user ID.
+    pub fn with_user(mut self, user: Option<u32>) -> Selection {
+        self.user = user;
+        self
+    }
+
+    /// The same selection, also by cgroup.
+    pub fn with_cgroup(mut self, cgroup: Option<String>) -> Selection {
+        self.cgroup = cgroup;
+        self
+    }
+
+    /// Whether a condition beyond PIDs is given: then a process that vanished before
+    /// its facts were read cannot be said to have been selected.
+    fn filters(&self) -> bool {
+        !self.names.is_empty() || self.user.is_some() || self.cgroup.is_some()
+    }
+
+    /// Whether a recorded process (a snapshot or a capture) is selected: by its PID,
+    /// its comm or the file name of its first argument, its user. (A cgroup is not
+    /// recorded: a selection by cgroup selects none.)
+    fn matches_recorded(
+        &self,
+        pid: u32,
+        comm: &str,
+        command: Option<&str>,
+        uid: Option<u32>,
+    ) -> bool {
+        if self.pids.as_ref().is_some_and(|p| !p.contains(&pid)) {
+            return false;
+        }
+        if self.user.is_some_and(|u| uid != Some(u)) || self.cgroup.is_some() {
+            return false;
+        }
+        let argv0 = command
+            .and_then(|c| c.split(' ').next())
+            .map(|a| a.rsplit('/').next().unwrap_or(a));
+        self.names.is_empty()
+            || self
+                .names
+                .iter()
+                .any(|n| n == comm || Some(n.as_str()) == argv0)
+    }
+
+    /// Whether `process` (whose stat says `facts`, and whose effective UID is `uid`)
+    /// is selected.
+    fn matches(&self, process: &Process, facts: &Facts, uid: Option<u32>) -> bool {
+        if let Some(want) = self.user
+            && uid != Some(want)
+        {
+            return false;
+        }
+        if let Some(cg) = &self.cgroup
+            && !process
+                .cgroups()
+                .iter()
+                .any(|p| proc::in_cgroup(p, cg.as_bytes()))
+        {
+            return false;
+        }
+        self.names.is_empty()
+            || self
+                .names
+                .iter()
+                .any(|n| process.is_named(n.as_bytes(), &facts.comm))
+    }
+}
+
+/// Who a process of the scan is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ProcessInfo {
+    /// Its PID.
+    pub pid: u32,
+    /// Its comm (lossy UTF-8).
+    pub comm: String,
+    /// Its effective user ID, when readable.
+    pub uid: Option<u32>,
+}
+
+impl ProcessInfo {
+    /// A process `pid` called `comm`, of user `uid`.
+    pub fn new(pid: u32, comm: String, uid: Option<u32>) -> ProcessInfo {
+        ProcessInfo { pid, comm, uid }
+    }
+}
+
+/// Why a process was not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Reason {
+    /// It exited before or while it was read.
+    Exited,
+    /// Its smaps needs ptrace read access that elfmaps does not have.
+    Denied,
+    /// A kernel thread: no user memory.
+    KernelThread,
+    /// It has exited and its parent has not reaped it: no memory left.
+    Zombie,
+    /// Anything else (an I/O error, smaps that would not parse): `message` says.
+    Failed,
+}
+
+impl Reason {
+    /// The reason as JSON and snapshots spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Exited => "exited",
+            Reason::Denied => "denied",
+            Reason::KernelThread => "kernel_thread",
+            Reason::Zombie => "zombie",
+            Reason::Failed => "failed",
+        }
+    }
+
+    /// The reason spelt `s`; anything unknown is `failed`.
+    pub fn parse(s: &str) -> Reason {
+        match s {
+            "exited" => Reason::Exited,
+            "denied" => Reason::Denied,
+            "kernel_thread" => Reason::KernelThread,
+            "zombie" => Reason::Zombie,
+            _ => Reason::Failed,
+        }
+    }
+}
+
+/// One process not read, for `--verbose`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SkippedProcess {
+    /// Its PID.
+    pub pid: u32,
+    /// Its comm, when it was read.
+    pub comm: Option<String>,
+    /// Why it was not read.
+    pub reason: Reason,
+    /// What went wrong, for `failed` (and the error of the others).
+    pub message: String,
+}
+
+/// The processes a scan could not read, by reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Skipped {
+    /// Exited before or while they were read.
+    pub exited: usize,
+    /// Access denied (another user's process, without root or CAP_SYS_PTRACE).
+    pub denied: usize,
+    /// Kernel threads (no user memory).
+    pub kernel_threads: usize,
+    /// Zombies (no memory left).
+    pub zombies: usize,
+    /// Failed for another reason (the list says why).
+    #[serde(default)]
+    pub failed: usize,
+    /// Each process skipped (only with `--verbose`; absent otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub processes: Vec<SkippedProcess>,
+}
+
+impl Skipped {
+    /// Counts `p` under its reason and keeps it in the list.
+    pub fn add(&mut self, p: SkippedProcess) {
+        match p.reason {
+            Reason::Exited => self.exited += 1,
+            Reason::Denied => self.denied += 1,
+            Reason::KernelThread => self.kernel_threads += 1,
+            Reason::Zombie => self.zombies += 1,
+            Reason::Failed => self.failed += 1,
+        }
+        self.processes.push(p);
+    }
+
+    /// The processes skipped, all reasons together.
+    pub fn total(&self) -> usize {
+        self.exited + self.denied + self.kernel_threads + self.zombies + self.failed
+    }
+
+    /// Processes whose memory is missing from the figures: those that exited while
+    /// being read, were denied or failed. (Kernel threads and zombies have none.)
+    pub fn missing(&self) -> usize {
+        self.exited + self.denied + self.failed
+    }
+
+    /// The warning a scan gives when memory is missing from it (`process-skipped`).
+    pub fn warning(&self) -> Option<Warning> {
+        if self.missing() == 0 {
+            return None;
+        }
+        let mut parts = Vec::new();
+        for (n, what) in [
+            (self.exited, "exited while being read"),
+            (
+                self.denied,
+                "denied (another user's; needs root or CAP_SYS_PTRACE)",
+            ),
+            (self.failed, "failed"),
+        ] {
+            if n > 0 {
+                parts.push(format!("{n} {what}"));
+            }
+        }
+        Some(Warning::new(
+            Code::ProcessSkipped,
+            None,
+            format!(
+                "{} process(es) not read: {}; their memory is not in the figures (--verbose lists them)",
+                self.missing(),
+                parts.join(", ")
+            ),
+        ))
+    }
+}
+
+/// One process read by a scan.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Scanned {
+    /// Who it is.
+    pub process: ProcessInfo,
+    /// Its report, as `map` makes it.
+    pub report: Report,
+}
+
+/// What a scan did besides the reports it handed out.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Outcome {
+    /// The page size of the machine.
+    pub page_size: PageSize,
+    /// How many processes were read.
+    pub read: usize,
+    /// The processes selected but not read.
+    pub skipped: Skipped,
+    /// Distinct files whose headers were read.
+    pub files: usize,
+    /// Mapped files found in the cache instead of being opened again.
+    pub cache_hits: u64,
+}
+
+impl Outcome {
+    /// The outcome of a scan of a machine with pages of `page_size` that skipped
+    /// `skipped` (the other counts 0).
+    pub fn new(page_size: PageSize, skipped: Skipped) -> Outcome {
+        Outcome {
+            page_size,
+            read: 0,
+            skipped,
+            files: 0,
+            cache_hits: 0,
+        }
+    }
+}
+
+/// The PIDs a live scan considers: those selected, or every process but elfmaps.
+fn candidates(selection: &Selection) -> io::Result<Vec<u32>> {
+    Ok(match &selection.pids {
+        Some(list) => list.clone(),
+        None => {
+            let own = proc::own_pid();
+            let mut all = proc::pids()?;
+            all.retain(|&p| p != own);
+            all
+        }
+    })
+}
+
+/// Scans the selected live processes, handing each report to `sink` as it is made.
+/// `Err` only when `/proc` cannot be listed.
+pub fn scan(
+    selection: &Selection,
+    mode: Mode,
+    sink: &mut dyn FnMut(Scanned),
+) -> io::Result<Outcome> {
+    let cache = FileCache::new();
+    let mut outcome = Outcome::new(proc::page_size(), Skipped::default());
+    for pid in candidates(selection)? {
+        let one = select(pid, selection).and_then(|found| {
+            let Some((process, facts, uid)) = found else {
+                return Ok(None);
+            };
+            let comm = facts.comm.clone();
+            let report = process_report(process, mode, Some(&cache))
+                .map_err(|e| skipped(pid, Some(&comm), &e))?;
+            Ok(Some(Scanned {
+                process: ProcessInfo::new(pid, comm, uid),
+                report,
+            }))
+        });
+        match one {
+            Ok(Some(scanned)) => {
+                outcome.read += 1;
+                sink(scanned);
+            }
+            Ok(None) => {}
+            Err(s) => outcome.skipped.add(s),
+        }
+    }
+    outcome.files = cache.files();
+    outcome.cache_hits = cache.hits();
+    Ok(outcome)
+}
+
+/// Records the selected live processes in a system snapshot written to `out`
+/// ([`crate::input::snapshot`]): each as `elfmaps snapshot` records one (smaps, page
+/// size, build IDs, the residency of the lines the analysis splits, thread stack
+/// pointers) with its comm, command line and user; then the processes not recorded.
+/// The mapped files of all of them are read once. `Err` when `/proc` cannot be listed
+/// or `out` cannot be written.
+pub fn snapshot_system(selection: &Selection, out: &mut dyn Write) -> io::Result<Outcome> {
+    let cache = FileCache::new();
+    let mut outcome = Outcome::new(proc::page_size(), Skipped::default());
+    out.write_all(&SystemSnapshot::header_bytes(
+        outcome.page_size,
+        &super::snapshot::uname(),
+    ))?;
+    for pid in candidates(selection)? {
+        let one = select(pid, selection).and_then(|found| {
+            let Some((process, facts, uid)) = found else {
+                return Ok(None);
+            };
+            let command = process.command();
+            let (mut snap, _) = super::snapshot::snapshot_with(process, Some(&cache))
+                .map_err(|e| skipped(pid, Some(&facts.comm), &e))?;
+            snap.header.insert("comm".into(), facts.comm.clone());
+            if let Some(c) = command {
+                snap.header.insert("command".into(), c);
+            }
+            if let Some(u) = uid {
+                snap.header.insert("uid".into(), u.to_string());
+            }
+            Ok(Some(SystemSnapshot::process_section(&snap)))
+        });
+        match one {
+            Ok(Some(bytes)) => {
+                outcome.read += 1;
+                out.write_all(&bytes)?;
+            }
+            Ok(None) => {}
+            Err(s) => outcome.skipped.add(s),
+        }
+    }
+    let entries: Vec<SkippedEntry> = outcome
+        .skipped
+        .processes
+        .iter()
+        .map(|p| SkippedEntry::new(p.pid, p.reason.as_str(), p.comm.clone()))
+        .collect();
+    out.write_all(&SystemSnapshot::skipped_section(&entries))?;
+    outcome.files = cache.files();
+    outcome.cache_hits = cache.hits();
+    Ok(outcome)
+}
+
+/// Analyses a system snapshot with the files under `sysroot`, handing each selected
+/// process's report to `sink`. A process whose section cannot be read is counted as
+/// failed, not the end of the analysis.
+pub fn scan_snapshot(
+    snapshot: &SystemSnapshot,
+    sysroot: &Path,
+    selection: &Selection,
+    sink: &mut dyn FnMut(Scanned),
+) -> Outcome {
+    let cache = FileCache::new();
+    let mut outcome = Outcome::new(
+        snapshot.page_size,
+        recorded_skipped(&snapshot.skipped, selection),
+    );
+    for i in 0..snapshot.len() {
+        let snap = match snapshot.process(i) {
+            Ok(s) => s,
+            Err(message) => {
+                outcome.skipped.add(SkippedProcess {
+                    pid: 0,
+                    comm: None,
+                    reason: Reason::Failed,
+                    message: message.to_string(),
+                });
+                continue;
+            }
+        };
+        let pid = snap.pid.unwrap_or(0);
+        let comm = snap.header.get("comm").cloned().unwrap_or_default();
+        let command = snap.header.get("command").cloned();
+        let uid = snap.header.get("uid").and_then(|u| u.parse().ok());
+        if !selection.matches_recorded(pid, &comm, command.as_deref(), uid) {
+            continue;
+        }
+        let name = format!("process {pid} of the snapshot");
+        let saved = super::Saved::snapshot(snap, &name, sysroot).with_cache(&cache);
+        match super::offline(saved) {
+            Ok(mut report) => {
+                report.pid = Some(pid);
+                report.command = command;
+                outcome.read += 1;
+                sink(Scanned {
+                    process: ProcessInfo::new(pid, comm, uid),
+                    report,
+                });
+            }
+            Err(e) => outcome.skipped.add(skipped(pid, Some(&comm), &e)),
+        }
+    }
+    outcome.files = cache.files();
+    outcome.cache_hits = cache.hits();
+    outcome
+}
+
+/// The processes a recording did not record, as selected.
+fn recorded_skipped(entries: &[SkippedEntry], selection: &Selection) -> Skipped {
+    let mut skipped = Skipped::default();
+    for e in entries {
+        // Its user is not recorded: under a selection by user, it is not counted.
+        let selected = selection.user.is_none()
+            && selection.matches_recorded(e.pid, e.comm.as_deref().unwrap_or(""), None, None);
+        if !selected {
+            continue;
+        }
+        skipped.add(SkippedProcess {
+            pid: e.pid,
+            comm: e.comm.clone(),
+            reason: Reason::parse(&e.reason),
+            message: format!("not recorded: {}", e.reason.replace('_', " ")),
+        });
+    }
+    skipped
+}
+
+/// Analyses an smemcap capture with the files under `sysroot`. Each process's page
+/// size is its smaps' `KernelPageSize` (else `page_size`, else 4096). A process whose
+/// smaps is empty in the capture is counted as denied (smemcap could not read it),
+/// unless its stat says it is a kernel thread or a zombie.
+pub fn scan_smemcap(
+    capture: &Smemcap,
+    sysroot: &Path,
+    page_size: Option<PageSize>,
+    selection: &Selection,
+    sink: &mut dyn FnMut(Scanned),
+) -> Outcome {
+    let cache = FileCache::new();
+    let mut outcome = Outcome::new(page_size.unwrap_or(PageSize::KIB4), Skipped::default());
+    let mut first_page = None;
+    for c in &capture.processes {
+        let stat = c.stat.and_then(smemcap::parse_stat);
+        let comm = stat.as_ref().map(|s| s.comm.clone());
+        let command = smemcap::command(c.cmdline);
+        if !selection.matches_recorded(
+            c.pid,
+            comm.as_deref().unwrap_or(""),
+            command.as_deref(),
+            c.uid,
+        ) {
+            continue;
+        }
+        let skip = |reason, message: &str| SkippedProcess {
+            pid: c.pid,
+            comm: comm.clone(),
+            reason,
+            message: message.to_string(),
+        };
+        match &stat {
+            Some(s) if s.is_kernel_thread() => {
+                outcome.skipped.add(skip(
+                    Reason::KernelThread,
+                    "a kernel thread: no user memory",
+                ));
+                continue;
+            }
+            Some(s) if s.is_zombie() => {
+                outcome
+                    .skipped
+                    .add(skip(Reason::Zombie, "a zombie: no memory left"));
+                continue;
+            }
+            _ => {}
+        }
+        if c.smaps.is_empty() {
+            outcome.skipped.add(skip(
+                Reason::Denied,
+                "its smaps is empty in the capture (smemcap could not read it)",
+            ));
+            continue;
+        }
+        let name = format!("process {} of the capture", c.pid);
+        let saved = super::Saved::text(c.smaps, &name, sysroot)
+            .with_page_size(page_size)
+            .with_cache(&cache);
+        let mut report = match super::offline(saved) {
+            Ok(r) => r,
+            Err(e) => {
+                outcome.skipped.add(skip(Reason::Failed, &e.to_string()));
+                continue;
+            }
+        };
+        first_page.get_or_insert(report.page_size);
+        report.pid = Some(c.pid);
+        report.command = command;
+        outcome.read += 1;
+        sink(Scanned {
+            process: ProcessInfo::new(c.pid, comm.unwrap_or_default(), c.uid),
+            report,
+        });
+    }
+    if let Some(p) = first_page.and_then(|p| PageSize::new(p).ok()) {
+        outcome.page_size = p;
+    }
+    outcome.files = cache.files();
+    outcome.cache_hits = cache.hits();
+    outcome
+}
+
+/// Whether live process `pid` is selected: `Ok(None)` when it is not, `Err` when it
+/// is but cannot be read (a kernel thread, a zombie, gone).
+fn select(
+    pid: u32,
+    selection: &Selection,
+) -> Result<Option<(Process, Facts, Option<u32>)>, SkippedProcess> {
+    // Vanished before anything was known: counted only when it was asked for by PID
+    // or nothing else selects.
+    let vanished = |e: ProcError| {
+        if selection.filters() {
+            Ok(None)
+        } else {
+            Err(skipped(pid, None, &Error::Proc(e)))
+        }
+    };
+    let process = match Process::new(pid) {
+        Ok(p) => p,
+        Err(e) => return vanished(e),
+    };
+    let facts = match process.facts() {
+        Ok(f) => f,
+        Err(e) => return vanished(e),
+    };
+    let uid = process.uid();
+    if !selection.matches(&process, &facts, uid) {
+        return Ok(None);
+    }
+    if facts.kernel_thread {
+        return Err(SkippedProcess {
+            pid,
+            comm: Some(facts.comm),
+            reason: Reason::KernelThread,
+            message: "a kernel thread: no user memory".into(),
+        });
+    }
+    if facts.is_zombie() {
+        return Err(skipped(
+            pid,
+            Some(&facts.comm),
+            &Error::Proc(ProcError::Zombie(pid)),
+        ));
+    }
+    Ok(Some((process, facts, uid)))
+}
+
+/// A process that could not be read because of `e`.
+fn skipped(pid: u32, comm: Option<&str>, e: &Error) -> SkippedProcess {
+    SkippedProcess {
+        pid,
+        comm: comm.map(str::to_string),
+        reason: reason(e),
+        message: e.to_string(),
+    }
+}
+
+/// Why a process could not be read, from the error reading it.
+fn reason(e: &Error) -> Reason {
+    match e {
+        Error::Proc(ProcError::NoSuchProcess(_) | ProcError::Exited(_)) => Reason::Exited,
+        Error::Proc(ProcError::PermissionDenied { .. }) => Reason::Denied,
+        Error::Proc(ProcError::Zombie(_)) => Reason::Zombie,
+        _ => Reason::Failed,
+    }
+}
+
+/// The report of the live process `process`, as `map` makes it, with its mapped
+/// files read through `cache` (shared by the processes of one run). A process that
+/// is gone by the end of the reading is [`ProcError::Exited`]: what was read of it may
+/// be partial.
+pub fn process_report(
+    process: Process,
+    mode: Mode,
+    cache: Option<&FileCache>,
+) -> Result<Report, Error> {
+    let pid = process.pid;
+    let Mode::Smaps = mode;
+    let (mappings, source, _) = read_mappings(&process, false)?;
+    let empty = mappings.is_empty();
+    let mut target = LiveSource(process);
+    let mut report = analyze_with(
+        mappings,
+        source,
+        proc::page_size(),
+        Some(pid),
+        &mut target,
+        cache,
+    );
+    report.command = target.0.command();
+    if !target.0.alive() {
+        return Err(Error::Proc(ProcError::Exited(pid)));
+    }
+    if empty && target.0.is_kernel_thread() {
+        report.warnings.push(Warning::new(
+            Code::KernelThread,
+            None,
+            format!("PID {pid} is a kernel thread: it has no user address space to describe"),
+        ));
+    }
+    Ok(report)
+}
+
+/// The PIDs of the processes called `name` (as pidof: comm, or the file name of the
+/// executable or of the first argument), elfmaps itself left out, in increasing order.
+pub fn pids_named(name: &str) -> io::Result<Vec<u32>> {
+    let own = proc::own_pid();
+    Ok(proc::pids()?
+        .into_iter()
+        .filter(|&pid| pid != own)
+        .filter(|&pid| {
+            Process::new(pid)
+                .ok()
+                .and_then(|p| {
+                    let f = p.facts().ok()?;
+                    Some(!f.kernel_thread && p.is_named(name.as_bytes(), &f.comm))
+                })
+                .unwrap_or(false)
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skipped_counts_and_warning() {
+        let mut s = Skipped::default();
+        assert!(s.warning().is_none());
+        for (pid, reason) in [
+            (1, Reason::KernelThread),
+            (2, Reason::Zombie),
+            (3, Reason::Exited),
+            (4, Reason::Denied),
+            (5, Reason::Denied),
+        ] {
+            s.add(SkippedProcess {
+                pid,
+                comm: None,
+                reason,
+                message: String::new(),
+            });
+        }
+        assert_eq!((s.total(), s.missing()), (5, 3));
+        let w = s.warning().unwrap();
+        assert_eq!(w.code, Code::ProcessSkipped);
+        assert!(
+            w.message.starts_with("3 process(es) not read: 1 exited"),
+            "{w:?}"
+        );
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["kernel_threads"], 1);
+        assert_eq!(v["processes"][0]["reason"], "kernel_thread");
+    }
+
+    #[test]
+    fn scans_this_process_by_pid() {
+        let me = proc::own_pid();
+        let mut got = Vec::new();
+        let out = scan(
+            &Selection::pids(vec![me, u32::MAX]),
+            Mode::Smaps,
+            &mut |s| got.push(s),
+        )
+        .unwrap();
+        assert_eq!(out.read, 1);
+        assert_eq!(out.skipped.exited, 1);
+        assert_eq!(got[0].process.pid, me);
+        assert!(!got[0].report.regions.is_empty());
+        // The files of a second report come from the cache, with the same labels.
+        let cache = FileCache::new();
+        let a = process_report(Process::new(me).unwrap(), Mode::Smaps, Some(&cache)).unwrap();
+        let files = cache.files();
+        assert!(files >= 2, "{files} files read");
+        let b = process_report(Process::new(me).unwrap(), Mode::Smaps, Some(&cache)).unwrap();
+        assert!(cache.hits() >= files as u64, "{} hits", cache.hits());
+        assert_eq!(cache.files(), files);
+        let labels = |r: &Report| -> Vec<_> {
+            r.objects
+                .iter()
+                .map(|o| (o.path.clone(), o.build_id.clone(), o.opened.clone()))
+                .collect()
+        };
+        assert_eq!(labels(&a), labels(&b));
+        // A scan with a name that nothing has selects nothing.
+        let none = Selection::all().with_names(vec!["no such program, surely".into()]);
+        let out = scan(&none, Mode::Smaps, &mut |_| panic!("selected")).unwrap();
+        assert_eq!((out.read, out.skipped.total()), (0, 0));
+    }
+}

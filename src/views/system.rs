@@ -1,0 +1,716 @@
+//! `elfmaps system`: the reports of many processes folded into one [`System`]: rows
+//! per (object, kind) across processes, rows per kind, one row per process, and the
+//! processes that could not be read.
+//!
+//! An object is known by its file's identity, not its path: device, inode and build
+//! ID (where read). Two paths of one file are one row (the path shown is the smallest
+//! seen); two builds at one path are two rows. Memory of no object keeps its kind
+//! (heap, anon, stack, shm, file, ...) in rows whose object is null.
+//!
+//! Figures are sums by the one rule of [`Figures::add`]: a sum with an unknown term is
+//! unknown. A process's own figures are its smaps lines' (exact even where a split
+//! line's parts are not), and the machine's are the sum of its processes'.
+//!
+//! [`Builder`] folds one report at a time, so a scan holds one process's report at
+//! once; [`System`] reads back what it writes (`diff` and `check` read saved ones).
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use crate::pipeline::system::{Outcome, ProcessInfo, Reason, Skipped, SkippedProcess};
+use crate::report::Report;
+use crate::vocab::names::file_name;
+use crate::vocab::{Code, Figures, Kind, Warning};
+
+/// Bumped on any incompatible change of the JSON of [`System`].
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The value of `kind` in the JSON of a [`System`].
+pub const KIND: &str = "system";
+
+/// The identity of an object's file: device, inode and build ID.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Identity {
+    dev: String,
+    inode: u64,
+    build_id: Option<String>,
+}
+
+/// One row: an object's kind (or a kind of memory of no object) across processes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Row {
+    /// The object's path (the smallest of the paths it was mapped by); null for memory
+    /// of no object and in rows per kind.
+    pub object: Option<String>,
+    /// The object's GNU build ID in hex, when it has one.
+    pub build_id: Option<String>,
+    /// Device of the object's file, `major:minor` in hex as maps prints it.
+    pub dev: Option<String>,
+    /// Inode of the object's file.
+    pub inode: Option<u64>,
+    /// The kind; null in a per-object total.
+    pub kind: Option<Kind>,
+    /// How many processes have memory in the row.
+    pub processes: usize,
+    /// How many regions were summed.
+    pub regions: usize,
+    /// The sum of the regions' figures (unknown when one term is).
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+impl Row {
+    /// Unique set size: private clean + private dirty (unknown when either is).
+    pub fn uss(&self) -> Option<u64> {
+        uss(&self.figures)
+    }
+}
+
+/// Unique set size of figures: private clean + private dirty.
+pub fn uss(f: &Figures) -> Option<u64> {
+    f.private_clean?.checked_add(f.private_dirty?)
+}
+
+/// One process of the machine, with its totals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ProcessRow {
+    /// Its PID.
+    pub pid: u32,
+    /// Its comm.
+    pub comm: String,
+    /// Its command line (arguments joined by spaces), when it has one.
+    pub command: Option<String>,
+    /// Its effective user ID, when readable.
+    pub uid: Option<u32>,
+    /// Its regions.
+    pub regions: usize,
+    /// Its ELF objects (instances).
+    pub objects: usize,
+    /// The figures of the whole process (its smaps lines').
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+impl ProcessRow {
+    /// Unique set size: private clean + private dirty.
+    pub fn uss(&self) -> Option<u64> {
+        uss(&self.figures)
+    }
+}
+
+/// One process's share of one object: the lines of `system --object GLOB`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Use {
+    /// The process.
+    pub pid: u32,
+    /// Its comm.
+    pub comm: String,
+    /// The object's path.
+    pub object: String,
+    /// The object's build ID.
+    pub build_id: Option<String>,
+    /// Device of the object's file.
+    pub dev: String,
+    /// Inode of the object's file.
+    pub inode: u64,
+    /// Regions of the object in the process.
+    pub regions: usize,
+    /// The figures of the object in the process, all kinds.
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+/// The whole machine: what `system --json` prints.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct System {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Always [`KIND`] (`"system"`): what tells this document from the others.
+    pub kind: String,
+    /// The page size of the machine, in bytes.
+    pub page_size: u64,
+    /// Where it was read: `live`, `snapshot` or `smemcap`.
+    pub source: String,
+    /// How the pss of the parts of split maps lines was found: `exact` in every
+    /// process (map counts from `/proc/kpagecount`), or `prorated` (in one process or
+    /// more, by the parts' rss); absent when no line was split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split_pss: Option<String>,
+    /// One row per (object, kind) across processes, and per kind of memory of no
+    /// object; largest pss first.
+    pub rows: Vec<Row>,
+    /// One row per object, all its kinds (`kind` null); largest pss first.
+    pub objects: Vec<Row>,
+    /// One row per kind, across objects; largest pss first.
+    pub kinds: Vec<Row>,
+    /// Every process read, by PID.
+    pub processes: Vec<ProcessRow>,
+    /// The processes selected but not read.
+    pub skipped: Skipped,
+    /// What elfmaps could not do or is unsure about: each warning of the processes'
+    /// reports once, saying in how many processes it arose.
+    pub warnings: Vec<Warning>,
+    /// The whole machine: the sum of the processes' figures.
+    pub totals: Figures,
+    /// Each process's share of each object, when kept ([`Builder::keep_uses`]).
+    #[serde(skip)]
+    pub uses: Vec<Use>,
+}
+
+/// An accumulating row.
+#[derive(Debug)]
+struct Acc {
+    processes: usize,
+    /// The last process (index + 1) counted in `processes`.
+    last: usize,
+    regions: usize,
+    figures: Figures,
+}
+
+impl Acc {
+    fn new() -> Acc {
+        Acc {
+            processes: 0,
+            last: 0,
+            regions: 0,
+            figures: Figures::zero(),
+        }
+    }
+
+    fn add(&mut self, process: usize, figures: &Figures) {
+        if self.last != process + 1 {
+            self.last = process + 1;
+            self.processes += 1;
+        }
+        self.regions += 1;
+        self.figures.add(figures);
+    }
+}
+
+/// A warning of the processes' reports, counted.
+#[derive(Debug)]
+struct Seen {
+    first_pid: Option<u32>,
+    processes: usize,
+    last: usize,
+}
+
+/// Folds reports into a [`System`], one process at a time.
+#[derive(Debug, Default)]
+pub struct Builder {
+    /// Every identity met, numbered in order, with the smallest path seen for it.
+    identities: Vec<(Identity, String)>,
+    numbers: HashMap<Identity, u32>,
+    rows: HashMap<(Option<u32>, Kind), Acc>,
+    objects: HashMap<u32, Acc>,
+    kinds: HashMap<Kind, Acc>,
+    processes: Vec<ProcessRow>,
+    uses: Option<HashMap<(usize, u32), Acc>>,
+    comms: Vec<String>,
+    warnings: Vec<(Warning, Seen)>,
+    warning_index: HashMap<(Code, Option<String>, String), usize>,
+    totals: Option<Figures>,
+    /// Whether a line was split, and whether the pss of every split part was exact.
+    split: Option<bool>,
+}
+
+impl Builder {
+    /// An empty machine.
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Also keeps each process's share of each object (for `--object`).
+    pub fn keep_uses(mut self) -> Builder {
+        self.uses = Some(HashMap::new());
+        self
+    }
+
+    /// Adds the report of one process.
+    pub fn add(&mut self, process: &ProcessInfo, report: &Report) {
+        let pi = self.processes.len();
+        // Each object's identity, numbered once per report: rows are keyed by number.
+        let numbers: Vec<u32> = report
+            .objects
+            .iter()
+            .map(|o| {
+                let id = Identity {
+                    dev: o.dev.clone(),
+                    inode: o.inode,
+                    build_id: o.build_id.clone(),
+                };
+                match self.numbers.get(&id) {
+                    Some(&n) => {
+                        let path = &mut self.identities[n as usize].1;
+                        if o.path < *path {
+                            path.clone_from(&o.path);
+                        }
+                        n
+                    }
+                    None => {
+                        let n = self.identities.len() as u32;
+                        self.numbers.insert(id.clone(), n);
+                        self.identities.push((id, o.path.clone()));
+                        n
+                    }
+                }
+            })
+            .collect();
+        for r in &report.regions {
+            let id = r.instance.and_then(|i| numbers.get(i).copied());
+            self.rows
+                .entry((id, r.kind))
+                .or_insert_with(Acc::new)
+                .add(pi, &r.figures);
+            self.kinds
+                .entry(r.kind)
+                .or_insert_with(Acc::new)
+                .add(pi, &r.figures);
+            if let Some(id) = id {
+                self.objects
+                    .entry(id)
+                    .or_insert_with(Acc::new)
+                    .add(pi, &r.figures);
+                if let Some(uses) = &mut self.uses {
+                    uses.entry((pi, id))
+                        .or_insert_with(Acc::new)
+                        .add(pi, &r.figures);
+                }
+            }
+        }
+        for w in &report.warnings {
+            let key = (w.code, w.object.clone(), w.message.clone());
+            let k = match self.warning_index.get(&key) {
+                Some(&k) => k,
+                None => {
+                    self.warning_index.insert(key, self.warnings.len());
+                    self.warnings.push((
+                        w.clone(),
+                        Seen {
+                            first_pid: report.pid,
+                            processes: 0,
+                            last: 0,
+                        },
+                    ));
+                    self.warnings.len() - 1
+                }
+            };
+            let seen = &mut self.warnings[k].1;
+            if seen.last != pi + 1 {
+                seen.last = pi + 1;
+                seen.processes += 1;
+            }
+        }
+        self.totals
+            .get_or_insert_with(Figures::zero)
+            .add(&report.totals);
+        if report.regions.iter().any(|r| r.split) {
+            let exact = report.split_pss_exact == Some(true);
+            self.split = Some(self.split.unwrap_or(true) && exact);
+        }
+        self.comms.push(process.comm.clone());
+        self.processes.push(ProcessRow {
+            pid: process.pid,
+            comm: process.comm.clone(),
+            command: report.command.clone(),
+            uid: process.uid,
+            regions: report.regions.len(),
+            objects: report.objects.len(),
+            figures: report.totals.clone(),
+        });
+    }
+
+    /// The machine, with what the scan says (`outcome`) and where it was read
+    /// (`source`). `verbose` keeps the list of processes skipped.
+    pub fn finish(self, outcome: Outcome, source: &str, verbose: bool) -> System {
+        let ids = &self.identities;
+        let row = |id: Option<u32>, kind: Option<Kind>, acc: Acc| {
+            let id = id.and_then(|n| ids.get(n as usize));
+            Row {
+                object: id.map(|(_, path)| path.clone()),
+                build_id: id.and_then(|(i, _)| i.build_id.clone()),
+                dev: id.map(|(i, _)| i.dev.clone()),
+                inode: id.map(|(i, _)| i.inode),
+                kind,
+                processes: acc.processes,
+                regions: acc.regions,
+                figures: acc.figures,
+            }
+        };
+        let mut rows: Vec<Row> = self
+            .rows
+            .into_iter()
+            .map(|((id, kind), acc)| row(id, Some(kind), acc))
+            .collect();
+        let mut objects: Vec<Row> = self
+            .objects
+            .into_iter()
+            .map(|(id, acc)| row(Some(id), None, acc))
+            .collect();
+        let mut kinds: Vec<Row> = self
+            .kinds
+            .into_iter()
+            .map(|(kind, acc)| row(None, Some(kind), acc))
+            .collect();
+        for rows in [&mut rows, &mut objects, &mut kinds] {
+            sort_rows(rows, Sort::Pss);
+        }
+        let mut uses: Vec<Use> = self
+            .uses
+            .unwrap_or_default()
+            .into_iter()
+            .map(|((pi, n), acc)| {
+                let (id, path) = &ids[n as usize];
+                Use {
+                    pid: self.processes[pi].pid,
+                    comm: self.comms[pi].clone(),
+                    object: path.clone(),
+                    build_id: id.build_id.clone(),
+                    dev: id.dev.clone(),
+                    inode: id.inode,
+                    regions: acc.regions,
+                    figures: acc.figures,
+                }
+            })
+            .collect();
+        uses.sort_by(|a, b| (&a.object, a.pid).cmp(&(&b.object, b.pid)));
+        let mut processes = self.processes;
+        processes.sort_by_key(|p| p.pid);
+        let mut warnings: Vec<Warning> = self
+            .warnings
+            .into_iter()
+            .map(|(mut w, seen)| {
+                let pid = seen.first_pid.map_or_else(|| "?".into(), |p| p.to_string());
+                w.message = match seen.processes {
+                    1 => format!("{} (PID {pid})", w.message),
+                    n => format!("{} (PID {pid} and {} other processes)", w.message, n - 1),
+                };
+                w
+            })
+            .collect();
+        let mut skipped = outcome.skipped;
+        warnings.extend(skipped.warning());
+        if !verbose {
+            skipped.processes.clear();
+        }
+        System {
+            schema_version: SCHEMA_VERSION,
+            kind: KIND.to_string(),
+            page_size: outcome.page_size.get(),
+            source: source.to_string(),
+            split_pss: self
+                .split
+                .map(|e| if e { "exact" } else { "prorated" }.to_string()),
+            rows,
+            objects,
+            kinds,
+            processes,
+            skipped,
+            warnings,
+            totals: self.totals.unwrap_or_else(Figures::zero),
+            uses,
+        }
+    }
+}
+
+/// Sort order of rows (largest first; unknown counts as 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Sort {
+    /// Virtual size.
+    Size,
+    /// Resident bytes.
+    Rss,
+    /// Proportional set size.
+    Pss,
+    /// Unique set size (private clean + private dirty).
+    Uss,
+    /// Swapped-out bytes.
+    Swap,
+}
+
+impl Sort {
+    /// This measure of `f`, unknown as 0.
+    pub fn of(self, f: &Figures) -> u64 {
+        match self {
+            Sort::Size => f.size,
+            Sort::Rss => f.rss.unwrap_or(0),
+            Sort::Pss => f.pss.unwrap_or(0),
+            Sort::Uss => uss(f).unwrap_or(0),
+            Sort::Swap => f.swap.unwrap_or(0),
+        }
+    }
+}
+
+/// Sorts rows largest first by `sort`; ties by object path, then kind.
+pub fn sort_rows(rows: &mut [Row], sort: Sort) {
+    rows.sort_by(|a, b| {
+        sort.of(&b.figures)
+            .cmp(&sort.of(&a.figures))
+            .then_with(|| a.object.cmp(&b.object))
+            .then_with(|| a.kind.map(Kind::as_str).cmp(&b.kind.map(Kind::as_str)))
+            .then_with(|| a.inode.cmp(&b.inode))
+    });
+}
+
+/// Sorts processes largest first by `sort`; ties by PID.
+pub fn sort_processes(rows: &mut [ProcessRow], sort: Sort) {
+    rows.sort_by(|a, b| {
+        sort.of(&b.figures)
+            .cmp(&sort.of(&a.figures))
+            .then_with(|| a.pid.cmp(&b.pid))
+    });
+}
+
+/// A glob on object paths, as budget files write them: on the file name, or on the
+/// whole path when it has a `/` (the kernel's ` (deleted)` suffix ignored).
+#[derive(Debug, Clone)]
+pub struct ObjectGlob {
+    pattern: glob::Pattern,
+    full_path: bool,
+}
+
+impl ObjectGlob {
+    /// Parses `glob`.
+    pub fn new(glob: &str) -> Result<ObjectGlob, String> {
+        Ok(ObjectGlob {
+            pattern: glob::Pattern::new(glob).map_err(|e| format!("bad glob {glob:?}: {e}"))?,
+            full_path: glob.contains('/'),
+        })
+    }
+
+    /// Whether the object at `path` matches.
+    pub fn matches(&self, path: &str) -> bool {
+        if self.full_path {
+            self.pattern
+                .matches(path.strip_suffix(" (deleted)").unwrap_or(path))
+        } else {
+            self.pattern.matches(file_name(path))
+        }
+    }
+}
+
+/// The objects that match `glob` (their totals across processes, largest first by
+/// `sort`), each with its processes' shares (largest first): the librank view.
+pub fn object_users<'a>(
+    system: &'a System,
+    glob: &ObjectGlob,
+    sort: Sort,
+) -> Vec<(&'a Row, Vec<&'a Use>)> {
+    let mut out: Vec<(&Row, Vec<&Use>)> = system
+        .objects
+        .iter()
+        .filter(|o| o.object.as_deref().is_some_and(|p| glob.matches(p)))
+        .map(|o| {
+            let mut users: Vec<&Use> = system
+                .uses
+                .iter()
+                .filter(|u| {
+                    Some(&u.dev) == o.dev.as_ref()
+                        && Some(u.inode) == o.inode
+                        && u.build_id == o.build_id
+                })
+                .collect();
+            users.sort_by(|a, b| {
+                sort.of(&b.figures)
+                    .cmp(&sort.of(&a.figures))
+                    .then_with(|| a.pid.cmp(&b.pid))
+            });
+            (o, users)
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        sort.of(&b.0.figures)
+            .cmp(&sort.of(&a.0.figures))
+            .then_with(|| a.0.object.cmp(&b.0.object))
+    });
+    out
+}
+
+/// The JSON of `system --object GLOB`: the objects that match, each with its
+/// processes' shares.
+#[derive(Debug, Serialize)]
+#[non_exhaustive]
+pub struct Users<'a> {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Always `system-object`.
+    pub kind: &'static str,
+    /// The glob given.
+    pub glob: String,
+    /// The objects that match, largest first.
+    pub objects: Vec<UsersOf<'a>>,
+}
+
+/// One object of [`Users`]: its totals across processes and each process's share.
+#[derive(Debug, Serialize)]
+#[non_exhaustive]
+pub struct UsersOf<'a> {
+    /// The object's row (all kinds).
+    #[serde(flatten)]
+    pub object: &'a Row,
+    /// Each process that maps it, largest first.
+    pub users: Vec<&'a Use>,
+}
+
+impl<'a> Users<'a> {
+    /// The document of `groups` (from [`object_users`]) for `glob`.
+    pub fn new(glob: &str, groups: &[(&'a Row, Vec<&'a Use>)]) -> Users<'a> {
+        Users {
+            schema_version: SCHEMA_VERSION,
+            kind: "system-object",
+            glob: glob.to_string(),
+            objects: groups
+                .iter()
+                .map(|(o, u)| UsersOf {
+                    object: o,
+                    users: u.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl System {
+    /// Reads a saved `system --json` document.
+    pub fn from_json(bytes: &[u8]) -> Result<System, String> {
+        let s: System =
+            serde_json::from_slice(bytes).map_err(|e| format!("not a valid system report: {e}"))?;
+        if s.kind != KIND {
+            return Err(format!("not a system report (kind {:?})", s.kind));
+        }
+        Ok(s)
+    }
+
+    /// Whether a warning of the scan has this code.
+    pub fn has_warning(&self, code: Code) -> bool {
+        self.warnings.iter().any(|w| w.code == code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocab::PageSize;
+
+    /// A region: (object path and inode, kind, rss, pss).
+    type R<'a> = (Option<(&'a str, u64)>, Kind, u64, Option<u64>);
+
+    /// A report of regions.
+    fn report(pid: u32, regions: &[R]) -> Report {
+        let mut objects: Vec<serde_json::Value> = Vec::new();
+        let mut rs = Vec::new();
+        for (i, (obj, kind, rss, pss)) in regions.iter().enumerate() {
+            let instance = obj.map(|(path, inode)| {
+                match objects
+                    .iter()
+                    .position(|o| o["path"] == path && o["inode"] == inode)
+                {
+                    Some(k) => k,
+                    None => {
+                        objects.push(serde_json::json!({
+                            "index": objects.len(), "path": path, "build_id": null, "bias": 0,
+                            "type": "DYN", "machine": "X86_64", "class": 64, "endian": "little",
+                            "dev": "08:01", "inode": inode, "span_start": 0, "span_end": 0,
+                            "opened": null, "problem": null, "totals": Figures::zero()
+                        }));
+                        objects.len() - 1
+                    }
+                }
+            });
+            rs.push(serde_json::json!({
+                "start": i * 0x1000, "end": i * 0x1000 + 0x1000, "perms": "r--p",
+                "offset": 0, "dev": "08:01", "inode": 0, "path": null,
+                "object": obj.map(|o| o.0), "instance": instance, "kind": kind,
+                "segment": null, "split": false, "line": i + 1, "size": 4096, "rss": rss,
+                "pss": pss, "shared_clean": 0, "shared_dirty": 0, "private_clean": 0,
+                "private_dirty": rss, "anonymous": 0, "swap": 0, "swap_pss": 0,
+                "locked": 0, "hugetlb": 0
+            }));
+        }
+        let v = serde_json::json!({
+            "schema_version": 1, "pid": pid, "page_size": 4096, "source": "smaps",
+            "regions": rs, "objects": objects,
+            "warnings": [{"code": "file-unreadable", "object": "/x", "message": "gone"}],
+            "totals": Figures::zero()
+        });
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn outcome() -> Outcome {
+        let mut skipped = Skipped::default();
+        skipped.add(SkippedProcess {
+            pid: 9,
+            comm: None,
+            reason: Reason::Exited,
+            message: "gone".into(),
+        });
+        crate::pipeline::system::Outcome::new(PageSize::KIB4, skipped)
+    }
+
+    #[test]
+    fn folds_by_identity_and_kind() {
+        let libc = Some(("/lib/libc.so.6", 7));
+        let libc2 = Some(("/usr/lib/libc.so.6", 7)); // the same file by another path
+        let other = Some(("/lib/libc.so.6", 8)); // another build at the same path
+        let mut b = Builder::new().keep_uses();
+        b.add(
+            &ProcessInfo::new(1, "a".into(), Some(0)),
+            &report(
+                1,
+                &[
+                    (libc, Kind::Text, 4096, Some(2048)),
+                    (libc, Kind::Text, 4096, Some(2048)),
+                    (None, Kind::Heap, 4096, Some(4096)),
+                ],
+            ),
+        );
+        b.add(
+            &ProcessInfo::new(2, "b".into(), Some(0)),
+            &report(
+                2,
+                &[
+                    (libc2, Kind::Text, 4096, Some(2048)),
+                    (other, Kind::Text, 4096, None),
+                    (None, Kind::Heap, 4096, Some(4096)),
+                ],
+            ),
+        );
+        let s = b.finish(outcome(), "live", false);
+        let text: Vec<&Row> = s
+            .rows
+            .iter()
+            .filter(|r| r.kind == Some(Kind::Text))
+            .collect();
+        assert_eq!(text.len(), 2);
+        let one = text.iter().find(|r| r.inode == Some(7)).unwrap();
+        assert_eq!(one.object.as_deref(), Some("/lib/libc.so.6"));
+        assert_eq!((one.processes, one.regions), (2, 3));
+        assert_eq!(one.figures.pss, Some(3 * 2048));
+        let eight = text.iter().find(|r| r.inode == Some(8)).unwrap();
+        assert_eq!((eight.processes, eight.figures.pss), (1, None));
+        let heap = s.rows.iter().find(|r| r.kind == Some(Kind::Heap)).unwrap();
+        assert_eq!((heap.object.as_deref(), heap.processes), (None, 2));
+        assert_eq!(s.kinds.len(), 2);
+        assert_eq!(s.objects.len(), 2);
+        assert_eq!(s.processes.len(), 2);
+        // One warning, said once for both processes; the skipped process warns.
+        assert_eq!(s.warnings[0].message, "gone (PID 1 and 1 other processes)");
+        assert_eq!(s.warnings[1].code, Code::ProcessSkipped);
+        assert!(s.skipped.processes.is_empty());
+        let users = object_users(&s, &ObjectGlob::new("libc.so*").unwrap(), Sort::Pss);
+        assert_eq!(users.len(), 2);
+        assert_eq!(users[0].1.len(), 2);
+        assert_eq!(users[0].1[0].figures.pss, Some(4096));
+        // It reads back.
+        let json = serde_json::to_vec(&s).unwrap();
+        let back = System::from_json(&json).unwrap();
+        assert_eq!(back.rows, s.rows);
+        assert!(System::from_json(br#"{"kind": "map"}"#).is_err());
+    }
+}
