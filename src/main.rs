@@ -183,8 +183,19 @@ enum Command {
         /// Show what changed between two JSON reports saved from `map`, `summary` or
         /// `layout`, instead of a process.
         #[arg(long, num_args = 2, value_names = ["OLD", "NEW"],
-              conflicts_with_all = ["pid", "smaps", "maps", "snapshot"])]
+              conflicts_with_all = ["pid", "smaps", "maps", "snapshot", "system", "system_json"])]
         diff: Option<Vec<PathBuf>>,
+        /// The whole machine, as `system` reads it: every process (or those --pid,
+        /// --name, --user, --cgroup select), or a system snapshot given with
+        /// --snapshot FILE (and --sysroot DIR).
+        #[arg(long, conflicts_with_all = ["pid", "smaps", "maps"])]
+        system: bool,
+        #[command(flatten)]
+        select: SelectArgs,
+        /// A system report saved from `system --json`, shown as it is.
+        #[arg(long, value_name = "FILE",
+              conflicts_with_all = ["pid", "smaps", "maps", "snapshot", "system"])]
+        system_json: Option<PathBuf>,
         /// Where to write the page (`-` for standard output).
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
@@ -853,8 +864,21 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
         Command::Report {
             input,
             diff,
+            system,
+            select,
+            system_json,
             output,
-        } => run_report(input, diff, &output),
+        } => {
+            if system || system_json.is_some() {
+                run_report_system(&input, &select, system_json.as_deref(), &output)
+            } else if select.any() {
+                Ok(error(
+                    "--pid, --name, --user and --cgroup select processes for --system",
+                ))
+            } else {
+                run_report(input, diff, &output)
+            }
+        }
         Command::Sections {
             pid,
             snapshot,
@@ -960,6 +984,81 @@ fn load_diff(old: &Path, new: &Path) -> Result<elfmaps::views::diff::Diff, Strin
         elfmaps::views::diff::Saved::from_json(&bytes).map_err(|e| format!("{}: {e}", p.display()))
     };
     Ok(elfmaps::views::diff::diff(&side(old)?, &side(new)?))
+}
+
+/// `elfmaps report --system` (live, or `--snapshot FILE` of `snapshot --system`) and
+/// `report --system-json FILE` (a saved `system --json`): the page of the whole
+/// machine, its data exactly what `system --json` prints for the same input.
+fn run_report_system(
+    input: &InputArgs,
+    select: &SelectArgs,
+    saved: Option<&Path>,
+    output: &Path,
+) -> io::Result<Exit> {
+    use elfmaps::render::html;
+    let made: Result<(Vec<u8>, String), String> = if let Some(file) = saved {
+        if select.any() {
+            return Ok(error(
+                "--pid, --name, --user and --cgroup select processes of a scan, not of a saved report",
+            ));
+        }
+        read_input(file).and_then(|bytes| {
+            let v: serde_json::Value = serde_json::from_slice(&bytes)
+                .map_err(|e| format!("{}: not JSON: {e}", file.display()))?;
+            if v.get("kind").and_then(|k| k.as_str()) != Some("system") {
+                return Err(format!(
+                    "{}: not a report of `elfmaps system --json` (its \"kind\" is not \"system\")",
+                    file.display()
+                ));
+            }
+            Ok((bytes, format!("elfmaps system: {}", file.display())))
+        })
+    } else {
+        let selection = match select.selection() {
+            Ok(s) => s,
+            Err(e) => return Ok(error(&e)),
+        };
+        let snapshot = input.source.snapshot.as_deref();
+        let bytes = match snapshot.map(read_input).transpose() {
+            Ok(b) => b,
+            Err(e) => return Ok(error(&e)),
+        };
+        let from = match (&bytes, snapshot) {
+            (Some(b), Some(f)) => SystemFrom::Snapshot(b, f),
+            _ => SystemFrom::Live,
+        };
+        let title = match snapshot {
+            Some(f) => format!("elfmaps system: {}", f.display()),
+            None => "elfmaps system: this machine".to_string(),
+        };
+        load_system(SystemLoad {
+            from,
+            selection,
+            sysroot: &input.sysroot,
+            page_size: input.page_size,
+            keep_uses: false,
+            verbose: false,
+        })
+        .and_then(|sys| {
+            let mut data = Vec::new();
+            elfmaps::render::json(&sys, &mut data).map_err(|e| e.to_string())?;
+            Ok((data, title))
+        })
+    };
+    let (data, title) = match made {
+        Ok(m) => m,
+        Err(e) => return Ok(error(&e)),
+    };
+    let mut page = Vec::new();
+    html::page(html::Page::System, &title, &data, &mut page)?;
+    if output == Path::new("-") {
+        print(|out| out.write_all(&page))?;
+        return Ok(Exit::Ok);
+    }
+    match std::fs::write(output, &page) {
+        Ok(()) => Ok(Exit::Ok),
+        Err(e) => Ok(error(&format!("writing {}: {e}", output.display()))),
+    }
 }
 
 /// `elfmaps report`: the HTML page of a target's map report, or of the diff of two
