@@ -224,8 +224,15 @@ enum Command {
     /// address range, kind, segment and resident bytes and pages.
     Sections {
         /// A live process to read.
-        #[arg(value_parser = parse_pid_or_self, required_unless_present = "snapshot", conflicts_with = "snapshot")]
+        #[arg(value_parser = parse_pid_or_self, required_unless_present_any = ["snapshot", "union"], conflicts_with = "snapshot")]
         pid: Option<u32>,
+        /// Across processes: per section, the union of its resident pages over every
+        /// process that maps the object (all processes, or those --pid, --name, --user,
+        /// --cgroup select), beside their sum.
+        #[arg(long, conflicts_with_all = ["pid", "snapshot", "pages"])]
+        union: bool,
+        #[command(flatten)]
+        select: SelectArgs,
         /// A file written by `elfmaps snapshot --sections` on the target.
         #[arg(long, value_name = "FILE")]
         snapshot: Option<PathBuf>,
@@ -679,6 +686,55 @@ fn load_with(input: &Input, pre: Option<Vec<u8>>) -> Result<Report, String> {
         .inspect(warn)
 }
 
+/// `elfmaps sections --union`: per section of the selected objects, the union over
+/// the selected processes of its resident pages, beside their sum.
+fn run_sections_union(
+    select: &SelectArgs,
+    object: Option<String>,
+    json: bool,
+    color: bool,
+) -> io::Result<Exit> {
+    let selection = match select.selection() {
+        Ok(s) => s,
+        Err(e) => return Ok(error(&e)),
+    };
+    let glob = match object.as_deref().map(glob::Pattern::new).transpose() {
+        Ok(g) => g,
+        Err(e) => return Ok(error(&format!("--object: {e}"))),
+    };
+    let slash = object.as_deref().is_some_and(|o| o.contains('/'));
+    let wanted = |path: &str| {
+        glob.as_ref()
+            .is_none_or(|g| elfmaps::views::sections::object_matches(g, slash, path))
+    };
+    let select = elfmaps::pipeline::Select {
+        object: &wanted,
+        pages_of: None,
+        every_page: true,
+    };
+    let u = match elfmaps::pipeline::sections_union(&selection, select) {
+        Ok(u) => u,
+        Err(e) => return Ok(error(&format!("cannot list /proc: {e}"))),
+    };
+    for w in &u.warnings {
+        say(&format!(
+            "elfmaps: warning: {}",
+            elfmaps::render::warning_text(w)
+        ));
+    }
+    if u.processes.is_empty() {
+        return Ok(error("no process read maps a selected object"));
+    }
+    print(|out| {
+        if json {
+            elfmaps::render::json(&u, out)
+        } else {
+            elfmaps::render::sections::union_table(&u, out, color)
+        }
+    })?;
+    Ok(Exit::Ok)
+}
+
 /// `elfmaps sections`: live or from a snapshot; a table, JSON, or a page map.
 fn run_sections(
     pid: Option<u32>,
@@ -701,6 +757,7 @@ fn run_sections(
     let select = elfmaps::pipeline::Select {
         object: &wanted,
         pages_of: pages.as_deref(),
+        every_page: false,
     };
     let got = match (pid, &snapshot) {
         (Some(pid), _) => elfmaps::pipeline::sections_live(pid, select).map_err(|e| e.to_string()),
@@ -886,7 +943,19 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
             object,
             pages,
             json,
-        } => run_sections(pid, snapshot, &sysroot, object, pages, json, color),
+            union,
+            select,
+        } => {
+            if union {
+                run_sections_union(&select, object, json, color)
+            } else if select.any() {
+                Ok(error(
+                    "--pid, --name, --user and --cgroup select processes for --union",
+                ))
+            } else {
+                run_sections(pid, snapshot, &sysroot, object, pages, json, color)
+            }
+        }
         Command::System { args } => run_system(args, color),
         Command::Snapshot {
             pid,
