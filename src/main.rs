@@ -175,8 +175,9 @@ enum Command {
         args: SystemArgs,
     },
     /// Write an HTML report to look at: one self-contained page (an address-space
-    /// strip, a treemap, a table of objects and kinds) of a process or saved input, or
-    /// of what changed between two saved JSON reports (`--diff OLD NEW`).
+    /// strip, a treemap, a table of objects and kinds) of a process or saved input, of
+    /// what changed between two saved JSON reports (`--diff OLD NEW`), or of the whole
+    /// machine (`--system`, as `system` scans it, or `--system-json FILE`).
     Report {
         #[command(flatten)]
         input: InputArgs,
