@@ -173,7 +173,7 @@ pub fn union_table<W: Write>(u: &SectionsUnion, out: &mut W, color: bool) -> io:
 }
 
 /// Writes the page map of every section named `name` (one per object that has it):
-/// a line per [`PER_LINE`] pages, starting with the first page's address.
+/// a line per `PER_LINE` pages, starting with the first page's address.
 pub fn pages<W: Write>(s: &Sections, name: &str, page_size: u64, out: &mut W) -> io::Result<()> {
     let found: Vec<(&str, &Section)> = s
         .objects
