@@ -147,16 +147,28 @@ pub(crate) enum Command {
         args: SystemArgs,
     },
     /// Write an HTML report to look at: one self-contained page (an address-space
-    /// strip, a treemap, a table of objects and kinds) of a process or saved input, or
-    /// of what changed between two saved JSON reports (`--diff OLD NEW`).
+    /// strip, a treemap, a table of objects and kinds) of a process or saved input, of
+    /// what changed between two saved JSON reports (`--diff OLD NEW`), or of the whole
+    /// machine (`--system`, as `system` scans it, or `--system-json FILE`).
     Report {
         #[command(flatten)]
         input: InputArgs,
         /// Show what changed between two JSON reports saved from `map`, `summary` or
         /// `layout`, instead of a process.
         #[arg(long, num_args = 2, value_names = ["OLD", "NEW"],
-              conflicts_with_all = ["pid", "smaps", "maps", "snapshot"])]
+              conflicts_with_all = ["pid", "smaps", "maps", "snapshot", "system", "system_json"])]
         diff: Option<Vec<PathBuf>>,
+        /// The whole machine, as `system` reads it: every process (or those --pid,
+        /// --name, --user, --cgroup select), or a system snapshot given with
+        /// --snapshot FILE (and --sysroot DIR).
+        #[arg(long, conflicts_with_all = ["pid", "smaps", "maps"])]
+        system: bool,
+        #[command(flatten)]
+        select: SelectArgs,
+        /// A system report saved from `system --json`, shown as it is.
+        #[arg(long, value_name = "FILE",
+              conflicts_with_all = ["pid", "smaps", "maps", "snapshot", "system"])]
+        system_json: Option<PathBuf>,
         /// Where to write the page (`-` for standard output).
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
@@ -185,8 +197,15 @@ pub(crate) enum Command {
     /// address range, kind, segment and resident bytes and pages.
     Sections {
         /// A live process to read.
-        #[arg(value_parser = parse_pid_or_self, required_unless_present = "snapshot", conflicts_with = "snapshot")]
+        #[arg(value_parser = parse_pid_or_self, required_unless_present_any = ["snapshot", "union"], conflicts_with = "snapshot")]
         pid: Option<u32>,
+        /// Across processes: per section, the union of its resident pages over every
+        /// process that maps the object (all processes, or those --pid, --name, --user,
+        /// --cgroup select), beside their sum.
+        #[arg(long, conflicts_with_all = ["pid", "snapshot", "pages"])]
+        union: bool,
+        #[command(flatten)]
+        select: SelectArgs,
         /// A file written by `elfmaps snapshot --sections` on the target.
         #[arg(long, value_name = "FILE")]
         snapshot: Option<PathBuf>,

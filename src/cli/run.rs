@@ -3,6 +3,55 @@
 
 use super::*;
 
+/// `elfmaps sections --union`: per section of the selected objects, the union over
+/// the selected processes of its resident pages, beside their sum.
+pub(crate) fn run_sections_union(
+    select: &SelectArgs,
+    object: Option<String>,
+    json: bool,
+    color: bool,
+) -> io::Result<Exit> {
+    let selection = match select.selection() {
+        Ok(s) => s,
+        Err(e) => return Ok(error(&e)),
+    };
+    let glob = match object.as_deref().map(glob::Pattern::new).transpose() {
+        Ok(g) => g,
+        Err(e) => return Ok(error(&format!("--object: {e}"))),
+    };
+    let slash = object.as_deref().is_some_and(|o| o.contains('/'));
+    let wanted = |path: &str| {
+        glob.as_ref()
+            .is_none_or(|g| elfmaps::views::sections::object_matches(g, slash, path))
+    };
+    let select = elfmaps::pipeline::Select {
+        object: &wanted,
+        pages_of: None,
+        every_page: true,
+    };
+    let u = match elfmaps::pipeline::sections_union(&selection, select) {
+        Ok(u) => u,
+        Err(e) => return Ok(error(&format!("cannot list /proc: {e}"))),
+    };
+    for w in &u.warnings {
+        say(&format!(
+            "elfmaps: warning: {}",
+            elfmaps::render::warning_text(w)
+        ));
+    }
+    if u.processes.is_empty() {
+        return Ok(error("no process read maps a selected object"));
+    }
+    print(|out| {
+        if json {
+            elfmaps::render::json(&u, out)
+        } else {
+            elfmaps::render::sections::union_table(&u, out, color)
+        }
+    })?;
+    Ok(Exit::Ok)
+}
+
 /// `elfmaps sections`: live or from a snapshot; a table, JSON, or a page map.
 pub(crate) fn run_sections(
     pid: Option<u32>,
@@ -25,6 +74,7 @@ pub(crate) fn run_sections(
     let select = elfmaps::pipeline::Select {
         object: &wanted,
         pages_of: pages.as_deref(),
+        every_page: false,
     };
     let got = match (pid, &snapshot) {
         (Some(pid), _) => elfmaps::pipeline::sections_live(pid, select).map_err(|e| e.to_string()),
@@ -168,8 +218,21 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
         Command::Report {
             input,
             diff,
+            system,
+            select,
+            system_json,
             output,
-        } => run_report(input, diff, &output),
+        } => {
+            if system || system_json.is_some() {
+                run_report_system(&input, &select, system_json.as_deref(), &output)
+            } else if select.any() {
+                Ok(error(
+                    "--pid, --name, --user and --cgroup select processes for --system",
+                ))
+            } else {
+                run_report(input, diff, &output)
+            }
+        }
         Command::Sections {
             pid,
             snapshot,
@@ -177,7 +240,19 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             object,
             pages,
             json,
-        } => run_sections(pid, snapshot, &sysroot, object, pages, json, color),
+            union,
+            select,
+        } => {
+            if union {
+                run_sections_union(&select, object, json, color)
+            } else if select.any() {
+                Ok(error(
+                    "--pid, --name, --user and --cgroup select processes for --union",
+                ))
+            } else {
+                run_sections(pid, snapshot, &sysroot, object, pages, json, color)
+            }
+        }
         Command::System { args } => run_system(args, color),
         Command::Snapshot {
             pid,
@@ -250,6 +325,81 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             print(|out| man_page(cmd, page.as_deref(), out))?;
             Ok(Exit::Ok)
         }
+    }
+}
+
+/// `elfmaps report --system` (live, or `--snapshot FILE` of `snapshot --system`) and
+/// `report --system-json FILE` (a saved `system --json`): the page of the whole
+/// machine, its data exactly what `system --json` prints for the same input.
+pub(crate) fn run_report_system(
+    input: &InputArgs,
+    select: &SelectArgs,
+    saved: Option<&Path>,
+    output: &Path,
+) -> io::Result<Exit> {
+    use elfmaps::render::html;
+    let made: Result<(Vec<u8>, String), String> = if let Some(file) = saved {
+        if select.any() {
+            return Ok(error(
+                "--pid, --name, --user and --cgroup select processes of a scan, not of a saved report",
+            ));
+        }
+        read_input(file).and_then(|bytes| {
+            let v: serde_json::Value = serde_json::from_slice(&bytes)
+                .map_err(|e| format!("{}: not JSON: {e}", file.display()))?;
+            if v.get("kind").and_then(|k| k.as_str()) != Some("system") {
+                return Err(format!(
+                    "{}: not a report of `elfmaps system --json` (its \"kind\" is not \"system\")",
+                    file.display()
+                ));
+            }
+            Ok((bytes, format!("elfmaps system: {}", file.display())))
+        })
+    } else {
+        let selection = match select.selection() {
+            Ok(s) => s,
+            Err(e) => return Ok(error(&e)),
+        };
+        let snapshot = input.source.snapshot.as_deref();
+        let bytes = match snapshot.map(read_input).transpose() {
+            Ok(b) => b,
+            Err(e) => return Ok(error(&e)),
+        };
+        let from = match (&bytes, snapshot) {
+            (Some(b), Some(f)) => SystemFrom::Snapshot(b, f),
+            _ => SystemFrom::Live,
+        };
+        let title = match snapshot {
+            Some(f) => format!("elfmaps system: {}", f.display()),
+            None => "elfmaps system: this machine".to_string(),
+        };
+        load_system(SystemLoad {
+            from,
+            selection,
+            sysroot: &input.sysroot,
+            page_size: input.page_size,
+            keep_uses: false,
+            verbose: false,
+        })
+        .and_then(|sys| {
+            let mut data = Vec::new();
+            elfmaps::render::json(&sys, &mut data).map_err(|e| e.to_string())?;
+            Ok((data, title))
+        })
+    };
+    let (data, title) = match made {
+        Ok(m) => m,
+        Err(e) => return Ok(error(&e)),
+    };
+    let mut page = Vec::new();
+    html::page(html::Page::System, &title, &data, &mut page)?;
+    if output == Path::new("-") {
+        print(|out| out.write_all(&page))?;
+        return Ok(Exit::Ok);
+    }
+    match std::fs::write(output, &page) {
+        Ok(()) => Ok(Exit::Ok),
+        Err(e) => Ok(error(&format!("writing {}: {e}", output.display()))),
     }
 }
 
