@@ -7,6 +7,8 @@ use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod serve;
+
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use elfmaps::render::map::Origin;
 use elfmaps::report::Report;
@@ -173,6 +175,13 @@ enum Command {
     System {
         #[command(flatten)]
         args: SystemArgs,
+    },
+    /// Memory per group of processes, object and kind for Prometheus: print the text
+    /// exposition (or OpenMetrics), write it for node_exporter's textfile collector
+    /// (-o FILE), or serve /metrics (--listen ADDR). docs/metrics.md lists the metrics.
+    Metrics {
+        #[command(flatten)]
+        args: serve::MetricsArgs,
     },
     /// Write an HTML report to look at: one self-contained page (an address-space
     /// strip, a treemap, a table of objects and kinds) of a process or saved input, or
@@ -776,6 +785,7 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
             output,
         } => run_report(input, diff, &output),
         Command::System { args } => run_system(args, color),
+        Command::Metrics { args } => serve::run(args),
         Command::Snapshot {
             pid,
             system,

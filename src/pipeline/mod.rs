@@ -12,6 +12,7 @@
 //! `--page-size` ([`offline`]).
 
 mod live;
+pub mod metrics;
 mod offline;
 mod snapshot;
 pub mod system;

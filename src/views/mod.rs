@@ -6,5 +6,6 @@
 pub mod budget;
 pub mod diff;
 pub mod layout;
+pub mod metrics;
 pub mod summary;
 pub mod system;
