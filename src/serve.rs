@@ -1,15 +1,19 @@
 //! `elfmaps metrics`: its flags, printing or writing one scrape (`-o FILE` atomically,
-//! for node_exporter's textfile collector), and the HTTP server of `--listen` (tiny_http:
-//! docs/metrics.md says why). Part of the command line only: the library never pulls an
-//! HTTP server.
+//! for node_exporter's textfile collector), and the HTTP server of `--listen`. Part of
+//! the command line only: the library never pulls an HTTP server.
 //!
-//! The server scans at most once per `--min-interval`: a scrape within that time of
-//! the last scan is answered from it, and concurrent scrapes wait for the one scan
-//! under way instead of starting their own.
+//! The server is small on purpose (docs/metrics.md says why no server crate): std
+//! threads, requests parsed by `httparse`, everything bounded: at most
+//! [`MAX_CONNECTIONS`] connections at once (more are answered 503 and closed), a
+//! request head of at most [`MAX_HEAD`] bytes that must arrive within
+//! [`HEAD_DEADLINE`], one request per connection. It scans at most once per
+//! `--min-interval`: a scrape within that time of the last scan is answered from it,
+//! and concurrent scrapes wait for the one scan under way instead of starting their own.
 
-use std::io::{self, Write};
-use std::net::SocketAddr;
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -167,100 +171,224 @@ struct Cache {
     last: Option<(Instant, Arc<Metrics>)>,
 }
 
-/// How many threads answer requests (tiny_http reads each request's head in its own
-/// threads; these render and write the answers).
-const WORKERS: usize = 4;
+/// At most this many connections are served at once; more are answered 503 at once.
+const MAX_CONNECTIONS: usize = 16;
+/// The longest request head (request line and headers) read; longer is answered 431.
+const MAX_HEAD: usize = 8 * 1024;
+/// How long one read of a request may wait.
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a whole request head may take to arrive.
+const HEAD_DEADLINE: Duration = Duration::from_secs(10);
+/// How long a write of an answer may wait for the client.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves `/metrics` on `addr` until the process is killed.
+/// What the connections share.
+struct Shared {
+    scraper: Scraper,
+    cache: Mutex<Cache>,
+    min_interval: Duration,
+    /// Connections being served.
+    open: AtomicUsize,
+}
+
+/// Counts a connection as open until dropped (also when its thread panics).
+struct Open<'a>(&'a AtomicUsize);
+
+impl Drop for Open<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Serves `/metrics` on `addr` until the process is killed: one thread per connection,
+/// at most [`MAX_CONNECTIONS`] at once, each bounded in size and time, one request per
+/// connection.
 fn serve(scraper: Scraper, addr: SocketAddr, min_interval: Duration) -> io::Result<Exit> {
-    let server = match tiny_http::Server::http(addr) {
-        Ok(s) => Arc::new(s),
+    let listener = match TcpListener::bind(addr) {
+        Ok(l) => l,
         Err(e) => return Ok(error(&format!("listening on {addr}: {e}"))),
     };
     say(&format!(
         "elfmaps: serving http://{}/metrics",
-        server.server_addr()
+        listener.local_addr()?
     ));
-    let shared = Arc::new((scraper, Mutex::new(Cache { last: None })));
-    let workers: Vec<_> = (0..WORKERS)
-        .map(|_| {
-            let server = Arc::clone(&server);
-            let shared = Arc::clone(&shared);
-            std::thread::spawn(move || {
-                for request in server.incoming_requests() {
-                    answer(request, &shared.0, &shared.1, min_interval);
-                }
-            })
-        })
-        .collect();
-    for w in workers {
-        let _ = w.join();
+    let shared = Arc::new(Shared {
+        scraper,
+        cache: Mutex::new(Cache { last: None }),
+        min_interval,
+        open: AtomicUsize::new(0),
+    });
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else {
+            // Out of descriptors or the like: let connections finish, then go on.
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        };
+        if shared.open.fetch_add(1, Ordering::AcqRel) >= MAX_CONNECTIONS {
+            shared.open.fetch_sub(1, Ordering::AcqRel);
+            let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
+            let _ = respond(
+                &stream,
+                "503 Service Unavailable",
+                "text/plain",
+                b"busy\n",
+                false,
+            );
+            continue;
+        }
+        let sh = Arc::clone(&shared);
+        let spawned = std::thread::Builder::new()
+            .name("scrape".into())
+            .spawn(move || {
+                let _open = Open(&sh.open);
+                connection(stream, &sh);
+            });
+        if spawned.is_err() {
+            shared.open.fetch_sub(1, Ordering::AcqRel);
+        }
     }
     Ok(Exit::Ok)
 }
 
+/// The request head of a connection: (method, path, the Accept headers joined).
+type Head = (String, String, String);
+
+/// Reads a request head from `stream`, bounded by [`MAX_HEAD`], [`READ_TIMEOUT`] and
+/// [`HEAD_DEADLINE`]; `Err` is the status to answer (or none: the client is gone).
+fn read_head(stream: &mut TcpStream) -> Result<Head, Option<&'static str>> {
+    let deadline = Instant::now() + HEAD_DEADLINE;
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    loop {
+        if Instant::now() > deadline {
+            return Err(Some("408 Request Timeout"));
+        }
+        let n = match stream.read(&mut chunk) {
+            Ok(0) => return Err(None),
+            Ok(n) => n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Err(Some("408 Request Timeout"));
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return Err(None),
+        };
+        buf.extend_from_slice(&chunk[..n]);
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut req = httparse::Request::new(&mut headers);
+        match req.parse(&buf) {
+            Ok(httparse::Status::Complete(_)) => {
+                let accept: Vec<String> = req
+                    .headers
+                    .iter()
+                    .filter(|h| h.name.eq_ignore_ascii_case("accept"))
+                    .map(|h| String::from_utf8_lossy(h.value).into_owned())
+                    .collect();
+                return Ok((
+                    req.method.unwrap_or("").to_string(),
+                    req.path.unwrap_or("").to_string(),
+                    accept.join(","),
+                ));
+            }
+            Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => {}
+            Ok(httparse::Status::Partial) | Err(httparse::Error::TooManyHeaders) => {
+                return Err(Some("431 Request Header Fields Too Large"));
+            }
+            Err(_) => return Err(Some("400 Bad Request")),
+        }
+    }
+}
+
+/// Writes an answer and closes the connection.
+fn respond(
+    mut stream: &TcpStream,
+    status: &str,
+    content_type: &str,
+    body: &[u8],
+    head_only: bool,
+) -> io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes())?;
+    if !head_only {
+        stream.write_all(body)?;
+    }
+    stream.flush()?;
+    stream.shutdown(std::net::Shutdown::Both)
+}
+
 /// The metrics to serve: the last scan if younger than `min_interval`, else a new
 /// one (made while holding the lock, so that concurrent scrapes share it).
-fn current(
-    scraper: &Scraper,
-    cache: &Mutex<Cache>,
-    min_interval: Duration,
-) -> io::Result<Arc<Metrics>> {
-    let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+fn current(shared: &Shared) -> io::Result<Arc<Metrics>> {
+    let mut cache = shared.cache.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((at, m)) = &cache.last
-        && at.elapsed() < min_interval
+        && at.elapsed() < shared.min_interval
     {
         return Ok(Arc::clone(m));
     }
-    let m = Arc::new(scraper.scrape()?);
+    let m = Arc::new(shared.scraper.scrape()?);
     cache.last = Some((Instant::now(), Arc::clone(&m)));
     Ok(m)
 }
 
-/// Answers one HTTP request.
-fn answer(request: tiny_http::Request, scraper: &Scraper, cache: &Mutex<Cache>, min: Duration) {
-    use tiny_http::{Header, Method, Response};
-    let header = |k: &str, v: &str| Header::from_bytes(k.as_bytes(), v.as_bytes()).ok();
-    let path = request.url().split('?').next().unwrap_or("");
-    let head = *request.method() == Method::Head;
-    if !matches!(request.method(), Method::Get | Method::Head) {
-        let _ = request.respond(Response::from_string("only GET\n").with_status_code(405));
+/// Serves one connection: one request, one answer.
+fn connection(mut stream: TcpStream, shared: &Shared) {
+    let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
+    let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
+    let text = "text/plain; charset=utf-8";
+    let (method, path, accept) = match read_head(&mut stream) {
+        Ok(h) => h,
+        Err(Some(status)) => {
+            let _ = respond(&stream, status, text, b"", false);
+            return;
+        }
+        Err(None) => return,
+    };
+    let head_only = method == "HEAD";
+    if method != "GET" && !head_only {
+        let _ = respond(
+            &stream,
+            "405 Method Not Allowed",
+            text,
+            b"GET only\n",
+            false,
+        );
         return;
     }
-    match path {
+    match path.split('?').next().unwrap_or("") {
         "/metrics" => {}
         "/" => {
-            let body = "elfmaps metrics: see /metrics\n";
-            let _ = request.respond(Response::from_string(body));
+            let body = b"elfmaps metrics: see /metrics\n";
+            let _ = respond(&stream, "200 OK", text, body, head_only);
             return;
         }
         _ => {
-            let _ = request.respond(Response::from_string("not found\n").with_status_code(404));
+            let _ = respond(&stream, "404 Not Found", text, b"not found\n", head_only);
             return;
         }
     }
-    let accept = request
-        .headers()
-        .iter()
-        .filter(|h| h.field.equiv("Accept"))
-        .map(|h| h.value.as_str())
-        .collect::<Vec<_>>()
-        .join(",");
     let format = Format::negotiate(&accept);
-    let response = match current(scraper, cache, min) {
-        Ok(m) => {
-            let body = if head {
-                String::new()
-            } else {
-                exposition(&m, format)
-            };
-            let mut r = Response::from_string(body);
-            if let Some(h) = header("Content-Type", format.content_type()) {
-                r.add_header(h);
-            }
-            r
-        }
-        Err(e) => Response::from_string(format!("scan failed: {e}\n")).with_status_code(500),
+    let _ = match current(shared) {
+        Ok(m) => respond(
+            &stream,
+            "200 OK",
+            format.content_type(),
+            exposition(&m, format).as_bytes(),
+            head_only,
+        ),
+        Err(e) => respond(
+            &stream,
+            "500 Internal Server Error",
+            text,
+            format!("scan failed: {e}\n").as_bytes(),
+            head_only,
+        ),
     };
-    let _ = request.respond(response);
 }

@@ -429,3 +429,99 @@ fn a_real_prometheus_scrapes_it() {
     assert_eq!(got, row["rss"].as_u64().unwrap(), "{row}");
     drop(procs);
 }
+
+/// A field of `/proc/PID/status` (`VmRSS` in kB, `Threads`), as a number.
+fn status_field(pid: u32, field: &str) -> u64 {
+    let text = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let prefix = format!("{field}:");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in status of {pid}"))
+}
+
+/// Bad scrapes: clients that connect and send nothing, a huge request head, 100
+/// scrapes at once. The server answers or drops them, its threads and memory stay
+/// bounded, and it keeps serving.
+#[test]
+fn bad_scrapes_do_not_stop_the_server() {
+    let sleeper = Running::sleep();
+    let port = free_port();
+    let server = Running::spawn(
+        cli::command([
+            "metrics",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--pid",
+            &sleeper.pid_arg(),
+            "--min-interval",
+            "60",
+        ])
+        .stderr(Stdio::null()),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while get(port, "/metrics", "").is_none() {
+        assert!(Instant::now() < deadline, "the server never answered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let rss_before = status_field(server.pid(), "VmRSS");
+    let ok = || {
+        let (status, _, body) = get(port, "/metrics", "").expect("no answer");
+        assert!(status.contains("200"), "{status}");
+        assert!(body.contains("elfmaps_resident_bytes{"));
+    };
+
+    // Silent clients hold a connection each, and the server still answers.
+    let silent: Vec<TcpStream> = (0..5)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    ok();
+
+    // A head that never ends: answered 431 (or cut), not read without bound.
+    let mut huge = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    huge.set_write_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    huge.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let line = format!("GET /metrics HTTP/1.1\r\nX-Big: {}", "a".repeat(64 * 1024));
+    let mut sent = 0;
+    for _ in 0..64 {
+        match huge.write(line.as_bytes()) {
+            Ok(n) => sent += n,
+            Err(_) => break,
+        }
+    }
+    let mut answer = String::new();
+    let _ = huge.read_to_string(&mut answer);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 431"),
+        "{answer:?} after {sent} bytes"
+    );
+    ok();
+
+    // 100 scrapes at once: each answered (200, or 503 beyond the connection limit)
+    // or closed, none left hanging.
+    let answers: Vec<String> = (0..100)
+        .map(|_| std::thread::spawn(move || get(port, "/metrics", "").map(|a| a.0)))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap().unwrap_or_else(|| "closed".into()))
+        .collect();
+    let served = answers.iter().filter(|a| a.contains("200")).count();
+    assert!(served >= 1, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|a| a.contains("200") || a.contains("503") || a == "closed"),
+        "{answers:?}"
+    );
+    drop(silent);
+    ok();
+    let threads = status_field(server.pid(), "Threads");
+    assert!(threads <= 20, "{threads} threads");
+    let rss_after = status_field(server.pid(), "VmRSS");
+    assert!(
+        rss_after < rss_before + 16 * 1024,
+        "VmRSS {rss_before} kB -> {rss_after} kB"
+    );
+}
