@@ -178,7 +178,7 @@ enum Command {
     },
     /// Memory per group of processes, object and kind for Prometheus: print the text
     /// exposition (or OpenMetrics), write it for node_exporter's textfile collector
-    /// (-o FILE), or serve /metrics (--listen ADDR). docs/metrics.md lists the metrics.
+    /// (-o FILE), or serve /metrics (--listen ADDR).
     Metrics {
         #[command(flatten)]
         args: serve::MetricsArgs,
