@@ -72,7 +72,8 @@ pub fn escape_label(value: &str) -> String {
 
 /// The header lines of a family: `# HELP`, `# TYPE` and, in OpenMetrics, `# UNIT`.
 fn header(out: &mut String, format: Format, name: &str, kind: &str, unit: &str, help: &str) {
-    // Help texts are ours: no character needs escaping.
+    // Help texts are ours and hold no backslash, double quote or newline (which
+    // OpenMetrics would need escaped).
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");
     if format == Format::OpenMetrics && !unit.is_empty() {
@@ -135,7 +136,7 @@ pub fn exposition(metrics: &Metrics, format: Format) -> String {
         "elfmaps_series_dropped",
         "gauge",
         "",
-        "Series (group, object, kind) folded into object=\"[other]\" by --top.",
+        "Series (group, object, kind) summed into the object [other] by --top.",
     );
     let _ = writeln!(out, "elfmaps_series_dropped {}", metrics.dropped);
     header(
@@ -180,5 +181,22 @@ mod tests {
             Format::Prometheus
         );
         assert_eq!(Format::negotiate(""), Format::Prometheus);
+    }
+
+    #[test]
+    fn openmetrics_of_an_empty_scrape() {
+        use crate::views::metrics::Builder;
+        let m = Builder::new(1).finish(Default::default(), 0.25);
+        let t = exposition(&m, Format::OpenMetrics);
+        assert!(
+            t.ends_with("elfmaps_scrape_duration_seconds 0.250000\n# EOF\n"),
+            "{t}"
+        );
+        for help in t.lines().filter(|l| l.starts_with("# HELP")) {
+            assert!(!help.contains(['"', '\\']), "{help}");
+        }
+        assert_eq!(t.matches("# UNIT").count(), 6);
+        let p = exposition(&m, Format::Prometheus);
+        assert!(!p.contains("# UNIT") && !p.contains("# EOF"));
     }
 }
