@@ -88,6 +88,10 @@ struct InputArgs {
     /// `check --elf`: the pages static sizes are counted in, default 4096).
     #[arg(long, value_name = "BYTES", value_parser = parse_page_size, conflicts_with = "pid")]
     page_size: Option<PageSize>,
+    /// Read /proc/PID/maps and pagemap instead of smaps: rss and swap exact, pss and
+    /// the clean/dirty figures unknown; spares the target's mmap lock (docs/design.md).
+    #[arg(long, requires = "pid")]
+    rss_only: bool,
 }
 
 /// The subcommands.
@@ -182,6 +186,9 @@ enum Command {
         /// Where to write the snapshot (`-` for standard output).
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
+        /// Record /proc/PID/maps and pagemap instead of smaps (see `map --rss-only`).
+        #[arg(long)]
+        rss_only: bool,
     },
     /// Program headers, section-to-segment mapping, memory per kind and audit findings
     /// of ELF files, from their headers alone (no process needed).
@@ -291,6 +298,7 @@ struct Input {
     target: Target,
     sysroot: PathBuf,
     page_size: Option<PageSize>,
+    rss_only: bool,
 }
 
 impl InputArgs {
@@ -315,6 +323,7 @@ impl InputArgs {
             target,
             sysroot: self.sysroot,
             page_size: self.page_size,
+            rss_only: self.rss_only,
         })
     }
 }
@@ -391,9 +400,12 @@ fn error(msg: &str) -> Exit {
 fn load(input: &Input) -> Result<Report, String> {
     let (path, snapshot) = match &input.target {
         Target::Pid(pid) => {
-            return elfmaps::pipeline::live(*pid)
-                .map_err(|e| e.to_string())
-                .inspect(warn);
+            let live = if input.rss_only {
+                elfmaps::pipeline::live_rss_only
+            } else {
+                elfmaps::pipeline::live
+            };
+            return live(*pid).map_err(|e| e.to_string()).inspect(warn);
         }
         Target::Smaps(p) | Target::Maps(p) => (p, None),
         Target::Snapshot(p) => {
@@ -544,8 +556,17 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
             diff,
             output,
         } => run_report(input, diff, &output),
-        Command::Snapshot { pid, output } => {
-            let (snap, report) = match elfmaps::pipeline::snapshot(pid) {
+        Command::Snapshot {
+            pid,
+            output,
+            rss_only,
+        } => {
+            let taken = if rss_only {
+                elfmaps::pipeline::snapshot_rss_only(pid)
+            } else {
+                elfmaps::pipeline::snapshot(pid)
+            };
+            let (snap, report) = match taken {
                 Ok(r) => r,
                 Err(e) => return Ok(error(&e.to_string())),
             };

@@ -158,6 +158,14 @@ impl Fields {
         }
     }
 
+    /// Sets a known kB field by its index (see [`known_key`]) to `bytes`, as if smaps
+    /// had printed it (an RSS-only scan gives `Rss` and `Swap` from pagemap).
+    pub fn set_kb(&mut self, i: usize, bytes: u64) {
+        if KNOWN.get(i).is_some_and(|k| k.1) {
+            self.set(i, bytes);
+        }
+    }
+
     fn set(&mut self, i: usize, v: u64) {
         self.present |= 1 << i;
         self.values[i] = v;

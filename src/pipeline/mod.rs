@@ -16,6 +16,7 @@
 mod live;
 mod offline;
 mod page;
+mod rss;
 mod snapshot;
 
 use std::collections::{HashMap, HashSet};
@@ -35,7 +36,8 @@ pub use live::live;
 pub(crate) use offline::offline_with;
 pub use offline::{Saved, offline};
 pub use page::{PageSizeError, Stated};
-pub use snapshot::snapshot;
+pub use rss::{SOURCE as RSS_ONLY_SOURCE, live_rss_only};
+pub use snapshot::{snapshot, snapshot_rss_only};
 
 /// Why `elfmaps map` could not produce a report at all. Every error has a stable
 /// [`Code`] ([`Error::code`], docs/json.md).

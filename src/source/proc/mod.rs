@@ -19,6 +19,8 @@ mod open;
 mod pagemap;
 mod stat;
 
+pub use pagemap::ScanRun;
+
 use std::fs::{self, File};
 use std::io;
 use std::path::PathBuf;
