@@ -120,12 +120,7 @@ fn run_variant(v: &Variant) {
 /// `map --rss-only` (maps + pagemap, no smaps) on the same process: the regions and
 /// labels of `map`, and rss per region equal to the present pages pagemap shows
 /// (the checks of `map`'s rss, run on its report).
-fn check_rss_only(
-    cx: &Ctx,
-    pid: u32,
-    touches: &[common::truth::loader::Touch],
-    f: &mut Failures,
-) {
+fn check_rss_only(cx: &Ctx, pid: u32, touches: &[common::truth::loader::Touch], f: &mut Failures) {
     let em = map_live_rss_only(pid, cx.page);
     let key = |r: &common::report::JRegion| {
         (
@@ -143,9 +138,11 @@ fn check_rss_only(
     let want: Vec<_> = cx.em.regions.iter().map(key).collect();
     let got: Vec<_> = em.regions.iter().map(key).collect();
     f.check(want == got, || {
-        format!("--rss-only: regions and labels differ from map's:
+        format!(
+            "--rss-only: regions and labels differ from map's:
 map: {want:?}
---rss-only: {got:?}")
+--rss-only: {got:?}"
+        )
     });
     let rss_cx = Ctx {
         page: cx.page,

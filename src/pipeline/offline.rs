@@ -137,7 +137,7 @@ pub(crate) fn offline_with<S: Source>(
 }
 
 /// Gives every line of an RSS-only snapshot the `Rss` and `Swap` its recorded
-/// residency counts (lines with none recorded keep them unknown).
+/// residency counts (lines with none recorded keep them unknown), and no hugetlb.
 fn rss_from_snapshot(mappings: &mut [Mapping], snap: &Snapshot) {
     use crate::input::maps::known_key as k;
     let by_line: std::collections::HashMap<(u64, u64), &crate::vocab::Residency> = snap
@@ -152,6 +152,12 @@ fn rss_from_snapshot(mappings: &mut [Mapping], snap: &Snapshot) {
             let c = r.count(m.start, m.end);
             m.fields.set_kb(const { k("Rss") }, c.present * page);
             m.fields.set_kb(const { k("Swap") }, c.swapped * page);
+            // The snapshot does not keep hugetlb figures: 0 but for anonymous
+            // MAP_HUGETLB memory (unknown; its pages were not recorded as rss).
+            if !m.name.starts_with(b"/anon_hugepage") {
+                m.fields.set_kb(const { k("Shared_Hugetlb") }, 0);
+                m.fields.set_kb(const { k("Private_Hugetlb") }, 0);
+            }
         }
     }
 }

@@ -135,7 +135,13 @@ pub fn map_live_rss_only(pid: u32, page: u64) -> Elfmaps {
     assert_eq!(v["page_size"], page);
     assert_eq!(v["source"], "maps+pagemap");
     for r in v["regions"].as_array().unwrap() {
-        for k in ["pss", "shared_clean", "private_dirty", "swap_pss", "anonymous"] {
+        for k in [
+            "pss",
+            "shared_clean",
+            "private_dirty",
+            "swap_pss",
+            "anonymous",
+        ] {
             assert!(r[k].is_null(), "--rss-only: {k} of {r} is not null");
         }
         assert!(r["rss"].is_u64() && r["swap"].is_u64(), "--rss-only: {r}");
