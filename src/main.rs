@@ -90,7 +90,7 @@ struct InputArgs {
     page_size: Option<PageSize>,
     /// Read /proc/PID/maps and pagemap instead of smaps: rss and swap exact, pss and
     /// the clean/dirty figures unknown; spares the target's mmap lock (docs/design.md).
-    #[arg(long, requires = "pid")]
+    #[arg(long, conflicts_with_all = ["smaps", "maps", "snapshot"])]
     rss_only: bool,
 }
 
