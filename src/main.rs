@@ -89,7 +89,7 @@ struct InputArgs {
     #[arg(long, value_name = "BYTES", value_parser = parse_page_size, conflicts_with = "pid")]
     page_size: Option<PageSize>,
     /// Read /proc/PID/maps and pagemap instead of smaps: rss and swap exact, pss and
-    /// the clean/dirty figures unknown; spares the target's mmap lock (docs/design.md).
+    /// the clean/dirty figures unknown; spares the target's mmap lock (no PSS walk).
     #[arg(long, conflicts_with_all = ["smaps", "maps", "snapshot"])]
     rss_only: bool,
 }
