@@ -135,23 +135,52 @@ impl Fields {
 
     /// The fast path for the common line: the key the kernel prints next, with a kB
     /// value (`Rss:   123 kB`). Returns false, touching nothing, for anything else.
+    ///
+    /// The key may also be one of the few after the expected one (smaps skips the
+    /// rollup-only `Pss_Anon`, `Pss_File`, `Pss_Shmem`), a plain number for a key
+    /// without unit (`THPeligible`), or `VmFlags` (kept without a copy of the line).
     fn push_expected(&mut self, line: &[u8]) -> bool {
-        let i = usize::from(self.next);
-        let Some(&(key, true)) = KNOWN.get(i) else {
-            return false;
-        };
-        let Some(rest) = line
-            .strip_prefix(key.as_bytes())
-            .and_then(|r| r.strip_prefix(b":"))
-            .and_then(|r| r.strip_suffix(b" kB"))
+        const LOOKAHEAD: usize = 4;
+        if let Some(rest) = line.strip_prefix(b"VmFlags:") {
+            let flags = trim(rest);
+            if flags.ends_with(b" kB") || parse_dec(flags).is_some() {
+                return false;
+            }
+            self.vm_flags = Some(flags.into());
+            return true;
+        }
+        let from = usize::from(self.next);
+        let Some((i, kb, rest)) = KNOWN
+            .iter()
+            .enumerate()
+            .skip(from)
+            .take(LOOKAHEAD)
+            .find_map(|(i, (key, kb))| {
+                let rest = line.strip_prefix(key.as_bytes())?.strip_prefix(b":")?;
+                Some((i, *kb, rest))
+            })
         else {
             return false;
         };
-        let digits = &rest[rest.iter().position(|&b| b != b' ').unwrap_or(rest.len())..];
-        match parse_dec(digits).and_then(|n| n.checked_mul(1024)) {
+        let value = if kb {
+            let Some(rest) = rest.strip_suffix(b" kB") else {
+                return false;
+            };
+            let digits = &rest[rest.iter().position(|&b| b != b' ').unwrap_or(rest.len())..];
+            parse_dec(digits).and_then(|n| n.checked_mul(1024))
+        } else {
+            // Exactly what the general path accepts as a number, nothing more.
+            let t = trim(rest);
+            if t.ends_with(b" kB") {
+                None
+            } else {
+                parse_dec(t)
+            }
+        };
+        match value {
             Some(v) => {
                 self.set(i, v);
-                self.next += 1;
+                self.next = (i + 1) as u8;
                 true
             }
             None => false,
