@@ -318,7 +318,19 @@ impl Mapping {
 
     /// Device as maps prints it (`fe:00`).
     pub fn dev_str(&self) -> String {
-        format!("{:02x}:{:02x}", self.dev_major, self.dev_minor)
+        // By hand: this runs for every region, and format! costs ten times as much.
+        fn hex(out: &mut String, v: u32) {
+            const DIGITS: &[u8; 16] = b"0123456789abcdef";
+            let width = ((32 - v.leading_zeros()).div_ceil(4)).max(2);
+            for i in (0..width).rev() {
+                out.push(char::from(DIGITS[((v >> (4 * i)) & 0xf) as usize]));
+            }
+        }
+        let mut out = String::with_capacity(8);
+        hex(&mut out, self.dev_major);
+        out.push(':');
+        hex(&mut out, self.dev_minor);
+        out
     }
 
     /// Whether the mapping is shared (`s`).
@@ -706,6 +718,23 @@ fn parse_header(line: &[u8], lineno: usize) -> Result<Mapping, &'static str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn dev_str_is_what_format_gives() {
+        let mut m = parse(b"1000-2000 r--p 00000000 fe:00 1 /x\n")
+            .unwrap()
+            .remove(0);
+        for (a, b) in [
+            (0, 0),
+            (0xfe, 1),
+            (0x103, 0xfff),
+            (u32::MAX, 0x10),
+            (7, 0x12345),
+        ] {
+            (m.dev_major, m.dev_minor) = (a, b);
+            assert_eq!(m.dev_str(), format!("{a:02x}:{b:02x}"));
+        }
+    }
+
     use super::*;
 
     const SMAPS: &[u8] = b"\

@@ -206,15 +206,21 @@ impl Files {
 
 /// Phase 1: opens every distinct mapped file worth opening, in maps order.
 fn open_files(mappings: &[Mapping], target: &dyn Source) -> Files {
-    let mut seen = HashSet::new();
     let mut records = HashMap::new();
     let mut warnings = Vec::new();
-    for m in mappings
-        .iter()
-        .filter(|m| m.is_file_backed() && worth_opening(m))
-    {
+    // The lines of one file are usually next to each other: no key is made for them.
+    let mut last: Option<&Mapping> = None;
+    for m in mappings.iter().filter(|m| m.is_file_backed()) {
+        let same = last.is_some_and(|p| {
+            (p.dev_major, p.dev_minor, p.inode) == (m.dev_major, m.dev_minor, m.inode)
+                && p.name == m.name
+        });
+        last = Some(m);
+        if same || !worth_opening(m) {
+            continue;
+        }
         let key = FileKey::of(m);
-        if seen.insert(key.clone()) {
+        if !records.contains_key(&key) {
             let (record, mut w) = learn(m, target);
             warnings.append(&mut w);
             records.insert(key, record);
