@@ -220,10 +220,10 @@ fn open_files(mappings: &[Mapping], target: &dyn Source) -> Files {
             continue;
         }
         let key = FileKey::of(m);
-        if !records.contains_key(&key) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = records.entry(key) {
             let (record, mut w) = learn(m, target);
             warnings.append(&mut w);
-            records.insert(key, record);
+            slot.insert(record);
         }
     }
     Files { records, warnings }
