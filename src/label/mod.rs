@@ -225,12 +225,7 @@ pub struct Attribution {
     pub notes: Vec<(usize, Problem)>,
 }
 
-/// Extra facts about a live process that help name anonymous memory.
-#[derive(Debug, Clone, Default)]
-pub struct Hints {
-    /// Stack pointers of the process's threads (other than the main one).
-    pub thread_stack_pointers: Vec<u64>,
-}
+pub use crate::vocab::Hints;
 
 /// Attributes every byte of `mappings` (sorted, non-overlapping, as parsed).
 /// `facts` maps each file-backed mapping's [`FileKey`] to what is known of the file;

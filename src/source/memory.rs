@@ -9,7 +9,7 @@ use super::{Opened, Source, Via, sysroot};
 use crate::input::elf::ReadAt;
 use crate::input::maps::{Mapping, NameKind};
 use crate::input::snapshot::Snapshot;
-use crate::label::Hints;
+use crate::vocab::Hints;
 use crate::vocab::{PageSize, Residency};
 
 /// The bytes of one file, shared by every open of it.

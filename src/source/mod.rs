@@ -19,7 +19,7 @@ use std::io;
 
 use crate::input::elf::ReadAt;
 use crate::input::maps::Mapping;
-use crate::label::Hints;
+use crate::vocab::Hints;
 use crate::vocab::{PageSize, Residency};
 use proc::Process;
 

@@ -182,7 +182,7 @@ impl Source for SysrootSource {
         snapshot_residency(self.snapshot.as_ref(), start, end, page)
     }
 
-    fn hints(&mut self) -> crate::label::Hints {
+    fn hints(&mut self) -> crate::vocab::Hints {
         snapshot_hints(self.snapshot.as_ref())
     }
 
@@ -219,8 +219,8 @@ pub(crate) fn snapshot_residency(
 }
 
 /// The hints a snapshot recorded (thread stack pointers), if any.
-pub(crate) fn snapshot_hints(snapshot: Option<&Snapshot>) -> crate::label::Hints {
-    crate::label::Hints {
+pub(crate) fn snapshot_hints(snapshot: Option<&Snapshot>) -> crate::vocab::Hints {
+    crate::vocab::Hints {
         thread_stack_pointers: snapshot.map(|s| s.thread_sps.clone()).unwrap_or_default(),
     }
 }

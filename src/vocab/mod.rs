@@ -6,6 +6,7 @@
 
 pub mod escape;
 pub mod figures;
+pub mod hints;
 pub mod human;
 pub mod kind;
 pub mod names;
@@ -14,6 +15,7 @@ pub mod residency;
 pub mod warning;
 
 pub use figures::Figures;
+pub use hints::Hints;
 pub use kind::Kind;
 pub use page::PageSize;
 pub use residency::Residency;
