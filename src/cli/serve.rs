@@ -2,19 +2,19 @@
 //! for node_exporter's textfile collector), and the HTTP server of `--listen`. Part of
 //! the command line only: the library never pulls an HTTP server.
 //!
-//! The server is small on purpose (docs/metrics.md says why no server crate): std
-//! threads, requests parsed by `httparse`, everything bounded: at most
-//! [`MAX_CONNECTIONS`] connections at once (more are answered 503 and closed), a
-//! request head of at most [`MAX_HEAD`] bytes that must arrive within
-//! [`HEAD_DEADLINE`], one request per connection. It scans at most once per
+//! The server is hyper's HTTP/1 server on a single-threaded tokio runtime
+//! (docs/metrics.md says why), everything bounded: at most [`MAX_CONNECTIONS`]
+//! connections at once (more are answered 503 and closed), a request head of at most
+//! [`MAX_HEAD`] bytes that must arrive within [`HEAD_DEADLINE`], one request per
+//! connection, each connection cut after [`CONNECTION_DEADLINE`]. It scans at most once per
 //! `--min-interval`: a scrape within that time of the last scan is answered from it,
 //! and concurrent scrapes wait for the one scan under way instead of starting their own.
 
-use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::convert::Infallible;
+use std::io::{self, Write};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
@@ -22,6 +22,15 @@ use elfmaps::pipeline::metrics::scrape;
 use elfmaps::pipeline::system::{Mode, Selection};
 use elfmaps::render::metrics::{Format, exposition};
 use elfmaps::views::metrics::{DEFAULT_TOP, GroupBy, Metrics};
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{self, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+
+use tokio::sync::Semaphore;
 
 use super::{Exit, SelectArgs, error, say};
 
@@ -174,37 +183,49 @@ struct Cache {
 /// At most this many connections are served at once; more are answered 503 at once.
 const MAX_CONNECTIONS: usize = 16;
 /// The longest request head (request line and headers) read; longer is answered 431.
+/// (hyper's smallest read buffer: `max_buf_size` refuses less.)
 const MAX_HEAD: usize = 8 * 1024;
-/// How long one read of a request may wait.
-const READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a whole request head may take to arrive.
 const HEAD_DEADLINE: Duration = Duration::from_secs(10);
-/// How long a write of an answer may wait for the client.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a connection may last in all (a slow reader of the answer is cut).
+const CONNECTION_DEADLINE: Duration = Duration::from_secs(120);
+/// The answer to a connection beyond [`MAX_CONNECTIONS`].
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n\
+Content-Length: 5\r\nConnection: close\r\n\r\nbusy\n";
+/// The content type of every answer but the metrics.
+const TEXT: &str = "text/plain; charset=utf-8";
 
 /// What the connections share.
 struct Shared {
     scraper: Scraper,
-    cache: Mutex<Cache>,
+    /// An async lock: scrapes that arrive during a scan wait here without a thread.
+    cache: tokio::sync::Mutex<Cache>,
     min_interval: Duration,
-    /// Connections being served.
-    open: AtomicUsize,
 }
 
-/// Counts a connection as open until dropped (also when its thread panics).
-struct Open<'a>(&'a AtomicUsize);
-
-impl Drop for Open<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// Serves `/metrics` on `addr` until the process is killed: one thread per connection,
-/// at most [`MAX_CONNECTIONS`] at once, each bounded in size and time, one request per
-/// connection.
+/// Serves `/metrics` on `addr` until the process is killed: hyper's HTTP/1 server on
+/// a single-threaded tokio runtime, at most [`MAX_CONNECTIONS`] connections at once,
+/// each bounded in size and time, one request per connection; scans run on a
+/// blocking thread, one at a time.
 fn serve(scraper: Scraper, addr: SocketAddr, min_interval: Duration) -> io::Result<Exit> {
-    let listener = match TcpListener::bind(addr) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        // Scans are serialized by the cache lock: one blocking thread does, two
+        // leave room for one whose connection was cut while its scan finishes.
+        .max_blocking_threads(2)
+        .build()?;
+    let shared = Arc::new(Shared {
+        scraper,
+        cache: tokio::sync::Mutex::new(Cache { last: None }),
+        min_interval,
+    });
+    runtime.block_on(listen(shared, addr))
+}
+
+/// Accepts connections on `addr` and serves each on its own task.
+async fn listen(shared: Arc<Shared>, addr: SocketAddr) -> io::Result<Exit> {
+    let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(l) => l,
         Err(e) => return Ok(error(&format!("listening on {addr}: {e}"))),
     };
@@ -212,183 +233,99 @@ fn serve(scraper: Scraper, addr: SocketAddr, min_interval: Duration) -> io::Resu
         "elfmaps: serving http://{}/metrics",
         listener.local_addr()?
     ));
-    let shared = Arc::new(Shared {
-        scraper,
-        cache: Mutex::new(Cache { last: None }),
-        min_interval,
-        open: AtomicUsize::new(0),
-    });
-    for stream in listener.incoming() {
-        let Ok(stream) = stream else {
-            // Out of descriptors or the like: let connections finish, then go on.
-            std::thread::sleep(Duration::from_millis(50));
-            continue;
-        };
-        if shared.open.fetch_add(1, Ordering::AcqRel) >= MAX_CONNECTIONS {
-            shared.open.fetch_sub(1, Ordering::AcqRel);
-            let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
-            let _ = respond(
-                &stream,
-                "503 Service Unavailable",
-                "text/plain",
-                b"busy\n",
-                false,
-            );
-            continue;
-        }
-        let sh = Arc::clone(&shared);
-        let spawned = std::thread::Builder::new()
-            .name("scrape".into())
-            .spawn(move || {
-                let _open = Open(&sh.open);
-                connection(stream, &sh);
-            });
-        if spawned.is_err() {
-            shared.open.fetch_sub(1, Ordering::AcqRel);
-        }
-    }
-    Ok(Exit::Ok)
-}
-
-/// The request head of a connection: (method, path, the Accept headers joined).
-type Head = (String, String, String);
-
-/// Reads a request head from `stream`, bounded by [`MAX_HEAD`], [`READ_TIMEOUT`] and
-/// [`HEAD_DEADLINE`]; `Err` is the status to answer (or none: the client is gone).
-fn read_head(stream: &mut TcpStream) -> Result<Head, Option<&'static str>> {
-    let deadline = Instant::now() + HEAD_DEADLINE;
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 1024];
+    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
-        if Instant::now() > deadline {
-            return Err(Some("408 Request Timeout"));
-        }
-        let n = match stream.read(&mut chunk) {
-            Ok(0) => return Err(None),
-            Ok(n) => n,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Err(Some("408 Request Timeout"));
+        let stream = match listener.accept().await {
+            Ok((s, _)) => s,
+            Err(_) => {
+                // Out of descriptors or the like: let connections finish, then go on.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => return Err(None),
         };
-        buf.extend_from_slice(&chunk[..n]);
-        let mut headers = [httparse::EMPTY_HEADER; 64];
-        let mut req = httparse::Request::new(&mut headers);
-        match req.parse(&buf) {
-            Ok(httparse::Status::Complete(_)) => {
-                let accept: Vec<String> = req
-                    .headers
-                    .iter()
-                    .filter(|h| h.name.eq_ignore_ascii_case("accept"))
-                    .map(|h| String::from_utf8_lossy(h.value).into_owned())
-                    .collect();
-                return Ok((
-                    req.method.unwrap_or("").to_string(),
-                    req.path.unwrap_or("").to_string(),
-                    accept.join(","),
-                ));
-            }
-            Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD => {}
-            Ok(httparse::Status::Partial) | Err(httparse::Error::TooManyHeaders) => {
-                return Err(Some("431 Request Header Fields Too Large"));
-            }
-            Err(_) => return Err(Some("400 Bad Request")),
-        }
+        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+            // Over the limit: a fixed answer if the socket takes it now, then closed.
+            let _ = stream.try_write(BUSY);
+            continue;
+        };
+        let sh = Arc::clone(&shared);
+        tokio::spawn(async move {
+            let _permit = permit;
+            let service = service_fn(move |req| answer(req, Arc::clone(&sh)));
+            let connection = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEAD_DEADLINE)
+                .max_buf_size(MAX_HEAD)
+                .keep_alive(false)
+                .serve_connection(TokioIo::new(stream), service);
+            let _ = tokio::time::timeout(CONNECTION_DEADLINE, connection).await;
+        });
     }
 }
 
-/// Writes an answer and closes the connection.
-fn respond(
-    mut stream: &TcpStream,
-    status: &str,
-    content_type: &str,
-    body: &[u8],
-    head_only: bool,
-) -> io::Result<()> {
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes())?;
-    if !head_only {
-        stream.write_all(body)?;
+/// An answer with `status`, `content_type` and `body` (hyper leaves the body out for
+/// HEAD).
+fn reply(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = status;
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        r.headers_mut().insert(header::CONTENT_TYPE, v);
     }
-    stream.flush()?;
-    stream.shutdown(std::net::Shutdown::Both)
+    r
 }
 
 /// The metrics to serve: the last scan if younger than `min_interval`, else a new
 /// one (made while holding the lock, so that concurrent scrapes share it).
-fn current(shared: &Shared) -> io::Result<Arc<Metrics>> {
-    let mut cache = shared.cache.lock().unwrap_or_else(|p| p.into_inner());
+async fn current(shared: &Arc<Shared>) -> io::Result<Arc<Metrics>> {
+    let mut cache = shared.cache.lock().await;
     if let Some((at, m)) = &cache.last
         && at.elapsed() < shared.min_interval
     {
         return Ok(Arc::clone(m));
     }
-    let m = Arc::new(shared.scraper.scrape()?);
+    let sh = Arc::clone(shared);
+    let m = tokio::task::spawn_blocking(move || sh.scraper.scrape())
+        .await
+        .map_err(io::Error::other)??;
+    let m = Arc::new(m);
     cache.last = Some((Instant::now(), Arc::clone(&m)));
     Ok(m)
 }
 
-/// Serves one connection: one request, one answer.
-fn connection(mut stream: TcpStream, shared: &Shared) {
-    let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
-    let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
-    let text = "text/plain; charset=utf-8";
-    let (method, path, accept) = match read_head(&mut stream) {
-        Ok(h) => h,
-        Err(Some(status)) => {
-            let _ = respond(&stream, status, text, b"", false);
-            return;
-        }
-        Err(None) => return,
-    };
-    let head_only = method == "HEAD";
-    if method != "GET" && !head_only {
-        let _ = respond(
-            &stream,
-            "405 Method Not Allowed",
-            text,
-            b"GET only\n",
-            false,
-        );
-        return;
+/// Answers one request.
+async fn answer(
+    req: Request<Incoming>,
+    shared: Arc<Shared>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let method = req.method();
+    if method != Method::GET && method != Method::HEAD {
+        return Ok(reply(StatusCode::METHOD_NOT_ALLOWED, TEXT, "GET only\n"));
     }
-    match path.split('?').next().unwrap_or("") {
+    match req.uri().path() {
         "/metrics" => {}
         "/" => {
-            let body = b"elfmaps metrics: see /metrics\n";
-            let _ = respond(&stream, "200 OK", text, body, head_only);
-            return;
+            let body = "elfmaps metrics: see /metrics\n";
+            return Ok(reply(StatusCode::OK, TEXT, body));
         }
-        _ => {
-            let _ = respond(&stream, "404 Not Found", text, b"not found\n", head_only);
-            return;
-        }
+        _ => return Ok(reply(StatusCode::NOT_FOUND, TEXT, "not found\n")),
     }
-    let format = Format::negotiate(&accept);
-    let _ = match current(shared) {
-        Ok(m) => respond(
-            &stream,
-            "200 OK",
+    let accept: Vec<String> = req
+        .headers()
+        .get_all(header::ACCEPT)
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect();
+    let format = Format::negotiate(&accept.join(","));
+    Ok(match current(&shared).await {
+        Ok(m) => reply(
+            StatusCode::OK,
             format.content_type(),
-            exposition(&m, format).as_bytes(),
-            head_only,
+            exposition(&m, format),
         ),
-        Err(e) => respond(
-            &stream,
-            "500 Internal Server Error",
-            text,
-            format!("scan failed: {e}\n").as_bytes(),
-            head_only,
+        Err(e) => reply(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            TEXT,
+            format!("scan failed: {e}\n"),
         ),
-    };
+    })
 }
