@@ -609,7 +609,9 @@ fn select(
         Ok(f) => f,
         Err(e) => return vanished(e),
     };
-    let uid = process.uid();
+    // The status file is read first only when the selection is by user: a kernel
+    // thread or a zombie needs none (most PIDs of a machine are kernel threads).
+    let mut uid = selection.user.and_then(|_| process.uid());
     if !selection.matches(&process, &facts, uid) {
         return Ok(None);
     }
@@ -627,6 +629,9 @@ fn select(
             Some(&facts.comm),
             &Error::Proc(ProcError::Zombie(pid)),
         ));
+    }
+    if selection.user.is_none() {
+        uid = process.uid();
     }
     Ok(Some((process, facts, uid)))
 }
