@@ -657,10 +657,10 @@ def ensure_smem(install):
     if not install:
         print("[system] smem is not installed: the smem -t comparison is skipped. "
               "Install it with `apt-get install -y smem` (or rerun with --install, "
-              "which runs that command).")
+              "which runs it without the recommended plotting packages).")
         return False
-    print("[system] --install: apt-get install -y smem")
-    r = subprocess.run(["apt-get", "install", "-y", "smem"],
+    print("[system] --install: apt-get install -y --no-install-recommends smem")
+    r = subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "smem"],
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if r.returncode != 0 or not shutil.which("smem"):
         print(f"[system] apt-get install smem failed ({r.returncode}): "
