@@ -823,7 +823,7 @@ mod tests {
             let now = busy.fetch_add(1, SeqCst) + 1;
             most.fetch_max(now, SeqCst);
             // Uneven work: some items are much slower than the next ones.
-            if i % 17 == 0 {
+            if i.is_multiple_of(17) {
                 std::thread::sleep(std::time::Duration::from_millis(3));
             }
             busy.fetch_sub(1, SeqCst);
