@@ -135,3 +135,36 @@ fn offline_inputs_give_the_committed_json() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Every saved report reads back as the library's typed model and writes out again
+/// byte for byte: a map report as `Report`, a summary as `Summary`, a layout as
+/// `Layouts` (what `diff` and `report --diff` rely on).
+#[test]
+fn saved_reports_read_back_byte_for_byte() {
+    fn again<T: serde::Serialize + serde::de::DeserializeOwned>(bytes: &[u8]) -> Vec<u8> {
+        let typed: T = serde_json::from_slice(bytes).unwrap();
+        let mut out = serde_json::to_vec(&typed).unwrap();
+        out.push(b'\n');
+        out
+    }
+    let mut n = 0;
+    for e in std::fs::read_dir(Path::new(ROOT).join("tests/golden")).unwrap() {
+        let path = e.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        let bytes = std::fs::read(&path).unwrap();
+        let written = if name.starts_with("diff.") {
+            continue;
+        } else if name.ends_with(".map.json") || name.ends_with(".bare.json") {
+            again::<elfmaps::Report>(&bytes)
+        } else if name.ends_with(".summary.json") || name.ends_with(".summary-kind.json") {
+            again::<elfmaps::views::summary::Summary>(&bytes)
+        } else if name.ends_with(".layout.json") {
+            again::<elfmaps::views::layout::Layouts>(&bytes)
+        } else {
+            continue;
+        };
+        assert!(written == bytes, "{name} does not read back as written");
+        n += 1;
+    }
+    assert_eq!(n, 7 * 5, "golden reports read back");
+}

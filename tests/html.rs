@@ -462,6 +462,93 @@ fn a_diff_page_checks_out_in_chromium() {
     assert!(tm["max_rel_err_layout"].as_f64().unwrap() < 1e-9, "{tm}");
 }
 
+/// The page of a system-wide scan: of a system snapshot of three `sleep` processes
+/// (a fixed input, so that `system --json` prints the same figures for the page and
+/// for the comparison), and of the saved `system --json` itself.
+#[test]
+fn a_system_page_checks_out_in_chromium() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let sleeps: Vec<Running> = (0..3).map(|_| Running::sleep()).collect();
+    let pids: Vec<String> = sleeps.iter().map(|s| s.pid().to_string()).collect();
+    let snap = dir.path().join("machine.snap");
+    let snap_arg = snap.to_str().unwrap();
+    let o = elfmaps([
+        "snapshot",
+        "--system",
+        "--pid",
+        &pids.join(","),
+        "-o",
+        snap_arg,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    drop(sleeps);
+    let page = dir.path().join("system.html");
+    let o = elfmaps([
+        "report",
+        "--system",
+        "--snapshot",
+        snap_arg,
+        "--sysroot",
+        "/",
+        "-o",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let json = elfmaps(["system", "--json", "--snapshot", snap_arg, "--sysroot", "/"]);
+    assert_eq!(json.status.code(), Some(0), "{}", stderr(&json));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("data-page=\"system\""));
+    let loaded = load(&browser, &page);
+    let check = self_check(&loaded, &page);
+    assert_eq!(check["page"], "system");
+    assert_data_is(&html, &loaded, &json.stdout);
+    assert!(
+        loaded.dom.contains("No address-space strip"),
+        "the page does not say why it has no strip"
+    );
+    assert!(!loaded.dom.contains("class=\"strip\""));
+
+    let sys: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let rows = sys["rows"].as_array().unwrap();
+    assert_eq!(check["processes"].as_u64(), Some(3));
+    assert_eq!(sys["processes"].as_array().unwrap().len(), 3);
+    // One leaf per row (object and kind, across processes) with a figure above 0.
+    assert_treemap(&check, rows);
+    // The tables: every row, object (and one row "-" for memory of no object) and kind
+    // of the CLI, and their sums equal the machine's total as the CLI prints it.
+    let table = &check["table"];
+    assert_eq!(table["both"].as_u64(), Some(rows.len() as u64));
+    let none = rows.iter().any(|r| r["object"].is_null());
+    assert_eq!(
+        table["object"].as_u64(),
+        Some(sys["objects"].as_array().unwrap().len() as u64 + u64::from(none))
+    );
+    assert_eq!(
+        table["kind"].as_u64(),
+        Some(sys["kinds"].as_array().unwrap().len() as u64)
+    );
+    for what in ["rows", "objects", "kinds", "processes"] {
+        assert_eq!(check["totals_match"][what], true, "{what}: {check}");
+    }
+
+    // The same page from the saved `system --json`: its data is that file, byte for byte.
+    let saved = dir.path().join("system.json");
+    std::fs::write(&saved, &json.stdout).unwrap();
+    let again = dir.path().join("again.html");
+    let o = elfmaps([
+        "report",
+        "--system-json",
+        saved.to_str().unwrap(),
+        "-o",
+        again.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let html = std::fs::read_to_string(&again).unwrap();
+    assert_eq!(embedded(&html).as_bytes(), &json.stdout[..]);
+    assert!(html.contains("data-page=\"system\""));
+}
+
 // ---------------------------------------------------------- without a browser
 
 /// The page is one file that fetches nothing, and it says so in its policy.
@@ -538,6 +625,19 @@ fn report_errors_are_said() {
             .unwrap(),
     );
     assert_eq!(o.status.code(), Some(2));
+    // A saved report that is not a system report, and selection flags without --system.
+    let map_json = format!("{}/tests/golden/aarch64.map.json", build::ROOT);
+    let o = elfmaps(["report", "--system-json", &map_json, "-o", out]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("not a report of `elfmaps system --json`"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!Path::new(out).exists());
+    let o = elfmaps(["report", "--pid", "1", "-o", out]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("for --system"), "{}", stderr(&o));
     // An output that cannot be written.
     let maps = build::testdata("cross/aarch64/maps");
     let o = elfmaps([

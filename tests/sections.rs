@@ -31,8 +31,14 @@ struct Started {
 }
 
 fn start(exe: &std::path::Path) -> Started {
+    start_with(exe, &[])
+}
+
+/// Starts the test program with `args` and reads what it prints until READY.
+fn start_with(exe: &std::path::Path, args: &[&str]) -> Started {
     let mut child = Running::spawn(
         Command::new(exe)
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped()),
     );
@@ -312,4 +318,109 @@ fn a_sections_snapshot_gives_the_live_report() {
         .find(|x| x["name"] == ".text")
         .unwrap();
     assert!(text["resident"].is_null(), "{text}");
+}
+
+/// `sections --union`: two processes of the test program that touch different pages;
+/// per section of the program, the union is what pagemap says over both (pages matched
+/// by their place in the section), and the sum is the sum of each one's pagemap.
+#[test]
+fn union_over_processes_is_pagemaps_union_and_sum_is_the_sum() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(exe) = build::build_testdata(dir.path(), "sections/sections.c", &["-O1"]) else {
+        return;
+    };
+    let a = start(&exe);
+    let b = start_with(&exe, &["other"]);
+    let path = std::fs::canonicalize(&exe).unwrap();
+    let path = path.to_str().unwrap();
+    let name = path.rsplit('/').next().unwrap();
+    let pids = format!("{},{}", a.child.pid_arg(), b.child.pid_arg());
+    let o = elfmaps([
+        "sections", "--union", "--json", "--object", name, "--pid", &pids,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let u = json(&o);
+    assert_eq!(u["kind"], "sections-union");
+    assert_eq!(u["processes"].as_array().unwrap().len(), 2, "{u}");
+    let me = object(&u, path);
+    assert_eq!(me["pids"].as_array().unwrap().len(), 2);
+    // Each process's own sections (their addresses), and its pagemap.
+    let per: Vec<(Value, File)> = [&a, &b]
+        .iter()
+        .map(|s| {
+            let pid = s.child.pid_arg();
+            let o = elfmaps(["sections", "--json", "--object", name, &pid]);
+            assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+            let v = json(&o);
+            (
+                object(&v, path).clone(),
+                File::open(format!("/proc/{pid}/pagemap")).unwrap(),
+            )
+        })
+        .collect();
+    let mut checked = 0;
+    let mut shared_less = false;
+    for x in me["sections"].as_array().unwrap() {
+        if x["name"] == ".tbss" || x["segment"].is_null() {
+            continue;
+        }
+        let (mut sum, mut sum_pages) = (0, 0);
+        let mut union: Vec<bool> = Vec::new();
+        let mut at = 0;
+        for (obj, pagemap) in &per {
+            let own = obj["sections"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["index"] == x["index"])
+                .unwrap();
+            let (s0, e0) = (own["start"].as_u64().unwrap(), own["end"].as_u64().unwrap());
+            let (bytes, pages) = truth(pagemap, s0, e0);
+            sum += bytes;
+            sum_pages += pages;
+            let first = s0 / PAGE * PAGE;
+            let present = present_pages(pagemap, first, e0.div_ceil(PAGE) * PAGE, PAGE);
+            if union.len() < present.len() {
+                union.resize(present.len(), false);
+            }
+            for (k, p) in present.iter().enumerate() {
+                union[k] |= *p;
+            }
+            at = s0 % PAGE;
+        }
+        let size = x["size"].as_u64().unwrap();
+        let (mut bytes, mut pages) = (0, 0);
+        for (k, _) in union.iter().enumerate().filter(|(_, p)| **p) {
+            let k = k as u64;
+            bytes += ((k + 1) * PAGE - at).min(size) - (k * PAGE).saturating_sub(at);
+            pages += 1;
+        }
+        assert_eq!(
+            (
+                x["resident_union"].as_u64(),
+                x["resident_pages_union"].as_u64()
+            ),
+            (Some(bytes), Some(pages)),
+            "union of {x}"
+        );
+        assert_eq!(
+            (x["resident_sum"].as_u64(), x["resident_pages_sum"].as_u64()),
+            (Some(sum), Some(sum_pages)),
+            "sum of {x}"
+        );
+        shared_less |= x["name"] == "ro_tables" && pages < sum_pages;
+        checked += 1;
+    }
+    assert!(checked >= 5, "{checked} sections checked");
+    // Page 0 of ro_table is touched by both: the union is less than the sum.
+    assert!(shared_less, "{me}");
+    // The table says the same, with both columns.
+    let o = elfmaps(["sections", "--union", "--object", name, "--pid", &pids]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let t = stdout(&o);
+    assert!(
+        t.contains("in 2 processes") && t.contains("UNION") && t.contains("SUM"),
+        "{t}"
+    );
+    assert!(t.contains("ro_tables"), "{t}");
 }

@@ -37,7 +37,7 @@ pub use live::live;
 pub(crate) use offline::offline_with;
 pub use offline::{Saved, offline};
 pub use page::{PageSizeError, Stated};
-pub use sections::{Select, sections_live, sections_offline, snapshot_sections};
+pub use sections::{Select, sections_live, sections_offline, sections_union, snapshot_sections};
 pub use snapshot::snapshot;
 
 /// Why `elfmaps map` could not produce a report at all. Every error has a stable

@@ -16,7 +16,7 @@ use crate::input::snapshot::Snapshot;
 use crate::report::{Report, Warning};
 use crate::source::proc::{self, Process};
 use crate::source::{LiveSource, Opened, Source, SysrootSource};
-use crate::views::sections::{ObjectInput, Sections, sections};
+use crate::views::sections::{ObjectInput, Sections, SectionsUnion, sections, union};
 use crate::vocab::{Code, PageSize, Residency};
 
 /// Which objects and what to show.
@@ -27,6 +27,8 @@ pub struct Select<'a> {
     pub object: &'a dyn Fn(&str) -> bool,
     /// The section whose page map to fill (`--pages`).
     pub pages_of: Option<&'a str>,
+    /// Fill the page map of every section (`--union`).
+    pub every_page: bool,
 }
 
 /// The sections report of the live process `pid`.
@@ -110,6 +112,52 @@ pub fn snapshot_sections(pid: u32) -> Result<(Snapshot, Report), Error> {
     Ok((snap, report))
 }
 
+/// `sections --union`: the selected live processes (as `system` selects them) that
+/// map a selected object, each read as `sections PID` reads it with the page map of
+/// every section, folded by [`crate::views::sections::union`]. Processes that cannot be
+/// read (gone, denied, kernel threads) are counted in a warning. `Err` when `/proc`
+/// cannot be listed.
+pub fn sections_union(
+    selection: &super::system::Selection,
+    select: Select<'_>,
+) -> std::io::Result<SectionsUnion> {
+    let select = Select {
+        every_page: true,
+        ..select
+    };
+    let mut runs = Vec::new();
+    let mut failed = 0usize;
+    let mut sink = |s: super::system::Scanned| {
+        if !s.report.objects.iter().any(|o| (select.object)(&o.path)) {
+            return;
+        }
+        match sections_live(s.process.pid, select) {
+            Ok(mut x) => {
+                x.objects
+                    .retain(|o| !o.sections.is_empty() || !o.segments.is_empty());
+                runs.push(x);
+            }
+            Err(_) => failed += 1,
+        }
+    };
+    let outcome = super::system::scan(selection, super::system::Mode::Smaps, &mut sink)?;
+    let mut warnings = Vec::new();
+    if let Some(w) = outcome.skipped.warning() {
+        warnings.push(w);
+    }
+    if failed > 0 {
+        warnings.push(Warning {
+            code: Code::ProcessSkipped,
+            object: None,
+            message: format!(
+                "{failed} process(es) could not be read again for their sections (gone in between?)"
+            ),
+        });
+    }
+    runs.sort_by_key(|r| r.pid);
+    Ok(union(outcome.page_size.get(), runs, warnings))
+}
+
 /// The sections of the selected objects of `report`.
 fn of_report(
     mappings: &[Mapping],
@@ -153,6 +201,7 @@ fn of_report(
         inputs,
         &|line| residency.get(&line).cloned().flatten(),
         select.pages_of,
+        select.every_page,
     );
     if failed > 0 {
         out.warnings.push(Warning {

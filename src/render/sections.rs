@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use owo_colors::Style;
 
 use super::{kind_style, paint};
-use crate::views::sections::{Section, Sections};
+use crate::views::sections::{Section, Sections, SectionsUnion};
 use crate::vocab::escape::escape;
 use crate::vocab::human::human;
 
@@ -114,8 +114,66 @@ pub fn table<W: Write>(s: &Sections, out: &mut W, color: bool) -> io::Result<()>
     Ok(())
 }
 
+/// Writes the table of `sections --union`: per object (and the processes that map
+/// it), one line per section with a bar of its union residency, the union's bytes
+/// and pages, and the sum over processes.
+pub fn union_table<W: Write>(u: &SectionsUnion, out: &mut W, color: bool) -> io::Result<()> {
+    let paint = |text: &str, style: Style| paint(text, style, color);
+    for (n, o) in u.objects.iter().enumerate() {
+        if n > 0 {
+            writeln!(out)?;
+        }
+        let id = o
+            .build_id
+            .as_deref()
+            .map(|b| format!("  build-id {b}"))
+            .unwrap_or_default();
+        let count = o.pids.len();
+        writeln!(
+            out,
+            "{}",
+            paint(
+                &format!(
+                    "{}{id}  in {count} process{}",
+                    escape(o.path.as_bytes()),
+                    if count == 1 { "" } else { "es" }
+                ),
+                Style::new().bold()
+            )
+        )?;
+        let head = format!(
+            "  {:>3} {:<24} {:>8} {:<12} {:>3}  {:<BAR$} {:>4} {:>8} {:>6} {:>8} {:>7}",
+            "IDX", "SECTION", "SIZE", "KIND", "SEG", "UNION", "", "BYTES", "PAGES", "SUM", "PAGES"
+        );
+        writeln!(out, "{}", paint(&head, Style::new().bold()))?;
+        for x in &o.sections {
+            let kind = x.kind.map_or("-", |k| k.as_str());
+            let kind = match x.kind {
+                Some(k) => paint(&format!("{kind:<12}"), kind_style(k)),
+                None => format!("{kind:<12}"),
+            };
+            writeln!(
+                out,
+                "  {:>3} {:<24} {:>8} {} {:>3}  {} {} {:>8} {:>6} {:>8} {:>7}",
+                x.index,
+                escape(x.name.as_bytes()),
+                human(Some(x.size)),
+                kind,
+                x.segment.map_or("-".into(), |g| g.to_string()),
+                bar(x.resident_union, x.size),
+                percent(x.resident_union, x.size),
+                human(x.resident_union),
+                x.resident_pages_union.map_or("?".into(), |p| p.to_string()),
+                human(x.resident_sum),
+                x.resident_pages_sum.map_or("?".into(), |p| p.to_string()),
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes the page map of every section named `name` (one per object that has it):
-/// a line per [`PER_LINE`] pages, starting with the first page's address.
+/// a line per `PER_LINE` pages, starting with the first page's address.
 pub fn pages<W: Write>(s: &Sections, name: &str, page_size: u64, out: &mut W) -> io::Result<()> {
     let found: Vec<(&str, &Section)> = s
         .objects

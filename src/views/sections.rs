@@ -132,12 +132,14 @@ impl ObjectInput {
 
 /// Builds the sections report. `residency(line)` gives the residency of the maps
 /// line numbered `line` (1-based, [`Region::line`]), `None` when unknown; `pages_of`
-/// names a section whose page map to fill ([`Section::pages`]).
+/// names a section whose page map to fill ([`Section::pages`]); `every_page` fills
+/// the page map of every section (for [`union`]).
 pub fn sections(
     report: &Report,
     inputs: Vec<ObjectInput>,
     residency: &dyn Fn(usize) -> Option<Residency>,
     pages_of: Option<&str>,
+    every_page: bool,
 ) -> Sections {
     let page = PageSize::new(report.page_size).unwrap_or(PageSize::KIB4);
     let mut warnings = report.warnings.clone();
@@ -180,7 +182,7 @@ pub fn sections(
         };
         let list: Vec<Section> = headers
             .iter()
-            .map(|s| section(s, obj.bias, &regions, page, pages_of))
+            .map(|s| section(s, obj.bias, &regions, page, pages_of, every_page))
             .collect();
         let segments = segments(&regions, &list, page);
         objects.push(ObjectSections {
@@ -214,6 +216,7 @@ fn section(
     regions: &[(&Region, Option<Residency>)],
     page: PageSize,
     pages_of: Option<&str>,
+    every_page: bool,
 ) -> Section {
     let name = s.name.as_deref().map(|n| lossy(n).0).unwrap_or_default();
     let start = bias.wrapping_add(s.addr);
@@ -244,7 +247,7 @@ fn section(
     if (nobits && s.flags & SHF_TLS != 0) || segment.is_none() || s.size == 0 {
         return out;
     }
-    let want_pages = pages_of == Some(out.name.as_str());
+    let want_pages = every_page || pages_of == Some(out.name.as_str());
     let p = page.get();
     let first_page = page.down(start);
     if want_pages {
@@ -331,6 +334,191 @@ fn segments(
     }
     out.sort_by_key(|s| s.start);
     out
+}
+
+/// `sections --union`: per section of each object, the union of its resident pages
+/// over every process that maps the object, beside their sum.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct SectionsUnion {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// `"sections-union"`: what tells this document from a process's `sections`.
+    pub kind: &'static str,
+    /// The page size residency is counted in.
+    pub page_size: u64,
+    /// The processes read that map a selected object, in PID order.
+    pub processes: Vec<u32>,
+    /// The selected objects, keyed by path and build ID, in the order first seen.
+    pub objects: Vec<UnionObject>,
+    /// The warnings of the processes' reports (each once) and of the scan.
+    pub warnings: Vec<Warning>,
+}
+
+/// One object across processes.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct UnionObject {
+    /// The maps path.
+    pub path: String,
+    /// The GNU build ID in hex, when the file has one.
+    pub build_id: Option<String>,
+    /// The processes that map it.
+    pub pids: Vec<u32>,
+    /// Its allocated sections in section header order.
+    pub sections: Vec<UnionSection>,
+}
+
+/// One section across the processes that map its object.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct UnionSection {
+    /// Its name.
+    pub name: String,
+    /// Its index in the section header table.
+    pub index: usize,
+    /// `sh_size`.
+    pub size: u64,
+    /// The kind of the memory it lies in (as in [`Section::kind`], first process).
+    pub kind: Option<Kind>,
+    /// Program header index of the PT_LOAD that holds it.
+    pub segment: Option<usize>,
+    /// Bytes of it on pages resident in at least one process (a page counts by the
+    /// bytes of it the section covers); null when one process's residency is unknown.
+    pub resident_union: Option<u64>,
+    /// Pages of it resident in at least one process.
+    pub resident_pages_union: Option<u64>,
+    /// The sum over processes of their `resident` (as `sections PID` gives it).
+    pub resident_sum: Option<u64>,
+    /// The sum over processes of their `resident_pages`.
+    pub resident_pages_sum: Option<u64>,
+}
+
+/// Folds the sections reports of several processes (made with `every_page`) into
+/// [`SectionsUnion`]. Pages are matched by their place in the section: a load bias is
+/// a multiple of the page size, so page `k` of a section is the same file page in
+/// every process. For pages private to each process (`.bss`, written data) the union
+/// counts places, not copies: the sum says how many copies there are.
+pub fn union(page_size: u64, runs: Vec<Sections>, mut warnings: Vec<Warning>) -> SectionsUnion {
+    struct Acc {
+        out: UnionSection,
+        start_in_page: u64,
+        pages: Option<Vec<bool>>,
+    }
+    let mut objects: Vec<(UnionObject, Vec<Acc>)> = Vec::new();
+    let mut processes = Vec::new();
+    let p = page_size.max(1);
+    for run in runs {
+        let pid = run.pid.unwrap_or(0);
+        if !run.objects.is_empty() {
+            processes.push(pid);
+        }
+        for w in run.warnings {
+            if !warnings.contains(&w) {
+                warnings.push(w);
+            }
+        }
+        for o in run.objects {
+            let at = match objects
+                .iter()
+                .position(|(u, _)| u.path == o.path && u.build_id == o.build_id)
+            {
+                Some(i) => i,
+                None => {
+                    objects.push((
+                        UnionObject {
+                            path: o.path.clone(),
+                            build_id: o.build_id.clone(),
+                            pids: Vec::new(),
+                            sections: Vec::new(),
+                        },
+                        Vec::new(),
+                    ));
+                    objects.len() - 1
+                }
+            };
+            let (obj, accs) = &mut objects[at];
+            obj.pids.push(pid);
+            for x in o.sections {
+                let known = x.resident.is_some();
+                let acc = match accs.iter_mut().position(|a| a.out.index == x.index) {
+                    Some(i) => &mut accs[i],
+                    None => {
+                        accs.push(Acc {
+                            out: UnionSection {
+                                name: x.name.clone(),
+                                index: x.index,
+                                size: x.size,
+                                kind: x.kind,
+                                segment: x.segment,
+                                resident_union: Some(0),
+                                resident_pages_union: Some(0),
+                                resident_sum: Some(0),
+                                resident_pages_sum: Some(0),
+                            },
+                            start_in_page: x.start % p,
+                            pages: Some(Vec::new()),
+                        });
+                        accs.last_mut().expect("just pushed")
+                    }
+                };
+                let o = &mut acc.out;
+                o.resident_sum = o.resident_sum.zip(x.resident).map(|(a, b)| a + b);
+                o.resident_pages_sum = o
+                    .resident_pages_sum
+                    .zip(x.resident_pages)
+                    .map(|(a, b)| a + b);
+                match (&mut acc.pages, known) {
+                    (Some(pages), true) => {
+                        if pages.len() < x.pages.len() {
+                            pages.resize(x.pages.len(), false);
+                        }
+                        for (k, &r) in x.pages.iter().enumerate() {
+                            pages[k] |= r;
+                        }
+                    }
+                    _ => acc.pages = None,
+                }
+            }
+        }
+    }
+    let objects = objects
+        .into_iter()
+        .map(|(mut obj, accs)| {
+            obj.sections = accs
+                .into_iter()
+                .map(|mut a| {
+                    let (bytes, pages) = match &a.pages {
+                        None => (None, None),
+                        Some(pages) => {
+                            let (mut bytes, mut n) = (0u64, 0u64);
+                            for (k, _) in pages.iter().enumerate().filter(|(_, r)| **r) {
+                                // Page k covers the section's bytes [k*p - s, (k+1)*p - s).
+                                let k = k as u64;
+                                let lo = (k * p).saturating_sub(a.start_in_page);
+                                let hi = ((k + 1) * p - a.start_in_page).min(a.out.size);
+                                bytes += hi.saturating_sub(lo);
+                                n += 1;
+                            }
+                            (Some(bytes), Some(n))
+                        }
+                    };
+                    a.out.resident_union = bytes;
+                    a.out.resident_pages_union = pages;
+                    a.out
+                })
+                .collect();
+            obj
+        })
+        .collect();
+    SectionsUnion {
+        schema_version: SCHEMA_VERSION,
+        kind: "sections-union",
+        page_size,
+        processes,
+        objects,
+        warnings,
+    }
 }
 
 /// Whether `glob` selects the object at `path`: a glob on the file name, or on the

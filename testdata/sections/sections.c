@@ -8,7 +8,8 @@
  * It drops its pages of the tables and cold_text from its page tables
  * (MADV_DONTNEED), then touches a known subset: pages 0 and 40 of ro_table, page 3 of
  * the .rodata table, hot_f, and pages 1, 2 and 50 of the .bss array; fault-around may
- * map neighbours of a touched file page too, so tests compare with pagemap.
+ * map neighbours of a touched file page too, so tests compare with pagemap. With the
+ * argument "other" it touches another subset (see main), for `sections --union`.
  * Prints "SECTION name start end" (hex) for each named section, "TOUCHED addr" per
  * touched page, "READY", and waits for its stdin to close. */
 #define _GNU_SOURCE
@@ -49,21 +50,31 @@ static void touch(const volatile unsigned char *p) {
     printf("TOUCHED 0x%lx\n", (unsigned long)p & ~(unsigned long)(PAGE - 1));
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    /* "other": another subset (for sections --union): pages 0 and 20 of ro_table,
+     * page 9 of the .rodata table, pages 3 and 50 of the .bss array. */
+    int other = argc > 1 && strcmp(argv[1], "other") == 0;
     drop(ro_table, sizeof ro_table);
     drop(rodata_table, sizeof rodata_table);
     drop(__start_cold_text, __stop_cold_text - __start_cold_text);
     touch(&ro_table[0]);
-    touch(&ro_table[40 * PAGE]);
-    touch(&rodata_table[3 * PAGE]);
+    touch(&ro_table[(other ? 20 : 40) * PAGE]);
+    touch(&rodata_table[(other ? 9 : 3) * PAGE]);
     sink += hot_f(2) + hot_g(3);
     touch((const unsigned char *)hot_f);
-    bss_array[1 * PAGE] = 1;
-    bss_array[2 * PAGE] = 1;
-    bss_array[50 * PAGE] = 1;
-    touch(&bss_array[1 * PAGE]);
-    touch(&bss_array[2 * PAGE]);
-    touch(&bss_array[50 * PAGE]);
+    if (other) {
+        bss_array[3 * PAGE] = 1;
+        bss_array[50 * PAGE] = 1;
+        touch(&bss_array[3 * PAGE]);
+        touch(&bss_array[50 * PAGE]);
+    } else {
+        bss_array[1 * PAGE] = 1;
+        bss_array[2 * PAGE] = 1;
+        bss_array[50 * PAGE] = 1;
+        touch(&bss_array[1 * PAGE]);
+        touch(&bss_array[2 * PAGE]);
+        touch(&bss_array[50 * PAGE]);
+    }
     printf("SECTION hot_text 0x%lx 0x%lx\n", (unsigned long)__start_hot_text,
            (unsigned long)__stop_hot_text);
     printf("SECTION cold_text 0x%lx 0x%lx\n", (unsigned long)__start_cold_text,

@@ -1,6 +1,6 @@
 //! The HTML report of `elfmaps report`: one self-contained page to look at a process's
-//! address space (a strip of its mappings, a treemap, a sortable table) or at what
-//! changed between two saved reports.
+//! address space (a strip of its mappings, a treemap, a sortable table), at what
+//! changed between two saved reports, or at the memory of the whole machine.
 //!
 //! The page is one file that fetches nothing: its style sheet (`report.css`) and
 //! script (`report.js`), both in this folder and built into the binary with
@@ -12,10 +12,10 @@
 //! so a saved page can be read again by tools. What the page draws, and why it draws
 //! the treemap itself rather than with d3-hierarchy, is in docs/report.md.
 //!
-//! Pages differ by [`Page`], what their data is. A page of the whole machine (issue 11:
-//! rows keyed by object and kind across processes, a treemap of object, then kind,
-//! across processes) is pending: it will be one more [`Page`] and one more view in the
-//! script, with [`page`] unchanged.
+//! Pages differ by [`Page`], what their data is: a process (`map --json`), a diff
+//! (`diff --json`) or the whole machine (`system --json`: rows keyed by object and kind
+//! across processes, drawn as a treemap of object, then kind, and tables of rows and
+//! processes, with no address-space strip).
 
 mod sha256;
 
@@ -42,6 +42,10 @@ pub enum Page {
     Map,
     /// A diff (`diff --json`): what grew and shrank, as a treemap and a table.
     Diff,
+    /// The whole machine (`system --json`): a treemap of object, then kind, summed
+    /// across processes; the table of its rows (per object and kind, per object, per
+    /// kind) and of its processes. No strip: a machine has no one address space.
+    System,
 }
 
 impl Page {
@@ -50,6 +54,7 @@ impl Page {
         match self {
             Page::Map => "map",
             Page::Diff => "diff",
+            Page::System => "system",
         }
     }
 }
@@ -72,8 +77,7 @@ pub fn diff<W: Write>(d: &Diff, title: &str, out: &mut W) -> io::Result<()> {
 /// Writes a page of kind `kind` whose data is `data`: a JSON document exactly as the
 /// `--json` of the command the page shows prints it ([`super::json()`]). `title` is
 /// plain text (escaped here). This is the one function every page goes through; a new
-/// kind of report (the system-wide one of issue 11) needs a [`Page`] and a view in
-/// `report.js`, nothing else here.
+/// kind of report needs a [`Page`] and a view in `report.js`, nothing else here.
 pub fn page<W: Write>(kind: Page, title: &str, data: &[u8], out: &mut W) -> io::Result<()> {
     let style = format!("{STYLE}{}", kind_rules());
     let csp = policy(SCRIPT, &style);

@@ -2,8 +2,9 @@
 //
 // It reads the report from <script type="application/json" id="elfmaps-data"> (the
 // JSON `elfmaps map --json` or `elfmaps diff --json` prints) and draws the views of
-// the page kind <html data-page="...">: "map" (address-space strip, treemap, table)
-// or "diff" (treemap and table of what grew and shrank). Names come from files and
+// the page kind <html data-page="...">: "map" (address-space strip, treemap, table),
+// "diff" (treemap and table of what grew and shrank) or "system" (`system --json`:
+// treemap of object and kind across processes, tables of rows and processes). Names come from files and
 // processes that anyone may have named: they are only ever set as text
 // (textContent), never parsed as HTML.
 //
@@ -433,8 +434,8 @@
     const tools = el('div', 'tools');
     const search = el('input');
     search.type = 'search';
-    search.placeholder = 'filter: object or kind';
-    search.setAttribute('aria-label', 'filter rows by object or kind');
+    search.placeholder = opts.placeholder || 'filter: object or kind';
+    search.setAttribute('aria-label', search.placeholder);
     const count = el('span', 'note');
     tools.append(search, count);
     if (opts.modes) {
@@ -954,6 +955,220 @@
     return () => ({ changes: changes.length, treemap: tm.check() });
   }
 
+  // ------------------------------------------------------------- system page
+
+  // The whole machine (`system --json`): rows per (object, kind) summed across
+  // processes. There is no strip: each process has its own address space.
+  function systemPage(d, kinds) {
+    const t = d.totals;
+    const procs = d.processes;
+    const sk = d.skipped;
+    const skipped = sk.exited + sk.denied + sk.kernel_threads + sk.zombies + (sk.failed || 0);
+    const parts = [['', d.source === 'live' ? 'this machine, live' : `saved (${d.source})`],
+      ['page size', human(d.page_size)], ['processes', String(procs.length)],
+      ['objects', String(d.objects.filter((o) => o.object != null).length)],
+      ['size', human(t.size)], ['RSS', human(t.rss)], ['PSS', human(t.pss)], ['swap', human(t.swap)]];
+    if (skipped) parts.push(['skipped', String(skipped)]);
+    if (d.split_pss) parts.push(['split PSS', d.split_pss]);
+    if (d.warnings.length) parts.push(['warnings', String(d.warnings.length)]);
+    facts(parts);
+    const present = new Set(d.rows.map((r) => r.kind));
+    // An object is its file's identity (device, inode, build ID), as the CLI keys it.
+    const objectKey = (r) => (r.object == null ? '' : JSON.stringify([r.object, r.dev, r.inode, r.build_id]));
+    const objName = (o) => (o == null ? '-' : shortName(o));
+    const uss = (r) => addOne(r.private_clean, r.private_dirty);
+    const initial = ['pss', 'rss', 'size'].find((m) => d.rows.some((r) => r[m] > 0)) || 'size';
+
+    const note = section('No address-space strip').s;
+    note.append(el('p', 'note', 'A system report sums each object and kind over every process that maps it; a machine has no one address space to draw in address order. The strip of one process is in its own report: elfmaps report PID.'));
+
+    const tm = treemapSection({
+      title: 'Treemap: object, kind, across processes',
+      initial,
+      height: Math.round(Math.min(620, Math.max(360, window.innerWidth * 0.42))),
+      levels: ['obj'],
+      build(metric) {
+        const objs = new Map();
+        const unknown = { count: 0, size: 0 };
+        let total = 0;
+        d.rows.forEach((r, i) => {
+          const key = objectKey(r);
+          let o = objs.get(key);
+          if (!o) {
+            o = { key, order: key, label: r.object == null ? 'memory of no object' : shortName(r.object),
+              value: 0, sum: 0, children: [] };
+            objs.set(key, o);
+          }
+          const v = r[metric];
+          o.sum = addOne(o.sum, v);
+          if (v == null) {
+            unknown.count++;
+            unknown.size += r.size || 0;
+            return;
+          }
+          if (!(v > 0)) return;
+          o.children.push({ i, order: r.kind, value: v, cls: 'k-' + r.kind, parent: o, label: `${r.kind} ${human(v)}` });
+          o.value += v;
+          total += v;
+        });
+        const root = { children: [] };
+        for (const o of objs.values()) {
+          o.sub = human(o.value) + (o.sum == null ? ' + ?' : '');
+          if (o.value > 0) root.children.push(o);
+        }
+        return { root, total, unknown };
+      },
+      explain(b, name) {
+        const parts = [`Areas are proportional to ${name}, summed over the ${procs.length} process${procs.length === 1 ? '' : 'es'} read; ${human(b.total)} in all.`];
+        if (b.unknown.count) parts.push(`${name} is unknown for ${b.unknown.count} row${b.unknown.count === 1 ? '' : 's'}: they are not drawn, and their objects show their known part followed by "+ ?".`);
+        return parts.join(' ');
+      },
+      tip(leaf, metric, total) {
+        const r = d.rows[leaf.i];
+        const name = metric === 'size' ? 'size' : metric.toUpperCase();
+        return [r.object == null ? `memory of no object · ${r.kind}` : `${display(r.object)} · ${r.kind}`,
+          `${r.processes} process${r.processes === 1 ? '' : 'es'}, ${r.regions} region${r.regions === 1 ? '' : 's'}`,
+          `size ${human(r.size)} · RSS ${human(r.rss)} · PSS ${human(r.pss)} · USS ${human(uss(r))} · swap ${human(r.swap)}`,
+          r.build_id ? `build ID ${r.build_id}` : '',
+          `${leaf.parent.label}: ${name} ${leaf.parent.sub}${pct(leaf.parent.value, total)}`].filter(Boolean);
+      },
+      legend: legend(kinds, present),
+    });
+    mark('treemap');
+
+    const fig = (key, label) => ({
+      key, label, num: true, value: (r) => r[key],
+      cell: (r) => [human(r[key]), 'num' + (r[key] == null ? ' unknown' : '')],
+    });
+    const ussCol = { key: 'uss', label: 'USS', num: true, value: uss,
+      cell: (r) => [human(uss(r)), 'num' + (uss(r) == null ? ' unknown' : '')] };
+    const SHOWN = ['size', 'rss', 'pss', 'uss', 'private_dirty', 'swap'];
+    const sumOf = (rows) => {
+      const f = zero();
+      for (const r of rows) add(f, r);
+      return f;
+    };
+    // Per object, memory of no object is one more row, "-" (the CLI leaves it out of
+    // `objects` and counts it in the machine's total); how many processes have some
+    // is not in the data.
+    const none = d.rows.filter((r) => r.object == null);
+    const objects = d.objects.slice();
+    if (none.length) {
+      objects.push(Object.assign({ object: null, build_id: null, dev: null, inode: null, kind: null, processes: null,
+        regions: none.reduce((a, r) => a + r.regions, 0) }, sumOf(none)));
+    }
+    const rowsOf = {};
+    for (const [mode, list] of [['both', d.rows], ['object', objects], ['kind', d.kinds]]) {
+      rowsOf[mode] = list.map((r) => Object.assign({ text: (r.object != null ? r.object : '-') + ' ' + (r.kind || '') }, r));
+    }
+    tableSection({
+      title: 'Objects and kinds, across processes',
+      modes: [['both', 'object and kind'], ['object', 'object'], ['kind', 'kind']],
+      mode: 'both',
+      sortKey: initial,
+      columns(mode) {
+        const cols = [];
+        if (mode !== 'kind') {
+          cols.push({ key: 'object', label: 'Object', value: (r) => (r.object == null ? '' : shortName(r.object).toLowerCase()),
+            cell: (r) => [objName(r.object), 'obj'] });
+        }
+        if (mode !== 'object') {
+          cols.push({ key: 'kind', label: 'Kind', value: (r) => r.kind, cell: (r) => [r.kind, null, r.kind] });
+        }
+        cols.push({ key: 'processes', label: 'Processes', num: true, value: (r) => r.processes, cell: (r) => [r.processes == null ? '-' : String(r.processes), 'num'] });
+        cols.push({ key: 'regions', label: 'Regions', num: true, value: (r) => r.regions, cell: (r) => [String(r.regions), 'num'] });
+        cols.push(fig('size', 'Size'), fig('rss', 'RSS'), fig('pss', 'PSS'), ussCol, fig('private_dirty', 'Private dirty'), fig('swap', 'Swap'));
+        return cols;
+      },
+      rows: (mode) => rowsOf[mode],
+      footer(shown, all, mode) {
+        const lead = mode === 'both' ? 2 : 1;
+        const line = (label, regionsCount, f) => {
+          const cells = [[label, null]];
+          for (let i = 1; i < lead; i++) cells.push(['', null]);
+          cells.push(['', null], [regionsCount == null ? '' : String(regionsCount), 'num']);
+          for (const k of SHOWN) {
+            const v = k === 'uss' ? uss(f) : f[k];
+            cells.push([human(v), 'num' + (v == null ? ' unknown' : '')]);
+          }
+          return cells;
+        };
+        const lines = [];
+        if (shown.length !== all.length) lines.push(line(`${shown.length} rows shown`, shown.reduce((a, r) => a + r.regions, 0), sumOf(shown)));
+        lines.push(line(`machine (${procs.length} processes)`, all.reduce((a, r) => a + r.regions, 0), t));
+        return lines;
+      },
+    });
+    mark('table');
+
+    const procRows = procs.map((p) => Object.assign({ text: `${p.pid} ${p.comm} ${p.command || ''}` }, p));
+    tableSection({
+      title: 'Processes',
+      sortKey: initial,
+      placeholder: 'filter: PID, name or command line',
+      columns: () => [
+        { key: 'pid', label: 'PID', num: true, value: (p) => p.pid, cell: (p) => [String(p.pid), 'num'] },
+        { key: 'comm', label: 'Name', value: (p) => p.comm, cell: (p) => [display(p.comm), 'obj'] },
+        { key: 'command', label: 'Command line', value: (p) => p.command || '', cell: (p) => [display(p.command || ''), 'obj'] },
+        { key: 'objects', label: 'Objects', num: true, value: (p) => p.objects, cell: (p) => [String(p.objects), 'num'] },
+        { key: 'regions', label: 'Regions', num: true, value: (p) => p.regions, cell: (p) => [String(p.regions), 'num'] },
+        fig('size', 'Size'), fig('rss', 'RSS'), fig('pss', 'PSS'), ussCol, fig('private_dirty', 'Private dirty'), fig('swap', 'Swap'),
+      ],
+      rows: () => procRows,
+      footer(shown, all) {
+        const line = (label, f) => {
+          const cells = [[label, null], ['', null], ['', null], ['', null], ['', null]];
+          for (const k of SHOWN) {
+            const v = k === 'uss' ? uss(f) : f[k];
+            cells.push([human(v), 'num' + (v == null ? ' unknown' : '')]);
+          }
+          return cells;
+        };
+        const lines = [];
+        if (shown.length !== all.length) lines.push(line(`${shown.length} shown`, sumOf(shown)));
+        lines.push(line('machine (total)', t));
+        return lines;
+      },
+    });
+
+    if (skipped || d.warnings.length) {
+      const { s } = section('Skipped and warnings');
+      const ul = el('ul', 'names');
+      if (skipped) ul.append(el('li', null, `skipped: ${sk.exited} exited, ${sk.denied} denied, ${sk.kernel_threads} kernel threads, ${sk.zombies} zombies, ${sk.failed || 0} failed`));
+      for (const w of d.warnings) {
+        const li = el('li');
+        li.append(el('code', null, w.code), ' ');
+        if (w.object != null) li.append(display(w.object) + ': ');
+        li.append(display(w.message));
+        ul.append(li);
+      }
+      s.append(ul);
+    }
+    onWidth(tm.box, tm.redraw);
+
+    return function selfCheck() {
+      const same = (f) => FIGURES.every((k) => (f[k] === undefined ? null : f[k]) === (t[k] === undefined ? null : t[k]));
+      return {
+        processes: procs.length,
+        rows: d.rows.length,
+        treemap: tm.check(),
+        // The page's sums of the rows, of the objects, of the kinds and of the
+        // processes, each against the machine's total.
+        table: {
+          both: rowsOf.both.length,
+          object: rowsOf.object.length,
+          kind: rowsOf.kind.length,
+        },
+        totals_match: {
+          rows: same(sumOf(d.rows)),
+          objects: same(sumOf(objects)),
+          kinds: same(sumOf(d.kinds)),
+          processes: same(sumOf(procs)),
+        },
+      };
+    };
+  }
+
   // ------------------------------------------------------------------- main
 
   // Runs `f` when the width of `elem` changes (the window is resized, a scroll bar
@@ -980,7 +1195,7 @@
     const data = JSON.parse($('elfmaps-data').textContent);
     mark('parsed');
     $('app').textContent = '';
-    const views = { map: mapPage, diff: diffPage };
+    const views = { map: mapPage, diff: diffPage, system: systemPage };
     if (!views[page]) throw new Error(`no view for a page of kind ${page}`);
     const selfCheck = views[page](data, kinds);
     // Layout now, so that the time includes it.

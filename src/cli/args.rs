@@ -1,0 +1,459 @@
+//! The clap definitions: every flag and subcommand, and the parsers of their values.
+
+use super::*;
+
+#[derive(Parser)]
+#[command(
+    name = "elfmaps",
+    version,
+    about = "What every byte of a Linux process's address space is",
+    long_about = "What every byte of a Linux process's address space is: elfmaps opens each \
+                  ELF file a process maps, matches every mapping to the program headers and \
+                  labels each region with its object and kind (text, rodata, data, relro, bss, \
+                  heap, stack, ...). `elfmaps man` prints the manual page."
+)]
+pub(crate) struct Cli {
+    /// When to colour the output (`auto`: on a terminal, unless NO_COLOR is set or
+    /// TERM is `dumb`).
+    #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
+    pub(crate) color: Color,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// `--color`.
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+/// What to analyse: a live process or saved files (at most one; [`Target`] is what
+/// the rest of the CLI sees).
+#[derive(Args)]
+#[group(multiple = false)]
+pub(crate) struct SourceArgs {
+    /// A live process to read: a PID, `self` (elfmaps itself) or a process name (every
+    /// process of that name, as pidof finds them). `map` takes several.
+    #[arg(value_name = "PID", value_parser = parse_process)]
+    pub(crate) pid: Vec<ProcessArg>,
+    /// A saved /proc/PID/smaps (`-` for standard input).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) smaps: Option<PathBuf>,
+    /// A saved /proc/PID/maps (`-` for standard input); figures other than size are unknown.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) maps: Option<PathBuf>,
+    /// A file written by `elfmaps snapshot` on the target.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) snapshot: Option<PathBuf>,
+}
+
+/// A process to analyse, and how to read saved inputs.
+#[derive(Args)]
+pub(crate) struct InputArgs {
+    #[command(flatten)]
+    pub(crate) source: SourceArgs,
+    /// The target's root filesystem: saved inputs' paths are looked up under it.
+    #[arg(long, value_name = "DIR", default_value = "/", conflicts_with = "pid")]
+    pub(crate) sysroot: PathBuf,
+    /// The target's page size in bytes, when the input does not say it (with
+    /// `check --elf`: the pages static sizes are counted in, default 4096).
+    #[arg(long, value_name = "BYTES", value_parser = parse_page_size, conflicts_with = "pid")]
+    pub(crate) page_size: Option<PageSize>,
+    /// `check --system` (set by the subcommand, not a flag here).
+    #[arg(skip)]
+    pub(crate) system: bool,
+}
+
+/// The subcommands.
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Label every region of a process with its ELF object, kind and segment.
+    Map {
+        #[command(flatten)]
+        input: InputArgs,
+        /// Print JSON instead of a table (with `schema_version`; warnings carry stable
+        /// codes).
+        #[arg(long)]
+        json: bool,
+    },
+    /// One row per (object, kind) with size, rss, pss, private dirty and swap.
+    Summary {
+        #[command(flatten)]
+        input: InputArgs,
+        /// Group rows by object and kind, or by kind across objects.
+        #[arg(long, value_enum, default_value_t = ByArg::Object)]
+        by: ByArg,
+        /// Largest first by this figure.
+        #[arg(long, value_enum, default_value_t = SortArg::Size)]
+        sort: SortArg,
+        /// Keep only the first N rows (the JSON then says `cut`, and `diff` refuses it).
+        #[arg(long, value_name = "N")]
+        top: Option<usize>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check memory budgets (a TOML file of `[[budget]]` rules): exit 1 when one is
+    /// exceeded.
+    #[command(after_long_help = CHECK_HELP)]
+    Check {
+        /// The budget file.
+        #[arg(long, value_name = "FILE")]
+        budget: PathBuf,
+        /// An ELF file to check by its static sizes per kind, instead of a process.
+        /// One file per `--elf`; repeat it for more (`--elf a.so --elf b.so`).
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["pid", "smaps", "maps", "snapshot"])]
+        elf: Vec<PathBuf>,
+        /// Check the whole machine: each object's kinds summed over every process that
+        /// maps it (a system snapshot given with --snapshot is checked so without it).
+        #[arg(long, conflicts_with_all = ["pid", "smaps", "maps", "snapshot", "elf"])]
+        system: bool,
+        #[command(flatten)]
+        input: InputArgs,
+        /// A budget file that checks nothing (no rules, or a rule that matches no
+        /// object) is an error, not a warning.
+        #[arg(long)]
+        strict: bool,
+        /// Print nothing when every rule holds (no `N budgets checked` line).
+        #[arg(short, long)]
+        quiet: bool,
+        /// Print the violations and warnings as JSON.
+        #[arg(long)]
+        json: bool,
+        /// How to print violations.
+        #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+        format: FormatArg,
+    },
+    /// Compare two JSON reports saved from `map`, `summary`, `layout` or `system`.
+    Diff {
+        /// The older report.
+        old: PathBuf,
+        /// The newer report.
+        new: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Exit 1 when something changed, 0 when nothing did (as `git diff
+        /// --exit-code`).
+        #[arg(long)]
+        exit_code: bool,
+    },
+    /// Every process of the machine (or a selection) in one pass: memory per object
+    /// and kind across processes, per kind, or per process.
+    System {
+        #[command(flatten)]
+        args: SystemArgs,
+    },
+    /// Write an HTML report to look at: one self-contained page (an address-space
+    /// strip, a treemap, a table of objects and kinds) of a process or saved input, of
+    /// what changed between two saved JSON reports (`--diff OLD NEW`), or of the whole
+    /// machine (`--system`, as `system` scans it, or `--system-json FILE`).
+    Report {
+        #[command(flatten)]
+        input: InputArgs,
+        /// Show what changed between two JSON reports saved from `map`, `summary` or
+        /// `layout`, instead of a process.
+        #[arg(long, num_args = 2, value_names = ["OLD", "NEW"],
+              conflicts_with_all = ["pid", "smaps", "maps", "snapshot", "system", "system_json"])]
+        diff: Option<Vec<PathBuf>>,
+        /// The whole machine, as `system` reads it: every process (or those --pid,
+        /// --name, --user, --cgroup select), or a system snapshot given with
+        /// --snapshot FILE (and --sysroot DIR).
+        #[arg(long, conflicts_with_all = ["pid", "smaps", "maps"])]
+        system: bool,
+        #[command(flatten)]
+        select: SelectArgs,
+        /// A system report saved from `system --json`, shown as it is.
+        #[arg(long, value_name = "FILE",
+              conflicts_with_all = ["pid", "smaps", "maps", "snapshot", "system"])]
+        system_json: Option<PathBuf>,
+        /// Where to write the page (`-` for standard output).
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+    },
+    /// Record a process for analysis on another machine (`map --snapshot FILE --sysroot
+    /// DIR`), or with --system every process (`system --snapshot FILE --sysroot DIR`).
+    Snapshot {
+        /// The process to record.
+        #[arg(required_unless_present = "system", conflicts_with = "system")]
+        pid: Option<u32>,
+        /// Record every process of the machine (or those --pid, --name, --user, --cgroup
+        /// select) in one file.
+        #[arg(long)]
+        system: bool,
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Where to write the snapshot (`-` for standard output).
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+        /// Also record the residency of every page of every object's lines, for
+        /// `sections --snapshot FILE`.
+        #[arg(long)]
+        sections: bool,
+    },
+    /// Which sections of each ELF object are resident: per allocated section, its
+    /// address range, kind, segment and resident bytes and pages.
+    Sections {
+        /// A live process to read.
+        #[arg(value_parser = parse_pid_or_self, required_unless_present_any = ["snapshot", "union"], conflicts_with = "snapshot")]
+        pid: Option<u32>,
+        /// Across processes: per section, the union of its resident pages over every
+        /// process that maps the object (all processes, or those --pid, --name, --user,
+        /// --cgroup select), beside their sum.
+        #[arg(long, conflicts_with_all = ["pid", "snapshot", "pages"])]
+        union: bool,
+        #[command(flatten)]
+        select: SelectArgs,
+        /// A file written by `elfmaps snapshot --sections` on the target.
+        #[arg(long, value_name = "FILE")]
+        snapshot: Option<PathBuf>,
+        /// The target's root filesystem, for `--snapshot`.
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        sysroot: PathBuf,
+        /// Only objects matching this glob (on the file name; on the path if it has a /).
+        #[arg(long, value_name = "GLOB")]
+        object: Option<String>,
+        /// Print the page map of this section (one character per page: # resident).
+        #[arg(long, value_name = "SECTION")]
+        pages: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Program headers, section-to-segment mapping, memory per kind and audit findings
+    /// of ELF files, from their headers alone (no process needed).
+    Layout {
+        /// ELF files to read.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// The page size in bytes for the memory figures.
+        #[arg(long, value_name = "BYTES", value_parser = parse_page_size, default_value = "4096")]
+        page_size: PageSize,
+        /// Print JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(
+        after_long_help = "bash: elfmaps completions bash > /etc/bash_completion.d/elfmaps\n\
+                                 zsh:  elfmaps completions zsh > \"${fpath[1]}/_elfmaps\"\n\
+                                 fish: elfmaps completions fish > ~/.config/fish/completions/elfmaps.fish"
+    )]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `elfmaps man | man -l -`; `elfmaps man check` for
+    /// the page of one subcommand.
+    Man {
+        /// A subcommand whose page to print (`map`, `check`, ...); none: elfmaps(1).
+        #[arg(value_name = "SUBCOMMAND")]
+        page: Option<String>,
+    },
+}
+
+/// The long help of `check`, also in its manual page.
+pub(crate) const CHECK_HELP: &str = "\
+The budget file has one [[budget]] table per rule:
+
+    [[budget]]
+    object = \"libfoo.so*\"  # glob on the file name (the path if it has a /)
+    kind = \"text\"          # optional: one kind; none: the whole object
+    max_size = \"2 MiB\"     # or max_rss, max_pss, max_private_dirty, max_swap
+
+Sizes are bytes, or strings with a unit: B, KiB, MiB, GiB, kB, MB, GB.
+
+TARGET is a PID, --smaps FILE, --maps FILE or --snapshot FILE (with --sysroot), or
+one --elf FILE per ELF file (static sizes, only max_size measurable), or --system:
+the whole machine, each object's kinds summed over every process that maps it (a
+system snapshot given with --snapshot is checked the same way).
+
+Exit status: 0 every rule holds (one line says how many were checked, unless
+--quiet), 1 a rule is exceeded (one line per violation), 2 an error, or with
+--strict a budget file that checks nothing.";
+
+/// Which processes `system` and `snapshot --system` read.
+#[derive(Args)]
+pub(crate) struct SelectArgs {
+    /// Only these processes: PIDs separated by commas (`self` is elfmaps itself).
+    #[arg(long = "pid", value_name = "LIST", value_delimiter = ',', value_parser = parse_pid_or_self)]
+    pub(crate) pids: Vec<u32>,
+    /// Only processes of this name (comm, or the file name of the executable or of the
+    /// first argument, as pidof); repeat for more names.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: Vec<String>,
+    /// Only processes of this user (a name or a UID; the effective UID).
+    #[arg(long, value_name = "USER")]
+    pub(crate) user: Option<String>,
+    /// Only processes in this cgroup or below it (the path of /proc/PID/cgroup, e.g.
+    /// /system.slice/foo.service; live only).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) cgroup: Option<String>,
+}
+
+impl SelectArgs {
+    /// Whether any selection flag was given.
+    pub(crate) fn any(&self) -> bool {
+        !self.pids.is_empty()
+            || !self.name.is_empty()
+            || self.user.is_some()
+            || self.cgroup.is_some()
+    }
+
+    /// The selection the flags say (a user name looked up in the password database).
+    pub(crate) fn selection(&self) -> Result<elfmaps::pipeline::system::Selection, String> {
+        use elfmaps::pipeline::system::Selection;
+        let user = match &self.user {
+            None => None,
+            Some(u) => {
+                Some(elfmaps::source::proc::user_id(u).ok_or_else(|| format!("no user {u:?}"))?)
+            }
+        };
+        let selection = if self.pids.is_empty() {
+            Selection::all()
+        } else {
+            Selection::pids(self.pids.clone())
+        };
+        Ok(selection
+            .with_names(self.name.clone())
+            .with_user(user)
+            .with_cgroup(self.cgroup.clone()))
+    }
+}
+
+/// The flags of `system`.
+#[derive(Args)]
+pub(crate) struct SystemArgs {
+    #[command(flatten)]
+    pub(crate) select: SelectArgs,
+    /// A system snapshot written by `elfmaps snapshot --system` on the target, analysed
+    /// with the files under --sysroot.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["smemcap", "cgroup"])]
+    pub(crate) snapshot: Option<PathBuf>,
+    /// A capture of smem's smemcap (a tar of /proc; `-` for standard input; decompress
+    /// it first), analysed with the files under --sysroot.
+    #[arg(long, value_name = "FILE", conflicts_with = "cgroup")]
+    pub(crate) smemcap: Option<PathBuf>,
+    /// The target's root filesystem, for --snapshot and --smemcap.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub(crate) sysroot: PathBuf,
+    /// The target's page size in bytes, for an smemcap capture whose smaps does not
+    /// say it.
+    #[arg(long, value_name = "BYTES", value_parser = parse_page_size)]
+    pub(crate) page_size: Option<PageSize>,
+    /// Rows per object and kind, per kind across objects, or per process.
+    #[arg(long, value_enum, default_value_t = SystemBy::Object)]
+    pub(crate) by: SystemBy,
+    /// One line per process for each object whose file name (or path, with a /)
+    /// matches GLOB, as librank prints.
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) object: Option<String>,
+    /// Largest first by this figure.
+    #[arg(long, value_enum, default_value_t = SystemSort::Pss)]
+    pub(crate) sort: SystemSort,
+    /// Keep only the first N rows of the table (JSON is always whole).
+    #[arg(long, value_name = "N")]
+    pub(crate) top: Option<usize>,
+    /// Print JSON instead of a table (the whole machine: rows, objects, kinds,
+    /// processes, skipped, warnings).
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// List the processes skipped and why.
+    #[arg(short, long)]
+    pub(crate) verbose: bool,
+}
+
+/// `system --by`.
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum SystemBy {
+    Object,
+    Kind,
+    Process,
+}
+
+/// `system --sort`.
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum SystemSort {
+    Size,
+    Rss,
+    Pss,
+    Uss,
+    Swap,
+}
+
+/// A PID, or `self`.
+pub(crate) fn parse_pid_or_self(s: &str) -> Result<u32, String> {
+    if s == "self" {
+        return Ok(elfmaps::source::proc::own_pid());
+    }
+    s.parse()
+        .map_err(|_| format!("{s:?} is not a process ID (or self)"))
+}
+
+/// `summary --by`.
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum ByArg {
+    Object,
+    Kind,
+}
+
+/// `summary --sort`.
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum SortArg {
+    Size,
+    Rss,
+    Pss,
+}
+
+/// `check --format`.
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum FormatArg {
+    Text,
+    Github,
+}
+
+/// A live process as the command line names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ProcessArg {
+    /// A PID.
+    Pid(u32),
+    /// `self`: elfmaps itself.
+    Own,
+    /// A process name: every process of that name.
+    Name(String),
+}
+
+/// A PID, `self` or a process name. A path in its place is most often a second ELF
+/// file after `check --elf`: the error says how to give several.
+pub(crate) fn parse_process(s: &str) -> Result<ProcessArg, String> {
+    if let Ok(pid) = s.parse() {
+        return Ok(ProcessArg::Pid(pid));
+    }
+    if s == "self" {
+        return Ok(ProcessArg::Own);
+    }
+    if s.is_empty() || s.contains('/') {
+        return Err(format!(
+            "{s:?} is not a process ID or name (ELF files for check: one --elf FILE each)"
+        ));
+    }
+    Ok(ProcessArg::Name(s.to_string()))
+}
+
+/// `--page-size`: a number of bytes, validated as a page size once, by [`PageSize`].
+pub(crate) fn parse_page_size(s: &str) -> Result<PageSize, String> {
+    let n: u64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of bytes"))?;
+    PageSize::new(n).map_err(|e| e.to_string())
+}
+
+/// The targets of `map` and `summary`, for the error that names them.
+pub(crate) const TARGETS: &str = "a PID, --smaps FILE, --maps FILE or --snapshot FILE";
+
+/// The targets of `check`.
+pub(crate) const CHECK_TARGETS: &str =
+    "a PID, --smaps FILE, --maps FILE, --snapshot FILE, --system or --elf FILE (once per file)";

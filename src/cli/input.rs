@@ -1,0 +1,289 @@
+//! From flags to inputs: which process or saved file, read once, and the calls into
+//! the library that turn them into reports.
+
+use super::*;
+
+/// A process named on the command line, resolved: its PID, and whether it was found
+/// by name (then one that exits before it is read is skipped with a warning, not an
+/// error).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Resolved {
+    pub(crate) pid: u32,
+    pub(crate) by_name: bool,
+}
+
+/// The PIDs of the processes named on the command line, in order.
+pub(crate) fn resolve(args: &[ProcessArg]) -> Result<Vec<Resolved>, String> {
+    let mut out = Vec::new();
+    for a in args {
+        match a {
+            ProcessArg::Pid(pid) => out.push(Resolved {
+                pid: *pid,
+                by_name: false,
+            }),
+            ProcessArg::Own => out.push(Resolved {
+                pid: elfmaps::source::proc::own_pid(),
+                by_name: false,
+            }),
+            ProcessArg::Name(name) => {
+                let pids = elfmaps::pipeline::system::pids_named(name)
+                    .map_err(|e| format!("/proc: {e}"))?;
+                if pids.is_empty() {
+                    return Err(format!(
+                        "no process named {name:?} (ELF files for check: one --elf FILE each)"
+                    ));
+                }
+                out.extend(pids.into_iter().map(|pid| Resolved { pid, by_name: true }));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// What to analyse, built once from the flags.
+pub(crate) enum Target {
+    /// Live processes (`map` takes several; the others one).
+    Pids(Vec<Resolved>),
+    /// A saved /proc/PID/smaps (`-`: standard input).
+    Smaps(PathBuf),
+    /// A saved /proc/PID/maps (`-`: standard input).
+    Maps(PathBuf),
+    /// A file written by `elfmaps snapshot`.
+    Snapshot(PathBuf),
+    /// ELF files, by their static layout (`check --elf`).
+    Elf(Vec<PathBuf>),
+    /// The whole live machine (`check --system`).
+    System,
+}
+
+/// The input of `map`, `summary` and `check`: the target and how to read it.
+pub(crate) struct Input {
+    pub(crate) target: Target,
+    pub(crate) sysroot: PathBuf,
+    pub(crate) page_size: Option<PageSize>,
+}
+
+impl InputArgs {
+    /// With `check --system` and no other target: the live machine.
+    pub(crate) fn into_system(mut self, system: bool) -> InputArgs {
+        self.system = system;
+        self
+    }
+
+    /// The input the flags name; `elf` are `check --elf`'s files (clap makes them
+    /// exclusive with the other targets). `targets` lists the choices for the error.
+    pub(crate) fn into_input(self, elf: Vec<PathBuf>, targets: &str) -> Result<Input, String> {
+        let s = self.source;
+        let target = if !elf.is_empty() {
+            Target::Elf(elf)
+        } else if self.system {
+            Target::System
+        } else if !s.pid.is_empty() {
+            Target::Pids(resolve(&s.pid)?)
+        } else if let Some(p) = s.smaps {
+            Target::Smaps(p)
+        } else if let Some(p) = s.maps {
+            Target::Maps(p)
+        } else if let Some(p) = s.snapshot {
+            Target::Snapshot(p)
+        } else {
+            return Err(format!("no target: give {targets}"));
+        };
+        Ok(Input {
+            target,
+            sysroot: self.sysroot,
+            page_size: self.page_size,
+        })
+    }
+}
+
+/// Reads a named input file, or standard input for `-`.
+pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>, String> {
+    let mut buf = Vec::new();
+    let res = if path == Path::new("-") {
+        io::stdin().lock().read_to_end(&mut buf).map(|_| ())
+    } else {
+        std::fs::File::open(path)
+            .and_then(|mut f| f.read_to_end(&mut buf))
+            .map(|_| ())
+    };
+    res.map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(buf)
+}
+
+/// Runs the pipeline on a process or saved input and prints its warnings.
+pub(crate) fn load(input: &Input) -> Result<Report, String> {
+    load_with(input, None)
+}
+
+/// [`load`], with the bytes of a snapshot already read (`pre`).
+pub(crate) fn load_with(input: &Input, pre: Option<Vec<u8>>) -> Result<Report, String> {
+    let (path, snapshot) = match &input.target {
+        Target::Pids(pids) => {
+            let [one] = pids.as_slice() else {
+                return Err(format!(
+                    "{} processes given: only map takes several (or see `elfmaps system`)",
+                    pids.len()
+                ));
+            };
+            return elfmaps::pipeline::live(one.pid)
+                .map_err(|e| e.to_string())
+                .inspect(warn);
+        }
+        Target::Smaps(p) | Target::Maps(p) => (p, None),
+        Target::Snapshot(p) => {
+            let bytes = match pre {
+                Some(b) => b,
+                None => read_input(p)?,
+            };
+            let snap = elfmaps::input::snapshot::Snapshot::parse(&bytes)
+                .map_err(|e| format!("{}: {e}", p.display()))?;
+            (p, Some(snap))
+        }
+        Target::Elf(_) => return Err("ELF files have no process to label".into()),
+        Target::System => return Err("the whole machine is not one process".into()),
+    };
+    let name = path.display().to_string();
+    let text;
+    let saved = match snapshot {
+        Some(snap) => elfmaps::pipeline::Saved::snapshot(snap, &name, &input.sysroot),
+        None => {
+            text = read_input(path)?;
+            elfmaps::pipeline::Saved::text(&text, &name, &input.sysroot)
+        }
+    };
+    elfmaps::pipeline::offline(saved.with_page_size(input.page_size))
+        .map_err(|e| e.to_string())
+        .inspect(warn)
+}
+
+/// What a table or page describes, for its first line: the saved file (whose name is
+/// put in `file`) and what it is, or the live process.
+pub(crate) fn origin<'a>(target: &Target, file: &'a mut String) -> Origin<'a> {
+    let what = match target {
+        Target::Smaps(_) => "saved smaps",
+        Target::Maps(_) => "saved maps",
+        Target::Snapshot(_) => "snapshot",
+        Target::Pids(_) | Target::Elf(_) | Target::System => return Origin::Live,
+    };
+    if let Target::Smaps(p) | Target::Maps(p) | Target::Snapshot(p) = target {
+        *file = p.display().to_string();
+    }
+    Origin::Saved { file, what }
+}
+
+/// Reads two saved JSON reports and compares them (`diff`, `report --diff`).
+pub(crate) fn load_diff(old: &Path, new: &Path) -> Result<elfmaps::views::diff::Diff, String> {
+    let side = |p: &Path| -> Result<elfmaps::views::diff::Saved, String> {
+        let bytes = read_input(p)?;
+        elfmaps::views::diff::Saved::from_json(&bytes).map_err(|e| format!("{}: {e}", p.display()))
+    };
+    Ok(elfmaps::views::diff::diff(&side(old)?, &side(new)?))
+}
+
+/// Where the processes of `system` (and `check --system`) come from.
+pub(crate) enum SystemFrom<'a> {
+    /// This machine.
+    Live,
+    /// A system snapshot (its bytes, its file's name).
+    Snapshot(&'a [u8], &'a Path),
+    /// An smemcap capture (its bytes, its file's name).
+    Smemcap(&'a [u8], &'a Path),
+}
+
+/// How `system` (and `check --system`) read the processes.
+pub(crate) struct SystemLoad<'a> {
+    pub(crate) from: SystemFrom<'a>,
+    pub(crate) selection: elfmaps::pipeline::system::Selection,
+    pub(crate) sysroot: &'a Path,
+    pub(crate) page_size: Option<PageSize>,
+    pub(crate) keep_uses: bool,
+    pub(crate) verbose: bool,
+}
+
+/// Scans and folds the machine, and prints its warnings. `Err` when nothing could be
+/// read (or the input is not what it should be).
+pub(crate) fn load_system(l: SystemLoad) -> Result<elfmaps::views::system::System, String> {
+    use elfmaps::pipeline::system::{self, Mode};
+    let mut builder = elfmaps::views::system::Builder::new();
+    if l.keep_uses {
+        builder = builder.keep_uses();
+    }
+    let mut sink = |s: system::Scanned| builder.add(&s.process, &s.report);
+    let (outcome, source) = match l.from {
+        SystemFrom::Snapshot(bytes, file) => {
+            let snap = elfmaps::input::snapshot::SystemSnapshot::parse(bytes)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            let o = system::scan_snapshot(&snap, l.sysroot, &l.selection, &mut sink);
+            (o, "snapshot")
+        }
+        SystemFrom::Smemcap(bytes, file) => {
+            let cap = elfmaps::input::smemcap::Smemcap::parse(bytes)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            let o = system::scan_smemcap(&cap, l.sysroot, l.page_size, &l.selection, &mut sink);
+            (o, "smemcap")
+        }
+        SystemFrom::Live => {
+            let o = system::scan(&l.selection, Mode::Smaps, &mut sink)
+                .map_err(|e| format!("cannot list /proc: {e}"))?;
+            (o, "live")
+        }
+    };
+    if outcome.read == 0 {
+        let k = &outcome.skipped;
+        return Err(if k.total() == 0 {
+            "no process matches the selection".to_string()
+        } else {
+            format!(
+                "no process could be read: {} exited, {} denied, {} kernel threads, {} zombies, {} failed",
+                k.exited, k.denied, k.kernel_threads, k.zombies, k.failed
+            )
+        });
+    }
+    if l.verbose {
+        say(&format!(
+            "elfmaps: {} processes read; {} distinct mapped files read, found {} times in the cache instead of being opened again",
+            outcome.read, outcome.files, outcome.cache_hits
+        ));
+    }
+    let sys = builder.finish(outcome, source, l.verbose);
+    for w in &sys.warnings {
+        say(&format!(
+            "elfmaps: warning: {}",
+            elfmaps::render::warning_text(w)
+        ));
+    }
+    Ok(sys)
+}
+
+/// The machine `check` measures: live with `--system`, or a system snapshot given
+/// with `--snapshot`; `None` for the other targets.
+pub(crate) fn system_target(
+    input: &Input,
+    snapshot: Option<&[u8]>,
+) -> Result<Option<elfmaps::views::system::System>, String> {
+    let base = SystemLoad {
+        from: SystemFrom::Live,
+        selection: elfmaps::pipeline::system::Selection::all(),
+        sysroot: &input.sysroot,
+        page_size: input.page_size,
+        keep_uses: false,
+        verbose: false,
+    };
+    match &input.target {
+        Target::System => load_system(base).map(Some),
+        Target::Snapshot(p) => {
+            let Some(bytes) =
+                snapshot.filter(|b| elfmaps::input::snapshot::SystemSnapshot::is_system(b))
+            else {
+                return Ok(None);
+            };
+            load_system(SystemLoad {
+                from: SystemFrom::Snapshot(bytes, p),
+                ..base
+            })
+            .map(Some)
+        }
+        _ => Ok(None),
+    }
+}

@@ -1,0 +1,105 @@
+//! Exit codes, colour, and writing to stdout and stderr.
+
+use super::*;
+
+/// Exit statuses (documented in README.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exit {
+    /// Everything worked.
+    Ok = 0,
+    /// A check failed: a budget was exceeded, or `diff --exit-code` found a change.
+    CheckFailed = 1,
+    /// An error: no report could be produced (or some input could not be read).
+    Error = 2,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> Self {
+        ExitCode::from(e as u8)
+    }
+}
+
+/// Colour, decided once: `--color`; for `auto`, stdout must be a terminal that can
+/// show it: not when `NO_COLOR` is set (not empty) or `TERM` is `dumb`.
+pub(crate) fn use_color(choice: Color) -> bool {
+    match choice {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => auto_color(
+            std::env::var_os("NO_COLOR").as_deref(),
+            std::env::var_os("TERM").as_deref(),
+            io::stdout().is_terminal(),
+        ),
+    }
+}
+
+/// `--color auto` from the environment and whether stdout is a terminal.
+pub(crate) fn auto_color(
+    no_color: Option<&std::ffi::OsStr>,
+    term: Option<&std::ffi::OsStr>,
+    terminal: bool,
+) -> bool {
+    no_color.is_none_or(|v| v.is_empty()) && term.is_none_or(|t| t != "dumb") && terminal
+}
+
+/// Writes one line to stderr. A failure to write it is ignored (`eprintln!` would
+/// panic): the exit status still tells.
+pub(crate) fn say(line: &str) {
+    let _ = writeln!(io::stderr().lock(), "{line}");
+}
+
+/// Prints an error line (names may come from hostile files: escaped).
+pub(crate) fn error(msg: &str) -> Exit {
+    say(&format!("elfmaps: error: {}", escape(msg.as_bytes())));
+    Exit::Error
+}
+
+/// Prints the warnings of a report.
+pub(crate) fn warn(report: &Report) {
+    for w in &report.warnings {
+        say(&format!(
+            "elfmaps: warning: {}",
+            elfmaps::render::warning_text(w)
+        ));
+    }
+}
+
+/// Standard output, buffered: the one writer every printer writes to.
+pub(crate) type Out = io::BufWriter<io::StdoutLock<'static>>;
+
+/// Writes to stdout through a buffer.
+pub(crate) fn print(f: impl FnOnce(&mut Out) -> io::Result<()>) -> io::Result<()> {
+    let mut out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+    f(&mut out)?;
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    /// Issue 9 §4: `TERM=dumb` still got colour.
+    #[test]
+    fn auto_colour_needs_a_terminal_that_shows_it() {
+        let dumb = Some(OsStr::new("dumb"));
+        let xterm = Some(OsStr::new("xterm-256color"));
+        assert!(auto_color(None, xterm, true));
+        assert!(auto_color(None, None, true));
+        assert!(auto_color(Some(OsStr::new("")), xterm, true));
+        assert!(!auto_color(None, xterm, false));
+        assert!(!auto_color(Some(OsStr::new("1")), xterm, true));
+        assert!(!auto_color(None, dumb, true));
+    }
+
+    #[test]
+    fn roff_lines_are_literal() {
+        assert_eq!(roff_line(".x --a \\b"), "\\&.x \\-\\-a \\eb");
+        assert_eq!(roff_line("'q"), "\\&'q");
+    }
+
+    #[test]
+    fn the_clap_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,751 @@
+//! Dispatch: one function per subcommand, from parsed flags to printed output and an
+//! exit code.
+
+use super::*;
+
+/// `elfmaps sections --union`: per section of the selected objects, the union over
+/// the selected processes of its resident pages, beside their sum.
+pub(crate) fn run_sections_union(
+    select: &SelectArgs,
+    object: Option<String>,
+    json: bool,
+    color: bool,
+) -> io::Result<Exit> {
+    let selection = match select.selection() {
+        Ok(s) => s,
+        Err(e) => return Ok(error(&e)),
+    };
+    let glob = match object.as_deref().map(glob::Pattern::new).transpose() {
+        Ok(g) => g,
+        Err(e) => return Ok(error(&format!("--object: {e}"))),
+    };
+    let slash = object.as_deref().is_some_and(|o| o.contains('/'));
+    let wanted = |path: &str| {
+        glob.as_ref()
+            .is_none_or(|g| elfmaps::views::sections::object_matches(g, slash, path))
+    };
+    let select = elfmaps::pipeline::Select {
+        object: &wanted,
+        pages_of: None,
+        every_page: true,
+    };
+    let u = match elfmaps::pipeline::sections_union(&selection, select) {
+        Ok(u) => u,
+        Err(e) => return Ok(error(&format!("cannot list /proc: {e}"))),
+    };
+    for w in &u.warnings {
+        say(&format!(
+            "elfmaps: warning: {}",
+            elfmaps::render::warning_text(w)
+        ));
+    }
+    if u.processes.is_empty() {
+        return Ok(error("no process read maps a selected object"));
+    }
+    print(|out| {
+        if json {
+            elfmaps::render::json(&u, out)
+        } else {
+            elfmaps::render::sections::union_table(&u, out, color)
+        }
+    })?;
+    Ok(Exit::Ok)
+}
+
+/// `elfmaps sections`: live or from a snapshot; a table, JSON, or a page map.
+pub(crate) fn run_sections(
+    pid: Option<u32>,
+    snapshot: Option<PathBuf>,
+    sysroot: &Path,
+    object: Option<String>,
+    pages: Option<String>,
+    json: bool,
+    color: bool,
+) -> io::Result<Exit> {
+    let glob = match object.as_deref().map(glob::Pattern::new).transpose() {
+        Ok(g) => g,
+        Err(e) => return Ok(error(&format!("--object: {e}"))),
+    };
+    let slash = object.as_deref().is_some_and(|o| o.contains('/'));
+    let wanted = |path: &str| {
+        glob.as_ref()
+            .is_none_or(|g| elfmaps::views::sections::object_matches(g, slash, path))
+    };
+    let select = elfmaps::pipeline::Select {
+        object: &wanted,
+        pages_of: pages.as_deref(),
+        every_page: false,
+    };
+    let got = match (pid, &snapshot) {
+        (Some(pid), _) => elfmaps::pipeline::sections_live(pid, select).map_err(|e| e.to_string()),
+        (None, Some(p)) => read_input(p)
+            .and_then(|b| {
+                elfmaps::input::snapshot::Snapshot::parse(&b)
+                    .map_err(|e| format!("{}: {e}", p.display()))
+            })
+            .and_then(|snap| {
+                elfmaps::pipeline::sections_offline(snap, sysroot, select)
+                    .map_err(|e| e.to_string())
+            }),
+        (None, None) => Err("no target: give a PID or --snapshot FILE".into()),
+    };
+    let s = match got {
+        Ok(s) => s,
+        Err(e) => return Ok(error(&e)),
+    };
+    for w in &s.warnings {
+        say(&format!(
+            "elfmaps: warning: {}",
+            elfmaps::render::warning_text(w)
+        ));
+    }
+    print(|out| match (&pages, json) {
+        (_, true) => elfmaps::render::json(&s, out),
+        (Some(name), false) => elfmaps::render::sections::pages(&s, name, s.page_size, out),
+        (None, false) => elfmaps::render::sections::table(&s, out, color),
+    })?;
+    Ok(Exit::Ok)
+}
+
+/// Runs one subcommand; `Err` only for failures to write the output.
+pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
+    match command {
+        Command::Map { input, json } => {
+            let input = match input.into_input(Vec::new(), TARGETS) {
+                Ok(i) => i,
+                Err(e) => return Ok(error(&e)),
+            };
+            if let Target::Pids(pids) = &input.target
+                && pids.len() > 1
+            {
+                return run_map_many(pids, json, color);
+            }
+            let report = match load(&input) {
+                Ok(r) => r,
+                Err(e) => return Ok(error(&e)),
+            };
+            print(|out| {
+                if json {
+                    elfmaps::render::json(&report, out)
+                } else {
+                    let mut file = String::new();
+                    let origin = origin(&input.target, &mut file);
+                    elfmaps::render::map::table(&report, origin, out, color)
+                }
+            })?;
+            Ok(Exit::Ok)
+        }
+        Command::Summary {
+            input,
+            by,
+            sort,
+            top,
+            json,
+        } => {
+            let report = match input.into_input(Vec::new(), TARGETS).and_then(|i| load(&i)) {
+                Ok(r) => r,
+                Err(e) => return Ok(error(&e)),
+            };
+            let by = match by {
+                ByArg::Object => elfmaps::views::summary::By::Object,
+                ByArg::Kind => elfmaps::views::summary::By::Kind,
+            };
+            let sort = match sort {
+                SortArg::Size => elfmaps::views::summary::SortBy::Size,
+                SortArg::Rss => elfmaps::views::summary::SortBy::Rss,
+                SortArg::Pss => elfmaps::views::summary::SortBy::Pss,
+            };
+            let summary = elfmaps::views::summary::summarize(&report, by, sort, top);
+            print(|out| {
+                if json {
+                    elfmaps::render::json(&summary, out)
+                } else {
+                    elfmaps::render::summary::table(&summary, out, color)
+                }
+            })?;
+            Ok(Exit::Ok)
+        }
+        Command::Check {
+            budget,
+            elf,
+            system,
+            input,
+            strict,
+            quiet,
+            json,
+            format,
+        } => match input.into_system(system).into_input(elf, CHECK_TARGETS) {
+            Ok(input) => run_check(
+                &budget,
+                &input,
+                CheckFlags {
+                    strict,
+                    quiet,
+                    json,
+                    format,
+                },
+            ),
+            Err(e) => Ok(error(&e)),
+        },
+        Command::Diff {
+            old,
+            new,
+            json,
+            exit_code,
+        } => {
+            let d = match load_diff(&old, &new) {
+                Ok(d) => d,
+                Err(e) => return Ok(error(&e)),
+            };
+            print(|out| {
+                if json {
+                    elfmaps::render::json(&d, out)
+                } else {
+                    elfmaps::render::diff::table(&d, out, color)
+                }
+            })?;
+            Ok(if exit_code && !d.is_empty() {
+                Exit::CheckFailed
+            } else {
+                Exit::Ok
+            })
+        }
+        Command::Layout {
+            files,
+            page_size,
+            json,
+        } => run_layout(&files, page_size, json, color),
+        Command::Report {
+            input,
+            diff,
+            system,
+            select,
+            system_json,
+            output,
+        } => {
+            if system || system_json.is_some() {
+                run_report_system(&input, &select, system_json.as_deref(), &output)
+            } else if select.any() {
+                Ok(error(
+                    "--pid, --name, --user and --cgroup select processes for --system",
+                ))
+            } else {
+                run_report(input, diff, &output)
+            }
+        }
+        Command::Sections {
+            pid,
+            snapshot,
+            sysroot,
+            object,
+            pages,
+            json,
+            union,
+            select,
+        } => {
+            if union {
+                run_sections_union(&select, object, json, color)
+            } else if select.any() {
+                Ok(error(
+                    "--pid, --name, --user and --cgroup select processes for --union",
+                ))
+            } else {
+                run_sections(pid, snapshot, &sysroot, object, pages, json, color)
+            }
+        }
+        Command::System { args } => run_system(args, color),
+        Command::Snapshot {
+            pid,
+            system,
+            select,
+            output,
+            sections,
+        } => {
+            if system {
+                if sections {
+                    return Ok(error(
+                        "--sections records one process: give a PID, not --system",
+                    ));
+                }
+                return run_snapshot_system(&select, &output);
+            }
+            if select.any() {
+                return Ok(error(
+                    "--pid, --name, --user and --cgroup select processes for --system",
+                ));
+            }
+            let Some(pid) = pid else {
+                return Ok(error("no process: give a PID, or --system"));
+            };
+            let taken = if sections {
+                elfmaps::pipeline::snapshot_sections(pid)
+            } else {
+                elfmaps::pipeline::snapshot(pid)
+            };
+            let (snap, report) = match taken {
+                Ok(r) => r,
+                Err(e) => return Ok(error(&e.to_string())),
+            };
+            warn(&report);
+            let bytes = snap.to_bytes();
+            if output == Path::new("-") {
+                // A failure here is one to write the output, said as such by main.
+                print(|out| out.write_all(&bytes))?;
+                return Ok(Exit::Ok);
+            }
+            match std::fs::write(&output, &bytes) {
+                Ok(()) => Ok(Exit::Ok),
+                Err(e) => Ok(error(&format!("writing {}: {e}", output.display()))),
+            }
+        }
+        Command::Completions { shell } => {
+            print(|out| {
+                clap_complete::generate(shell, &mut Cli::command(), "elfmaps", out);
+                Ok(())
+            })?;
+            Ok(Exit::Ok)
+        }
+        Command::Man { page } => {
+            let mut cmd = Cli::command().disable_help_subcommand(true);
+            cmd.build();
+            let cmd = match &page {
+                None => cmd,
+                Some(name) => match cmd.find_subcommand(name) {
+                    Some(sub) => sub.clone(),
+                    None => {
+                        let names: Vec<&str> =
+                            cmd.get_subcommands().map(|c| c.get_name()).collect();
+                        return Ok(error(&format!(
+                            "no manual page for {name:?}: one of {}",
+                            names.join(", ")
+                        )));
+                    }
+                },
+            };
+            print(|out| man_page(cmd, page.as_deref(), out))?;
+            Ok(Exit::Ok)
+        }
+    }
+}
+
+/// `elfmaps report --system` (live, or `--snapshot FILE` of `snapshot --system`) and
+/// `report --system-json FILE` (a saved `system --json`): the page of the whole
+/// machine, its data exactly what `system --json` prints for the same input.
+pub(crate) fn run_report_system(
+    input: &InputArgs,
+    select: &SelectArgs,
+    saved: Option<&Path>,
+    output: &Path,
+) -> io::Result<Exit> {
+    use elfmaps::render::html;
+    let made: Result<(Vec<u8>, String), String> = if let Some(file) = saved {
+        if select.any() {
+            return Ok(error(
+                "--pid, --name, --user and --cgroup select processes of a scan, not of a saved report",
+            ));
+        }
+        read_input(file).and_then(|bytes| {
+            let v: serde_json::Value = serde_json::from_slice(&bytes)
+                .map_err(|e| format!("{}: not JSON: {e}", file.display()))?;
+            if v.get("kind").and_then(|k| k.as_str()) != Some("system") {
+                return Err(format!(
+                    "{}: not a report of `elfmaps system --json` (its \"kind\" is not \"system\")",
+                    file.display()
+                ));
+            }
+            Ok((bytes, format!("elfmaps system: {}", file.display())))
+        })
+    } else {
+        let selection = match select.selection() {
+            Ok(s) => s,
+            Err(e) => return Ok(error(&e)),
+        };
+        let snapshot = input.source.snapshot.as_deref();
+        let bytes = match snapshot.map(read_input).transpose() {
+            Ok(b) => b,
+            Err(e) => return Ok(error(&e)),
+        };
+        let from = match (&bytes, snapshot) {
+            (Some(b), Some(f)) => SystemFrom::Snapshot(b, f),
+            _ => SystemFrom::Live,
+        };
+        let title = match snapshot {
+            Some(f) => format!("elfmaps system: {}", f.display()),
+            None => "elfmaps system: this machine".to_string(),
+        };
+        load_system(SystemLoad {
+            from,
+            selection,
+            sysroot: &input.sysroot,
+            page_size: input.page_size,
+            keep_uses: false,
+            verbose: false,
+        })
+        .and_then(|sys| {
+            let mut data = Vec::new();
+            elfmaps::render::json(&sys, &mut data).map_err(|e| e.to_string())?;
+            Ok((data, title))
+        })
+    };
+    let (data, title) = match made {
+        Ok(m) => m,
+        Err(e) => return Ok(error(&e)),
+    };
+    let mut page = Vec::new();
+    html::page(html::Page::System, &title, &data, &mut page)?;
+    if output == Path::new("-") {
+        print(|out| out.write_all(&page))?;
+        return Ok(Exit::Ok);
+    }
+    match std::fs::write(output, &page) {
+        Ok(()) => Ok(Exit::Ok),
+        Err(e) => Ok(error(&format!("writing {}: {e}", output.display()))),
+    }
+}
+
+/// `elfmaps report`: the HTML page of a target's map report, or of the diff of two
+/// saved reports, written to `output` (`-`: standard output).
+pub(crate) fn run_report(
+    input: InputArgs,
+    diff: Option<Vec<PathBuf>>,
+    output: &Path,
+) -> io::Result<Exit> {
+    use elfmaps::render::html;
+    // The page, in memory: nothing is written when the analysis fails.
+    let mut page = Vec::new();
+    let made = match diff.as_deref() {
+        Some([old, new]) => load_diff(old, new).map(|d| {
+            let title = format!("elfmaps diff: {} \u{2192} {}", old.display(), new.display());
+            html::diff(&d, &title, &mut page)
+        }),
+        Some(_) => Err("--diff takes two files: OLD NEW".to_string()),
+        None => input
+            .into_input(
+                Vec::new(),
+                "a PID, --smaps FILE, --maps FILE, --snapshot FILE or --diff OLD NEW",
+            )
+            .and_then(|input| {
+                let report = load(&input)?;
+                let mut file = String::new();
+                let title = elfmaps::render::map::title(&report, origin(&input.target, &mut file));
+                Ok(html::map(&report, &format!("elfmaps: {title}"), &mut page))
+            }),
+    };
+    match made {
+        Ok(written) => written?,
+        Err(e) => return Ok(error(&e)),
+    }
+    if output == Path::new("-") {
+        print(|out| out.write_all(&page))?;
+        return Ok(Exit::Ok);
+    }
+    match std::fs::write(output, &page) {
+        Ok(()) => Ok(Exit::Ok),
+        Err(e) => Ok(error(&format!("writing {}: {e}", output.display()))),
+    }
+}
+
+/// `elfmaps map PID PID...`: one report per process, the mapped files read once for
+/// all of them; tables one after the other, or one JSON document per line. A process
+/// named by PID that cannot be read is an error (exit 2, after the others); one found
+/// by name that exited meanwhile is a warning.
+pub(crate) fn run_map_many(pids: &[Resolved], json: bool, color: bool) -> io::Result<Exit> {
+    use elfmaps::pipeline::system::{Mode, process_report};
+    let cache = elfmaps::source::cache::FileCache::new();
+    let mut exit = Exit::Ok;
+    let mut first = true;
+    for r in pids {
+        let report = elfmaps::source::proc::Process::new(r.pid)
+            .map_err(elfmaps::Error::from)
+            .and_then(|p| process_report(p, Mode::Smaps, Some(&cache)));
+        let report = match report {
+            Ok(report) => report,
+            Err(elfmaps::Error::Proc(e @ elfmaps::source::proc::ProcError::Exited(_)))
+                if r.by_name =>
+            {
+                say(&format!(
+                    "elfmaps: warning: {}",
+                    escape(e.to_string().as_bytes())
+                ));
+                continue;
+            }
+            Err(e) => {
+                exit = error(&e.to_string());
+                continue;
+            }
+        };
+        warn(&report);
+        print(|out| {
+            if json {
+                elfmaps::render::json(&report, out)
+            } else {
+                if !first {
+                    writeln!(out)?;
+                }
+                elfmaps::render::map::table(&report, Origin::Live, out, color)
+            }
+        })?;
+        first = false;
+    }
+    Ok(exit)
+}
+
+/// `elfmaps system`: scan (live, a system snapshot or an smemcap capture), fold,
+/// print. Exit 0 (with a warning when processes were skipped), 2 when no process
+/// could be read.
+pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
+    use elfmaps::views::system::{ObjectGlob, Sort, object_users, sort_processes, sort_rows};
+    let selection = match a.select.selection() {
+        Ok(s) => s,
+        Err(e) => return Ok(error(&e)),
+    };
+    let glob = match a.object.as_deref().map(ObjectGlob::new).transpose() {
+        Ok(g) => g,
+        Err(e) => return Ok(error(&e)),
+    };
+    let file = a.snapshot.as_ref().or(a.smemcap.as_ref());
+    let bytes = match file.map(|f| read_input(f)).transpose() {
+        Ok(b) => b,
+        Err(e) => return Ok(error(&e)),
+    };
+    let from = match (&bytes, &a.snapshot, &a.smemcap) {
+        (Some(b), Some(f), _) => SystemFrom::Snapshot(b, f),
+        (Some(b), None, Some(f)) => SystemFrom::Smemcap(b, f),
+        _ => SystemFrom::Live,
+    };
+    let sys = match load_system(SystemLoad {
+        from,
+        selection,
+        sysroot: &a.sysroot,
+        page_size: a.page_size,
+        keep_uses: glob.is_some(),
+        verbose: a.verbose,
+    }) {
+        Ok(s) => s,
+        Err(e) => return Ok(error(&e)),
+    };
+    let sort = match a.sort {
+        SystemSort::Size => Sort::Size,
+        SystemSort::Rss => Sort::Rss,
+        SystemSort::Pss => Sort::Pss,
+        SystemSort::Uss => Sort::Uss,
+        SystemSort::Swap => Sort::Swap,
+    };
+    print(|out| {
+        if let Some(glob) = &glob {
+            let groups = object_users(&sys, glob, sort);
+            if a.json {
+                return elfmaps::render::json(
+                    &elfmaps::views::system::Users::new(
+                        &a.object.clone().unwrap_or_default(),
+                        &groups,
+                    ),
+                    out,
+                );
+            }
+            return elfmaps::render::system::users(&sys, &groups, out, color);
+        }
+        if a.json {
+            return elfmaps::render::json(&sys, out);
+        }
+        let top = a.top.unwrap_or(usize::MAX);
+        match a.by {
+            SystemBy::Process => {
+                let mut procs = sys.processes.clone();
+                sort_processes(&mut procs, sort);
+                let dropped = procs.len().saturating_sub(top);
+                procs.truncate(top);
+                elfmaps::render::system::processes(&sys, &procs, dropped, out, color)
+            }
+            SystemBy::Object | SystemBy::Kind => {
+                let (mut rows, of) = match a.by {
+                    SystemBy::Kind => (sys.kinds.clone(), elfmaps::render::system::RowsOf::Kind),
+                    _ => (
+                        sys.rows.clone(),
+                        elfmaps::render::system::RowsOf::ObjectKind,
+                    ),
+                };
+                sort_rows(&mut rows, sort);
+                let dropped = rows.len().saturating_sub(top);
+                rows.truncate(top);
+                elfmaps::render::system::rows(&sys, &rows, of, dropped, out, color)
+            }
+        }
+    })?;
+    Ok(Exit::Ok)
+}
+
+/// `elfmaps snapshot --system -o FILE`: every selected process in one file.
+pub(crate) fn run_snapshot_system(select: &SelectArgs, output: &Path) -> io::Result<Exit> {
+    let selection = match select.selection() {
+        Ok(s) => s,
+        Err(e) => return Ok(error(&e)),
+    };
+    let to_stdout = output == Path::new("-");
+    let written = if to_stdout {
+        let mut out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+        let r = elfmaps::pipeline::system::snapshot_system(&selection, &mut out);
+        out.flush()?;
+        r
+    } else {
+        match std::fs::File::create(output) {
+            Ok(f) => {
+                let mut out = io::BufWriter::with_capacity(64 * 1024, f);
+                let r = elfmaps::pipeline::system::snapshot_system(&selection, &mut out);
+                match out.flush() {
+                    Ok(()) => r,
+                    Err(e) => Err(e),
+                }
+            }
+            Err(e) => return Ok(error(&format!("writing {}: {e}", output.display()))),
+        }
+    };
+    let outcome = match written {
+        Ok(o) => o,
+        // Writing standard output failed: main says so (a broken pipe exits 0).
+        Err(e) if to_stdout => return Err(e),
+        Err(e) => return Ok(error(&format!("writing {}: {e}", output.display()))),
+    };
+    if let Some(w) = outcome.skipped.warning() {
+        say(&format!(
+            "elfmaps: warning: {}",
+            elfmaps::render::warning_text(&w)
+        ));
+    }
+    if outcome.read == 0 {
+        return Ok(error("no process could be recorded"));
+    }
+    Ok(Exit::Ok)
+}
+
+/// How `check` prints.
+pub(crate) struct CheckFlags {
+    pub(crate) strict: bool,
+    pub(crate) quiet: bool,
+    pub(crate) json: bool,
+    pub(crate) format: FormatArg,
+}
+
+/// `elfmaps check`: measure the target, check the rules, print the violations.
+pub(crate) fn run_check(budget: &Path, input: &Input, flags: CheckFlags) -> io::Result<Exit> {
+    use elfmaps::views::budget::{self, Check};
+    let name = budget.display().to_string();
+    let rules = match read_input(budget)
+        .and_then(|b| elfmaps::input::budget::parse_bytes(&b).map_err(|e| format!("{name}: {e}")))
+    {
+        Ok(r) => r,
+        Err(e) => return Ok(error(&e)),
+    };
+    let mut exit = Exit::Ok;
+    let measured = if let Target::Elf(files) = &input.target {
+        // Static sizes per kind of each file, as it takes once loaded.
+        let page_size = input.page_size.unwrap_or(PageSize::KIB4);
+        let layout = elfmaps::views::layout::run(files, page_size);
+        for e in &layout.errors {
+            say(&format!(
+                "elfmaps: error: {}",
+                elfmaps::render::layout::file_error_text(e)
+            ));
+            exit = Exit::Error;
+        }
+        for e in &layout.skipped {
+            say(&format!(
+                "elfmaps: warning: {} (skipped)",
+                elfmaps::render::layout::file_error_text(e)
+            ));
+        }
+        budget::measure_layouts(&layout)
+    } else {
+        // A snapshot is read once: it may be standard input.
+        let pre = match &input.target {
+            Target::Snapshot(p) => match read_input(p) {
+                Ok(b) => Some(b),
+                Err(e) => return Ok(error(&e)),
+            },
+            _ => None,
+        };
+        match system_target(input, pre.as_deref()) {
+            Ok(Some(sys)) => budget::measure_system(&sys),
+            Ok(None) => match load_with(input, pre) {
+                Ok(report) => budget::measure_report(&report),
+                Err(e) => return Ok(error(&e)),
+            },
+            Err(e) => return Ok(error(&e)),
+        }
+    };
+    let checked = budget::check(&rules, &measured, &name);
+    // Under --strict, a budget file that checks nothing is an error: say so.
+    for w in &checked.warnings {
+        let what = if flags.strict && Check::is_strict_error(w.code) {
+            "error"
+        } else {
+            "warning"
+        };
+        say(&format!(
+            "elfmaps: {what}: {}",
+            elfmaps::render::warning_text(w)
+        ));
+    }
+    if flags.json {
+        print(|out| elfmaps::render::json(&checked, out))?;
+    } else {
+        let f = match flags.format {
+            FormatArg::Text => elfmaps::render::check::ViolationFormat::Text,
+            FormatArg::Github => elfmaps::render::check::ViolationFormat::Github,
+        };
+        print(|out| {
+            elfmaps::render::check::violations(&checked.violations, &name, f, out)?;
+            if !flags.quiet {
+                writeln!(out, "{}", elfmaps::render::check::outcome(&checked))?;
+            }
+            Ok(())
+        })?;
+    }
+    if exit == Exit::Error || (flags.strict && checked.fails_strict()) {
+        return Ok(Exit::Error);
+    }
+    Ok(if checked.violations.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::CheckFailed
+    })
+}
+
+/// `elfmaps layout`: every file is reported or named in one line on stderr; any
+/// unreadable file makes the exit status 2, after all the others are printed. Files
+/// that are not ELF are skipped with a warning.
+pub(crate) fn run_layout(
+    files: &[PathBuf],
+    page_size: PageSize,
+    json: bool,
+    color: bool,
+) -> io::Result<Exit> {
+    use elfmaps::render::layout::{file_error_text, file_warning_text};
+    let report = elfmaps::views::layout::run(files, page_size);
+    for e in &report.errors {
+        say(&format!("elfmaps: error: {}", file_error_text(e)));
+    }
+    for e in &report.skipped {
+        say(&format!(
+            "elfmaps: warning: {} (skipped)",
+            file_error_text(e)
+        ));
+    }
+    for o in &report.files {
+        for w in &o.warnings {
+            say(&format!("elfmaps: warning: {}", file_warning_text(o, w)));
+        }
+    }
+    print(|out| {
+        if json {
+            elfmaps::render::json(&report, out)
+        } else {
+            elfmaps::render::layout::table(&report, out, color)
+        }
+    })?;
+    Ok(if report.errors.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Error
+    })
+}
