@@ -146,6 +146,13 @@ pub(crate) enum Command {
         #[command(flatten)]
         args: SystemArgs,
     },
+    /// Memory per group of processes, object and kind for Prometheus: print the text
+    /// exposition (or OpenMetrics), write it for node_exporter's textfile collector
+    /// (-o FILE), or serve /metrics (--listen ADDR).
+    Metrics {
+        #[command(flatten)]
+        args: serve::MetricsArgs,
+    },
     /// Write an HTML report to look at: one self-contained page (an address-space
     /// strip, a treemap, a table of objects and kinds) of a process or saved input, of
     /// what changed between two saved JSON reports (`--diff OLD NEW`), or of the whole

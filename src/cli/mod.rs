@@ -1,6 +1,6 @@
 //! The `elfmaps` command line, behind the `cli` feature: clap types ([`args`]), inputs
 //! read once and handed to the library ([`input`]), dispatch ([`run`]), the man pages
-//! ([`man`]) and exit codes, colour and output ([`out`]). No analysis and no JSON
+//! ([`man`]), exit codes, colour and output ([`out`]) and the `/metrics` server ([`serve`]). No analysis and no JSON
 //! building happen here: the library computes, `elfmaps::render` prints.
 
 mod args;
@@ -8,6 +8,7 @@ mod input;
 mod man;
 mod out;
 mod run;
+mod serve;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use elfmaps::render::map::Origin;

@@ -254,6 +254,7 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             }
         }
         Command::System { args } => run_system(args, color),
+        Command::Metrics { args } => serve::run(args),
         Command::Snapshot {
             pid,
             system,

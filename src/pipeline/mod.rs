@@ -14,6 +14,7 @@
 //! from the lines and the program headers of the files read (docs/offline.md).
 
 mod live;
+pub mod metrics;
 mod offline;
 mod page;
 mod remap;

@@ -14,6 +14,7 @@ pub mod html;
 mod json;
 pub mod layout;
 pub mod map;
+pub mod metrics;
 pub mod sections;
 pub mod summary;
 pub mod system;

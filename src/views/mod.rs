@@ -6,6 +6,7 @@
 pub mod budget;
 pub mod diff;
 pub mod layout;
+pub mod metrics;
 pub mod sections;
 pub mod summary;
 pub mod system;

@@ -1,0 +1,202 @@
+//! The exposition of [`Metrics`]: the Prometheus text format (version 0.0.4) and
+//! OpenMetrics 1.0 (`# UNIT` lines, an `info` family for build IDs, `# EOF`). Label
+//! values are escaped as both formats say (backslash, double quote, newline): process
+//! names and paths are chosen by whoever started the process or wrote the file.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use crate::views::metrics::{FAMILIES, Metrics};
+
+/// Which exposition format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Format {
+    /// The Prometheus text format, version 0.0.4.
+    #[default]
+    Prometheus,
+    /// OpenMetrics 1.0.0 text.
+    OpenMetrics,
+}
+
+impl Format {
+    /// The HTTP `Content-Type` of this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Prometheus => "text/plain; version=0.0.4; charset=utf-8",
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
+
+    /// The format an HTTP `Accept` header asks for: OpenMetrics when it names
+    /// `application/openmetrics-text` (version 1.0.0 or none) with a weight above 0,
+    /// else the Prometheus text format.
+    pub fn negotiate(accept: &str) -> Format {
+        let wants = accept.split(',').any(|range| {
+            let mut parts = range.split(';').map(str::trim);
+            if !parts
+                .next()
+                .is_some_and(|t| t.eq_ignore_ascii_case("application/openmetrics-text"))
+            {
+                return false;
+            }
+            parts.all(|p| match p.split_once('=') {
+                Some((k, v)) if k.trim().eq_ignore_ascii_case("version") => v.trim() == "1.0.0",
+                Some((k, v)) if k.trim().eq_ignore_ascii_case("q") => {
+                    v.trim().parse::<f64>().is_ok_and(|q| q > 0.0)
+                }
+                _ => true,
+            })
+        });
+        if wants {
+            Format::OpenMetrics
+        } else {
+            Format::Prometheus
+        }
+    }
+}
+
+/// `value` escaped for a label value: `\` as `\\`, `"` as `\"`, newline as `\n`.
+pub fn escape_label(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The header lines of a family: `# HELP`, `# TYPE` and, in OpenMetrics, `# UNIT`.
+fn header(out: &mut String, format: Format, name: &str, kind: &str, unit: &str, help: &str) {
+    // Help texts are ours and hold no backslash, double quote or newline (which
+    // OpenMetrics would need escaped).
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+    if format == Format::OpenMetrics && !unit.is_empty() {
+        let _ = writeln!(out, "# UNIT {name} {unit}");
+    }
+}
+
+/// The exposition of `metrics` in `format`, as one string.
+pub fn exposition(metrics: &Metrics, format: Format) -> String {
+    let mut out = String::new();
+    for family in &FAMILIES {
+        header(&mut out, format, family.name, "gauge", "bytes", family.help);
+        for s in &metrics.series {
+            if let Some(v) = (family.value)(&s.figures) {
+                let _ = writeln!(
+                    out,
+                    "{}{{group=\"{}\",object=\"{}\",kind=\"{}\"}} {v}",
+                    family.name,
+                    escape_label(&s.group),
+                    escape_label(&s.object),
+                    s.kind.as_str()
+                );
+            }
+        }
+    }
+    let info_help = "The GNU build ID of each object named in the memory families.";
+    match format {
+        Format::Prometheus => header(
+            &mut out,
+            format,
+            "elfmaps_object_info",
+            "gauge",
+            "",
+            info_help,
+        ),
+        Format::OpenMetrics => header(&mut out, format, "elfmaps_object", "info", "", info_help),
+    }
+    for (object, build_id) in &metrics.objects {
+        let _ = writeln!(
+            out,
+            "elfmaps_object_info{{object=\"{}\",build_id=\"{}\"}} 1",
+            escape_label(object),
+            escape_label(build_id)
+        );
+    }
+    header(
+        &mut out,
+        format,
+        "elfmaps_processes",
+        "gauge",
+        "",
+        "Processes of the scan by state: scanned, or why they were not read.",
+    );
+    for (state, n) in metrics.processes.states() {
+        let _ = writeln!(out, "elfmaps_processes{{state=\"{state}\"}} {n}");
+    }
+    header(
+        &mut out,
+        format,
+        "elfmaps_series_dropped",
+        "gauge",
+        "",
+        "Series (group, object, kind) summed into the object [other] by --top.",
+    );
+    let _ = writeln!(out, "elfmaps_series_dropped {}", metrics.dropped);
+    header(
+        &mut out,
+        format,
+        "elfmaps_scrape_duration_seconds",
+        "gauge",
+        "seconds",
+        "How long the scan of the machine took.",
+    );
+    let _ = writeln!(
+        out,
+        "elfmaps_scrape_duration_seconds {:.6}",
+        metrics.scrape_seconds
+    );
+    if format == Format::OpenMetrics {
+        out.push_str("# EOF\n");
+    }
+    out
+}
+
+/// Writes the exposition of `metrics` in `format` to `out`.
+pub fn metrics<W: Write>(metrics: &Metrics, format: Format, out: &mut W) -> io::Result<()> {
+    out.write_all(exposition(metrics, format).as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_and_negotiates() {
+        assert_eq!(escape_label("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
+        let om = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        assert_eq!(Format::negotiate(om), Format::OpenMetrics);
+        assert_eq!(
+            Format::negotiate("text/plain;version=0.0.4;q=1,*/*;q=0.1"),
+            Format::Prometheus
+        );
+        assert_eq!(
+            Format::negotiate("application/openmetrics-text; version=1.0.0; q=0"),
+            Format::Prometheus
+        );
+        assert_eq!(Format::negotiate(""), Format::Prometheus);
+    }
+
+    #[test]
+    fn openmetrics_of_an_empty_scrape() {
+        use crate::views::metrics::Builder;
+        let m = Builder::new(1).finish(Default::default(), 0.25);
+        let t = exposition(&m, Format::OpenMetrics);
+        assert!(
+            t.ends_with("elfmaps_scrape_duration_seconds 0.250000\n# EOF\n"),
+            "{t}"
+        );
+        for help in t.lines().filter(|l| l.starts_with("# HELP")) {
+            assert!(!help.contains(['"', '\\']), "{help}");
+        }
+        assert_eq!(t.matches("# UNIT").count(), 6);
+        let p = exposition(&m, Format::Prometheus);
+        assert!(!p.contains("# UNIT") && !p.contains("# EOF"));
+    }
+}

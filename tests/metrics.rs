@@ -1,0 +1,559 @@
+//! `elfmaps metrics` (issue 14) against the real thing: `promtool check metrics`
+//! accepts its output (hostile process names included), `-o FILE` replaces the file
+//! whole, the server negotiates OpenMetrics, and a real Prometheus server on loopback
+//! scrapes `elfmaps metrics --listen` every second: what its HTTP API returns for a
+//! group of C test programs equals their smaps (`smaps_rollup` Rss and Pss) and what
+//! `system --json` says of the test library's text. Every process started is killed
+//! and reaped on drop, also when an assertion fails. Without `prometheus` or
+//! `promtool` the tests say so and skip (under CI=true they fail: .ci/run installs them).
+
+mod common;
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use common::child::Running;
+use common::cli::{self, json_ok, stdout};
+use common::{build, skip};
+
+/// A free TCP port on loopback (bound, then released for the server to take).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `GET path` from 127.0.0.1:port with headers `extra`: (status line, head, body), or
+/// `None` when nothing answers. Bounded by 10 s timeouts.
+fn get(port: u16, path: &str, extra: &str) -> Option<(String, String, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    s.set_write_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n{extra}\r\n"
+    )
+    .ok()?;
+    let mut bytes = Vec::new();
+    s.read_to_end(&mut bytes).ok()?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let status = head.lines().next()?.to_string();
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    Some((status, head.to_string(), body))
+}
+
+/// The body of a chunked HTTP answer.
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// Whether promtool is here (else a note, or a failure under CI).
+fn have_promtool() -> bool {
+    skip::have_tool("promtool", &["--version"])
+}
+
+/// `promtool check metrics` on `text`: its findings, or `Err` when it fails.
+fn promtool_check(text: &str) -> Result<String, String> {
+    let mut c = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let o = c.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    if o.status.success() {
+        Ok(said)
+    } else {
+        Err(said)
+    }
+}
+
+/// The test library and a program that maps it, built in `dir`; the program copied
+/// under the name `comm` so that its processes are a group of their own.
+fn programs(dir: &Path, comm: &str) -> Option<(PathBuf, PathBuf)> {
+    let lib = dir.join("libshared.so");
+    build::build(
+        "cc",
+        &["-O0", "-g0", "-fPIC", "-shared"],
+        &lib,
+        &[build::testdata("system/libshared.c")],
+    )?;
+    let mapper = build::build_linked(
+        "cc",
+        &["-O0", "-g0"],
+        &dir.join("mapper"),
+        &[build::testdata("system/mapper.c")],
+        &["-ldl"],
+    )?;
+    let named = dir.join(comm);
+    fs::copy(&mapper, &named).unwrap();
+    Some((named, lib))
+}
+
+/// Starts `exe LIB` and waits for its READY.
+fn start(exe: &Path, lib: &Path) -> Running {
+    let mut c = Command::new(exe);
+    c.arg(lib).stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut r = Running::spawn(&mut c);
+    r.lines_until("READY");
+    r
+}
+
+/// A field of `/proc/PID/smaps_rollup` in bytes (its `kB` figure times 1024).
+fn rollup(pid: u32, field: &str) -> u64 {
+    let text = fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap();
+    let prefix = format!("{field}:");
+    let kb: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no {field} in smaps_rollup of {pid}"))
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .unwrap();
+    kb * 1024
+}
+
+/// The number of maps lines of `pid`.
+fn maps_lines(pid: u32) -> u64 {
+    fs::read_to_string(format!("/proc/{pid}/maps"))
+        .unwrap()
+        .lines()
+        .count() as u64
+}
+
+#[test]
+fn promtool_accepts_the_output_and_names_are_escaped() {
+    if !have_promtool() {
+        return;
+    }
+    // A process whose name has every character the format escapes.
+    let dir = tempfile::tempdir().unwrap();
+    let comm = "ev\"il\\na\nme";
+    let exe = dir.path().join(comm);
+    fs::copy("/bin/sleep", &exe).unwrap();
+    // (Not `Running::start`: maps writes the newline of its path as `\012`.)
+    let _evil = Running::spawn(Command::new(&exe).arg("60"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fs::read_to_string(format!("/proc/{}/comm", _evil.pid())).ok()
+        != Some(format!("{comm}\n"))
+    {
+        assert!(Instant::now() < deadline, "{comm:?} did not start");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let me = Running::sleep();
+    let args = |format: &str| {
+        vec![
+            "metrics".to_string(),
+            "--pid".into(),
+            format!("{},{}", _evil.pid(), me.pid()),
+            "--format".into(),
+            format.into(),
+            "--top".into(),
+            "3".into(),
+        ]
+    };
+    let out = cli::checked(cli::command(args("prometheus")).output().unwrap());
+    assert!(out.status.success(), "{}", cli::stderr(&out));
+    let text = stdout(&out);
+    let found = promtool_check(&text).unwrap_or_else(|e| panic!("promtool: {e}\n{text}"));
+    assert!(found.trim().is_empty(), "promtool says: {found}");
+    assert!(
+        text.contains(r#"group="ev\"il\\na\nme""#),
+        "escaped name missing:\n{text}"
+    );
+    assert!(
+        text.contains("elfmaps_processes{state=\"scanned\"} 2"),
+        "{text}"
+    );
+    for family in [
+        "elfmaps_resident_bytes",
+        "elfmaps_proportional_resident_bytes",
+        "elfmaps_private_bytes",
+        "elfmaps_swap_bytes",
+        "elfmaps_virtual_bytes",
+        "elfmaps_object_info",
+        "elfmaps_series_dropped",
+        "elfmaps_scrape_duration_seconds",
+    ] {
+        assert!(text.contains(&format!("\n{family}")), "no {family}");
+    }
+    // Folding by --top moves memory to object="[other]" and loses none: each
+    // family's sum per group is the same with one object kept as with all. (Not pss:
+    // other processes of the machine that start or exit between the two runs move
+    // the idle programs' share of libc.)
+    let sums = |top: &str| -> Vec<(String, u64)> {
+        let mut a = args("prometheus");
+        a.splice(5..7, ["--top".to_string(), top.to_string()]);
+        let t = stdout(&cli::checked(cli::command(a).output().unwrap()));
+        let mut out: Vec<(String, u64)> = Vec::new();
+        for line in t.lines().filter(|l| !l.starts_with('#')) {
+            let Some((name, rest)) = line.split_once('{') else {
+                continue;
+            };
+            if !name.ends_with("_bytes") || name.contains("proportional") {
+                continue;
+            }
+            let group = rest.split("\",object=").next().unwrap();
+            let value: u64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+            let key = format!("{name} {group}");
+            match out.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, v)) => *v += value,
+                None => out.push((key, value)),
+            }
+        }
+        out.sort();
+        out
+    };
+    let (one, all) = (sums("1"), sums("1000"));
+    assert!(one.len() >= 2 * 4, "{one:?}");
+    assert_eq!(one, all);
+    assert!(text.contains("elfmaps_series_dropped 0") || text.contains("object=\"[other]\""));
+
+    // OpenMetrics: units, the info family, the end marker. (promtool's `check
+    // metrics` reads the Prometheus text format only; the Prometheus server of the
+    // test below parses OpenMetrics.)
+    let om = stdout(&cli::checked(
+        cli::command(args("openmetrics")).output().unwrap(),
+    ));
+    assert!(om.ends_with("# EOF\n"), "{om}");
+    assert!(om.contains("# UNIT elfmaps_resident_bytes bytes\n"), "{om}");
+    assert!(om.contains("# TYPE elfmaps_object info\n"), "{om}");
+    // -o FILE: written whole, no temporary file left beside it.
+    let file = dir.path().join("elfmaps.prom");
+    fs::write(&file, "old").unwrap();
+    let mut a = args("prometheus");
+    a.extend(["-o".into(), file.to_str().unwrap().into()]);
+    let o = cli::checked(cli::command(a).output().unwrap());
+    assert!(o.status.success(), "{}", cli::stderr(&o));
+    let written = fs::read_to_string(&file).unwrap();
+    assert!(written.contains("elfmaps_resident_bytes{"), "{written}");
+    promtool_check(&written).unwrap();
+    let left: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().contains(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// The server negotiates the format on Accept, answers 404 elsewhere, and reuses a
+/// scan within --min-interval.
+#[test]
+fn the_server_negotiates_and_reuses_a_scan() {
+    let sleeper = Running::sleep();
+    let port = free_port();
+    let _server = Running::spawn(
+        cli::command([
+            "metrics",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--pid",
+            &sleeper.pid_arg(),
+            "--min-interval",
+            "60",
+        ])
+        .stderr(Stdio::null()),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (status, head, body) = loop {
+        if let Some(r) = get(port, "/metrics", "") {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "the server never answered");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.contains("200"), "{status}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: text/plain; version=0.0.4"),
+        "{head}"
+    );
+    let accept =
+        "Accept: application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5\r\n";
+    let (_, head_om, body_om) = get(port, "/metrics", accept).unwrap();
+    assert!(
+        head_om
+            .to_ascii_lowercase()
+            .contains("content-type: application/openmetrics-text; version=1.0.0"),
+        "{head_om}"
+    );
+    assert!(body_om.ends_with("# EOF\n"), "{body_om}");
+    // One scan for both answers: the same duration.
+    let duration = |b: &str| {
+        b.lines()
+            .find(|l| l.starts_with("elfmaps_scrape_duration_seconds "))
+            .map(str::to_string)
+    };
+    assert_eq!(duration(&body), duration(&body_om));
+    assert!(get(port, "/nothing", "").unwrap().0.contains("404"));
+}
+
+/// A Prometheus server scrapes `elfmaps metrics --listen`; its API gives the group of
+/// test programs the Rss and Pss their smaps_rollup say, and the library's text the
+/// rss of `system --json`.
+#[test]
+fn a_real_prometheus_scrapes_it() {
+    if !skip::have_tool("prometheus", &["--version"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let comm = format!("emtest{}", std::process::id() % 1_000_000);
+    let Some((exe, lib)) = programs(dir.path(), &comm) else {
+        return;
+    };
+    let procs: Vec<Running> = (0..3).map(|_| start(&exe, &lib)).collect();
+    let pids: Vec<u32> = procs.iter().map(Running::pid).collect();
+
+    let port = free_port();
+    let _elfmaps = Running::spawn(
+        cli::command([
+            "metrics",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--name",
+            &comm,
+            "--min-interval",
+            "0.5",
+            "--top",
+            "50",
+        ])
+        .stderr(Stdio::null()),
+    );
+    let prom_port = free_port();
+    let config = dir.path().join("prometheus.yml");
+    fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
+             scrape_configs:\n  - job_name: elfmaps\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
+        ),
+    )
+    .unwrap();
+    let log = fs::File::create(dir.path().join("prometheus.log")).unwrap();
+    let _prometheus = Running::spawn(
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log),
+    );
+    let query = |q: &str| -> Option<Vec<Value>> {
+        let enc: String = q
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"_.-".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        let (status, _, body) = get(prom_port, &format!("/api/v1/query?query={enc}"), "")?;
+        if !status.contains("200") {
+            return None;
+        }
+        let v: Value = serde_json::from_str(&body).ok()?;
+        v["data"]["result"].as_array().cloned()
+    };
+    let value =
+        |r: &Value| -> u64 { r["value"][1].as_str().unwrap().parse::<f64>().unwrap() as u64 };
+    let group = format!("group=\"{comm}\"");
+    let rss_q = format!("sum(elfmaps_resident_bytes{{{group}}})");
+    // Wait for the first scrape that holds the group.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        if query(&rss_q).is_some_and(|r| !r.is_empty()) {
+            break;
+        }
+        let plog = fs::read_to_string(dir.path().join("prometheus.log")).unwrap_or_default();
+        assert!(
+            Instant::now() < deadline,
+            "no elfmaps_resident_bytes of {comm} through Prometheus in 90 s; its log:\n{plog}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    // The scrapes are healthy (OpenMetrics negotiated by Prometheus, parsed by it).
+    let up = query("up{job=\"elfmaps\"}").unwrap();
+    assert_eq!(value(&up[0]), 1, "{up:?}");
+    let info = query("count(elfmaps_object_info)").unwrap();
+    assert!(value(&info[0]) >= 2, "{info:?}");
+
+    // Rss of the group = the sum of their smaps_rollup Rss (idle programs: stable).
+    let truth_rss: u64 = pids.iter().map(|&p| rollup(p, "Rss")).sum();
+    let got = value(&query(&rss_q).unwrap()[0]);
+    assert_eq!(got, truth_rss, "sum of elfmaps_resident_bytes of {comm}");
+
+    // Pss: the same within kB rounding (1 KiB per maps line). Other processes that map
+    // libc come and go, and move its share: up to 20 scrapes to agree.
+    let pss_q = format!("sum(elfmaps_proportional_resident_bytes{{{group}}})");
+    let slack: u64 = pids.iter().map(|&p| maps_lines(p)).sum::<u64>() * 1024;
+    let mut tries = Vec::new();
+    for _ in 0..20 {
+        let before: u64 = pids.iter().map(|&p| rollup(p, "Pss")).sum();
+        let got = value(&query(&pss_q).unwrap()[0]);
+        if got.abs_diff(before) <= slack {
+            tries.clear();
+            break;
+        }
+        tries.push((got, before));
+        std::thread::sleep(Duration::from_millis(1100));
+    }
+    assert!(
+        tries.is_empty(),
+        "pss (prometheus, smaps_rollup), slack {slack}: {tries:?}"
+    );
+
+    // The library's text series = the rss of its row in `system --json`.
+    let pid_list = pids
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let sys = json_ok(["system", "--json", "--pid", &pid_list]);
+    let lib_s = lib.to_str().unwrap();
+    let row = sys["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["object"] == lib_s && r["kind"] == "text")
+        .unwrap_or_else(|| panic!("no text row of {lib_s}"));
+    let text_q = format!("elfmaps_resident_bytes{{{group},object=\"{lib_s}\",kind=\"text\"}}");
+    let got = value(&query(&text_q).unwrap()[0]);
+    assert_eq!(got, row["rss"].as_u64().unwrap(), "{row}");
+    drop(procs);
+}
+
+/// A field of `/proc/PID/status` (`VmRSS` in kB, `Threads`), as a number.
+fn status_field(pid: u32, field: &str) -> u64 {
+    let text = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let prefix = format!("{field}:");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in status of {pid}"))
+}
+
+/// Bad scrapes: clients that connect and send nothing, a huge request head, 100
+/// scrapes at once. The server answers or drops them, its threads and memory stay
+/// bounded, and it keeps serving.
+#[test]
+fn bad_scrapes_do_not_stop_the_server() {
+    let sleeper = Running::sleep();
+    let port = free_port();
+    let server = Running::spawn(
+        cli::command([
+            "metrics",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--pid",
+            &sleeper.pid_arg(),
+            "--min-interval",
+            "60",
+        ])
+        .stderr(Stdio::null()),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while get(port, "/metrics", "").is_none() {
+        assert!(Instant::now() < deadline, "the server never answered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let rss_before = status_field(server.pid(), "VmRSS");
+    let ok = || {
+        let (status, _, body) = get(port, "/metrics", "").expect("no answer");
+        assert!(status.contains("200"), "{status}");
+        assert!(body.contains("elfmaps_resident_bytes{"));
+    };
+
+    // Silent clients hold a connection each, and the server still answers.
+    let silent: Vec<TcpStream> = (0..5)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    ok();
+
+    // A head that never ends: answered 431 (or cut), not read without bound.
+    let mut huge = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    huge.set_write_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    huge.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let line = format!("GET /metrics HTTP/1.1\r\nX-Big: {}", "a".repeat(64 * 1024));
+    let mut sent = 0;
+    for _ in 0..64 {
+        match huge.write(line.as_bytes()) {
+            Ok(n) => sent += n,
+            Err(_) => break,
+        }
+    }
+    let mut answer = String::new();
+    let _ = huge.read_to_string(&mut answer);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 431"),
+        "{answer:?} after {sent} bytes"
+    );
+    ok();
+
+    // 100 scrapes at once: each answered (200, or 503 beyond the connection limit)
+    // or closed, none left hanging.
+    let answers: Vec<String> = (0..100)
+        .map(|_| std::thread::spawn(move || get(port, "/metrics", "").map(|a| a.0)))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap().unwrap_or_else(|| "closed".into()))
+        .collect();
+    let served = answers.iter().filter(|a| a.contains("200")).count();
+    assert!(served >= 1, "{answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|a| a.contains("200") || a.contains("503") || a == "closed"),
+        "{answers:?}"
+    );
+    drop(silent);
+    ok();
+    let threads = status_field(server.pid(), "Threads");
+    assert!(threads <= 20, "{threads} threads");
+    let rss_after = status_field(server.pid(), "VmRSS");
+    assert!(
+        rss_after < rss_before + 16 * 1024,
+        "VmRSS {rss_before} kB -> {rss_after} kB"
+    );
+}
