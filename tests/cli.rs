@@ -712,3 +712,36 @@ fn help_names_no_files_an_installed_binary_lacks() {
     let man = stdout(&elfmaps(["man"]));
     assert!(!man.contains("docs/") && !man.contains(".md"), "{man}");
 }
+
+/// `--rss-only` (maps + pagemap): the regions and labels of `map`, the figures smaps
+/// alone knows null, rss never above smaps' (the zero page), and a snapshot taken
+/// with it gives the same report offline.
+#[test]
+fn rss_only_matches_map_and_round_trips_through_a_snapshot() {
+    let s = Running::sleep();
+    let pid = s.pid_arg();
+    let full = cli::json_ok(["map", "--json", &pid]);
+    let live = cli::json_ok(["map", "--json", "--rss-only", &pid]);
+    assert_eq!(live["source"], "maps+pagemap");
+    let (a, b) = (
+        full["regions"].as_array().unwrap(),
+        live["regions"].as_array().unwrap(),
+    );
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(b) {
+        for k in ["start", "end", "kind", "object", "segment", "instance"] {
+            assert_eq!(x[k], y[k], "{k}: {x} / {y}");
+        }
+        assert!(y["pss"].is_null() && y["private_dirty"].is_null(), "{y}");
+        assert_eq!(x["rss"], y["rss"], "a sleeping process: {x} / {y}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("s.snap");
+    let o = elfmaps(["snapshot", "--rss-only", "-o", snap.to_str().unwrap(), &pid]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let off = cli::json_ok(["map", "--json", "--snapshot", snap.to_str().unwrap()]);
+    assert_eq!(off["source"], "maps+pagemap");
+    assert_eq!(off["regions"], live["regions"]);
+    let o = elfmaps(["map", "--rss-only", "--smaps", "-"]);
+    assert_eq!(o.status.code(), Some(2), "--rss-only needs a PID");
+}

@@ -17,7 +17,7 @@ use common::checks::{
 };
 use common::child::Running;
 use common::cli;
-use common::report::{map_live, map_offline};
+use common::report::{map_live, map_live_rss_only, map_offline};
 use common::skip::{self, note};
 use common::truth::kernel::{present_pages, read_maps, zero_pfn};
 use common::truth::loader::{Obj, Report, expected_pages, first_load, pagedown, parse_report};
@@ -88,6 +88,7 @@ fn run_variant(v: &Variant) {
         }
     }
     check_rss(&cx, pid, &report.touches, &mut f);
+    check_rss_only(&cx, pid, &report.touches, &mut f);
     check_offline(&cx, pid, tmp.path(), &mut f);
     check_summary(&cx, pid, &report, &unreadable, &mut f);
     let want_objs = if v.static_exe { 1 } else { 8 };
@@ -114,6 +115,41 @@ fn run_variant(v: &Variant) {
                 .join("\n")
         );
     }
+}
+
+/// `map --rss-only` (maps + pagemap, no smaps) on the same process: the regions and
+/// labels of `map`, and rss per region equal to the present pages pagemap shows
+/// (the checks of `map`'s rss, run on its report).
+fn check_rss_only(cx: &Ctx, pid: u32, touches: &[common::truth::loader::Touch], f: &mut Failures) {
+    let em = map_live_rss_only(pid, cx.page);
+    let key = |r: &common::report::JRegion| {
+        (
+            r.start,
+            r.end,
+            r.perms.clone(),
+            r.path.clone(),
+            r.object.clone(),
+            r.instance,
+            r.kind.clone(),
+            r.segment,
+            r.split,
+        )
+    };
+    let want: Vec<_> = cx.em.regions.iter().map(key).collect();
+    let got: Vec<_> = em.regions.iter().map(key).collect();
+    f.check(want == got, || {
+        format!(
+            "--rss-only: regions and labels differ from map's:
+map: {want:?}
+--rss-only: {got:?}"
+        )
+    });
+    let rss_cx = Ctx {
+        page: cx.page,
+        maps: cx.maps,
+        em: &em,
+    };
+    check_rss(&rss_cx, pid, touches, f);
 }
 
 /// Offline analysis of the same process (issue: offline analysis for boards) gives the

@@ -61,6 +61,10 @@ pub(crate) struct InputArgs {
     /// `check --elf`: the pages static sizes are counted in, default 4096).
     #[arg(long, value_name = "BYTES", value_parser = parse_page_size, conflicts_with = "pid")]
     pub(crate) page_size: Option<PageSize>,
+    /// Read /proc/PID/maps and pagemap instead of smaps: rss and swap exact, pss and
+    /// the clean/dirty figures unknown; spares the target's mmap lock (no PSS walk).
+    #[arg(long, conflicts_with_all = ["smaps", "maps", "snapshot"])]
+    pub(crate) rss_only: bool,
     /// `check --system` (set by the subcommand, not a flag here).
     #[arg(skip)]
     pub(crate) system: bool,
@@ -199,6 +203,9 @@ pub(crate) enum Command {
         /// `sections --snapshot FILE`.
         #[arg(long)]
         sections: bool,
+        /// Record /proc/PID/maps and pagemap instead of smaps (see `map --rss-only`).
+        #[arg(long, conflicts_with_all = ["system", "sections"])]
+        rss_only: bool,
     },
     /// Which sections of each ELF object are resident: per allocated section, its
     /// address range, kind, segment and resident bytes and pages.

@@ -61,6 +61,8 @@ pub(crate) struct Input {
     pub(crate) target: Target,
     pub(crate) sysroot: PathBuf,
     pub(crate) page_size: Option<PageSize>,
+    /// `--rss-only`: maps and pagemap instead of smaps.
+    pub(crate) rss_only: bool,
 }
 
 impl InputArgs {
@@ -93,6 +95,7 @@ impl InputArgs {
             target,
             sysroot: self.sysroot,
             page_size: self.page_size,
+            rss_only: self.rss_only,
         })
     }
 }
@@ -126,9 +129,12 @@ pub(crate) fn load_with(input: &Input, pre: Option<Vec<u8>>) -> Result<Report, S
                     pids.len()
                 ));
             };
-            return elfmaps::pipeline::live(one.pid)
-                .map_err(|e| e.to_string())
-                .inspect(warn);
+            let live = if input.rss_only {
+                elfmaps::pipeline::live_rss_only
+            } else {
+                elfmaps::pipeline::live
+            };
+            return live(one.pid).map_err(|e| e.to_string()).inspect(warn);
         }
         Target::Smaps(p) | Target::Maps(p) => (p, None),
         Target::Snapshot(p) => {

@@ -261,6 +261,7 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             select,
             output,
             sections,
+            rss_only,
         } => {
             if system {
                 if sections {
@@ -280,6 +281,8 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             };
             let taken = if sections {
                 elfmaps::pipeline::snapshot_sections(pid)
+            } else if rss_only {
+                elfmaps::pipeline::snapshot_rss_only(pid)
             } else {
                 elfmaps::pipeline::snapshot(pid)
             };

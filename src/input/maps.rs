@@ -135,26 +135,63 @@ impl Fields {
 
     /// The fast path for the common line: the key the kernel prints next, with a kB
     /// value (`Rss:   123 kB`). Returns false, touching nothing, for anything else.
+    ///
+    /// The key may also be one of the few after the expected one (smaps skips the
+    /// rollup-only `Pss_Anon`, `Pss_File`, `Pss_Shmem`), a plain number for a key
+    /// without unit (`THPeligible`), or `VmFlags` (kept without a copy of the line).
     fn push_expected(&mut self, line: &[u8]) -> bool {
-        let i = usize::from(self.next);
-        let Some(&(key, true)) = KNOWN.get(i) else {
-            return false;
-        };
-        let Some(rest) = line
-            .strip_prefix(key.as_bytes())
-            .and_then(|r| r.strip_prefix(b":"))
-            .and_then(|r| r.strip_suffix(b" kB"))
+        const LOOKAHEAD: usize = 4;
+        if let Some(rest) = line.strip_prefix(b"VmFlags:") {
+            let flags = trim(rest);
+            if flags.ends_with(b" kB") || parse_dec(flags).is_some() {
+                return false;
+            }
+            self.vm_flags = Some(flags.into());
+            return true;
+        }
+        let from = usize::from(self.next);
+        let Some((i, kb, rest)) = KNOWN
+            .iter()
+            .enumerate()
+            .skip(from)
+            .take(LOOKAHEAD)
+            .find_map(|(i, (key, kb))| {
+                let rest = line.strip_prefix(key.as_bytes())?.strip_prefix(b":")?;
+                Some((i, *kb, rest))
+            })
         else {
             return false;
         };
-        let digits = &rest[rest.iter().position(|&b| b != b' ').unwrap_or(rest.len())..];
-        match parse_dec(digits).and_then(|n| n.checked_mul(1024)) {
+        let value = if kb {
+            let Some(rest) = rest.strip_suffix(b" kB") else {
+                return false;
+            };
+            let digits = &rest[rest.iter().position(|&b| b != b' ').unwrap_or(rest.len())..];
+            parse_dec(digits).and_then(|n| n.checked_mul(1024))
+        } else {
+            // Exactly what the general path accepts as a number, nothing more.
+            let t = trim(rest);
+            if t.ends_with(b" kB") {
+                None
+            } else {
+                parse_dec(t)
+            }
+        };
+        match value {
             Some(v) => {
                 self.set(i, v);
-                self.next += 1;
+                self.next = (i + 1) as u8;
                 true
             }
             None => false,
+        }
+    }
+
+    /// Sets a known kB field by its index (see [`known_key`]) to `bytes`, as if smaps
+    /// had printed it (an RSS-only scan gives `Rss` and `Swap` from pagemap).
+    pub fn set_kb(&mut self, i: usize, bytes: u64) {
+        if KNOWN.get(i).is_some_and(|k| k.1) {
+            self.set(i, bytes);
         }
     }
 
@@ -281,7 +318,19 @@ impl Mapping {
 
     /// Device as maps prints it (`fe:00`).
     pub fn dev_str(&self) -> String {
-        format!("{:02x}:{:02x}", self.dev_major, self.dev_minor)
+        // By hand: this runs for every region, and format! costs ten times as much.
+        fn hex(out: &mut String, v: u32) {
+            const DIGITS: &[u8; 16] = b"0123456789abcdef";
+            let width = ((32 - v.leading_zeros()).div_ceil(4)).max(2);
+            for i in (0..width).rev() {
+                out.push(char::from(DIGITS[((v >> (4 * i)) & 0xf) as usize]));
+            }
+        }
+        let mut out = String::with_capacity(8);
+        hex(&mut out, self.dev_major);
+        out.push(':');
+        hex(&mut out, self.dev_minor);
+        out
     }
 
     /// Whether the mapping is shared (`s`).
@@ -669,6 +718,23 @@ fn parse_header(line: &[u8], lineno: usize) -> Result<Mapping, &'static str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn dev_str_is_what_format_gives() {
+        let mut m = parse(b"1000-2000 r--p 00000000 fe:00 1 /x\n")
+            .unwrap()
+            .remove(0);
+        for (a, b) in [
+            (0, 0),
+            (0xfe, 1),
+            (0x103, 0xfff),
+            (u32::MAX, 0x10),
+            (7, 0x12345),
+        ] {
+            (m.dev_major, m.dev_minor) = (a, b);
+            assert_eq!(m.dev_str(), format!("{a:02x}:{b:02x}"));
+        }
+    }
+
     use super::*;
 
     const SMAPS: &[u8] = b"\

@@ -127,20 +127,21 @@ fn check_offsets(
         if s >= e {
             continue;
         }
-        let (want, what) = match l.segment.and_then(|i| inst.info.phdrs.get(i)) {
-            Some(p) => (
-                s.wrapping_sub(inst.bias)
-                    .wrapping_sub(p.vaddr)
-                    .wrapping_add(p.offset),
-                format!("program header [{}]", p.index),
-            ),
-            None => (
-                (s - inst.span_start).wrapping_add(page.down(first.offset)),
-                "the span mapping of the loader".to_string(),
-            ),
+        let phdr = l.segment.and_then(|i| inst.info.phdrs.get(i));
+        let want = match phdr {
+            Some(p) => s
+                .wrapping_sub(inst.bias)
+                .wrapping_sub(p.vaddr)
+                .wrapping_add(p.offset),
+            None => (s - inst.span_start).wrapping_add(page.down(first.offset)),
         };
         let have = m.offset.wrapping_add(s - m.start);
         if want != have {
+            // Worded only when it is said: this runs for every line of every object.
+            let what = match phdr {
+                Some(p) => format!("program header [{}]", p.index),
+                None => "the span mapping of the loader".to_string(),
+            };
             return Some(Problem::new(
                 Code::LayoutMismatch,
                 format!(
@@ -224,12 +225,31 @@ fn check_perms(m: &Mapping, inst: &Instance, ends: &Ends, rie: bool) -> Option<P
         if s >= l.end.min(m.end) {
             continue;
         }
-        let (allowed, what) = match segment_of(l, inst) {
+        let seg = segment_of(l, inst);
+        let relro_too = |own: [u8; 3]| l.kind == Kind::Relro && own != *b"r--";
+        // At most three protections are allowed; the words come only on a mismatch
+        // (this runs for every line of every object).
+        let (allowed, n) = match seg {
             Some(p) => {
                 let own = prot(p.flags);
-                let mut allowed = vec![own];
-                let what = if l.kind == Kind::Relro && own != *b"r--" {
-                    allowed.push(*b"r--");
+                if relro_too(own) {
+                    ([own, *b"r--", own], 2)
+                } else {
+                    ([own, own, own], 1)
+                }
+            }
+            None => {
+                let (lowest, first) = (ends.lowest, ends.first);
+                ([*b"---", prot(lowest.flags), prot(first.flags)], 3)
+            }
+        };
+        if allowed[..n].iter().any(|w| fits(have, *w, rie)) {
+            continue;
+        }
+        let what = match seg {
+            Some(p) => {
+                let own = prot(p.flags);
+                if relro_too(own) {
                     format!(
                         "program header [{}] maps it {}p, or r--p once RELRO is applied",
                         p.index,
@@ -237,22 +257,13 @@ fn check_perms(m: &Mapping, inst: &Instance, ends: &Ends, rie: bool) -> Option<P
                     )
                 } else {
                     format!("program header [{}] maps it {}p", p.index, text(own))
-                };
-                (allowed, what)
+                }
             }
-            None => {
-                let (lowest, first) = (ends.lowest, ends.first);
-                let allowed = vec![*b"---", prot(lowest.flags), prot(first.flags)];
-                let what = format!(
-                    "it lies in a gap between program headers, which loaders map ---p (glibc) or {}p (musl: the lowest segment's)",
-                    text(prot(lowest.flags))
-                );
-                (allowed, what)
-            }
+            None => format!(
+                "it lies in a gap between program headers, which loaders map ---p (glibc) or {}p (musl: the lowest segment's)",
+                text(prot(ends.lowest.flags))
+            ),
         };
-        if allowed.iter().any(|w| fits(have, *w, rie)) {
-            continue;
-        }
         return Some(Problem::new(
             Code::LayoutMismatch,
             format!(

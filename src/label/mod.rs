@@ -56,7 +56,9 @@ pub struct FileKey {
 /// long and hashing them showed in profiles; two names on one inode are rare.
 impl std::hash::Hash for FileKey {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        (self.dev_major, self.dev_minor, self.inode).hash(state);
+        // One word: the tuple's three writes cost more than the rest of a lookup.
+        let dev = (u64::from(self.dev_major) << 32) | u64::from(self.dev_minor);
+        state.write_u64(self.inode ^ dev.rotate_left(40));
     }
 }
 

@@ -18,6 +18,7 @@ pub mod metrics;
 mod offline;
 mod page;
 mod remap;
+mod rss;
 mod sections;
 mod snapshot;
 pub mod system;
@@ -38,8 +39,9 @@ pub use live::live;
 pub(crate) use offline::offline_with;
 pub use offline::{Saved, offline};
 pub use page::{PageSizeError, Stated};
+pub use rss::{SOURCE as RSS_ONLY_SOURCE, live_rss_only};
 pub use sections::{Select, sections_live, sections_offline, sections_union, snapshot_sections};
-pub use snapshot::snapshot;
+pub use snapshot::{snapshot, snapshot_rss_only};
 
 /// Why `elfmaps map` could not produce a report at all. Every error has a stable
 /// [`Code`] ([`Error::code`], docs/json.md).
@@ -226,18 +228,24 @@ impl Files {
 /// Through `cache` when there is one, a file already read in the run is not opened
 /// again.
 fn open_files(mappings: &[Mapping], target: &dyn Source, cache: Option<&FileCache>) -> Files {
-    let mut seen = HashSet::new();
     let mut records = HashMap::new();
     let mut warnings = Vec::new();
-    for m in mappings
-        .iter()
-        .filter(|m| m.is_file_backed() && worth_opening(m))
-    {
+    // The lines of one file are usually next to each other: no key is made for them.
+    let mut last: Option<&Mapping> = None;
+    for m in mappings.iter().filter(|m| m.is_file_backed()) {
+        let same = last.is_some_and(|p| {
+            (p.dev_major, p.dev_minor, p.inode) == (m.dev_major, m.dev_minor, m.inode)
+                && p.name == m.name
+        });
+        last = Some(m);
+        if same || !worth_opening(m) {
+            continue;
+        }
         let key = FileKey::of(m);
-        if seen.insert(key.clone()) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = records.entry(key) {
             let (record, mut w) = learn(m, target, cache);
             warnings.append(&mut w);
-            records.insert(key, record);
+            slot.insert(record);
         }
     }
     Files { records, warnings }

@@ -112,7 +112,11 @@ pub(crate) fn offline_with<S: Source>(
         source: saved.name.to_string(),
         err,
     })?;
-    let kind = if mappings.iter().any(|m| !m.fields.is_empty()) {
+    let mut mappings = mappings;
+    let kind = if let Some(snap) = snapshot.as_ref().filter(|s| s.source == super::rss::SOURCE) {
+        rss_from_snapshot(&mut mappings, snap);
+        super::rss::SOURCE
+    } else if mappings.iter().any(|m| !m.fields.is_empty()) {
         "smaps"
     } else {
         "maps"
@@ -142,6 +146,32 @@ pub(crate) fn offline_with<S: Source>(
         report.warnings.insert(0, w);
     }
     Ok(report)
+}
+
+/// Gives every line of an RSS-only snapshot the `Rss` and `Swap` its recorded
+/// residency counts (lines with none recorded keep them unknown), and no hugetlb.
+fn rss_from_snapshot(mappings: &mut [Mapping], snap: &Snapshot) {
+    use crate::input::maps::known_key as k;
+    let by_line: std::collections::HashMap<(u64, u64), &crate::vocab::Residency> = snap
+        .residency
+        .iter()
+        .filter(|r| r.page_size() == snap.page_size)
+        .map(|r| ((r.start(), r.end()), r))
+        .collect();
+    let page = snap.page_size.get();
+    for m in mappings {
+        if let Some(r) = by_line.get(&(m.start, m.end)) {
+            let c = r.count(m.start, m.end);
+            m.fields.set_kb(const { k("Rss") }, c.present * page);
+            m.fields.set_kb(const { k("Swap") }, c.swapped * page);
+            // The snapshot does not keep hugetlb figures: 0 but for anonymous
+            // MAP_HUGETLB memory (unknown; its pages were not recorded as rss).
+            if !m.name.starts_with(b"/anon_hugepage") {
+                m.fields.set_kb(const { k("Shared_Hugetlb") }, 0);
+                m.fields.set_kb(const { k("Private_Hugetlb") }, 0);
+            }
+        }
+    }
 }
 
 /// The page size of input that does not state one: the largest of `possible` (the

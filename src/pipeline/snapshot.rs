@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io;
 
 use super::live::read_mappings;
-use super::{Error, analyze_with};
+use super::{Error, analyze, analyze_with};
 use crate::input::maps::Mapping;
 use crate::input::snapshot::Snapshot;
 use crate::label::Hints;
@@ -18,7 +18,7 @@ use crate::vocab::{PageSize, Residency};
 
 /// A [`Source`] that records the residency reads and hints of a live one.
 struct Recording<'a> {
-    inner: &'a mut LiveSource,
+    inner: &'a mut dyn Source,
     residency: Vec<Residency>,
     hints: Hints,
 }
@@ -72,6 +72,64 @@ pub(crate) fn snapshot_with(
         pid: Some(pid),
         page_size: page,
         source: source.to_string(),
+        header: uname(),
+        smaps: text,
+        build_ids,
+        residency,
+        thread_sps: hints.thread_stack_pointers,
+        sections: Vec::new(),
+    };
+    Ok((snap, report))
+}
+
+/// Records a snapshot of the live process `pid` without reading smaps (as
+/// [`super::live_rss_only`]): its maps text, and the residency of every line, from
+/// which the offline analysis gives each line its `Rss` and `Swap`.
+pub fn snapshot_rss_only(pid: u32) -> Result<(Snapshot, Report), Error> {
+    let mut process = Process::new(pid)?;
+    let page = proc::page_size();
+    let (mappings, scan, text) = super::rss::read(&mut process, page)?;
+    let mut live = LiveSource(process);
+    let mut scanned = super::rss::Scanned {
+        inner: &mut live,
+        runs: scan.runs,
+    };
+    let mut residency = Vec::with_capacity(mappings.len());
+    for m in &mappings {
+        // A hugetlb line's pages count in hugetlb, not rss: none recorded, so offline
+        // its rss is 0 as here (its hugetlb figure is not kept).
+        let hugetlb = m
+            .fields
+            .kb(const { crate::input::maps::known_key("Private_Hugetlb") })
+            .is_some_and(|h| h > 0);
+        if hugetlb {
+            residency.push(Residency::new(m.start, m.end, page));
+        } else if let Ok(r) = scanned.residency(m.start, m.end, page) {
+            residency.push(r);
+        }
+    }
+    let mut rec = Recording {
+        inner: &mut scanned,
+        residency: Vec::new(),
+        hints: Hints::default(),
+    };
+    let mut report = analyze(
+        mappings.clone(),
+        super::rss::SOURCE,
+        page,
+        Some(pid),
+        &mut rec,
+    );
+    report.warnings.extend(scan.warnings);
+    let hints = rec.hints;
+    let build_ids = build_ids(&mut live.0, &mappings, &report);
+    if !live.0.alive() {
+        return Err(Error::Proc(ProcError::Exited(pid)));
+    }
+    let snap = Snapshot {
+        pid: Some(pid),
+        page_size: page,
+        source: super::rss::SOURCE.to_string(),
         header: uname(),
         smaps: text,
         build_ids,

@@ -88,30 +88,37 @@ pub fn build(
     // line's parts are not. (The regions cover every maps line.)
     let mut totals = Figures::zero();
     let mut split_pss_exact = None;
+    // Each object's name, made once (not once per region).
+    let names: Vec<String> = attribution
+        .instances
+        .iter()
+        .map(|i| lossy(&i.key.name).0)
+        .collect();
     // All the regions cut from one maps line at a time.
     for parts in attribution.regions.chunk_by(|a, b| a.mapping == b.mapping) {
         let mi = parts[0].mapping;
         let m = &mappings[mi];
         let whole = figures_of(m);
         totals.add(&whole);
-        let figures = if parts.len() == 1 {
-            vec![whole]
-        } else {
+        // A line that is one region (most) keeps its own figures: no Vec for it.
+        let split = (parts.len() > 1).then(|| {
             let res = residency(mi);
             let exact = res.as_ref().is_some_and(Residency::has_mapcounts);
             split_pss_exact = Some(split_pss_exact.unwrap_or(true) && exact);
             split_figures(parts, page_size, res, &whole)
-        };
+        });
         let (path, path_bytes) = if m.name.is_empty() {
             (None, None)
         } else {
             let (s, b) = lossy(&m.name);
             (Some(s), b)
         };
-        for (r, fig) in parts.iter().zip(figures) {
-            let object = r
-                .instance
-                .map(|k| lossy(&attribution.instances[k].key.name).0);
+        for (k, r) in parts.iter().enumerate() {
+            let fig = match &split {
+                Some(figures) => figures[k].clone(),
+                None => whole.clone(),
+            };
+            let object = r.instance.map(|k| names[k].clone());
             regions.push(Region {
                 start: r.start,
                 end: r.end,

@@ -127,6 +127,28 @@ pub fn map_live(pid: u32, page: u64) -> Elfmaps {
     parse_elfmaps(&v)
 }
 
+/// `elfmaps map --rss-only --json PID`, checked as a live RSS-only report with this
+/// page size: pss and the clean/dirty figures null everywhere.
+pub fn map_live_rss_only(pid: u32, page: u64) -> Elfmaps {
+    let v = cli::json_ok(["map", "--rss-only", "--json", &pid.to_string()]);
+    assert_eq!(v["pid"], pid);
+    assert_eq!(v["page_size"], page);
+    assert_eq!(v["source"], "maps+pagemap");
+    for r in v["regions"].as_array().unwrap() {
+        for k in [
+            "pss",
+            "shared_clean",
+            "private_dirty",
+            "swap_pss",
+            "anonymous",
+        ] {
+            assert!(r[k].is_null(), "--rss-only: {k} of {r} is not null");
+        }
+        assert!(r["rss"].is_u64() && r["swap"].is_u64(), "--rss-only: {r}");
+    }
+    parse_elfmaps(&v)
+}
+
 /// `elfmaps map --json ARGS` of a saved input (no pid).
 pub fn map_offline(args: &[&str]) -> Elfmaps {
     let mut all = vec!["map", "--json"];

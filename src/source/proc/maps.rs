@@ -74,6 +74,65 @@ impl Process {
     }
 }
 
+impl Process {
+    /// The page size the kernel maps the mapping at `addr` with (`KernelPageSize`:
+    /// larger than the base page for hugetlb), from the PROCMAP_QUERY ioctl (Linux
+    /// 6.11+); `Err` when the kernel has no such ioctl.
+    pub(crate) fn query_page_size(&mut self, addr: u64) -> io::Result<Option<u64>> {
+        use std::os::fd::AsRawFd;
+        let dir = &self.dir;
+        let f = self
+            .maps_fd
+            .get_or_insert_with(|| File::open(dir.join("maps")));
+        let f = f
+            .as_ref()
+            .map_err(|e| io::Error::new(e.kind(), e.to_string()))?;
+        let mut q = ProcmapQuery {
+            size: std::mem::size_of::<ProcmapQuery>() as u64,
+            query_addr: addr,
+            ..ProcmapQuery::default()
+        };
+        // SAFETY: q is a properly sized, initialised procmap_query that asks for no
+        // name and no build ID.
+        let rc = unsafe {
+            libc::ioctl(
+                f.as_raw_fd(),
+                PROCMAP_QUERY as _,
+                &mut q as *mut ProcmapQuery,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok((q.vma_start <= addr && addr < q.vma_end).then_some(q.vma_page_size))
+    }
+
+    /// Reads `/proc/PID/maps` whole (the labels of an RSS-only scan: no smaps, so the
+    /// target's mmap lock is not held while PSS is computed).
+    pub(crate) fn read_plain_maps(&self) -> Result<Vec<u8>, ProcError> {
+        let path = self.dir.join("maps");
+        let mut file = File::open(&path).map_err(|e| classify_io(path.clone(), e, self.pid))?;
+        let mut text = Vec::with_capacity(CHUNK);
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => text.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(classify_io(path, e, self.pid)),
+            }
+        }
+        if text.is_empty() && !self.alive() {
+            return Err(if self.dir.exists() {
+                ProcError::Zombie(self.pid)
+            } else {
+                ProcError::Exited(self.pid)
+            });
+        }
+        Ok(text)
+    }
+}
+
 /// `struct procmap_query` of linux/fs.h (6.11).
 #[repr(C)]
 #[derive(Default)]

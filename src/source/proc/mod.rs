@@ -28,6 +28,7 @@ mod stamp;
 mod stat;
 
 pub use list::{Facts, in_cgroup, own_pid, pids, user_id};
+pub use pagemap::ScanRun;
 
 use std::fs::{self, File};
 use std::io;

@@ -114,11 +114,11 @@ impl Process {
     pub(super) fn same_view(&self) -> bool {
         *self.same_view.get_or_init(|| {
             let ino = |p: PathBuf| fs::metadata(p).map(|m| (m.dev(), m.ino())).ok();
-            let root_same = ino(self.dir.join("root")).is_some()
-                && ino(self.dir.join("root")) == ino(PathBuf::from("/"));
-            let ns_same = ino(self.dir.join("ns/mnt")).is_some()
-                && ino(self.dir.join("ns/mnt")) == ino(PathBuf::from("/proc/self/ns/mnt"));
-            root_same && ns_same
+            // Each path stat'ed once; the second only when the first is known.
+            let same = |theirs: &str, ours: &str| {
+                ino(self.dir.join(theirs)).is_some_and(|t| ino(PathBuf::from(ours)) == Some(t))
+            };
+            same("root", "/") && same("ns/mnt", "/proc/self/ns/mnt")
         })
     }
 }

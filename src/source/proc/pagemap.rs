@@ -43,6 +43,80 @@ impl Process {
     }
 }
 
+/// One run of pages of a whole-address-space scan: `[start, end)` (addresses), with
+/// what the pages are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanRun {
+    /// First address.
+    pub start: u64,
+    /// Exclusive end address.
+    pub end: u64,
+    /// The pages are present (in memory, not the shared zero page).
+    pub present: bool,
+    /// The pages are swapped out.
+    pub swapped: bool,
+    /// The pages are mapped by huge page table entries (hugetlb or a transparent
+    /// huge page).
+    pub huge: bool,
+}
+
+impl Process {
+    /// Every run of present or swapped pages in `[start, end)` from PAGEMAP_SCAN
+    /// calls over the whole range (runs may cross mappings), in address order; `Err`
+    /// with ENOTTY/EINVAL/EOPNOTSUPP when the kernel has no PAGEMAP_SCAN (before 6.7).
+    pub(crate) fn scan_runs(&mut self, start: u64, end: u64) -> io::Result<Vec<ScanRun>> {
+        use std::os::fd::AsRawFd;
+        let dir = &self.dir;
+        let f = self
+            .pagemap
+            .get_or_insert_with(|| File::open(dir.join("pagemap")));
+        let f = f
+            .as_ref()
+            .map_err(|e| io::Error::new(e.kind(), e.to_string()))?;
+        let mut out = Vec::new();
+        let mut regions = vec![PageRegion::default(); 4096];
+        let mut at = start;
+        while at < end {
+            let mut arg = PmScanArg {
+                size: std::mem::size_of::<PmScanArg>() as u64,
+                start: at,
+                end,
+                vec: regions.as_mut_ptr() as u64,
+                vec_len: regions.len() as u64,
+                category_anyof_mask: PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+                return_mask: PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_PFNZERO | PAGE_IS_HUGE,
+                ..PmScanArg::default()
+            };
+            // SAFETY: arg is a valid pm_scan_arg whose vec points to vec_len writable
+            // page_region entries that outlive the call.
+            let n = unsafe {
+                libc::ioctl(f.as_raw_fd(), PAGEMAP_SCAN as _, &mut arg as *mut PmScanArg)
+            };
+            if n < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            for r in &regions[..(n as usize).min(regions.len())] {
+                let c = r.categories;
+                let run = ScanRun {
+                    start: r.start.max(at),
+                    end: r.end.min(end),
+                    present: c & PAGE_IS_PRESENT != 0 && c & PAGE_IS_PFNZERO == 0,
+                    swapped: c & PAGE_IS_SWAPPED != 0,
+                    huge: c & PAGE_IS_HUGE != 0,
+                };
+                if run.start < run.end && (run.present || run.swapped) {
+                    out.push(run);
+                }
+            }
+            if arg.walk_end <= at || (n as u64) < arg.vec_len {
+                break;
+            }
+            at = arg.walk_end;
+        }
+        Ok(out)
+    }
+}
+
 /// pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst): page present,
 /// page swapped, and the page frame number (visible with CAP_SYS_ADMIN).
 const PM_PRESENT: u64 = 1 << 63;
@@ -114,6 +188,7 @@ struct PmScanArg {
 const PAGE_IS_PRESENT: u64 = 1 << 3;
 const PAGE_IS_SWAPPED: u64 = 1 << 4;
 const PAGE_IS_PFNZERO: u64 = 1 << 5;
+const PAGE_IS_HUGE: u64 = 1 << 6;
 /// `_IOWR('f', 16, struct pm_scan_arg)`.
 const PAGEMAP_SCAN: u64 =
     (3 << 30) | ((std::mem::size_of::<PmScanArg>() as u64) << 16) | ((b'f' as u64) << 8) | 16;
