@@ -34,6 +34,10 @@ pub enum Mode {
     /// `/proc/PID/smaps`: every figure (rss, pss, clean and dirty, swap).
     #[default]
     Smaps,
+    /// `/proc/PID/maps` and one PAGEMAP_SCAN (`--rss-only`, [`super::rss`]): the
+    /// same regions and labels, `rss` and `swap` exact, `pss` and the clean/dirty
+    /// figures null; smaps is never read.
+    RssOnly,
 }
 
 /// Which processes a scan reads. Every condition given must hold; with none, every
@@ -764,18 +768,34 @@ pub fn process_report(
     cache: Option<&FileCache>,
 ) -> Result<Report, Error> {
     let pid = process.pid;
-    let Mode::Smaps = mode;
-    let (mappings, source, _) = read_mappings(&process, false)?;
-    let empty = mappings.is_empty();
+    let page = proc::page_size();
     let mut target = LiveSource(process);
-    let mut report = analyze_with(
-        mappings,
-        source,
-        proc::page_size(),
-        Some(pid),
-        &mut target,
-        cache,
-    );
+    let (mut report, empty) = match mode {
+        Mode::Smaps => {
+            let (mappings, source, _) = read_mappings(&target.0, false)?;
+            let empty = mappings.is_empty();
+            let report = analyze_with(mappings, source, page, Some(pid), &mut target, cache);
+            (report, empty)
+        }
+        Mode::RssOnly => {
+            let (mappings, scan, _) = super::rss::read(&mut target.0, page)?;
+            let empty = mappings.is_empty();
+            let mut src = super::rss::Scanned {
+                inner: &mut target,
+                runs: scan.runs,
+            };
+            let mut report = analyze_with(
+                mappings,
+                super::rss::SOURCE,
+                page,
+                Some(pid),
+                &mut src,
+                cache,
+            );
+            report.warnings.extend(scan.warnings);
+            (report, empty)
+        }
+    };
     report.command = target.0.command();
     if !target.0.alive() {
         return Err(Error::Proc(ProcError::Exited(pid)));
