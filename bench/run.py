@@ -15,7 +15,7 @@ with the machine and its load described (see bench/README.md):
   system  the whole machine with the bench process running (issue 11):
           elfmaps system (table, --json, --rss-only when present) against cat
           of every readable smaps of the same processes, and smem -t when
-          installed; peak RSS.
+          installed (--install installs it with apt-get); peak RSS.
 
 Python 3 stdlib only; needs cc, pmap, readelf and (to build elfmaps) cargo.
 No network.
@@ -648,6 +648,27 @@ def readable_user_pids():
     return pids
 
 
+def ensure_smem(install):
+    """Whether `smem` can be run. The benchmark installs it (with apt-get, as root)
+    only when asked with --install; otherwise it says how, and the smem check is
+    reported as not measured."""
+    if shutil.which("smem"):
+        return True
+    if not install:
+        print("[system] smem is not installed: the smem -t comparison is skipped. "
+              "Install it with `apt-get install -y smem` (or rerun with --install, "
+              "which runs it without the recommended plotting packages).")
+        return False
+    print("[system] --install: apt-get install -y --no-install-recommends smem")
+    r = subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "smem"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0 or not shutil.which("smem"):
+        print(f"[system] apt-get install smem failed ({r.returncode}): "
+              f"{r.stderr.strip()[-300:]}")
+        return False
+    return True
+
+
 def bench_system(args, tmp, elfmaps, launcher, checks):
     manylibs = compile_c("manylibs.c", tmp)
     target_argv = [manylibs, str(args.objects)] + ([args.libdir] if args.libdir else [])
@@ -668,7 +689,7 @@ def bench_system(args, tmp, elfmaps, launcher, checks):
     # `cat` exits non-zero when a process of the list exits during the run; its
     # time still counts.
     commands.append(("cat the same smaps", ["cat", *smaps], "none"))
-    smem = shutil.which("smem") is not None
+    smem = ensure_smem(args.install)
     if smem:
         commands.append(("smem -t", ["smem", "-t"], "text"))
     for name, argv, kind in commands:
@@ -723,6 +744,10 @@ def main():
                     help="ELF files for the layout part (default 400)")
     ap.add_argument("--libdir", help="library directory for manylibs and the layout "
                     f"part (default {DEFAULT_LIBDIR})")
+    ap.add_argument("--install", action="store_true",
+                    help="system part: install smem with `apt-get install -y smem` "
+                    "when it is missing (needs root; without it the smem check is "
+                    "skipped and the command to install it printed)")
     ap.add_argument("--direct", action="store_true",
                     help="launch with python subprocess + os.wait4 instead of "
                     "bench/spawn.c (RSS then includes python's ~10 MiB)")

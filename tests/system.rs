@@ -263,6 +263,58 @@ fn the_text_of_a_shared_library_across_processes() {
 
 /// A process that is gone, a zombie and a kernel thread, named by PID: each counted
 /// under its reason, listed with --verbose, and the scan goes on (exit 0).
+/// `system --rss-only` reads maps and pagemap, not smaps: the row of the library's
+/// text has the same processes and regions, rss the sum of their present pages, and
+/// pss null; the JSON says which mode made it.
+#[test]
+fn rss_only_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(p) = programs(dir.path()) else {
+        return;
+    };
+    const N: usize = 3;
+    let procs: Vec<Running> = (0..N).map(|_| start(&p.mapper, &p.lib)).collect();
+    let pids: Vec<u32> = procs.iter().map(Running::pid).collect();
+    let mut want_rss = 0;
+    for &pid in &pids {
+        let lines = text_lines(pid, &p.lib);
+        assert_eq!(lines.len(), 1, "{pid}: {lines:?}");
+        let pagemap = File::open(format!("/proc/{pid}/pagemap")).unwrap();
+        for (s, e) in &lines {
+            want_rss += present_pages(&pagemap, *s, *e, 4096)
+                .iter()
+                .filter(|&&b| b)
+                .count() as u64
+                * 4096;
+        }
+    }
+    assert!(want_rss >= N as u64 * 4 * 4096, "rss {want_rss}");
+    let sys = json_ok(["system", "--rss-only", "--json", "--pid", &pid_list(&pids)]);
+    assert_eq!(sys["source"], "live maps+pagemap");
+    assert_eq!(sys["processes"].as_array().unwrap().len(), N);
+    let text = row(&sys, &p.lib, "text");
+    assert_eq!(text["processes"], N, "{text}");
+    assert_eq!(text["regions"], N, "{text}");
+    assert_eq!(text["rss"], want_rss, "{text}");
+    assert!(text["pss"].is_null(), "{text}");
+    assert!(text["private_clean"].is_null() && text["shared_clean"].is_null());
+    assert_eq!(text["swap"], 0, "{text}");
+    // The same rows as the full scan, by object and kind.
+    let full = json_ok(["system", "--json", "--pid", &pid_list(&pids)]);
+    let keys = |s: &Value| {
+        let mut k: Vec<String> = s["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| format!("{} {} {}", r["object"], r["kind"], r["regions"]))
+            .collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&sys), keys(&full));
+    drop(procs);
+}
+
 #[test]
 fn skipped_processes_are_counted() {
     let mut gone = Command::new("true").spawn().unwrap();

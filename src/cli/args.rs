@@ -378,6 +378,10 @@ pub(crate) struct SystemArgs {
     /// List the processes skipped and why.
     #[arg(short, long)]
     pub(crate) verbose: bool,
+    /// Read each process's maps and pagemap instead of its smaps (as `map
+    /// --rss-only`): rss and swap exact, pss and the clean/dirty figures null.
+    #[arg(long, conflicts_with_all = ["snapshot", "smemcap"])]
+    pub(crate) rss_only: bool,
 }
 
 /// `system --by`.

@@ -205,6 +205,8 @@ pub(crate) struct SystemLoad<'a> {
     pub(crate) page_size: Option<PageSize>,
     pub(crate) keep_uses: bool,
     pub(crate) verbose: bool,
+    /// A live scan reads maps and pagemap, not smaps (`--rss-only`).
+    pub(crate) rss_only: bool,
 }
 
 /// Scans and folds the machine, and prints its warnings. `Err` when nothing could be
@@ -230,9 +232,21 @@ pub(crate) fn load_system(l: SystemLoad) -> Result<elfmaps::views::system::Syste
             (o, "smemcap")
         }
         SystemFrom::Live => {
-            let o = system::scan(&l.selection, Mode::Smaps, &mut sink)
+            let mode = if l.rss_only {
+                Mode::RssOnly
+            } else {
+                Mode::Smaps
+            };
+            let o = system::scan(&l.selection, mode, &mut sink)
                 .map_err(|e| format!("cannot list /proc: {e}"))?;
-            (o, "live")
+            (
+                o,
+                if l.rss_only {
+                    "live maps+pagemap"
+                } else {
+                    "live"
+                },
+            )
         }
     };
     if outcome.read == 0 {
@@ -275,6 +289,7 @@ pub(crate) fn system_target(
         page_size: input.page_size,
         keep_uses: false,
         verbose: false,
+        rss_only: false,
     };
     match &input.target {
         Target::System => load_system(base).map(Some),

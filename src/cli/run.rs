@@ -384,6 +384,7 @@ pub(crate) fn run_report_system(
             page_size: input.page_size,
             keep_uses: false,
             verbose: false,
+            rss_only: false,
         })
         .and_then(|sys| {
             let mut data = Vec::new();
@@ -524,6 +525,7 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
         page_size: a.page_size,
         keep_uses: glob.is_some(),
         verbose: a.verbose,
+        rss_only: a.rss_only,
     }) {
         Ok(s) => s,
         Err(e) => return Ok(error(&e)),

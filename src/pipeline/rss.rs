@@ -195,4 +195,7 @@ impl Source for Scanned<'_> {
     fn hints(&mut self) -> crate::label::Hints {
         self.inner.hints()
     }
+    fn stamp(&self, m: &Mapping) -> Option<(crate::source::cache::FileStamp, crate::source::Via)> {
+        self.inner.stamp(m)
+    }
 }

@@ -34,6 +34,10 @@ pub enum Mode {
     /// `/proc/PID/smaps`: every figure (rss, pss, clean and dirty, swap).
     #[default]
     Smaps,
+    /// `/proc/PID/maps` and one PAGEMAP_SCAN (`--rss-only`, [`super::rss`]): the
+    /// same regions and labels, `rss` and `swap` exact, `pss` and the clean/dirty
+    /// figures null; smaps is never read.
+    RssOnly,
 }
 
 /// Which processes a scan reads. Every condition given must hold; with none, every
@@ -344,6 +348,13 @@ fn candidates(selection: &Selection) -> io::Result<Vec<u32>> {
 
 /// Scans the selected live processes, handing each report to `sink` as it is made.
 /// `Err` only when `/proc` cannot be listed.
+///
+/// Processes are read on as many threads as the machine has CPUs (at most
+/// [`MAX_WORKERS`]): the kernel generates each smaps on the reading thread, so two
+/// processes are read at once on two CPUs. Reports reach `sink` in the order of the
+/// PIDs all the same, so the result does not depend on which thread was faster, and
+/// at most [`WINDOW`] reports wait for a slower one: memory still follows the largest
+/// processes, not the machine.
 pub fn scan(
     selection: &Selection,
     mode: Mode,
@@ -351,31 +362,122 @@ pub fn scan(
 ) -> io::Result<Outcome> {
     let cache = FileCache::new();
     let mut outcome = Outcome::new(proc::page_size(), Skipped::default());
-    for pid in candidates(selection)? {
-        let one = select(pid, selection).and_then(|found| {
+    let pids = candidates(selection)?;
+    let one = |pid: u32| {
+        select(pid, selection).and_then(|found| {
             let Some((process, facts, uid)) = found else {
                 return Ok(None);
             };
-            let comm = facts.comm.clone();
+            let comm = facts.comm;
             let report = process_report(process, mode, Some(&cache))
                 .map_err(|e| skipped(pid, Some(&comm), &e))?;
             Ok(Some(Scanned {
                 process: ProcessInfo::new(pid, comm, uid),
                 report,
             }))
-        });
-        match one {
-            Ok(Some(scanned)) => {
-                outcome.read += 1;
-                sink(scanned);
-            }
-            Ok(None) => {}
-            Err(s) => outcome.skipped.add(s),
+        })
+    };
+    let mut take = |one: Result<Option<Scanned>, SkippedProcess>| match one {
+        Ok(Some(scanned)) => {
+            outcome.read += 1;
+            sink(scanned);
         }
+        Ok(None) => {}
+        Err(s) => outcome.skipped.add(s),
+    };
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(MAX_WORKERS)
+        .min(pids.len());
+    if workers <= 1 {
+        for &pid in &pids {
+            take(one(pid));
+        }
+    } else {
+        in_order(&pids, workers, &one, &mut take);
     }
     outcome.files = cache.files();
     outcome.cache_hits = cache.hits();
     Ok(outcome)
+}
+
+/// At most this many threads read processes in a live scan.
+pub const MAX_WORKERS: usize = 4;
+
+/// At most this many reports of a live scan wait for the report of a process before
+/// them (read by a slower thread).
+pub const WINDOW: usize = 8;
+
+/// Runs `work` on each of `items` on `workers` threads and hands the results to
+/// `emit` in the order of `items`, at most [`WINDOW`] ahead of the last one handed.
+fn in_order<T: Send>(
+    items: &[u32],
+    workers: usize,
+    work: &(dyn Fn(u32) -> T + Sync),
+    emit: &mut dyn FnMut(T),
+) {
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Condvar, Mutex, mpsc};
+
+    /// Wakes every waiting thread for good when a thread unwinds (a worker, or the
+    /// caller in `emit`), so that the scope ends and the panic goes on instead of
+    /// waiting for a result that will never be handed.
+    struct Abandon<'a>(&'a AtomicBool, &'a Condvar);
+    impl Drop for Abandon<'_> {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                self.0.store(true, Ordering::SeqCst);
+                self.1.notify_all();
+            }
+        }
+    }
+
+    let next = AtomicUsize::new(0);
+    let abandoned = AtomicBool::new(false);
+    // How many results were handed to `emit`.
+    let handed = Mutex::new(0usize);
+    let moved = Condvar::new();
+    let (tx, rx) = mpsc::channel::<(usize, T)>();
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let (next, abandoned, handed, moved) = (&next, &abandoned, &handed, &moved);
+            s.spawn(move || {
+                let _guard = Abandon(abandoned, moved);
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&item) = items.get(i) else {
+                        return;
+                    };
+                    let mut h = handed.lock().unwrap_or_else(|e| e.into_inner());
+                    while i >= *h + WINDOW && !abandoned.load(Ordering::SeqCst) {
+                        h = moved.wait(h).unwrap_or_else(|e| e.into_inner());
+                    }
+                    drop(h);
+                    if abandoned.load(Ordering::SeqCst) || tx.send((i, work(item))).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let _guard = Abandon(&abandoned, &moved);
+        let mut pending = BTreeMap::new();
+        let mut want = 0;
+        for (i, t) in rx {
+            pending.insert(i, t);
+            let before = want;
+            while let Some(t) = pending.remove(&want) {
+                emit(t);
+                want += 1;
+            }
+            if want != before {
+                *handed.lock().unwrap_or_else(|e| e.into_inner()) = want;
+                moved.notify_all();
+            }
+        }
+    });
 }
 
 /// Records the selected live processes in a system snapshot written to `out`
@@ -609,7 +711,9 @@ fn select(
         Ok(f) => f,
         Err(e) => return vanished(e),
     };
-    let uid = process.uid();
+    // The status file is read first only when the selection is by user: a kernel
+    // thread or a zombie needs none (most PIDs of a machine are kernel threads).
+    let mut uid = selection.user.and_then(|_| process.uid());
     if !selection.matches(&process, &facts, uid) {
         return Ok(None);
     }
@@ -627,6 +731,9 @@ fn select(
             Some(&facts.comm),
             &Error::Proc(ProcError::Zombie(pid)),
         ));
+    }
+    if selection.user.is_none() {
+        uid = process.uid();
     }
     Ok(Some((process, facts, uid)))
 }
@@ -661,18 +768,34 @@ pub fn process_report(
     cache: Option<&FileCache>,
 ) -> Result<Report, Error> {
     let pid = process.pid;
-    let Mode::Smaps = mode;
-    let (mappings, source, _) = read_mappings(&process, false)?;
-    let empty = mappings.is_empty();
+    let page = proc::page_size();
     let mut target = LiveSource(process);
-    let mut report = analyze_with(
-        mappings,
-        source,
-        proc::page_size(),
-        Some(pid),
-        &mut target,
-        cache,
-    );
+    let (mut report, empty) = match mode {
+        Mode::Smaps => {
+            let (mappings, source, _) = read_mappings(&target.0, false)?;
+            let empty = mappings.is_empty();
+            let report = analyze_with(mappings, source, page, Some(pid), &mut target, cache);
+            (report, empty)
+        }
+        Mode::RssOnly => {
+            let (mappings, scan, _) = super::rss::read(&mut target.0, page)?;
+            let empty = mappings.is_empty();
+            let mut src = super::rss::Scanned {
+                inner: &mut target,
+                runs: scan.runs,
+            };
+            let mut report = analyze_with(
+                mappings,
+                super::rss::SOURCE,
+                page,
+                Some(pid),
+                &mut src,
+                cache,
+            );
+            report.warnings.extend(scan.warnings);
+            (report, empty)
+        }
+    };
     report.command = target.0.command();
     if !target.0.alive() {
         return Err(Error::Proc(ProcError::Exited(pid)));
@@ -709,6 +832,28 @@ pub fn pids_named(name: &str) -> io::Result<Vec<u32>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn results_in_the_order_of_the_items() {
+        let items: Vec<u32> = (0..200).collect();
+        let busy = std::sync::atomic::AtomicUsize::new(0);
+        let most = std::sync::atomic::AtomicUsize::new(0);
+        let work = |i: u32| {
+            use std::sync::atomic::Ordering::SeqCst;
+            let now = busy.fetch_add(1, SeqCst) + 1;
+            most.fetch_max(now, SeqCst);
+            // Uneven work: some items are much slower than the next ones.
+            if i.is_multiple_of(17) {
+                std::thread::sleep(std::time::Duration::from_millis(3));
+            }
+            busy.fetch_sub(1, SeqCst);
+            i * 2
+        };
+        let mut got = Vec::new();
+        in_order(&items, 3, &work, &mut |x| got.push(x));
+        assert_eq!(got, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+        assert!(most.into_inner() <= 3);
+    }
 
     #[test]
     fn skipped_counts_and_warning() {

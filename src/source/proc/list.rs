@@ -8,8 +8,9 @@
 //! ptrace read access and is only a second way to match a name.
 
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 use super::{ProcError, Process, classify_io};
 
@@ -79,7 +80,7 @@ impl Process {
     /// [`ProcError::NoSuchProcess`].
     pub fn facts(&self) -> Result<Facts, ProcError> {
         let path = self.dir.join("stat");
-        let s = fs::read(&path).map_err(|e| classify_io(path.clone(), e, self.pid))?;
+        let s = read_small(&path).map_err(|e| classify_io(path.clone(), e, self.pid))?;
         parse_stat(self.pid, &s).ok_or_else(|| ProcError::Io {
             path,
             err: io::Error::new(io::ErrorKind::InvalidData, "malformed stat line"),
@@ -89,7 +90,7 @@ impl Process {
     /// The effective user ID of the process (`Uid:` of `/proc/PID/status`), which
     /// `ps -u` and `pgrep -u` match; `None` when it cannot be read.
     pub fn uid(&self) -> Option<u32> {
-        let s = fs::read(self.dir.join("status")).ok()?;
+        let s = read_small(&self.dir.join("status")).ok()?;
         status_uid(&s)
     }
 
@@ -139,6 +140,23 @@ impl Process {
 }
 
 /// The last component of a path.
+/// The whole of a small file of `/proc`, read without the `stat` that `fs::read`
+/// makes to size its buffer (a file of `/proc` says size 0): a scan reads two of
+/// them per process.
+fn read_small(path: &Path) -> io::Result<Vec<u8>> {
+    let mut file = fs::File::open(path)?;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 2048];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => return Ok(out),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 fn base_name(path: &[u8]) -> &[u8] {
     match path.iter().rposition(|&b| b == b'/') {
         Some(i) => &path[i + 1..],
