@@ -436,7 +436,7 @@ fn run(command: Command, color: bool) -> io::Result<Exit> {
             };
             print(|out| {
                 if json {
-                    elfmaps::render::json(&report, out)
+                    elfmaps::render::map::json(&report, out)
                 } else {
                     let file;
                     let origin = match &input.target {
@@ -807,7 +807,7 @@ fn run_layout(files: &[PathBuf], page_size: PageSize, json: bool, color: bool) -
     }
     print(|out| {
         if json {
-            elfmaps::render::json(&report, out)
+            elfmaps::render::layout::json(&report, out)
         } else {
             elfmaps::render::layout::table(&report, out, color)
         }

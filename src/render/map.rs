@@ -28,6 +28,12 @@ pub enum Origin<'a> {
     },
 }
 
+/// Writes the report as JSON (`map --json`): the bytes [`super::json()`] writes, by
+/// a hand-written writer several times faster on thousands of regions.
+pub fn json<W: Write>(report: &Report, out: &mut W) -> io::Result<()> {
+    super::json::report(report, out)
+}
+
 /// The first line of the table: which process or file it describes, escaped (a
 /// command line and a file name are chosen by whoever started or wrote them).
 pub fn title(report: &Report, origin: Origin<'_>) -> String {
