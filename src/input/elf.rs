@@ -11,6 +11,7 @@
 //! `PN_XNUM`, sizes against the file) are made here. Hostile headers give an
 //! [`ElfError`], never a panic or a huge allocation.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io;
 
@@ -62,8 +63,10 @@ const MAX_PHDR_BYTES: u64 = 8 << 20;
 /// A PT_NOTE larger than this is not searched for a build ID.
 const MAX_NOTE_BYTES: u64 = 1 << 20;
 const PN_XNUM: u16 = 0xffff;
-/// The first read of every file.
-const HEAD_BYTES: usize = 4096;
+/// The first read of every file: 1 KiB holds the file header, the program headers
+/// and the build-ID note of every library of a Debian system (at most 948 bytes); a
+/// file that needs more is read where it needs it.
+pub const HEAD_BYTES: usize = 1024;
 const NT_GNU_BUILD_ID: u32 = 3;
 
 /// Why an ELF file could not be read.
@@ -260,23 +263,75 @@ fn ctx_of(header: &Header) -> Ctx {
     Ctx::new(container, le)
 }
 
+/// The first [`HEAD_BYTES`] of a file, read once and shared by the readers of its
+/// headers ([`read_with`], [`read_sections_with`], [`read_dynamic_with`]): each takes
+/// what it needs from these bytes and reads only the rest, where it is.
+#[derive(Debug, Clone)]
+pub struct Head {
+    bytes: Vec<u8>,
+    /// The file ends within these bytes: nothing lies beyond them.
+    whole: bool,
+}
+
+impl Head {
+    /// Reads the first bytes of the file behind `src` (one `pread`).
+    pub fn read<R: ReadAt + ?Sized>(src: &R) -> io::Result<Head> {
+        let bytes = read_upto(src, 0, HEAD_BYTES)?;
+        let whole = bytes.len() < HEAD_BYTES;
+        Ok(Head { bytes, whole })
+    }
+
+    /// No bytes read: every fetch reads the file.
+    fn none() -> Head {
+        Head {
+            bytes: Vec::new(),
+            whole: false,
+        }
+    }
+
+    /// The bytes read.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// `len` bytes at `offset`, or fewer when the file ends first, as [`read_upto`]
+    /// reads them: from these bytes when they hold them, else from `src`.
+    fn fetch<'a, R: ReadAt + ?Sized>(
+        &'a self,
+        src: &R,
+        offset: u64,
+        len: usize,
+    ) -> io::Result<Cow<'a, [u8]>> {
+        match usize::try_from(offset) {
+            Ok(start) if start <= self.bytes.len() => {
+                if let Some(r) = start
+                    .checked_add(len)
+                    .and_then(|end| self.bytes.get(start..end))
+                {
+                    return Ok(Cow::Borrowed(r));
+                }
+                if self.whole {
+                    return Ok(Cow::Borrowed(&self.bytes[start..]));
+                }
+            }
+            _ if self.whole => return Ok(Cow::Borrowed(&[])),
+            _ => {}
+        }
+        read_upto(src, offset, len).map(Cow::Owned)
+    }
+}
+
 /// Reads the header, program headers and build ID of the ELF file behind `src`.
 pub fn read<R: ReadAt + ?Sized>(src: &R) -> Result<ElfInfo, ElfError> {
-    // One read of the first page holds the header, the program headers and the build
-    // ID note in almost every file; anything beyond it is read where it is.
-    let head = read_upto(src, 0, HEAD_BYTES)?;
-    let fetch = |offset: u64, len: usize| -> io::Result<Vec<u8>> {
-        match usize::try_from(offset)
-            .ok()
-            .and_then(|o| Some(o..o.checked_add(len)?))
-            .filter(|r| r.end <= head.len())
-        {
-            Some(r) => Ok(head[r].to_vec()),
-            None if (head.len() < HEAD_BYTES) && offset >= head.len() as u64 => Ok(Vec::new()),
-            None => read_upto(src, offset, len),
-        }
-    };
-    let header = parse_header(&head)?;
+    read_with(src, &Head::read(src)?)
+}
+
+/// [`read`] with the file's first bytes already read: one read of the first
+/// [`HEAD_BYTES`] holds the header, the program headers and the build ID note in
+/// almost every file; anything beyond is read where it is.
+pub fn read_with<R: ReadAt + ?Sized>(src: &R, head: &Head) -> Result<ElfInfo, ElfError> {
+    let fetch = |offset: u64, len: usize| head.fetch(src, offset, len);
+    let header = parse_header(head.bytes())?;
     let ctx = ctx_of(&header);
     let is64 = ctx.container.is_big();
     let entsize: u16 = if is64 { 56 } else { 32 };
@@ -446,10 +501,19 @@ pub struct SectionTable {
 /// larger than [`MAX_SHDR_BYTES`] or runs past the end of the file is an error;
 /// a missing or oversized name table leaves the names `None` and says why.
 pub fn read_sections<R: ReadAt + ?Sized>(src: &R) -> Result<SectionTable, ElfError> {
+    read_sections_with(src, &Head::read(src)?)
+}
+
+/// [`read_sections`] with the file's first bytes already read. One read of the table
+/// (section 0 with it) when `e_shnum` gives the count; two when the count is in
+/// section 0; one more of the name table.
+pub fn read_sections_with<R: ReadAt + ?Sized>(
+    src: &R,
+    head: &Head,
+) -> Result<SectionTable, ElfError> {
     use goblin::elf::section_header::SHN_XINDEX;
 
-    let head = read_upto(src, 0, 64)?;
-    let header = parse_header(&head)?;
+    let header = parse_header(head.bytes())?;
     if header.e_shoff == 0 {
         return Ok(SectionTable::default());
     }
@@ -461,14 +525,25 @@ pub fn read_sections<R: ReadAt + ?Sized>(src: &R) -> Result<SectionTable, ElfErr
             header.e_shentsize
         )));
     }
-    let sh0_raw = read_upto(src, header.e_shoff, entsize as usize)?;
-    if (sh0_raw.len() as u64) < entsize {
-        return Err(ElfError::Truncated(format!(
+    let sh0_missing = || {
+        ElfError::Truncated(format!(
             "section header 0 at offset 0x{:x} is past the end of the file",
             header.e_shoff
-        )));
+        ))
+    };
+    // With e_shnum 0 the count is section 0's sh_size: read section 0 first. Else
+    // the table is read at once (at most 65535 entries, under MAX_SHDR_BYTES) and
+    // section 0 is its first entry.
+    let known = u64::from(header.e_shnum);
+    let first = head.fetch(
+        src,
+        header.e_shoff,
+        entsize as usize * known.max(1) as usize,
+    )?;
+    if (first.len() as u64) < entsize {
+        return Err(sh0_missing());
     }
-    let sh0 = SectionHeader::parse_from(&sh0_raw, 0, 1, ctx)
+    let sh0 = SectionHeader::parse_from(&first, 0, 1, ctx)
         .map_err(|e| ElfError::Malformed(format!("section header 0: {e}")))?;
     let count = match header.e_shnum {
         0 => sh0[0].sh_size,
@@ -490,7 +565,11 @@ pub fn read_sections<R: ReadAt + ?Sized>(src: &R) -> Result<SectionTable, ElfErr
                 MAX_SHDR_BYTES >> 20
             ))
         })?;
-    let raw = read_upto(src, header.e_shoff, table as usize)?;
+    let raw = if known == 0 {
+        head.fetch(src, header.e_shoff, table as usize)?
+    } else {
+        first
+    };
     if (raw.len() as u64) < table {
         return Err(ElfError::Truncated(format!(
             "{count} section headers at offset 0x{:x} end past the end of the file",
@@ -521,7 +600,7 @@ pub fn read_sections<R: ReadAt + ?Sized>(src: &R) -> Result<SectionTable, ElfErr
             None
         }
         Some(s) => {
-            let bytes = read_upto(src, s.sh_offset, s.sh_size as usize)?;
+            let bytes = head.fetch(src, s.sh_offset, s.sh_size as usize)?;
             if (bytes.len() as u64) < s.sh_size {
                 names_problem = Some(format!(
                     "section name string table at offset 0x{:x} ends past the end of the file",
@@ -529,7 +608,7 @@ pub fn read_sections<R: ReadAt + ?Sized>(src: &R) -> Result<SectionTable, ElfErr
                 ));
                 None
             } else {
-                Some(bytes)
+                Some(bytes.into_owned())
             }
         }
     };
@@ -574,6 +653,15 @@ pub fn read_dynamic<R: ReadAt + ?Sized>(
     src: &R,
     info: &ElfInfo,
 ) -> Result<Option<DynamicFlags>, ElfError> {
+    read_dynamic_with(src, &Head::none(), info)
+}
+
+/// [`read_dynamic`] with the file's first bytes already read.
+pub fn read_dynamic_with<R: ReadAt + ?Sized>(
+    src: &R,
+    head: &Head,
+    info: &ElfInfo,
+) -> Result<Option<DynamicFlags>, ElfError> {
     use goblin::elf::dynamic::{
         DF_1_NOW, DF_BIND_NOW, DF_TEXTREL, DT_BIND_NOW, DT_FLAGS, DT_FLAGS_1, DT_NULL, DT_TEXTREL,
     };
@@ -590,7 +678,7 @@ pub fn read_dynamic<R: ReadAt + ?Sized>(
             MAX_DYNAMIC_BYTES >> 20
         )));
     }
-    let raw = read_upto(src, p.offset, p.filesz as usize)?;
+    let raw = head.fetch(src, p.offset, p.filesz as usize)?;
     if (raw.len() as u64) < p.filesz {
         return Err(ElfError::Truncated(format!(
             "PT_DYNAMIC [{}] at offset 0x{:x} ends past the end of the file",

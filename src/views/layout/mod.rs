@@ -8,8 +8,9 @@
 //! relocations, alignment, shared pages). docs/layout.md explains every figure and
 //! finding. The printers are in [`crate::render::layout`].
 //!
-//! Only headers are read, with bounded reads ([`elf::read`], [`elf::read_sections`],
-//! [`elf::read_dynamic`]): a few `pread`s per file whatever its size. A file that is not
+//! Only headers are read, with bounded reads ([`elf::read_with`],
+//! [`elf::read_sections_with`], [`elf::read_dynamic_with`] on one [`Head`]): four
+//! `pread`s per file whatever its size. A file that is not
 //! ELF at all (a linker script such as Debian's `libc.so`) is skipped with a warning; a
 //! damaged ELF file or one that cannot be read is an error for that file only; a
 //! damaged section table or dynamic section is a warning and the rest is still reported.
@@ -21,7 +22,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::input::elf::{self, DynamicFlags, ElfError, ElfInfo, Phdr, ReadAt, SectionTable, Shdr};
+use crate::input::elf::{
+    self, DynamicFlags, ElfError, ElfInfo, Head, Phdr, ReadAt, SectionTable, Shdr,
+};
 use crate::label::{self, Label};
 use crate::source::{Opened, Precheck, files};
 use crate::vocab::names::lossy;
@@ -265,10 +268,14 @@ struct Headers {
     warnings: Vec<(Code, String)>,
 }
 
+/// Reads the headers of one file: its first bytes once, then the section table, the
+/// name table and the dynamic section where they are (four `pread`s in all for
+/// almost every file).
 fn read_headers<R: ReadAt + ?Sized>(src: &R) -> Result<Headers, ElfError> {
-    let info = elf::read(src)?;
+    let head = Head::read(src)?;
+    let info = elf::read_with(src, &head)?;
     let mut warnings = Vec::new();
-    let sections = match elf::read_sections(src) {
+    let sections = match elf::read_sections_with(src, &head) {
         Ok(t) => {
             if let Some(p) = &t.names_problem {
                 warnings.push((Code::SectionsUnreadable, format!("section names: {p}")));
@@ -283,7 +290,7 @@ fn read_headers<R: ReadAt + ?Sized>(src: &R) -> Result<Headers, ElfError> {
             None
         }
     };
-    let dynamic = match elf::read_dynamic(src, &info) {
+    let dynamic = match elf::read_dynamic_with(src, &head, &info) {
         Ok(d) => d,
         Err(e) => {
             warnings.push((
@@ -661,6 +668,43 @@ mod tests {
 
     fn kinds(fs: &[Finding]) -> Vec<&'static str> {
         fs.iter().map(|f| f.kind.as_str()).collect()
+    }
+
+    /// Issue 10: the headers of a file in four reads (its first bytes once, then the
+    /// section table, the names and PT_DYNAMIC), with the results of the readers that
+    /// read on their own.
+    #[test]
+    fn headers_in_four_reads() {
+        struct Counting(Vec<u8>, std::cell::Cell<usize>);
+        impl ReadAt for Counting {
+            fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+                self.1.set(self.1.get() + 1);
+                self.0[..].read_at(buf, offset)
+            }
+        }
+        let exe = std::fs::read("/proc/self/exe").unwrap();
+        let f = Counting(exe.clone(), Default::default());
+        let h = read_headers(&f).unwrap();
+        assert_eq!(f.1.get(), 4);
+        assert_eq!(h.info, elf::read(&exe[..]).unwrap());
+        assert_eq!(h.sections, Some(elf::read_sections(&exe[..]).unwrap()));
+        assert_eq!(h.dynamic, elf::read_dynamic(&exe[..], &h.info).unwrap());
+        assert!(h.sections.unwrap().sections.len() > 10 && h.dynamic.is_some());
+        // A file shorter than the first read: that read only (and the one that finds
+        // its end).
+        let small: Vec<u8> = exe[..elf::HEAD_BYTES / 2].to_vec();
+        let f = Counting(small.clone(), Default::default());
+        let a = read_headers(&f).map(|h| (h.info, h.sections, h.dynamic, h.warnings));
+        assert_eq!(f.1.get(), 2);
+        let b = elf::read(&small[..]).map(|i| {
+            let s = elf::read_sections(&small[..]).ok();
+            let d = elf::read_dynamic(&small[..], &i).ok().flatten();
+            (i, s, d)
+        });
+        assert_eq!(
+            format!("{:?}", a.map(|x| (x.0, x.1, x.2))),
+            format!("{b:?}")
+        );
     }
 
     #[test]
