@@ -7,7 +7,8 @@
 //! whole file (a 100 MB libLLVM costs the same as a 10 kB library), never the symbol or
 //! relocation tables (goblin's full `Elf::parse` validates those and fails on problems
 //! this tool does not care about). ELF32 and ELF64, either byte order, any machine.
-//! goblin parses the fixed-size structures; the checks it omits (`e_phentsize`,
+//! goblin parses the file and program headers; section headers, read by the thousand
+//! for `layout`, are decoded here field by field; the checks goblin omits (`e_phentsize`,
 //! `PN_XNUM`, sizes against the file) are made here. Hostile headers give an
 //! [`ElfError`], never a panic or a huge allocation.
 
@@ -576,11 +577,15 @@ pub fn read_sections_with<R: ReadAt + ?Sized>(
             header.e_shoff
         )));
     }
-    let parsed = SectionHeader::parse_from(&raw, 0, count as usize, ctx)
-        .map_err(|e| ElfError::Malformed(format!("section headers: {e}")))?;
+    let decode = ShdrDecoder {
+        is64: ctx.container.is_big(),
+        little: ctx.le.is_little(),
+    };
+    let entsize = entsize as usize;
+    let at = |i: usize| decode.at(&raw[i * entsize..(i + 1) * entsize]);
 
     let mut names_problem = None;
-    let strtab: Option<Vec<u8>> = match parsed.get(strndx as usize) {
+    let strtab: Option<Cow<'_, [u8]>> = match (strndx < count).then(|| at(strndx as usize)) {
         _ if strndx == 0 => {
             names_problem = Some("no section name string table (e_shstrndx is 0)".into());
             None
@@ -591,48 +596,111 @@ pub fn read_sections_with<R: ReadAt + ?Sized>(
             ));
             None
         }
-        Some(s) if s.sh_size > MAX_SHSTRTAB_BYTES => {
+        Some(s) if s.size > MAX_SHSTRTAB_BYTES => {
             names_problem = Some(format!(
                 "section name string table of {} bytes is over the {} MiB cap",
-                s.sh_size,
+                s.size,
                 MAX_SHSTRTAB_BYTES >> 20
             ));
             None
         }
         Some(s) => {
-            let bytes = head.fetch(src, s.sh_offset, s.sh_size as usize)?;
-            if (bytes.len() as u64) < s.sh_size {
+            let bytes = head.fetch(src, s.offset, s.size as usize)?;
+            if (bytes.len() as u64) < s.size {
                 names_problem = Some(format!(
                     "section name string table at offset 0x{:x} ends past the end of the file",
-                    s.sh_offset
+                    s.offset
                 ));
                 None
             } else {
-                Some(bytes.into_owned())
+                Some(bytes)
             }
         }
     };
-    let sections = parsed
-        .iter()
-        .enumerate()
-        .map(|(index, s)| Shdr {
-            index,
-            name: strtab.as_ref().and_then(|t| {
-                let rest = t.get(s.sh_name..)?;
-                let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
-                Some(rest[..end].to_vec())
-            }),
-            sh_type: s.sh_type,
-            flags: s.sh_flags,
-            addr: s.sh_addr,
-            offset: s.sh_offset,
-            size: s.sh_size,
+    let sections = (0..count as usize)
+        .map(|index| {
+            let s = at(index);
+            Shdr {
+                index,
+                name: strtab.as_ref().and_then(|t| {
+                    let rest = t.get(s.name as usize..)?;
+                    let end = memchr::memchr(0, rest).unwrap_or(rest.len());
+                    Some(rest[..end].to_vec())
+                }),
+                sh_type: s.sh_type,
+                flags: s.flags,
+                addr: s.addr,
+                offset: s.offset,
+                size: s.size,
+            }
         })
         .collect();
     Ok(SectionTable {
         sections,
         names_problem,
     })
+}
+
+/// The fields of a section header that [`read_sections_with`] uses.
+struct RawShdr {
+    name: u32,
+    sh_type: u32,
+    flags: u64,
+    addr: u64,
+    offset: u64,
+    size: u64,
+}
+
+/// Decodes section headers (`Elf32_Shdr`, `Elf64_Shdr`) of either byte order: fixed
+/// fields at fixed places, read directly (a table of thousands of sections).
+#[derive(Clone, Copy)]
+struct ShdrDecoder {
+    is64: bool,
+    little: bool,
+}
+
+impl ShdrDecoder {
+    fn u32(self, b: &[u8], at: usize) -> u32 {
+        let w = [b[at], b[at + 1], b[at + 2], b[at + 3]];
+        if self.little {
+            u32::from_le_bytes(w)
+        } else {
+            u32::from_be_bytes(w)
+        }
+    }
+
+    fn u64(self, b: &[u8], at: usize) -> u64 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[at..at + 8]);
+        if self.little {
+            u64::from_le_bytes(w)
+        } else {
+            u64::from_be_bytes(w)
+        }
+    }
+
+    /// One header from its bytes (40 or 64 of them).
+    fn at(self, b: &[u8]) -> RawShdr {
+        if self.is64 {
+            RawShdr {
+                name: self.u32(b, 0),
+                sh_type: self.u32(b, 4),
+                flags: self.u64(b, 8),
+                addr: self.u64(b, 16),
+                offset: self.u64(b, 24),
+                size: self.u64(b, 32),
+            }
+        } else {
+            RawShdr {
+                name: self.u32(b, 0),
+                sh_type: self.u32(b, 4),
+                flags: u64::from(self.u32(b, 8)),
+                addr: u64::from(self.u32(b, 12)),
+                offset: u64::from(self.u32(b, 16)),
+                size: u64::from(self.u32(b, 20)),
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------- PT_DYNAMIC
