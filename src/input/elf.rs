@@ -216,9 +216,15 @@ impl ElfInfo {
 
     /// The build ID in lowercase hex, if the file has one.
     pub fn build_id_hex(&self) -> Option<String> {
-        self.build_id
-            .as_ref()
-            .map(|b| b.iter().map(|x| format!("{x:02x}")).collect())
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        self.build_id.as_ref().map(|b| {
+            let mut s = String::with_capacity(2 * b.len());
+            for &x in b {
+                s.push(char::from(HEX[usize::from(x >> 4)]));
+                s.push(char::from(HEX[usize::from(x & 0xf)]));
+            }
+            s
+        })
     }
 }
 
@@ -857,6 +863,16 @@ mod tests {
         assert!(read(&elf64(&[[1, 5, 0, 0, 0x2000, 0x1000, 0x1000]], 56, 1)[..]).is_err());
         // Overflowing vaddr + memsz.
         assert!(read(&elf64(&[[1, 5, 0, u64::MAX - 1, 0, 0x1000, 0x1000]], 56, 1)[..]).is_err());
+    }
+
+    #[test]
+    fn build_id_in_hex() {
+        let mut info = read(&elf64(&[], 56, 0)[..]).unwrap();
+        assert_eq!(info.build_id_hex(), None);
+        let id: Vec<u8> = (0..=255).collect();
+        info.build_id = Some(id.clone());
+        let want: String = id.iter().map(|x| format!("{x:02x}")).collect();
+        assert_eq!(info.build_id_hex(), Some(want));
     }
 
     #[test]
