@@ -1,9 +1,9 @@
 //! One table row at a time, without an allocation per cell: [`Line`] is a byte buffer
-//! reused for every row, with the padding of `format!`'s `{:<w}` / `{:>w}` (counted in
-//! characters, as `format!` counts them), hex and decimal numbers, sizes for people,
-//! colour codes around a cell when colour is on, and the short names of the table with
-//! a fast path for the usual plain ASCII name. The row goes to the writer in one
-//! `write_all`.
+//! reused for every row, with the padding of `format!`'s `{:<w}` (counted in
+//! characters, as `format!` counts them) and `{:>w}`, hex and decimal numbers, sizes
+//! for people, colour codes around a cell when colour is on, and the short names of
+//! the table with a fast path for the usual plain ASCII name. The row goes to the
+//! writer in one `write_all`.
 
 use std::io::{self, Write};
 
@@ -11,7 +11,6 @@ use owo_colors::Style;
 
 use super::display_name;
 use crate::vocab::human::HumanBuf;
-use crate::vocab::names::file_name;
 
 /// The bytes of one row, reused for every row of a table.
 pub(crate) struct Line {
@@ -45,13 +44,6 @@ impl Line {
     pub(crate) fn left(&mut self, s: &str, width: usize) {
         self.text(s);
         self.spaces(width.saturating_sub(chars(s)));
-    }
-
-    /// Appends `s` padded with spaces on the left to `width` characters (`{:>width}`).
-    #[inline]
-    pub(crate) fn right(&mut self, s: &str, width: usize) {
-        self.spaces(width.saturating_sub(chars(s)));
-        self.text(s);
     }
 
     /// Appends `v` in lowercase hex, right-aligned in `width` (`{:>width$x}`).
@@ -92,7 +84,9 @@ impl Line {
     /// `width`.
     pub(crate) fn human(&mut self, n: Option<u64>, width: usize) {
         let mut b = HumanBuf::new();
-        self.right(b.format(n), width);
+        let text = b.format_ascii(n);
+        self.spaces(width.saturating_sub(text.len()));
+        self.buf.extend_from_slice(text);
     }
 
     /// Opens `style` (nothing when colour is off or the style is plain).
@@ -115,11 +109,19 @@ impl Line {
     /// Appends the short name of an object or mapping, as [`super::short_name`]
     /// writes it: copied as it is when it is plain ASCII, escaped otherwise.
     pub(crate) fn short_name(&mut self, name: &str) {
-        let whole = ["/dev/", "/SYSV", "/anon_hugepage"]
-            .iter()
-            .any(|p| name.starts_with(p));
-        let (base, deleted) = if name.starts_with('/') && !whole {
-            (file_name(name), name.ends_with(" (deleted)"))
+        let b = name.as_bytes();
+        let whole =
+            b.starts_with(b"/dev/") || b.starts_with(b"/SYSV") || b.starts_with(b"/anon_hugepage");
+        let (base, deleted) = if b.first() == Some(&b'/') && !whole {
+            // The file name ([`crate::vocab::names::file_name`]): after the last '/', without " (deleted)".
+            let (stem, deleted) = match name.strip_suffix(" (deleted)") {
+                Some(stem) => (stem, true),
+                None => (name, false),
+            };
+            match memchr::memrchr(b'/', stem.as_bytes()) {
+                Some(i) => (&stem[i + 1..], deleted),
+                None => (stem, deleted),
+            }
         } else {
             (name, false)
         };
@@ -183,7 +185,6 @@ mod tests {
         }
         for s in ["", "text", "é\u{202e}x", "a very long text"] {
             assert_eq!(one(|l| l.left(s, 12)), format!("{s:<12}\n"));
-            assert_eq!(one(|l| l.right(s, 7)), format!("{s:>7}\n"));
         }
     }
 
@@ -201,6 +202,11 @@ mod tests {
             "/tmp/del\u{7f}.so",
             "[heap]",
             "",
+            "/",
+            "/a/ (deleted)",
+            "noslash (deleted)",
+            "/dev/shm/x (deleted)",
+            "/a/b/c\\d.so (deleted)",
         ] {
             assert_eq!(
                 one(|l| l.short_name(n)),

@@ -147,7 +147,18 @@ impl<'w, W: Write> Out<'w, W> {
     }
 
     /// A number in decimal, four digits per division (serde_json's way, by `itoa`).
+    #[inline]
     fn u64(&mut self, v: u64) {
+        // Most numbers of a layout are below 10 (types, flags, indices, zeros).
+        if v < 10 {
+            self.buf.push(b'0' + v as u8);
+        } else {
+            self.long_u64(v);
+        }
+    }
+
+    #[inline(never)]
+    fn long_u64(&mut self, v: u64) {
         let mut tmp = [0u8; 20];
         let i = decimal(&mut tmp, v);
         self.buf.extend_from_slice(&tmp[i..]);
@@ -287,22 +298,28 @@ impl<'w, W: Write> Out<'w, W> {
         } = f;
         self.raw(b"\"size\":");
         self.u64(*size);
-        for (key, v) in [
-            (&b",\"rss\":"[..], rss),
-            (b",\"pss\":", pss),
-            (b",\"shared_clean\":", shared_clean),
-            (b",\"shared_dirty\":", shared_dirty),
-            (b",\"private_clean\":", private_clean),
-            (b",\"private_dirty\":", private_dirty),
-            (b",\"anonymous\":", anonymous),
-            (b",\"swap\":", swap),
-            (b",\"swap_pss\":", swap_pss),
-            (b",\"locked\":", locked),
-            (b",\"hugetlb\":", hugetlb),
-        ] {
-            self.raw(key);
-            self.opt_u64(*v);
-        }
+        self.raw(b",\"rss\":");
+        self.opt_u64(*rss);
+        self.raw(b",\"pss\":");
+        self.opt_u64(*pss);
+        self.raw(b",\"shared_clean\":");
+        self.opt_u64(*shared_clean);
+        self.raw(b",\"shared_dirty\":");
+        self.opt_u64(*shared_dirty);
+        self.raw(b",\"private_clean\":");
+        self.opt_u64(*private_clean);
+        self.raw(b",\"private_dirty\":");
+        self.opt_u64(*private_dirty);
+        self.raw(b",\"anonymous\":");
+        self.opt_u64(*anonymous);
+        self.raw(b",\"swap\":");
+        self.opt_u64(*swap);
+        self.raw(b",\"swap_pss\":");
+        self.opt_u64(*swap_pss);
+        self.raw(b",\"locked\":");
+        self.opt_u64(*locked);
+        self.raw(b",\"hugetlb\":");
+        self.opt_u64(*hugetlb);
     }
 
     fn figures(&mut self, f: &Figures) {
@@ -631,12 +648,28 @@ fn decimal(b: &mut [u8; 20], mut v: u64) -> usize {
 
 /// Whether serde_json writes `s` as it is between quotes: no control character
 /// (below 0x20), no `"` and no `\`. Bytes of 0x7f and above are written as they are.
+/// Eight bytes at a time (paths are tens of bytes).
 #[inline]
 fn needs_no_escape(s: &[u8]) -> bool {
-    // No early exit: the loop compiles to a vector test of many bytes at a time.
-    !s.iter().fold(false, |bad, &b| {
-        bad | (b < 0x20) | (b == b'"') | (b == b'\\')
-    })
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Whether a byte of `x` is below `n` (n <= 128; exact as a whole: a borrow only
+    // follows a byte that is already below).
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
+    let mut chunks = s.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let x = u64::from_le_bytes(w);
+        // A byte equal to c is a zero byte of x ^ c.
+        if below(x, 0x20) | below(x ^ (ONES * 0x22), 1) | below(x ^ (ONES * 0x5c), 1) != 0 {
+            return false;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .all(|&b| b >= 0x20 && b != b'"' && b != b'\\')
 }
 
 #[cfg(test)]
@@ -810,9 +843,31 @@ mod tests {
             ns.extend([p - 1, p, p + 1, p.wrapping_mul(3).wrapping_add(7)]);
         }
         for n in ns {
-            let mut b = [0u8; 20];
-            let i = decimal(&mut b, n);
-            assert_eq!(&b[i..], n.to_string().as_bytes());
+            let mut j = Vec::new();
+            let mut out = Out::new(&mut j);
+            out.u64(n);
+            out.raw(b",");
+            out.finish().unwrap();
+            assert_eq!(j, format!("{n},\n").as_bytes());
+        }
+    }
+
+    #[test]
+    fn plain_bytes_in_every_place() {
+        let plain = |s: &[u8]| s.iter().all(|&b| b >= 0x20 && b != b'"' && b != b'\\');
+        for len in 0..20 {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut s = vec![b'a'; len];
+                    s[at] = b;
+                    assert_eq!(needs_no_escape(&s), plain(&s), "{len} {at} {b}");
+                    // Around bytes that borrow or carry.
+                    s.iter_mut().filter(|x| **x == b'a').for_each(|x| *x = 0xff);
+                    assert_eq!(needs_no_escape(&s), plain(&s), "{len} {at} {b} in 0xff");
+                    s.iter_mut().filter(|x| **x == 0xff).for_each(|x| *x = 0x20);
+                    assert_eq!(needs_no_escape(&s), plain(&s), "{len} {at} {b} in 0x20");
+                }
+            }
         }
     }
 

@@ -39,9 +39,15 @@ impl HumanBuf {
 
     /// The text of `n` as [`human`] writes it, in this buffer.
     pub fn format(&mut self, n: Option<u64>) -> &str {
+        // Only ASCII digits, '.', 'B', unit letters and '-' are written.
+        std::str::from_utf8(self.format_ascii(n)).unwrap_or("?")
+    }
+
+    /// [`HumanBuf::format`] as bytes (all ASCII).
+    pub fn format_ascii(&mut self, n: Option<u64>) -> &[u8] {
         const UNITS: [u8; 5] = *b"KMGTP";
         let Some(n) = n else {
-            return "-";
+            return b"-";
         };
         // Written backwards from the end: unit, tenths, units.
         let b = &mut self.bytes;
@@ -51,17 +57,7 @@ impl HumanBuf {
             b[i] = b'B';
             i = digits(b, i, n);
         } else {
-            // Tenths of the unit, rounded half up, in integers (float formatting is
-            // slow): the unit is the first at which the value shows below 1024.
-            let n10 = u128::from(n) * 10;
-            let mut u = 0;
-            let mut shift = 10;
-            while (n10 >> shift) >= 1024 * 10 - 5 && u + 1 < UNITS.len() {
-                shift += 10;
-                u += 1;
-            }
-            // At most 16384P, in tenths 163840: fits in a u64.
-            let tenths = ((n10 + (1u128 << (shift - 1))) >> shift) as u64;
+            let (u, tenths) = tenths_of_unit(n);
             i -= 1;
             b[i] = UNITS[u];
             if tenths >= 1000 {
@@ -73,8 +69,36 @@ impl HumanBuf {
                 i = digits(b, i, tenths / 10);
             }
         }
-        // Only ASCII digits, '.', and unit letters were written.
-        std::str::from_utf8(&b[i..]).unwrap_or("?")
+        &b[i..]
+    }
+}
+
+/// The unit of `n` (0 for K .. 4 for P: the first at which it shows below 1024) and
+/// `n` in tenths of it, rounded half up; `n` is 1024 or more. In integers (float
+/// formatting is slow), with shifts (units are powers of two); in 128 bits only when
+/// ten times `n` does not fit in 64.
+fn tenths_of_unit(n: u64) -> (usize, u64) {
+    const LAST: usize = 4;
+    match n.checked_mul(10) {
+        Some(n10) => {
+            let (mut u, mut shift) = (0, 10);
+            while (n10 >> shift) >= 1024 * 10 - 5 && u < LAST {
+                shift += 10;
+                u += 1;
+            }
+            // (n10 + half) >> shift, without the sum's overflow.
+            (u, (n10 >> shift) + ((n10 >> (shift - 1)) & 1))
+        }
+        None => {
+            let n10 = u128::from(n) * 10;
+            let (mut u, mut shift) = (0, 10);
+            while (n10 >> shift) >= 1024 * 10 - 5 && u < LAST {
+                shift += 10;
+                u += 1;
+            }
+            // At most 16384P, in tenths 163840: fits in a u64.
+            (u, ((n10 + (1u128 << (shift - 1))) >> shift) as u64)
+        }
     }
 }
 
