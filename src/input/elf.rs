@@ -309,82 +309,24 @@ impl Head {
         offset: u64,
         len: usize,
     ) -> io::Result<Cow<'a, [u8]>> {
-        match held(&self.bytes, 0, self.whole, offset, len) {
-            Some(b) => Ok(Cow::Borrowed(b)),
-            None => read_upto(src, offset, len).map(Cow::Owned),
+        match usize::try_from(offset) {
+            Ok(start) if start <= self.bytes.len() => {
+                if let Some(r) = start
+                    .checked_add(len)
+                    .and_then(|end| self.bytes.get(start..end))
+                {
+                    return Ok(Cow::Borrowed(r));
+                }
+                if self.whole {
+                    return Ok(Cow::Borrowed(&self.bytes[start..]));
+                }
+            }
+            _ if self.whole => return Ok(Cow::Borrowed(&[])),
+            _ => {}
         }
+        read_upto(src, offset, len).map(Cow::Owned)
     }
 }
-
-/// Bytes of a file read at `start`: the first bytes ([`Head`]) or a later read.
-struct Window<'a> {
-    start: u64,
-    bytes: Cow<'a, [u8]>,
-    /// The file ends within these bytes.
-    whole: bool,
-}
-
-impl<'a> Window<'a> {
-    /// The first bytes of the file.
-    fn of_head(head: &'a Head) -> Self {
-        Window {
-            start: 0,
-            bytes: Cow::Borrowed(&head.bytes),
-            whole: head.whole,
-        }
-    }
-
-    /// A window that holds `len` bytes at `offset`: the first bytes when they hold
-    /// them, else one read from up to `lead` bytes before `offset`.
-    fn around<R: ReadAt + ?Sized>(
-        head: &'a Head,
-        src: &R,
-        offset: u64,
-        len: usize,
-        lead: usize,
-    ) -> io::Result<Self> {
-        let first = Window::of_head(head);
-        if first.get(offset, len).is_some() {
-            return Ok(first);
-        }
-        let start = offset.saturating_sub(lead as u64);
-        // At most `lead` more than `len`.
-        let want = (offset - start) as usize + len;
-        let bytes = read_upto(src, start, want)?;
-        Ok(Window {
-            start,
-            whole: bytes.len() < want,
-            bytes: Cow::Owned(bytes),
-        })
-    }
-
-    /// `len` bytes at `offset`, or fewer when the file ends first (as [`read_upto`]
-    /// reads them); `None` when this window does not hold them.
-    fn get(&self, offset: u64, len: usize) -> Option<&[u8]> {
-        held(&self.bytes, self.start, self.whole, offset, len)
-    }
-}
-
-/// `len` bytes at `offset` of a file, or fewer when it ends first (as [`read_upto`]
-/// reads them), from `bytes` read at `start` (`whole`: the file ends within them);
-/// `None` when `bytes` do not hold them.
-fn held(bytes: &[u8], start: u64, whole: bool, offset: u64, len: usize) -> Option<&[u8]> {
-    let rel = usize::try_from(offset.checked_sub(start)?).ok();
-    let Some(rel) = rel.filter(|&r| r <= bytes.len()) else {
-        // Past the end of these bytes: nothing there if the file ends in them.
-        return whole.then_some(&[][..]);
-    };
-    match rel.checked_add(len) {
-        Some(end) if end <= bytes.len() => Some(&bytes[rel..end]),
-        _ if whole => Some(&bytes[rel..]),
-        _ => None,
-    }
-}
-
-/// Bytes read before the section header table with it: linkers put the section name
-/// table just there (every library of a Debian system: at most 7 bytes between them,
-/// names of at most 1,065 bytes), so one read gets both.
-const NAMES_LEAD: usize = 2048;
 
 /// Reads the header, program headers and build ID of the ELF file behind `src`.
 pub fn read<R: ReadAt + ?Sized>(src: &R) -> Result<ElfInfo, ElfError> {
@@ -570,9 +512,8 @@ pub fn read_sections<R: ReadAt + ?Sized>(src: &R) -> Result<SectionTable, ElfErr
 }
 
 /// [`read_sections`] with the file's first bytes already read. One read of the table
-/// (section 0 with it) when `e_shnum` gives the count, two when the count is in
-/// section 0; the name table comes with the table when it lies just before it (where
-/// linkers put it), else with one more read.
+/// (section 0 with it) when `e_shnum` gives the count; two when the count is in
+/// section 0; one more of the name table.
 pub fn read_sections_with<R: ReadAt + ?Sized>(
     src: &R,
     head: &Head,
@@ -599,16 +540,17 @@ pub fn read_sections_with<R: ReadAt + ?Sized>(
     };
     // With e_shnum 0 the count is section 0's sh_size: read section 0 first. Else
     // the table is read at once (at most 65535 entries, under MAX_SHDR_BYTES) and
-    // section 0 is its first entry. The bytes just before the table come with it:
-    // linkers put the section name table there.
+    // section 0 is its first entry.
     let known = u64::from(header.e_shnum);
-    let first_len = entsize as usize * known.max(1) as usize;
-    let first = Window::around(head, src, header.e_shoff, first_len, NAMES_LEAD)?;
-    let first_bytes = first.get(header.e_shoff, first_len).unwrap_or(&[]);
-    if (first_bytes.len() as u64) < entsize {
+    let first = head.fetch(
+        src,
+        header.e_shoff,
+        entsize as usize * known.max(1) as usize,
+    )?;
+    if (first.len() as u64) < entsize {
         return Err(sh0_missing());
     }
-    let sh0 = SectionHeader::parse_from(first_bytes, 0, 1, ctx)
+    let sh0 = SectionHeader::parse_from(&first, 0, 1, ctx)
         .map_err(|e| ElfError::Malformed(format!("section header 0: {e}")))?;
     let count = match header.e_shnum {
         0 => sh0[0].sh_size,
@@ -630,12 +572,11 @@ pub fn read_sections_with<R: ReadAt + ?Sized>(
                 MAX_SHDR_BYTES >> 20
             ))
         })?;
-    let window = if known == 0 {
-        Window::around(head, src, header.e_shoff, table as usize, NAMES_LEAD)?
+    let raw = if known == 0 {
+        head.fetch(src, header.e_shoff, table as usize)?
     } else {
         first
     };
-    let raw = window.get(header.e_shoff, table as usize).unwrap_or(&[]);
     if (raw.len() as u64) < table {
         return Err(ElfError::Truncated(format!(
             "{count} section headers at offset 0x{:x} end past the end of the file",
@@ -670,10 +611,7 @@ pub fn read_sections_with<R: ReadAt + ?Sized>(
             None
         }
         Some(s) => {
-            let bytes = match window.get(s.offset, s.size as usize) {
-                Some(b) => Cow::Borrowed(b),
-                None => head.fetch(src, s.offset, s.size as usize)?,
-            };
+            let bytes = head.fetch(src, s.offset, s.size as usize)?;
             if (bytes.len() as u64) < s.size {
                 names_problem = Some(format!(
                     "section name string table at offset 0x{:x} ends past the end of the file",
@@ -925,169 +863,6 @@ mod tests {
         assert!(read(&elf64(&[[1, 5, 0, 0, 0x2000, 0x1000, 0x1000]], 56, 1)[..]).is_err());
         // Overflowing vaddr + memsz.
         assert!(read(&elf64(&[[1, 5, 0, u64::MAX - 1, 0, 0x1000, 0x1000]], 56, 1)[..]).is_err());
-    }
-
-    /// The section reader before issue 10 (separate reads of the header, section 0,
-    /// the table and the names), kept to check the windowed reads against.
-    fn old_read_sections(src: &[u8]) -> Result<SectionTable, ElfError> {
-        use goblin::elf::section_header::SHN_XINDEX;
-
-        let head = read_upto(src, 0, 64)?;
-        let header = parse_header(&head)?;
-        if header.e_shoff == 0 {
-            return Ok(SectionTable::default());
-        }
-        let ctx = ctx_of(&header);
-        let entsize: u64 = if ctx.container.is_big() { 64 } else { 40 };
-        if u64::from(header.e_shentsize) != entsize {
-            return Err(ElfError::Malformed(format!(
-                "e_shentsize is {}, expected {entsize}",
-                header.e_shentsize
-            )));
-        }
-        let sh0_raw = read_upto(src, header.e_shoff, entsize as usize)?;
-        if (sh0_raw.len() as u64) < entsize {
-            return Err(ElfError::Truncated(format!(
-                "section header 0 at offset 0x{:x} is past the end of the file",
-                header.e_shoff
-            )));
-        }
-        let sh0 = SectionHeader::parse_from(&sh0_raw, 0, 1, ctx)
-            .map_err(|e| ElfError::Malformed(format!("section header 0: {e}")))?;
-        let count = match header.e_shnum {
-            0 => sh0[0].sh_size,
-            n => u64::from(n),
-        };
-        if count == 0 {
-            return Ok(SectionTable::default());
-        }
-        let strndx = match u32::from(header.e_shstrndx) {
-            SHN_XINDEX => u64::from(sh0[0].sh_link),
-            n => u64::from(n),
-        };
-        let table = count
-            .checked_mul(entsize)
-            .filter(|&t| t <= MAX_SHDR_BYTES)
-            .ok_or_else(|| {
-                ElfError::Malformed(format!(
-                    "{count} section headers are more than {} MiB",
-                    MAX_SHDR_BYTES >> 20
-                ))
-            })?;
-        let raw = read_upto(src, header.e_shoff, table as usize)?;
-        if (raw.len() as u64) < table {
-            return Err(ElfError::Truncated(format!(
-                "{count} section headers at offset 0x{:x} end past the end of the file",
-                header.e_shoff
-            )));
-        }
-        let parsed = SectionHeader::parse_from(&raw, 0, count as usize, ctx)
-            .map_err(|e| ElfError::Malformed(format!("section headers: {e}")))?;
-
-        let mut names_problem = None;
-        let strtab: Option<Vec<u8>> = match parsed.get(strndx as usize) {
-            _ if strndx == 0 => {
-                names_problem = Some("no section name string table (e_shstrndx is 0)".into());
-                None
-            }
-            None => {
-                names_problem = Some(format!(
-                    "section name string table index {strndx} is not below the {count} sections"
-                ));
-                None
-            }
-            Some(s) if s.sh_size > MAX_SHSTRTAB_BYTES => {
-                names_problem = Some(format!(
-                    "section name string table of {} bytes is over the {} MiB cap",
-                    s.sh_size,
-                    MAX_SHSTRTAB_BYTES >> 20
-                ));
-                None
-            }
-            Some(s) => {
-                let bytes = read_upto(src, s.sh_offset, s.sh_size as usize)?;
-                if (bytes.len() as u64) < s.sh_size {
-                    names_problem = Some(format!(
-                        "section name string table at offset 0x{:x} ends past the end of the file",
-                        s.sh_offset
-                    ));
-                    None
-                } else {
-                    Some(bytes)
-                }
-            }
-        };
-        let sections = parsed
-            .iter()
-            .enumerate()
-            .map(|(index, s)| Shdr {
-                index,
-                name: strtab.as_ref().and_then(|t| {
-                    let rest = t.get(s.sh_name..)?;
-                    let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
-                    Some(rest[..end].to_vec())
-                }),
-                sh_type: s.sh_type,
-                flags: s.sh_flags,
-                addr: s.sh_addr,
-                offset: s.sh_offset,
-                size: s.sh_size,
-            })
-            .collect();
-        Ok(SectionTable {
-            sections,
-            names_problem,
-        })
-    }
-
-    /// Issue 10: the section table and names read in one window give what separate
-    /// reads gave, on a real file cut at every place that matters and with its
-    /// offsets moved.
-    #[test]
-    fn windowed_section_reads_as_separate_ones() {
-        let exe = std::fs::read("/proc/self/exe").unwrap();
-        let shoff = u64::from_le_bytes(exe[40..48].try_into().unwrap()) as usize;
-        let t = read_sections(&exe[..]).unwrap();
-        let names = t
-            .sections
-            .iter()
-            .find(|s| s.name.as_deref() == Some(b".shstrtab"));
-        let names = names.unwrap().offset as usize;
-        let mut cuts: Vec<usize> = vec![0, 10, 63, 64, 65, 1023, 1024, 1025, exe.len()];
-        for at in [shoff, names, exe.len()] {
-            for d in 0..80 {
-                cuts.extend([at.saturating_sub(d), (at + d).min(exe.len())]);
-            }
-        }
-        let same = |f: &[u8], what: &str| {
-            let (a, b) = (read_sections(f), old_read_sections(f));
-            assert_eq!(format!("{a:?}"), format!("{b:?}"), "{what}");
-        };
-        for &cut in &cuts {
-            same(&exe[..cut], &format!("cut at {cut}"));
-        }
-        // The table moved (e_shoff), its count changed (e_shnum 0: the count in section
-        // 0), the name table's index changed.
-        for (field, at, width) in [
-            ("e_shoff", 40, 8),
-            ("e_shnum", 60, 2),
-            ("e_shstrndx", 62, 2),
-        ] {
-            for v in [
-                0u64,
-                1,
-                2,
-                64,
-                1000,
-                0xffff,
-                shoff as u64 - 2048,
-                exe.len() as u64 - 64,
-            ] {
-                let mut f = exe.clone();
-                f[at..at + width].copy_from_slice(&v.to_le_bytes()[..width]);
-                same(&f, &format!("{field} = {v}"));
-            }
-        }
     }
 
     #[test]
