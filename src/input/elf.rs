@@ -865,6 +865,169 @@ mod tests {
         assert!(read(&elf64(&[[1, 5, 0, u64::MAX - 1, 0, 0x1000, 0x1000]], 56, 1)[..]).is_err());
     }
 
+    /// The section reader before issue 10 (separate reads of the header, section 0,
+    /// the table and the names), kept to check the windowed reads against.
+    fn old_read_sections(src: &[u8]) -> Result<SectionTable, ElfError> {
+        use goblin::elf::section_header::SHN_XINDEX;
+
+        let head = read_upto(src, 0, 64)?;
+        let header = parse_header(&head)?;
+        if header.e_shoff == 0 {
+            return Ok(SectionTable::default());
+        }
+        let ctx = ctx_of(&header);
+        let entsize: u64 = if ctx.container.is_big() { 64 } else { 40 };
+        if u64::from(header.e_shentsize) != entsize {
+            return Err(ElfError::Malformed(format!(
+                "e_shentsize is {}, expected {entsize}",
+                header.e_shentsize
+            )));
+        }
+        let sh0_raw = read_upto(src, header.e_shoff, entsize as usize)?;
+        if (sh0_raw.len() as u64) < entsize {
+            return Err(ElfError::Truncated(format!(
+                "section header 0 at offset 0x{:x} is past the end of the file",
+                header.e_shoff
+            )));
+        }
+        let sh0 = SectionHeader::parse_from(&sh0_raw, 0, 1, ctx)
+            .map_err(|e| ElfError::Malformed(format!("section header 0: {e}")))?;
+        let count = match header.e_shnum {
+            0 => sh0[0].sh_size,
+            n => u64::from(n),
+        };
+        if count == 0 {
+            return Ok(SectionTable::default());
+        }
+        let strndx = match u32::from(header.e_shstrndx) {
+            SHN_XINDEX => u64::from(sh0[0].sh_link),
+            n => u64::from(n),
+        };
+        let table = count
+            .checked_mul(entsize)
+            .filter(|&t| t <= MAX_SHDR_BYTES)
+            .ok_or_else(|| {
+                ElfError::Malformed(format!(
+                    "{count} section headers are more than {} MiB",
+                    MAX_SHDR_BYTES >> 20
+                ))
+            })?;
+        let raw = read_upto(src, header.e_shoff, table as usize)?;
+        if (raw.len() as u64) < table {
+            return Err(ElfError::Truncated(format!(
+                "{count} section headers at offset 0x{:x} end past the end of the file",
+                header.e_shoff
+            )));
+        }
+        let parsed = SectionHeader::parse_from(&raw, 0, count as usize, ctx)
+            .map_err(|e| ElfError::Malformed(format!("section headers: {e}")))?;
+
+        let mut names_problem = None;
+        let strtab: Option<Vec<u8>> = match parsed.get(strndx as usize) {
+            _ if strndx == 0 => {
+                names_problem = Some("no section name string table (e_shstrndx is 0)".into());
+                None
+            }
+            None => {
+                names_problem = Some(format!(
+                    "section name string table index {strndx} is not below the {count} sections"
+                ));
+                None
+            }
+            Some(s) if s.sh_size > MAX_SHSTRTAB_BYTES => {
+                names_problem = Some(format!(
+                    "section name string table of {} bytes is over the {} MiB cap",
+                    s.sh_size,
+                    MAX_SHSTRTAB_BYTES >> 20
+                ));
+                None
+            }
+            Some(s) => {
+                let bytes = read_upto(src, s.sh_offset, s.sh_size as usize)?;
+                if (bytes.len() as u64) < s.sh_size {
+                    names_problem = Some(format!(
+                        "section name string table at offset 0x{:x} ends past the end of the file",
+                        s.sh_offset
+                    ));
+                    None
+                } else {
+                    Some(bytes)
+                }
+            }
+        };
+        let sections = parsed
+            .iter()
+            .enumerate()
+            .map(|(index, s)| Shdr {
+                index,
+                name: strtab.as_ref().and_then(|t| {
+                    let rest = t.get(s.sh_name..)?;
+                    let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+                    Some(rest[..end].to_vec())
+                }),
+                sh_type: s.sh_type,
+                flags: s.sh_flags,
+                addr: s.sh_addr,
+                offset: s.sh_offset,
+                size: s.sh_size,
+            })
+            .collect();
+        Ok(SectionTable {
+            sections,
+            names_problem,
+        })
+    }
+
+    /// Issue 10: the section table read with section 0 and through the first bytes
+    /// gives what separate reads gave, on a real file cut at every place that matters
+    /// and with its offsets moved.
+    #[test]
+    fn section_reads_as_separate_ones() {
+        let exe = std::fs::read("/proc/self/exe").unwrap();
+        let shoff = u64::from_le_bytes(exe[40..48].try_into().unwrap()) as usize;
+        let t = read_sections(&exe[..]).unwrap();
+        let names = t
+            .sections
+            .iter()
+            .find(|s| s.name.as_deref() == Some(b".shstrtab"));
+        let names = names.unwrap().offset as usize;
+        let mut cuts: Vec<usize> = vec![0, 10, 63, 64, 65, 1023, 1024, 1025, exe.len()];
+        for at in [shoff, names, exe.len()] {
+            for d in 0..80 {
+                cuts.extend([at.saturating_sub(d), (at + d).min(exe.len())]);
+            }
+        }
+        let same = |f: &[u8], what: &str| {
+            let (a, b) = (read_sections(f), old_read_sections(f));
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "{what}");
+        };
+        for &cut in &cuts {
+            same(&exe[..cut], &format!("cut at {cut}"));
+        }
+        // The table moved (e_shoff), its count changed (e_shnum 0: the count in section
+        // 0), the name table's index changed.
+        for (field, at, width) in [
+            ("e_shoff", 40, 8),
+            ("e_shnum", 60, 2),
+            ("e_shstrndx", 62, 2),
+        ] {
+            for v in [
+                0u64,
+                1,
+                2,
+                64,
+                1000,
+                0xffff,
+                shoff as u64 - 2048,
+                exe.len() as u64 - 64,
+            ] {
+                let mut f = exe.clone();
+                f[at..at + width].copy_from_slice(&v.to_le_bytes()[..width]);
+                same(&f, &format!("{field} = {v}"));
+            }
+        }
+    }
+
     #[test]
     fn build_id_in_hex() {
         let mut info = read(&elf64(&[], 56, 0)[..]).unwrap();
