@@ -57,7 +57,7 @@ pub fn title(report: &Report, origin: Origin<'_>) -> String {
 }
 
 /// Writes the table of `report`: its [`title`], a header, one line per region, the
-/// totals. Rows are written without an allocation ([`Line`]): thousands of them.
+/// totals. Rows are written without an allocation: thousands of them.
 pub fn table<W: Write>(
     report: &Report,
     origin: Origin<'_>,
