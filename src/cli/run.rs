@@ -126,7 +126,7 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             };
             print(|out| {
                 if json {
-                    elfmaps::render::json(&report, out)
+                    elfmaps::render::map::json(&report, out)
                 } else {
                     let mut file = String::new();
                     let origin = origin(&input.target, &mut file);
@@ -482,7 +482,7 @@ pub(crate) fn run_map_many(pids: &[Resolved], json: bool, color: bool) -> io::Re
         warn(&report);
         print(|out| {
             if json {
-                elfmaps::render::json(&report, out)
+                elfmaps::render::map::json(&report, out)
             } else {
                 if !first {
                     writeln!(out)?;
@@ -744,7 +744,7 @@ pub(crate) fn run_layout(
     }
     print(|out| {
         if json {
-            elfmaps::render::json(&report, out)
+            elfmaps::render::layout::json(&report, out)
         } else {
             elfmaps::render::layout::table(&report, out, color)
         }

@@ -33,6 +33,12 @@ pub fn file_warning_text(o: &FileLayout, warning: &Warning) -> String {
     )
 }
 
+/// Writes the layouts as JSON (`layout --json`): the bytes [`super::json()`] writes,
+/// by a hand-written writer several times faster on hundreds of files.
+pub fn json<W: Write>(layouts: &Layouts, out: &mut W) -> io::Result<()> {
+    super::json::layouts(layouts, out)
+}
+
 fn finding_style(kind: FindingKind) -> Style {
     match kind {
         FindingKind::WxSegment | FindingKind::ExecStack | FindingKind::Textrel => {

@@ -8,6 +8,7 @@
 //! names chosen by whoever created a file are escaped ([`crate::vocab::escape`]).
 //! Printers write to any `W: Write` (the CLI gives them one buffered writer).
 
+mod cells;
 pub mod check;
 pub mod diff;
 pub mod html;

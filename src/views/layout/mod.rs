@@ -8,8 +8,9 @@
 //! relocations, alignment, shared pages). docs/layout.md explains every figure and
 //! finding. The printers are in [`crate::render::layout`].
 //!
-//! Only headers are read, with bounded reads ([`elf::read`], [`elf::read_sections`],
-//! [`elf::read_dynamic`]): a few `pread`s per file whatever its size. A file that is not
+//! Only headers are read, with bounded reads ([`elf::read_with`],
+//! [`elf::read_sections_with`], [`elf::read_dynamic_with`] on one [`Head`]): four
+//! `pread`s per file whatever its size. A file that is not
 //! ELF at all (a linker script such as Debian's `libc.so`) is skipped with a warning; a
 //! damaged ELF file or one that cannot be read is an error for that file only; a
 //! damaged section table or dynamic section is a warning and the rest is still reported.
@@ -21,7 +22,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::input::elf::{self, DynamicFlags, ElfError, ElfInfo, Phdr, ReadAt, SectionTable, Shdr};
+use crate::input::elf::{
+    self, DynamicFlags, ElfError, ElfInfo, Head, Phdr, ReadAt, SectionTable, Shdr,
+};
 use crate::label::{self, Label};
 use crate::source::{Opened, Precheck, files};
 use crate::vocab::names::lossy;
@@ -265,10 +268,14 @@ struct Headers {
     warnings: Vec<(Code, String)>,
 }
 
+/// Reads the headers of one file: its first bytes once, then the section table, the
+/// name table and the dynamic section where they are (four `pread`s in all for
+/// almost every file).
 fn read_headers<R: ReadAt + ?Sized>(src: &R) -> Result<Headers, ElfError> {
-    let info = elf::read(src)?;
+    let head = Head::read(src)?;
+    let info = elf::read_with(src, &head)?;
     let mut warnings = Vec::new();
-    let sections = match elf::read_sections(src) {
+    let sections = match elf::read_sections_with(src, &head) {
         Ok(t) => {
             if let Some(p) = &t.names_problem {
                 warnings.push((Code::SectionsUnreadable, format!("section names: {p}")));
@@ -283,7 +290,7 @@ fn read_headers<R: ReadAt + ?Sized>(src: &R) -> Result<Headers, ElfError> {
             None
         }
     };
-    let dynamic = match elf::read_dynamic(src, &info) {
+    let dynamic = match elf::read_dynamic_with(src, &head, &info) {
         Ok(d) => d,
         Err(e) => {
             warnings.push((
@@ -354,10 +361,13 @@ fn build(h: Headers, path: &[u8], page: PageSize) -> FileLayout {
 
     let mut segments = segments(&info, page, too_many);
     let shdrs: &[Shdr] = sections.as_ref().map_or(&[], |t| &t.sections[..]);
-    let mut out_sections = sections_of(shdrs);
-    if let Err(w) = map_sections(&info, shdrs, &mut segments, &mut out_sections) {
-        warnings.push((Code::LimitReached, w));
-    }
+    let pairs = match pairs(&info, shdrs) {
+        Ok(p) => Some(p),
+        Err(w) => {
+            warnings.push((Code::LimitReached, w));
+            None
+        }
+    };
 
     let mut findings = if matches!(info.e_type, 2 | 3) {
         audit::audit(&audit::Facts {
@@ -373,6 +383,8 @@ fn build(h: Headers, path: &[u8], page: PageSize) -> FileLayout {
     if let Some(w) = cap_findings(&mut findings) {
         warnings.push((Code::LimitReached, w));
     }
+    let shdrs = sections.map(|t| t.sections).unwrap_or_default();
+    let out_sections = map_sections(shdrs, &mut segments, pairs.as_deref());
 
     let (path, path_bytes) = lossy(path);
     let warnings = warnings
@@ -397,12 +409,22 @@ fn build(h: Headers, path: &[u8], page: PageSize) -> FileLayout {
 /// The program headers, with the kinds of each PT_LOAD (not computed when there are
 /// `too_many`).
 fn segments(info: &ElfInfo, page: PageSize, too_many: bool) -> Vec<Segment> {
-    let relro: Vec<Phdr> = info
-        .phdrs
-        .iter()
-        .filter(|p| p.is_relro())
-        .copied()
-        .collect();
+    // One layout for every PT_LOAD alone with the PT_GNU_RELROs: its first program
+    // header is each PT_LOAD in turn.
+    let mut alone = ElfInfo {
+        class: info.class,
+        little_endian: info.little_endian,
+        e_type: info.e_type,
+        machine: info.machine,
+        phdrs: Vec::new(),
+        build_id: None,
+    };
+    if let Some(first) = info.phdrs.first() {
+        alone.phdrs.push(*first);
+        alone
+            .phdrs
+            .extend(info.phdrs.iter().filter(|p| p.is_relro()).copied());
+    }
     info.phdrs
         .iter()
         .map(|p| Segment {
@@ -419,85 +441,99 @@ fn segments(info: &ElfInfo, page: PageSize, too_many: bool) -> Vec<Segment> {
             kind: if too_many {
                 None
             } else {
-                segment_kind(info, p, &relro, page)
+                segment_kind(&mut alone, p, page)
             },
             sections: Vec::new(),
         })
         .collect()
 }
 
-/// Kinds of one PT_LOAD's own pages, as if no other segment painted over them.
-fn segment_kind(info: &ElfInfo, p: &Phdr, relro: &[Phdr], page: PageSize) -> Option<String> {
+/// Kinds of one PT_LOAD's own pages, as if no other segment painted over them:
+/// `alone` holds the PT_GNU_RELROs after its first program header, which becomes `p`.
+fn segment_kind(alone: &mut ElfInfo, p: &Phdr, page: PageSize) -> Option<String> {
     if !p.is_load() || p.memsz == 0 {
         return None;
     }
-    let mut phdrs = Vec::with_capacity(1 + relro.len());
-    phdrs.push(*p);
-    phdrs.extend_from_slice(relro);
-    let alone = ElfInfo {
-        class: info.class,
-        little_endian: info.little_endian,
-        e_type: info.e_type,
-        machine: info.machine,
-        phdrs,
-        build_id: None,
-    };
-    let labels = labels(&alone, page)?;
-    let mut kinds: Vec<&str> = Vec::new();
+    alone.phdrs[0] = *p;
+    let labels = labels(alone, page)?;
+    let mut kinds = String::new();
     for l in labels.iter().filter(|l| l.segment == Some(p.index)) {
-        if !kinds.contains(&l.kind.as_str()) {
-            kinds.push(l.kind.as_str());
+        let k = l.kind.as_str();
+        if !kinds.split('+').any(|x| x == k) {
+            if !kinds.is_empty() {
+                kinds.push('+');
+            }
+            kinds.push_str(k);
         }
     }
-    (!kinds.is_empty()).then(|| kinds.join("+"))
+    (!kinds.is_empty()).then_some(kinds)
 }
 
-/// Section headers 1.. (section 0 is not a section).
-fn sections_of(shdrs: &[Shdr]) -> Vec<Section> {
-    shdrs
-        .iter()
-        .skip(1)
-        .map(|s| Section {
-            index: s.index,
-            name: s
-                .name
-                .as_ref()
-                .map(|n| String::from_utf8_lossy(n).into_owned()),
-            sh_type: s.sh_type,
-            sh_flags: s.flags,
-            addr: s.addr,
-            offset: s.offset,
-            size: s.size,
-            segments: Vec::new(),
-        })
-        .collect()
-}
-
-/// readelf's section-to-segment mapping, both ways; a warning when there are too
-/// many pairs to compute it.
-fn map_sections(
-    info: &ElfInfo,
-    shdrs: &[Shdr],
-    segments: &mut [Segment],
-    sections: &mut [Section],
-) -> Result<(), String> {
-    let pairs = (sections.len() as u64).saturating_mul(segments.len() as u64);
+/// readelf's section-to-segment mapping: for each section header 1.. (section 0 is
+/// not a section), whether each segment holds it, section after section; an error
+/// (the warning) when there are too many pairs to compute it.
+fn pairs(info: &ElfInfo, shdrs: &[Shdr]) -> Result<Vec<bool>, String> {
+    let n_sections = shdrs.len().saturating_sub(1);
+    let n_segments = info.phdrs.len();
+    let pairs = (n_sections as u64).saturating_mul(n_segments as u64);
     if pairs > MAX_MAPPING_PAIRS {
         return Err(format!(
-            "{} sections x {} segments: section-to-segment mapping not computed",
-            sections.len(),
-            segments.len()
+            "{n_sections} sections x {n_segments} segments: section-to-segment mapping not computed"
         ));
     }
-    for (seg, p) in segments.iter_mut().zip(&info.phdrs) {
-        for (sec, s) in sections.iter_mut().zip(shdrs.iter().skip(1)) {
-            if section_in_segment(s, p) {
-                seg.sections.push(s.index);
-                sec.segments.push(p.index);
-            }
+    let mut out = Vec::with_capacity(pairs as usize);
+    for s in shdrs.iter().skip(1) {
+        out.extend(info.phdrs.iter().map(|p| section_in_segment(s, p)));
+    }
+    Ok(out)
+}
+
+/// The sections of the report (section headers 1..), their names moved out of
+/// `shdrs`, and the mapping both ways from `pairs` (none when it was not computed).
+fn map_sections(
+    shdrs: Vec<Shdr>,
+    segments: &mut [Segment],
+    pairs: Option<&[bool]>,
+) -> Vec<Section> {
+    let n = segments.len();
+    if let Some(pairs) = pairs {
+        for (j, seg) in segments.iter_mut().enumerate() {
+            let held = |(i, s): (usize, &Shdr)| pairs[i * n + j].then_some(s.index);
+            let count = shdrs.iter().skip(1).enumerate().filter_map(held).count();
+            seg.sections = Vec::with_capacity(count);
+            seg.sections
+                .extend(shdrs.iter().skip(1).enumerate().filter_map(held));
         }
     }
-    Ok(())
+    shdrs
+        .into_iter()
+        .skip(1)
+        .enumerate()
+        .map(|(i, s)| {
+            let holders = pairs.map_or(&[][..], |p| &p[i * n..(i + 1) * n]);
+            let count = holders.iter().filter(|&&b| b).count();
+            let mut in_segments = Vec::with_capacity(count);
+            in_segments.extend(
+                segments
+                    .iter()
+                    .zip(holders)
+                    .filter_map(|(seg, &b)| b.then_some(seg.index)),
+            );
+            Section {
+                index: s.index,
+                name: s.name.map(|n| {
+                    String::from_utf8(n)
+                        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+                }),
+                sh_type: s.sh_type,
+                sh_flags: s.flags,
+                addr: s.addr,
+                offset: s.offset,
+                size: s.size,
+                segments: in_segments,
+            }
+        })
+        .collect()
 }
 
 /// Keeps the output bounded on hostile files: at most [`MAX_FINDINGS_PER_KIND`] of
@@ -640,6 +676,43 @@ mod tests {
 
     fn kinds(fs: &[Finding]) -> Vec<&'static str> {
         fs.iter().map(|f| f.kind.as_str()).collect()
+    }
+
+    /// Issue 10: the headers of a file in four reads (its first bytes once, then the
+    /// section table, the names and PT_DYNAMIC), with the results of the readers that
+    /// read on their own.
+    #[test]
+    fn headers_in_four_reads() {
+        struct Counting(Vec<u8>, std::cell::Cell<usize>);
+        impl ReadAt for Counting {
+            fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+                self.1.set(self.1.get() + 1);
+                self.0[..].read_at(buf, offset)
+            }
+        }
+        let exe = std::fs::read("/proc/self/exe").unwrap();
+        let f = Counting(exe.clone(), Default::default());
+        let h = read_headers(&f).unwrap();
+        assert_eq!(f.1.get(), 4);
+        assert_eq!(h.info, elf::read(&exe[..]).unwrap());
+        assert_eq!(h.sections, Some(elf::read_sections(&exe[..]).unwrap()));
+        assert_eq!(h.dynamic, elf::read_dynamic(&exe[..], &h.info).unwrap());
+        assert!(h.sections.unwrap().sections.len() > 10 && h.dynamic.is_some());
+        // A file shorter than the first read: that read only (and the one that finds
+        // its end).
+        let small: Vec<u8> = exe[..elf::HEAD_BYTES / 2].to_vec();
+        let f = Counting(small.clone(), Default::default());
+        let a = read_headers(&f).map(|h| (h.info, h.sections, h.dynamic, h.warnings));
+        assert_eq!(f.1.get(), 2);
+        let b = elf::read(&small[..]).map(|i| {
+            let s = elf::read_sections(&small[..]).ok();
+            let d = elf::read_dynamic(&small[..], &i).ok().flatten();
+            (i, s, d)
+        });
+        assert_eq!(
+            format!("{:?}", a.map(|x| (x.0, x.1, x.2))),
+            format!("{b:?}")
+        );
     }
 
     #[test]

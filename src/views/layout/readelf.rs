@@ -95,16 +95,36 @@ pub fn readelf_type_name(p_type: u32, machine: u16) -> String {
 /// Whether readelf's section-to-segment mapping puts `s` in `p`: binutils'
 /// `ELF_SECTION_IN_SEGMENT_STRICT` (include/elf/internal.h) after its
 /// `!ELF_TBSS_SPECIAL` test, in the same wrapping 64-bit arithmetic.
+#[inline]
 pub fn section_in_segment(s: &Shdr, p: &Phdr) -> bool {
     let tls = s.flags & u64::from(SHF_TLS) != 0;
     let alloc = s.flags & u64::from(SHF_ALLOC) != 0;
     let nobits = s.sh_type == SHT_NOBITS;
     let pt = p.p_type;
+    let size = s.size;
+    // All of the conditions below must hold; the ones that most pairs fail (the
+    // section's bytes and addresses outside the segment's) come first.
+    // Sections with file contents lie inside the segment's file bytes (strict: a
+    // zero-size section may not sit at the end unless the segment is empty).
+    let off = s.offset.wrapping_sub(p.offset);
+    let file_ok = nobits
+        || (s.offset >= p.offset
+            && off <= p.filesz.wrapping_sub(1)
+            && off.wrapping_add(size) <= p.filesz);
+    if !file_ok {
+        return false;
+    }
+    // Allocated sections lie inside the segment's memory.
+    let va = s.addr.wrapping_sub(p.vaddr);
+    let vma_ok = !alloc
+        || (s.addr >= p.vaddr && va <= p.memsz.wrapping_sub(1) && va.wrapping_add(size) <= p.memsz);
+    if !vma_ok {
+        return false;
+    }
     // .tbss takes no space in segments other than PT_TLS.
     if tls && nobits && pt != PT_TLS {
         return false;
     }
-    let size = s.size;
     // Only PT_LOAD, PT_GNU_RELRO and PT_TLS hold TLS sections; PT_TLS holds only
     // them, PT_PHDR none.
     let tls_ok = if tls {
@@ -118,24 +138,13 @@ pub fn section_in_segment(s: &Shdr, p: &Phdr) -> bool {
         PT_LOAD | PT_DYNAMIC | PT_GNU_EH_FRAME | PT_GNU_STACK | PT_GNU_RELRO | PT_GNU_SFRAME
     ) || (PT_GNU_MBIND_LO..=PT_GNU_MBIND_HI).contains(&pt);
     let alloc_ok = alloc || !alloc_only;
-    // Sections with file contents lie inside the segment's file bytes (strict: a
-    // zero-size section may not sit at the end unless the segment is empty).
-    let off = s.offset.wrapping_sub(p.offset);
-    let file_ok = nobits
-        || (s.offset >= p.offset
-            && off <= p.filesz.wrapping_sub(1)
-            && off.wrapping_add(size) <= p.filesz);
-    // Allocated sections lie inside the segment's memory.
-    let va = s.addr.wrapping_sub(p.vaddr);
-    let vma_ok = !alloc
-        || (s.addr >= p.vaddr && va <= p.memsz.wrapping_sub(1) && va.wrapping_add(size) <= p.memsz);
     // No empty sections at the start or end of PT_DYNAMIC or PT_NOTE.
     let edge_ok = (pt != PT_DYNAMIC && pt != PT_NOTE)
         || s.size != 0
         || p.memsz == 0
         || ((nobits || (s.offset > p.offset && off < p.filesz))
             && (!alloc || (s.addr > p.vaddr && va < p.memsz)));
-    tls_ok && alloc_ok && file_ok && vma_ok && edge_ok
+    tls_ok && alloc_ok && edge_ok
 }
 
 #[cfg(test)]

@@ -1,0 +1,217 @@
+//! One table row at a time, without an allocation per cell: [`Line`] is a byte buffer
+//! reused for every row, with the padding of `format!`'s `{:<w}` (counted in
+//! characters, as `format!` counts them) and `{:>w}`, hex and decimal numbers, sizes
+//! for people, colour codes around a cell when colour is on, and the short names of
+//! the table with a fast path for the usual plain ASCII name. The row goes to the
+//! writer in one `write_all`.
+
+use std::io::{self, Write};
+
+use owo_colors::Style;
+
+use super::display_name;
+use crate::vocab::human::HumanBuf;
+
+/// The bytes of one row, reused for every row of a table.
+pub(crate) struct Line {
+    buf: Vec<u8>,
+    color: bool,
+}
+
+impl Line {
+    /// An empty line; colour codes are written only when `color` is on.
+    pub(crate) fn new(color: bool) -> Self {
+        Line {
+            buf: Vec::with_capacity(256),
+            color,
+        }
+    }
+
+    /// Appends `s` as it is.
+    #[inline]
+    pub(crate) fn text(&mut self, s: &str) {
+        self.buf.extend_from_slice(s.as_bytes());
+    }
+
+    /// Appends `n` spaces.
+    #[inline]
+    pub(crate) fn spaces(&mut self, n: usize) {
+        self.buf.resize(self.buf.len() + n, b' ');
+    }
+
+    /// Appends `s` padded with spaces on the right to `width` characters (`{:<width}`).
+    #[inline]
+    pub(crate) fn left(&mut self, s: &str, width: usize) {
+        self.text(s);
+        self.spaces(width.saturating_sub(chars(s)));
+    }
+
+    /// Appends `v` in lowercase hex, right-aligned in `width` (`{:>width$x}`).
+    pub(crate) fn hex(&mut self, v: u64, width: usize) {
+        let mut tmp = [0u8; 16];
+        let mut i = tmp.len();
+        let mut v = v;
+        loop {
+            i -= 1;
+            tmp[i] = b"0123456789abcdef"[(v & 0xf) as usize];
+            v >>= 4;
+            if v == 0 {
+                break;
+            }
+        }
+        self.spaces(width.saturating_sub(tmp.len() - i));
+        self.buf.extend_from_slice(&tmp[i..]);
+    }
+
+    /// Appends `v` in decimal, right-aligned in `width` (`{:>width}`).
+    pub(crate) fn dec(&mut self, v: u64, width: usize) {
+        let mut tmp = [0u8; 20];
+        let mut i = tmp.len();
+        let mut v = v;
+        loop {
+            i -= 1;
+            tmp[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        self.spaces(width.saturating_sub(tmp.len() - i));
+        self.buf.extend_from_slice(&tmp[i..]);
+    }
+
+    /// Appends a size for people ([`crate::vocab::human::human`]), right-aligned in
+    /// `width`.
+    pub(crate) fn human(&mut self, n: Option<u64>, width: usize) {
+        let mut b = HumanBuf::new();
+        let text = b.format_ascii(n);
+        self.spaces(width.saturating_sub(text.len()));
+        self.buf.extend_from_slice(text);
+    }
+
+    /// Opens `style` (nothing when colour is off or the style is plain).
+    #[inline]
+    pub(crate) fn paint(&mut self, style: Style) {
+        if self.color {
+            // Writing to a Vec cannot fail.
+            let _ = write!(self.buf, "{}", style.prefix_formatter());
+        }
+    }
+
+    /// Closes `style` (what [`Line::paint`] opened).
+    #[inline]
+    pub(crate) fn unpaint(&mut self, style: Style) {
+        if self.color {
+            let _ = write!(self.buf, "{}", style.suffix_formatter());
+        }
+    }
+
+    /// Appends the short name of an object or mapping, as [`super::short_name`]
+    /// writes it: copied as it is when it is plain ASCII, escaped otherwise.
+    pub(crate) fn short_name(&mut self, name: &str) {
+        let b = name.as_bytes();
+        let whole =
+            b.starts_with(b"/dev/") || b.starts_with(b"/SYSV") || b.starts_with(b"/anon_hugepage");
+        let (base, deleted) = if b.first() == Some(&b'/') && !whole {
+            // The file name ([`crate::vocab::names::file_name`]): after the last '/', without " (deleted)".
+            let (stem, deleted) = match name.strip_suffix(" (deleted)") {
+                Some(stem) => (stem, true),
+                None => (name, false),
+            };
+            match memchr::memrchr(b'/', stem.as_bytes()) {
+                Some(i) => (&stem[i + 1..], deleted),
+                None => (stem, deleted),
+            }
+        } else {
+            (name, false)
+        };
+        if is_plain(base) {
+            self.text(base);
+            if deleted {
+                self.text(" (deleted)");
+            }
+        } else if deleted {
+            self.text(&display_name(&format!("{base} (deleted)")));
+        } else {
+            self.text(&display_name(base));
+        }
+    }
+
+    /// Ends the row with a newline, writes it, and empties the line for the next.
+    pub(crate) fn finish<W: Write>(&mut self, out: &mut W) -> io::Result<()> {
+        self.buf.push(b'\n');
+        let r = out.write_all(&self.buf);
+        self.buf.clear();
+        r
+    }
+}
+
+/// Characters in `s`, as `format!` counts them for padding.
+#[inline]
+fn chars(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().count()
+    }
+}
+
+/// Whether `s` prints as it is: printable ASCII and no backslash (nothing for
+/// [`crate::vocab::escape::escape`] to escape, no `\012` for the kernel's newline).
+fn is_plain(s: &str) -> bool {
+    // No early exit: the loop compiles to a vector test of 16 or 32 bytes at a time.
+    !s.bytes().fold(false, |bad, b| {
+        bad | !(0x20..0x7f).contains(&b) | (b == b'\\')
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(f: impl FnOnce(&mut Line)) -> String {
+        let mut l = Line::new(false);
+        f(&mut l);
+        let mut out = Vec::new();
+        l.finish(&mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn cells_pad_as_format_does() {
+        for (v, w) in [(0u64, 8), (0x1234, 8), (u64::MAX, 8), (0xabc, 0)] {
+            assert_eq!(one(|l| l.hex(v, w)), format!("{v:>w$x}\n"));
+            assert_eq!(one(|l| l.dec(v, w)), format!("{v:>w$}\n"));
+        }
+        for s in ["", "text", "é\u{202e}x", "a very long text"] {
+            assert_eq!(one(|l| l.left(s, 12)), format!("{s:<12}\n"));
+        }
+    }
+
+    #[test]
+    fn short_names_as_the_allocating_version() {
+        for n in [
+            "/usr/lib/libc.so.6",
+            "/tmp/x\u{1b}[2J.so (deleted)",
+            "/tmp/plain.so (deleted)",
+            "[anon: glibc: malloc arena]",
+            "/tmp/a\\012b.so",
+            "/dev/zero (deleted)",
+            "/SYSV00000000 (deleted)",
+            "/tmp/é.so",
+            "/tmp/del\u{7f}.so",
+            "[heap]",
+            "",
+            "/",
+            "/a/ (deleted)",
+            "noslash (deleted)",
+            "/dev/shm/x (deleted)",
+            "/a/b/c\\d.so (deleted)",
+        ] {
+            assert_eq!(
+                one(|l| l.short_name(n)),
+                format!("{}\n", super::super::short_name(n))
+            );
+        }
+    }
+}
