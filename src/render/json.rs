@@ -746,13 +746,21 @@ mod tests {
                 reg.kind = Kind::ALL[i % Kind::ALL.len()];
                 reg.offset = (i % 2 == 0).then_some(u64::MAX);
                 reg.figures.hugetlb = Some(u64::MAX - i as u64);
+                reg.remapped = [
+                    None,
+                    Some(crate::label::Remapped::Anon),
+                    Some(crate::label::Remapped::Memfd),
+                ][i % 3];
+                reg.verified = [None, Some(true), Some(false)][i % 3];
             }
             for (i, o) in r.objects.iter_mut().enumerate() {
                 o.path = NAMES[i % NAMES.len()].to_string();
                 o.path_bytes = (i % 2 == 0).then(|| vec![0x80]);
                 o.build_id = None;
                 o.problem = Some(NAMES[(i + 2) % NAMES.len()].to_string());
+                o.huge_text = (i % 2 == 1).then_some(2 << 20);
             }
+            r.split_pss_exact = Some(true);
             r.warnings.push(Warning::new(
                 Code::LimitReached,
                 Some(NAMES[0].into()),
