@@ -557,3 +557,41 @@ fn bad_scrapes_do_not_stop_the_server() {
         "VmRSS {rss_before} kB -> {rss_after} kB"
     );
 }
+
+/// `--rss-only` scans maps and pagemap: resident and swap series, no proportional or
+/// private ones (their figures are unknown without smaps), and promtool accepts it.
+/// The resident bytes of a sleeping process equal its smaps_rollup Rss.
+#[test]
+fn rss_only_scrapes_have_resident_series_only() {
+    if !have_promtool() {
+        return;
+    }
+    let me = Running::sleep();
+    let out = cli::checked(
+        cli::command([
+            "metrics",
+            "--rss-only",
+            "--pid",
+            &me.pid().to_string(),
+            "--top",
+            "1000",
+        ])
+        .output()
+        .unwrap(),
+    );
+    assert!(out.status.success(), "{}", cli::stderr(&out));
+    let text = stdout(&out);
+    let found = promtool_check(&text).unwrap_or_else(|e| panic!("promtool: {e}\n{text}"));
+    assert!(found.trim().is_empty(), "promtool says: {found}");
+    assert!(
+        !text.contains("elfmaps_proportional_resident_bytes{"),
+        "{text}"
+    );
+    assert!(!text.contains("elfmaps_private_bytes{"), "{text}");
+    let resident: u64 = text
+        .lines()
+        .filter(|l| l.starts_with("elfmaps_resident_bytes{group=\"sleep\""))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(resident, rollup(me.pid(), "Rss"), "{text}");
+}

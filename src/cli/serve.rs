@@ -60,6 +60,10 @@ pub struct MetricsArgs {
     /// object="[other]").
     #[arg(long, value_name = "N", default_value_t = DEFAULT_TOP)]
     top: usize,
+    /// Scan /proc/PID/maps and pagemap instead of smaps: resident and swap bytes exact,
+    /// no proportional or private series; spares the targets' mmap locks (no PSS walk).
+    #[arg(long)]
+    rss_only: bool,
 }
 
 /// `--format`.
@@ -93,13 +97,14 @@ fn parse_seconds(s: &str) -> Result<f64, String> {
 /// How each scrape scans.
 struct Scraper {
     selection: Selection,
+    mode: Mode,
     group_by: GroupBy,
     top: usize,
 }
 
 impl Scraper {
     fn scrape(&self) -> io::Result<Metrics> {
-        scrape(&self.selection, Mode::Smaps, self.group_by, self.top)
+        scrape(&self.selection, self.mode, self.group_by, self.top)
     }
 }
 
@@ -111,6 +116,11 @@ pub fn run(a: MetricsArgs) -> io::Result<Exit> {
     };
     let scraper = Scraper {
         selection,
+        mode: if a.rss_only {
+            Mode::RssOnly
+        } else {
+            Mode::Smaps
+        },
         group_by: match a.group_by {
             GroupByArg::Comm => GroupBy::Comm,
             GroupByArg::Cgroup => GroupBy::Cgroup,

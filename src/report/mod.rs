@@ -5,6 +5,7 @@
 //! `build.rs` says where the figures of each region come from. Figures are bytes.
 
 mod build;
+pub mod scan;
 
 use serde::{Deserialize, Serialize};
 

@@ -19,8 +19,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::pipeline::system::{Outcome, ProcessInfo, Reason, Skipped, SkippedProcess};
 use crate::report::Report;
+pub use crate::report::scan::{Outcome, ProcessInfo, Reason, Skipped, SkippedProcess};
 use crate::vocab::names::file_name;
 use crate::vocab::{Code, Figures, Kind, Warning};
 
@@ -698,7 +698,7 @@ mod tests {
             reason: Reason::Exited,
             message: "gone".into(),
         });
-        crate::pipeline::system::Outcome::new(PageSize::KIB4, skipped)
+        crate::report::scan::Outcome::new(PageSize::KIB4, skipped)
     }
 
     #[test]
