@@ -33,7 +33,7 @@ pub enum Mode {
     /// `/proc/PID/smaps`: every figure (rss, pss, clean and dirty, swap).
     #[default]
     Smaps,
-    /// `/proc/PID/maps` and one PAGEMAP_SCAN (`--rss-only`, [`super::rss`]): the
+    /// `/proc/PID/maps` and one PAGEMAP_SCAN (`--rss-only`, `pipeline::rss`): the
     /// same regions and labels, `rss` and `swap` exact, `pss` and the clean/dirty
     /// figures null; smaps is never read.
     RssOnly,
