@@ -224,7 +224,13 @@ fn promtool_accepts_the_output_and_names_are_escaped() {
             let Some((name, rest)) = line.split_once('{') else {
                 continue;
             };
-            if !name.ends_with("_bytes") || name.contains("proportional") {
+            // Proportional and private bytes depend on which other processes map the
+            // same pages, and other tests start and stop processes between the two
+            // scans: only figures of the process alone are compared.
+            if !name.ends_with("_bytes")
+                || name.contains("proportional")
+                || name.contains("private")
+            {
                 continue;
             }
             let group = rest.split("\",object=").next().unwrap();
@@ -239,7 +245,7 @@ fn promtool_accepts_the_output_and_names_are_escaped() {
         out
     };
     let (one, all) = (sums("1"), sums("1000"));
-    assert!(one.len() >= 2 * 4, "{one:?}");
+    assert!(one.len() >= 2 * 3, "{one:?}");
     assert_eq!(one, all);
     assert!(text.contains("elfmaps_series_dropped 0") || text.contains("object=\"[other]\""));
 
