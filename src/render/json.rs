@@ -52,23 +52,17 @@ pub fn report<W: Write>(report: &Report, out: &mut W) -> io::Result<()> {
     j.u64(*page_size);
     j.raw(b",\"source\":");
     j.str(source);
-    j.raw(b",\"regions\":[");
-    for (i, r) in regions.iter().enumerate() {
-        if i > 0 {
-            j.raw(b",");
-        }
+    j.raw(b",\"regions\":");
+    j.try_list(regions, |j, r| {
         j.region(r);
-        j.spill()?;
-    }
-    j.raw(b"],\"objects\":[");
-    for (i, o) in objects.iter().enumerate() {
-        if i > 0 {
-            j.raw(b",");
-        }
+        j.spill()
+    })?;
+    j.raw(b",\"objects\":");
+    j.try_list(objects, |j, o| {
         j.object(o);
-        j.spill()?;
-    }
-    j.raw(b"],\"warnings\":");
+        j.spill()
+    })?;
+    j.raw(b",\"warnings\":");
     j.warnings(warnings);
     j.raw(b",\"totals\":");
     j.figures(totals);
@@ -95,15 +89,12 @@ pub fn layouts<W: Write>(layouts: &Layouts, out: &mut W) -> io::Result<()> {
     j.u64(u64::from(*schema_version));
     j.raw(b",\"page_size\":");
     j.u64(page_size.get());
-    j.raw(b",\"objects\":[");
-    for (i, f) in files.iter().enumerate() {
-        if i > 0 {
-            j.raw(b",");
-        }
+    j.raw(b",\"objects\":");
+    j.try_list(files, |j, f| {
         j.file_layout(f);
-        j.spill()?;
-    }
-    j.raw(b"],\"errors\":");
+        j.spill()
+    })?;
+    j.raw(b",\"errors\":");
     j.file_errors(errors);
     if !skipped.is_empty() {
         j.raw(b",\"skipped\":");
@@ -222,14 +213,36 @@ impl<'w, W: Write> Out<'w, W> {
     }
 
     fn usizes(&mut self, v: &[usize]) {
+        self.list(v, |j, &x| j.usize(x));
+    }
+
+    /// Writes `items` as a JSON array, each by `item`.
+    fn list<T>(&mut self, items: &[T], mut item: impl FnMut(&mut Self, &T)) {
         self.raw(b"[");
-        for (i, &x) in v.iter().enumerate() {
+        for (i, x) in items.iter().enumerate() {
             if i > 0 {
                 self.raw(b",");
             }
-            self.usize(x);
+            item(self, x);
         }
         self.raw(b"]");
+    }
+
+    /// [`Self::list`] with an item writer that can fail (one that spills the buffer).
+    fn try_list<T>(
+        &mut self,
+        items: &[T],
+        mut item: impl FnMut(&mut Self, &T) -> io::Result<()>,
+    ) -> io::Result<()> {
+        self.raw(b"[");
+        for (i, x) in items.iter().enumerate() {
+            if i > 0 {
+                self.raw(b",");
+            }
+            item(self, x)?;
+        }
+        self.raw(b"]");
+        Ok(())
     }
 
     fn region(&mut self, r: &Region) {
@@ -404,50 +417,40 @@ impl<'w, W: Write> Out<'w, W> {
     }
 
     fn warnings(&mut self, ws: &[Warning]) {
-        self.raw(b"[");
-        for (i, w) in ws.iter().enumerate() {
-            if i > 0 {
-                self.raw(b",");
-            }
+        self.list(ws, |j, w| {
             let Warning {
                 code,
                 object,
                 message,
             } = w;
             // Few: the code through serde, which names it.
-            self.raw(b"{\"code\":");
-            self.serde(code);
-            self.raw(b",\"object\":");
-            self.opt_str(object.as_deref());
-            self.raw(b",\"message\":");
-            self.str(message);
-            self.raw(b"}");
-        }
-        self.raw(b"]");
+            j.raw(b"{\"code\":");
+            j.serde(code);
+            j.raw(b",\"object\":");
+            j.opt_str(object.as_deref());
+            j.raw(b",\"message\":");
+            j.str(message);
+            j.raw(b"}");
+        });
     }
 
     fn file_errors(&mut self, es: &[FileError]) {
-        self.raw(b"[");
-        for (i, e) in es.iter().enumerate() {
-            if i > 0 {
-                self.raw(b",");
-            }
+        self.list(es, |j, e| {
             let FileError {
                 path,
                 path_bytes,
                 message,
             } = e;
-            self.raw(b"{\"path\":");
-            self.str(path);
+            j.raw(b"{\"path\":");
+            j.str(path);
             if let Some(b) = path_bytes {
-                self.raw(b",\"path_bytes\":");
-                self.serde(b);
+                j.raw(b",\"path_bytes\":");
+                j.serde(b);
             }
-            self.raw(b",\"message\":");
-            self.str(message);
-            self.raw(b"}");
-        }
-        self.raw(b"]");
+            j.raw(b",\"message\":");
+            j.str(message);
+            j.raw(b"}");
+        });
     }
 
     fn file_layout(&mut self, f: &FileLayout) {
@@ -478,33 +481,18 @@ impl<'w, W: Write> Out<'w, W> {
         self.u64(u64::from(*class));
         self.raw(b",\"endian\":");
         self.str(endian);
-        self.raw(b",\"segments\":[");
-        for (i, s) in segments.iter().enumerate() {
-            if i > 0 {
-                self.raw(b",");
-            }
-            self.segment(s);
-        }
-        self.raw(b"],\"sections\":[");
-        for (i, s) in sections.iter().enumerate() {
-            if i > 0 {
-                self.raw(b",");
-            }
-            self.section(s);
-        }
-        self.raw(b"],\"memory\":");
+        self.raw(b",\"segments\":");
+        self.list(segments, Self::segment);
+        self.raw(b",\"sections\":");
+        self.list(sections, Self::section);
+        self.raw(b",\"memory\":");
         match memory {
             Some(m) => self.memory(m),
             None => self.raw(b"null"),
         }
-        self.raw(b",\"findings\":[");
-        for (i, x) in findings.iter().enumerate() {
-            if i > 0 {
-                self.raw(b",");
-            }
-            self.finding(x);
-        }
-        self.raw(b"],\"warnings\":");
+        self.raw(b",\"findings\":");
+        self.list(findings, Self::finding);
+        self.raw(b",\"warnings\":");
         self.warnings(warnings);
         self.raw(b"}");
     }
