@@ -218,14 +218,11 @@ impl<'w, W: Write> Out<'w, W> {
 
     /// Writes `items` as a JSON array, each by `item`.
     fn list<T>(&mut self, items: &[T], mut item: impl FnMut(&mut Self, &T)) {
-        self.raw(b"[");
-        for (i, x) in items.iter().enumerate() {
-            if i > 0 {
-                self.raw(b",");
-            }
-            item(self, x);
-        }
-        self.raw(b"]");
+        // Writing into the buffer cannot fail.
+        let _ = self.try_list(items, |j, x| {
+            item(j, x);
+            Ok(())
+        });
     }
 
     /// [`Self::list`] with an item writer that can fail (one that spills the buffer).

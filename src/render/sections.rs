@@ -72,11 +72,7 @@ pub fn table<W: Write>(s: &Sections, out: &mut W, color: bool) -> io::Result<()>
         );
         writeln!(out, "{}", paint(&head, Style::new().bold()))?;
         for x in &o.sections {
-            let kind = x.kind.map_or("-", |k| k.as_str());
-            let kind = match x.kind {
-                Some(k) => paint(&format!("{kind:<12}"), kind_style(k)),
-                None => format!("{kind:<12}"),
-            };
+            let kind = kind_cell(x.kind, color);
             writeln!(
                 out,
                 "  {:>3} {:<24} {:>14x} {:>8} {} {:>3}  {} {} {:>8} {:>6}",
@@ -147,11 +143,7 @@ pub fn union_table<W: Write>(u: &SectionsUnion, out: &mut W, color: bool) -> io:
         );
         writeln!(out, "{}", paint(&head, Style::new().bold()))?;
         for x in &o.sections {
-            let kind = x.kind.map_or("-", |k| k.as_str());
-            let kind = match x.kind {
-                Some(k) => paint(&format!("{kind:<12}"), kind_style(k)),
-                None => format!("{kind:<12}"),
-            };
+            let kind = kind_cell(x.kind, color);
             writeln!(
                 out,
                 "  {:>3} {:<24} {:>8} {} {:>3}  {} {} {:>8} {:>6} {:>8} {:>7}",
@@ -202,6 +194,16 @@ pub fn pages<W: Write>(s: &Sections, name: &str, page_size: u64, out: &mut W) ->
         }
     }
     Ok(())
+}
+
+/// A section's kind, padded to its column and coloured like the map table's (`-` for a
+/// section in no segment).
+fn kind_cell(kind: Option<crate::vocab::Kind>, color: bool) -> String {
+    let text = format!("{:<12}", kind.map_or("-", |k| k.as_str()));
+    match kind {
+        Some(k) => paint(&text, kind_style(k), color),
+        None => text,
+    }
 }
 
 #[cfg(test)]
