@@ -1,23 +1,33 @@
-//! A live process: smaps read as it is parsed, files through `/proc`, residency from
-//! pagemap.
+//! A live process: smaps read on a second thread while this one parses it and opens
+//! the mapped files; residency from pagemap.
 
-use super::{Error, analyze};
+use std::sync::mpsc;
+
+use super::{Error, Files, Opener, finish};
 use crate::input::maps::{self, Mapping};
 use crate::report::{Report, Warning};
-use crate::source::LiveSource;
+use crate::source::cache::FileCache;
 use crate::source::proc::{self, ProcError, Process};
+use crate::source::{LiveSource, Source};
 use crate::vocab::Code;
 
 /// Analyses the live process `pid`.
 ///
-/// smaps is parsed as it is read. (Opening the mapped files on a second thread while
-/// smaps is still being read was tried: with 420 libraries it cost 6 ms more CPU and
-/// saved no wall time, the two contending for the target's mm; see bench/README.md.)
+/// The kernel's printing of smaps is most of the time `map` takes, so smaps is read on
+/// a second thread while this one parses what has arrived and opens the files it names
+/// (see [`read_and_open`]).
 pub fn live(pid: u32) -> Result<Report, Error> {
     let mut target = LiveSource(Process::new(pid)?);
-    let (mappings, source, _) = read_mappings(&target.0, false)?;
+    let (mappings, source, files) = read_and_open(&target, false, None)?;
     let empty = mappings.is_empty();
-    let mut report = analyze(mappings, source, proc::page_size(), Some(pid), &mut target);
+    let mut report = finish(
+        mappings,
+        files,
+        source,
+        proc::page_size(),
+        Some(pid),
+        &mut target,
+    );
     report.command = target.0.command();
     if !target.0.alive() {
         return Err(Error::Proc(ProcError::Exited(pid)));
@@ -34,6 +44,94 @@ pub fn live(pid: u32) -> Result<Report, Error> {
     Ok(report)
 }
 
+/// Bytes of smaps handed from the reading thread to the parsing one at a time: large
+/// enough that the hand-offs cost nothing next to the reads (the kernel gives about a
+/// page per read), small enough that parsing starts early.
+const BATCH: usize = 32 * 1024;
+
+/// Reads smaps (or maps; only maps with `plain`) of a live process on a second
+/// thread, and here parses each
+/// batch as it arrives and opens the files of the lines completed so far (phase 1, in
+/// maps order, as [`super::open_files`] would). The kernel spends most of `map`'s time
+/// printing smaps; parsing and opening the mapped files overlap with it instead of
+/// following it. A read that came out overlapping (the process changed its maps
+/// between two reads) is read again, as in [`read_mappings`].
+pub(super) fn read_and_open(
+    target: &LiveSource,
+    plain: bool,
+    cache: Option<&FileCache>,
+) -> Result<(Vec<Mapping>, &'static str, Files), Error> {
+    const ATTEMPTS: usize = 8;
+    let process = &target.0;
+    let source: &dyn Source = target;
+    let mut attempt = 1;
+    loop {
+        let mut parser = maps::Parser::default();
+        let mut opener = Opener::default();
+        let mut parse_error = None;
+        let read = std::thread::scope(|s| {
+            let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(16);
+            let reader = s.spawn(move || {
+                let mut batch = Vec::with_capacity(2 * BATCH);
+                let read = process.read_maps_with(plain, |chunk| {
+                    batch.extend_from_slice(chunk);
+                    if batch.len() >= BATCH {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(2 * BATCH));
+                        tx.send(full).map_err(|_| ())?;
+                    }
+                    Ok(())
+                });
+                if let Ok(Ok(_)) = read
+                    && !batch.is_empty()
+                {
+                    // A closed channel means the parser stopped: its error is the one.
+                    let _ = tx.send(batch);
+                }
+                read
+            });
+            for batch in rx.iter() {
+                if let Err(e) = parser.feed(&batch) {
+                    parse_error = Some(e);
+                    break;
+                }
+                // The last line may still get smaps fields: its VmFlags decide how
+                // its file is opened.
+                let done = parser.mappings().len().saturating_sub(1);
+                opener.advance(parser.mappings(), done, source, cache);
+            }
+            drop(rx);
+            reader
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        let parsed = match (read?, parse_error) {
+            (_, Some(e)) => Err(e),
+            (Err(()), None) => unreachable!("the reader stops early only when the parser did"),
+            (Ok(source), None) => parser.finish().map(|m| (m, source)),
+        };
+        match parsed {
+            Ok((mappings, source_name)) => {
+                opener.advance(&mappings, mappings.len(), source, cache);
+                return Ok((mappings, source_name, opener.finish()));
+            }
+            Err(err) if err.what == maps::OUT_OF_ORDER && attempt < ATTEMPTS => attempt += 1,
+            Err(mut err) => {
+                if err.what == maps::OUT_OF_ORDER {
+                    err.what = maps::UNSTABLE;
+                }
+                return Err(Error::Parse {
+                    source: format!(
+                        "/proc/{}/{}",
+                        process.pid,
+                        if plain { "maps" } else { "smaps" }
+                    ),
+                    err,
+                });
+            }
+        }
+    }
+}
+
 /// Reads and parses smaps (or maps) of a live process; with `keep_text`, also returns
 /// the text. smaps takes several reads; when the process maps or unmaps memory between
 /// two of them, lines can come out overlapping: such a read is not used, it is read
@@ -47,7 +145,7 @@ pub(super) fn read_mappings(
     loop {
         let mut parser = maps::Parser::default();
         let mut text = Vec::new();
-        let read = process.read_maps_with(|chunk| {
+        let read = process.read_maps_with(false, |chunk| {
             if keep_text {
                 text.extend_from_slice(chunk);
             }

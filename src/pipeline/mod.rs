@@ -228,27 +228,68 @@ impl Files {
 /// Through `cache` when there is one, a file already read in the run is not opened
 /// again.
 fn open_files(mappings: &[Mapping], target: &dyn Source, cache: Option<&FileCache>) -> Files {
-    let mut records = HashMap::new();
-    let mut warnings = Vec::new();
-    // The lines of one file are usually next to each other: no key is made for them.
-    let mut last: Option<&Mapping> = None;
-    for m in mappings.iter().filter(|m| m.is_file_backed()) {
-        let same = last.is_some_and(|p| {
-            (p.dev_major, p.dev_minor, p.inode) == (m.dev_major, m.dev_minor, m.inode)
-                && p.name == m.name
-        });
-        last = Some(m);
-        if same || !worth_opening(m) {
-            continue;
+    let mut opener = Opener::default();
+    opener.advance(mappings, mappings.len(), target, cache);
+    opener.finish()
+}
+
+/// Phase 1 done as the lines arrive: [`Opener::advance`] opens the files of the lines
+/// not seen yet, so a live read can open files while the kernel still prints smaps.
+/// The files are opened, and their warnings given, in maps order however the lines
+/// were cut into steps.
+#[derive(Default)]
+pub(crate) struct Opener {
+    records: HashMap<FileKey, FileRecord>,
+    warnings: Vec<Warning>,
+    /// Index of the first line not seen yet.
+    next: usize,
+    /// Index of the last file-backed line seen.
+    last: Option<usize>,
+}
+
+impl Opener {
+    /// Opens the files of `mappings[seen..upto]` (the lines up to `upto` are complete:
+    /// the files of a live process are opened only once a line's `VmFlags` is known).
+    pub(crate) fn advance(
+        &mut self,
+        mappings: &[Mapping],
+        upto: usize,
+        target: &dyn Source,
+        cache: Option<&FileCache>,
+    ) {
+        let upto = upto.min(mappings.len());
+        for i in self.next..upto {
+            let m = &mappings[i];
+            if !m.is_file_backed() {
+                continue;
+            }
+            // The lines of one file are usually next to each other: no key is made
+            // for them.
+            let same = self.last.and_then(|l| mappings.get(l)).is_some_and(|p| {
+                (p.dev_major, p.dev_minor, p.inode) == (m.dev_major, m.dev_minor, m.inode)
+                    && p.name == m.name
+            });
+            self.last = Some(i);
+            if same || !worth_opening(m) {
+                continue;
+            }
+            let key = FileKey::of(m);
+            if let std::collections::hash_map::Entry::Vacant(slot) = self.records.entry(key) {
+                let (record, mut w) = learn(m, target, cache);
+                self.warnings.append(&mut w);
+                slot.insert(record);
+            }
         }
-        let key = FileKey::of(m);
-        if let std::collections::hash_map::Entry::Vacant(slot) = records.entry(key) {
-            let (record, mut w) = learn(m, target, cache);
-            warnings.append(&mut w);
-            slot.insert(record);
+        self.next = self.next.max(upto);
+    }
+
+    /// What the files taught.
+    fn finish(self) -> Files {
+        Files {
+            records: self.records,
+            warnings: self.warnings,
         }
     }
-    Files { records, warnings }
 }
 
 /// Phase 2: attribution, with a warning for every file or instance labelled unknown.

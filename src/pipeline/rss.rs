@@ -9,7 +9,8 @@
 
 use std::io;
 
-use super::{Error, analyze};
+use super::live::read_and_open;
+use super::{Error, finish};
 use crate::input::maps::{self, Mapping, known_key as k};
 use crate::report::{Report, Warning};
 use crate::source::proc::{self, ProcError, Process, ScanRun};
@@ -20,16 +21,30 @@ use crate::vocab::{Code, PageSize, Residency};
 pub const SOURCE: &str = "maps+pagemap";
 
 /// Analyses the live process `pid` without reading smaps (see the module docs).
+///
+/// Three things overlap: maps is read on one thread, the scan of the address space
+/// runs on another, and this one parses maps and opens the mapped files as the lines
+/// arrive.
 pub fn live_rss_only(pid: u32) -> Result<Report, Error> {
     let mut target = LiveSource(Process::new(pid)?);
     let page = proc::page_size();
-    let (mappings, scan, _) = read(&mut target.0, page)?;
+    let (read, early) = std::thread::scope(|s| {
+        let process = &target.0;
+        let early = s.spawn(move || process.scan_runs(0, EARLY_END));
+        let read = read_and_open(&target, true, None);
+        let early = early
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (read, early)
+    });
+    let (mut mappings, _, files) = read?;
+    let scan = apply_scan(&mut target.0, &mut mappings, page, Some(early));
     let empty = mappings.is_empty();
     let mut src = Scanned {
         inner: &mut target,
         runs: scan.runs,
     };
-    let mut report = analyze(mappings, SOURCE, page, Some(pid), &mut src);
+    let mut report = finish(mappings, files, SOURCE, page, Some(pid), &mut src);
     report.warnings.extend(scan.warnings);
     report.command = target.0.command();
     if !target.0.alive() {
@@ -65,13 +80,40 @@ pub(super) fn read(
         source: format!("/proc/{}/maps", process.pid),
         err,
     })?;
+    let scan = apply_scan(process, &mut mappings, page, None);
+    Ok((mappings, scan, text))
+}
+
+/// The end of the scan started before maps is read: the top of x86-64's user address
+/// space with 4-level page tables (`TASK_SIZE_MAX`). Where the address space is smaller
+/// the kernel refuses it (EFAULT) and the range maps shows is scanned after maps is
+/// read; a line that ends above it (5-level page tables) gets a second scan.
+const EARLY_END: u64 = (1 << 47) - 4096;
+
+/// Gives each mapping the `Rss`, `Swap` and hugetlb figures smaps would, from the
+/// runs of `early` (a scan of `[0, EARLY_END)` made while maps was read) or of a scan
+/// of the range maps shows.
+fn apply_scan(
+    process: &mut Process,
+    mappings: &mut [Mapping],
+    page: PageSize,
+    early: Option<io::Result<Vec<ScanRun>>>,
+) -> Scan {
     let mut warnings = Vec::new();
     // The user half of the address space: `[vsyscall]` lies in the kernel's, which
     // pagemap refuses (EFAULT) and has no pages to report.
     let user = mappings.iter().filter(|m| m.end <= 1 << 63);
     let lo = user.clone().map(|m| m.start).min().unwrap_or(0);
     let hi = user.map(|m| m.end).max().unwrap_or(0);
-    let runs = match process.scan_runs(lo, hi) {
+    let scanned = match early {
+        Some(Ok(runs)) if hi <= EARLY_END => Ok(runs),
+        Some(Ok(mut runs)) => process.scan_runs(lo.max(EARLY_END), hi).map(|more| {
+            runs.extend(more);
+            runs
+        }),
+        None | Some(Err(_)) => process.scan_runs(lo, hi),
+    };
+    let runs = match scanned {
         Ok(runs) => Some(runs),
         Err(e)
             if matches!(
@@ -83,20 +125,16 @@ pub(super) fn read(
         }
         Err(e) => {
             warnings.push(unavailable(&e));
-            return Ok((
-                mappings,
-                Scan {
-                    runs: None,
-                    warnings,
-                },
-                text,
-            ));
+            return Scan {
+                runs: None,
+                warnings,
+            };
         }
     };
     let shift = page.get().trailing_zeros();
     let mut first = 0;
     let mut failed: Option<io::Error> = None;
-    for m in &mut mappings {
+    for m in mappings.iter_mut() {
         let (present, swapped, huge) = match &runs {
             Some(runs) => {
                 while first < runs.len() && runs[first].end <= m.start {
@@ -141,7 +179,7 @@ pub(super) fn read(
     if let Some(e) = failed {
         warnings.push(unavailable(&e));
     }
-    Ok((mappings, Scan { runs, warnings }, text))
+    Scan { runs, warnings }
 }
 
 /// Whether `m` is a hugetlb mapping (its pages count in `hugetlb`, not `rss`): its

@@ -12,15 +12,19 @@ const CHUNK: usize = 256 * 1024;
 
 impl Process {
     /// Reads smaps (or maps, when smaps cannot be opened for a reason other than
-    /// permission) and hands each chunk to `sink` as it arrives, so that a large file
-    /// is parsed while it is read instead of being held whole. Stops at the first
-    /// error of `sink`, which is returned inside.
+    /// permission; only maps with `plain`) and hands each chunk to `sink` as it
+    /// arrives, so that a large file is parsed while it is read instead of being held
+    /// whole. Stops at the first error of `sink`, which is returned inside.
     pub(crate) fn read_maps_with<E>(
         &self,
+        plain: bool,
         mut sink: impl FnMut(&[u8]) -> Result<(), E>,
     ) -> Result<Result<&'static str, E>, ProcError> {
-        let smaps = self.dir.join("smaps");
-        let (path, mut file, source) = match File::open(&smaps) {
+        let smaps = self.dir.join(if plain { "maps" } else { "smaps" });
+        let opened = File::open(&smaps);
+        let (path, mut file, source) = match opened {
+            Ok(f) if plain => (smaps, f, "maps"),
+            Err(e) if plain => return Err(classify_io(smaps, e, self.pid)),
             Ok(f) => (smaps, f, "smaps"),
             Err(e) if matches!(e.raw_os_error(), Some(libc::EACCES) | Some(libc::EPERM)) => {
                 return Err(ProcError::PermissionDenied { path: smaps });
@@ -110,25 +114,12 @@ impl Process {
     /// Reads `/proc/PID/maps` whole (the labels of an RSS-only scan: no smaps, so the
     /// target's mmap lock is not held while PSS is computed).
     pub(crate) fn read_plain_maps(&self) -> Result<Vec<u8>, ProcError> {
-        let path = self.dir.join("maps");
-        let mut file = File::open(&path).map_err(|e| classify_io(path.clone(), e, self.pid))?;
         let mut text = Vec::with_capacity(CHUNK);
-        let mut buf = vec![0u8; CHUNK];
-        loop {
-            match file.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => text.extend_from_slice(&buf[..n]),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(classify_io(path, e, self.pid)),
-            }
-        }
-        if text.is_empty() && !self.alive() {
-            return Err(if self.dir.exists() {
-                ProcError::Zombie(self.pid)
-            } else {
-                ProcError::Exited(self.pid)
-            });
-        }
+        let read = self.read_maps_with(true, |chunk| {
+            text.extend_from_slice(chunk);
+            Ok::<(), ()>(())
+        })?;
+        debug_assert!(read.is_ok(), "the sink never fails");
         Ok(text)
     }
 }

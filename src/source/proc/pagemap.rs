@@ -64,15 +64,12 @@ impl Process {
     /// Every run of present or swapped pages in `[start, end)` from PAGEMAP_SCAN
     /// calls over the whole range (runs may cross mappings), in address order; `Err`
     /// with ENOTTY/EINVAL/EOPNOTSUPP when the kernel has no PAGEMAP_SCAN (before 6.7).
-    pub(crate) fn scan_runs(&mut self, start: u64, end: u64) -> io::Result<Vec<ScanRun>> {
+    ///
+    /// It opens pagemap itself (once per scan), so that it can run on a thread of its
+    /// own while maps is read.
+    pub(crate) fn scan_runs(&self, start: u64, end: u64) -> io::Result<Vec<ScanRun>> {
         use std::os::fd::AsRawFd;
-        let dir = &self.dir;
-        let f = self
-            .pagemap
-            .get_or_insert_with(|| File::open(dir.join("pagemap")));
-        let f = f
-            .as_ref()
-            .map_err(|e| io::Error::new(e.kind(), e.to_string()))?;
+        let f = File::open(self.dir.join("pagemap"))?;
         let mut out = Vec::new();
         let mut regions = vec![PageRegion::default(); 4096];
         let mut at = start;
