@@ -133,6 +133,9 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
                     elfmaps::render::map::table(&report, origin, out, color)
                 }
             })?;
+            // The process ends next: the kernel takes the memory back at once, where
+            // freeing the report piece by piece costs ~5% of a run on a large process.
+            std::mem::forget(report);
             Ok(Exit::Ok)
         }
         Command::Summary {

@@ -161,20 +161,28 @@ fn finish(
     pid: Option<u32>,
     target: &mut dyn Source,
 ) -> Report {
-    let facts = files.facts();
     let Files {
         records,
         mut warnings,
     } = files;
+    let mut via = HashMap::with_capacity(records.len());
+    let facts: HashMap<FileKey, FileFacts> = records
+        .into_iter()
+        .map(|(key, r)| {
+            via.insert(key.clone(), r.via);
+            (key, r.facts)
+        })
+        .collect();
     let attribution = label(&mappings, &facts, page_size, target, &mut warnings);
     let residency = read_residency(&mappings, &attribution, page_size, target, &mut warnings);
     let extras: Vec<ObjectExtras> = attribution
         .instances
         .iter()
         .map(|inst| ObjectExtras {
-            opened: records
+            opened: via
                 .get(&inst.key)
-                .and_then(|r| r.via)
+                .copied()
+                .flatten()
                 .map(|v| v.as_str().to_string()),
         })
         .collect();
