@@ -613,14 +613,16 @@ def bench_scale(args, tmp, elfmaps, launcher, checks, rss_only):
     print()
     (l1, d1), (l2, d2), (l3, d3) = rows
     print("  marginal cost per added line (N/4->N/2, N/2->N; linear => ratio ~1)")
+    cat_b = (d3["cat"][0] - d2["cat"][0]) * 1e3 / (l3 - l2)
     for k, label in cols:
         a = (d2[k][0] - d1[k][0]) * 1e3 / (l2 - l1)
         b = (d3[k][0] - d2[k][0]) * 1e3 / (l3 - l2)
         ra = (d2[k][1] - d1[k][1]) * 1024 / (l2 - l1)
         rb = (d3[k][1] - d2[k][1]) * 1024 / (l3 - l2)
         ratio = b / a if a > 0 else float("inf")
+        above = f"   {b - cat_b:>+6.3f} us/line over cat" if k != "cat" else ""
         print(f"    {label:<24} {a:>7.3f} -> {b:>7.3f} us/line (ratio {ratio:.2f})   "
-              f"RSS {ra:>5.0f} -> {rb:>5.0f} B/line")
+              f"RSS {ra:>5.0f} -> {rb:>5.0f} B/line{above}")
         if k in ("map", "json"):
             checks.ratio("scale", f"{label} us per added line", b, MAX_US_PER_LINE)
             checks.ratio("scale", f"{label} linearity (upper/lower)", ratio,
