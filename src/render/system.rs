@@ -3,6 +3,7 @@
 //! line per process for each matching object, as librank prints; the machine's total
 //! last. With `--verbose`, the processes skipped and why.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use owo_colors::Style;
@@ -10,7 +11,7 @@ use owo_colors::Style;
 use super::{kind_style, object_name, paint};
 use crate::views::system::{ProcessRow, Reason, Row, System, Use, uss};
 use crate::vocab::escape::escape;
-use crate::vocab::human::Human;
+use crate::vocab::human::HumanBuf;
 use crate::vocab::{Figures, Kind};
 
 /// The first line: how many processes were read, from where, and what was skipped.
@@ -34,14 +35,95 @@ pub fn title(s: &System) -> String {
 
 /// The figure columns: size, rss, pss, uss, swap.
 fn figures(f: &Figures) -> String {
-    format!(
-        "{:>8} {:>8} {:>8} {:>8} {:>8}",
-        Human(Some(f.size)),
-        Human(f.rss),
-        Human(f.pss),
-        Human(uss(f)),
-        Human(f.swap)
-    )
+    let mut line = Vec::with_capacity(44);
+    figures_into(&mut line, f);
+    String::from_utf8(line).unwrap_or_default()
+}
+
+/// [`figures`] appended to `line`, without the `fmt` machinery (tables of thousands
+/// of rows): each size right-aligned in 8 columns, one space between.
+fn figures_into(line: &mut Vec<u8>, f: &Figures) {
+    let mut buf = HumanBuf::new();
+    for (i, n) in [Some(f.size), f.rss, f.pss, uss(f), f.swap]
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
+            line.push(b' ');
+        }
+        right(line, buf.format_ascii(n), 8);
+    }
+}
+
+/// Appends `text` right-aligned in `width` columns (it is ASCII: one byte a column).
+fn right(line: &mut Vec<u8>, text: &[u8], width: usize) {
+    line.resize(line.len() + width.saturating_sub(text.len()), b' ');
+    line.extend_from_slice(text);
+}
+
+/// Appends `text` left-aligned in `width` characters, as `{:<width$}` pads it.
+fn left(line: &mut Vec<u8>, text: &str, width: usize) {
+    line.extend_from_slice(text.as_bytes());
+    let chars = if text.is_ascii() {
+        text.len()
+    } else {
+        text.chars().count()
+    };
+    line.resize(line.len() + width.saturating_sub(chars), b' ');
+}
+
+/// Appends the decimal digits of `n` right-aligned in `width` columns.
+fn number(line: &mut Vec<u8>, n: u64, width: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    right(line, &digits[i..], width);
+}
+
+/// Whether `text` prints as it is: printable ASCII without a backslash, which neither
+/// [`escape`] nor the decoding of maps' `\012` changes.
+fn plain(text: &str) -> bool {
+    text.bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'\\')
+}
+
+/// [`escape`] of `text`, borrowed when it is [`plain`].
+fn escaped(text: &str) -> Cow<'_, str> {
+    if plain(text) {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(escape(text.as_bytes()))
+    }
+}
+
+/// The short name of an object for the table ([`object_name`]: `-` for none), borrowed
+/// from the path when it is [`plain`].
+fn row_name(object: Option<&str>) -> Cow<'_, str> {
+    match object {
+        None => Cow::Borrowed("-"),
+        Some(name) if plain(name) => {
+            // What short_name keeps of a plain name: the last component of a path (a
+            // ` (deleted)` suffix holds no `/`, so it stays), the whole name for the
+            // paths whose file name says little and for names that are not paths.
+            let whole = ["/dev/", "/SYSV", "/anon_hugepage"]
+                .iter()
+                .any(|p| name.starts_with(p));
+            if name.starts_with('/') && !whole {
+                Cow::Borrowed(name.rsplit('/').next().unwrap_or(name))
+            } else {
+                Cow::Borrowed(name)
+            }
+        }
+        Some(_) => Cow::Owned(object_name(object)),
+    }
 }
 
 const FIGURES_HEAD: &str = "    SIZE      RSS      PSS      USS     SWAP";
@@ -68,10 +150,7 @@ pub fn rows<W: Write>(
 ) -> io::Result<()> {
     let paint = |text: &str, style: Style| paint(text, style, color);
     writeln!(out, "{}", title(s))?;
-    let names: Vec<String> = rows
-        .iter()
-        .map(|r| object_name(r.object.as_deref()))
-        .collect();
+    let names: Vec<Cow<'_, str>> = rows.iter().map(|r| row_name(r.object.as_deref())).collect();
     // As wide as the longest name shown, within reason (longer ones overflow).
     let width = names
         .iter()
@@ -90,21 +169,27 @@ pub fn rows<W: Write>(
         "PROCS"
     );
     writeln!(out, "{}", paint(&head, Style::new().bold()))?;
+    // One line buffer for every row: no allocation, no formatting machinery per row.
+    let mut line = Vec::with_capacity(160);
     for (r, name) in rows.iter().zip(&names) {
+        line.clear();
+        if of == RowsOf::ObjectKind {
+            left(&mut line, name, width);
+            line.push(b' ');
+        }
         let kind = r.kind.map_or("-", Kind::as_str);
-        let styled = match r.kind {
-            Some(k) => paint(kind, kind_style(k)),
-            None => kind.to_string(),
-        };
+        match r.kind {
+            Some(k) if color => line.extend_from_slice(paint(kind, kind_style(k)).as_bytes()),
+            _ => line.extend_from_slice(kind.as_bytes()),
+        }
         // Pad by the kind's own width: colour codes take none on screen.
-        let pad = " ".repeat(12usize.saturating_sub(kind.len()));
-        writeln!(
-            out,
-            "{}{styled}{pad} {:>6} {}",
-            first(name),
-            r.processes,
-            figures(&r.figures)
-        )?;
+        line.resize(line.len() + 12usize.saturating_sub(kind.len()), b' ');
+        line.push(b' ');
+        number(&mut line, r.processes as u64, 6);
+        line.push(b' ');
+        figures_into(&mut line, &r.figures);
+        line.push(b'\n');
+        out.write_all(&line)?;
     }
     if dropped > 0 {
         writeln!(out, "({dropped} more rows; --top cut them)")?;
@@ -132,15 +217,18 @@ pub fn processes<W: Write>(
     writeln!(out, "{}", title(s))?;
     let head = format!("{:>7} {:<16} {FIGURES_HEAD}  COMMAND", "PID", "COMM");
     writeln!(out, "{}", paint(&head, Style::new().bold()))?;
+    let mut line = Vec::with_capacity(160);
     for p in procs {
-        writeln!(
-            out,
-            "{:>7} {:<16} {}  {}",
-            p.pid,
-            escape(p.comm.as_bytes()),
-            figures(&p.figures),
-            escape(p.command.as_deref().unwrap_or("").as_bytes())
-        )?;
+        line.clear();
+        number(&mut line, u64::from(p.pid), 7);
+        line.push(b' ');
+        left(&mut line, &escaped(&p.comm), 16);
+        line.push(b' ');
+        figures_into(&mut line, &p.figures);
+        line.extend_from_slice(b"  ");
+        line.extend_from_slice(escaped(p.command.as_deref().unwrap_or("")).as_bytes());
+        line.push(b'\n');
+        out.write_all(&line)?;
     }
     if dropped > 0 {
         writeln!(out, "({dropped} more processes; --top cut them)")?;
@@ -181,14 +269,16 @@ pub fn users<W: Write>(
             paint(&format!("{name} ({id})"), Style::new().bold())
         )?;
         writeln!(out, "{}", paint(&head, Style::new().bold()))?;
+        let mut line = Vec::with_capacity(80);
         for u in users {
-            writeln!(
-                out,
-                "{:>7} {:<16} {}",
-                u.pid,
-                escape(u.comm.as_bytes()),
-                figures(&u.figures)
-            )?;
+            line.clear();
+            number(&mut line, u64::from(u.pid), 7);
+            line.push(b' ');
+            left(&mut line, &escaped(&u.comm), 16);
+            line.push(b' ');
+            figures_into(&mut line, &u.figures);
+            line.push(b'\n');
+            out.write_all(&line)?;
         }
         writeln!(
             out,
@@ -228,4 +318,61 @@ fn skipped_list<W: Write>(s: &System, out: &mut W) -> io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocab::human::Human;
+
+    #[test]
+    fn row_names_are_the_short_names() {
+        for name in [
+            "/usr/lib/libc.so.6",
+            "/usr/lib/libc.so.6 (deleted)",
+            "/dev/zero (deleted)",
+            "/SYSV00000000 (deleted)",
+            "/anon_hugepage",
+            "[anon: glibc: malloc arena]",
+            "/tmp/a\\012b.so",
+            "/tmp/x\u{1b}[2J.so (deleted)",
+            "/tmp/é.so",
+            "memfd:x (deleted)",
+            "/",
+            "",
+        ] {
+            assert_eq!(row_name(Some(name)), object_name(Some(name)), "{name:?}");
+        }
+        assert_eq!(row_name(None), object_name(None));
+        assert_eq!(escaped("a\tb"), escape(b"a\tb"));
+        assert_eq!(escaped("sleep 60"), "sleep 60");
+    }
+
+    #[test]
+    fn columns_as_format_pads_them() {
+        let f = Figures {
+            size: 1 << 40,
+            rss: Some(4096),
+            pss: None,
+            private_clean: Some(12),
+            private_dirty: Some(1000),
+            swap: Some(0),
+            ..Figures::zero()
+        };
+        let want = format!(
+            "{:>8} {:>8} {:>8} {:>8} {:>8}",
+            Human(Some(f.size)),
+            Human(f.rss),
+            Human(f.pss),
+            Human(uss(&f)),
+            Human(f.swap)
+        );
+        assert_eq!(figures(&f), want);
+        let mut line = Vec::new();
+        number(&mut line, 0, 6);
+        number(&mut line, 1234567, 3);
+        left(&mut line, "é", 3);
+        left(&mut line, "abcd", 2);
+        assert_eq!(String::from_utf8(line).unwrap(), "     01234567é  abcd");
+    }
 }

@@ -496,14 +496,38 @@ impl Sort {
 }
 
 /// Sorts rows largest first by `sort`; ties by object path, then kind.
+///
+/// The sort moves indices, not rows (a row is some 300 bytes, and a stable sort moves
+/// each several times), then puts every row in its place with one swap at most.
 pub fn sort_rows(rows: &mut [Row], sort: Sort) {
-    rows.sort_by(|a, b| {
-        sort.of(&b.figures)
-            .cmp(&sort.of(&a.figures))
+    let keys: Vec<u64> = rows.iter().map(|r| sort.of(&r.figures)).collect();
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by(|&i, &j| {
+        let (a, b) = (&rows[i], &rows[j]);
+        keys[j]
+            .cmp(&keys[i])
             .then_with(|| a.object.cmp(&b.object))
             .then_with(|| a.kind.map(Kind::as_str).cmp(&b.kind.map(Kind::as_str)))
             .then_with(|| a.inode.cmp(&b.inode))
     });
+    permute(rows, order);
+}
+
+/// Reorders `items` so that position `i` holds what was at `order[i]` (`order` is a
+/// permutation of the positions), by following each cycle of the permutation.
+fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
+    const DONE: usize = usize::MAX;
+    for start in 0..order.len() {
+        let mut at = start;
+        loop {
+            let from = std::mem::replace(&mut order[at], DONE);
+            if from == DONE || from == start {
+                break;
+            }
+            items.swap(at, from);
+            at = from;
+        }
+    }
 }
 
 /// Sorts processes largest first by `sort`; ties by PID.
@@ -645,6 +669,48 @@ impl System {
 mod tests {
     use super::*;
     use crate::vocab::PageSize;
+
+    #[test]
+    fn permutes_by_cycles_and_sorts_as_a_stable_sort() {
+        let mut items: Vec<u32> = (0..7).collect();
+        permute(&mut items, vec![3, 0, 1, 2, 6, 5, 4]);
+        assert_eq!(items, [3, 0, 1, 2, 6, 5, 4]);
+        let row = |object: Option<&str>, kind, pss, inode| Row {
+            object: object.map(str::to_string),
+            build_id: None,
+            dev: None,
+            inode,
+            kind,
+            processes: 1,
+            regions: 1,
+            figures: Figures {
+                pss,
+                ..Figures::zero()
+            },
+        };
+        let mut rows = Vec::new();
+        for i in 0..60u64 {
+            let object = ["/b", "/a", "/c"][(i % 3) as usize];
+            let kind = [Kind::Text, Kind::Data, Kind::Bss, Kind::Heap][(i % 4) as usize];
+            rows.push(row(
+                (i % 5 != 0).then_some(object),
+                (i % 7 != 0).then_some(kind),
+                (i % 6 != 0).then_some(i % 4 * 4096),
+                Some(i % 2),
+            ));
+        }
+        let mut want = rows.clone();
+        want.sort_by(|a, b| {
+            Sort::Pss
+                .of(&b.figures)
+                .cmp(&Sort::Pss.of(&a.figures))
+                .then_with(|| a.object.cmp(&b.object))
+                .then_with(|| a.kind.map(Kind::as_str).cmp(&b.kind.map(Kind::as_str)))
+                .then_with(|| a.inode.cmp(&b.inode))
+        });
+        sort_rows(&mut rows, Sort::Pss);
+        assert_eq!(rows, want);
+    }
 
     /// A region: (object path and inode, kind, rss, pss).
     type R<'a> = (Option<(&'a str, u64)>, Kind, u64, Option<u64>);
