@@ -552,7 +552,7 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
             return elfmaps::render::system::users(&sys, &groups, out, color);
         }
         if a.json {
-            return elfmaps::render::json(&sys, out);
+            return elfmaps::render::system::json(&sys, out);
         }
         let top = a.top.unwrap_or(usize::MAX);
         match a.by {

@@ -294,6 +294,248 @@ pub fn users<W: Write>(
     skipped_list(s, out)
 }
 
+/// Writes `s` as [`crate::render::json()`] writes it (serde's compact JSON and a
+/// newline), byte for byte, without serde for the rows and processes: a machine has
+/// thousands of rows, and serde's flattened figures go through a map serializer with
+/// a string escaper per key.
+pub fn json<W: Write>(s: &System, out: &mut W) -> io::Result<()> {
+    let System {
+        schema_version,
+        kind,
+        page_size,
+        source,
+        split_pss,
+        rows,
+        objects,
+        kinds,
+        processes,
+        skipped,
+        warnings,
+        totals,
+        uses: _,
+    } = s;
+    let mut j = Json {
+        buf: Vec::with_capacity(1 << 16),
+        out,
+        kinds: Kind::ALL.map(|k| (k, serde_json::to_vec(&k).unwrap_or_default())),
+    };
+    j.raw(b"{\"schema_version\":");
+    j.u64(u64::from(*schema_version));
+    j.raw(b",\"kind\":");
+    j.str(kind);
+    j.raw(b",\"page_size\":");
+    j.u64(*page_size);
+    j.raw(b",\"source\":");
+    j.str(source);
+    if let Some(p) = split_pss {
+        j.raw(b",\"split_pss\":");
+        j.str(p);
+    }
+    for (name, list) in [
+        (&b",\"rows\":["[..], rows),
+        (b",\"objects\":[", objects),
+        (b",\"kinds\":[", kinds),
+    ] {
+        j.raw(name);
+        for (i, r) in list.iter().enumerate() {
+            if i > 0 {
+                j.raw(b",");
+            }
+            j.row(r);
+            j.spill()?;
+        }
+        j.raw(b"]");
+    }
+    j.raw(b",\"processes\":[");
+    for (i, p) in processes.iter().enumerate() {
+        if i > 0 {
+            j.raw(b",");
+        }
+        j.process(p);
+        j.spill()?;
+    }
+    j.raw(b"],\"skipped\":");
+    j.serde(skipped)?;
+    j.raw(b",\"warnings\":");
+    j.serde(warnings)?;
+    j.raw(b",\"totals\":");
+    j.serde(totals)?;
+    j.raw(b"}\n");
+    j.out.write_all(&j.buf)
+}
+
+/// The buffer of [`json`], spilled into `out` every 64 KiB.
+struct Json<'w, W: Write> {
+    buf: Vec<u8>,
+    out: &'w mut W,
+    /// Each kind's JSON, as serde writes it.
+    kinds: [(Kind, Vec<u8>); Kind::ALL.len()],
+}
+
+impl<W: Write> Json<'_, W> {
+    fn spill(&mut self) -> io::Result<()> {
+        if self.buf.len() >= 1 << 16 {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    fn raw(&mut self, b: &[u8]) {
+        self.buf.extend_from_slice(b);
+    }
+
+    fn u64(&mut self, v: u64) {
+        // Most figures of most rows are 0.
+        if v == 0 {
+            self.buf.push(b'0');
+        } else {
+            number(&mut self.buf, v, 0);
+        }
+    }
+
+    fn opt_u64(&mut self, v: Option<u64>) {
+        match v {
+            Some(v) => self.u64(v),
+            None => self.raw(b"null"),
+        }
+    }
+
+    /// A string as serde_json writes it: as it is between quotes when nothing in it
+    /// needs escaping, else by serde_json itself.
+    fn str(&mut self, s: &str) {
+        if needs_no_escape(s.as_bytes()) {
+            self.buf.push(b'"');
+            self.buf.extend_from_slice(s.as_bytes());
+            self.buf.push(b'"');
+        } else {
+            // Writing into a Vec cannot fail, nor can serialising a str.
+            let _ = serde_json::to_writer(&mut self.buf, s);
+        }
+    }
+
+    fn opt_str(&mut self, s: Option<&str>) {
+        match s {
+            Some(s) => self.str(s),
+            None => self.raw(b"null"),
+        }
+    }
+
+    fn serde<T: serde::Serialize + ?Sized>(&mut self, v: &T) -> io::Result<()> {
+        serde_json::to_writer(&mut self.buf, v).map_err(io::Error::other)
+    }
+
+    fn kind(&mut self, k: Option<Kind>) {
+        let Some(k) = k else {
+            return self.raw(b"null");
+        };
+        match self.kinds.iter().position(|(x, _)| *x == k) {
+            Some(i) => self.buf.extend_from_slice(&self.kinds[i].1),
+            None => {
+                let _ = serde_json::to_writer(&mut self.buf, &k);
+            }
+        }
+    }
+
+    fn row(&mut self, r: &Row) {
+        self.raw(b"{\"object\":");
+        self.opt_str(r.object.as_deref());
+        self.raw(b",\"build_id\":");
+        self.opt_str(r.build_id.as_deref());
+        self.raw(b",\"dev\":");
+        self.opt_str(r.dev.as_deref());
+        self.raw(b",\"inode\":");
+        self.opt_u64(r.inode);
+        self.raw(b",\"kind\":");
+        self.kind(r.kind);
+        self.raw(b",\"processes\":");
+        self.u64(r.processes as u64);
+        self.raw(b",\"regions\":");
+        self.u64(r.regions as u64);
+        self.raw(b",");
+        self.figure_fields(&r.figures);
+        self.raw(b"}");
+    }
+
+    fn process(&mut self, p: &ProcessRow) {
+        self.raw(b"{\"pid\":");
+        self.u64(u64::from(p.pid));
+        self.raw(b",\"comm\":");
+        self.str(&p.comm);
+        self.raw(b",\"command\":");
+        self.opt_str(p.command.as_deref());
+        self.raw(b",\"uid\":");
+        self.opt_u64(p.uid.map(u64::from));
+        self.raw(b",\"regions\":");
+        self.u64(p.regions as u64);
+        self.raw(b",\"objects\":");
+        self.u64(p.objects as u64);
+        self.raw(b",");
+        self.figure_fields(&p.figures);
+        self.raw(b"}");
+    }
+
+    /// The fields of [`Figures`] without braces (flattened into rows and processes).
+    fn figure_fields(&mut self, f: &Figures) {
+        let Figures {
+            size,
+            rss,
+            pss,
+            shared_clean,
+            shared_dirty,
+            private_clean,
+            private_dirty,
+            anonymous,
+            swap,
+            swap_pss,
+            locked,
+            hugetlb,
+        } = f;
+        self.raw(b"\"size\":");
+        self.u64(*size);
+        for (name, v) in [
+            (&b",\"rss\":"[..], rss),
+            (b",\"pss\":", pss),
+            (b",\"shared_clean\":", shared_clean),
+            (b",\"shared_dirty\":", shared_dirty),
+            (b",\"private_clean\":", private_clean),
+            (b",\"private_dirty\":", private_dirty),
+            (b",\"anonymous\":", anonymous),
+            (b",\"swap\":", swap),
+            (b",\"swap_pss\":", swap_pss),
+            (b",\"locked\":", locked),
+            (b",\"hugetlb\":", hugetlb),
+        ] {
+            self.raw(name);
+            self.opt_u64(*v);
+        }
+    }
+}
+
+/// Whether serde_json writes `s` as it is between quotes: no control character
+/// (below 0x20), no `"` and no `\`. Eight bytes at a time (paths are tens of bytes).
+fn needs_no_escape(s: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Whether a byte of `x` is below `n` (n <= 128; exact as a whole: a borrow only
+    // follows a byte that is already below).
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
+    let mut chunks = s.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let x = u64::from_le_bytes(w);
+        // A byte equal to c is a zero byte of x ^ c.
+        if below(x, 0x20) | below(x ^ (ONES * 0x22), 1) | below(x ^ (ONES * 0x5c), 1) != 0 {
+            return false;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .all(|&b| b >= 0x20 && b != b'"' && b != b'\\')
+}
+
 /// With `--verbose` (the list is kept): each process skipped and why.
 fn skipped_list<W: Write>(s: &System, out: &mut W) -> io::Result<()> {
     if s.skipped.processes.is_empty() {
@@ -346,6 +588,93 @@ mod tests {
         assert_eq!(row_name(None), object_name(None));
         assert_eq!(escaped("a\tb"), escape(b"a\tb"));
         assert_eq!(escaped("sleep 60"), "sleep 60");
+    }
+
+    #[test]
+    fn json_as_serde_writes_it() {
+        let row = |object: Option<&str>, kind: Option<Kind>| Row {
+            object: object.map(str::to_string),
+            build_id: object.map(|_| "ab01".to_string()),
+            dev: object.map(|_| "fe:00".to_string()),
+            inode: object.map(|_| 12),
+            kind,
+            processes: 3,
+            regions: 7,
+            figures: Figures {
+                size: u64::MAX,
+                pss: None,
+                ..Figures::zero()
+            },
+        };
+        let mut rows = vec![
+            row(None, None),
+            row(Some("/a \"b\"\n\u{1}é\\"), Some(Kind::Text)),
+        ];
+        rows.extend(Kind::ALL.iter().map(|&k| row(Some("/lib/x.so"), Some(k))));
+        let processes = vec![ProcessRow {
+            pid: 7,
+            comm: "a\tb".into(),
+            command: None,
+            uid: Some(0),
+            regions: 1,
+            objects: 2,
+            figures: Figures::zero(),
+        }];
+        let mut skipped = crate::views::system::Skipped::default();
+        skipped.add(crate::views::system::SkippedProcess {
+            pid: 9,
+            comm: Some("x".into()),
+            reason: Reason::Denied,
+            message: "no".into(),
+        });
+        for split in [None, Some("exact".to_string())] {
+            let s = System {
+                schema_version: 1,
+                kind: "system".into(),
+                page_size: 4096,
+                source: "live".into(),
+                split_pss: split,
+                rows: rows.clone(),
+                objects: rows[1..3].to_vec(),
+                kinds: Vec::new(),
+                processes: processes.clone(),
+                skipped: skipped.clone(),
+                warnings: vec![crate::vocab::Warning::new(
+                    crate::vocab::Code::ProcessSkipped,
+                    Some("/o".into()),
+                    "m \"q\"",
+                )],
+                totals: Figures::zero(),
+                uses: Vec::new(),
+            };
+            let mut want = serde_json::to_vec(&s).unwrap();
+            want.push(b'\n');
+            let mut got = Vec::new();
+            json(&s, &mut got).unwrap();
+            assert_eq!(
+                String::from_utf8(got).unwrap(),
+                String::from_utf8(want).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn escapes_found_in_every_place() {
+        for len in 0..20 {
+            let plain = "a".repeat(len);
+            assert!(needs_no_escape(plain.as_bytes()));
+            for at in 0..len {
+                for b in [0u8, 0x1f, b'"', b'\\'] {
+                    let mut v = plain.clone().into_bytes();
+                    v[at] = b;
+                    assert!(!needs_no_escape(&v), "{v:?}");
+                }
+                let mut v = plain.clone().into_bytes();
+                v[at] = 0x7f;
+                assert!(needs_no_escape(&v));
+            }
+        }
+        assert!(needs_no_escape("é/x y".as_bytes()));
     }
 
     #[test]
