@@ -91,8 +91,25 @@ fn number(line: &mut Vec<u8>, n: u64, width: usize) {
 /// Whether `text` prints as it is: printable ASCII without a backslash, which neither
 /// [`escape`] nor the decoding of maps' `\012` changes.
 fn plain(text: &str) -> bool {
-    text.bytes()
-        .all(|b| (0x20..0x7f).contains(&b) && b != b'\\')
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Eight bytes at a time, as needs_no_escape: a byte below 0x20, a byte of 0x7f
+    // or more (DEL, or not ASCII), a backslash.
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
+    let mut chunks = text.as_bytes().chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let x = u64::from_le_bytes(w);
+        let del_or_high = (x | x.wrapping_add(ONES)) & HIGH;
+        if below(x, 0x20) | below(x ^ (ONES * 0x5c), 1) | del_or_high != 0 {
+            return false;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .all(|&b| (0x20..0x7f).contains(&b) && b != b'\\')
 }
 
 /// [`escape`] of `text`, borrowed when it is [`plain`].
@@ -117,7 +134,8 @@ fn row_name(object: Option<&str>) -> Cow<'_, str> {
                 .iter()
                 .any(|p| name.starts_with(p));
             if name.starts_with('/') && !whole {
-                Cow::Borrowed(name.rsplit('/').next().unwrap_or(name))
+                let slash = name.bytes().rposition(|b| b == b'/').unwrap_or(0);
+                Cow::Borrowed(&name[slash + 1..])
             } else {
                 Cow::Borrowed(name)
             }
@@ -586,6 +604,20 @@ mod tests {
             assert_eq!(row_name(Some(name)), object_name(Some(name)), "{name:?}");
         }
         assert_eq!(row_name(None), object_name(None));
+        for len in 0..20 {
+            let ok = "a~ ".repeat(len);
+            assert!(plain(&ok));
+            for at in 0..ok.len() {
+                for b in [0u8, 0x1f, 0x7f, b'\\'] {
+                    let mut v = ok.clone().into_bytes();
+                    v[at] = b;
+                    assert!(!plain(std::str::from_utf8(&v).unwrap()), "{v:?}");
+                }
+                let mut v = ok.clone();
+                v.replace_range(at..at + 1, "é");
+                assert!(!plain(&v), "{v:?}");
+            }
+        }
         assert_eq!(escaped("a\tb"), escape(b"a\tb"));
         assert_eq!(escaped("sleep 60"), "sleep 60");
     }
