@@ -521,7 +521,7 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
         (Some(b), None, Some(f)) => SystemFrom::Smemcap(b, f),
         _ => SystemFrom::Live,
     };
-    let sys = match load_system(SystemLoad {
+    let mut sys = match load_system(SystemLoad {
         from,
         selection,
         sysroot: &a.sysroot,
@@ -555,7 +555,7 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
             return elfmaps::render::system::users(&sys, &groups, out, color);
         }
         if a.json {
-            return elfmaps::render::json(&sys, out);
+            return elfmaps::render::system::json(&sys, out);
         }
         let top = a.top.unwrap_or(usize::MAX);
         match a.by {
@@ -568,9 +568,12 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
             }
             SystemBy::Object | SystemBy::Kind => {
                 let (mut rows, of) = match a.by {
-                    SystemBy::Kind => (sys.kinds.clone(), elfmaps::render::system::RowsOf::Kind),
+                    SystemBy::Kind => (
+                        std::mem::take(&mut sys.kinds),
+                        elfmaps::render::system::RowsOf::Kind,
+                    ),
                     _ => (
-                        sys.rows.clone(),
+                        std::mem::take(&mut sys.rows),
                         elfmaps::render::system::RowsOf::ObjectKind,
                     ),
                 };

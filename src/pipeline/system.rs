@@ -162,23 +162,54 @@ fn candidates(selection: &Selection) -> io::Result<Vec<u32>> {
 ///
 /// Processes are read on as many threads as the machine has CPUs (at most
 /// [`MAX_WORKERS`]): the kernel generates each smaps on the reading thread, so two
-/// processes are read at once on two CPUs. Reports reach `sink` in the order of the
-/// PIDs all the same, so the result does not depend on which thread was faster, and
-/// at most [`WINDOW`] reports wait for a slower one: memory still follows the largest
-/// processes, not the machine.
+/// processes are read at once on two CPUs. Which processes are selected is decided
+/// first, on this thread, from their stat files (a few small reads each); the largest
+/// selected processes (by resident pages) are then started first, one for each
+/// thread, so that one large process read last does not leave the other threads idle
+/// at the end. Reports reach `sink` in the order of the PIDs all the same, so the
+/// result does not depend on which thread was faster, and at most [`WINDOW`] reports
+/// wait for a slower one: memory still follows the largest processes, not the
+/// machine.
 pub fn scan(
     selection: &Selection,
     mode: Mode,
     sink: &mut dyn FnMut(Scanned),
 ) -> io::Result<Outcome> {
+    use std::sync::Mutex;
+
     let cache = FileCache::new();
     let mut outcome = Outcome::new(proc::page_size(), Skipped::default());
     let pids = candidates(selection)?;
-    let one = |pid: u32| {
-        select(pid, selection).and_then(|found| {
+    let selected: Vec<Selected> = pids.iter().map(|&pid| select(pid, selection)).collect();
+    let size = |i: usize| match &selected[i] {
+        Ok(Some((_, facts, _))) => facts.rss_pages,
+        _ => 0,
+    };
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(MAX_WORKERS)
+        .min(selected.iter().filter(|s| matches!(s, Ok(Some(_)))).count());
+    // The largest processes first (one per thread), then the others in PID order.
+    let mut order: Vec<usize> = (0..pids.len()).collect();
+    let head = if workers > 1 { workers } else { 0 };
+    if head > 0 {
+        let mut largest = order.clone();
+        largest.sort_by_key(|&i| (std::cmp::Reverse(size(i)), i));
+        largest.truncate(head);
+        order.retain(|i| !largest.contains(i));
+        largest.append(&mut order);
+        order = largest;
+    }
+    // Each selected process is taken from its slot by the thread that reads it.
+    let slots: Vec<Mutex<Option<Selected>>> =
+        selected.into_iter().map(|s| Mutex::new(Some(s))).collect();
+    let one = |i: usize| {
+        let taken = slots[i].lock().unwrap_or_else(|e| e.into_inner()).take();
+        taken.unwrap_or(Ok(None)).and_then(|found| {
             let Some((process, facts, uid)) = found else {
                 return Ok(None);
             };
+            let pid = process.pid;
             let comm = facts.comm;
             let report = process_report(process, mode, Some(&cache))
                 .map_err(|e| skipped(pid, Some(&comm), &e))?;
@@ -196,35 +227,39 @@ pub fn scan(
         Ok(None) => {}
         Err(s) => outcome.skipped.add(s),
     };
-    let workers = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(MAX_WORKERS)
-        .min(pids.len());
     if workers <= 1 {
-        for &pid in &pids {
-            take(one(pid));
+        for i in 0..pids.len() {
+            take(one(i));
         }
     } else {
-        in_order(&pids, workers, &one, &mut take);
+        in_order(&order, head, workers, &one, &mut take);
     }
     outcome.files = cache.files();
     outcome.cache_hits = cache.hits();
     Ok(outcome)
 }
 
+/// What [`select`] says of one PID.
+type Selected = Result<Option<(Process, Facts, Option<u32>)>, SkippedProcess>;
+
 /// At most this many threads read processes in a live scan.
 pub const MAX_WORKERS: usize = 4;
 
 /// At most this many reports of a live scan wait for the report of a process before
-/// them (read by a slower thread).
-pub const WINDOW: usize = 8;
+/// them (read by a slower thread; the largest processes, started first, are often
+/// those). Reports of small processes are small: this many are a few MiB at most.
+pub const WINDOW: usize = 32;
 
-/// Runs `work` on each of `items` on `workers` threads and hands the results to
-/// `emit` in the order of `items`, at most [`WINDOW`] ahead of the last one handed.
+/// Runs `work` on each of the positions `0..order.len()` on `workers` threads, taking
+/// them in the order of `order` (a permutation of the positions), and hands the
+/// results to `emit` in the order of the positions. A thread starts a position at
+/// most [`WINDOW`] ahead of the last one handed, except the first `head` of `order`
+/// (started at once: at most one per thread).
 fn in_order<T: Send>(
-    items: &[u32],
+    order: &[usize],
+    head: usize,
     workers: usize,
-    work: &(dyn Fn(u32) -> T + Sync),
+    work: &(dyn Fn(usize) -> T + Sync),
     emit: &mut dyn FnMut(T),
 ) {
     use std::collections::BTreeMap;
@@ -257,16 +292,19 @@ fn in_order<T: Send>(
             s.spawn(move || {
                 let _guard = Abandon(abandoned, moved);
                 loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&item) = items.get(i) else {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&i) = order.get(k) else {
                         return;
                     };
-                    let mut h = handed.lock().unwrap_or_else(|e| e.into_inner());
-                    while i >= *h + WINDOW && !abandoned.load(Ordering::SeqCst) {
-                        h = moved.wait(h).unwrap_or_else(|e| e.into_inner());
+                    // Positions after the head are taken in increasing order, so the
+                    // one awaited is always taken already: the wait ends.
+                    if k >= head {
+                        let mut h = handed.lock().unwrap_or_else(|e| e.into_inner());
+                        while i >= *h + WINDOW && !abandoned.load(Ordering::SeqCst) {
+                            h = moved.wait(h).unwrap_or_else(|e| e.into_inner());
+                        }
                     }
-                    drop(h);
-                    if abandoned.load(Ordering::SeqCst) || tx.send((i, work(item))).is_err() {
+                    if abandoned.load(Ordering::SeqCst) || tx.send((i, work(i))).is_err() {
                         return;
                     }
                 }
@@ -501,10 +539,7 @@ pub fn scan_smemcap(
 
 /// Whether live process `pid` is selected: `Ok(None)` when it is not, `Err` when it
 /// is but cannot be read (a kernel thread, a zombie, gone).
-fn select(
-    pid: u32,
-    selection: &Selection,
-) -> Result<Option<(Process, Facts, Option<u32>)>, SkippedProcess> {
+fn select(pid: u32, selection: &Selection) -> Selected {
     // Vanished before anything was known: counted only when it was asked for by PID
     // or nothing else selects.
     let vanished = |e: ProcError| {
@@ -647,9 +682,13 @@ mod tests {
     #[test]
     fn results_in_the_order_of_the_items() {
         let items: Vec<u32> = (0..200).collect();
+        // The slowest first, then the others in order.
+        let mut order: Vec<usize> = vec![17, 34];
+        order.extend((0..200).filter(|i| ![17, 34].contains(i)));
         let busy = std::sync::atomic::AtomicUsize::new(0);
         let most = std::sync::atomic::AtomicUsize::new(0);
-        let work = |i: u32| {
+        let work = |i: usize| {
+            let i = items[i];
             use std::sync::atomic::Ordering::SeqCst;
             let now = busy.fetch_add(1, SeqCst) + 1;
             most.fetch_max(now, SeqCst);
@@ -661,7 +700,7 @@ mod tests {
             i * 2
         };
         let mut got = Vec::new();
-        in_order(&items, 3, &work, &mut |x| got.push(x));
+        in_order(&order, 2, 3, &work, &mut |x| got.push(x));
         assert_eq!(got, items.iter().map(|i| i * 2).collect::<Vec<_>>());
         assert!(most.into_inner() <= 3);
     }

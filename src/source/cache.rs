@@ -90,9 +90,13 @@ pub struct FileCache {
 }
 
 impl FileCache {
-    /// An empty cache.
+    /// An empty cache, with room for the files of a typical machine (a few hundred)
+    /// so that it does not grow step by step during a scan.
     pub fn new() -> FileCache {
-        FileCache::default()
+        FileCache {
+            files: Mutex::new(HashMap::with_capacity(256)),
+            hits: Default::default(),
+        }
     }
 
     /// The file stamped `stamp`, if it was read before.

@@ -390,24 +390,38 @@ impl Builder {
                 figures: acc.figures,
             }
         };
-        let mut rows: Vec<Row> = self
+        // Each identity's rank among the paths (equal paths, equal rank; 0 is no
+        // object): rows are sorted by rank, as sort_rows sorts them by path, with no
+        // string compared in the sort.
+        let mut by_path: Vec<usize> = (0..ids.len()).collect();
+        by_path.sort_unstable_by(|&a, &b| ids[a].1.cmp(&ids[b].1));
+        let mut rank = vec![0u32; ids.len()];
+        let mut r = 0u32;
+        for (k, &n) in by_path.iter().enumerate() {
+            if k == 0 || ids[by_path[k - 1]].1 != ids[n].1 {
+                r += 1;
+            }
+            rank[n] = r;
+        }
+        let rank_of = |id: Option<u32>| id.map_or(0, |n| rank[n as usize]);
+        let (ranks, mut rows): (Vec<u32>, Vec<Row>) = self
             .rows
             .into_iter()
-            .map(|((id, kind), acc)| row(id, Some(kind), acc))
-            .collect();
-        let mut objects: Vec<Row> = self
+            .map(|((id, kind), acc)| (rank_of(id), row(id, Some(kind), acc)))
+            .unzip();
+        sort_ranked(&mut rows, &ranks);
+        let (ranks, mut objects): (Vec<u32>, Vec<Row>) = self
             .objects
             .into_iter()
-            .map(|(id, acc)| row(Some(id), None, acc))
-            .collect();
+            .map(|(id, acc)| (rank_of(Some(id)), row(Some(id), None, acc)))
+            .unzip();
+        sort_ranked(&mut objects, &ranks);
         let mut kinds: Vec<Row> = self
             .kinds
             .into_iter()
             .map(|(kind, acc)| row(None, Some(kind), acc))
             .collect();
-        for rows in [&mut rows, &mut objects, &mut kinds] {
-            sort_rows(rows, Sort::Pss);
-        }
+        sort_rows(&mut kinds, Sort::Pss);
         let mut uses: Vec<Use> = self
             .uses
             .unwrap_or_default()
@@ -496,14 +510,60 @@ impl Sort {
 }
 
 /// Sorts rows largest first by `sort`; ties by object path, then kind.
+///
+/// The sort moves indices, not rows (a row is some 300 bytes, and a stable sort moves
+/// each several times), then puts every row in its place with one swap at most.
 pub fn sort_rows(rows: &mut [Row], sort: Sort) {
-    rows.sort_by(|a, b| {
-        sort.of(&b.figures)
-            .cmp(&sort.of(&a.figures))
+    let keys: Vec<u64> = rows.iter().map(|r| sort.of(&r.figures)).collect();
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by(|&i, &j| {
+        let (a, b) = (&rows[i], &rows[j]);
+        keys[j]
+            .cmp(&keys[i])
             .then_with(|| a.object.cmp(&b.object))
             .then_with(|| a.kind.map(Kind::as_str).cmp(&b.kind.map(Kind::as_str)))
             .then_with(|| a.inode.cmp(&b.inode))
     });
+    permute(rows, order);
+}
+
+/// [`sort_rows`] by pss, with each row's object path given as its rank among the
+/// paths (`ranks`, one per row: equal paths have equal ranks, no object is 0): the
+/// same order, with integers compared instead of paths.
+fn sort_ranked(rows: &mut [Row], ranks: &[u32]) {
+    let keys: Vec<_> = rows
+        .iter()
+        .zip(ranks)
+        .map(|(r, &rank)| {
+            (
+                std::cmp::Reverse(Sort::Pss.of(&r.figures)),
+                rank,
+                r.kind.map(Kind::as_str),
+                r.inode,
+            )
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    // The position last: an unstable sort then orders as a stable one.
+    order.sort_unstable_by(|&i, &j| (&keys[i], i).cmp(&(&keys[j], j)));
+    permute(rows, order);
+}
+
+/// Reorders `items` so that position `i` holds what was at `order[i]` (`order` is a
+/// permutation of the positions), by following each cycle of the permutation.
+fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
+    const DONE: usize = usize::MAX;
+    for start in 0..order.len() {
+        let mut at = start;
+        loop {
+            let from = std::mem::replace(&mut order[at], DONE);
+            if from == DONE || from == start {
+                break;
+            }
+            items.swap(at, from);
+            at = from;
+        }
+    }
 }
 
 /// Sorts processes largest first by `sort`; ties by PID.
@@ -646,6 +706,48 @@ mod tests {
     use super::*;
     use crate::vocab::PageSize;
 
+    #[test]
+    fn permutes_by_cycles_and_sorts_as_a_stable_sort() {
+        let mut items: Vec<u32> = (0..7).collect();
+        permute(&mut items, vec![3, 0, 1, 2, 6, 5, 4]);
+        assert_eq!(items, [3, 0, 1, 2, 6, 5, 4]);
+        let row = |object: Option<&str>, kind, pss, inode| Row {
+            object: object.map(str::to_string),
+            build_id: None,
+            dev: None,
+            inode,
+            kind,
+            processes: 1,
+            regions: 1,
+            figures: Figures {
+                pss,
+                ..Figures::zero()
+            },
+        };
+        let mut rows = Vec::new();
+        for i in 0..60u64 {
+            let object = ["/b", "/a", "/c"][(i % 3) as usize];
+            let kind = [Kind::Text, Kind::Data, Kind::Bss, Kind::Heap][(i % 4) as usize];
+            rows.push(row(
+                (i % 5 != 0).then_some(object),
+                (i % 7 != 0).then_some(kind),
+                (i % 6 != 0).then_some(i % 4 * 4096),
+                Some(i % 2),
+            ));
+        }
+        let mut want = rows.clone();
+        want.sort_by(|a, b| {
+            Sort::Pss
+                .of(&b.figures)
+                .cmp(&Sort::Pss.of(&a.figures))
+                .then_with(|| a.object.cmp(&b.object))
+                .then_with(|| a.kind.map(Kind::as_str).cmp(&b.kind.map(Kind::as_str)))
+                .then_with(|| a.inode.cmp(&b.inode))
+        });
+        sort_rows(&mut rows, Sort::Pss);
+        assert_eq!(rows, want);
+    }
+
     /// A region: (object path and inode, kind, rss, pss).
     type R<'a> = (Option<(&'a str, u64)>, Kind, u64, Option<u64>);
 
@@ -699,6 +801,34 @@ mod tests {
             message: "gone".into(),
         });
         crate::report::scan::Outcome::new(PageSize::KIB4, skipped)
+    }
+
+    #[test]
+    fn rows_sorted_by_rank_as_sort_rows_sorts_them() {
+        let mut b = Builder::new();
+        for pid in 1..6u32 {
+            let regions: Vec<R> = (0..40u64)
+                .map(|i| {
+                    let inode = (i * u64::from(pid)) % 9;
+                    let path = ["/b.so", "/a.so", "/c.so", "/a.so"][(inode % 4) as usize];
+                    let kind = [Kind::Text, Kind::Data, Kind::Bss, Kind::Heap][(i % 4) as usize];
+                    let obj = (i % 5 != 0).then_some((path, inode));
+                    let pss = (i % 3 != 0).then_some(i % 2 * 4096);
+                    (obj, kind, 4096, pss)
+                })
+                .collect();
+            b.add(
+                &ProcessInfo::new(pid, "p".into(), None),
+                &report(pid, &regions),
+            );
+        }
+        let sys = b.finish(outcome(), "live", false);
+        for rows in [&sys.rows, &sys.objects, &sys.kinds] {
+            let mut again = rows.clone();
+            sort_rows(&mut again, Sort::Pss);
+            assert_eq!(&again, rows);
+        }
+        assert!(sys.rows.len() > 20, "{}", sys.rows.len());
     }
 
     #[test]

@@ -53,6 +53,9 @@ pub struct Facts {
     pub ppid: u32,
     /// Whether it is a kernel thread (`PF_KTHREAD` in its flags): no user memory.
     pub kernel_thread: bool,
+    /// Its resident pages (`rss`, the 24th field; 0 when missing): how much reading
+    /// its smaps will cost, roughly, so that a scan can start the largest first.
+    pub rss_pages: u64,
 }
 
 impl Facts {
@@ -66,8 +69,22 @@ impl Facts {
 /// which reads captured ones too).
 fn parse_stat(pid: u32, s: &[u8]) -> Option<Facts> {
     let st = crate::input::smemcap::parse_stat(s)?;
+    // Fields after "PID (COMM)": state is the first, rss (field 24) the 22nd.
+    let rss_pages = s
+        .iter()
+        .rposition(|&b| b == b')')
+        .and_then(|close| {
+            std::str::from_utf8(&s[close + 1..])
+                .ok()?
+                .split_ascii_whitespace()
+                .nth(21)?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0);
     Some(Facts {
         pid,
+        rss_pages,
         kernel_thread: st.is_kernel_thread(),
         comm: st.comm,
         state: st.state,
@@ -139,11 +156,10 @@ impl Process {
     }
 }
 
-/// The last component of a path.
 /// The whole of a small file of `/proc`, read without the `stat` that `fs::read`
 /// makes to size its buffer (a file of `/proc` says size 0): a scan reads two of
 /// them per process.
-fn read_small(path: &Path) -> io::Result<Vec<u8>> {
+pub(super) fn read_small(path: &Path) -> io::Result<Vec<u8>> {
     let mut file = fs::File::open(path)?;
     let mut out = Vec::new();
     let mut buf = [0u8; 2048];
@@ -157,6 +173,7 @@ fn read_small(path: &Path) -> io::Result<Vec<u8>> {
     }
 }
 
+/// The last component of a path.
 fn base_name(path: &[u8]) -> &[u8] {
     match path.iter().rposition(|&b| b == b'/') {
         Some(i) => &path[i + 1..],
@@ -215,6 +232,9 @@ mod tests {
     fn stat_lines() {
         let f = parse_stat(42, b"42 (a) b (c)) S 7 42 42 0 -1 4194560 0 0").unwrap();
         assert_eq!((f.comm.as_str(), f.state, f.ppid), ("a) b (c)", 'S', 7));
+        assert_eq!(f.rss_pages, 0);
+        let line = b"7 (x y) S 1 7 7 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 99 2994176 450 18446744073709551615";
+        assert_eq!(parse_stat(7, line).unwrap().rss_pages, 450);
         assert!(!f.kernel_thread);
         let k = parse_stat(2, b"2 (kthreadd) S 0 0 0 0 -1 2129984 0").unwrap();
         assert!(k.kernel_thread);

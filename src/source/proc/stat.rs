@@ -13,10 +13,13 @@ impl Process {
     }
 
     /// Whether the process still has memory to describe: it exists and is not a
-    /// zombie (a zombie keeps its /proc directory but has no memory left).
+    /// zombie (a zombie keeps its /proc directory but has no memory left). Reads the
+    /// state letter alone: no field is copied.
     pub(crate) fn alive(&self) -> bool {
-        self.stat_fields()
-            .is_some_and(|f| !matches!(f.first().map(String::as_str), Some("Z" | "X")))
+        let Ok(s) = super::list::read_small(&self.dir.join("stat")) else {
+            return false;
+        };
+        !matches!(state_letter(&s), Some(b'Z' | b'X'))
     }
 
     /// Whether the process is a kernel thread (PF_KTHREAD in the flags of
@@ -59,6 +62,16 @@ fn fields_after_comm(s: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// The state letter of a stat line: the first field after "PID (COMM)" (the last `)`
+/// ends COMM); `None` when there is none.
+fn state_letter(s: &[u8]) -> Option<u8> {
+    let close = s.iter().rposition(|&b| b == b')')?;
+    s.get(close + 1..)?
+        .iter()
+        .copied()
+        .find(|b| !b.is_ascii_whitespace())
+}
+
 /// The stack pointer in a `task/TID/syscall` line: "nr arg1 ... arg6 sp pc" for a
 /// blocked thread; "running" (or anything else) has none.
 fn syscall_stack_pointer(s: &str) -> Option<u64> {
@@ -78,7 +91,7 @@ impl Process {
     /// `/proc/PID/comm`. Lossy UTF-8; the printer escapes it. `None` when neither can
     /// be read.
     pub(crate) fn command(&self) -> Option<String> {
-        let cmdline = fs::read(self.dir.join("cmdline")).unwrap_or_default();
+        let cmdline = super::list::read_small(&self.dir.join("cmdline")).unwrap_or_default();
         let args: Vec<&[u8]> = cmdline
             .split(|&b| b == 0)
             .filter(|a| !a.is_empty())
@@ -102,6 +115,9 @@ mod tests {
         assert_eq!(f[0], "S");
         assert_eq!(f[6], "2097152");
         assert!(fields_after_comm(b"42 no comm").is_empty());
+        assert_eq!(state_letter(b"42 (a) b (c)) Z 1"), Some(b'Z'));
+        assert_eq!(state_letter(b"42 (a)  S 1"), Some(b'S'));
+        assert_eq!(state_letter(b"42 no comm"), None);
     }
 
     #[test]
