@@ -7,11 +7,15 @@ use std::fs;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use super::Process;
 use crate::input::maps::{Mapping, NameKind};
 use crate::source::files::open_checked;
 use crate::source::{Opened, Precheck, Via};
+
+/// A file's device and inode.
+type Ino = (u64, u64);
 
 impl Process {
     /// Opens the file that `m` maps: the mapped inode through `map_files` where
@@ -110,15 +114,19 @@ impl Process {
     }
 
     /// Whether the process sees files as elfmaps does: the same root directory and the
-    /// same mount namespace (checked once).
+    /// same mount namespace (checked once per process; elfmaps' own two, once per run).
     pub(super) fn same_view(&self) -> bool {
+        /// Device and inode of elfmaps' root directory and mount namespace.
+        static OURS: OnceLock<[Option<Ino>; 2]> = OnceLock::new();
+        let ino = |p: &Path| fs::metadata(p).map(|m| (m.dev(), m.ino())).ok();
         *self.same_view.get_or_init(|| {
-            let ino = |p: PathBuf| fs::metadata(p).map(|m| (m.dev(), m.ino())).ok();
-            // Each path stat'ed once; the second only when the first is known.
-            let same = |theirs: &str, ours: &str| {
-                ino(self.dir.join(theirs)).is_some_and(|t| ino(PathBuf::from(ours)) == Some(t))
+            let [root, mnt] =
+                OURS.get_or_init(|| [ino(Path::new("/")), ino(Path::new("/proc/self/ns/mnt"))]);
+            // Theirs stat'ed once each; the second only when the first agrees.
+            let same = |theirs: &str, ours: &Option<Ino>| {
+                ours.is_some() && ino(&self.dir.join(theirs)) == *ours
             };
-            same("root", "/") && same("ns/mnt", "/proc/self/ns/mnt")
+            same("root", root) && same("ns/mnt", mnt)
         })
     }
 }
