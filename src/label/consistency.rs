@@ -43,7 +43,6 @@ pub(crate) fn check_instances(
     let lines = Lines::new(owner, instances.len());
     let mut notes = Vec::new();
     for (idx, inst) in instances.iter_mut().enumerate() {
-        let ms = lines.of(idx).iter().map(|&i| &mappings[i]);
         let Some(&FileFacts::Elf { size, exact, .. }) = files.facts[file_of[idx]] else {
             continue;
         };
@@ -51,26 +50,48 @@ pub(crate) fn check_instances(
         let Some(ends) = Ends::of(&inst.info) else {
             continue;
         };
-        let found = ms
-            .clone()
-            .find_map(|m| check_offsets(m, inst, &ends, size, page))
-            .or_else(|| {
-                ms.clone()
-                    .find_map(|m| check_extent(m, inst, &ends, page, exact))
-            });
-        if found.is_some() {
-            inst.problem = found;
+        // One walk over the lines and the image together (both in address order):
+        // the first line whose offsets contradict decides; else the first whose
+        // extent does; else the permissions of every line.
+        let (mut extent, mut perms, mut more) = (None, None, 0usize);
+        let mut found = None;
+        let mut from = 0;
+        for &mi in lines.of(idx) {
+            let m = &mappings[mi];
+            while inst.image.get(from).is_some_and(|l| l.end <= m.start) {
+                from += 1;
+            }
+            let to = from + inst.image[from..].partition_point(|l| l.start < m.end);
+            let labels = &inst.image[from..to];
+            if let Some(p) = check_offsets(m, inst, labels, &ends, size, page) {
+                found = Some(p);
+                break;
+            }
+            if extent.is_some() {
+                continue;
+            }
+            extent = check_extent(m, inst, labels, &ends, page, exact);
+            if extent.is_none()
+                && let Some(p) = check_perms(m, inst, labels, &ends, rie)
+            {
+                match perms {
+                    None => perms = Some(p),
+                    Some(_) => more += 1,
+                }
+            }
+        }
+        if let Some(p) = found.or(extent) {
+            inst.problem = Some(p);
             continue;
         }
-        let mut differ = ms.filter_map(|m| check_perms(m, inst, &ends, rie));
-        let Some(first) = differ.next() else {
+        let Some(first) = perms else {
             continue;
         };
         if !exact {
             inst.problem = Some(first);
             continue;
         }
-        let more = match differ.count() {
+        let more = match more {
             0 => String::new(),
             1 => " (and 1 more maps line)".to_string(),
             n => format!(" (and {n} more maps lines)"),
@@ -141,16 +162,18 @@ impl<'a> Ends<'a> {
 /// (text, rodata, data, relro, and bss should a loader map it from the file) are at
 /// `addr - bias - p_vaddr + p_offset`; file-backed gap pages are what is left of the
 /// loader's first mapping of the whole span, whose offsets continue from the first
-/// PT_LOAD's page. Pages of file contents must lie inside the file.
+/// PT_LOAD's page. Pages of file contents must lie inside the file. `labels`: the
+/// labels of `inst`'s image that overlap `m` ([`Instance::labels_in`]).
 fn check_offsets(
     m: &Mapping,
     inst: &Instance,
+    labels: &[Label],
     ends: &Ends,
     file_size: u64,
     page: PageSize,
 ) -> Option<Problem> {
     let first = ends.lowest;
-    for l in inst.labels_in(m.start, m.end) {
+    for l in labels {
         let (s, e) = (l.start.max(m.start), l.end.min(m.end));
         if s >= e {
             continue;
@@ -195,10 +218,12 @@ fn check_offsets(
 
 /// File-backed pages lie where the loaders map the file (module docs). Outside the
 /// span is only a contradiction when the file is not proven to be the mapped one (a
-/// proven file may also be mapped for reading next to its loaded copy).
+/// proven file may also be mapped for reading next to its loaded copy). `labels`: as
+/// for [`check_offsets`].
 fn check_extent(
     m: &Mapping,
     inst: &Instance,
+    labels: &[Label],
     ends: &Ends,
     page: PageSize,
     exact: bool,
@@ -212,7 +237,7 @@ fn check_extent(
             ),
         ));
     }
-    for l in inst.labels_in(m.start, m.end) {
+    for l in labels {
         let Some(p) = segment_of(l, inst) else {
             continue;
         };
@@ -245,10 +270,17 @@ fn check_extent(
 }
 
 /// Each page of `m` has a protection the loaders give it (module docs). `rie`: the
-/// process reads as if it had READ_IMPLIES_EXEC ([`read_implies_exec`]).
-fn check_perms(m: &Mapping, inst: &Instance, ends: &Ends, rie: bool) -> Option<Problem> {
+/// process reads as if it had READ_IMPLIES_EXEC ([`read_implies_exec`]); `labels`:
+/// as for [`check_offsets`].
+fn check_perms(
+    m: &Mapping,
+    inst: &Instance,
+    labels: &[Label],
+    ends: &Ends,
+    rie: bool,
+) -> Option<Problem> {
     let have = [m.perms[0], m.perms[1], m.perms[2]];
-    for l in inst.labels_in(m.start, m.end) {
+    for l in labels {
         let s = l.start.max(m.start);
         if s >= l.end.min(m.end) {
             continue;

@@ -20,8 +20,26 @@ use super::Label;
 /// down once, a sweep over their ends finds the last PT_LOAD that covers each stretch
 /// of addresses, and RELRO is applied to writable winners in one merge walk.
 pub fn image(info: &ElfInfo, bias: u64, page: PageSize) -> Option<Vec<Label>> {
-    let pieces = pieces(info, bias, page)?;
-    let relro = relro_ranges(info, bias, page);
+    image_with(info, bias, page, &mut Scratch::default())
+}
+
+/// Buffers of [`image_with`], to reuse from one image to the next.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    pieces: Vec<Piece>,
+    relro: Vec<(u64, u64)>,
+}
+
+/// [`image`], in the buffers of `scratch`: only the image itself is allocated.
+pub(crate) fn image_with(
+    info: &ElfInfo,
+    bias: u64,
+    page: PageSize,
+    scratch: &mut Scratch,
+) -> Option<Vec<Label>> {
+    pieces(info, bias, page, &mut scratch.pieces)?;
+    relro_ranges(info, bias, page, &mut scratch.relro);
+    let (pieces, relro) = (&scratch.pieces, &scratch.relro);
     let mut out = Layout(Vec::with_capacity(2 * pieces.len() + 2));
     if pieces
         .windows(2)
@@ -30,9 +48,9 @@ pub fn image(info: &ElfInfo, bias: u64, page: PageSize) -> Option<Vec<Label>> {
         // The usual file: PT_LOADs in address order that share no page. Each piece
         // wins all of its pages (what the sweep finds, without its buffers).
         let won = (pieces.iter().enumerate()).map(|(i, p)| (p.label.start, p.label.end, i));
-        apply_relro(won, &pieces, &relro, &mut out);
+        apply_relro(won, pieces, relro, &mut out);
     } else {
-        apply_relro(last_wins(&pieces), &pieces, &relro, &mut out);
+        apply_relro(last_wins(pieces), pieces, relro, &mut out);
     }
     Some(out.0)
 }
@@ -79,9 +97,10 @@ struct Piece {
 }
 
 /// Every PT_LOAD's pages: text or rodata over `[pagedown(vaddr), pageup(vaddr +
-/// memsz))`; data over the file pages and bss past them for a writable one.
-fn pieces(info: &ElfInfo, bias: u64, page: PageSize) -> Option<Vec<Piece>> {
-    let mut out = Vec::with_capacity(2 * info.phdrs.len());
+/// memsz))`; data over the file pages and bss past them for a writable one. Written
+/// to `out`; `None` when the addresses overflow.
+fn pieces(info: &ElfInfo, bias: u64, page: PageSize, out: &mut Vec<Piece>) -> Option<()> {
+    out.clear();
     for (order, p) in info.loads().enumerate() {
         let vstart = bias.checked_add(p.vaddr)?;
         let seg_start = page.down(vstart);
@@ -111,7 +130,7 @@ fn pieces(info: &ElfInfo, bias: u64, page: PageSize) -> Option<Vec<Piece>> {
             piece(seg_start, mem_end, Kind::Rodata, None);
         }
     }
-    Some(out)
+    Some(())
 }
 
 /// For each stretch of addresses that some piece covers, the piece of the last
@@ -155,19 +174,21 @@ fn last_wins(pieces: &[Piece]) -> Vec<(u64, u64, usize)> {
 }
 
 /// The union of the PT_GNU_RELRO ranges as the loader rounds them,
-/// `[pagedown(start), pagedown(start + memsz))`, sorted and disjoint.
-fn relro_ranges(info: &ElfInfo, bias: u64, page: PageSize) -> Vec<(u64, u64)> {
-    let mut ranges: Vec<(u64, u64)> = info
-        .phdrs
-        .iter()
-        .filter(|p| p.is_relro() && p.memsz > 0)
-        .filter_map(|p| {
-            let s = bias.checked_add(p.vaddr)?;
-            let e = s.checked_add(p.memsz)?;
-            Some((page.down(s), page.down(e)))
-        })
-        .filter(|(s, e)| s < e)
-        .collect();
+/// `[pagedown(start), pagedown(start + memsz))`, sorted and disjoint, written to
+/// `ranges`.
+fn relro_ranges(info: &ElfInfo, bias: u64, page: PageSize, ranges: &mut Vec<(u64, u64)>) {
+    ranges.clear();
+    ranges.extend(
+        info.phdrs
+            .iter()
+            .filter(|p| p.is_relro() && p.memsz > 0)
+            .filter_map(|p| {
+                let s = bias.checked_add(p.vaddr)?;
+                let e = s.checked_add(p.memsz)?;
+                Some((page.down(s), page.down(e)))
+            })
+            .filter(|(s, e)| s < e),
+    );
     ranges.sort_unstable();
     // The union, in place.
     let mut n = 0;
@@ -181,7 +202,6 @@ fn relro_ranges(info: &ElfInfo, bias: u64, page: PageSize) -> Vec<(u64, u64)> {
         }
     }
     ranges.truncate(n);
-    ranges
 }
 
 /// The winners' labels, with the pages of a writable PT_LOAD that lie in RELRO (and

@@ -19,7 +19,8 @@ use crate::input::maps::Mapping;
 use crate::vocab::{Code, PageSize};
 
 use super::files::Files;
-use super::{FileFacts, Instance, Problem, image};
+use super::image::{Scratch, image_with};
+use super::{FileFacts, Instance, Problem};
 
 /// The most PT_LOADs whose file ranges may cover one maps line's offset. Loaders give
 /// a file page to one PT_LOAD, two where segments share a page, and about 16 when a
@@ -73,8 +74,8 @@ pub(crate) fn group(mappings: &[Mapping], files: &Files, page: PageSize) -> Grou
     let mut owner: Vec<Option<usize>> = vec![None; mappings.len()];
     let mut limited: Vec<(usize, Problem)> = Vec::new();
     let (mut spent, total) = (0usize, total_budget(mappings.len()));
-    // Scratch space of [`vote`], reused from file to file.
-    let mut votes = Votes::default();
+    // Buffers reused from file to file.
+    let (mut votes, mut next, mut scratch) = (Votes::default(), Vec::new(), Scratch::default());
     for f in 0..files.len() {
         let Some(FileFacts::Elf { info, .. }) = files.facts[f] else {
             continue;
@@ -99,7 +100,7 @@ pub(crate) fn group(mappings: &[Mapping], files: &Files, page: PageSize) -> Grou
             continue;
         }
         let (first, budget) = (instances.len(), file_budget(ms.len(), loads));
-        let mut claim = Claim::new(mappings, ms);
+        let mut claim = Claim::new(mappings, ms, std::mem::take(&mut next));
         let mut cost = 0usize;
         let mut over = None;
         for c in &votes.candidates {
@@ -124,7 +125,7 @@ pub(crate) fn group(mappings: &[Mapping], files: &Files, page: PageSize) -> Grou
                 over = Some(over_total(total, mappings.len()));
                 break;
             }
-            let Some(image) = image(info, c.bias, page) else {
+            let Some(image) = image_with(info, c.bias, page, &mut scratch) else {
                 continue;
             };
             let (Some(first), Some(last)) = (image.first(), image.last()) else {
@@ -144,6 +145,7 @@ pub(crate) fn group(mappings: &[Mapping], files: &Files, page: PageSize) -> Grou
             });
             file_of.push(f);
         }
+        next = claim.next;
         if let Some(why) = over {
             instances.truncate(first);
             file_of.truncate(first);
@@ -173,12 +175,11 @@ struct Claim<'a> {
 }
 
 impl<'a> Claim<'a> {
-    fn new(mappings: &'a [Mapping], ms: &'a [usize]) -> Claim<'a> {
-        Claim {
-            mappings,
-            ms,
-            next: (0..=ms.len()).collect(),
-        }
+    /// Nothing owned yet; `next` is a buffer to reuse.
+    fn new(mappings: &'a [Mapping], ms: &'a [usize], mut next: Vec<usize>) -> Claim<'a> {
+        next.clear();
+        next.extend(0..=ms.len());
+        Claim { mappings, ms, next }
     }
 
     /// The first unowned position at or after `pos`.
@@ -231,7 +232,9 @@ struct Votes<'a> {
     /// Every (bias, maps line) vote, sorted.
     pairs: Vec<(u64, usize)>,
     candidates: Vec<Candidate>,
-    /// Scratch: the PT_LOADs that cover a line's offset, and its candidate biases.
+    /// Scratch: the file's PT_LOADs by offset, the PT_LOADs that cover a line's
+    /// offset, and its candidate biases.
+    covering: Covering<'a>,
     loads: Vec<&'a Phdr>,
     biases: Vec<u64>,
 }
@@ -254,11 +257,11 @@ impl<'a> Votes<'a> {
     ) -> Result<(), usize> {
         self.pairs.clear();
         self.candidates.clear();
-        let covering = Covering::new(info, page);
+        self.covering.reset(info, page);
         for &i in ms {
             let m = &mappings[i];
             self.loads.clear();
-            if !covering.at(m.offset, &mut self.loads) {
+            if !self.covering.at(m.offset, &mut self.loads) {
                 return Err(m.line);
             }
             candidate_biases(m, &self.loads, info, &mut self.biases);
@@ -318,33 +321,30 @@ const LINEAR: usize = 16;
 /// may start at in them, `[pagedown(p_offset), p_offset + p_filesz)`: sorted by start,
 /// with a tree of the largest end below each node, so that the ranges that cover an
 /// offset are found in time proportional to their number (times log n).
+#[derive(Default)]
 struct Covering<'a> {
     ranges: Vec<(u64, u64, &'a Phdr)>,
     /// `max_end[node]`: the largest end among the ranges under `node` (node 1 is the
-    /// root over all ranges; node n has children 2n and 2n+1).
+    /// root over all ranges; node n has children 2n and 2n+1); empty for up to
+    /// [`LINEAR`] ranges.
     max_end: Vec<u64>,
 }
 
 impl<'a> Covering<'a> {
-    fn new(info: &'a ElfInfo, page: PageSize) -> Covering<'a> {
-        let mut ranges: Vec<(u64, u64, &Phdr)> = info
-            .loads()
-            .filter(|p| p.filesz > 0)
-            .map(|p| {
+    /// Made for the PT_LOADs of `info`, in the buffers of the previous file.
+    fn reset(&mut self, info: &'a ElfInfo, page: PageSize) {
+        self.ranges.clear();
+        self.ranges
+            .extend(info.loads().filter(|p| p.filesz > 0).map(|p| {
                 let end = p.offset.saturating_add(p.filesz);
                 (page.down(p.offset), end, p)
-            })
-            .collect();
-        ranges.sort_by_key(|r| r.0);
-        let mut c = Covering {
-            max_end: Vec::new(),
-            ranges,
-        };
-        if c.ranges.len() > LINEAR {
-            c.max_end = vec![0; 4 * c.ranges.len()];
-            c.build(1, 0, c.ranges.len());
+            }));
+        self.ranges.sort_by_key(|r| r.0);
+        self.max_end.clear();
+        if self.ranges.len() > LINEAR {
+            self.max_end.resize(4 * self.ranges.len(), 0);
+            self.build(1, 0, self.ranges.len());
         }
-        c
     }
 
     fn build(&mut self, node: usize, lo: usize, hi: usize) -> u64 {

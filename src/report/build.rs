@@ -107,7 +107,9 @@ pub fn build(
             split_pss_exact = Some(split_pss_exact.unwrap_or(true) && exact);
             split_figures(parts, page_size, res, &whole)
         });
-        let (path, path_bytes) = if m.name.is_empty() {
+        // The line's strings, made once: the last part takes them, the others copy.
+        let (mut perms, mut dev) = (perms_string(m.perms), dev_string(m.dev_major, m.dev_minor));
+        let (mut path, mut path_bytes) = if m.name.is_empty() {
             (None, None)
         } else {
             let (s, b) = lossy(&m.name);
@@ -118,17 +120,24 @@ pub fn build(
                 Some(figures) => figures[k].clone(),
                 None => whole.clone(),
             };
-            let object = r.instance.map(|k| names[k].clone());
+            let last = k + 1 == parts.len();
+            let take = |s: &mut String| if last { std::mem::take(s) } else { s.clone() };
+            let (perms, dev) = (take(&mut perms), take(&mut dev));
+            let (path, path_bytes) = if last {
+                (path.take(), path_bytes.take())
+            } else {
+                (path.clone(), path_bytes.clone())
+            };
             regions.push(Region {
                 start: r.start,
                 end: r.end,
-                perms: m.perms_str(),
+                perms,
                 offset: offset_of(m, r.start, &mut warnings),
-                dev: m.dev_str(),
+                dev,
                 inode: m.inode,
-                path: path.clone(),
-                path_bytes: path_bytes.clone(),
-                object,
+                path,
+                path_bytes,
+                object: r.instance.map(|k| names[k].clone()),
                 instance: r.instance,
                 kind: r.kind,
                 segment: r.segment,
@@ -149,6 +158,36 @@ pub fn build(
         warnings,
         split_pss_exact,
     }
+}
+
+/// Permissions as maps prints them (`r-xp`), as [`Mapping::perms_str`] makes them
+/// but without its check and copy on the way when they are ASCII (always, from a
+/// kernel).
+fn perms_string(perms: [u8; 4]) -> String {
+    match std::str::from_utf8(&perms) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(&perms).into_owned(),
+    }
+}
+
+/// A device as maps prints it, `major:minor` in hex with at least two digits each
+/// (`format!("{major:02x}:{minor:02x}")`), written by hand: this runs for every
+/// region, and one allocation of the exact size is all it costs.
+fn dev_string(major: u32, minor: u32) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    fn hex(out: &mut [u8; 17], mut len: usize, v: u32) -> usize {
+        let width = ((32 - v.leading_zeros()).div_ceil(4)).max(2);
+        for i in (0..width).rev() {
+            out[len] = DIGITS[((v >> (4 * i)) & 0xf) as usize];
+            len += 1;
+        }
+        len
+    }
+    let mut buf = [0u8; 17];
+    let mut len = hex(&mut buf, 0, major);
+    buf[len] = b':';
+    len = hex(&mut buf, len + 1, minor);
+    String::from_utf8_lossy(&buf[..len]).into_owned()
 }
 
 /// The objects of the report, in instance order, with the totals of their regions.
@@ -174,7 +213,7 @@ fn objects(attribution: &Attribution, extras: &[ObjectExtras], regions: &[Region
                     "big"
                 }
                 .to_string(),
-                dev: format!("{:02x}:{:02x}", inst.key.dev_major, inst.key.dev_minor),
+                dev: dev_string(inst.key.dev_major, inst.key.dev_minor),
                 inode: inst.key.inode,
                 span_start: inst.span_start,
                 span_end: inst.span_end,
@@ -382,6 +421,22 @@ mod tests {
 
     const P: u64 = 4096;
     const PRESENT: bool = true;
+
+    #[test]
+    fn strings_by_hand_are_what_format_and_lossy_give() {
+        for (a, b) in [
+            (0, 0),
+            (0xfe, 1),
+            (0x103, 0xfff),
+            (u32::MAX, 0x10),
+            (7, 0x12345),
+        ] {
+            assert_eq!(dev_string(a, b), format!("{a:02x}:{b:02x}"));
+        }
+        for p in [*b"r-xp", *b"---s", [0xff, b'w', b'x', b'p']] {
+            assert_eq!(perms_string(p), String::from_utf8_lossy(&p));
+        }
+    }
 
     /// Figures of `m` (0x1000-0x5000) cut into 0x1000-0x2000 and 0x2000-0x5000;
     /// `present[i]`: page i is in memory.
