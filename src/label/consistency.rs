@@ -20,13 +20,12 @@
 //!   object of a process has the machine, class and byte order of the majority.
 //! - [`unexplained`]: loadable files whose program headers explain none of their lines.
 
-use std::collections::{HashMap, HashSet};
-
 use crate::input::elf::{ElfInfo, PF_R, PF_W, PF_X, Phdr};
 use crate::input::maps::{Mapping, NameKind};
 use crate::vocab::{Code, Kind, PageSize};
 
-use super::{FileFacts, FileKey, Instance, Label, Problem};
+use super::files::Files;
+use super::{FileFacts, Instance, Label, Problem};
 
 /// Checks every instance against the maps lines it owns, in address order: the first
 /// contradiction of offsets, then extents, then permissions becomes the instance's
@@ -36,45 +35,63 @@ pub(crate) fn check_instances(
     mappings: &[Mapping],
     owner: &[Option<usize>],
     instances: &mut [Instance],
-    facts: &HashMap<FileKey, FileFacts>,
+    file_of: &[usize],
+    files: &Files,
     page: PageSize,
 ) -> Vec<(usize, Problem)> {
     let rie = read_implies_exec(mappings);
-    let mut lines: Vec<Vec<&Mapping>> = vec![Vec::new(); instances.len()];
-    for (m, o) in mappings.iter().zip(owner) {
-        if let Some(l) = o.and_then(|i| lines.get_mut(i)) {
-            l.push(m);
-        }
-    }
+    let lines = Lines::new(owner, instances.len());
     let mut notes = Vec::new();
-    for ((idx, inst), ms) in instances.iter_mut().enumerate().zip(lines) {
-        let Some(&FileFacts::Elf { size, exact, .. }) = facts.get(&inst.key) else {
+    for (idx, inst) in instances.iter_mut().enumerate() {
+        let Some(&FileFacts::Elf { size, exact, .. }) = files.facts[file_of[idx]] else {
             continue;
         };
         // Loadable files have a PT_LOAD; found once per instance, not per line.
         let Some(ends) = Ends::of(&inst.info) else {
             continue;
         };
-        let found = ms
-            .iter()
-            .find_map(|m| check_offsets(m, inst, &ends, size, page))
-            .or_else(|| {
-                ms.iter()
-                    .find_map(|m| check_extent(m, inst, &ends, page, exact))
-            });
-        if found.is_some() {
-            inst.problem = found;
+        // One walk over the lines and the image together (both in address order):
+        // the first line whose offsets contradict decides; else the first whose
+        // extent does; else the permissions of every line.
+        let (mut extent, mut perms, mut more) = (None, None, 0usize);
+        let mut found = None;
+        let mut from = 0;
+        for &mi in lines.of(idx) {
+            let m = &mappings[mi];
+            while inst.image.get(from).is_some_and(|l| l.end <= m.start) {
+                from += 1;
+            }
+            let to = from + inst.image[from..].partition_point(|l| l.start < m.end);
+            let labels = &inst.image[from..to];
+            if let Some(p) = check_offsets(m, inst, labels, &ends, size, page) {
+                found = Some(p);
+                break;
+            }
+            if extent.is_some() {
+                continue;
+            }
+            extent = check_extent(m, inst, labels, &ends, page, exact);
+            if extent.is_none()
+                && let Some(p) = check_perms(m, inst, labels, &ends, rie)
+            {
+                match perms {
+                    None => perms = Some(p),
+                    Some(_) => more += 1,
+                }
+            }
+        }
+        if let Some(p) = found.or(extent) {
+            inst.problem = Some(p);
             continue;
         }
-        let mut differ = ms.iter().filter_map(|m| check_perms(m, inst, &ends, rie));
-        let Some(first) = differ.next() else {
+        let Some(first) = perms else {
             continue;
         };
         if !exact {
             inst.problem = Some(first);
             continue;
         }
-        let more = match differ.count() {
+        let more = match more {
             0 => String::new(),
             1 => " (and 1 more maps line)".to_string(),
             n => format!(" (and {n} more maps lines)"),
@@ -91,6 +108,38 @@ pub(crate) fn check_instances(
         ));
     }
     notes
+}
+
+/// The maps lines each instance owns, in address order, in one buffer:
+/// `lines[starts[i]..starts[i + 1]]` (counted, not a `Vec` per instance).
+struct Lines {
+    lines: Vec<usize>,
+    starts: Vec<usize>,
+}
+
+impl Lines {
+    fn new(owner: &[Option<usize>], instances: usize) -> Lines {
+        let mut starts = vec![0usize; instances + 1];
+        for &o in owner.iter().flatten() {
+            starts[o + 1] += 1;
+        }
+        for i in 0..instances {
+            starts[i + 1] += starts[i];
+        }
+        let mut lines = vec![0usize; starts[instances]];
+        let mut fill = starts.clone();
+        for (mi, o) in owner.iter().enumerate() {
+            if let Some(o) = *o {
+                lines[fill[o]] = mi;
+                fill[o] += 1;
+            }
+        }
+        Lines { lines, starts }
+    }
+
+    fn of(&self, instance: usize) -> &[usize] {
+        &self.lines[self.starts[instance]..self.starts[instance + 1]]
+    }
 }
 
 /// The PT_LOADs of a file that the loaders treat apart: the lowest (by `p_vaddr`),
@@ -113,16 +162,18 @@ impl<'a> Ends<'a> {
 /// (text, rodata, data, relro, and bss should a loader map it from the file) are at
 /// `addr - bias - p_vaddr + p_offset`; file-backed gap pages are what is left of the
 /// loader's first mapping of the whole span, whose offsets continue from the first
-/// PT_LOAD's page. Pages of file contents must lie inside the file.
+/// PT_LOAD's page. Pages of file contents must lie inside the file. `labels`: the
+/// labels of `inst`'s image that overlap `m` ([`Instance::labels_in`]).
 fn check_offsets(
     m: &Mapping,
     inst: &Instance,
+    labels: &[Label],
     ends: &Ends,
     file_size: u64,
     page: PageSize,
 ) -> Option<Problem> {
     let first = ends.lowest;
-    for l in inst.labels_in(m.start, m.end) {
+    for l in labels {
         let (s, e) = (l.start.max(m.start), l.end.min(m.end));
         if s >= e {
             continue;
@@ -167,10 +218,12 @@ fn check_offsets(
 
 /// File-backed pages lie where the loaders map the file (module docs). Outside the
 /// span is only a contradiction when the file is not proven to be the mapped one (a
-/// proven file may also be mapped for reading next to its loaded copy).
+/// proven file may also be mapped for reading next to its loaded copy). `labels`: as
+/// for [`check_offsets`].
 fn check_extent(
     m: &Mapping,
     inst: &Instance,
+    labels: &[Label],
     ends: &Ends,
     page: PageSize,
     exact: bool,
@@ -184,7 +237,7 @@ fn check_extent(
             ),
         ));
     }
-    for l in inst.labels_in(m.start, m.end) {
+    for l in labels {
         let Some(p) = segment_of(l, inst) else {
             continue;
         };
@@ -217,10 +270,17 @@ fn check_extent(
 }
 
 /// Each page of `m` has a protection the loaders give it (module docs). `rie`: the
-/// process reads as if it had READ_IMPLIES_EXEC ([`read_implies_exec`]).
-fn check_perms(m: &Mapping, inst: &Instance, ends: &Ends, rie: bool) -> Option<Problem> {
+/// process reads as if it had READ_IMPLIES_EXEC ([`read_implies_exec`]); `labels`:
+/// as for [`check_offsets`].
+fn check_perms(
+    m: &Mapping,
+    inst: &Instance,
+    labels: &[Label],
+    ends: &Ends,
+    rie: bool,
+) -> Option<Problem> {
     let have = [m.perms[0], m.perms[1], m.perms[2]];
-    for l in inst.labels_in(m.start, m.end) {
+    for l in labels {
         let s = l.start.max(m.start);
         if s >= l.end.min(m.end) {
             continue;
@@ -317,21 +377,45 @@ fn read_implies_exec(mappings: &[Mapping]) -> bool {
 /// Across objects: a file that fails for one instance fails for all, and every object
 /// of one process has the same machine, class and byte order (the one most of its maps
 /// lines agree on).
-pub(crate) fn check_consistency(instances: &mut [Instance], owner: &[Option<usize>]) {
-    let mut weight: HashMap<(u16, u8, bool), usize> = HashMap::new();
-    for o in owner.iter().flatten() {
-        let i = &instances[*o].info;
-        *weight
-            .entry((i.machine, i.class, i.little_endian))
-            .or_default() += 1;
+pub(crate) fn check_consistency(
+    instances: &mut [Instance],
+    owner: &[Option<usize>],
+    file_of: &[usize],
+    files: usize,
+) {
+    // The maps lines of each instance, then of each ABI (sorted, summed by runs).
+    let mut lines = vec![0usize; instances.len()];
+    for &o in owner.iter().flatten() {
+        lines[o] += 1;
     }
-    let mut ranked: Vec<((u16, u8, bool), usize)> = weight.into_iter().collect();
-    ranked.sort_by_key(|r| std::cmp::Reverse(r.1));
-    let majority = match ranked.as_slice() {
-        [(abi, n), (_, m), ..] if n > m => Some(*abi),
-        [(abi, _)] => Some(*abi),
-        _ => None,
-    };
+    let mut weight: Vec<((u16, u8, bool), usize)> = instances
+        .iter()
+        .zip(&lines)
+        .filter(|(_, n)| **n > 0)
+        .map(|(x, n)| ((x.info.machine, x.info.class, x.info.little_endian), *n))
+        .collect();
+    weight.sort_unstable();
+    let mut summed: Vec<((u16, u8, bool), usize)> = Vec::with_capacity(weight.len());
+    for (abi, n) in weight {
+        match summed.last_mut() {
+            Some((a, m)) if *a == abi => *m += n,
+            _ => summed.push((abi, n)),
+        }
+    }
+    // The ABI of more lines than any other, if there is one.
+    let mut best: Option<((u16, u8, bool), usize)> = None;
+    let mut tied = false;
+    for &(abi, n) in &summed {
+        match best {
+            Some((_, b)) if n < b => {}
+            Some((_, b)) if n == b => tied = true,
+            _ => {
+                best = Some((abi, n));
+                tied = false;
+            }
+        }
+    }
+    let majority = best.filter(|_| !tied).map(|(abi, _)| abi);
     if let Some((machine, class, little)) = majority {
         let name = |m: u16, c: u8, l: bool| {
             let info = ElfInfo {
@@ -362,16 +446,21 @@ pub(crate) fn check_consistency(instances: &mut [Instance], owner: &[Option<usiz
             }
         }
     }
-    // The first problem of each file that has one.
-    let mut bad: HashMap<FileKey, Problem> = HashMap::new();
-    for x in instances.iter() {
-        if let Some(p) = &x.problem {
-            bad.entry(x.key.clone()).or_insert_with(|| p.clone());
+    // The first instance with a problem of each file that has one.
+    let mut bad: Vec<Option<usize>> = vec![None; files];
+    for (i, x) in instances.iter().enumerate() {
+        if x.problem.is_some() {
+            bad[file_of[i]].get_or_insert(i);
         }
     }
-    for inst in instances.iter_mut().filter(|x| x.problem.is_none()) {
-        if let Some(p) = bad.get(&inst.key) {
-            inst.problem = Some(Problem::new(
+    for i in 0..instances.len() {
+        if instances[i].problem.is_some() {
+            continue;
+        }
+        if let Some(b) = bad[file_of[i]]
+            && let Some(p) = &instances[b].problem
+        {
+            instances[i].problem = Some(Problem::new(
                 p.code,
                 format!("another copy of the same file does not fit: {}", p.message),
             ));
@@ -384,28 +473,29 @@ pub(crate) fn check_consistency(instances: &mut [Instance], owner: &[Option<usiz
 /// once, with why; files in `limited` (over a limit on the work) are left out.
 pub(crate) fn unexplained(
     mappings: &[Mapping],
-    keys: &[Option<FileKey>],
+    files: &Files,
     owner: &[Option<usize>],
-    instances: &[Instance],
-    limited: &[(FileKey, Problem)],
-    facts: &HashMap<FileKey, FileFacts>,
-) -> Vec<(FileKey, Problem)> {
-    let mut seen: HashSet<&FileKey> = instances.iter().map(|x| &x.key).collect();
-    seen.extend(limited.iter().map(|(k, _)| k));
-    let mut unexplained: Vec<(FileKey, Problem)> = Vec::new();
-    for (i, key) in keys.iter().enumerate() {
-        let Some(k) = key else { continue };
-        if owner[i].is_some() {
+    file_of: &[usize],
+    limited: &[(usize, Problem)],
+) -> Vec<(usize, Problem)> {
+    let mut seen = vec![false; files.len()];
+    for &f in file_of.iter().chain(limited.iter().map(|(f, _)| f)) {
+        seen[f] = true;
+    }
+    let mut unexplained: Vec<(usize, Problem)> = Vec::new();
+    for (i, o) in owner.iter().enumerate() {
+        let Some(f) = files.of(i) else { continue };
+        if o.is_some() || seen[f] {
             continue;
         }
         if let Some(FileFacts::Elf {
             info, exact: false, ..
-        }) = facts.get(k)
+        }) = files.facts[f]
             && info.is_loadable()
-            && seen.insert(k)
         {
+            seen[f] = true;
             unexplained.push((
-                k.clone(),
+                f,
                 Problem::new(
                     Code::UnexplainedFile,
                     format!(

@@ -20,11 +20,69 @@ use super::Label;
 /// down once, a sweep over their ends finds the last PT_LOAD that covers each stretch
 /// of addresses, and RELRO is applied to writable winners in one merge walk.
 pub fn image(info: &ElfInfo, bias: u64, page: PageSize) -> Option<Vec<Label>> {
-    let pieces = pieces(info, bias, page)?;
-    let won = last_wins(&pieces);
-    let relro = relro_ranges(info, bias, page);
-    let labels = apply_relro(&won, &pieces, &relro);
-    Some(with_gaps(merge(labels)))
+    image_with(info, bias, page, &mut Scratch::default())
+}
+
+/// Buffers of [`image_with`], to reuse from one image to the next.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    pieces: Vec<Piece>,
+    relro: Vec<(u64, u64)>,
+}
+
+/// [`image`], in the buffers of `scratch`: only the image itself is allocated.
+pub(crate) fn image_with(
+    info: &ElfInfo,
+    bias: u64,
+    page: PageSize,
+    scratch: &mut Scratch,
+) -> Option<Vec<Label>> {
+    pieces(info, bias, page, &mut scratch.pieces)?;
+    relro_ranges(info, bias, page, &mut scratch.relro);
+    let (pieces, relro) = (&scratch.pieces, &scratch.relro);
+    let mut out = Layout(Vec::with_capacity(2 * pieces.len() + 2));
+    if pieces
+        .windows(2)
+        .all(|w| w[0].label.end <= w[1].label.start)
+    {
+        // The usual file: PT_LOADs in address order that share no page. Each piece
+        // wins all of its pages (what the sweep finds, without its buffers).
+        let won = (pieces.iter().enumerate()).map(|(i, p)| (p.label.start, p.label.end, i));
+        apply_relro(won, pieces, relro, &mut out);
+    } else {
+        apply_relro(last_wins(pieces), pieces, relro, &mut out);
+    }
+    Some(out.0)
+}
+
+/// The labels of an image as they are laid down in address order: neighbours with
+/// the same kind and segment merged, so regions stay whole, and the holes between
+/// labels filled with gaps.
+struct Layout(Vec<Label>);
+
+impl Layout {
+    fn push(&mut self, l: Label) {
+        if l.start >= l.end {
+            return;
+        }
+        match self.0.last_mut() {
+            Some(m) if m.end == l.start && m.kind == l.kind && m.segment == l.segment => {
+                m.end = l.end;
+                return;
+            }
+            Some(m) if m.end < l.start => {
+                let start = m.end;
+                self.0.push(Label {
+                    start,
+                    end: l.start,
+                    kind: Kind::Gap,
+                    segment: None,
+                });
+            }
+            _ => {}
+        }
+        self.0.push(l);
+    }
 }
 
 /// The pages of one PT_LOAD with one kind, in the order the loader maps them.
@@ -39,9 +97,10 @@ struct Piece {
 }
 
 /// Every PT_LOAD's pages: text or rodata over `[pagedown(vaddr), pageup(vaddr +
-/// memsz))`; data over the file pages and bss past them for a writable one.
-fn pieces(info: &ElfInfo, bias: u64, page: PageSize) -> Option<Vec<Piece>> {
-    let mut out = Vec::new();
+/// memsz))`; data over the file pages and bss past them for a writable one. Written
+/// to `out`; `None` when the addresses overflow.
+fn pieces(info: &ElfInfo, bias: u64, page: PageSize, out: &mut Vec<Piece>) -> Option<()> {
+    out.clear();
     for (order, p) in info.loads().enumerate() {
         let vstart = bias.checked_add(p.vaddr)?;
         let seg_start = page.down(vstart);
@@ -71,7 +130,7 @@ fn pieces(info: &ElfInfo, bias: u64, page: PageSize) -> Option<Vec<Piece>> {
             piece(seg_start, mem_end, Kind::Rodata, None);
         }
     }
-    Some(out)
+    Some(())
 }
 
 /// For each stretch of addresses that some piece covers, the piece of the last
@@ -115,36 +174,46 @@ fn last_wins(pieces: &[Piece]) -> Vec<(u64, u64, usize)> {
 }
 
 /// The union of the PT_GNU_RELRO ranges as the loader rounds them,
-/// `[pagedown(start), pagedown(start + memsz))`, sorted and disjoint.
-fn relro_ranges(info: &ElfInfo, bias: u64, page: PageSize) -> Vec<(u64, u64)> {
-    let mut ranges: Vec<(u64, u64)> = info
-        .phdrs
-        .iter()
-        .filter(|p| p.is_relro() && p.memsz > 0)
-        .filter_map(|p| {
-            let s = bias.checked_add(p.vaddr)?;
-            let e = s.checked_add(p.memsz)?;
-            Some((page.down(s), page.down(e)))
-        })
-        .filter(|(s, e)| s < e)
-        .collect();
+/// `[pagedown(start), pagedown(start + memsz))`, sorted and disjoint, written to
+/// `ranges`.
+fn relro_ranges(info: &ElfInfo, bias: u64, page: PageSize, ranges: &mut Vec<(u64, u64)>) {
+    ranges.clear();
+    ranges.extend(
+        info.phdrs
+            .iter()
+            .filter(|p| p.is_relro() && p.memsz > 0)
+            .filter_map(|p| {
+                let s = bias.checked_add(p.vaddr)?;
+                let e = s.checked_add(p.memsz)?;
+                Some((page.down(s), page.down(e)))
+            })
+            .filter(|(s, e)| s < e),
+    );
     ranges.sort_unstable();
-    let mut union: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
-    for (s, e) in ranges {
-        match union.last_mut() {
-            Some(last) if s <= last.1 => last.1 = last.1.max(e),
-            _ => union.push((s, e)),
+    // The union, in place.
+    let mut n = 0;
+    for k in 0..ranges.len() {
+        let (s, e) = ranges[k];
+        if n > 0 && s <= ranges[n - 1].1 {
+            ranges[n - 1].1 = ranges[n - 1].1.max(e);
+        } else {
+            ranges[n] = (s, e);
+            n += 1;
         }
     }
-    union
+    ranges.truncate(n);
 }
 
 /// The winners' labels, with the pages of a writable PT_LOAD that lie in RELRO (and
 /// below its `pageup(vaddr + memsz)`) made `relro`, in address order.
-fn apply_relro(won: &[(u64, u64, usize)], pieces: &[Piece], relro: &[(u64, u64)]) -> Vec<Label> {
-    let mut out = Vec::with_capacity(won.len());
+fn apply_relro(
+    won: impl IntoIterator<Item = (u64, u64, usize)>,
+    pieces: &[Piece],
+    relro: &[(u64, u64)],
+    out: &mut Layout,
+) {
     let mut r = 0;
-    for &(start, end, i) in won {
+    for (start, end, i) in won {
         let label = Label {
             start,
             end,
@@ -180,47 +249,45 @@ fn apply_relro(won: &[(u64, u64, usize)], pieces: &[Piece], relro: &[(u64, u64)]
         }
         out.push(Label { start: at, ..label });
     }
-    out.retain(|l| l.start < l.end);
-    out
-}
-
-/// Merges neighbours with the same kind and segment, so regions stay whole.
-fn merge(labels: Vec<Label>) -> Vec<Label> {
-    let mut merged: Vec<Label> = Vec::with_capacity(labels.len());
-    for x in labels {
-        match merged.last_mut() {
-            Some(m) if m.end == x.start && m.kind == x.kind && m.segment == x.segment => {
-                m.end = x.end
-            }
-            _ => merged.push(x),
-        }
-    }
-    merged
-}
-
-/// Fills the holes between labels with gaps.
-fn with_gaps(labels: Vec<Label>) -> Vec<Label> {
-    let mut out = Vec::with_capacity(labels.len() * 2);
-    for l in labels {
-        if let Some(prev) = out.last().map(|p: &Label| p.end)
-            && prev < l.start
-        {
-            out.push(Label {
-                start: prev,
-                end: l.start,
-                kind: Kind::Gap,
-                segment: None,
-            });
-        }
-        out.push(l);
-    }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::input::elf::Phdr;
+
+    /// Merges neighbours with the same kind and segment (what [`Layout`] does as it goes).
+    fn merge(labels: Vec<Label>) -> Vec<Label> {
+        let mut merged: Vec<Label> = Vec::with_capacity(labels.len());
+        for x in labels {
+            match merged.last_mut() {
+                Some(m) if m.end == x.start && m.kind == x.kind && m.segment == x.segment => {
+                    m.end = x.end
+                }
+                _ => merged.push(x),
+            }
+        }
+        merged
+    }
+
+    /// Fills the holes between labels with gaps (what [`Layout`] does as it goes).
+    fn with_gaps(labels: Vec<Label>) -> Vec<Label> {
+        let mut out = Vec::with_capacity(labels.len() * 2);
+        for l in labels {
+            if let Some(prev) = out.last().map(|p: &Label| p.end)
+                && prev < l.start
+            {
+                out.push(Label {
+                    start: prev,
+                    end: l.start,
+                    kind: Kind::Gap,
+                    segment: None,
+                });
+            }
+            out.push(l);
+        }
+        out
+    }
 
     /// The image as the loader builds it, one PT_LOAD after another (quadratic): the
     /// reference that [`image`] must equal.

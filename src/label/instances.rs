@@ -14,13 +14,13 @@
 //! A file over a limit gets no instance: its lines are `unknown`, with a `work-limit`
 //! problem.
 
-use std::collections::HashMap;
-
 use crate::input::elf::{ElfInfo, Phdr};
 use crate::input::maps::Mapping;
 use crate::vocab::{Code, PageSize};
 
-use super::{FileFacts, FileKey, Instance, Problem, image};
+use super::files::Files;
+use super::image::{Scratch, image_with};
+use super::{FileFacts, Instance, Problem};
 
 /// The most PT_LOADs whose file ranges may cover one maps line's offset. Loaders give
 /// a file page to one PT_LOAD, two where segments share a page, and about 16 when a
@@ -47,19 +47,13 @@ pub(crate) fn total_budget(lines: usize) -> usize {
 }
 
 /// The instances found; for each maps line, the index of the instance that owns it;
-/// and the files that got no instance because they went over a limit.
+/// for each instance, its file's number ([`Files`]); and the files (by number) that
+/// got no instance because they went over a limit.
 pub(crate) struct Grouping {
     pub(crate) instances: Vec<Instance>,
     pub(crate) owner: Vec<Option<usize>>,
-    pub(crate) limited: Vec<(FileKey, Problem)>,
-}
-
-/// The [`FileKey`] of each file-backed maps line.
-pub(crate) fn file_keys(mappings: &[Mapping]) -> Vec<Option<FileKey>> {
-    mappings
-        .iter()
-        .map(|m| m.is_file_backed().then(|| FileKey::of(m)))
-        .collect()
+    pub(crate) file_of: Vec<usize>,
+    pub(crate) limited: Vec<(usize, Problem)>,
 }
 
 /// The problem of a file that would go over [`total_budget`].
@@ -73,56 +67,44 @@ fn over_total(total: usize, lines: usize) -> Problem {
 }
 
 /// Groups the maps lines of every loadable ELF file into instances (module docs).
-pub(crate) fn group(
-    mappings: &[Mapping],
-    keys: &[Option<FileKey>],
-    facts: &HashMap<FileKey, FileFacts>,
-    page: PageSize,
-) -> Grouping {
-    // Mapping indices of each loadable ELF file, in address order.
-    let mut by_file: HashMap<&FileKey, Vec<usize>> = HashMap::new();
-    for (i, key) in keys.iter().enumerate() {
-        if let Some(k) = key
-            && let Some(FileFacts::Elf { info, .. }) = facts.get(k)
-            && info.is_loadable()
-        {
-            by_file.entry(k).or_default().push(i);
-        }
-    }
-    let mut files: Vec<(&FileKey, Vec<usize>)> = by_file.into_iter().collect();
-    files.sort_by_key(|(_, ms)| ms[0]);
-
-    let mut instances: Vec<Instance> = Vec::new();
+/// Files are taken in the order of their first maps line.
+pub(crate) fn group(mappings: &[Mapping], files: &Files, page: PageSize) -> Grouping {
+    let mut instances: Vec<Instance> = Vec::with_capacity(files.len());
+    let mut file_of: Vec<usize> = Vec::with_capacity(files.len());
     let mut owner: Vec<Option<usize>> = vec![None; mappings.len()];
-    let mut limited: Vec<(FileKey, Problem)> = Vec::new();
+    let mut limited: Vec<(usize, Problem)> = Vec::new();
     let (mut spent, total) = (0usize, total_budget(mappings.len()));
-    for (key, ms) in files {
-        let Some(FileFacts::Elf { info, .. }) = facts.get(key) else {
+    // Buffers reused from file to file.
+    let (mut votes, mut next, mut scratch) = (Votes::default(), Vec::new(), Scratch::default());
+    for f in 0..files.len() {
+        let Some(FileFacts::Elf { info, .. }) = files.facts[f] else {
             continue;
         };
+        if !info.is_loadable() {
+            continue;
+        }
+        let ms = files.lines(f);
+        let key = &files.keys[f];
         let loads = info.loads().count();
         if spent.saturating_add(loads + 1) > total {
-            limited.push((key.clone(), over_total(total, mappings.len())));
+            limited.push((f, over_total(total, mappings.len())));
             continue;
         }
-        let candidates = match vote(mappings, &ms, info, page) {
-            Ok(c) => c,
-            Err(line) => {
-                limited.push((key.clone(), Problem::new(
-                    Code::WorkLimit,
-                    format!(
-                        "maps line {line}'s file offset lies in the file ranges of more than {MAX_LOADS_PER_OFFSET} PT_LOADs (docs/labelling.md §6)"
-                    ),
-                )));
-                continue;
-            }
-        };
+        if let Err(line) = votes.count(mappings, ms, info, page) {
+            limited.push((f, Problem::new(
+                Code::WorkLimit,
+                format!(
+                    "maps line {line}'s file offset lies in the file ranges of more than {MAX_LOADS_PER_OFFSET} PT_LOADs (docs/labelling.md §6)"
+                ),
+            )));
+            continue;
+        }
         let (first, budget) = (instances.len(), file_budget(ms.len(), loads));
-        let mut claim = Claim::new(mappings, &ms);
+        let mut claim = Claim::new(mappings, ms, std::mem::take(&mut next));
         let mut cost = 0usize;
         let mut over = None;
-        for bias in candidates {
-            if bias.voters.iter().all(|&i| owner[i].is_some()) {
+        for c in &votes.candidates {
+            if votes.voters(c).iter().all(|&(_, i)| owner[i].is_some()) {
                 continue;
             }
             // Counted before the image is laid out, so that the work stops here.
@@ -143,7 +125,7 @@ pub(crate) fn group(
                 over = Some(over_total(total, mappings.len()));
                 break;
             }
-            let Some(image) = image(info, bias.bias, page) else {
+            let Some(image) = image_with(info, c.bias, page, &mut scratch) else {
                 continue;
             };
             let (Some(first), Some(last)) = (image.first(), image.last()) else {
@@ -155,24 +137,28 @@ pub(crate) fn group(
             instances.push(Instance {
                 key: key.clone(),
                 info: info.clone(),
-                bias: bias.bias,
+                bias: c.bias,
                 span_start,
                 span_end,
                 image,
                 problem: None,
             });
+            file_of.push(f);
         }
+        next = claim.next;
         if let Some(why) = over {
             instances.truncate(first);
-            for &i in &ms {
+            file_of.truncate(first);
+            for &i in ms {
                 owner[i] = None;
             }
-            limited.push((key.clone(), why));
+            limited.push((f, why));
         }
     }
     Grouping {
         instances,
         owner,
+        file_of,
         limited,
     }
 }
@@ -189,12 +175,11 @@ struct Claim<'a> {
 }
 
 impl<'a> Claim<'a> {
-    fn new(mappings: &'a [Mapping], ms: &'a [usize]) -> Claim<'a> {
-        Claim {
-            mappings,
-            ms,
-            next: (0..=ms.len()).collect(),
-        }
+    /// Nothing owned yet; `next` is a buffer to reuse.
+    fn new(mappings: &'a [Mapping], ms: &'a [usize], mut next: Vec<usize>) -> Claim<'a> {
+        next.clear();
+        next.extend(0..=ms.len());
+        Claim { mappings, ms, next }
     }
 
     /// The first unowned position at or after `pos`.
@@ -230,49 +215,83 @@ impl<'a> Claim<'a> {
     }
 }
 
-/// One candidate bias and the maps lines that vote for it.
+/// One candidate bias: how many lines and bytes vote for it, and where its voters lie
+/// in [`Votes::pairs`].
 struct Candidate {
     bias: u64,
-    voters: Vec<usize>,
+    lines: usize,
+    bytes: u64,
+    voters: std::ops::Range<usize>,
 }
 
-/// The candidate biases of the maps lines `ms` of one file, best first: most lines,
-/// then most bytes, then the lowest bias. Err: the maps line (1-based) whose offset
-/// more than [`MAX_LOADS_PER_OFFSET`] PT_LOADs cover.
-fn vote(
-    mappings: &[Mapping],
-    ms: &[usize],
-    info: &ElfInfo,
-    page: PageSize,
-) -> Result<Vec<Candidate>, usize> {
-    let covering = Covering::new(info, page);
-    let mut votes: HashMap<u64, (usize, u64)> = HashMap::new();
-    let mut voters: HashMap<u64, Vec<usize>> = HashMap::new();
-    let mut loads = Vec::new();
-    let mut biases = Vec::new();
-    for &i in ms {
-        let m = &mappings[i];
-        loads.clear();
-        if !covering.at(m.offset, &mut loads) {
-            return Err(m.line);
-        }
-        candidate_biases(m, &loads, info, &mut biases);
-        for &b in &biases {
-            let v = votes.entry(b).or_default();
-            v.0 += 1;
-            v.1 += m.size();
-            voters.entry(b).or_default().push(i);
-        }
+/// The candidate biases of one file's maps lines, best first (see [`Votes::count`]).
+/// Counted by sorting (bias, line) pairs, not in hash maps: a file has a handful of
+/// lines and usually one bias, and the buffers serve every file in turn.
+#[derive(Default)]
+struct Votes<'a> {
+    /// Every (bias, maps line) vote, sorted.
+    pairs: Vec<(u64, usize)>,
+    candidates: Vec<Candidate>,
+    /// Scratch: the file's PT_LOADs by offset, the PT_LOADs that cover a line's
+    /// offset, and its candidate biases.
+    covering: Covering<'a>,
+    loads: Vec<&'a Phdr>,
+    biases: Vec<u64>,
+}
+
+impl<'a> Votes<'a> {
+    /// The maps lines that vote for `c`, as (bias, line) pairs.
+    fn voters(&self, c: &Candidate) -> &[(u64, usize)] {
+        &self.pairs[c.voters.clone()]
     }
-    let mut order: Vec<(u64, (usize, u64))> = votes.into_iter().collect();
-    order.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    Ok(order
-        .into_iter()
-        .map(|(bias, _)| Candidate {
-            bias,
-            voters: voters.remove(&bias).unwrap_or_default(),
-        })
-        .collect())
+
+    /// Counts the candidate biases of the maps lines `ms` of one file, best first: most
+    /// lines, then most bytes, then the lowest bias. Err: the maps line (1-based) whose
+    /// offset more than [`MAX_LOADS_PER_OFFSET`] PT_LOADs cover.
+    fn count(
+        &mut self,
+        mappings: &[Mapping],
+        ms: &[usize],
+        info: &'a ElfInfo,
+        page: PageSize,
+    ) -> Result<(), usize> {
+        self.pairs.clear();
+        self.candidates.clear();
+        self.covering.reset(info, page);
+        for &i in ms {
+            let m = &mappings[i];
+            self.loads.clear();
+            if !self.covering.at(m.offset, &mut self.loads) {
+                return Err(m.line);
+            }
+            candidate_biases(m, &self.loads, info, &mut self.biases);
+            self.pairs.extend(self.biases.iter().map(|&b| (b, i)));
+        }
+        // A line votes for a bias at most once, so each bias's voters are its run.
+        self.pairs.sort_unstable();
+        let mut from = 0;
+        while let Some(&(bias, _)) = self.pairs.get(from) {
+            let run = self.pairs[from..].partition_point(|&(b, _)| b == bias);
+            let voters = from..from + run;
+            let bytes = self.pairs[voters.clone()]
+                .iter()
+                .map(|&(_, i)| mappings[i].size())
+                .sum();
+            self.candidates.push(Candidate {
+                bias,
+                lines: run,
+                bytes,
+                voters,
+            });
+            from += run;
+        }
+        self.candidates.sort_unstable_by(|a, b| {
+            (b.lines, b.bytes)
+                .cmp(&(a.lines, a.bytes))
+                .then(a.bias.cmp(&b.bias))
+        });
+        Ok(())
+    }
 }
 
 /// Candidate load biases of one file-backed mapping (module docs), from the PT_LOADs
@@ -294,36 +313,38 @@ fn candidate_biases(m: &Mapping, loads: &[&Phdr], info: &ElfInfo, out: &mut Vec<
     }
 }
 
+/// Up to this many PT_LOADs with file contents, [`Covering`] looks at each of them
+/// instead of building its tree (fewer than [`MAX_LOADS_PER_OFFSET`]).
+const LINEAR: usize = 16;
+
 /// The PT_LOADs of one file with file contents, by the range of offsets a maps line
 /// may start at in them, `[pagedown(p_offset), p_offset + p_filesz)`: sorted by start,
 /// with a tree of the largest end below each node, so that the ranges that cover an
 /// offset are found in time proportional to their number (times log n).
+#[derive(Default)]
 struct Covering<'a> {
     ranges: Vec<(u64, u64, &'a Phdr)>,
     /// `max_end[node]`: the largest end among the ranges under `node` (node 1 is the
-    /// root over all ranges; node n has children 2n and 2n+1).
+    /// root over all ranges; node n has children 2n and 2n+1); empty for up to
+    /// [`LINEAR`] ranges.
     max_end: Vec<u64>,
 }
 
 impl<'a> Covering<'a> {
-    fn new(info: &'a ElfInfo, page: PageSize) -> Covering<'a> {
-        let mut ranges: Vec<(u64, u64, &Phdr)> = info
-            .loads()
-            .filter(|p| p.filesz > 0)
-            .map(|p| {
+    /// Made for the PT_LOADs of `info`, in the buffers of the previous file.
+    fn reset(&mut self, info: &'a ElfInfo, page: PageSize) {
+        self.ranges.clear();
+        self.ranges
+            .extend(info.loads().filter(|p| p.filesz > 0).map(|p| {
                 let end = p.offset.saturating_add(p.filesz);
                 (page.down(p.offset), end, p)
-            })
-            .collect();
-        ranges.sort_by_key(|r| r.0);
-        let mut c = Covering {
-            max_end: vec![0; 4 * ranges.len().max(1)],
-            ranges,
-        };
-        if !c.ranges.is_empty() {
-            c.build(1, 0, c.ranges.len());
+            }));
+        self.ranges.sort_by_key(|r| r.0);
+        self.max_end.clear();
+        if self.ranges.len() > LINEAR {
+            self.max_end.resize(4 * self.ranges.len(), 0);
+            self.build(1, 0, self.ranges.len());
         }
-        c
     }
 
     fn build(&mut self, node: usize, lo: usize, hi: usize) -> u64 {
@@ -343,6 +364,17 @@ impl<'a> Covering<'a> {
     fn at(&self, offset: u64, out: &mut Vec<&'a Phdr>) -> bool {
         // Only ranges that start at or before the offset can cover it.
         let k = self.ranges.partition_point(|r| r.0 <= offset);
+        if self.max_end.is_empty() {
+            // Few ranges (every real file): the same ones in the same order as the
+            // tree finds them, and never more than the limit.
+            out.extend(
+                self.ranges[..k]
+                    .iter()
+                    .filter(|r| r.1 > offset)
+                    .map(|r| r.2),
+            );
+            return true;
+        }
         k == 0 || self.find(1, 0, self.ranges.len(), k, offset, out)
     }
 

@@ -18,18 +18,20 @@ const BIONIC_GUARDS: [&[u8]; 4] = [
     b"stack_mte_ring guard",
 ];
 
-/// Base kind of a mapping that no object owns. `below` is the maps line right
-/// before `m`, whatever its end.
+/// Base kind of a mapping that no object owns. `name` is `m`'s
+/// ([`Mapping::name_kind`]); `below` is the maps line right before `m`, whatever
+/// its end.
 pub(crate) fn base_kind(
     m: &Mapping,
+    name: &NameKind,
     below: Option<&Mapping>,
     facts: Option<&FileFacts>,
     hints: &Hints,
 ) -> Kind {
-    match m.name_kind() {
+    match name {
         NameKind::AnonNamed(n) if is_thread_stack_name(n) => Kind::ThreadStack,
         NameKind::AnonNamed(b"thread signal stack") => Kind::SignalStack,
-        NameKind::AnonNamed(n) if BIONIC_GUARDS.contains(&n) && inaccessible(m) => Kind::Guard,
+        NameKind::AnonNamed(n) if BIONIC_GUARDS.contains(n) && inaccessible(m) => Kind::Guard,
         NameKind::Anonymous | NameKind::AnonNamed(_) => {
             if holds_stack_pointer(m, hints) && guard_below(m, below) {
                 Kind::ThreadStack
@@ -50,12 +52,12 @@ pub(crate) fn base_kind(
         NameKind::Path { path, deleted } => match facts {
             // MAP_ANONYMOUS|MAP_HUGETLB memory: a deleted file of the kernel's
             // internal hugetlbfs mount.
-            _ if deleted && *path == *b"/anon_hugepage" && !m.is_shared() => Kind::Anon,
+            _ if *deleted && **path == *b"/anon_hugepage" && !m.is_shared() => Kind::Anon,
             // A private mapping of /dev/zero is anonymous memory (the kernel keeps
             // the file only for the name).
-            _ if !deleted && *path == *b"/dev/zero" && !m.is_shared() => Kind::Anon,
+            _ if !*deleted && **path == *b"/dev/zero" && !m.is_shared() => Kind::Anon,
             Some(FileFacts::Device) => Kind::Device,
-            _ if is_shm_name(&path, deleted) => Kind::Shm,
+            _ if is_shm_name(path, *deleted) => Kind::Shm,
             Some(FileFacts::Unreadable) | None => Kind::Unknown,
             Some(_) => Kind::File,
         },

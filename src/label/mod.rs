@@ -6,7 +6,7 @@
 //! with one (object instance, kind, segment).
 //!
 //! [`attribute`] runs the phases in order, one module each (docs/labelling.md explains
-//! the loader facts behind them):
+//! the loader facts behind them), after numbering the mapped files once (`files.rs`):
 //! 1. `instances.rs`: the file-backed mappings of one file are grouped into
 //!    *instances* by a vote on the load bias, within limits on the work that keep
 //!    time and memory in proportion to the input.
@@ -30,6 +30,7 @@ pub use crate::vocab::Kind;
 use crate::vocab::PageSize;
 
 mod consistency;
+mod files;
 mod image;
 mod instances;
 mod kinds;
@@ -236,27 +237,36 @@ pub fn attribute(
     page: PageSize,
     hints: &Hints,
 ) -> Attribution {
-    let keys = instances::file_keys(mappings);
+    let files = files::Files::new(mappings, facts);
     let instances::Grouping {
         mut instances,
         owner,
+        file_of,
         limited,
-    } = instances::group(mappings, &keys, facts, page);
-    let mut notes = consistency::check_instances(mappings, &owner, &mut instances, facts, page);
-    consistency::check_consistency(&mut instances, &owner);
+    } = instances::group(mappings, &files, page);
+    let mut notes =
+        consistency::check_instances(mappings, &owner, &mut instances, &file_of, &files, page);
+    consistency::check_consistency(&mut instances, &owner, &file_of, files.len());
     notes.retain(|(i, _)| instances[*i].problem.is_none());
-    let mut unlabelled =
-        consistency::unexplained(mappings, &keys, &owner, &instances, &limited, facts);
+    let mut unlabelled = consistency::unexplained(mappings, &files, &owner, &file_of, &limited);
     unlabelled.extend(limited);
+    let mut unlabelled_file = vec![false; files.len()];
+    for (f, _) in &unlabelled {
+        unlabelled_file[*f] = true;
+    }
     let regions = regions::parts(
         mappings,
-        &keys,
+        &files,
         &owner,
         &instances,
-        &unlabelled,
-        facts,
+        &file_of,
+        &unlabelled_file,
         hints,
     );
+    let unlabelled = unlabelled
+        .into_iter()
+        .map(|(f, why)| (files.keys[f].clone(), why))
+        .collect();
     Attribution {
         instances,
         regions,

@@ -9,142 +9,188 @@
 //! become its guard.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::BinaryHeap;
 
 use crate::input::maps::{Mapping, NameKind};
 use crate::vocab::{Kind, PageSize};
 
+use super::files::Files;
 use super::kinds::base_kind;
-use super::{FileFacts, FileKey, Hints, Instance, Label, Part, Problem, Remapped};
+use super::{Hints, Instance, Label, Part, Remapped};
 
-/// Cuts every maps line into parts (module docs).
+/// Cuts every maps line into parts (module docs). `unlabelled[f]`: file `f` is one
+/// of [`super::Attribution::unlabelled`].
 pub(crate) fn parts(
     mappings: &[Mapping],
-    keys: &[Option<FileKey>],
+    files: &Files,
     owner: &[Option<usize>],
     instances: &[Instance],
-    unlabelled: &[(FileKey, Problem)],
-    facts: &HashMap<FileKey, FileFacts>,
+    file_of: &[usize],
+    unlabelled: &[bool],
     hints: &Hints,
 ) -> Vec<Part> {
     // For anonymous memory: the labels of all sound instances, disjoint, sorted.
     let global = anonymous_labels(instances);
     // The first instance with a problem of each file, and the files none of whose
     // lines are labelled: their other lines are unknown too.
-    let mut bad_instance: HashMap<&FileKey, usize> = HashMap::new();
+    let mut bad_instance: Vec<Option<usize>> = vec![None; files.len()];
     for (i, inst) in instances.iter().enumerate() {
         if inst.problem.is_some() {
-            bad_instance.entry(&inst.key).or_insert(i);
+            bad_instance[file_of[i]].get_or_insert(i);
         }
     }
-    let unlabelled: HashSet<&FileKey> = unlabelled.iter().map(|(k, _)| k).collect();
 
-    let mut regions = Vec::with_capacity(mappings.len() + 16);
+    let mut regions = Vec::with_capacity(mappings.len() + mappings.len() / 8 + 16);
     for (mi, m) in mappings.iter().enumerate() {
-        let facts_of = keys[mi].as_ref().and_then(|k| facts.get(k));
-        let below = mi.checked_sub(1).map(|i| &mappings[i]);
-        let base = base_kind(m, below, facts_of, hints);
-        let first = regions.len();
-        let mut emit =
-            |start: u64, end: u64, kind: Kind, instance: Option<usize>, segment: Option<usize>| {
-                if start >= end {
-                    return;
-                }
-                if let Some(r) = regions.last_mut().filter(|r: &&mut Part| {
-                    r.mapping == mi
-                        && r.end == start
-                        && r.kind == kind
-                        && r.instance == instance
-                        && r.segment == segment
-                }) {
-                    r.end = end;
-                    return;
-                }
-                regions.push(Part {
-                    start,
-                    end,
-                    mapping: mi,
-                    kind,
-                    instance,
-                    segment,
-                    split: false,
-                    remapped: None,
-                });
-            };
-        // A line of a file that does not fit its maps: unknown, whole.
-        if let Some(idx) = owner[mi]
-            && instances[idx].problem.is_some()
-        {
-            emit(m.start, m.end, Kind::Unknown, Some(idx), None);
+        let mut line = Line {
+            regions: &mut regions,
+            mi,
+            m,
+            at: m.start,
+            first: 0,
+            base: None,
+        };
+        line.first = line.regions.len();
+        let base = |name: Option<&NameKind>| {
+            let below = mi.checked_sub(1).map(|i| &mappings[i]);
+            let facts = files.facts_of(mi);
+            match name {
+                Some(n) => base_kind(m, n, below, facts, hints),
+                None => base_kind(m, &m.name_kind(), below, facts, hints),
+            }
+        };
+        if let Some(idx) = owner[mi] {
+            // A line of a file that does not fit its maps: unknown, whole.
+            if instances[idx].problem.is_some() {
+                line.emit(m.start, m.end, Kind::Unknown, Some(idx), None);
+                continue;
+            }
+            for l in instances[idx].labels_in(m.start, m.end) {
+                line.cut(*l, idx, || base(None));
+            }
+            line.finish(|| base(None));
             continue;
         }
-        if owner[mi].is_none()
-            && let Some(k) = &keys[mi]
-        {
-            let bad = bad_instance.get(k).copied();
-            if bad.is_some() || unlabelled.contains(k) {
-                emit(m.start, m.end, Kind::Unknown, bad, None);
+        if let Some(f) = files.of(mi) {
+            let bad = bad_instance[f];
+            if bad.is_some() || unlabelled[f] {
+                line.emit(m.start, m.end, Kind::Unknown, bad, None);
                 continue;
             }
         }
+        let name = m.name_kind();
+        let from = global.partition_point(|(l, _)| l.end <= m.start);
         // An object's text remapped onto other memory (issue 12 §2).
-        if owner[mi].is_none()
-            && let Some((how, l, idx)) = remapped_text(mappings, mi, owner, instances, &global)
+        if let Some((how, l, idx)) =
+            remapped_text(mappings, mi, &name, from, owner, instances, &global)
         {
-            emit(m.start, m.end, Kind::Text, Some(idx), l.segment);
-            if let Some(r) = regions.last_mut() {
+            line.emit(m.start, m.end, Kind::Text, Some(idx), l.segment);
+            if let Some(r) = line.regions.last_mut() {
                 r.remapped = Some(how);
             }
             continue;
         }
-        // Labels that apply to this mapping, each with its instance (none has a
-        // problem: those were handled above and left out of `global`).
-        let labels: Vec<(Label, usize)> = if let Some(idx) = owner[mi] {
-            let inst = &instances[idx];
-            inst.labels_in(m.start, m.end)
-                .iter()
-                .map(|l| (*l, idx))
-                .collect()
-        } else if is_anonymous(m) {
-            let from = global.partition_point(|(l, _)| l.end <= m.start);
-            global[from..]
-                .iter()
-                .take_while(|(l, _)| l.start < m.end)
-                .filter_map(|(l, i)| Some((anonymous_part(l, &instances[*i], m)?, *i)))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let mut at = m.start;
-        for (l, idx) in labels {
-            let (s, e) = (l.start.max(at), l.end.min(m.end));
-            if s >= e {
-                continue;
-            }
-            emit(at, s, base, None, None);
-            emit(s, e, l.kind, Some(idx), l.segment);
-            at = e;
-        }
-        emit(at, m.end, base, None, None);
-        if regions.len() - first > 1 {
-            for r in &mut regions[first..] {
-                r.split = true;
+        // Labels of sound instances (those with a problem are not in `global`).
+        if is_anonymous(m, &name) {
+            for (l, i) in global[from..].iter().take_while(|(l, _)| l.start < m.end) {
+                if let Some(l) = anonymous_part(l, &instances[*i], m) {
+                    line.cut(l, *i, || base(Some(&name)));
+                }
             }
         }
+        line.finish(|| base(Some(&name)));
     }
     mark_guards(mappings, &mut regions);
     regions
 }
 
+/// The parts of one maps line as they are cut, in address order.
+struct Line<'r, 'm> {
+    regions: &'r mut Vec<Part>,
+    mi: usize,
+    m: &'m Mapping,
+    /// Where the part not yet cut starts.
+    at: u64,
+    /// The first of the line's parts in `regions`.
+    first: usize,
+    /// The line's base kind, once asked for ([`base_kind`]: most lines need none).
+    base: Option<Kind>,
+}
+
+impl Line<'_, '_> {
+    /// Adds a part, or lengthens the last one when it is the same.
+    fn emit(
+        &mut self,
+        start: u64,
+        end: u64,
+        kind: Kind,
+        instance: Option<usize>,
+        segment: Option<usize>,
+    ) {
+        if start >= end {
+            return;
+        }
+        if let Some(r) = self.regions.last_mut().filter(|r: &&mut Part| {
+            r.mapping == self.mi
+                && r.end == start
+                && r.kind == kind
+                && r.instance == instance
+                && r.segment == segment
+        }) {
+            r.end = end;
+            return;
+        }
+        self.regions.push(Part {
+            start,
+            end,
+            mapping: self.mi,
+            kind,
+            instance,
+            segment,
+            split: false,
+            remapped: None,
+        });
+    }
+
+    /// Gives the line's bytes of label `l` (of instance `idx`) its kind; the bytes
+    /// before it not yet cut get the base kind.
+    fn cut(&mut self, l: Label, idx: usize, base: impl FnOnce() -> Kind) {
+        let (s, e) = (l.start.max(self.at), l.end.min(self.m.end));
+        if s >= e {
+            return;
+        }
+        if self.at < s {
+            let b = *self.base.get_or_insert_with(base);
+            self.emit(self.at, s, b, None, None);
+        }
+        self.emit(s, e, l.kind, Some(idx), l.segment);
+        self.at = e;
+    }
+
+    /// Gives the rest of the line the base kind, and marks the parts of a line cut
+    /// in several.
+    fn finish(mut self, base: impl FnOnce() -> Kind) {
+        if self.at < self.m.end {
+            let b = *self.base.get_or_insert_with(base);
+            self.emit(self.at, self.m.end, b, None, None);
+        }
+        if self.regions.len() - self.first > 1 {
+            for r in &mut self.regions[self.first..] {
+                r.split = true;
+            }
+        }
+    }
+}
+
 /// What memory a line is when it may hold an object's remapped text: anonymous
 /// (unnamed or `[anon:...]`), `MAP_HUGETLB` (`/anon_hugepage (deleted)`) or a memfd.
-fn remap_candidate(m: &Mapping) -> Option<Remapped> {
-    match m.name_kind() {
+fn remap_candidate(m: &Mapping, name: &NameKind) -> Option<Remapped> {
+    match name {
         NameKind::Anonymous | NameKind::AnonNamed(_) if m.inode == 0 => Some(Remapped::Anon),
         NameKind::Path {
             path,
             deleted: true,
-        } if *path == *b"/anon_hugepage" => Some(Remapped::Hugetlb),
+        } if **path == *b"/anon_hugepage" => Some(Remapped::Hugetlb),
         NameKind::Path {
             path,
             deleted: true,
@@ -156,17 +202,19 @@ fn remap_candidate(m: &Mapping) -> Option<Remapped> {
 /// Line `mi`, when it is an object's remapped text: a candidate line
 /// ([`remap_candidate`]) that lies wholly inside the file contents of an executable
 /// segment's `text` label of a sound instance, with a line of that instance's own file
-/// below and above it. The way it was remapped, the label and the instance.
+/// below and above it. The way it was remapped, the label and the instance. `name`:
+/// the line's; `at`: the first label of `global` that ends after the line's start.
 fn remapped_text(
     mappings: &[Mapping],
     mi: usize,
+    name: &NameKind,
+    at: usize,
     owner: &[Option<usize>],
     instances: &[Instance],
     global: &[(Label, usize)],
 ) -> Option<(Remapped, Label, usize)> {
     let m = &mappings[mi];
-    let how = remap_candidate(m)?;
-    let at = global.partition_point(|(l, _)| l.end <= m.start);
+    let how = remap_candidate(m, name)?;
     let &(l, idx) = global.get(at)?;
     if l.kind != Kind::Text || l.start > m.start || l.end < m.end {
         return None;
@@ -198,10 +246,10 @@ fn remapped_text(
 
 /// Whether the memory of `m` is anonymous and so may belong to an object's span
 /// (bss, anonymous gap reservations).
-fn is_anonymous(m: &Mapping) -> bool {
+fn is_anonymous(m: &Mapping, name: &NameKind) -> bool {
     m.inode == 0
         && matches!(
-            m.name_kind(),
+            name,
             NameKind::Anonymous | NameKind::Heap | NameKind::AnonNamed(_)
         )
 }

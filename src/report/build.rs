@@ -89,11 +89,17 @@ pub fn build(
     let mut totals = Figures::zero();
     let mut split_pss_exact = None;
     // Each object's name, made once (not once per region).
-    let names: Vec<String> = attribution
+    let mut names: Vec<(String, Option<Vec<u8>>)> = attribution
         .instances
         .iter()
-        .map(|i| lossy(&i.key.name).0)
+        .map(|i| lossy(&i.key.name))
         .collect();
+    // The previous line's name and its string: an object's lines follow each other,
+    // and a copy is cheaper than a check of UTF-8.
+    let mut last_name: Option<(&[u8], String)> = None;
+    // The device of the previous line as a string: most lines have the one before
+    // theirs (anonymous memory, 00:00), and a copy is cheaper than the digits.
+    let mut last_dev: Option<(u32, u32, String)> = None;
     // All the regions cut from one maps line at a time.
     for parts in attribution.regions.chunk_by(|a, b| a.mapping == b.mapping) {
         let mi = parts[0].mapping;
@@ -107,28 +113,49 @@ pub fn build(
             split_pss_exact = Some(split_pss_exact.unwrap_or(true) && exact);
             split_figures(parts, page_size, res, &whole)
         });
-        let (path, path_bytes) = if m.name.is_empty() {
-            (None, None)
-        } else {
-            let (s, b) = lossy(&m.name);
-            (Some(s), b)
+        // The line's strings, made once: the last part takes them, the others copy.
+        let mut perms = perms_string(m.perms);
+        let mut dev = match &last_dev {
+            Some((major, minor, s)) if (*major, *minor) == (m.dev_major, m.dev_minor) => s.clone(),
+            _ => {
+                let s = dev_string(m.dev_major, m.dev_minor);
+                last_dev = Some((m.dev_major, m.dev_minor, s.clone()));
+                s
+            }
+        };
+        let (mut path, mut path_bytes) = match &last_name {
+            _ if m.name.is_empty() => (None, None),
+            Some((name, s)) if *name == m.name.as_slice() => (Some(s.clone()), None),
+            _ => {
+                let (s, b) = lossy(&m.name);
+                // Only valid UTF-8 is remembered: `path_bytes` is none for it.
+                last_name = b.is_none().then(|| (m.name.as_slice(), s.clone()));
+                (Some(s), b)
+            }
         };
         for (k, r) in parts.iter().enumerate() {
             let fig = match &split {
                 Some(figures) => figures[k].clone(),
                 None => whole.clone(),
             };
-            let object = r.instance.map(|k| names[k].clone());
+            let last = k + 1 == parts.len();
+            let take = |s: &mut String| if last { std::mem::take(s) } else { s.clone() };
+            let (perms, dev) = (take(&mut perms), take(&mut dev));
+            let (path, path_bytes) = if last {
+                (path.take(), path_bytes.take())
+            } else {
+                (path.clone(), path_bytes.clone())
+            };
             regions.push(Region {
                 start: r.start,
                 end: r.end,
-                perms: m.perms_str(),
+                perms,
                 offset: offset_of(m, r.start, &mut warnings),
-                dev: m.dev_str(),
+                dev,
                 inode: m.inode,
-                path: path.clone(),
-                path_bytes: path_bytes.clone(),
-                object,
+                path,
+                path_bytes,
+                object: r.instance.map(|k| names[k].0.clone()),
                 instance: r.instance,
                 kind: r.kind,
                 segment: r.segment,
@@ -140,7 +167,7 @@ pub fn build(
             });
         }
     }
-    let mut objects = objects(attribution, extras, &regions);
+    let mut objects = objects(attribution, extras, &regions, &mut names);
     huge_text(mappings, attribution, &mut objects);
     Built {
         regions,
@@ -151,38 +178,100 @@ pub fn build(
     }
 }
 
+/// Bytes in lowercase hex, as [`crate::input::elf::ElfInfo::build_id_hex`] writes a
+/// build ID, in one allocation.
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = Vec::with_capacity(2 * bytes.len());
+    for &b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 0xf)]);
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Permissions as maps prints them (`r-xp`), as [`Mapping::perms_str`] makes them,
+/// without a check of UTF-8 when they are ASCII (always, from a kernel).
+fn perms_string(perms: [u8; 4]) -> String {
+    // The sixteen that maps prints, by their bits: r, w, x, then s (or p).
+    const ALL: [&str; 16] = [
+        "---p", "---s", "--xp", "--xs", "-w-p", "-w-s", "-wxp", "-wxs", "r--p", "r--s", "r-xp",
+        "r-xs", "rw-p", "rw-s", "rwxp", "rwxs",
+    ];
+    let bit = |i: usize, on: u8, off: u8, v: usize| match perms[i] {
+        c if c == on => Some(v),
+        c if c == off => Some(0),
+        _ => None,
+    };
+    match (
+        bit(0, b'r', b'-', 8),
+        bit(1, b'w', b'-', 4),
+        bit(2, b'x', b'-', 2),
+        bit(3, b's', b'p', 1),
+    ) {
+        (Some(r), Some(w), Some(x), Some(s)) => ALL[r | w | x | s].to_owned(),
+        _ => String::from_utf8_lossy(&perms).into_owned(),
+    }
+}
+
+/// A device as maps prints it, `major:minor` in hex with at least two digits each
+/// (`format!("{major:02x}:{minor:02x}")`), written by hand: this runs for every
+/// region, and one allocation of the exact size is all it costs.
+fn dev_string(major: u32, minor: u32) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    fn hex(out: &mut [u8; 17], mut len: usize, v: u32) -> usize {
+        let width = ((32 - v.leading_zeros()).div_ceil(4)).max(2);
+        for i in (0..width).rev() {
+            out[len] = DIGITS[((v >> (4 * i)) & 0xf) as usize];
+            len += 1;
+        }
+        len
+    }
+    let mut buf = [0u8; 17];
+    let mut len = hex(&mut buf, 0, major);
+    buf[len] = b':';
+    len = hex(&mut buf, len + 1, minor);
+    let mut s = String::with_capacity(len);
+    s.extend(buf[..len].iter().map(|&b| char::from(b)));
+    s
+}
+
 /// The objects of the report, in instance order, with the totals of their regions.
-fn objects(attribution: &Attribution, extras: &[ObjectExtras], regions: &[Region]) -> Vec<Object> {
+/// `names`: each instance's name ([`lossy`]), taken.
+fn objects(
+    attribution: &Attribution,
+    extras: &[ObjectExtras],
+    regions: &[Region],
+    names: &mut [(String, Option<Vec<u8>>)],
+) -> Vec<Object> {
     let mut objects: Vec<Object> = attribution
         .instances
         .iter()
+        .zip(names)
         .enumerate()
-        .map(|(index, inst)| {
-            let (path, path_bytes) = lossy(&inst.key.name);
-            Object {
-                index,
-                path,
-                path_bytes,
-                build_id: inst.info.build_id_hex(),
-                bias: inst.bias,
-                e_type: inst.info.type_name(),
-                machine: inst.info.machine_name(),
-                class: inst.info.class,
-                endian: if inst.info.little_endian {
-                    "little"
-                } else {
-                    "big"
-                }
-                .to_string(),
-                dev: format!("{:02x}:{:02x}", inst.key.dev_major, inst.key.dev_minor),
-                inode: inst.key.inode,
-                span_start: inst.span_start,
-                span_end: inst.span_end,
-                opened: extras.get(index).and_then(|e| e.opened.clone()),
-                problem: inst.problem.as_ref().map(|p| p.message.clone()),
-                totals: Figures::zero(),
-                huge_text: Some(0),
+        .map(|(index, (inst, (path, path_bytes)))| Object {
+            index,
+            path: std::mem::take(path),
+            path_bytes: path_bytes.take(),
+            build_id: inst.info.build_id.as_deref().map(hex),
+            bias: inst.bias,
+            e_type: inst.info.type_name(),
+            machine: inst.info.machine_name(),
+            class: inst.info.class,
+            endian: if inst.info.little_endian {
+                "little"
+            } else {
+                "big"
             }
+            .to_string(),
+            dev: dev_string(inst.key.dev_major, inst.key.dev_minor),
+            inode: inst.key.inode,
+            span_start: inst.span_start,
+            span_end: inst.span_end,
+            opened: extras.get(index).and_then(|e| e.opened.clone()),
+            problem: inst.problem.as_ref().map(|p| p.message.clone()),
+            totals: Figures::zero(),
+            huge_text: Some(0),
         })
         .collect();
     for r in regions {
@@ -382,6 +471,49 @@ mod tests {
 
     const P: u64 = 4096;
     const PRESENT: bool = true;
+
+    #[test]
+    fn strings_by_hand_are_what_format_and_lossy_give() {
+        for (a, b) in [
+            (0, 0),
+            (0xfe, 1),
+            (0x103, 0xfff),
+            (u32::MAX, 0x10),
+            (7, 0x12345),
+        ] {
+            assert_eq!(dev_string(a, b), format!("{a:02x}:{b:02x}"));
+        }
+        for p in [
+            *b"r-xp",
+            *b"---s",
+            *b"rwxs",
+            *b"-w-p",
+            *b"r-x?",
+            [0xff, b'w', b'x', b'p'],
+        ] {
+            assert_eq!(perms_string(p), String::from_utf8_lossy(&p));
+        }
+        for r in [b'r', b'-'] {
+            for w in [b'w', b'-'] {
+                for x in [b'x', b'-'] {
+                    for s in [b's', b'p'] {
+                        let p = [r, w, x, s];
+                        assert_eq!(perms_string(p), String::from_utf8_lossy(&p));
+                    }
+                }
+            }
+        }
+        let id = [0x01, 0xab, 0xff, 0x00, 0x7e];
+        let info = crate::input::elf::ElfInfo {
+            class: 64,
+            little_endian: true,
+            e_type: 3,
+            machine: 62,
+            phdrs: vec![],
+            build_id: Some(id.to_vec()),
+        };
+        assert_eq!(Some(hex(&id)), info.build_id_hex());
+    }
 
     /// Figures of `m` (0x1000-0x5000) cut into 0x1000-0x2000 and 0x2000-0x5000;
     /// `present[i]`: page i is in memory.
