@@ -7,9 +7,10 @@
 //! whole file (a 100 MB libLLVM costs the same as a 10 kB library), never the symbol or
 //! relocation tables (goblin's full `Elf::parse` validates those and fails on problems
 //! this tool does not care about). ELF32 and ELF64, either byte order, any machine.
-//! goblin parses the file and program headers; section headers, read by the thousand
-//! for `layout`, are decoded here field by field; the checks goblin omits (`e_phentsize`,
-//! `PN_XNUM`, sizes against the file) are made here. Hostile headers give an
+//! goblin parses the file header; program headers (hundreds of files for `map`) and
+//! section headers (by the thousand for `layout`) are decoded here field by field; the
+//! checks goblin omits (`e_phentsize`, `PN_XNUM`, sizes against the file) are made
+//! here. Hostile headers give an
 //! [`ElfError`], never a panic or a huge allocation.
 
 use std::borrow::Cow;
@@ -18,7 +19,7 @@ use std::io;
 
 use goblin::container::{Container, Ctx, Endian};
 use goblin::elf::program_header::{PT_GNU_RELRO, PT_LOAD, PT_NOTE};
-use goblin::elf::{Elf, Header, ProgramHeader, SectionHeader};
+use goblin::elf::{Elf, Header, SectionHeader};
 
 /// Positional reads, as `pread(2)` does: a file, or bytes in memory.
 pub trait ReadAt {
@@ -393,22 +394,15 @@ pub fn read_with<R: ReadAt + ?Sized>(src: &R, head: &Head) -> Result<ElfInfo, El
             header.e_phoff
         )));
     }
-    let parsed = ProgramHeader::parse(&raw, 0, phnum as usize, ctx)
-        .map_err(|e| ElfError::Malformed(format!("program headers: {e}")))?;
-    let phdrs: Vec<Phdr> = parsed
-        .iter()
+    // The table's bytes are all there: decoding cannot fail.
+    let decode = Decoder {
+        is64,
+        little: ctx.le.is_little(),
+    };
+    let phdrs: Vec<Phdr> = raw[..table as usize]
+        .chunks_exact(usize::from(entsize))
         .enumerate()
-        .map(|(index, p)| Phdr {
-            index,
-            p_type: p.p_type,
-            flags: p.p_flags,
-            offset: p.p_offset,
-            vaddr: p.p_vaddr,
-            paddr: p.p_paddr,
-            filesz: p.p_filesz,
-            memsz: p.p_memsz,
-            align: p.p_align,
-        })
+        .map(|(index, b)| decode.phdr(b, index))
         .collect();
     for p in phdrs.iter().filter(|p| p.is_load()) {
         if p.filesz > p.memsz {
@@ -615,7 +609,7 @@ pub fn read_sections_with<R: ReadAt + ?Sized>(
             header.e_shoff
         )));
     }
-    let decode = ShdrDecoder {
+    let decode = Decoder {
         is64: ctx.container.is_big(),
         little: ctx.le.is_little(),
     };
@@ -735,15 +729,16 @@ struct RawShdr {
     size: u64,
 }
 
-/// Decodes section headers (`Elf32_Shdr`, `Elf64_Shdr`) of either byte order: fixed
-/// fields at fixed places, read directly (a table of thousands of sections).
+/// Decodes program and section headers (`Elf32_Phdr`, `Elf64_Phdr`, `Elf32_Shdr`,
+/// `Elf64_Shdr`) of either byte order: fixed fields at fixed places, read directly
+/// (a table of thousands of sections; hundreds of files for `map`).
 #[derive(Clone, Copy)]
-struct ShdrDecoder {
+struct Decoder {
     is64: bool,
     little: bool,
 }
 
-impl ShdrDecoder {
+impl Decoder {
     fn u32(self, b: &[u8], at: usize) -> u32 {
         let w = [b[at], b[at + 1], b[at + 2], b[at + 3]];
         if self.little {
@@ -763,7 +758,37 @@ impl ShdrDecoder {
         }
     }
 
-    /// One header from its bytes (40 or 64 of them).
+    /// One program header from its bytes (32 or 56 of them), numbered `index`.
+    fn phdr(self, b: &[u8], index: usize) -> Phdr {
+        if self.is64 {
+            Phdr {
+                index,
+                p_type: self.u32(b, 0),
+                flags: self.u32(b, 4),
+                offset: self.u64(b, 8),
+                vaddr: self.u64(b, 16),
+                paddr: self.u64(b, 24),
+                filesz: self.u64(b, 32),
+                memsz: self.u64(b, 40),
+                align: self.u64(b, 48),
+            }
+        } else {
+            let word = |at| u64::from(self.u32(b, at));
+            Phdr {
+                index,
+                p_type: self.u32(b, 0),
+                offset: word(4),
+                vaddr: word(8),
+                paddr: word(12),
+                filesz: word(16),
+                memsz: word(20),
+                flags: self.u32(b, 24),
+                align: word(28),
+            }
+        }
+    }
+
+    /// One section header from its bytes (40 or 64 of them).
     fn at(self, b: &[u8]) -> RawShdr {
         if self.is64 {
             RawShdr {
@@ -1174,6 +1199,51 @@ mod tests {
             borrowed += usize::from(known.is_some());
         }
         assert!(borrowed >= 5, "{borrowed}");
+    }
+
+    /// Program headers decoded field by field are goblin's, in both classes and byte
+    /// orders, on arbitrary bytes.
+    #[test]
+    fn phdrs_as_goblin_decodes_them() {
+        use goblin::elf::ProgramHeader;
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let bytes: Vec<u8> = (0..56 * 40)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed as u8
+            })
+            .collect();
+        for (is64, little) in [(true, true), (true, false), (false, true), (false, false)] {
+            let ctx = Ctx::new(
+                if is64 {
+                    Container::Big
+                } else {
+                    Container::Little
+                },
+                if little { Endian::Little } else { Endian::Big },
+            );
+            let size = if is64 { 56 } else { 32 };
+            let n = bytes.len() / size;
+            let theirs = ProgramHeader::parse(&bytes, 0, n, ctx).unwrap();
+            let decode = Decoder { is64, little };
+            for (i, p) in theirs.iter().enumerate() {
+                let mine = decode.phdr(&bytes[i * size..(i + 1) * size], i);
+                let want = Phdr {
+                    index: i,
+                    p_type: p.p_type,
+                    flags: p.p_flags,
+                    offset: p.p_offset,
+                    vaddr: p.p_vaddr,
+                    paddr: p.p_paddr,
+                    filesz: p.p_filesz,
+                    memsz: p.p_memsz,
+                    align: p.p_align,
+                };
+                assert_eq!(mine, want, "is64 {is64} little {little} [{i}]");
+            }
+        }
     }
 
     #[test]

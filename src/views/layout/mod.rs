@@ -376,7 +376,7 @@ fn build(h: Headers, path: &[u8], page: PageSize) -> FileLayout {
     };
     let memory = full.as_deref().map(Memory::of);
 
-    let mut segments = segments(&info, page, too_many);
+    let mut segments = segments(&info, page, too_many, full.as_deref());
     let shdrs: &[Shdr] = sections.as_ref().map_or(&[], |t| &t.sections[..]);
     let pairs = match pairs(&info, shdrs) {
         Ok(p) => Some(p),
@@ -424,8 +424,13 @@ fn build(h: Headers, path: &[u8], page: PageSize) -> FileLayout {
 }
 
 /// The program headers, with the kinds of each PT_LOAD (not computed when there are
-/// `too_many`).
-fn segments(info: &ElfInfo, page: PageSize, too_many: bool) -> Vec<Segment> {
+/// `too_many`); `full` is the labelled layout of the whole file, when computed.
+fn segments(
+    info: &ElfInfo,
+    page: PageSize,
+    too_many: bool,
+    full: Option<&[Label]>,
+) -> Vec<Segment> {
     // One layout for every PT_LOAD alone with the PT_GNU_RELROs: its first program
     // header is each PT_LOAD in turn.
     let mut alone = ElfInfo {
@@ -458,7 +463,8 @@ fn segments(info: &ElfInfo, page: PageSize, too_many: bool) -> Vec<Segment> {
             kind: if too_many {
                 None
             } else {
-                segment_kind(&mut alone, p, page)
+                let full = full.filter(|_| !shares_pages(info, p, page));
+                segment_kind(&mut alone, p, page, full)
             },
             sections: Vec::new(),
         })
@@ -469,9 +475,16 @@ fn segments(info: &ElfInfo, page: PageSize, too_many: bool) -> Vec<Segment> {
 /// `alone` holds the PT_GNU_RELROs after its first program header, which becomes `p`.
 ///
 /// A PT_LOAD that is not writable is all `text` (PF_X) or all `rodata`: RELRO
-/// applies to writable segments only, so [`label::image`] is called for writable
-/// ones alone (a test checks the shortcut against it).
-fn segment_kind(alone: &mut ElfInfo, p: &Phdr, page: PageSize) -> Option<Cow<'static, str>> {
+/// applies to writable segments only. A writable one that shares no page with
+/// another PT_LOAD has in `full`, the layout of the whole file, the labels it has
+/// alone. [`label::image`] is called only for the others (tests check both
+/// shortcuts against it).
+fn segment_kind(
+    alone: &mut ElfInfo,
+    p: &Phdr,
+    page: PageSize,
+    full: Option<&[Label]>,
+) -> Option<Cow<'static, str>> {
     if !p.is_load() || p.memsz == 0 {
         return None;
     }
@@ -485,14 +498,33 @@ fn segment_kind(alone: &mut ElfInfo, p: &Phdr, page: PageSize) -> Option<Cow<'st
             Kind::Rodata.as_str()
         }));
     }
+    let own = |labels: &[Label]| {
+        kinds_text(
+            labels
+                .iter()
+                .filter(|l| l.segment == Some(p.index))
+                .map(|l| l.kind),
+        )
+    };
+    if let Some(full) = full {
+        return own(full);
+    }
     alone.phdrs[0] = *p;
-    let labels = labels(alone, page)?;
-    kinds_text(
-        labels
-            .iter()
-            .filter(|l| l.segment == Some(p.index))
-            .map(|l| l.kind),
-    )
+    own(&labels(alone, page)?)
+}
+
+/// Whether another PT_LOAD's pages meet those of `p` (or an address overflows, so
+/// that the answer is not known).
+fn shares_pages(info: &ElfInfo, p: &Phdr, page: PageSize) -> bool {
+    let pages = |q: &Phdr| -> Option<(u64, u64)> {
+        Some((page.down(q.vaddr), page.up(q.vaddr.checked_add(q.memsz)?)?))
+    };
+    let Some((start, end)) = pages(p) else {
+        return true;
+    };
+    info.loads()
+        .filter(|q| q.index != p.index)
+        .any(|q| pages(q).is_none_or(|(s, e)| s < end && start < e))
 }
 
 /// Distinct kinds in order of appearance, joined by `+`; borrowed for the joins
@@ -1170,7 +1202,7 @@ mod tests {
                     for &fs in &sizes {
                         for &ms in &sizes {
                             let p = phdr(0, PT_LOAD, flags, v, v, fs, ms);
-                            let got = segment_kind(&mut alone, &p, page);
+                            let got = segment_kind(&mut alone, &p, page, None);
                             let want = segment_kind_by_image(&mut before, &p, page);
                             assert_eq!(got.as_deref(), want.as_deref(), "{p:?} {relro:?}");
                             checked += usize::from(want.is_some());
@@ -1190,6 +1222,54 @@ mod tests {
         let all = Kind::ALL.into_iter().chain(Kind::ALL);
         let joined: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(kinds_text(all).as_deref(), Some(&*joined.join("+")));
+    }
+
+    /// Issue 10: the kinds of every PT_LOAD of a file, taken from the whole file's
+    /// layout where no other PT_LOAD shares its pages, are those of the image of
+    /// each alone, on files of up to four PT_LOADs of any flags, overlapping or not,
+    /// with and without RELRO.
+    #[test]
+    fn segment_kinds_from_the_whole_layout() {
+        let page = PageSize::KIB4;
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let mut from_full = 0;
+        for _ in 0..20_000 {
+            let mut phdrs = Vec::new();
+            for i in 0..1 + next(4) as usize {
+                let v = next(6) * 0x800 + next(3) * 0x10;
+                let ms = next(4) * 0x900;
+                let fs = ms.min(next(3) * 0x700);
+                phdrs.push(phdr(i, PT_LOAD, next(8) as u32, v, v, fs, ms));
+            }
+            for _ in 0..next(3) {
+                let v = next(8) * 0x600;
+                let m = next(4) * 0x800;
+                phdrs.push(phdr(phdrs.len(), PT_GNU_RELRO, 4, v, v, m, m));
+            }
+            let file = info(3, phdrs);
+            let full = labels(&file, page);
+            let got = segments(&file, page, false, full.as_deref());
+            let mut alone = file.clone();
+            alone.phdrs.retain(|p| p.is_relro());
+            alone.phdrs.insert(0, file.phdrs[0]);
+            for (s, p) in got.iter().zip(&file.phdrs) {
+                let want = segment_kind_by_image(&mut alone, p, page);
+                assert_eq!(
+                    s.kind.as_deref(),
+                    want.as_deref(),
+                    "{p:?} in {:?}",
+                    file.phdrs
+                );
+                from_full += usize::from(p.writable() && !shares_pages(&file, p, page));
+            }
+        }
+        assert!(from_full > 1000, "{from_full}");
     }
 
     /// Issue 10: a section in one segment borrows its list; in none, two or more, or
