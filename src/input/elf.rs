@@ -862,20 +862,21 @@ pub fn read_dynamic_with<R: ReadAt + ?Sized>(
             p.index, p.offset
         )));
     }
-    let word = if info.class == 64 { 8 } else { 4 };
-    let get = |b: &[u8]| -> u64 {
-        let mut a = [0u8; 8];
-        if info.little_endian {
-            a[..word].copy_from_slice(b);
-            u64::from_le_bytes(a)
+    let decode = Decoder {
+        is64: info.class == 64,
+        little: info.little_endian,
+    };
+    let word = if decode.is64 { 8 } else { 4 };
+    let get = |b: &[u8], at: usize| -> u64 {
+        if decode.is64 {
+            decode.u64(b, at)
         } else {
-            a[8 - word..].copy_from_slice(b);
-            u64::from_be_bytes(a)
+            u64::from(decode.u32(b, at))
         }
     };
     let mut out = DynamicFlags::default();
     for entry in raw.chunks_exact(2 * word) {
-        let (tag, val) = (get(&entry[..word]), get(&entry[word..]));
+        let (tag, val) = (get(entry, 0), get(entry, word));
         match tag {
             DT_NULL => break,
             DT_TEXTREL => out.textrel = true,

@@ -635,10 +635,10 @@ fn map_sections(
             Section {
                 index: s.index,
                 name: s.name.map(|n| match n {
-                    // A known name is ASCII: the check cannot fail.
-                    Cow::Borrowed(b) => match std::str::from_utf8(b) {
-                        Ok(t) => Cow::Borrowed(t),
-                        Err(_) => String::from_utf8_lossy(b),
+                    // Borrowed names are the known ones: found again, not checked.
+                    Cow::Borrowed(b) => match elf::known_section_name(b) {
+                        Some(t) => Cow::Borrowed(t),
+                        None => String::from_utf8_lossy(b),
                     },
                     Cow::Owned(v) => Cow::Owned(
                         String::from_utf8(v)
@@ -690,7 +690,7 @@ pub fn run(paths: &[impl AsRef<Path>], page: PageSize) -> Layouts {
     let mut out = Layouts {
         schema_version: SCHEMA_VERSION,
         page_size: page,
-        files: Vec::new(),
+        files: Vec::with_capacity(paths.len()),
         errors: Vec::new(),
         skipped: Vec::new(),
     };
