@@ -772,7 +772,7 @@ mod tests {
                 f.path = NAMES[i % NAMES.len()].to_string();
                 f.path_bytes = (i % 2 == 0).then(|| vec![0xfe]);
                 for (k, s) in f.sections.iter_mut().enumerate() {
-                    s.name = (k % 3 != 0).then(|| NAMES[k % NAMES.len()].to_string());
+                    s.name = (k % 3 != 0).then(|| NAMES[k % NAMES.len()].to_string().into());
                 }
                 f.memory = None;
                 f.warnings.push(Warning::new(

@@ -9,8 +9,9 @@
 //! finding. The printers are in [`crate::render::layout`].
 //!
 //! Only headers are read, with bounded reads ([`elf::read_with`],
-//! [`elf::read_sections_with`], [`elf::read_dynamic_with`] on one [`Head`]): four
-//! `pread`s per file whatever its size. A file that is not
+//! [`elf::read_sections_with`], [`elf::read_dynamic_with`] on one [`Head`]): three
+//! `pread`s per file whatever its size (four when the section names are not just
+//! before the section headers). A file that is not
 //! ELF at all (a linker script such as Debian's `libc.so`) is skipped with a warning; a
 //! damaged ELF file or one that cannot be read is an error for that file only; a
 //! damaged section table or dynamic section is a warning and the rest is still reported.
@@ -18,6 +19,7 @@
 mod audit;
 mod readelf;
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -86,13 +88,13 @@ pub struct FileLayout {
     pub path_bytes: Option<Vec<u8>>,
     /// `EXEC`, `DYN`, `REL`, `CORE` or the number.
     #[serde(rename = "type")]
-    pub e_type: String,
+    pub e_type: Cow<'static, str>,
     /// `e_machine` by name (`X86_64`), or `EM_` and its number when it has none.
-    pub machine: String,
+    pub machine: Cow<'static, str>,
     /// 32 or 64.
     pub class: u8,
     /// `little` or `big`.
-    pub endian: String,
+    pub endian: Cow<'static, str>,
     /// The program headers, in file order.
     pub segments: Vec<Segment>,
     /// Section headers 1.. (section 0 is not a section); empty when unreadable.
@@ -113,7 +115,7 @@ pub struct Segment {
     pub index: usize,
     /// readelf's name of `p_type`: `LOAD`, `GNU_RELRO`, `LOOS+0x1234`, ...
     #[serde(rename = "type")]
-    pub type_name: String,
+    pub type_name: Cow<'static, str>,
     /// `p_type`.
     pub p_type: u32,
     /// `p_offset`.
@@ -132,7 +134,7 @@ pub struct Segment {
     pub align: u64,
     /// Kinds of a PT_LOAD's pages in address order joined by `+` (`text`, `relro+data+bss`);
     /// `None` for other segments and empty PT_LOADs.
-    pub kind: Option<String>,
+    pub kind: Option<Cow<'static, str>>,
     /// Section header indices of the sections in this segment, as readelf maps them.
     pub sections: Vec<usize>,
 }
@@ -142,8 +144,9 @@ pub struct Segment {
 pub struct Section {
     /// Its index in the section header table.
     pub index: usize,
-    /// The name (lossy UTF-8), or `None` when the name table is missing.
-    pub name: Option<String>,
+    /// The name (lossy UTF-8), or `None` when the name table is missing. The names
+    /// of [`elf::known_section_name`] are borrowed, not allocated.
+    pub name: Option<Cow<'static, str>>,
     /// `sh_type`.
     pub sh_type: u32,
     /// `sh_flags`.
@@ -154,8 +157,9 @@ pub struct Section {
     pub offset: u64,
     /// `sh_size`.
     pub size: u64,
-    /// Indices of the segments that hold it.
-    pub segments: Vec<usize>,
+    /// Indices of the segments that hold it (a single one below 64 borrowed, not
+    /// allocated: most sections are in one segment).
+    pub segments: Cow<'static, [usize]>,
 }
 
 /// Memory the file takes once loaded, in bytes (multiples of the page size).
@@ -232,6 +236,19 @@ pub enum FindingKind {
 }
 
 impl FindingKind {
+    /// Its place among the seven kinds (0 to 6), for counting without a map.
+    fn slot(self) -> usize {
+        match self {
+            FindingKind::WxSegment => 0,
+            FindingKind::NoRelro => 1,
+            FindingKind::PartialRelro => 2,
+            FindingKind::ExecStack => 3,
+            FindingKind::Textrel => 4,
+            FindingKind::AlignmentWaste => 5,
+            FindingKind::SharedPage => 6,
+        }
+    }
+
     /// The kind as JSON and the table spell it.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -268,9 +285,9 @@ struct Headers {
     warnings: Vec<(Code, String)>,
 }
 
-/// Reads the headers of one file: its first bytes once, then the section table, the
-/// name table and the dynamic section where they are (four `pread`s in all for
-/// almost every file).
+/// Reads the headers of one file: its first bytes once, then the section table with
+/// the name table (just before it in almost every file) and the dynamic section where
+/// they are: three `pread`s in all for almost every file.
 fn read_headers<R: ReadAt + ?Sized>(src: &R) -> Result<Headers, ElfError> {
     let head = Head::read(src)?;
     let info = elf::read_with(src, &head)?;
@@ -359,7 +376,7 @@ fn build(h: Headers, path: &[u8], page: PageSize) -> FileLayout {
     };
     let memory = full.as_deref().map(Memory::of);
 
-    let mut segments = segments(&info, page, too_many);
+    let mut segments = segments(&info, page, too_many, full.as_deref());
     let shdrs: &[Shdr] = sections.as_ref().map_or(&[], |t| &t.sections[..]);
     let pairs = match pairs(&info, shdrs) {
         Ok(p) => Some(p),
@@ -394,10 +411,10 @@ fn build(h: Headers, path: &[u8], page: PageSize) -> FileLayout {
     FileLayout {
         path,
         path_bytes,
-        e_type: info.type_name(),
-        machine: info.machine_name(),
+        e_type: info.type_str(),
+        machine: info.machine_str(),
         class: info.class,
-        endian: if info.little_endian { "little" } else { "big" }.to_string(),
+        endian: Cow::Borrowed(if info.little_endian { "little" } else { "big" }),
         segments,
         sections: out_sections,
         memory,
@@ -407,8 +424,13 @@ fn build(h: Headers, path: &[u8], page: PageSize) -> FileLayout {
 }
 
 /// The program headers, with the kinds of each PT_LOAD (not computed when there are
-/// `too_many`).
-fn segments(info: &ElfInfo, page: PageSize, too_many: bool) -> Vec<Segment> {
+/// `too_many`); `full` is the labelled layout of the whole file, when computed.
+fn segments(
+    info: &ElfInfo,
+    page: PageSize,
+    too_many: bool,
+    full: Option<&[Label]>,
+) -> Vec<Segment> {
     // One layout for every PT_LOAD alone with the PT_GNU_RELROs: its first program
     // header is each PT_LOAD in turn.
     let mut alone = ElfInfo {
@@ -441,7 +463,8 @@ fn segments(info: &ElfInfo, page: PageSize, too_many: bool) -> Vec<Segment> {
             kind: if too_many {
                 None
             } else {
-                segment_kind(&mut alone, p, page)
+                let full = full.filter(|_| !shares_pages(info, p, page));
+                segment_kind(&mut alone, p, page, full)
             },
             sections: Vec::new(),
         })
@@ -450,23 +473,89 @@ fn segments(info: &ElfInfo, page: PageSize, too_many: bool) -> Vec<Segment> {
 
 /// Kinds of one PT_LOAD's own pages, as if no other segment painted over them:
 /// `alone` holds the PT_GNU_RELROs after its first program header, which becomes `p`.
-fn segment_kind(alone: &mut ElfInfo, p: &Phdr, page: PageSize) -> Option<String> {
+///
+/// A PT_LOAD that is not writable is all `text` (PF_X) or all `rodata`: RELRO
+/// applies to writable segments only. A writable one that shares no page with
+/// another PT_LOAD has in `full`, the layout of the whole file, the labels it has
+/// alone. [`label::image`] is called only for the others (tests check both
+/// shortcuts against it).
+fn segment_kind(
+    alone: &mut ElfInfo,
+    p: &Phdr,
+    page: PageSize,
+    full: Option<&[Label]>,
+) -> Option<Cow<'static, str>> {
     if !p.is_load() || p.memsz == 0 {
         return None;
     }
+    if !p.writable() {
+        // The overflow checks of the image: its pages must have an end.
+        page.up(p.vaddr.checked_add(p.filesz)?)?;
+        page.up(p.vaddr.checked_add(p.memsz)?)?;
+        return Some(Cow::Borrowed(if p.executable() {
+            Kind::Text.as_str()
+        } else {
+            Kind::Rodata.as_str()
+        }));
+    }
+    let own = |labels: &[Label]| {
+        kinds_text(
+            labels
+                .iter()
+                .filter(|l| l.segment == Some(p.index))
+                .map(|l| l.kind),
+        )
+    };
+    if let Some(full) = full {
+        return own(full);
+    }
     alone.phdrs[0] = *p;
-    let labels = labels(alone, page)?;
-    let mut kinds = String::new();
-    for l in labels.iter().filter(|l| l.segment == Some(p.index)) {
-        let k = l.kind.as_str();
-        if !kinds.split('+').any(|x| x == k) {
-            if !kinds.is_empty() {
-                kinds.push('+');
-            }
-            kinds.push_str(k);
+    own(&labels(alone, page)?)
+}
+
+/// Whether another PT_LOAD's pages meet those of `p` (or an address overflows, so
+/// that the answer is not known).
+fn shares_pages(info: &ElfInfo, p: &Phdr, page: PageSize) -> bool {
+    let pages = |q: &Phdr| -> Option<(u64, u64)> {
+        Some((page.down(q.vaddr), page.up(q.vaddr.checked_add(q.memsz)?)?))
+    };
+    let Some((start, end)) = pages(p) else {
+        return true;
+    };
+    info.loads()
+        .filter(|q| q.index != p.index)
+        .any(|q| pages(q).is_none_or(|(s, e)| s < end && start < e))
+}
+
+/// Distinct kinds in order of appearance, joined by `+`; borrowed for the joins
+/// writable segments have.
+fn kinds_text(kinds: impl Iterator<Item = Kind>) -> Option<Cow<'static, str>> {
+    const KNOWN: [(&[Kind], &str); 6] = [
+        (&[Kind::Relro, Kind::Data], "relro+data"),
+        (&[Kind::Relro, Kind::Data, Kind::Bss], "relro+data+bss"),
+        (&[Kind::Data], "data"),
+        (&[Kind::Data, Kind::Bss], "data+bss"),
+        (&[Kind::Relro], "relro"),
+        (&[Kind::Bss], "bss"),
+    ];
+    // Distinct kinds are at most every kind: no allocation, no overflow.
+    let mut seen = [Kind::Gap; Kind::ALL.len()];
+    let mut n = 0;
+    for k in kinds {
+        if !seen[..n].contains(&k) && n < seen.len() {
+            seen[n] = k;
+            n += 1;
         }
     }
-    (!kinds.is_empty()).then_some(kinds)
+    let all = &seen[..n];
+    if all.is_empty() {
+        return None;
+    }
+    if let Some((_, text)) = KNOWN.iter().find(|(ks, _)| *ks == all) {
+        return Some(Cow::Borrowed(text));
+    }
+    let names: Vec<&str> = all.iter().map(|k| k.as_str()).collect();
+    Some(Cow::Owned(names.join("+")))
 }
 
 /// readelf's section-to-segment mapping: for each section header 1.. (section 0 is
@@ -487,6 +576,17 @@ fn pairs(info: &ElfInfo, shdrs: &[Shdr]) -> Result<Vec<bool>, String> {
     }
     Ok(out)
 }
+
+/// 0, 1, 2, ...: the one-element lists of segment indices a section borrows.
+static SMALL_INDICES: [usize; 64] = {
+    let mut a = [0; 64];
+    let mut i = 0;
+    while i < a.len() {
+        a[i] = i;
+        i += 1;
+    }
+    a
+};
 
 /// The sections of the report (section headers 1..), their names moved out of
 /// `shdrs`, and the mapping both ways from `pairs` (none when it was not computed).
@@ -511,19 +611,39 @@ fn map_sections(
         .enumerate()
         .map(|(i, s)| {
             let holders = pairs.map_or(&[][..], |p| &p[i * n..(i + 1) * n]);
-            let count = holders.iter().filter(|&&b| b).count();
-            let mut in_segments = Vec::with_capacity(count);
-            in_segments.extend(
+            let held = || {
                 segments
                     .iter()
                     .zip(holders)
-                    .filter_map(|(seg, &b)| b.then_some(seg.index)),
-            );
+                    .filter_map(|(seg, &b)| b.then_some(seg.index))
+            };
+            let in_segments = match held().count() {
+                0 => Cow::Borrowed(&[][..]),
+                1 => {
+                    let j = held().next().unwrap_or_default();
+                    match SMALL_INDICES.get(j..=j) {
+                        Some(one) => Cow::Borrowed(one),
+                        None => Cow::Owned(vec![j]),
+                    }
+                }
+                count => {
+                    let mut v = Vec::with_capacity(count);
+                    v.extend(held());
+                    Cow::Owned(v)
+                }
+            };
             Section {
                 index: s.index,
-                name: s.name.map(|n| {
-                    String::from_utf8(n)
-                        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+                name: s.name.map(|n| match n {
+                    // Borrowed names are the known ones: found again, not checked.
+                    Cow::Borrowed(b) => match elf::known_section_name(b) {
+                        Some(t) => Cow::Borrowed(t),
+                        None => String::from_utf8_lossy(b),
+                    },
+                    Cow::Owned(v) => Cow::Owned(
+                        String::from_utf8(v)
+                            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+                    ),
                 }),
                 sh_type: s.sh_type,
                 sh_flags: s.flags,
@@ -539,10 +659,10 @@ fn map_sections(
 /// Keeps the output bounded on hostile files: at most [`MAX_FINDINGS_PER_KIND`] of
 /// each kind, and a warning saying how many more there were.
 fn cap_findings(findings: &mut Vec<Finding>) -> Option<String> {
-    let mut seen: std::collections::HashMap<FindingKind, usize> = Default::default();
+    let mut seen = [0usize; 7];
     let mut dropped = 0usize;
     findings.retain(|f| {
-        let n = seen.entry(f.kind).or_default();
+        let n = &mut seen[f.kind.slot()];
         *n += 1;
         if *n > MAX_FINDINGS_PER_KIND {
             dropped += 1;
@@ -570,7 +690,7 @@ pub fn run(paths: &[impl AsRef<Path>], page: PageSize) -> Layouts {
     let mut out = Layouts {
         schema_version: SCHEMA_VERSION,
         page_size: page,
-        files: Vec::new(),
+        files: Vec::with_capacity(paths.len()),
         errors: Vec::new(),
         skipped: Vec::new(),
     };
@@ -652,7 +772,7 @@ mod tests {
     ) -> Shdr {
         Shdr {
             index,
-            name: Some(name.as_bytes().to_vec()),
+            name: Some(Cow::Owned(name.as_bytes().to_vec())),
             sh_type,
             flags,
             addr,
@@ -678,11 +798,11 @@ mod tests {
         fs.iter().map(|f| f.kind.as_str()).collect()
     }
 
-    /// Issue 10: the headers of a file in four reads (its first bytes once, then the
-    /// section table, the names and PT_DYNAMIC), with the results of the readers that
-    /// read on their own.
+    /// Issue 10: the headers of a file in three reads (its first bytes once, then the
+    /// section table with the names before it, and PT_DYNAMIC), four when the names
+    /// are elsewhere, with the results of the readers that read on their own.
     #[test]
-    fn headers_in_four_reads() {
+    fn headers_in_three_reads() {
         struct Counting(Vec<u8>, std::cell::Cell<usize>);
         impl ReadAt for Counting {
             fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
@@ -690,10 +810,22 @@ mod tests {
                 self.0[..].read_at(buf, offset)
             }
         }
+        // The names 256 bytes before the table.
+        let synth = synth(true, true, false).bytes();
+        let f = Counting(synth.clone(), Default::default());
+        let h = read_headers(&f).unwrap();
+        assert_eq!(f.1.get(), 3);
+        assert_eq!(h.sections, Some(elf::read_sections(&synth[..]).unwrap()));
+        assert!(h.warnings.is_empty() && h.dynamic.is_some());
+        // Where the names are is the test binary's linker's choice.
         let exe = std::fs::read("/proc/self/exe").unwrap();
         let f = Counting(exe.clone(), Default::default());
         let h = read_headers(&f).unwrap();
-        assert_eq!(f.1.get(), 4);
+        let t = h.sections.as_ref().unwrap();
+        let shoff = u64::from_le_bytes(exe[40..48].try_into().unwrap());
+        let names = &t.sections[usize::from(u16::from_le_bytes([exe[62], exe[63]]))];
+        let near = names.offset >= shoff.saturating_sub(512) && names.offset + names.size <= shoff;
+        assert_eq!(f.1.get(), if near { 3 } else { 4 });
         assert_eq!(h.info, elf::read(&exe[..]).unwrap());
         assert_eq!(h.sections, Some(elf::read_sections(&exe[..]).unwrap()));
         assert_eq!(h.dynamic, elf::read_dynamic(&exe[..], &h.info).unwrap());
@@ -896,7 +1028,7 @@ mod tests {
             let what = format!("is64 {is64} le {le} xnum {xnum}");
             assert!(o.warnings.is_empty(), "{what}: {:?}", o.warnings);
             assert_eq!(
-                (o.class, o.endian.as_str()),
+                (o.class, &*o.endian),
                 (
                     if is64 { 64 } else { 32 },
                     if le { "little" } else { "big" }
@@ -1000,6 +1132,179 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The kinds of a PT_LOAD as before issue 10: from [`label::image`] for every
+    /// segment, joined by `+` in a String.
+    fn segment_kind_by_image(alone: &mut ElfInfo, p: &Phdr, page: PageSize) -> Option<String> {
+        if !p.is_load() || p.memsz == 0 {
+            return None;
+        }
+        alone.phdrs[0] = *p;
+        let labels = labels(alone, page)?;
+        let mut kinds = String::new();
+        for l in labels.iter().filter(|l| l.segment == Some(p.index)) {
+            let k = l.kind.as_str();
+            if !kinds.split('+').any(|x| x == k) {
+                if !kinds.is_empty() {
+                    kinds.push('+');
+                }
+                kinds.push_str(k);
+            }
+        }
+        (!kinds.is_empty()).then_some(kinds)
+    }
+
+    /// Issue 10: the kinds of a segment without the image for read-only ones, and
+    /// joined without allocation, are the kinds the image gives, on segments of every
+    /// flag, size and place (page ends, address overflow) with and without RELRO.
+    #[test]
+    fn segment_kinds_as_the_image_gives_them() {
+        let page = PageSize::KIB4;
+        let places = [
+            0u64,
+            1,
+            0xfff,
+            0x1000,
+            0x1800,
+            0x2fff,
+            u64::MAX - 0x1fff,
+            u64::MAX - 0xfff,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        let sizes = [
+            0u64,
+            1,
+            0x7ff,
+            0x1000,
+            0x1001,
+            0x2800,
+            u64::MAX - 0x1000,
+            u64::MAX,
+        ];
+        let relros: [&[(u64, u64)]; 4] = [
+            &[],
+            &[(0x1000, 0x1800)],
+            &[(0, 0x3000)],
+            &[(0x800, 0x1000), (0x1800, 0x2000)],
+        ];
+        let mut checked = 0;
+        for relro in relros {
+            let mut phdrs = vec![phdr(0, PT_LOAD, 0, 0, 0, 0, 0)];
+            for (i, &(v, m)) in relro.iter().enumerate() {
+                phdrs.push(phdr(i + 1, PT_GNU_RELRO, 4, v, v, m, m));
+            }
+            let mut alone = info(3, phdrs);
+            let mut before = alone.clone();
+            for flags in 0..8 {
+                for &v in &places {
+                    for &fs in &sizes {
+                        for &ms in &sizes {
+                            let p = phdr(0, PT_LOAD, flags, v, v, fs, ms);
+                            let got = segment_kind(&mut alone, &p, page, None);
+                            let want = segment_kind_by_image(&mut before, &p, page);
+                            assert_eq!(got.as_deref(), want.as_deref(), "{p:?} {relro:?}");
+                            checked += usize::from(want.is_some());
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 1000, "{checked}");
+        // Kinds beyond the joins writable segments have are joined in order.
+        let ks = [Kind::Text, Kind::Gap, Kind::Text, Kind::Rodata];
+        assert_eq!(
+            kinds_text(ks.into_iter()).as_deref(),
+            Some("text+gap+rodata")
+        );
+        assert_eq!(kinds_text(std::iter::empty()), None);
+        let all = Kind::ALL.into_iter().chain(Kind::ALL);
+        let joined: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(kinds_text(all).as_deref(), Some(&*joined.join("+")));
+    }
+
+    /// Issue 10: the kinds of every PT_LOAD of a file, taken from the whole file's
+    /// layout where no other PT_LOAD shares its pages, are those of the image of
+    /// each alone, on files of up to four PT_LOADs of any flags, overlapping or not,
+    /// with and without RELRO.
+    #[test]
+    fn segment_kinds_from_the_whole_layout() {
+        let page = PageSize::KIB4;
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let mut from_full = 0;
+        for _ in 0..20_000 {
+            let mut phdrs = Vec::new();
+            for i in 0..1 + next(4) as usize {
+                let v = next(6) * 0x800 + next(3) * 0x10;
+                let ms = next(4) * 0x900;
+                let fs = ms.min(next(3) * 0x700);
+                phdrs.push(phdr(i, PT_LOAD, next(8) as u32, v, v, fs, ms));
+            }
+            for _ in 0..next(3) {
+                let v = next(8) * 0x600;
+                let m = next(4) * 0x800;
+                phdrs.push(phdr(phdrs.len(), PT_GNU_RELRO, 4, v, v, m, m));
+            }
+            let file = info(3, phdrs);
+            let full = labels(&file, page);
+            let got = segments(&file, page, false, full.as_deref());
+            let mut alone = file.clone();
+            alone.phdrs.retain(|p| p.is_relro());
+            alone.phdrs.insert(0, file.phdrs[0]);
+            for (s, p) in got.iter().zip(&file.phdrs) {
+                let want = segment_kind_by_image(&mut alone, p, page);
+                assert_eq!(
+                    s.kind.as_deref(),
+                    want.as_deref(),
+                    "{p:?} in {:?}",
+                    file.phdrs
+                );
+                from_full += usize::from(p.writable() && !shares_pages(&file, p, page));
+            }
+        }
+        assert!(from_full > 1000, "{from_full}");
+    }
+
+    /// Issue 10: a section in one segment borrows its list; in none, two or more, or
+    /// in a segment numbered past the borrowed lists, it is the same list.
+    #[test]
+    fn small_index_lists() {
+        assert!(SMALL_INDICES.iter().enumerate().all(|(i, &v)| i == v));
+        let mut segments: Vec<Segment> = (0..70)
+            .map(|index| Segment {
+                index,
+                type_name: Cow::Borrowed("LOAD"),
+                p_type: PT_LOAD,
+                offset: 0,
+                vaddr: 0,
+                paddr: 0,
+                filesz: 0,
+                memsz: 0,
+                flags: 0,
+                align: 0,
+                kind: None,
+                sections: Vec::new(),
+            })
+            .collect();
+        let shdrs: Vec<Shdr> = (0..5).map(|i| shdr(i, ".s", 1, A, 0, 0, 0)).collect();
+        // Section 1 in segment 3, 2 in none, 3 in 5 and 6, 4 in 69.
+        let mut pairs = vec![false; 4 * 70];
+        for (sec, seg) in [(1, 3), (3, 5), (3, 6), (4, 69)] {
+            pairs[(sec - 1) * 70 + seg] = true;
+        }
+        let out = map_sections(shdrs, &mut segments, Some(&pairs));
+        let lists: Vec<&[usize]> = out.iter().map(|s| &*s.segments).collect();
+        assert_eq!(lists, [&[3][..], &[], &[5, 6], &[69]]);
+        assert!(matches!(out[0].segments, Cow::Borrowed(_)));
+        assert_eq!(segments[5].sections, [3]);
+        assert_eq!(segments[69].sections, [4]);
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! and its rule for which sections a segment holds. Both are compared with GNU readelf
 //! itself in tests/layout.rs.
 
+use std::borrow::Cow;
+
 use goblin::elf::program_header::{
     PT_DYNAMIC, PT_GNU_EH_FRAME, PT_GNU_RELRO, PT_GNU_STACK, PT_LOAD, PT_NOTE, PT_PHDR, PT_TLS,
 };
@@ -51,7 +53,7 @@ fn processor_type_name(machine: u16, offset: u32) -> Option<&'static str> {
 /// readelf's name of a segment type (binutils `get_segment_type`). The OS-specific
 /// names readelf gives only under an HP-UX or Solaris `EI_OSABI` are not decoded and
 /// print as `LOOS+...`, as readelf prints them for every other OS ABI.
-pub fn readelf_type_name(p_type: u32, machine: u16) -> String {
+pub fn readelf_type_name(p_type: u32, machine: u16) -> Cow<'static, str> {
     let known = match p_type {
         0 => Some("NULL"),
         PT_LOAD => Some("LOAD"),
@@ -75,7 +77,7 @@ pub fn readelf_type_name(p_type: u32, machine: u16) -> String {
         _ => None,
     };
     if let Some(k) = known {
-        return k.to_string();
+        return Cow::Borrowed(k);
     }
     // C's "%#lx": no 0x for zero.
     let hex = |v: u32| {
@@ -85,11 +87,11 @@ pub fn readelf_type_name(p_type: u32, machine: u16) -> String {
             format!("{v:#x}")
         }
     };
-    match p_type {
+    Cow::Owned(match p_type {
         0x7000_0000..=0x7fff_ffff => format!("LOPROC+{}", hex(p_type - 0x7000_0000)),
         0x6000_0000..=0x6fff_ffff => format!("LOOS+{}", hex(p_type - 0x6000_0000)),
         _ => format!("<unknown>: {p_type:x}"),
-    }
+    })
 }
 
 /// Whether readelf's section-to-segment mapping puts `s` in `p`: binutils'
