@@ -595,7 +595,7 @@ pub(crate) fn run_snapshot_system(select: &SelectArgs, output: &Path) -> io::Res
     };
     let to_stdout = output == Path::new("-");
     let written = if to_stdout {
-        let mut out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+        let mut out = stdout();
         let r = elfmaps::pipeline::system::snapshot_system(&selection, &mut out);
         out.flush()?;
         r
