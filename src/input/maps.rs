@@ -137,6 +137,42 @@ const KEY_PATTERNS: [(u128, u128); 28] = {
     out
 };
 
+/// `Key:` padded with spaces to 16 bytes, as the kernel prints every known key.
+const PADDED: [u128; 28] = {
+    let mut out = [0u128; 28];
+    let mut i = 0;
+    while i < KNOWN.len() {
+        let (pat, mask) = KEY_PATTERNS[i];
+        out[i] = pat | (!mask & u128::from_le_bytes([b' '; 16]));
+        i += 1;
+    }
+    out
+};
+
+/// The value of 8 bytes that are spaces and then at least one digit (`"     123"`),
+/// read all at once; `None` for anything else.
+fn digits8(w: u64) -> Option<u64> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let spaces = (w ^ (b' ' as u64 * ONES)).trailing_zeros() / 8;
+    if spaces == 8 {
+        return None;
+    }
+    // The leading spaces (the low bytes: the first byte is the lowest) become '0'.
+    let low = if spaces == 0 {
+        0
+    } else {
+        u64::MAX >> (64 - 8 * spaces)
+    };
+    let d = (w & !low) | (b'0' as u64 * ONES & low);
+    let high = 0xf0 * ONES;
+    if d & high != 0x30 * ONES || d.wrapping_add(6 * ONES) & high != 0x30 * ONES {
+        return None;
+    }
+    let v = ((d & (0x0f * ONES)).wrapping_mul(2561)) >> 8;
+    let v = ((v & 0x00ff_00ff_00ff_00ff).wrapping_mul(6_553_601)) >> 16;
+    Some(((v & 0x0000_ffff_0000_ffff).wrapping_mul(42_949_672_960_001)) >> 32)
+}
+
 /// How many keys after the expected one a line may name (smaps skips the
 /// rollup-only `Pss_Anon`, `Pss_File`, `Pss_Shmem`).
 const LOOKAHEAD: usize = 4;
@@ -283,6 +319,9 @@ impl Fields {
     /// stored the value exactly as [`Fields::push_expected`] would; `None`, touching
     /// nothing, for anything else (the general path then decides).
     fn fast_line(&mut self, text: &[u8]) -> Option<usize> {
+        if let Some(len) = self.fixed_line(text) {
+            return Some(len);
+        }
         let head = u128::from_le_bytes(*text.first_chunk::<16>()?);
         let from = usize::from(self.next);
         let is = |i: usize| {
@@ -337,6 +376,30 @@ impl Fields {
         }
         self.next = (i + 1) as u8;
         Some(p + 4)
+    }
+
+    /// The fastest path, for the line exactly as the kernel prints a kB key below
+    /// 10^8 kB: the expected key padded to 16 bytes, the value right-aligned in the
+    /// next 8, then ` kB` and a newline. A special case of [`Fields::fast_line`].
+    fn fixed_line(&mut self, text: &[u8]) -> Option<usize> {
+        let i = usize::from(self.next);
+        let line = text.first_chunk::<28>()?;
+        let (head, rest) = line.split_first_chunk::<16>()?;
+        let (value, unit) = rest.split_first_chunk::<8>()?;
+        if !KNOWN.get(i)?.1 || u128::from_le_bytes(*head) != PADDED[i] || unit != b" kB\n" {
+            return None;
+        }
+        let v = digits8(u64::from_le_bytes(*value))?;
+        let bit = 1 << i;
+        if self.wide_mask & bit == 0 {
+            self.present |= bit;
+            // Below 10^8: fits.
+            self.values[i] = v as u32;
+        } else {
+            self.set(i, v * 1024);
+        }
+        self.next = (i + 1) as u8;
+        Some(28)
     }
 
     /// [`Fields::fast_line`] for a key without unit, from `p` after its colon:
@@ -1042,6 +1105,84 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn digits8_reads_what_parse_dec_reads() {
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let alphabet = b" 0123456789 /:a\t";
+        for n in 0..400_000u64 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let mut b = [0u8; 8];
+            if n % 2 == 0 {
+                // Spaces then digits, the common shape.
+                let spaces = (rng % 9) as usize;
+                for (k, c) in b.iter_mut().enumerate() {
+                    *c = if k < spaces {
+                        b' '
+                    } else {
+                        b'0' + ((rng >> (3 * k)) % 10) as u8
+                    };
+                }
+            } else {
+                for (k, c) in b.iter_mut().enumerate() {
+                    *c = alphabet[((rng >> (4 * k)) % alphabet.len() as u64) as usize];
+                }
+            }
+            let start = b.iter().position(|&c| c != b' ').unwrap_or(8);
+            let want = parse_dec(&b[start..]);
+            assert_eq!(digits8(u64::from_le_bytes(b)), want, "{:?}", b);
+        }
+        for v in [0u64, 7, 10, 99_999_999, 12_345_678] {
+            let b: [u8; 8] = format!("{v:>8}").as_bytes().try_into().unwrap();
+            assert_eq!(digits8(u64::from_le_bytes(b)), Some(v));
+        }
+    }
+
+    #[test]
+    fn every_path_parses_a_field_line_the_same() {
+        // The same values through the fixed, the fast and the general path.
+        let lines: &[&[u8]] = &[
+            b"Size:                  8 kB\n",
+            b"Size:     8 kB\n",
+            b"Size:8 kB\n",
+            b"Size:               99999999 kB\n",
+            b"Size:           4294967296 kB\n",
+            b"Size:           18014398509481983 kB\n",
+            b"Size:                  8 kB \n",
+            b"Size:\t8 kB\n",
+        ];
+        for l in lines {
+            let mut text = b"10-20 r--p 0 00:00 0\n".to_vec();
+            text.extend_from_slice(l);
+            text.extend_from_slice(b"Rss:                   4 kB\n");
+            let fast = parse(&text).unwrap();
+            // Cut before every byte: the field line then goes the general way.
+            for cut in 21..text.len() {
+                let mut p = Parser::default();
+                p.feed(&text[..cut]).unwrap();
+                p.feed(&text[cut..]).unwrap();
+                assert_eq!(
+                    p.finish().unwrap(),
+                    fast,
+                    "{:?}",
+                    String::from_utf8_lossy(l)
+                );
+            }
+        }
+        let m = parse(b"10-20 r--p 0 00:00 0\nSize:           4294967296 kB\n").unwrap();
+        assert_eq!(m[0].bytes("Size"), Some(4_294_967_296 * 1024));
+        let mut f = m[0].fields.clone();
+        f.set_kb(0, 4096);
+        assert_eq!(f.kb(0), Some(4096));
+        assert_eq!(
+            f,
+            parse(b"10-20 r--p 0 00:00 0\nSize: 4 kB\n").unwrap()[0].fields
+        );
+        f.set_kb(3, 1000);
+        assert_eq!(f.kb(3), Some(1000));
+    }
 
     const SMAPS: &[u8] = b"\
 55d0c0a00000-55d0c0a02000 r--p 00000000 fe:00 1234                       /usr/bin/cat
