@@ -382,11 +382,13 @@ impl Fields {
     /// 10^8 kB: the expected key padded to 16 bytes, the value right-aligned in the
     /// next 8, then ` kB` and a newline. A special case of [`Fields::fast_line`].
     fn fixed_line(&mut self, text: &[u8]) -> Option<usize> {
-        let i = usize::from(self.next);
         let line = text.first_chunk::<28>()?;
         let (head, rest) = line.split_first_chunk::<16>()?;
         let (value, unit) = rest.split_first_chunk::<8>()?;
-        if !KNOWN.get(i)?.1 || u128::from_le_bytes(*head) != PADDED[i] || unit != b" kB\n" {
+        let head = u128::from_le_bytes(*head);
+        let from = usize::from(self.next);
+        let i = (from..from + LOOKAHEAD).find(|&i| PADDED.get(i) == Some(&head))?;
+        if !KNOWN[i].1 || unit != b" kB\n" {
             return None;
         }
         let v = digits8(u64::from_le_bytes(*value))?;
@@ -826,24 +828,27 @@ impl Parser {
             text: String::from_utf8_lossy(line).into_owned(),
             what,
         };
-        if let Some(m) = self.out.last_mut()
-            && m.fields.push_expected(line, &mut self.flags)
-        {
-            return Ok(());
-        }
-        if let Some(field) = parse_field(line) {
-            let (key, value) = field.map_err(err)?;
-            return match self.out.last_mut() {
-                Some(m) => {
-                    m.fields.push(key, value);
-                    Ok(())
-                }
-                None => Err(err("smaps field before any mapping line")),
-            };
-        }
+        // A line `fast_header` reads starts with hex digits and '-': never a field.
         let m = match fast_header(line, lineno) {
             Some(m) => m,
-            None => parse_header(line, lineno).map_err(err)?,
+            None => {
+                if let Some(m) = self.out.last_mut()
+                    && m.fields.push_expected(line, &mut self.flags)
+                {
+                    return Ok(());
+                }
+                if let Some(field) = parse_field(line) {
+                    let (key, value) = field.map_err(err)?;
+                    return match self.out.last_mut() {
+                        Some(m) => {
+                            m.fields.push(key, value);
+                            Ok(())
+                        }
+                        None => Err(err("smaps field before any mapping line")),
+                    };
+                }
+                parse_header(line, lineno).map_err(err)?
+            }
         };
         if m.name == b"[rollup]" {
             return Err(err(ROLLUP));
