@@ -489,7 +489,9 @@ fn share(seen: &mut Vec<Arc<[u8]>>, flags: &[u8]) -> Arc<[u8]> {
     const KEEP: usize = 8;
     match seen.iter().position(|f| **f == *flags) {
         Some(at) => {
-            seen[..=at].rotate_right(1);
+            if at > 0 {
+                seen[..=at].rotate_right(1);
+            }
             seen[0].clone()
         }
         None => {
@@ -775,12 +777,12 @@ impl Parser {
             }
         }
         loop {
-            if let Some(m) = self.out.last_mut()
-                && let Some(len) = m.fields.fast_line(rest)
-            {
-                self.lineno += 1;
-                rest = &rest[len..];
-                continue;
+            // The field lines of the last mapping, as long as they take the fast path.
+            if let Some(m) = self.out.last_mut() {
+                while let Some(len) = m.fields.fast_line(rest) {
+                    self.lineno += 1;
+                    rest = &rest[len..];
+                }
             }
             let Some(nl) = memchr::memchr(b'\n', rest) else {
                 break;
@@ -939,20 +941,29 @@ fn token(s: &[u8]) -> Option<(&[u8], &[u8])> {
 /// Reads hex digits at `*p` (1 to `max` of them, either case) and stops at the first
 /// other byte, which must be `end`; moves `*p` past it.
 fn hex_field(line: &[u8], p: &mut usize, max: usize, end: u8) -> Option<u64> {
+    /// The value of each hex digit (either case), 0xff for other bytes.
+    const HEX: [u8; 256] = {
+        let mut t = [0xff; 256];
+        let mut i = 0;
+        while i < 16 {
+            t[b"0123456789abcdef"[i] as usize] = i as u8;
+            t[b"0123456789ABCDEF"[i] as usize] = i as u8;
+            i += 1;
+        }
+        t
+    };
     let from = *p;
     let mut v = 0u64;
     loop {
         let b = *line.get(*p)?;
-        let d = match b {
-            b'0'..=b'9' => b - b'0',
-            b'a'..=b'f' => b - b'a' + 10,
-            b'A'..=b'F' => b - b'A' + 10,
-            _ if b == end && *p > from => {
+        let d = HEX[usize::from(b)];
+        if d == 0xff {
+            if b == end && *p > from {
                 *p += 1;
                 return Some(v);
             }
-            _ => return None,
-        };
+            return None;
+        }
         if *p - from == max {
             return None;
         }
