@@ -16,7 +16,32 @@ use crate::vocab::human::HumanBuf;
 pub(crate) struct Line {
     buf: Vec<u8>,
     color: bool,
+    /// The last sizes formatted for people, and their text: a table repeats a few
+    /// sizes (`0B`, `4.0K`) thousands of times.
+    humans: [(u64, HumanText); 4],
+    /// The entry of `humans` to replace next.
+    next_human: usize,
 }
+
+/// The text of one size for people: at most 6 bytes (`16384P`); length 0 for an
+/// unused entry.
+#[derive(Clone, Copy, Default)]
+struct HumanText {
+    len: u8,
+    bytes: [u8; 7],
+}
+
+/// Two hex digits for each byte value, for [`Line::hex`].
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    let digits = b"0123456789abcdef";
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [digits[i >> 4], digits[i & 0xf]];
+        i += 1;
+    }
+    t
+};
 
 impl Line {
     /// An empty line; colour codes are written only when `color` is on.
@@ -24,6 +49,8 @@ impl Line {
         Line {
             buf: Vec::with_capacity(256),
             color,
+            humans: [(0, HumanText::default()); 4],
+            next_human: 0,
         }
     }
 
@@ -48,19 +75,20 @@ impl Line {
 
     /// Appends `v` in lowercase hex, right-aligned in `width` (`{:>width$x}`).
     pub(crate) fn hex(&mut self, v: u64, width: usize) {
+        // Two digits a step, from the last; then only the significant ones are kept.
         let mut tmp = [0u8; 16];
-        let mut i = tmp.len();
-        let mut v = v;
+        let digits = (64 - v.leading_zeros() as usize).div_ceil(4).max(1);
+        let (mut x, mut end) = (v, tmp.len());
         loop {
-            i -= 1;
-            tmp[i] = b"0123456789abcdef"[(v & 0xf) as usize];
-            v >>= 4;
-            if v == 0 {
+            tmp[end - 2..end].copy_from_slice(&HEX_PAIRS[(x & 0xff) as usize]);
+            x >>= 8;
+            end -= 2;
+            if x == 0 {
                 break;
             }
         }
-        self.spaces(width.saturating_sub(tmp.len() - i));
-        self.buf.extend_from_slice(&tmp[i..]);
+        self.spaces(width.saturating_sub(digits));
+        self.buf.extend_from_slice(&tmp[tmp.len() - digits..]);
     }
 
     /// Appends `v` in decimal, right-aligned in `width` (`{:>width}`).
@@ -83,8 +111,27 @@ impl Line {
     /// Appends a size for people ([`crate::vocab::human::human`]), right-aligned in
     /// `width`.
     pub(crate) fn human(&mut self, n: Option<u64>, width: usize) {
-        let mut b = HumanBuf::new();
-        let text = b.format_ascii(n);
+        let Some(v) = n else {
+            self.spaces(width.saturating_sub(1));
+            self.buf.push(b'-');
+            return;
+        };
+        let at = match self.humans.iter().position(|(k, t)| *k == v && t.len > 0) {
+            Some(at) => at,
+            None => {
+                let mut b = HumanBuf::new();
+                let text = b.format_ascii(Some(v));
+                let mut t = HumanText::default();
+                t.bytes[..text.len()].copy_from_slice(text);
+                t.len = text.len() as u8;
+                let at = self.next_human;
+                self.humans[at] = (v, t);
+                self.next_human = (at + 1) % self.humans.len();
+                at
+            }
+        };
+        let t = self.humans[at].1;
+        let text = &t.bytes[..usize::from(t.len)];
         self.spaces(width.saturating_sub(text.len()));
         self.buf.extend_from_slice(text);
     }
@@ -185,6 +232,44 @@ mod tests {
         }
         for s in ["", "text", "é\u{202e}x", "a very long text"] {
             assert_eq!(one(|l| l.left(s, 12)), format!("{s:<12}\n"));
+        }
+    }
+
+    #[test]
+    fn sizes_as_human_writes_them_cached_or_not() {
+        let mut l = Line::new(false);
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut want = String::new();
+        for k in 0..5000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Few distinct values, so that the cache is hit and replaced.
+            let n = match k % 3 {
+                0 => Some(x % 7 * 4096),
+                1 => Some(x >> (x % 64)),
+                _ => (x % 5 != 0).then_some(x % 3 * 1000),
+            };
+            l.human(n, 7);
+            want.push_str(&format!("{:>7}", crate::vocab::human::human(n)));
+        }
+        let mut out = Vec::new();
+        l.finish(&mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), want + "\n");
+        for v in [
+            0u64,
+            1,
+            0xf,
+            0x10,
+            0xff,
+            0x100,
+            0xabc,
+            0x7fff_ffff_f000,
+            u64::MAX,
+        ] {
+            for w in [0, 1, 8, 12, 16, 20] {
+                assert_eq!(one(|l| l.hex(v, w)), format!("{v:>w$x}\n"));
+            }
         }
     }
 
