@@ -31,6 +31,9 @@ struct HumanText {
     bytes: [u8; 7],
 }
 
+/// Room for a right-aligned number cell: 16 hex digits, the widest, and padding.
+const CELL: usize = 24;
+
 /// Two hex digits for each byte value, for [`Line::hex`].
 const HEX_PAIRS: [[u8; 2]; 256] = {
     let digits = b"0123456789abcdef";
@@ -75,20 +78,36 @@ impl Line {
 
     /// Appends `v` in lowercase hex, right-aligned in `width` (`{:>width$x}`).
     pub(crate) fn hex(&mut self, v: u64, width: usize) {
-        // Two digits a step, from the last; then only the significant ones are kept.
-        let mut tmp = [0u8; 16];
+        // Two digits a step, from the last, into a cell of spaces: the padding and
+        // the significant digits then go to the line in one copy.
+        let mut cell = [b' '; CELL];
         let digits = (64 - v.leading_zeros() as usize).div_ceil(4).max(1);
-        let (mut x, mut end) = (v, tmp.len());
+        let (mut x, mut end) = (v, CELL);
         loop {
-            tmp[end - 2..end].copy_from_slice(&HEX_PAIRS[(x & 0xff) as usize]);
+            cell[end - 2..end].copy_from_slice(&HEX_PAIRS[(x & 0xff) as usize]);
             x >>= 8;
             end -= 2;
             if x == 0 {
                 break;
             }
         }
-        self.spaces(width.saturating_sub(digits));
-        self.buf.extend_from_slice(&tmp[tmp.len() - digits..]);
+        if digits % 2 == 1 {
+            // The pair wrote a leading zero.
+            cell[CELL - digits - 1] = b' ';
+        }
+        self.cell(&cell, digits, width);
+    }
+
+    /// Appends the last `len` bytes of `cell` (text after spaces) right-aligned in
+    /// `width`.
+    #[inline]
+    fn cell(&mut self, cell: &[u8; CELL], len: usize, width: usize) {
+        if width <= CELL {
+            self.buf.extend_from_slice(&cell[CELL - width.max(len)..]);
+        } else {
+            self.spaces(width - len);
+            self.buf.extend_from_slice(&cell[CELL - len..]);
+        }
     }
 
     /// Appends `v` in decimal, right-aligned in `width` (`{:>width}`).
@@ -131,9 +150,10 @@ impl Line {
             }
         };
         let t = self.humans[at].1;
-        let text = &t.bytes[..usize::from(t.len)];
-        self.spaces(width.saturating_sub(text.len()));
-        self.buf.extend_from_slice(text);
+        let len = usize::from(t.len);
+        let mut cell = [b' '; CELL];
+        cell[CELL - len..].copy_from_slice(&t.bytes[..len]);
+        self.cell(&cell, len, width);
     }
 
     /// Opens `style` (nothing when colour is off or the style is plain).
@@ -267,7 +287,7 @@ mod tests {
             0x7fff_ffff_f000,
             u64::MAX,
         ] {
-            for w in [0, 1, 8, 12, 16, 20] {
+            for w in [0, 1, 8, 12, 16, 20, 24, 25, 40] {
                 assert_eq!(one(|l| l.hex(v, w)), format!("{v:>w$x}\n"));
             }
         }
