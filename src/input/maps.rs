@@ -163,7 +163,7 @@ fn digits8(w: u64) -> Option<u64> {
     } else {
         u64::MAX >> (64 - 8 * spaces)
     };
-    let d = (w & !low) | (b'0' as u64 * ONES & low);
+    let d = (w & !low) | ((b'0' as u64 * ONES) & low);
     let high = 0xf0 * ONES;
     if d & high != 0x30 * ONES || d.wrapping_add(6 * ONES) & high != 0x30 * ONES {
         return None;
@@ -275,7 +275,7 @@ impl Fields {
     fn set(&mut self, i: usize, v: u64) {
         self.present |= 1 << i;
         let narrow = if KNOWN[i].1 {
-            (v % 1024 == 0)
+            v.is_multiple_of(1024)
                 .then(|| u32::try_from(v / 1024).ok())
                 .flatten()
         } else {

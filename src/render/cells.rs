@@ -268,7 +268,7 @@ mod tests {
             let n = match k % 3 {
                 0 => Some(x % 7 * 4096),
                 1 => Some(x >> (x % 64)),
-                _ => (x % 5 != 0).then_some(x % 3 * 1000),
+                _ => (!x.is_multiple_of(5)).then_some(x % 3 * 1000),
             };
             l.human(n, 7);
             want.push_str(&format!("{:>7}", crate::vocab::human::human(n)));
