@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 /// One line of maps (with, for smaps, the fields that follow it).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,20 +86,96 @@ pub const fn known_key(name: &str) -> usize {
     panic!("not a known smaps key")
 }
 
-/// The `Key: value` lines of one smaps entry. Known keys cost 8 bytes each (a
-/// mapping has ~25 of them, and a process can have 65,530 mappings); anything else,
-/// including keys of future kernels, is kept in [`Fields::other`].
+/// The `Key: value` lines of one smaps entry. Known keys cost 4 bytes each (a
+/// mapping has ~25 of them, and a process can have 65,530 mappings): a kB value is
+/// kept in kB as a `u32` when that is exact, and only a value that does not fit (a
+/// reservation of 4 TiB or more, or a byte count that is not whole kB) moves to a
+/// side table of full `u64`s, so no value is ever lost. Anything else, including keys
+/// of future kernels, is kept in [`Fields::other`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Fields {
     present: u32,
+    /// Known keys whose value is in `wide`, not in `values`.
+    wide_mask: u32,
     /// Index in [`KNOWN`] of the key expected next.
     next: u8,
-    values: [u64; 28],
-    /// `VmFlags`, verbatim.
-    pub vm_flags: Option<Box<[u8]>>,
+    /// kB for kB keys, the number for the others; 0 where `wide_mask` is set.
+    values: [u32; 28],
+    /// The full values of the keys in `wide_mask` (bytes or number), 0 elsewhere;
+    /// `None` when `wide_mask` is 0 (one canonical form, for `==`).
+    wide: Option<Box<[u64; 28]>>,
+    /// `VmFlags`, verbatim (shared between the mappings of one parse that have the
+    /// same flags: a process has a handful of distinct values).
+    pub vm_flags: Option<Arc<[u8]>>,
     /// Fields with keys not in the known list, or with values of an unexpected form.
     pub other: Vec<Field>,
 }
+
+/// `Key:` of each known key as a little-endian `u128` and the mask of its bytes, for
+/// comparing the start of a line with one load (every key is at most 15 bytes).
+const KEY_PATTERNS: [(u128, u128); 28] = {
+    let mut out = [(0u128, 0u128); 28];
+    let mut i = 0;
+    while i < KNOWN.len() {
+        let k = KNOWN[i].0.as_bytes();
+        assert!(k.len() < 16, "a known key longer than 15 bytes");
+        let mut pat = 0u128;
+        let mut j = 0;
+        while j < k.len() {
+            pat |= (k[j] as u128) << (8 * j);
+            j += 1;
+        }
+        pat |= (b':' as u128) << (8 * k.len());
+        let mask = if k.len() + 1 == 16 {
+            u128::MAX
+        } else {
+            (1u128 << (8 * (k.len() + 1))) - 1
+        };
+        out[i] = (pat, mask);
+        i += 1;
+    }
+    out
+};
+
+/// `Key:` padded with spaces to 16 bytes, as the kernel prints every known key.
+const PADDED: [u128; 28] = {
+    let mut out = [0u128; 28];
+    let mut i = 0;
+    while i < KNOWN.len() {
+        let (pat, mask) = KEY_PATTERNS[i];
+        out[i] = pat | (!mask & u128::from_le_bytes([b' '; 16]));
+        i += 1;
+    }
+    out
+};
+
+/// The value of 8 bytes that are spaces and then at least one digit (`"     123"`),
+/// read all at once; `None` for anything else.
+fn digits8(w: u64) -> Option<u64> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let spaces = (w ^ (b' ' as u64 * ONES)).trailing_zeros() / 8;
+    if spaces == 8 {
+        return None;
+    }
+    // The leading spaces (the low bytes: the first byte is the lowest) become '0'.
+    let low = if spaces == 0 {
+        0
+    } else {
+        u64::MAX >> (64 - 8 * spaces)
+    };
+    let d = (w & !low) | ((b'0' as u64 * ONES) & low);
+    let high = 0xf0 * ONES;
+    if d & high != 0x30 * ONES || d.wrapping_add(6 * ONES) & high != 0x30 * ONES {
+        return None;
+    }
+    let v = ((d & (0x0f * ONES)).wrapping_mul(2561)) >> 8;
+    let v = ((v & 0x00ff_00ff_00ff_00ff).wrapping_mul(6_553_601)) >> 16;
+    Some(((v & 0x0000_ffff_0000_ffff).wrapping_mul(42_949_672_960_001)) >> 32)
+}
+
+/// How many keys after the expected one a line may name (smaps skips the
+/// rollup-only `Pss_Anon`, `Pss_File`, `Pss_Shmem`).
+const LOOKAHEAD: usize = 4;
 
 impl Fields {
     /// Whether there are no fields (a maps line, not smaps).
@@ -110,7 +187,7 @@ impl Fields {
         if key == b"VmFlags"
             && let FieldValue::Text(t) = &value
         {
-            self.vm_flags = Some(t.clone().into_boxed_slice());
+            self.vm_flags = Some(t.as_slice().into());
             return;
         }
         // Keys come in the kernel's order: try the one after the last first.
@@ -139,14 +216,13 @@ impl Fields {
     /// The key may also be one of the few after the expected one (smaps skips the
     /// rollup-only `Pss_Anon`, `Pss_File`, `Pss_Shmem`), a plain number for a key
     /// without unit (`THPeligible`), or `VmFlags` (kept without a copy of the line).
-    fn push_expected(&mut self, line: &[u8]) -> bool {
-        const LOOKAHEAD: usize = 4;
+    fn push_expected(&mut self, line: &[u8], seen: &mut Vec<Arc<[u8]>>) -> bool {
         if let Some(rest) = line.strip_prefix(b"VmFlags:") {
             let flags = trim(rest);
             if flags.ends_with(b" kB") || parse_dec(flags).is_some() {
                 return false;
             }
-            self.vm_flags = Some(flags.into());
+            self.vm_flags = Some(share(seen, flags));
             return true;
         }
         let from = usize::from(self.next);
@@ -195,14 +271,173 @@ impl Fields {
         }
     }
 
+    /// Stores `v` (bytes for a kB key, the number otherwise) for known key `i`.
     fn set(&mut self, i: usize, v: u64) {
         self.present |= 1 << i;
-        self.values[i] = v;
+        let narrow = if KNOWN[i].1 {
+            v.is_multiple_of(1024)
+                .then(|| u32::try_from(v / 1024).ok())
+                .flatten()
+        } else {
+            u32::try_from(v).ok()
+        };
+        match narrow {
+            Some(n) => {
+                self.values[i] = n;
+                if self.wide_mask & (1 << i) != 0 {
+                    self.wide_mask &= !(1 << i);
+                    if self.wide_mask == 0 {
+                        self.wide = None;
+                    } else if let Some(w) = &mut self.wide {
+                        w[i] = 0;
+                    }
+                }
+            }
+            None => {
+                self.values[i] = 0;
+                self.wide_mask |= 1 << i;
+                self.wide.get_or_insert_with(|| Box::new([0; 28]))[i] = v;
+            }
+        }
+    }
+
+    /// The stored value of known key `i` (bytes for a kB key), present or not.
+    fn value(&self, i: usize) -> u64 {
+        if self.wide_mask & (1 << i) != 0 {
+            self.wide.as_ref().map_or(0, |w| w[i])
+        } else if KNOWN[i].1 {
+            u64::from(self.values[i]) * 1024
+        } else {
+            u64::from(self.values[i])
+        }
+    }
+
+    /// The fast path of [`Parser::feed`] for the line smaps prints most: the key
+    /// expected next (or one of the [`LOOKAHEAD`] after it), a colon, spaces, digits
+    /// and ` kB` (or, for a key without unit, blanks, digits, blanks), ending with a
+    /// newline within `text`. Returns the length of the line with its newline, having
+    /// stored the value exactly as [`Fields::push_expected`] would; `None`, touching
+    /// nothing, for anything else (the general path then decides).
+    fn fast_line(&mut self, text: &[u8]) -> Option<usize> {
+        if let Some(len) = self.fixed_line(text) {
+            return Some(len);
+        }
+        let head = u128::from_le_bytes(*text.first_chunk::<16>()?);
+        let from = usize::from(self.next);
+        let is = |i: usize| {
+            KEY_PATTERNS
+                .get(i)
+                .is_some_and(|&(pat, mask)| head & mask == pat)
+        };
+        let i = if is(from) {
+            from
+        } else {
+            (from + 1..from + LOOKAHEAD).find(|&i| is(i))?
+        };
+        let mut p = KNOWN[i].0.len() + 1;
+        if !KNOWN[i].1 {
+            return self.fast_number(i, text, p);
+        }
+        // Spaces, eight at a time: the kernel pads the value to column 24.
+        loop {
+            let w = u64::from_le_bytes(*text.get(p..)?.first_chunk::<8>()?);
+            let x = w ^ u64::from_le_bytes(*b"        ");
+            if x != 0 {
+                p += (x.trailing_zeros() / 8) as usize;
+                break;
+            }
+            p += 8;
+        }
+        // At most 19 digits, which cannot overflow; longer goes the general way.
+        let digits = p;
+        let mut v: u64 = 0;
+        loop {
+            let d = text.get(p)?.wrapping_sub(b'0');
+            if d >= 10 {
+                break;
+            }
+            v = v * 10 + u64::from(d);
+            p += 1;
+            if p - digits > 19 {
+                return None;
+            }
+        }
+        if p == digits || text.get(p..p + 4)? != b" kB\n" {
+            return None;
+        }
+        let bit = 1 << i;
+        match u32::try_from(v) {
+            // The common case, stored as `set` would store it, without its checks.
+            Ok(n) if self.wide_mask & bit == 0 => {
+                self.present |= bit;
+                self.values[i] = n;
+            }
+            _ => self.set(i, v.checked_mul(1024)?),
+        }
+        self.next = (i + 1) as u8;
+        Some(p + 4)
+    }
+
+    /// The fastest path, for the line exactly as the kernel prints a kB key below
+    /// 10^8 kB: the expected key padded to 16 bytes, the value right-aligned in the
+    /// next 8, then ` kB` and a newline. A special case of [`Fields::fast_line`].
+    fn fixed_line(&mut self, text: &[u8]) -> Option<usize> {
+        let line = text.first_chunk::<28>()?;
+        let (head, rest) = line.split_first_chunk::<16>()?;
+        let (value, unit) = rest.split_first_chunk::<8>()?;
+        let head = u128::from_le_bytes(*head);
+        let from = usize::from(self.next);
+        let i = (from..from + LOOKAHEAD).find(|&i| PADDED.get(i) == Some(&head))?;
+        if !KNOWN[i].1 || unit != b" kB\n" {
+            return None;
+        }
+        let v = digits8(u64::from_le_bytes(*value))?;
+        let bit = 1 << i;
+        if self.wide_mask & bit == 0 {
+            self.present |= bit;
+            // Below 10^8: fits.
+            self.values[i] = v as u32;
+        } else {
+            self.set(i, v * 1024);
+        }
+        self.next = (i + 1) as u8;
+        Some(28)
+    }
+
+    /// [`Fields::fast_line`] for a key without unit, from `p` after its colon:
+    /// blanks, digits, blanks, newline (what `trim` and `parse_dec` accept).
+    fn fast_number(&mut self, i: usize, text: &[u8], mut p: usize) -> Option<usize> {
+        let blank = |b: &u8| *b == b' ' || *b == b'\t';
+        while text.get(p).is_some_and(blank) {
+            p += 1;
+        }
+        let digits = p;
+        let mut v: u64 = 0;
+        loop {
+            let d = text.get(p)?.wrapping_sub(b'0');
+            if d >= 10 {
+                break;
+            }
+            v = v.checked_mul(10)?.checked_add(u64::from(d))?;
+            p += 1;
+        }
+        if p == digits {
+            return None;
+        }
+        while text.get(p).is_some_and(blank) {
+            p += 1;
+        }
+        if text.get(p) != Some(&b'\n') {
+            return None;
+        }
+        self.set(i, v);
+        self.next = (i + 1) as u8;
+        Some(p + 1)
     }
 
     /// The value of a known kB field by its index (see [`known_key`]), in bytes.
     pub fn kb(&self, i: usize) -> Option<u64> {
-        (self.present & (1 << i) != 0 && KNOWN[i].1).then(|| self.values[i])
+        (self.present & (1 << i) != 0 && KNOWN[i].1).then(|| self.value(i))
     }
 
     /// The value of `key`, whatever its form.
@@ -213,7 +448,7 @@ impl Fields {
         if let Some(i) = KNOWN.iter().position(|(k, _)| *k == key)
             && self.present & (1 << i) != 0
         {
-            let v = self.values[i];
+            let v = self.value(i);
             return Some(if KNOWN[i].1 {
                 FieldValue::Bytes(v)
             } else {
@@ -235,9 +470,9 @@ impl Fields {
             .map(|(i, (k, kb))| Field {
                 key: (*k).to_string(),
                 value: if *kb {
-                    FieldValue::Bytes(self.values[i])
+                    FieldValue::Bytes(self.value(i))
                 } else {
-                    FieldValue::Number(self.values[i])
+                    FieldValue::Number(self.value(i))
                 },
             });
         let flags = self.vm_flags.iter().map(|v| Field {
@@ -245,6 +480,28 @@ impl Fields {
             value: FieldValue::Text(v.to_vec()),
         });
         known.chain(flags).chain(self.other.iter().cloned())
+    }
+}
+
+/// `flags` as an `Arc`, the one already in `seen` (the most recently used first)
+/// when there is one, so that equal `VmFlags` cost one allocation per parse.
+fn share(seen: &mut Vec<Arc<[u8]>>, flags: &[u8]) -> Arc<[u8]> {
+    const KEEP: usize = 8;
+    match seen.iter().position(|f| **f == *flags) {
+        Some(at) => {
+            if at > 0 {
+                seen[..=at].rotate_right(1);
+            }
+            seen[0].clone()
+        }
+        None => {
+            let new: Arc<[u8]> = flags.into();
+            if seen.len() == KEEP {
+                seen.pop();
+            }
+            seen.insert(0, new.clone());
+            new
+        }
     }
 }
 
@@ -313,24 +570,30 @@ impl Mapping {
 
     /// Permissions as maps prints them (`r-xp`).
     pub fn perms_str(&self) -> String {
-        String::from_utf8_lossy(&self.perms).into_owned()
+        match std::str::from_utf8(&self.perms) {
+            Ok(s) => s.to_owned(),
+            Err(_) => String::from_utf8_lossy(&self.perms).into_owned(),
+        }
     }
 
     /// Device as maps prints it (`fe:00`).
     pub fn dev_str(&self) -> String {
         // By hand: this runs for every region, and format! costs ten times as much.
-        fn hex(out: &mut String, v: u32) {
+        fn hex(out: &mut [u8; 17], n: &mut usize, v: u32) {
             const DIGITS: &[u8; 16] = b"0123456789abcdef";
             let width = ((32 - v.leading_zeros()).div_ceil(4)).max(2);
             for i in (0..width).rev() {
-                out.push(char::from(DIGITS[((v >> (4 * i)) & 0xf) as usize]));
+                out[*n] = DIGITS[((v >> (4 * i)) & 0xf) as usize];
+                *n += 1;
             }
         }
-        let mut out = String::with_capacity(8);
-        hex(&mut out, self.dev_major);
-        out.push(':');
-        hex(&mut out, self.dev_minor);
-        out
+        let (mut out, mut n) = ([0u8; 17], 0);
+        hex(&mut out, &mut n, self.dev_major);
+        out[n] = b':';
+        n += 1;
+        hex(&mut out, &mut n, self.dev_minor);
+        // Only ASCII digits and ':' were written.
+        std::str::from_utf8(&out[..n]).map_or_else(|_| String::new(), str::to_owned)
     }
 
     /// Whether the mapping is shared (`s`).
@@ -404,7 +667,7 @@ pub fn classify_name(name: &[u8]) -> NameKind<'_> {
 /// (A literal backslash is not escaped, so this is a best guess, as for the kernel's
 /// own `seq_file_path` readers.)
 pub fn decode_newlines(raw: &[u8]) -> Cow<'_, [u8]> {
-    if !raw.windows(4).any(|w| w == b"\\012") {
+    if !memchr::memchr_iter(b'\\', raw).any(|i| raw[i..].starts_with(b"\\012")) {
         return Cow::Borrowed(raw);
     }
     let mut out = Vec::with_capacity(raw.len());
@@ -491,6 +754,8 @@ pub struct Parser {
     /// An incomplete last line carried to the next chunk.
     partial: Vec<u8>,
     lineno: usize,
+    /// The `VmFlags` values seen lately (see [`share`]).
+    flags: Vec<Arc<[u8]>>,
 }
 
 impl Parser {
@@ -511,7 +776,17 @@ impl Parser {
                 }
             }
         }
-        while let Some(nl) = memchr::memchr(b'\n', rest) {
+        loop {
+            // The field lines of the last mapping, as long as they take the fast path.
+            if let Some(m) = self.out.last_mut() {
+                while let Some(len) = m.fields.fast_line(rest) {
+                    self.lineno += 1;
+                    rest = &rest[len..];
+                }
+            }
+            let Some(nl) = memchr::memchr(b'\n', rest) else {
+                break;
+            };
             self.line(&rest[..nl])?;
             rest = &rest[nl + 1..];
         }
@@ -555,22 +830,28 @@ impl Parser {
             text: String::from_utf8_lossy(line).into_owned(),
             what,
         };
-        if let Some(m) = self.out.last_mut()
-            && m.fields.push_expected(line)
-        {
-            return Ok(());
-        }
-        if let Some(field) = parse_field(line) {
-            let (key, value) = field.map_err(err)?;
-            return match self.out.last_mut() {
-                Some(m) => {
-                    m.fields.push(key, value);
-                    Ok(())
+        // A line `fast_header` reads starts with hex digits and '-': never a field.
+        let m = match fast_header(line, lineno) {
+            Some(m) => m,
+            None => {
+                if let Some(m) = self.out.last_mut()
+                    && m.fields.push_expected(line, &mut self.flags)
+                {
+                    return Ok(());
                 }
-                None => Err(err("smaps field before any mapping line")),
-            };
-        }
-        let m = parse_header(line, lineno).map_err(err)?;
+                if let Some(field) = parse_field(line) {
+                    let (key, value) = field.map_err(err)?;
+                    return match self.out.last_mut() {
+                        Some(m) => {
+                            m.fields.push(key, value);
+                            Ok(())
+                        }
+                        None => Err(err("smaps field before any mapping line")),
+                    };
+                }
+                parse_header(line, lineno).map_err(err)?
+            }
+        };
         if m.name == b"[rollup]" {
             return Err(err(ROLLUP));
         }
@@ -628,7 +909,10 @@ fn parse_dec(s: &[u8]) -> Option<u64> {
         return None;
     }
     s.iter().try_fold(0u64, |v, &b| {
-        let d = (b as char).to_digit(10)?;
+        let d = b.wrapping_sub(b'0');
+        if d >= 10 {
+            return None;
+        }
         v.checked_mul(10)?.checked_add(u64::from(d))
     })
 }
@@ -638,7 +922,13 @@ fn parse_hex(s: &[u8]) -> Option<u64> {
         return None;
     }
     s.iter().try_fold(0u64, |v, &b| {
-        Some((v << 4) | u64::from((b as char).to_digit(16)?))
+        let d = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ => return None,
+        };
+        Some((v << 4) | u64::from(d))
     })
 }
 
@@ -646,6 +936,101 @@ fn parse_hex(s: &[u8]) -> Option<u64> {
 fn token(s: &[u8]) -> Option<(&[u8], &[u8])> {
     let sp = s.iter().position(|&b| b == b' ')?;
     Some((&s[..sp], &s[sp + 1..]))
+}
+
+/// Reads hex digits at `*p` (1 to `max` of them, either case) and stops at the first
+/// other byte, which must be `end`; moves `*p` past it.
+fn hex_field(line: &[u8], p: &mut usize, max: usize, end: u8) -> Option<u64> {
+    /// The value of each hex digit (either case), 0xff for other bytes.
+    const HEX: [u8; 256] = {
+        let mut t = [0xff; 256];
+        let mut i = 0;
+        while i < 16 {
+            t[b"0123456789abcdef"[i] as usize] = i as u8;
+            t[b"0123456789ABCDEF"[i] as usize] = i as u8;
+            i += 1;
+        }
+        t
+    };
+    let from = *p;
+    let mut v = 0u64;
+    loop {
+        let b = *line.get(*p)?;
+        let d = HEX[usize::from(b)];
+        if d == 0xff {
+            if b == end && *p > from {
+                *p += 1;
+                return Some(v);
+            }
+            return None;
+        }
+        if *p - from == max {
+            return None;
+        }
+        v = (v << 4) | u64::from(d);
+        *p += 1;
+    }
+}
+
+/// One pass over a mapping line as the kernel prints it; `None` for anything else
+/// (including every malformed line), which [`parse_header`] then reads. Accepts only
+/// lines that `parse_header` reads the same way, to the same `Mapping`.
+fn fast_header(line: &[u8], lineno: usize) -> Option<Mapping> {
+    let mut p = 0;
+    let start = hex_field(line, &mut p, 16, b'-')?;
+    let end = hex_field(line, &mut p, 16, b' ')?;
+    if end <= start {
+        return None;
+    }
+    let perms: [u8; 4] = *line.get(p..)?.first_chunk::<4>()?;
+    let ok = matches!(perms[0], b'r' | b'-')
+        && matches!(perms[1], b'w' | b'-')
+        && matches!(perms[2], b'x' | b'-')
+        && matches!(perms[3], b'p' | b's')
+        && line.get(p + 4) == Some(&b' ');
+    if !ok {
+        return None;
+    }
+    p += 5;
+    let offset = hex_field(line, &mut p, 16, b' ')?;
+    let major = hex_field(line, &mut p, 8, b':')? as u32;
+    let minor = hex_field(line, &mut p, 8, b' ')? as u32;
+    let from = p;
+    let mut inode = 0u64;
+    while let Some(&b) = line.get(p) {
+        let d = b.wrapping_sub(b'0');
+        if d >= 10 {
+            break;
+        }
+        inode = inode.checked_mul(10)?.checked_add(u64::from(d))?;
+        p += 1;
+    }
+    let mut name: &[u8] = match line.get(p) {
+        _ if p == from => return None,
+        None => b"",
+        Some(b' ') => &line[p + 1..],
+        Some(_) => return None,
+    };
+    let name_start = name.iter().position(|&b| b != b' ').unwrap_or(name.len());
+    name = &name[name_start..];
+    if memchr::memchr(0, name).is_some() {
+        return None;
+    }
+    if let Some(n) = name.strip_suffix(b"\r") {
+        name = n;
+    }
+    Some(Mapping {
+        line: lineno,
+        start,
+        end,
+        perms,
+        offset,
+        dev_major: major,
+        dev_minor: minor,
+        inode,
+        name: name.to_vec(),
+        fields: Fields::default(),
+    })
 }
 
 fn parse_header(line: &[u8], lineno: usize) -> Result<Mapping, &'static str> {
@@ -736,6 +1121,84 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn digits8_reads_what_parse_dec_reads() {
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let alphabet = b" 0123456789 /:a\t";
+        for n in 0..400_000u64 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let mut b = [0u8; 8];
+            if n % 2 == 0 {
+                // Spaces then digits, the common shape.
+                let spaces = (rng % 9) as usize;
+                for (k, c) in b.iter_mut().enumerate() {
+                    *c = if k < spaces {
+                        b' '
+                    } else {
+                        b'0' + ((rng >> (3 * k)) % 10) as u8
+                    };
+                }
+            } else {
+                for (k, c) in b.iter_mut().enumerate() {
+                    *c = alphabet[((rng >> (4 * k)) % alphabet.len() as u64) as usize];
+                }
+            }
+            let start = b.iter().position(|&c| c != b' ').unwrap_or(8);
+            let want = parse_dec(&b[start..]);
+            assert_eq!(digits8(u64::from_le_bytes(b)), want, "{:?}", b);
+        }
+        for v in [0u64, 7, 10, 99_999_999, 12_345_678] {
+            let b: [u8; 8] = format!("{v:>8}").as_bytes().try_into().unwrap();
+            assert_eq!(digits8(u64::from_le_bytes(b)), Some(v));
+        }
+    }
+
+    #[test]
+    fn every_path_parses_a_field_line_the_same() {
+        // The same values through the fixed, the fast and the general path.
+        let lines: &[&[u8]] = &[
+            b"Size:                  8 kB\n",
+            b"Size:     8 kB\n",
+            b"Size:8 kB\n",
+            b"Size:               99999999 kB\n",
+            b"Size:           4294967296 kB\n",
+            b"Size:           18014398509481983 kB\n",
+            b"Size:                  8 kB \n",
+            b"Size:\t8 kB\n",
+        ];
+        for l in lines {
+            let mut text = b"10-20 r--p 0 00:00 0\n".to_vec();
+            text.extend_from_slice(l);
+            text.extend_from_slice(b"Rss:                   4 kB\n");
+            let fast = parse(&text).unwrap();
+            // Cut before every byte: the field line then goes the general way.
+            for cut in 21..text.len() {
+                let mut p = Parser::default();
+                p.feed(&text[..cut]).unwrap();
+                p.feed(&text[cut..]).unwrap();
+                assert_eq!(
+                    p.finish().unwrap(),
+                    fast,
+                    "{:?}",
+                    String::from_utf8_lossy(l)
+                );
+            }
+        }
+        let m = parse(b"10-20 r--p 0 00:00 0\nSize:           4294967296 kB\n").unwrap();
+        assert_eq!(m[0].bytes("Size"), Some(4_294_967_296 * 1024));
+        let mut f = m[0].fields.clone();
+        f.set_kb(0, 4096);
+        assert_eq!(f.kb(0), Some(4096));
+        assert_eq!(
+            f,
+            parse(b"10-20 r--p 0 00:00 0\nSize: 4 kB\n").unwrap()[0].fields
+        );
+        f.set_kb(3, 1000);
+        assert_eq!(f.kb(3), Some(1000));
+    }
 
     const SMAPS: &[u8] = b"\
 55d0c0a00000-55d0c0a02000 r--p 00000000 fe:00 1234                       /usr/bin/cat

@@ -16,7 +16,35 @@ use crate::vocab::human::HumanBuf;
 pub(crate) struct Line {
     buf: Vec<u8>,
     color: bool,
+    /// The last sizes formatted for people, and their text: a table repeats a few
+    /// sizes (`0B`, `4.0K`) thousands of times.
+    humans: [(u64, HumanText); 4],
+    /// The entry of `humans` to replace next.
+    next_human: usize,
 }
+
+/// The text of one size for people: at most 6 bytes (`16384P`); length 0 for an
+/// unused entry.
+#[derive(Clone, Copy, Default)]
+struct HumanText {
+    len: u8,
+    bytes: [u8; 7],
+}
+
+/// Room for a right-aligned number cell: 16 hex digits, the widest, and padding.
+const CELL: usize = 24;
+
+/// Two hex digits for each byte value, for [`Line::hex`].
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    let digits = b"0123456789abcdef";
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [digits[i >> 4], digits[i & 0xf]];
+        i += 1;
+    }
+    t
+};
 
 impl Line {
     /// An empty line; colour codes are written only when `color` is on.
@@ -24,6 +52,8 @@ impl Line {
         Line {
             buf: Vec::with_capacity(256),
             color,
+            humans: [(0, HumanText::default()); 4],
+            next_human: 0,
         }
     }
 
@@ -48,19 +78,36 @@ impl Line {
 
     /// Appends `v` in lowercase hex, right-aligned in `width` (`{:>width$x}`).
     pub(crate) fn hex(&mut self, v: u64, width: usize) {
-        let mut tmp = [0u8; 16];
-        let mut i = tmp.len();
-        let mut v = v;
+        // Two digits a step, from the last, into a cell of spaces: the padding and
+        // the significant digits then go to the line in one copy.
+        let mut cell = [b' '; CELL];
+        let digits = (64 - v.leading_zeros() as usize).div_ceil(4).max(1);
+        let (mut x, mut end) = (v, CELL);
         loop {
-            i -= 1;
-            tmp[i] = b"0123456789abcdef"[(v & 0xf) as usize];
-            v >>= 4;
-            if v == 0 {
+            cell[end - 2..end].copy_from_slice(&HEX_PAIRS[(x & 0xff) as usize]);
+            x >>= 8;
+            end -= 2;
+            if x == 0 {
                 break;
             }
         }
-        self.spaces(width.saturating_sub(tmp.len() - i));
-        self.buf.extend_from_slice(&tmp[i..]);
+        if digits % 2 == 1 {
+            // The pair wrote a leading zero.
+            cell[CELL - digits - 1] = b' ';
+        }
+        self.cell(&cell, digits, width);
+    }
+
+    /// Appends the last `len` bytes of `cell` (text after spaces) right-aligned in
+    /// `width`.
+    #[inline]
+    fn cell(&mut self, cell: &[u8; CELL], len: usize, width: usize) {
+        if width <= CELL {
+            self.buf.extend_from_slice(&cell[CELL - width.max(len)..]);
+        } else {
+            self.spaces(width - len);
+            self.buf.extend_from_slice(&cell[CELL - len..]);
+        }
     }
 
     /// Appends `v` in decimal, right-aligned in `width` (`{:>width}`).
@@ -83,10 +130,30 @@ impl Line {
     /// Appends a size for people ([`crate::vocab::human::human`]), right-aligned in
     /// `width`.
     pub(crate) fn human(&mut self, n: Option<u64>, width: usize) {
-        let mut b = HumanBuf::new();
-        let text = b.format_ascii(n);
-        self.spaces(width.saturating_sub(text.len()));
-        self.buf.extend_from_slice(text);
+        let Some(v) = n else {
+            self.spaces(width.saturating_sub(1));
+            self.buf.push(b'-');
+            return;
+        };
+        let at = match self.humans.iter().position(|(k, t)| *k == v && t.len > 0) {
+            Some(at) => at,
+            None => {
+                let mut b = HumanBuf::new();
+                let text = b.format_ascii(Some(v));
+                let mut t = HumanText::default();
+                t.bytes[..text.len()].copy_from_slice(text);
+                t.len = text.len() as u8;
+                let at = self.next_human;
+                self.humans[at] = (v, t);
+                self.next_human = (at + 1) % self.humans.len();
+                at
+            }
+        };
+        let t = self.humans[at].1;
+        let len = usize::from(t.len);
+        let mut cell = [b' '; CELL];
+        cell[CELL - len..].copy_from_slice(&t.bytes[..len]);
+        self.cell(&cell, len, width);
     }
 
     /// Opens `style` (nothing when colour is off or the style is plain).
@@ -185,6 +252,44 @@ mod tests {
         }
         for s in ["", "text", "é\u{202e}x", "a very long text"] {
             assert_eq!(one(|l| l.left(s, 12)), format!("{s:<12}\n"));
+        }
+    }
+
+    #[test]
+    fn sizes_as_human_writes_them_cached_or_not() {
+        let mut l = Line::new(false);
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut want = String::new();
+        for k in 0..5000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Few distinct values, so that the cache is hit and replaced.
+            let n = match k % 3 {
+                0 => Some(x % 7 * 4096),
+                1 => Some(x >> (x % 64)),
+                _ => (!x.is_multiple_of(5)).then_some(x % 3 * 1000),
+            };
+            l.human(n, 7);
+            want.push_str(&format!("{:>7}", crate::vocab::human::human(n)));
+        }
+        let mut out = Vec::new();
+        l.finish(&mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), want + "\n");
+        for v in [
+            0u64,
+            1,
+            0xf,
+            0x10,
+            0xff,
+            0x100,
+            0xabc,
+            0x7fff_ffff_f000,
+            u64::MAX,
+        ] {
+            for w in [0, 1, 8, 12, 16, 20, 24, 25, 40] {
+                assert_eq!(one(|l| l.hex(v, w)), format!("{v:>w$x}\n"));
+            }
         }
     }
 
