@@ -1,9 +1,9 @@
 //! A live process: smaps read on a second thread while this one parses it and opens
 //! the mapped files; residency from pagemap.
 
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 
-use super::{Error, Files, Opener, finish};
+use super::{Error, Files, Learnt, Opener, finish, learn};
 use crate::input::maps::{self, Mapping};
 use crate::report::{Report, Warning};
 use crate::source::cache::FileCache;
@@ -18,7 +18,7 @@ use crate::vocab::Code;
 /// (see [`read_and_open`]).
 pub fn live(pid: u32) -> Result<Report, Error> {
     let mut target = LiveSource(Process::new(pid)?);
-    let (mappings, source, files) = read_and_open(&target, false, None)?;
+    let (mappings, source, files) = read_and_open(&target, false, None, 0)?;
     let empty = mappings.is_empty();
     let mut report = finish(
         mappings,
@@ -50,16 +50,18 @@ pub fn live(pid: u32) -> Result<Report, Error> {
 const BATCH: usize = 32 * 1024;
 
 /// Reads smaps (or maps; only maps with `plain`) of a live process on a second
-/// thread, and here parses each
-/// batch as it arrives and opens the files of the lines completed so far (phase 1, in
-/// maps order, as [`super::open_files`] would). The kernel spends most of `map`'s time
-/// printing smaps; parsing and opening the mapped files overlap with it instead of
-/// following it. A read that came out overlapping (the process changed its maps
+/// thread, and here parses each batch as it arrives and opens the files of the lines
+/// completed so far (phase 1, in maps order, as [`super::open_files`] would). The
+/// kernel spends most of `map`'s time printing smaps; parsing and opening the mapped
+/// files overlap with it instead of following it. With `helpers`, that many more
+/// threads open files beside this one (maps is printed faster than 400 files are
+/// opened one by one). A read that came out overlapping (the process changed its maps
 /// between two reads) is read again, as in [`read_mappings`].
 pub(super) fn read_and_open(
     target: &LiveSource,
     plain: bool,
     cache: Option<&FileCache>,
+    helpers: usize,
 ) -> Result<(Vec<Mapping>, &'static str, Files), Error> {
     const ATTEMPTS: usize = 8;
     let process = &target.0;
@@ -69,6 +71,11 @@ pub(super) fn read_and_open(
         let mut parser = maps::Parser::default();
         let mut opener = Opener::default();
         let mut parse_error = None;
+        // Files to open, by number, taken by whichever thread is free; what they gave
+        // comes back by number, so the order of the threads does not matter.
+        let (job_tx, job_rx) = mpsc::channel::<(usize, Mapping)>();
+        let job_rx = Mutex::new(job_rx);
+        let (done_tx, done_rx) = mpsc::channel::<(usize, Learnt)>();
         let read = std::thread::scope(|s| {
             let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(16);
             let reader = s.spawn(move || {
@@ -89,6 +96,47 @@ pub(super) fn read_and_open(
                 }
                 read
             });
+            let workers: Vec<_> = (0..helpers)
+                .map(|_| {
+                    let (job_rx, done_tx) = (&job_rx, done_tx.clone());
+                    s.spawn(move || {
+                        loop {
+                            let job = lock(job_rx).recv();
+                            let Ok((n, m)) = job else { return };
+                            let learnt = learn(&m, target, cache);
+                            if done_tx.send((n, learnt)).is_err() {
+                                return;
+                            }
+                        }
+                    })
+                })
+                .collect();
+            drop(done_tx);
+            // One job here, when no other thread is waiting for it (a thread waiting
+            // holds the lock until a job comes).
+            let help = |opener: &mut Opener, wait: bool| {
+                let guard = if wait {
+                    lock(&job_rx)
+                } else {
+                    match job_rx.try_lock() {
+                        Ok(g) => g,
+                        Err(_) => return false,
+                    }
+                };
+                let job = if wait {
+                    guard.recv().ok()
+                } else {
+                    guard.try_recv().ok()
+                };
+                drop(guard);
+                match job {
+                    Some((n, m)) => {
+                        opener.fill(n, learn(&m, source, cache));
+                        true
+                    }
+                    None => false,
+                }
+            };
             for batch in rx.iter() {
                 if let Err(e) = parser.feed(&batch) {
                     parse_error = Some(e);
@@ -97,9 +145,28 @@ pub(super) fn read_and_open(
                 // The last line may still get smaps fields: its VmFlags decide how
                 // its file is opened.
                 let done = parser.mappings().len().saturating_sub(1);
-                opener.advance(parser.mappings(), done, source, cache);
+                let mappings = parser.mappings();
+                if helpers == 0 {
+                    opener.advance(mappings, done, source, cache);
+                    continue;
+                }
+                for n in opener.discover(mappings, done) {
+                    if let Some(m) = opener.line_of(n).and_then(|l| mappings.get(l)) {
+                        let _ = job_tx.send((n, m.clone()));
+                    }
+                }
+                while help(&mut opener, false) {}
             }
             drop(rx);
+            drop(job_tx);
+            while helpers > 0 && help(&mut opener, true) {}
+            for w in workers {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            }
+            for (n, learnt) in done_rx.try_iter() {
+                opener.fill(n, learnt);
+            }
             reader
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
@@ -112,7 +179,8 @@ pub(super) fn read_and_open(
         match parsed {
             Ok((mappings, source_name)) => {
                 opener.advance(&mappings, mappings.len(), source, cache);
-                return Ok((mappings, source_name, opener.finish()));
+                let files = opener.finish(&mappings, source, cache);
+                return Ok((mappings, source_name, files));
             }
             Err(err) if err.what == maps::OUT_OF_ORDER && attempt < ATTEMPTS => attempt += 1,
             Err(mut err) => {
@@ -130,6 +198,11 @@ pub(super) fn read_and_open(
             }
         }
     }
+}
+
+/// A lock whose holder cannot have left anything half done (a receiver).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Reads and parses smaps (or maps) of a live process; with `keep_text`, also returns

@@ -210,14 +210,14 @@ fn finish(
 }
 
 /// What opening one mapped file taught.
-struct FileRecord {
+pub(crate) struct FileRecord {
     facts: FileFacts,
     via: Option<Via>,
 }
 
 /// What phase 1 gives: what each distinct file taught, and the warnings opening them
 /// gave (in maps order).
-struct Files {
+pub(crate) struct Files {
     records: HashMap<FileKey, FileRecord>,
     warnings: Vec<Warning>,
 }
@@ -238,17 +238,22 @@ impl Files {
 fn open_files(mappings: &[Mapping], target: &dyn Source, cache: Option<&FileCache>) -> Files {
     let mut opener = Opener::default();
     opener.advance(mappings, mappings.len(), target, cache);
-    opener.finish()
+    opener.finish(mappings, target, cache)
 }
 
-/// Phase 1 done as the lines arrive: [`Opener::advance`] opens the files of the lines
-/// not seen yet, so a live read can open files while the kernel still prints smaps.
-/// The files are opened, and their warnings given, in maps order however the lines
-/// were cut into steps.
+/// What opening one file gave: what it taught, and its warnings.
+pub(crate) type Learnt = (FileRecord, Vec<Warning>);
+
+/// Phase 1 done as the lines arrive: [`Opener::discover`] finds the files of the
+/// lines not seen yet, so a live read can open files while the kernel still prints
+/// smaps, here ([`Opener::advance`]) or on other threads ([`Opener::fill`]). The
+/// files are numbered, and their warnings given, in maps order however the lines were
+/// cut into steps and whichever thread opened them.
 #[derive(Default)]
 pub(crate) struct Opener {
-    records: HashMap<FileKey, FileRecord>,
-    warnings: Vec<Warning>,
+    /// The distinct files in maps order: key, first line, and what opening it gave.
+    files: Vec<(FileKey, usize, Option<Learnt>)>,
+    known: HashSet<FileKey>,
     /// Index of the first line not seen yet.
     next: usize,
     /// Index of the last file-backed line seen.
@@ -256,15 +261,11 @@ pub(crate) struct Opener {
 }
 
 impl Opener {
-    /// Opens the files of `mappings[seen..upto]` (the lines up to `upto` are complete:
-    /// the files of a live process are opened only once a line's `VmFlags` is known).
-    pub(crate) fn advance(
-        &mut self,
-        mappings: &[Mapping],
-        upto: usize,
-        target: &dyn Source,
-        cache: Option<&FileCache>,
-    ) {
+    /// Numbers the new files of `mappings[seen..upto]` (the lines up to `upto` are
+    /// complete: the files of a live process are opened only once a line's `VmFlags`
+    /// is known) and returns their numbers.
+    pub(crate) fn discover(&mut self, mappings: &[Mapping], upto: usize) -> std::ops::Range<usize> {
+        let first = self.files.len();
         let upto = upto.min(mappings.len());
         for i in self.next..upto {
             let m = &mappings[i];
@@ -282,21 +283,60 @@ impl Opener {
                 continue;
             }
             let key = FileKey::of(m);
-            if let std::collections::hash_map::Entry::Vacant(slot) = self.records.entry(key) {
-                let (record, mut w) = learn(m, target, cache);
-                self.warnings.append(&mut w);
-                slot.insert(record);
+            if !self.known.contains(&key) {
+                self.known.insert(key.clone());
+                self.files.push((key, i, None));
             }
         }
         self.next = self.next.max(upto);
+        first..self.files.len()
     }
 
-    /// What the files taught.
-    fn finish(self) -> Files {
-        Files {
-            records: self.records,
-            warnings: self.warnings,
+    /// The first line of file number `n`.
+    pub(crate) fn line_of(&self, n: usize) -> Option<usize> {
+        self.files.get(n).map(|f| f.1)
+    }
+
+    /// Records what opening file number `n` gave (on whichever thread).
+    pub(crate) fn fill(&mut self, n: usize, learnt: Learnt) {
+        if let Some(f) = self.files.get_mut(n) {
+            f.2 = Some(learnt);
         }
+    }
+
+    /// Opens here the new files of `mappings[seen..upto]`.
+    pub(crate) fn advance(
+        &mut self,
+        mappings: &[Mapping],
+        upto: usize,
+        target: &dyn Source,
+        cache: Option<&FileCache>,
+    ) {
+        for n in self.discover(mappings, upto) {
+            let line = self.files[n].1;
+            self.files[n].2 = Some(learn(&mappings[line], target, cache));
+        }
+    }
+
+    /// What the files taught, in maps order; a file not opened yet is opened here.
+    pub(crate) fn finish(
+        self,
+        mappings: &[Mapping],
+        target: &dyn Source,
+        cache: Option<&FileCache>,
+    ) -> Files {
+        let mut records = HashMap::with_capacity(self.files.len());
+        let mut warnings = Vec::new();
+        for (key, line, learnt) in self.files {
+            let (record, mut w) = match (learnt, mappings.get(line)) {
+                (Some(l), _) => l,
+                (None, Some(m)) => learn(m, target, cache),
+                (None, None) => continue,
+            };
+            warnings.append(&mut w);
+            records.insert(key, record);
+        }
+        Files { records, warnings }
     }
 }
 

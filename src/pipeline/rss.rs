@@ -31,7 +31,7 @@ pub fn live_rss_only(pid: u32) -> Result<Report, Error> {
     let (read, early) = std::thread::scope(|s| {
         let process = &target.0;
         let early = s.spawn(move || process.scan_runs(0, EARLY_END));
-        let read = read_and_open(&target, true, None);
+        let read = read_and_open(&target, true, None, 1);
         let early = early
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
