@@ -725,8 +725,8 @@ mod tests {
             r.command = Some("cmd \"x\"\n".into());
             r.pid = Some(u32::MAX);
             for (i, reg) in r.regions.iter_mut().enumerate() {
-                reg.path = Some(NAMES[i % NAMES.len()].to_string());
-                reg.object = (i % 3 == 0).then(|| NAMES[(i + 1) % NAMES.len()].to_string());
+                reg.path = Some(NAMES[i % NAMES.len()].into());
+                reg.object = (i % 3 == 0).then(|| NAMES[(i + 1) % NAMES.len()].into());
                 reg.path_bytes = (i % 4 == 0).then(|| vec![0xff, 0, b'a']);
                 reg.kind = Kind::ALL[i % Kind::ALL.len()];
                 reg.offset = (i % 2 == 0).then_some(u64::MAX);

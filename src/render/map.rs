@@ -113,8 +113,8 @@ pub fn table<W: Write>(
         }
         line.text("  ");
         let (name, style) = match (&r.object, &r.path) {
-            (Some(o), _) => (Some(o.as_str()), Style::new().bold()),
-            (None, Some(p)) => (Some(p.as_str()), Style::new().dimmed()),
+            (Some(o), _) => (Some(&**o), Style::new().bold()),
+            (None, Some(p)) => (Some(&**p), Style::new().dimmed()),
             // Anonymous memory has no name: say so, as pmap does.
             (None, None) => (None, Style::new().dimmed()),
         };

@@ -18,6 +18,8 @@
 //! Addresses come from hostile input (a saved maps file): every computation on them is
 //! checked.
 
+use std::sync::Arc;
+
 use super::{Figures, Object, Region, Warning};
 use crate::input::maps::Mapping;
 use crate::label::Attribution;
@@ -94,12 +96,15 @@ pub fn build(
         .iter()
         .map(|i| lossy(&i.key.name))
         .collect();
-    // The previous line's name and its string: an object's lines follow each other,
-    // and a copy is cheaper than a check of UTF-8.
-    let mut last_name: Option<(&[u8], String)> = None;
+    // The regions' strings are shared (`Arc<str>`): one per object, per permission,
+    // per run of lines of one device or one name.
+    let objects_names: Vec<Arc<str>> = names.iter().map(|(s, _)| Arc::from(s.as_str())).collect();
+    let mut perms_seen: [Option<Arc<str>>; 16] = Default::default();
+    // The previous line's name and its string: an object's lines follow each other.
+    let mut last_name: Option<(&[u8], Arc<str>)> = None;
     // The device of the previous line as a string: most lines have the one before
-    // theirs (anonymous memory, 00:00), and a copy is cheaper than the digits.
-    let mut last_dev: Option<(u32, u32, String)> = None;
+    // theirs (anonymous memory, 00:00).
+    let mut last_dev: Option<(u32, u32, Arc<str>)> = None;
     // All the regions cut from one maps line at a time.
     for parts in attribution.regions.chunk_by(|a, b| a.mapping == b.mapping) {
         let mi = parts[0].mapping;
@@ -113,21 +118,27 @@ pub fn build(
             split_pss_exact = Some(split_pss_exact.unwrap_or(true) && exact);
             split_figures(parts, page_size, res, &whole)
         });
-        // The line's strings, made once: the last part takes them, the others copy.
-        let mut perms = perms_string(m.perms);
-        let mut dev = match &last_dev {
+        // The line's strings, made once (or taken from the line before).
+        let perms = match perms_index(m.perms) {
+            Some(i) => perms_seen[i]
+                .get_or_insert_with(|| Arc::from(PERMS[i]))
+                .clone(),
+            None => Arc::from(String::from_utf8_lossy(&m.perms).as_ref()),
+        };
+        let dev = match &last_dev {
             Some((major, minor, s)) if (*major, *minor) == (m.dev_major, m.dev_minor) => s.clone(),
             _ => {
-                let s = dev_string(m.dev_major, m.dev_minor);
+                let s: Arc<str> = Arc::from(dev_string(m.dev_major, m.dev_minor));
                 last_dev = Some((m.dev_major, m.dev_minor, s.clone()));
                 s
             }
         };
-        let (mut path, mut path_bytes) = match &last_name {
+        let (path, path_bytes) = match &last_name {
             _ if m.name.is_empty() => (None, None),
             Some((name, s)) if *name == m.name.as_slice() => (Some(s.clone()), None),
             _ => {
                 let (s, b) = lossy(&m.name);
+                let s: Arc<str> = Arc::from(s);
                 // Only valid UTF-8 is remembered: `path_bytes` is none for it.
                 last_name = b.is_none().then(|| (m.name.as_slice(), s.clone()));
                 (Some(s), b)
@@ -138,14 +149,8 @@ pub fn build(
                 Some(figures) => figures[k].clone(),
                 None => whole.clone(),
             };
-            let last = k + 1 == parts.len();
-            let take = |s: &mut String| if last { std::mem::take(s) } else { s.clone() };
-            let (perms, dev) = (take(&mut perms), take(&mut dev));
-            let (path, path_bytes) = if last {
-                (path.take(), path_bytes.take())
-            } else {
-                (path.clone(), path_bytes.clone())
-            };
+            let (perms, dev, path, path_bytes) =
+                (perms.clone(), dev.clone(), path.clone(), path_bytes.clone());
             regions.push(Region {
                 start: r.start,
                 end: r.end,
@@ -155,7 +160,7 @@ pub fn build(
                 inode: m.inode,
                 path,
                 path_bytes,
-                object: r.instance.map(|k| names[k].0.clone()),
+                object: r.instance.and_then(|k| objects_names.get(k).cloned()),
                 instance: r.instance,
                 kind: r.kind,
                 segment: r.segment,
@@ -190,14 +195,15 @@ fn hex(bytes: &[u8]) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-/// Permissions as maps prints them (`r-xp`), as [`Mapping::perms_str`] makes them,
-/// without a check of UTF-8 when they are ASCII (always, from a kernel).
-fn perms_string(perms: [u8; 4]) -> String {
-    // The sixteen that maps prints, by their bits: r, w, x, then s (or p).
-    const ALL: [&str; 16] = [
-        "---p", "---s", "--xp", "--xs", "-w-p", "-w-s", "-wxp", "-wxs", "r--p", "r--s", "r-xp",
-        "r-xs", "rw-p", "rw-s", "rwxp", "rwxs",
-    ];
+/// The sixteen permissions maps prints, by their bits: r, w, x, then s (or p).
+const PERMS: [&str; 16] = [
+    "---p", "---s", "--xp", "--xs", "-w-p", "-w-s", "-wxp", "-wxs", "r--p", "r--s", "r-xp", "r-xs",
+    "rw-p", "rw-s", "rwxp", "rwxs",
+];
+
+/// The index in [`PERMS`] of permissions as maps prints them (`r-xp`); `None` for
+/// anything a kernel does not print (a saved file can hold anything).
+fn perms_index(perms: [u8; 4]) -> Option<usize> {
     let bit = |i: usize, on: u8, off: u8, v: usize| match perms[i] {
         c if c == on => Some(v),
         c if c == off => Some(0),
@@ -209,8 +215,8 @@ fn perms_string(perms: [u8; 4]) -> String {
         bit(2, b'x', b'-', 2),
         bit(3, b's', b'p', 1),
     ) {
-        (Some(r), Some(w), Some(x), Some(s)) => ALL[r | w | x | s].to_owned(),
-        _ => String::from_utf8_lossy(&perms).into_owned(),
+        (Some(r), Some(w), Some(x), Some(s)) => Some(r | w | x | s),
+        _ => None,
     }
 }
 
@@ -491,14 +497,18 @@ mod tests {
             *b"r-x?",
             [0xff, b'w', b'x', b'p'],
         ] {
-            assert_eq!(perms_string(p), String::from_utf8_lossy(&p));
+            let i = perms_index(p);
+            assert!(i.is_none() || p.is_ascii(), "{p:?}");
+            if let Some(i) = i {
+                assert_eq!(PERMS[i].as_bytes(), p);
+            }
         }
         for r in [b'r', b'-'] {
             for w in [b'w', b'-'] {
                 for x in [b'x', b'-'] {
                     for s in [b's', b'p'] {
                         let p = [r, w, x, s];
-                        assert_eq!(perms_string(p), String::from_utf8_lossy(&p));
+                        assert_eq!(perms_index(p).map(|i| PERMS[i].as_bytes()), Some(&p[..]));
                     }
                 }
             }

@@ -7,6 +7,8 @@
 mod build;
 pub mod scan;
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 pub use crate::label::Remapped;
@@ -27,22 +29,24 @@ pub struct Region {
     pub start: u64,
     /// End address (exclusive).
     pub end: u64,
-    /// Permissions as maps prints them (`r-xp`).
-    pub perms: String,
+    /// Permissions as maps prints them (`r-xp`). Shared: the regions of a process
+    /// have a handful of distinct permissions, devices and names, and a string per
+    /// region was most of what building a report cost (issue 10).
+    pub perms: Arc<str>,
     /// File offset of `start`: 0 for anonymous memory; `None` when it does not fit in
     /// 64 bits (the line's offset plus the distance to `start` overflows, which no
     /// kernel writes: the builder warns).
     pub offset: Option<u64>,
     /// Device of the mapped file, `major:minor` in hex as maps prints it.
-    pub dev: String,
+    pub dev: Arc<str>,
     /// Inode of the mapped file (0 for anonymous memory).
     pub inode: u64,
     /// The maps name as printed (lossy UTF-8), or null.
-    pub path: Option<String>,
+    pub path: Option<Arc<str>>,
     /// The name's bytes, only when it is not valid UTF-8.
     pub path_bytes: Option<Vec<u8>>,
     /// The maps path of the owning ELF object.
-    pub object: Option<String>,
+    pub object: Option<Arc<str>>,
     /// Index into [`Report::objects`].
     pub instance: Option<usize>,
     /// What the region holds.
@@ -71,15 +75,15 @@ impl Serialize for Region {
         let mut m = s.serialize_struct("Region", 29)?;
         m.serialize_field("start", &self.start)?;
         m.serialize_field("end", &self.end)?;
-        m.serialize_field("perms", &self.perms)?;
+        m.serialize_field("perms", &*self.perms)?;
         m.serialize_field("offset", &self.offset)?;
-        m.serialize_field("dev", &self.dev)?;
+        m.serialize_field("dev", &*self.dev)?;
         m.serialize_field("inode", &self.inode)?;
-        m.serialize_field("path", &self.path)?;
+        m.serialize_field("path", &self.path.as_deref())?;
         if let Some(b) = &self.path_bytes {
             m.serialize_field("path_bytes", b)?;
         }
-        m.serialize_field("object", &self.object)?;
+        m.serialize_field("object", &self.object.as_deref())?;
         m.serialize_field("instance", &self.instance)?;
         m.serialize_field("kind", &self.kind)?;
         m.serialize_field("segment", &self.segment)?;
@@ -148,13 +152,13 @@ impl<'de> Deserialize<'de> for Region {
         Ok(Region {
             start: w.start,
             end: w.end,
-            perms: w.perms,
+            perms: w.perms.into(),
             offset: w.offset,
-            dev: w.dev,
+            dev: w.dev.into(),
             inode: w.inode,
-            path: w.path,
+            path: w.path.map(Arc::from),
             path_bytes: w.path_bytes,
-            object: w.object,
+            object: w.object.map(Arc::from),
             instance: w.instance,
             kind: w.kind,
             segment: w.segment,

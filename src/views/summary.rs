@@ -102,7 +102,7 @@ pub fn summarize(report: &Report, by: By, sort: SortBy, top: Option<usize>) -> S
     let mut objects: BTreeMap<String, Row> = BTreeMap::new();
     for r in &report.regions {
         let object = match by {
-            By::Object => r.object.clone(),
+            By::Object => r.object.as_deref().map(str::to_string),
             By::Kind => None,
         };
         let row = rows.entry((object.clone(), r.kind)).or_insert_with(|| Row {
@@ -114,8 +114,8 @@ pub fn summarize(report: &Report, by: By, sort: SortBy, top: Option<usize>) -> S
         row.regions += 1;
         row.figures.add(&r.figures);
         if let (By::Object, Some(o)) = (by, &r.object) {
-            let t = objects.entry(o.clone()).or_insert_with(|| Row {
-                object: Some(o.clone()),
+            let t = objects.entry(o.to_string()).or_insert_with(|| Row {
+                object: Some(o.to_string()),
                 kind: None,
                 regions: 0,
                 figures: Figures::zero(),
@@ -175,7 +175,7 @@ mod tests {
             inode: 0,
             path: None,
             path_bytes: None,
-            object: object.map(str::to_string),
+            object: object.map(std::sync::Arc::from),
             instance: None,
             kind,
             segment: None,
