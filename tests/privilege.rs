@@ -156,3 +156,48 @@ fn unprivileged_on_another_users_process() {
     );
     assert!(err.contains("CAP_SYS_PTRACE"), "{err}");
 }
+
+/// Issue 10: `map` reads smaps on a second thread (and `--rss-only` opens files and
+/// scans pagemap on more). Where no thread can be started (here a limit of one
+/// process for the user), the same report comes out of one thread.
+#[test]
+fn without_threads_the_same_report() {
+    let Some((dir, bin)) = setup() else { return };
+    if !skip::have_tool("prlimit", &["--version"]) {
+        return;
+    }
+    let Some(t) = start_merged(dir.path()) else {
+        return;
+    };
+    let pid = t.child.pid_arg();
+    for mode in [&["map", "--json"][..], &["map", "--rss-only", "--json"]] {
+        let args: Vec<&str> = mode.iter().copied().chain([pid.as_str()]).collect();
+        let threads = run(&mut as_nobody(&bin, &args));
+        let mut limited: Vec<&str> = vec!["--nproc=1:1", "--"];
+        limited.push(bin.to_str().unwrap());
+        limited.extend(&args);
+        let one = run(&mut as_nobody(Path::new("prlimit"), &limited));
+        for o in [&threads, &one] {
+            assert_eq!(o.status.code(), Some(0), "{mode:?}: {}", cli::stderr(o));
+        }
+        let (a, b) = (
+            parse_elfmaps(&serde_json::from_slice(&threads.stdout).unwrap()),
+            parse_elfmaps(&serde_json::from_slice(&one.stdout).unwrap()),
+        );
+        let key = |r: &JRegion| {
+            (
+                r.start,
+                r.end,
+                r.kind.clone(),
+                r.segment,
+                r.object.clone(),
+                r.rss,
+            )
+        };
+        assert_eq!(
+            a.regions.iter().map(key).collect::<Vec<_>>(),
+            b.regions.iter().map(key).collect::<Vec<_>>(),
+            "{mode:?}"
+        );
+    }
+}

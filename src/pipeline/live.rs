@@ -78,7 +78,7 @@ pub(super) fn read_and_open(
         let (done_tx, done_rx) = mpsc::channel::<(usize, Learnt)>();
         let read = std::thread::scope(|s| {
             let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(16);
-            let reader = s.spawn(move || {
+            let reader = std::thread::Builder::new().spawn_scoped(s, move || {
                 let mut batch = Vec::with_capacity(2 * BATCH);
                 let read = process.read_maps_with(plain, |chunk| {
                     batch.extend_from_slice(chunk);
@@ -96,19 +96,34 @@ pub(super) fn read_and_open(
                 }
                 read
             });
+            // No second thread (a limit on threads or memory): read here, as before.
+            let Ok(reader) = reader else {
+                return process.read_maps_with(plain, |chunk| {
+                    if let Err(e) = parser.feed(chunk) {
+                        parse_error = Some(e);
+                        return Err(());
+                    }
+                    let done = parser.mappings().len().saturating_sub(1);
+                    opener.advance(parser.mappings(), done, source, cache);
+                    Ok(())
+                });
+            };
+            // A helper that cannot be started is not needed: this thread opens all.
             let workers: Vec<_> = (0..helpers)
-                .map(|_| {
+                .filter_map(|_| {
                     let (job_rx, done_tx) = (&job_rx, done_tx.clone());
-                    s.spawn(move || {
-                        loop {
-                            let job = lock(job_rx).recv();
-                            let Ok((n, m)) = job else { return };
-                            let learnt = learn(&m, target, cache);
-                            if done_tx.send((n, learnt)).is_err() {
-                                return;
+                    std::thread::Builder::new()
+                        .spawn_scoped(s, move || {
+                            loop {
+                                let job = lock(job_rx).recv();
+                                let Ok((n, m)) = job else { return };
+                                let learnt = learn(&m, target, cache);
+                                if done_tx.send((n, learnt)).is_err() {
+                                    return;
+                                }
                             }
-                        }
-                    })
+                        })
+                        .ok()
                 })
                 .collect();
             drop(done_tx);

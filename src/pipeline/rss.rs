@@ -30,15 +30,19 @@ pub fn live_rss_only(pid: u32) -> Result<Report, Error> {
     let page = proc::page_size();
     let (read, early) = std::thread::scope(|s| {
         let process = &target.0;
-        let early = s.spawn(move || process.scan_runs(0, EARLY_END));
+        // Without a thread for it, the scan follows maps (apply_scan).
+        let early = std::thread::Builder::new()
+            .spawn_scoped(s, move || process.scan_runs(0, EARLY_END))
+            .ok();
         let read = read_and_open(&target, true, None, 1);
-        let early = early
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let early = early.map(|e| {
+            e.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
         (read, early)
     });
     let (mut mappings, _, files) = read?;
-    let scan = apply_scan(&mut target.0, &mut mappings, page, Some(early));
+    let scan = apply_scan(&mut target.0, &mut mappings, page, early);
     let empty = mappings.is_empty();
     let mut src = Scanned {
         inner: &mut target,
