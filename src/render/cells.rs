@@ -225,7 +225,7 @@ fn chars(s: &str) -> usize {
 
 /// Whether `s` prints as it is: printable ASCII and no backslash (nothing for
 /// [`crate::vocab::escape::escape`] to escape, no `\012` for the kernel's newline).
-fn is_plain(s: &str) -> bool {
+pub(crate) fn is_plain(s: &str) -> bool {
     // No early exit: the loop compiles to a vector test of 16 or 32 bytes at a time.
     !s.bytes().fold(false, |bad, b| {
         bad | !(0x20..0x7f).contains(&b) | (b == b'\\')
