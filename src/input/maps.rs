@@ -902,18 +902,26 @@ fn parse_dec(s: &[u8]) -> Option<u64> {
     })
 }
 
+/// The value of each hex digit (either case), 0xff for other bytes: for
+/// [`parse_hex`] and [`hex_field`].
+const HEX: [u8; 256] = {
+    let mut t = [0xff; 256];
+    let mut i = 0;
+    while i < 16 {
+        t[b"0123456789abcdef"[i] as usize] = i as u8;
+        t[b"0123456789ABCDEF"[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
+
 fn parse_hex(s: &[u8]) -> Option<u64> {
     if s.is_empty() || s.len() > 16 {
         return None;
     }
     s.iter().try_fold(0u64, |v, &b| {
-        let d = match b {
-            b'0'..=b'9' => b - b'0',
-            b'a'..=b'f' => b - b'a' + 10,
-            b'A'..=b'F' => b - b'A' + 10,
-            _ => return None,
-        };
-        Some((v << 4) | u64::from(d))
+        let d = HEX[usize::from(b)];
+        (d != 0xff).then_some((v << 4) | u64::from(d))
     })
 }
 
@@ -948,17 +956,6 @@ pub fn dev_string(major: u32, minor: u32) -> String {
 /// Reads hex digits at `*p` (1 to `max` of them, either case) and stops at the first
 /// other byte, which must be `end`; moves `*p` past it.
 fn hex_field(line: &[u8], p: &mut usize, max: usize, end: u8) -> Option<u64> {
-    /// The value of each hex digit (either case), 0xff for other bytes.
-    const HEX: [u8; 256] = {
-        let mut t = [0xff; 256];
-        let mut i = 0;
-        while i < 16 {
-            t[b"0123456789abcdef"[i] as usize] = i as u8;
-            t[b"0123456789ABCDEF"[i] as usize] = i as u8;
-            i += 1;
-        }
-        t
-    };
     let from = *p;
     let mut v = 0u64;
     loop {
