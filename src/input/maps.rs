@@ -578,22 +578,7 @@ impl Mapping {
 
     /// Device as maps prints it (`fe:00`).
     pub fn dev_str(&self) -> String {
-        // By hand: this runs for every region, and format! costs ten times as much.
-        fn hex(out: &mut [u8; 17], n: &mut usize, v: u32) {
-            const DIGITS: &[u8; 16] = b"0123456789abcdef";
-            let width = ((32 - v.leading_zeros()).div_ceil(4)).max(2);
-            for i in (0..width).rev() {
-                out[*n] = DIGITS[((v >> (4 * i)) & 0xf) as usize];
-                *n += 1;
-            }
-        }
-        let (mut out, mut n) = ([0u8; 17], 0);
-        hex(&mut out, &mut n, self.dev_major);
-        out[n] = b':';
-        n += 1;
-        hex(&mut out, &mut n, self.dev_minor);
-        // Only ASCII digits and ':' were written.
-        std::str::from_utf8(&out[..n]).map_or_else(|_| String::new(), str::to_owned)
+        dev_string(self.dev_major, self.dev_minor)
     }
 
     /// Whether the mapping is shared (`s`).
@@ -917,18 +902,26 @@ fn parse_dec(s: &[u8]) -> Option<u64> {
     })
 }
 
+/// The value of each hex digit (either case), 0xff for other bytes: for
+/// [`parse_hex`] and [`hex_field`].
+const HEX: [u8; 256] = {
+    let mut t = [0xff; 256];
+    let mut i = 0;
+    while i < 16 {
+        t[b"0123456789abcdef"[i] as usize] = i as u8;
+        t[b"0123456789ABCDEF"[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
+
 fn parse_hex(s: &[u8]) -> Option<u64> {
     if s.is_empty() || s.len() > 16 {
         return None;
     }
     s.iter().try_fold(0u64, |v, &b| {
-        let d = match b {
-            b'0'..=b'9' => b - b'0',
-            b'a'..=b'f' => b - b'a' + 10,
-            b'A'..=b'F' => b - b'A' + 10,
-            _ => return None,
-        };
-        Some((v << 4) | u64::from(d))
+        let d = HEX[usize::from(b)];
+        (d != 0xff).then_some((v << 4) | u64::from(d))
     })
 }
 
@@ -938,20 +931,31 @@ fn token(s: &[u8]) -> Option<(&[u8], &[u8])> {
     Some((&s[..sp], &s[sp + 1..]))
 }
 
+/// A device as maps prints it, `major:minor` in hex with at least two digits each
+/// (`format!("{major:02x}:{minor:02x}")`), written by hand: this runs for every
+/// region, and one allocation of the exact size is all it costs.
+pub fn dev_string(major: u32, minor: u32) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    fn hex(out: &mut [u8; 17], mut len: usize, v: u32) -> usize {
+        let width = ((32 - v.leading_zeros()).div_ceil(4)).max(2);
+        for i in (0..width).rev() {
+            out[len] = DIGITS[((v >> (4 * i)) & 0xf) as usize];
+            len += 1;
+        }
+        len
+    }
+    let mut buf = [0u8; 17];
+    let mut len = hex(&mut buf, 0, major);
+    buf[len] = b':';
+    len = hex(&mut buf, len + 1, minor);
+    let mut s = String::with_capacity(len);
+    s.extend(buf[..len].iter().map(|&b| char::from(b)));
+    s
+}
+
 /// Reads hex digits at `*p` (1 to `max` of them, either case) and stops at the first
 /// other byte, which must be `end`; moves `*p` past it.
 fn hex_field(line: &[u8], p: &mut usize, max: usize, end: u8) -> Option<u64> {
-    /// The value of each hex digit (either case), 0xff for other bytes.
-    const HEX: [u8; 256] = {
-        let mut t = [0xff; 256];
-        let mut i = 0;
-        while i < 16 {
-            t[b"0123456789abcdef"[i] as usize] = i as u8;
-            t[b"0123456789ABCDEF"[i] as usize] = i as u8;
-            i += 1;
-        }
-        t
-    };
     let from = *p;
     let mut v = 0u64;
     loop {
@@ -972,6 +976,23 @@ fn hex_field(line: &[u8], p: &mut usize, max: usize, end: u8) -> Option<u64> {
     }
 }
 
+/// Whether `perms` are permissions as maps prints them: `r`, `w`, `x` or `-` in
+/// their places, then `p` or `s`.
+fn perms_ok(perms: &[u8; 4]) -> bool {
+    matches!(perms[0], b'r' | b'-')
+        && matches!(perms[1], b'w' | b'-')
+        && matches!(perms[2], b'x' | b'-')
+        && matches!(perms[3], b'p' | b's')
+}
+
+/// The name of a mapping line from what follows the inode: without the padding
+/// before it and without a `\r` at its end (a file with CRLF line ends).
+fn name_field(name: &[u8]) -> &[u8] {
+    let start = name.iter().position(|&b| b != b' ').unwrap_or(name.len());
+    let name = &name[start..];
+    name.strip_suffix(b"\r").unwrap_or(name)
+}
+
 /// One pass over a mapping line as the kernel prints it; `None` for anything else
 /// (including every malformed line), which [`parse_header`] then reads. Accepts only
 /// lines that `parse_header` reads the same way, to the same `Mapping`.
@@ -983,11 +1004,7 @@ fn fast_header(line: &[u8], lineno: usize) -> Option<Mapping> {
         return None;
     }
     let perms: [u8; 4] = *line.get(p..)?.first_chunk::<4>()?;
-    let ok = matches!(perms[0], b'r' | b'-')
-        && matches!(perms[1], b'w' | b'-')
-        && matches!(perms[2], b'x' | b'-')
-        && matches!(perms[3], b'p' | b's')
-        && line.get(p + 4) == Some(&b' ');
+    let ok = perms_ok(&perms) && line.get(p + 4) == Some(&b' ');
     if !ok {
         return None;
     }
@@ -1005,20 +1022,16 @@ fn fast_header(line: &[u8], lineno: usize) -> Option<Mapping> {
         inode = inode.checked_mul(10)?.checked_add(u64::from(d))?;
         p += 1;
     }
-    let mut name: &[u8] = match line.get(p) {
+    let name: &[u8] = match line.get(p) {
         _ if p == from => return None,
         None => b"",
         Some(b' ') => &line[p + 1..],
         Some(_) => return None,
     };
-    let name_start = name.iter().position(|&b| b != b' ').unwrap_or(name.len());
-    name = &name[name_start..];
     if memchr::memchr(0, name).is_some() {
         return None;
     }
-    if let Some(n) = name.strip_suffix(b"\r") {
-        name = n;
-    }
+    let name = name_field(name);
     Some(Mapping {
         line: lineno,
         start,
@@ -1055,11 +1068,7 @@ fn parse_header(line: &[u8], lineno: usize) -> Result<Mapping, &'static str> {
     let perms: [u8; 4] = perms
         .try_into()
         .map_err(|_| "permissions are not 4 characters")?;
-    let ok = matches!(perms[0], b'r' | b'-')
-        && matches!(perms[1], b'w' | b'-')
-        && matches!(perms[2], b'x' | b'-')
-        && matches!(perms[3], b'p' | b's');
-    if !ok {
+    if !perms_ok(&perms) {
         return Err("bad permissions");
     }
     let (offset, rest) = token(rest).ok_or("missing fields after offset")?;
@@ -1082,11 +1091,7 @@ fn parse_header(line: &[u8], lineno: usize) -> Result<Mapping, &'static str> {
         None => (rest, &b""[..]),
     };
     let inode = parse_dec(inode).ok_or("bad inode")?;
-    let name_start = name.iter().position(|&b| b != b' ').unwrap_or(name.len());
-    let mut name = &name[name_start..];
-    if let Some(n) = name.strip_suffix(b"\r") {
-        name = n;
-    }
+    let name = name_field(name);
     Ok(Mapping {
         line: lineno,
         start,

@@ -10,7 +10,7 @@ use std::io::{self, Write};
 use owo_colors::Style;
 
 use super::display_name;
-use crate::vocab::human::HumanBuf;
+use crate::vocab::human::{HumanBuf, digits};
 
 /// The bytes of one row, reused for every row of a table.
 pub(crate) struct Line {
@@ -112,18 +112,9 @@ impl Line {
 
     /// Appends `v` in decimal, right-aligned in `width` (`{:>width}`).
     pub(crate) fn dec(&mut self, v: u64, width: usize) {
-        let mut tmp = [0u8; 20];
-        let mut i = tmp.len();
-        let mut v = v;
-        loop {
-            i -= 1;
-            tmp[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-            if v == 0 {
-                break;
-            }
-        }
-        self.spaces(width.saturating_sub(tmp.len() - i));
+        let mut tmp = [0u8; 24];
+        let i = digits(&mut tmp, 24, v);
+        self.spaces(width.saturating_sub(24 - i));
         self.buf.extend_from_slice(&tmp[i..]);
     }
 
@@ -225,7 +216,7 @@ fn chars(s: &str) -> usize {
 
 /// Whether `s` prints as it is: printable ASCII and no backslash (nothing for
 /// [`crate::vocab::escape::escape`] to escape, no `\012` for the kernel's newline).
-fn is_plain(s: &str) -> bool {
+pub(crate) fn is_plain(s: &str) -> bool {
     // No early exit: the loop compiles to a vector test of 16 or 32 bytes at a time.
     !s.bytes().fold(false, |bad, b| {
         bad | !(0x20..0x7f).contains(&b) | (b == b'\\')

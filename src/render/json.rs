@@ -1,9 +1,10 @@
 //! JSON: every document elfmaps prints, one per run, newline-terminated.
 //!
 //! [`json()`] writes any document through serde. The two large ones, the report of
-//! `map` ([`report`]: thousands of regions of 27 fields) and the layouts of `layout`
-//! ([`layouts`]: hundreds of files, tens of thousands of sections), are written by
-//! hand with [`Out`]: the keys are literals, numbers and plain strings (almost every
+//! `map` ([`report`]: thousands of regions of 27 fields), the layouts of `layout`
+//! ([`layouts`]: hundreds of files, tens of thousands of sections) and the report of
+//! `system` ([`system`]: thousands of rows and processes), are written by hand with
+//! [`Out`]: the keys are literals, numbers and plain strings (almost every
 //! path) are copied straight into one buffer, and only strings that need escaping go
 //! through serde_json. The bytes are the same as serde's (tests compare both on the
 //! golden inputs and on hostile names); each writer takes its structs apart without
@@ -15,7 +16,8 @@ use serde::Serialize;
 
 use crate::report::{Object, Region, Report};
 use crate::views::layout::{FileError, FileLayout, Finding, Layouts, Memory, Section, Segment};
-use crate::vocab::{Figures, Warning};
+use crate::views::system::{ProcessRow, Row, System};
+use crate::vocab::{Figures, Kind, Warning};
 
 /// Writes `value` as one JSON document and a newline. Generic over the writer, so
 /// serde's many small writes go to a concrete buffered writer, not through a `dyn`.
@@ -100,6 +102,64 @@ pub fn layouts<W: Write>(layouts: &Layouts, out: &mut W) -> io::Result<()> {
         j.raw(b",\"skipped\":");
         j.file_errors(skipped);
     }
+    j.raw(b"}");
+    j.finish()
+}
+
+/// Writes the report of `system` as [`json()`] would, byte for byte, without serde for
+/// the rows and processes: a machine has thousands of rows, and serde's flattened
+/// figures go through a map serializer with a string escaper per key.
+pub fn system<W: Write>(s: &System, out: &mut W) -> io::Result<()> {
+    let System {
+        schema_version,
+        kind,
+        page_size,
+        source,
+        split_pss,
+        rows,
+        objects,
+        kinds,
+        processes,
+        skipped,
+        warnings,
+        totals,
+        uses: _,
+    } = s;
+    let mut j = Out::new(out);
+    j.raw(b"{\"schema_version\":");
+    j.u64(u64::from(*schema_version));
+    j.raw(b",\"kind\":");
+    j.str(kind);
+    j.raw(b",\"page_size\":");
+    j.u64(*page_size);
+    j.raw(b",\"source\":");
+    j.str(source);
+    if let Some(p) = split_pss {
+        j.raw(b",\"split_pss\":");
+        j.str(p);
+    }
+    for (name, list) in [
+        (&b",\"rows\":"[..], rows),
+        (b",\"objects\":", objects),
+        (b",\"kinds\":", kinds),
+    ] {
+        j.raw(name);
+        j.try_list(list, |j, r| {
+            j.system_row(r);
+            j.spill()
+        })?;
+    }
+    j.raw(b",\"processes\":");
+    j.try_list(processes, |j, p| {
+        j.process_row(p);
+        j.spill()
+    })?;
+    j.raw(b",\"skipped\":");
+    j.serde(skipped);
+    j.raw(b",\"warnings\":");
+    j.warnings(warnings);
+    j.raw(b",\"totals\":");
+    j.figures(totals);
     j.raw(b"}");
     j.finish()
 }
@@ -346,6 +406,77 @@ impl<'w, W: Write> Out<'w, W> {
         self.opt_u64(*locked);
         self.raw(b",\"hugetlb\":");
         self.opt_u64(*hugetlb);
+    }
+
+    /// A kind as serde names it (its name between quotes), or `null`.
+    fn opt_kind(&mut self, k: Option<Kind>) {
+        match k {
+            Some(k) => {
+                self.raw(b"\"");
+                self.raw(k.as_str().as_bytes());
+                self.raw(b"\"");
+            }
+            None => self.raw(b"null"),
+        }
+    }
+
+    /// A row of `system` (per object and kind, per object, or per kind).
+    fn system_row(&mut self, r: &Row) {
+        let Row {
+            object,
+            build_id,
+            dev,
+            inode,
+            kind,
+            processes,
+            regions,
+            figures,
+        } = r;
+        self.raw(b"{\"object\":");
+        self.opt_str(object.as_deref());
+        self.raw(b",\"build_id\":");
+        self.opt_str(build_id.as_deref());
+        self.raw(b",\"dev\":");
+        self.opt_str(dev.as_deref());
+        self.raw(b",\"inode\":");
+        self.opt_u64(*inode);
+        self.raw(b",\"kind\":");
+        self.opt_kind(*kind);
+        self.raw(b",\"processes\":");
+        self.usize(*processes);
+        self.raw(b",\"regions\":");
+        self.usize(*regions);
+        self.raw(b",");
+        self.figure_fields(figures);
+        self.raw(b"}");
+    }
+
+    /// A process of `system`.
+    fn process_row(&mut self, p: &ProcessRow) {
+        let ProcessRow {
+            pid,
+            comm,
+            command,
+            uid,
+            regions,
+            objects,
+            figures,
+        } = p;
+        self.raw(b"{\"pid\":");
+        self.u64(u64::from(*pid));
+        self.raw(b",\"comm\":");
+        self.str(comm);
+        self.raw(b",\"command\":");
+        self.opt_str(command.as_deref());
+        self.raw(b",\"uid\":");
+        self.opt_u64(uid.map(u64::from));
+        self.raw(b",\"regions\":");
+        self.usize(*regions);
+        self.raw(b",\"objects\":");
+        self.usize(*objects);
+        self.raw(b",");
+        self.figure_fields(figures);
+        self.raw(b"}");
     }
 
     fn figures(&mut self, f: &Figures) {

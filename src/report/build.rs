@@ -21,7 +21,7 @@
 use std::sync::Arc;
 
 use super::{Figures, Object, Region, Warning};
-use crate::input::maps::Mapping;
+use crate::input::maps::{Mapping, dev_string};
 use crate::label::Attribution;
 use crate::vocab::names::lossy;
 use crate::vocab::{Code, PageSize, Residency};
@@ -218,28 +218,6 @@ fn perms_index(perms: [u8; 4]) -> Option<usize> {
         (Some(r), Some(w), Some(x), Some(s)) => Some(r | w | x | s),
         _ => None,
     }
-}
-
-/// A device as maps prints it, `major:minor` in hex with at least two digits each
-/// (`format!("{major:02x}:{minor:02x}")`), written by hand: this runs for every
-/// region, and one allocation of the exact size is all it costs.
-fn dev_string(major: u32, minor: u32) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    fn hex(out: &mut [u8; 17], mut len: usize, v: u32) -> usize {
-        let width = ((32 - v.leading_zeros()).div_ceil(4)).max(2);
-        for i in (0..width).rev() {
-            out[len] = DIGITS[((v >> (4 * i)) & 0xf) as usize];
-            len += 1;
-        }
-        len
-    }
-    let mut buf = [0u8; 17];
-    let mut len = hex(&mut buf, 0, major);
-    buf[len] = b':';
-    len = hex(&mut buf, len + 1, minor);
-    let mut s = String::with_capacity(len);
-    s.extend(buf[..len].iter().map(|&b| char::from(b)));
-    s
 }
 
 /// The objects of the report, in instance order, with the totals of their regions.
@@ -480,15 +458,6 @@ mod tests {
 
     #[test]
     fn strings_by_hand_are_what_format_and_lossy_give() {
-        for (a, b) in [
-            (0, 0),
-            (0xfe, 1),
-            (0x103, 0xfff),
-            (u32::MAX, 0x10),
-            (7, 0x12345),
-        ] {
-            assert_eq!(dev_string(a, b), format!("{a:02x}:{b:02x}"));
-        }
         for p in [
             *b"r-xp",
             *b"---s",

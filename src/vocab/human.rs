@@ -103,8 +103,8 @@ fn tenths_of_unit(n: u64) -> (usize, u64) {
 }
 
 /// Writes the decimal digits of `n` into `b` backwards, ending before `end`; returns
-/// where they start. `b` has room: 20 digits and a unit at most.
-fn digits(b: &mut [u8; 24], end: usize, mut n: u64) -> usize {
+/// where they start. `b` has room: 20 digits and a unit at most (`end` is 20 or more).
+pub(crate) fn digits(b: &mut [u8; 24], end: usize, mut n: u64) -> usize {
     let mut i = end;
     loop {
         i -= 1;
