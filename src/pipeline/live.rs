@@ -17,17 +17,44 @@ use crate::vocab::Code;
 /// a second thread while this one parses what has arrived and opens the files it names
 /// (see [`read_and_open`]).
 pub fn live(pid: u32) -> Result<Report, Error> {
-    let mut target = LiveSource(Process::new(pid)?);
-    let (mappings, source, files) = read_and_open(&target, false, None, 0)?;
-    let empty = mappings.is_empty();
-    let mut report = finish(
-        mappings,
-        files,
-        source,
-        proc::page_size(),
-        Some(pid),
-        &mut target,
-    );
+    report_of(Process::new(pid)?, Mode::Smaps, None)
+}
+
+/// How the figures of each process are read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Mode {
+    /// `/proc/PID/smaps`: every figure (rss, pss, clean and dirty, swap).
+    #[default]
+    Smaps,
+    /// `/proc/PID/maps` and one PAGEMAP_SCAN (`--rss-only`, `pipeline::rss`): the
+    /// same regions and labels, `rss` and `swap` exact, `pss` and the clean/dirty
+    /// figures null; smaps is never read.
+    RssOnly,
+}
+
+/// The report of the live process `process`, as `map` (or `map --rss-only`) makes it,
+/// with its mapped files read through `cache` when there is one (shared by the
+/// processes of one `system` scan). A process that is gone by the end of the reading
+/// is [`ProcError::Exited`]: what was read of it may be partial. The one per-process
+/// pipeline of every live command.
+pub(crate) fn report_of(
+    process: Process,
+    mode: Mode,
+    cache: Option<&FileCache>,
+) -> Result<Report, Error> {
+    let pid = process.pid;
+    let page = proc::page_size();
+    let mut target = LiveSource(process);
+    let (mut report, empty) = match mode {
+        Mode::Smaps => {
+            let (mappings, source, files) = read_and_open(&target, false, cache, 0)?;
+            let empty = mappings.is_empty();
+            let report = finish(mappings, files, source, page, Some(pid), &mut target);
+            (report, empty)
+        }
+        Mode::RssOnly => super::rss::report(&mut target, page, cache)?,
+    };
     report.command = target.0.command();
     if !target.0.alive() {
         return Err(Error::Proc(ProcError::Exited(pid)));

@@ -9,11 +9,12 @@
 
 use std::io;
 
-use super::live::read_and_open;
+use super::live::{Mode, read_and_open, report_of};
 use super::{Error, finish};
 use crate::input::maps::{self, Mapping, known_key as k};
 use crate::report::{Report, Warning};
-use crate::source::proc::{self, ProcError, Process, ScanRun};
+use crate::source::cache::FileCache;
+use crate::source::proc::{Process, ScanRun};
 use crate::source::{LiveSource, Opened, Source};
 use crate::vocab::{Code, PageSize, Residency};
 
@@ -21,20 +22,28 @@ use crate::vocab::{Code, PageSize, Residency};
 pub const SOURCE: &str = "maps+pagemap";
 
 /// Analyses the live process `pid` without reading smaps (see the module docs).
+pub fn live_rss_only(pid: u32) -> Result<Report, Error> {
+    report_of(Process::new(pid)?, Mode::RssOnly, None)
+}
+
+/// The RSS-only report of a live process, and whether it has no mappings (the
+/// common ending is [`super::live::report_of`]'s).
 ///
 /// Three things overlap: maps is read on one thread, the scan of the address space
 /// runs on another, and this one parses maps and opens the mapped files as the lines
-/// arrive.
-pub fn live_rss_only(pid: u32) -> Result<Report, Error> {
-    let mut target = LiveSource(Process::new(pid)?);
-    let page = proc::page_size();
+/// arrive, with one more thread opening files beside it.
+pub(super) fn report(
+    target: &mut LiveSource,
+    page: PageSize,
+    cache: Option<&FileCache>,
+) -> Result<(Report, bool), Error> {
     let (read, early) = std::thread::scope(|s| {
         let process = &target.0;
         // Without a thread for it, the scan follows maps (apply_scan).
         let early = std::thread::Builder::new()
             .spawn_scoped(s, move || process.scan_runs(0, EARLY_END))
             .ok();
-        let read = read_and_open(&target, true, None, 1);
+        let read = read_and_open(target, true, cache, 1);
         let early = early.map(|e| {
             e.join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
@@ -42,28 +51,16 @@ pub fn live_rss_only(pid: u32) -> Result<Report, Error> {
         (read, early)
     });
     let (mut mappings, _, files) = read?;
+    let pid = target.0.pid;
     let scan = apply_scan(&mut target.0, &mut mappings, page, early);
     let empty = mappings.is_empty();
     let mut src = Scanned {
-        inner: &mut target,
+        inner: target,
         runs: scan.runs,
     };
     let mut report = finish(mappings, files, SOURCE, page, Some(pid), &mut src);
     report.warnings.extend(scan.warnings);
-    report.command = target.0.command();
-    if !target.0.alive() {
-        return Err(Error::Proc(ProcError::Exited(pid)));
-    }
-    if empty && target.0.is_kernel_thread() {
-        report.warnings.push(Warning {
-            code: Code::KernelThread,
-            object: None,
-            message: format!(
-                "PID {pid} is a kernel thread: it has no user address space to describe"
-            ),
-        });
-    }
-    Ok(report)
+    Ok((report, empty))
 }
 
 /// What the residency scan gave: the runs of the whole address space (`None` when

@@ -1,5 +1,6 @@
 //! The whole machine (`elfmaps system`): every process that can be read, once, each
-//! through the per-process pipeline ([`super::analyze_with`]), with the mapped files
+//! through the per-process pipeline of `map` (`live::report_of`: smaps read on a second
+//! thread while it is parsed and its files opened), with the mapped files
 //! of all of them read once through one [`FileCache`].
 //!
 //! The scan streams: each process's report is handed to a sink as soon as it is built
@@ -15,29 +16,16 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use super::live::read_mappings;
-use super::{Error, analyze_with};
+use super::Error;
 use crate::input::smemcap::{self, Smemcap};
 use crate::input::snapshot::{SkippedEntry, SystemSnapshot};
+use crate::report::Report;
 pub use crate::report::scan::{Outcome, ProcessInfo, Reason, Scanned, Skipped, SkippedProcess};
-use crate::report::{Report, Warning};
-use crate::source::LiveSource;
 use crate::source::cache::FileCache;
 use crate::source::proc::{self, Facts, ProcError, Process};
-use crate::vocab::{Code, PageSize};
+use crate::vocab::PageSize;
 
-/// How the figures of each process are read.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Mode {
-    /// `/proc/PID/smaps`: every figure (rss, pss, clean and dirty, swap).
-    #[default]
-    Smaps,
-    /// `/proc/PID/maps` and one PAGEMAP_SCAN (`--rss-only`, `pipeline::rss`): the
-    /// same regions and labels, `rss` and `swap` exact, `pss` and the clean/dirty
-    /// figures null; smaps is never read.
-    RssOnly,
-}
+pub use super::live::Mode;
 
 /// Which processes a scan reads. Every condition given must hold; with none, every
 /// process but elfmaps itself.
@@ -613,47 +601,7 @@ pub fn process_report(
     mode: Mode,
     cache: Option<&FileCache>,
 ) -> Result<Report, Error> {
-    let pid = process.pid;
-    let page = proc::page_size();
-    let mut target = LiveSource(process);
-    let (mut report, empty) = match mode {
-        Mode::Smaps => {
-            let (mappings, source, _) = read_mappings(&target.0, false)?;
-            let empty = mappings.is_empty();
-            let report = analyze_with(mappings, source, page, Some(pid), &mut target, cache);
-            (report, empty)
-        }
-        Mode::RssOnly => {
-            let (mappings, scan, _) = super::rss::read(&mut target.0, page)?;
-            let empty = mappings.is_empty();
-            let mut src = super::rss::Scanned {
-                inner: &mut target,
-                runs: scan.runs,
-            };
-            let mut report = analyze_with(
-                mappings,
-                super::rss::SOURCE,
-                page,
-                Some(pid),
-                &mut src,
-                cache,
-            );
-            report.warnings.extend(scan.warnings);
-            (report, empty)
-        }
-    };
-    report.command = target.0.command();
-    if !target.0.alive() {
-        return Err(Error::Proc(ProcError::Exited(pid)));
-    }
-    if empty && target.0.is_kernel_thread() {
-        report.warnings.push(Warning::new(
-            Code::KernelThread,
-            None,
-            format!("PID {pid} is a kernel thread: it has no user address space to describe"),
-        ));
-    }
-    Ok(report)
+    super::live::report_of(process, mode, cache)
 }
 
 /// The PIDs of the processes called `name` (as pidof: comm, or the file name of the
@@ -725,7 +673,7 @@ mod tests {
         }
         assert_eq!((s.total(), s.missing()), (5, 3));
         let w = s.warning().unwrap();
-        assert_eq!(w.code, Code::ProcessSkipped);
+        assert_eq!(w.code, crate::vocab::Code::ProcessSkipped);
         assert!(
             w.message.starts_with("3 process(es) not read: 1 exited"),
             "{w:?}"
