@@ -239,16 +239,30 @@ struct Seen {
     last: usize,
 }
 
-/// Folds reports into a [`System`], one process at a time.
-#[derive(Debug, Default)]
+/// How many kinds there are: [`Kind::ALL`] in the order of the enum.
+const KINDS: usize = Kind::ALL.len();
+
+/// No row yet (in `Builder::row_of`).
+const NO_ROW: u32 = u32::MAX;
+
+/// Folds reports into a [`System`], one process at a time. Rows, objects and kinds
+/// are found by number (an object's number and a kind's place), not hashed: a large
+/// process has thousands of regions.
+#[derive(Debug)]
 pub struct Builder {
     /// Every identity met, numbered in order, with the smallest path seen for it.
     identities: Vec<(Identity, String)>,
     /// The numbers of the identities met, by inode.
     numbers: Fast<u64, Vec<u32>>,
-    rows: Fast<(Option<u32>, Kind), Acc>,
-    objects: Fast<u32, Acc>,
-    kinds: Fast<Kind, Acc>,
+    /// The rows (object number or none, kind), in the order met; found through
+    /// `row_of` (by object number, then kind) or `anon_rows` (by kind).
+    rows: Vec<((Option<u32>, Kind), Acc)>,
+    row_of: Vec<[u32; KINDS]>,
+    anon_rows: [u32; KINDS],
+    /// Each object's totals, by object number.
+    objects: Vec<Option<Acc>>,
+    /// Each kind's totals, by kind (`Kind as usize`).
+    kinds: [Option<Acc>; KINDS],
     processes: Vec<ProcessRow>,
     uses: Option<Fast<(usize, u32), Acc>>,
     comms: Vec<String>,
@@ -259,10 +273,31 @@ pub struct Builder {
     split: Option<bool>,
 }
 
+impl Default for Builder {
+    fn default() -> Builder {
+        Builder::new()
+    }
+}
+
 impl Builder {
     /// An empty machine.
     pub fn new() -> Builder {
-        Builder::default()
+        Builder {
+            identities: Vec::new(),
+            numbers: Fast::default(),
+            rows: Vec::new(),
+            row_of: Vec::new(),
+            anon_rows: [NO_ROW; KINDS],
+            objects: Vec::new(),
+            kinds: [const { None }; KINDS],
+            processes: Vec::new(),
+            uses: None,
+            comms: Vec::new(),
+            warnings: Vec::new(),
+            warning_index: HashMap::new(),
+            totals: None,
+            split: None,
+        }
     }
 
     /// Also keeps each process's share of each object (for `--object`).
@@ -309,20 +344,28 @@ impl Builder {
                 }
             })
             .collect();
+        if self.row_of.len() < self.identities.len() {
+            self.row_of.resize(self.identities.len(), [NO_ROW; KINDS]);
+            self.objects.resize_with(self.identities.len(), || None);
+        }
         for r in &report.regions {
             let id = r.instance.and_then(|i| numbers.get(i).copied());
-            self.rows
-                .entry((id, r.kind))
-                .or_insert_with(Acc::new)
-                .add(pi, &r.figures);
-            self.kinds
-                .entry(r.kind)
-                .or_insert_with(Acc::new)
+            let k = r.kind as usize;
+            let slot = match id {
+                Some(n) => &mut self.row_of[n as usize][k],
+                None => &mut self.anon_rows[k],
+            };
+            if *slot == NO_ROW {
+                *slot = self.rows.len() as u32;
+                self.rows.push(((id, r.kind), Acc::new()));
+            }
+            self.rows[*slot as usize].1.add(pi, &r.figures);
+            self.kinds[k]
+                .get_or_insert_with(Acc::new)
                 .add(pi, &r.figures);
             if let Some(id) = id {
-                self.objects
-                    .entry(id)
-                    .or_insert_with(Acc::new)
+                self.objects[id as usize]
+                    .get_or_insert_with(Acc::new)
                     .add(pi, &r.figures);
                 if let Some(uses) = &mut self.uses {
                     uses.entry((pi, id))
@@ -413,13 +456,16 @@ impl Builder {
         let (ranks, mut objects): (Vec<u32>, Vec<Row>) = self
             .objects
             .into_iter()
+            .enumerate()
+            .filter_map(|(id, acc)| Some((id as u32, acc?)))
             .map(|(id, acc)| (rank_of(Some(id)), row(Some(id), None, acc)))
             .unzip();
         sort_ranked(&mut objects, &ranks);
         let mut kinds: Vec<Row> = self
             .kinds
             .into_iter()
-            .map(|(kind, acc)| row(None, Some(kind), acc))
+            .zip(Kind::ALL)
+            .filter_map(|(acc, kind)| Some(row(None, Some(kind), acc?)))
             .collect();
         sort_rows(&mut kinds, Sort::Pss);
         let mut uses: Vec<Use> = self
@@ -705,6 +751,13 @@ impl System {
 mod tests {
     use super::*;
     use crate::vocab::PageSize;
+
+    #[test]
+    fn kinds_are_numbered_as_listed() {
+        for (i, k) in Kind::ALL.into_iter().enumerate() {
+            assert_eq!(k as usize, i, "{k:?}");
+        }
+    }
 
     #[test]
     fn permutes_by_cycles_and_sorts_as_a_stable_sort() {
