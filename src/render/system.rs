@@ -335,9 +335,9 @@ mod tests {
     #[test]
     fn json_as_serde_writes_it() {
         let row = |object: Option<&str>, kind: Option<Kind>| Row {
-            object: object.map(str::to_string),
-            build_id: object.map(|_| "ab01".to_string()),
-            dev: object.map(|_| "fe:00".to_string()),
+            object: object.map(Into::into),
+            build_id: object.map(|_| "ab01".into()),
+            dev: object.map(|_| "fe:00".into()),
             inode: object.map(|_| 12),
             kind,
             processes: 3,

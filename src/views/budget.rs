@@ -188,7 +188,7 @@ pub fn measure_report(report: &Report) -> Vec<Measured> {
         .chain(&s.objects)
         .filter_map(|r| {
             Some(Measured {
-                object: r.object.clone()?,
+                object: r.object.as_deref()?.to_string(),
                 kind: r.kind,
                 figures: r.figures.clone(),
             })
@@ -206,7 +206,7 @@ pub fn measure_system(system: &crate::views::system::System) -> Vec<Measured> {
         .chain(&system.objects)
         .filter_map(|r| {
             Some(Measured {
-                object: r.object.clone()?,
+                object: r.object.as_deref()?.to_string(),
                 kind: r.kind,
                 figures: r.figures.clone(),
             })

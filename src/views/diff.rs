@@ -185,7 +185,8 @@ impl Side {
                 }
                 for o in &sys.objects {
                     if let (Some(path), Some(id)) = (&o.object, &o.build_id) {
-                        s.build_ids.insert(file_name(path).to_string(), id.clone());
+                        s.build_ids
+                            .insert(file_name(path).to_string(), id.to_string());
                     }
                 }
             }

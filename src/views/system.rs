@@ -16,6 +16,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -33,9 +34,9 @@ pub const KIND: &str = "system";
 /// The identity of an object's file: device, inode and build ID.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 struct Identity {
-    dev: String,
+    dev: Arc<str>,
     inode: u64,
-    build_id: Option<String>,
+    build_id: Option<Arc<str>>,
 }
 
 /// A map keyed by small numbers and kinds that this module makes itself (no key comes
@@ -81,12 +82,13 @@ impl Hasher for FoldHasher {
 #[non_exhaustive]
 pub struct Row {
     /// The object's path (the smallest of the paths it was mapped by); null for memory
-    /// of no object and in rows per kind.
-    pub object: Option<String>,
+    /// of no object and in rows per kind. (The strings of a row are shared with the
+    /// other rows of its object: a machine has thousands of rows.)
+    pub object: Option<Arc<str>>,
     /// The object's GNU build ID in hex, when it has one.
-    pub build_id: Option<String>,
+    pub build_id: Option<Arc<str>>,
     /// Device of the object's file, `major:minor` in hex as maps prints it.
-    pub dev: Option<String>,
+    pub dev: Option<Arc<str>>,
     /// Inode of the object's file.
     pub inode: Option<u64>,
     /// The kind; null in a per-object total.
@@ -251,7 +253,7 @@ const NO_ROW: u32 = u32::MAX;
 #[derive(Debug)]
 pub struct Builder {
     /// Every identity met, numbered in order, with the smallest path seen for it.
-    identities: Vec<(Identity, String)>,
+    identities: Vec<(Identity, Arc<str>)>,
     /// The numbers of the identities met, by inode.
     numbers: Fast<u64, Vec<u32>>,
     /// The rows (object number or none, kind), in the order met; found through
@@ -316,7 +318,9 @@ impl Builder {
             .map(|o| {
                 // Found by inode, then compared in place: no key is built (nor its
                 // strings copied) for an identity already met.
-                let same = |(i, _): &(Identity, String)| i.dev == o.dev && i.build_id == o.build_id;
+                let same = |(i, _): &(Identity, Arc<str>)| {
+                    *i.dev == *o.dev && i.build_id.as_deref() == o.build_id.as_deref()
+                };
                 let known = self.numbers.get(&o.inode).and_then(|ns| {
                     ns.iter()
                         .copied()
@@ -325,8 +329,8 @@ impl Builder {
                 match known {
                     Some(n) => {
                         let path = &mut self.identities[n as usize].1;
-                        if o.path < *path {
-                            path.clone_from(&o.path);
+                        if *o.path < **path {
+                            *path = Arc::from(o.path.as_str());
                         }
                         n
                     }
@@ -334,11 +338,11 @@ impl Builder {
                         let n = self.identities.len() as u32;
                         self.numbers.entry(o.inode).or_default().push(n);
                         let id = Identity {
-                            dev: o.dev.clone(),
+                            dev: Arc::from(o.dev.as_str()),
                             inode: o.inode,
-                            build_id: o.build_id.clone(),
+                            build_id: o.build_id.as_deref().map(Arc::from),
                         };
-                        self.identities.push((id, o.path.clone()));
+                        self.identities.push((id, Arc::from(o.path.as_str())));
                         n
                     }
                 }
@@ -477,9 +481,9 @@ impl Builder {
                 Use {
                     pid: self.processes[pi].pid,
                     comm: self.comms[pi].clone(),
-                    object: path.clone(),
-                    build_id: id.build_id.clone(),
-                    dev: id.dev.clone(),
+                    object: path.to_string(),
+                    build_id: id.build_id.as_deref().map(str::to_string),
+                    dev: id.dev.to_string(),
                     inode: id.inode,
                     regions: acc.regions,
                     figures: acc.figures,
@@ -665,9 +669,9 @@ pub fn object_users<'a>(
                 .uses
                 .iter()
                 .filter(|u| {
-                    Some(&u.dev) == o.dev.as_ref()
+                    Some(u.dev.as_str()) == o.dev.as_deref()
                         && Some(u.inode) == o.inode
-                        && u.build_id == o.build_id
+                        && u.build_id.as_deref() == o.build_id.as_deref()
                 })
                 .collect();
             users.sort_by(|a, b| {
@@ -765,7 +769,7 @@ mod tests {
         permute(&mut items, vec![3, 0, 1, 2, 6, 5, 4]);
         assert_eq!(items, [3, 0, 1, 2, 6, 5, 4]);
         let row = |object: Option<&str>, kind, pss, inode| Row {
-            object: object.map(str::to_string),
+            object: object.map(Arc::from),
             build_id: None,
             dev: None,
             inode,
