@@ -43,7 +43,10 @@ pub(super) fn report(
         let early = std::thread::Builder::new()
             .spawn_scoped(s, move || process.scan_runs(0, EARLY_END))
             .ok();
-        let read = read_and_open(target, true, cache, 1);
+        // A scan of the machine (with a cache) reads processes on several threads
+        // already, and most of its files are cache hits: no helper there.
+        let helpers = if cache.is_some() { 0 } else { 1 };
+        let read = read_and_open(target, true, cache, helpers);
         let early = early.map(|e| {
             e.join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
