@@ -15,7 +15,7 @@ use crate::vocab::Code;
 ///
 /// The kernel's printing of smaps is most of the time `map` takes, so smaps is read on
 /// a second thread while this one parses what has arrived and opens the files it names
-/// (see [`read_and_open`]).
+/// (see `read_and_open`).
 pub fn live(pid: u32) -> Result<Report, Error> {
     report_of(Process::new(pid)?, Mode::Smaps, None)
 }

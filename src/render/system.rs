@@ -260,7 +260,7 @@ pub fn users<W: Write>(
 }
 
 /// Writes `s` as [`crate::render::json()`] writes it (serde's compact JSON and a
-/// newline), byte for byte, by the hand-written writer of [`super::json::system`].
+/// newline), byte for byte, by the hand-written writer of `render::json::system`.
 pub fn json<W: Write>(s: &System, out: &mut W) -> io::Result<()> {
     super::json::system(s, out)
 }
