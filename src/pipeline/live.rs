@@ -90,7 +90,6 @@ pub(super) fn read_and_open(
     cache: Option<&FileCache>,
     helpers: usize,
 ) -> Result<(Vec<Mapping>, &'static str, Files), Error> {
-    const ATTEMPTS: usize = 8;
     let process = &target.0;
     let source: &dyn Source = target;
     let mut attempt = 1;
@@ -224,22 +223,41 @@ pub(super) fn read_and_open(
                 let files = opener.finish(&mappings, source, cache);
                 return Ok((mappings, source_name, files));
             }
-            Err(err) if err.what == maps::OUT_OF_ORDER && attempt < ATTEMPTS => attempt += 1,
-            Err(mut err) => {
-                if err.what == maps::OUT_OF_ORDER {
-                    err.what = maps::UNSTABLE;
-                }
-                return Err(Error::Parse {
-                    source: format!(
-                        "/proc/{}/{}",
-                        process.pid,
-                        if plain { "maps" } else { "smaps" }
-                    ),
-                    err,
-                });
-            }
+            Err(err) => again(
+                err,
+                &mut attempt,
+                process,
+                if plain { "maps" } else { "smaps" },
+            )?,
         }
     }
+}
+
+/// Reads of smaps (or maps) made before a live process is given up as changing its
+/// maps all the time.
+const ATTEMPTS: usize = 8;
+
+/// The one rule for a read that did not parse: a read that came out overlapping (the
+/// process changed its maps between two reads of the file) is read again, up to
+/// [`ATTEMPTS`] times in all (`Ok`: read again); anything else, or the last attempt,
+/// is the error, naming `/proc/PID/<file>`.
+fn again(
+    mut err: maps::ParseError,
+    attempt: &mut usize,
+    process: &Process,
+    file: &str,
+) -> Result<(), Error> {
+    if err.what == maps::OUT_OF_ORDER && *attempt < ATTEMPTS {
+        *attempt += 1;
+        return Ok(());
+    }
+    if err.what == maps::OUT_OF_ORDER {
+        err.what = maps::UNSTABLE;
+    }
+    Err(Error::Parse {
+        source: format!("/proc/{}/{file}", process.pid),
+        err,
+    })
 }
 
 /// A lock whose holder cannot have left anything half done (a receiver).
@@ -255,7 +273,6 @@ pub(super) fn read_mappings(
     process: &Process,
     keep_text: bool,
 ) -> Result<(Vec<Mapping>, &'static str, Vec<u8>), Error> {
-    const ATTEMPTS: usize = 8;
     let mut attempt = 1;
     loop {
         let mut parser = maps::Parser::default();
@@ -268,16 +285,7 @@ pub(super) fn read_mappings(
         })?;
         match read.and_then(|source| Ok((parser.finish()?, source))) {
             Ok((mappings, source)) => return Ok((mappings, source, text)),
-            Err(err) if err.what == maps::OUT_OF_ORDER && attempt < ATTEMPTS => attempt += 1,
-            Err(mut err) => {
-                if err.what == maps::OUT_OF_ORDER {
-                    err.what = maps::UNSTABLE;
-                }
-                return Err(Error::Parse {
-                    source: format!("/proc/{}/smaps", process.pid),
-                    err,
-                });
-            }
+            Err(err) => again(err, &mut attempt, process, "smaps")?,
         }
     }
 }
