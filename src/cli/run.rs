@@ -2,6 +2,15 @@
 //! exit code.
 
 use super::*;
+use elfmaps::vocab::names::ObjectGlob;
+
+/// The glob of `--object`, when given.
+fn object_glob(object: Option<&str>) -> Result<Option<ObjectGlob>, String> {
+    object
+        .map(ObjectGlob::new)
+        .transpose()
+        .map_err(|e| format!("--object: {e}"))
+}
 
 /// `elfmaps sections --union`: per section of the selected objects, the union over
 /// the selected processes of its resident pages, beside their sum.
@@ -15,15 +24,11 @@ pub(crate) fn run_sections_union(
         Ok(s) => s,
         Err(e) => return Ok(error(&e)),
     };
-    let glob = match object.as_deref().map(glob::Pattern::new).transpose() {
+    let glob = match object_glob(object.as_deref()) {
         Ok(g) => g,
-        Err(e) => return Ok(error(&format!("--object: {e}"))),
+        Err(e) => return Ok(error(&e)),
     };
-    let slash = object.as_deref().is_some_and(|o| o.contains('/'));
-    let wanted = |path: &str| {
-        glob.as_ref()
-            .is_none_or(|g| elfmaps::views::sections::object_matches(g, slash, path))
-    };
+    let wanted = |path: &str| glob.as_ref().is_none_or(|g| g.matches(path));
     let select = elfmaps::pipeline::Select {
         object: &wanted,
         pages_of: None,
@@ -62,15 +67,11 @@ pub(crate) fn run_sections(
     json: bool,
     color: bool,
 ) -> io::Result<Exit> {
-    let glob = match object.as_deref().map(glob::Pattern::new).transpose() {
+    let glob = match object_glob(object.as_deref()) {
         Ok(g) => g,
-        Err(e) => return Ok(error(&format!("--object: {e}"))),
+        Err(e) => return Ok(error(&e)),
     };
-    let slash = object.as_deref().is_some_and(|o| o.contains('/'));
-    let wanted = |path: &str| {
-        glob.as_ref()
-            .is_none_or(|g| elfmaps::views::sections::object_matches(g, slash, path))
-    };
+    let wanted = |path: &str| glob.as_ref().is_none_or(|g| g.matches(path));
     let select = elfmaps::pipeline::Select {
         object: &wanted,
         pages_of: pages.as_deref(),
@@ -502,7 +503,7 @@ pub(crate) fn run_map_many(pids: &[Resolved], json: bool, color: bool) -> io::Re
 /// print. Exit 0 (with a warning when processes were skipped), 2 when no process
 /// could be read.
 pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
-    use elfmaps::views::system::{ObjectGlob, Sort, object_users, sort_processes, sort_rows};
+    use elfmaps::views::system::{Sort, object_users, sort_processes, sort_rows};
     let selection = match a.select.selection() {
         Ok(s) => s,
         Err(e) => return Ok(error(&e)),

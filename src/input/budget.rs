@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::vocab::names::file_name;
+use crate::vocab::names::ObjectGlob;
 use crate::vocab::{Figures, Kind};
 
 /// A measure a rule can limit.
@@ -55,9 +55,7 @@ pub struct Rule {
     pub line: usize,
     /// The glob as written.
     pub object: String,
-    pattern: glob::Pattern,
-    /// The glob has a `/`: it matches the full path, else the file name.
-    full_path: bool,
+    pattern: ObjectGlob,
     /// The kind the rule limits; `None` for the whole object.
     pub kind: Option<Kind>,
     /// The limits, in bytes, in the order the file's keys are listed in docs/budgets.md.
@@ -68,12 +66,7 @@ impl Rule {
     /// Whether the rule's glob matches the object at `path` (a maps path; the
     /// kernel's ` (deleted)` suffix is ignored).
     pub fn matches(&self, path: &str) -> bool {
-        if self.full_path {
-            self.pattern
-                .matches(path.strip_suffix(" (deleted)").unwrap_or(path))
-        } else {
-            self.pattern.matches(file_name(path))
-        }
+        self.pattern.matches(path)
     }
 }
 
@@ -236,8 +229,7 @@ pub fn parse(text: &str) -> Result<Vec<Rule>, BudgetError> {
             message,
         };
         let object = r.object.get_ref().clone();
-        let pattern = glob::Pattern::new(&object)
-            .map_err(|e| err(r.object.span(), format!("bad glob {object:?}: {e}")))?;
+        let pattern = ObjectGlob::new(&object).map_err(|e| err(r.object.span(), e))?;
         let kind = match &r.kind {
             None => None,
             Some(k) => Some(
@@ -272,7 +264,6 @@ pub fn parse(text: &str) -> Result<Vec<Rule>, BudgetError> {
         }
         rules.push(Rule {
             line,
-            full_path: object.contains('/'),
             object,
             pattern,
             kind,

@@ -520,14 +520,3 @@ pub fn union(page_size: u64, runs: Vec<Sections>, mut warnings: Vec<Warning>) ->
         warnings,
     }
 }
-
-/// Whether `glob` selects the object at `path`: a glob on the file name, or on the
-/// whole path when it has a `/` (as budget rules match objects).
-pub fn object_matches(glob: &glob::Pattern, has_slash: bool, path: &str) -> bool {
-    let path = path.strip_suffix(" (deleted)").unwrap_or(path);
-    if has_slash {
-        glob.matches(path)
-    } else {
-        glob.matches(crate::vocab::names::file_name(path))
-    }
-}

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::report::Report;
 pub use crate::report::scan::{Outcome, ProcessInfo, Reason, Skipped, SkippedProcess};
-use crate::vocab::names::file_name;
+pub use crate::vocab::names::ObjectGlob;
 use crate::vocab::{Code, Figures, Kind, Warning};
 
 /// Bumped on any incompatible change of the JSON of [`System`].
@@ -623,34 +623,6 @@ pub fn sort_processes(rows: &mut [ProcessRow], sort: Sort) {
             .cmp(&sort.of(&a.figures))
             .then_with(|| a.pid.cmp(&b.pid))
     });
-}
-
-/// A glob on object paths, as budget files write them: on the file name, or on the
-/// whole path when it has a `/` (the kernel's ` (deleted)` suffix ignored).
-#[derive(Debug, Clone)]
-pub struct ObjectGlob {
-    pattern: glob::Pattern,
-    full_path: bool,
-}
-
-impl ObjectGlob {
-    /// Parses `glob`.
-    pub fn new(glob: &str) -> Result<ObjectGlob, String> {
-        Ok(ObjectGlob {
-            pattern: glob::Pattern::new(glob).map_err(|e| format!("bad glob {glob:?}: {e}"))?,
-            full_path: glob.contains('/'),
-        })
-    }
-
-    /// Whether the object at `path` matches.
-    pub fn matches(&self, path: &str) -> bool {
-        if self.full_path {
-            self.pattern
-                .matches(path.strip_suffix(" (deleted)").unwrap_or(path))
-        } else {
-            self.pattern.matches(file_name(path))
-        }
-    }
 }
 
 /// The objects that match `glob` (their totals across processes, largest first by

@@ -28,6 +28,35 @@ pub fn lossy(name: &[u8]) -> (String, Option<Vec<u8>>) {
     }
 }
 
+/// A glob on object paths, as budget files, `system --object` and `sections --object`
+/// write it: on the file name, or on the whole path when it has a `/` (the kernel's
+/// ` (deleted)` suffix ignored either way).
+#[derive(Debug, Clone)]
+pub struct ObjectGlob {
+    pattern: glob::Pattern,
+    full_path: bool,
+}
+
+impl ObjectGlob {
+    /// Parses `glob`; the error says which glob and what is wrong with it.
+    pub fn new(glob: &str) -> Result<ObjectGlob, String> {
+        Ok(ObjectGlob {
+            pattern: glob::Pattern::new(glob).map_err(|e| format!("bad glob {glob:?}: {e}"))?,
+            full_path: glob.contains('/'),
+        })
+    }
+
+    /// Whether the object at `path` (a maps path) matches.
+    pub fn matches(&self, path: &str) -> bool {
+        if self.full_path {
+            self.pattern
+                .matches(path.strip_suffix(" (deleted)").unwrap_or(path))
+        } else {
+            self.pattern.matches(file_name(path))
+        }
+    }
+}
+
 /// The name an object is matched by across reports: the last path component, with
 /// the kernel's ` (deleted)` suffix removed.
 pub fn file_name(path: &str) -> &str {
