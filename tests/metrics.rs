@@ -103,20 +103,7 @@ fn promtool_check(text: &str) -> Result<String, String> {
 /// The test library and a program that maps it, built in `dir`; the program copied
 /// under the name `comm` so that its processes are a group of their own.
 fn programs(dir: &Path, comm: &str) -> Option<(PathBuf, PathBuf)> {
-    let lib = dir.join("libshared.so");
-    build::build(
-        "cc",
-        &["-O0", "-g0", "-fPIC", "-shared"],
-        &lib,
-        &[build::testdata("system/libshared.c")],
-    )?;
-    let mapper = build::build_linked(
-        "cc",
-        &["-O0", "-g0"],
-        &dir.join("mapper"),
-        &[build::testdata("system/mapper.c")],
-        &["-ldl"],
-    )?;
+    let (mapper, lib) = build::shared_library_and_mapper(dir)?;
     let named = dir.join(comm);
     fs::copy(&mapper, &named).unwrap();
     Some((named, lib))

@@ -29,20 +29,7 @@ struct Programs {
 }
 
 fn programs(dir: &Path) -> Option<Programs> {
-    let lib = dir.join("libshared.so");
-    build::build(
-        "cc",
-        &["-O0", "-g0", "-fPIC", "-shared"],
-        &lib,
-        &[build::testdata("system/libshared.c")],
-    )?;
-    let mapper = build::build_linked(
-        "cc",
-        &["-O0", "-g0"],
-        &dir.join("mapper"),
-        &[build::testdata("system/mapper.c")],
-        &["-ldl"],
-    )?;
+    let (mapper, lib) = build::shared_library_and_mapper(dir)?;
     let other = dir.join("othermapper");
     fs::copy(&mapper, &other).unwrap();
     Some(Programs { mapper, other, lib })

@@ -251,3 +251,23 @@ fn run_all(cmds: Vec<Command>) {
         );
     }
 }
+
+/// testdata/system: `libshared.so` and `mapper`, a program that maps it (built in
+/// `dir`), for the tests of many processes (`system`, `metrics`): `(mapper, lib)`.
+pub fn shared_library_and_mapper(dir: &Path) -> Option<(PathBuf, PathBuf)> {
+    let lib = dir.join("libshared.so");
+    build(
+        "cc",
+        &["-O0", "-g0", "-fPIC", "-shared"],
+        &lib,
+        &[testdata("system/libshared.c")],
+    )?;
+    let mapper = build_linked(
+        "cc",
+        &["-O0", "-g0"],
+        &dir.join("mapper"),
+        &[testdata("system/mapper.c")],
+        &["-ldl"],
+    )?;
+    Some((mapper, lib))
+}
