@@ -111,11 +111,7 @@ fn programs(dir: &Path, comm: &str) -> Option<(PathBuf, PathBuf)> {
 
 /// Starts `exe LIB` and waits for its READY.
 fn start(exe: &Path, lib: &Path) -> Running {
-    let mut c = Command::new(exe);
-    c.arg(lib).stdin(Stdio::piped()).stdout(Stdio::piped());
-    let mut r = Running::spawn(&mut c);
-    r.lines_until("READY");
-    r
+    Running::ready(Command::new(exe).arg(lib))
 }
 
 /// A field of `/proc/PID/smaps_rollup` in bytes (its `kB` figure times 1024).

@@ -37,11 +37,7 @@ fn programs(dir: &Path) -> Option<Programs> {
 
 /// Starts `exe LIB` and waits for its READY.
 fn start(exe: &Path, lib: &Path) -> Running {
-    let mut c = Command::new(exe);
-    c.arg(lib).stdin(Stdio::piped()).stdout(Stdio::piped());
-    let mut r = Running::spawn(&mut c);
-    r.lines_until("READY");
-    r
+    Running::ready(Command::new(exe).arg(lib))
 }
 
 /// The text lines (`r-xp`) of `lib` in the maps of `pid`: (start, end).
@@ -383,12 +379,7 @@ fn processes_exit_during_the_scan() {
     let Some(exe) = build::build_testdata(dir.path(), "system/forker.c", &["-O0"]) else {
         return;
     };
-    let mut forker = Running::spawn(
-        Command::new(&exe)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped()),
-    );
-    forker.lines_until("READY");
+    let forker = Running::ready(&mut Command::new(&exe));
     let mut exited = 0;
     for _ in 0..5 {
         let o = cli::elfmaps(["system", "--json", "--verbose"]);
@@ -830,12 +821,7 @@ fn system_snapshots_record_residency() {
     let Some(exe) = build::build_testdata(dir.path(), "system/cow.c", &["-O0"]) else {
         return;
     };
-    let mut cow = Running::spawn(
-        Command::new(&exe)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped()),
-    );
-    cow.lines_until("READY");
+    let mut cow = Running::ready(&mut Command::new(&exe));
     let pid = cow.pid().to_string();
     let live = json_ok(["map", "--json", &pid]);
     let snap = dir.path().join("m.snap");

@@ -2,7 +2,7 @@
 //! complete, reads its report lines, and kills and reaps it when dropped.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdin, Command, ExitStatus};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,14 @@ impl Running {
     /// `sleep 60`, settled: its libraries are loaded and it waits in the kernel.
     pub fn sleep() -> Running {
         Running::start(Command::new("sleep").arg("60"))
+    }
+
+    /// Spawns `cmd` with its standard input and output piped (a test program of
+    /// testdata/ waits until its input closes) and waits for its `READY` line.
+    pub fn ready(cmd: &mut Command) -> Running {
+        let mut r = Running::spawn(cmd.stdin(Stdio::piped()).stdout(Stdio::piped()));
+        r.lines_until("READY");
+        r
     }
 
     /// Spawns `cmd` without waiting for anything: for tests of races with exec and exit.
