@@ -2,9 +2,17 @@
 //!
 //! For a mapping (start S, offset O) and a PT_LOAD p with
 //! `pagedown(p.offset) <= O < p.offset + p.filesz`, `bias = S - (O + p.vaddr - p.offset)`
-//! is a candidate; ET_EXEC only ever has bias 0. The candidate that most mappings (then
-//! most bytes) agree on wins and claims the file's mappings inside its span; the rest
-//! vote again and form further instances (the same file mapped twice).
+//! is a candidate; ET_EXEC only ever has bias 0. Candidates with the loader's anchor
+//! come first (a line that maps the lowest PT_LOAD's first page at its page-rounded
+//! offset: every loader maps it so, [`maps_anchor`]), then the candidate that most
+//! mappings (then most bytes) agree on; each claims the file's mappings inside its
+//! span, and the rest vote again and form further instances (the same file loaded
+//! twice, or mapped as data).
+//!
+//! After the evidence checks, [`separate_data`] keeps as instances only the loaded
+//! images: a group of lines without the loader's signature is the file mapped as data
+//! (docs/labelling.md §1). Its lines leave their instance: they claim no anonymous
+//! memory and never make a loaded copy of the same file `unknown`.
 //!
 //! The work is bounded by the input, not by what hostile headers claim
 //! (docs/labelling.md §6): the PT_LOADs that cover a line's offset are found in
@@ -219,6 +227,8 @@ impl<'a> Claim<'a> {
 /// in [`Votes::pairs`].
 struct Candidate {
     bias: u64,
+    /// One of its voters maps the lowest PT_LOAD's first page ([`maps_anchor`]).
+    anchored: bool,
     lines: usize,
     bytes: u64,
     voters: std::ops::Range<usize>,
@@ -245,8 +255,9 @@ impl<'a> Votes<'a> {
         &self.pairs[c.voters.clone()]
     }
 
-    /// Counts the candidate biases of the maps lines `ms` of one file, best first: most
-    /// lines, then most bytes, then the lowest bias. Err: the maps line (1-based) whose
+    /// Counts the candidate biases of the maps lines `ms` of one file, best first:
+    /// anchored ([`maps_anchor`]), then most lines, then most bytes, then the lowest
+    /// bias. Err: the maps line (1-based) whose
     /// offset more than [`MAX_LOADS_PER_OFFSET`] PT_LOADs cover.
     fn count(
         &mut self,
@@ -258,6 +269,7 @@ impl<'a> Votes<'a> {
         self.pairs.clear();
         self.candidates.clear();
         self.covering.reset(info, page);
+        let lowest = lowest_load(info);
         for &i in ms {
             let m = &mappings[i];
             self.loads.clear();
@@ -277,8 +289,14 @@ impl<'a> Votes<'a> {
                 .iter()
                 .map(|&(_, i)| mappings[i].size())
                 .sum();
+            let anchored = lowest.is_some_and(|low| {
+                self.pairs[voters.clone()]
+                    .iter()
+                    .any(|&(_, i)| maps_anchor(&mappings[i], bias, low, page))
+            });
             self.candidates.push(Candidate {
                 bias,
+                anchored,
                 lines: run,
                 bytes,
                 voters,
@@ -286,8 +304,8 @@ impl<'a> Votes<'a> {
             from += run;
         }
         self.candidates.sort_unstable_by(|a, b| {
-            (b.lines, b.bytes)
-                .cmp(&(a.lines, a.bytes))
+            (b.anchored, b.lines, b.bytes)
+                .cmp(&(a.anchored, a.lines, a.bytes))
                 .then(a.bias.cmp(&b.bias))
         });
         Ok(())
@@ -398,4 +416,150 @@ impl<'a> Covering<'a> {
         self.find(2 * node, lo, mid, k, offset, out)
             && self.find(2 * node + 1, mid, hi, k, offset, out)
     }
+}
+
+/// The PT_LOAD with the lowest `p_vaddr`: loaders map it first, at the start of the
+/// span.
+fn lowest_load(info: &ElfInfo) -> Option<&Phdr> {
+    info.loads().min_by_key(|p| p.vaddr)
+}
+
+/// Whether `m` maps the first page of the lowest PT_LOAD `lowest` of an object loaded
+/// at `bias` at the file offset a loader puts there: the page
+/// `pagedown(bias + p_vaddr)` at offset `pagedown(p_offset)` (for a PT_LOAD whose
+/// `p_vaddr` and `p_offset` agree modulo the page). glibc, musl, bionic and the kernel
+/// all map it so, first; a program that maps a few pages of an ELF file for reading,
+/// or copies its code elsewhere, does not.
+pub(crate) fn maps_anchor(m: &Mapping, bias: u64, lowest: &Phdr, page: PageSize) -> bool {
+    let a = page.down(bias.wrapping_add(lowest.vaddr));
+    let want = a
+        .wrapping_sub(bias)
+        .wrapping_sub(lowest.vaddr)
+        .wrapping_add(lowest.offset);
+    m.start <= a && a < m.end && m.offset.wrapping_add(a - m.start) == want
+}
+
+/// Keeps as instances only the loaded images of each file and returns the others to
+/// no instance: their lines are the file mapped as data, `mapped_file`
+/// (docs/labelling.md §1). Runs after the evidence checks, whose `notes` it keeps in
+/// step with the instances (renumbered).
+///
+/// An instance is a loaded image when it has the loader's signature: a line maps its
+/// anchor ([`maps_anchor`]), its lines lie inside its span, and the checks found
+/// neither a problem nor a note. The others are data when
+/// - no line maps its anchor (a few pages of the file, at any offset: libbacktrace,
+///   symbolizers; code a program copied elsewhere, as node does with its builtins);
+/// - or another instance of the same file is a loaded image (the file fits the maps,
+///   so what does not fit is not the loader's doing);
+/// - or it is one line, and the file is proven to be the mapped one (`exact`) or the
+///   line maps exactly the whole file from offset 0 (a Rust program's backtrace maps
+///   its executable so, and libc's separate `.debug` file). A loader maps an object
+///   of several segments in several lines.
+///
+/// Otherwise it stays an instance with its problem (the file read is not the mapped
+/// one: `unknown`), and then every instance of its file stays, as today, so that a
+/// wrong file never passes for data.
+pub(crate) fn separate_data(
+    mappings: &[Mapping],
+    files: &Files,
+    page: PageSize,
+    grouping: &mut Grouping,
+    notes: &mut Vec<(usize, Problem)>,
+) {
+    let Grouping {
+        instances,
+        owner,
+        file_of,
+        ..
+    } = grouping;
+    let n = instances.len();
+    // Per instance: lines, anchored, every line inside the span, its one line maps
+    // the whole file.
+    let mut lines = vec![0usize; n];
+    let mut anchored = vec![false; n];
+    let mut inside = vec![true; n];
+    let mut whole = vec![false; n];
+    let lowest: Vec<Option<Phdr>> = instances
+        .iter()
+        .map(|i| lowest_load(&i.info).cloned())
+        .collect();
+    for (mi, o) in owner.iter().enumerate() {
+        let Some(i) = *o else { continue };
+        let (m, inst) = (&mappings[mi], &instances[i]);
+        lines[i] += 1;
+        anchored[i] |= lowest[i]
+            .as_ref()
+            .is_some_and(|low| maps_anchor(m, inst.bias, low, page));
+        inside[i] &= inst.span_start <= m.start && m.end <= inst.span_end;
+        let size = match files.facts[file_of[i]] {
+            Some(FileFacts::Elf { size, .. }) => *size,
+            _ => u64::MAX,
+        };
+        // Exactly: the first line of a bigger file's image may cover all of a
+        // small file read in its place (a wrong file, not data).
+        whole[i] = m.offset == 0 && page.up(size) == Some(m.size());
+    }
+    let mut noted = vec![false; n];
+    for (i, _) in notes.iter() {
+        noted[*i] = true;
+    }
+    let loaded: Vec<bool> = (0..n)
+        .map(|i| anchored[i] && inside[i] && !noted[i] && instances[i].problem.is_none())
+        .collect();
+    let mut file_loaded = vec![false; files.len()];
+    for i in (0..n).filter(|&i| loaded[i]) {
+        file_loaded[file_of[i]] = true;
+    }
+    let mut data: Vec<bool> = (0..n)
+        .map(|i| {
+            let exact = matches!(
+                files.facts[file_of[i]],
+                Some(FileFacts::Elf { exact: true, .. })
+            );
+            !loaded[i]
+                && (!anchored[i]
+                    || file_loaded[file_of[i]]
+                    || (lines[i] == 1 && (exact || whole[i])))
+        })
+        .collect();
+    // A file with an instance that stays for its problem keeps them all.
+    let mut wrong_file = vec![false; files.len()];
+    for i in (0..n).filter(|&i| !data[i] && instances[i].problem.is_some()) {
+        wrong_file[file_of[i]] = true;
+    }
+    for i in 0..n {
+        data[i] &= !wrong_file[file_of[i]];
+    }
+    if !data.contains(&true) {
+        return;
+    }
+    // Renumbered: instance i becomes `new[i]`, none when it was data.
+    let mut new = vec![None; n];
+    let mut next = 0;
+    for i in 0..n {
+        if !data[i] {
+            new[i] = Some(next);
+            next += 1;
+        }
+    }
+    for o in owner.iter_mut() {
+        *o = o.and_then(|i| new[i]);
+    }
+    notes.retain_mut(|(i, _)| match new[*i] {
+        Some(k) => {
+            *i = k;
+            true
+        }
+        None => false,
+    });
+    let mut k = 0;
+    instances.retain(|_| {
+        k += 1;
+        !data[k - 1]
+    });
+    let mut k = 0;
+    file_of.retain(|_| {
+        k += 1;
+        !data[k - 1]
+    });
 }

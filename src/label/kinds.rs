@@ -59,6 +59,9 @@ pub(crate) fn base_kind(
             Some(FileFacts::Device) => Kind::Device,
             _ if is_shm_name(path, *deleted) => Kind::Shm,
             Some(FileFacts::Unreadable) | None => Kind::Unknown,
+            // An ELF file's bytes that no loaded image holds: mapped as data
+            // (docs/labelling.md §1).
+            Some(FileFacts::Elf { .. }) => Kind::MappedFile,
             Some(_) => Kind::File,
         },
     }

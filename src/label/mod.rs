@@ -14,7 +14,10 @@
 //!    absolute addresses) is computed from program headers alone.
 //! 3. `consistency.rs`: the maps lines of each instance must be what the loader maps
 //!    for those program headers; if not (wrong file, wrong build, bias conflict), the
-//!    instance gets a problem and its lines are `unknown`: never a wrong label.
+//!    instance gets a problem and its lines are `unknown`: never a wrong label. Then
+//!    `instances.rs` keeps only the instances with the loader's signature: the
+//!    others are the file mapped as data (`mapped_file`), unless the file itself is
+//!    wrong.
 //! 4. `regions.rs`: every maps line is cut into parts: a file-backed line takes labels
 //!    from its own instance, anonymous memory from any instance whose span it
 //!    overlaps; thread stack guards are marked last.
@@ -238,17 +241,33 @@ pub fn attribute(
     hints: &Hints,
 ) -> Attribution {
     let files = files::Files::new(mappings, facts);
+    let mut grouping = instances::group(mappings, &files, page);
+    let mut notes = consistency::check_instances(
+        mappings,
+        &grouping.owner,
+        &mut grouping.instances,
+        &grouping.file_of,
+        &files,
+        page,
+    );
+    // Files none of whose lines any candidate instance explains; before the lines
+    // mapped as data leave their instances (they are explained).
+    let mut unlabelled = consistency::unexplained(
+        mappings,
+        &files,
+        &grouping.owner,
+        &grouping.file_of,
+        &grouping.limited,
+    );
+    instances::separate_data(mappings, &files, page, &mut grouping, &mut notes);
     let instances::Grouping {
         mut instances,
         owner,
         file_of,
         limited,
-    } = instances::group(mappings, &files, page);
-    let mut notes =
-        consistency::check_instances(mappings, &owner, &mut instances, &file_of, &files, page);
+    } = grouping;
     consistency::check_consistency(&mut instances, &owner, &file_of, files.len());
     notes.retain(|(i, _)| instances[*i].problem.is_none());
-    let mut unlabelled = consistency::unexplained(mappings, &files, &owner, &file_of, &limited);
     unlabelled.extend(limited);
     let mut unlabelled_file = vec![false; files.len()];
     for (f, _) in &unlabelled {

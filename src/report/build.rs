@@ -24,7 +24,7 @@ use super::{Figures, Object, Region, Warning};
 use crate::input::maps::{Mapping, dev_string};
 use crate::label::Attribution;
 use crate::vocab::names::lossy;
-use crate::vocab::{Code, PageSize, Residency};
+use crate::vocab::{Code, Kind, PageSize, Residency};
 
 /// The figures smaps gives for one whole maps line.
 fn figures_of(m: &Mapping) -> Figures {
@@ -151,6 +151,12 @@ pub fn build(
             };
             let (perms, dev, path, path_bytes) =
                 (perms.clone(), dev.clone(), path.clone(), path_bytes.clone());
+            // An ELF file mapped as data is named, though no instance holds it.
+            let object = match r.instance {
+                Some(k) => objects_names.get(k).cloned(),
+                None if r.kind == Kind::MappedFile => path.clone(),
+                None => None,
+            };
             regions.push(Region {
                 start: r.start,
                 end: r.end,
@@ -160,7 +166,7 @@ pub fn build(
                 inode: m.inode,
                 path,
                 path_bytes,
-                object: r.instance.and_then(|k| objects_names.get(k).cloned()),
+                object,
                 instance: r.instance,
                 kind: r.kind,
                 segment: r.segment,

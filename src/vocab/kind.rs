@@ -42,6 +42,11 @@ pub enum Kind {
     Anon,
     /// A file that is not an ELF object (a locale, a font, a database).
     File,
+    /// An ELF file mapped as data, not by a loader: a program that maps its own
+    /// executable or a `.debug` file to read symbols, a few pages mapped by a
+    /// symbolizer, code a program copied elsewhere (docs/labelling.md §1). The
+    /// region names the file as its `object`, with no instance and no segment.
+    MappedFile,
     /// Shared memory: System V, POSIX shm, memfd, shared anonymous memory.
     Shm,
     /// A character or block device.
@@ -57,7 +62,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in the order tables list them.
-    pub const ALL: [Kind; 21] = [
+    pub const ALL: [Kind; 22] = [
         Kind::Text,
         Kind::Rodata,
         Kind::Data,
@@ -74,6 +79,7 @@ impl Kind {
         Kind::Vsyscall,
         Kind::Anon,
         Kind::File,
+        Kind::MappedFile,
         Kind::Shm,
         Kind::Device,
         Kind::AnonInode,
@@ -100,6 +106,7 @@ impl Kind {
             Kind::Vsyscall => "vsyscall",
             Kind::Anon => "anon",
             Kind::File => "file",
+            Kind::MappedFile => "mapped_file",
             Kind::Shm => "shm",
             Kind::Device => "device",
             Kind::AnonInode => "anon_inode",

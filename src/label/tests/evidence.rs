@@ -413,7 +413,8 @@ fn read_implies_exec_adds_x_to_every_readable_line() {
 #[test]
 fn file_lines_beyond_the_span() {
     // A line of the file that goes on past the object's span: not what a loader maps.
-    // When the file is proven, the rest is the file mapped once more (kind `file`).
+    // When the file is proven, the rest is the file mapped once more, as data (kind
+    // `mapped_file`).
     let b = 0x7f00_0000_0000;
     let so = "/lib/libc0.so";
     let maps = numbered(vec![
@@ -424,5 +425,5 @@ fn file_lines_beyond_the_span() {
     all_unknown(&a, &maps, so, &["maps line 2", "span"]);
     let a = run(&maps, &facts_of(so, 4, code(false), true));
     assert_eq!(a.instances[0].problem, None);
-    assert_eq!(a.regions.last().map(|r| r.kind), Some(Kind::File));
+    assert_eq!(a.regions.last().map(|r| r.kind), Some(Kind::MappedFile));
 }

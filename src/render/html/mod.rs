@@ -189,7 +189,7 @@ fn kind_list() -> String {
 /// The order in which kinds that share a hue take its shades: roughly, how much memory
 /// a kind usually holds, so that the common kind of a hue gets the hue itself (`anon`
 /// the terminal's plain colour, `heap` its red).
-const SHADE_ORDER: [Kind; 21] = [
+const SHADE_ORDER: [Kind; 22] = [
     Kind::Text,
     Kind::Rodata,
     Kind::Data,
@@ -201,6 +201,7 @@ const SHADE_ORDER: [Kind; 21] = [
     Kind::ThreadStack,
     Kind::SignalStack,
     Kind::File,
+    Kind::MappedFile,
     Kind::Shm,
     Kind::Gap,
     Kind::Guard,
