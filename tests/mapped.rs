@@ -46,7 +46,12 @@ fn build_all(dir: &Path) -> Option<(PathBuf, PathBuf, PathBuf)> {
     let src = testdata("mapped/libmapped.c");
     let mut flags = COMMON.to_vec();
     flags.extend_from_slice(&lib_flags);
-    let lib = build("cc", &flags, &dir.join("libmapped.so"), &[src.clone()])?;
+    let lib = build(
+        "cc",
+        &flags,
+        &dir.join("libmapped.so"),
+        std::slice::from_ref(&src),
+    )?;
     flags.push("-DMAPPED_BIG_BSS");
     let unloaded = build("cc", &flags, &dir.join("libunloaded.so"), &[src])?;
     let mut flags = COMMON.to_vec();
