@@ -450,7 +450,8 @@ pub(crate) fn maps_anchor(m: &Mapping, bias: u64, lowest: &Phdr, page: PageSize)
 /// - no line maps its anchor (a few pages of the file, at any offset: libbacktrace,
 ///   symbolizers; code a program copied elsewhere, as node does with its builtins);
 /// - or another instance of the same file is a loaded image (the file fits the maps,
-///   so what does not fit is not the loader's doing);
+///   so what does not fit is not the loader's doing), unless only its permissions
+///   differ (a note: a program's `mprotect` of a loaded copy of a proven file);
 /// - or it is one line, and the file is proven to be the mapped one (`exact`) or the
 ///   line maps exactly the whole file from offset 0 (a Rust program's backtrace maps
 ///   its executable so, and libc's separate `.debug` file). A loader maps an object
@@ -516,7 +517,11 @@ pub(crate) fn separate_data(
                 files.facts[file_of[i]],
                 Some(FileFacts::Elf { exact: true, .. })
             );
+            // A loaded copy whose protection the program changed (a note only).
+            let mprotected =
+                anchored[i] && inside[i] && instances[i].problem.is_none() && lines[i] > 1;
             !loaded[i]
+                && !mprotected
                 && (!anchored[i]
                     || file_loaded[file_of[i]]
                     || (lines[i] == 1 && (exact || whole[i])))

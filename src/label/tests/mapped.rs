@@ -162,6 +162,41 @@ fn whole_file_mapped_next_to_two_loaded_copies() {
     }
 }
 
+#[test]
+fn a_loaded_copy_whose_text_the_program_made_writable_stays_loaded() {
+    // Two loaded copies of a proven file; the program mprotects the text of one
+    // (a JIT, a hot-patcher): a note, and its labels stay, not data.
+    let so = "/tmp/liby.so";
+    let lib = info(
+        3,
+        vec![
+            load(0, 4, 0, 0, 0x800, 0x800),
+            load(1, 5, 0x1000, 0x1000, 0x4000, 0x4000),
+            load(2, 6, 0x5000, 0x5000, 0x800, 0x800),
+        ],
+    );
+    let copy = |b: u64, text: &str| {
+        vec![
+            line(b, b + 0x1000, "r--p", 0, 2, so),
+            line(b + 0x1000, b + 0x5000, text, 0x1000, 2, so),
+            line(b + 0x5000, b + 0x6000, "rw-p", 0x5000, 2, so),
+        ]
+    };
+    let (b1, b2) = (0x7f00_0000_0000, 0x7f00_0010_0000);
+    let mut maps = copy(b1, "r-xp");
+    maps.extend(copy(b2, "rwxp"));
+    let maps = numbered(maps);
+    let a = run(&maps, &facts_sized(so, 2, lib, 0x5800, true), &[]);
+    assert_eq!(a.instances.len(), 2);
+    assert_eq!(a.notes.len(), 1);
+    assert_eq!(a.notes[0].0, 1);
+    assert_eq!(
+        kinds(&a)[4],
+        (b2 + 0x1000, b2 + 0x5000, Kind::Text, Some(1))
+    );
+    assert_eq!(a.regions[4].instance, Some(1));
+}
+
 /// A library never loaded: R, RX, R, RW.
 fn unloaded() -> Arc<ElfInfo> {
     info(
