@@ -13,7 +13,8 @@
 //!
 //! Every loaded object keeps the labels its program headers give it, every data
 //! mapping is `mapped_file` naming its file (no instance, no segment), and the memory
-//! after a data mapping keeps its own kind.
+//! after a data mapping keeps its own kind: live (files proven to be the mapped ones)
+//! and offline, from the saved smaps and a sysroot of copies (files found by path).
 
 mod common;
 
@@ -28,8 +29,9 @@ use common::child::Running;
 use common::cli;
 use common::report::{Elfmaps, parse_elfmaps};
 use common::skip;
+use common::sysroot;
 use common::truth::kernel::{MapLine, read_maps};
-use common::truth::loader::{Report, parse_report};
+use common::truth::loader::{Report, expected_pages, parse_report, span};
 
 /// Flags of every C build.
 const COMMON: &[&str] = &["-O0", "-g0", "-Wall", "-Wextra"];
@@ -66,10 +68,30 @@ fn build_all(dir: &Path) -> Option<(PathBuf, PathBuf, PathBuf)> {
     Some((exe, lib, unloaded))
 }
 
-/// `elfmaps map --json PID`: the report and its warnings.
-fn map(pid: u32) -> (Elfmaps, Vec<cli::Warning>) {
+/// One analysis of the process: its name, the report and its warnings.
+type Analysis = (&'static str, Elfmaps, Vec<cli::Warning>);
+
+/// `elfmaps map --json PID` (live: the files are proven to be the mapped ones), and
+/// `elfmaps map --json --smaps SAVED --sysroot DIR` of its saved smaps with a copy of
+/// its files (offline: found by path, not proven), when the files can be copied.
+fn analyses(pid: u32, maps: &[MapLine], tmp: &Path) -> Vec<Analysis> {
     let v = cli::json_ok(["map", "--json", &pid.to_string()]);
-    (parse_elfmaps(&v), cli::warnings(&v))
+    let mut out = vec![("live", parse_elfmaps(&v), cli::warnings(&v))];
+    let smaps = tmp.join("smaps");
+    std::fs::write(&smaps, std::fs::read(format!("/proc/{pid}/smaps")).unwrap()).unwrap();
+    let root = tmp.join("root");
+    if sysroot::mirror(&root, pid, maps, &[]) {
+        let v = cli::json_ok([
+            "map".as_ref(),
+            "--json".as_ref(),
+            "--smaps".as_ref(),
+            smaps.as_os_str(),
+            "--sysroot".as_ref(),
+            root.as_os_str(),
+        ]);
+        out.push(("offline", parse_elfmaps(&v), cli::warnings(&v)));
+    }
+    out
 }
 
 /// `KIND START END ...` lines of the program's output, as (word after the
@@ -122,13 +144,16 @@ fn path_at(maps: &[MapLine], addr: u64) -> Option<String> {
 
 /// Every object the loader reported has its labels on every page (and the objects'
 /// list its bias and span); no other byte has an ELF kind it should not.
-fn check_loaded(cx: &Ctx, report: &Report, pid: u32, f: &mut Failures) {
+/// Live, every region's rss is also checked against pagemap.
+fn check_loaded(cx: &Ctx, report: &Report, live: Option<u32>, f: &mut Failures) {
     check_coverage(cx, f);
     for obj in &report.objs {
         check_object(cx, obj, "DYN", report.ptrbits, f);
     }
     check_right_or_not_elf(cx, &report.objs, f);
-    check_rss(cx, pid, &[], f);
+    if let Some(pid) = live {
+        check_rss(cx, pid, &[], f);
+    }
 }
 
 /// No warning says that a file does not fit its maps.
@@ -160,13 +185,7 @@ fn data_mappings_of_loaded_and_unloaded_libraries() {
     let lines = child.lines_until("READY");
     let report = parse_report(&lines);
     let pid = child.pid();
-    let (em, warnings) = map(pid);
     let maps = read_maps(pid);
-    let cx = Ctx {
-        page: report.page,
-        maps: &maps,
-        em: &em,
-    };
     let mut f = Failures::default();
     for n in &report.notes {
         f.0.push(format!("the program could not do everything: {n}"));
@@ -183,55 +202,41 @@ fn data_mappings_of_loaded_and_unloaded_libraries() {
             lib.display()
         )
     });
-    check_loaded(&cx, &report, pid, &mut f);
-    check_no_mismatch(&warnings, &mut f);
-
-    // Every data mapping is the file mapped as data, named.
-    let data = ranges(&lines, "DATA");
-    f.check(data.len() == 5, || format!("data mappings: {data:?}"));
-    for (what, start, end) in &data {
-        let path = path_at(&maps, *start);
-        check_kind(
-            &cx,
-            *start,
-            *end,
-            "mapped_file",
-            path.as_deref(),
-            what,
-            &mut f,
-        );
-    }
-    // The memory after the few pages of the unloaded library keeps its kinds, and
-    // lies in the span an object guessed from those pages would have.
+    // The premises: the memory after the few pages of the unloaded library lies in
+    // the span an object guessed from those pages would have, and so does libc's bss
+    // for the pages of libc.
     let phantoms = ranges(&lines, "PHANTOM");
-    let span = |what: &str| phantoms.iter().find(|p| p.0 == what).map(|p| (p.1, p.2));
+    let span = |what: &str| {
+        phantoms
+            .iter()
+            .find(|p| p.0 == what)
+            .map(|p| (p.1, p.2))
+            .unwrap_or_else(|| panic!("no PHANTOM {what}"))
+    };
     let after = [
         ("ANON", "anon", "the 1 MiB buffer"),
         ("GUARD", "guard", "the thread's guard"),
         ("STACK", "thread_stack", "the thread's stack"),
     ];
-    for (key, kind, what) in after {
+    for (key, _, what) in after {
         for (_, start, end) in ranges(&lines, key) {
-            let (lo, hi) = span("unloaded").expect("PHANTOM unloaded");
+            let (lo, hi) = span("unloaded");
             f.check(lo <= start && end <= hi, || {
                 format!("{what} 0x{start:x}-0x{end:x} is not in the span 0x{lo:x}-0x{hi:x} (the test proves nothing)")
             });
-            check_kind(&cx, start, end, kind, None, what, &mut f);
         }
     }
-    // libc's bss lies in the span of the object its few mapped pages would make.
     let libc = report
         .objs
         .iter()
         .find(|o| o.name.contains("/libc.so"))
         .expect("libc");
-    let pages = common::truth::loader::expected_pages(libc, report.page);
-    let bss: Vec<u64> = pages
-        .iter()
+    let bss: Vec<u64> = expected_pages(libc, report.page)
+        .into_iter()
         .filter(|(_, l)| l.kind == "bss")
-        .map(|(a, _)| *a)
+        .map(|(a, _)| a)
         .collect();
-    let (lo, hi) = span("libc").expect("PHANTOM libc");
+    let (lo, hi) = span("libc");
     f.check(
         !bss.is_empty() && bss.iter().all(|&a| lo <= a && a < hi),
         || {
@@ -240,15 +245,50 @@ fn data_mappings_of_loaded_and_unloaded_libraries() {
             )
         },
     );
-    // One object per loaded copy: the data mappings make none.
-    f.check(em.objects.len() == report.objs.len(), || {
-        format!(
-            "{} objects, the loader reports {}: {:?}",
-            em.objects.len(),
-            report.objs.len(),
-            em.objects
-        )
-    });
+    let data = ranges(&lines, "DATA");
+    f.check(data.len() == 5, || format!("data mappings: {data:?}"));
+
+    for (name, em, warnings) in analyses(pid, &maps, tmp.path()) {
+        let cx = Ctx {
+            page: report.page,
+            maps: &maps,
+            em: &em,
+        };
+        let mut g = Failures::default();
+        check_loaded(&cx, &report, (name == "live").then_some(pid), &mut g);
+        check_no_mismatch(&warnings, &mut g);
+        // Every data mapping is the file mapped as data, named.
+        for (what, start, end) in &data {
+            let path = path_at(&maps, *start);
+            check_kind(
+                &cx,
+                *start,
+                *end,
+                "mapped_file",
+                path.as_deref(),
+                what,
+                &mut g,
+            );
+        }
+        // The memory after the pages of the unloaded library keeps its kinds (a
+        // saved smaps does not say where threads' stack pointers are: `anon` there).
+        for (key, kind, what) in after {
+            let kind = if name == "live" { kind } else { "anon" };
+            for (_, start, end) in ranges(&lines, key) {
+                check_kind(&cx, start, end, kind, None, what, &mut g);
+            }
+        }
+        // One object per loaded copy: the data mappings make none.
+        g.check(em.objects.len() == report.objs.len(), || {
+            format!(
+                "{} objects, the loader reports {}: {:?}",
+                em.objects.len(),
+                report.objs.len(),
+                em.objects
+            )
+        });
+        f.0.extend(g.0.into_iter().map(|m| format!("{name}: {m}")));
+    }
     assert!(
         f.0.is_empty(),
         "{} failures:\n{}",
@@ -285,20 +325,12 @@ fn a_rust_backtrace_maps_the_executable_whole() {
     let lines = child.lines_until("READY");
     let report = parse_report(&lines);
     let pid = child.pid();
-    let (em, warnings) = map(pid);
     let maps = read_maps(pid);
-    let cx = Ctx {
-        page: report.page,
-        maps: &maps,
-        em: &em,
-    };
+    let page = report.page;
     let mut f = Failures::default();
-    check_loaded(&cx, &report, pid, &mut f);
-    check_no_mismatch(&warnings, &mut f);
     // The premise: the executable is mapped once more, read-only, whole, at offset 0.
     let exe_path = std::fs::canonicalize(&exe).unwrap();
     let size = std::fs::metadata(&exe).unwrap().len();
-    let page = report.page;
     let whole: Vec<&MapLine> = maps
         .iter()
         .filter(|l| {
@@ -311,24 +343,35 @@ fn a_rust_backtrace_maps_the_executable_whole() {
     f.check(whole.len() == 1, || {
         format!("no whole read-only mapping of the executable: {whole:?}")
     });
-    // It, and every other line of an ELF file outside the loaded objects (libc's
-    // .debug file), is mapped_file.
-    for l in maps.iter().filter(|l| l.inode != 0) {
-        let loaded = report.objs.iter().any(|o| {
-            let (lo, hi) = common::truth::loader::span(o, page);
-            lo <= l.start && l.end <= hi
-        });
-        if !loaded {
-            check_kind(
-                &cx,
-                l.start,
-                l.end,
-                "mapped_file",
-                l.path.as_deref(),
-                &l.text,
-                &mut f,
-            );
+    for (name, em, warnings) in analyses(pid, &maps, tmp.path()) {
+        let cx = Ctx {
+            page,
+            maps: &maps,
+            em: &em,
+        };
+        let mut g = Failures::default();
+        check_loaded(&cx, &report, (name == "live").then_some(pid), &mut g);
+        check_no_mismatch(&warnings, &mut g);
+        // The whole mapping, and every other line of a file outside the loaded
+        // objects (libc's .debug file), is mapped_file.
+        for l in maps.iter().filter(|l| l.inode != 0) {
+            let loaded = report.objs.iter().any(|o| {
+                let (lo, hi) = span(o, page);
+                lo <= l.start && l.end <= hi
+            });
+            if !loaded {
+                check_kind(
+                    &cx,
+                    l.start,
+                    l.end,
+                    "mapped_file",
+                    l.path.as_deref(),
+                    &l.text,
+                    &mut g,
+                );
+            }
         }
+        f.0.extend(g.0.into_iter().map(|m| format!("{name}: {m}")));
     }
     assert!(
         f.0.is_empty(),
