@@ -213,7 +213,8 @@ impl Remapped {
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct Attribution {
-    /// Every loaded copy of an ELF file, including those with a problem.
+    /// Every loaded copy of an ELF file, including those with a problem (not the
+    /// lines of a file mapped as data: those are `mapped_file` parts of no instance).
     pub instances: Vec<Instance>,
     /// The parts of every maps line, in address order.
     pub regions: Vec<Part>,
