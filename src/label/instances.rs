@@ -257,8 +257,8 @@ impl<'a> Votes<'a> {
 
     /// Counts the candidate biases of the maps lines `ms` of one file, best first:
     /// anchored ([`maps_anchor`]), then most lines, then most bytes, then the lowest
-    /// bias. Err: the maps line (1-based) whose
-    /// offset more than [`MAX_LOADS_PER_OFFSET`] PT_LOADs cover.
+    /// bias. Err: the maps line (1-based) whose offset more than
+    /// [`MAX_LOADS_PER_OFFSET`] PT_LOADs cover.
     fn count(
         &mut self,
         mappings: &[Mapping],
