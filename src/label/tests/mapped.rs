@@ -348,3 +348,33 @@ fn a_stale_build_is_still_unknown_not_data() {
     assert!(a.instances.iter().all(|i| i.problem.is_some()));
     assert!(a.regions.iter().all(|r| r.kind == Kind::Unknown));
 }
+
+#[test]
+fn a_small_file_read_in_a_big_librarys_place_is_unknown_not_data() {
+    // Offline, a sysroot holds a small library under a big one's name: the big one's
+    // first line covers all of the small file at offset 0, but is not exactly the
+    // whole file. It is the wrong file, with a warning; its lines are unknown.
+    let so = "/lib/libbig.so";
+    let small = info(
+        3,
+        vec![
+            load(0, 4, 0, 0, 0x800, 0x800),
+            load(1, 5, 0x1000, 0x1000, 0x800, 0x800),
+            load(2, 6, 0x2000, 0x3000, 0x100, 0x1000),
+        ],
+    );
+    let b = 0x7f00_0000_0000;
+    let maps = numbered(vec![
+        line(b, b + 0x20000, "r--p", 0, 6, so),
+        line(b + 0x20000, b + 0x80000, "r-xp", 0x20000, 6, so),
+        line(b + 0x80000, b + 0x82000, "rw-p", 0x80000, 6, so),
+    ]);
+    let a = run(&maps, &facts_sized(so, 6, small, 0x2100, false), &[]);
+    assert!(!a.instances.is_empty());
+    assert!(a.instances.iter().all(|i| i.problem.is_some()));
+    assert!(
+        a.regions.iter().all(|r| r.kind == Kind::Unknown),
+        "{:?}",
+        kinds(&a)
+    );
+}
