@@ -1,6 +1,7 @@
 //! Dispatch: one function per subcommand, from parsed flags to printed output and an
 //! exit code.
 
+use super::write;
 use super::*;
 use elfmaps::vocab::names::ObjectGlob;
 
@@ -301,7 +302,7 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
                 print(|out| out.write_all(&bytes))?;
                 return Ok(Exit::Ok);
             }
-            match std::fs::write(&output, &bytes) {
+            match write::write_bytes(&output, write::Mode::Private, &bytes) {
                 Ok(()) => Ok(Exit::Ok),
                 Err(e) => Ok(error(&format!("writing {}: {e}", output.display()))),
             }
@@ -406,7 +407,7 @@ pub(crate) fn run_report_system(
         print(|out| out.write_all(&page))?;
         return Ok(Exit::Ok);
     }
-    match std::fs::write(output, &page) {
+    match write::write_bytes(output, write::Mode::Private, &page) {
         Ok(()) => Ok(Exit::Ok),
         Err(e) => Ok(error(&format!("writing {}: {e}", output.display()))),
     }
@@ -448,7 +449,7 @@ pub(crate) fn run_report(
         print(|out| out.write_all(&page))?;
         return Ok(Exit::Ok);
     }
-    match std::fs::write(output, &page) {
+    match write::write_bytes(output, write::Mode::Private, &page) {
         Ok(()) => Ok(Exit::Ok),
         Err(e) => Ok(error(&format!("writing {}: {e}", output.display()))),
     }
@@ -601,17 +602,9 @@ pub(crate) fn run_snapshot_system(select: &SelectArgs, output: &Path) -> io::Res
         out.flush()?;
         r
     } else {
-        match std::fs::File::create(output) {
-            Ok(f) => {
-                let mut out = io::BufWriter::with_capacity(64 * 1024, f);
-                let r = elfmaps::pipeline::system::snapshot_system(&selection, &mut out);
-                match out.flush() {
-                    Ok(()) => r,
-                    Err(e) => Err(e),
-                }
-            }
-            Err(e) => return Ok(error(&format!("writing {}: {e}", output.display()))),
-        }
+        write::write_file(output, write::Mode::Private, |out| {
+            elfmaps::pipeline::system::snapshot_system(&selection, out)
+        })
     };
     let outcome = match written {
         Ok(o) => o,
