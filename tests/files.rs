@@ -184,3 +184,366 @@ fn a_device_or_fifo_as_target_is_refused() {
         1 + usize::from(made)
     );
 }
+
+/// Watches files for opens with inotify (`IN_OPEN`): an `O_PATH` descriptor raises no
+/// event, any open for reading or writing does.
+struct OpenWatch {
+    fd: i32,
+}
+
+impl OpenWatch {
+    fn new(paths: &[&Path]) -> OpenWatch {
+        // SAFETY: flags only; checked.
+        let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+        assert!(fd >= 0);
+        for p in paths {
+            let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+            // SAFETY: a valid descriptor and C string.
+            let wd = unsafe { libc::inotify_add_watch(fd, c.as_ptr(), libc::IN_OPEN) };
+            assert!(wd >= 0, "{p:?}");
+        }
+        OpenWatch { fd }
+    }
+
+    /// How many opens were seen since the last call.
+    fn opens(&self) -> usize {
+        let mut n = 0;
+        let mut buf = [0u8; 4096];
+        loop {
+            // SAFETY: a buffer of that length.
+            let r = unsafe { libc::read(self.fd, buf.as_mut_ptr().cast(), buf.len()) };
+            if r <= 0 {
+                return n;
+            }
+            // Events of a watch on a file carry no name: 16 bytes each.
+            n += r as usize / 16;
+        }
+    }
+}
+
+impl Drop for OpenWatch {
+    fn drop(&mut self) {
+        // SAFETY: our descriptor.
+        unsafe { libc::close(self.fd) };
+    }
+}
+
+/// Makes a FIFO at `path`.
+fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid C string.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+/// Makes a character device like /dev/null at `path` (root only): whether it could.
+fn mknull(path: &Path) -> bool {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid C string; makedev has no preconditions.
+    skip::root()
+        && unsafe { libc::mknod(c.as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 3)) } == 0
+}
+
+/// Every command that opens the files `pid` maps.
+fn readers(pid: &str, out: &Path) -> Vec<Vec<String>> {
+    let o = |n: &str| out.join(n).to_str().unwrap().to_string();
+    let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    vec![
+        v(&["map", "--json", pid]),
+        v(&["map", "--rss-only", "--json", pid]),
+        v(&["system", "--json", "--pid", pid]),
+        v(&["metrics", "--pid", pid]),
+        v(&["sections", "--json", pid]),
+        v(&["snapshot", pid, "-o", &o("one.snap")]),
+        v(&["snapshot", "--system", "--pid", pid, "-o", &o("sys.snap")]),
+        v(&["report", pid, "-o", &o("page.html")]),
+    ]
+}
+
+/// §4: testdata/system's mapper maps a library whose name holds a literal backslash
+/// sequence, `lib\012x.so`; maps prints it as is, which also reads as `lib<newline>x.so`,
+/// where a user put a link to a FIFO (then to a device). Every command that opens
+/// mapped files runs against it: the FIFO's writer never sees a reader (its
+/// non-blocking open keeps failing with ENXIO), inotify sees no open of the FIFO or the
+/// device, and the library itself is still read (by its literal name).
+#[test]
+fn a_backslash_name_never_opens_the_fifo_or_device_it_also_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((mapper, lib)) = common::build::shared_library_and_mapper(dir.path()) else {
+        return;
+    };
+    let literal = dir.path().join("lib\\012x.so");
+    fs::rename(&lib, &literal).unwrap();
+    let decoded = dir.path().join("lib\nx.so");
+    let fifo = dir.path().join("fifo");
+    mkfifo(&fifo);
+    let dev = dir.path().join("dev");
+    let have_dev = mknull(&dev);
+    if !have_dev {
+        skip::skip("a device node needs root: only the FIFO is planted");
+    }
+    symlink(&fifo, &decoded).unwrap();
+    let child = common::child::Running::ready(std::process::Command::new(&mapper).arg(&literal));
+    let pid = child.pid_arg();
+    let maps = fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    assert!(maps.contains("lib\\012x.so"), "{maps}");
+    let out = dir.path().join("out");
+    fs::create_dir(&out).unwrap();
+    let mut watched = vec![fifo.as_path()];
+    if have_dev {
+        watched.push(dev.as_path());
+    }
+    let watch = OpenWatch::new(&watched);
+    // A writer that tries, all the time, to find a reader.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let prober = {
+        let (stop, fifo) = (stop.clone(), fifo.clone());
+        std::thread::spawn(move || {
+            let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+            let (mut tries, mut seen) = (0u64, 0u64);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // SAFETY: a valid C string.
+                let fd = unsafe { libc::open(c.as_ptr(), libc::O_WRONLY | libc::O_NONBLOCK) };
+                if fd >= 0 {
+                    seen += 1;
+                    unsafe { libc::close(fd) };
+                }
+                tries += 1;
+                std::thread::yield_now();
+            }
+            (tries, seen)
+        })
+    };
+    let targets: &[&Path] = if have_dev { &[&fifo, &dev] } else { &[&fifo] };
+    for target in targets {
+        let _ = fs::remove_file(&decoded);
+        symlink(target, &decoded).unwrap();
+        for args in readers(&pid, &out) {
+            let a: Vec<&str> = args.iter().map(String::as_str).collect();
+            let o = bounded(&a).unwrap_or_else(|| panic!("{args:?} blocked for 60 s"));
+            assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+            assert_eq!(watch.opens(), 0, "{args:?} opened {target:?}");
+            if args[0] == "map" {
+                // The library is read by its literal name: its text is labelled.
+                let v = cli::json(&o);
+                let text = v["regions"].as_array().unwrap().iter().any(|r| {
+                    r["path"]
+                        .as_str()
+                        .is_some_and(|p| p.ends_with("lib\\012x.so"))
+                        && r["kind"] == "text"
+                });
+                assert!(text, "{args:?}: {}", cli::stdout(&o));
+            }
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (tries, seen) = prober.join().unwrap();
+    assert_eq!(
+        seen, 0,
+        "the FIFO's writer found a reader in {seen} of {tries} tries"
+    );
+    assert!(tries > 0);
+    child.finish();
+}
+
+/// The build ID `readelf -n` prints for `file`.
+fn build_id(file: &Path) -> Option<String> {
+    let o = std::process::Command::new("readelf")
+        .arg("-n")
+        .arg(file)
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Build ID: ").map(str::to_string))
+}
+
+/// §5: the exporter's documented setup (root without CAP_SYS_ADMIN, so no
+/// `map_files`): a mapped library is deleted and a link to a root-only ELF (then a
+/// device node) put at its path. The ELF is never read (its build ID is nowhere in the
+/// output), the device is never opened nor labelled `device`: the library's regions
+/// are `unknown` with a `file-replaced` warning.
+#[test]
+fn a_deleted_library_replaced_by_a_link_or_device_is_not_read() {
+    if !skip::is_root("dropping CAP_SYS_ADMIN with setpriv")
+        || !skip::have_tool("setpriv", &["--version"])
+        || !skip::have_tool("readelf", &["--version"])
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let Some((mapper, lib)) = common::build::shared_library_and_mapper(dir.path()) else {
+        return;
+    };
+    let secret = dir.path().join("secret");
+    fs::create_dir(&secret).unwrap();
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o700)).unwrap();
+    let elf = secret.join("root-only.so");
+    fs::copy("/proc/self/exe", &elf).unwrap();
+    fs::set_permissions(&elf, fs::Permissions::from_mode(0o600)).unwrap();
+    let secret_id = build_id(&elf).expect("the test binary has a build ID");
+    let child = common::child::Running::ready(std::process::Command::new(&mapper).arg(&lib));
+    let pid = child.pid_arg();
+    fs::remove_file(&lib).unwrap();
+    symlink(&elf, &lib).unwrap();
+    let dev = dir.path().join("dev");
+    let have_dev = mknull(&dev);
+    let watch = have_dev.then(|| OpenWatch::new(&[dev.as_path()]));
+    let exporter = |args: &[&str]| {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--bounding-set=-sys_admin,-checkpoint_restore", "--"])
+            .arg(cli::BIN)
+            .args(args)
+            .stdin(Stdio::null());
+        cli::checked(c.output().unwrap())
+    };
+    let mut runs = 0;
+    for round in 0..2 {
+        if round == 1 {
+            if !have_dev {
+                skip::skip("a device node needs CAP_MKNOD");
+                break;
+            }
+            fs::remove_file(&lib).unwrap();
+            fs::rename(&dev, &lib).unwrap();
+        }
+        for args in [
+            vec!["map", "--json", &pid],
+            vec!["system", "--json", "--pid", &pid],
+            vec!["metrics", "--pid", &pid],
+        ] {
+            let o = exporter(&args);
+            runs += 1;
+            assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+            let all = format!("{}{}", cli::stdout(&o), stderr(&o));
+            assert!(
+                !all.contains(&secret_id),
+                "{args:?} read the root-only ELF (its build ID is in the output)"
+            );
+            if args[0] == "map" {
+                let v = cli::json(&o);
+                let mine: Vec<_> = v["regions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|r| {
+                        r["path"]
+                            .as_str()
+                            .is_some_and(|p| p.contains("libshared.so"))
+                    })
+                    .collect();
+                assert!(!mine.is_empty());
+                assert!(mine.iter().all(|r| r["kind"] == "unknown"), "{mine:?}");
+                let codes = cli::codes_for(&v, "libshared.so (deleted)");
+                assert_eq!(codes, ["file-replaced"], "round {round}");
+            }
+            if let Some(w) = &watch {
+                assert_eq!(w.opens(), 0, "{args:?} opened the device");
+            }
+        }
+    }
+    assert!(runs >= 3);
+    child.finish();
+}
+
+/// §6: a sysroot whose directory `d` is swapped, again and again, for a link to a
+/// directory outside the sysroot (an atomic `renameat2(RENAME_EXCHANGE)` on a second
+/// thread) while elfmaps looks up `/d/lib/libx.so` in it, 300 times: the file outside
+/// (its own build ID) is never opened (inotify) nor reported; the one inside is.
+#[test]
+fn a_directory_swapped_for_a_link_never_leads_out_of_the_sysroot() {
+    if !skip::have_tool("readelf", &["--version"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let outside = dir.path().join("outside");
+    fs::create_dir_all(root.join("d/lib")).unwrap();
+    fs::create_dir_all(outside.join("lib")).unwrap();
+    let inside_lib = root.join("d/lib/libx.so");
+    let outside_lib = outside.join("lib/libx.so");
+    fs::copy("/bin/true", &inside_lib).unwrap();
+    fs::copy("/proc/self/exe", &outside_lib).unwrap();
+    let (inside_id, outside_id) = (build_id(&inside_lib), build_id(&outside_lib));
+    let (Some(inside_id), Some(outside_id)) = (inside_id, outside_id) else {
+        skip::skip("/bin/true or the test binary has no build ID");
+        return;
+    };
+    assert_ne!(inside_id, outside_id);
+    // `d` and `d.link` trade places on every exchange.
+    symlink(&outside, root.join("d.link")).unwrap();
+    let maps = dir.path().join("maps");
+    fs::write(
+        &maps,
+        "7f0000000000-7f0000001000 r--p 00000000 fe:00 123 /d/lib/libx.so\n",
+    )
+    .unwrap();
+    let watch = OpenWatch::new(&[outside_lib.as_path()]);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let swapper = {
+        let (stop, root) = (stop.clone(), root.clone());
+        std::thread::spawn(move || {
+            let a = std::ffi::CString::new(root.join("d").as_os_str().as_encoded_bytes()).unwrap();
+            let b =
+                std::ffi::CString::new(root.join("d.link").as_os_str().as_encoded_bytes()).unwrap();
+            let mut swaps = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // SAFETY: valid C strings.
+                let r = unsafe {
+                    libc::renameat2(
+                        libc::AT_FDCWD,
+                        a.as_ptr(),
+                        libc::AT_FDCWD,
+                        b.as_ptr(),
+                        libc::RENAME_EXCHANGE,
+                    )
+                };
+                assert_eq!(r, 0, "{}", std::io::Error::last_os_error());
+                swaps += 1;
+            }
+            // Leave `d` a directory.
+            if fs::symlink_metadata(root.join("d"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+            {
+                // SAFETY: as above.
+                unsafe {
+                    libc::renameat2(
+                        libc::AT_FDCWD,
+                        a.as_ptr(),
+                        libc::AT_FDCWD,
+                        b.as_ptr(),
+                        libc::RENAME_EXCHANGE,
+                    )
+                };
+            }
+            swaps
+        })
+    };
+    let (mut inside_seen, mut opens) = (0, 0);
+    let mut out_seen = 0;
+    for _ in 0..300 {
+        let o = bounded(&[
+            "map",
+            "--json",
+            "--maps",
+            maps.to_str().unwrap(),
+            "--sysroot",
+            root.to_str().unwrap(),
+        ])
+        .expect("elfmaps finished");
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let text = cli::stdout(&o);
+        inside_seen += usize::from(text.contains(&inside_id));
+        out_seen += usize::from(text.contains(&outside_id));
+        opens += watch.opens();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let swaps = swapper.join().unwrap();
+    assert_eq!(
+        (out_seen, opens),
+        (0, 0),
+        "the file outside the sysroot was reported {out_seen} and opened {opens} times in 300 runs ({swaps} swaps)"
+    );
+    assert!(inside_seen > 0 && swaps > 0, "{inside_seen} {swaps}");
+}
