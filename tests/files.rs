@@ -24,16 +24,33 @@ fn bounded(args: &[&str]) -> Option<Output> {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run elfmaps");
+    // Read as it comes: a page on standard output is larger than a pipe holds.
+    let drain = |mut r: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = r.read_to_end(&mut v);
+            v
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
     let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().unwrap().is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
         if Instant::now() >= deadline {
             let _ = child.kill();
             let _ = child.wait();
             return None;
         }
         std::thread::sleep(Duration::from_millis(10));
-    }
-    Some(cli::checked(child.wait_with_output().unwrap()))
+    };
+    Some(cli::checked(Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }))
 }
 
 /// The `-o` of every subcommand that writes a file, for the process `pid`.
@@ -546,4 +563,58 @@ fn a_directory_swapped_for_a_link_never_leads_out_of_the_sysroot() {
         "the file outside the sysroot was reported {out_seen} and opened {opens} times in 300 runs ({swaps} swaps)"
     );
     assert!(inside_seen > 0 && swaps > 0, "{inside_seen} {swaps}");
+}
+
+/// §3: a command line holds secrets. `system` (JSON and `--by process`), its page
+/// (`report --system`) and a system snapshot analysed later show the command name
+/// only, unless `--cmdline` is given.
+#[test]
+fn command_lines_only_with_cmdline() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((mapper, lib)) = common::build::shared_library_and_mapper(dir.path()) else {
+        return;
+    };
+    let secret = "--token=s3cr3t-elfmaps-test";
+    let child =
+        common::child::Running::ready(std::process::Command::new(&mapper).arg(&lib).arg(secret));
+    let pid = child.pid_arg();
+    let snap = dir.path().join("sys.snap");
+    let o = bounded(&[
+        "snapshot",
+        "--system",
+        "--pid",
+        &pid,
+        "-o",
+        snap.to_str().unwrap(),
+    ])
+    .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let snap = snap.to_str().unwrap();
+    let runs: [&[&str]; 4] = [
+        &["system", "--json", "--pid", &pid],
+        &["system", "--by", "process", "--pid", &pid],
+        &["report", "--system", "--pid", &pid, "-o", "-"],
+        &["system", "--json", "--snapshot", snap],
+    ];
+    for args in runs {
+        let o = bounded(args).unwrap();
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        assert!(
+            !cli::stdout(&o).contains("s3cr3t"),
+            "{args:?} shows the command line"
+        );
+        let mut with = args.to_vec();
+        with.push("--cmdline");
+        let o = bounded(&with).unwrap();
+        assert_eq!(o.status.code(), Some(0), "{with:?}: {}", stderr(&o));
+        assert!(
+            cli::stdout(&o).contains("s3cr3t"),
+            "{with:?} hides the command line"
+        );
+    }
+    let v = cli::json(&bounded(&["system", "--json", "--pid", &pid]).unwrap());
+    let p = &v["processes"][0];
+    assert_eq!(p["command"], p["comm"], "{p}");
+    assert_eq!(p["comm"], "mapper");
+    child.finish();
 }

@@ -227,9 +227,10 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             select,
             system_json,
             output,
+            cmdline,
         } => {
             if system || system_json.is_some() {
-                run_report_system(&input, &select, system_json.as_deref(), &output)
+                run_report_system(&input, &select, system_json.as_deref(), &output, cmdline)
             } else if select.any() {
                 Ok(error(
                     "--pid, --name, --user and --cgroup select processes for --system",
@@ -345,6 +346,7 @@ pub(crate) fn run_report_system(
     select: &SelectArgs,
     saved: Option<&Path>,
     output: &Path,
+    cmdline: bool,
 ) -> io::Result<Exit> {
     use elfmaps::render::html;
     let made: Result<(Vec<u8>, String), String> = if let Some(file) = saved {
@@ -390,6 +392,7 @@ pub(crate) fn run_report_system(
             keep_uses: false,
             verbose: false,
             rss_only: false,
+            cmdline,
         })
         .and_then(|sys| {
             let mut data = Vec::new();
@@ -531,6 +534,7 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
         keep_uses: glob.is_some(),
         verbose: a.verbose,
         rss_only: a.rss_only,
+        cmdline: a.cmdline,
     }) {
         Ok(s) => s,
         Err(e) => return Ok(error(&e)),
