@@ -222,52 +222,7 @@ impl Source for SysrootSource {
                 "a memfd: its contents exist only in the process, not in the sysroot".into(),
             );
         }
-        if path.split(|&b| b == b'/').any(|c| c == b"..") {
-            return Opened::Failed(
-                "has a '..' component (the kernel prints canonical paths): refused".into(),
-            );
-        }
-        let looked_up = |e: &dyn std::fmt::Display, at: &Path| {
-            // The warning names the maps path: say where it was looked for only when
-            // that is another path (a sysroot other than `/`, or links followed).
-            if at.as_os_str().as_bytes() == &*path {
-                Opened::Failed(e.to_string())
-            } else {
-                Opened::Failed(format!("{e}, looked up as {}", at.display()))
-            }
-        };
-        let checked = match self.root_fd.as_ref().and_then(|r| open_in_root(r, &path)) {
-            Some(Ok(fd)) => open_fd(fd, None),
-            Some(Err(e)) => {
-                let mut at = self.root.clone();
-                at.push(OsStr::from_bytes(
-                    &path[path.iter().take_while(|&&b| b == b'/').count()..],
-                ));
-                return looked_up(&e, &at);
-            }
-            None => {
-                // No openat2: the walk here, then no link followed at its end.
-                let resolved = match resolve(&self.root, &path) {
-                    Ok(p) => p,
-                    Err(e) => return Opened::Failed(e),
-                };
-                match open_checked(&resolved, Links::Refuse, None) {
-                    Ok(c) => Ok(c),
-                    Err(e) => return looked_up(&e, &resolved),
-                }
-            }
-        };
-        match checked {
-            Ok(Checked::Opened(Opened::Regular { file, size, id, .. })) => Opened::Regular {
-                file,
-                size,
-                id,
-                via: Via::Sysroot,
-            },
-            Ok(Checked::Opened(other)) => other,
-            Ok(Checked::Other { what, .. }) => Opened::NotRegular(what),
-            Err(e) => Opened::Failed(e.to_string()),
-        }
+        self.open_path(&path, true)
     }
 
     fn residency(&mut self, start: u64, end: u64, page: PageSize) -> io::Result<Residency> {
@@ -288,6 +243,64 @@ impl Source for SysrootSource {
             super::cache::FileStamp::Sysroot(m.name.clone()),
             Via::Sysroot,
         ))
+    }
+}
+
+impl SysrootSource {
+    /// Opens the maps path `path` under the sysroot: with `openat2` when `openat2` is
+    /// true and the kernel has it, else by the walk of [`resolve`].
+    fn open_path(&self, path: &[u8], openat2: bool) -> Opened {
+        if path.split(|&b| b == b'/').any(|c| c == b"..") {
+            return Opened::Failed(
+                "has a '..' component (the kernel prints canonical paths): refused".into(),
+            );
+        }
+        let looked_up = |e: &dyn std::fmt::Display, at: &Path| {
+            // The warning names the maps path: say where it was looked for only when
+            // that is another path (a sysroot other than `/`, or links followed).
+            if at.as_os_str().as_bytes() == &*path {
+                Opened::Failed(e.to_string())
+            } else {
+                Opened::Failed(format!("{e}, looked up as {}", at.display()))
+            }
+        };
+        let in_root = self
+            .root_fd
+            .as_ref()
+            .filter(|_| openat2)
+            .and_then(|r| open_in_root(r, path));
+        let checked = match in_root {
+            Some(Ok(fd)) => open_fd(fd, None),
+            Some(Err(e)) => {
+                let mut at = self.root.clone();
+                at.push(OsStr::from_bytes(
+                    &path[path.iter().take_while(|&&b| b == b'/').count()..],
+                ));
+                return looked_up(&e, &at);
+            }
+            None => {
+                // No openat2: the walk here, then no link followed at its end.
+                let resolved = match resolve(&self.root, path) {
+                    Ok(p) => p,
+                    Err(e) => return Opened::Failed(e),
+                };
+                match open_checked(&resolved, Links::Refuse, None) {
+                    Ok(c) => Ok(c),
+                    Err(e) => return looked_up(&e, &resolved),
+                }
+            }
+        };
+        match checked {
+            Ok(Checked::Opened(Opened::Regular { file, size, id, .. })) => Opened::Regular {
+                file,
+                size,
+                id,
+                via: Via::Sysroot,
+            },
+            Ok(Checked::Opened(other)) => other,
+            Ok(Checked::Other { what, .. }) => Opened::NotRegular(what),
+            Err(e) => Opened::Failed(e.to_string()),
+        }
     }
 }
 
@@ -382,6 +395,41 @@ mod tests {
         assert!(msg.contains(&looked), "{msg}");
         let msg = failed(&root, "/../etc/passwd");
         assert!(!msg.contains("passwd"), "{msg}");
+    }
+
+    /// Both ways of looking up (openat2, and the walk where it is missing) keep links
+    /// inside the sysroot and open nothing but regular files.
+    #[test]
+    fn both_lookups_stay_inside_and_open_only_regular_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        fs::create_dir_all(root.join("usr/lib")).unwrap();
+        fs::write(root.join("usr/lib/libc.so"), b"inside").unwrap();
+        fs::write(dir.path().join("outside.so"), b"outside").unwrap();
+        symlink("/usr/lib", root.join("lib")).unwrap();
+        symlink(dir.path().join("outside.so"), root.join("usr/lib/abs.so")).unwrap();
+        let fifo = root.join("usr/lib/fifo.so");
+        let c = CString::new(fifo.as_os_str().as_bytes()).unwrap();
+        // SAFETY: a valid C string.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        symlink("fifo.so", root.join("usr/lib/tofifo.so")).unwrap();
+        let source = SysrootSource::new(&root).unwrap();
+        for openat2 in [true, false] {
+            let read = |p: &[u8]| match source.open_path(p, openat2) {
+                Opened::Regular { file, size, .. } => {
+                    let mut b = vec![0; size as usize];
+                    file.read_at(&mut b, 0).unwrap();
+                    String::from_utf8(b).unwrap()
+                }
+                Opened::NotRegular(w) => w.to_string(),
+                other => format!("{other:?}"),
+            };
+            assert_eq!(read(b"/lib/libc.so"), "inside", "{openat2}");
+            // An absolute link is read inside the root: there is no outside.so there.
+            assert!(read(b"/usr/lib/abs.so").contains("Failed"), "{openat2}");
+            assert_eq!(read(b"/lib/tofifo.so"), "a FIFO", "{openat2}");
+            assert!(read(b"/lib/../../outside.so").contains("'..'"), "{openat2}");
+        }
     }
 
     #[test]
