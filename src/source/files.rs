@@ -85,7 +85,8 @@ pub fn open_checked(path: &Path, links: Links, wanted: Option<FileId>) -> io::Re
 
 /// Step 2 and 3 of the module's rules for a descriptor opened with `O_PATH` (or any
 /// descriptor): its type and identity from `fstat`, then a new descriptor open for
-/// reading on the same file, only when it is a regular file (and `wanted`).
+/// reading on the same file, only when it is a regular file (and `wanted`). The
+/// caller says how the file was reached: `via` is [`Via::MapFiles`] until it does.
 pub fn open_fd(fd: OwnedFd, wanted: Option<FileId>) -> io::Result<Checked> {
     let path_fd = File::from(fd);
     let md = path_fd.metadata()?;

@@ -90,7 +90,8 @@ impl Process {
             .join(format!("map_files/{:x}-{:x}", m.start, m.end));
         let first_err = match open_checked(&via_map_files, Links::Follow, None) {
             Ok(Checked::Opened(o)) => return reached(o, Via::MapFiles),
-            Ok(Checked::Other { .. }) => unreachable!("no identity was asked for"),
+            // (Not met: no identity was asked for.)
+            Ok(Checked::Other { what, .. }) => return Opened::NotRegular(what),
             Err(e) => e,
         };
         let Some((names, deleted)) = names else {
