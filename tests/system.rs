@@ -706,6 +706,7 @@ fn system_snapshots_and_smemcap_captures() {
         "system",
         "--json",
         "--verbose",
+        "--cmdline",
         "--snapshot",
         snap.to_str().unwrap(),
         "--sysroot",

@@ -183,6 +183,10 @@ pub(crate) enum Command {
         /// Where to write the page (`-` for standard output).
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
+        /// With --system: show each process's whole command line (it may hold
+        /// secrets), not only its command name.
+        #[arg(long, requires = "system")]
+        cmdline: bool,
     },
     /// Record a process for analysis on another machine (`map --snapshot FILE --sysroot
     /// DIR`), or with --system every process (`system --snapshot FILE --sysroot DIR`).
@@ -382,6 +386,10 @@ pub(crate) struct SystemArgs {
     /// --rss-only`): rss and swap exact, pss and the clean/dirty figures null.
     #[arg(long, conflicts_with_all = ["snapshot", "smemcap"])]
     pub(crate) rss_only: bool,
+    /// Show each process's whole command line (`--by process`, JSON), not only its
+    /// command name: command lines may hold secrets.
+    #[arg(long)]
+    pub(crate) cmdline: bool,
 }
 
 /// `system --by`.

@@ -207,6 +207,8 @@ pub(crate) struct SystemLoad<'a> {
     pub(crate) verbose: bool,
     /// A live scan reads maps and pagemap, not smaps (`--rss-only`).
     pub(crate) rss_only: bool,
+    /// Keep whole command lines (`--cmdline`); else the command name.
+    pub(crate) cmdline: bool,
 }
 
 /// Scans and folds the machine, and prints its warnings. `Err` when nothing could be
@@ -216,6 +218,9 @@ pub(crate) fn load_system(l: SystemLoad) -> Result<elfmaps::views::system::Syste
     let mut builder = elfmaps::views::system::Builder::new();
     if l.keep_uses {
         builder = builder.keep_uses();
+    }
+    if l.cmdline {
+        builder = builder.command_lines();
     }
     let mut sink = |s: system::Scanned| builder.add(&s.process, &s.report);
     let (outcome, source) = match l.from {
@@ -290,6 +295,8 @@ pub(crate) fn system_target(
         keep_uses: false,
         verbose: false,
         rss_only: false,
+        // `check --system` prints no process rows.
+        cmdline: false,
     };
     match &input.target {
         Target::System => load_system(base).map(Some),

@@ -1,6 +1,6 @@
 //! The `elfmaps` command line, behind the `cli` feature: clap types ([`args`]), inputs
 //! read once and handed to the library ([`input`]), dispatch ([`run`]), the man pages
-//! ([`man`]), exit codes, colour and output ([`out`]) and the `/metrics` server ([`serve`]). No analysis and no JSON
+//! ([`man`]), exit codes, colour and output ([`out`]) the `/metrics` server ([`serve`]) and the one way to write an output file ([`write`]). No analysis and no JSON
 //! building happen here: the library computes, `elfmaps::render` prints.
 
 mod args;
@@ -9,6 +9,7 @@ mod man;
 mod out;
 mod run;
 mod serve;
+mod write;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use elfmaps::render::map::Origin;

@@ -1,6 +1,7 @@
 //! Dispatch: one function per subcommand, from parsed flags to printed output and an
 //! exit code.
 
+use super::write;
 use super::*;
 use elfmaps::vocab::names::ObjectGlob;
 
@@ -226,9 +227,10 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             select,
             system_json,
             output,
+            cmdline,
         } => {
             if system || system_json.is_some() {
-                run_report_system(&input, &select, system_json.as_deref(), &output)
+                run_report_system(&input, &select, system_json.as_deref(), &output, cmdline)
             } else if select.any() {
                 Ok(error(
                     "--pid, --name, --user and --cgroup select processes for --system",
@@ -301,7 +303,7 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
                 print(|out| out.write_all(&bytes))?;
                 return Ok(Exit::Ok);
             }
-            match std::fs::write(&output, &bytes) {
+            match write::write_bytes(&output, write::Mode::Private, &bytes) {
                 Ok(()) => Ok(Exit::Ok),
                 Err(e) => Ok(error(&format!("writing {}: {e}", output.display()))),
             }
@@ -344,6 +346,7 @@ pub(crate) fn run_report_system(
     select: &SelectArgs,
     saved: Option<&Path>,
     output: &Path,
+    cmdline: bool,
 ) -> io::Result<Exit> {
     use elfmaps::render::html;
     let made: Result<(Vec<u8>, String), String> = if let Some(file) = saved {
@@ -389,6 +392,7 @@ pub(crate) fn run_report_system(
             keep_uses: false,
             verbose: false,
             rss_only: false,
+            cmdline,
         })
         .and_then(|sys| {
             let mut data = Vec::new();
@@ -406,7 +410,7 @@ pub(crate) fn run_report_system(
         print(|out| out.write_all(&page))?;
         return Ok(Exit::Ok);
     }
-    match std::fs::write(output, &page) {
+    match write::write_bytes(output, write::Mode::Private, &page) {
         Ok(()) => Ok(Exit::Ok),
         Err(e) => Ok(error(&format!("writing {}: {e}", output.display()))),
     }
@@ -448,7 +452,7 @@ pub(crate) fn run_report(
         print(|out| out.write_all(&page))?;
         return Ok(Exit::Ok);
     }
-    match std::fs::write(output, &page) {
+    match write::write_bytes(output, write::Mode::Private, &page) {
         Ok(()) => Ok(Exit::Ok),
         Err(e) => Ok(error(&format!("writing {}: {e}", output.display()))),
     }
@@ -530,6 +534,7 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
         keep_uses: glob.is_some(),
         verbose: a.verbose,
         rss_only: a.rss_only,
+        cmdline: a.cmdline,
     }) {
         Ok(s) => s,
         Err(e) => return Ok(error(&e)),
@@ -601,17 +606,9 @@ pub(crate) fn run_snapshot_system(select: &SelectArgs, output: &Path) -> io::Res
         out.flush()?;
         r
     } else {
-        match std::fs::File::create(output) {
-            Ok(f) => {
-                let mut out = io::BufWriter::with_capacity(64 * 1024, f);
-                let r = elfmaps::pipeline::system::snapshot_system(&selection, &mut out);
-                match out.flush() {
-                    Ok(()) => r,
-                    Err(e) => Err(e),
-                }
-            }
-            Err(e) => return Ok(error(&format!("writing {}: {e}", output.display()))),
-        }
+        write::write_file(output, write::Mode::Private, |out| {
+            elfmaps::pipeline::system::snapshot_system(&selection, out)
+        })
     };
     let outcome = match written {
         Ok(o) => o,

@@ -13,7 +13,7 @@
 use std::convert::Infallible;
 use std::io::{self, Write};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -44,7 +44,8 @@ pub struct MetricsArgs {
     #[arg(long, value_enum, default_value_t = FormatArg::Prometheus)]
     format: FormatArg,
     /// Write to FILE (for node_exporter's textfile collector: a temporary file in the
-    /// same directory, then renamed over FILE, so a reader never sees half of it).
+    /// same directory, then renamed over FILE, so a reader never sees half of it; FILE
+    /// must be a regular file if it exists, never a link).
     #[arg(short, long, value_name = "FILE", conflicts_with = "listen")]
     output: Option<PathBuf>,
     /// Serve /metrics over HTTP on this address (e.g. 127.0.0.1:9464) until killed.
@@ -150,39 +151,14 @@ pub fn run(a: MetricsArgs) -> io::Result<Exit> {
             out.flush()?;
         }
         Some(path) => {
-            if let Err(e) = write_atomically(&path, text.as_bytes()) {
+            if let Err(e) =
+                super::write::write_bytes(&path, super::write::Mode::Shared, text.as_bytes())
+            {
                 return Ok(error(&format!("writing {}: {e}", path.display())));
             }
         }
     }
     Ok(Exit::Ok)
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same directory (not
-/// ending in `.prom`, so the textfile collector ignores it), synced, then renamed over
-/// `path`: a reader sees the old file or the new one, never half of one.
-fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
-    let tmp = dir.join(tmp_name);
-    let written = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
 }
 
 /// The last scan and when it was made.

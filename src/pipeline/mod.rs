@@ -510,15 +510,11 @@ fn learn(
             file,
             size,
             via,
-            mismatch,
             id,
         } => {
             // The mapped inode itself (device and inode checked, or map_files), as
-            // opposed to a file found by path in a sysroot or a replaced file.
-            let exact = via != Via::Sysroot && mismatch.is_none();
-            if let Some(w) = mismatch {
-                warn(Code::FileReplaced, w);
-            }
+            // opposed to a file found by path in a sysroot.
+            let exact = via != Via::Sysroot;
             let facts = match Content::read(&*file) {
                 Ok(content) => {
                     let read = Cached { size, content };
@@ -550,6 +546,16 @@ fn learn(
             warn(
                 Code::NotRegularFile,
                 format!("is {what}, not a regular file; not read"),
+            );
+            FileRecord {
+                facts: FileFacts::Unreadable,
+                via: None,
+            }
+        }
+        Opened::Replaced(msg) => {
+            warn(
+                Code::FileReplaced,
+                format!("{msg}; its regions are labelled unknown"),
             );
             FileRecord {
                 facts: FileFacts::Unreadable,

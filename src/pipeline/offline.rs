@@ -92,7 +92,11 @@ impl<'a> Saved<'a> {
 /// user, one is chosen as docs/offline.md says).
 pub fn offline(saved: Saved) -> Result<Report, Error> {
     let root = SysrootSource::new(saved.sysroot)?;
-    offline_with(saved, |snapshot| SysrootSource { snapshot, ..root })
+    offline_with(saved, move |snapshot| {
+        let mut root = root;
+        root.snapshot = snapshot;
+        root
+    })
 }
 
 /// [`offline`] with the files from the [`Source`] that `source` makes of the

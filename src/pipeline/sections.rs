@@ -67,10 +67,7 @@ pub fn sections_offline(
     let recorded = !snap.sections.is_empty();
     let runs = std::mem::take(&mut snap.sections);
     snap.residency.extend(runs);
-    let mut target = SysrootSource {
-        root: sysroot.to_path_buf(),
-        snapshot: Some(snap),
-    };
+    let mut target = SysrootSource::with_snapshot(sysroot, snap);
     let report = analyze(mappings.clone(), source, page, pid, &mut target);
     let mut out = of_report(&mappings, &report, &mut target, select);
     if !recorded {

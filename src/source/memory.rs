@@ -47,7 +47,6 @@ impl Source for MemorySource {
                 size: bytes.len() as u64,
                 id: (m.dev_major, m.dev_minor, m.inode),
                 via: Via::Sysroot,
-                mismatch: None,
             },
             None => Opened::Failed("not given".into()),
         }

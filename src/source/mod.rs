@@ -3,7 +3,8 @@
 //! [`ReadAt`].
 //!
 //! - [`proc`]: the one module that touches `/proc` (a live process);
-//! - [`files`]: opening a file named by maps without blocking or trusting it;
+//! - [`files`]: opening a file named by maps without blocking or trusting it: never
+//!   anything but a regular file with the maps line's device and inode;
 //! - [`sysroot`]: files looked up under a copy of the target's root filesystem, with
 //!   residency and build IDs from a snapshot;
 //! - [`cache`]: the files of several processes read once (a scan of the machine);
@@ -65,27 +66,16 @@ pub enum Opened {
         id: (u32, u32, u64),
         /// How it was reached.
         via: Via,
-        /// Set when the file at the path is not the mapped one (dev/inode differ).
-        mismatch: Option<String>,
     },
     /// A device: never opened for reading (opening a device runs its driver).
     Device,
     /// A FIFO, socket, directory, ...: nothing to read.
     NotRegular(&'static str),
+    /// The file now at the mapped path is not the mapped one (another device or inode,
+    /// or a link): not opened for reading; why, for a warning.
+    Replaced(String),
     /// It could not be opened; why, for a warning.
     Failed(String),
-}
-
-/// Whether a device could be behind `path`, so that it must be `stat`ed before it is
-/// opened (opening a device runs its driver).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Precheck {
-    /// Nothing is known: `stat` first and open only regular files.
-    Stat,
-    /// smaps' VmFlags say the mapping is neither I/O nor PFN memory (`io`, `pf`), the
-    /// flags every device mapping carries: open directly (still `O_NONBLOCK`, and the
-    /// descriptor's type is checked before any read).
-    NotDevice,
 }
 
 /// Where the files and the residency of a process come from.
@@ -154,6 +144,7 @@ impl std::fmt::Debug for Opened {
                 .finish_non_exhaustive(),
             Opened::Device => f.write_str("Device"),
             Opened::NotRegular(what) => f.debug_tuple("NotRegular").field(what).finish(),
+            Opened::Replaced(msg) => f.debug_tuple("Replaced").field(msg).finish(),
             Opened::Failed(msg) => f.debug_tuple("Failed").field(msg).finish(),
         }
     }

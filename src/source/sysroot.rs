@@ -1,20 +1,29 @@
 //! Offline analysis: saved smaps/maps or a snapshot, with the files looked up under a
 //! copy of the target's root filesystem (`--sysroot DIR`).
 //!
-//! Paths are resolved component by component as the target's kernel would inside a
-//! chroot at DIR: an absolute symbolic link (`/lib -> /usr/lib`) restarts at DIR, a
-//! relative one continues where it is, and a `..` that would climb above DIR is
-//! refused, as is a path with more than 40 links. Files are then opened like live ones
-//! (regular files only, bounded reads).
+//! Paths are resolved as the target's kernel would inside a chroot at DIR, and never
+//! leave DIR, even while someone swaps a directory for a link during the lookup: with
+//! `openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)` (Linux 5.6+), where the kernel
+//! itself keeps every step (absolute links, `..`) inside DIR and refuses `/proc`'s
+//! magic links. Only where `openat2` is missing (`ENOSYS`) are paths resolved
+//! component by component here ([`resolve`]: an absolute symbolic link restarts at
+//! DIR, a relative one continues where it is, a `..` that would climb above DIR is
+//! refused, as is a path with more than 40 links), and the result opened without
+//! following a link at its end; that walk is not atomic, so a directory swapped for a
+//! link between its steps can still lead out (docs/design.md, "Threat model").
+//! A maps name with a `..` component (the kernel prints canonical paths) is refused
+//! either way. Files are then opened like live ones: an `O_PATH` descriptor, regular
+//! files only, bounded reads.
 
-use std::ffi::OsStr;
+use std::ffi::{CString, OsStr};
 use std::fs;
 use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use super::files::open_checked;
-use super::{Opened, Precheck, Source, Via};
+use super::files::{Checked, Links, open_checked, open_fd};
+use super::{Opened, Source, Via};
 use crate::input::maps::{Mapping, NameKind};
 use crate::input::snapshot::Snapshot;
 use crate::vocab::{PageSize, Residency};
@@ -126,6 +135,48 @@ pub struct SysrootSource {
     pub root: PathBuf,
     /// The snapshot the maps lines come from, if they do.
     pub snapshot: Option<Snapshot>,
+    /// `root`, opened once (`O_PATH | O_DIRECTORY`): where `openat2` starts.
+    root_fd: Option<OwnedFd>,
+}
+
+/// Opens `path` (a maps name) inside the directory `root` with `openat2` and
+/// `RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS`, as an `O_PATH` descriptor. `None` when
+/// the kernel has no `openat2` (`ENOSYS`, before Linux 5.6).
+pub fn open_in_root(root: &OwnedFd, path: &[u8]) -> Option<io::Result<OwnedFd>> {
+    let rel: Vec<u8> = path.iter().copied().skip_while(|&b| b == b'/').collect();
+    let rel = if rel.is_empty() { b".".to_vec() } else { rel };
+    let c = match CString::new(rel) {
+        Ok(c) => c,
+        Err(_) => {
+            return Some(Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a NUL byte in the path",
+            )));
+        }
+    };
+    // SAFETY: open_how is plain data; zero is a valid value of every field.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (libc::O_PATH | libc::O_CLOEXEC) as u64;
+    how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
+    // SAFETY: a valid directory descriptor, C string and open_how of the size given.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            root.as_raw_fd(),
+            c.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    if fd < 0 {
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::ENOSYS) {
+            return None;
+        }
+        return Some(Err(e));
+    }
+    // SAFETY: the kernel returned a new descriptor that nobody else owns.
+    Some(Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) }))
 }
 
 impl SysrootSource {
@@ -136,6 +187,7 @@ impl SysrootSource {
             Ok(md) if md.is_dir() => Ok(SysrootSource {
                 root: root.to_path_buf(),
                 snapshot: None,
+                root_fd: fs::File::open(root).ok().map(OwnedFd::from),
             }),
             Ok(_) => Err(SysrootError::NotADirectory {
                 path: root.to_path_buf(),
@@ -144,6 +196,18 @@ impl SysrootSource {
                 path: root.to_path_buf(),
                 err,
             }),
+        }
+    }
+}
+
+impl SysrootSource {
+    /// The sysroot `root` with the snapshot `snapshot`, `root` unchecked: a root that
+    /// is not a directory only makes each file fail to open.
+    pub fn with_snapshot(root: &Path, snapshot: Snapshot) -> SysrootSource {
+        SysrootSource {
+            root: root.to_path_buf(),
+            snapshot: Some(snapshot),
+            root_fd: fs::File::open(root).ok().map(OwnedFd::from),
         }
     }
 }
@@ -158,24 +222,7 @@ impl Source for SysrootSource {
                 "a memfd: its contents exist only in the process, not in the sysroot".into(),
             );
         }
-        let resolved = match resolve(&self.root, &path) {
-            Ok(p) => p,
-            Err(e) => return Opened::Failed(e),
-        };
-        match open_checked(&resolved, Precheck::Stat) {
-            Ok(Opened::Regular { file, size, id, .. }) => Opened::Regular {
-                file,
-                size,
-                id,
-                via: Via::Sysroot,
-                mismatch: None,
-            },
-            Ok(other) => other,
-            // The warning names the maps path: say where it was looked for only when
-            // that is another path (a sysroot other than `/`, or links followed).
-            Err(e) if resolved.as_os_str().as_bytes() == &*path => Opened::Failed(e.to_string()),
-            Err(e) => Opened::Failed(format!("{e}, looked up as {}", resolved.display())),
-        }
+        self.open_path(&path, true)
     }
 
     fn residency(&mut self, start: u64, end: u64, page: PageSize) -> io::Result<Residency> {
@@ -196,6 +243,64 @@ impl Source for SysrootSource {
             super::cache::FileStamp::Sysroot(m.name.clone()),
             Via::Sysroot,
         ))
+    }
+}
+
+impl SysrootSource {
+    /// Opens the maps path `path` under the sysroot: with `openat2` when `openat2` is
+    /// true and the kernel has it, else by the walk of [`resolve`].
+    fn open_path(&self, path: &[u8], openat2: bool) -> Opened {
+        if path.split(|&b| b == b'/').any(|c| c == b"..") {
+            return Opened::Failed(
+                "has a '..' component (the kernel prints canonical paths): refused".into(),
+            );
+        }
+        let looked_up = |e: &dyn std::fmt::Display, at: &Path| {
+            // The warning names the maps path: say where it was looked for only when
+            // that is another path (a sysroot other than `/`, or links followed).
+            if at.as_os_str().as_bytes() == &*path {
+                Opened::Failed(e.to_string())
+            } else {
+                Opened::Failed(format!("{e}, looked up as {}", at.display()))
+            }
+        };
+        let in_root = self
+            .root_fd
+            .as_ref()
+            .filter(|_| openat2)
+            .and_then(|r| open_in_root(r, path));
+        let checked = match in_root {
+            Some(Ok(fd)) => open_fd(fd, None),
+            Some(Err(e)) => {
+                let mut at = self.root.clone();
+                at.push(OsStr::from_bytes(
+                    &path[path.iter().take_while(|&&b| b == b'/').count()..],
+                ));
+                return looked_up(&e, &at);
+            }
+            None => {
+                // No openat2: the walk here, then no link followed at its end.
+                let resolved = match resolve(&self.root, path) {
+                    Ok(p) => p,
+                    Err(e) => return Opened::Failed(e),
+                };
+                match open_checked(&resolved, Links::Refuse, None) {
+                    Ok(c) => Ok(c),
+                    Err(e) => return looked_up(&e, &resolved),
+                }
+            }
+        };
+        match checked {
+            Ok(Checked::Opened(Opened::Regular { file, size, id, .. })) => Opened::Regular {
+                file,
+                size,
+                id,
+                via: Via::Sysroot,
+            },
+            Ok(Checked::Opened(other)) => other,
+            Ok(Checked::Other { what, .. }) => Opened::NotRegular(what),
+            Err(e) => Opened::Failed(e.to_string()),
+        }
     }
 }
 
@@ -290,6 +395,41 @@ mod tests {
         assert!(msg.contains(&looked), "{msg}");
         let msg = failed(&root, "/../etc/passwd");
         assert!(!msg.contains("passwd"), "{msg}");
+    }
+
+    /// Both ways of looking up (openat2, and the walk where it is missing) keep links
+    /// inside the sysroot and open nothing but regular files.
+    #[test]
+    fn both_lookups_stay_inside_and_open_only_regular_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        fs::create_dir_all(root.join("usr/lib")).unwrap();
+        fs::write(root.join("usr/lib/libc.so"), b"inside").unwrap();
+        fs::write(dir.path().join("outside.so"), b"outside").unwrap();
+        symlink("/usr/lib", root.join("lib")).unwrap();
+        symlink(dir.path().join("outside.so"), root.join("usr/lib/abs.so")).unwrap();
+        let fifo = root.join("usr/lib/fifo.so");
+        let c = CString::new(fifo.as_os_str().as_bytes()).unwrap();
+        // SAFETY: a valid C string.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        symlink("fifo.so", root.join("usr/lib/tofifo.so")).unwrap();
+        let source = SysrootSource::new(&root).unwrap();
+        for openat2 in [true, false] {
+            let read = |p: &[u8]| match source.open_path(p, openat2) {
+                Opened::Regular { file, size, .. } => {
+                    let mut b = vec![0; size as usize];
+                    file.read_at(&mut b, 0).unwrap();
+                    String::from_utf8(b).unwrap()
+                }
+                Opened::NotRegular(w) => w.to_string(),
+                other => format!("{other:?}"),
+            };
+            assert_eq!(read(b"/lib/libc.so"), "inside", "{openat2}");
+            // An absolute link is read inside the root: there is no outside.so there.
+            assert!(read(b"/usr/lib/abs.so").contains("Failed"), "{openat2}");
+            assert_eq!(read(b"/lib/tofifo.so"), "a FIFO", "{openat2}");
+            assert!(read(b"/lib/../../outside.so").contains("'..'"), "{openat2}");
+        }
     }
 
     #[test]

@@ -122,7 +122,8 @@ pub struct ProcessRow {
     pub pid: u32,
     /// Its comm.
     pub comm: String,
-    /// Its command line (arguments joined by spaces), when it has one.
+    /// Its command line (arguments joined by spaces), when it has one and it was asked
+    /// for ([`Builder::command_lines`]); else its command name (comm).
     pub command: Option<String>,
     /// Its effective user ID, when readable.
     pub uid: Option<u32>,
@@ -273,6 +274,8 @@ pub struct Builder {
     totals: Option<Figures>,
     /// Whether a line was split, and whether the pss of every split part was exact.
     split: Option<bool>,
+    /// Whether processes keep their whole command line ([`Builder::command_lines`]).
+    command_lines: bool,
 }
 
 impl Default for Builder {
@@ -299,7 +302,17 @@ impl Builder {
             warning_index: HashMap::new(),
             totals: None,
             split: None,
+            command_lines: false,
         }
+    }
+
+    /// Keeps each process's whole command line in [`ProcessRow::command`]. Without
+    /// it, `command` is the process's command name (its comm): command lines carry
+    /// secrets (passwords and tokens passed as arguments), and a report of the
+    /// machine is read by more people than `/proc` would show them to.
+    pub fn command_lines(mut self) -> Builder {
+        self.command_lines = true;
+        self
     }
 
     /// Also keeps each process's share of each object (for `--object`).
@@ -412,7 +425,11 @@ impl Builder {
         self.processes.push(ProcessRow {
             pid: process.pid,
             comm: process.comm.clone(),
-            command: report.command.clone(),
+            command: if self.command_lines {
+                report.command.clone()
+            } else {
+                Some(process.comm.clone())
+            },
             uid: process.uid,
             regions: report.regions.len(),
             objects: report.objects.len(),

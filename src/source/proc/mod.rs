@@ -12,10 +12,12 @@
 //! - `stamp`: a mapped file's identity from one `stat`, for the cache of a scan;
 //! - `kpagecount`: each present page's map count (exact PSS, with CAP_SYS_ADMIN).
 //!
-//! Files named by a process's maps are opened with `O_NONBLOCK` after a `stat` (a
-//! FIFO or a device is never opened for reading, so nothing blocks and no driver sees
-//! an open), and read with bounded `pread` through [`crate::input::elf::ReadAt`], never
-//! mmap: a library truncated during an upgrade gives a read error, not SIGBUS
+//! Files named by a process's maps are first opened with `O_PATH | O_NOFOLLOW` and
+//! `fstat`ed; only a regular file with the maps line's device and inode is then opened
+//! for reading (a FIFO, a device or a link is never opened, so nothing blocks and no
+//! driver or FIFO writer sees an open; `source::files`), and read with bounded `pread`
+//! through [`crate::input::elf::ReadAt`], never mmap: a library truncated during an
+//! upgrade gives a read error, not SIGBUS
 //! (docs/design.md).
 
 mod kpagecount;

@@ -1,7 +1,14 @@
 //! The open policy for the files a process maps: the cheapest way that is sure to
-//! reach the mapped inode, else the file now at the path, checked against maps'
-//! device and inode.
+//! reach the mapped inode, else the file now at the path, and only when it has maps'
+//! device and inode. Every open goes through [`open_checked`]: nothing but a regular
+//! file with the right identity is ever opened for reading, and a link at the name is
+//! never followed.
+//!
+//! A maps name is ambiguous: the kernel prints a newline as `\012` but does not escape
+//! a backslash, so `lib\012x.so` is a file of that name or `lib<newline>x.so`. Both are
+//! tried, in that order; the device and inode decide which (if any) is the mapped file.
 
+use std::borrow::Cow;
 use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -11,106 +18,130 @@ use std::sync::OnceLock;
 
 use super::Process;
 use crate::input::maps::{Mapping, NameKind};
-use crate::source::files::open_checked;
-use crate::source::{Opened, Precheck, Via};
+use crate::source::files::{Checked, FileId, Links, open_checked};
+use crate::source::{Opened, Via};
 
 /// A file's device and inode.
 type Ino = (u64, u64);
 
+/// The paths a maps name may stand for (without ` (deleted)`): the name with `\012`
+/// read as a newline, then, when that differs, the name as printed.
+fn candidates(m: &Mapping) -> Option<(Vec<Cow<'_, [u8]>>, bool)> {
+    let NameKind::Path { path, deleted } = m.name_kind() else {
+        return None;
+    };
+    let raw = if deleted {
+        m.name.strip_suffix(b" (deleted)").unwrap_or(&m.name)
+    } else {
+        &m.name[..]
+    };
+    let mut names = vec![path];
+    if *names[0] != *raw {
+        names.push(Cow::Borrowed(raw));
+    }
+    Some((names, deleted))
+}
+
+/// A `Regular` outcome reached `via`.
+fn reached(opened: Opened, via: Via) -> Opened {
+    match opened {
+        Opened::Regular { file, size, id, .. } => Opened::Regular {
+            file,
+            size,
+            id,
+            via,
+        },
+        other => other,
+    }
+}
+
 impl Process {
-    /// Opens the file that `m` maps: the mapped inode through `map_files` where
-    /// permitted, else the file at the same path under `/proc/PID/root`, checked
-    /// against the maps line's device and inode.
+    /// Opens the file that `m` maps: the path itself when it is the mapped inode, else
+    /// the mapped inode through `map_files` where permitted, else the file at the same
+    /// path under `/proc/PID/root` when it has the maps line's device and inode.
     pub(crate) fn open_mapped(&self, m: &Mapping) -> Opened {
-        let precheck = match &m.fields.vm_flags {
-            Some(flags) => {
-                let has = |f: &[u8]| flags.split(|&b| b == b' ').any(|x| x == f);
-                if has(b"io") || has(b"pf") {
-                    return Opened::Device;
-                }
-                Precheck::NotDevice
+        if let Some(flags) = &m.fields.vm_flags {
+            // Device memory always carries VM_IO or VM_PFNMAP: nothing to open.
+            let has = |f: &[u8]| flags.split(|&b| b == b' ').any(|x| x == f);
+            if has(b"io") || has(b"pf") {
+                return Opened::Device;
             }
-            None => Precheck::Stat,
-        };
-        let wanted = (m.dev_major, m.dev_minor, m.inode);
-        let path = match m.name_kind() {
-            NameKind::Path { path, deleted } => Some((path, deleted)),
-            _ => None,
-        };
+        }
+        let wanted: FileId = (m.dev_major, m.dev_minor, m.inode);
+        let names = candidates(m);
         // Cheapest first: the path itself, when it means the same file for us and the
         // file there is the mapped inode (a path walk costs less than map_files).
-        if let Some((path, false)) = &path
+        if let Some((names, false)) = &names
             && self.same_view()
-            && let Ok(Opened::Regular { file, size, id, .. }) =
-                open_checked(Path::new(OsStr::from_bytes(path)), precheck)
-            && id == wanted
         {
-            return Opened::Regular {
-                file,
-                size,
-                id,
-                via: Via::Path,
-                mismatch: None,
-            };
+            for name in names {
+                if let Ok(Checked::Opened(o)) = open_checked(
+                    Path::new(OsStr::from_bytes(name)),
+                    Links::Refuse,
+                    Some(wanted),
+                ) {
+                    return reached(o, Via::Path);
+                }
+            }
         }
+        // The kernel's link to the mapped inode itself (CAP_SYS_ADMIN).
         let via_map_files = self
             .dir
             .join(format!("map_files/{:x}-{:x}", m.start, m.end));
-        let first_err = match open_checked(&via_map_files, precheck) {
-            Ok(Opened::Regular { file, size, id, .. }) => {
-                return Opened::Regular {
-                    file,
-                    size,
-                    id,
-                    via: Via::MapFiles,
-                    mismatch: None,
-                };
-            }
-            Ok(other) => return other,
+        let first_err = match open_checked(&via_map_files, Links::Follow, None) {
+            Ok(Checked::Opened(o)) => return reached(o, Via::MapFiles),
+            // (Not met: no identity was asked for.)
+            Ok(Checked::Other { what, .. }) => return Opened::NotRegular(what),
             Err(e) => e,
         };
-        let Some((path, deleted)) = path else {
+        let Some((names, deleted)) = names else {
             return Opened::Failed(format!(
                 "cannot open {}: {first_err}",
                 via_map_files.display()
             ));
         };
-        let mut p = self.dir.join("root").into_os_string().into_vec();
-        p.extend_from_slice(&path);
-        let rooted = PathBuf::from(std::ffi::OsString::from_vec(p));
-        match open_checked(&rooted, Precheck::Stat) {
-            Ok(Opened::Regular { file, size, id, .. }) => {
-                let mismatch = (id != wanted).then(|| {
-                    format!(
-                        "the file now at this path is not the mapped one (device {:02x}:{:02x} inode {} on disk, {} inode {} in maps{}); labels are checked against the maps offsets",
-                        id.0,
-                        id.1,
-                        id.2,
-                        m.dev_str(),
-                        m.inode,
-                        if deleted { "; the mapped file was deleted" } else { "" }
-                    )
-                });
-                Opened::Regular {
-                    file,
-                    size,
-                    id,
-                    via: Via::Root,
-                    mismatch,
+        let deleted_note = if deleted {
+            "; the mapped file was deleted"
+        } else {
+            ""
+        };
+        let mut other = None;
+        let mut last_err = None;
+        for name in &names {
+            let mut p = self.dir.join("root").into_os_string().into_vec();
+            p.extend_from_slice(name);
+            let rooted = PathBuf::from(std::ffi::OsString::from_vec(p));
+            match open_checked(&rooted, Links::Refuse, Some(wanted)) {
+                Ok(Checked::Opened(o)) => return reached(o, Via::Root),
+                Ok(Checked::Other { what, id }) => {
+                    other.get_or_insert((what, id));
+                }
+                Err(e) => {
+                    last_err.get_or_insert((rooted, e));
                 }
             }
-            Ok(other) => other,
-            Err(e) => Opened::Failed(format!(
-                "cannot open the mapped file ({} : {first_err}; {}: {e}){}",
-                via_map_files.display(),
-                rooted.display(),
-                if deleted {
-                    "; it was deleted after mapping"
-                } else {
-                    ""
-                }
-            )),
         }
+        if let Some((what, id)) = other {
+            return Opened::Replaced(format!(
+                "the file now at this path is not the mapped one ({what}, device {:02x}:{:02x} inode {}, where maps says {} inode {}{deleted_note}): not read",
+                id.0,
+                id.1,
+                id.2,
+                m.dev_str(),
+                m.inode,
+            ));
+        }
+        let (rooted, e) = last_err.expect("at least one name");
+        Opened::Failed(format!(
+            "cannot open the mapped file ({} : {first_err}; {}: {e}){}",
+            via_map_files.display(),
+            rooted.display(),
+            if deleted {
+                "; it was deleted after mapping"
+            } else {
+                ""
+            }
+        ))
     }
 
     /// Whether the process sees files as elfmaps does: the same root directory and the

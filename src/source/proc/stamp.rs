@@ -1,6 +1,6 @@
 //! The identity of a mapped file without opening it, for the cache of a scan
 //! ([`crate::source::cache`]): one `stat`, of the path itself when the process sees
-//! files as elfmaps does and the file there is the mapped inode, else of
+//! files as elfmaps does and the file there (not a link: `lstat`) is the mapped inode, else of
 //! `/proc/PID/map_files/START-END` (the mapped inode itself; needs CAP_SYS_ADMIN).
 
 use std::ffi::OsStr;
@@ -28,7 +28,7 @@ impl Process {
             deleted: false,
         } = m.name_kind()
             && self.same_view()
-            && let Ok(md) = fs::metadata(OsStr::from_bytes(&path))
+            && let Ok(md) = fs::symlink_metadata(OsStr::from_bytes(&path))
             && md.is_file()
             && (libc::major(md.dev()), libc::minor(md.dev()), md.ino()) == wanted
         {

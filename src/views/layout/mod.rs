@@ -28,7 +28,7 @@ use crate::input::elf::{
     self, DynamicFlags, ElfError, ElfInfo, Head, Phdr, ReadAt, SectionTable, Shdr,
 };
 use crate::label::{self, Label};
-use crate::source::{Opened, Precheck, files};
+use crate::source::{Opened, files};
 use crate::vocab::names::lossy;
 use crate::vocab::{Code, Kind, PageSize, Warning};
 pub use readelf::{readelf_type_name, section_in_segment};
@@ -716,19 +716,26 @@ pub fn run(paths: &[impl AsRef<Path>], page: PageSize) -> Layouts {
 
 fn inspect_path(path: &Path, page: PageSize) -> Result<FileLayout, Unreported> {
     use std::os::unix::ffi::OsStrExt;
-    match files::open_checked(path, Precheck::Stat) {
-        Ok(Opened::Regular { file, .. }) => {
+    match files::open_checked(path, files::Links::Follow, None) {
+        Ok(files::Checked::Opened(Opened::Regular { file, .. })) => {
             match inspect(&*file, path.as_os_str().as_bytes(), page) {
                 Ok(o) => Ok(o),
                 Err(e @ ElfError::NotElf) => Err(Unreported::NotElf(e.to_string())),
                 Err(e) => Err(Unreported::Error(e.to_string())),
             }
         }
-        Ok(Opened::Device) => Err(Unreported::Error("a device, not a regular file".into())),
-        Ok(Opened::NotRegular(what)) => {
+        Ok(files::Checked::Opened(Opened::Device)) => {
+            Err(Unreported::Error("a device, not a regular file".into()))
+        }
+        Ok(files::Checked::Opened(Opened::NotRegular(what))) => {
             Err(Unreported::Error(format!("{what}, not a regular file")))
         }
-        Ok(Opened::Failed(e)) => Err(Unreported::Error(e)),
+        Ok(files::Checked::Opened(Opened::Failed(e) | Opened::Replaced(e))) => {
+            Err(Unreported::Error(e))
+        }
+        Ok(files::Checked::Other { what, .. }) => {
+            Err(Unreported::Error(format!("{what}, not the file named")))
+        }
         Err(e) => Err(Unreported::Error(e.to_string())),
     }
 }
