@@ -301,7 +301,7 @@ fn huge_text(mappings: &[Mapping], attribution: &Attribution, objects: &mut [Obj
             v if !p.split => v,
             _ => None,
         };
-        o.huge_text = o.huge_text.zip(part).and_then(|(a, b)| a.checked_add(b));
+        o.huge_text = crate::vocab::figures::sum(o.huge_text, part);
     }
 }
 

@@ -1,0 +1,224 @@
+//! Silent truncation and silent success (issue 18 §3): an input that ends early, a
+//! sum that overflows, a report of a version elfmaps does not know, or a process that
+//! exits while it is read is an error or an unknown figure, never a short report with
+//! exit 0.
+
+mod common;
+
+use std::fs;
+
+use common::cli::{BIN, elfmaps, json, stderr, stdout};
+use common::elf::{Elf64, PF_R, PF_X, Phdr};
+
+/// An anonymous smaps line of one page at `start` with `rss_kb` resident.
+fn anon_line(start: u64, rss_kb: u64) -> String {
+    format!(
+        "{start:x}-{:x} rw-p 00000000 00:00 0 \nSize:                  4 kB\nKernelPageSize:        4 kB\nRss:                   {rss_kb} kB\nPss:                   {rss_kb} kB\nPrivate_Dirty:         {rss_kb} kB\n",
+        start + 0x1000
+    )
+}
+
+/// Asserts exit status 2 and one line on stderr that names `file`.
+fn error_naming(o: &std::process::Output, file: &str) -> String {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(2), "stdout: {}\nstderr: {err}", stdout(o));
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(file), "{err}");
+    err
+}
+
+// ---------------------------------------------------------------- empty input
+
+/// `map --smaps /dev/null` or an empty file printed "0 regions" with exit 0, and
+/// `check --budget` on it "none exceeded": no line to read is an error naming the file.
+#[test]
+fn empty_input_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.smaps");
+    fs::write(&empty, b"").unwrap();
+    let budget = dir.path().join("b.toml");
+    fs::write(&budget, "[[budget]]\nobject = \"*\"\nmax_rss = \"1 MiB\"\n").unwrap();
+    let empty = empty.to_str().unwrap();
+    let budget = budget.to_str().unwrap();
+    for file in ["/dev/null", empty] {
+        for args in [
+            vec!["map", "--smaps", file],
+            vec!["map", "--maps", file],
+            vec!["map", "--json", "--smaps", file],
+            vec!["summary", "--smaps", file],
+            vec!["check", "--budget", budget, "--smaps", file],
+            vec!["report", "-o", "-", "--smaps", file],
+        ] {
+            let o = elfmaps(&args);
+            let err = error_naming(&o, file);
+            assert!(err.contains("no maps line"), "{args:?}: {err}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------- overflow
+
+/// Two lines whose Rss adds up past 2^64 bytes: the sum is unknown (null), not the
+/// 2 MiB it wraps to, in the process's totals, in `summary` and in the object's
+/// totals, and a `max_rss` budget is not measurable instead of passing.
+#[test]
+fn sums_that_overflow_are_unknown() {
+    let huge = (u64::MAX >> 10) - 1; // kB: 2^64 - 2048 bytes
+    let mut text = anon_line(0x7f00_0000_0000, huge);
+    text += &anon_line(0x7f00_0000_2000, 2048 + 2);
+    let dir = tempfile::tempdir().unwrap();
+    let smaps = dir.path().join("wrap.smaps");
+    fs::write(&smaps, &text).unwrap();
+    let smaps = smaps.to_str().unwrap();
+    let map = json(&elfmaps(["map", "--json", "--smaps", smaps]));
+    assert_eq!(map["totals"]["rss"], serde_json::Value::Null, "{}", map["totals"]);
+    assert_eq!(map["totals"]["pss"], serde_json::Value::Null, "{}", map["totals"]);
+    assert_eq!(map["totals"]["size"], 0x2000);
+    let sum = json(&elfmaps(["summary", "--json", "--smaps", smaps]));
+    assert_eq!(sum["totals"]["rss"], serde_json::Value::Null, "{}", sum["totals"]);
+    let table = stdout(&elfmaps(["map", "--smaps", smaps]));
+    let last = table.lines().last().unwrap_or_default();
+    assert!(last.contains("rss -, pss -"), "{table}");
+
+    // One object whose two lines overflow: its rss is unknown, and a budget on it is
+    // not measurable (it passed, on the wrapped 2 MiB).
+    let root = dir.path().join("root");
+    fs::create_dir_all(root.join("lib")).unwrap();
+    let mut elf = Elf64::dyn_with(&[Phdr::load(PF_R | PF_X, 0, 0, 0x2000, 0x2000, 0x1000)]).bytes();
+    elf.resize(0x2000, 0);
+    fs::write(root.join("lib/libbig.so"), &elf).unwrap();
+    let line = |start: u64, offset: u64, rss_kb: u64| {
+        format!(
+            "{start:x}-{:x} r-xp {offset:08x} 08:01 77 /lib/libbig.so\nSize:                  4 kB\nKernelPageSize:        4 kB\nRss:                   {rss_kb} kB\nPss:                   {rss_kb} kB\n",
+            start + 0x1000
+        )
+    };
+    let text = line(0x10000, 0, huge) + &line(0x11000, 0x1000, 2048 + 2);
+    let smaps = dir.path().join("lib.smaps");
+    fs::write(&smaps, text).unwrap();
+    let budget = dir.path().join("b.toml");
+    fs::write(&budget, "[[budget]]\nobject = \"libbig.so\"\nmax_rss = \"1 GiB\"\n").unwrap();
+    let args = |json: bool| {
+        let mut a = vec![
+            "check".to_string(),
+            "--budget".into(),
+            budget.display().to_string(),
+            "--smaps".into(),
+            smaps.display().to_string(),
+            "--sysroot".into(),
+            root.display().to_string(),
+        ];
+        if json {
+            a.push("--json".into());
+        }
+        a
+    };
+    let map = json(&elfmaps([
+        "map",
+        "--json",
+        "--smaps",
+        smaps.to_str().unwrap(),
+        "--sysroot",
+        root.to_str().unwrap(),
+    ]));
+    let objects = map["objects"].as_array().unwrap();
+    assert_eq!(objects.len(), 1, "{map}");
+    assert_eq!(objects[0]["totals"]["rss"], serde_json::Value::Null, "{}", objects[0]);
+    let checked = json(&elfmaps(args(true)));
+    let codes: Vec<&str> = checked["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"budget-unmeasured"), "{checked}");
+}
+
+// ---------------------------------------------------------------- smemcap
+
+/// A tar header as smemcap writes it (no magic), for `name` of `size` bytes.
+fn tar_header(name: &str, size: usize, kind: u8) -> Vec<u8> {
+    let mut h = vec![0u8; 512];
+    h[..name.len()].copy_from_slice(name.as_bytes());
+    let mut put = |at: usize, s: String| h[at..at + s.len()].copy_from_slice(s.as_bytes());
+    put(100, format!("{:o}", 0o444));
+    put(108, "0".into());
+    put(116, "0".into());
+    put(124, format!("{size:o}"));
+    put(136, "0".into());
+    h[156] = kind;
+    h[148..156].copy_from_slice(b"        ");
+    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+    h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+    h
+}
+
+fn tar_file(out: &mut Vec<u8>, name: &str, data: &[u8]) {
+    out.extend(tar_header(name, data.len(), b'0'));
+    out.extend_from_slice(data);
+    out.resize(out.len().div_ceil(512) * 512, 0);
+}
+
+/// A capture cut inside a tar header was read up to the cut, the processes after it
+/// dropped without a word: it is an error naming the file and the offset.
+#[test]
+fn smemcap_cut_inside_a_header_is_an_error() {
+    let mut tar = Vec::new();
+    for pid in [100u32, 200] {
+        tar.extend(tar_header(&pid.to_string(), 0, b'5'));
+        tar_file(&mut tar, &format!("{pid}/smaps"), anon_line(0x7f00_0000_0000, 4).as_bytes());
+        tar_file(&mut tar, &format!("{pid}/cmdline"), b"x\0");
+        tar_file(
+            &mut tar,
+            &format!("{pid}/stat"),
+            format!("{pid} (x) S 1 {pid} {pid} 0 -1 4194560 0").as_bytes(),
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole.tar");
+    fs::write(&whole, &tar).unwrap();
+    let ok = json(&elfmaps(["system", "--json", "--smemcap", whole.to_str().unwrap()]));
+    assert_eq!(ok["processes"].as_array().unwrap().len(), 2, "{ok}");
+    // The second process's directory header, cut after 100 bytes.
+    let second = 4 * 512;
+    let cut = dir.path().join("cut.tar");
+    fs::write(&cut, &tar[..second + 100]).unwrap();
+    let cut = cut.to_str().unwrap();
+    let err = error_naming(&elfmaps(["system", "--json", "--smemcap", cut]), cut);
+    assert!(err.contains("2048"), "{err}");
+}
+
+// ---------------------------------------------------------------- schema versions
+
+/// `diff` compared reports of any `schema_version` (999) as if it knew them: one of
+/// another version is refused, naming the file and the version.
+#[test]
+fn diff_refuses_schema_versions_it_does_not_know() {
+    let dir = tempfile::tempdir().unwrap();
+    let smaps = dir.path().join("a.smaps");
+    fs::write(&smaps, anon_line(0x7f00_0000_0000, 4)).unwrap();
+    let smaps = smaps.to_str().unwrap();
+    let saved = [
+        ("map", json(&elfmaps(["map", "--json", "--smaps", smaps]))),
+        ("summary", json(&elfmaps(["summary", "--json", "--smaps", smaps]))),
+        ("layout", json(&elfmaps(["layout", "--json", BIN]))),
+    ];
+    for (what, v) in saved {
+        let good = dir.path().join(format!("{what}.json"));
+        fs::write(&good, v.to_string()).unwrap();
+        let good = good.to_str().unwrap();
+        let o = elfmaps(["diff", good, good]);
+        assert_eq!(o.status.code(), Some(0), "{what}: {}", stderr(&o));
+        for version in [serde_json::json!(999), serde_json::json!(0), serde_json::json!("1")] {
+            let mut bad = v.clone();
+            bad["schema_version"] = version.clone();
+            let file = dir.path().join(format!("{what}-bad.json"));
+            fs::write(&file, bad.to_string()).unwrap();
+            let file = file.to_str().unwrap();
+            for args in [["diff", good, file], ["diff", file, good]] {
+                let err = error_naming(&elfmaps(args), file);
+                assert!(err.contains("schema_version"), "{what} {version}: {err}");
+            }
+        }
+    }
+}
