@@ -21,7 +21,12 @@ fn anon_line(start: u64, rss_kb: u64) -> String {
 /// Asserts exit status 2 and one line on stderr that names `file`.
 fn error_naming(o: &std::process::Output, file: &str) -> String {
     let err = stderr(o);
-    assert_eq!(o.status.code(), Some(2), "stdout: {}\nstderr: {err}", stdout(o));
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "stdout: {}\nstderr: {err}",
+        stdout(o)
+    );
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains(file), "{err}");
     err
@@ -71,11 +76,26 @@ fn sums_that_overflow_are_unknown() {
     fs::write(&smaps, &text).unwrap();
     let smaps = smaps.to_str().unwrap();
     let map = json(&elfmaps(["map", "--json", "--smaps", smaps]));
-    assert_eq!(map["totals"]["rss"], serde_json::Value::Null, "{}", map["totals"]);
-    assert_eq!(map["totals"]["pss"], serde_json::Value::Null, "{}", map["totals"]);
+    assert_eq!(
+        map["totals"]["rss"],
+        serde_json::Value::Null,
+        "{}",
+        map["totals"]
+    );
+    assert_eq!(
+        map["totals"]["pss"],
+        serde_json::Value::Null,
+        "{}",
+        map["totals"]
+    );
     assert_eq!(map["totals"]["size"], 0x2000);
     let sum = json(&elfmaps(["summary", "--json", "--smaps", smaps]));
-    assert_eq!(sum["totals"]["rss"], serde_json::Value::Null, "{}", sum["totals"]);
+    assert_eq!(
+        sum["totals"]["rss"],
+        serde_json::Value::Null,
+        "{}",
+        sum["totals"]
+    );
     let table = stdout(&elfmaps(["map", "--smaps", smaps]));
     let last = table.lines().last().unwrap_or_default();
     assert!(last.contains("rss -, pss -"), "{table}");
@@ -97,7 +117,11 @@ fn sums_that_overflow_are_unknown() {
     let smaps = dir.path().join("lib.smaps");
     fs::write(&smaps, text).unwrap();
     let budget = dir.path().join("b.toml");
-    fs::write(&budget, "[[budget]]\nobject = \"libbig.so\"\nmax_rss = \"1 GiB\"\n").unwrap();
+    fs::write(
+        &budget,
+        "[[budget]]\nobject = \"libbig.so\"\nmax_rss = \"1 GiB\"\n",
+    )
+    .unwrap();
     let args = |json: bool| {
         let mut a = vec![
             "check".to_string(),
@@ -123,7 +147,12 @@ fn sums_that_overflow_are_unknown() {
     ]));
     let objects = map["objects"].as_array().unwrap();
     assert_eq!(objects.len(), 1, "{map}");
-    assert_eq!(objects[0]["totals"]["rss"], serde_json::Value::Null, "{}", objects[0]);
+    assert_eq!(
+        objects[0]["totals"]["rss"],
+        serde_json::Value::Null,
+        "{}",
+        objects[0]
+    );
     let checked = json(&elfmaps(args(true)));
     let codes: Vec<&str> = checked["warnings"]
         .as_array()
@@ -166,7 +195,11 @@ fn smemcap_cut_inside_a_header_is_an_error() {
     let mut tar = Vec::new();
     for pid in [100u32, 200] {
         tar.extend(tar_header(&pid.to_string(), 0, b'5'));
-        tar_file(&mut tar, &format!("{pid}/smaps"), anon_line(0x7f00_0000_0000, 4).as_bytes());
+        tar_file(
+            &mut tar,
+            &format!("{pid}/smaps"),
+            anon_line(0x7f00_0000_0000, 4).as_bytes(),
+        );
         tar_file(&mut tar, &format!("{pid}/cmdline"), b"x\0");
         tar_file(
             &mut tar,
@@ -177,7 +210,12 @@ fn smemcap_cut_inside_a_header_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let whole = dir.path().join("whole.tar");
     fs::write(&whole, &tar).unwrap();
-    let ok = json(&elfmaps(["system", "--json", "--smemcap", whole.to_str().unwrap()]));
+    let ok = json(&elfmaps([
+        "system",
+        "--json",
+        "--smemcap",
+        whole.to_str().unwrap(),
+    ]));
     assert_eq!(ok["processes"].as_array().unwrap().len(), 2, "{ok}");
     // The second process's directory header, cut after 100 bytes.
     let second = 4 * 512;
@@ -200,7 +238,10 @@ fn diff_refuses_schema_versions_it_does_not_know() {
     let smaps = smaps.to_str().unwrap();
     let saved = [
         ("map", json(&elfmaps(["map", "--json", "--smaps", smaps]))),
-        ("summary", json(&elfmaps(["summary", "--json", "--smaps", smaps]))),
+        (
+            "summary",
+            json(&elfmaps(["summary", "--json", "--smaps", smaps])),
+        ),
         ("layout", json(&elfmaps(["layout", "--json", BIN]))),
     ];
     for (what, v) in saved {
@@ -209,7 +250,11 @@ fn diff_refuses_schema_versions_it_does_not_know() {
         let good = good.to_str().unwrap();
         let o = elfmaps(["diff", good, good]);
         assert_eq!(o.status.code(), Some(0), "{what}: {}", stderr(&o));
-        for version in [serde_json::json!(999), serde_json::json!(0), serde_json::json!("1")] {
+        for version in [
+            serde_json::json!(999),
+            serde_json::json!(0),
+            serde_json::json!("1"),
+        ] {
             let mut bad = v.clone();
             bad["schema_version"] = version.clone();
             let file = dir.path().join(format!("{what}-bad.json"));

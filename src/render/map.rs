@@ -165,7 +165,10 @@ pub fn table<W: Write>(
         .objects
         .iter()
         .fold(Some(0), |a, o| crate::vocab::figures::sum(a, o.huge_text));
-    let some = report.objects.iter().any(|o| o.huge_text.is_some_and(|h| h > 0));
+    let some = report
+        .objects
+        .iter()
+        .any(|o| o.huge_text.is_some_and(|h| h > 0));
     if huge.is_some_and(|h| h > 0) || (huge.is_none() && some) {
         line.push_str(&format!(", text on huge pages {}", human(huge)));
     }
