@@ -217,13 +217,18 @@ fn smemcap_cut_inside_a_header_is_an_error() {
         whole.to_str().unwrap(),
     ]));
     assert_eq!(ok["processes"].as_array().unwrap().len(), 2, "{ok}");
-    // The second process's directory header, cut after 100 bytes.
-    let second = 4 * 512;
+    // The second process's directory header (after the first's seven blocks), cut
+    // after 100 bytes.
+    let second = 7 * 512;
     let cut = dir.path().join("cut.tar");
     fs::write(&cut, &tar[..second + 100]).unwrap();
     let cut = cut.to_str().unwrap();
     let err = error_naming(&elfmaps(["system", "--json", "--smemcap", cut]), cut);
-    assert!(err.contains("2048"), "{err}");
+    assert!(err.contains("3584"), "{err}");
+    // Cut in the padding after an entry's data: the entries after it are lost too.
+    fs::write(dir.path().join("cut.tar"), &tar[..second - 100]).unwrap();
+    let err = error_naming(&elfmaps(["system", "--json", "--smemcap", cut]), cut);
+    assert!(err.contains("2560"), "{err}");
 }
 
 // ---------------------------------------------------------------- schema versions
