@@ -7,6 +7,8 @@ mod common;
 
 use std::fs;
 
+use common::build;
+use common::child::Running;
 use common::cli::{BIN, elfmaps, json, stderr, stdout};
 use common::elf::{Elf64, PF_R, PF_X, Phdr};
 
@@ -30,6 +32,161 @@ fn error_naming(o: &std::process::Output, file: &str) -> String {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains(file), "{err}");
     err
+}
+
+// ---------------------------------------------------------------- exit while read
+
+/// Mappings of the test program: smaps of this many lines takes the kernel long enough
+/// to print that the program's exit lands in the middle of the read.
+const MAPPINGS: &str = "60000";
+
+/// How long the program waits, in microseconds, between the go and its exit: from at
+/// once to well into the read of its smaps (no assertion depends on it: any outcome
+/// is checked; these only make a cut read likely).
+const DELAYS: [u64; 4] = [0, 5_000, 30_000, 150_000];
+
+/// What one command made of a process that exited while it was read.
+enum Outcome {
+    /// Exit 0: the report's count of maps lines (0 when it has none to count).
+    Read(usize),
+    /// Exit 1: a budget was exceeded (`check`).
+    Exceeded,
+    /// Exit 2 saying the process exited.
+    Exited,
+}
+
+/// A process of `n` maps lines exits while elfmaps reads it, `DELAYS.len()` times
+/// for each of map, map --rss-only, summary, check, snapshot and system: elfmaps either read it whole
+/// (every line) or says it exited (exit 2; in `system`, counted as exited). Before,
+/// smaps came out cut short (the kernel ends it with a clean end of file once the
+/// address space is gone, long before the process is a zombie) and the report of
+/// 10,750 of 60,035 lines exited 0.
+#[test]
+fn a_process_that_exits_while_read_is_never_a_short_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(exe) = build::build_testdata(dir.path(), "exiting/manymaps.c", &["-O2"]) else {
+        return;
+    };
+    // libc lies above the program's mappings (mapped first, top-down): a budget on it
+    // fails only when smaps was read past them.
+    let budget = dir.path().join("libc.toml");
+    fs::write(
+        &budget,
+        "[[budget]]\nobject = \"libc.so*\"\nmax_size = \"1 B\"\n",
+    )
+    .unwrap();
+    let snap = dir.path().join("snap");
+    let mut sleeper = Running::sleep();
+    let mut exited = 0;
+    let mut short = Vec::new();
+    for command in ["map", "rss-only", "summary", "check", "snapshot", "system"] {
+        for delay in DELAYS {
+            let mut child = Running::spawn(
+                std::process::Command::new(&exe)
+                    .arg(MAPPINGS)
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped()),
+            );
+            let lines: usize = child.lines_until("READY")[0]
+                .strip_prefix("maps ")
+                .and_then(|n| n.parse().ok())
+                .expect("maps N");
+            let pid = child.pid_arg();
+            let args: Vec<String> = match command {
+                "map" => vec!["map".into(), "--json".into(), pid.clone()],
+                "rss-only" => vec![
+                    "map".into(),
+                    "--rss-only".into(),
+                    "--json".into(),
+                    pid.clone(),
+                ],
+                "summary" => vec!["summary".into(), "--json".into(), pid.clone()],
+                "check" => vec![
+                    "check".into(),
+                    "--budget".into(),
+                    budget.display().to_string(),
+                    pid.clone(),
+                ],
+                "snapshot" => vec![
+                    "snapshot".into(),
+                    pid.clone(),
+                    "-o".into(),
+                    snap.display().to_string(),
+                ],
+                _ => vec![
+                    "system".into(),
+                    "--json".into(),
+                    "--pid".into(),
+                    format!("{pid},{}", sleeper.pid()),
+                ],
+            };
+            use std::io::Write;
+            writeln!(child.stdin().unwrap(), "{delay}").unwrap();
+            let o = elfmaps(&args);
+            let err = stderr(&o);
+            let outcome = match o.status.code() {
+                Some(2) if err.contains(&format!("process {pid}")) && err.contains("exited") => {
+                    Outcome::Exited
+                }
+                Some(1) if command == "check" => Outcome::Exceeded,
+                Some(0) => Outcome::Read(match command {
+                    "map" | "rss-only" => json(&o)["regions"].as_array().unwrap().len(),
+                    "summary" => json(&o)["rows"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|r| r["regions"].as_u64().unwrap() as usize)
+                        .sum(),
+                    "snapshot" => {
+                        let v = json(&elfmaps([
+                            "map",
+                            "--json",
+                            "--snapshot",
+                            snap.to_str().unwrap(),
+                        ]));
+                        v["regions"].as_array().unwrap().len()
+                    }
+                    "system" => {
+                        let v = json(&o);
+                        let row = v["processes"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .find(|p| p["pid"].as_u64() == pid.parse().ok());
+                        match row {
+                            Some(p) => p["regions"].as_u64().unwrap() as usize,
+                            None => {
+                                let k = &v["skipped"];
+                                assert_eq!(
+                                    k["exited"].as_u64().unwrap() + k["zombies"].as_u64().unwrap(),
+                                    1,
+                                    "{k}"
+                                );
+                                exited += 1;
+                                lines
+                            }
+                        }
+                    }
+                    // check passed: libc was not read.
+                    _ => 0,
+                }),
+                _ => panic!("{args:?}: {:?}\n{err}", o.status),
+            };
+            match outcome {
+                Outcome::Read(n) if n < lines => short.push(format!(
+                    "{args:?} after {delay} us: exit 0 with {n} of the {lines} maps lines"
+                )),
+                Outcome::Read(_) => {}
+                Outcome::Exceeded => {}
+                Outcome::Exited => exited += 1,
+            }
+            child.kill();
+        }
+    }
+    sleeper.kill();
+    assert!(short.is_empty(), "short reports:\n{}", short.join("\n"));
+    // The race was run: some reads were cut (delay 0 exits before most reads end).
+    assert!(exited > 0, "no process exited while it was read");
 }
 
 // ---------------------------------------------------------------- empty input

@@ -395,7 +395,10 @@ pub(crate) mod tests {
                 assert!(got.is_ok(), "cut at {cut}: {got:?}");
             } else {
                 let e = got.unwrap_err();
-                assert!(e.contains("cut") || e.contains("truncated"), "cut at {cut}: {e}");
+                assert!(
+                    e.contains("cut") || e.contains("truncated"),
+                    "cut at {cut}: {e}"
+                );
             }
         }
         // End-of-archive blocks cut short are not a cut entry.

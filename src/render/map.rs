@@ -164,7 +164,7 @@ pub fn table<W: Write>(
     let huge = report
         .objects
         .iter()
-        .fold(Some(0), |a, o| crate::vocab::figures::sum(a, o.huge_text));
+        .try_fold(0, |a, o| crate::vocab::figures::sum(Some(a), o.huge_text));
     let some = report
         .objects
         .iter()

@@ -156,7 +156,7 @@ pub fn summarize(report: &Report, by: By, sort: SortBy, top: Option<usize>) -> S
         huge_text: report
             .objects
             .iter()
-            .fold(Some(0), |a, o| figures::sum(a, o.huge_text)),
+            .try_fold(0, |a, o| figures::sum(Some(a), o.huge_text)),
         cut,
     }
 }
