@@ -189,6 +189,73 @@ fn a_process_that_exits_while_read_is_never_a_short_report() {
     assert!(exited > 0, "no process exited while it was read");
 }
 
+// ---------------------------------------------------------------- totals
+
+/// The figures of `map --json`, `totals` and each region's.
+const FIGURES: [&str; 12] = [
+    "size",
+    "rss",
+    "pss",
+    "shared_clean",
+    "shared_dirty",
+    "private_clean",
+    "private_dirty",
+    "anonymous",
+    "swap",
+    "swap_pss",
+    "locked",
+    "hugetlb",
+];
+
+/// The sum of figure `key` over `items`, unknown when one is unknown.
+fn sum_of<'a>(items: impl IntoIterator<Item = &'a serde_json::Value>, key: &str) -> Option<u64> {
+    items
+        .into_iter()
+        .try_fold(0u64, |a, r| a.checked_add(r[key].as_u64()?))
+}
+
+/// `totals` is documented as the sum of the regions, but was the sum of the smaps
+/// lines: with the exact pss of split lines' parts (root: /proc/kpagecount), up to a
+/// kB apart per split line (the kernel rounds a line's Pss down to a kB). Every figure
+/// the regions all know adds up to the total, in `map` and in `system`'s rows.
+/// testdata/system/cow.c has a split line whose pages are mapped 2 and 3 times.
+#[test]
+fn totals_are_the_sums_of_the_regions() {
+    if !common::skip::is_root("reading /proc/kpagecount (exact pss of split lines)") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let Some(exe) = build::build_testdata(dir.path(), "system/cow.c", &["-O0"]) else {
+        return;
+    };
+    let mut cow = Running::ready(&mut std::process::Command::new(&exe));
+    let pid = cow.pid_arg();
+    let map = json(&elfmaps(["map", "--json", &pid]));
+    assert_eq!(map["split_pss"], "exact", "{}", map["split_pss"]);
+    let regions = map["regions"].as_array().unwrap();
+    assert!(regions.iter().any(|r| r["split"] == true));
+    let mut compared = 0;
+    for key in FIGURES {
+        if let Some(sum) = sum_of(regions, key) {
+            assert_eq!(map["totals"][key], sum, "{key}: {}", map["totals"]);
+            compared += 1;
+        }
+    }
+    assert!(compared >= 4, "{}", map["totals"]);
+    assert!(sum_of(regions, "pss").is_some());
+    let sys = json(&elfmaps(["system", "--json", "--pid", &pid]));
+    let rows = sys["rows"].as_array().unwrap();
+    for key in ["size", "rss", "pss"] {
+        assert_eq!(
+            sys["totals"][key],
+            sum_of(rows, key).unwrap(),
+            "{key}: {}",
+            sys["totals"]
+        );
+    }
+    cow.kill();
+}
+
 // ---------------------------------------------------------------- empty input
 
 /// `map --smaps /dev/null` or an empty file printed "0 regions" with exit 0, and
