@@ -158,6 +158,19 @@ mod tests {
         assert_eq!(start_time(&f), Some(123456));
     }
 
+    /// A process whose start time is not the one recorded before its smaps was read
+    /// is another process that took the PID: not the one read.
+    #[test]
+    fn another_start_time_is_another_process() {
+        let me = Process::new(std::process::id()).unwrap();
+        me.note_start();
+        assert!(matches!(me.started.get(), Some(Some(_))));
+        assert!(me.alive());
+        let other = Process::new(std::process::id()).unwrap();
+        other.started.set(Some(1)).unwrap();
+        assert!(!other.alive());
+    }
+
     #[test]
     fn stack_pointers_of_blocked_threads() {
         let blocked = "202 0x7f00 0x80 0x0 0x0 0x0 0x0 0x7ffd1230 0x7f4455\n";
