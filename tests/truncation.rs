@@ -189,6 +189,57 @@ fn a_process_that_exits_while_read_is_never_a_short_report() {
     assert!(exited > 0, "no process exited while it was read");
 }
 
+/// A process that executes another program while elfmaps reads it: the smaps elfmaps
+/// opened lists the old address space, which the kernel ends as short as an exited
+/// one's. `map` reads all of the old program, or the new one (opened after the exec,
+/// with none of the old program's lines), or says the process exited or executed
+/// another program.
+#[test]
+fn a_process_that_executes_another_while_read_is_never_a_short_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(exe) = build::build_testdata(dir.path(), "exiting/manymaps.c", &["-O2"]) else {
+        return;
+    };
+    let mut short = Vec::new();
+    for delay in DELAYS {
+        let mut child = Running::spawn(
+            std::process::Command::new(&exe)
+                .arg(MAPPINGS)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped()),
+        );
+        let lines: usize = child.lines_until("READY")[0]
+            .strip_prefix("maps ")
+            .and_then(|n| n.parse().ok())
+            .expect("maps N");
+        let pid = child.pid_arg();
+        use std::io::Write;
+        writeln!(child.stdin().unwrap(), "exec {delay}").unwrap();
+        let o = elfmaps(["map", "--json", &pid]);
+        let err = stderr(&o);
+        match o.status.code() {
+            Some(2) if err.contains("executed another program") => {}
+            Some(0) => {
+                let v = json(&o);
+                let regions = v["regions"].as_array().unwrap();
+                let n = regions.len();
+                // The new program's address space (at any point of its exec: at
+                // first a stack alone) has none of the old program's lines, which
+                // come first in address order.
+                let old = regions.iter().any(|r| r["path"].as_str() == exe.to_str());
+                if n < lines && old {
+                    short.push(format!(
+                        "after {delay} us: exit 0 with {n} of {lines} lines"
+                    ));
+                }
+            }
+            _ => panic!("{:?}: {err}", o.status),
+        }
+        child.kill();
+    }
+    assert!(short.is_empty(), "short reports:\n{}", short.join("\n"));
+}
+
 // ---------------------------------------------------------------- totals
 
 /// The figures of `map --json`, `totals` and each region's.

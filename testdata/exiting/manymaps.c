@@ -4,7 +4,9 @@
  * no two merge; the writable ones touched), as bench/manymaps.c. Prints "maps N" (its
  * maps lines, counted from /proc/self/maps) and READY, then reads one line from stdin:
  * a delay in microseconds. It sleeps that long and exits, while the test's elfmaps is
- * reading its smaps, whose end (after the range) it then never reaches.
+ * reading its smaps, whose end (after the range) it then never reaches. With a line
+ * "exec DELAY" it executes `/bin/sleep 30` instead of exiting (a new address space:
+ * the old one's smaps ends as short).
  *
  * usage: manymaps COUNT
  */
@@ -51,8 +53,13 @@ int main(int argc, char **argv) {
     fflush(stdout);
     char line[64];
     if (!fgets(line, sizeof line, stdin)) _exit(0);
-    long us = atol(line);
+    int exec = strncmp(line, "exec ", 5) == 0;
+    long us = atol(exec ? line + 5 : line);
     struct timespec ts = { us / 1000000, (us % 1000000) * 1000 };
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+    if (exec) {
+        execl("/bin/sleep", "/bin/sleep", "30", (char *)NULL);
+        perror("exec /bin/sleep");
+    }
     _exit(0);
 }
