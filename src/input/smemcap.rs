@@ -11,7 +11,10 @@
 //! be decompressed first (`zcat capture.tgz | elfmaps system --smemcap - ...`).
 //!
 //! Parsing takes bytes and does no I/O; the files are slices of the input. Every
-//! header's checksum is checked; sizes are checked against the input.
+//! header's checksum is checked; sizes are checked against the input. An archive cut
+//! inside a header, an entry's data or its padding is an error (the entries after the
+//! cut would be lost without a word); one cut at the end of an entry is whole, since
+//! smemcap writes no end-of-archive blocks.
 //!
 //! The `/proc/PID/stat` line is parsed here too ([`parse_stat`]), for captures and live
 //! processes alike.
@@ -161,8 +164,19 @@ impl<'a> Smemcap<'a> {
         let mut by_pid: BTreeMap<u32, Capture<'a>> = BTreeMap::new();
         let mut at = 0usize;
         let mut long_name: Option<&'a [u8]> = None;
-        while at + BLOCK <= input.len() {
-            let block = &input[at..at + BLOCK];
+        while at < input.len() {
+            let Some(block) = input.get(at..at + BLOCK) else {
+                // Less than a header left: zeros are the end-of-archive blocks cut
+                // short; anything else is a header cut, and what followed it lost.
+                let rest = &input[at..];
+                if rest.iter().all(|&b| b == 0) {
+                    break;
+                }
+                return Err(format!(
+                    "cut inside the tar header at offset {at} ({} of its {BLOCK} bytes): the capture is truncated, the entries after it are lost",
+                    rest.len()
+                ));
+            };
             if block.iter().all(|&b| b == 0) {
                 break; // End of archive.
             }
@@ -185,6 +199,12 @@ impl<'a> Smemcap<'a> {
                     format!("the entry at offset {at} is truncated ({size} bytes promised)")
                 })?;
             at = data_at + size.div_ceil(BLOCK) * BLOCK;
+            if at > input.len() {
+                return Err(format!(
+                    "the entry at offset {} is cut in the padding after its data: the capture is truncated, the entries after it are lost",
+                    data_at - BLOCK
+                ));
+            }
             let kind = block[156];
             let mut name = text(&block[0..100]).to_vec();
             if &block[257..262] == b"ustar" && block[345] != 0 {
@@ -357,6 +377,34 @@ pub(crate) mod tests {
         huge[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
         assert!(Smemcap::parse(&huge).unwrap_err().contains("truncated"));
         assert_eq!(Smemcap::parse(&[]).unwrap(), Smemcap::default());
+    }
+
+    /// Every cut of a capture is an error but one at the end of an entry (smemcap
+    /// writes no end-of-archive blocks: the end of an entry may be the end).
+    #[test]
+    fn cut_captures_are_errors() {
+        let tar = archive(&[
+            ("42", b"", 0),
+            ("42/smaps", b"0-1000 r--p 0 0:0 0\n", 0),
+            ("42/cmdline", b"x\0", 0),
+        ]);
+        let ends = [512, 1536, 2560];
+        for cut in 1..tar.len() {
+            let got = Smemcap::parse(&tar[..cut]);
+            if ends.contains(&cut) {
+                assert!(got.is_ok(), "cut at {cut}: {got:?}");
+            } else {
+                let e = got.unwrap_err();
+                assert!(
+                    e.contains("cut") || e.contains("truncated"),
+                    "cut at {cut}: {e}"
+                );
+            }
+        }
+        // End-of-archive blocks cut short are not a cut entry.
+        let mut ended = tar.clone();
+        ended.extend([0u8; 700]);
+        assert_eq!(Smemcap::parse(&ended).unwrap().processes.len(), 1);
     }
 
     #[test]

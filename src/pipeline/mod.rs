@@ -57,6 +57,12 @@ pub enum Error {
         /// What is wrong, and on which line.
         err: maps::ParseError,
     },
+    /// Saved smaps or maps text with no line to read (an empty file, `/dev/null`):
+    /// a report of it would be one of no memory, which no process has.
+    Empty {
+        /// The input: a file name.
+        source: String,
+    },
     /// A malformed snapshot file.
     Snapshot {
         /// The input: a file name.
@@ -81,6 +87,7 @@ impl Error {
         match self {
             Error::Proc(e) => e.code(),
             Error::Parse { err, .. } => err.code(),
+            Error::Empty { .. } => Code::MapsMalformed,
             Error::Snapshot { err, .. } => err.code(),
             Error::Sysroot(e) => e.code(),
             Error::PageSize { err, .. } => err.code(),
@@ -93,6 +100,10 @@ impl std::fmt::Display for Error {
         match self {
             Error::Proc(e) => e.fmt(f),
             Error::Parse { source, err } => write!(f, "{source}: {err}"),
+            Error::Empty { source } => write!(
+                f,
+                "{source}: no maps line to read (the input is empty): give a saved /proc/PID/smaps or maps"
+            ),
             Error::Snapshot { source, err } => write!(f, "{source}: {err}"),
             Error::Sysroot(e) => e.fmt(f),
             Error::PageSize { source, err } => write!(f, "{source}: {err}"),
@@ -105,6 +116,7 @@ impl std::error::Error for Error {
         match self {
             Error::Proc(e) => Some(e),
             Error::Parse { err, .. } => Some(err),
+            Error::Empty { .. } => None,
             Error::Snapshot { err, .. } => Some(err),
             Error::Sysroot(e) => Some(e),
             Error::PageSize { err, .. } => Some(err),

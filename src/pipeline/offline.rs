@@ -87,7 +87,8 @@ impl<'a> Saved<'a> {
 
 /// Analyses saved smaps, maps or a snapshot, with files looked up under the sysroot.
 ///
-/// Errors: a sysroot that is not a directory, a malformed line, and a page size that
+/// Errors: a sysroot that is not a directory, text with no line to read
+/// ([`Error::Empty`]), a malformed line, and a page size that
 /// the input contradicts ([`super::PageSizeError`]; with no page size in the input nor from the
 /// user, one is chosen as docs/offline.md says).
 pub fn offline(saved: Saved) -> Result<Report, Error> {
@@ -105,6 +106,13 @@ pub(crate) fn offline_with<S: Source>(
     saved: Saved,
     source: impl FnOnce(Option<Snapshot>) -> S,
 ) -> Result<Report, Error> {
+    if let Input::Text(text) = saved.input
+        && text.iter().all(u8::is_ascii_whitespace)
+    {
+        return Err(Error::Empty {
+            source: saved.name.to_string(),
+        });
+    }
     let (text, snapshot) = match saved.input {
         Input::Text(text) => (std::borrow::Cow::Borrowed(text), None),
         Input::Snapshot(mut snap) => {

@@ -159,10 +159,18 @@ pub fn table<W: Write>(
     if let Some(h) = t.hugetlb.filter(|&h| h > 0) {
         line.push_str(&format!(", hugetlb {} (not in rss)", human(Some(h))));
     }
-    // Text on huge pages (remapped or collapsed), over all objects.
-    let huge: u64 = report.objects.iter().filter_map(|o| o.huge_text).sum();
-    if huge > 0 {
-        line.push_str(&format!(", text on huge pages {}", human(Some(huge))));
+    // Text on huge pages (remapped or collapsed), over all objects: unknown when an
+    // object's is (or the sum overflows), never the part that is known.
+    let huge = report
+        .objects
+        .iter()
+        .try_fold(0, |a, o| crate::vocab::figures::sum(Some(a), o.huge_text));
+    let some = report
+        .objects
+        .iter()
+        .any(|o| o.huge_text.is_some_and(|h| h > 0));
+    if huge.is_some_and(|h| h > 0) || (huge.is_none() && some) {
+        line.push_str(&format!(", text on huge pages {}", human(huge)));
     }
     writeln!(out, "{}", paint(&line, Style::new().bold()))?;
     Ok(())

@@ -66,7 +66,8 @@ pub struct Built {
     pub regions: Vec<Region>,
     /// Every object (instance), in instance order.
     pub objects: Vec<Object>,
-    /// The figures of the whole process: the lines' own.
+    /// The figures of the whole process: the sums of the regions' figures, and where
+    /// a part of a split line does not know a figure, the lines' own (see [`build`]).
     pub totals: Figures,
     /// What could not be computed (a file offset that overflows).
     pub warnings: Vec<Warning>,
@@ -86,9 +87,14 @@ pub fn build(
 ) -> Built {
     let mut warnings = Vec::new();
     let mut regions = Vec::with_capacity(attribution.regions.len());
-    // The process's totals are the lines' own figures: known even where a split
-    // line's parts are not. (The regions cover every maps line.)
+    // The process's totals are the sums of the regions' figures. The parts of a split
+    // line add up to the line (prorated figures by construction; exact pss to the
+    // kernel's rounding of the line's Pss down to a kB, which the regions' sum does
+    // not have), so these differ from the lines' sums only where a part does not know
+    // a figure: then the lines' own figure, known for the whole line, is the total.
+    // (The regions cover every maps line.)
     let mut totals = Figures::zero();
+    let mut lines = Figures::zero();
     let mut split_pss_exact = None;
     // Each object's name, made once (not once per region).
     let mut names: Vec<(String, Option<Vec<u8>>)> = attribution
@@ -110,7 +116,7 @@ pub fn build(
         let mi = parts[0].mapping;
         let m = &mappings[mi];
         let whole = figures_of(m);
-        totals.add(&whole);
+        lines.add(&whole);
         // A line that is one region (most) keeps its own figures: no Vec for it.
         let split = (parts.len() > 1).then(|| {
             let res = residency(mi);
@@ -172,7 +178,10 @@ pub fn build(
                 segment: r.segment,
                 split: r.split,
                 line: m.line,
-                figures: fig,
+                figures: {
+                    totals.add(&fig);
+                    fig
+                },
                 remapped: r.remapped,
                 verified: None,
             });
@@ -180,12 +189,32 @@ pub fn build(
     }
     let mut objects = objects(attribution, extras, &regions, &mut names);
     huge_text(mappings, attribution, &mut objects);
+    let totals = known_or_lines(totals, &lines);
     Built {
         regions,
         objects,
         totals,
         warnings,
         split_pss_exact,
+    }
+}
+
+/// The totals of the regions, each figure they do not know (a split part's) taken
+/// from the totals of the lines, which smaps gives for the whole line.
+fn known_or_lines(regions: Figures, lines: &Figures) -> Figures {
+    Figures {
+        size: regions.size,
+        rss: regions.rss.or(lines.rss),
+        pss: regions.pss.or(lines.pss),
+        shared_clean: regions.shared_clean.or(lines.shared_clean),
+        shared_dirty: regions.shared_dirty.or(lines.shared_dirty),
+        private_clean: regions.private_clean.or(lines.private_clean),
+        private_dirty: regions.private_dirty.or(lines.private_dirty),
+        anonymous: regions.anonymous.or(lines.anonymous),
+        swap: regions.swap.or(lines.swap),
+        swap_pss: regions.swap_pss.or(lines.swap_pss),
+        locked: regions.locked.or(lines.locked),
+        hugetlb: regions.hugetlb.or(lines.hugetlb),
     }
 }
 
@@ -307,7 +336,7 @@ fn huge_text(mappings: &[Mapping], attribution: &Attribution, objects: &mut [Obj
             v if !p.split => v,
             _ => None,
         };
-        o.huge_text = o.huge_text.zip(part).and_then(|(a, b)| a.checked_add(b));
+        o.huge_text = crate::vocab::figures::sum(o.huge_text, part);
     }
 }
 
@@ -558,6 +587,49 @@ mod tests {
         let f = split_in_two(&m, None);
         assert_eq!((f[0].rss, f[0].pss, f[0].private_dirty), (None, None, None));
         assert_eq!(f[0].swap, Some(0));
+    }
+
+    /// Issue 18 §3: `totals.pss` was the sum of the smaps lines, the regions' pss
+    /// the sum of exact parts, a few hundred bytes apart per split line (the kernel
+    /// rounds a line's Pss down to a kB). The totals are the regions' sums, and a
+    /// figure no part knows (clean/dirty of a mixed line) is the line's.
+    #[test]
+    fn totals_are_the_sums_of_the_regions() {
+        // Four present pages: three mapped three times, one once. The kernel's Pss
+        // of the line: 3 * 4096/3 + 4096 = 8191 bytes, printed as 7 kB.
+        let text = "1000-5000 rw-p 00000000 00:00 0 \nRss: 16 kB\nPss: 7 kB\n\
+                    Shared_Clean: 4 kB\nShared_Dirty: 0 kB\nPrivate_Clean: 0 kB\n\
+                    Private_Dirty: 12 kB\nSwap: 0 kB\n";
+        let mappings = crate::input::maps::parse(text.as_bytes()).unwrap();
+        let attribution = Attribution {
+            regions: vec![part(0x1000, 0x2000), part(0x2000, 0x5000)],
+            ..Attribution::default()
+        };
+        let page = PageSize::new(P).unwrap();
+        let mut res = Residency::new(0x1000, 0x5000, page);
+        res.mark_present(0..4);
+        res.know_mapcounts();
+        res.set_mapcount(0..3, 3);
+        res.set_mapcount(3..4, 1);
+        let built = build(&mappings, &attribution, page, &|_| Some(res.clone()), &[]);
+        assert_eq!(built.split_pss_exact, Some(true));
+        let mut sum = Figures::zero();
+        for r in &built.regions {
+            sum.add(&r.figures);
+        }
+        // Each part summed with 12 bits of fraction: page 0, then pages 1 to 3.
+        let third = (P << 12) / 3;
+        assert_eq!(
+            sum.pss,
+            Some((third >> 12) + ((2 * third + (P << 12)) >> 12))
+        );
+        assert_eq!(built.totals.pss, sum.pss);
+        assert_ne!(built.totals.pss, Some(7 * 1024));
+        assert_eq!(built.totals.rss, Some(16 * 1024));
+        // No part knows its share of the mixed clean/dirty figures: the line's.
+        assert_eq!(sum.private_dirty, None);
+        assert_eq!(built.totals.private_dirty, Some(12 * 1024));
+        assert_eq!(built.totals.shared_dirty, Some(0));
     }
 
     /// Issue 9 §2: the offset of a part of a file-backed line whose offset plus the

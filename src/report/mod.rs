@@ -253,7 +253,9 @@ pub struct Report {
     pub objects: Vec<Object>,
     /// What elfmaps could not do or is unsure about.
     pub warnings: Vec<Warning>,
-    /// The figures of the whole process.
+    /// The figures of the whole process: the sums of the regions' figures; a figure
+    /// that a part of a split line does not know is the sum of the maps lines' own
+    /// (smaps knows it for the whole line).
     pub totals: Figures,
     /// `Some(true)` when the pss of every part of a split maps line is exact (each
     /// page's map count from `/proc/kpagecount`; JSON: `"split_pss": "exact"`); absent

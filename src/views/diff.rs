@@ -44,7 +44,7 @@ pub enum Saved {
 /// The keys that tell the reports apart.
 #[derive(Deserialize)]
 struct Probe {
-    schema_version: Option<IgnoredAny>,
+    schema_version: Option<serde_json::Value>,
     kind: Option<serde_json::Value>,
     regions: Option<IgnoredAny>,
     rows: Option<IgnoredAny>,
@@ -54,19 +54,44 @@ struct Probe {
 impl Saved {
     /// Reads a saved report: which one it is follows from its keys (`kind:
     /// "system"`: system, `regions`: map, `rows`: summary, `objects` alone: layout).
+    /// Its `schema_version` must be the one this version of elfmaps writes for that
+    /// report: another (older, newer, or not a number) is refused, since its fields
+    /// may mean something else.
     pub fn from_json(bytes: &[u8]) -> Result<Saved, String> {
         let probe: Probe = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
-        if probe.schema_version.is_none() {
+        let Some(version) = &probe.schema_version else {
             return Err("not an elfmaps JSON report (no schema_version)".into());
+        };
+        let format = if probe.kind.as_ref().and_then(|k| k.as_str()) == Some(system::KIND) {
+            "system"
+        } else if probe.regions.is_some() {
+            "map"
+        } else if probe.rows.is_some() {
+            "summary"
+        } else if probe.objects.is_some() {
+            "layout"
+        } else {
+            return Err("not a map, summary, layout or system report".into());
+        };
+        let known = match format {
+            "system" => system::SCHEMA_VERSION,
+            "map" => crate::report::SCHEMA_VERSION,
+            "summary" => crate::views::summary::SCHEMA_VERSION,
+            _ => crate::views::layout::SCHEMA_VERSION,
+        };
+        if version.as_u64() != Some(u64::from(known)) {
+            return Err(format!(
+                "a {format} report of schema_version {version}: this elfmaps reads {format} reports of schema_version {known} only (saved by another version of elfmaps? save it again with this one)"
+            ));
         }
         let bad = |what: &str, e: serde_json::Error| format!("not a valid {what} report: {e}");
-        if probe.kind.as_ref().and_then(|k| k.as_str()) == Some(system::KIND) {
+        if format == "system" {
             Ok(Saved::System(System::from_json(bytes)?))
-        } else if probe.regions.is_some() {
+        } else if format == "map" {
             Ok(Saved::Map(
                 serde_json::from_slice(bytes).map_err(|e| bad("map", e))?,
             ))
-        } else if probe.rows.is_some() {
+        } else if format == "summary" {
             let s: Summary = serde_json::from_slice(bytes).map_err(|e| bad("summary", e))?;
             if s.by == By::Kind {
                 return Err("a summary --by kind report has no objects to compare; save `summary --json` without --by kind".into());
@@ -78,12 +103,10 @@ impl Saved {
                 ));
             }
             Ok(Saved::Summary(s))
-        } else if probe.objects.is_some() {
+        } else {
             Ok(Saved::Layout(
                 serde_json::from_slice(bytes).map_err(|e| bad("layout", e))?,
             ))
-        } else {
-            Err("not a map, summary, layout or system report".into())
         }
     }
 

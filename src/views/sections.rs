@@ -24,7 +24,7 @@ use serde::Serialize;
 use crate::input::elf::{SectionTable, Shdr};
 use crate::report::{Region, Report};
 use crate::vocab::names::lossy;
-use crate::vocab::{Code, Kind, PageSize, Residency, Warning};
+use crate::vocab::{Code, Kind, PageSize, Residency, Warning, figures};
 
 /// Bumped on any incompatible change of the JSON of [`Sections`].
 pub const SCHEMA_VERSION: u32 = 1;
@@ -312,7 +312,7 @@ fn segments(
             Some(s) => {
                 s.start = s.start.min(r.start);
                 s.end = s.end.max(r.end);
-                s.resident_pages = s.resident_pages.zip(present).map(|(a, b)| a + b);
+                s.resident_pages = figures::sum(s.resident_pages, present);
             }
             None => out.push(SegmentResidency {
                 segment: seg,
@@ -463,11 +463,8 @@ pub fn union(page_size: u64, runs: Vec<Sections>, mut warnings: Vec<Warning>) ->
                     }
                 };
                 let o = &mut acc.out;
-                o.resident_sum = o.resident_sum.zip(x.resident).map(|(a, b)| a + b);
-                o.resident_pages_sum = o
-                    .resident_pages_sum
-                    .zip(x.resident_pages)
-                    .map(|(a, b)| a + b);
+                o.resident_sum = figures::sum(o.resident_sum, x.resident);
+                o.resident_pages_sum = figures::sum(o.resident_pages_sum, x.resident_pages);
                 match (&mut acc.pages, known) {
                     (Some(pages), true) => {
                         if pages.len() < x.pages.len() {

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::label::Kind;
 use crate::report::{Figures, Report};
+use crate::vocab::figures;
 
 /// Bumped on any incompatible change of the JSON of [`Summary`].
 pub const SCHEMA_VERSION: u32 = 1;
@@ -155,7 +156,7 @@ pub fn summarize(report: &Report, by: By, sort: SortBy, top: Option<usize>) -> S
         huge_text: report
             .objects
             .iter()
-            .try_fold(0u64, |a, o| a.checked_add(o.huge_text?)),
+            .try_fold(0, |a, o| figures::sum(Some(a), o.huge_text)),
         cut,
     }
 }

@@ -111,7 +111,7 @@ impl Row {
 
 /// Unique set size of figures: private clean + private dirty.
 pub fn uss(f: &Figures) -> Option<u64> {
-    f.private_clean?.checked_add(f.private_dirty?)
+    crate::vocab::figures::sum(f.private_clean, f.private_dirty)
 }
 
 /// One process of the machine, with its totals.

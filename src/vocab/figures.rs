@@ -1,4 +1,8 @@
-//! Memory figures and the one rule for adding them up.
+//! Memory figures and the one rule for adding them up: [`sum`]. A sum with an
+//! unknown term is unknown, and so is a sum that does not fit in 64 bits (a hostile
+//! saved smaps can state any figure): it is never wrapped, nor cut to a lower bound
+//! passed off as the total. Every sum of figures (the regions of a report, the rows of
+//! `summary`, `system`, `diff` and `metrics`) goes through [`Figures::add`] or [`sum`].
 
 use serde::Serialize;
 
@@ -51,13 +55,15 @@ impl Figures {
         }
     }
 
-    /// Adds `other` to `self`. A sum with an unknown term is unknown: a figure that
-    /// is only partly known is null, never a lower bound passed off as the total.
+    /// Adds `other` to `self` by the rule of [`sum`]: a figure that is only partly
+    /// known, or whose sum overflows, is null. `size`, always known, saturates at
+    /// 2^64 - 1 bytes: the regions of one address space cannot reach it (they do not
+    /// overlap), only a sum across processes could.
     pub fn add(&mut self, other: &Figures) {
         fn acc(a: &mut Option<u64>, b: Option<u64>) {
-            *a = a.zip(b).map(|(a, b)| a + b);
+            *a = sum(*a, b);
         }
-        self.size += other.size;
+        self.size = self.size.saturating_add(other.size);
         acc(&mut self.rss, other.rss);
         acc(&mut self.pss, other.pss);
         acc(&mut self.shared_clean, other.shared_clean);
@@ -69,5 +75,33 @@ impl Figures {
         acc(&mut self.swap_pss, other.swap_pss);
         acc(&mut self.locked, other.locked);
         acc(&mut self.hugetlb, other.hugetlb);
+    }
+}
+
+/// The one rule for adding two figures: unknown (`None`) when either is unknown or
+/// when the sum does not fit in 64 bits.
+pub fn sum(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    a?.checked_add(b?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_never_wrap() {
+        assert_eq!(sum(Some(1), Some(2)), Some(3));
+        assert_eq!(sum(Some(u64::MAX), Some(1)), None);
+        assert_eq!(sum(None, Some(1)), None);
+        let mut f = Figures::zero();
+        f.rss = Some(u64::MAX - 1023);
+        f.size = u64::MAX;
+        let mut g = Figures::zero();
+        g.rss = Some(2 << 20);
+        g.size = 4096;
+        f.add(&g);
+        assert_eq!(f.rss, None);
+        assert_eq!(f.pss, Some(0));
+        assert_eq!(f.size, u64::MAX);
     }
 }

@@ -2,7 +2,7 @@
 //! reports for mapped files (`PROCMAP_QUERY` on the maps file).
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom};
 
 use super::{ProcError, Process, classify_io};
 
@@ -15,12 +15,22 @@ impl Process {
     /// permission; only maps with `plain`) and hands each chunk to `sink` as it
     /// arrives, so that a large file is parsed while it is read instead of being held
     /// whole. Stops at the first error of `sink`, which is returned inside.
+    ///
+    /// A read that did not reach the end of the file is [`ProcError::Exited`], never
+    /// a short text: the kernel ends smaps (and maps) early, with a clean end of file,
+    /// when the address space it lists is gone (the process exited, or executed
+    /// another program), and with `ESRCH` once the process is reaped. So after the
+    /// end of file the same open file is read again from its start: an address space
+    /// that is gone gives nothing (the kernel never takes back its end), one that is
+    /// still there gives its first line, and then the end read was the real one. Only
+    /// a kernel thread has no line at all.
     pub(crate) fn read_maps_with<E>(
         &self,
         plain: bool,
         mut sink: impl FnMut(&[u8]) -> Result<(), E>,
     ) -> Result<Result<&'static str, E>, ProcError> {
         let smaps = self.dir.join(if plain { "maps" } else { "smaps" });
+        self.note_start();
         let opened = File::open(&smaps);
         let (path, mut file, source) = match opened {
             Ok(f) if plain => (smaps, f, "maps"),
@@ -50,11 +60,24 @@ impl Process {
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // Reaped while it was read.
+                Err(e) if e.raw_os_error() == Some(libc::ESRCH) => {
+                    return Err(ProcError::Exited(self.pid));
+                }
                 Err(e) => return Err(classify_io(path, e, self.pid)),
             }
         }
-        if total == 0 && !self.alive() {
-            return Err(if self.dir.exists() {
+        let whole = if total == 0 {
+            // No line: a kernel thread (no address space at all), or a process whose
+            // address space was gone before the first read.
+            self.is_kernel_thread()
+        } else {
+            still_mapped(&mut file)
+        };
+        if !whole {
+            // Read in part: it exited while it was read. Nothing read: it may have
+            // been a zombie from the start.
+            return Err(if total == 0 && self.is_zombie() {
                 ProcError::Zombie(self.pid)
             } else {
                 ProcError::Exited(self.pid)
@@ -121,6 +144,26 @@ impl Process {
         })?;
         debug_assert!(read.is_ok(), "the sink never fails");
         Ok(text)
+    }
+}
+
+/// Whether the address space an open smaps (or maps) file lists is still there: its
+/// first line can be read again from the start. The kernel lists nothing, with a clean
+/// end of file, once the address space is torn down (exit, exec), and its count of
+/// users never comes back from 0; so a file whose end was read before this succeeds
+/// was read to its real end. Costs one line: the kernel prints one record for a read
+/// of one byte.
+fn still_mapped(file: &mut File) -> bool {
+    if file.seek(SeekFrom::Start(0)).is_err() {
+        return false;
+    }
+    let mut byte = [0u8; 1];
+    loop {
+        match file.read(&mut byte) {
+            Ok(n) => return n == 1,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return false,
+        }
     }
 }
 

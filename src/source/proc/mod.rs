@@ -44,7 +44,9 @@ use crate::vocab::PageSize;
 pub enum ProcError {
     /// No `/proc/PID`: there is no such process (or it is not visible).
     NoSuchProcess(u32),
-    /// The process disappeared while it was being read.
+    /// The process disappeared while it was being read: it exited (or executed
+    /// another program, or its PID is another process's now), so what was read of it
+    /// may be cut short.
     Exited(u32),
     /// The process has exited but is not reaped: no memory left.
     Zombie(u32),
@@ -66,7 +68,10 @@ impl std::fmt::Display for ProcError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ProcError::NoSuchProcess(pid) => write!(f, "no process with PID {pid}"),
-            ProcError::Exited(pid) => write!(f, "process {pid} exited while it was being read"),
+            ProcError::Exited(pid) => write!(
+                f,
+                "process {pid} exited (or executed another program) while it was being read: what was read of it is not the whole process"
+            ),
             ProcError::PermissionDenied { path } => write!(
                 f,
                 "permission denied reading {}: it needs ptrace read access to the process (the same user and a dumpable process, or root / CAP_SYS_PTRACE)",
@@ -105,6 +110,9 @@ pub struct Process {
     pagemap: Option<io::Result<File>>,
     maps_fd: Option<io::Result<File>>,
     same_view: std::sync::OnceLock<bool>,
+    /// The start time from stat, recorded before smaps is read (`None` inside when
+    /// stat could not be read).
+    started: std::sync::OnceLock<Option<u64>>,
 }
 
 /// An error opening or reading a file of `/proc/PID`, as the user should read it.
@@ -138,6 +146,7 @@ impl Process {
                 pagemap: None,
                 maps_fd: None,
                 same_view: std::sync::OnceLock::new(),
+                started: std::sync::OnceLock::new(),
             }),
             Err(e) => Err(classify_io(dir, e, pid)),
         }

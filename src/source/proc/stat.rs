@@ -12,14 +12,42 @@ impl Process {
         Some(fields_after_comm(&s))
     }
 
-    /// Whether the process still has memory to describe: it exists and is not a
-    /// zombie (a zombie keeps its /proc directory but has no memory left). Reads the
-    /// state letter alone: no field is copied.
+    /// Whether the process still has memory to describe: it exists, is not a zombie
+    /// (a zombie keeps its /proc directory but has no memory left), is not exiting
+    /// (`PF_EXITING`: the kernel sets it before it tears the address space down, which
+    /// for a large process takes long after smaps has stopped short), and is the
+    /// process that was read: its start time is the one recorded when its smaps was
+    /// opened ([`Process::note_start`]), so a new process with the same PID is not it.
     pub(crate) fn alive(&self) -> bool {
+        const PF_EXITING: u64 = 0x4;
         let Ok(s) = super::list::read_small(&self.dir.join("stat")) else {
             return false;
         };
-        !matches!(state_letter(&s), Some(b'Z' | b'X'))
+        if matches!(state_letter(&s), Some(b'Z' | b'X')) {
+            return false;
+        }
+        let fields = fields_after_comm(&s);
+        let flags = fields.get(6).and_then(|f| f.parse::<u64>().ok());
+        if flags.is_none_or(|f| f & PF_EXITING != 0) {
+            return false;
+        }
+        match self.started.get() {
+            Some(Some(t)) => start_time(&fields) == Some(*t),
+            _ => true,
+        }
+    }
+
+    /// Records the start time of the process (`/proc/PID/stat` field 22), once, before
+    /// its smaps is read: [`Process::alive`] then knows a process that took its PID.
+    pub(crate) fn note_start(&self) {
+        self.started
+            .get_or_init(|| start_time(&self.stat_fields()?));
+    }
+
+    /// Whether the process is a zombie (or dead): state `Z` or `X`.
+    pub(crate) fn is_zombie(&self) -> bool {
+        super::list::read_small(&self.dir.join("stat"))
+            .is_ok_and(|s| matches!(state_letter(&s), Some(b'Z' | b'X')))
     }
 
     /// Whether the process is a kernel thread (PF_KTHREAD in the flags of
@@ -60,6 +88,12 @@ fn fields_after_comm(s: &[u8]) -> Vec<String> {
         .split_ascii_whitespace()
         .map(str::to_string)
         .collect()
+}
+
+/// The start time of a process (clock ticks after boot): field 22 of its stat line,
+/// the 20th after "PID (COMM)".
+fn start_time(fields_after_comm: &[String]) -> Option<u64> {
+    fields_after_comm.get(19)?.parse().ok()
 }
 
 /// The state letter of a stat line: the first field after "PID (COMM)" (the last `)`
@@ -118,6 +152,23 @@ mod tests {
         assert_eq!(state_letter(b"42 (a) b (c)) Z 1"), Some(b'Z'));
         assert_eq!(state_letter(b"42 (a)  S 1"), Some(b'S'));
         assert_eq!(state_letter(b"42 no comm"), None);
+        let f = fields_after_comm(
+            b"42 (a b) S 1 42 42 0 -1 4194304 90 0 0 0 0 0 0 0 20 0 1 0 123456 2000 300",
+        );
+        assert_eq!(start_time(&f), Some(123456));
+    }
+
+    /// A process whose start time is not the one recorded before its smaps was read
+    /// is another process that took the PID: not the one read.
+    #[test]
+    fn another_start_time_is_another_process() {
+        let me = Process::new(std::process::id()).unwrap();
+        me.note_start();
+        assert!(matches!(me.started.get(), Some(Some(_))));
+        assert!(me.alive());
+        let other = Process::new(std::process::id()).unwrap();
+        other.started.set(Some(1)).unwrap();
+        assert!(!other.alive());
     }
 
     #[test]
