@@ -896,7 +896,6 @@ fn noseparate_code_library_for_a_separate_code_one() {
 /// (A bss only a few pages longer, ending inside the merged anonymous line, leaves no
 /// evidence at all; only a build ID, as in a snapshot, tells.)
 #[test]
-#[ignore = "not caught yet: a longer bss claims the anonymous pages after the real one (issue 9 §1)"]
 fn library_rebuilt_with_more_bss() {
     stale_case(
         EXE_PIE,
