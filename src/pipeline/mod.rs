@@ -495,8 +495,9 @@ fn learn(
     if let (Some(cache), Some((stamp, via))) = (cache, &stamp)
         && let Some(hit) = cache.get(stamp)
     {
-        // Stamped live files are the mapped inode itself (see Source::stamp).
-        let facts = facts_of(hit, *via != Via::Sysroot, m, target, &mut warn);
+        // Stamped live files are the mapped inode itself, unchanged since the process
+        // started (see Source::stamp).
+        let facts = facts_of(hit, *via != Via::Sysroot, false, m, target, &mut warn);
         return (
             FileRecord {
                 facts,
@@ -512,12 +513,18 @@ fn learn(
             via,
             mismatch,
             id,
+            changed,
         } => {
             // The mapped inode itself (device and inode checked, or map_files), as
-            // opposed to a file found by path in a sysroot or a replaced file.
-            let exact = via != Via::Sysroot && mismatch.is_none();
+            // opposed to a file found by path in a sysroot or a replaced file, and
+            // not written since the process started.
+            let exact = via != Via::Sysroot && mismatch.is_none() && changed.is_none();
             if let Some(w) = mismatch {
                 warn(Code::FileReplaced, w);
+            }
+            let written = changed.is_some();
+            if let Some(w) = changed {
+                warn(Code::FileChanged, w);
             }
             let facts = match Content::read(&*file) {
                 Ok(content) => {
@@ -527,7 +534,7 @@ fn learn(
                     {
                         cache.insert(stamp, read.clone());
                     }
-                    facts_of(read, exact, m, target, &mut warn)
+                    facts_of(read, exact, written, m, target, &mut warn)
                 }
                 Err(e) => {
                     warn(
@@ -580,11 +587,15 @@ fn learn(
 }
 
 /// What attribution learns from a file's headers, for the process that maps it at
-/// `m`: a build ID recorded on the target that the file does not have makes it
-/// unusable; one that it has proves it the mapped file (as map_files does live).
+/// `m`: a build ID of the mapped file (recorded on the target, or the kernel's live)
+/// that the file read does not have makes it unusable; one that it has proves it the
+/// mapped file (as map_files does live), except for a file `written` after the
+/// process started: the kernel reads the build ID from the inode as it is now. Asked
+/// only for files not already proven (`exact`).
 fn facts_of(
     read: Cached,
     exact: bool,
+    written: bool,
     m: &Mapping,
     target: &dyn Source,
     warn: &mut dyn FnMut(Code, String),
@@ -600,12 +611,17 @@ fn facts_of(
             return FileFacts::Unreadable;
         }
     };
-    match (target.expected_build_id(m), &info.build_id) {
+    let want = if exact {
+        None
+    } else {
+        target.expected_build_id(m)
+    };
+    match (want, &info.build_id) {
         (Some(want), have) if have.as_ref() != Some(&want) => {
             warn(
                 Code::BuildIdMismatch,
                 format!(
-                    "build ID {} differs from the {} recorded on the target; its regions are labelled unknown",
+                    "build ID {} differs from the mapped file's, {} (recorded on the target, or as the kernel reports it); its regions are labelled unknown",
                     info.build_id_hex().unwrap_or_else(|| "(none)".into()),
                     hex(&want)
                 ),
@@ -613,7 +629,8 @@ fn facts_of(
             FileFacts::Unreadable
         }
         (want, have) => {
-            let proven = want.is_some_and(|w| !w.is_empty() && have.as_ref() == Some(&w));
+            let proven =
+                !written && want.is_some_and(|w| !w.is_empty() && have.as_ref() == Some(&w));
             FileFacts::Elf {
                 exact: exact || proven,
                 info,

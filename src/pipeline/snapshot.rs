@@ -39,6 +39,9 @@ impl Source for Recording<'_> {
     fn stamp(&self, m: &Mapping) -> Option<(FileStamp, Via)> {
         self.inner.stamp(m)
     }
+    fn expected_build_id(&self, m: &Mapping) -> Option<Vec<u8>> {
+        self.inner.expected_build_id(m)
+    }
 }
 
 /// Records a snapshot of the live process `pid`, and returns it with the report of

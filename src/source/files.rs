@@ -21,10 +21,19 @@ impl ReadAt for File {
 
 /// Opens `path` for reading only if it is a regular file; never blocks.
 pub fn open_checked(path: &std::path::Path, precheck: super::Precheck) -> io::Result<Opened> {
+    open_checked_md(path, precheck).map(|(o, _)| o)
+}
+
+/// [`open_checked`], with the metadata of the open file when it is a regular one
+/// (`fstat` of the descriptor read: its times tell whether it changed).
+pub(crate) fn open_checked_md(
+    path: &std::path::Path,
+    precheck: super::Precheck,
+) -> io::Result<(Opened, Option<fs::Metadata>)> {
     if precheck == super::Precheck::Stat
         && let Some(other) = not_regular(fs::metadata(path)?.file_type())
     {
-        return Ok(other);
+        return Ok((other, None));
     }
     let file = fs::OpenOptions::new()
         .read(true)
@@ -33,15 +42,17 @@ pub fn open_checked(path: &std::path::Path, precheck: super::Precheck) -> io::Re
     // The file may have been swapped for something else between stat and open.
     let md = file.metadata()?;
     if let Some(other) = not_regular(md.file_type()) {
-        return Ok(other);
+        return Ok((other, None));
     }
-    Ok(Opened::Regular {
+    let opened = Opened::Regular {
         file: Box::new(file),
         size: md.len(),
         id: (libc::major(md.dev()), libc::minor(md.dev()), md.ino()),
         via: Via::MapFiles,
         mismatch: None,
-    })
+        changed: None,
+    };
+    Ok((opened, Some(md)))
 }
 
 fn not_regular(ft: fs::FileType) -> Option<Opened> {

@@ -48,6 +48,7 @@ impl Source for MemorySource {
                 id: (m.dev_major, m.dev_minor, m.inode),
                 via: Via::Sysroot,
                 mismatch: None,
+                changed: None,
             },
             None => Opened::Failed("not given".into()),
         }

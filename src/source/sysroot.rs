@@ -169,6 +169,7 @@ impl Source for SysrootSource {
                 id,
                 via: Via::Sysroot,
                 mismatch: None,
+                changed: None,
             },
             Ok(other) => other,
             // The warning names the maps path: say where it was looked for only when

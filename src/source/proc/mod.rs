@@ -101,8 +101,10 @@ pub struct Process {
     pub pid: u32,
     dir: PathBuf,
     pagemap: Option<io::Result<File>>,
-    maps_fd: Option<io::Result<File>>,
+    maps_fd: std::sync::OnceLock<io::Result<File>>,
     same_view: std::sync::OnceLock<bool>,
+    /// [`Process::start_time_ns`], once read.
+    started: std::sync::OnceLock<Option<i128>>,
 }
 
 /// An error opening or reading a file of `/proc/PID`, as the user should read it.
@@ -134,8 +136,9 @@ impl Process {
                 pid,
                 dir,
                 pagemap: None,
-                maps_fd: None,
+                maps_fd: std::sync::OnceLock::new(),
                 same_view: std::sync::OnceLock::new(),
+                started: std::sync::OnceLock::new(),
             }),
             Err(e) => Err(classify_io(dir, e, pid)),
         }

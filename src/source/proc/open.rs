@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use super::Process;
 use crate::input::maps::{Mapping, NameKind};
-use crate::source::files::open_checked;
+use crate::source::files::open_checked_md;
 use crate::source::{Opened, Precheck, Via};
 
 /// A file's device and inode.
@@ -41,8 +41,8 @@ impl Process {
         // file there is the mapped inode (a path walk costs less than map_files).
         if let Some((path, false)) = &path
             && self.same_view()
-            && let Ok(Opened::Regular { file, size, id, .. }) =
-                open_checked(Path::new(OsStr::from_bytes(path)), precheck)
+            && let Ok((Opened::Regular { file, size, id, .. }, md)) =
+                open_checked_md(Path::new(OsStr::from_bytes(path)), precheck)
             && id == wanted
         {
             return Opened::Regular {
@@ -51,22 +51,24 @@ impl Process {
                 id,
                 via: Via::Path,
                 mismatch: None,
+                changed: md.and_then(|md| self.changed_since_start(&md)),
             };
         }
         let via_map_files = self
             .dir
             .join(format!("map_files/{:x}-{:x}", m.start, m.end));
-        let first_err = match open_checked(&via_map_files, precheck) {
-            Ok(Opened::Regular { file, size, id, .. }) => {
+        let first_err = match open_checked_md(&via_map_files, precheck) {
+            Ok((Opened::Regular { file, size, id, .. }, md)) => {
                 return Opened::Regular {
                     file,
                     size,
                     id,
                     via: Via::MapFiles,
                     mismatch: None,
+                    changed: md.and_then(|md| self.changed_since_start(&md)),
                 };
             }
-            Ok(other) => return other,
+            Ok((other, _)) => return other,
             Err(e) => e,
         };
         let Some((path, deleted)) = path else {
@@ -78,8 +80,8 @@ impl Process {
         let mut p = self.dir.join("root").into_os_string().into_vec();
         p.extend_from_slice(&path);
         let rooted = PathBuf::from(std::ffi::OsString::from_vec(p));
-        match open_checked(&rooted, Precheck::Stat) {
-            Ok(Opened::Regular { file, size, id, .. }) => {
+        match open_checked_md(&rooted, Precheck::Stat) {
+            Ok((Opened::Regular { file, size, id, .. }, md)) => {
                 let mismatch = (id != wanted).then(|| {
                     format!(
                         "the file now at this path is not the mapped one (device {:02x}:{:02x} inode {} on disk, {} inode {} in maps{}); labels are checked against the maps offsets",
@@ -91,15 +93,21 @@ impl Process {
                         if deleted { "; the mapped file was deleted" } else { "" }
                     )
                 });
+                // The mapped inode (another mount namespace): was it written since?
+                let changed = mismatch
+                    .is_none()
+                    .then(|| md.and_then(|md| self.changed_since_start(&md)))
+                    .flatten();
                 Opened::Regular {
                     file,
                     size,
                     id,
                     via: Via::Root,
                     mismatch,
+                    changed,
                 }
             }
-            Ok(other) => other,
+            Ok((other, _)) => other,
             Err(e) => Opened::Failed(format!(
                 "cannot open the mapped file ({} : {first_err}; {}: {e}){}",
                 via_map_files.display(),
@@ -111,6 +119,32 @@ impl Process {
                 }
             )),
         }
+    }
+
+    /// Why the mapped inode whose metadata is `md` may not hold what the process
+    /// mapped: it was modified after the process started. Its modification time, or
+    /// its change time while it still has a name, is later than the process's start
+    /// (an unlinked file's change time moves when it is deleted, which leaves its
+    /// contents alone; a file's modification time can be set back, its change time
+    /// cannot). `None` when it was not, or the start is unknown.
+    pub(crate) fn changed_since_start(&self, md: &fs::Metadata) -> Option<String> {
+        let start = self.start_time_ns()?;
+        let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
+        let (mtime, ctime) = (
+            ns(md.mtime(), md.mtime_nsec()),
+            ns(md.ctime(), md.ctime_nsec()),
+        );
+        let (what, when) = if mtime > start {
+            ("modified", mtime)
+        } else if md.nlink() > 0 && ctime > start {
+            ("changed (its inode)", ctime)
+        } else {
+            return None;
+        };
+        Some(format!(
+            "the mapped file was {what} {:.3} s after the process started: that it is the mapped inode proves nothing of its contents (cp over a loaded file keeps the inode), so its labels are checked against the maps as for a file found by path",
+            (when - start) as f64 / 1e9
+        ))
     }
 
     /// Whether the process sees files as elfmaps does: the same root directory and the
