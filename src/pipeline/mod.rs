@@ -349,7 +349,8 @@ fn label(
     warnings: &mut Vec<Warning>,
 ) -> Attribution {
     let hints = target.hints();
-    let attribution = label::attribute(mappings, facts, page_size, &hints);
+    let mut attribution = label::attribute(mappings, facts, page_size, &hints);
+    check_phdr_digests(mappings, &mut attribution, &*target, warnings);
     for (key, why) in &attribution.unlabelled {
         warnings.push(Warning {
             code: why.code,
@@ -381,6 +382,53 @@ fn label(
     }
     warn_no_inode(mappings, &attribution, page_size, warnings);
     attribution
+}
+
+/// Offline, from a snapshot: an object whose file's program header table differs from
+/// the one recorded for the mapped file (reordered, as patchelf rewrites it; its build
+/// ID and PT_LOADs can be the same) numbers its segments otherwise, so its parts get
+/// `segment` null, with a warning. Its kinds stand: the other checks passed.
+fn check_phdr_digests(
+    mappings: &[Mapping],
+    attribution: &mut Attribution,
+    target: &dyn Source,
+    warnings: &mut Vec<Warning>,
+) {
+    // The first maps line of each instance, from its parts.
+    let mut line_of = vec![None; attribution.instances.len()];
+    for p in &attribution.regions {
+        if let Some(i) = p.instance {
+            line_of[i].get_or_insert(p.mapping);
+        }
+    }
+    let mut differs = vec![false; attribution.instances.len()];
+    for (i, inst) in attribution.instances.iter().enumerate() {
+        let Some(m) = line_of[i].and_then(|mi| mappings.get(mi)) else {
+            continue;
+        };
+        if inst.problem.is_some() {
+            continue;
+        }
+        let Some(want) = target.expected_phdr_digest(m) else {
+            continue;
+        };
+        let have = inst.info.phdr_digest();
+        if want != have {
+            differs[i] = true;
+            warnings.push(Warning {
+                code: Code::PhdrMismatch,
+                object: Some(String::from_utf8_lossy(&inst.key.name).into_owned()),
+                message: format!(
+                    "its program header table (digest {have:016x}) differs from the mapped file's ({want:016x}, recorded in the snapshot): its segments may be numbered otherwise, so segment numbers are null"
+                ),
+            });
+        }
+    }
+    for p in &mut attribution.regions {
+        if p.instance.is_some_and(|i| differs[i]) {
+            p.segment = None;
+        }
+    }
 }
 
 /// A warning for every line that names a file but has inode 0 and is labelled

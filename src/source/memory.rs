@@ -75,4 +75,7 @@ impl Source for MemorySource {
     fn expected_build_id(&self, m: &Mapping) -> Option<Vec<u8>> {
         sysroot::snapshot_build_id(self.snapshot.as_ref(), m)
     }
+    fn expected_phdr_digest(&self, m: &Mapping) -> Option<u64> {
+        sysroot::snapshot_phdr_digest(self.snapshot.as_ref(), m)
+    }
 }

@@ -110,6 +110,12 @@ pub trait Source {
     fn expected_build_id(&self, _m: &Mapping) -> Option<Vec<u8>> {
         None
     }
+    /// The digest of the mapped file's program header table
+    /// ([`crate::input::elf::ElfInfo::phdr_digest`]), when a snapshot recorded it: a
+    /// file whose table differs numbers its segments otherwise.
+    fn expected_phdr_digest(&self, _m: &Mapping) -> Option<u64> {
+        None
+    }
     /// Reads the process's memory at `addr` into `buf`, whole (a live process's
     /// `/proc/PID/mem`); `None` where memory cannot be read at all (offline).
     fn read_memory(&self, _addr: u64, _buf: &mut [u8]) -> Option<io::Result<()>> {
