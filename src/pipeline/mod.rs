@@ -173,7 +173,9 @@ fn finish(
             (key, r.facts)
         })
         .collect();
-    let attribution = label(&mappings, &facts, page_size, target, &mut warnings);
+    let mut attribution = label(&mappings, &facts, page_size, target, &mut warnings);
+    // Remapped text that is not the file's text is relabelled before the figures.
+    let verified = remap::verify(&mappings, &mut attribution, &*target, &mut warnings);
     let residency = read_residency(&mappings, &attribution, page_size, target, &mut warnings);
     let extras: Vec<ObjectExtras> = attribution
         .instances
@@ -194,7 +196,12 @@ fn finish(
         &extras,
     );
     warnings.append(&mut built.warnings);
-    remap::verify(&mappings, &attribution, &mut built.regions, &*target);
+    // One region per part, in order.
+    for (r, v) in built.regions.iter_mut().zip(verified) {
+        if r.remapped.is_some() {
+            r.verified = v;
+        }
+    }
     Report {
         schema_version: report::SCHEMA_VERSION,
         pid,
