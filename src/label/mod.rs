@@ -13,8 +13,9 @@
 //! 2. `image.rs` ([`image()`]): each instance's image (text, rodata, data, relro, bss, gap in
 //!    absolute addresses) is computed from program headers alone.
 //! 3. `consistency.rs`: the maps lines of each instance must be what the loader maps
-//!    for those program headers; if not (wrong file, wrong build, bias conflict), the
-//!    instance gets a problem and its lines are `unknown`: never a wrong label.
+//!    for those program headers (the process's loader, decided once from PT_INTERP);
+//!    if not (wrong file, wrong build, bias conflict), the instance gets a problem and
+//!    its lines are `unknown`: never a wrong label.
 //! 4. `regions.rs`: every maps line is cut into parts: a file-backed line takes labels
 //!    from its own instance, anonymous memory from any instance whose span it
 //!    overlaps; thread stack guards are marked last.
