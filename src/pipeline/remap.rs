@@ -35,32 +35,37 @@ pub(super) fn verify(
     target: &dyn Source,
     warnings: &mut Vec<Warning>,
 ) -> Vec<Option<bool>> {
-    let mut verdicts = vec![None; attribution.regions.len()];
+    let mut verdicts: Vec<Option<bool>> = attribution
+        .regions
+        .iter()
+        .map(|r| {
+            r.remapped
+                .and_then(|_| verdict(mappings, attribution, r, target))
+        })
+        .collect();
     // (instance, first differing part, how many) for the warnings.
     let mut replaced: Vec<(usize, usize, usize)> = Vec::new();
-    for i in 0..attribution.regions.len() {
-        let r = &attribution.regions[i];
-        if r.remapped.is_none() {
+    for (i, (v, r)) in verdicts
+        .iter_mut()
+        .zip(attribution.regions.iter_mut())
+        .enumerate()
+    {
+        if *v != Some(false) {
             continue;
         }
-        match verdict(mappings, attribution, r, target) {
-            Some(false) => {
-                let inst = r.instance.unwrap_or_default();
-                match replaced.iter_mut().find(|(x, _, _)| *x == inst) {
-                    Some((_, _, n)) => *n += 1,
-                    None => replaced.push((inst, i, 1)),
-                }
-                let r = &mut attribution.regions[i];
-                r.kind = match r.remapped {
-                    Some(Remapped::Anon) => Kind::Anon,
-                    _ => Kind::Unknown,
-                };
-                r.instance = None;
-                r.segment = None;
-                r.remapped = None;
-            }
-            v => verdicts[i] = v,
+        *v = None;
+        let inst = r.instance.unwrap_or_default();
+        match replaced.iter_mut().find(|(x, _, _)| *x == inst) {
+            Some((_, _, n)) => *n += 1,
+            None => replaced.push((inst, i, 1)),
         }
+        r.kind = match r.remapped {
+            Some(Remapped::Anon) => Kind::Anon,
+            _ => Kind::Unknown,
+        };
+        r.instance = None;
+        r.segment = None;
+        r.remapped = None;
     }
     for (inst, first, n) in replaced {
         let r = &attribution.regions[first];
