@@ -88,8 +88,13 @@ fn facts(name: &str, inode: u64, info: Arc<ElfInfo>) -> HashMap<FileKey, FileFac
 /// r-xp page at `at` whose PT_INTERP is musl's loader, and its facts added to `f`
 /// (docs/labelling.md §4: the loader is decided from PT_INTERP).
 fn with_musl_exe(at: u64, maps: &mut Vec<Mapping>, f: &mut HashMap<FileKey, FileFacts>) {
+    with_exe("/lib/ld-musl-x86_64.so.1", at, maps, f);
+}
+
+/// [`with_musl_exe`] with the interpreter `interp`.
+fn with_exe(interp: &str, at: u64, maps: &mut Vec<Mapping>, f: &mut HashMap<FileKey, FileFacts>) {
     let mut exe = ElfInfo::clone(&info(3, vec![load(0, 5, 0, 0, 0x1000, 0x1000)]));
-    exe.interp = Some(b"/lib/ld-musl-x86_64.so.1".to_vec());
+    exe.interp = Some(interp.as_bytes().to_vec());
     maps.push(line(at, at + 0x1000, "r-xp", 0, 99, "/bin/prog"));
     f.extend(facts("/bin/prog", 99, Arc::new(exe)));
 }

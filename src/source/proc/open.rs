@@ -124,6 +124,7 @@ impl Process {
     /// Why the mapped inode whose metadata is `md` may not hold what the process
     /// mapped: it was modified after the process started. Its modification time, or
     /// its change time while it still has a name, is later than the process's start
+    /// ([`Process::start_time_ns`], to a clock tick)
     /// (an unlinked file's change time moves when it is deleted, which leaves its
     /// contents alone; a file's modification time can be set back, its change time
     /// cannot). `None` when it was not, or the start is unknown.

@@ -22,10 +22,12 @@ impl Process {
         !matches!(state_letter(&s), Some(b'Z' | b'X'))
     }
 
-    /// When the process started, in nanoseconds of the real-time clock: `starttime`
-    /// of `/proc/PID/stat` (clock ticks after boot, in CLOCK_BOOTTIME) plus the
-    /// real-time clock's value at boot. Good to a clock tick (10 ms), rounded down.
-    /// Read once per process.
+    /// A time by which the process had surely started, in nanoseconds of the
+    /// real-time clock: `starttime` of `/proc/PID/stat` (clock ticks after boot, in
+    /// CLOCK_BOOTTIME, rounded down) plus one tick, plus the real-time clock's value
+    /// at boot. A file written after it was written after the start; one written in
+    /// the tick the process started in (10 ms: a program built and run at once) is
+    /// not counted, so that it never gives a false alarm. Read once per process.
     pub(crate) fn start_time_ns(&self) -> Option<i128> {
         *self.started.get_or_init(|| {
             let ticks: i128 = self.stat_fields()?.get(19)?.parse::<u64>().ok()?.into();
@@ -41,7 +43,7 @@ impl Process {
                     .then(|| i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec))
             };
             let (real, boot) = (now(libc::CLOCK_REALTIME)?, now(libc::CLOCK_BOOTTIME)?);
-            (hz > 0).then(|| real - boot + ticks * 1_000_000_000 / hz)
+            (hz > 0).then(|| real - boot + (ticks + 1) * 1_000_000_000 / hz)
         })
     }
 
