@@ -126,6 +126,21 @@ const LIB_MORE_BSS: Flavour = Flavour {
     exec: false,
 };
 
+/// [`LIB_SEP`] with a bss 2 pages longer: its span ends inside the anonymous line
+/// that holds the original's bss (glibc's memory follows it), so no offset, extent or
+/// permission tells the two apart; only a build ID does.
+const LIB_BIT_MORE_BSS: Flavour = Flavour {
+    name: "library -z separate-code, 2 more pages of bss",
+    flags: &[
+        "-DSTALE_BSS_PAGES=6",
+        "-fPIC",
+        "-shared",
+        "-Wl,-z,relro,-z,now",
+        "-Wl,-z,separate-code",
+    ],
+    exec: false,
+};
+
 /// Builds `dir/NAME`, the executable (`stale`) or the library (`libstale.so`), with
 /// `rodata` bytes of read-only data.
 fn build(dir: &Path, flavour: &Flavour, lib: bool, rodata: u64) -> Option<PathBuf> {
@@ -1073,7 +1088,7 @@ fn library_upgraded_under_an_unprivileged_user() {
         return;
     };
     let alt = run.tmp.path().join("alt");
-    let Some(file) = build(&alt, &LIB_MORE_BSS, true, RODATA_PAD) else {
+    let Some(file) = build(&alt, &LIB_BIT_MORE_BSS, true, RODATA_PAD) else {
         return;
     };
     std::fs::rename(&file, &run.lib).unwrap();
@@ -1100,6 +1115,40 @@ fn library_upgraded_under_an_unprivileged_user() {
                 run.lib, a.warnings
             )
         });
+    }
+    // The same process in a scan of the machine: no row of the library has a kind
+    // taken from the new file.
+    let mut cmd = Command::new(NOBODY[0]);
+    cmd.args(&NOBODY[1..]).arg("--").arg(&bin).args([
+        "system",
+        "--json",
+        "--pid",
+        &run.pid.to_string(),
+    ]);
+    let o = cli::checked(cmd.stdin(Stdio::null()).output().unwrap());
+    if o.status.code() == Some(0) {
+        let v = cli::json(&o);
+        let rows = v["rows"].as_array().cloned().unwrap_or_default();
+        f.check(
+            rows.iter()
+                .any(|r| r["kind"] == "text" && r["object"].as_str().is_some()),
+            || format!("system: no text row at all: {rows:?}"),
+        );
+        for r in &rows {
+            let of_lib = r["object"]
+                .as_str()
+                .is_some_and(|o| o.starts_with(&run.lib));
+            f.check(
+                !of_lib || !ELF_KINDS.contains(&r["kind"].as_str().unwrap_or("")),
+                || format!("system: {} has a row {r} from the new file", run.lib),
+            );
+        }
+    } else {
+        f.0.push(format!(
+            "system exited with {}: {}",
+            o.status,
+            cli::stderr(&o)
+        ));
     }
     assert!(
         f.0.is_empty(),
