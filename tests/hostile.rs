@@ -271,7 +271,14 @@ fn library_truncated_on_disk_while_mapped() {
     let o = elfmaps(["map", "--json", &child.pid_arg()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v = json(&o);
-    assert_eq!(codes_for(&v, "/libc.so.6"), ["elf-malformed"]);
+    // Truncated after the process started: written in place, so its inode proves
+    // nothing (issue 18 §2: `file-changed`, unless the truncation fell in the clock
+    // tick the process started in), and what is left is not ELF.
+    let codes = codes_for(&v, "/libc.so.6");
+    assert!(
+        codes == ["elf-malformed"] || codes == ["file-changed", "elf-malformed"],
+        "{codes:?}"
+    );
     let regions = libc_regions(&v, dir.path());
     assert!(!regions.is_empty());
     assert!(

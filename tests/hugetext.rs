@@ -149,6 +149,89 @@ fn check_mode(exe: &std::path::Path, mode: &str) {
     assert!(s["huge_text"].as_u64().unwrap() >= want, "{mode}: {s}");
 }
 
+/// Issue 18 §2: memory the program mapped over its text that is not its text: data
+/// (anonymous memory filled with other bytes, made r-x; it fails the comparison with
+/// the file) or a writable line. Its bytes are never `text` (`anon` or `unknown`),
+/// a warning (`text-replaced`) names the object, and they do not count in the
+/// object's `huge_text`.
+fn check_not_text(exe: &std::path::Path, mode: &str) {
+    let mut child = Running::spawn(
+        Command::new(exe)
+            .arg(mode)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped()),
+    );
+    let (mut text, mut remap) = (None, None);
+    loop {
+        let line = child.next_line();
+        let f: Vec<&str> = line.split(' ').collect();
+        match f[0] {
+            "NOHUGE" => {
+                skip::skip(&format!("{mode}: {line}"));
+                return;
+            }
+            "TEXT" => text = Some((hex(f[1]), hex(f[2]))),
+            "REMAP" => remap = Some((hex(f[2]), hex(f[3]))),
+            "READY" => break,
+            _ => panic!("unexpected line {line:?}"),
+        }
+    }
+    let ((ts, te), (a, b)) = (text.unwrap(), remap.unwrap());
+    if mode == "data" && std::fs::File::open(format!("/proc/{}/mem", child.pid())).is_err() {
+        skip::skip("data over text: /proc/PID/mem is not readable, nothing tells it from text");
+        return;
+    }
+    let o = elfmaps(["map", "--json", &child.pid_arg()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    let exe_path = std::fs::canonicalize(exe).unwrap();
+    let exe_path = exe_path.to_str().unwrap();
+    let mut covered = 0;
+    for r in v["regions"].as_array().unwrap() {
+        let (s, e) = (r["start"].as_u64().unwrap(), r["end"].as_u64().unwrap());
+        if e <= a || s >= b {
+            continue;
+        }
+        assert!(a <= s && e <= b, "{mode}: {r} crosses the remapped range");
+        assert!(
+            r["kind"] == "anon" || r["kind"] == "unknown",
+            "{mode}: memory over the text that is not the text is labelled {r}"
+        );
+        assert!(r.get("remapped").is_none(), "{mode}: {r}");
+        covered += e - s;
+    }
+    assert_eq!(covered, b - a, "{mode}: remapped bytes");
+    let warned = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|w| w["code"] == "text-replaced" && w["object"] == exe_path);
+    assert!(
+        warned,
+        "{mode}: no text-replaced warning: {}",
+        v["warnings"]
+    );
+    let obj = v["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["path"] == exe_path)
+        .unwrap();
+    let want = smaps_huge(child.pid(), ts & !4095, a)
+        + smaps_huge(child.pid(), b, te.next_multiple_of(4096));
+    assert_eq!(obj["huge_text"].as_u64(), Some(want), "{mode}: huge_text");
+}
+
+#[test]
+fn memory_over_text_that_is_not_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(exe) = build::build_testdata(dir.path(), "sections/hugetext.c", &["-O1"]) else {
+        return;
+    };
+    check_not_text(&exe, "data");
+    check_not_text(&exe, "rw");
+}
+
 #[test]
 fn remapped_text_is_the_objects_text() {
     let dir = tempfile::tempdir().unwrap();

@@ -18,7 +18,7 @@ use std::fmt;
 use std::io;
 
 use goblin::container::{Container, Ctx, Endian};
-use goblin::elf::program_header::{PT_GNU_RELRO, PT_LOAD, PT_NOTE};
+use goblin::elf::program_header::{PT_GNU_RELRO, PT_INTERP, PT_LOAD, PT_NOTE};
 use goblin::elf::{Elf, Header, SectionHeader};
 
 /// Positional reads, as `pread(2)` does: a file, or bytes in memory.
@@ -62,6 +62,8 @@ pub fn read_upto<R: ReadAt + ?Sized>(src: &R, offset: u64, len: usize) -> io::Re
 
 /// Largest program header table accepted (65535 entries of 64 bytes fit easily).
 const MAX_PHDR_BYTES: u64 = 8 << 20;
+/// A PT_INTERP larger than this (a path of the loader) is not read.
+const MAX_INTERP_BYTES: u64 = 4096;
 /// A PT_NOTE larger than this is not searched for a build ID.
 const MAX_NOTE_BYTES: u64 = 1 << 20;
 const PN_XNUM: u16 = 0xffff;
@@ -175,6 +177,9 @@ pub struct ElfInfo {
     pub phdrs: Vec<Phdr>,
     /// The GNU build ID, when a PT_NOTE carries one.
     pub build_id: Option<Vec<u8>>,
+    /// The program interpreter PT_INTERP names (without its NUL), when the file has
+    /// one: the dynamic loader of a process whose executable this is.
+    pub interp: Option<Vec<u8>>,
 }
 
 impl ElfInfo {
@@ -223,6 +228,35 @@ impl ElfInfo {
     /// Whether the loaders map this file (EXEC or DYN with at least one PT_LOAD).
     pub fn is_loadable(&self) -> bool {
         matches!(self.e_type, 2 | 3) && self.loads().next().is_some()
+    }
+
+    /// A digest of the program header table (every field of every entry, in table
+    /// order; FNV-1a, 64 bits): two files with the same digest number their segments
+    /// alike. A snapshot records it, so that an offline analysis can tell a sysroot
+    /// file whose table was rewritten (patchelf) although its build ID is the same.
+    pub fn phdr_digest(&self) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |v: u64| {
+            for b in v.to_le_bytes() {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        };
+        for p in &self.phdrs {
+            for v in [
+                u64::from(p.p_type),
+                u64::from(p.flags),
+                p.offset,
+                p.vaddr,
+                p.paddr,
+                p.filesz,
+                p.memsz,
+                p.align,
+            ] {
+                eat(v);
+            }
+        }
+        h
     }
 
     /// The build ID in lowercase hex, if the file has one.
@@ -431,6 +465,16 @@ pub fn read_with<R: ReadAt + ?Sized>(src: &R, head: &Head) -> Result<ElfInfo, El
         }
     }
 
+    let mut interp = None;
+    if let Some(p) = phdrs.iter().find(|p| p.p_type == PT_INTERP)
+        && p.filesz > 0
+        && p.filesz <= MAX_INTERP_BYTES
+    {
+        let path = fetch(p.offset, p.filesz as usize)?;
+        let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
+        interp = Some(path[..end].to_vec());
+    }
+
     Ok(ElfInfo {
         class: if is64 { 64 } else { 32 },
         little_endian: header.e_ident[5] == 1,
@@ -438,6 +482,7 @@ pub fn read_with<R: ReadAt + ?Sized>(src: &R, head: &Head) -> Result<ElfInfo, El
         machine: header.e_machine,
         phdrs,
         build_id,
+        interp,
     })
 }
 

@@ -16,6 +16,9 @@
 //! <123456 bytes of /proc/PID/smaps>
 //! @build-ids 78
 //! <lines "START-END HEX" for every file-backed line whose build ID is known>
+//! @phdr-digests 40
+//! <lines "START-END HEX" for every file-backed line of a labelled object: the
+//!  digest of the mapped file's program header table (`ElfInfo::phdr_digest`)>
 //! @residency 90
 //! <lines "START-END PRESENT SWAPPED": per-page bitmaps in hex, bit i of the
 //!  little-endian byte string = page i, for every maps line the analysis splits>
@@ -76,6 +79,9 @@ pub struct Snapshot {
     pub smaps: Vec<u8>,
     /// Build IDs by maps line range.
     pub build_ids: BTreeMap<(u64, u64), Vec<u8>>,
+    /// Digests of the mapped files' program header tables by maps line range
+    /// (section `@phdr-digests`; absent from snapshots of earlier versions).
+    pub phdr_digests: BTreeMap<(u64, u64), u64>,
     /// Residency of the maps lines the analysis splits, in the snapshot's page size.
     pub residency: Vec<Residency>,
     /// Stack pointers of the threads other than the main one (names thread stacks).
@@ -95,6 +101,7 @@ impl Default for Snapshot {
             header: BTreeMap::new(),
             smaps: Vec::new(),
             build_ids: BTreeMap::new(),
+            phdr_digests: BTreeMap::new(),
             residency: Vec::new(),
             thread_sps: Vec::new(),
             sections: Vec::new(),
@@ -204,6 +211,13 @@ impl Snapshot {
             let _ = writeln!(ids, "{s:x}-{e:x} {}", hex(id));
         }
         section("build-ids", ids.as_bytes());
+        if !self.phdr_digests.is_empty() {
+            let mut digests = String::new();
+            for ((s, e), d) in &self.phdr_digests {
+                let _ = writeln!(digests, "{s:x}-{e:x} {d:016x}");
+            }
+            section("phdr-digests", digests.as_bytes());
+        }
         let mut res = String::new();
         for r in &self.residency {
             let _ = writeln!(
@@ -258,6 +272,7 @@ impl Snapshot {
             match name {
                 "smaps" => snap.smaps = body.to_vec(),
                 "build-ids" => snap.build_ids.extend(parse_build_ids(body)?),
+                "phdr-digests" => snap.phdr_digests.extend(parse_phdr_digests(body)?),
                 "residency" => snap
                     .residency
                     .extend(parse_residency(body, snap.page_size)?),
@@ -405,6 +420,21 @@ fn read_header(cur: &mut Cursor, snap: &mut Snapshot) -> Result<PageSize, String
 /// The non-empty lines of a section's body.
 fn lines(body: &[u8]) -> impl Iterator<Item = &[u8]> {
     body.split(|&b| b == b'\n').filter(|l| !l.is_empty())
+}
+
+/// `@phdr-digests`: "START-END HEX" lines, HEX a 64-bit digest.
+fn parse_phdr_digests(body: &[u8]) -> Result<BTreeMap<(u64, u64), u64>, String> {
+    lines(body)
+        .map(|l| {
+            let (range, d) = parse_range_rest(l).ok_or_else(|| bad_line("phdr-digests", l))?;
+            let d = std::str::from_utf8(d)
+                .ok()
+                .filter(|d| !d.is_empty() && d.len() <= 16)
+                .and_then(|d| u64::from_str_radix(d, 16).ok())
+                .ok_or_else(|| bad_line("phdr-digests", l))?;
+            Ok((range, d))
+        })
+        .collect()
 }
 
 /// `@build-ids`: "START-END HEX" lines.
@@ -731,6 +761,8 @@ mod tests {
         };
         snap.header.insert("machine".into(), "aarch64".into());
         snap.build_ids.insert((0x1000, 0x2000), vec![0xde, 0xad]);
+        snap.phdr_digests
+            .insert((0x1000, 0x2000), 0x0123_4567_89ab_cdef);
         // Pages 0 and 3 present, page 2 swapped.
         let mut r = Residency::new(0x10000, 0x20000, page);
         r.mark_present(0..1);

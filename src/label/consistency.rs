@@ -10,12 +10,17 @@
 //!   (bss, which glibc, musl and the kernel map anonymous; musl's lowest segment
 //!   excepted, whose pages stay in its mapping of the whole span).
 //! - [`check_perms`]: each page has the protection the loaders give it: PF_R/W/X of its
-//!   PT_LOAD, `r--` for pages inside PT_GNU_RELRO as the loader rounds it (or the
-//!   segment's own, before or without RELRO), and for gaps `---` (glibc) or the lowest
-//!   segment's protection (musl, which never makes gaps inaccessible). The `p`/`s`
-//!   flag says nothing. When the file is proven to be the mapped one
-//!   ([`FileFacts::Elf`] `exact`), a differing permission is a note, not a problem:
-//!   a JIT or a hot-patcher may `mprotect` its own pages.
+//!   PT_LOAD, `r--` for pages inside PT_GNU_RELRO as the loader rounds it (the
+//!   segment's own only where no loader applies RELRO: a process without an
+//!   interpreter, and musl's libc, which skips its own), and for gaps `---`, or the
+//!   lowest segment's protection under musl's loader, which never makes gaps
+//!   inaccessible. Which loader runs is decided once per process from PT_INTERP
+//!   ([`Loader`]), not per file. The `p`/`s` flag says nothing. When the file is
+//!   proven to be the mapped one ([`FileFacts::Elf`] `exact`), a differing permission
+//!   is a note, not a problem: a JIT or a hot-patcher may `mprotect` its own pages.
+//! - [`check_overlap`]: no file-backed line of another file lies inside a segment of a
+//!   file not proven to be the mapped one: loaders map nothing else there (a sysroot
+//!   build with a longer bss reaches into the next object's lines).
 //! - [`check_consistency`]: a file that fails for one instance fails for all, and every
 //!   object of a process has the machine, class and byte order of the majority.
 //! - [`unexplained`]: loadable files whose program headers explain none of their lines.
@@ -40,8 +45,10 @@ pub(crate) fn check_instances(
     page: PageSize,
 ) -> Vec<(usize, Problem)> {
     let rie = read_implies_exec(mappings);
+    let loader = Loader::of(instances);
     let lines = Lines::new(owner, instances.len());
     let mut notes = Vec::new();
+    let mut budget = OverlapBudget::new(mappings.len());
     for (idx, inst) in instances.iter_mut().enumerate() {
         let Some(&FileFacts::Elf { size, exact, .. }) = files.facts[file_of[idx]] else {
             continue;
@@ -49,6 +56,11 @@ pub(crate) fn check_instances(
         // Loadable files have a PT_LOAD; found once per instance, not per line.
         let Some(ends) = Ends::of(&inst.info) else {
             continue;
+        };
+        let rules = Rules {
+            rie,
+            musl_gaps: loader.is_musl(),
+            relro_rw: loader.leaves_relro_writable(&inst.key.name),
         };
         // One walk over the lines and the image together (both in address order):
         // the first line whose offsets contradict decides; else the first whose
@@ -72,7 +84,7 @@ pub(crate) fn check_instances(
             }
             extent = check_extent(m, inst, labels, &ends, page, exact);
             if extent.is_none()
-                && let Some(p) = check_perms(m, inst, labels, &ends, rie)
+                && let Some(p) = check_perms(m, inst, labels, &ends, &rules)
             {
                 match perms {
                     None => perms = Some(p),
@@ -81,6 +93,10 @@ pub(crate) fn check_instances(
             }
         }
         if let Some(p) = found.or(extent) {
+            inst.problem = Some(p);
+            continue;
+        }
+        if !exact && let Some(p) = check_overlap(mappings, inst, file_of[idx], files, &mut budget) {
             inst.problem = Some(p);
             continue;
         }
@@ -140,6 +156,138 @@ impl Lines {
     fn of(&self, instance: usize) -> &[usize] {
         &self.lines[self.starts[instance]..self.starts[instance + 1]]
     }
+}
+
+/// The dynamic loader of a process, as far as the checks need it: decided once per
+/// process from the PT_INTERP of its objects (the executable's; glibc's libc names
+/// the same interpreter), never per file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Loader {
+    /// No object names an interpreter: a static executable, whose startup may not
+    /// apply RELRO (or the executable could not be read).
+    None,
+    /// musl's (`ld-musl-ARCH.so.1`): maps a library's whole span with its lowest
+    /// segment's protection and never makes gaps inaccessible; skips RELRO for
+    /// itself, libc. The file name PT_INTERP gives.
+    Musl(Vec<u8>),
+    /// Another loader (glibc's `ld-linux*.so`): gaps `---p`, RELRO applied to every
+    /// object, itself included.
+    Other,
+}
+
+impl Loader {
+    fn of(instances: &[Instance]) -> Loader {
+        let mut loader = Loader::None;
+        for interp in instances.iter().filter_map(|x| x.info.interp.as_deref()) {
+            let name = base_name(interp);
+            if name.starts_with(b"ld-musl-") {
+                return Loader::Musl(name.to_vec());
+            }
+            loader = Loader::Other;
+        }
+        loader
+    }
+
+    fn is_musl(&self) -> bool {
+        matches!(self, Loader::Musl(_))
+    }
+
+    /// Whether pages inside PT_GNU_RELRO of the object mapped from `path` may still
+    /// be writable: in a process without an interpreter, and for musl's libc (the
+    /// interpreter itself: the file PT_INTERP names, or the `libc.so` it links to on
+    /// Debian, `/usr/lib/ARCH-linux-musl/libc.so`). Elsewhere the loader made them
+    /// `r--` before the program ran; a writable page there is another build's data.
+    fn leaves_relro_writable(&self, path: &[u8]) -> bool {
+        match self {
+            Loader::None => true,
+            Loader::Other => false,
+            Loader::Musl(interp) => {
+                let name = base_name(path.strip_suffix(b" (deleted)").unwrap_or(path));
+                name == interp.as_slice() || name == b"libc.so" || name.starts_with(b"libc.musl-")
+            }
+        }
+    }
+}
+
+/// The last component of a path, as bytes.
+fn base_name(path: &[u8]) -> &[u8] {
+    path.rsplit(|&b| b == b'/').next().unwrap_or(path)
+}
+
+/// What [`check_perms`] allows besides each segment's own protection.
+struct Rules {
+    /// The process reads as if it had READ_IMPLIES_EXEC ([`read_implies_exec`]).
+    rie: bool,
+    /// Gaps may have the lowest (or first) segment's protection: musl's loader.
+    musl_gaps: bool,
+    /// Pages inside PT_GNU_RELRO may keep their segment's protection
+    /// ([`Loader::leaves_relro_writable`]).
+    relro_rw: bool,
+}
+
+/// Maps lines looked at by [`check_overlap`] for all instances together: at most
+/// 4 x (maps lines) + 2^20, so that hostile spans over many lines cost no more than
+/// the input (past it, the check is not made).
+struct OverlapBudget(usize);
+
+impl OverlapBudget {
+    fn new(lines: usize) -> OverlapBudget {
+        OverlapBudget(lines.saturating_mul(4).saturating_add(1 << 20))
+    }
+}
+
+/// No file-backed line of another file lies inside a segment (not a gap) of `inst`:
+/// the loaders map a segment's pages from its own file or anonymous, and glibc
+/// reserves the whole span before it maps anything, so a line of another file there
+/// says that the program headers read are not the mapped ones (a sysroot build with a
+/// longer bss reaches into the next object). Memory a program maps over its own text
+/// (memfd, hugetlb: `/anon_hugepage (deleted)`) and kernel memory names are not files.
+fn check_overlap(
+    mappings: &[Mapping],
+    inst: &Instance,
+    file: usize,
+    files: &Files,
+    budget: &mut OverlapBudget,
+) -> Option<Problem> {
+    for l in inst.image.iter().filter(|l| l.segment.is_some()) {
+        let from = mappings.partition_point(|m| m.end <= l.start);
+        for (mi, m) in mappings
+            .iter()
+            .enumerate()
+            .skip(from)
+            .take_while(|(_, m)| m.start < l.end)
+        {
+            if budget.0 == 0 {
+                return None;
+            }
+            budget.0 -= 1;
+            let Some(f) = files.of(mi) else { continue };
+            if f == file {
+                continue;
+            }
+            if let NameKind::Path { path, deleted } = m.name_kind()
+                && (crate::vocab::names::is_kernel_memory_name(&path, deleted)
+                    || (deleted && path.starts_with(b"/memfd:")))
+            {
+                continue;
+            }
+            return Some(Problem::new(
+                Code::LayoutMismatch,
+                format!(
+                    "maps line {} (another file) lies at 0x{:x}-0x{:x}, inside the {} of program header [{}] at 0x{:x}-0x{:x} (load bias 0x{:x}): the loaders map nothing else there",
+                    m.line,
+                    m.start,
+                    m.end,
+                    l.kind.as_str(),
+                    l.segment.unwrap_or_default(),
+                    l.start,
+                    l.end,
+                    inst.bias
+                ),
+            ));
+        }
+    }
+    None
 }
 
 /// The PT_LOADs of a file that the loaders treat apart: the lowest (by `p_vaddr`),
@@ -269,15 +417,14 @@ fn check_extent(
     None
 }
 
-/// Each page of `m` has a protection the loaders give it (module docs). `rie`: the
-/// process reads as if it had READ_IMPLIES_EXEC ([`read_implies_exec`]); `labels`:
-/// as for [`check_offsets`].
+/// Each page of `m` has a protection the loaders give it (module docs). `rules`:
+/// what the process's loader allows besides; `labels`: as for [`check_offsets`].
 fn check_perms(
     m: &Mapping,
     inst: &Instance,
     labels: &[Label],
     ends: &Ends,
-    rie: bool,
+    rules: &Rules,
 ) -> Option<Problem> {
     let have = [m.perms[0], m.perms[1], m.perms[2]];
     for l in labels {
@@ -286,43 +433,49 @@ fn check_perms(
             continue;
         }
         let seg = segment_of(l, inst);
-        let relro_too = |own: [u8; 3]| l.kind == Kind::Relro && own != *b"r--";
+        let in_relro = |own: [u8; 3]| l.kind == Kind::Relro && own != *b"r--";
         // At most three protections are allowed; the words come only on a mismatch
         // (this runs for every line of every object).
         let (allowed, n) = match seg {
             Some(p) => {
                 let own = prot(p.flags);
-                if relro_too(own) {
-                    ([own, *b"r--", own], 2)
-                } else {
-                    ([own, own, own], 1)
+                match (in_relro(own), rules.relro_rw) {
+                    (true, true) => ([own, *b"r--", own], 2),
+                    (true, false) => ([*b"r--"; 3], 1),
+                    (false, _) => ([own, own, own], 1),
                 }
             }
-            None => {
+            None if rules.musl_gaps => {
                 let (lowest, first) = (ends.lowest, ends.first);
                 ([*b"---", prot(lowest.flags), prot(first.flags)], 3)
             }
+            None => ([*b"---"; 3], 1),
         };
-        if allowed[..n].iter().any(|w| fits(have, *w, rie)) {
+        if allowed[..n].iter().any(|w| fits(have, *w, rules.rie)) {
             continue;
         }
         let what = match seg {
             Some(p) => {
                 let own = prot(p.flags);
-                if relro_too(own) {
-                    format!(
+                match (in_relro(own), rules.relro_rw) {
+                    (true, true) => format!(
                         "program header [{}] maps it {}p, or r--p once RELRO is applied",
                         p.index,
                         text(own)
-                    )
-                } else {
-                    format!("program header [{}] maps it {}p", p.index, text(own))
+                    ),
+                    (true, false) => format!(
+                        "it lies inside PT_GNU_RELRO, which this process's loader makes r--p before the program runs (program header [{}] is {}p)",
+                        p.index,
+                        text(own)
+                    ),
+                    (false, _) => format!("program header [{}] maps it {}p", p.index, text(own)),
                 }
             }
-            None => format!(
-                "it lies in a gap between program headers, which loaders map ---p (glibc) or {}p (musl: the lowest segment's)",
+            None if rules.musl_gaps => format!(
+                "it lies in a gap between program headers, which musl's loader leaves ---p or {}p (the lowest segment's)",
                 text(prot(ends.lowest.flags))
             ),
+            None => "it lies in a gap between program headers, which this process's loader (not musl's) maps ---p".to_string(),
         };
         return Some(Problem::new(
             Code::LayoutMismatch,
@@ -425,6 +578,7 @@ pub(crate) fn check_consistency(
                 machine: m,
                 phdrs: vec![],
                 build_id: None,
+                interp: None,
             };
             format!(
                 "{} {c}-bit {}-endian",

@@ -412,6 +412,7 @@ mod tests {
                 machine: 62,
                 phdrs,
                 build_id: None,
+                interp: None,
             };
             let bias = rng.below(4) * 0x1000;
             assert_eq!(
@@ -443,6 +444,7 @@ mod tests {
             machine: 62,
             phdrs: vec![p],
             build_id: None,
+            interp: None,
         };
         assert_eq!(image(&info, 0, PageSize::KIB4), None);
     }

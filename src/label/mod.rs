@@ -13,7 +13,8 @@
 //! 2. `image.rs` ([`image()`]): each instance's image (text, rodata, data, relro, bss, gap in
 //!    absolute addresses) is computed from program headers alone.
 //! 3. `consistency.rs`: the maps lines of each instance must be what the loader maps
-//!    for those program headers; if not (wrong file, wrong build, bias conflict), the
+//!    for those program headers (the process's loader, decided once from PT_INTERP);
+//!    if not (wrong file, wrong build, bias conflict), the
 //!    instance gets a problem and its lines are `unknown`: never a wrong label. Then
 //!    `instances.rs` keeps only the instances with the loader's signature: the
 //!    others are the file mapped as data (`mapped_file`), unless the file itself is

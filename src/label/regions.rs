@@ -199,8 +199,8 @@ fn remap_candidate(m: &Mapping, name: &NameKind) -> Option<Remapped> {
     }
 }
 
-/// Line `mi`, when it is an object's remapped text: a candidate line
-/// ([`remap_candidate`]) that lies wholly inside the file contents of an executable
+/// Line `mi`, when it is an object's remapped text: an executable, not writable
+/// candidate line ([`remap_candidate`]) that lies wholly inside the file contents of an executable
 /// segment's `text` label of a sound instance, with a line of that instance's own file
 /// below and above it. The way it was remapped, the label and the instance. `name`:
 /// the line's; `at`: the first label of `global` that ends after the line's start.
@@ -215,6 +215,10 @@ fn remapped_text(
 ) -> Option<(Remapped, Label, usize)> {
     let m = &mappings[mi];
     let how = remap_candidate(m, name)?;
+    // Text is executable and never writable: other memory is not text (issue 18 §2).
+    if m.perms[1] == b'w' || m.perms[2] != b'x' {
+        return None;
+    }
     let &(l, idx) = global.get(at)?;
     if l.kind != Kind::Text || l.start > m.start || l.end < m.end {
         return None;

@@ -185,7 +185,9 @@ fn finish(
             (key, r.facts)
         })
         .collect();
-    let attribution = label(&mappings, &facts, page_size, target, &mut warnings);
+    let mut attribution = label(&mappings, &facts, page_size, target, &mut warnings);
+    // Remapped text that is not the file's text is relabelled before the figures.
+    let verified = remap::verify(&mappings, &mut attribution, &*target, &mut warnings);
     let residency = read_residency(&mappings, &attribution, page_size, target, &mut warnings);
     let extras: Vec<ObjectExtras> = attribution
         .instances
@@ -206,7 +208,12 @@ fn finish(
         &extras,
     );
     warnings.append(&mut built.warnings);
-    remap::verify(&mappings, &attribution, &mut built.regions, &*target);
+    // One region per part, in order.
+    for (r, v) in built.regions.iter_mut().zip(verified) {
+        if r.remapped.is_some() {
+            r.verified = v;
+        }
+    }
     Report {
         schema_version: report::SCHEMA_VERSION,
         pid,
@@ -361,7 +368,8 @@ fn label(
     warnings: &mut Vec<Warning>,
 ) -> Attribution {
     let hints = target.hints();
-    let attribution = label::attribute(mappings, facts, page_size, &hints);
+    let mut attribution = label::attribute(mappings, facts, page_size, &hints);
+    check_phdr_digests(mappings, &mut attribution, &*target, warnings);
     for (key, why) in &attribution.unlabelled {
         warnings.push(Warning {
             code: why.code,
@@ -393,6 +401,53 @@ fn label(
     }
     warn_no_inode(mappings, &attribution, page_size, warnings);
     attribution
+}
+
+/// Offline, from a snapshot: an object whose file's program header table differs from
+/// the one recorded for the mapped file (reordered, as patchelf rewrites it; its build
+/// ID and PT_LOADs can be the same) numbers its segments otherwise, so its parts get
+/// `segment` null, with a warning. Its kinds stand: the other checks passed.
+fn check_phdr_digests(
+    mappings: &[Mapping],
+    attribution: &mut Attribution,
+    target: &dyn Source,
+    warnings: &mut Vec<Warning>,
+) {
+    // The first maps line of each instance, from its parts.
+    let mut line_of = vec![None; attribution.instances.len()];
+    for p in &attribution.regions {
+        if let Some(i) = p.instance {
+            line_of[i].get_or_insert(p.mapping);
+        }
+    }
+    let mut differs = vec![false; attribution.instances.len()];
+    for (i, inst) in attribution.instances.iter().enumerate() {
+        let Some(m) = line_of[i].and_then(|mi| mappings.get(mi)) else {
+            continue;
+        };
+        if inst.problem.is_some() {
+            continue;
+        }
+        let Some(want) = target.expected_phdr_digest(m) else {
+            continue;
+        };
+        let have = inst.info.phdr_digest();
+        if want != have {
+            differs[i] = true;
+            warnings.push(Warning {
+                code: Code::PhdrMismatch,
+                object: Some(String::from_utf8_lossy(&inst.key.name).into_owned()),
+                message: format!(
+                    "its program header table (digest {have:016x}) differs from the mapped file's ({want:016x}, recorded in the snapshot): its segments may be numbered otherwise, so segment numbers are null"
+                ),
+            });
+        }
+    }
+    for p in &mut attribution.regions {
+        if p.instance.is_some_and(|i| differs[i]) {
+            p.segment = None;
+        }
+    }
 }
 
 /// A warning for every line that names a file but has inode 0 and is labelled
@@ -507,8 +562,9 @@ fn learn(
     if let (Some(cache), Some((stamp, via))) = (cache, &stamp)
         && let Some(hit) = cache.get(stamp)
     {
-        // Stamped live files are the mapped inode itself (see Source::stamp).
-        let facts = facts_of(hit, *via != Via::Sysroot, m, target, &mut warn);
+        // Stamped live files are the mapped inode itself, unchanged since the process
+        // started (see Source::stamp).
+        let facts = facts_of(hit, *via != Via::Sysroot, false, m, target, &mut warn);
         return (
             FileRecord {
                 facts,
@@ -523,10 +579,16 @@ fn learn(
             size,
             via,
             id,
+            changed,
         } => {
             // The mapped inode itself (device and inode checked, or map_files), as
-            // opposed to a file found by path in a sysroot.
-            let exact = via != Via::Sysroot;
+            // opposed to a file found by path in a sysroot, and not written since the
+            // process started.
+            let exact = via != Via::Sysroot && changed.is_none();
+            let written = changed.is_some();
+            if let Some(w) = changed {
+                warn(Code::FileChanged, w);
+            }
             let facts = match Content::read(&*file) {
                 Ok(content) => {
                     let read = Cached { size, content };
@@ -535,7 +597,7 @@ fn learn(
                     {
                         cache.insert(stamp, read.clone());
                     }
-                    facts_of(read, exact, m, target, &mut warn)
+                    facts_of(read, exact, written, m, target, &mut warn)
                 }
                 Err(e) => {
                     warn(
@@ -598,11 +660,15 @@ fn learn(
 }
 
 /// What attribution learns from a file's headers, for the process that maps it at
-/// `m`: a build ID recorded on the target that the file does not have makes it
-/// unusable; one that it has proves it the mapped file (as map_files does live).
+/// `m`: a build ID of the mapped file (recorded on the target, or the kernel's live)
+/// that the file read does not have makes it unusable; one that it has proves it the
+/// mapped file (as map_files does live), except for a file `written` after the
+/// process started: the kernel reads the build ID from the inode as it is now. Asked
+/// only for files not already proven (`exact`).
 fn facts_of(
     read: Cached,
     exact: bool,
+    written: bool,
     m: &Mapping,
     target: &dyn Source,
     warn: &mut dyn FnMut(Code, String),
@@ -618,12 +684,17 @@ fn facts_of(
             return FileFacts::Unreadable;
         }
     };
-    match (target.expected_build_id(m), &info.build_id) {
+    let want = if exact {
+        None
+    } else {
+        target.expected_build_id(m)
+    };
+    match (want, &info.build_id) {
         (Some(want), have) if have.as_ref() != Some(&want) => {
             warn(
                 Code::BuildIdMismatch,
                 format!(
-                    "build ID {} differs from the {} recorded on the target; its regions are labelled unknown",
+                    "build ID {} differs from the mapped file's, {} (recorded on the target, or as the kernel reports it); its regions are labelled unknown",
                     info.build_id_hex().unwrap_or_else(|| "(none)".into()),
                     hex(&want)
                 ),
@@ -631,7 +702,8 @@ fn facts_of(
             FileFacts::Unreadable
         }
         (want, have) => {
-            let proven = want.is_some_and(|w| !w.is_empty() && have.as_ref() == Some(&w));
+            let proven =
+                !written && want.is_some_and(|w| !w.is_empty() && have.as_ref() == Some(&w));
             FileFacts::Elf {
                 exact: exact || proven,
                 info,

@@ -240,4 +240,7 @@ impl Source for Scanned<'_> {
     fn stamp(&self, m: &Mapping) -> Option<(crate::source::cache::FileStamp, crate::source::Via)> {
         self.inner.stamp(m)
     }
+    fn expected_build_id(&self, m: &Mapping) -> Option<Vec<u8>> {
+        self.inner.expected_build_id(m)
+    }
 }

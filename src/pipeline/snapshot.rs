@@ -1,5 +1,5 @@
-//! Recording a snapshot of a live process: its smaps, page size, build IDs, thread
-//! stack pointers, and the residency of exactly the lines the analysis splits (see
+//! Recording a snapshot of a live process: its smaps, page size, build IDs, digests
+//! of the mapped files' program header tables, thread stack pointers, and the residency of exactly the lines the analysis splits (see
 //! [`crate::input::snapshot`] for the format).
 
 use std::collections::BTreeMap;
@@ -9,6 +9,7 @@ use super::live::read_mappings;
 use super::{Error, analyze, analyze_with};
 use crate::input::maps::Mapping;
 use crate::input::snapshot::Snapshot;
+use crate::label::FileKey;
 use crate::label::Hints;
 use crate::report::Report;
 use crate::source::cache::{FileCache, FileStamp};
@@ -39,6 +40,9 @@ impl Source for Recording<'_> {
     fn stamp(&self, m: &Mapping) -> Option<(FileStamp, Via)> {
         self.inner.stamp(m)
     }
+    fn expected_build_id(&self, m: &Mapping) -> Option<Vec<u8>> {
+        self.inner.expected_build_id(m)
+    }
 }
 
 /// Records a snapshot of the live process `pid`, and returns it with the report of
@@ -64,7 +68,8 @@ pub(crate) fn snapshot_with(
     };
     let report = analyze_with(mappings.clone(), source, page, Some(pid), &mut rec, cache);
     let (residency, hints) = (rec.residency, rec.hints);
-    let build_ids = build_ids(&mut live.0, &mappings, &report);
+    let build_ids = build_ids(&live.0, &mappings, &report);
+    let phdr_digests = phdr_digests(&live, &mappings, &report);
     if !live.0.alive() {
         return Err(Error::Proc(ProcError::Exited(pid)));
     }
@@ -75,6 +80,7 @@ pub(crate) fn snapshot_with(
         header: uname(),
         smaps: text,
         build_ids,
+        phdr_digests,
         residency,
         thread_sps: hints.thread_stack_pointers,
         sections: Vec::new(),
@@ -122,7 +128,8 @@ pub fn snapshot_rss_only(pid: u32) -> Result<(Snapshot, Report), Error> {
     );
     report.warnings.extend(scan.warnings);
     let hints = rec.hints;
-    let build_ids = build_ids(&mut live.0, &mappings, &report);
+    let build_ids = build_ids(&live.0, &mappings, &report);
+    let phdr_digests = phdr_digests(&live, &mappings, &report);
     if !live.0.alive() {
         return Err(Error::Proc(ProcError::Exited(pid)));
     }
@@ -133,6 +140,7 @@ pub fn snapshot_rss_only(pid: u32) -> Result<(Snapshot, Report), Error> {
         header: uname(),
         smaps: text,
         build_ids,
+        phdr_digests,
         residency,
         thread_sps: hints.thread_stack_pointers,
         sections: Vec::new(),
@@ -143,7 +151,7 @@ pub fn snapshot_rss_only(pid: u32) -> Result<(Snapshot, Report), Error> {
 /// The build ID of every file-backed line: the kernel's (PROCMAP_QUERY) where it has
 /// the ioctl, else the one read from the file during the analysis.
 fn build_ids(
-    process: &mut Process,
+    process: &Process,
     mappings: &[Mapping],
     report: &Report,
 ) -> BTreeMap<(u64, u64), Vec<u8>> {
@@ -175,6 +183,48 @@ fn build_ids(
         }
     }
     build_ids
+}
+
+/// The digest of the program header table of every file-backed line of an object
+/// the analysis labelled (not `unknown`), read from the file when it is the mapped
+/// inode itself, unchanged since the process started (`map_files`, or a path with
+/// the mapped device and inode): offline, a sysroot file whose table differs numbers
+/// its segments otherwise (issue 18 §2). Each file is read once more here.
+fn phdr_digests(
+    source: &dyn Source,
+    mappings: &[Mapping],
+    report: &Report,
+) -> BTreeMap<(u64, u64), u64> {
+    let labelled: std::collections::HashSet<usize> = report
+        .regions
+        .iter()
+        .filter(|r| r.instance.is_some() && r.kind != crate::vocab::Kind::Unknown)
+        .map(|r| r.line)
+        .collect();
+    let mut of_file: std::collections::HashMap<FileKey, Option<u64>> = Default::default();
+    let mut digests = BTreeMap::new();
+    for m in mappings
+        .iter()
+        .filter(|m| m.is_file_backed() && labelled.contains(&m.line))
+    {
+        let digest = *of_file
+            .entry(FileKey::of(m))
+            .or_insert_with(|| match source.open(m) {
+                Opened::Regular {
+                    file,
+                    via,
+                    changed: None,
+                    ..
+                } if via != Via::Sysroot => crate::input::elf::read(&*file)
+                    .ok()
+                    .map(|i| i.phdr_digest()),
+                _ => None,
+            });
+        if let Some(d) = digest {
+            digests.insert((m.start, m.end), d);
+        }
+    }
+    digests
 }
 
 /// `kernel` and `machine` header lines from uname(2).

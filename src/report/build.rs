@@ -525,6 +525,7 @@ mod tests {
             machine: 62,
             phdrs: vec![],
             build_id: Some(id.to_vec()),
+            interp: None,
         };
         assert_eq!(Some(hex(&id)), info.build_id_hex());
     }

@@ -68,6 +68,16 @@ pub enum Checked {
 /// has that device and inode; never blocks, and never opens anything else for
 /// reading (see the module's steps).
 pub fn open_checked(path: &Path, links: Links, wanted: Option<FileId>) -> io::Result<Checked> {
+    open_checked_md(path, links, wanted).map(|(c, _)| c)
+}
+
+/// [`open_checked`], with the metadata of the descriptor opened for reading when it
+/// is a regular file (its times tell whether it changed after a process mapped it).
+pub(crate) fn open_checked_md(
+    path: &Path,
+    links: Links,
+    wanted: Option<FileId>,
+) -> io::Result<(Checked, Option<fs::Metadata>)> {
     let c = CString::new(path.as_os_str().as_bytes())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL byte in the path"))?;
     let mut flags = libc::O_PATH | libc::O_CLOEXEC;
@@ -80,7 +90,7 @@ pub fn open_checked(path: &Path, links: Links, wanted: Option<FileId>) -> io::Re
         return Err(io::Error::last_os_error());
     }
     // SAFETY: `fd` was just opened and is owned by nobody else.
-    open_fd(unsafe { OwnedFd::from_raw_fd(fd) }, wanted)
+    open_fd_md(unsafe { OwnedFd::from_raw_fd(fd) }, wanted)
 }
 
 /// Step 2 and 3 of the module's rules for a descriptor opened with `O_PATH` (or any
@@ -88,19 +98,27 @@ pub fn open_checked(path: &Path, links: Links, wanted: Option<FileId>) -> io::Re
 /// reading on the same file, only when it is a regular file (and `wanted`). The
 /// caller says how the file was reached: `via` is [`Via::MapFiles`] until it does.
 pub fn open_fd(fd: OwnedFd, wanted: Option<FileId>) -> io::Result<Checked> {
+    open_fd_md(fd, wanted).map(|(c, _)| c)
+}
+
+/// [`open_fd`], with the metadata of the descriptor opened for reading.
+fn open_fd_md(fd: OwnedFd, wanted: Option<FileId>) -> io::Result<(Checked, Option<fs::Metadata>)> {
     let path_fd = File::from(fd);
     let md = path_fd.metadata()?;
     let id = id_of(&md);
     if let Some(w) = wanted
         && w != id
     {
-        return Ok(Checked::Other {
-            what: what_is(md.file_type()),
-            id,
-        });
+        return Ok((
+            Checked::Other {
+                what: what_is(md.file_type()),
+                id,
+            },
+            None,
+        ));
     }
     if let Some(other) = not_regular(md.file_type()) {
-        return Ok(Checked::Opened(other));
+        return Ok((Checked::Opened(other), None));
     }
     let file = fs::OpenOptions::new()
         .read(true)
@@ -112,12 +130,17 @@ pub fn open_fd(fd: OwnedFd, wanted: Option<FileId>) -> io::Result<Checked> {
             "the file changed while it was being opened",
         ));
     }
-    Ok(Checked::Opened(Opened::Regular {
-        file: Box::new(file),
-        size: md.len(),
-        id,
-        via: Via::MapFiles,
-    }))
+    let size = md.len();
+    Ok((
+        Checked::Opened(Opened::Regular {
+            file: Box::new(file),
+            size,
+            id,
+            via: Via::MapFiles,
+            changed: None,
+        }),
+        Some(md),
+    ))
 }
 
 /// The identity of a file from its metadata.

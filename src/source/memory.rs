@@ -47,6 +47,7 @@ impl Source for MemorySource {
                 size: bytes.len() as u64,
                 id: (m.dev_major, m.dev_minor, m.inode),
                 via: Via::Sysroot,
+                changed: None,
             },
             None => Opened::Failed("not given".into()),
         }
@@ -72,5 +73,8 @@ impl Source for MemorySource {
 
     fn expected_build_id(&self, m: &Mapping) -> Option<Vec<u8>> {
         sysroot::snapshot_build_id(self.snapshot.as_ref(), m)
+    }
+    fn expected_phdr_digest(&self, m: &Mapping) -> Option<u64> {
+        sysroot::snapshot_phdr_digest(self.snapshot.as_ref(), m)
     }
 }

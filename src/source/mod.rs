@@ -66,6 +66,10 @@ pub enum Opened {
         id: (u32, u32, u64),
         /// How it was reached.
         via: Via,
+        /// Set when the file is the mapped inode but was modified after the process
+        /// started (`cp` over a loaded library keeps its inode): its device and inode
+        /// prove nothing of its contents (issue 18 §2). Why, for a warning.
+        changed: Option<String>,
     },
     /// A device: never opened for reading (opening a device runs its driver).
     Device,
@@ -88,9 +92,18 @@ pub trait Source {
     fn hints(&mut self) -> Hints {
         Hints::default()
     }
-    /// The build ID the mapped file had on the target, when recorded (snapshots): a
-    /// file whose build ID differs is not used.
+    /// The build ID of the mapped file as the target knows it: recorded in a
+    /// snapshot, or, live, the kernel's (PROCMAP_QUERY, Linux 6.11+: read from the
+    /// mapped inode, so still the old build's after an upgrade replaced the file). A
+    /// file whose build ID differs is not used. Asked only for files not proven to be
+    /// the mapped one.
     fn expected_build_id(&self, _m: &Mapping) -> Option<Vec<u8>> {
+        None
+    }
+    /// The digest of the mapped file's program header table
+    /// ([`crate::input::elf::ElfInfo::phdr_digest`]), when a snapshot recorded it: a
+    /// file whose table differs numbers its segments otherwise.
+    fn expected_phdr_digest(&self, _m: &Mapping) -> Option<u64> {
         None
     }
     /// Reads the process's memory at `addr` into `buf`, whole (a live process's
@@ -127,6 +140,10 @@ impl Source for LiveSource {
     }
     fn read_memory(&self, addr: u64, buf: &mut [u8]) -> Option<io::Result<()>> {
         Some(self.0.read_memory(addr, buf))
+    }
+    fn expected_build_id(&self, m: &Mapping) -> Option<Vec<u8>> {
+        // An older kernel has no PROCMAP_QUERY: nothing to compare with.
+        self.0.query_build_id(m.start).ok().flatten()
     }
     fn stamp(&self, m: &Mapping) -> Option<(cache::FileStamp, Via)> {
         self.0.stamp_mapped(m)

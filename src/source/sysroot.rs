@@ -237,6 +237,10 @@ impl Source for SysrootSource {
         snapshot_build_id(self.snapshot.as_ref(), m)
     }
 
+    fn expected_phdr_digest(&self, m: &Mapping) -> Option<u64> {
+        snapshot_phdr_digest(self.snapshot.as_ref(), m)
+    }
+
     /// A sysroot's file is the same for every process of a run: known by its name.
     fn stamp(&self, m: &Mapping) -> Option<(super::cache::FileStamp, Via)> {
         Some((
@@ -296,6 +300,7 @@ impl SysrootSource {
                 size,
                 id,
                 via: Via::Sysroot,
+                changed: None,
             },
             Ok(Checked::Opened(other)) => other,
             Ok(Checked::Other { what, .. }) => Opened::NotRegular(what),
@@ -328,6 +333,11 @@ pub(crate) fn snapshot_hints(snapshot: Option<&Snapshot>) -> crate::vocab::Hints
     crate::vocab::Hints {
         thread_stack_pointers: snapshot.map(|s| s.thread_sps.clone()).unwrap_or_default(),
     }
+}
+
+/// The program header digest a snapshot recorded for the file of line `m`.
+pub(crate) fn snapshot_phdr_digest(snapshot: Option<&Snapshot>, m: &Mapping) -> Option<u64> {
+    snapshot?.phdr_digests.get(&(m.start, m.end)).copied()
 }
 
 /// The build ID a snapshot recorded for the file of line `m`.

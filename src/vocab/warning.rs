@@ -17,7 +17,8 @@ pub enum Code {
     NotRegularFile,
     /// The file now at the mapped path is not the mapped one (device or inode differ).
     FileReplaced,
-    /// The file's build ID differs from the one recorded on the target.
+    /// The file's build ID differs from the one recorded on the target (a snapshot),
+    /// or, live, from the one the kernel gives for the mapped file (PROCMAP_QUERY).
     BuildIdMismatch,
     /// The file's ELF headers are damaged or hostile.
     ElfMalformed,
@@ -81,6 +82,18 @@ pub enum Code {
     /// `system`: processes selected but not read (they exited, access was denied, or
     /// reading failed); their memory is not in the figures.
     ProcessSkipped,
+    // Issue 18 §2: files proven by their inode that are not the mapped build.
+    /// The mapped inode itself was modified after the process started (`cp` over a
+    /// loaded library keeps its inode): its device and inode prove nothing of its
+    /// contents, so it is checked as a file found by path.
+    FileChanged,
+    /// The program header table of the sysroot's file differs from the one a
+    /// snapshot recorded for the mapped file (reordered, as patchelf does): segment
+    /// numbers are null.
+    PhdrMismatch,
+    /// Memory the program mapped over an object's text is not its text: its bytes
+    /// differ from the file, or it is writable or not executable.
+    TextReplaced,
 }
 
 impl Code {
@@ -118,6 +131,9 @@ impl Code {
             Code::PageSizeContradicted => "page-size-contradicted",
             Code::InputUnreadable => "input-unreadable",
             Code::ProcessSkipped => "process-skipped",
+            Code::FileChanged => "file-changed",
+            Code::PhdrMismatch => "phdr-mismatch",
+            Code::TextReplaced => "text-replaced",
         }
     }
 }
@@ -188,6 +204,10 @@ mod tests {
             Code::SysrootInvalid,
             Code::PageSizeContradicted,
             Code::InputUnreadable,
+            Code::ProcessSkipped,
+            Code::FileChanged,
+            Code::PhdrMismatch,
+            Code::TextReplaced,
         ];
         let doc =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/json.md")).unwrap();

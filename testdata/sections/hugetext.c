@@ -4,7 +4,11 @@
  *            madvise(MADV_HUGEPAGE), copy back, mprotect r-x (iodlr);
  *   memfd    the copy written to a memfd, mapped r-x MAP_SHARED|MAP_FIXED over it;
  *   hugetlb  the copy in MAP_HUGETLB memory made r-x and moved over it with mremap
- *            (`/anon_hugepage (deleted)` in maps).
+ *            (`/anon_hugepage (deleted)` in maps);
+ *   data     anonymous memory over it as in `anon`, filled with data (not the text)
+ *            and made r-x: not the program's text (issue 18 §2);
+ *   rw       the text copied back as in `anon`, but left rw-: writable memory is not
+ *            text either.
  * The remapped range is the 2 MiB-aligned part of a 6 MiB filler in .text (the code
  * that remaps runs outside it). Prints "TEXT start end" (the executable PT_LOAD of the
  * program, from dl_iterate_phdr), "REMAP mode start end" (hex), "READY", and waits for
@@ -59,6 +63,28 @@ int main(int argc, char **argv) {
     if (!copy)
         fail("malloc");
     memcpy(copy, (void *)a, len);
+    if (strcmp(mode, "data") == 0 || strcmp(mode, "rw") == 0) {
+        void *m = mmap((void *)a, len, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        if (m == MAP_FAILED)
+            fail("mmap");
+        madvise(m, len, MADV_HUGEPAGE);
+        if (mode[0] == 'd') {
+            memset(m, 0x5a, len);
+            if (mprotect(m, len, PROT_READ | PROT_EXEC))
+                fail("mprotect");
+        } else {
+            memcpy(m, copy, len);
+        }
+        free(copy);
+        printf("TEXT 0x%lx 0x%lx\nREMAP %s 0x%lx 0x%lx\nREADY\n", text_start, text_end, mode, a,
+               b);
+        fflush(stdout);
+        char buf[16];
+        while (read(0, buf, sizeof buf) > 0) {
+        }
+        return 0;
+    }
     if (strcmp(mode, "anon") == 0) {
         void *m = mmap((void *)a, len, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);

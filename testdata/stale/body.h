@@ -7,7 +7,8 @@
  * program headers have other sizes. -DSTALE_RODATA_PAD=N sets the size of the
  * read-only data (the tests tune it so that a rebuilt file's writable segment
  * starts in the same file page as the original's); -DSTALE_BSS_PAGES=N the
- * size of the bss in 4 KiB pages (default 4).
+ * size of the bss in 4 KiB pages (default 4); -DSTALE_RELRO_PTRS=N adds N relocated
+ * const pointers to the relro table (512: a RELRO one 4 KiB page longer).
  *
  * A file includes it after defining BODY(name), which makes its symbols
  * distinct (the executable's from the library's).
@@ -40,6 +41,10 @@ static char BODY(data)[3 * 4096 + 100] = { 'd', 'a', 't', 'a' };
 static int BODY(x) = 1, BODY(y) = 2;
 /* Const pointers that need relocation in position-independent code: .data.rel.ro. */
 static int *const BODY(relro)[] __attribute__((used)) = { &BODY(x), &BODY(y), (int *)BODY(data) };
+#ifdef STALE_RELRO_PTRS
+/* More relocated const pointers: a RELRO longer by STALE_RELRO_PTRS pointers. */
+static int *const BODY(relro_more)[STALE_RELRO_PTRS] __attribute__((used)) = { &BODY(x) };
+#endif
 /* .bss, page aligned, written at run time. */
 static char BODY(bss)[STALE_BSS_PAGES * 4096] __attribute__((aligned(4096)));
 

@@ -279,6 +279,83 @@ fn relro_pages_are_read_only_or_not_yet() {
     }
 }
 
+#[test]
+fn relro_left_writable_only_where_no_loader_applies_it() {
+    // Issue 18 §2: lib_maps with its RELRO page rw-p, as another build's data page
+    // looks inside a RELRO one page longer. Accepted only without an interpreter
+    // (a static process) and for musl's own libc, which skips its RELRO.
+    let b = 0x7f00_0000_0000;
+    for (interp, name, fits) in [
+        (None, "/lib/libx.so", true),
+        (Some("/lib64/ld-linux-x86-64.so.2"), "/lib/libx.so", false),
+        (Some("/lib/ld-musl-x86_64.so.1"), "/lib/libx.so", false),
+        (
+            Some("/lib/ld-musl-x86_64.so.1"),
+            "/usr/lib/x86_64-linux-musl/libc.so",
+            true,
+        ),
+        (
+            Some("/lib/ld-musl-x86_64.so.1"),
+            "/lib/ld-musl-x86_64.so.1",
+            true,
+        ),
+    ] {
+        let mut maps: Vec<Mapping> = lib_maps(b, 0x4000)
+            .into_iter()
+            .map(|mut m| {
+                if m.inode == 2 {
+                    m.name = name.as_bytes().to_vec();
+                }
+                m
+            })
+            .collect();
+        maps[3].perms = *b"rw-p";
+        let mut f = facts_of(name, 2, lib(0x4000), false);
+        if let Some(interp) = interp {
+            with_exe(interp, b + 0x100000, &mut maps, &mut f);
+        }
+        let maps = numbered(maps);
+        let a = run(&maps, &f);
+        assert_eq!(a.instances[0].problem.is_none(), fits, "{interp:?} {name}");
+        if let Some(p) = &a.instances[0].problem {
+            for w in ["maps line 4 is rw-p", "PT_GNU_RELRO", "r--p"] {
+                assert!(p.message.contains(w), "{w:?} not in {:?}", p.message);
+            }
+            for r in a.regions.iter().filter(|r| r.instance == Some(0)) {
+                assert_eq!(r.kind, Kind::Unknown, "{r:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn another_files_line_inside_a_segment() {
+    // Issue 18 §2: a sysroot build whose bss is longer than the mapped one's reaches
+    // into the next object's lines: the loaders map nothing else inside a segment.
+    let b = 0x7f00_0000_0000;
+    let mut maps = lib_maps(b, 0x4000);
+    // The anonymous bss line ends a page early; another file follows.
+    maps[5].end -= 0x1000;
+    maps.push(line(b + 0xa000, b + 0xb000, "r--p", 0, 3, "/lib/liby.so"));
+    let maps = numbered(maps);
+    let mut f = facts_of("/lib/libx.so", 2, lib(0x4000), false);
+    f.extend(facts_of("/lib/liby.so", 3, lib(0x4000), false));
+    let a = run(&maps, &f);
+    let x = &a.instances[0];
+    assert_eq!(x.key.name, b"/lib/libx.so");
+    let p = x.problem.as_ref().expect("a problem");
+    assert!(
+        p.message.contains("maps line 7 (another file)") && p.message.contains("bss"),
+        "{p:?}"
+    );
+    // Proven to be the mapped file: its headers are right, the other line is the
+    // program's own doing.
+    let mut f = facts_of("/lib/libx.so", 2, lib(0x4000), true);
+    f.extend(facts_of("/lib/liby.so", 3, lib(0x4000), false));
+    let a = run(&maps, &f);
+    assert_eq!(a.instances[0].problem, None);
+}
+
 /// Text, a gap to the next 2 MiB, then data: as linked with max-page-size 2 MiB.
 fn gapped() -> Arc<ElfInfo> {
     info(
@@ -294,7 +371,8 @@ fn gapped() -> Arc<ElfInfo> {
 fn glibc_gap_is_inaccessible_file_memory() {
     let b = 0x7f00_0000_0000;
     let so = "/lib/libgap.so";
-    for (gap, fits) in [("---p", true), ("r-xp", true), ("rw-p", false)] {
+    // Not under musl's loader, a gap keeps no segment's protection (issue 18 §2).
+    for (gap, fits) in [("---p", true), ("r-xp", false), ("rw-p", false)] {
         let maps = numbered(vec![
             line(b, b + 0x1000, "r-xp", 0, 5, so),
             line(b + 0x1000, b + 0x201000, gap, 0x1000, 5, so),
@@ -305,7 +383,7 @@ fn glibc_gap_is_inaccessible_file_memory() {
         if fits {
             assert_eq!(a.regions[1].kind, Kind::Gap);
         } else {
-            all_unknown(&a, &maps, so, &["maps line 2 is rw-p", "---p"]);
+            all_unknown(&a, &maps, so, &[&format!("maps line 2 is {gap}"), "---p"]);
         }
     }
 }
@@ -326,13 +404,28 @@ fn musl_gap_and_rodata_in_one_line_with_the_lowest_protection() {
         ],
     );
     let b = 0x7f00_0000_0000;
-    let maps = numbered(vec![
+    let mut maps = vec![
         line(b, b + 0x10000, "r--p", 0, 6, so),
         line(b + 0x10000, b + 0x11000, "r-xp", 0x10000, 6, so),
         line(b + 0x11000, b + 0x30000, "r--p", 0x11000, 6, so),
         line(b + 0x30000, b + 0x31000, "rw-p", 0x30000, 6, so),
-    ]);
-    let a = run(&maps, &facts_of(so, 6, lib, false));
+    ];
+    // The same lines where the loader is not musl's: a r--p gap is evidence against
+    // the file (issue 18 §2).
+    let a = run(
+        &numbered(maps.clone()),
+        &facts_of(so, 6, lib.clone(), false),
+    );
+    all_unknown(
+        &a,
+        &numbered(maps.clone()),
+        so,
+        &["maps line 1 is r--p", "---p"],
+    );
+    let mut f = facts_of(so, 6, lib, false);
+    with_musl_exe(b + 0x100000, &mut maps, &mut f);
+    let maps = numbered(maps);
+    let a = run(&maps, &f);
     assert_eq!(a.instances[0].problem, None);
     assert_eq!(
         kinds(&a)[3..6],

@@ -33,6 +33,7 @@ fn info(e_type: u16, phdrs: Vec<Phdr>) -> Arc<ElfInfo> {
         machine: 62,
         phdrs,
         build_id: None,
+        interp: None,
     })
 }
 
@@ -82,6 +83,21 @@ fn facts(name: &str, inode: u64, info: Arc<ElfInfo>) -> HashMap<FileKey, FileFac
             exact: false,
         },
     )])
+}
+
+/// Where a process's loader is musl's: its executable, `/bin/prog` (inode 99), one
+/// r-xp page at `at` whose PT_INTERP is musl's loader, and its facts added to `f`
+/// (docs/labelling.md §4: the loader is decided from PT_INTERP).
+fn with_musl_exe(at: u64, maps: &mut Vec<Mapping>, f: &mut HashMap<FileKey, FileFacts>) {
+    with_exe("/lib/ld-musl-x86_64.so.1", at, maps, f);
+}
+
+/// [`with_musl_exe`] with the interpreter `interp`.
+fn with_exe(interp: &str, at: u64, maps: &mut Vec<Mapping>, f: &mut HashMap<FileKey, FileFacts>) {
+    let mut exe = ElfInfo::clone(&info(3, vec![load(0, 5, 0, 0, 0x1000, 0x1000)]));
+    exe.interp = Some(interp.as_bytes().to_vec());
+    maps.push(line(at, at + 0x1000, "r-xp", 0, 99, "/bin/prog"));
+    f.extend(facts("/bin/prog", 99, Arc::new(exe)));
 }
 
 fn kinds(a: &Attribution) -> Vec<(u64, u64, Kind, Option<usize>)> {
@@ -200,13 +216,15 @@ fn musl_span_mapping_is_split_into_gap_and_segments() {
         ],
     );
     let b = 0x7f00_0000_0000;
-    let maps = vec![
+    let mut maps = vec![
         line(b, b + 0x11000, "r--p", 0, 3, "/lib/m.so"),
         line(b + 0x11000, b + 0x12000, "r-xp", 0x1000, 3, "/lib/m.so"),
     ];
-    let a = attribute(&maps, &facts("/lib/m.so", 3, lib), P, &Hints::default());
+    let mut f = facts("/lib/m.so", 3, lib);
+    with_musl_exe(b + 0x100000, &mut maps, &mut f);
+    let a = attribute(&maps, &f, P, &Hints::default());
     assert_eq!(
-        kinds(&a),
+        kinds(&a)[..3],
         vec![
             (b, b + 0x1000, Kind::Rodata, Some(0)),
             (b + 0x1000, b + 0x11000, Kind::Gap, None),

@@ -115,3 +115,20 @@ fn only_between_the_objects_own_lines_and_inside_its_text() {
     );
     assert_eq!(a.regions[2].remapped, None);
 }
+
+#[test]
+fn writable_or_not_executable_memory_over_text_is_not_text() {
+    // Issue 18 §2: text is r-x; other memory over it is not remapped text.
+    for perms in ["rw-p", "r--p", "rwxp"] {
+        let a = run(
+            &maps_with(line(B + 0x4000, B + 0xc000, perms, 0, 0, "")),
+            &facts(SO, 9, exe()),
+        );
+        let r = &a.regions[2];
+        assert_eq!(
+            (r.kind, r.instance, r.remapped),
+            (Kind::Anon, None, None),
+            "{perms}"
+        );
+    }
+}

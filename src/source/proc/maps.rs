@@ -89,15 +89,16 @@ impl Process {
     /// The build ID of the file mapped at `addr`, from the PROCMAP_QUERY ioctl (Linux
     /// 6.11+), which reports the build ID of the mapped inode even after the file was
     /// replaced on disk. `Err` when the kernel has no such ioctl (or it failed).
-    pub(crate) fn query_build_id(&mut self, addr: u64) -> io::Result<Option<Vec<u8>>> {
-        let dir = &self.dir;
-        let f = self
-            .maps_fd
-            .get_or_insert_with(|| File::open(dir.join("maps")));
-        let f = f
+    pub(crate) fn query_build_id(&self, addr: u64) -> io::Result<Option<Vec<u8>>> {
+        procmap_query_build_id(self.maps_fd()?, addr)
+    }
+
+    /// `/proc/PID/maps`, opened once, for PROCMAP_QUERY.
+    fn maps_fd(&self) -> io::Result<&File> {
+        self.maps_fd
+            .get_or_init(|| File::open(self.dir.join("maps")))
             .as_ref()
-            .map_err(|e| io::Error::new(e.kind(), e.to_string()))?;
-        procmap_query_build_id(f, addr)
+            .map_err(|e| io::Error::new(e.kind(), e.to_string()))
     }
 }
 
@@ -107,13 +108,7 @@ impl Process {
     /// 6.11+); `Err` when the kernel has no such ioctl.
     pub(crate) fn query_page_size(&mut self, addr: u64) -> io::Result<Option<u64>> {
         use std::os::fd::AsRawFd;
-        let dir = &self.dir;
-        let f = self
-            .maps_fd
-            .get_or_insert_with(|| File::open(dir.join("maps")));
-        let f = f
-            .as_ref()
-            .map_err(|e| io::Error::new(e.kind(), e.to_string()))?;
+        let f = self.maps_fd()?;
         let mut q = ProcmapQuery {
             size: std::mem::size_of::<ProcmapQuery>() as u64,
             query_addr: addr,

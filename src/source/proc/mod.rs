@@ -1,10 +1,11 @@
 //! The one module that touches `/proc`: a live process's smaps (or maps), the files
 //! it maps, its pagemap, and its threads' stack pointers, one concern a file:
 //!
-//! - `stat`: `/proc/PID/stat` (alive, kernel thread) and `task/TID/syscall`
-//!   (thread stack pointers);
+//! - `stat`: `/proc/PID/stat` (alive, kernel thread, start time) and
+//!   `task/TID/syscall` (thread stack pointers);
 //! - `maps`: streaming smaps (or maps), and build IDs from the `PROCMAP_QUERY` ioctl;
-//! - `open`: the open policy for mapped files (the path itself, `map_files`, `root`);
+//! - `open`: the open policy for mapped files (the path itself, `map_files`, `root`),
+//!   and whether a mapped inode was written after the process started;
 //! - `pagemap`: residency from the `PAGEMAP_SCAN` ioctl or pagemap entries, the only
 //!   place that knows the kernel's pagemap bits;
 //! - `list`: the processes of the machine and the facts that select them (comm, owner,
@@ -108,7 +109,7 @@ pub struct Process {
     pub pid: u32,
     dir: PathBuf,
     pagemap: Option<io::Result<File>>,
-    maps_fd: Option<io::Result<File>>,
+    maps_fd: std::sync::OnceLock<io::Result<File>>,
     same_view: std::sync::OnceLock<bool>,
     /// The start time from stat, recorded before smaps is read (`None` inside when
     /// stat could not be read).
@@ -144,7 +145,7 @@ impl Process {
                 pid,
                 dir,
                 pagemap: None,
-                maps_fd: None,
+                maps_fd: std::sync::OnceLock::new(),
                 same_view: std::sync::OnceLock::new(),
                 started: std::sync::OnceLock::new(),
             }),

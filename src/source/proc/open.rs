@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 
 use super::Process;
 use crate::input::maps::{Mapping, NameKind};
-use crate::source::files::{Checked, FileId, Links, open_checked};
+use crate::source::files::{Checked, FileId, Links, open_checked_md};
 use crate::source::{Opened, Via};
 
 /// A file's device and inode.
@@ -42,16 +42,20 @@ fn candidates(m: &Mapping) -> Option<(Vec<Cow<'_, [u8]>>, bool)> {
     Some((names, deleted))
 }
 
-/// A `Regular` outcome reached `via`.
-fn reached(opened: Opened, via: Via) -> Opened {
-    match opened {
-        Opened::Regular { file, size, id, .. } => Opened::Regular {
-            file,
-            size,
-            id,
-            via,
-        },
-        other => other,
+impl Process {
+    /// A `Regular` outcome reached `via`; `md` is its metadata, which tells whether the
+    /// mapped inode was written after the process started.
+    fn reached(&self, opened: Opened, via: Via, md: Option<fs::Metadata>) -> Opened {
+        match opened {
+            Opened::Regular { file, size, id, .. } => Opened::Regular {
+                file,
+                size,
+                id,
+                via,
+                changed: md.and_then(|md| self.changed_since_start(&md)),
+            },
+            other => other,
+        }
     }
 }
 
@@ -75,12 +79,12 @@ impl Process {
             && self.same_view()
         {
             for name in names {
-                if let Ok(Checked::Opened(o)) = open_checked(
+                if let Ok((Checked::Opened(o), md)) = open_checked_md(
                     Path::new(OsStr::from_bytes(name)),
                     Links::Refuse,
                     Some(wanted),
                 ) {
-                    return reached(o, Via::Path);
+                    return self.reached(o, Via::Path, md);
                 }
             }
         }
@@ -88,10 +92,10 @@ impl Process {
         let via_map_files = self
             .dir
             .join(format!("map_files/{:x}-{:x}", m.start, m.end));
-        let first_err = match open_checked(&via_map_files, Links::Follow, None) {
-            Ok(Checked::Opened(o)) => return reached(o, Via::MapFiles),
+        let first_err = match open_checked_md(&via_map_files, Links::Follow, None) {
+            Ok((Checked::Opened(o), md)) => return self.reached(o, Via::MapFiles, md),
             // (Not met: no identity was asked for.)
-            Ok(Checked::Other { what, .. }) => return Opened::NotRegular(what),
+            Ok((Checked::Other { what, .. }, _)) => return Opened::NotRegular(what),
             Err(e) => e,
         };
         let Some((names, deleted)) = names else {
@@ -111,9 +115,9 @@ impl Process {
             let mut p = self.dir.join("root").into_os_string().into_vec();
             p.extend_from_slice(name);
             let rooted = PathBuf::from(std::ffi::OsString::from_vec(p));
-            match open_checked(&rooted, Links::Refuse, Some(wanted)) {
-                Ok(Checked::Opened(o)) => return reached(o, Via::Root),
-                Ok(Checked::Other { what, id }) => {
+            match open_checked_md(&rooted, Links::Refuse, Some(wanted)) {
+                Ok((Checked::Opened(o), md)) => return self.reached(o, Via::Root, md),
+                Ok((Checked::Other { what, id }, _)) => {
                     other.get_or_insert((what, id));
                 }
                 Err(e) => {
@@ -141,6 +145,33 @@ impl Process {
             } else {
                 ""
             }
+        ))
+    }
+
+    /// Why the mapped inode whose metadata is `md` may not hold what the process
+    /// mapped: it was modified after the process started. Its modification time, or
+    /// its change time while it still has a name, is later than the process's start
+    /// ([`Process::start_time_ns`], to a clock tick)
+    /// (an unlinked file's change time moves when it is deleted, which leaves its
+    /// contents alone; a file's modification time can be set back, its change time
+    /// cannot). `None` when it was not, or the start is unknown.
+    pub(crate) fn changed_since_start(&self, md: &fs::Metadata) -> Option<String> {
+        let start = self.start_time_ns()?;
+        let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
+        let (mtime, ctime) = (
+            ns(md.mtime(), md.mtime_nsec()),
+            ns(md.ctime(), md.ctime_nsec()),
+        );
+        let (what, when) = if mtime > start {
+            ("modified", mtime)
+        } else if md.nlink() > 0 && ctime > start {
+            ("changed (its inode)", ctime)
+        } else {
+            return None;
+        };
+        Some(format!(
+            "the mapped file was {what} {:.3} s after the process started: that it is the mapped inode proves nothing of its contents (cp over a loaded file keeps the inode), so its labels are checked against the maps as for a file found by path",
+            (when - start) as f64 / 1e9
         ))
     }
 

@@ -32,13 +32,19 @@ impl Process {
             && md.is_file()
             && (libc::major(md.dev()), libc::minor(md.dev()), md.ino()) == wanted
         {
-            return Some((stamp(&md), Via::Path));
+            // A file written since the process started is not the mapped contents:
+            // opened and checked apart, never shared (issue 18 §2).
+            return self
+                .changed_since_start(&md)
+                .is_none()
+                .then(|| (stamp(&md), Via::Path));
         }
         let md = fs::metadata(
             self.dir
                 .join(format!("map_files/{:x}-{:x}", m.start, m.end)),
         )
         .ok()?;
-        md.is_file().then(|| (stamp(&md), Via::MapFiles))
+        (md.is_file() && self.changed_since_start(&md).is_none())
+            .then(|| (stamp(&md), Via::MapFiles))
     }
 }

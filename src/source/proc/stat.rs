@@ -50,6 +50,32 @@ impl Process {
             .is_ok_and(|s| matches!(state_letter(&s), Some(b'Z' | b'X')))
     }
 
+    /// A time by which the process had surely started, in nanoseconds of the
+    /// real-time clock: `starttime` of `/proc/PID/stat` (clock ticks after boot, in
+    /// CLOCK_BOOTTIME, rounded down) plus one tick, plus the real-time clock's value
+    /// at boot. A file written after it was written after the start; one written in
+    /// the tick the process started in (10 ms: a program built and run at once) is
+    /// not counted, so that it never gives a false alarm. The start is recorded once
+    /// per process ([`Process::note_start`]).
+    pub(crate) fn start_time_ns(&self) -> Option<i128> {
+        self.note_start();
+        let ticks: i128 = (*self.started.get()?)?.into();
+        // SAFETY: sysconf has no preconditions.
+        let hz = i128::from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) });
+        let now = |clock| {
+            let mut ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            // SAFETY: ts is a valid timespec for clock_gettime to fill.
+            (unsafe { libc::clock_gettime(clock, &mut ts) } == 0)
+                .then(|| i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec))
+        };
+        let (real, boot) = (now(libc::CLOCK_REALTIME)?, now(libc::CLOCK_BOOTTIME)?);
+        (hz > 0).then(|| real - boot + (ticks + 1) * 1_000_000_000 / hz)
+    }
+
+
     /// Whether the process is a kernel thread (PF_KTHREAD in the flags of
     /// `/proc/PID/stat`): it has no user address space, so its maps are empty.
     pub(crate) fn is_kernel_thread(&self) -> bool {

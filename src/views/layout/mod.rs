@@ -440,6 +440,7 @@ fn segments(
         machine: info.machine,
         phdrs: Vec::new(),
         build_id: None,
+        interp: None,
     };
     if let Some(first) = info.phdrs.first() {
         alone.phdrs.push(*first);
@@ -798,6 +799,7 @@ mod tests {
             machine: 62,
             phdrs,
             build_id: None,
+            interp: None,
         }
     }
 
