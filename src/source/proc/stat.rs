@@ -75,7 +75,6 @@ impl Process {
         (hz > 0).then(|| real - boot + (ticks + 1) * 1_000_000_000 / hz)
     }
 
-
     /// Whether the process is a kernel thread (PF_KTHREAD in the flags of
     /// `/proc/PID/stat`): it has no user address space, so its maps are empty.
     pub(crate) fn is_kernel_thread(&self) -> bool {
