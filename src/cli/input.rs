@@ -110,7 +110,7 @@ pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>, String> {
             .and_then(|mut f| f.read_to_end(&mut buf))
             .map(|_| ())
     };
-    res.map_err(|e| format!("{}: {e}", path.display()))?;
+    res.map_err(|e| format!("{}: {e}", elfmaps::vocab::escape::path_text(path)))?;
     Ok(buf)
 }
 
@@ -143,13 +143,13 @@ pub(crate) fn load_with(input: &Input, pre: Option<Vec<u8>>) -> Result<Report, S
                 None => read_input(p)?,
             };
             let snap = elfmaps::input::snapshot::Snapshot::parse(&bytes)
-                .map_err(|e| format!("{}: {e}", p.display()))?;
+                .map_err(|e| format!("{}: {e}", elfmaps::vocab::escape::path_text(p)))?;
             (p, Some(snap))
         }
         Target::Elf(_) => return Err("ELF files have no process to label".into()),
         Target::System => return Err("the whole machine is not one process".into()),
     };
-    let name = path.display().to_string();
+    let name = elfmaps::vocab::escape::path_text(path).into_owned();
     let text;
     let saved = match snapshot {
         Some(snap) => elfmaps::pipeline::Saved::snapshot(snap, &name, &input.sysroot),
@@ -173,7 +173,7 @@ pub(crate) fn origin<'a>(target: &Target, file: &'a mut String) -> Origin<'a> {
         Target::Pids(_) | Target::Elf(_) | Target::System => return Origin::Live,
     };
     if let Target::Smaps(p) | Target::Maps(p) | Target::Snapshot(p) = target {
-        *file = p.display().to_string();
+        *file = elfmaps::vocab::escape::path_text(p).into_owned();
     }
     Origin::Saved { file, what }
 }
@@ -182,7 +182,8 @@ pub(crate) fn origin<'a>(target: &Target, file: &'a mut String) -> Origin<'a> {
 pub(crate) fn load_diff(old: &Path, new: &Path) -> Result<elfmaps::views::diff::Diff, String> {
     let side = |p: &Path| -> Result<elfmaps::views::diff::Saved, String> {
         let bytes = read_input(p)?;
-        elfmaps::views::diff::Saved::from_json(&bytes).map_err(|e| format!("{}: {e}", p.display()))
+        elfmaps::views::diff::Saved::from_json(&bytes)
+            .map_err(|e| format!("{}: {e}", elfmaps::vocab::escape::path_text(p)))
     };
     Ok(elfmaps::views::diff::diff(&side(old)?, &side(new)?))
 }
@@ -221,13 +222,13 @@ pub(crate) fn load_system(l: SystemLoad) -> Result<elfmaps::views::system::Syste
     let (outcome, source) = match l.from {
         SystemFrom::Snapshot(bytes, file) => {
             let snap = elfmaps::input::snapshot::SystemSnapshot::parse(bytes)
-                .map_err(|e| format!("{}: {e}", file.display()))?;
+                .map_err(|e| format!("{}: {e}", elfmaps::vocab::escape::path_text(file)))?;
             let o = system::scan_snapshot(&snap, l.sysroot, &l.selection, &mut sink);
             (o, "snapshot")
         }
         SystemFrom::Smemcap(bytes, file) => {
             let cap = elfmaps::input::smemcap::Smemcap::parse(bytes)
-                .map_err(|e| format!("{}: {e}", file.display()))?;
+                .map_err(|e| format!("{}: {e}", elfmaps::vocab::escape::path_text(file)))?;
             let o = system::scan_smemcap(&cap, l.sysroot, l.page_size, &l.selection, &mut sink);
             (o, "smemcap")
         }

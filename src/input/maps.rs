@@ -204,7 +204,7 @@ impl Fields {
             (Some(i), FieldValue::Bytes(v)) if KNOWN[i].1 => self.set(i, *v),
             (Some(i), FieldValue::Number(v)) if !KNOWN[i].1 => self.set(i, *v),
             _ => self.other.push(Field {
-                key: String::from_utf8_lossy(key).into_owned(),
+                key: crate::vocab::escape::text(key).into_owned(),
                 value,
             }),
         }
@@ -572,7 +572,7 @@ impl Mapping {
     pub fn perms_str(&self) -> String {
         match std::str::from_utf8(&self.perms) {
             Ok(s) => s.to_owned(),
-            Err(_) => String::from_utf8_lossy(&self.perms).into_owned(),
+            Err(_) => crate::vocab::escape::text(&self.perms).into_owned(),
         }
     }
 
@@ -812,7 +812,7 @@ impl Parser {
         }
         let err = |what| ParseError {
             line: lineno,
-            text: String::from_utf8_lossy(line).into_owned(),
+            text: crate::vocab::escape::text(line).into_owned(),
             what,
         };
         // A line `fast_header` reads starts with hex digits and '-': never a field.

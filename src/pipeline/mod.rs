@@ -353,7 +353,7 @@ fn label(
     for (key, why) in &attribution.unlabelled {
         warnings.push(Warning {
             code: why.code,
-            object: Some(String::from_utf8_lossy(&key.name).into_owned()),
+            object: Some(crate::vocab::escape::text(&key.name).into_owned()),
             message: format!("{}; its regions are labelled unknown", why.message),
         });
     }
@@ -364,7 +364,7 @@ fn label(
         {
             warnings.push(Warning {
                 code: p.code,
-                object: Some(String::from_utf8_lossy(&inst.key.name).into_owned()),
+                object: Some(crate::vocab::escape::text(&inst.key.name).into_owned()),
                 message: format!("{}; its regions are labelled unknown", p.message),
             });
         }
@@ -375,7 +375,7 @@ fn label(
             object: attribution
                 .instances
                 .get(*i)
-                .map(|x| String::from_utf8_lossy(&x.key.name).into_owned()),
+                .map(|x| crate::vocab::escape::text(&x.key.name).into_owned()),
             message: p.message.clone(),
         });
     }
@@ -413,7 +413,7 @@ fn warn_no_inode(
         };
         warnings.push(Warning {
             code: Code::NoInode,
-            object: Some(String::from_utf8_lossy(&m.name).into_owned()),
+            object: Some(crate::vocab::escape::text(&m.name).into_owned()),
             message: format!(
                 "line {} names a file but has inode 0: the kernel prints the inode of every file it maps, so no file can be matched to it and none is read{odd}; its regions are labelled unknown",
                 m.line
@@ -482,7 +482,7 @@ fn learn(
     target: &dyn Source,
     cache: Option<&FileCache>,
 ) -> (FileRecord, Vec<Warning>) {
-    let name = String::from_utf8_lossy(&m.name).into_owned();
+    let name = crate::vocab::escape::text(&m.name).into_owned();
     let mut warnings = Vec::new();
     let mut warn = |code: Code, message: String| {
         warnings.push(Warning {

@@ -49,8 +49,8 @@ pub fn resolve(root: &Path, path: &[u8]) -> Result<PathBuf, String> {
                         "more than {MAX_LINKS} symbolic links under the sysroot"
                     ));
                 }
-                let target =
-                    fs::read_link(&here).map_err(|e| format!("{}: {e}", here.display()))?;
+                let target = fs::read_link(&here)
+                    .map_err(|e| format!("{}: {e}", crate::vocab::escape::path_text(&here)))?;
                 let target = target.as_os_str().as_bytes();
                 if target.first() == Some(&b'/') {
                     done.clear();
@@ -109,10 +109,18 @@ impl std::fmt::Display for SysrootError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SysrootError::Unreachable { path, err } => {
-                write!(f, "sysroot {}: {err}", path.display())
+                write!(
+                    f,
+                    "sysroot {}: {err}",
+                    crate::vocab::escape::path_text(path)
+                )
             }
             SysrootError::NotADirectory { path } => {
-                write!(f, "sysroot {}: not a directory", path.display())
+                write!(
+                    f,
+                    "sysroot {}: not a directory",
+                    crate::vocab::escape::path_text(path)
+                )
             }
         }
     }
@@ -174,7 +182,10 @@ impl Source for SysrootSource {
             // The warning names the maps path: say where it was looked for only when
             // that is another path (a sysroot other than `/`, or links followed).
             Err(e) if resolved.as_os_str().as_bytes() == &*path => Opened::Failed(e.to_string()),
-            Err(e) => Opened::Failed(format!("{e}, looked up as {}", resolved.display())),
+            Err(e) => Opened::Failed(format!(
+                "{e}, looked up as {}",
+                crate::vocab::escape::path_text(&resolved)
+            )),
         }
     }
 

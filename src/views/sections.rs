@@ -70,7 +70,7 @@ pub struct ObjectSections {
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct Section {
-    /// Its name (lossy UTF-8; empty when the names cannot be read).
+    /// Its name (text form, [`crate::vocab::escape::text`]; empty when the names cannot be read).
     pub name: String,
     /// Its index in the section header table.
     pub index: usize,

@@ -72,7 +72,7 @@ impl Process {
         let Some((path, deleted)) = path else {
             return Opened::Failed(format!(
                 "cannot open {}: {first_err}",
-                via_map_files.display()
+                crate::vocab::escape::path_text(&via_map_files)
             ));
         };
         let mut p = self.dir.join("root").into_os_string().into_vec();
@@ -102,8 +102,8 @@ impl Process {
             Ok(other) => other,
             Err(e) => Opened::Failed(format!(
                 "cannot open the mapped file ({} : {first_err}; {}: {e}){}",
-                via_map_files.display(),
-                rooted.display(),
+                crate::vocab::escape::path_text(&via_map_files),
+                crate::vocab::escape::path_text(&rooted),
                 if deleted {
                     "; it was deleted after mapping"
                 } else {
