@@ -143,9 +143,10 @@ fn promtool_accepts_the_output_and_names_are_escaped() {
     if !have_promtool() {
         return;
     }
-    // A process whose name has every character the format escapes.
+    // A process whose name has every character the format escapes, and ESC and BEL
+    // (issue 19 §9: they reached the label values raw).
     let dir = tempfile::tempdir().unwrap();
-    let comm = "ev\"il\\na\nme";
+    let comm = "ev\"il\\na\nme\x1b\x07";
     let exe = dir.path().join(comm);
     fs::copy("/bin/sleep", &exe).unwrap();
     // (Not `Running::start`: maps writes the newline of its path as `\012`.)
@@ -172,10 +173,11 @@ fn promtool_accepts_the_output_and_names_are_escaped() {
     let out = cli::checked(cli::command(args("prometheus")).output().unwrap());
     assert!(out.status.success(), "{}", cli::stderr(&out));
     let text = stdout(&out);
+    assert!(!text.contains(['\x1b', '\x07']), "{text:?}");
     let found = promtool_check(&text).unwrap_or_else(|e| panic!("promtool: {e}\n{text}"));
     assert!(found.trim().is_empty(), "promtool says: {found}");
     assert!(
-        text.contains(r#"group="ev\"il\\na\nme""#),
+        text.contains(r#"group="ev\"il\\na\\nme\\e\\x07""#),
         "escaped name missing:\n{text}"
     );
     assert!(
