@@ -100,18 +100,27 @@ impl InputArgs {
     }
 }
 
-/// Reads a named input file, or standard input for `-`.
+/// `--max-input-size`, set once by `main` before anything is read.
+static MAX_INPUT_SIZE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+
+/// Sets the input limit (`--max-input-size`); the first call wins.
+pub(crate) fn set_max_input_size(limit: u64) {
+    let _ = MAX_INPUT_SIZE.set(limit);
+}
+
+/// The input limit: `--max-input-size`, 256 MiB by default.
+pub(crate) fn max_input_size() -> u64 {
+    MAX_INPUT_SIZE
+        .get()
+        .copied()
+        .unwrap_or(elfmaps::source::saved::DEFAULT_LIMIT)
+}
+
+/// Reads a named input file, or standard input for `-`, whole, up to the input limit
+/// ([`max_input_size`]). smaps and maps are not read here: they are parsed as they
+/// are read ([`elfmaps::pipeline::Saved::file`]).
 pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>, String> {
-    let mut buf = Vec::new();
-    let res = if path == Path::new("-") {
-        io::stdin().lock().read_to_end(&mut buf).map(|_| ())
-    } else {
-        std::fs::File::open(path)
-            .and_then(|mut f| f.read_to_end(&mut buf))
-            .map(|_| ())
-    };
-    res.map_err(|e| format!("{}: {e}", elfmaps::vocab::escape::path_text(path)))?;
-    Ok(buf)
+    elfmaps::source::saved::read(path, max_input_size()).map_err(|e| e.to_string())
 }
 
 /// Runs the pipeline on a process or saved input and prints its warnings.
@@ -150,13 +159,9 @@ pub(crate) fn load_with(input: &Input, pre: Option<Vec<u8>>) -> Result<Report, S
         Target::System => return Err("the whole machine is not one process".into()),
     };
     let name = elfmaps::vocab::escape::path_text(path).into_owned();
-    let text;
     let saved = match snapshot {
         Some(snap) => elfmaps::pipeline::Saved::snapshot(snap, &name, &input.sysroot),
-        None => {
-            text = read_input(path)?;
-            elfmaps::pipeline::Saved::text(&text, &name, &input.sysroot)
-        }
+        None => elfmaps::pipeline::Saved::file(path, max_input_size(), &name, &input.sysroot),
     };
     elfmaps::pipeline::offline(saved.with_page_size(input.page_size))
         .map_err(|e| e.to_string())

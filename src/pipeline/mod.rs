@@ -66,6 +66,8 @@ pub enum Error {
     },
     /// The sysroot does not exist or is not a directory.
     Sysroot(SysrootError),
+    /// A saved input could not be read, or is larger than the input limit.
+    Input(crate::source::saved::InputError),
     /// The page size given or stated contradicts the input.
     PageSize {
         /// The input: a file name.
@@ -83,6 +85,7 @@ impl Error {
             Error::Parse { err, .. } => err.code(),
             Error::Snapshot { err, .. } => err.code(),
             Error::Sysroot(e) => e.code(),
+            Error::Input(e) => e.code(),
             Error::PageSize { err, .. } => err.code(),
         }
     }
@@ -95,6 +98,7 @@ impl std::fmt::Display for Error {
             Error::Parse { source, err } => write!(f, "{source}: {err}"),
             Error::Snapshot { source, err } => write!(f, "{source}: {err}"),
             Error::Sysroot(e) => e.fmt(f),
+            Error::Input(e) => e.fmt(f),
             Error::PageSize { source, err } => write!(f, "{source}: {err}"),
         }
     }
@@ -107,6 +111,7 @@ impl std::error::Error for Error {
             Error::Parse { err, .. } => Some(err),
             Error::Snapshot { err, .. } => Some(err),
             Error::Sysroot(e) => Some(e),
+            Error::Input(e) => Some(e),
             Error::PageSize { err, .. } => Some(err),
         }
     }
