@@ -143,6 +143,13 @@ impl Residency {
         self.present.iter()
     }
 
+    /// The runs of present pages that end after page `from`, in order: found by a
+    /// binary search, so that a part of a large range costs the runs it holds.
+    pub fn present_runs_from(&self, from: u64) -> impl Iterator<Item = Range<u64>> + '_ {
+        let i = self.present.0.partition_point(|r| r.1 <= from);
+        self.present.0[i..].iter().map(|&(a, b)| a..b)
+    }
+
     /// The runs of swapped pages, as page indices, in order.
     pub fn swapped_runs(&self) -> impl Iterator<Item = Range<u64>> + '_ {
         self.swapped.iter()
