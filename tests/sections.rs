@@ -443,7 +443,9 @@ fn a_hundred_thousand_sections_in_a_union() {
     let (a, b) = (start(&many), start_with(&many, &["other"]));
     let pids = format!("{},{}", a.child.pid_arg(), b.child.pid_arg());
     let run = common::cli::bounded(
-        ["sections", "--union", "--json", "--object", "many", "--pid", &pids],
+        [
+            "sections", "--union", "--json", "--object", "many", "--pid", &pids,
+        ],
         Stdio::null(),
         4 << 30,
         60,

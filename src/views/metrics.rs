@@ -176,8 +176,8 @@ impl Builder {
     /// Adds the report of one process of group `group`.
     ///
     /// Objects are told apart by the bytes of their names, written as their label
-    /// values will be ([`label`]): two files whose names differ only in bytes that are
-    /// not UTF-8 are two series. Names whose printed forms are equal (a name holding a
+    /// values will be (the printed form of [`crate::vocab::escape`]): two files whose
+    /// names differ only in bytes that are not UTF-8 are two series. Names whose printed forms are equal (a name holding a
     /// literal `\e` and one holding ESC) are one series, as Prometheus would see them.
     pub fn add(&mut self, group: &str, report: &Report) {
         self.scanned += 1;
