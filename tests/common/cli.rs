@@ -123,6 +123,8 @@ pub struct Bounded {
 /// and `cpu_seconds` of CPU time (`RLIMIT_CPU`: SIGXCPU, then SIGKILL). Returns what
 /// it did and what it cost (its own rusage, from `wait4`), after the checks of
 /// [`checked`]: neither limit is a signal it may die of.
+// The child is reaped by wait4 (for its rusage), which clippy does not see.
+#[allow(clippy::zombie_processes)]
 pub fn bounded<I, S>(args: I, stdin: Stdio, address_space: u64, cpu_seconds: u64) -> Bounded
 where
     I: IntoIterator<Item = S>,
