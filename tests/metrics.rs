@@ -263,6 +263,48 @@ fn promtool_accepts_the_output_and_names_are_escaped() {
 
 /// The server negotiates the format on Accept, answers 404 elsewhere, and reuses a
 /// scan within --min-interval.
+/// Issue 19 §9: two copies of the test library whose names differ only in a byte that
+/// is not UTF-8 were one series (both names were `lib\u{fffd}.so`). Now each has its
+/// own, labelled with the byte as `\xNN`.
+#[test]
+fn names_that_differ_in_invalid_bytes_are_two_series() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let Some((exe, lib)) = programs(dir.path(), "twonames") else {
+        return;
+    };
+    let names: [&[u8]; 2] = [b"lib\xfe.so", b"lib\xff.so"];
+    let running: Vec<Running> = names
+        .iter()
+        .map(|n| {
+            let copy = dir.path().join(OsStr::from_bytes(n));
+            fs::copy(&lib, &copy).unwrap();
+            start(&exe, &copy)
+        })
+        .collect();
+    let pids = format!("{},{}", running[0].pid(), running[1].pid());
+    let out = cli::checked(
+        cli::command(["metrics", "--pid", &pids, "--format", "prometheus"])
+            .output()
+            .unwrap(),
+    );
+    assert!(out.status.success(), "{}", cli::stderr(&out));
+    let text = stdout(&out);
+    assert!(!text.contains('\u{fffd}'), "{text}");
+    let dir = dir.path().to_str().unwrap();
+    for label in [r#"lib\\xfe.so""#, r#"lib\\xff.so""#] {
+        let series = format!(
+            "elfmaps_resident_bytes{{group=\"twonames\",object=\"{dir}/{label},kind=\"text\"}}"
+        );
+        assert!(text.contains(&series), "no {series} in:\n{text}");
+    }
+    if have_promtool() {
+        let found = promtool_check(&text).unwrap_or_else(|e| panic!("promtool: {e}\n{text}"));
+        assert!(found.trim().is_empty(), "promtool says: {found}");
+    }
+}
+
 #[test]
 fn the_server_negotiates_and_reuses_a_scan() {
     let sleeper = Running::sleep();
