@@ -134,25 +134,41 @@ pub fn stream<E>(
     }
 }
 
-/// Reads `path` whole, up to `limit` bytes ([`InputError::TooLarge`] past it).
+/// Reads `path` whole, up to `limit` bytes ([`InputError::TooLarge`] past it). A
+/// regular file gets room for its size at once; an input of unknown size grows by
+/// doubling, but never past `limit`: it costs at most the limit, not twice it.
 pub fn read(path: &Path, limit: u64) -> Result<Vec<u8>, InputError> {
-    let (r, size) = open(path, limit)?;
-    // Room for a regular file's bytes at once (no doubling); else grown as read.
-    let mut out = Vec::with_capacity(size.map_or(CHUNK, |s| s as usize));
-    let got = r
-        .take(limit.saturating_add(1))
-        .read_to_end(&mut out)
-        .map_err(|err| InputError::Io {
-            name: path_text(path).into_owned(),
-            err,
-        })?;
-    if got as u64 > limit {
-        return Err(InputError::TooLarge {
-            name: path_text(path).into_owned(),
-            limit,
-        });
+    let (mut r, size) = open(path, limit)?;
+    let name = || path_text(path).into_owned();
+    let io_err = |err| InputError::Io { name: name(), err };
+    let max = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut out: Vec<u8> = Vec::new();
+    let first = size
+        .map_or(CHUNK, |s| usize::try_from(s).unwrap_or(max))
+        .min(max);
+    out.try_reserve_exact(first)
+        .map_err(|_| io_err(io::ErrorKind::OutOfMemory.into()))?;
+    let mut chunk = vec![0u8; CHUNK];
+    loop {
+        let n = match r.read(&mut chunk) {
+            Ok(0) => return Ok(out),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(io_err(err)),
+        };
+        if n > max - out.len() {
+            return Err(InputError::TooLarge {
+                name: name(),
+                limit,
+            });
+        }
+        if out.capacity() - out.len() < n {
+            let grow = out.len().max(CHUNK).min(max - out.len()).max(n);
+            out.try_reserve_exact(grow)
+                .map_err(|_| io_err(io::ErrorKind::OutOfMemory.into()))?;
+        }
+        out.extend_from_slice(&chunk[..n]);
     }
-    Ok(out)
 }
 
 #[cfg(test)]
