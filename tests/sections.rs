@@ -463,3 +463,44 @@ fn a_hundred_thousand_sections_in_a_union() {
     assert!(sections.len() > 100_000, "{}", sections.len());
     assert_eq!(me["pids"].as_array().unwrap().len(), 2, "{me}");
 }
+
+/// A section's page map (for `--union`) covered all it claimed, up to 2^24 pages: a
+/// file of 2,000 sections claiming 1 TiB each asked for 32 GB. Now it ends with the
+/// segment's regions, and the union runs within 1 GiB of address space.
+#[test]
+fn sections_claiming_a_terabyte_cost_their_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(exe) = build::build_testdata(dir.path(), "sections/sections.c", &["-O1"]) else {
+        return;
+    };
+    let huge = dir.path().join("huge");
+    let bytes = common::elf::with_many_sections_of(&std::fs::read(&exe).unwrap(), 2000, 1 << 40);
+    std::fs::write(&huge, bytes).unwrap();
+    std::fs::set_permissions(&huge, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let s = start(&huge);
+    let run = common::cli::bounded(
+        [
+            "sections",
+            "--union",
+            "--json",
+            "--object",
+            "huge",
+            "--pid",
+            &s.child.pid_arg(),
+        ],
+        Stdio::null(),
+        1 << 30,
+        20,
+    );
+    assert_eq!(run.output.status.code(), Some(0), "{}", stderr(&run.output));
+    let u = json(&run.output);
+    let path = std::fs::canonicalize(&huge).unwrap();
+    let me = object(&u, path.to_str().unwrap());
+    let claims = me["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["size"] == 1u64 << 40)
+        .count();
+    assert_eq!(claims, 2000);
+}

@@ -253,7 +253,17 @@ fn section(
     let p = page.get();
     let first_page = page.down(start);
     if want_pages {
-        let n = page.up(end).unwrap_or(end).saturating_sub(first_page) / p;
+        // Up to the end of the segment's regions: pages past them are never resident,
+        // and a section that claims more than its segment (hostile headers) would
+        // otherwise cost a page map of its claim, for each of thousands of sections.
+        let mapped = regions
+            .iter()
+            .filter(|(r, _)| r.segment == segment)
+            .map(|(r, _)| r.end)
+            .max()
+            .unwrap_or(start);
+        let last = end.min(mapped);
+        let n = page.up(last).unwrap_or(last).saturating_sub(first_page) / p;
         out.pages = vec![false; usize::try_from(n.min(1 << 24)).unwrap_or(0)];
     }
     let (mut bytes, mut pages) = (0u64, 0u64);

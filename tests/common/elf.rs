@@ -185,6 +185,13 @@ pub fn zero_section_sizes(b: &mut [u8], names: &[&str]) -> usize {
 /// section header table appended to the file (extended numbering: `e_shnum` 0 and the
 /// count in section 0's `sh_size`). The loaded image is unchanged: the file still runs.
 pub fn with_many_sections(b: &[u8], n: usize) -> Vec<u8> {
+    with_many_sections_of(b, n, 16)
+}
+
+/// [`with_many_sections`] with each new section claiming `claim` bytes (at most the
+/// executable section's size when `claim` is 16 or less; hostile claims reach far past
+/// the segment).
+pub fn with_many_sections_of(b: &[u8], n: usize, claim: u64) -> Vec<u8> {
     const SHF_ALLOC_EXEC: u64 = 0x2 | 0x4;
     let t = Tables::of(b);
     let table = &b[t.shoff..t.shoff + 64 * t.shnum];
@@ -208,7 +215,8 @@ pub fn with_many_sections(b: &[u8], n: usize) -> Vec<u8> {
         let at = (i % slots) * 16;
         sh[16..24].copy_from_slice(&(addr + at).to_le_bytes());
         sh[24..32].copy_from_slice(&(off + at).to_le_bytes());
-        sh[32..40].copy_from_slice(&16u64.min(size).to_le_bytes());
+        let claim = if claim <= 16 { claim.min(size) } else { claim };
+        sh[32..40].copy_from_slice(&claim.to_le_bytes());
         out.extend_from_slice(&sh);
     }
     out[ehdr::SHOFF..ehdr::SHOFF + 8].copy_from_slice(&(shoff as u64).to_le_bytes());
