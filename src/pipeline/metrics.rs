@@ -68,7 +68,7 @@ fn user_name(uid: u32) -> Option<String> {
             return None;
         }
         let name = std::ffi::CStr::from_ptr(pwd.pw_name);
-        Some(name.to_string_lossy().into_owned())
+        Some(crate::vocab::escape::text(name.to_bytes()).into_owned())
     }
 }
 
