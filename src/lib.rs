@@ -66,6 +66,17 @@ pub fn label_process(pid: u32) -> Result<Report, Error> {
 /// let report = elfmaps::label_saved(saved).unwrap();
 /// # let _ = report;
 /// ```
+///
+/// A file can also be parsed as it is read, never held whole, and refused past a
+/// size (`Saved::file`, as the command line does with `--max-input-size`):
+///
+/// ```no_run
+/// # use std::path::Path;
+/// let limit = elfmaps::source::saved::DEFAULT_LIMIT;
+/// let saved = elfmaps::Saved::file(Path::new("board.smaps"), limit, "board.smaps", Path::new("rootfs"));
+/// let report = elfmaps::label_saved(saved).unwrap();
+/// # let _ = report;
+/// ```
 pub fn label_saved(saved: Saved<'_>) -> Result<Report, Error> {
     pipeline::offline(saved)
 }

@@ -13,6 +13,7 @@ use cli::{Cli, Exit, run, say, use_color};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    cli::set_max_input_size(cli.max_input_size);
     let color = use_color(cli.color);
     match run(cli.command, color) {
         Ok(exit) => exit.into(),

@@ -287,6 +287,58 @@ fn control_characters_in_names_are_escaped() {
     );
 }
 
+/// Issue 19 §9: names that are not UTF-8 printed as U+FFFD (two files looked alike),
+/// error lines escaped twice (`\\x00`), and U+2028 reached the terminal raw. One rule
+/// now: invalid bytes as `\xNN` in every output, escaped once.
+#[test]
+fn names_follow_one_escaping_rule_in_every_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let maps = dir.path().join("maps.txt");
+    fs::write(
+        &maps,
+        b"00400000-00401000 r--p 00000000 08:01 11 /tmp/lib\xfe.so\n\
+          00401000-00402000 r--p 00000000 08:01 12 /tmp/lib\xff.so\n\
+          00402000-00403000 rw-p 00000000 00:00 0 [anon:a\xe2\x80\xa8b\xe2\x80\xaec]\n",
+    )
+    .unwrap();
+    let maps = maps.to_str().unwrap();
+    let root = dir.path().to_str().unwrap();
+    let o = elfmaps(["map", "--color", "never", "--maps", maps, "--sysroot", root]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (out, err) = (stdout(&o), stderr(&o));
+    for text in [&out, &err] {
+        assert!(
+            !text.contains(['\u{fffd}', '\u{2028}', '\u{202e}']),
+            "{text}"
+        );
+    }
+    assert!(
+        out.contains("lib\\xfe.so") && out.contains("lib\\xff.so"),
+        "{out}"
+    );
+    assert!(out.contains("[anon:a\\u{2028}b\\u{202e}c]"), "{out}");
+    assert!(
+        err.contains("lib\\xfe.so") && !err.contains("\\\\x"),
+        "{err}"
+    );
+    // JSON: the text form in `path` (still valid JSON, the two names apart), the exact
+    // bytes in `path_bytes`.
+    let o = elfmaps(["map", "--json", "--maps", maps, "--sysroot", root]);
+    let v = json(&o);
+    assert_eq!(v["regions"][0]["path"], "/tmp/lib\\xfe.so");
+    assert_eq!(v["regions"][1]["path"], "/tmp/lib\\xff.so");
+    let bytes: Vec<u8> = serde_json::from_value(v["regions"][1]["path_bytes"].clone()).unwrap();
+    assert_eq!(bytes, b"/tmp/lib\xff.so");
+    // An error line holding a NUL and an invalid byte: escaped once.
+    fs::write(dir.path().join("bad.txt"), b"00400000-zz\x00\xff r--p\n").unwrap();
+    let bad = dir.path().join("bad.txt");
+    let o = elfmaps(["map", "--maps", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("zz\\x00\\xff"), "{err}");
+    assert!(!err.contains("\\\\"), "{err}");
+}
+
 #[test]
 fn saved_maps_without_page_size_warns_on_large_alignment() {
     let dir = tempfile::tempdir().unwrap();

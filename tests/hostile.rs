@@ -406,3 +406,130 @@ fn a_snapshot_claiming_a_terabyte_of_residency() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("268435456 pages"), "{err}");
 }
+
+/// Address space limits (`RLIMIT_AS`): a run that grew without bound, or held its input
+/// more times over than allowed, fails an allocation (and aborts, or says out of
+/// memory) under them. A debug build needs about 100 MiB to start.
+const MIB: u64 = 1 << 20;
+const ONE_GIB: u64 = 1 << 30;
+
+/// Issue 19 §10: saved inputs were read whole, so `/dev/zero` (or a pipe that never
+/// ends) grew elfmaps until memory ran out. A line that never ends is an error at
+/// 64 KiB; every input stops at the input limit with its error (`input-too-large`).
+#[test]
+fn saved_inputs_that_never_end_stop_at_a_limit() {
+    // smaps and maps are parsed as they are read: the first line never ends.
+    for flag in ["--smaps", "--maps"] {
+        let b = cli::bounded(["map", flag, "/dev/zero"], Stdio::null(), 256 * MIB, 60);
+        eprintln!("map {flag} /dev/zero: {:?} CPU", b.cpu);
+        assert_eq!(b.output.status.code(), Some(2));
+        let err = stderr(&b.output);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with("elfmaps: error: /dev/zero: line 1: line longer than 65536 bytes"),
+            "{err}"
+        );
+    }
+    // A snapshot is read whole: up to the limit, the default one (256 MiB) included,
+    // and in no more memory than the limit (read_to_end doubled its buffer to 512 MiB,
+    // and said out of memory under this limit).
+    for limit in [None, Some("16MiB")] {
+        let mut args = vec!["map", "--snapshot", "/dev/zero"];
+        args.extend(limit.iter().flat_map(|l| ["--max-input-size", l]));
+        let b = cli::bounded(&args, Stdio::null(), 512 * MIB, 60);
+        eprintln!("{args:?}: {:?} CPU", b.cpu);
+        assert_eq!(b.output.status.code(), Some(2));
+        let err = stderr(&b.output);
+        let bytes = if limit.is_some() { 16 << 20 } else { 256 << 20 };
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with(&format!(
+                "elfmaps: error: /dev/zero: larger than the input limit of {bytes} bytes"
+            )),
+            "{err}"
+        );
+        assert!(err.contains("--max-input-size"), "{err}");
+    }
+    // An endless stream of empty lines on standard input: the limit ends it.
+    let Ok(mut yes) = Command::new("yes").arg("").stdout(Stdio::piped()).spawn() else {
+        skip::note("yes(1) missing: the endless standard input is not tested");
+        return;
+    };
+    let stdin = Stdio::from(yes.stdout.take().unwrap());
+    let b = cli::bounded(
+        ["map", "--maps", "-", "--max-input-size", "4MiB"],
+        stdin,
+        ONE_GIB,
+        60,
+    );
+    let _ = yes.kill();
+    let _ = yes.wait();
+    assert_eq!(b.output.status.code(), Some(2));
+    let err = stderr(&b.output);
+    assert!(
+        err.starts_with("elfmaps: error: -: larger than the input limit of 4194304 bytes"),
+        "{err}"
+    );
+    // A regular file over the limit is refused by its size, before it is read.
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.smaps");
+    fs::write(&big, "10000-11000 r--p 00000000 00:00 0 \n".repeat(100)).unwrap();
+    let o = elfmaps([
+        "map",
+        "--smaps",
+        big.to_str().unwrap(),
+        "--max-input-size",
+        "1KiB",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("big.smaps: larger than the input limit of 1024 bytes"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Issue 19 §10: residency runs in descending order were inserted one by one at the
+/// front of a sorted list: 400k of them took 47 s. Sorted once, 800k take 0.25 s of
+/// CPU in a debug build; the limit of 10 s of CPU is 40 times that, and the insertion
+/// one by one is killed by it (measured: SIGKILL at 10 s; 400k took 16 s of CPU).
+#[test]
+fn a_snapshot_of_800k_runs_in_descending_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = 800_000u64;
+    let (start, end) = (0x1000_0000u64, 0x1000_0000 + 2 * runs * 0x1000);
+    let smaps = format!("{start:x}-{end:x} r-xp 00000000 08:01 77 /lib/x.so\n");
+    let list: Vec<String> = (0..runs)
+        .rev()
+        .map(|i| format!("{:x}-{:x}", 2 * i, 2 * i + 1))
+        .collect();
+    let res = format!("{start:x}-{end:x} {} -\n", list.join(","));
+    let snap = format!(
+        "ELFMAPS-SNAPSHOT 1\npage_size 4096\nsource smaps\n\n@smaps {}\n{smaps}\n@residency-runs {}\n{res}\n",
+        smaps.len(),
+        res.len()
+    );
+    let path = dir.path().join("runs.snap");
+    fs::write(&path, &snap).unwrap();
+    let b = cli::bounded(
+        [
+            "map",
+            "--json",
+            "--snapshot",
+            path.to_str().unwrap(),
+            "--sysroot",
+            dir.path().to_str().unwrap(),
+        ],
+        Stdio::null(),
+        ONE_GIB,
+        10,
+    );
+    eprintln!(
+        "800k descending runs ({} bytes): {:?} CPU",
+        snap.len(),
+        b.cpu
+    );
+    assert_eq!(b.output.status.code(), Some(0), "{}", stderr(&b.output));
+    let v = json(&b.output);
+    assert_eq!(v["regions"][0]["start"].as_u64(), Some(start));
+}

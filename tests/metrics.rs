@@ -143,9 +143,10 @@ fn promtool_accepts_the_output_and_names_are_escaped() {
     if !have_promtool() {
         return;
     }
-    // A process whose name has every character the format escapes.
+    // A process whose name has every character the format escapes, and ESC and BEL
+    // (issue 19 §9: they reached the label values raw).
     let dir = tempfile::tempdir().unwrap();
-    let comm = "ev\"il\\na\nme";
+    let comm = "ev\"il\\na\nme\x1b\x07";
     let exe = dir.path().join(comm);
     fs::copy("/bin/sleep", &exe).unwrap();
     // (Not `Running::start`: maps writes the newline of its path as `\012`.)
@@ -172,10 +173,11 @@ fn promtool_accepts_the_output_and_names_are_escaped() {
     let out = cli::checked(cli::command(args("prometheus")).output().unwrap());
     assert!(out.status.success(), "{}", cli::stderr(&out));
     let text = stdout(&out);
+    assert!(!text.contains(['\x1b', '\x07']), "{text:?}");
     let found = promtool_check(&text).unwrap_or_else(|e| panic!("promtool: {e}\n{text}"));
     assert!(found.trim().is_empty(), "promtool says: {found}");
     assert!(
-        text.contains(r#"group="ev\"il\\na\nme""#),
+        text.contains(r#"group="ev\"il\\na\\nme\\e\\x07""#),
         "escaped name missing:\n{text}"
     );
     assert!(
@@ -261,6 +263,48 @@ fn promtool_accepts_the_output_and_names_are_escaped() {
 
 /// The server negotiates the format on Accept, answers 404 elsewhere, and reuses a
 /// scan within --min-interval.
+/// Issue 19 §9: two copies of the test library whose names differ only in a byte that
+/// is not UTF-8 were one series (both names were `lib\u{fffd}.so`). Now each has its
+/// own, labelled with the byte as `\xNN`.
+#[test]
+fn names_that_differ_in_invalid_bytes_are_two_series() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let Some((exe, lib)) = programs(dir.path(), "twonames") else {
+        return;
+    };
+    let names: [&[u8]; 2] = [b"lib\xfe.so", b"lib\xff.so"];
+    let running: Vec<Running> = names
+        .iter()
+        .map(|n| {
+            let copy = dir.path().join(OsStr::from_bytes(n));
+            fs::copy(&lib, &copy).unwrap();
+            start(&exe, &copy)
+        })
+        .collect();
+    let pids = format!("{},{}", running[0].pid(), running[1].pid());
+    let out = cli::checked(
+        cli::command(["metrics", "--pid", &pids, "--format", "prometheus"])
+            .output()
+            .unwrap(),
+    );
+    assert!(out.status.success(), "{}", cli::stderr(&out));
+    let text = stdout(&out);
+    assert!(!text.contains('\u{fffd}'), "{text}");
+    let dir = dir.path().to_str().unwrap();
+    for label in [r#"lib\\xfe.so""#, r#"lib\\xff.so""#] {
+        let series = format!(
+            "elfmaps_resident_bytes{{group=\"twonames\",object=\"{dir}/{label},kind=\"text\"}}"
+        );
+        assert!(text.contains(&series), "no {series} in:\n{text}");
+    }
+    if have_promtool() {
+        let found = promtool_check(&text).unwrap_or_else(|e| panic!("promtool: {e}\n{text}"));
+        assert!(found.trim().is_empty(), "promtool says: {found}");
+    }
+}
+
 #[test]
 fn the_server_negotiates_and_reuses_a_scan() {
     let sleeper = Running::sleep();

@@ -17,8 +17,21 @@ pub(crate) struct Cli {
     /// TERM is `dumb`).
     #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
     pub(crate) color: Color,
+    /// The largest saved input read (smaps, maps, snapshot, smemcap capture, budget,
+    /// JSON report): a larger one is an error (`input-too-large`) after at most this
+    /// many bytes. A size: bytes, or with a unit (`512MiB`, `1GiB`, `2GB`).
+    #[arg(long, value_name = "SIZE", global = true, default_value = "256MiB", value_parser = parse_input_size)]
+    pub(crate) max_input_size: u64,
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+/// `--max-input-size`: a size as budget files write them, at least one byte.
+fn parse_input_size(s: &str) -> Result<u64, String> {
+    match elfmaps::input::budget::parse_size(s)? {
+        0 => Err("the input limit must be at least one byte".into()),
+        n => Ok(n),
+    }
 }
 
 /// `--color`.

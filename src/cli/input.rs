@@ -100,18 +100,27 @@ impl InputArgs {
     }
 }
 
-/// Reads a named input file, or standard input for `-`.
+/// `--max-input-size`, set once by `main` before anything is read.
+static MAX_INPUT_SIZE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+
+/// Sets the input limit (`--max-input-size`); the first call wins.
+pub(crate) fn set_max_input_size(limit: u64) {
+    let _ = MAX_INPUT_SIZE.set(limit);
+}
+
+/// The input limit: `--max-input-size`, 256 MiB by default.
+pub(crate) fn max_input_size() -> u64 {
+    MAX_INPUT_SIZE
+        .get()
+        .copied()
+        .unwrap_or(elfmaps::source::saved::DEFAULT_LIMIT)
+}
+
+/// Reads a named input file, or standard input for `-`, whole, up to the input limit
+/// ([`max_input_size`]). smaps and maps are not read here: they are parsed as they
+/// are read ([`elfmaps::pipeline::Saved::file`]).
 pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>, String> {
-    let mut buf = Vec::new();
-    let res = if path == Path::new("-") {
-        io::stdin().lock().read_to_end(&mut buf).map(|_| ())
-    } else {
-        std::fs::File::open(path)
-            .and_then(|mut f| f.read_to_end(&mut buf))
-            .map(|_| ())
-    };
-    res.map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(buf)
+    elfmaps::source::saved::read(path, max_input_size()).map_err(|e| e.to_string())
 }
 
 /// Runs the pipeline on a process or saved input and prints its warnings.
@@ -143,20 +152,16 @@ pub(crate) fn load_with(input: &Input, pre: Option<Vec<u8>>) -> Result<Report, S
                 None => read_input(p)?,
             };
             let snap = elfmaps::input::snapshot::Snapshot::parse(&bytes)
-                .map_err(|e| format!("{}: {e}", p.display()))?;
+                .map_err(|e| format!("{}: {e}", elfmaps::vocab::escape::path_text(p)))?;
             (p, Some(snap))
         }
         Target::Elf(_) => return Err("ELF files have no process to label".into()),
         Target::System => return Err("the whole machine is not one process".into()),
     };
-    let name = path.display().to_string();
-    let text;
+    let name = elfmaps::vocab::escape::path_text(path).into_owned();
     let saved = match snapshot {
         Some(snap) => elfmaps::pipeline::Saved::snapshot(snap, &name, &input.sysroot),
-        None => {
-            text = read_input(path)?;
-            elfmaps::pipeline::Saved::text(&text, &name, &input.sysroot)
-        }
+        None => elfmaps::pipeline::Saved::file(path, max_input_size(), &name, &input.sysroot),
     };
     elfmaps::pipeline::offline(saved.with_page_size(input.page_size))
         .map_err(|e| e.to_string())
@@ -173,7 +178,7 @@ pub(crate) fn origin<'a>(target: &Target, file: &'a mut String) -> Origin<'a> {
         Target::Pids(_) | Target::Elf(_) | Target::System => return Origin::Live,
     };
     if let Target::Smaps(p) | Target::Maps(p) | Target::Snapshot(p) = target {
-        *file = p.display().to_string();
+        *file = elfmaps::vocab::escape::path_text(p).into_owned();
     }
     Origin::Saved { file, what }
 }
@@ -182,7 +187,8 @@ pub(crate) fn origin<'a>(target: &Target, file: &'a mut String) -> Origin<'a> {
 pub(crate) fn load_diff(old: &Path, new: &Path) -> Result<elfmaps::views::diff::Diff, String> {
     let side = |p: &Path| -> Result<elfmaps::views::diff::Saved, String> {
         let bytes = read_input(p)?;
-        elfmaps::views::diff::Saved::from_json(&bytes).map_err(|e| format!("{}: {e}", p.display()))
+        elfmaps::views::diff::Saved::from_json(&bytes)
+            .map_err(|e| format!("{}: {e}", elfmaps::vocab::escape::path_text(p)))
     };
     Ok(elfmaps::views::diff::diff(&side(old)?, &side(new)?))
 }
@@ -226,13 +232,13 @@ pub(crate) fn load_system(l: SystemLoad) -> Result<elfmaps::views::system::Syste
     let (outcome, source) = match l.from {
         SystemFrom::Snapshot(bytes, file) => {
             let snap = elfmaps::input::snapshot::SystemSnapshot::parse(bytes)
-                .map_err(|e| format!("{}: {e}", file.display()))?;
+                .map_err(|e| format!("{}: {e}", elfmaps::vocab::escape::path_text(file)))?;
             let o = system::scan_snapshot(&snap, l.sysroot, &l.selection, &mut sink);
             (o, "snapshot")
         }
         SystemFrom::Smemcap(bytes, file) => {
             let cap = elfmaps::input::smemcap::Smemcap::parse(bytes)
-                .map_err(|e| format!("{}: {e}", file.display()))?;
+                .map_err(|e| format!("{}: {e}", elfmaps::vocab::escape::path_text(file)))?;
             let o = system::scan_smemcap(&cap, l.sysroot, l.page_size, &l.selection, &mut sink);
             (o, "smemcap")
         }

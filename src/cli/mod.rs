@@ -16,7 +16,7 @@ use elfmaps::render::map::Origin;
 use elfmaps::report::Report;
 use elfmaps::vocab::PageSize;
 use elfmaps::vocab::escape::escape;
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 

@@ -204,7 +204,7 @@ impl Fields {
             (Some(i), FieldValue::Bytes(v)) if KNOWN[i].1 => self.set(i, *v),
             (Some(i), FieldValue::Number(v)) if !KNOWN[i].1 => self.set(i, *v),
             _ => self.other.push(Field {
-                key: String::from_utf8_lossy(key).into_owned(),
+                key: crate::vocab::escape::text(key).into_owned(),
                 value,
             }),
         }
@@ -572,7 +572,7 @@ impl Mapping {
     pub fn perms_str(&self) -> String {
         match std::str::from_utf8(&self.perms) {
             Ok(s) => s.to_owned(),
-            Err(_) => String::from_utf8_lossy(&self.perms).into_owned(),
+            Err(_) => crate::vocab::escape::text(&self.perms).into_owned(),
         }
     }
 
@@ -731,8 +731,18 @@ pub fn parse(input: &[u8]) -> Result<Vec<Mapping>, ParseError> {
     p.finish()
 }
 
+/// The longest line taken: the kernel prints a name of at most `PATH_MAX` (4096)
+/// bytes, each of whose newlines becomes `\012`, so no line it writes comes near.
+/// A longer line is an error as soon as it is seen, so that a line that never ends
+/// (`/dev/zero`) costs no more than this.
+pub const MAX_LINE: usize = 64 << 10;
+
+/// What a line longer than [`MAX_LINE`] is.
+const TOO_LONG: &str = "line longer than 65536 bytes";
+
 /// An incremental parser: feed it chunks as they are read (so a large smaps is never
-/// held in memory whole), then [`Parser::finish`].
+/// held in memory whole), then [`Parser::finish`]. What it holds of the input is at
+/// most one line of [`MAX_LINE`] bytes; the rest is its mappings.
 #[derive(Debug, Default)]
 pub struct Parser {
     out: Vec<Mapping>,
@@ -757,7 +767,7 @@ impl Parser {
                 }
                 None => {
                     self.partial.extend_from_slice(rest);
-                    return Ok(());
+                    return self.check_partial();
                 }
             }
         }
@@ -776,6 +786,7 @@ impl Parser {
             rest = &rest[nl + 1..];
         }
         self.partial.extend_from_slice(rest);
+        self.check_partial()?;
         Ok(())
     }
 
@@ -804,6 +815,18 @@ impl Parser {
         self.out
     }
 
+    /// An error when the unfinished last line is already longer than [`MAX_LINE`].
+    fn check_partial(&mut self) -> Result<(), ParseError> {
+        if self.partial.len() <= MAX_LINE {
+            return Ok(());
+        }
+        Err(ParseError {
+            line: self.lineno + 1,
+            text: crate::vocab::escape::text(&self.partial[..128]).into_owned(),
+            what: TOO_LONG,
+        })
+    }
+
     fn line(&mut self, line: &[u8]) -> Result<(), ParseError> {
         self.lineno += 1;
         let lineno = self.lineno;
@@ -812,9 +835,13 @@ impl Parser {
         }
         let err = |what| ParseError {
             line: lineno,
-            text: String::from_utf8_lossy(line).into_owned(),
+            // The printer shows 120 bytes of it: no more is kept.
+            text: crate::vocab::escape::text(&line[..line.len().min(512)]).into_owned(),
             what,
         };
+        if line.len() > MAX_LINE {
+            return Err(err(TOO_LONG));
+        }
         // A line `fast_header` reads starts with hex digits and '-': never a field.
         let m = match fast_header(line, lineno) {
             Some(m) => m,
@@ -1298,6 +1325,35 @@ VmFlags: rd mr mw me sd
             let e = parse(&input).unwrap_err();
             assert_eq!(e.line, if line.starts_with(b"Rss") { 1 } else { 2 }, "{e}");
         }
+    }
+
+    /// Issue 19 §10: a line that never ends (`/dev/zero` as `--smaps`) grew the
+    /// parser's buffer without bound.
+    #[test]
+    fn a_line_that_never_ends_is_an_error_at_max_line() {
+        let mut p = Parser::default();
+        let chunk = [0u8; 4096];
+        let mut fed = 0;
+        let e = loop {
+            match p.feed(&chunk) {
+                Ok(()) => fed += chunk.len(),
+                Err(e) => break e,
+            }
+            assert!(fed <= MAX_LINE + chunk.len(), "{fed}");
+        };
+        assert_eq!((e.line, e.what), (1, TOO_LONG));
+        assert!(
+            e.to_string()
+                .starts_with("line 1: line longer than 65536 bytes: \"\\x00"),
+            "{e}"
+        );
+        let mut long = b"10-20 r--p 0 00:00 0 /".to_vec();
+        long.resize(MAX_LINE + 10, b'a');
+        long.push(b'\n');
+        assert_eq!(parse(&long).unwrap_err().what, TOO_LONG);
+        long.truncate(MAX_LINE - 10);
+        long.push(b'\n');
+        assert_eq!(parse(&long).unwrap().len(), 1);
     }
 
     #[test]

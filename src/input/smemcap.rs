@@ -51,7 +51,7 @@ pub struct Smemcap<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stat {
-    /// The comm, between the first `(` and the last `)` (lossy UTF-8).
+    /// The comm, between the first `(` and the last `)` (its text form: invalid bytes as `\xNN`, [`crate::vocab::escape::text`]).
     pub comm: String,
     /// The state letter.
     pub state: char,
@@ -79,7 +79,7 @@ impl Stat {
 pub fn parse_stat(s: &[u8]) -> Option<Stat> {
     let open = s.iter().position(|&b| b == b'(')?;
     let close = s.iter().rposition(|&b| b == b')')?;
-    let comm = String::from_utf8_lossy(s.get(open + 1..close)?).into_owned();
+    let comm = crate::vocab::escape::text(s.get(open + 1..close)?).into_owned();
     let rest = std::str::from_utf8(s.get(close + 1..)?).ok()?;
     let fields: Vec<&str> = rest.split_ascii_whitespace().take(7).collect();
     Some(Stat {
@@ -261,14 +261,14 @@ impl<'a> Smemcap<'a> {
     }
 }
 
-/// The command line of a capture: the NUL-separated arguments joined by spaces, lossy
-/// UTF-8; `None` when empty (kernel threads).
+/// The command line of a capture: the NUL-separated arguments joined by spaces, in
+/// the text form ([`crate::vocab::escape::text`]); `None` when empty (kernel threads).
 pub fn command(cmdline: &[u8]) -> Option<String> {
     let args: Vec<&[u8]> = cmdline
         .split(|&b| b == 0)
         .filter(|a| !a.is_empty())
         .collect();
-    (!args.is_empty()).then(|| String::from_utf8_lossy(&args.join(&b' ')).into_owned())
+    (!args.is_empty()).then(|| crate::vocab::escape::text(&args.join(&b' ')).into_owned())
 }
 
 #[cfg(test)]

@@ -490,6 +490,8 @@ fn parse_residency_runs(body: &[u8], page: PageSize) -> Result<Vec<Residency>, S
                 if text == "-" {
                     continue;
                 }
+                // Marked at once, sorted: runs out of order one by one are quadratic.
+                let mut runs = Vec::new();
                 for run in text.split(',') {
                     let (a, b) = run.split_once('-').ok_or_else(bad)?;
                     let a = u64::from_str_radix(a, 16).map_err(|_| bad())?;
@@ -500,11 +502,12 @@ fn parse_residency_runs(body: &[u8], page: PageSize) -> Result<Vec<Residency>, S
                             r.pages()
                         ));
                     }
-                    if is_present {
-                        r.mark_present(a..b);
-                    } else {
-                        r.mark_swapped(a..b);
-                    }
+                    runs.push(a..b);
+                }
+                if is_present {
+                    r.mark_present_runs(runs);
+                } else {
+                    r.mark_swapped_runs(runs);
                 }
             }
             Ok(r)

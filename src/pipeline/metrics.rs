@@ -45,7 +45,7 @@ fn cgroup_of(pid: u32) -> Option<String> {
     let process = Process::new(pid).ok()?;
     let paths = process.cgroups();
     let last = paths.iter().rev().find(|p| !p.is_empty())?;
-    Some(String::from_utf8_lossy(last).into_owned())
+    Some(crate::vocab::escape::text(last).into_owned())
 }
 
 /// The name of user `uid` in the password database (through the C library, so that
@@ -68,7 +68,7 @@ fn user_name(uid: u32) -> Option<String> {
             return None;
         }
         let name = std::ffi::CStr::from_ptr(pwd.pw_name);
-        Some(name.to_string_lossy().into_owned())
+        Some(crate::vocab::escape::text(name.to_bytes()).into_owned())
     }
 }
 

@@ -72,6 +72,8 @@ pub enum Error {
     },
     /// The sysroot does not exist or is not a directory.
     Sysroot(SysrootError),
+    /// A saved input could not be read, or is larger than the input limit.
+    Input(crate::source::saved::InputError),
     /// The page size given or stated contradicts the input.
     PageSize {
         /// The input: a file name.
@@ -90,6 +92,7 @@ impl Error {
             Error::Empty { .. } => Code::MapsMalformed,
             Error::Snapshot { err, .. } => err.code(),
             Error::Sysroot(e) => e.code(),
+            Error::Input(e) => e.code(),
             Error::PageSize { err, .. } => err.code(),
         }
     }
@@ -106,6 +109,7 @@ impl std::fmt::Display for Error {
             ),
             Error::Snapshot { source, err } => write!(f, "{source}: {err}"),
             Error::Sysroot(e) => e.fmt(f),
+            Error::Input(e) => e.fmt(f),
             Error::PageSize { source, err } => write!(f, "{source}: {err}"),
         }
     }
@@ -119,6 +123,7 @@ impl std::error::Error for Error {
             Error::Empty { .. } => None,
             Error::Snapshot { err, .. } => Some(err),
             Error::Sysroot(e) => Some(e),
+            Error::Input(e) => Some(e),
             Error::PageSize { err, .. } => Some(err),
         }
     }
@@ -373,7 +378,7 @@ fn label(
     for (key, why) in &attribution.unlabelled {
         warnings.push(Warning {
             code: why.code,
-            object: Some(String::from_utf8_lossy(&key.name).into_owned()),
+            object: Some(crate::vocab::escape::text(&key.name).into_owned()),
             message: format!("{}; its regions are labelled unknown", why.message),
         });
     }
@@ -384,7 +389,7 @@ fn label(
         {
             warnings.push(Warning {
                 code: p.code,
-                object: Some(String::from_utf8_lossy(&inst.key.name).into_owned()),
+                object: Some(crate::vocab::escape::text(&inst.key.name).into_owned()),
                 message: format!("{}; its regions are labelled unknown", p.message),
             });
         }
@@ -395,7 +400,7 @@ fn label(
             object: attribution
                 .instances
                 .get(*i)
-                .map(|x| String::from_utf8_lossy(&x.key.name).into_owned()),
+                .map(|x| crate::vocab::escape::text(&x.key.name).into_owned()),
             message: p.message.clone(),
         });
     }
@@ -480,7 +485,7 @@ fn warn_no_inode(
         };
         warnings.push(Warning {
             code: Code::NoInode,
-            object: Some(String::from_utf8_lossy(&m.name).into_owned()),
+            object: Some(crate::vocab::escape::text(&m.name).into_owned()),
             message: format!(
                 "line {} names a file but has inode 0: the kernel prints the inode of every file it maps, so no file can be matched to it and none is read{odd}; its regions are labelled unknown",
                 m.line
@@ -549,7 +554,7 @@ fn learn(
     target: &dyn Source,
     cache: Option<&FileCache>,
 ) -> (FileRecord, Vec<Warning>) {
-    let name = String::from_utf8_lossy(&m.name).into_owned();
+    let name = crate::vocab::escape::text(&m.name).into_owned();
     let mut warnings = Vec::new();
     let mut warn = |code: Code, message: String| {
         warnings.push(Warning {

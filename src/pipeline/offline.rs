@@ -44,6 +44,9 @@ pub struct Saved<'a> {
 enum Input<'a> {
     /// smaps or maps text.
     Text(&'a [u8]),
+    /// A file of smaps or maps text (`-`: standard input), parsed as it is read, never
+    /// held whole, and refused past `limit` bytes ([`crate::source::saved`]).
+    File { path: &'a Path, limit: u64 },
     /// A snapshot: its smaps, with its residency, build IDs and page size.
     Snapshot(Snapshot),
 }
@@ -56,6 +59,20 @@ impl<'a> Saved<'a> {
             sysroot,
             page_size: None,
             input: Input::Text(text),
+            cache: None,
+        }
+    }
+
+    /// Saved smaps or maps in the file at `path` (`-`: standard input), read from
+    /// `name`: parsed as it is read, in chunks, so the text is never held whole; more
+    /// than `limit` bytes are an error ([`crate::source::saved::DEFAULT_LIMIT`] is the
+    /// command line's default).
+    pub fn file(path: &'a Path, limit: u64, name: &'a str, sysroot: &'a Path) -> Saved<'a> {
+        Saved {
+            name,
+            sysroot,
+            page_size: None,
+            input: Input::File { path, limit },
             cache: None,
         }
     }
@@ -106,25 +123,31 @@ pub(crate) fn offline_with<S: Source>(
     saved: Saved,
     source: impl FnOnce(Option<Snapshot>) -> S,
 ) -> Result<Report, Error> {
-    if let Input::Text(text) = saved.input
-        && text.iter().all(u8::is_ascii_whitespace)
-    {
+    let parse_error = |err| Error::Parse {
+        source: saved.name.to_string(),
+        err,
+    };
+    let (mut mappings, snapshot) = match saved.input {
+        Input::Text(text) => (maps::parse(text).map_err(parse_error)?, None),
+        Input::File { path, limit } => {
+            let mut parser = maps::Parser::default();
+            crate::source::saved::stream(path, limit, |chunk| parser.feed(chunk))
+                .map_err(Error::Input)?
+                .map_err(parse_error)?;
+            (parser.finish().map_err(parse_error)?, None)
+        }
+        Input::Snapshot(mut snap) => {
+            let text = std::mem::take(&mut snap.smaps);
+            (maps::parse(&text).map_err(parse_error)?, Some(snap))
+        }
+    };
+    // No line to read (an empty file, /dev/null, blank lines): an error, not a report
+    // of 0 regions that every budget passes. A snapshot of a kernel thread is empty.
+    if mappings.is_empty() && snapshot.is_none() {
         return Err(Error::Empty {
             source: saved.name.to_string(),
         });
     }
-    let (text, snapshot) = match saved.input {
-        Input::Text(text) => (std::borrow::Cow::Borrowed(text), None),
-        Input::Snapshot(mut snap) => {
-            let text = std::mem::take(&mut snap.smaps);
-            (std::borrow::Cow::Owned(text), Some(snap))
-        }
-    };
-    let mappings = maps::parse(&text).map_err(|err| Error::Parse {
-        source: saved.name.to_string(),
-        err,
-    })?;
-    let mut mappings = mappings;
     let kind = if let Some(snap) = snapshot.as_ref().filter(|s| s.source == super::rss::SOURCE) {
         rss_from_snapshot(&mut mappings, snap);
         super::rss::SOURCE

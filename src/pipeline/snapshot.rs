@@ -239,7 +239,7 @@ pub(super) fn uname() -> BTreeMap<String, String> {
                 .take_while(|&&c| c != 0)
                 .map(|&c| c as u8)
                 .collect();
-            String::from_utf8_lossy(&bytes).into_owned()
+            crate::vocab::escape::text(&bytes).into_owned()
         };
         header.insert("kernel".to_string(), field(&uts.release));
         header.insert("machine".to_string(), field(&uts.machine));

@@ -1,7 +1,9 @@
 //! The exposition of [`Metrics`]: the Prometheus text format (version 0.0.4) and
 //! OpenMetrics 1.0 (`# UNIT` lines, an `info` family for build IDs, `# EOF`). Label
-//! values are escaped as both formats say (backslash, double quote, newline): process
-//! names and paths are chosen by whoever started the process or wrote the file.
+//! values are process names and paths, chosen by whoever started the process or wrote
+//! the file: each is written in the printed form of the one escaping rule
+//! ([`crate::vocab::escape`]), then escaped as both formats say (backslash, double
+//! quote).
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -56,14 +58,17 @@ impl Format {
     }
 }
 
-/// `value` escaped for a label value: `\` as `\\`, `"` as `\"`, newline as `\n`.
+/// `value` as a label value: its printed form ([`crate::vocab::escape::escape_str`]:
+/// no control character, ESC or BEL, line separator or bidirectional control reaches
+/// a scraper or its dashboards), then the format's own escapes: `\` as `\\`, `"` as
+/// `\"` (newlines are `\n` already).
 pub fn escape_label(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
+    let printed = crate::vocab::escape::escape_str(value);
+    let mut out = String::with_capacity(printed.len());
+    for c in printed.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
             '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
             c => out.push(c),
         }
     }
@@ -169,7 +174,7 @@ mod tests {
 
     #[test]
     fn escapes_and_negotiates() {
-        assert_eq!(escape_label("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
+        assert_eq!(escape_label("a\\b\"c\nd\x1b"), "a\\\\b\\\"c\\\\nd\\\\e");
         let om = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
         assert_eq!(Format::negotiate(om), Format::OpenMetrics);
         assert_eq!(

@@ -129,7 +129,7 @@ pub fn build(
             Some(i) => perms_seen[i]
                 .get_or_insert_with(|| Arc::from(PERMS[i]))
                 .clone(),
-            None => Arc::from(String::from_utf8_lossy(&m.perms).as_ref()),
+            None => Arc::from(crate::vocab::escape::text(&m.perms).as_ref()),
         };
         let dev = match &last_dev {
             Some((major, minor, s)) if (*major, *minor) == (m.dev_major, m.dev_minor) => s.clone(),

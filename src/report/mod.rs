@@ -41,7 +41,7 @@ pub struct Region {
     pub dev: Arc<str>,
     /// Inode of the mapped file (0 for anonymous memory).
     pub inode: u64,
-    /// The maps name as printed (lossy UTF-8), or null.
+    /// The maps name as printed (its text form: invalid bytes as `\xNN`, [`crate::vocab::escape::text`]), or null.
     pub path: Option<Arc<str>>,
     /// The name's bytes, only when it is not valid UTF-8.
     pub path_bytes: Option<Vec<u8>>,
@@ -190,7 +190,7 @@ impl<'de> Deserialize<'de> for Region {
 pub struct Object {
     /// Its index in [`Report::objects`] (what [`Region::instance`] points to).
     pub index: usize,
-    /// The maps path (lossy UTF-8).
+    /// The maps path (its text form: invalid bytes as `\xNN`, [`crate::vocab::escape::text`]).
     pub path: String,
     /// The path's bytes, only when it is not valid UTF-8.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -13,7 +13,7 @@ use crate::vocab::{Code, PageSize, Warning};
 pub struct ProcessInfo {
     /// Its PID.
     pub pid: u32,
-    /// Its comm (lossy UTF-8).
+    /// Its comm (its text form: invalid bytes as `\xNN`, [`crate::vocab::escape::text`]).
     pub comm: String,
     /// Its effective user ID, when readable.
     pub uid: Option<u32>,

@@ -8,12 +8,15 @@
 //! - [`sysroot`]: files looked up under a copy of the target's root filesystem, with
 //!   residency and build IDs from a snapshot;
 //! - [`cache`]: the files of several processes read once (a scan of the machine);
+//! - [`saved`]: saved inputs (smaps, maps, snapshots, ...) read from a file or
+//!   standard input in bounded chunks, up to a limit;
 //! - `memory`: files given as bytes (fuzzing, tests).
 
 pub mod cache;
 pub mod files;
 pub(crate) mod memory;
 pub mod proc;
+pub mod saved;
 pub mod sysroot;
 
 use std::io;

@@ -58,8 +58,8 @@ pub fn resolve(root: &Path, path: &[u8]) -> Result<PathBuf, String> {
                         "more than {MAX_LINKS} symbolic links under the sysroot"
                     ));
                 }
-                let target =
-                    fs::read_link(&here).map_err(|e| format!("{}: {e}", here.display()))?;
+                let target = fs::read_link(&here)
+                    .map_err(|e| format!("{}: {e}", crate::vocab::escape::path_text(&here)))?;
                 let target = target.as_os_str().as_bytes();
                 if target.first() == Some(&b'/') {
                     done.clear();
@@ -118,10 +118,18 @@ impl std::fmt::Display for SysrootError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SysrootError::Unreachable { path, err } => {
-                write!(f, "sysroot {}: {err}", path.display())
+                write!(
+                    f,
+                    "sysroot {}: {err}",
+                    crate::vocab::escape::path_text(path)
+                )
             }
             SysrootError::NotADirectory { path } => {
-                write!(f, "sysroot {}: not a directory", path.display())
+                write!(
+                    f,
+                    "sysroot {}: not a directory",
+                    crate::vocab::escape::path_text(path)
+                )
             }
         }
     }
@@ -265,7 +273,10 @@ impl SysrootSource {
             if at.as_os_str().as_bytes() == &*path {
                 Opened::Failed(e.to_string())
             } else {
-                Opened::Failed(format!("{e}, looked up as {}", at.display()))
+                Opened::Failed(format!(
+                    "{e}, looked up as {}",
+                    crate::vocab::escape::path_text(&at)
+                ))
             }
         };
         let in_root = self

@@ -17,7 +17,17 @@ use std::collections::{BTreeSet, HashMap};
 
 use crate::report::Report;
 use crate::views::system::{Skipped, uss};
+use crate::vocab::escape::{escape, escape_str};
 use crate::vocab::{Figures, Kind};
+
+/// The label value of an object named `path` (its text form) with `bytes` (when it is
+/// not UTF-8): the printed form of its bytes ([`crate::vocab::escape`]).
+fn label(path: &str, bytes: Option<&[u8]>) -> String {
+    match bytes {
+        Some(b) => escape(b),
+        None => escape_str(path).into_owned(),
+    }
+}
 
 /// The object label of the objects folded out of a group's top N.
 pub const OTHER: &str = "[other]";
@@ -86,9 +96,9 @@ pub const FAMILIES: [Family; 5] = [
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Series {
-    /// The group of processes.
+    /// The group of processes, in its printed form ([`crate::vocab::escape`]).
     pub group: String,
-    /// The object's path, [`NONE`] or [`OTHER`].
+    /// The object's path in its printed form, [`NONE`] or [`OTHER`].
     pub object: String,
     /// The kind of memory.
     pub kind: Kind,
@@ -164,25 +174,36 @@ impl Builder {
     }
 
     /// Adds the report of one process of group `group`.
+    ///
+    /// Objects are told apart by the bytes of their names, written as their label
+    /// values will be (the printed form of [`crate::vocab::escape`]): two files whose
+    /// names differ only in bytes that are not UTF-8 are two series. Names whose printed forms are equal (a name holding a
+    /// literal `\e` and one holding ESC) are one series, as Prometheus would see them.
     pub fn add(&mut self, group: &str, report: &Report) {
         self.scanned += 1;
+        let group = escape_str(group);
         let rows = self.groups.entry(group.to_string()).or_default();
+        let names: Vec<String> = report
+            .objects
+            .iter()
+            .map(|o| label(&o.path, o.path_bytes.as_deref()))
+            .collect();
         for r in &report.regions {
             let object = r
                 .instance
-                .and_then(|i| report.objects.get(i))
-                .map_or(NONE, |o| o.path.as_str());
+                .and_then(|i| names.get(i))
+                .map_or(NONE, String::as_str);
             rows.entry((object.to_string(), r.kind))
                 .or_insert_with(Figures::zero)
                 .add(&r.figures);
         }
-        for o in &report.objects {
+        for (o, name) in report.objects.iter().zip(names) {
             if let Some(b) = &o.build_id {
-                self.build_ids.insert((o.path.clone(), b.clone()));
+                self.build_ids.insert((name, b.clone()));
             }
         }
         self.totals
-            .entry(group.to_string())
+            .entry(group.into_owned())
             .or_insert_with(Figures::zero)
             .add(&report.totals);
     }
@@ -335,5 +356,39 @@ mod tests {
             vec![("/a".into(), "ab12".into()), ("/b".into(), "ab12".into())]
         );
         assert_eq!(m.processes.states()[0], ("scanned", 2));
+    }
+
+    /// Issue 19 §9: names that differ only in bytes that are not UTF-8 were one series
+    /// (both U+FFFD), and ESC and BEL reached the label values.
+    #[test]
+    fn objects_are_told_apart_by_bytes_and_labels_are_printable() {
+        let mut r = report(&[
+            (Some("/a"), Kind::Text, 1),
+            (Some("/b"), Kind::Text, 2),
+            (Some("/c"), Kind::Text, 4),
+        ]);
+        let names: [&[u8]; 3] = [b"/tmp/\xfe.so", b"/tmp/\xff.so", b"/tmp/x\x1b]0;\x07.so"];
+        for (o, b) in r.objects.iter_mut().zip(names) {
+            let (text, bytes) = crate::vocab::names::lossy(b);
+            o.path = text;
+            o.path_bytes = bytes;
+        }
+        let mut b = Builder::new(10);
+        b.add("ev\x1bil\u{2028}", &r);
+        let m = b.finish(Skipped::default(), 0.0);
+        let objects: Vec<(&str, Option<u64>)> = m
+            .series
+            .iter()
+            .map(|s| (s.object.as_str(), s.figures.pss))
+            .collect();
+        assert_eq!(
+            objects,
+            [
+                ("/tmp/\\xfe.so", Some(1)),
+                ("/tmp/\\xff.so", Some(2)),
+                ("/tmp/x\\e]0;\\x07.so", Some(4))
+            ]
+        );
+        assert!(m.series.iter().all(|s| s.group == "ev\\eil\\u{2028}"));
     }
 }

@@ -1,5 +1,6 @@
 //! Names: what a maps name means before any file is opened, and how names are carried
-//! into JSON (which cannot hold bytes that are not UTF-8).
+//! into JSON (which cannot hold bytes that are not UTF-8: [`lossy`], with the text form
+//! of [`crate::vocab::escape`]).
 
 /// Names of shared memory: System V segments, POSIX shm, memfds, shared anonymous
 /// memory (see [`is_kernel_memory_name`]).
@@ -16,13 +17,15 @@ pub fn is_kernel_memory_name(path: &[u8], deleted: bool) -> bool {
     path.starts_with(b"/SYSV") || (deleted && (path == b"/dev/zero" || path == b"/anon_hugepage"))
 }
 
-/// A name as a lossy UTF-8 string, with its bytes when it was not UTF-8 (JSON strings
-/// cannot hold other bytes; the bytes keep the exact name).
+/// A name as a string, with its bytes when it was not UTF-8: the string is the text
+/// form ([`crate::vocab::escape::text`]: each invalid byte as `\xNN`, never U+FFFD,
+/// so two names that differ only in such bytes stay two); the bytes keep the exact
+/// name (JSON strings cannot hold them), and identities compare them.
 pub fn lossy(name: &[u8]) -> (String, Option<Vec<u8>>) {
     match std::str::from_utf8(name) {
         Ok(s) => (s.to_string(), None),
         Err(_) => (
-            String::from_utf8_lossy(name).into_owned(),
+            crate::vocab::escape::text(name).into_owned(),
             Some(name.to_vec()),
         ),
     }

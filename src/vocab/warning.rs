@@ -79,6 +79,8 @@ pub enum Code {
     PageSizeContradicted,
     /// Error: an input file (or a file of `/proc/PID`) could not be read.
     InputUnreadable,
+    /// Error: a saved input is larger than the input limit (`--max-input-size`).
+    InputTooLarge,
     /// `system`: processes selected but not read (they exited, access was denied, or
     /// reading failed); their memory is not in the figures.
     ProcessSkipped,
@@ -130,6 +132,7 @@ impl Code {
             Code::SysrootInvalid => "sysroot-invalid",
             Code::PageSizeContradicted => "page-size-contradicted",
             Code::InputUnreadable => "input-unreadable",
+            Code::InputTooLarge => "input-too-large",
             Code::ProcessSkipped => "process-skipped",
             Code::FileChanged => "file-changed",
             Code::PhdrMismatch => "phdr-mismatch",
@@ -208,6 +211,7 @@ mod tests {
             Code::FileChanged,
             Code::PhdrMismatch,
             Code::TextReplaced,
+            Code::InputTooLarge,
         ];
         let doc =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/json.md")).unwrap();

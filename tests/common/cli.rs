@@ -105,3 +105,97 @@ pub fn codes_for(v: &Value, suffix: &str) -> Vec<String> {
         .map(|w| w.code)
         .collect()
 }
+
+/// What a run under [`bounded`] cost.
+#[derive(Debug)]
+pub struct Bounded {
+    /// What it did.
+    pub output: Output,
+    /// CPU time, user and system. (Not its peak memory: `ru_maxrss` counts the pages
+    /// of the test process it was forked from, before exec; `RLIMIT_AS` bounds it.)
+    pub cpu: std::time::Duration,
+}
+
+/// Runs elfmaps with `args` and `stdin` (none: empty) under hard limits that a
+/// quadratic or unbounded run would break: at most `address_space` bytes of virtual
+/// memory (`RLIMIT_AS`: an allocation past it fails, which Rust reports by aborting)
+/// and `cpu_seconds` of CPU time (`RLIMIT_CPU`: SIGXCPU, then SIGKILL). Returns what
+/// it did and what it cost (its own rusage, from `wait4`), after the checks of
+/// [`checked`]: neither limit is a signal it may die of.
+// The child is reaped by wait4 (for its rusage), which clippy does not see.
+#[allow(clippy::zombie_processes)]
+pub fn bounded<I, S>(args: I, stdin: Stdio, address_space: u64, cpu_seconds: u64) -> Bounded
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    let mut c = command(args);
+    c.stdin(stdin).stdout(Stdio::piped()).stderr(Stdio::piped());
+    // SAFETY: setrlimit is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        c.pre_exec(move || {
+            for (resource, limit) in [
+                (libc::RLIMIT_AS, address_space),
+                (libc::RLIMIT_CPU, cpu_seconds),
+            ] {
+                let r = libc::rlimit {
+                    rlim_cur: limit,
+                    rlim_max: limit,
+                };
+                if libc::setrlimit(resource, &r) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    let mut child = c.spawn().expect("run elfmaps");
+    let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err.read_to_end(&mut v);
+        v
+    });
+    let mut stdout = Vec::new();
+    let _ = out.read_to_end(&mut stdout);
+    let stderr = reader.join().unwrap();
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain data that wait4 fills; the child is ours and not yet
+    // reaped (std reaps only in wait, which is not called).
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let got = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+    assert_eq!(got, pid, "wait4: {}", std::io::Error::last_os_error());
+    let time = |t: libc::timeval| {
+        std::time::Duration::from_secs(t.tv_sec as u64)
+            + std::time::Duration::from_micros(t.tv_usec as u64)
+    };
+    let output = Output {
+        status: std::process::ExitStatus::from_raw(status),
+        stdout,
+        stderr,
+    };
+    let b = Bounded {
+        cpu: time(ru.ru_utime) + time(ru.ru_stime),
+        output,
+    };
+    assert_eq!(
+        b.output.status.signal(),
+        None,
+        "killed by a signal (a limit?): {b:?}"
+    );
+    assert_ne!(
+        b.output.status.code(),
+        Some(134),
+        "aborted (out of memory?): {}",
+        stderr_of(&b)
+    );
+    checked(b.output.clone());
+    b
+}
+
+fn stderr_of(b: &Bounded) -> String {
+    stderr(&b.output)
+}

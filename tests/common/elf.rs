@@ -179,3 +179,47 @@ pub fn zero_section_sizes(b: &mut [u8], names: &[&str]) -> usize {
     }
     found
 }
+
+/// `b` (an ELF64 file with section headers) with `n` more SHF_ALLOC sections: copies of
+/// its largest executable section's header, each 16 bytes of it in turn, in a new
+/// section header table appended to the file (extended numbering: `e_shnum` 0 and the
+/// count in section 0's `sh_size`). The loaded image is unchanged: the file still runs.
+pub fn with_many_sections(b: &[u8], n: usize) -> Vec<u8> {
+    with_many_sections_of(b, n, 16)
+}
+
+/// [`with_many_sections`] with each new section claiming `claim` bytes (at most the
+/// executable section's size when `claim` is 16 or less; hostile claims reach far past
+/// the segment).
+pub fn with_many_sections_of(b: &[u8], n: usize, claim: u64) -> Vec<u8> {
+    const SHF_ALLOC_EXEC: u64 = 0x2 | 0x4;
+    let t = Tables::of(b);
+    let table = &b[t.shoff..t.shoff + 64 * t.shnum];
+    let text = (0..t.shnum)
+        .map(|i| &table[64 * i..64 * (i + 1)])
+        .filter(|sh| u64_at(sh, 8) as u64 & SHF_ALLOC_EXEC == SHF_ALLOC_EXEC)
+        .max_by_key(|sh| u64_at(sh, 32))
+        .expect("an executable section");
+    let (addr, off, size) = (
+        u64_at(text, 16) as u64,
+        u64_at(text, 24) as u64,
+        u64_at(text, 32) as u64,
+    );
+    let slots = (size / 16).max(1);
+    let mut out = b.to_vec();
+    out.resize(out.len().next_multiple_of(8), 0);
+    let shoff = out.len();
+    out.extend_from_slice(table);
+    for i in 0..n as u64 {
+        let mut sh = text.to_vec();
+        let at = (i % slots) * 16;
+        sh[16..24].copy_from_slice(&(addr + at).to_le_bytes());
+        sh[24..32].copy_from_slice(&(off + at).to_le_bytes());
+        let claim = if claim <= 16 { claim.min(size) } else { claim };
+        sh[32..40].copy_from_slice(&claim.to_le_bytes());
+        out.extend_from_slice(&sh);
+    }
+    out[ehdr::SHOFF..ehdr::SHOFF + 8].copy_from_slice(&(shoff as u64).to_le_bytes());
+    set_extended_shnum(&mut out, (t.shnum + n) as u64);
+    out
+}

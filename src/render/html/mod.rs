@@ -151,28 +151,21 @@ pub fn embed_json(data: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Text for an HTML element or attribute: `&`, `<`, `>`, `"` and `'` as references;
-/// control characters and bidirectional overrides as the terminal's escapes (`\x1b`,
-/// `\u{202e}`). Backslashes are kept: a title made for the terminal
-/// ([`super::map::title`]) is escaped already.
+/// Text for an HTML element or attribute: the printed form of the one escaping rule
+/// ([`crate::vocab::escape::escape_str`]: control characters, line separators and
+/// bidirectional controls as `\x1b`, `\u{202e}`, ...), then `&`, `<`, `>`, `"` and `'`
+/// as references. A title made for the terminal ([`super::map::title`]) is escaped
+/// already, which changes nothing: the rule is idempotent.
 fn html_text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    let printed = crate::vocab::escape::escape_str(s);
+    let mut out = String::with_capacity(printed.len());
+    for c in printed.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            c if c.is_control() => {
-                let mut buf = [0u8; 4];
-                for b in c.encode_utf8(&mut buf).bytes() {
-                    out.push_str(&format!("\\x{b:02x}"));
-                }
-            }
-            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
-                out.push_str(&format!("\\u{{{:04x}}}", c as u32));
-            }
             c => out.push(c),
         }
     }
@@ -283,7 +276,7 @@ mod tests {
         let html = String::from_utf8(out).unwrap();
         assert!(!html.contains("{{"), "a placeholder is left");
         assert!(html.contains("<html lang=\"en\" data-page=\"diff\">"));
-        assert!(html.contains("<title>a &lt;b&gt; &amp; &quot;c&quot;\\x1b\\</title>"));
+        assert!(html.contains("<title>a &lt;b&gt; &amp; &quot;c&quot;\\e\\</title>"));
         assert!(html.contains(
             "<script type=\"application/json\" id=\"elfmaps-data\">{\"x\":\"<\\/\"}\n</script>"
         ));

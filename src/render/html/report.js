@@ -84,16 +84,21 @@
   }
 
   // Names as the terminal shows them (src/render/mod.rs): a maps name's \012 is a
-  // newline, shown as \n; control and bidirectional-override characters escaped.
+  // newline, shown as \n; then the printed form of the one escaping rule, mirrored from
+  // src/vocab/escape.rs (which the names were written by: bytes that are not UTF-8 are
+  // \xNN already): control characters as \n, \t, \e or \xNN for each UTF-8 byte; line
+  // separators, bidirectional and invisible characters as \u{XXXX}. Backslashes kept.
   function display(name) {
     return name
       .replace(/\\012/g, '\n')
-      .replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+      .replace(/[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]/g, (c) => {
         const n = c.charCodeAt(0);
         if (c === '\n') return '\\n';
         if (c === '\t') return '\\t';
         if (n === 0x1b) return '\\e';
-        return n < 0x100 ? '\\x' + n.toString(16).padStart(2, '0') : '\\u{' + n.toString(16) + '}';
+        if (n < 0x80) return '\\x' + n.toString(16).padStart(2, '0');
+        if (n < 0xa0) return '\\xc2\\x' + n.toString(16);
+        return '\\u{' + n.toString(16).padStart(4, '0') + '}';
       });
   }
   // The short name of an object or mapping: the file name of a path, the whole name

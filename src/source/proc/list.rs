@@ -45,7 +45,7 @@ pub struct Facts {
     /// The process ID.
     pub pid: u32,
     /// Its comm: the name of its executable cut to 15 bytes, or what it set with
-    /// `prctl(PR_SET_NAME)` (lossy UTF-8).
+    /// `prctl(PR_SET_NAME)` (its text form: invalid bytes as `\xNN`, [`crate::vocab::escape::text`]).
     pub comm: String,
     /// The state letter: `R`, `S`, `D`, `Z` (zombie), `X` (dead), ...
     pub state: char,

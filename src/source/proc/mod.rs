@@ -76,13 +76,15 @@ impl std::fmt::Display for ProcError {
             ProcError::PermissionDenied { path } => write!(
                 f,
                 "permission denied reading {}: it needs ptrace read access to the process (the same user and a dumpable process, or root / CAP_SYS_PTRACE)",
-                path.display()
+                crate::vocab::escape::path_text(path)
             ),
             ProcError::Zombie(pid) => write!(
                 f,
                 "process {pid} has exited (a zombie its parent has not reaped): it has no memory to describe"
             ),
-            ProcError::Io { path, err } => write!(f, "{}: {err}", path.display()),
+            ProcError::Io { path, err } => {
+                write!(f, "{}: {err}", crate::vocab::escape::path_text(path))
+            }
         }
     }
 }

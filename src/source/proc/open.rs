@@ -101,7 +101,7 @@ impl Process {
         let Some((names, deleted)) = names else {
             return Opened::Failed(format!(
                 "cannot open {}: {first_err}",
-                via_map_files.display()
+                crate::vocab::escape::path_text(&via_map_files)
             ));
         };
         let deleted_note = if deleted {
@@ -138,8 +138,8 @@ impl Process {
         let (rooted, e) = last_err.expect("at least one name");
         Opened::Failed(format!(
             "cannot open the mapped file ({} : {first_err}; {}: {e}){}",
-            via_map_files.display(),
-            rooted.display(),
+            crate::vocab::escape::path_text(&via_map_files),
+            crate::vocab::escape::path_text(&rooted),
             if deleted {
                 "; it was deleted after mapping"
             } else {

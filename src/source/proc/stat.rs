@@ -147,7 +147,7 @@ impl Process {
     /// The command of the process, for people (the first line of `map`'s table, as
     /// pmap prints it): `/proc/PID/cmdline` with its NUL-separated arguments joined by
     /// spaces, or, when it is empty (kernel threads, zombies), `[comm]` from
-    /// `/proc/PID/comm`. Lossy UTF-8; the printer escapes it. `None` when neither can
+    /// `/proc/PID/comm`. The text form ([`crate::vocab::escape::text`]); the printer escapes it. `None` when neither can
     /// be read.
     pub(crate) fn command(&self) -> Option<String> {
         let cmdline = super::list::read_small(&self.dir.join("cmdline")).unwrap_or_default();
@@ -156,11 +156,11 @@ impl Process {
             .filter(|a| !a.is_empty())
             .collect();
         if !args.is_empty() {
-            return Some(String::from_utf8_lossy(&args.join(&b' ')).into_owned());
+            return Some(crate::vocab::escape::text(&args.join(&b' ')).into_owned());
         }
         let comm = fs::read(self.dir.join("comm")).ok()?;
         let comm = comm.strip_suffix(b"\n").unwrap_or(&comm);
-        Some(format!("[{}]", String::from_utf8_lossy(comm)))
+        Some(format!("[{}]", crate::vocab::escape::text(comm)))
     }
 }
 

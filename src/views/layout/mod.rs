@@ -68,7 +68,7 @@ pub struct Layouts {
 /// A file that is not reported, and why.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FileError {
-    /// The path as given (lossy UTF-8).
+    /// The path as given (its text form: invalid bytes as `\xNN`, [`crate::vocab::escape::text`]).
     pub path: String,
     /// The path's bytes, only when it is not valid UTF-8.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -81,7 +81,7 @@ pub struct FileError {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct FileLayout {
-    /// The path as given (lossy UTF-8).
+    /// The path as given (its text form: invalid bytes as `\xNN`, [`crate::vocab::escape::text`]).
     pub path: String,
     /// The path's bytes, only when it is not valid UTF-8.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -144,7 +144,7 @@ pub struct Segment {
 pub struct Section {
     /// Its index in the section header table.
     pub index: usize,
-    /// The name (lossy UTF-8), or `None` when the name table is missing. The names
+    /// The name (its text form: invalid bytes as `\xNN`, [`crate::vocab::escape::text`]), or `None` when the name table is missing. The names
     /// of [`elf::known_section_name`] are borrowed, not allocated.
     pub name: Option<Cow<'static, str>>,
     /// `sh_type`.
@@ -639,12 +639,13 @@ fn map_sections(
                     // Borrowed names are the known ones: found again, not checked.
                     Cow::Borrowed(b) => match elf::known_section_name(b) {
                         Some(t) => Cow::Borrowed(t),
-                        None => String::from_utf8_lossy(b),
+                        None => crate::vocab::escape::text(b),
                     },
-                    Cow::Owned(v) => Cow::Owned(
-                        String::from_utf8(v)
-                            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-                    ),
+                    Cow::Owned(v) => {
+                        Cow::Owned(String::from_utf8(v).unwrap_or_else(|e| {
+                            crate::vocab::escape::text(e.as_bytes()).into_owned()
+                        }))
+                    }
                 }),
                 sh_type: s.sh_type,
                 sh_flags: s.flags,
