@@ -275,7 +275,7 @@ impl SysrootSource {
             } else {
                 Opened::Failed(format!(
                     "{e}, looked up as {}",
-                    crate::vocab::escape::path_text(&at)
+                    crate::vocab::escape::path_text(at)
                 ))
             }
         };
