@@ -17,8 +17,35 @@ pub(crate) struct Cli {
     /// TERM is `dumb`).
     #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
     pub(crate) color: Color,
+    /// Read mapped files on network and FUSE filesystems (nfs, cifs, fuse.sshfs, ...),
+    /// which are otherwise `unknown` (code remote-fs): a stalled server would make
+    /// reading them wait forever, so each is read on a thread that is abandoned after
+    /// --remote-fs-timeout (live processes only).
+    #[arg(long, global = true)]
+    pub(crate) remote_fs: bool,
+    /// With --remote-fs: how long one file may take (opening and reading it), as
+    /// seconds (`2`, `0.5`) or with a unit (`2s`, `500ms`).
+    #[arg(long, value_name = "TIME", global = true, value_parser = parse_timeout,
+          default_value = "2s")]
+    pub(crate) remote_fs_timeout: std::time::Duration,
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+/// `--remote-fs-timeout`: seconds, or a number with `s` or `ms`; more than 0.
+pub(crate) fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
+    let (number, scale) = match s.strip_suffix("ms") {
+        Some(n) => (n, 0.001),
+        None => (s.strip_suffix('s').unwrap_or(s), 1.0),
+    };
+    match number.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v * scale <= 86_400.0 => {
+            Ok(std::time::Duration::from_secs_f64(v * scale))
+        }
+        _ => Err(format!(
+            "{s:?} is not a time (seconds, or with s or ms: 2s, 500ms; at most a day)"
+        )),
+    }
 }
 
 /// `--color`.

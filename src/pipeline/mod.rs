@@ -530,10 +530,16 @@ fn learn(
                     facts_of(read, exact, m, target, &mut warn)
                 }
                 Err(e) => {
-                    warn(
-                        Code::ElfMalformed,
-                        format!("{e}; its regions are labelled unknown"),
-                    );
+                    // A read past the deadline of a file on a filesystem that may stall.
+                    let code = match &e {
+                        crate::input::elf::ElfError::Io(io)
+                            if io.kind() == std::io::ErrorKind::TimedOut =>
+                        {
+                            Code::RemoteFs
+                        }
+                        _ => Code::ElfMalformed,
+                    };
+                    warn(code, format!("{e}; its regions are labelled unknown"));
                     FileFacts::Unreadable
                 }
             };
@@ -550,6 +556,16 @@ fn learn(
             warn(
                 Code::NotRegularFile,
                 format!("is {what}, not a regular file; not read"),
+            );
+            FileRecord {
+                facts: FileFacts::Unreadable,
+                via: None,
+            }
+        }
+        Opened::Remote(msg) => {
+            warn(
+                Code::RemoteFs,
+                format!("{msg}; its regions are labelled unknown"),
             );
             FileRecord {
                 facts: FileFacts::Unreadable,

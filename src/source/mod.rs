@@ -7,12 +7,15 @@
 //! - [`sysroot`]: files looked up under a copy of the target's root filesystem, with
 //!   residency and build IDs from a snapshot;
 //! - [`cache`]: the files of several processes read once (a scan of the machine);
+//! - [`remote`]: files on network and FUSE filesystems, which may stall: not read,
+//!   or read on a thread with a deadline;
 //! - `memory`: files given as bytes (fuzzing, tests).
 
 pub mod cache;
 pub mod files;
 pub(crate) mod memory;
 pub mod proc;
+pub mod remote;
 pub mod sysroot;
 
 use std::io;
@@ -74,6 +77,9 @@ pub enum Opened {
     NotRegular(&'static str),
     /// It could not be opened; why, for a warning.
     Failed(String),
+    /// On a network or FUSE filesystem, which may stall: not read, or not within the
+    /// deadline ([`remote`]); why, for a warning (code `remote-fs`).
+    Remote(String),
 }
 
 /// Whether a device could be behind `path`, so that it must be `stat`ed before it is
@@ -121,7 +127,9 @@ pub struct LiveSource(pub Process);
 
 impl Source for LiveSource {
     fn open(&self, m: &Mapping) -> Opened {
-        self.0.open_mapped(m)
+        // Placed from maps' device first: nothing touches a path on a filesystem
+        // that may stall unless the policy says so.
+        remote::open(&self.0, m)
     }
     fn residency(&mut self, start: u64, end: u64, page: PageSize) -> io::Result<Residency> {
         let mut res = self.0.residency(start, end, page)?;
@@ -139,6 +147,10 @@ impl Source for LiveSource {
         Some(self.0.read_memory(addr, buf))
     }
     fn stamp(&self, m: &Mapping) -> Option<(cache::FileStamp, Via)> {
+        // A stamp is a `stat` of the file: only on local filesystems.
+        if self.0.place_of(m) != remote::Place::Local {
+            return None;
+        }
         self.0.stamp_mapped(m)
     }
 }
@@ -155,6 +167,7 @@ impl std::fmt::Debug for Opened {
             Opened::Device => f.write_str("Device"),
             Opened::NotRegular(what) => f.debug_tuple("NotRegular").field(what).finish(),
             Opened::Failed(msg) => f.debug_tuple("Failed").field(msg).finish(),
+            Opened::Remote(msg) => f.debug_tuple("Remote").field(msg).finish(),
         }
     }
 }

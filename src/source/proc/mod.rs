@@ -10,7 +10,9 @@
 //! - `list`: the processes of the machine and the facts that select them (comm, owner,
 //!   cgroup, executable), for `elfmaps system` and `map NAME`;
 //! - `stamp`: a mapped file's identity from one `stat`, for the cache of a scan;
-//! - `kpagecount`: each present page's map count (exact PSS, with CAP_SYS_ADMIN).
+//! - `kpagecount`: each present page's map count (exact PSS, with CAP_SYS_ADMIN);
+//! - `mounts`: `/proc/PID/mountinfo`, which filesystem a mapped file is on, known
+//!   from maps' device alone (files on network and FUSE filesystems: `source::remote`).
 //!
 //! Files named by a process's maps are opened with `O_NONBLOCK` after a `stat` (a
 //! FIFO or a device is never opened for reading, so nothing blocks and no driver sees
@@ -22,6 +24,7 @@ mod kpagecount;
 mod list;
 mod maps;
 mod mem;
+mod mounts;
 mod open;
 mod pagemap;
 mod stamp;
@@ -103,6 +106,7 @@ pub struct Process {
     pagemap: Option<io::Result<File>>,
     maps_fd: Option<io::Result<File>>,
     same_view: std::sync::OnceLock<bool>,
+    mounts: std::sync::OnceLock<mounts::Mounts>,
 }
 
 /// An error opening or reading a file of `/proc/PID`, as the user should read it.
@@ -136,6 +140,7 @@ impl Process {
                 pagemap: None,
                 maps_fd: None,
                 same_view: std::sync::OnceLock::new(),
+                mounts: std::sync::OnceLock::new(),
             }),
             Err(e) => Err(classify_io(dir, e, pid)),
         }

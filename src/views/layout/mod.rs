@@ -728,7 +728,7 @@ fn inspect_path(path: &Path, page: PageSize) -> Result<FileLayout, Unreported> {
         Ok(Opened::NotRegular(what)) => {
             Err(Unreported::Error(format!("{what}, not a regular file")))
         }
-        Ok(Opened::Failed(e)) => Err(Unreported::Error(e)),
+        Ok(Opened::Failed(e) | Opened::Remote(e)) => Err(Unreported::Error(e)),
         Err(e) => Err(Unreported::Error(e.to_string())),
     }
 }

@@ -1,0 +1,131 @@
+//! Which filesystem a mapped file is on, known from its maps line's device and
+//! `/proc/PID/mountinfo` alone: nothing on that filesystem is touched (a `stat` or
+//! an open of a path on a stalled FUSE or NFS mount blocks; mountinfo and smaps do
+//! not). [`crate::source::remote`] decides from it whether the file is read.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use super::Process;
+use super::list::read_small;
+use crate::input::maps::Mapping;
+use crate::input::mountinfo::{self, Mount};
+use crate::source::remote::Place;
+
+/// The mounts of a process's mount namespace by device, read once per process; and
+/// elfmaps' own, read only when the process's do not know a device.
+#[derive(Debug, Default)]
+pub(crate) struct Mounts {
+    theirs: HashMap<(u32, u32), Mount>,
+    ours: OnceLock<HashMap<(u32, u32), Mount>>,
+}
+
+/// The mounts of `text` by device (the first of several mounts of one device: they
+/// share its type).
+fn by_dev(text: &[u8]) -> HashMap<(u32, u32), Mount> {
+    let mut map = HashMap::new();
+    for m in mountinfo::parse(text) {
+        map.entry(m.dev).or_insert(m);
+    }
+    map
+}
+
+/// The device of the kernel's internal shared-memory mount (memfd, SysV shared
+/// memory, shared anonymous memory), which no mountinfo lists: that of a memfd made
+/// here. `None` where memfd_create fails.
+fn internal_shmem() -> Option<(u32, u32)> {
+    static DEV: OnceLock<Option<(u32, u32)>> = OnceLock::new();
+    *DEV.get_or_init(|| {
+        // SAFETY: a NUL-terminated name and valid flags; the descriptor is ours and
+        // closed below.
+        let fd = unsafe { libc::memfd_create(c"elfmaps-probe".as_ptr(), libc::MFD_CLOEXEC) };
+        if fd < 0 {
+            return None;
+        }
+        // SAFETY: fd is open; st is written by fstat.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        let ok = unsafe { libc::fstat(fd, &mut st) } == 0;
+        // SAFETY: fd is ours.
+        unsafe { libc::close(fd) };
+        ok.then(|| (libc::major(st.st_dev), libc::minor(st.st_dev)))
+    })
+}
+
+impl Process {
+    fn mounts(&self) -> &Mounts {
+        self.mounts.get_or_init(|| Mounts {
+            theirs: read_small(&self.dir.join("mountinfo"))
+                .map(|t| by_dev(&t))
+                .unwrap_or_default(),
+            ours: OnceLock::new(),
+        })
+    }
+
+    /// Where the file that `m` maps is, from its device alone: on a filesystem that
+    /// may stall (network, FUSE), on one no mount table lists, or local.
+    ///
+    /// The process's own mount table first (its namespace); then, for a device it
+    /// does not list, a block device (major number not 0) is local (the lower layer
+    /// of an overlay shows the device of the filesystem below, which a container's
+    /// table does not list), the kernel's internal shared memory is local, and
+    /// elfmaps' own mount table is asked; a device none of them knows is
+    /// [`Place::Unknown`] (a filesystem unmounted with `umount -l` while the file
+    /// stays mapped, for one).
+    pub(crate) fn place_of(&self, m: &Mapping) -> Place {
+        let dev = (m.dev_major, m.dev_minor);
+        let mounts = self.mounts();
+        let known = mounts.theirs.get(&dev).or_else(|| {
+            if dev.0 != 0 || Some(dev) == internal_shmem() {
+                return None;
+            }
+            mounts
+                .ours
+                .get_or_init(|| {
+                    read_small(std::path::Path::new("/proc/self/mountinfo"))
+                        .map(|t| by_dev(&t))
+                        .unwrap_or_default()
+                })
+                .get(&dev)
+        });
+        match known {
+            Some(mount) if mountinfo::may_stall(&mount.fstype) => Place::MayStall {
+                fstype: String::from_utf8_lossy(&mount.fstype).into_owned(),
+                mount_point: String::from_utf8_lossy(&mount.mount_point).into_owned(),
+            },
+            Some(_) => Place::Local,
+            None if dev.0 != 0 || Some(dev) == internal_shmem() => Place::Local,
+            None => Place::Unknown { dev },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Files of this test's own process: its executable (on a local filesystem here)
+    /// is local; a memfd is local though no mountinfo lists it.
+    #[test]
+    fn own_files_are_local() {
+        let me = Process::new(std::process::id()).unwrap();
+        let text = std::fs::read("/proc/self/maps").unwrap();
+        let maps = crate::input::maps::parse(&text).unwrap();
+        let exe = std::fs::read_link("/proc/self/exe").unwrap();
+        let line = maps
+            .iter()
+            .find(|m| m.name == exe.as_os_str().as_encoded_bytes())
+            .unwrap();
+        let on =
+            String::from_utf8_lossy(&std::fs::read("/proc/self/mountinfo").unwrap()).into_owned();
+        if !on.contains(" - fuse") && !on.contains(" - nfs") {
+            assert_eq!(me.place_of(line), Place::Local);
+        }
+        assert!(internal_shmem().is_some());
+        let mut shm = line.clone();
+        (shm.dev_major, shm.dev_minor) = internal_shmem().unwrap();
+        assert_eq!(me.place_of(&shm), Place::Local);
+        // A device of no mount table, with major 0: unknown, never local.
+        (shm.dev_major, shm.dev_minor) = (0, 0xfffff);
+        assert_eq!(me.place_of(&shm), Place::Unknown { dev: (0, 0xfffff) });
+    }
+}
