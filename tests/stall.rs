@@ -5,7 +5,7 @@
 //! live command (`map`, `map --rss-only`, `system`, `snapshot`, `metrics`) finishes by
 //! itself within a bound, with the library `unknown` and warning `remote-fs`, and
 //! `--remote-fs` reads it while it answers and gives up after its deadline when it
-//! does not. The filesystem is unmounted and its server killed by a guard, also when
+//! does not; the exporter answers from its last scan while a scan waits for it. The filesystem is unmounted and its server killed by a guard, also when
 //! an assertion fails. Needs root and /dev/fuse (skipped with a note otherwise).
 
 mod common;
@@ -348,4 +348,99 @@ fn remote_fs_output_ends_though_a_thread_cannot() {
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&bytes)));
     assert_eq!(codes_for(&report, &lib), ["remote-fs"], "{report}");
     drop(program);
+}
+
+/// The exporter with `--remote-fs`, a library on a FUSE filesystem that then stops
+/// answering: the scan under way waits for it (up to its deadline), and scrapes
+/// meanwhile are answered from the last good scan, with its age, instead of waiting.
+#[test]
+fn the_exporter_serves_the_last_scan_while_one_waits() {
+    // Declared first, dropped last: the filesystem goes first, which ends the wait of
+    // the exporter's thread, so that the exporter can then be killed and reaped.
+    let exporter: Running;
+    let dir = tempfile::tempdir().unwrap();
+    let Some(fs) = StallFs::mount(dir.path()) else {
+        return;
+    };
+    let Some((program, lib)) = mapped_from(&fs, dir.path()) else {
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    exporter = Running::spawn(
+        cli::command([
+            "metrics",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--pid",
+            &program.pid_arg(),
+            "--min-interval",
+            "0",
+            "--top",
+            "1000",
+            "--remote-fs",
+            "--remote-fs-timeout",
+            "60s",
+        ])
+        .stderr(Stdio::null()),
+    );
+    // One scrape that the answering filesystem lets finish: the library is read.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let first = loop {
+        if let Some(a) = scrape(port, "") {
+            break a;
+        }
+        assert!(Instant::now() < deadline, "the exporter never answered");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(first.0.contains(" 200 "), "{first:?}");
+    assert!(
+        first.2.contains(&format!("object=\"{lib}\",kind=\"text\"")),
+        "{}",
+        first.2
+    );
+    let stamp = |body: &str| {
+        body.lines()
+            .find(|l| l.starts_with("elfmaps_last_scan_timestamp_seconds "))
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("no scan time: {body}"))
+    };
+    fs.stall_taken();
+    // Each of these asks for a new scan, which waits for the filesystem; each is
+    // answered after half a second from the first scan.
+    for i in 0..3 {
+        let (status, head, body) = scrape(port, "X-Prometheus-Scrape-Timeout-Seconds: 1\r\n")
+            .unwrap_or_else(|| panic!("scrape {i} got no answer"));
+        assert!(status.contains(" 200 "), "{status}");
+        assert!(head.to_ascii_lowercase().contains("\r\nage: "), "{head}");
+        assert_eq!(stamp(&body), stamp(&first.2));
+    }
+    drop(fs);
+    drop(exporter);
+    drop(program);
+}
+
+/// `GET /metrics` with headers `extra`, bounded by 10 s timeouts: (status line, head,
+/// body), or `None` when nothing answers.
+fn scrape(port: u16, extra: &str) -> Option<(String, String, String)> {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{extra}\r\n"
+    )
+    .ok()?;
+    let mut bytes = Vec::new();
+    s.read_to_end(&mut bytes).ok()?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    Some((
+        head.lines().next()?.to_string(),
+        head.to_string(),
+        body.to_string(),
+    ))
 }
