@@ -30,24 +30,33 @@ fn by_dev(text: &[u8]) -> HashMap<(u32, u32), Mount> {
     map
 }
 
-/// The device of the kernel's internal shared-memory mount (memfd, SysV shared
-/// memory, shared anonymous memory), which no mountinfo lists: that of a memfd made
-/// here. `None` where memfd_create fails.
-fn internal_shmem() -> Option<(u32, u32)> {
-    static DEV: OnceLock<Option<(u32, u32)>> = OnceLock::new();
-    *DEV.get_or_init(|| {
-        // SAFETY: a NUL-terminated name and valid flags; the descriptor is ours and
-        // closed below.
-        let fd = unsafe { libc::memfd_create(c"elfmaps-probe".as_ptr(), libc::MFD_CLOEXEC) };
-        if fd < 0 {
-            return None;
+/// The devices of the kernel's internal mounts that back memory of no filesystem:
+/// shared memory (memfd, SysV shared memory, shared anonymous memory) and hugetlbfs
+/// (memfds of huge pages, of the default and the 1 GiB size), which no mountinfo
+/// lists: those of memfds made here (one of each kind, once; one that cannot be made
+/// is left out).
+fn internal() -> &'static [(u32, u32)] {
+    static DEVS: OnceLock<Vec<(u32, u32)>> = OnceLock::new();
+    DEVS.get_or_init(|| {
+        let kinds = [0, libc::MFD_HUGETLB, libc::MFD_HUGETLB | libc::MFD_HUGE_1GB];
+        let mut devs = Vec::new();
+        for flags in kinds {
+            // SAFETY: a NUL-terminated name and valid flags; the descriptor is ours
+            // and closed below.
+            let fd =
+                unsafe { libc::memfd_create(c"elfmaps-probe".as_ptr(), libc::MFD_CLOEXEC | flags) };
+            if fd < 0 {
+                continue;
+            }
+            // SAFETY: fd is open; st is written by fstat.
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            if unsafe { libc::fstat(fd, &mut st) } == 0 {
+                devs.push((libc::major(st.st_dev), libc::minor(st.st_dev)));
+            }
+            // SAFETY: fd is ours.
+            unsafe { libc::close(fd) };
         }
-        // SAFETY: fd is open; st is written by fstat.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        let ok = unsafe { libc::fstat(fd, &mut st) } == 0;
-        // SAFETY: fd is ours.
-        unsafe { libc::close(fd) };
-        ok.then(|| (libc::major(st.st_dev), libc::minor(st.st_dev)))
+        devs
     })
 }
 
@@ -67,7 +76,7 @@ impl Process {
     /// The process's own mount table first (its namespace); then, for a device it
     /// does not list, a block device (major number not 0) is local (the lower layer
     /// of an overlay shows the device of the filesystem below, which a container's
-    /// table does not list), the kernel's internal shared memory is local, and
+    /// table does not list), the kernel's internal mounts of shared memory and huge pages are local, and
     /// elfmaps' own mount table is asked; a device none of them knows is
     /// [`Place::Unknown`] (a filesystem unmounted with `umount -l` while the file
     /// stays mapped, for one).
@@ -75,7 +84,7 @@ impl Process {
         let dev = (m.dev_major, m.dev_minor);
         let mounts = self.mounts();
         let known = mounts.theirs.get(&dev).or_else(|| {
-            if dev.0 != 0 || Some(dev) == internal_shmem() {
+            if dev.0 != 0 || internal().contains(&dev) {
                 return None;
             }
             mounts
@@ -93,7 +102,7 @@ impl Process {
                 mount_point: String::from_utf8_lossy(&mount.mount_point).into_owned(),
             },
             Some(_) => Place::Local,
-            None if dev.0 != 0 || Some(dev) == internal_shmem() => Place::Local,
+            None if dev.0 != 0 || internal().contains(&dev) => Place::Local,
             None => Place::Unknown { dev },
         }
     }
@@ -120,9 +129,9 @@ mod tests {
         if !on.contains(" - fuse") && !on.contains(" - nfs") {
             assert_eq!(me.place_of(line), Place::Local);
         }
-        assert!(internal_shmem().is_some());
+        assert!(!internal().is_empty());
         let mut shm = line.clone();
-        (shm.dev_major, shm.dev_minor) = internal_shmem().unwrap();
+        (shm.dev_major, shm.dev_minor) = internal()[0];
         assert_eq!(me.place_of(&shm), Place::Local);
         // A device of no mount table, with major 0: unknown, never local.
         (shm.dev_major, shm.dev_minor) = (0, 0xfffff);
