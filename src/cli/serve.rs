@@ -302,7 +302,9 @@ fn scan_when_asked(
         if fresh {
             continue;
         }
-        let scanned = scraper.scrape();
+        // A scan that panics is a failed scan: this thread goes on serving asks.
+        let scanned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scraper.scrape()))
+            .unwrap_or_else(|_| Err(io::Error::other("the scan panicked")));
         publish.send_modify(|p| match scanned {
             Ok(metrics) => {
                 let unix = std::time::SystemTime::now()
