@@ -638,6 +638,71 @@ fn idle_and_slow_clients_do_not_starve_scrapes() {
     drop(idle);
 }
 
+/// Beyond the connection limit (here 16: the server's limit on open files is set to
+/// 100, which it cannot raise), a connection is answered 503 with `Retry-After`, and
+/// its request is read before the socket is closed: the client gets the answer, not
+/// a reset.
+#[test]
+fn beyond_the_connection_limit_is_503_with_retry_after() {
+    use std::os::unix::process::CommandExt;
+
+    let sleeper = Running::sleep();
+    let port = free_port();
+    let mut cmd = cli::command([
+        "metrics",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--pid",
+        &sleeper.pid_arg(),
+        "--min-interval",
+        "60",
+    ]);
+    cmd.stderr(Stdio::null());
+    // SAFETY: setrlimit is async-signal-safe; the struct lives through the call.
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: 100,
+                rlim_max: 100,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let _server = Running::spawn(&mut cmd);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while get(port, "/metrics", "").is_none() {
+        assert!(Instant::now() < deadline, "the server never answered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let idle: Vec<TcpStream> = (0..16)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    for i in 0..5 {
+        let (status, head, _) =
+            get(port, "/metrics", "").unwrap_or_else(|| panic!("scrape {i}: reset"));
+        assert!(status.contains(" 503 "), "{status}");
+        assert!(
+            head.to_ascii_lowercase().contains("\r\nretry-after: 5"),
+            "{head}"
+        );
+    }
+    drop(idle);
+    // The slots are free again.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = get(port, "/metrics", "").map(|a| a.0).unwrap_or_default();
+        if status.contains(" 200 ") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{status}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// `--rss-only` scans maps and pagemap: resident and swap series, no proportional or
 /// private ones (their figures are unknown without smaps), and promtool accepts it.
 /// The resident bytes of a sleeping process equal its smaps_rollup Rss.
