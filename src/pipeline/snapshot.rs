@@ -54,6 +54,9 @@ pub(crate) fn snapshot_with(
     cache: Option<&FileCache>,
 ) -> Result<(Snapshot, Report), Error> {
     let pid = process.pid;
+    if let Some(cache) = cache {
+        process.share_mounts(cache.mounts());
+    }
     let (mappings, source, text) = read_mappings(&process, true)?;
     let page = proc::page_size();
     let mut live = LiveSource(process);

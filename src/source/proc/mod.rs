@@ -31,6 +31,7 @@ mod stamp;
 mod stat;
 
 pub use list::{Facts, in_cgroup, own_pid, pids, user_id};
+pub use mounts::MountTables;
 pub use pagemap::ScanRun;
 
 use std::fs::{self, File};
@@ -106,7 +107,7 @@ pub struct Process {
     pagemap: Option<io::Result<File>>,
     maps_fd: Option<io::Result<File>>,
     same_view: std::sync::OnceLock<bool>,
-    mounts: std::sync::OnceLock<mounts::Mounts>,
+    mounts: std::sync::OnceLock<std::sync::Arc<mounts::Mounts>>,
 }
 
 /// An error opening or reading a file of `/proc/PID`, as the user should read it.

@@ -4,7 +4,11 @@
 //! not). [`crate::source::remote`] decides from it whether the file is read.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::Process;
 use super::list::read_small;
@@ -60,14 +64,80 @@ fn internal() -> &'static [(u32, u32)] {
     })
 }
 
-impl Process {
-    fn mounts(&self) -> &Mounts {
-        self.mounts.get_or_init(|| Mounts {
-            theirs: read_small(&self.dir.join("mountinfo"))
+/// The mount tables of a run of many processes (a scan of the machine), one per
+/// mount namespace: most processes share elfmaps' own, whose table is then read once
+/// instead of once per process. A table is read again when the kernel says the
+/// namespace's mounts changed since (`poll` on its open mountinfo gives `POLLPRI`), so
+/// a device number freed by an unmount and given to a new filesystem is never looked
+/// up in an old table.
+#[derive(Debug, Default)]
+pub struct MountTables {
+    by_ns: Mutex<HashMap<u64, (File, Arc<Mounts>)>>,
+}
+
+impl MountTables {
+    /// The table of `process`'s mount namespace.
+    fn of(&self, process: &Process) -> Arc<Mounts> {
+        let Ok(ns) = std::fs::metadata(process.dir.join("ns/mnt")) else {
+            return Arc::new(Mounts::read(process));
+        };
+        let mut by_ns = self.by_ns.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((file, table)) = by_ns.get(&ns.ino())
+            && !changed(file)
+        {
+            return Arc::clone(table);
+        }
+        let Ok(mut file) = File::open(process.dir.join("mountinfo")) else {
+            return Arc::new(Mounts::default());
+        };
+        let mut text = Vec::new();
+        if file.read_to_end(&mut text).is_err() {
+            return Arc::new(Mounts::default());
+        }
+        let table = Arc::new(Mounts {
+            theirs: by_dev(&text),
+            ours: OnceLock::new(),
+        });
+        by_ns.insert(ns.ino(), (file, Arc::clone(&table)));
+        table
+    }
+}
+
+/// Whether the mounts of the namespace of an open mountinfo changed since it was
+/// opened (or since the last call that said so).
+fn changed(file: &File) -> bool {
+    let mut fd = libc::pollfd {
+        fd: file.as_raw_fd(),
+        events: libc::POLLPRI,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd; a zero timeout.
+    let n = unsafe { libc::poll(&mut fd, 1, 0) };
+    // An error is taken as a change: the table is read again.
+    n < 0 || fd.revents & (libc::POLLPRI | libc::POLLERR) != 0
+}
+
+impl Mounts {
+    /// The table of `process`'s namespace, read now (empty if it cannot be read).
+    fn read(process: &Process) -> Mounts {
+        Mounts {
+            theirs: read_small(&process.dir.join("mountinfo"))
                 .map(|t| by_dev(&t))
                 .unwrap_or_default(),
             ours: OnceLock::new(),
-        })
+        }
+    }
+}
+
+impl Process {
+    fn mounts(&self) -> &Mounts {
+        self.mounts.get_or_init(|| Arc::new(Mounts::read(self)))
+    }
+
+    /// Takes its mount table from `tables` (shared by the processes of one run)
+    /// instead of reading its own.
+    pub(crate) fn share_mounts(&self, tables: &MountTables) {
+        let _ = self.mounts.get_or_init(|| tables.of(self));
     }
 
     /// Where the file that `m` maps is, from its device alone: on a filesystem that
@@ -136,5 +206,26 @@ mod tests {
         // A device of no mount table, with major 0: unknown, never local.
         (shm.dev_major, shm.dev_minor) = (0, 0xfffff);
         assert_eq!(me.place_of(&shm), Place::Unknown { dev: (0, 0xfffff) });
+    }
+
+    /// A run's processes of one namespace share its table, read again only once the
+    /// namespace's mounts changed.
+    #[test]
+    fn tables_are_shared_until_mounts_change() {
+        let tables = MountTables::default();
+        let me = Process::new(std::process::id()).unwrap();
+        let a = tables.of(&me);
+        let b = tables.of(&me);
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!a.theirs.is_empty());
+        let (file, _) = tables
+            .by_ns
+            .lock()
+            .unwrap()
+            .values()
+            .next()
+            .map(|(f, t)| (f.try_clone().unwrap(), Arc::clone(t)))
+            .unwrap();
+        assert!(!changed(&file));
     }
 }
