@@ -26,7 +26,7 @@ pub(crate) struct Cli {
     /// With --remote-fs: how long one file may take (opening and reading it), as
     /// seconds (`2`, `0.5`) or with a unit (`2s`, `500ms`).
     #[arg(long, value_name = "TIME", global = true, value_parser = parse_timeout,
-          default_value = "2s")]
+          default_value = "2s", requires = "remote_fs")]
     pub(crate) remote_fs_timeout: std::time::Duration,
     #[command(subcommand)]
     pub(crate) command: Command,
