@@ -264,6 +264,48 @@ fn a_stalled_fuse_filesystem_does_not_hang_any_command() {
     drop(program);
 }
 
+/// A FUSE filesystem unmounted with `umount -l` while the library stays mapped is in
+/// no mount table any more, but still served (and here stalled): its device is
+/// unknown, so the library is not read either.
+#[test]
+fn a_lazily_unmounted_filesystem_is_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(fs) = StallFs::mount(dir.path()) else {
+        return;
+    };
+    let Some((program, _)) = mapped_from(&fs, dir.path()) else {
+        return;
+    };
+    let status = Command::new("fusermount3")
+        .arg("-u")
+        .arg("-z")
+        .arg(&fs.mnt)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(!fs.mounted());
+    fs.stall_taken();
+    let report: Value =
+        serde_json::from_str(&finishes(&["map", &program.pid_arg(), "--json"])).unwrap();
+    // Detached, the mount's files show their path inside it.
+    assert_eq!(
+        codes_for(&report, "/libstall.so"),
+        ["remote-fs"],
+        "{report}"
+    );
+    let w = warnings(&report)
+        .into_iter()
+        .find(|w| w.code == "remote-fs")
+        .unwrap();
+    assert!(w.message.contains("no mount table lists"), "{}", w.message);
+    assert!(
+        kinds_of(&report, "/libstall.so")
+            .iter()
+            .all(|k| k == "unknown")
+    );
+    drop(program);
+}
+
 /// `--remote-fs` reads a FUSE filesystem that answers (the library labelled from its
 /// program headers), and gives up on one that does not after its deadline: the run
 /// finishes by itself with the library `remote-fs`.
