@@ -50,7 +50,9 @@ use std::path::Path;
 
 /// Labels every region of the live process `pid`: reads its smaps, opens each mapped
 /// file once (bounded reads), labels every byte from the program headers and measures
-/// split regions from pagemap. Needs ptrace-read access to the process.
+/// split regions from pagemap. Needs ptrace-read access to the process. Files on
+/// network and FUSE filesystems, which may stall, are not read (their regions are
+/// `unknown`, warning `remote-fs`) unless [`source::remote::set_policy`] allows it.
 pub fn label_process(pid: u32) -> Result<Report, Error> {
     pipeline::live(pid)
 }

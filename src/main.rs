@@ -15,12 +15,34 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     cli::set_max_input_size(cli.max_input_size);
     let color = use_color(cli.color);
-    match run(cli.command, color) {
+    if cli.remote_fs {
+        elfmaps::source::remote::set_policy(elfmaps::source::remote::RemoteFs::Read {
+            deadline: cli.remote_fs_timeout,
+        });
+    }
+    let exit = match run(cli.command, color) {
         Ok(exit) => exit.into(),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Exit::Ok.into(),
         Err(e) => {
             say(&format!("elfmaps: error writing the output: {e}"));
             Exit::Error.into()
         }
+    };
+    let waiting = elfmaps::source::remote::threads_waiting();
+    if waiting > 0 {
+        // A thread waiting for a FUSE server that took its request cannot be killed:
+        // the kernel reaps this process only when that server answers or its
+        // connection is aborted. The output is complete: close it, so that whoever
+        // reads it is not kept waiting too (docs/design.md, "Filesystems that stall").
+        say(&format!(
+            "elfmaps: {waiting} thread(s) still wait for a stalled filesystem; the process ends when it answers"
+        ));
+        // SAFETY: nothing uses these descriptors after this point.
+        unsafe {
+            libc::close(0);
+            libc::close(1);
+            libc::close(2);
+        }
     }
+    exit
 }

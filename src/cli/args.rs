@@ -22,6 +22,17 @@ pub(crate) struct Cli {
     /// many bytes. A size: bytes, or with a unit (`512MiB`, `1GiB`, `2GB`).
     #[arg(long, value_name = "SIZE", global = true, default_value = "256MiB", value_parser = parse_input_size)]
     pub(crate) max_input_size: u64,
+    /// Read mapped files on network and FUSE filesystems (nfs, cifs, fuse.sshfs, ...),
+    /// which are otherwise `unknown` (code remote-fs): a stalled server would make
+    /// reading them wait forever, so each is read on a thread that is abandoned after
+    /// --remote-fs-timeout (live processes only).
+    #[arg(long, global = true)]
+    pub(crate) remote_fs: bool,
+    /// With --remote-fs: how long one file may take (opening and reading it), as
+    /// seconds (`2`, `0.5`) or with a unit (`2s`, `500ms`).
+    #[arg(long, value_name = "TIME", global = true, value_parser = parse_timeout,
+          default_value = "2s", requires = "remote_fs")]
+    pub(crate) remote_fs_timeout: std::time::Duration,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -31,6 +42,22 @@ fn parse_input_size(s: &str) -> Result<u64, String> {
     match elfmaps::input::budget::parse_size(s)? {
         0 => Err("the input limit must be at least one byte".into()),
         n => Ok(n),
+    }
+}
+
+/// `--remote-fs-timeout`: seconds, or a number with `s` or `ms`; more than 0.
+pub(crate) fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
+    let (number, scale) = match s.strip_suffix("ms") {
+        Some(n) => (n, 0.001),
+        None => (s.strip_suffix('s').unwrap_or(s), 1.0),
+    };
+    match number.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v * scale <= 86_400.0 => {
+            Ok(std::time::Duration::from_secs_f64(v * scale))
+        }
+        _ => Err(format!(
+            "{s:?} is not a time (seconds, or with s or ms: 2s, 500ms; at most a day)"
+        )),
     }
 }
 

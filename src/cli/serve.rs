@@ -3,12 +3,17 @@
 //! the command line only: the library never pulls an HTTP server.
 //!
 //! The server is hyper's HTTP/1 server on a single-threaded tokio runtime
-//! (docs/metrics.md says why), everything bounded: at most [`MAX_CONNECTIONS`]
-//! connections at once (more are answered 503 and closed), a request head of at most
-//! [`MAX_HEAD`] bytes that must arrive within [`HEAD_DEADLINE`], one request per
-//! connection, each connection cut after [`CONNECTION_DEADLINE`]. It scans at most once per
-//! `--min-interval`: a scrape within that time of the last scan is answered from it,
-//! and concurrent scrapes wait for the one scan under way instead of starting their own.
+//! (docs/metrics.md says why). It bounds scans, not clients: scans run on a thread of
+//! their own, one at a time and at most one per `--min-interval`, and an answer never
+//! waits for one longer than [`SCAN_WAIT`] (or the scrape timeout Prometheus sends):
+//! past it the last good scan is served, with its age (`Age`, and the
+//! `elfmaps_last_scan_timestamp_seconds` family), or, before any scan ended, 503 with
+//! `Retry-After`. Connections are cheap tasks, served concurrently up to
+//! [`MAX_CONNECTIONS`] (more are answered 503 with `Retry-After`); each is bounded: a
+//! request head of at most [`MAX_HEAD`] bytes that must arrive within
+//! [`HEAD_DEADLINE`] (also the keep-alive idle time), one request at a time, and a
+//! life of [`CONNECTION_DEADLINE`] (then it is closed after the answer in progress,
+//! or [`GRACE`] later).
 
 use std::convert::Infallible;
 use std::io::{self, Write};
@@ -20,7 +25,7 @@ use std::time::{Duration, Instant};
 use clap::{Args, ValueEnum};
 use elfmaps::pipeline::metrics::scrape;
 use elfmaps::pipeline::system::{Mode, Selection};
-use elfmaps::render::metrics::{Format, exposition};
+use elfmaps::render::metrics::{Format, exposition, with_scan_time};
 use elfmaps::views::metrics::{DEFAULT_TOP, GroupBy, Metrics};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
@@ -30,7 +35,7 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 
 use super::{Exit, SelectArgs, error, say};
 
@@ -161,52 +166,167 @@ pub fn run(a: MetricsArgs) -> io::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// The last scan and when it was made.
-struct Cache {
-    last: Option<(Instant, Arc<Metrics>)>,
+/// A scan as served: when it ended, and its exposition in each format, made once (so
+/// that any number of answers, slow readers included, share the same bytes).
+struct Served {
+    /// When the scan ended.
+    at: Instant,
+    /// The same, as Unix time.
+    unix: f64,
+    metrics: Metrics,
+    texts: [std::sync::OnceLock<Bytes>; 2],
 }
 
-/// At most this many connections are served at once; more are answered 503 at once.
-const MAX_CONNECTIONS: usize = 16;
+impl Served {
+    /// The exposition in `format`.
+    fn text(&self, format: Format) -> Bytes {
+        let i = usize::from(format == Format::OpenMetrics);
+        self.texts[i]
+            .get_or_init(|| {
+                Bytes::from(with_scan_time(
+                    exposition(&self.metrics, format),
+                    format,
+                    self.unix,
+                ))
+            })
+            .clone()
+    }
+}
+
+/// The state the scanning thread publishes: the last good scan, and the error of the
+/// last scan if it failed.
+#[derive(Clone, Default)]
+struct Published {
+    good: Option<Arc<Served>>,
+    failed: Option<Arc<str>>,
+}
+
+/// At most this many connections are served at once (fewer if the limit on open
+/// files is lower); more are answered 503 with `Retry-After`. Idle connections cost a
+/// small task each, not a thread.
+const MAX_CONNECTIONS: usize = 1024;
+/// At most this many connections beyond [`MAX_CONNECTIONS`] are answered 503 at once;
+/// beyond those, a connection is closed unanswered.
+const MAX_REFUSING: usize = 64;
 /// The longest request head (request line and headers) read; longer is answered 431.
 /// (hyper's smallest read buffer: `max_buf_size` refuses less.)
 const MAX_HEAD: usize = 8 * 1024;
-/// How long a whole request head may take to arrive.
-const HEAD_DEADLINE: Duration = Duration::from_secs(10);
-/// How long a connection may last in all (a slow reader of the answer is cut).
+/// How long a whole request head may take to arrive, from the connection or the end
+/// of the previous answer (so also how long a kept-alive connection may stay idle).
+const HEAD_DEADLINE: Duration = Duration::from_secs(5);
+/// How long a connection may last; then it is closed after the answer in progress.
 const CONNECTION_DEADLINE: Duration = Duration::from_secs(120);
+/// How long the answer in progress may still take after [`CONNECTION_DEADLINE`] (a
+/// client that does not read its answer is cut).
+const GRACE: Duration = Duration::from_secs(10);
+/// How long an answer waits for a scan under way, at most (less when Prometheus's
+/// `X-Prometheus-Scrape-Timeout-Seconds` says so); then the last good scan is served.
+const SCAN_WAIT: Duration = Duration::from_secs(10);
+/// The `Retry-After` of a 503, in seconds.
+const RETRY_AFTER: &str = "5";
 /// The answer to a connection beyond [`MAX_CONNECTIONS`].
 const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n\
-Content-Length: 5\r\nConnection: close\r\n\r\nbusy\n";
+Retry-After: 5\r\nContent-Length: 5\r\nConnection: close\r\n\r\nbusy\n";
 /// The content type of every answer but the metrics.
 const TEXT: &str = "text/plain; charset=utf-8";
 
 /// What the connections share.
 struct Shared {
-    scraper: Scraper,
-    /// An async lock: scrapes that arrive during a scan wait here without a thread.
-    cache: tokio::sync::Mutex<Cache>,
+    /// The last scan, as the scanning thread publishes it.
+    state: watch::Receiver<Published>,
+    /// Asks the scanning thread for a scan (a full channel: one is asked for already).
+    wanted: std::sync::mpsc::SyncSender<()>,
     min_interval: Duration,
 }
 
 /// Serves `/metrics` on `addr` until the process is killed: hyper's HTTP/1 server on
-/// a single-threaded tokio runtime, at most [`MAX_CONNECTIONS`] connections at once,
-/// each bounded in size and time, one request per connection; scans run on a
-/// blocking thread, one at a time.
+/// a single-threaded tokio runtime, connections bounded in number, size and time;
+/// scans on a thread of their own, one at a time.
 fn serve(scraper: Scraper, addr: SocketAddr, min_interval: Duration) -> io::Result<Exit> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
-        // Scans are serialized by the cache lock: one blocking thread does, two
-        // leave room for one whose connection was cut while its scan finishes.
-        .max_blocking_threads(2)
+        .max_blocking_threads(1)
         .build()?;
+    let (publish, state) = watch::channel(Published::default());
+    let (wanted, asked) = std::sync::mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name("elfmaps-scan".into())
+        .spawn(move || scan_when_asked(&scraper, &asked, &publish, min_interval))?;
     let shared = Arc::new(Shared {
-        scraper,
-        cache: tokio::sync::Mutex::new(Cache { last: None }),
+        state,
+        wanted,
         min_interval,
     });
     runtime.block_on(listen(shared, addr))
+}
+
+/// The scanning thread: a scan each time one is asked for, unless the last one is
+/// younger than `min_interval`; each published when it ends.
+fn scan_when_asked(
+    scraper: &Scraper,
+    asked: &std::sync::mpsc::Receiver<()>,
+    publish: &watch::Sender<Published>,
+    min_interval: Duration,
+) {
+    for () in asked {
+        let fresh = publish
+            .borrow()
+            .good
+            .as_ref()
+            .is_some_and(|s| s.at.elapsed() < min_interval);
+        if fresh {
+            continue;
+        }
+        // A scan that panics is a failed scan: this thread goes on serving asks.
+        let scanned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| scraper.scrape()))
+            .unwrap_or_else(|_| Err(io::Error::other("the scan panicked")));
+        publish.send_modify(|p| match scanned {
+            Ok(metrics) => {
+                let unix = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0.0, |d| d.as_secs_f64());
+                p.good = Some(Arc::new(Served {
+                    at: Instant::now(),
+                    unix,
+                    metrics,
+                    texts: Default::default(),
+                }));
+                p.failed = None;
+            }
+            Err(e) => p.failed = Some(Arc::from(format!("scan failed: {e}\n"))),
+        });
+    }
+}
+
+/// How many connections can be served at once: [`MAX_CONNECTIONS`], or fewer when
+/// the limit on open files is lower (after raising its soft limit toward the hard
+/// one), keeping room for the scan's own files.
+fn connection_limit() -> usize {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: lim is a valid rlimit for getrlimit/setrlimit to read and write.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 64;
+        }
+        let want = (MAX_CONNECTIONS + MAX_REFUSING + 256) as libc::rlim_t;
+        if lim.rlim_cur < want {
+            let raised = libc::rlimit {
+                rlim_cur: want.min(lim.rlim_max),
+                rlim_max: lim.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                lim = raised;
+            }
+        }
+    }
+    let files = usize::try_from(lim.rlim_cur).unwrap_or(usize::MAX);
+    files
+        .saturating_sub(MAX_REFUSING + 256)
+        .clamp(16, MAX_CONNECTIONS)
 }
 
 /// Accepts connections on `addr` and serves each on its own task.
@@ -219,7 +339,8 @@ async fn listen(shared: Arc<Shared>, addr: SocketAddr) -> io::Result<Exit> {
         "elfmaps: serving http://{}/metrics",
         listener.local_addr()?
     ));
-    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let permits = Arc::new(Semaphore::new(connection_limit()));
+    let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
     loop {
         let stream = match listener.accept().await {
             Ok((s, _)) => s,
@@ -230,23 +351,64 @@ async fn listen(shared: Arc<Shared>, addr: SocketAddr) -> io::Result<Exit> {
             }
         };
         let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
-            // Over the limit: a fixed answer if the socket takes it now, then closed.
-            let _ = stream.try_write(BUSY);
+            if let Ok(permit) = Arc::clone(&refusing).try_acquire_owned() {
+                tokio::spawn(refuse(stream, permit));
+            }
             continue;
         };
         let sh = Arc::clone(&shared);
         tokio::spawn(async move {
             let _permit = permit;
             let service = service_fn(move |req| answer(req, Arc::clone(&sh)));
-            let connection = http1::Builder::new()
+            let mut builder = http1::Builder::new();
+            builder
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEAD_DEADLINE)
                 .max_buf_size(MAX_HEAD)
-                .keep_alive(false)
-                .serve_connection(TokioIo::new(stream), service);
-            let _ = tokio::time::timeout(CONNECTION_DEADLINE, connection).await;
+                .keep_alive(true);
+            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            let mut connection = std::pin::pin!(connection);
+            if tokio::time::timeout(CONNECTION_DEADLINE, connection.as_mut())
+                .await
+                .is_err()
+            {
+                connection.as_mut().graceful_shutdown();
+                let _ = tokio::time::timeout(GRACE, connection).await;
+            }
         });
     }
+}
+
+/// Answers a connection beyond the limit 503 with `Retry-After`, then reads what it
+/// sent until it closes (at most a second and a few KiB): closing a socket with unread
+/// data would reset the connection, and the client would not see the answer.
+async fn refuse(stream: tokio::net::TcpStream, _permit: tokio::sync::OwnedSemaphorePermit) {
+    use std::os::fd::AsRawFd;
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        let mut sent = 0;
+        while sent < BUSY.len() {
+            stream.writable().await?;
+            match stream.try_write(&BUSY[sent..]) {
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+        }
+        // SAFETY: the descriptor is the stream's, open until it is dropped below.
+        unsafe { libc::shutdown(stream.as_raw_fd(), libc::SHUT_WR) };
+        let mut buf = [0u8; 1024];
+        for _ in 0..64 {
+            stream.readable().await?;
+            match stream.try_read(&mut buf) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+        }
+        io::Result::Ok(())
+    })
+    .await;
 }
 
 /// An answer with `status`, `content_type` and `body` (hyper leaves the body out for
@@ -260,22 +422,37 @@ fn reply(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Resp
     r
 }
 
-/// The metrics to serve: the last scan if younger than `min_interval`, else a new
-/// one (made while holding the lock, so that concurrent scrapes share it).
-async fn current(shared: &Arc<Shared>) -> io::Result<Arc<Metrics>> {
-    let mut cache = shared.cache.lock().await;
-    if let Some((at, m)) = &cache.last
-        && at.elapsed() < shared.min_interval
-    {
-        return Ok(Arc::clone(m));
+/// How long this scrape may wait for a scan: [`SCAN_WAIT`], or less when Prometheus
+/// says its scrape times out sooner (half a second is kept to send the answer).
+fn wait_for(req: &Request<Incoming>) -> Duration {
+    req.headers()
+        .get("x-prometheus-scrape-timeout-seconds")
+        .and_then(|v| v.to_str().ok()?.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map_or(SCAN_WAIT, |s| {
+            Duration::from_secs_f64((s - 0.5).max(0.0)).min(SCAN_WAIT)
+        })
+}
+
+/// The scan to serve: the last one if younger than `min_interval`; else a new one is
+/// asked for and waited for at most `wait`, and the last good one served if it is
+/// not done by then.
+async fn current(shared: &Shared, wait: Duration) -> Published {
+    let mut state = shared.state.clone();
+    let now = state.borrow_and_update().clone();
+    let fresh = now
+        .good
+        .as_ref()
+        .is_some_and(|s| s.at.elapsed() < shared.min_interval);
+    if fresh {
+        return now;
     }
-    let sh = Arc::clone(shared);
-    let m = tokio::task::spawn_blocking(move || sh.scraper.scrape())
-        .await
-        .map_err(io::Error::other)??;
-    let m = Arc::new(m);
-    cache.last = Some((Instant::now(), Arc::clone(&m)));
-    Ok(m)
+    // A full channel means a scan is asked for already: this scrape waits for it too.
+    let _ = shared.wanted.try_send(());
+    if tokio::time::timeout(wait, state.changed()).await.is_ok() {
+        return state.borrow().clone();
+    }
+    now
 }
 
 /// Answers one request.
@@ -302,16 +479,36 @@ async fn answer(
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .collect();
     let format = Format::negotiate(&accept.join(","));
-    Ok(match current(&shared).await {
-        Ok(m) => reply(
-            StatusCode::OK,
-            format.content_type(),
-            exposition(&m, format),
-        ),
-        Err(e) => reply(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            TEXT,
-            format!("scan failed: {e}\n"),
-        ),
+    let published = current(&shared, wait_for(&req)).await;
+    Ok(match (published.good, published.failed) {
+        (Some(served), _) => {
+            let mut r = reply(StatusCode::OK, format.content_type(), served.text(format));
+            // How old the scan served is (RFC 9111's Age, in seconds).
+            r.headers_mut().insert(
+                header::AGE,
+                HeaderValue::from(served.at.elapsed().as_secs()),
+            );
+            r
+        }
+        (None, Some(failed)) => {
+            let mut r = reply(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                TEXT,
+                failed.as_bytes().to_vec(),
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER));
+            r
+        }
+        (None, None) => {
+            let mut r = reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                TEXT,
+                "the first scan is not done yet\n",
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER));
+            r
+        }
     })
 }

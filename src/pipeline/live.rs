@@ -45,6 +45,10 @@ pub(crate) fn report_of(
 ) -> Result<Report, Error> {
     let pid = process.pid;
     let page = proc::page_size();
+    if let Some(cache) = cache {
+        // One read of the mount table per namespace for the whole run.
+        process.share_mounts(cache.mounts());
+    }
     let mut target = LiveSource(process);
     let (mut report, empty) = match mode {
         Mode::Smaps => {

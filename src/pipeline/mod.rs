@@ -605,10 +605,16 @@ fn learn(
                     facts_of(read, exact, written, m, target, &mut warn)
                 }
                 Err(e) => {
-                    warn(
-                        Code::ElfMalformed,
-                        format!("{e}; its regions are labelled unknown"),
-                    );
+                    // A read past the deadline of a file on a filesystem that may stall.
+                    let code = match &e {
+                        crate::input::elf::ElfError::Io(io)
+                            if io.kind() == std::io::ErrorKind::TimedOut =>
+                        {
+                            Code::RemoteFs
+                        }
+                        _ => Code::ElfMalformed,
+                    };
+                    warn(code, format!("{e}; its regions are labelled unknown"));
                     FileFacts::Unreadable
                 }
             };
@@ -634,6 +640,16 @@ fn learn(
         Opened::Replaced(msg) => {
             warn(
                 Code::FileReplaced,
+                format!("{msg}; its regions are labelled unknown"),
+            );
+            FileRecord {
+                facts: FileFacts::Unreadable,
+                via: None,
+            }
+        }
+        Opened::Remote(msg) => {
+            warn(
+                Code::RemoteFs,
                 format!("{msg}; its regions are labelled unknown"),
             );
             FileRecord {

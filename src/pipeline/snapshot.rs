@@ -58,6 +58,9 @@ pub(crate) fn snapshot_with(
     cache: Option<&FileCache>,
 ) -> Result<(Snapshot, Report), Error> {
     let pid = process.pid;
+    if let Some(cache) = cache {
+        process.share_mounts(cache.mounts());
+    }
     let (mappings, source, text) = read_mappings(&process, true)?;
     let page = proc::page_size();
     let mut live = LiveSource(process);
@@ -149,7 +152,8 @@ pub fn snapshot_rss_only(pid: u32) -> Result<(Snapshot, Report), Error> {
 }
 
 /// The build ID of every file-backed line: the kernel's (PROCMAP_QUERY) where it has
-/// the ioctl, else the one read from the file during the analysis.
+/// the ioctl and the file is on a local filesystem, else the one read from the file
+/// during the analysis.
 fn build_ids(
     process: &Process,
     mappings: &[Mapping],
@@ -159,7 +163,10 @@ fn build_ids(
     let mut query_works = true;
     for m in mappings.iter().filter(|m| m.is_file_backed()) {
         let mut id = None;
-        if query_works {
+        // The kernel reads the build ID from the file's pages, which on a filesystem
+        // that may stall can wait for it: only local files are asked that way.
+        let local = process.place_of(m) == crate::source::remote::Place::Local;
+        if query_works && local {
             match process.query_build_id(m.start) {
                 Ok(found) => id = found,
                 Err(_) => query_works = false,

@@ -86,6 +86,33 @@ fn header(out: &mut String, format: Format, name: &str, kind: &str, unit: &str, 
     }
 }
 
+/// `text`, an exposition in `format`, with the family of a server that serves a scan
+/// it made earlier: `elfmaps_last_scan_timestamp_seconds`, when that scan ended (Unix
+/// time; its age is `time() - elfmaps_last_scan_timestamp_seconds`), before `# EOF` in
+/// OpenMetrics.
+pub fn with_scan_time(mut text: String, format: Format, unix_seconds: f64) -> String {
+    let eof = format == Format::OpenMetrics && text.ends_with("# EOF\n");
+    if eof {
+        text.truncate(text.len() - "# EOF\n".len());
+    }
+    header(
+        &mut text,
+        format,
+        "elfmaps_last_scan_timestamp_seconds",
+        "gauge",
+        "seconds",
+        "When the scan served ended (Unix time): scrapes between scans are answered from the last one.",
+    );
+    let _ = writeln!(
+        text,
+        "elfmaps_last_scan_timestamp_seconds {unix_seconds:.3}"
+    );
+    if eof {
+        text.push_str("# EOF\n");
+    }
+    text
+}
+
 /// The exposition of `metrics` in `format`, as one string.
 pub fn exposition(metrics: &Metrics, format: Format) -> String {
     let mut out = String::new();
@@ -203,5 +230,16 @@ mod tests {
         assert_eq!(t.matches("# UNIT").count(), 6);
         let p = exposition(&m, Format::Prometheus);
         assert!(!p.contains("# UNIT") && !p.contains("# EOF"));
+        // A server's scan time goes before # EOF, with its unit in OpenMetrics.
+        let served = with_scan_time(t, Format::OpenMetrics, 1.5);
+        assert!(
+            served.ends_with(
+                "# UNIT elfmaps_last_scan_timestamp_seconds seconds\n\
+                 elfmaps_last_scan_timestamp_seconds 1.500\n# EOF\n"
+            ),
+            "{served}"
+        );
+        let served = with_scan_time(p, Format::Prometheus, 2.0);
+        assert!(served.ends_with("gauge\nelfmaps_last_scan_timestamp_seconds 2.000\n"));
     }
 }

@@ -87,6 +87,9 @@ pub struct Cached {
 pub struct FileCache {
     files: Mutex<HashMap<FileStamp, Cached>>,
     hits: std::sync::atomic::AtomicU64,
+    /// The mount tables of the run, one per mount namespace (which filesystem each
+    /// mapped file is on: `source::remote`).
+    mounts: crate::source::proc::MountTables,
 }
 
 impl FileCache {
@@ -96,7 +99,13 @@ impl FileCache {
         FileCache {
             files: Mutex::new(HashMap::with_capacity(256)),
             hits: Default::default(),
+            mounts: Default::default(),
         }
+    }
+
+    /// The mount tables of the run.
+    pub fn mounts(&self) -> &crate::source::proc::MountTables {
+        &self.mounts
     }
 
     /// The file stamped `stamp`, if it was read before.

@@ -10,12 +10,15 @@
 //! - [`cache`]: the files of several processes read once (a scan of the machine);
 //! - [`saved`]: saved inputs (smaps, maps, snapshots, ...) read from a file or
 //!   standard input in bounded chunks, up to a limit;
+//! - [`remote`]: files on network and FUSE filesystems, which may stall: not read,
+//!   or read on a thread with a deadline;
 //! - `memory`: files given as bytes (fuzzing, tests).
 
 pub mod cache;
 pub mod files;
 pub(crate) mod memory;
 pub mod proc;
+pub mod remote;
 pub mod saved;
 pub mod sysroot;
 
@@ -83,6 +86,9 @@ pub enum Opened {
     Replaced(String),
     /// It could not be opened; why, for a warning.
     Failed(String),
+    /// On a network or FUSE filesystem, which may stall: not read, or not within the
+    /// deadline ([`remote`]); why, for a warning (code `remote-fs`).
+    Remote(String),
 }
 
 /// Where the files and the residency of a process come from.
@@ -127,7 +133,9 @@ pub struct LiveSource(pub Process);
 
 impl Source for LiveSource {
     fn open(&self, m: &Mapping) -> Opened {
-        self.0.open_mapped(m)
+        // Placed from maps' device first: nothing touches a path on a filesystem
+        // that may stall unless the policy says so.
+        remote::open(&self.0, m)
     }
     fn residency(&mut self, start: u64, end: u64, page: PageSize) -> io::Result<Residency> {
         let mut res = self.0.residency(start, end, page)?;
@@ -149,6 +157,10 @@ impl Source for LiveSource {
         self.0.query_build_id(m.start).ok().flatten()
     }
     fn stamp(&self, m: &Mapping) -> Option<(cache::FileStamp, Via)> {
+        // A stamp is a `stat` of the file: only on local filesystems.
+        if self.0.place_of(m) != remote::Place::Local {
+            return None;
+        }
         self.0.stamp_mapped(m)
     }
 }
@@ -166,6 +178,7 @@ impl std::fmt::Debug for Opened {
             Opened::NotRegular(what) => f.debug_tuple("NotRegular").field(what).finish(),
             Opened::Replaced(msg) => f.debug_tuple("Replaced").field(msg).finish(),
             Opened::Failed(msg) => f.debug_tuple("Failed").field(msg).finish(),
+            Opened::Remote(msg) => f.debug_tuple("Remote").field(msg).finish(),
         }
     }
 }

@@ -61,6 +61,10 @@ pub enum Code {
     /// A maps line names a file but has inode 0: no file is read for it, its regions
     /// are `unknown`.
     NoInode,
+    /// A mapped file is on a network or FUSE filesystem (or one no mount table lists),
+    /// which may stall: not read (or not within `--remote-fs-timeout`); its regions are
+    /// `unknown`.
+    RemoteFs,
     /// Error: there is no process with that PID (or it is not visible).
     NoSuchProcess,
     /// Error: reading the process needs ptrace read access that elfmaps does not have.
@@ -123,6 +127,7 @@ impl Code {
             Code::AddressOverflow => "address-overflow",
             Code::LimitReached => "limit-reached",
             Code::NoInode => "no-inode",
+            Code::RemoteFs => "remote-fs",
             Code::NoSuchProcess => "no-such-process",
             Code::PermissionDenied => "permission-denied",
             Code::ProcessExited => "process-exited",
@@ -198,6 +203,7 @@ mod tests {
             Code::AddressOverflow,
             Code::LimitReached,
             Code::NoInode,
+            Code::RemoteFs,
             Code::NoSuchProcess,
             Code::PermissionDenied,
             Code::ProcessExited,

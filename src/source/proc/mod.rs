@@ -11,7 +11,9 @@
 //! - `list`: the processes of the machine and the facts that select them (comm, owner,
 //!   cgroup, executable), for `elfmaps system` and `map NAME`;
 //! - `stamp`: a mapped file's identity from one `stat`, for the cache of a scan;
-//! - `kpagecount`: each present page's map count (exact PSS, with CAP_SYS_ADMIN).
+//! - `kpagecount`: each present page's map count (exact PSS, with CAP_SYS_ADMIN);
+//! - `mounts`: `/proc/PID/mountinfo`, which filesystem a mapped file is on, known
+//!   from maps' device alone (files on network and FUSE filesystems: `source::remote`).
 //!
 //! Files named by a process's maps are first opened with `O_PATH | O_NOFOLLOW` and
 //! `fstat`ed; only a regular file with the maps line's device and inode is then opened
@@ -25,12 +27,14 @@ mod kpagecount;
 mod list;
 mod maps;
 mod mem;
+mod mounts;
 mod open;
 mod pagemap;
 mod stamp;
 mod stat;
 
 pub use list::{Facts, in_cgroup, own_pid, pids, user_id};
+pub use mounts::MountTables;
 pub use pagemap::ScanRun;
 
 use std::fs::{self, File};
@@ -116,6 +120,7 @@ pub struct Process {
     /// The start time from stat, recorded before smaps is read (`None` inside when
     /// stat could not be read).
     started: std::sync::OnceLock<Option<u64>>,
+    mounts: std::sync::OnceLock<std::sync::Arc<mounts::Mounts>>,
 }
 
 /// An error opening or reading a file of `/proc/PID`, as the user should read it.
@@ -150,6 +155,7 @@ impl Process {
                 maps_fd: std::sync::OnceLock::new(),
                 same_view: std::sync::OnceLock::new(),
                 started: std::sync::OnceLock::new(),
+                mounts: std::sync::OnceLock::new(),
             }),
             Err(e) => Err(classify_io(dir, e, pid)),
         }

@@ -188,7 +188,9 @@ impl Process {
             let same = |theirs: &str, ours: &Option<Ino>| {
                 ours.is_some() && ino(&self.dir.join(theirs)) == *ours
             };
-            same("root", root) && same("ns/mnt", mnt)
+            // The namespace first: a container's root (perhaps on a FUSE filesystem,
+            // as rootless containers have) is then never stat'ed.
+            same("ns/mnt", mnt) && same("root", root)
         })
     }
 }

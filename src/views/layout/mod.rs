@@ -732,7 +732,7 @@ fn inspect_path(path: &Path, page: PageSize) -> Result<FileLayout, Unreported> {
         Ok(files::Checked::Opened(Opened::NotRegular(what))) => {
             Err(Unreported::Error(format!("{what}, not a regular file")))
         }
-        Ok(files::Checked::Opened(Opened::Failed(e) | Opened::Replaced(e))) => {
+        Ok(files::Checked::Opened(Opened::Failed(e) | Opened::Replaced(e) | Opened::Remote(e))) => {
             Err(Unreported::Error(e))
         }
         Ok(files::Checked::Other { what, .. }) => {
