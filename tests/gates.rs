@@ -608,3 +608,119 @@ fn an_idle_process_is_within_a_diff_threshold() {
     let o = elfmaps(["diff", "--json", "--threshold", "64 KiB", a, b]);
     assert_eq!(json(&o)["threshold"], "65536 B");
 }
+
+/// The fenced blocks of a Markdown text in the language `lang`.
+fn blocks(md: &str, lang: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur: Option<String> = None;
+    for l in md.lines() {
+        match &mut cur {
+            None if l == format!("```{lang}") => cur = Some(String::new()),
+            Some(b) if l == "```" => {
+                out.push(std::mem::take(b));
+                cur = None;
+            }
+            Some(b) => {
+                b.push_str(l);
+                b.push('\n');
+            }
+            None => {}
+        }
+    }
+    out
+}
+
+/// Issue 22: the workflow of docs/ci.md, run as far as it can run here: its steps are
+/// docs/ci-steps.sh (the page shows that file byte for byte, and both pipelines run
+/// it); run on the gate program, first as on the main branch (no baseline), then as
+/// on a pull request that grew the heap, against the first run's baseline.
+#[test]
+fn the_ci_workflow_runs_here() {
+    let root = Path::new(common::build::ROOT);
+    let page = fs::read_to_string(root.join("docs/ci.md")).unwrap();
+    let script = root.join("docs/ci-steps.sh");
+    let steps = fs::read_to_string(&script).unwrap();
+    assert_eq!(
+        blocks(&page, "sh"),
+        [steps.clone()],
+        "docs/ci.md shows another script"
+    );
+    let yaml = blocks(&page, "yaml");
+    assert_eq!(yaml.len(), 2, "a GitHub and a GitLab pipeline");
+    for y in &yaml {
+        assert!(y.contains("sh ci/elfmaps-gate.sh"), "{y}");
+        for out in ["check.json", "check.md", "report.html"] {
+            assert!(y.contains(&format!("elfmaps-out/{out}")), "{out}: {y}");
+        }
+        assert!(y.contains("make app") && y.contains("BASELINE"), "{y}");
+    }
+    assert!(yaml[0].contains("actions/upload-artifact") && yaml[0].contains("gh pr comment"));
+    assert!(yaml[1].contains("merge_requests/$CI_MERGE_REQUEST_IID/notes"));
+    for cmd in ["snapshot", "check", "report", "map --json"] {
+        assert!(steps.contains(&format!("\"$ELFMAPS\" {cmd}")), "{cmd}");
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let Some(exe) = programs(dir.path()) else {
+        return;
+    };
+    let budget = dir.path().join("budget.toml");
+    fs::write(
+        &budget,
+        "[[budget]]\nmax_rss = \"1 GiB\"\n\
+         [[budget]]\nkind = \"heap\"\nmax_rss = \"64 MiB\"\nmax_rss_growth = \"64 KiB\"\n\
+         [[budget]]\nobject = \"libgate*.so\"\nkind = \"text\"\nmax_size = \"1 MiB\"\n",
+    )
+    .unwrap();
+    let run = |heap: u64, out: &str, baseline: Option<&Path>| {
+        let summary = dir.path().join(format!("{out}.summary.md"));
+        let mut c = Command::new("sh");
+        c.arg(&script)
+            .current_dir(dir.path())
+            .env("APP", format!("{} {heap}", exe.display()))
+            .env("BUDGET", &budget)
+            .env("OUT", dir.path().join(out))
+            .env("ELFMAPS", common::cli::BIN)
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .env_remove("BASELINE")
+            .env_remove("READY_CMD");
+        if let Some(b) = baseline {
+            c.env("BASELINE", b);
+        }
+        let o = c.output().unwrap();
+        let md = fs::read_to_string(&summary).unwrap_or_default();
+        (o, md)
+    };
+    // On the main branch: no baseline; everything holds, growth not measurable.
+    let (o, md) = run(1 << 20, "main", None);
+    assert_eq!(code(&o), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert_markdown_table(&md, 5);
+    assert!(md.contains("not measurable"), "{md}");
+    let main = dir.path().join("main");
+    let v: Value = serde_json::from_slice(&fs::read(main.join("check.json")).unwrap()).unwrap();
+    assert_eq!(v["counts"]["checked"], 2, "{v}");
+    assert_eq!(v["counts"]["not_measurable"], 1, "{v}");
+    let html = fs::read_to_string(main.join("report.html")).unwrap();
+    assert!(html.contains("<html"), "not a page");
+    let baseline = main.join("map.json");
+    assert!(json_file(&baseline)["regions"].is_array());
+    // A pull request that grows the heap by 192 KiB: over its 64 KiB growth limit.
+    let (o, md) = run((1 << 20) + (192 << 10), "pr", Some(&baseline));
+    assert_eq!(code(&o), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert_markdown_table(&md, 5);
+    let exceeded: Vec<&str> = md.lines().filter(|l| l.contains("**exceeded**")).collect();
+    assert_eq!(exceeded.len(), 1, "{md}");
+    assert!(
+        exceeded[0].contains("heap (all objects) rss growth"),
+        "{md}"
+    );
+    assert!(stdout(&o).contains("::error file="), "{}", stdout(&o));
+    let v = json_file(&dir.path().join("pr/check.json"));
+    let x = &v["violations"][0];
+    assert_eq!(x["limit_type"], "growth");
+    assert!(x["actual"].as_u64().unwrap() >= 192 << 10, "{x}");
+}
+
+fn json_file(p: &Path) -> Value {
+    serde_json::from_slice(&fs::read(p).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
