@@ -146,6 +146,9 @@ fn code(o: &Output) -> Option<i32> {
 
 /// The results of `check --json` for a rule line, as (object file name, measure,
 /// actual, margin, status).
+/// A violation: (object file name, kind, measure, actual, over).
+type Over<'a> = (Option<&'a str>, Option<&'a str>, &'a str, u64, u64);
+
 fn results(v: &Value, line: u64) -> Vec<(String, String, u64, i64, String)> {
     v["results"]
         .as_array()
@@ -201,7 +204,7 @@ fn each_rule_form_against_smaps_and_pagemap() {
     let v = json(&o);
     assert_eq!(v["schema_version"], 3);
     assert_eq!(v["counts"]["exceeded"], 3, "{v}");
-    let over: Vec<(Option<&str>, Option<&str>, &str, u64, u64)> = v["violations"]
+    let over: Vec<Over> = v["violations"]
         .as_array()
         .unwrap()
         .iter()
@@ -642,7 +645,7 @@ fn the_ci_workflow_runs_here() {
     let steps = fs::read_to_string(&script).unwrap();
     assert_eq!(
         blocks(&page, "sh"),
-        [steps.clone()],
+        std::slice::from_ref(&steps),
         "docs/ci.md shows another script"
     );
     let yaml = blocks(&page, "yaml");

@@ -7,7 +7,7 @@
 //! object a glob matches (`object`, with an optional `kind`). Its limits are absolute
 //! (`max_rss`, ...) or growth against a baseline (`max_rss_growth`, ...,
 //! [`Growth`]: bytes or a percentage). Parsing is linear in the file: lines are found
-//! through one index of the newlines ([`Lines`]), not by counting from the start for
+//! through one index of the newlines (`Lines`), not by counting from the start for
 //! each rule (issue 19 §10: 100k rules took 106 s).
 
 use serde::Deserialize;
