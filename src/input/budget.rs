@@ -309,6 +309,8 @@ struct Lines {
 
 impl Lines {
     fn new(text: &[u8]) -> Lines {
+        #[cfg(test)]
+        WORK.with(|w| w.set(w.get() + text.len()));
         Lines {
             newlines: memchr::memchr_iter(b'\n', text).collect(),
         }
@@ -316,8 +318,18 @@ impl Lines {
 
     /// The 1-based line of byte `offset`.
     fn of(&self, offset: usize) -> usize {
-        self.newlines.partition_point(|&n| n < offset) + 1
+        self.newlines.partition_point(|&n| {
+            #[cfg(test)]
+            WORK.with(|w| w.set(w.get() + 1));
+            n < offset
+        }) + 1
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Bytes scanned and newlines compared while finding lines: the work a test bounds.
+    static WORK: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// Parses a size: a number of bytes, or a string with a unit: `B`, `KiB`, `MiB`,
@@ -579,6 +591,27 @@ mod tests {
         }
         let e = parse_bytes(b"[[budget]]\nobject = \"\xff\"\n").unwrap_err();
         assert_eq!((e.line, e.message.as_str()), (2, "not UTF-8"));
+    }
+
+    /// Issue 19 §10: a budget file with 100k rules took 106 s, each rule's line
+    /// counted from the start of the file. Now the lines are indexed once: the work
+    /// is the file's size plus a binary search per key, counted here, not timed.
+    #[test]
+    fn lines_cost_the_file_once() {
+        let n = 20_000;
+        let text =
+            "[[budget]]\nobject = \"lib.so\"\nmax_size = 1\nmax_rss_growth = \"5%\"\n".repeat(n);
+        WORK.with(|w| w.set(0));
+        let rules = parse(&text).unwrap();
+        let work = WORK.with(|w| w.get());
+        assert_eq!(rules.len(), n);
+        assert_eq!(rules[n - 1].line, 4 * (n - 1) + 2);
+        // The file once, then about log2(4n) = 17 comparisons for each rule's line.
+        assert!(
+            work <= text.len() + n * 20,
+            "work {work} for {} bytes",
+            text.len()
+        );
     }
 
     /// Issue 9 §4: `[budget]` instead of `[[budget]]` gave serde's "invalid type:

@@ -453,8 +453,8 @@ fn evaluate(
     base: Option<&Index>,
     results: &mut Vec<Outcome>,
 ) {
-    let outcome = |measure, limit_type, limit_text: String| Outcome {
-        actual: measure_of(measure, &m.figures),
+    let outcome = |measure: Measure, limit_type, limit_text: String| Outcome {
+        actual: measure.of(&m.figures),
         baseline: None,
         growth: None,
         kind: m.kind,
@@ -470,9 +470,9 @@ fn evaluate(
     };
     // The baseline's value of a measure (0 when it has no such row), for every
     // limit: growth limits compare with it, the others show it.
-    let baseline = |measure| {
+    let baseline = |measure: Measure| {
         base.map(|b| match b.baseline_of(m) {
-            Some(f) => measure_of(measure, f),
+            Some(f) => measure.of(f),
             None => Some(0),
         })
     };
@@ -500,9 +500,12 @@ fn evaluate(
     if let Some(g) = rule.any_growth {
         for measure in ANY_GROWTH {
             let own = rule.growth.iter().any(|&(m, _)| m == measure);
-            // `max_growth` limits the measures known here; an unknown one is not a
-            // limit the rule asked for by name.
-            if !own && (measure_of(measure, &m.figures).is_some() || base.is_none()) {
+            // `max_growth` limits the measures known on both sides; one unknown on
+            // either is not a limit the rule asked for by name. (Without a baseline
+            // every one is reported as not measurable.)
+            let known = measure.of(&m.figures).is_some()
+                && baseline(measure).is_none_or(|was| was.is_some());
+            if !own && (known || base.is_none()) {
                 growth.push((measure, g));
             }
         }
@@ -526,11 +529,6 @@ fn evaluate(
         }
         results.push(o);
     }
-}
-
-/// A measure of figures (USS: private clean + private dirty).
-fn measure_of(measure: Measure, f: &Figures) -> Option<u64> {
-    measure.of(f)
 }
 
 /// Bytes as a signed number, saturating (no memory figure comes near 2^63).
