@@ -311,7 +311,7 @@ system snapshot given with --snapshot is checked the same way).
 Exit status: 0 every rule holds (one line says how many were checked, unless
 --quiet), 1 a rule is exceeded (one line per violation), 2 an error, or with
 --strict a check that is not complete (a rule matching nothing, a limit not
-measurable, an empty input). See docs/ci.md for a CI workflow.";
+measurable, an empty input).";
 
 /// Which processes `system` and `snapshot --system` read.
 #[derive(Args)]
