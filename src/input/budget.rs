@@ -550,6 +550,33 @@ mod tests {
         assert!(parse_size("").is_err());
         assert!(parse_size("99999999999999999999 GiB").is_err());
         assert!(parse_size("1 mib").is_err());
+        assert!(parse_size("1.x MiB").is_err());
+    }
+
+    #[test]
+    fn growth_limits() {
+        assert_eq!(parse_growth("5%"), Ok(Growth::Ppm(50_000)));
+        assert_eq!(parse_growth(" 2.5 %"), Ok(Growth::Ppm(25_000)));
+        assert_eq!(parse_growth("2 MiB"), Ok(Growth::Bytes(2 << 20)));
+        assert!(parse_growth("-5%").is_err());
+        assert!(parse_growth("%").is_err());
+        assert!(parse_growth("99999999999999999999%").is_err());
+        assert_eq!(Growth::Ppm(50_000).to_string(), "5%");
+        assert_eq!(Growth::Ppm(125_000).to_string(), "12.5%");
+        assert_eq!(Growth::Ppm(50_000).allowed(1000), 50);
+        assert_eq!(Growth::Ppm(50_000).allowed(0), 0);
+        assert_eq!(Growth::Bytes(7).allowed(0), 7);
+        let rules = parse(
+            "max_growth = \"1%\"\n[[budget]]\nkind = \"heap\"\nmax_uss = 1\nmax_rss_growth = 4096\nprocesses = \"sum\"\n",
+        )
+        .unwrap();
+        assert_eq!(rules[0].any_growth, Some(Growth::Ppm(10_000)));
+        assert_eq!((rules[0].line, rules[0].scope()), (1, Scope::Total));
+        assert_eq!(rules[1].scope(), Scope::Kind(Kind::Heap));
+        assert_eq!(rules[1].limits, [(Measure::Uss, 1)]);
+        assert_eq!(rules[1].growth, [(Measure::Rss, Growth::Bytes(4096))]);
+        assert_eq!(rules[1].processes, Processes::Sum);
+        assert_eq!(rules[1].line, 3);
     }
 
     #[test]
@@ -584,6 +611,10 @@ mod tests {
             ("\n\n[[budget]\n", 3),
             ("[[budget]]\nobject = \"[\"\nmax_rss = 1\n", 2),
             ("[[budget]]\nobject = \"x\"\nmax_rss = -1\n", 3),
+            ("[[budget]]\nkind = \"heap\"\n", 2),
+            ("[[budget]]\nmax_rss = 1\nprocesses = \"all\"\n", 3),
+            ("[[budget]]\nmax_rss_growth = \"5 percent\"\n", 2),
+            ("max_growth = \"x\"\n", 1),
         ];
         for (text, line) in cases {
             let e = parse(text).unwrap_err();
