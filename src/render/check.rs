@@ -291,12 +291,15 @@ pub const MARKDOWN_HEADER: &str =
 pub fn markdown<W: Write>(check: &Check, o: Options, out: &mut W) -> io::Result<()> {
     writeln!(out, "### elfmaps check: {}", md(o.budget_file))?;
     writeln!(out)?;
-    let mark = if !check.errors.is_empty() || (o.strict && check.fails_strict()) {
+    let failed = !check.errors.is_empty()
+        || !check.violations.is_empty()
+        || (o.strict && check.fails_strict());
+    let mark = if failed {
         "❌"
-    } else if check.violations.is_empty() {
+    } else if check.warnings.is_empty() {
         "✅"
     } else {
-        "❌"
+        "⚠️"
     };
     writeln!(out, "{mark} **{}**", md(&outcome(check)))?;
     writeln!(out)?;
