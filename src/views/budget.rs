@@ -563,13 +563,24 @@ fn violation(r: &Outcome) -> Violation {
 
 /// The rows of a summary's figures: (object, kind) rows of objects, each object's
 /// total, each kind's total over objects and no object, and the target's total.
+///
+/// Of a process or a machine (`every_kind`), a kind it has no memory of has a row of
+/// zeros: a report covers the whole address space, so none of it is that kind (`kind =
+/// "thread_stack"` on a program without threads holds, and is not a rule that
+/// matches nothing). Of ELF files, only the kinds of their layout have rows.
 fn rows_of(
     rows: &[(Option<&str>, Option<Kind>, &Figures)],
     objects: &[(&str, &Figures)],
     totals: &Figures,
+    every_kind: bool,
 ) -> Vec<Measured> {
     let mut out = Vec::with_capacity(rows.len() + objects.len() + Kind::ALL.len() + 1);
-    let mut kinds: Vec<Option<Figures>> = vec![None; Kind::ALL.len()];
+    let none = if every_kind {
+        Some(Figures::zero())
+    } else {
+        None
+    };
+    let mut kinds: Vec<Option<Figures>> = vec![none; Kind::ALL.len()];
     for &(object, kind, figures) in rows {
         if let Some(k) = kind {
             let at = Kind::ALL.iter().position(|x| *x == k).unwrap_or(0);
@@ -619,7 +630,7 @@ fn measure_summary(s: &Summary) -> Vec<Measured> {
         .iter()
         .filter_map(|r| Some((r.object.as_deref()?, &r.figures)))
         .collect();
-    rows_of(&rows, &objects, &s.totals)
+    rows_of(&rows, &objects, &s.totals, true)
 }
 
 /// The rows of a `map` report: each (object, kind), each object's total, each kind's
@@ -643,7 +654,7 @@ pub fn measure_system(system: &crate::views::system::System) -> Vec<Measured> {
         .iter()
         .filter_map(|r| Some((r.object.as_deref()?, &r.figures)))
         .collect();
-    rows_of(&rows, &objects, &system.totals)
+    rows_of(&rows, &objects, &system.totals, true)
 }
 
 /// The rows of ELF files' static layout: the bytes each kind takes once loaded, each
@@ -673,7 +684,7 @@ pub fn measure_layouts(layouts: &Layouts) -> Vec<Measured> {
         .map(|(o, k, f)| (Some(*o), Some(*k), f))
         .collect();
     let objects: Vec<_> = objects.iter().map(|(o, f)| (*o, f)).collect();
-    rows_of(&rows, &objects, &figures(total))
+    rows_of(&rows, &objects, &figures(total), false)
 }
 
 /// The rows of a saved report (a baseline): a `map`, `summary`, `layout` or `system`
@@ -898,6 +909,22 @@ max_pss = "1 MiB"
             "{:?}",
             out.warnings
         );
+    }
+
+    /// A kind a process has no memory of is 0 bytes of it, not a rule that matches
+    /// nothing; of ELF files, a kind their layout cannot have matches nothing.
+    #[test]
+    fn a_kind_without_memory_is_zero() {
+        let rules = parse("[[budget]]\nkind = \"thread_stack\"\nmax_rss = 0\n").unwrap();
+        let mut total = Figures::zero();
+        total.size = 4096;
+        let rows = rows_of(&[], &[], &total, true);
+        let out = check(&rules, &one(rows), None, "b");
+        assert_eq!(out.counts.checked, 1, "{:?}", out.warnings);
+        assert_eq!(out.results[0].actual, Some(0));
+        let rows = rows_of(&[], &[], &total, false);
+        let out = check(&rules, &one(rows), None, "b");
+        assert_eq!(out.counts.unmatched, 1);
     }
 
     /// Issue 22: processes of one name, each checked, or their sum.
