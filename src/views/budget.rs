@@ -376,9 +376,10 @@ pub fn check(
                 Code::BudgetUnmatched,
                 None,
                 format!(
-                    "{budget_file}:{}: rule for {} matches nothing",
+                    "{budget_file}:{}: rule for {} matches nothing{}",
                     rule.line,
-                    what(rule)
+                    what(rule),
+                    hint(rule)
                 ),
             ));
             continue;
@@ -442,6 +443,28 @@ fn what(rule: &Rule) -> String {
         (Scope::Kind(k), _) => format!("{} (all objects)", k.as_str()),
         (Scope::Object(Some(k)), Some(o)) => format!("{o:?} {}", k.as_str()),
         (Scope::Object(_), o) => format!("{:?}", o.as_deref().unwrap_or("")),
+    }
+}
+
+/// What to write instead, for a rule on an object's kind of memory that no object
+/// has (issue 22: `object = "*"` with `kind = "heap"` matched nothing).
+fn hint(rule: &Rule) -> String {
+    const OF_OBJECTS: [Kind; 7] = [
+        Kind::Text,
+        Kind::Rodata,
+        Kind::Data,
+        Kind::Relro,
+        Kind::Bss,
+        Kind::Gap,
+        Kind::Unknown,
+    ];
+    match (rule.scope(), rule.kind) {
+        (Scope::Object(_), Some(k)) if !OF_OBJECTS.contains(&k) => format!(
+            " ({} is memory of no object: to limit all of it, write kind = \"{}\" without object)",
+            k.as_str(),
+            k.as_str()
+        ),
+        _ => String::new(),
     }
 }
 
@@ -925,6 +948,31 @@ max_pss = "1 MiB"
         let rows = rows_of(&[], &[], &total, false);
         let out = check(&rules, &one(rows), None, "b");
         assert_eq!(out.counts.unmatched, 1);
+    }
+
+    /// Issue 22: `object = "*"` with `kind = "heap"` matched no object and the run
+    /// said "1 budget checked": now it is not counted as checked, and says what to
+    /// write; `kind = "heap"` alone limits the heap.
+    #[test]
+    fn the_heap_of_every_object_says_what_to_write() {
+        let rows = vec![
+            row(Some("/lib/liba.so"), Some(Kind::Text), 4096, Some(4096)),
+            row(None, Some(Kind::Heap), 8192, Some(8192)),
+            row(None, None, 12288, Some(12288)),
+        ];
+        let star = parse("[[budget]]\nobject = \"*\"\nkind = \"heap\"\nmax_rss = 1\n").unwrap();
+        let out = check(&star, &one(rows.clone()), None, "b");
+        assert_eq!((out.counts.checked, out.counts.unmatched), (0, 1));
+        assert!(
+            out.warnings[0]
+                .message
+                .ends_with("write kind = \"heap\" without object)"),
+            "{}",
+            out.warnings[0].message
+        );
+        let heap = parse("[[budget]]\nkind = \"heap\"\nmax_rss = 1\n").unwrap();
+        let out = check(&heap, &one(rows), None, "b");
+        assert_eq!(out.violations[0].actual, 8192);
     }
 
     /// Issue 22: processes of one name, each checked, or their sum.
