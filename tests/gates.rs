@@ -22,9 +22,10 @@ use common::cli::{elfmaps, json, stderr, stdout};
 use common::truth::kernel::present_pages;
 use serde_json::Value;
 
-/// The gate program and its two libraries, built in `dir`; the program's name is
-/// unique to this test process, so that `check NAME` finds only its own.
-fn programs(dir: &Path) -> Option<PathBuf> {
+/// The gate program and its two libraries, built in `dir`, the program named
+/// `gate-PID-TAG`: unique to this test process and to the test (`TAG`), so that
+/// `check NAME` finds only the test's own processes (the tests run in parallel).
+fn programs_named(dir: &Path, tag: &str) -> Option<PathBuf> {
     for lib in ["libgatea", "libgateb"] {
         build(
             "cc",
@@ -38,10 +39,15 @@ fn programs(dir: &Path) -> Option<PathBuf> {
     build_linked(
         "cc",
         &["-O0", "-g0"],
-        &dir.join(format!("gate-{}", std::process::id() % 1_000_000)),
+        &dir.join(format!("gate-{}-{tag}", std::process::id() % 100_000)),
         &[testdata("gate/gate.c")],
         &[&libdir, "-lgatea", "-lgateb", &rpath],
     )
+}
+
+/// The gate program, for tests that do not look it up by name.
+fn programs(dir: &Path) -> Option<PathBuf> {
+    programs_named(dir, "x")
 }
 
 fn start(exe: &Path, heap: u64) -> Running {
@@ -444,7 +450,7 @@ fn growth_against_a_saved_baseline() {
 #[test]
 fn several_processes_of_one_name() {
     let dir = tempfile::tempdir().unwrap();
-    let Some(exe) = programs(dir.path()) else {
+    let Some(exe) = programs_named(dir.path(), "n") else {
         return;
     };
     let name = exe.file_name().unwrap().to_str().unwrap().to_string();
