@@ -156,17 +156,29 @@ pub(crate) enum Command {
         system: bool,
         #[command(flatten)]
         input: InputArgs,
-        /// A budget file that checks nothing (no rules, or a rule that matches no
-        /// object) is an error, not a warning.
+        /// With --system: only these processes (--pid LIST, --name NAME, --user,
+        /// --cgroup), their objects summed over them.
+        #[command(flatten)]
+        select: SelectArgs,
+        /// A JSON report saved from `map`, `summary`, `layout` or `system` (on the
+        /// main branch): growth limits (`max_rss_growth`, `max_growth`, ...) compare
+        /// with it, and every result shows the growth.
+        #[arg(long, value_name = "OLD.json")]
+        baseline: Option<PathBuf>,
+        /// A check that is not complete is an error, not a warning: a budget file that
+        /// checks nothing (no rules, or a rule that matches nothing), a limit that
+        /// cannot be measured, an input with no memory.
         #[arg(long)]
         strict: bool,
         /// Print nothing when every rule holds (no `N budgets checked` line).
         #[arg(short, long)]
         quiet: bool,
-        /// Print the violations and warnings as JSON.
+        /// Print every result, the violations and the warnings as JSON.
         #[arg(long)]
         json: bool,
-        /// How to print violations.
+        /// How to print: text lines, GitHub Actions annotations (violations as
+        /// ::error, warnings as ::warning), or a Markdown table of every result (for
+        /// $GITHUB_STEP_SUMMARY).
         #[arg(long, value_enum, default_value_t = FormatArg::Text)]
         format: FormatArg,
     },
@@ -183,6 +195,11 @@ pub(crate) enum Command {
         /// --exit-code`).
         #[arg(long)]
         exit_code: bool,
+        /// Changes of at most this much are not listed and not counted: bytes
+        /// (`64 KiB`) or a share of the old value (`5%`); objects that appear,
+        /// vanish or are rebuilt always count.
+        #[arg(long, value_name = "SIZE|PCT", value_parser = parse_threshold)]
+        threshold: Option<elfmaps::input::budget::Growth>,
     },
     /// Every process of the machine (or a selection) in one pass: memory per object
     /// and kind across processes, per kind, or per process.
@@ -320,18 +337,25 @@ The budget file has one [[budget]] table per rule:
     [[budget]]
     object = \"libfoo.so*\"  # glob on the file name (the path if it has a /)
     kind = \"text\"          # optional: one kind; none: the whole object
-    max_size = \"2 MiB\"     # or max_rss, max_pss, max_private_dirty, max_swap
+    max_size = \"2 MiB\"     # or max_rss, max_pss, max_uss, max_private_dirty, max_swap
+    max_rss_growth = \"5%\"  # against --baseline OLD.json; or bytes; max_growth: any
+
+Without object: kind = \"heap\" alone limits all memory of that kind; neither
+object nor kind limits the whole target. processes = \"sum\" checks the sum of
+the processes a name matches (default \"each\").
 
 Sizes are bytes, or strings with a unit: B, KiB, MiB, GiB, kB, MB, GB.
 
-TARGET is a PID, --smaps FILE, --maps FILE or --snapshot FILE (with --sysroot), or
-one --elf FILE per ELF file (static sizes, only max_size measurable), or --system:
+TARGET is a PID or a process name (each process of that name), --smaps FILE,
+--maps FILE or --snapshot FILE (with --sysroot), or one --elf FILE (or GLOB) per
+ELF file (static sizes, only max_size measurable), or --system (with --name ...):
 the whole machine, each object's kinds summed over every process that maps it (a
 system snapshot given with --snapshot is checked the same way).
 
 Exit status: 0 every rule holds (one line says how many were checked, unless
 --quiet), 1 a rule is exceeded (one line per violation), 2 an error, or with
---strict a budget file that checks nothing.";
+--strict a check that is not complete (a rule matching nothing, a limit not
+measurable, an empty input).";
 
 /// Which processes `system` and `snapshot --system` read.
 #[derive(Args)]
@@ -479,6 +503,12 @@ pub(crate) enum SortArg {
 pub(crate) enum FormatArg {
     Text,
     Github,
+    Markdown,
+}
+
+/// `diff --threshold`: bytes or a percentage, as a budget's growth limit.
+pub(crate) fn parse_threshold(s: &str) -> Result<elfmaps::input::budget::Growth, String> {
+    elfmaps::input::budget::parse_growth(s)
 }
 
 /// A live process as the command line names it.

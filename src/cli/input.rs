@@ -287,15 +287,17 @@ pub(crate) fn load_system(l: SystemLoad) -> Result<elfmaps::views::system::Syste
     Ok(sys)
 }
 
-/// The machine `check` measures: live with `--system`, or a system snapshot given
-/// with `--snapshot`; `None` for the other targets.
+/// The machine `check` measures: live with `--system` (the processes `selection`
+/// selects), or a system snapshot given with `--snapshot`; `None` for the other
+/// targets.
 pub(crate) fn system_target(
     input: &Input,
     snapshot: Option<&[u8]>,
+    selection: elfmaps::pipeline::system::Selection,
 ) -> Result<Option<elfmaps::views::system::System>, String> {
     let base = SystemLoad {
         from: SystemFrom::Live,
-        selection: elfmaps::pipeline::system::Selection::all(),
+        selection,
         sysroot: &input.sysroot,
         page_size: input.page_size,
         keep_uses: false,

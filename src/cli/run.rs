@@ -4,6 +4,7 @@
 use super::write;
 use super::*;
 use elfmaps::vocab::names::ObjectGlob;
+use elfmaps::vocab::{Code, Warning};
 
 /// The glob of `--object`, when given.
 fn object_glob(object: Option<&str>) -> Result<Option<ObjectGlob>, String> {
@@ -175,31 +176,48 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             elf,
             system,
             input,
+            select,
+            baseline,
             strict,
             quiet,
             json,
             format,
-        } => match input.into_system(system).into_input(elf, CHECK_TARGETS) {
-            Ok(input) => run_check(
-                &budget,
-                &input,
-                CheckFlags {
-                    strict,
-                    quiet,
-                    json,
-                    format,
-                },
-            ),
-            Err(e) => Ok(error(&e)),
-        },
+        } => {
+            let flags = CheckFlags {
+                strict,
+                quiet,
+                json,
+                format,
+                baseline,
+                select,
+            };
+            if flags.select.any() && !system {
+                return Ok(check_error(
+                    &flags,
+                    &budget,
+                    Code::InputUnreadable,
+                    "--pid, --name, --user and --cgroup select processes for --system (a process name alone: check NAME)",
+                ));
+            }
+            match expand_elf(elf)
+                .and_then(|elf| input.into_system(system).into_input(elf, CHECK_TARGETS))
+            {
+                Ok(input) => run_check(&budget, &input, flags),
+                Err(e) => Ok(check_error(&flags, &budget, Code::InputUnreadable, &e)),
+            }
+        }
         Command::Diff {
             old,
             new,
             json,
             exit_code,
+            threshold,
         } => {
             let d = match load_diff(&old, &new) {
-                Ok(d) => d,
+                Ok(d) => match threshold {
+                    Some(t) => d.above(t),
+                    None => d,
+                },
                 Err(e) => return Ok(error(&e)),
             };
             print(|out| {
@@ -628,63 +646,207 @@ pub(crate) fn run_snapshot_system(select: &SelectArgs, output: &Path) -> io::Res
     Ok(Exit::Ok)
 }
 
-/// How `check` prints.
+/// How `check` prints, and what else it reads.
 pub(crate) struct CheckFlags {
     pub(crate) strict: bool,
     pub(crate) quiet: bool,
     pub(crate) json: bool,
     pub(crate) format: FormatArg,
+    pub(crate) baseline: Option<PathBuf>,
+    pub(crate) select: SelectArgs,
 }
 
-/// `elfmaps check`: measure the target, check the rules, print the violations.
+/// `check --elf` values: a file, or a glob (`build/*.so`) when no file has that
+/// name; a glob that matches nothing is an error.
+fn expand_elf(elf: Vec<PathBuf>) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::with_capacity(elf.len());
+    for p in elf {
+        let text = p.to_string_lossy();
+        let is_glob = text.contains(['*', '?', '[']);
+        if !is_glob || p.symlink_metadata().is_ok() {
+            out.push(p);
+            continue;
+        }
+        let paths = glob::glob(&text).map_err(|e| format!("--elf {text:?}: {e}"))?;
+        let mut found: Vec<PathBuf> = paths
+            .filter_map(Result::ok)
+            .filter(|f| f.is_file())
+            .collect();
+        if found.is_empty() {
+            return Err(format!("--elf {text:?}: no file matches"));
+        }
+        found.sort();
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+/// Prints a check that could not be done in the format asked for (JSON, GitHub
+/// annotations, Markdown or text: an error is said in every one), and its line on
+/// stderr; exit 2.
+fn check_error(flags: &CheckFlags, budget: &Path, code: Code, message: &str) -> Exit {
+    let exit = error(message);
+    let failed = elfmaps::views::budget::Check::failed(Warning::new(code, None, message));
+    let _ = print_check(&failed, &budget.display().to_string(), flags);
+    exit
+}
+
+/// Prints a check: JSON, or the violations (and in Markdown every result) and the
+/// line that sums up.
+fn print_check(
+    checked: &elfmaps::views::budget::Check,
+    name: &str,
+    flags: &CheckFlags,
+) -> io::Result<()> {
+    use elfmaps::render::check::{Options, ViolationFormat, write};
+    if flags.json {
+        return print(|out| elfmaps::render::json(checked, out));
+    }
+    let format = match flags.format {
+        FormatArg::Text => ViolationFormat::Text,
+        FormatArg::Github => ViolationFormat::Github,
+        FormatArg::Markdown => ViolationFormat::Markdown,
+    };
+    let options = Options {
+        budget_file: name,
+        format,
+        strict: flags.strict,
+        quiet: flags.quiet,
+    };
+    print(|out| write(checked, options, out))
+}
+
+/// The units a live target measures: one per process (several for a name that
+/// matches several; each labelled `PID (NAME)` then). A process found by name that
+/// exits before it is read is skipped with a warning.
+fn measure_processes(
+    pids: &[Resolved],
+    rss_only: bool,
+) -> Result<Vec<elfmaps::views::budget::Unit>, (Code, String)> {
+    use elfmaps::views::budget::{Unit, measure_report};
+    let live = if rss_only {
+        elfmaps::pipeline::live_rss_only
+    } else {
+        elfmaps::pipeline::live
+    };
+    let mut units = Vec::new();
+    for r in pids {
+        let report = match live(r.pid) {
+            Ok(report) => report,
+            Err(elfmaps::Error::Proc(e @ elfmaps::source::proc::ProcError::Exited(_)))
+                if r.by_name && pids.len() > 1 =>
+            {
+                say(&format!(
+                    "elfmaps: warning: {}",
+                    escape(e.to_string().as_bytes())
+                ));
+                continue;
+            }
+            Err(e) => return Err((e.code(), e.to_string())),
+        };
+        warn(&report);
+        let process = (pids.len() > 1).then(|| {
+            let name = report
+                .command
+                .as_deref()
+                .and_then(|c| c.split(' ').next())
+                .map(elfmaps::vocab::names::file_name)
+                .unwrap_or("?");
+            format!("{} ({name})", r.pid)
+        });
+        units.push(Unit {
+            process,
+            rows: measure_report(&report),
+        });
+    }
+    if units.is_empty() {
+        return Err((
+            Code::ProcessExited,
+            "every process of that name exited before it was read".into(),
+        ));
+    }
+    Ok(units)
+}
+
+/// `elfmaps check`: measure the target, check the rules (growth against the
+/// baseline), print every result in the format asked for.
 pub(crate) fn run_check(budget: &Path, input: &Input, flags: CheckFlags) -> io::Result<Exit> {
-    use elfmaps::views::budget::{self, Check};
+    use elfmaps::views::budget::{self, Check, Unit};
     let name = budget.display().to_string();
-    let rules = match read_input(budget)
-        .and_then(|b| elfmaps::input::budget::parse_bytes(&b).map_err(|e| format!("{name}: {e}")))
-    {
-        Ok(r) => r,
-        Err(e) => return Ok(error(&e)),
+    let fail = |code, msg: &str| Ok(check_error(&flags, budget, code, msg));
+    let rules = match read_input(budget) {
+        Ok(b) => match elfmaps::input::budget::parse_bytes(&b) {
+            Ok(r) => r,
+            Err(e) => return fail(Code::BudgetMalformed, &format!("{name}: {e}")),
+        },
+        Err(e) => return fail(Code::InputUnreadable, &e),
+    };
+    let baseline = match &flags.baseline {
+        None => None,
+        Some(p) => match read_input(p).and_then(|b| {
+            elfmaps::views::diff::Saved::from_json(&b)
+                .map_err(|e| format!("--baseline {}: {e}", p.display()))
+        }) {
+            Ok(saved) => Some(budget::measure_saved(&saved)),
+            Err(e) => return fail(Code::InputUnreadable, &e),
+        },
     };
     let mut exit = Exit::Ok;
-    let measured = if let Target::Elf(files) = &input.target {
-        // Static sizes per kind of each file, as it takes once loaded.
-        let page_size = input.page_size.unwrap_or(PageSize::KIB4);
-        let layout = elfmaps::views::layout::run(files, page_size);
-        for e in &layout.errors {
-            say(&format!(
-                "elfmaps: error: {}",
-                elfmaps::render::layout::file_error_text(e)
-            ));
-            exit = Exit::Error;
+    let one = |rows| {
+        vec![Unit {
+            process: None,
+            rows,
+        }]
+    };
+    let units = match &input.target {
+        Target::Elf(files) => {
+            // Static sizes per kind of each file, as it takes once loaded.
+            let page_size = input.page_size.unwrap_or(PageSize::KIB4);
+            let layout = elfmaps::views::layout::run(files, page_size);
+            for e in &layout.errors {
+                say(&format!(
+                    "elfmaps: error: {}",
+                    elfmaps::render::layout::file_error_text(e)
+                ));
+                exit = Exit::Error;
+            }
+            for e in &layout.skipped {
+                say(&format!(
+                    "elfmaps: warning: {} (skipped)",
+                    elfmaps::render::layout::file_error_text(e)
+                ));
+            }
+            one(budget::measure_layouts(&layout))
         }
-        for e in &layout.skipped {
-            say(&format!(
-                "elfmaps: warning: {} (skipped)",
-                elfmaps::render::layout::file_error_text(e)
-            ));
-        }
-        budget::measure_layouts(&layout)
-    } else {
-        // A snapshot is read once: it may be standard input.
-        let pre = match &input.target {
-            Target::Snapshot(p) => match read_input(p) {
-                Ok(b) => Some(b),
-                Err(e) => return Ok(error(&e)),
-            },
-            _ => None,
-        };
-        match system_target(input, pre.as_deref()) {
-            Ok(Some(sys)) => budget::measure_system(&sys),
-            Ok(None) => match load_with(input, pre) {
-                Ok(report) => budget::measure_report(&report),
-                Err(e) => return Ok(error(&e)),
-            },
-            Err(e) => return Ok(error(&e)),
+        Target::Pids(pids) => match measure_processes(pids, input.rss_only) {
+            Ok(units) => units,
+            Err((code, e)) => return fail(code, &e),
+        },
+        _ => {
+            // A snapshot is read once: it may be standard input.
+            let pre = match &input.target {
+                Target::Snapshot(p) => match read_input(p) {
+                    Ok(b) => Some(b),
+                    Err(e) => return fail(Code::InputUnreadable, &e),
+                },
+                _ => None,
+            };
+            let selection = match flags.select.selection() {
+                Ok(s) => s,
+                Err(e) => return fail(Code::InputUnreadable, &e),
+            };
+            match system_target(input, pre.as_deref(), selection) {
+                Ok(Some(sys)) => one(budget::measure_system(&sys)),
+                Ok(None) => match load_with(input, pre) {
+                    Ok(report) => one(budget::measure_report(&report)),
+                    Err(e) => return fail(Code::InputUnreadable, &e),
+                },
+                Err(e) => return fail(Code::InputUnreadable, &e),
+            }
         }
     };
-    let checked = budget::check(&rules, &measured, &name);
-    // Under --strict, a budget file that checks nothing is an error: say so.
+    let checked = budget::check(&rules, &units, baseline.as_deref(), &name);
+    // Under --strict, a check that is not complete is an error: say so.
     for w in &checked.warnings {
         let what = if flags.strict && Check::is_strict_error(w.code) {
             "error"
@@ -696,21 +858,7 @@ pub(crate) fn run_check(budget: &Path, input: &Input, flags: CheckFlags) -> io::
             elfmaps::render::warning_text(w)
         ));
     }
-    if flags.json {
-        print(|out| elfmaps::render::json(&checked, out))?;
-    } else {
-        let f = match flags.format {
-            FormatArg::Text => elfmaps::render::check::ViolationFormat::Text,
-            FormatArg::Github => elfmaps::render::check::ViolationFormat::Github,
-        };
-        print(|out| {
-            elfmaps::render::check::violations(&checked.violations, &name, f, out)?;
-            if !flags.quiet {
-                writeln!(out, "{}", elfmaps::render::check::outcome(&checked))?;
-            }
-            Ok(())
-        })?;
-    }
+    print_check(&checked, &name, &flags)?;
     if exit == Exit::Error || (flags.strict && checked.fails_strict()) {
         return Ok(Exit::Error);
     }

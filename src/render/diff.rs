@@ -61,6 +61,11 @@ pub fn table<W: Write>(d: &Diff, out: &mut W, color: bool) -> io::Result<()> {
             writeln!(out, "{label}: {}", names.join(", "))?;
         }
     }
+    if let (Some(n), Some(t)) = (d.below_threshold, &d.threshold)
+        && n > 0
+    {
+        writeln!(out, "{n} changes of at most {t} not shown (--threshold)")?;
+    }
     if d.is_empty() {
         writeln!(out, "no change")?;
     }

@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
+use crate::input::budget::Growth;
 use crate::report::Report;
 use crate::views::layout::Layouts;
 use crate::views::summary::{By, Summary};
@@ -293,6 +294,13 @@ pub struct Diff {
     pub vanished: Vec<String>,
     /// Objects whose build ID differs.
     pub rebuilt: Vec<String>,
+    /// `diff --threshold`: changes of at most this much were left out (`"64 KiB"`
+    /// as bytes, `"5%"`); absent without a threshold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<String>,
+    /// How many changes the threshold left out; absent without a threshold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub below_threshold: Option<usize>,
 }
 
 impl Diff {
@@ -303,6 +311,33 @@ impl Diff {
             && self.appeared.is_empty()
             && self.vanished.is_empty()
             && self.rebuilt.is_empty()
+    }
+
+    /// The diff without the changes of at most `threshold`: every figure's change
+    /// (size, rss, pss) known and within it, bytes or a share of the old figure (of
+    /// 0 when OLD does not have the row). A change of an unknown figure is kept: it
+    /// cannot be shown to be small. Objects that appeared, vanished or were rebuilt
+    /// are kept whatever their size. An idle process compared with itself a moment
+    /// later changes by a few KiB of pss as other processes come and go (issue 22):
+    /// `diff --threshold` keeps that from failing `--exit-code`.
+    pub fn above(mut self, threshold: Growth) -> Diff {
+        let before = self.changes.len();
+        self.changes.retain(|c| {
+            let old = c.old.unwrap_or(Amounts {
+                size: 0,
+                rss: Some(0),
+                pss: Some(0),
+            });
+            let within = |d: Option<i64>, was: Option<u64>| match (d, was) {
+                (Some(d), Some(was)) => d.unsigned_abs() <= threshold.allowed(was),
+                (Some(d), None) => d.unsigned_abs() <= threshold.allowed(0),
+                (None, _) => false,
+            };
+            !(within(c.size, Some(old.size)) && within(c.rss, old.rss) && within(c.pss, old.pss))
+        });
+        self.below_threshold = Some(before - self.changes.len());
+        self.threshold = Some(threshold.to_string());
+        self
     }
 }
 
@@ -364,6 +399,8 @@ pub fn diff(old: &Saved, new: &Saved) -> Diff {
         appeared: after.difference(&before).cloned().collect(),
         vanished: before.difference(&after).cloned().collect(),
         rebuilt,
+        threshold: None,
+        below_threshold: None,
     }
 }
 
@@ -531,6 +568,56 @@ mod tests {
         // The same figures, another build: something changed.
         let d = diff(&a, &b);
         assert!(d.changes.is_empty() && !d.is_empty());
+    }
+
+    /// Issue 22: an idle process compared with itself later differs by a few KiB:
+    /// `--threshold` leaves such changes out, and a larger one in.
+    #[test]
+    fn a_threshold_leaves_small_changes_out() {
+        let old = map(
+            &[
+                (
+                    Some("/lib/libc.so.6"),
+                    "text",
+                    64 * K,
+                    Some(32 * K),
+                    Some(8 * K),
+                ),
+                (None, "stack", 33 * K, Some(12 * K), Some(12 * K)),
+            ],
+            json!([]),
+        );
+        let new = map(
+            &[
+                (
+                    Some("/lib/libc.so.6"),
+                    "text",
+                    64 * K,
+                    Some(32 * K),
+                    Some(8 * K + 2048),
+                ),
+                (None, "stack", 33 * K, Some(12 * K), Some(12 * K)),
+            ],
+            json!([]),
+        );
+        let d = diff(&old, &new);
+        assert_eq!(d.changes.len(), 1);
+        let d = d.above(Growth::Bytes(2048));
+        assert!(d.is_empty(), "{:?}", d.changes);
+        assert_eq!(d.below_threshold, Some(1));
+        let v = serde_json::to_value(&d).unwrap();
+        assert_eq!(
+            (v["threshold"].as_str(), v["below_threshold"].as_u64()),
+            (Some("2048 B"), Some(1))
+        );
+        // One byte more than the threshold is a change.
+        assert_eq!(diff(&old, &new).above(Growth::Bytes(2047)).changes.len(), 1);
+        // 6.25% of 32 KiB is 2 KiB: within; 6% is not.
+        assert!(diff(&old, &new).above(Growth::Ppm(62_500)).is_empty());
+        assert!(!diff(&old, &new).above(Growth::Ppm(60_000)).is_empty());
+        // Without a threshold the JSON has neither field.
+        let v = serde_json::to_value(diff(&old, &new)).unwrap();
+        assert!(v.get("threshold").is_none() && v.get("below_threshold").is_none());
     }
 
     #[test]

@@ -45,6 +45,10 @@ pub enum Code {
     BudgetUnmeasured,
     /// A budget file with no rules.
     BudgetEmpty,
+    /// `check`: the input has no memory to check (no maps line, no ELF file measured).
+    InputEmpty,
+    /// Error: `check`'s budget file is malformed (the message names the line).
+    BudgetMalformed,
     /// A report given to `diff` is not complete (cut with `--top`).
     ReportCut,
     /// `layout`, `sections`: the section headers or their names could not be read
@@ -121,6 +125,8 @@ impl Code {
             Code::BudgetUnmatched => "budget-unmatched",
             Code::BudgetUnmeasured => "budget-unmeasured",
             Code::BudgetEmpty => "budget-empty",
+            Code::InputEmpty => "input-empty",
+            Code::BudgetMalformed => "budget-malformed",
             Code::ReportCut => "report-cut",
             Code::SectionsUnreadable => "sections-unreadable",
             Code::DynamicUnreadable => "dynamic-unreadable",
@@ -197,6 +203,8 @@ mod tests {
             Code::BudgetUnmatched,
             Code::BudgetUnmeasured,
             Code::BudgetEmpty,
+            Code::InputEmpty,
+            Code::BudgetMalformed,
             Code::ReportCut,
             Code::SectionsUnreadable,
             Code::DynamicUnreadable,
