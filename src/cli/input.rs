@@ -130,33 +130,47 @@ pub(crate) fn load(input: &Input) -> Result<Report, String> {
 
 /// [`load`], with the bytes of a snapshot already read (`pre`).
 pub(crate) fn load_with(input: &Input, pre: Option<Vec<u8>>) -> Result<Report, String> {
+    load_coded(input, pre).map_err(|(_, e)| e)
+}
+
+/// [`load_with`], with the stable code of the error (`check` prints it in every
+/// format).
+pub(crate) fn load_coded(
+    input: &Input,
+    pre: Option<Vec<u8>>,
+) -> Result<Report, (elfmaps::vocab::warning::Code, String)> {
+    use elfmaps::vocab::warning::Code;
+    let unreadable = |e: String| (Code::InputUnreadable, e);
     let (path, snapshot) = match &input.target {
         Target::Pids(pids) => {
             let [one] = pids.as_slice() else {
-                return Err(format!(
+                return Err(unreadable(format!(
                     "{} processes given: only map takes several (or see `elfmaps system`)",
                     pids.len()
-                ));
+                )));
             };
             let live = if input.rss_only {
                 elfmaps::pipeline::live_rss_only
             } else {
                 elfmaps::pipeline::live
             };
-            return live(one.pid).map_err(|e| e.to_string()).inspect(warn);
+            return live(one.pid)
+                .map_err(|e| (e.code(), e.to_string()))
+                .inspect(warn);
         }
         Target::Smaps(p) | Target::Maps(p) => (p, None),
         Target::Snapshot(p) => {
             let bytes = match pre {
                 Some(b) => b,
-                None => read_input(p)?,
+                None => read_input(p).map_err(unreadable)?,
             };
-            let snap = elfmaps::input::snapshot::Snapshot::parse(&bytes)
-                .map_err(|e| format!("{}: {e}", elfmaps::vocab::escape::path_text(p)))?;
+            let snap = elfmaps::input::snapshot::Snapshot::parse(&bytes).map_err(|e| {
+                unreadable(format!("{}: {e}", elfmaps::vocab::escape::path_text(p)))
+            })?;
             (p, Some(snap))
         }
-        Target::Elf(_) => return Err("ELF files have no process to label".into()),
-        Target::System => return Err("the whole machine is not one process".into()),
+        Target::Elf(_) => return Err(unreadable("ELF files have no process to label".into())),
+        Target::System => return Err(unreadable("the whole machine is not one process".into())),
     };
     let name = elfmaps::vocab::escape::path_text(path).into_owned();
     let saved = match snapshot {
@@ -164,7 +178,7 @@ pub(crate) fn load_with(input: &Input, pre: Option<Vec<u8>>) -> Result<Report, S
         None => elfmaps::pipeline::Saved::file(path, max_input_size(), &name, &input.sysroot),
     };
     elfmaps::pipeline::offline(saved.with_page_size(input.page_size))
-        .map_err(|e| e.to_string())
+        .map_err(|e| (e.code(), e.to_string()))
         .inspect(warn)
 }
 

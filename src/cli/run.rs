@@ -837,9 +837,9 @@ pub(crate) fn run_check(budget: &Path, input: &Input, flags: CheckFlags) -> io::
             };
             match system_target(input, pre.as_deref(), selection) {
                 Ok(Some(sys)) => one(budget::measure_system(&sys)),
-                Ok(None) => match load_with(input, pre) {
+                Ok(None) => match crate::cli::input::load_coded(input, pre) {
                     Ok(report) => one(budget::measure_report(&report)),
-                    Err(e) => return fail(Code::InputUnreadable, &e),
+                    Err((code, e)) => return fail(code, &e),
                 },
                 Err(e) => return fail(Code::InputUnreadable, &e),
             }
