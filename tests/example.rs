@@ -67,7 +67,11 @@ fn text_rss_of_every_library() {
         "{out}"
     );
     for (path, rss) in &printed {
-        assert!(*rss > 0 && *rss <= truth[path], "{path}: {rss} of {}", truth[path]);
+        assert!(
+            *rss > 0 && *rss <= truth[path],
+            "{path}: {rss} of {}",
+            truth[path]
+        );
         assert_eq!(rss % 4096, 0, "{path}: {rss}");
     }
 }
