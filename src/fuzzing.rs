@@ -302,7 +302,8 @@ pub fn sections(data: &[u8]) {
 }
 
 /// `elfmaps layout` of one hostile file at pages of 4 and 64 KiB: its JSON is serde's
-/// byte for byte and reads back as written, and the table prints.
+/// byte for byte and reads back as written, and its table (no colour) holds no
+/// control character but newlines.
 pub fn layout(data: &[u8]) {
     use crate::views::layout::{Layouts, SCHEMA_VERSION, inspect};
     for page in [4096u64, 65536] {
@@ -329,12 +330,31 @@ pub fn layout(data: &[u8]) {
             mine == again,
             "the layout JSON does not read back as written"
         );
-        let _ = crate::render::layout::table(&layouts, &mut Vec::new(), true);
+        let mut table = Vec::new();
+        let _ = crate::render::layout::table(&layouts, &mut table, false);
+        assert_escaped(&table);
+    }
+}
+
+/// Terminal output without colour holds no control character but newlines: names
+/// from files are escaped.
+fn assert_escaped(text: &[u8]) {
+    if let Some(at) = text
+        .iter()
+        .position(|&b| (b < 0x20 && b != b'\n') || b == 0x7f)
+    {
+        let from = at.saturating_sub(40);
+        panic!(
+            "control byte 0x{:02x} in terminal output: {:?}",
+            text[at],
+            String::from_utf8_lossy(&text[from..(at + 40).min(text.len())])
+        );
     }
 }
 
 /// A saved JSON report as `diff` and `report --diff` read it (map, summary, layout or
-/// system): what it accepts diffs with itself to nothing, its tables print, and the
+/// system): what it accepts diffs with itself to nothing, its tables (no colour) hold no
+/// control character but newlines, and the
 /// hand-written JSON of map, layout and system is serde's byte for byte.
 pub fn report_json(data: &[u8]) {
     use crate::views::diff::{Saved, diff};
@@ -343,7 +363,8 @@ pub fn report_json(data: &[u8]) {
     };
     let d = diff(&saved, &saved);
     assert!(d.is_empty(), "a report differs from itself: {d:?}");
-    let _ = crate::render::diff::table(&d, &mut Vec::new(), true);
+    let mut table = Vec::new();
+    let _ = crate::render::diff::table(&d, &mut table, false);
     let mut serde = Vec::new();
     let mut mine = Vec::new();
     match &saved {
@@ -354,28 +375,29 @@ pub fn report_json(data: &[u8]) {
                 file: "fuzz.json",
                 what: "saved report",
             };
-            let _ = crate::render::map::table(r, origin, &mut Vec::new(), true);
+            let _ = crate::render::map::table(r, origin, &mut table, false);
             use crate::views::summary::{By, SortBy, summarize};
             for by in [By::Object, By::Kind] {
                 let s = summarize(r, by, SortBy::Pss, Some(3));
-                let _ = crate::render::summary::table(&s, &mut Vec::new(), true);
+                let _ = crate::render::summary::table(&s, &mut table, false);
             }
         }
         Saved::Layout(l) => {
             crate::render::json(l, &mut serde).expect("JSON to memory");
             crate::render::layout::json(l, &mut mine).expect("JSON to memory");
-            let _ = crate::render::layout::table(l, &mut Vec::new(), true);
+            let _ = crate::render::layout::table(l, &mut table, false);
         }
         Saved::System(s) => {
             crate::render::json(s, &mut serde).expect("JSON to memory");
             crate::render::system::json(s, &mut mine).expect("JSON to memory");
             use crate::render::system::{RowsOf, processes, rows};
-            let _ = rows(s, &s.rows, RowsOf::ObjectKind, 0, &mut Vec::new(), true);
-            let _ = processes(s, &s.processes, 0, &mut Vec::new(), true);
+            let _ = rows(s, &s.rows, RowsOf::ObjectKind, 0, &mut table, false);
+            let _ = processes(s, &s.processes, 0, &mut table, false);
         }
         Saved::Summary(s) => {
-            let _ = crate::render::summary::table(s, &mut Vec::new(), true);
+            let _ = crate::render::summary::table(s, &mut table, false);
         }
     }
     assert!(mine == serde, "the hand-written JSON is not serde's");
+    assert_escaped(&table);
 }
