@@ -251,3 +251,153 @@ fn check_report(mappings: &[Mapping], report: &Report) {
     crate::render::json(&back, &mut again).expect("JSON to memory");
     assert!(json == again, "the JSON does not read back as written");
 }
+
+/// smem's capture reader (`system --smemcap`): every process once, in PID order, its
+/// files slices of the input; the command line and `stat` line of each parsed.
+pub fn smemcap(data: &[u8]) {
+    use crate::input::smemcap::{Smemcap, command, parse_stat};
+    let Ok(cap) = Smemcap::parse(data) else {
+        return;
+    };
+    let whole = data.as_ptr_range();
+    let inside = |part: &[u8]| {
+        part.is_empty() || (whole.start <= part.as_ptr() && part.as_ptr_range().end <= whole.end)
+    };
+    let mut last = None;
+    for p in &cap.processes {
+        assert!(last < Some(p.pid), "PID {} twice or out of order", p.pid);
+        last = Some(p.pid);
+        assert!(inside(p.smaps) && inside(p.cmdline) && p.stat.is_none_or(inside));
+        let _ = command(p.cmdline);
+        if let Some(s) = p.stat.and_then(parse_stat) {
+            let _ = (s.is_kernel_thread(), s.is_zombie());
+        }
+    }
+    assert!(cap.version.is_none_or(inside));
+}
+
+/// The section headers with their names and the dynamic section (`layout`,
+/// `sections`): what is read is bounded by the file (no more section headers than
+/// the bytes hold), and the dynamic section reads alike from the first bytes read
+/// once and from the file.
+pub fn sections(data: &[u8]) {
+    use crate::input::elf::{self, Head};
+    let Ok(info) = elf::read(data) else {
+        return;
+    };
+    if let Ok(t) = elf::read_sections(data) {
+        assert!(
+            t.sections.len() <= data.len() / 40,
+            "more sections than bytes"
+        );
+        for (i, s) in t.sections.iter().enumerate() {
+            assert_eq!(s.index, i);
+            let _ = s.name.as_deref().map(elf::known_section_name);
+        }
+    }
+    let head = Head::read(data).expect("reading memory");
+    let plain = elf::read_dynamic(data, &info).map_err(|e| e.to_string());
+    let shared = elf::read_dynamic_with(data, &head, &info).map_err(|e| e.to_string());
+    assert_eq!(plain, shared, "PT_DYNAMIC read two ways");
+}
+
+/// `elfmaps layout` of one hostile file at pages of 4 and 64 KiB: its JSON is serde's
+/// byte for byte and reads back as written, and its table (no colour) holds no
+/// control character but newlines.
+pub fn layout(data: &[u8]) {
+    use crate::views::layout::{Layouts, SCHEMA_VERSION, inspect};
+    for page in [4096u64, 65536] {
+        let page_size = PageSize::new(page).expect("a page size");
+        let Ok(file) = inspect(data, b"/lib/fuzz \x1b\n.so", page_size) else {
+            continue;
+        };
+        let layouts = Layouts {
+            schema_version: SCHEMA_VERSION,
+            page_size,
+            files: vec![file],
+            errors: Vec::new(),
+            skipped: Vec::new(),
+        };
+        let mut mine = Vec::new();
+        crate::render::layout::json(&layouts, &mut mine).expect("JSON to memory");
+        let mut serde = Vec::new();
+        crate::render::json(&layouts, &mut serde).expect("JSON to memory");
+        assert!(mine == serde, "the layout JSON is not serde's");
+        let back: Layouts = serde_json::from_slice(&mine).expect("the JSON reads back");
+        let mut again = Vec::new();
+        crate::render::layout::json(&back, &mut again).expect("JSON to memory");
+        assert!(
+            mine == again,
+            "the layout JSON does not read back as written"
+        );
+        let mut table = Vec::new();
+        let _ = crate::render::layout::table(&layouts, &mut table, false);
+        assert_escaped(&table);
+    }
+}
+
+/// Terminal output without colour holds no control character but newlines: names
+/// from files are escaped.
+fn assert_escaped(text: &[u8]) {
+    if let Some(at) = text
+        .iter()
+        .position(|&b| (b < 0x20 && b != b'\n') || b == 0x7f)
+    {
+        let from = at.saturating_sub(40);
+        panic!(
+            "control byte 0x{:02x} in terminal output: {:?}",
+            text[at],
+            String::from_utf8_lossy(&text[from..(at + 40).min(text.len())])
+        );
+    }
+}
+
+/// A saved JSON report as `diff` and `report --diff` read it (map, summary, layout or
+/// system): what it accepts diffs with itself to nothing, its tables (no colour) hold no
+/// control character but newlines, and the
+/// hand-written JSON of map, layout and system is serde's byte for byte.
+pub fn report_json(data: &[u8]) {
+    use crate::views::diff::{Saved, diff};
+    let Ok(saved) = Saved::from_json(data) else {
+        return;
+    };
+    let d = diff(&saved, &saved);
+    assert!(d.is_empty(), "a report differs from itself: {d:?}");
+    let mut table = Vec::new();
+    let _ = crate::render::diff::table(&d, &mut table, false);
+    let mut serde = Vec::new();
+    let mut mine = Vec::new();
+    match &saved {
+        Saved::Map(r) => {
+            crate::render::json(r, &mut serde).expect("JSON to memory");
+            crate::render::map::json(r, &mut mine).expect("JSON to memory");
+            let origin = crate::render::map::Origin::Saved {
+                file: "fuzz.json",
+                what: "saved report",
+            };
+            let _ = crate::render::map::table(r, origin, &mut table, false);
+            use crate::views::summary::{By, SortBy, summarize};
+            for by in [By::Object, By::Kind] {
+                let s = summarize(r, by, SortBy::Pss, Some(3));
+                let _ = crate::render::summary::table(&s, &mut table, false);
+            }
+        }
+        Saved::Layout(l) => {
+            crate::render::json(l, &mut serde).expect("JSON to memory");
+            crate::render::layout::json(l, &mut mine).expect("JSON to memory");
+            let _ = crate::render::layout::table(l, &mut table, false);
+        }
+        Saved::System(s) => {
+            crate::render::json(s, &mut serde).expect("JSON to memory");
+            crate::render::system::json(s, &mut mine).expect("JSON to memory");
+            use crate::render::system::{RowsOf, processes, rows};
+            let _ = rows(s, &s.rows, RowsOf::ObjectKind, 0, &mut table, false);
+            let _ = processes(s, &s.processes, 0, &mut table, false);
+        }
+        Saved::Summary(s) => {
+            let _ = crate::render::summary::table(s, &mut table, false);
+        }
+    }
+    assert!(mine == serde, "the hand-written JSON is not serde's");
+    assert_escaped(&table);
+}

@@ -3,14 +3,16 @@
 //! The crate is a pipeline in layers, each a folder (docs/architecture.md):
 //! - [`vocab`]: the words every layer shares: [`Kind`], [`Figures`], page sizes, warnings;
 //! - [`input`]: parsers that take bytes and do no I/O: maps/smaps, ELF headers,
-//!   snapshots, budget files;
+//!   snapshots, budget files, smem's captures;
 //! - [`source`]: where bytes come from: a live process (the one place that touches
 //!   `/proc`) or a sysroot with saved inputs;
 //! - [`label`]: attribution: from maps lines and program headers to labelled regions;
 //! - [`report`]: the report every output is a view of, and its builder;
 //! - [`pipeline`]: runs source, label and report in order;
-//! - [`views`]: summary, budgets, diff and the static layout of ELF files;
-//! - [`render`]: every printer (tables, JSON), and escaping for the terminal.
+//! - [`views`]: summary, budgets, diff, the machine's rows (system), sections, metrics
+//!   and the static layout of ELF files;
+//! - [`render`]: every printer (tables, JSON, Prometheus text, the HTML page); names
+//!   are escaped for the terminal with the one rule of [`vocab::escape`].
 //!
 //! The facade below is what most callers need: [`label_process`] for a live process,
 //! [`label_saved`] for saved smaps, maps or a snapshot with a sysroot, and

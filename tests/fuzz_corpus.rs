@@ -53,3 +53,23 @@ fn attribute() {
 fn offline() {
     replay("offline", bodies::offline);
 }
+
+#[test]
+fn smemcap() {
+    replay("smemcap", bodies::smemcap);
+}
+
+#[test]
+fn sections() {
+    replay("sections", bodies::sections);
+}
+
+#[test]
+fn layout() {
+    replay("layout", bodies::layout);
+}
+
+#[test]
+fn report_json() {
+    replay("report_json", bodies::report_json);
+}

@@ -1,6 +1,7 @@
 //! Kinds of memory no object owns, and what anonymous memory an object may claim
 //! (issue 9, section 3), through the binary on written inputs and on other projects'
-//! inputs (/work/shared/peers, skipped with a note when absent); a snapshot's build
+//! inputs (testdata/peers, with their source and licence; tests/peers.rs asserts the
+//! figures their own tests assert); a snapshot's build
 //! ID as proof of the file (issue 9, section 1); and the bounded work on a hostile
 //! maps and ELF file (section 2).
 
@@ -21,15 +22,9 @@ const PF_W: u32 = 2;
 const PT_NOTE: u32 = 4;
 const PT_GNU_RELRO: u32 = 0x6474_e552;
 
-/// Other projects' inputs, next to the repository (see their README).
-fn peers() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/peers");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        skip::skip(&format!("{} is absent", dir.display()));
-        None
-    }
+/// Other projects' inputs (testdata/peers/README.md).
+fn peers() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/peers")
 }
 
 fn regions(v: &Value) -> &Vec<Value> {
@@ -125,7 +120,7 @@ fn bionic_libsync() -> Vec<u8> {
 
 #[test]
 fn android_guards_signal_stacks_and_figures() {
-    let Some(peers) = peers() else { return };
+    let peers = peers();
     let smaps = peers.join("android-libmeminfo-smaps");
     let empty = tempfile::tempdir().unwrap();
     let v = map_json(&[
@@ -165,7 +160,7 @@ fn android_guards_signal_stacks_and_figures() {
 
 #[test]
 fn android_bss_after_objects_whose_headers_agree() {
-    let Some(peers) = peers() else { return };
+    let peers = peers();
     let smaps = peers.join("android-libmeminfo-smaps");
     let root = tempfile::tempdir().unwrap();
     put(

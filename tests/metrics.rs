@@ -11,7 +11,7 @@ mod common;
 
 use std::fs;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,13 +22,43 @@ use common::child::Running;
 use common::cli::{self, json_ok, stdout};
 use common::{build, skip};
 
-/// A free TCP port on loopback (bound, then released for the server to take).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Waits until the standard error of `child`, written to `log`, has a line that
+/// `port_of` reads a port from: servers started on port 0 bind one the kernel chooses
+/// and say which. (A port found free first and given to the server could be taken by
+/// another process in between: the server would fail, or the test talk to another.)
+/// Fails when the child exits first, or after 60 s without the line.
+fn port_in_log(child: &mut Running, log: &Path, port_of: impl Fn(&str) -> Option<u16>) -> u16 {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = fs::read_to_string(log).unwrap_or_default();
+        if let Some(port) = text.lines().find_map(&port_of) {
+            return port;
+        }
+        if let Some(status) = child.wait_for(Duration::ZERO) {
+            panic!("the server exited ({status}) before it listened:\n{text}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server never listened:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `elfmaps metrics --listen 127.0.0.1:0 ARGS`, its standard error in `dir`: the server
+/// and the port it bound (from its line `elfmaps: serving http://ADDR/metrics`).
+fn serve(dir: &Path, args: &[&str]) -> (Running, u16) {
+    let log = dir.join("elfmaps-metrics.log");
+    let mut all = vec!["metrics", "--listen", "127.0.0.1:0"];
+    all.extend_from_slice(args);
+    let mut server = Running::spawn(cli::command(all).stderr(fs::File::create(&log).unwrap()));
+    let port = port_in_log(&mut server, &log, |l| {
+        let addr = l
+            .strip_prefix("elfmaps: serving http://")?
+            .strip_suffix("/metrics")?;
+        addr.rsplit_once(':')?.1.parse().ok()
+    });
+    (server, port)
 }
 
 /// `GET path` from 127.0.0.1:port with headers `extra`: (status line, head, body), or
@@ -308,18 +338,10 @@ fn names_that_differ_in_invalid_bytes_are_two_series() {
 #[test]
 fn the_server_negotiates_and_reuses_a_scan() {
     let sleeper = Running::sleep();
-    let port = free_port();
-    let _server = Running::spawn(
-        cli::command([
-            "metrics",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--pid",
-            &sleeper.pid_arg(),
-            "--min-interval",
-            "60",
-        ])
-        .stderr(Stdio::null()),
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, port) = serve(
+        dir.path(),
+        &["--pid", &sleeper.pid_arg(), "--min-interval", "60"],
     );
     let deadline = Instant::now() + Duration::from_secs(30);
     let (status, head, body) = loop {
@@ -371,22 +393,10 @@ fn a_real_prometheus_scrapes_it() {
     let procs: Vec<Running> = (0..3).map(|_| start(&exe, &lib)).collect();
     let pids: Vec<u32> = procs.iter().map(Running::pid).collect();
 
-    let port = free_port();
-    let _elfmaps = Running::spawn(
-        cli::command([
-            "metrics",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--name",
-            &comm,
-            "--min-interval",
-            "0.5",
-            "--top",
-            "50",
-        ])
-        .stderr(Stdio::null()),
+    let (_elfmaps, port) = serve(
+        dir.path(),
+        &["--name", &comm, "--min-interval", "0.5", "--top", "50"],
     );
-    let prom_port = free_port();
     let config = dir.path().join("prometheus.yml");
     fs::write(
         &config,
@@ -396,19 +406,25 @@ fn a_real_prometheus_scrapes_it() {
         ),
     )
     .unwrap();
-    let log = fs::File::create(dir.path().join("prometheus.log")).unwrap();
-    let _prometheus = Running::spawn(
+    let log = dir.path().join("prometheus.log");
+    let mut prometheus = Running::spawn(
         Command::new("prometheus")
             .arg(format!("--config.file={}", config.display()))
             .arg(format!(
                 "--storage.tsdb.path={}",
                 dir.path().join("data").display()
             ))
-            .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
+            .arg("--web.listen-address=127.0.0.1:0")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(log),
+            .stderr(fs::File::create(&log).unwrap()),
     );
+    // Its log says where it listens: `msg="Listening on" address=127.0.0.1:PORT`.
+    let prom_port = port_in_log(&mut prometheus, &log, |l| {
+        let (_, after) = l.split_once("msg=\"Listening on\" address=")?;
+        let addr = after.split_whitespace().next()?;
+        addr.rsplit_once(':')?.1.parse().ok().filter(|&p| p != 0)
+    });
     let query = |q: &str| -> Option<Vec<Value>> {
         let enc: String = q
             .bytes()
@@ -511,18 +527,10 @@ fn status_field(pid: u32, field: &str) -> u64 {
 #[test]
 fn bad_scrapes_do_not_stop_the_server() {
     let sleeper = Running::sleep();
-    let port = free_port();
-    let server = Running::spawn(
-        cli::command([
-            "metrics",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--pid",
-            &sleeper.pid_arg(),
-            "--min-interval",
-            "60",
-        ])
-        .stderr(Stdio::null()),
+    let dir = tempfile::tempdir().unwrap();
+    let (server, port) = serve(
+        dir.path(),
+        &["--pid", &sleeper.pid_arg(), "--min-interval", "60"],
     );
     let deadline = Instant::now() + Duration::from_secs(30);
     while get(port, "/metrics", "").is_none() {

@@ -244,8 +244,6 @@ fn the_text_of_a_shared_library_across_processes() {
     sleeper.kill();
 }
 
-/// A process that is gone, a zombie and a kernel thread, named by PID: each counted
-/// under its reason, listed with --verbose, and the scan goes on (exit 0).
 /// `system --rss-only` reads maps and pagemap, not smaps: the row of the library's
 /// text has the same processes and regions, rss the sum of their present pages, and
 /// pss null; the JSON says which mode made it.
@@ -298,6 +296,9 @@ fn rss_only_scan() {
     drop(procs);
 }
 
+/// A process that is gone, a zombie and a kernel thread, named by PID: each counted
+/// under its reason, listed with --verbose, and the scan goes on (exit 0); a scan
+/// that could read no process at all is an error (exit 2).
 #[test]
 fn skipped_processes_are_counted() {
     let mut gone = Command::new("true").spawn().unwrap();

@@ -1,14 +1,15 @@
 //! JSON: every document elfmaps prints, one per run, newline-terminated.
 //!
-//! [`json()`] writes any document through serde. The two large ones, the report of
-//! `map` ([`report`]: thousands of regions of 27 fields), the layouts of `layout`
-//! ([`layouts`]: hundreds of files, tens of thousands of sections) and the report of
-//! `system` ([`system`]: thousands of rows and processes), are written by hand with
-//! [`Out`]: the keys are literals, numbers and plain strings (almost every
-//! path) are copied straight into one buffer, and only strings that need escaping go
-//! through serde_json. The bytes are the same as serde's (tests compare both on the
-//! golden inputs and on hostile names); each writer takes its structs apart without
-//! `..`, so a new field does not compile until it is written here too.
+//! [`json()`] writes any document through serde. The three large ones, the report of
+//! `map` ([`report`]: thousands of regions of up to 28 keys, 12 of them the flattened
+//! figures), the layouts of `layout` ([`layouts`]: hundreds of files, tens of
+//! thousands of sections) and the report of `system` ([`system`]: thousands of rows
+//! and processes), are written by hand with [`Out`]: the keys are literals, numbers
+//! and plain strings (almost every path) are copied straight into one buffer, and only
+//! strings that need escaping go through serde_json. The bytes are the same as serde's
+//! (the tests below compare both for map and layout on the golden inputs and on
+//! hostile names, render/system.rs's for system); each writer takes its structs apart
+//! without `..`, so a new field does not compile until it is written here too.
 
 use std::io::{self, Write};
 
