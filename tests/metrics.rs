@@ -48,10 +48,18 @@ fn port_in_log(child: &mut Running, log: &Path, port_of: impl Fn(&str) -> Option
 /// `elfmaps metrics --listen 127.0.0.1:0 ARGS`, its standard error in `dir`: the server
 /// and the port it bound (from its line `elfmaps: serving http://ADDR/metrics`).
 fn serve(dir: &Path, args: &[&str]) -> (Running, u16) {
+    serve_with(dir, args, |_| {})
+}
+
+/// [`serve`], with the command prepared by `prep` before it is started.
+fn serve_with(dir: &Path, args: &[&str], prep: impl FnOnce(&mut Command)) -> (Running, u16) {
     let log = dir.join("elfmaps-metrics.log");
     let mut all = vec!["metrics", "--listen", "127.0.0.1:0"];
     all.extend_from_slice(args);
-    let mut server = Running::spawn(cli::command(all).stderr(fs::File::create(&log).unwrap()));
+    let mut cmd = cli::command(all);
+    cmd.stderr(fs::File::create(&log).unwrap());
+    prep(&mut cmd);
+    let mut server = Running::spawn(&mut cmd);
     let port = port_in_log(&mut server, &log, |l| {
         let addr = l
             .strip_prefix("elfmaps: serving http://")?
@@ -630,18 +638,10 @@ fn idle_and_slow_clients_do_not_starve_scrapes() {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
     let sleeper = Running::sleep();
-    let port = free_port();
-    let _server = Running::spawn(
-        cli::command([
-            "metrics",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--pid",
-            &sleeper.pid_arg(),
-            "--min-interval",
-            "0",
-        ])
-        .stderr(Stdio::null()),
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, port) = serve(
+        dir.path(),
+        &["--pid", &sleeper.pid_arg(), "--min-interval", "0"],
     );
     let deadline = Instant::now() + Duration::from_secs(30);
     while get(port, "/metrics", "").is_none() {
@@ -699,31 +699,27 @@ fn beyond_the_connection_limit_is_503_with_retry_after() {
     use std::os::unix::process::CommandExt;
 
     let sleeper = Running::sleep();
-    let port = free_port();
-    let mut cmd = cli::command([
-        "metrics",
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-        "--pid",
-        &sleeper.pid_arg(),
-        "--min-interval",
-        "60",
-    ]);
-    cmd.stderr(Stdio::null());
-    // SAFETY: setrlimit is async-signal-safe; the struct lives through the call.
-    unsafe {
-        cmd.pre_exec(|| {
-            let lim = libc::rlimit {
-                rlim_cur: 100,
-                rlim_max: 100,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
-                return Err(std::io::Error::last_os_error());
+    let dir = tempfile::tempdir().unwrap();
+    let pid = sleeper.pid_arg();
+    let (_server, port) = serve_with(
+        dir.path(),
+        &["--pid", &pid, "--min-interval", "60"],
+        |cmd| {
+            // SAFETY: setrlimit is async-signal-safe; the struct lives through the call.
+            unsafe {
+                cmd.pre_exec(|| {
+                    let lim = libc::rlimit {
+                        rlim_cur: 100,
+                        rlim_max: 100,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
             }
-            Ok(())
-        });
-    }
-    let _server = Running::spawn(&mut cmd);
+        },
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     while get(port, "/metrics", "").is_none() {
         assert!(Instant::now() < deadline, "the server never answered");
