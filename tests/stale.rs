@@ -1380,3 +1380,57 @@ fn maps_of_4k_pages_with_page_size_16k() {
 fn maps_of_4k_pages_with_page_size_64k() {
     wrong_page_size(65536);
 }
+
+/// A data file that the process maps and someone writes after it started (a database,
+/// a log) is ordinary: `file`, with no `file-changed` warning. Only an ELF object's
+/// proof is lost by a write (the library copied over in place above).
+#[test]
+fn data_file_written_after_start_gives_no_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(prog) = common::build::build_source(
+        dir.path(),
+        "mapdata",
+        r#"
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    int fd = open(argv[1], O_RDONLY);
+    if (fd < 0 || mmap(0, 8192, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED) return 1;
+    printf("READY\n");
+    fflush(stdout);
+    char buf[16];
+    while (read(0, buf, sizeof buf) > 0) {
+    }
+    return 0;
+}
+"#,
+        &[],
+    ) else {
+        return;
+    };
+    let data = dir.path().join("data.db");
+    std::fs::write(&data, vec![b'x'; 8192]).unwrap();
+    let run = Running::ready(Command::new(&prog).arg(&data));
+    // Past the clock tick the process started in, then written in place.
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    std::fs::write(&data, vec![b'y'; 8192]).unwrap();
+    let v = cli::json_ok(["map", "--json", &run.pid_arg()]);
+    let name = data.to_str().unwrap();
+    let regions: Vec<_> = v["regions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["path"].as_str() == Some(name))
+        .collect();
+    assert!(!regions.is_empty(), "{v}");
+    for r in &regions {
+        assert_eq!(r["kind"], "file", "{r}");
+    }
+    let noisy: Vec<_> = cli::warnings(&v)
+        .into_iter()
+        .filter(|w| w.code == "file-changed")
+        .collect();
+    assert!(noisy.is_empty(), "{noisy:?}");
+}

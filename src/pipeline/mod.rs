@@ -569,7 +569,7 @@ fn learn(
     {
         // Stamped live files are the mapped inode itself, unchanged since the process
         // started (see Source::stamp).
-        let facts = facts_of(hit, *via != Via::Sysroot, false, m, target, &mut warn);
+        let facts = facts_of(hit, *via != Via::Sysroot, None, m, target, &mut warn);
         return (
             FileRecord {
                 facts,
@@ -590,10 +590,6 @@ fn learn(
             // opposed to a file found by path in a sysroot, and not written since the
             // process started.
             let exact = via != Via::Sysroot && changed.is_none();
-            let written = changed.is_some();
-            if let Some(w) = changed {
-                warn(Code::FileChanged, w);
-            }
             let facts = match Content::read(&*file) {
                 Ok(content) => {
                     let read = Cached { size, content };
@@ -602,7 +598,7 @@ fn learn(
                     {
                         cache.insert(stamp, read.clone());
                     }
-                    facts_of(read, exact, written, m, target, &mut warn)
+                    facts_of(read, exact, changed, m, target, &mut warn)
                 }
                 Err(e) => {
                     // A read past the deadline of a file on a filesystem that may stall.
@@ -683,13 +679,13 @@ fn learn(
 /// What attribution learns from a file's headers, for the process that maps it at
 /// `m`: a build ID of the mapped file (recorded on the target, or the kernel's live)
 /// that the file read does not have makes it unusable; one that it has proves it the
-/// mapped file (as map_files does live), except for a file `written` after the
+/// mapped file (as map_files does live), except for a file `changed` (written) after the
 /// process started: the kernel reads the build ID from the inode as it is now. Asked
 /// only for files not already proven (`exact`).
 fn facts_of(
     read: Cached,
     exact: bool,
-    written: bool,
+    changed: Option<String>,
     m: &Mapping,
     target: &dyn Source,
     warn: &mut dyn FnMut(Code, String),
@@ -705,6 +701,12 @@ fn facts_of(
             return FileFacts::Unreadable;
         }
     };
+    // A data file written after the process started is ordinary (a database, a
+    // memfd): only an ELF object's proof is lost, and only that is worth a warning.
+    let written = changed.is_some();
+    if let Some(w) = changed {
+        warn(Code::FileChanged, w);
+    }
     let want = if exact {
         None
     } else {
