@@ -449,17 +449,8 @@ fn what(rule: &Rule) -> String {
 /// What to write instead, for a rule on an object's kind of memory that no object
 /// has (issue 22: `object = "*"` with `kind = "heap"` matched nothing).
 fn hint(rule: &Rule) -> String {
-    const OF_OBJECTS: [Kind; 7] = [
-        Kind::Text,
-        Kind::Rodata,
-        Kind::Data,
-        Kind::Relro,
-        Kind::Bss,
-        Kind::Gap,
-        Kind::Unknown,
-    ];
     match (rule.scope(), rule.kind) {
-        (Scope::Object(_), Some(k)) if !OF_OBJECTS.contains(&k) => format!(
+        (Scope::Object(_), Some(k)) if !k.is_of_object() => format!(
             " ({} is memory of no object: to limit all of it, write kind = \"{}\" without object)",
             k.as_str(),
             k.as_str()

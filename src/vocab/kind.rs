@@ -115,6 +115,23 @@ impl Kind {
         }
     }
 
+    /// Whether this kind is memory that an object owns (its segments, bss and gaps, a
+    /// file mapped as data, or an object elfmaps could not check), rather than memory
+    /// of no object (heap, stacks, anonymous memory, ...).
+    pub fn is_of_object(self) -> bool {
+        matches!(
+            self,
+            Kind::Text
+                | Kind::Rodata
+                | Kind::Data
+                | Kind::Relro
+                | Kind::Bss
+                | Kind::Gap
+                | Kind::MappedFile
+                | Kind::Unknown
+        )
+    }
+
     /// Whether this kind holds bytes of a loaded ELF file's segments.
     pub fn is_file_contents(self) -> bool {
         matches!(self, Kind::Text | Kind::Rodata | Kind::Data | Kind::Relro)
