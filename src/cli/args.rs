@@ -204,8 +204,9 @@ pub(crate) enum Command {
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
         /// Also record the residency of every page of every object's lines, for
-        /// `sections --snapshot FILE`.
-        #[arg(long)]
+        /// `sections --snapshot FILE` and `symbols --snapshot FILE` (`--symbols` is
+        /// the same flag).
+        #[arg(long, alias = "symbols")]
         sections: bool,
         /// Record /proc/PID/maps and pagemap instead of smaps (see `map --rss-only`).
         #[arg(long, conflicts_with_all = ["system", "sections"])]
@@ -236,6 +237,33 @@ pub(crate) enum Command {
         /// Print the page map of this section (one character per page: # resident).
         #[arg(long, value_name = "SECTION")]
         pages: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Resident bytes per symbol: per symbol of each ELF object (from .symtab, a debug
+    /// file found by build ID or .gnu_debuglink, else .dynsym), its address range,
+    /// section, kind and resident bytes and pages, by resident bytes.
+    Symbols {
+        /// A live process to read.
+        #[arg(value_parser = parse_pid_or_self, required_unless_present = "snapshot", conflicts_with = "snapshot")]
+        pid: Option<u32>,
+        /// A file written by `elfmaps snapshot --symbols` on the target.
+        #[arg(long, value_name = "FILE")]
+        snapshot: Option<PathBuf>,
+        /// The target's root filesystem: files of `--snapshot`, and where debug files
+        /// are looked for (DIR/usr/lib/debug/.build-id/...), live too.
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        sysroot: PathBuf,
+        /// Only objects matching this glob (on the file name; on the path if it has a /).
+        #[arg(long, value_name = "GLOB")]
+        object: Option<String>,
+        /// Only symbols of sections of this kind (data includes relro).
+        #[arg(long, value_enum)]
+        kind: Option<SymbolKind>,
+        /// Print only the first N rows of each object (the table; JSON has them all).
+        #[arg(long, value_name = "N")]
+        top: Option<usize>,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -483,3 +511,16 @@ pub(crate) const TARGETS: &str = "a PID, --smaps FILE, --maps FILE or --snapshot
 /// The targets of `check`.
 pub(crate) const CHECK_TARGETS: &str =
     "a PID, --smaps FILE, --maps FILE, --snapshot FILE, --system or --elf FILE (once per file)";
+
+/// `symbols --kind`: the kinds of memory symbols lie in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum SymbolKind {
+    /// Code.
+    Text,
+    /// Read-only data.
+    Rodata,
+    /// Writable data, relro included.
+    Data,
+    /// Zero-initialised data.
+    Bss,
+}

@@ -552,6 +552,8 @@ pub struct Shdr {
     pub offset: u64,
     /// `sh_size`.
     pub size: u64,
+    /// `sh_link` (of a symbol table: its string table's index).
+    pub link: u32,
 }
 
 /// The section header table of a file (section 0 included, as it is in the file).
@@ -720,6 +722,7 @@ pub fn read_sections_with<R: ReadAt + ?Sized>(
                 addr: s.addr,
                 offset: s.offset,
                 size: s.size,
+                link: s.link,
             }
         })
         .collect();
@@ -772,6 +775,7 @@ struct RawShdr {
     addr: u64,
     offset: u64,
     size: u64,
+    link: u32,
 }
 
 /// Decodes program and section headers (`Elf32_Phdr`, `Elf64_Phdr`, `Elf32_Shdr`,
@@ -843,6 +847,7 @@ impl Decoder {
                 addr: self.u64(b, 16),
                 offset: self.u64(b, 24),
                 size: self.u64(b, 32),
+                link: self.u32(b, 40),
             }
         } else {
             RawShdr {
@@ -852,6 +857,7 @@ impl Decoder {
                 addr: u64::from(self.u32(b, 12)),
                 offset: u64::from(self.u32(b, 16)),
                 size: u64::from(self.u32(b, 20)),
+                link: self.u32(b, 24),
             }
         }
     }
@@ -1119,6 +1125,7 @@ mod tests {
                 addr: s.sh_addr,
                 offset: s.sh_offset,
                 size: s.sh_size,
+                link: s.sh_link,
             })
             .collect();
         Ok(SectionTable {

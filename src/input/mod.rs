@@ -13,3 +13,4 @@ pub mod elf;
 pub mod maps;
 pub mod smemcap;
 pub mod snapshot;
+pub mod symbols;

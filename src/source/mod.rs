@@ -8,9 +8,11 @@
 //! - [`sysroot`]: files looked up under a copy of the target's root filesystem, with
 //!   residency and build IDs from a snapshot;
 //! - [`cache`]: the files of several processes read once (a scan of the machine);
+//! - [`debug`]: separate debug files, by build ID or `.gnu_debuglink` (`symbols`);
 //! - `memory`: files given as bytes (fuzzing, tests).
 
 pub mod cache;
+pub mod debug;
 pub mod files;
 pub(crate) mod memory;
 pub mod proc;

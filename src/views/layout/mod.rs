@@ -786,6 +786,7 @@ mod tests {
             addr,
             offset: off,
             size,
+            link: 0,
         }
     }
 

@@ -1,0 +1,162 @@
+//! The pipeline of `elfmaps symbols` (issue 24, docs/symbols.md): the sections report
+//! with every section's page map ([`super::sections`]), then each selected object's
+//! symbols: its own `.symtab`, else the `.symtab` of its debug file (by build ID, then
+//! `.gnu_debuglink`, under the root given: `/` live, the sysroot offline;
+//! [`crate::source::debug`]), else its `.dynsym`; handed to [`crate::views::symbols`].
+//! Live, or offline from a snapshot taken with `snapshot --symbols` (the same as
+//! `--sections`: the residency of every line of every object).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::Error;
+use super::sections::{Select, live_parts, of_report, offline_parts};
+use crate::input::elf;
+use crate::input::maps::Mapping;
+use crate::input::snapshot::Snapshot;
+use crate::input::symbols::{TableKind, read_debuglink, read_symbols};
+use crate::report::Report;
+use crate::source::debug::{self, DebugVia};
+use crate::source::{Opened, Source, SysrootSource};
+use crate::views::symbols::{ObjectInput, Symbols, SymbolsFrom, symbols};
+use crate::vocab::Kind;
+
+/// Which objects and rows to show, and where debug files are.
+#[derive(Clone, Copy)]
+#[allow(missing_debug_implementations)]
+pub struct SymbolsSelect<'a> {
+    /// Whether an object (by maps path) is wanted.
+    pub object: &'a dyn Fn(&str) -> bool,
+    /// Only rows of sections of these kinds (`--kind`).
+    pub kinds: Option<&'a [Kind]>,
+    /// The root under which debug files are looked for (`/usr/lib/debug/...`).
+    pub debug_root: &'a Path,
+}
+
+/// The symbols report of the live process `pid`.
+pub fn symbols_live(pid: u32, select: SymbolsSelect<'_>) -> Result<Symbols, Error> {
+    let (mappings, report, mut target) = live_parts(pid)?;
+    Ok(of_parts(&mappings, &report, &mut target, select, None))
+}
+
+/// The symbols report of a snapshot taken with `snapshot --symbols` (or
+/// `--sections`), its files and debug files looked up under `sysroot`.
+pub fn symbols_offline(
+    snap: Snapshot,
+    sysroot: &Path,
+    select: SymbolsSelect<'_>,
+) -> Result<Symbols, Error> {
+    let (mappings, report, mut target, warning) = offline_parts(snap, sysroot)?;
+    let select = SymbolsSelect {
+        debug_root: sysroot,
+        ..select
+    };
+    Ok(of_parts(&mappings, &report, &mut target, select, warning))
+}
+
+fn of_parts(
+    mappings: &[Mapping],
+    report: &Report,
+    target: &mut dyn Source,
+    select: SymbolsSelect<'_>,
+    warning: Option<crate::report::Warning>,
+) -> Symbols {
+    let mut sections = of_report(
+        mappings,
+        report,
+        target,
+        Select {
+            object: select.object,
+            pages_of: None,
+            every_page: true,
+        },
+    );
+    sections.warnings.extend(warning);
+    let root = SysrootSource::new(select.debug_root).ok();
+    let by_line: HashMap<usize, &Mapping> = mappings.iter().map(|m| (m.line, m)).collect();
+    let mut inputs = Vec::new();
+    for (i, obj) in report.objects.iter().enumerate() {
+        if !(select.object)(&obj.path) {
+            continue;
+        }
+        let file = report
+            .regions
+            .iter()
+            .filter(|r| r.instance == Some(i))
+            .filter_map(|r| by_line.get(&r.line))
+            .find(|m| m.inode != 0)
+            .map(|m| target.open(m));
+        let mut input = ObjectInput::new(obj.bias, None, SymbolsFrom::None);
+        let Some(Opened::Regular { file, .. }) = file else {
+            input.why_not = Some("the object's file could not be read".into());
+            inputs.push(input);
+            continue;
+        };
+        let table = match elf::read_sections(&*file) {
+            Ok(t) => t,
+            Err(e) => {
+                input.why_not = Some(format!("section headers: {e}"));
+                inputs.push(input);
+                continue;
+            }
+        };
+        let mut why = Vec::new();
+        // 1. The object's own .symtab.
+        match read_symbols(&*file, &table, TableKind::Symtab) {
+            Ok(Some(t)) if !t.symbols.is_empty() => {
+                input.table = Some(t);
+                input.from = SymbolsFrom::Symtab;
+                inputs.push(input);
+                continue;
+            }
+            Ok(_) => {}
+            Err(e) => why.push(format!(".symtab: {e}")),
+        }
+        // 2. A debug file's .symtab.
+        let id = obj.build_id.as_deref().and_then(unhex);
+        let link = read_debuglink(&*file, &table).ok().flatten();
+        if let Some(root) = &root {
+            match debug::find(root, obj.path.as_bytes(), id.as_deref(), link.as_ref()) {
+                Ok(Some(d)) => match read_symbols(&*d.file, &d.sections, TableKind::Symtab) {
+                    Ok(Some(t)) if !t.symbols.is_empty() => {
+                        input.table = Some(t);
+                        input.from = match d.via {
+                            DebugVia::BuildId => SymbolsFrom::DebugBuildId,
+                            DebugVia::Debuglink => SymbolsFrom::DebugLink,
+                        };
+                        input.debug_file = Some(d.path);
+                        inputs.push(input);
+                        continue;
+                    }
+                    Ok(_) => why.push(format!("{} has no .symtab", d.path)),
+                    Err(e) => why.push(format!("{}: {e}", d.path)),
+                },
+                Ok(None) => {}
+                Err(e) => why.push(e),
+            }
+        }
+        // 3. The exported symbols.
+        match read_symbols(&*file, &table, TableKind::Dynsym) {
+            Ok(Some(t)) if !t.symbols.is_empty() => {
+                input.table = Some(t);
+                input.from = SymbolsFrom::Dynsym;
+            }
+            Ok(_) => {}
+            Err(e) => why.push(format!(".dynsym: {e}")),
+        }
+        input.why_not = (!why.is_empty()).then(|| why.join("; "));
+        inputs.push(input);
+    }
+    symbols(sections, inputs, select.kinds)
+}
+
+/// Bytes of a hex string (a build ID as the report gives it).
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}

@@ -1,0 +1,488 @@
+//! `elfmaps symbols`: resident bytes per symbol (issue 24, docs/symbols.md).
+//!
+//! Pure: a view of a [`Sections`] report made with every section's page map, and each
+//! object's symbol table. Each symbol is placed in the process with the object's
+//! load bias, in the allocated section that holds its first byte (cut at the
+//! section's end), and counted by the rule of [`crate::views::sections`]: each
+//! resident page of the section adds the bytes of it that the symbol covers.
+//!
+//! Every byte of a section belongs to exactly one row, as in Bloaty's range map:
+//!
+//! - symbols are taken in address order (at one address, the longest first, then
+//!   global before weak before local, then by name); a symbol wholly inside bytes an
+//!   earlier one took is an alias of the row that holds its first byte
+//!   ([`SymbolRow::aliases`]); one that overlaps the end of an earlier one starts
+//!   where that one ends;
+//! - the bytes of a section that no symbol covers are its `[unnamed]` row.
+//!
+//! So the rows of a section sum to the section: `size` to its `size`, `resident` to
+//! its `resident` exactly.
+
+use serde::Serialize;
+
+use crate::input::symbols::{Symbol, SymbolTable};
+use crate::views::sections::{Section, Sections};
+use crate::vocab::names::{file_name, lossy};
+use crate::vocab::{Code, Kind, PageSize, Warning};
+
+/// Bumped on any incompatible change of the JSON of [`Symbols`].
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The name of the row of the bytes of a section no symbol covers.
+pub const UNNAMED: &str = "[unnamed]";
+
+/// Longest demangled name kept; a longer one is left mangled (`demangled` null).
+const MAX_DEMANGLED: usize = 16 << 10;
+
+/// Aliases listed per row at most (the rest are counted in the name list's last
+/// entry).
+const MAX_ALIASES: usize = 16;
+
+/// The report of `elfmaps symbols`.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Symbols {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The process, when live or recorded.
+    pub pid: Option<u32>,
+    /// The page size residency is counted in.
+    pub page_size: u64,
+    /// The ELF objects asked for, in the report's order.
+    pub objects: Vec<ObjectSymbols>,
+    /// The sections report's warnings, then those of the symbols.
+    pub warnings: Vec<Warning>,
+}
+
+/// Where an object's symbols came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum SymbolsFrom {
+    /// The object's own `.symtab`.
+    Symtab,
+    /// The `.symtab` of a debug file found by build ID under `/usr/lib/debug/.build-id`.
+    DebugBuildId,
+    /// The `.symtab` of a debug file found by the object's `.gnu_debuglink`.
+    DebugLink,
+    /// The object's `.dynsym` (exported symbols only: a stripped object without a
+    /// debug file).
+    Dynsym,
+    /// No symbols: every section is one `[unnamed]` row.
+    None,
+}
+
+impl SymbolsFrom {
+    /// As JSON writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SymbolsFrom::Symtab => "symtab",
+            SymbolsFrom::DebugBuildId => "debug-build-id",
+            SymbolsFrom::DebugLink => "debug-link",
+            SymbolsFrom::Dynsym => "dynsym",
+            SymbolsFrom::None => "none",
+        }
+    }
+}
+
+/// The symbols of one loaded object.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct ObjectSymbols {
+    /// The file name of its path.
+    pub object: String,
+    /// The maps path.
+    pub path: String,
+    /// The GNU build ID in hex, when the file has one.
+    pub build_id: Option<String>,
+    /// Which table served the symbols.
+    pub symbols_from: SymbolsFrom,
+    /// The debug file read, when one was (its path inside the root or sysroot).
+    pub debug_file: Option<String>,
+    /// Its rows, by resident bytes (most first; unknown last), then address.
+    pub symbols: Vec<SymbolRow>,
+}
+
+/// One row: a symbol, or what no symbol covers of a section.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct SymbolRow {
+    /// The symbol's name as in the table (lossy UTF-8), or [`UNNAMED`].
+    pub name: String,
+    /// The demangled name (Rust or C++), when the name is mangled.
+    pub demangled: Option<String>,
+    /// First address in the process of the bytes this row holds.
+    pub start: u64,
+    /// End address (exclusive).
+    pub end: u64,
+    /// Bytes this row holds (`end - start` for a symbol; for `[unnamed]`, the bytes
+    /// of the section no symbol covers, spread over the section).
+    pub size: u64,
+    /// The section that holds it.
+    pub section: String,
+    /// The kind of memory of the section.
+    pub kind: Option<Kind>,
+    /// Bytes of it on resident pages; null when unknown.
+    pub resident: Option<u64>,
+    /// Resident pages it touches; null when unknown.
+    pub resident_pages: Option<u64>,
+    /// Other symbols wholly inside the bytes of this row.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+}
+
+/// What [`symbols`] needs of one object besides its sections.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ObjectInput {
+    /// The object's load bias.
+    pub bias: u64,
+    /// Its symbols, when a table was read.
+    pub table: Option<SymbolTable>,
+    /// Which table that is.
+    pub from: SymbolsFrom,
+    /// The debug file read, if one was.
+    pub debug_file: Option<String>,
+    /// Why there are no symbols from a `.symtab`, for a warning.
+    pub why_not: Option<String>,
+}
+
+impl ObjectInput {
+    /// The input of an object at load bias `bias` with `table` from `from`.
+    pub fn new(bias: u64, table: Option<SymbolTable>, from: SymbolsFrom) -> ObjectInput {
+        ObjectInput {
+            bias,
+            table,
+            from,
+            debug_file: None,
+            why_not: None,
+        }
+    }
+}
+
+/// Builds the symbols report from `sections` (made with every section's page map)
+/// and one input per object of it, in its order. `kinds`, when given, keeps only the
+/// rows of sections of those kinds.
+pub fn symbols(sections: Sections, inputs: Vec<ObjectInput>, kinds: Option<&[Kind]>) -> Symbols {
+    let page = PageSize::new(sections.page_size).unwrap_or(PageSize::KIB4);
+    let mut warnings = sections.warnings;
+    let mut objects = Vec::new();
+    for (obj, input) in sections.objects.into_iter().zip(inputs) {
+        if let Some(t) = &input.table {
+            if let Some(p) = &t.problem {
+                warnings.push(Warning::new(
+                    Code::SymbolsUnavailable,
+                    Some(obj.path.clone()),
+                    format!("symbol table: {p}"),
+                ));
+            }
+            if t.dropped > 0 {
+                warnings.push(Warning::new(
+                    Code::LimitReached,
+                    Some(obj.path.clone()),
+                    format!(
+                        "{} symbols past the first {} not read",
+                        t.dropped,
+                        crate::input::symbols::MAX_SYMBOLS
+                    ),
+                ));
+            }
+        }
+        if matches!(input.from, SymbolsFrom::Dynsym | SymbolsFrom::None) {
+            let what = if input.from == SymbolsFrom::Dynsym {
+                "exported symbols only (.dynsym)"
+            } else {
+                "no symbols: one [unnamed] row per section"
+            };
+            let why = input
+                .why_not
+                .as_deref()
+                .map(|w| format!(" ({w})"))
+                .unwrap_or_default();
+            warnings.push(Warning::new(
+                Code::SymbolsUnavailable,
+                Some(obj.path.clone()),
+                format!(
+                    "stripped, no debug file found{why}: {what}; {}",
+                    package_hint(&obj.path)
+                ),
+            ));
+        }
+        let mut secs: Vec<&Section> = obj
+            .sections
+            .iter()
+            .filter(|s| s.size > 0 && s.name != ".tbss")
+            .collect();
+        secs.sort_by_key(|s| (s.start, s.index));
+        // Symbols per section, placed by address.
+        let mut per: Vec<Vec<Placed>> = vec![Vec::new(); secs.len()];
+        if let Some(t) = &input.table {
+            for s in &t.symbols {
+                let start = input.bias.wrapping_add(s.value);
+                let at = secs.partition_point(|x| x.start <= start);
+                let Some(i) = at.checked_sub(1) else { continue };
+                let sec = secs[i];
+                if start >= sec.end {
+                    continue;
+                }
+                let end = start.saturating_add(s.size).min(sec.end);
+                per[i].push(Placed {
+                    start,
+                    end,
+                    sym: *s,
+                });
+            }
+        }
+        let mut rows = Vec::new();
+        for (sec, mut placed) in secs.iter().zip(per) {
+            if kinds.is_some_and(|k| !sec.kind.is_some_and(|x| k.contains(&x))) {
+                continue;
+            }
+            rows.extend(section_rows(sec, &mut placed, input.table.as_ref(), page));
+        }
+        rows.sort_by(|a, b| {
+            b.resident
+                .is_some()
+                .cmp(&a.resident.is_some())
+                .then(b.resident.cmp(&a.resident))
+                .then(a.start.cmp(&b.start))
+        });
+        objects.push(ObjectSymbols {
+            object: file_name(&obj.path).to_string(),
+            path: obj.path,
+            build_id: obj.build_id,
+            symbols_from: input.from,
+            debug_file: input.debug_file,
+            symbols: rows,
+        });
+    }
+    Symbols {
+        schema_version: SCHEMA_VERSION,
+        pid: sections.pid,
+        page_size: page.get(),
+        objects,
+        warnings,
+    }
+}
+
+/// A symbol placed in the process, cut at its section's end.
+#[derive(Debug, Clone, Copy)]
+struct Placed {
+    start: u64,
+    end: u64,
+    sym: Symbol,
+}
+
+/// The rows of one section: its symbols as a partition of its bytes, then
+/// `[unnamed]` for the rest.
+fn section_rows(
+    sec: &Section,
+    placed: &mut [Placed],
+    table: Option<&SymbolTable>,
+    page: PageSize,
+) -> Vec<SymbolRow> {
+    let name_of = |p: &Placed| -> &[u8] { table.map_or(&[][..], |t| t.name(&p.sym)) };
+    // Global (1) before weak (2) before local (0) and the rest.
+    let rank = |b: u8| match b {
+        1 => 0,
+        2 => 1,
+        _ => 2,
+    };
+    placed.sort_by(|a, b| {
+        a.start
+            .cmp(&b.start)
+            .then(b.end.cmp(&a.end))
+            .then(rank(a.sym.bind).cmp(&rank(b.sym.bind)))
+            .then(name_of(a).cmp(name_of(b)))
+    });
+    let mut rows: Vec<SymbolRow> = Vec::new();
+    let mut covered = sec.start;
+    let (mut gap_bytes, mut gap_size) = (Some(0u64), 0u64);
+    let mut gap_pages = Some(0u64);
+    let mut last_gap_page: Option<u64> = None;
+    let mut gap = |a: u64, e: u64, last: &mut Option<u64>| {
+        if a >= e {
+            return;
+        }
+        gap_size += e - a;
+        let (b, _) = resident_of(sec, a, e, page);
+        gap_bytes = gap_bytes.zip(b).map(|(x, y)| x + y);
+        // Pages: each resident page touched by the section's uncovered bytes, once.
+        gap_pages = match (gap_pages, resident_pages_from(sec, a, e, page, last)) {
+            (Some(x), Some(y)) => Some(x + y),
+            _ => None,
+        };
+    };
+    for p in placed.iter() {
+        if p.end <= covered {
+            if let Some(row) = rows.last_mut().filter(|r| p.start < r.end) {
+                if row.aliases.len() < MAX_ALIASES {
+                    row.aliases.push(lossy(name_of(p)).0);
+                }
+            }
+            continue;
+        }
+        let start = p.start.max(covered);
+        gap(covered, start, &mut last_gap_page);
+        let (resident, resident_pages) = resident_of(sec, start, p.end, page);
+        let name = lossy(name_of(p)).0;
+        rows.push(SymbolRow {
+            demangled: demangle(&name),
+            name,
+            start,
+            end: p.end,
+            size: p.end - start,
+            section: sec.name.clone(),
+            kind: sec.kind,
+            resident,
+            resident_pages,
+            aliases: Vec::new(),
+        });
+        covered = p.end;
+    }
+    gap(covered, sec.end, &mut last_gap_page);
+    if gap_size > 0 {
+        rows.push(SymbolRow {
+            name: UNNAMED.into(),
+            demangled: None,
+            start: sec.start,
+            end: sec.end,
+            size: gap_size,
+            section: sec.name.clone(),
+            kind: sec.kind,
+            resident: gap_bytes,
+            resident_pages: gap_pages,
+            aliases: Vec::new(),
+        });
+    }
+    rows
+}
+
+/// The resident bytes and pages of `[a, e)` inside section `sec`, from its page map.
+fn resident_of(sec: &Section, a: u64, e: u64, page: PageSize) -> (Option<u64>, Option<u64>) {
+    let mut last = None;
+    let pages = resident_pages_from(sec, a, e, page, &mut last);
+    let Some(_) = sec.resident else {
+        return (None, None);
+    };
+    let p = page.get();
+    let first = page.down(sec.start);
+    let mut bytes = 0u64;
+    let mut k = (page.down(a) - first) / p;
+    loop {
+        let lo = first + k * p;
+        if lo >= e {
+            break;
+        }
+        if sec.pages.get(k as usize) == Some(&true) {
+            bytes += e.min(lo.saturating_add(p)) - a.max(lo);
+        }
+        k += 1;
+    }
+    (Some(bytes), pages)
+}
+
+/// The resident pages `[a, e)` of section `sec` touches, not counting the page
+/// `last` (the last one counted for an earlier range), which it then updates.
+fn resident_pages_from(
+    sec: &Section,
+    a: u64,
+    e: u64,
+    page: PageSize,
+    last: &mut Option<u64>,
+) -> Option<u64> {
+    sec.resident?;
+    let p = page.get();
+    let first = page.down(sec.start);
+    let mut n = 0u64;
+    let mut k = (page.down(a) - first) / p;
+    while first + k * p < e {
+        if sec.pages.get(k as usize) == Some(&true) && *last != Some(k) {
+            n += 1;
+            *last = Some(k);
+        }
+        k += 1;
+    }
+    Some(n)
+}
+
+/// The demangled form of a Rust (legacy or v0) or C++ (Itanium) name, without
+/// Rust's hash; `None` when the name is not mangled or too long once demangled.
+pub fn demangle(name: &str) -> Option<String> {
+    if let Ok(d) = rustc_demangle::try_demangle(name) {
+        let s = format!("{d:#}");
+        return (s.len() <= MAX_DEMANGLED && s != name).then_some(s);
+    }
+    if !name.starts_with("_Z") {
+        return None;
+    }
+    struct Capped(String);
+    impl cpp_demangle::DemangleWrite for Capped {
+        fn write_string(&mut self, s: &str) -> std::fmt::Result {
+            if self.0.len() + s.len() > MAX_DEMANGLED {
+                return Err(std::fmt::Error);
+            }
+            self.0.push_str(s);
+            Ok(())
+        }
+    }
+    let sym = cpp_demangle::Symbol::new(name.as_bytes()).ok()?;
+    let mut out = Capped(String::new());
+    sym.structured_demangle(&mut out, &cpp_demangle::DemangleOptions::default())
+        .ok()?;
+    Some(out.0)
+}
+
+/// Which Debian package would give the symbols of the object at `path`: glibc's
+/// libraries are in `libc6-dbg`; any other's in the `-dbgsym` package of the package
+/// that ships it. Named by pattern: finding that package would mean reading dpkg's
+/// database (docs/symbols.md says why not).
+pub fn package_hint(path: &str) -> String {
+    let name = file_name(path);
+    const GLIBC: &[&str] = &[
+        "libc.so",
+        "ld-linux",
+        "libm.so",
+        "libpthread.so",
+        "libdl.so",
+        "librt.so",
+        "libresolv.so",
+        "libanl.so",
+        "libutil.so",
+        "libmvec.so",
+        "libBrokenLocale.so",
+        "libnss_",
+        "libthread_db.so",
+        "libc_malloc_debug.so",
+        "libmemusage.so",
+    ];
+    if GLIBC.iter().any(|g| name.starts_with(g)) {
+        "on Debian, `apt install libc6-dbg` gives its symbols".into()
+    } else {
+        format!(
+            "on Debian, the symbols are in the `-dbgsym` package of the package that ships it (`dpkg -S {path}` names it; then `apt install <package>-dbgsym` from the debian-debug archive)"
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demangles_rust_and_cpp_and_leaves_c_alone() {
+        assert_eq!(demangle("main"), None);
+        assert_eq!(
+            demangle("_ZN3foo3bar17h0123456789abcdefE").as_deref(),
+            Some("foo::bar")
+        );
+        assert_eq!(demangle("_ZN3foo3barEv").as_deref(), Some("foo::bar()"));
+        assert_eq!(demangle("_ZZZZZ"), None);
+    }
+
+    #[test]
+    fn glibc_is_libc6_dbg() {
+        assert!(package_hint("/usr/lib/x86_64-linux-gnu/libc.so.6").contains("libc6-dbg"));
+        assert!(package_hint("/usr/lib/libz.so.1").contains("-dbgsym"));
+    }
+}
