@@ -53,3 +53,8 @@ fn attribute() {
 fn offline() {
     replay("offline", bodies::offline);
 }
+
+#[test]
+fn symbols() {
+    replay("symbols", bodies::symbols);
+}
