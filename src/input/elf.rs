@@ -4,9 +4,10 @@
 //! dynamic section's flags ([`read_dynamic`]).
 //!
 //! Only bounded reads through [`ReadAt`] at the offsets the headers name; never the
-//! whole file (a 100 MB libLLVM costs the same as a 10 kB library), never the symbol or
+//! whole file (a 100 MB libLLVM costs the same as a 10 kB library), never the
 //! relocation tables (goblin's full `Elf::parse` validates those and fails on problems
-//! this tool does not care about). ELF32 and ELF64, either byte order, any machine.
+//! this tool does not care about); symbol tables only for `elfmaps symbols`, in
+//! [`crate::input::symbols`], with bounds of their own. ELF32 and ELF64, either byte order, any machine.
 //! goblin parses the file header; program headers (hundreds of files for `map`) and
 //! section headers (by the thousand for `layout`) are decoded here field by field; the
 //! checks goblin omits (`e_phentsize`, `PN_XNUM`, sizes against the file) are made
