@@ -46,8 +46,8 @@ pub fn elf(data: &[u8]) {
 }
 
 /// The symbol table reader of `elfmaps symbols` over a hostile ELF file: section
-/// headers, `.symtab` and `.dynsym` with their names, `.gnu_debuglink`, and every
-/// name demangled. Memory never exceeds the bounds of `input::symbols`.
+/// headers, `.symtab` and `.dynsym` with their names, `.gnu_debuglink`, every name
+/// demangled, and the DWARF ranges of `--by compile-unit` and `--by file`. Memory never exceeds the bounds of `input::symbols`.
 pub fn symbols(data: &[u8]) {
     use crate::input::symbols::{self as sym, TableKind};
     let Ok(table) = crate::input::elf::read_sections(data) else {
@@ -65,6 +65,14 @@ pub fn symbols(data: &[u8]) {
         }
     }
     let _ = sym::read_debuglink(data, &table);
+    for by in [
+        crate::input::dwarf::By::CompileUnit,
+        crate::input::dwarf::By::File,
+    ] {
+        if let Ok(t) = crate::input::dwarf::read_ranges(data, &table, by) {
+            assert!(t.symbols.len() <= sym::MAX_SYMBOLS);
+        }
+    }
 }
 
 /// The budget file parser.

@@ -35,7 +35,7 @@ fn build_pair(dir: &Path) -> Option<(PathBuf, PathBuf)> {
     std::fs::create_dir_all(&libdir).unwrap();
     let lib = build::build(
         "cc",
-        &["-O1", "-shared", "-fPIC", "-Wl,--build-id"],
+        &["-O1", "-g", "-shared", "-fPIC", "-Wl,--build-id"],
         &libdir.join("libsymbols.so"),
         &[build::testdata("symbols/libsymbols.c")],
     )?;
@@ -293,6 +293,44 @@ fn resident_bytes_per_symbol_are_pagemaps() {
     let t = object(&t, "libsymbols.so");
     assert!(rows(t).iter().all(|r| r["kind"] == "text"), "{t}");
     assert!(rows(t).iter().any(|r| r["name"] == "cold_one"));
+    // --by compile-unit and --by file (the object's own DWARF): the unit and the
+    // file of libsymbols.c hold symbols_touch; a row made of one range has pagemap's
+    // residency; rows still sum to sections.
+    let (tv, ts) = truth_syms["symbols_touch"];
+    for (by, from) in [("compile-unit", "dwarf"), ("file", "dwarf")] {
+        let v = json(&elfmaps([
+            "symbols",
+            "--json",
+            "--by",
+            by,
+            "--object",
+            "libsymbols.so",
+            &pid,
+        ]));
+        assert_eq!(v["by"], by);
+        let o = object(&v, "libsymbols.so");
+        assert_eq!(o["symbols_from"], from, "{o}");
+        let unit = rows(o)
+            .iter()
+            .find(|r| {
+                r["name"].as_str().unwrap().ends_with("libsymbols.c") && r["section"] == ".text"
+            })
+            .unwrap_or_else(|| panic!("no libsymbols.c row in {o}"));
+        let (a, e) = (
+            unit["start"].as_u64().unwrap(),
+            unit["end"].as_u64().unwrap(),
+        );
+        assert!(a <= bias + tv && bias + tv + ts <= e, "{unit}");
+        if unit["size"].as_u64() == Some(e - a) {
+            let (bytes, pages) = truth(&pagemap, a, e);
+            assert_eq!(
+                (unit["resident"].as_u64(), unit["resident_pages"].as_u64()),
+                (Some(bytes), Some(pages)),
+                "{unit}"
+            );
+        }
+        assert!(rows_sum_to_sections(o, &sec["objects"][0]) >= 10);
+    }
     // The table: names and bars; names escaped.
     let table = stdout(&elfmaps([
         "symbols",
@@ -434,6 +472,26 @@ fn a_stripped_library_finds_its_debug_file_by_build_id_and_debuglink() {
     ]));
     assert!(rows_sum_to_sections(me, &sec["objects"][0]) >= 10);
 
+    // --by compile-unit: the DWARF of the debug file.
+    let v = json(&elfmaps([
+        "symbols",
+        "--json",
+        "--by",
+        "compile-unit",
+        "--object",
+        "libsymbols.so",
+        "--sysroot",
+        root_s,
+        &pid,
+    ]));
+    let o = object(&v, "libsymbols.so");
+    assert_eq!(o["symbols_from"], "debug-build-id", "{o}");
+    assert!(
+        rows(o)
+            .iter()
+            .any(|r| r["name"].as_str().unwrap().ends_with("libsymbols.c")),
+        "{o}"
+    );
     // From a snapshot taken with --symbols, offline: the same rows.
     let snap = dir.path().join("snap");
     let o = elfmaps(["snapshot", "--symbols", "-o", snap.to_str().unwrap(), &pid]);
@@ -581,6 +639,24 @@ fn libc_symbols_come_from_libc6_dbg() {
     assert!(
         checked > 1000,
         "only {checked} libc symbols placed as readelf says"
+    );
+    // --by compile-unit: libc's units from the debug file's DWARF.
+    let v = json(&elfmaps([
+        "symbols",
+        "--json",
+        "--by",
+        "compile-unit",
+        "--object",
+        "libc.so*",
+        &pid,
+    ]));
+    let units = &v["objects"][0];
+    assert_eq!(units["symbols_from"], "debug-build-id");
+    assert!(
+        rows(units)
+            .iter()
+            .any(|r| r["name"].as_str().unwrap().ends_with("malloc.c")),
+        "no malloc.c unit"
     );
     // A named function of libc's text (symbol versions are part of .symtab's names).
     let base = |x: &Value| x.as_str().map(|n| n.split('@').next().unwrap().to_string());

@@ -261,6 +261,10 @@ pub(crate) enum Command {
         /// Only symbols of sections of this kind (data includes relro).
         #[arg(long, value_enum)]
         kind: Option<SymbolKind>,
+        /// Rows by compile unit or by source file (from DWARF: the object's or its
+        /// debug file's) instead of by symbol.
+        #[arg(long, value_enum)]
+        by: Option<SymbolsBy>,
         /// Print only the first N rows of each object (the table; JSON has them all).
         #[arg(long, value_name = "N")]
         top: Option<usize>,
@@ -523,4 +527,13 @@ pub(crate) enum SymbolKind {
     Data,
     /// Zero-initialised data.
     Bss,
+}
+
+/// `symbols --by`: what a row is, from DWARF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum SymbolsBy {
+    /// A compile unit (its DW_AT_name).
+    CompileUnit,
+    /// The source file of each line table row.
+    File,
 }

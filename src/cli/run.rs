@@ -117,10 +117,12 @@ pub(crate) fn run_symbols(
     sysroot: &Path,
     object: Option<String>,
     kind: Option<SymbolKind>,
+    by: Option<SymbolsBy>,
     top: Option<usize>,
     json: bool,
     color: bool,
 ) -> io::Result<Exit> {
+    use elfmaps::input::dwarf::By;
     use elfmaps::vocab::Kind;
     let glob = match object_glob(object.as_deref()) {
         Ok(g) => g,
@@ -137,6 +139,10 @@ pub(crate) fn run_symbols(
         object: &wanted,
         kinds,
         debug_root: sysroot,
+        by: by.map(|b| match b {
+            SymbolsBy::CompileUnit => By::CompileUnit,
+            SymbolsBy::File => By::File,
+        }),
     };
     let got = match (pid, &snapshot) {
         (Some(pid), _) => elfmaps::pipeline::symbols_live(pid, select).map_err(|e| e.to_string()),
@@ -326,9 +332,10 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             sysroot,
             object,
             kind,
+            by,
             top,
             json,
-        } => run_symbols(pid, snapshot, &sysroot, object, kind, top, json, color),
+        } => run_symbols(pid, snapshot, &sysroot, object, kind, by, top, json, color),
         Command::System { args } => run_system(args, color),
         Command::Metrics { args } => serve::run(args),
         Command::Snapshot {

@@ -9,6 +9,7 @@
 //!   `/proc/PID/stat` line.
 
 pub mod budget;
+pub mod dwarf;
 pub mod elf;
 pub mod maps;
 pub mod smemcap;

@@ -53,6 +53,8 @@ pub enum TableKind {
     Symtab,
     /// `.dynsym` (`SHT_DYNSYM`): the exported and imported symbols only.
     Dynsym,
+    /// Address ranges of DWARF compile units or source files ([`crate::input::dwarf`]).
+    Dwarf,
 }
 
 /// One symbol of the image.
@@ -111,6 +113,7 @@ pub fn read_symbols<R: ReadAt + ?Sized>(
     let sh_type = match want {
         TableKind::Symtab => SHT_SYMTAB,
         TableKind::Dynsym => SHT_DYNSYM,
+        TableKind::Dwarf => return Ok(None),
     };
     let Some(table) = sections
         .sections
@@ -308,7 +311,11 @@ pub fn parse_debuglink(b: &[u8], little: bool) -> Option<(Vec<u8>, u32)> {
 
 /// Reads `len` bytes at `offset` (fewer when the file ends first) in chunks of at
 /// most 1 MiB: memory grows with the bytes the file really has, not with `len`.
-fn read_chunked<R: ReadAt + ?Sized>(src: &R, offset: u64, len: u64) -> io::Result<Vec<u8>> {
+pub(crate) fn read_chunked<R: ReadAt + ?Sized>(
+    src: &R,
+    offset: u64,
+    len: u64,
+) -> io::Result<Vec<u8>> {
     let mut out = Vec::new();
     while (out.len() as u64) < len {
         let want = (len - out.len() as u64).min(CHUNK as u64) as usize;
@@ -380,6 +387,7 @@ mod tests {
         raw.extend(sym64(16, 0x11, 0xfff1, 5, 4)); // absolute
         raw.extend(sym64(20, 0x21, 22, 0x4000, 100)); // weak object
         raw.extend(sym64(24, 0x02, 14, 0x1100, 0)); // size 0
+        raw.extend(sym64(24, 0x01, 22, 0x5000, 8)); // local, a suffix of a name
         let t = parse_symbols(&raw, names, true, true, TableKind::Symtab, None);
         let got: Vec<(&[u8], u64, u64, u8)> = t
             .symbols
@@ -390,7 +398,8 @@ mod tests {
             got,
             vec![
                 (b"main".as_slice(), 0x1000, 0x20, 1),
-                (b"object".as_slice(), 0x4000, 100, 2),
+                (b"big_object".as_slice(), 0x4000, 100, 2),
+                (b"object".as_slice(), 0x5000, 8, 0),
             ]
         );
     }

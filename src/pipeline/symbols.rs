@@ -11,6 +11,7 @@ use std::path::Path;
 
 use super::Error;
 use super::sections::{Select, live_parts, of_report, offline_parts};
+use crate::input::dwarf::{self, By};
 use crate::input::elf;
 use crate::input::maps::Mapping;
 use crate::input::snapshot::Snapshot;
@@ -31,6 +32,8 @@ pub struct SymbolsSelect<'a> {
     pub kinds: Option<&'a [Kind]>,
     /// The root under which debug files are looked for (`/usr/lib/debug/...`).
     pub debug_root: &'a Path,
+    /// Rows by compile unit or source file, from DWARF (`--by`), instead of symbols.
+    pub by: Option<By>,
 }
 
 /// The symbols report of the live process `pid`.
@@ -101,6 +104,54 @@ fn of_parts(
             }
         };
         let mut why = Vec::new();
+        let id = obj.build_id.as_deref().and_then(unhex);
+        let link = read_debuglink(&*file, &table).ok().flatten();
+        let debug_file = |why: &mut Vec<String>| {
+            let root = root.as_ref()?;
+            match debug::find(root, obj.path.as_bytes(), id.as_deref(), link.as_ref()) {
+                Ok(d) => d,
+                Err(e) => {
+                    why.push(e);
+                    None
+                }
+            }
+        };
+        if let Some(by) = select.by {
+            input.wanted_dwarf = true;
+            // DWARF of the object, else of its debug file.
+            let (got, from, path) = if dwarf::has_dwarf(&table) {
+                (
+                    Some(dwarf::read_ranges(&*file, &table, by)),
+                    SymbolsFrom::Dwarf,
+                    None,
+                )
+            } else {
+                match debug_file(&mut why) {
+                    Some(d) if dwarf::has_dwarf(&d.sections) => (
+                        Some(dwarf::read_ranges(&*d.file, &d.sections, by)),
+                        via(d.via),
+                        Some(d.path),
+                    ),
+                    Some(d) => {
+                        why.push(format!("{} has no DWARF", d.path));
+                        (None, SymbolsFrom::None, None)
+                    }
+                    None => (None, SymbolsFrom::None, None),
+                }
+            };
+            match got {
+                Some(Ok(t)) => {
+                    input.table = Some(t);
+                    input.from = from;
+                    input.debug_file = path;
+                }
+                Some(Err(e)) => why.push(e),
+                None => why.push("no DWARF in the object and no debug file with it".into()),
+            }
+            input.why_not = (!why.is_empty()).then(|| why.join("; "));
+            inputs.push(input);
+            continue;
+        }
         // 1. The object's own .symtab.
         match read_symbols(&*file, &table, TableKind::Symtab) {
             Ok(Some(t)) if !t.symbols.is_empty() => {
@@ -113,26 +164,17 @@ fn of_parts(
             Err(e) => why.push(format!(".symtab: {e}")),
         }
         // 2. A debug file's .symtab.
-        let id = obj.build_id.as_deref().and_then(unhex);
-        let link = read_debuglink(&*file, &table).ok().flatten();
-        if let Some(root) = &root {
-            match debug::find(root, obj.path.as_bytes(), id.as_deref(), link.as_ref()) {
-                Ok(Some(d)) => match read_symbols(&*d.file, &d.sections, TableKind::Symtab) {
-                    Ok(Some(t)) if !t.symbols.is_empty() => {
-                        input.table = Some(t);
-                        input.from = match d.via {
-                            DebugVia::BuildId => SymbolsFrom::DebugBuildId,
-                            DebugVia::Debuglink => SymbolsFrom::DebugLink,
-                        };
-                        input.debug_file = Some(d.path);
-                        inputs.push(input);
-                        continue;
-                    }
-                    Ok(_) => why.push(format!("{} has no .symtab", d.path)),
-                    Err(e) => why.push(format!("{}: {e}", d.path)),
-                },
-                Ok(None) => {}
-                Err(e) => why.push(e),
+        if let Some(d) = debug_file(&mut why) {
+            match read_symbols(&*d.file, &d.sections, TableKind::Symtab) {
+                Ok(Some(t)) if !t.symbols.is_empty() => {
+                    input.table = Some(t);
+                    input.from = via(d.via);
+                    input.debug_file = Some(d.path);
+                    inputs.push(input);
+                    continue;
+                }
+                Ok(_) => why.push(format!("{} has no .symtab", d.path)),
+                Err(e) => why.push(format!("{}: {e}", d.path)),
             }
         }
         // 3. The exported symbols.
@@ -147,7 +189,20 @@ fn of_parts(
         input.why_not = (!why.is_empty()).then(|| why.join("; "));
         inputs.push(input);
     }
-    symbols(sections, inputs, select.kinds)
+    let mut out = symbols(sections, inputs, select.kinds);
+    out.by = match select.by {
+        None => "symbol",
+        Some(By::CompileUnit) => "compile-unit",
+        Some(By::File) => "file",
+    };
+    out
+}
+
+fn via(v: DebugVia) -> SymbolsFrom {
+    match v {
+        DebugVia::BuildId => SymbolsFrom::DebugBuildId,
+        DebugVia::Debuglink => SymbolsFrom::DebugLink,
+    }
 }
 
 /// Bytes of a hex string (a build ID as the report gives it).

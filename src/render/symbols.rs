@@ -43,7 +43,18 @@ pub fn table<W: Write>(
         )?;
         let head = format!(
             "  {:<NAME$} {:<20} {:<6} {:>14} {:>8}  {:<16} {:>8} {:>6}",
-            "SYMBOL", "SECTION", "KIND", "START", "SIZE", "RESIDENT", "BYTES", "PAGES"
+            match s.by {
+                "compile-unit" => "COMPILE UNIT",
+                "file" => "FILE",
+                _ => "SYMBOL",
+            },
+            "SECTION",
+            "KIND",
+            "START",
+            "SIZE",
+            "RESIDENT",
+            "BYTES",
+            "PAGES"
         );
         writeln!(out, "{}", paint(&head, Style::new().bold()))?;
         for x in o.symbols.iter().take(top.unwrap_or(usize::MAX)) {

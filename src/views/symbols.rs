@@ -20,7 +20,7 @@
 
 use serde::Serialize;
 
-use crate::input::symbols::{Symbol, SymbolTable};
+use crate::input::symbols::{Symbol, SymbolTable, TableKind};
 use crate::views::sections::{Section, Sections};
 use crate::vocab::names::{file_name, lossy};
 use crate::vocab::{Code, Kind, PageSize, Warning};
@@ -48,6 +48,9 @@ pub struct Symbols {
     pub pid: Option<u32>,
     /// The page size residency is counted in.
     pub page_size: u64,
+    /// What rows are: `"symbol"`, or `"compile-unit"` or `"file"` (`--by`, from
+    /// DWARF).
+    pub by: &'static str,
     /// The ELF objects asked for, in the report's order.
     pub objects: Vec<ObjectSymbols>,
     /// The sections report's warnings, then those of the symbols.
@@ -68,6 +71,9 @@ pub enum SymbolsFrom {
     /// The object's `.dynsym` (exported symbols only: a stripped object without a
     /// debug file).
     Dynsym,
+    /// `--by`: the object's own DWARF (with a debug file, `debug-build-id` or
+    /// `debug-link` say where the DWARF came from).
+    Dwarf,
     /// No symbols: every section is one `[unnamed]` row.
     None,
 }
@@ -80,6 +86,7 @@ impl SymbolsFrom {
             SymbolsFrom::DebugBuildId => "debug-build-id",
             SymbolsFrom::DebugLink => "debug-link",
             SymbolsFrom::Dynsym => "dynsym",
+            SymbolsFrom::Dwarf => "dwarf",
             SymbolsFrom::None => "none",
         }
     }
@@ -145,6 +152,8 @@ pub struct ObjectInput {
     pub debug_file: Option<String>,
     /// Why there are no symbols from a `.symtab`, for a warning.
     pub why_not: Option<String>,
+    /// Rows were asked from DWARF (`--by`): the warning says DWARF is missing.
+    pub wanted_dwarf: bool,
 }
 
 impl ObjectInput {
@@ -156,6 +165,7 @@ impl ObjectInput {
             from,
             debug_file: None,
             why_not: None,
+            wanted_dwarf: false,
         }
     }
 }
@@ -188,9 +198,15 @@ pub fn symbols(sections: Sections, inputs: Vec<ObjectInput>, kinds: Option<&[Kin
                 ));
             }
         }
+        let dwarf = input
+            .table
+            .as_ref()
+            .is_some_and(|t| t.from == TableKind::Dwarf);
         if matches!(input.from, SymbolsFrom::Dynsym | SymbolsFrom::None) {
             let what = if input.from == SymbolsFrom::Dynsym {
                 "exported symbols only (.dynsym)"
+            } else if input.wanted_dwarf {
+                "no DWARF: one [unnamed] row per section"
             } else {
                 "no symbols: one [unnamed] row per section"
             };
@@ -203,7 +219,12 @@ pub fn symbols(sections: Sections, inputs: Vec<ObjectInput>, kinds: Option<&[Kin
                 Code::SymbolsUnavailable,
                 Some(obj.path.clone()),
                 format!(
-                    "stripped, no debug file found{why}: {what}; {}",
+                    "{}{why}: {what}; {}",
+                    if input.wanted_dwarf {
+                        "no DWARF in the object or a debug file"
+                    } else {
+                        "stripped, no debug file found"
+                    },
                     package_hint(&obj.path)
                 ),
             ));
@@ -240,6 +261,9 @@ pub fn symbols(sections: Sections, inputs: Vec<ObjectInput>, kinds: Option<&[Kin
             }
             rows.extend(section_rows(sec, &mut placed, input.table.as_ref(), page));
         }
+        if dwarf {
+            rows = merge(rows);
+        }
         rows.sort_by(|a, b| {
             b.resident
                 .is_some()
@@ -260,9 +284,41 @@ pub fn symbols(sections: Sections, inputs: Vec<ObjectInput>, kinds: Option<&[Kin
         schema_version: SCHEMA_VERSION,
         pid: sections.pid,
         page_size: page.get(),
+        by: "symbol",
         objects,
         warnings,
     }
+}
+
+/// Rows of DWARF ranges merged by name and section: a compile unit or file has many
+/// ranges. `start` and `end` are the first and last address of its ranges, `size`
+/// and `resident` their sums; `resident_pages` the sum of theirs (a page two of its
+/// ranges share counts twice).
+fn merge(rows: Vec<SymbolRow>) -> Vec<SymbolRow> {
+    let mut at: std::collections::HashMap<(String, String), usize> =
+        std::collections::HashMap::new();
+    let mut out: Vec<SymbolRow> = Vec::new();
+    for r in rows {
+        match at.get(&(r.name.clone(), r.section.clone())) {
+            Some(&i) => {
+                let m = &mut out[i];
+                m.start = m.start.min(r.start);
+                m.end = m.end.max(r.end);
+                m.size += r.size;
+                m.resident = crate::vocab::figures::sum(m.resident, r.resident);
+                m.resident_pages = crate::vocab::figures::sum(m.resident_pages, r.resident_pages);
+            }
+            None => {
+                at.insert((r.name.clone(), r.section.clone()), out.len());
+                out.push(SymbolRow {
+                    demangled: None,
+                    aliases: Vec::new(),
+                    ..r
+                });
+            }
+        }
+    }
+    out
 }
 
 /// A symbol placed in the process, cut at its section's end.
