@@ -671,3 +671,101 @@ fn libc_symbols_come_from_libc6_dbg() {
     assert_eq!(start_main["kind"], "text");
     assert!(start_main["resident"].as_u64().unwrap() > 0, "{start_main}");
 }
+
+/// `symbols --union`: two processes of the test program; per symbol of the library,
+/// the union is what pagemap says over both (pages matched by their place in the
+/// file) and the sum the sum of each one's pagemap.
+#[test]
+fn union_over_processes_is_pagemaps_union_and_sum_is_the_sum() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((exe, lib)) = build_pair(dir.path()) else {
+        return;
+    };
+    let lib = std::fs::canonicalize(&lib).unwrap();
+    let (a, b) = (start(&exe), start(&exe));
+    let pids = format!("{},{}", a.child.pid_arg(), b.child.pid_arg());
+    let o = elfmaps([
+        "symbols",
+        "--union",
+        "--json",
+        "--object",
+        "libsymbols.so",
+        "--pid",
+        &pids,
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let u = json(&o);
+    assert_eq!(u["kind"], "symbols-union");
+    assert_eq!(u["processes"].as_array().unwrap().len(), 2, "{u}");
+    let me = object(&u, "libsymbols.so");
+    assert_eq!(me["pids"].as_array().unwrap().len(), 2);
+    let per: Vec<(u64, File)> = [&a, &b]
+        .iter()
+        .map(|s| {
+            (
+                s.bias[lib.to_str().unwrap()],
+                File::open(format!("/proc/{}/pagemap", s.child.pid())).unwrap(),
+            )
+        })
+        .collect();
+    let mut checked = 0;
+    for r in rows(me) {
+        if r["name"] == "[unnamed]" {
+            continue;
+        }
+        let (off, size) = (r["offset"].as_u64().unwrap(), r["size"].as_u64().unwrap());
+        let (mut sum, mut sum_pages) = (0, 0);
+        let mut union: Vec<bool> = Vec::new();
+        for (bias, pagemap) in &per {
+            let (s0, e0) = (bias + off, bias + off + size);
+            let (bytes, pages) = truth(pagemap, s0, e0);
+            sum += bytes;
+            sum_pages += pages;
+            let present = present_pages(pagemap, s0 / PAGE * PAGE, e0.div_ceil(PAGE) * PAGE, PAGE);
+            union.resize(present.len(), false);
+            for (k, p) in present.iter().enumerate() {
+                union[k] |= *p;
+            }
+        }
+        let at = off % PAGE;
+        let (mut bytes, mut pages) = (0, 0);
+        for (k, _) in union.iter().enumerate().filter(|(_, p)| **p) {
+            let k = k as u64;
+            bytes += ((k + 1) * PAGE - at).min(at + size) - (k * PAGE).max(at);
+            pages += 1;
+        }
+        assert_eq!(
+            (
+                r["resident_union"].as_u64(),
+                r["resident_pages_union"].as_u64()
+            ),
+            (Some(bytes), Some(pages)),
+            "union of {r}"
+        );
+        assert_eq!(
+            (r["resident_sum"].as_u64(), r["resident_pages_sum"].as_u64()),
+            (Some(sum), Some(sum_pages)),
+            "sum of {r}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 8, "{checked} symbols checked");
+    // Both processes run hot_one: the union is one copy of it, the sum two.
+    let hot = row(me, "hot_one");
+    assert_eq!(hot["resident_union"].as_u64(), Some(3 * PAGE), "{hot}");
+    assert_eq!(hot["resident_sum"].as_u64(), Some(6 * PAGE), "{hot}");
+    let t = stdout(&elfmaps([
+        "symbols",
+        "--union",
+        "--color",
+        "never",
+        "--object",
+        "libsymbols.so",
+        "--pid",
+        &pids,
+    ]));
+    assert!(
+        t.contains("in 2 processes") && t.contains("UNION") && t.contains("SUM"),
+        "{t}"
+    );
+}

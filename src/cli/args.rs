@@ -246,8 +246,15 @@ pub(crate) enum Command {
     /// section, kind and resident bytes and pages, by resident bytes.
     Symbols {
         /// A live process to read.
-        #[arg(value_parser = parse_pid_or_self, required_unless_present = "snapshot", conflicts_with = "snapshot")]
+        #[arg(value_parser = parse_pid_or_self, required_unless_present_any = ["snapshot", "union"], conflicts_with = "snapshot")]
         pid: Option<u32>,
+        /// Across processes: per symbol, its resident bytes in at least one of the
+        /// processes that map its object (all processes, or those --pid, --name,
+        /// --user, --cgroup select), beside their sum.
+        #[arg(long, conflicts_with_all = ["pid", "snapshot"])]
+        union: bool,
+        #[command(flatten)]
+        select: SelectArgs,
         /// A file written by `elfmaps snapshot --symbols` on the target.
         #[arg(long, value_name = "FILE")]
         snapshot: Option<PathBuf>,

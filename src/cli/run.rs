@@ -113,6 +113,7 @@ pub(crate) fn run_sections(
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn run_symbols(
     pid: Option<u32>,
+    union: Option<&SelectArgs>,
     snapshot: Option<PathBuf>,
     sysroot: &Path,
     object: Option<String>,
@@ -144,6 +145,33 @@ pub(crate) fn run_symbols(
             SymbolsBy::File => By::File,
         }),
     };
+    if let Some(args) = union {
+        let selection = match args.selection() {
+            Ok(s) => s,
+            Err(e) => return Ok(error(&e)),
+        };
+        let u = match elfmaps::pipeline::symbols_union(&selection, select) {
+            Ok(u) => u,
+            Err(e) => return Ok(error(&format!("cannot list /proc: {e}"))),
+        };
+        for w in &u.warnings {
+            say(&format!(
+                "elfmaps: warning: {}",
+                elfmaps::render::warning_text(w)
+            ));
+        }
+        if u.processes.is_empty() {
+            return Ok(error("no process read maps a selected object"));
+        }
+        print(|out| {
+            if json {
+                elfmaps::render::json(&u, out)
+            } else {
+                elfmaps::render::symbols::union_table(&u, out, color, top)
+            }
+        })?;
+        return Ok(Exit::Ok);
+    }
     let got = match (pid, &snapshot) {
         (Some(pid), _) => elfmaps::pipeline::symbols_live(pid, select).map_err(|e| e.to_string()),
         (None, Some(p)) => read_input(p)
@@ -328,6 +356,8 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
         }
         Command::Symbols {
             pid,
+            union,
+            select,
             snapshot,
             sysroot,
             object,
@@ -335,7 +365,17 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             by,
             top,
             json,
-        } => run_symbols(pid, snapshot, &sysroot, object, kind, by, top, json, color),
+        } => {
+            if !union && select.any() {
+                return Ok(error(
+                    "--pid, --name, --user and --cgroup select processes for --union",
+                ));
+            }
+            let union = union.then_some(&select);
+            run_symbols(
+                pid, union, snapshot, &sysroot, object, kind, by, top, json, color,
+            )
+        }
         Command::System { args } => run_system(args, color),
         Command::Metrics { args } => serve::run(args),
         Command::Snapshot {

@@ -43,7 +43,7 @@ pub use page::{PageSizeError, Stated};
 pub use rss::{SOURCE as RSS_ONLY_SOURCE, live_rss_only};
 pub use sections::{Select, sections_live, sections_offline, sections_union, snapshot_sections};
 pub use snapshot::{snapshot, snapshot_rss_only};
-pub use symbols::{SymbolsSelect, symbols_live, symbols_offline};
+pub use symbols::{SymbolsSelect, symbols_live, symbols_offline, symbols_union};
 
 /// Why `elfmaps map` could not produce a report at all. Every error has a stable
 /// [`Code`] ([`Error::code`], docs/json.md).

@@ -19,7 +19,7 @@ use crate::input::symbols::{TableKind, read_debuglink, read_symbols};
 use crate::report::Report;
 use crate::source::debug::{self, DebugVia};
 use crate::source::{Opened, Source, SysrootSource};
-use crate::views::symbols::{ObjectInput, Symbols, SymbolsFrom, symbols};
+use crate::views::symbols::{ObjectInput, Symbols, SymbolsFrom, SymbolsUnion, symbols, union};
 use crate::vocab::Kind;
 
 /// Which objects and rows to show, and where debug files are.
@@ -64,6 +64,83 @@ fn of_parts(
     select: SymbolsSelect<'_>,
     warning: Option<crate::report::Warning>,
 ) -> Symbols {
+    let (sections, inputs) = parts(mappings, report, target, select, warning);
+    let mut out = symbols(sections, inputs, select.kinds);
+    out.by = by_name(select.by);
+    out
+}
+
+/// `symbols --union`: the selected live processes (as `system` selects them) that
+/// map a selected object, each read as `symbols PID` reads it, folded by
+/// [`crate::views::symbols::union`]. Each process's symbol tables are read again
+/// (a table is the object's, but reading it once per object would need the scan to
+/// share open files). Processes that cannot be read are counted in a warning. `Err`
+/// when `/proc` cannot be listed.
+pub fn symbols_union(
+    selection: &super::system::Selection,
+    select: SymbolsSelect<'_>,
+) -> std::io::Result<SymbolsUnion> {
+    let mut runs = Vec::new();
+    let mut failed = 0usize;
+    let mut sink = |s: super::system::Scanned| {
+        if !s.report.objects.iter().any(|o| (select.object)(&o.path)) {
+            return;
+        }
+        match live_parts(s.process.pid) {
+            Ok((mappings, report, mut target)) => {
+                let (mut x, mut inputs) = parts(&mappings, &report, &mut target, select, None);
+                // Objects of no section and no segment (not loaded) are left out.
+                let keep: Vec<bool> = x
+                    .objects
+                    .iter()
+                    .map(|o| !o.sections.is_empty() || !o.segments.is_empty())
+                    .collect();
+                let mut k = keep.iter();
+                x.objects.retain(|_| *k.next().unwrap_or(&false));
+                let mut k = keep.iter();
+                inputs.retain(|_| *k.next().unwrap_or(&false));
+                runs.push((x, inputs));
+            }
+            Err(_) => failed += 1,
+        }
+    };
+    let outcome = super::system::scan(selection, super::system::Mode::Smaps, &mut sink)?;
+    let mut warnings = Vec::new();
+    if let Some(w) = outcome.skipped.warning() {
+        warnings.push(w);
+    }
+    if failed > 0 {
+        warnings.push(crate::report::Warning {
+            code: crate::vocab::Code::ProcessSkipped,
+            object: None,
+            message: format!(
+                "{failed} process(es) could not be read again for their symbols (gone in between?)"
+            ),
+        });
+    }
+    runs.sort_by_key(|r| r.0.pid);
+    let mut out = union(outcome.page_size.get(), runs, warnings, select.kinds);
+    out.by = by_name(select.by);
+    Ok(out)
+}
+
+fn by_name(by: Option<By>) -> &'static str {
+    match by {
+        None => "symbol",
+        Some(By::CompileUnit) => "compile-unit",
+        Some(By::File) => "file",
+    }
+}
+
+/// The sections report (every section's page map) and the symbol inputs of the
+/// selected objects of `report`.
+fn parts(
+    mappings: &[Mapping],
+    report: &Report,
+    target: &mut dyn Source,
+    select: SymbolsSelect<'_>,
+    warning: Option<crate::report::Warning>,
+) -> (crate::views::sections::Sections, Vec<ObjectInput>) {
     let mut sections = of_report(
         mappings,
         report,
@@ -189,13 +266,7 @@ fn of_parts(
         input.why_not = (!why.is_empty()).then(|| why.join("; "));
         inputs.push(input);
     }
-    let mut out = symbols(sections, inputs, select.kinds);
-    out.by = match select.by {
-        None => "symbol",
-        Some(By::CompileUnit) => "compile-unit",
-        Some(By::File) => "file",
-    };
-    out
+    (sections, inputs)
 }
 
 fn via(v: DebugVia) -> SymbolsFrom {

@@ -10,7 +10,7 @@ use owo_colors::Style;
 
 use super::paint;
 use super::sections::bar;
-use crate::views::symbols::Symbols;
+use crate::views::symbols::{Symbols, SymbolsUnion};
 use crate::vocab::escape::escape;
 use crate::vocab::human::human;
 
@@ -97,6 +97,65 @@ pub fn table<W: Write>(
                 Style::new().dimmed()
             )
         )?;
+    }
+    Ok(())
+}
+
+/// Writes the table of `symbols --union`: per object, its processes, then one line
+/// per row with its union and sum; `top` keeps the first rows of each object.
+pub fn union_table<W: Write>(
+    u: &SymbolsUnion,
+    out: &mut W,
+    color: bool,
+    top: Option<usize>,
+) -> io::Result<()> {
+    let paint = |text: &str, style: Style| paint(text, style, color);
+    for (n, o) in u.objects.iter().enumerate() {
+        if n > 0 {
+            writeln!(out)?;
+        }
+        writeln!(
+            out,
+            "{}",
+            paint(
+                &format!(
+                    "{}  symbols from {}, in {} processes",
+                    escape(o.path.as_bytes()),
+                    o.symbols_from.as_str(),
+                    o.pids.len()
+                ),
+                Style::new().bold()
+            )
+        )?;
+        let head = format!(
+            "  {:<NAME$} {:<20} {:>10} {:>8}  {:<16} {:>8} {:>6} {:>8} {:>6}",
+            "SYMBOL", "SECTION", "OFFSET", "SIZE", "UNION", "BYTES", "PAGES", "SUM", "PAGES"
+        );
+        writeln!(out, "{}", paint(&head, Style::new().bold()))?;
+        for x in o.symbols.iter().take(top.unwrap_or(usize::MAX)) {
+            let name = escape(x.demangled.as_deref().unwrap_or(&x.name).as_bytes());
+            let name = if name.chars().count() > NAME {
+                let mut c: String = name.chars().take(NAME - 1).collect();
+                c.push('…');
+                c
+            } else {
+                name.to_string()
+            };
+            let pages = |p: Option<u64>| p.map_or("?".into(), |p| p.to_string());
+            writeln!(
+                out,
+                "  {:<NAME$} {:<20} {:>10x} {:>8}  {} {:>8} {:>6} {:>8} {:>6}",
+                name,
+                escape(x.section.as_bytes()),
+                x.offset,
+                human(Some(x.size)),
+                bar(x.resident_union, x.size),
+                human(x.resident_union),
+                pages(x.resident_pages_union),
+                human(x.resident_sum),
+                pages(x.resident_pages_sum),
+            )?;
+        }
     }
     Ok(())
 }

@@ -139,7 +139,7 @@ pub struct SymbolRow {
 }
 
 /// What [`symbols`] needs of one object besides its sections.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ObjectInput {
     /// The object's load bias.
@@ -285,6 +285,261 @@ pub fn symbols(sections: Sections, inputs: Vec<ObjectInput>, kinds: Option<&[Kin
         pid: sections.pid,
         page_size: page.get(),
         by: "symbol",
+        objects,
+        warnings,
+    }
+}
+
+/// `symbols --union`: per row of each object, its resident bytes and pages in at
+/// least one of the processes that map it, beside their sum.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct SymbolsUnion {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// `"symbols-union"`.
+    pub kind: &'static str,
+    /// The page size residency is counted in.
+    pub page_size: u64,
+    /// What rows are, as in [`Symbols::by`].
+    pub by: &'static str,
+    /// The processes read that map a selected object, in PID order.
+    pub processes: Vec<u32>,
+    /// The selected objects, keyed by path and build ID, in the order first seen.
+    pub objects: Vec<UnionObject>,
+    /// The warnings of the processes' reports (each once) and of the scan.
+    pub warnings: Vec<Warning>,
+}
+
+/// One object across processes.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct UnionObject {
+    /// The file name of its path.
+    pub object: String,
+    /// The maps path.
+    pub path: String,
+    /// The GNU build ID in hex, when the file has one.
+    pub build_id: Option<String>,
+    /// Which table served the symbols (in the first process).
+    pub symbols_from: SymbolsFrom,
+    /// The debug file read, when one was.
+    pub debug_file: Option<String>,
+    /// The processes that map it.
+    pub pids: Vec<u32>,
+    /// Its rows, by union resident bytes (most first), then offset.
+    pub symbols: Vec<UnionRow>,
+}
+
+/// One row across the processes that map its object.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct UnionRow {
+    /// As in [`SymbolRow::name`].
+    pub name: String,
+    /// As in [`SymbolRow::demangled`].
+    pub demangled: Option<String>,
+    /// Its first address in the file (`start` less the load bias: the same in every
+    /// process).
+    pub offset: u64,
+    /// As in [`SymbolRow::size`].
+    pub size: u64,
+    /// As in [`SymbolRow::section`].
+    pub section: String,
+    /// As in [`SymbolRow::kind`].
+    pub kind: Option<Kind>,
+    /// Bytes of it on pages resident in at least one process; null when one
+    /// process's residency is unknown.
+    pub resident_union: Option<u64>,
+    /// Pages of it resident in at least one process.
+    pub resident_pages_union: Option<u64>,
+    /// The sum over processes of their `resident`.
+    pub resident_sum: Option<u64>,
+    /// The sum over processes of their `resident_pages`.
+    pub resident_pages_sum: Option<u64>,
+}
+
+/// Folds the sections reports (made with every section's page map) and symbol
+/// inputs of several processes into [`SymbolsUnion`]. Pages are matched by their
+/// place in their section, as [`crate::views::sections::union`] matches them (a load
+/// bias is a multiple of the page size); the rows of the union are those of one
+/// report whose sections hold the union of the processes' pages, the sums those of
+/// each process's rows matched by name, section and offset.
+pub fn union(
+    page_size: u64,
+    runs: Vec<(Sections, Vec<ObjectInput>)>,
+    mut warnings: Vec<Warning>,
+    kinds: Option<&[Kind]>,
+) -> SymbolsUnion {
+    type Sums = std::collections::HashMap<(String, String, u64), (Option<u64>, Option<u64>)>;
+    struct Acc {
+        template: crate::views::sections::ObjectSections,
+        input: ObjectInput,
+        pids: Vec<u32>,
+        /// Per section (by index): the union of its pages; None when unknown.
+        pages: Vec<(usize, Option<Vec<bool>>)>,
+        sums: Sums,
+    }
+    let p = page_size.max(1);
+    let mut accs: Vec<Acc> = Vec::new();
+    let mut processes = Vec::new();
+    for (run, inputs) in runs {
+        let pid = run.pid.unwrap_or(0);
+        if !run.objects.is_empty() {
+            processes.push(pid);
+        }
+        for w in run.warnings {
+            if !warnings.contains(&w) {
+                warnings.push(w);
+            }
+        }
+        for (o, input) in run.objects.into_iter().zip(inputs) {
+            // This process's rows, for the sums.
+            let one = Sections {
+                schema_version: SCHEMA_VERSION,
+                pid: run.pid,
+                page_size,
+                objects: vec![o.clone()],
+                warnings: Vec::new(),
+            };
+            let bias = input.bias;
+            let rows = symbols(one, vec![input.clone()], kinds);
+            let at = match accs
+                .iter()
+                .position(|a| a.template.path == o.path && a.template.build_id == o.build_id)
+            {
+                Some(i) => i,
+                None => {
+                    accs.push(Acc {
+                        pages: o
+                            .sections
+                            .iter()
+                            .map(|x| (x.index, Some(Vec::new())))
+                            .collect(),
+                        template: o.clone(),
+                        input,
+                        pids: Vec::new(),
+                        sums: Sums::new(),
+                    });
+                    accs.len() - 1
+                }
+            };
+            let acc = &mut accs[at];
+            acc.pids.push(pid);
+            for x in &o.sections {
+                let Some((_, slot)) = acc.pages.iter_mut().find(|(i, _)| *i == x.index) else {
+                    continue;
+                };
+                match (slot.as_mut(), x.resident.is_some()) {
+                    (Some(u), true) => {
+                        if u.len() < x.pages.len() {
+                            u.resize(x.pages.len(), false);
+                        }
+                        for (k, &r) in x.pages.iter().enumerate() {
+                            u[k] |= r;
+                        }
+                    }
+                    _ => *slot = None,
+                }
+            }
+            for obj in rows.objects {
+                for r in obj.symbols {
+                    let key = (r.name, r.section, r.start.wrapping_sub(bias));
+                    let e = acc.sums.entry(key).or_insert((Some(0), Some(0)));
+                    e.0 = crate::vocab::figures::sum(e.0, r.resident);
+                    e.1 = crate::vocab::figures::sum(e.1, r.resident_pages);
+                }
+            }
+        }
+    }
+    let mut objects = Vec::new();
+    for mut acc in accs {
+        // The template's sections hold the union of the pages.
+        for x in &mut acc.template.sections {
+            let Some((_, slot)) = acc.pages.iter().find(|(i, _)| *i == x.index) else {
+                continue;
+            };
+            match slot {
+                None => {
+                    x.resident = None;
+                    x.resident_pages = None;
+                }
+                Some(u) => {
+                    let start_in_page = x.start % p;
+                    let (mut bytes, mut n) = (0u64, 0u64);
+                    for (k, _) in u.iter().enumerate().filter(|(_, r)| **r) {
+                        let k = k as u64;
+                        let lo = (k * p).saturating_sub(start_in_page);
+                        let hi = ((k + 1) * p - start_in_page).min(x.size);
+                        bytes += hi.saturating_sub(lo);
+                        n += 1;
+                    }
+                    if x.resident.is_some() {
+                        x.resident = Some(bytes);
+                        x.resident_pages = Some(n);
+                    }
+                    x.pages = u.clone();
+                }
+            }
+        }
+        let bias = acc.input.bias;
+        let one = Sections {
+            schema_version: SCHEMA_VERSION,
+            pid: None,
+            page_size,
+            objects: vec![acc.template],
+            warnings: Vec::new(),
+        };
+        let rows = symbols(one, vec![acc.input], kinds);
+        for o in rows.objects {
+            let mut symbols: Vec<UnionRow> = o
+                .symbols
+                .into_iter()
+                .map(|r| {
+                    let offset = r.start.wrapping_sub(bias);
+                    let sum = acc
+                        .sums
+                        .get(&(r.name.clone(), r.section.clone(), offset))
+                        .copied()
+                        .unwrap_or((None, None));
+                    UnionRow {
+                        name: r.name,
+                        demangled: r.demangled,
+                        offset,
+                        size: r.size,
+                        section: r.section,
+                        kind: r.kind,
+                        resident_union: r.resident,
+                        resident_pages_union: r.resident_pages,
+                        resident_sum: sum.0,
+                        resident_pages_sum: sum.1,
+                    }
+                })
+                .collect();
+            symbols.sort_by(|a, b| {
+                b.resident_union
+                    .is_some()
+                    .cmp(&a.resident_union.is_some())
+                    .then(b.resident_union.cmp(&a.resident_union))
+                    .then(a.offset.cmp(&b.offset))
+            });
+            objects.push(UnionObject {
+                object: o.object,
+                path: o.path,
+                build_id: o.build_id,
+                symbols_from: o.symbols_from,
+                debug_file: o.debug_file,
+                pids: acc.pids.clone(),
+                symbols,
+            });
+        }
+    }
+    SymbolsUnion {
+        schema_version: SCHEMA_VERSION,
+        kind: "symbols-union",
+        page_size,
+        by: "symbol",
+        processes,
         objects,
         warnings,
     }
