@@ -110,10 +110,10 @@ pub fn read_ranges<R: ReadAt + ?Sized>(
                 while let Some((header, row)) =
                     rows.next_row().map_err(|e| format!("DWARF: {e}"))?
                 {
-                    if let Some((at, id)) = cur {
-                        if row.address() > at {
-                            out.push(at, row.address(), id);
-                        }
+                    if let Some((at, id)) = cur
+                        && row.address() > at
+                    {
+                        out.push(at, row.address(), id);
                     }
                     if row.end_sequence() {
                         cur = None;
@@ -201,11 +201,12 @@ impl Ranges {
             return;
         }
         let (at, len) = self.spans[id as usize];
-        if let Some(last) = self.symbols.last_mut() {
-            if last.name_at == at && last.value.checked_add(last.size) == Some(begin) {
-                last.size += end - begin;
-                return;
-            }
+        if let Some(last) = self.symbols.last_mut()
+            && last.name_at == at
+            && last.value.checked_add(last.size) == Some(begin)
+        {
+            last.size += end - begin;
+            return;
         }
         if self.symbols.len() >= MAX_SYMBOLS {
             self.dropped += 1;

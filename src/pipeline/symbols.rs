@@ -278,7 +278,7 @@ fn via(v: DebugVia) -> SymbolsFrom {
 
 /// Bytes of a hex string (a build ID as the report gives it).
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())

@@ -626,10 +626,10 @@ fn section_rows(
     };
     for p in placed.iter() {
         if p.end <= covered {
-            if let Some(row) = rows.last_mut().filter(|r| p.start < r.end) {
-                if row.aliases.len() < MAX_ALIASES {
-                    row.aliases.push(lossy(name_of(p)).0);
-                }
+            if let Some(row) = rows.last_mut().filter(|r| p.start < r.end)
+                && row.aliases.len() < MAX_ALIASES
+            {
+                row.aliases.push(lossy(name_of(p)).0);
             }
             continue;
         }
