@@ -769,3 +769,34 @@ fn union_over_processes_is_pagemaps_union_and_sum_is_the_sum() {
         "{t}"
     );
 }
+
+/// A library without section headers (stripped to its program headers): no sections
+/// to place symbols in, so no rows, and warnings naming it; the run goes on.
+#[test]
+fn a_library_without_section_headers_has_no_rows_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((exe, lib)) = build_pair(dir.path()) else {
+        return;
+    };
+    let mut bytes = std::fs::read(&lib).unwrap();
+    common::elf::strip_section_headers(&mut bytes);
+    std::fs::write(&lib, &bytes).unwrap();
+    let lib = std::fs::canonicalize(&lib).unwrap();
+    let s = start(&exe);
+    let o = elfmaps(["symbols", "--json", &s.child.pid_arg()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = json(&o);
+    let me = object(&v, "libsymbols.so");
+    assert!(rows(me).is_empty(), "{me}");
+    assert_eq!(me["symbols_from"], "none");
+    let w = warnings(&v);
+    for code in ["sections-unreadable", "symbols-unavailable"] {
+        assert!(
+            w.iter()
+                .any(|w| w.code == code && w.object.as_deref() == lib.to_str()),
+            "{code}: {w:?}"
+        );
+    }
+    // The other objects still have their rows.
+    assert!(!rows(object(&v, "symbols")).is_empty());
+}
