@@ -17,6 +17,24 @@ use crate::vocab::human::human;
 /// Widest name printed (longer ones end in `…`).
 const NAME: usize = 48;
 
+/// `name` cut to [`NAME`] characters with `…`: its end kept for a path (`--by
+/// file`: the file name matters most), its start otherwise.
+fn cut(name: &str, keep_end: bool) -> String {
+    let n = name.chars().count();
+    if n <= NAME {
+        return name.to_string();
+    }
+    if keep_end {
+        let mut c = String::from("…");
+        c.extend(name.chars().skip(n - (NAME - 1)));
+        c
+    } else {
+        let mut c: String = name.chars().take(NAME - 1).collect();
+        c.push('…');
+        c
+    }
+}
+
 /// Writes the table; `top` keeps the first rows of each object.
 pub fn table<W: Write>(
     s: &Symbols,
@@ -58,14 +76,10 @@ pub fn table<W: Write>(
         );
         writeln!(out, "{}", paint(&head, Style::new().bold()))?;
         for x in o.symbols.iter().take(top.unwrap_or(usize::MAX)) {
-            let name = escape(x.demangled.as_deref().unwrap_or(&x.name).as_bytes());
-            let name = if name.chars().count() > NAME {
-                let mut c: String = name.chars().take(NAME - 1).collect();
-                c.push('…');
-                c
-            } else {
-                name.to_string()
-            };
+            let name = cut(
+                &escape(x.demangled.as_deref().unwrap_or(&x.name).as_bytes()),
+                s.by == "file",
+            );
             writeln!(
                 out,
                 "  {:<NAME$} {:<20} {:<6} {:>14x} {:>8}  {} {:>8} {:>6}",
@@ -133,14 +147,10 @@ pub fn union_table<W: Write>(
         );
         writeln!(out, "{}", paint(&head, Style::new().bold()))?;
         for x in o.symbols.iter().take(top.unwrap_or(usize::MAX)) {
-            let name = escape(x.demangled.as_deref().unwrap_or(&x.name).as_bytes());
-            let name = if name.chars().count() > NAME {
-                let mut c: String = name.chars().take(NAME - 1).collect();
-                c.push('…');
-                c
-            } else {
-                name.to_string()
-            };
+            let name = cut(
+                &escape(x.demangled.as_deref().unwrap_or(&x.name).as_bytes()),
+                u.by == "file",
+            );
             let pages = |p: Option<u64>| p.map_or("?".into(), |p| p.to_string());
             writeln!(
                 out,
@@ -158,4 +168,20 @@ pub fn union_table<W: Write>(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{NAME, cut};
+
+    #[test]
+    fn long_names_keep_their_start_and_paths_their_end() {
+        let long = format!("{}tail.c", "d/".repeat(40));
+        let c = cut(&long, true);
+        assert!(c.starts_with('…') && c.ends_with("tail.c"), "{c}");
+        assert_eq!(c.chars().count(), NAME);
+        let c = cut(&long, false);
+        assert!(c.starts_with("d/d/") && c.ends_with('…'));
+        assert_eq!(cut("short", true), "short");
+    }
 }
