@@ -679,16 +679,13 @@ fn resident_of(sec: &Section, a: u64, e: u64, page: PageSize) -> (Option<u64>, O
     let p = page.get();
     let first = page.down(sec.start);
     let mut bytes = 0u64;
-    let mut k = (page.down(a) - first) / p;
-    loop {
-        let lo = first + k * p;
-        if lo >= e {
-            break;
-        }
-        if sec.pages.get(k as usize) == Some(&true) {
+    // Pages past the page map are not resident: the work is bounded by the map (at
+    // most 2^24 pages), whatever sizes hostile headers give.
+    for k in page_span(sec, a, e, page) {
+        let lo = first + k as u64 * p;
+        if sec.pages[k] {
             bytes += e.min(lo.saturating_add(p)) - a.max(lo);
         }
-        k += 1;
     }
     (Some(bytes), pages)
 }
@@ -703,18 +700,25 @@ fn resident_pages_from(
     last: &mut Option<u64>,
 ) -> Option<u64> {
     sec.resident?;
-    let p = page.get();
-    let first = page.down(sec.start);
     let mut n = 0u64;
-    let mut k = (page.down(a) - first) / p;
-    while first + k * p < e {
-        if sec.pages.get(k as usize) == Some(&true) && *last != Some(k) {
+    for k in page_span(sec, a, e, page) {
+        if sec.pages[k] && *last != Some(k as u64) {
             n += 1;
-            *last = Some(k);
+            *last = Some(k as u64);
         }
-        k += 1;
     }
     Some(n)
+}
+
+/// The indices into `sec.pages` of the pages `[a, e)` touches (`a` and `e` inside
+/// the section), cut at the end of the page map.
+fn page_span(sec: &Section, a: u64, e: u64, page: PageSize) -> std::ops::Range<usize> {
+    let p = page.get();
+    let first = page.down(sec.start);
+    let from = (page.down(a) - first) / p;
+    let to = (page.up(e).unwrap_or(u64::MAX) - first).div_ceil(p);
+    let len = sec.pages.len() as u64;
+    (from.min(len) as usize)..(to.min(len) as usize)
 }
 
 /// The demangled form of a Rust (legacy or v0) or C++ (Itanium) name, without
@@ -789,6 +793,132 @@ mod tests {
         );
         assert_eq!(demangle("_ZN3foo3barEv").as_deref(), Some("foo::bar()"));
         assert_eq!(demangle("_ZZZZZ"), None);
+    }
+
+    use crate::input::symbols::{Symbol, SymbolTable, TableKind};
+    use crate::views::sections::{ObjectSections, Section, Sections};
+
+    fn section(name: &str, start: u64, size: u64, pages: Vec<bool>) -> Section {
+        let p = 4096;
+        let resident = (0..pages.len() as u64)
+            .filter(|k| pages[*k as usize])
+            .map(|k| {
+                let lo = (start / p + k) * p;
+                (start + size).min(lo + p) - start.max(lo)
+            })
+            .sum();
+        Section {
+            name: name.into(),
+            index: 1,
+            start,
+            end: start + size,
+            size,
+            kind: Some(Kind::Text),
+            segment: Some(2),
+            resident: Some(resident),
+            resident_pages: Some(pages.iter().filter(|x| **x).count() as u64),
+            pages,
+        }
+    }
+
+    fn table(syms: &[(&str, u64, u64, u8)]) -> SymbolTable {
+        let mut names = Vec::new();
+        let symbols = syms
+            .iter()
+            .map(|(n, value, size, bind)| {
+                let at = names.len() as u32;
+                names.extend_from_slice(n.as_bytes());
+                Symbol {
+                    name_at: at,
+                    name_len: n.len() as u32,
+                    value: *value,
+                    size: *size,
+                    bind: *bind,
+                    kind: 2,
+                }
+            })
+            .collect();
+        SymbolTable {
+            from: TableKind::Symtab,
+            names,
+            symbols,
+            dropped: 0,
+            problem: None,
+        }
+    }
+
+    fn report(sec: Section, t: SymbolTable, bias: u64) -> Symbols {
+        let s = Sections {
+            schema_version: 1,
+            pid: Some(1),
+            page_size: 4096,
+            objects: vec![ObjectSections {
+                path: "/lib/libx.so".into(),
+                build_id: None,
+                sections: vec![sec],
+                segments: Vec::new(),
+            }],
+            warnings: Vec::new(),
+        };
+        symbols(
+            s,
+            vec![ObjectInput::new(bias, Some(t), SymbolsFrom::Symtab)],
+            None,
+        )
+    }
+
+    /// Aliases, a partial overlap, a symbol past the section's end and gaps: every
+    /// byte in one row, rows sum to the section.
+    #[test]
+    fn rows_partition_the_section() {
+        let bias = 0x7000_0000_0000;
+        // .text at 0x1100, 3 pages and a bit; pages 0 and 2 resident.
+        let sec = section(
+            ".text",
+            bias + 0x1100,
+            0x3000,
+            vec![true, false, true, false],
+        );
+        let t = table(&[
+            ("f", 0x1100, 0x800, 1),
+            ("f_alias", 0x1100, 0x800, 2),
+            ("inner", 0x1200, 0x10, 0),
+            ("g", 0x1800, 0x1000, 1),
+            ("overlap", 0x2000, 0x1000, 1),
+            ("past_end", 0x3f00, 0x1000, 1),
+            ("outside", 0x9000, 0x10, 1),
+        ]);
+        let v = report(sec.clone(), t, bias);
+        let rows = &v.objects[0].symbols;
+        let named = |n: &str| rows.iter().find(|r| r.name == n).unwrap();
+        assert_eq!(named("f").aliases, vec!["f_alias", "inner"]);
+        assert_eq!(named("overlap").start, bias + 0x2800);
+        assert_eq!(named("past_end").end, bias + 0x4100);
+        assert!(rows.iter().all(|r| r.name != "outside"));
+        let size: u64 = rows.iter().map(|r| r.size).sum();
+        let resident: u64 = rows.iter().map(|r| r.resident.unwrap()).sum();
+        assert_eq!((size, resident), (sec.size, sec.resident.unwrap()));
+        // f: [0x1100, 0x1900) on resident page 0x1000-0x2000: all of it.
+        assert_eq!(named("f").resident, Some(0x800));
+        // g starts where f ends: [0x1900, 0x2800), 0x700 bytes on page 0 (resident),
+        // none on page 1.
+        assert_eq!(named("g").resident, Some(0x700));
+        assert_eq!(named("g").resident_pages, Some(1));
+        // What no symbol covers: [0x3000, 0x3f00).
+        assert_eq!(named(UNNAMED).size, 0xf00);
+    }
+
+    /// A hostile section a petabyte long with a page map of 4 pages: the work is
+    /// bounded by the map, not the size.
+    #[test]
+    fn a_huge_section_costs_its_page_map() {
+        let sec = section(".text", 0x1000, 1 << 50, vec![true, false, false, true]);
+        let t = table(&[("all", 0x1000, 1 << 50, 1), ("tail", 0x2000, 1 << 49, 1)]);
+        let v = report(sec, t, 0);
+        let rows = &v.objects[0].symbols;
+        let resident: u64 = rows.iter().map(|r| r.resident.unwrap()).sum();
+        assert_eq!(resident, 2 * 4096);
+        assert_eq!(rows[0].name, "all");
     }
 
     #[test]
