@@ -7,7 +7,8 @@ with the machine and its load described (see bench/README.md):
   main    bench/manylibs.c (~420 loaded objects incl. libLLVM, ~2,200 maps
           lines); interleaved rounds of elfmaps map, map --json, map --rss-only
           (when the binary has it), pmap -XX, cat /proc/PID/smaps and a few
-          reference commands; medians, ratios, peak RSS, page faults.
+          reference commands, and elfmaps symbols of libLLVM (issue 24);
+          medians, ratios, peak RSS, page faults.
   layout  elfmaps layout --json on ~400 system ELF files in one call against
           readelf -lW on the same files in one call.
   scale   bench/manymaps.c with N/4, N/2 and N anonymous mappings: time and RSS
@@ -55,6 +56,8 @@ MAX_SYSTEM_OVER_CAT = 1.5       # system (--json): median / median(cat of the sa
 MIN_SMEM_OVER_SYSTEM = 5.0      # median(smem -t) / median(system): at least 5x faster
 MAX_SYSTEM_RSS_ONLY_OVER_CAT = 1.0  # system --rss-only / cat of the same smaps
 MAX_SYSTEM_RSS_MIB = 32.0       # system, system --json: peak RSS
+# Targets (issue 24).
+MAX_SYMBOLS_LLVM_MS = 1000.0    # symbols --object 'libLLVM*' --json: "well under a second"
 
 _children = []  # Popen objects to clean up on exit
 
@@ -456,6 +459,13 @@ def bench_main(args, tmp, elfmaps, launcher, checks, rss_only):
             ("elfmaps map --rss-only --json",
              [elfmaps, "map", "--rss-only", "--json", pid], "json"),
         ]
+    # Issue 24: resident bytes per symbol of libLLVM (its .dynsym, or its .symtab from
+    # a debug file when one is installed).
+    if llvm:
+        commands += [
+            ("elfmaps symbols libLLVM --json",
+             [elfmaps, "symbols", "--object", "libLLVM*", "--json", pid], "json"),
+        ]
     commands += [
         ("pmap -XX", ["pmap", "-XX", pid], "text"),
         ("cat smaps", ["cat", f"/proc/{pid}/smaps"], "text"),
@@ -498,6 +508,21 @@ def bench_main(args, tmp, elfmaps, launcher, checks, rss_only):
                    f"<= {MAX_RSS_MIB:g} MiB", m <= MAX_RSS_MIB)
         checks.add("main", f"{name} peak RSS max", f"{x:.1f} MiB",
                    f"<= {MAX_RSS_MIB:g} MiB", x <= MAX_RSS_MIB)
+    name = "elfmaps symbols libLLVM --json"
+    if name in res:
+        out = outputs[name]
+        rows = sum(len(o["symbols"]) for o in out["objects"])
+        named = sum(1 for o in out["objects"] for r in o["symbols"] if r["name"] != "[unnamed]")
+        froms = ", ".join(sorted({o["symbols_from"] for o in out["objects"]}))
+        rss = [r.rss for r in res[name]]
+        ms = med_ms(res[name])
+        print(f"  symbols: libLLVM {rows} rows ({named} symbols, from {froms}): "
+              f"median {ms:.0f} ms, peak RSS median {mib(statistics.median(rss)):.1f} MiB, "
+              f"max {mib(max(rss)):.1f} MiB")
+        checks.add("symbols", "elfmaps symbols libLLVM --json median", f"{ms:.0f} ms",
+                   f"< {MAX_SYMBOLS_LLVM_MS:g} ms", ms < MAX_SYMBOLS_LLVM_MS)
+    else:
+        checks.unavailable("symbols", "elfmaps symbols libLLVM", "libLLVM is not loaded")
     for name in ("elfmaps map --rss-only", "elfmaps map --rss-only --json"):
         if rss_only:
             checks.ratio("rss", f"{name} / cat smaps", med_ms(res[name]) / cat,

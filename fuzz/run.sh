@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 runs=${1:-20000}
-for t in maps elf budget snapshot attribute offline smemcap sections layout report_json; do
+for t in maps elf budget snapshot attribute offline smemcap sections layout report_json symbols; do
     mkdir -p "work/$t"
     echo "fuzz: $t ($runs runs)"
     cargo +nightly fuzz run -O "$t" "work/$t" "corpus/$t" -- \

@@ -45,6 +45,36 @@ pub fn elf(data: &[u8]) {
     }
 }
 
+/// The symbol table reader of `elfmaps symbols` over a hostile ELF file: section
+/// headers, `.symtab` and `.dynsym` with their names, `.gnu_debuglink`, every name
+/// demangled, and the DWARF ranges of `--by compile-unit` and `--by file`. Memory never exceeds the bounds of `input::symbols`.
+pub fn symbols(data: &[u8]) {
+    use crate::input::symbols::{self as sym, TableKind};
+    let Ok(table) = crate::input::elf::read_sections(data) else {
+        return;
+    };
+    for kind in [TableKind::Symtab, TableKind::Dynsym] {
+        if let Ok(Some(t)) = sym::read_symbols(data, &table, kind) {
+            assert!(t.symbols.len() <= sym::MAX_SYMBOLS);
+            assert!(t.names.len() <= data.len());
+            for s in t.symbols.iter().take(4096) {
+                let name = t.name(s);
+                assert!(name.len() <= sym::MAX_NAME_BYTES);
+                let _ = crate::views::symbols::demangle(&String::from_utf8_lossy(name));
+            }
+        }
+    }
+    let _ = sym::read_debuglink(data, &table);
+    for by in [
+        crate::input::dwarf::By::CompileUnit,
+        crate::input::dwarf::By::File,
+    ] {
+        if let Ok(t) = crate::input::dwarf::read_ranges(data, &table, by) {
+            assert!(t.symbols.len() <= sym::MAX_SYMBOLS);
+        }
+    }
+}
+
 /// The budget file parser.
 pub fn budget(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {

@@ -73,3 +73,8 @@ fn layout() {
 fn report_json() {
     replay("report_json", bodies::report_json);
 }
+
+#[test]
+fn symbols() {
+    replay("symbols", bodies::symbols);
+}

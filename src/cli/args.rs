@@ -261,8 +261,9 @@ pub(crate) enum Command {
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
         /// Also record the residency of every page of every object's lines, for
-        /// `sections --snapshot FILE`.
-        #[arg(long)]
+        /// `sections --snapshot FILE` and `symbols --snapshot FILE` (`--symbols` is
+        /// the same flag).
+        #[arg(long, alias = "symbols")]
         sections: bool,
         /// Record /proc/PID/maps and pagemap instead of smaps (see `map --rss-only`).
         #[arg(long, conflicts_with_all = ["system", "sections"])]
@@ -293,6 +294,44 @@ pub(crate) enum Command {
         /// Print the page map of this section (one character per page: # resident).
         #[arg(long, value_name = "SECTION")]
         pages: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Resident bytes per symbol: per symbol of each ELF object (from .symtab, a debug
+    /// file found by build ID or .gnu_debuglink, else .dynsym), its address range,
+    /// section, kind and resident bytes and pages, by resident bytes.
+    Symbols {
+        /// A live process to read.
+        #[arg(value_parser = parse_pid_or_self, required_unless_present_any = ["snapshot", "union"], conflicts_with = "snapshot")]
+        pid: Option<u32>,
+        /// Across processes: per symbol, its resident bytes in at least one of the
+        /// processes that map its object (all processes, or those --pid, --name,
+        /// --user, --cgroup select), beside their sum.
+        #[arg(long, conflicts_with_all = ["pid", "snapshot"])]
+        union: bool,
+        #[command(flatten)]
+        select: SelectArgs,
+        /// A file written by `elfmaps snapshot --symbols` on the target.
+        #[arg(long, value_name = "FILE")]
+        snapshot: Option<PathBuf>,
+        /// The target's root filesystem: files of `--snapshot`, and where debug files
+        /// are looked for (DIR/usr/lib/debug/.build-id/...), live too.
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        sysroot: PathBuf,
+        /// Only objects matching this glob (on the file name; on the path if it has a /).
+        #[arg(long, value_name = "GLOB")]
+        object: Option<String>,
+        /// Only symbols of sections of this kind (data includes relro).
+        #[arg(long, value_enum)]
+        kind: Option<SymbolKind>,
+        /// Rows by compile unit or by source file (from DWARF: the object's or its
+        /// debug file's) instead of by symbol.
+        #[arg(long, value_enum)]
+        by: Option<SymbolsBy>,
+        /// Print only the first N rows of each object (the table; JSON has them all).
+        #[arg(long, value_name = "N")]
+        top: Option<usize>,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -553,3 +592,25 @@ pub(crate) const TARGETS: &str = "a PID, --smaps FILE, --maps FILE or --snapshot
 /// The targets of `check`.
 pub(crate) const CHECK_TARGETS: &str =
     "a PID, --smaps FILE, --maps FILE, --snapshot FILE, --system or --elf FILE (once per file)";
+
+/// `symbols --kind`: the kinds of memory symbols lie in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum SymbolKind {
+    /// Code.
+    Text,
+    /// Read-only data.
+    Rodata,
+    /// Writable data, relro included.
+    Data,
+    /// Zero-initialised data.
+    Bss,
+}
+
+/// `symbols --by`: what a row is, from DWARF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum SymbolsBy {
+    /// A compile unit (its DW_AT_name).
+    CompileUnit,
+    /// The source file of each line table row.
+    File,
+}

@@ -110,6 +110,101 @@ pub(crate) fn run_sections(
     Ok(Exit::Ok)
 }
 
+/// `elfmaps symbols`: live or from a snapshot; a table or JSON.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_symbols(
+    pid: Option<u32>,
+    union: Option<&SelectArgs>,
+    snapshot: Option<PathBuf>,
+    sysroot: &Path,
+    object: Option<String>,
+    kind: Option<SymbolKind>,
+    by: Option<SymbolsBy>,
+    top: Option<usize>,
+    json: bool,
+    color: bool,
+) -> io::Result<Exit> {
+    use elfmaps::input::dwarf::By;
+    use elfmaps::vocab::Kind;
+    let glob = match object_glob(object.as_deref()) {
+        Ok(g) => g,
+        Err(e) => return Ok(error(&e)),
+    };
+    let wanted = |path: &str| glob.as_ref().is_none_or(|g| g.matches(path));
+    let kinds: Option<&[Kind]> = kind.map(|k| match k {
+        SymbolKind::Text => &[Kind::Text][..],
+        SymbolKind::Rodata => &[Kind::Rodata][..],
+        SymbolKind::Data => &[Kind::Data, Kind::Relro][..],
+        SymbolKind::Bss => &[Kind::Bss][..],
+    });
+    let select = elfmaps::pipeline::SymbolsSelect {
+        object: &wanted,
+        kinds,
+        debug_root: sysroot,
+        by: by.map(|b| match b {
+            SymbolsBy::CompileUnit => By::CompileUnit,
+            SymbolsBy::File => By::File,
+        }),
+    };
+    if let Some(args) = union {
+        let selection = match args.selection() {
+            Ok(s) => s,
+            Err(e) => return Ok(error(&e)),
+        };
+        let u = match elfmaps::pipeline::symbols_union(&selection, select) {
+            Ok(u) => u,
+            Err(e) => return Ok(error(&format!("cannot list /proc: {e}"))),
+        };
+        for w in &u.warnings {
+            say(&format!(
+                "elfmaps: warning: {}",
+                elfmaps::render::warning_text(w)
+            ));
+        }
+        if u.processes.is_empty() {
+            return Ok(error("no process read maps a selected object"));
+        }
+        print(|out| {
+            if json {
+                elfmaps::render::json(&u, out)
+            } else {
+                elfmaps::render::symbols::union_table(&u, out, color, top)
+            }
+        })?;
+        return Ok(Exit::Ok);
+    }
+    let got = match (pid, &snapshot) {
+        (Some(pid), _) => elfmaps::pipeline::symbols_live(pid, select).map_err(|e| e.to_string()),
+        (None, Some(p)) => read_input(p)
+            .and_then(|b| {
+                elfmaps::input::snapshot::Snapshot::parse(&b)
+                    .map_err(|e| format!("{}: {e}", p.display()))
+            })
+            .and_then(|snap| {
+                elfmaps::pipeline::symbols_offline(snap, sysroot, select).map_err(|e| e.to_string())
+            }),
+        (None, None) => Err("no target: give a PID or --snapshot FILE".into()),
+    };
+    let s = match got {
+        Ok(s) => s,
+        Err(e) => return Ok(error(&e)),
+    };
+    for w in &s.warnings {
+        say(&format!(
+            "elfmaps: warning: {}",
+            elfmaps::render::warning_text(w)
+        ));
+    }
+    print(|out| {
+        if json {
+            elfmaps::render::json(&s, out)
+        } else {
+            elfmaps::render::symbols::table(&s, out, color, top)
+        }
+    })?;
+    Ok(Exit::Ok)
+}
+
 /// Runs one subcommand; `Err` only for failures to write the output.
 pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
     match command {
@@ -276,6 +371,28 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             } else {
                 run_sections(pid, snapshot, &sysroot, object, pages, json, color)
             }
+        }
+        Command::Symbols {
+            pid,
+            union,
+            select,
+            snapshot,
+            sysroot,
+            object,
+            kind,
+            by,
+            top,
+            json,
+        } => {
+            if !union && select.any() {
+                return Ok(error(
+                    "--pid, --name, --user and --cgroup select processes for --union",
+                ));
+            }
+            let union = union.then_some(&select);
+            run_symbols(
+                pid, union, snapshot, &sysroot, object, kind, by, top, json, color,
+            )
         }
         Command::System { args } => run_system(args, color),
         Command::Metrics { args } => serve::run(args),

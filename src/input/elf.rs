@@ -4,9 +4,10 @@
 //! dynamic section's flags ([`read_dynamic`]).
 //!
 //! Only bounded reads through [`ReadAt`] at the offsets the headers name; never the
-//! whole file (a 100 MB libLLVM costs the same as a 10 kB library), never the symbol or
+//! whole file (a 100 MB libLLVM costs the same as a 10 kB library), never the
 //! relocation tables (goblin's full `Elf::parse` validates those and fails on problems
-//! this tool does not care about). ELF32 and ELF64, either byte order, any machine.
+//! this tool does not care about); symbol tables only for `elfmaps symbols`, in
+//! [`crate::input::symbols`], with bounds of their own. ELF32 and ELF64, either byte order, any machine.
 //! goblin parses the file header; program headers (hundreds of files for `map`) and
 //! section headers (by the thousand for `layout`) are decoded here field by field; the
 //! checks goblin omits (`e_phentsize`, `PN_XNUM`, sizes against the file) are made
@@ -552,6 +553,8 @@ pub struct Shdr {
     pub offset: u64,
     /// `sh_size`.
     pub size: u64,
+    /// `sh_link` (of a symbol table: its string table's index).
+    pub link: u32,
 }
 
 /// The section header table of a file (section 0 included, as it is in the file).
@@ -720,6 +723,7 @@ pub fn read_sections_with<R: ReadAt + ?Sized>(
                 addr: s.addr,
                 offset: s.offset,
                 size: s.size,
+                link: s.link,
             }
         })
         .collect();
@@ -772,6 +776,7 @@ struct RawShdr {
     addr: u64,
     offset: u64,
     size: u64,
+    link: u32,
 }
 
 /// Decodes program and section headers (`Elf32_Phdr`, `Elf64_Phdr`, `Elf32_Shdr`,
@@ -843,6 +848,7 @@ impl Decoder {
                 addr: self.u64(b, 16),
                 offset: self.u64(b, 24),
                 size: self.u64(b, 32),
+                link: self.u32(b, 40),
             }
         } else {
             RawShdr {
@@ -852,6 +858,7 @@ impl Decoder {
                 addr: u64::from(self.u32(b, 12)),
                 offset: u64::from(self.u32(b, 16)),
                 size: u64::from(self.u32(b, 20)),
+                link: self.u32(b, 24),
             }
         }
     }
@@ -1119,6 +1126,7 @@ mod tests {
                 addr: s.sh_addr,
                 offset: s.sh_offset,
                 size: s.sh_size,
+                link: s.sh_link,
             })
             .collect();
         Ok(SectionTable {

@@ -10,8 +10,10 @@
 //!   `/proc/PID/stat` line.
 
 pub mod budget;
+pub mod dwarf;
 pub mod elf;
 pub mod maps;
 pub mod mountinfo;
 pub mod smemcap;
 pub mod snapshot;
+pub mod symbols;

@@ -21,6 +21,7 @@ mod remap;
 mod rss;
 mod sections;
 mod snapshot;
+mod symbols;
 pub mod system;
 
 use std::collections::{HashMap, HashSet};
@@ -42,6 +43,7 @@ pub use page::{PageSizeError, Stated};
 pub use rss::{SOURCE as RSS_ONLY_SOURCE, live_rss_only};
 pub use sections::{Select, sections_live, sections_offline, sections_union, snapshot_sections};
 pub use snapshot::{snapshot, snapshot_rss_only};
+pub use symbols::{SymbolsSelect, symbols_live, symbols_offline, symbols_union};
 
 /// Why `elfmaps map` could not produce a report at all. Every error has a stable
 /// [`Code`] ([`Error::code`], docs/json.md).

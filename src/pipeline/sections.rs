@@ -33,6 +33,12 @@ pub struct Select<'a> {
 
 /// The sections report of the live process `pid`.
 pub fn sections_live(pid: u32, select: Select<'_>) -> Result<Sections, Error> {
+    let (mappings, report, mut target) = live_parts(pid)?;
+    Ok(of_report(&mappings, &report, &mut target, select))
+}
+
+/// The maps lines and map report of the live process `pid`, with its source.
+pub(super) fn live_parts(pid: u32) -> Result<(Vec<Mapping>, Report, LiveSource), Error> {
     let mut target = LiveSource(Process::new(pid)?);
     let (mappings, source, _) = read_mappings(&target.0, false)?;
     let report = analyze(
@@ -42,16 +48,28 @@ pub fn sections_live(pid: u32, select: Select<'_>) -> Result<Sections, Error> {
         Some(pid),
         &mut target,
     );
-    Ok(of_report(&mappings, &report, &mut target, select))
+    Ok((mappings, report, target))
 }
 
 /// The sections report of a snapshot taken with `snapshot --sections`, its files
 /// looked up under `sysroot`.
 pub fn sections_offline(
-    mut snap: Snapshot,
+    snap: Snapshot,
     sysroot: &Path,
     select: Select<'_>,
 ) -> Result<Sections, Error> {
+    let (mappings, report, mut target, warning) = offline_parts(snap, sysroot)?;
+    let mut out = of_report(&mappings, &report, &mut target, select);
+    out.warnings.extend(warning);
+    Ok(out)
+}
+
+/// The maps lines and map report of a snapshot, with its source (files under
+/// `sysroot`), and a warning when the snapshot has the residency of split lines only.
+pub(super) fn offline_parts(
+    mut snap: Snapshot,
+    sysroot: &Path,
+) -> Result<(Vec<Mapping>, Report, SysrootSource, Option<Warning>), Error> {
     let text = std::mem::take(&mut snap.smaps);
     let mappings = maps::parse(&text).map_err(|err| Error::Parse {
         source: "snapshot".into(),
@@ -69,15 +87,12 @@ pub fn sections_offline(
     snap.residency.extend(runs);
     let mut target = SysrootSource::with_snapshot(sysroot, snap);
     let report = analyze(mappings.clone(), source, page, pid, &mut target);
-    let mut out = of_report(&mappings, &report, &mut target, select);
-    if !recorded {
-        out.warnings.push(Warning {
-            code: Code::ResidencyUnavailable,
-            object: None,
-            message: "the snapshot was not taken with `snapshot --sections`: residency is known only for the lines the analysis split".into(),
-        });
-    }
-    Ok(out)
+    let warning = (!recorded).then(|| Warning {
+        code: Code::ResidencyUnavailable,
+        object: None,
+        message: "the snapshot was not taken with `snapshot --sections` (or `--symbols`): residency is known only for the lines the analysis split".into(),
+    });
+    Ok((mappings, report, target, warning))
 }
 
 /// Records a snapshot of `pid` as `snapshot` does, plus the residency of every maps
@@ -156,7 +171,7 @@ pub fn sections_union(
 }
 
 /// The sections of the selected objects of `report`.
-fn of_report(
+pub(super) fn of_report(
     mappings: &[Mapping],
     report: &Report,
     target: &mut dyn Source,

@@ -18,6 +18,7 @@ pub mod map;
 pub mod metrics;
 pub mod sections;
 pub mod summary;
+pub mod symbols;
 pub mod system;
 
 pub use json::json;

@@ -8,6 +8,7 @@
 //! - [`sysroot`]: files looked up under a copy of the target's root filesystem, with
 //!   residency and build IDs from a snapshot;
 //! - [`cache`]: the files of several processes read once (a scan of the machine);
+//! - [`debug`]: separate debug files, by build ID or `.gnu_debuglink` (`symbols`);
 //! - [`saved`]: saved inputs (smaps, maps, snapshots, ...) read from a file or
 //!   standard input in bounded chunks, up to a limit;
 //! - [`remote`]: files on network and FUSE filesystems, which may stall: not read,
@@ -15,6 +16,7 @@
 //! - `memory`: files given as bytes (fuzzing, tests).
 
 pub mod cache;
+pub mod debug;
 pub mod files;
 pub(crate) mod memory;
 pub mod proc;

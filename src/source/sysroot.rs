@@ -261,7 +261,7 @@ impl Source for SysrootSource {
 impl SysrootSource {
     /// Opens the maps path `path` under the sysroot: with `openat2` when `openat2` is
     /// true and the kernel has it, else by the walk of [`resolve`].
-    fn open_path(&self, path: &[u8], openat2: bool) -> Opened {
+    pub(crate) fn open_path(&self, path: &[u8], openat2: bool) -> Opened {
         if path.split(|&b| b == b'/').any(|c| c == b"..") {
             return Opened::Failed(
                 "has a '..' component (the kernel prints canonical paths): refused".into(),

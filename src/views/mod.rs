@@ -9,4 +9,5 @@ pub mod layout;
 pub mod metrics;
 pub mod sections;
 pub mod summary;
+pub mod symbols;
 pub mod system;

@@ -104,6 +104,9 @@ pub enum Code {
     /// Memory the program mapped over an object's text is not its text: its bytes
     /// differ from the file, or it is writable or not executable.
     TextReplaced,
+    /// `symbols`: an object has no symbol table of its own and no debug file was
+    /// found (or its table is damaged): exported symbols only, or none.
+    SymbolsUnavailable,
 }
 
 impl Code {
@@ -148,6 +151,7 @@ impl Code {
             Code::FileChanged => "file-changed",
             Code::PhdrMismatch => "phdr-mismatch",
             Code::TextReplaced => "text-replaced",
+            Code::SymbolsUnavailable => "symbols-unavailable",
         }
     }
 }
@@ -226,6 +230,7 @@ mod tests {
             Code::PhdrMismatch,
             Code::TextReplaced,
             Code::InputTooLarge,
+            Code::SymbolsUnavailable,
         ];
         let doc =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/json.md")).unwrap();

@@ -787,6 +787,7 @@ mod tests {
             addr,
             offset: off,
             size,
+            link: 0,
         }
     }
 
