@@ -17,6 +17,13 @@ pub(crate) struct Cli {
     /// TERM is `dumb`).
     #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
     pub(crate) color: Color,
+    /// Print no warning (errors still print; `check`: nothing when every rule holds).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub(crate) quiet: bool,
+    /// Print every warning, not one line per code and object (`system`: and each
+    /// process skipped and why).
+    #[arg(short, long, global = true)]
+    pub(crate) verbose: bool,
     /// The largest saved input read (smaps, maps, snapshot, smemcap capture, budget,
     /// JSON report): a larger one is an error (`input-too-large`) after at most this
     /// many bytes. A size: bytes, or with a unit (`512MiB`, `1GiB`, `2GB`).
@@ -35,6 +42,50 @@ pub(crate) struct Cli {
     pub(crate) remote_fs_timeout: std::time::Duration,
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+/// The command line as every entry point sees it (parsing, completions, man pages):
+/// the derived definitions, with what differs between subcommands that share
+/// [`InputArgs`] (docs/cli.md): only `map` takes several PIDs (`[PID]...`), the
+/// others one (`[PID]`); only `check` has `--elf`, which `--page-size` mentions.
+pub(crate) fn command() -> clap::Command {
+    let mut cmd = Cli::command();
+    for name in ["summary", "check", "report"] {
+        cmd = cmd.mut_subcommand(name, |c| {
+            c.mut_arg("pid", |a| {
+                a.num_args(0..=1).action(clap::ArgAction::Set).help(
+                    "A live process to read: a PID, `self` (elfmaps itself) or a process name",
+                )
+            })
+        });
+    }
+    for name in ["map", "summary", "report"] {
+        cmd = cmd.mut_subcommand(name, |c| {
+            c.mut_arg("page_size", |a| {
+                a.help("The target's page size in bytes, when the input does not say it")
+            })
+        });
+    }
+    cmd
+}
+
+/// Parses the command line; a usage error is said as every other error is,
+/// `elfmaps: error: ...`, exit 2 (help and version print as clap prints them).
+pub(crate) fn parse() -> Cli {
+    use clap::FromArgMatches;
+    let parsed = command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    match parsed {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            let text = e.render().to_string();
+            let text = text.strip_prefix("error: ").unwrap_or(&text);
+            say(&format!("elfmaps: error: {}", text.trim_end()));
+            std::process::exit(Exit::Error as i32);
+        }
+    }
 }
 
 /// `--max-input-size`: a size as budget files write them, at least one byte.
@@ -94,9 +145,10 @@ pub(crate) struct SourceArgs {
 pub(crate) struct InputArgs {
     #[command(flatten)]
     pub(crate) source: SourceArgs,
-    /// The target's root filesystem: saved inputs' paths are looked up under it.
-    #[arg(long, value_name = "DIR", default_value = "/", conflicts_with = "pid")]
-    pub(crate) sysroot: PathBuf,
+    /// The target's root filesystem: saved inputs' paths are looked up under it
+    /// (without it, this machine's `/`, said once on stderr).
+    #[arg(long, value_name = "DIR", conflicts_with = "pid")]
+    pub(crate) sysroot: Option<PathBuf>,
     /// The target's page size in bytes, when the input does not say it (with
     /// `check --elf`: the pages static sizes are counted in, default 4096).
     #[arg(long, value_name = "BYTES", value_parser = parse_page_size, conflicts_with = "pid")]
@@ -170,9 +222,6 @@ pub(crate) enum Command {
         /// cannot be measured, an input with no memory.
         #[arg(long)]
         strict: bool,
-        /// Print nothing when every rule holds (no `N budgets checked` line).
-        #[arg(short, long)]
-        quiet: bool,
         /// Print every result, the violations and the warnings as JSON.
         #[arg(long)]
         json: bool,
@@ -443,9 +492,6 @@ pub(crate) struct SystemArgs {
     /// processes, skipped, warnings).
     #[arg(long)]
     pub(crate) json: bool,
-    /// List the processes skipped and why.
-    #[arg(short, long)]
-    pub(crate) verbose: bool,
     /// Read each process's maps and pagemap instead of its smaps (as `map
     /// --rss-only`): rss and swap exact, pss and the clean/dirty figures null.
     #[arg(long, conflicts_with_all = ["snapshot", "smemcap"])]

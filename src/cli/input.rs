@@ -29,9 +29,7 @@ pub(crate) fn resolve(args: &[ProcessArg]) -> Result<Vec<Resolved>, String> {
                 let pids = elfmaps::pipeline::system::pids_named(name)
                     .map_err(|e| format!("/proc: {e}"))?;
                 if pids.is_empty() {
-                    return Err(format!(
-                        "no process named {name:?} (ELF files for check: one --elf FILE each)"
-                    ));
+                    return Err(format!("no process named {name:?}"));
                 }
                 out.extend(pids.into_iter().map(|pid| Resolved { pid, by_name: true }));
             }
@@ -60,6 +58,8 @@ pub(crate) enum Target {
 pub(crate) struct Input {
     pub(crate) target: Target,
     pub(crate) sysroot: PathBuf,
+    /// Whether `--sysroot` was given (else `/`, said once: [`root_note`]).
+    pub(crate) sysroot_given: bool,
     pub(crate) page_size: Option<PageSize>,
     /// `--rss-only`: maps and pagemap instead of smaps.
     pub(crate) rss_only: bool,
@@ -93,7 +93,8 @@ impl InputArgs {
         };
         Ok(Input {
             target,
-            sysroot: self.sysroot,
+            sysroot_given: self.sysroot.is_some(),
+            sysroot: self.sysroot.unwrap_or_else(|| PathBuf::from("/")),
             page_size: self.page_size,
             rss_only: self.rss_only,
         })
@@ -177,9 +178,43 @@ pub(crate) fn load_coded(
         Some(snap) => elfmaps::pipeline::Saved::snapshot(snap, &name, &input.sysroot),
         None => elfmaps::pipeline::Saved::file(path, max_input_size(), &name, &input.sysroot),
     };
-    elfmaps::pipeline::offline(saved.with_page_size(input.page_size))
-        .map_err(|e| (e.code(), e.to_string()))
-        .inspect(warn)
+    let report = elfmaps::pipeline::offline(saved.with_page_size(input.page_size))
+        .map_err(|e| (e.code(), e.to_string()))?;
+    if !input.sysroot_given {
+        root_note(&report);
+    }
+    warn(&report);
+    Ok(report)
+}
+
+/// A saved input read without `--sysroot`: its files are this machine's, which is
+/// said once, with how many of them are missing (issue 20: 867 warnings for a
+/// Firefox smaps read against a desktop's `/`).
+pub(crate) fn root_note(report: &Report) {
+    use elfmaps::vocab::Code;
+    use std::collections::HashSet;
+    let files: HashSet<&str> = report
+        .regions
+        .iter()
+        .filter(|r| r.inode != 0)
+        .filter_map(|r| r.path.as_deref())
+        .collect();
+    let missing: HashSet<&str> = report
+        .warnings
+        .iter()
+        .filter(|w| w.code == Code::FileUnreadable)
+        .filter_map(|w| w.object.as_deref())
+        .collect();
+    let (n, of) = (missing.len(), files.len());
+    if of == 0 {
+        // No file to read: the root does not matter.
+        return;
+    }
+    note(&format!(
+        "no --sysroot: the {of} mapped file{} of the saved input are read from this machine's / \
+         ({n} missing or unreadable); give --sysroot DIR, the target's root filesystem",
+        if of == 1 { "" } else { "s" }
+    ));
 }
 
 /// What a table or page describes, for its first line: the saved file (whose name is
@@ -278,6 +313,11 @@ pub(crate) fn load_system(l: SystemLoad) -> Result<elfmaps::views::system::Syste
         let k = &outcome.skipped;
         return Err(if k.total() == 0 {
             "no process matches the selection".to_string()
+        } else if k.total() == k.exited {
+            format!(
+                "no process matches the selection ({} selected not running)",
+                elfmaps::report::scan::processes(k.exited)
+            )
         } else {
             format!(
                 "no process could be read: {} exited, {} denied, {} kernel threads, {} zombies, {} failed",
@@ -292,12 +332,7 @@ pub(crate) fn load_system(l: SystemLoad) -> Result<elfmaps::views::system::Syste
         ));
     }
     let sys = builder.finish(outcome, source, l.verbose);
-    for w in &sys.warnings {
-        say(&format!(
-            "elfmaps: warning: {}",
-            elfmaps::render::warning_text(w)
-        ));
-    }
+    warn_all(&sys.warnings);
     Ok(sys)
 }
 

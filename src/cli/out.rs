@@ -1,6 +1,7 @@
 //! Exit codes, colour, and writing to stdout and stderr.
 
 use super::*;
+use elfmaps::render::warnings::Verbosity;
 
 /// Exit statuses (documented in README.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,14 +55,57 @@ pub(crate) fn error(msg: &str) -> Exit {
     Exit::Error
 }
 
+/// `-q`, default or `-v`: set once by main from the global flags.
+static VERBOSITY: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(1);
+
+/// Sets how much of the warnings every subcommand prints (`-q`: none, `-v`: each).
+pub(crate) fn set_verbosity(quiet: bool, verbose: bool) {
+    let v = match (quiet, verbose) {
+        (true, _) => 0,
+        (false, false) => 1,
+        (false, true) => 2,
+    };
+    VERBOSITY.store(v, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// How much of the warnings to print.
+pub(crate) fn verbosity() -> Verbosity {
+    match VERBOSITY.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => Verbosity::Quiet,
+        1 => Verbosity::Summary,
+        _ => Verbosity::Each,
+    }
+}
+
+/// Whether `-v` was given.
+pub(crate) fn verbose() -> bool {
+    verbosity() == Verbosity::Each
+}
+
+/// Whether `-q` was given.
+pub(crate) fn quiet() -> bool {
+    verbosity() == Verbosity::Quiet
+}
+
+/// The one place warnings are printed, for every subcommand (docs/cli.md,
+/// "Warnings"): grouped per code and object by default, each with `-v`, none with `-q`.
+pub(crate) fn warn_all(warnings: &[elfmaps::vocab::Warning]) {
+    for line in elfmaps::render::warnings::lines(warnings, verbosity()) {
+        say(&format!("elfmaps: warning: {line}"));
+    }
+}
+
+/// A note (not a warning: something the user should know to read the output right),
+/// printed unless `-q`.
+pub(crate) fn note(line: &str) {
+    if !quiet() {
+        say(&format!("elfmaps: note: {}", escape(line.as_bytes())));
+    }
+}
+
 /// Prints the warnings of a report.
 pub(crate) fn warn(report: &Report) {
-    for w in &report.warnings {
-        say(&format!(
-            "elfmaps: warning: {}",
-            elfmaps::render::warning_text(w)
-        ));
-    }
+    warn_all(&report.warnings);
 }
 
 /// Standard output, buffered: the one writer every printer writes to.
@@ -144,6 +188,6 @@ mod tests {
 
     #[test]
     fn the_clap_definitions_are_consistent() {
-        Cli::command().debug_assert();
+        command().debug_assert();
     }
 }

@@ -40,12 +40,7 @@ pub(crate) fn run_sections_union(
         Ok(u) => u,
         Err(e) => return Ok(error(&format!("cannot list /proc: {e}"))),
     };
-    for w in &u.warnings {
-        say(&format!(
-            "elfmaps: warning: {}",
-            elfmaps::render::warning_text(w)
-        ));
-    }
+    warn_all(&u.warnings);
     if u.processes.is_empty() {
         return Ok(error("no process read maps a selected object"));
     }
@@ -96,12 +91,7 @@ pub(crate) fn run_sections(
         Ok(s) => s,
         Err(e) => return Ok(error(&e)),
     };
-    for w in &s.warnings {
-        say(&format!(
-            "elfmaps: warning: {}",
-            elfmaps::render::warning_text(w)
-        ));
-    }
+    warn_all(&s.warnings);
     print(|out| match (&pages, json) {
         (_, true) => elfmaps::render::json(&s, out),
         (Some(name), false) => elfmaps::render::sections::pages(&s, name, s.page_size, out),
@@ -179,13 +169,12 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             select,
             baseline,
             strict,
-            quiet,
             json,
             format,
         } => {
             let flags = CheckFlags {
                 strict,
-                quiet,
+                quiet: quiet(),
                 json,
                 format,
                 baseline,
@@ -328,13 +317,13 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
         }
         Command::Completions { shell } => {
             print(|out| {
-                clap_complete::generate(shell, &mut Cli::command(), "elfmaps", out);
+                clap_complete::generate(shell, &mut super::args::command(), "elfmaps", out);
                 Ok(())
             })?;
             Ok(Exit::Ok)
         }
         Command::Man { page } => {
-            let mut cmd = Cli::command().disable_help_subcommand(true);
+            let mut cmd = super::args::command().disable_help_subcommand(true);
             cmd.build();
             let cmd = match &page {
                 None => cmd,
@@ -405,7 +394,7 @@ pub(crate) fn run_report_system(
         load_system(SystemLoad {
             from,
             selection,
-            sysroot: &input.sysroot,
+            sysroot: input.sysroot.as_deref().unwrap_or(Path::new("/")),
             page_size: input.page_size,
             keep_uses: false,
             verbose: false,
@@ -494,10 +483,7 @@ pub(crate) fn run_map_many(pids: &[Resolved], json: bool, color: bool) -> io::Re
             Err(elfmaps::Error::Proc(e @ elfmaps::source::proc::ProcError::Exited(_)))
                 if r.by_name =>
             {
-                say(&format!(
-                    "elfmaps: warning: {}",
-                    escape(e.to_string().as_bytes())
-                ));
+                warn_all(&[Warning::new(Code::ProcessExited, None, e.to_string())]);
                 continue;
             }
             Err(e) => {
@@ -550,7 +536,7 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
         sysroot: &a.sysroot,
         page_size: a.page_size,
         keep_uses: glob.is_some(),
-        verbose: a.verbose,
+        verbose: verbose(),
         rss_only: a.rss_only,
         cmdline: a.cmdline,
     }) {
@@ -635,10 +621,7 @@ pub(crate) fn run_snapshot_system(select: &SelectArgs, output: &Path) -> io::Res
         Err(e) => return Ok(error(&format!("writing {}: {e}", output.display()))),
     };
     if let Some(w) = outcome.skipped.warning() {
-        say(&format!(
-            "elfmaps: warning: {}",
-            elfmaps::render::warning_text(&w)
-        ));
+        warn_all(&[w]);
     }
     if outcome.read == 0 {
         return Ok(error("no process could be recorded"));
@@ -736,10 +719,7 @@ fn measure_processes(
             Err(elfmaps::Error::Proc(e @ elfmaps::source::proc::ProcError::Exited(_)))
                 if r.by_name && pids.len() > 1 =>
             {
-                say(&format!(
-                    "elfmaps: warning: {}",
-                    escape(e.to_string().as_bytes())
-                ));
+                warn_all(&[Warning::new(Code::ProcessExited, None, e.to_string())]);
                 continue;
             }
             Err(e) => return Err((e.code(), e.to_string())),
@@ -810,7 +790,7 @@ pub(crate) fn run_check(budget: &Path, input: &Input, flags: CheckFlags) -> io::
                 ));
                 exit = Exit::Error;
             }
-            for e in &layout.skipped {
+            for e in layout.skipped.iter().filter(|_| !quiet()) {
                 say(&format!(
                     "elfmaps: warning: {} (skipped)",
                     elfmaps::render::layout::file_error_text(e)
@@ -846,18 +826,19 @@ pub(crate) fn run_check(budget: &Path, input: &Input, flags: CheckFlags) -> io::
         }
     };
     let checked = budget::check(&rules, &units, baseline.as_deref(), &name);
-    // Under --strict, a check that is not complete is an error: say so.
-    for w in &checked.warnings {
-        let what = if flags.strict && Check::is_strict_error(w.code) {
-            "error"
-        } else {
-            "warning"
-        };
+    // Under --strict, a check that is not complete is an error: say so (always).
+    let (errors, warnings): (Vec<Warning>, Vec<Warning>) = checked
+        .warnings
+        .iter()
+        .cloned()
+        .partition(|w| flags.strict && Check::is_strict_error(w.code));
+    for w in &errors {
         say(&format!(
-            "elfmaps: {what}: {}",
+            "elfmaps: error: {}",
             elfmaps::render::warning_text(w)
         ));
     }
+    warn_all(&warnings);
     print_check(&checked, &name, &flags)?;
     if exit == Exit::Error || (flags.strict && checked.fails_strict()) {
         return Ok(Exit::Error);
@@ -883,13 +864,15 @@ pub(crate) fn run_layout(
     for e in &report.errors {
         say(&format!("elfmaps: error: {}", file_error_text(e)));
     }
-    for e in &report.skipped {
+    // Each file is its own object: its warnings are already one line per code and
+    // file (docs/cli.md, "Warnings").
+    for e in report.skipped.iter().filter(|_| !quiet()) {
         say(&format!(
             "elfmaps: warning: {} (skipped)",
             file_error_text(e)
         ));
     }
-    for o in &report.files {
+    for o in report.files.iter().filter(|_| !quiet()) {
         for w in &o.warnings {
             say(&format!("elfmaps: warning: {}", file_warning_text(o, w)));
         }

@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod sections;
 pub mod summary;
 pub mod system;
+pub mod warnings;
 
 pub use json::json;
 

@@ -19,8 +19,8 @@ use crate::vocab::{Figures, Kind};
 pub fn title(s: &System) -> String {
     let k = &s.skipped;
     format!(
-        "{} processes ({}); skipped: {} exited, {} denied, {} kernel threads, {} zombies{}",
-        s.processes.len(),
+        "{} ({}); skipped: {} exited, {} denied, {} kernel threads, {} zombies{}",
+        crate::report::scan::processes(s.processes.len()),
         s.source,
         k.exited,
         k.denied,
