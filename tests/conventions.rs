@@ -1,0 +1,231 @@
+//! Issue 20: one voice. The conventions of docs/cli.md, held for every subcommand by
+//! one table: each row is a subcommand (or a way to call it) and what it must do;
+//! each test walks the table.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::cli::{elfmaps, json, stderr, stdout};
+use common::skip;
+
+/// Every subcommand, with how to call it on an input that works (`{smaps}` is a saved
+/// smaps of this machine's own process, `{json}` a saved `map --json` of it).
+struct Sub {
+    name: &'static str,
+    /// Takes one PID (`[PID]` in its usage), several (`[PID]...`), or none.
+    pids: Pids,
+    /// A run that prints a table (None: no table of figures).
+    table: Option<&'static [&'static str]>,
+}
+
+#[derive(Debug, PartialEq)]
+enum Pids {
+    None,
+    One,
+    Many,
+}
+
+const SUBS: &[Sub] = &[
+    Sub {
+        name: "map",
+        pids: Pids::Many,
+        table: Some(&["map", "--smaps", "{smaps}"]),
+    },
+    Sub {
+        name: "summary",
+        pids: Pids::One,
+        table: Some(&["summary", "--smaps", "{smaps}"]),
+    },
+    Sub {
+        name: "check",
+        pids: Pids::One,
+        table: None,
+    },
+    Sub {
+        name: "diff",
+        pids: Pids::None,
+        table: Some(&["diff", "{json}", "{json}"]),
+    },
+    Sub {
+        name: "system",
+        pids: Pids::None,
+        table: Some(&["system", "--pid", "self"]),
+    },
+    Sub {
+        name: "metrics",
+        pids: Pids::None,
+        table: None,
+    },
+    Sub {
+        name: "report",
+        pids: Pids::One,
+        table: None,
+    },
+    Sub {
+        name: "snapshot",
+        pids: Pids::One,
+        table: None,
+    },
+    Sub {
+        name: "sections",
+        pids: Pids::One,
+        table: Some(&["sections", "self"]),
+    },
+    Sub {
+        name: "layout",
+        pids: Pids::None,
+        table: Some(&["layout", "/proc/self/exe"]),
+    },
+];
+
+/// The saved inputs the table's runs read, made once per test.
+struct Inputs {
+    _dir: tempfile::TempDir,
+    smaps: PathBuf,
+    json: PathBuf,
+}
+
+fn inputs() -> Inputs {
+    let dir = tempfile::tempdir().unwrap();
+    let smaps = dir.path().join("self.smaps");
+    std::fs::write(&smaps, std::fs::read("/proc/self/smaps").unwrap()).unwrap();
+    let o = elfmaps(["map", "--json", "-q", "--smaps", smaps.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let json = dir.path().join("self.json");
+    std::fs::write(&json, &o.stdout).unwrap();
+    Inputs {
+        _dir: dir,
+        smaps,
+        json,
+    }
+}
+
+fn args<'a>(run: &[&'a str], i: &'a Inputs) -> Vec<&'a str> {
+    run.iter()
+        .map(|a| match *a {
+            "{smaps}" => i.smaps.to_str().unwrap(),
+            "{json}" => i.json.to_str().unwrap(),
+            a => a,
+        })
+        .collect()
+}
+
+/// Every subcommand's help shows the global -q and -v, and `[PID]` for one process,
+/// `[PID]...` only for map.
+#[test]
+fn help_follows_the_conventions() {
+    let o = elfmaps(["--help"]);
+    let top = stdout(&o);
+    for sub in SUBS {
+        assert!(top.contains(&format!("  {}", sub.name)), "{} not in --help", sub.name);
+        let o = elfmaps([sub.name, "--help"]);
+        assert_eq!(o.status.code(), Some(0), "{}", sub.name);
+        let help = stdout(&o);
+        assert!(help.contains("-q, --quiet"), "{}: no -q\n{help}", sub.name);
+        assert!(help.contains("-v, --verbose"), "{}: no -v\n{help}", sub.name);
+        let usage = help.lines().find(|l| l.starts_with("Usage:")).unwrap();
+        match sub.pids {
+            Pids::Many => assert!(usage.contains("[PID]..."), "{usage}"),
+            Pids::One => assert!(
+                (usage.contains("[PID]") || usage.contains("<PID>")) && !usage.contains("PID]..."),
+                "{}: {usage}",
+                sub.name
+            ),
+            Pids::None => assert!(!usage.contains("[PID]..."), "{}: {usage}", sub.name),
+        }
+        if sub.name != "check" {
+            assert!(
+                !help.contains("check --elf"),
+                "{}'s help mentions check --elf:\n{help}",
+                sub.name
+            );
+        }
+    }
+}
+
+/// Usage errors are said as every other error: `elfmaps: error:`, exit 2.
+#[test]
+fn usage_errors_say_elfmaps_error() {
+    for sub in SUBS {
+        let o = elfmaps([sub.name, "--no-such-flag"]);
+        assert_eq!(o.status.code(), Some(2), "{}", sub.name);
+        assert!(
+            stderr(&o).starts_with("elfmaps: error: "),
+            "{}: {}",
+            sub.name,
+            stderr(&o)
+        );
+    }
+}
+
+/// Every table: no warning line with -q; exit 0; a `(total)` row where the table
+/// has figures of several rows.
+#[test]
+fn tables_follow_the_conventions() {
+    let i = inputs();
+    for sub in SUBS {
+        let Some(run) = sub.table else { continue };
+        let mut a = args(run, &i);
+        a.push("-q");
+        let o = elfmaps(&a);
+        assert_eq!(o.status.code(), Some(0), "{a:?}: {}", stderr(&o));
+        assert!(
+            !stderr(&o).contains("warning:"),
+            "{a:?} warns under -q: {}",
+            stderr(&o)
+        );
+        assert!(!stdout(&o).is_empty(), "{a:?} printed nothing");
+    }
+}
+
+/// Other projects' saved smaps, next to the repository (their README says what they
+/// are); None (with a note) when absent.
+fn peer(name: &str) -> Option<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for dir in [
+        root.join("testdata/peers"),
+        root.join("../shared/peers"),
+        root.join("../../shared/peers"),
+    ] {
+        let p = dir.join(name);
+        if p.is_file() {
+            return Some(p);
+        }
+    }
+    skip::skip(&format!("{name}: other projects' inputs are absent"));
+    None
+}
+
+/// Issue 20: a saved Firefox smaps without --sysroot printed 867 warning lines, an
+/// Android one 628. At most 3 lines now (the root used, what is missing); -v lists
+/// each, -q none, and JSON keeps every warning with its code.
+#[test]
+fn saved_inputs_without_sysroot_say_so_once() {
+    for name in ["firefox-gometrics-smaps", "android-libmeminfo-smaps"] {
+        let Some(smaps) = peer(name) else { return };
+        let smaps = smaps.to_str().unwrap();
+        for sub in ["map", "summary"] {
+            let o = elfmaps([sub, "--smaps", smaps]);
+            assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+            let err = stderr(&o);
+            assert!(err.lines().count() <= 3, "{sub} {name}:\n{err}");
+            assert!(
+                err.contains("no --sysroot") && err.contains("this machine's /"),
+                "{err}"
+            );
+            assert!(err.contains("(file-unreadable)"), "{err}");
+            let quiet = elfmaps([sub, "-q", "--smaps", smaps]);
+            assert_eq!(stderr(&quiet), "", "{sub} -q {name}");
+        }
+        let o = elfmaps(["map", "--json", "--smaps", smaps]);
+        let all = json(&o)["warnings"].as_array().unwrap().len();
+        assert!(all > 600, "{name}: {all} warnings in JSON");
+        let o = elfmaps(["map", "-v", "--smaps", smaps]);
+        let each = stderr(&o)
+            .lines()
+            .filter(|l| l.starts_with("elfmaps: warning: "))
+            .count();
+        assert_eq!(each, all, "{name}: -v lists every warning");
+    }
+}
