@@ -118,12 +118,20 @@ fn help_follows_the_conventions() {
     let o = elfmaps(["--help"]);
     let top = stdout(&o);
     for sub in SUBS {
-        assert!(top.contains(&format!("  {}", sub.name)), "{} not in --help", sub.name);
+        assert!(
+            top.contains(&format!("  {}", sub.name)),
+            "{} not in --help",
+            sub.name
+        );
         let o = elfmaps([sub.name, "--help"]);
         assert_eq!(o.status.code(), Some(0), "{}", sub.name);
         let help = stdout(&o);
         assert!(help.contains("-q, --quiet"), "{}: no -q\n{help}", sub.name);
-        assert!(help.contains("-v, --verbose"), "{}: no -v\n{help}", sub.name);
+        assert!(
+            help.contains("-v, --verbose"),
+            "{}: no -v\n{help}",
+            sub.name
+        );
         let usage = help.lines().find(|l| l.starts_with("Usage:")).unwrap();
         match sub.pids {
             Pids::Many => assert!(usage.contains("[PID]..."), "{usage}"),

@@ -181,10 +181,11 @@ pub(crate) enum Command {
         /// Group rows by object and kind, or by kind across objects.
         #[arg(long, value_enum, default_value_t = ByArg::Object)]
         by: ByArg,
-        /// Largest first by this figure.
-        #[arg(long, value_enum, default_value_t = SortArg::Size)]
-        sort: SortArg,
-        /// Keep only the first N rows (the JSON then says `cut`, and `diff` refuses it).
+        /// Largest first by this figure (default: pss, or rss where pss is unknown).
+        #[arg(long, value_enum)]
+        sort: Option<SystemSort>,
+        /// Keep only the first N rows; a note says how many were cut (the JSON is cut
+        /// the same way and says `cut`; `diff` refuses it).
         #[arg(long, value_name = "N")]
         top: Option<usize>,
         /// Print JSON instead of a table.
@@ -482,10 +483,11 @@ pub(crate) struct SystemArgs {
     /// matches GLOB, as librank prints.
     #[arg(long, value_name = "GLOB")]
     pub(crate) object: Option<String>,
-    /// Largest first by this figure.
-    #[arg(long, value_enum, default_value_t = SystemSort::Pss)]
-    pub(crate) sort: SystemSort,
-    /// Keep only the first N rows of the table (JSON is always whole).
+    /// Largest first by this figure (default: pss, or rss where pss is unknown).
+    #[arg(long, value_enum)]
+    pub(crate) sort: Option<SystemSort>,
+    /// Keep only the first N rows; a note says how many were cut (the JSON is cut
+    /// the same way and says `cut`).
     #[arg(long, value_name = "N")]
     pub(crate) top: Option<usize>,
     /// Print JSON instead of a table (the whole machine: rows, objects, kinds,
@@ -510,7 +512,7 @@ pub(crate) enum SystemBy {
     Process,
 }
 
-/// `system --sort`.
+/// `--sort` of `summary` and `system`.
 #[derive(Clone, Copy, ValueEnum)]
 pub(crate) enum SystemSort {
     Size,
@@ -534,14 +536,6 @@ pub(crate) fn parse_pid_or_self(s: &str) -> Result<u32, String> {
 pub(crate) enum ByArg {
     Object,
     Kind,
-}
-
-/// `summary --sort`.
-#[derive(Clone, Copy, ValueEnum)]
-pub(crate) enum SortArg {
-    Size,
-    Rss,
-    Pss,
 }
 
 /// `check --format`.

@@ -138,7 +138,10 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             top,
             json,
         } => {
-            let report = match input.into_input(Vec::new(), TARGETS).and_then(|i| load(&i)) {
+            let (input, report) = match input
+                .into_input(Vec::new(), TARGETS)
+                .and_then(|i| load(&i).map(|r| (i, r)))
+            {
                 Ok(r) => r,
                 Err(e) => return Ok(error(&e)),
             };
@@ -146,17 +149,24 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
                 ByArg::Object => elfmaps::views::summary::By::Object,
                 ByArg::Kind => elfmaps::views::summary::By::Kind,
             };
+            use elfmaps::views::summary::SortBy;
             let sort = match sort {
-                SortArg::Size => elfmaps::views::summary::SortBy::Size,
-                SortArg::Rss => elfmaps::views::summary::SortBy::Rss,
-                SortArg::Pss => elfmaps::views::summary::SortBy::Pss,
+                None => SortBy::default_for(&report.totals),
+                Some(SystemSort::Size) => SortBy::Size,
+                Some(SystemSort::Rss) => SortBy::Rss,
+                Some(SystemSort::Pss) => SortBy::Pss,
+                Some(SystemSort::Uss) => SortBy::Uss,
+                Some(SystemSort::Swap) => SortBy::Swap,
             };
             let summary = elfmaps::views::summary::summarize(&report, by, sort, top);
             print(|out| {
                 if json {
                     elfmaps::render::json(&summary, out)
                 } else {
-                    elfmaps::render::summary::table(&summary, out, color)
+                    let mut file = String::new();
+                    let title =
+                        elfmaps::render::map::title(&report, origin(&input.target, &mut file));
+                    elfmaps::render::summary::table(&summary, &title, out, color)
                 }
             })?;
             Ok(Exit::Ok)
@@ -544,11 +554,12 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
         Err(e) => return Ok(error(&e)),
     };
     let sort = match a.sort {
-        SystemSort::Size => Sort::Size,
-        SystemSort::Rss => Sort::Rss,
-        SystemSort::Pss => Sort::Pss,
-        SystemSort::Uss => Sort::Uss,
-        SystemSort::Swap => Sort::Swap,
+        None => Sort::default_for(&sys.totals),
+        Some(SystemSort::Size) => Sort::Size,
+        Some(SystemSort::Rss) => Sort::Rss,
+        Some(SystemSort::Pss) => Sort::Pss,
+        Some(SystemSort::Uss) => Sort::Uss,
+        Some(SystemSort::Swap) => Sort::Swap,
     };
     print(|out| {
         if let Some(glob) = &glob {
@@ -565,6 +576,9 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
             return elfmaps::render::system::users(&sys, &groups, out, color);
         }
         if a.json {
+            if let Some(top) = a.top {
+                sys.cut_to(sort, top);
+            }
             return elfmaps::render::system::json(&sys, out);
         }
         let top = a.top.unwrap_or(usize::MAX);

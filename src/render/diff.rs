@@ -51,6 +51,16 @@ pub fn table<W: Write>(d: &Diff, out: &mut W, color: bool) -> io::Result<()> {
             )
         )?;
     }
+    let t = &d.total;
+    let total = format!(
+        "{:<32} {:<12} {:>9} {:>9} {:>9}",
+        "(total)",
+        "",
+        signed(t.size),
+        signed(t.rss),
+        signed(t.pss)
+    );
+    writeln!(out, "{}", paint(&total, Style::new().bold()))?;
     for (label, names) in [
         ("appeared", &d.appeared),
         ("vanished", &d.vanished),

@@ -30,6 +30,12 @@ use crate::vocab::escape::escape;
 use crate::vocab::names::file_name;
 use crate::vocab::{Kind, Warning};
 
+/// The note line after a table that `--top` cut (docs/cli.md): how many `what` (rows,
+/// processes) were left out.
+pub fn top_note(dropped: usize, what: &str) -> String {
+    format!("({dropped} more {what} not shown: --top)")
+}
+
 /// `text` in `style` when `color` is on (the one place colour is applied).
 pub(crate) fn paint(text: &str, style: Style, color: bool) -> String {
     if color {

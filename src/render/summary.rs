@@ -9,9 +9,12 @@ use crate::views::summary::{By, Summary};
 use crate::vocab::human::human;
 use crate::vocab::{Figures, Kind};
 
-/// Writes the table of a summary: rows, then per-object totals, then the process.
-pub fn table<W: Write>(s: &Summary, out: &mut W, color: bool) -> io::Result<()> {
+/// Writes the table of a summary: its first line (what it describes, as `map`'s:
+/// [`super::map::title`]), rows, then per-object totals, then the process's
+/// `(total)`, and a note when `--top` cut rows.
+pub fn table<W: Write>(s: &Summary, title: &str, out: &mut W, color: bool) -> io::Result<()> {
     let paint = |text: &str, style: Style| paint(text, style, color);
+    writeln!(out, "{title}")?;
     // In `--by kind` there is no object column.
     let width = if s.by == By::Kind { 0 } else { 32 };
     let line = |object: &str, kind: &str, f: &Figures| {
@@ -59,11 +62,14 @@ pub fn table<W: Write>(s: &Summary, out: &mut W, color: bool) -> io::Result<()> 
             )?;
         }
     }
-    writeln!(
-        out,
-        "{}",
-        paint(&line("process", "(total)", &s.totals), Style::new().bold())
-    )?;
+    if let Some(cut) = &s.cut {
+        writeln!(out, "{}", super::top_note(cut.rows_dropped, "rows"))?;
+    }
+    let total = match s.by {
+        By::Kind => line("", "(total)", &s.totals),
+        _ => line("(total)", "", &s.totals),
+    };
+    writeln!(out, "{}", paint(&total, Style::new().bold()))?;
     // Text on huge pages (remapped by the program, or file THP), when there is any.
     if let Some(h) = s.huge_text.filter(|&h| h > 0) {
         writeln!(out, "text on huge pages: {}", human(Some(h)))?;

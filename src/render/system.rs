@@ -9,7 +9,7 @@ use std::io::{self, Write};
 use owo_colors::Style;
 
 use super::cells::{Line, is_plain};
-use super::{kind_style, object_name, paint};
+use super::{kind_style, object_name, paint, top_note};
 use crate::views::system::{ProcessRow, Reason, Row, System, Use, uss};
 use crate::vocab::escape::escape;
 use crate::vocab::human::Human;
@@ -161,12 +161,16 @@ pub fn rows<W: Write>(
         line.finish(out)?;
     }
     if dropped > 0 {
-        writeln!(out, "({dropped} more rows; --top cut them)")?;
+        writeln!(out, "{}", top_note(dropped, "rows"))?;
     }
+    let (object, kind) = match of {
+        RowsOf::ObjectKind => ("(total)", ""),
+        RowsOf::Kind => ("", "(total)"),
+    };
     let total = format!(
         "{}{:<12} {:>6} {}",
-        first("machine"),
-        "(total)",
+        first(object),
+        kind,
         s.processes.len(),
         figures(&s.totals)
     );
@@ -198,9 +202,9 @@ pub fn processes<W: Write>(
         line.finish(out)?;
     }
     if dropped > 0 {
-        writeln!(out, "({dropped} more processes; --top cut them)")?;
+        writeln!(out, "{}", top_note(dropped, "processes"))?;
     }
-    let total = format!("{:>7} {:<16} {}", "", "machine (total)", figures(&s.totals));
+    let total = format!("{:>7} {:<16} {}", "", "(total)", figures(&s.totals));
     writeln!(out, "{}", paint(&total, Style::new().bold()))?;
     skipped_list(s, out)
 }
@@ -387,6 +391,7 @@ mod tests {
                     "m \"q\"",
                 )],
                 totals: Figures::zero(),
+                cut: None,
                 uses: Vec::new(),
             };
             let mut want = serde_json::to_vec(&s).unwrap();
