@@ -88,6 +88,15 @@ pub(crate) fn parse() -> Cli {
     }
 }
 
+/// `--columns`: the figure columns of a table (docs/cli.md).
+#[derive(Clone)]
+pub(crate) struct Columns(pub(crate) Vec<elfmaps::render::columns::Column>);
+
+/// `--columns LIST`.
+fn parse_columns(s: &str) -> Result<Columns, String> {
+    elfmaps::render::columns::Column::parse_list(s).map(Columns)
+}
+
 /// `--max-input-size`: a size as budget files write them, at least one byte.
 fn parse_input_size(s: &str) -> Result<u64, String> {
     match elfmaps::input::budget::parse_size(s)? {
@@ -173,6 +182,10 @@ pub(crate) enum Command {
         /// codes).
         #[arg(long)]
         json: bool,
+        /// The figure columns, as `ps -o`: some of size, rss, pss, uss, dirty, swap
+        /// (default size,rss,pss).
+        #[arg(long, value_name = "LIST", value_parser = parse_columns)]
+        columns: Option<Columns>,
     },
     /// One row per (object, kind) with size, rss, pss, private dirty and swap.
     Summary {
@@ -191,6 +204,10 @@ pub(crate) enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// The figure columns, as `ps -o`: some of size, rss, pss, uss, dirty, swap
+        /// (default size,rss,pss,dirty,swap).
+        #[arg(long, value_name = "LIST", value_parser = parse_columns)]
+        columns: Option<Columns>,
     },
     /// Check memory budgets (a TOML file of `[[budget]]` rules): exit 1 when one is
     /// exceeded.
@@ -494,6 +511,10 @@ pub(crate) struct SystemArgs {
     /// processes, skipped, warnings).
     #[arg(long)]
     pub(crate) json: bool,
+    /// The figure columns, as `ps -o`: some of size, rss, pss, uss, dirty, swap
+    /// (default size,rss,pss,uss,swap).
+    #[arg(long, value_name = "LIST", value_parser = parse_columns)]
+    pub(crate) columns: Option<Columns>,
     /// Read each process's maps and pagemap instead of its smaps (as `map
     /// --rss-only`): rss and swap exact, pss and the clean/dirty figures null.
     #[arg(long, conflicts_with_all = ["snapshot", "smemcap"])]

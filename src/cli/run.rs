@@ -103,7 +103,13 @@ pub(crate) fn run_sections(
 /// Runs one subcommand; `Err` only for failures to write the output.
 pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
     match command {
-        Command::Map { input, json } => {
+        Command::Map {
+            input,
+            json,
+            columns,
+        } => {
+            use elfmaps::render::columns;
+            let cols = columns.map_or_else(|| columns::MAP.to_vec(), |c| c.0);
             let input = match input.into_input(Vec::new(), TARGETS) {
                 Ok(i) => i,
                 Err(e) => return Ok(error(&e)),
@@ -111,7 +117,7 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             if let Target::Pids(pids) = &input.target
                 && pids.len() > 1
             {
-                return run_map_many(pids, json, color);
+                return run_map_many(pids, json, &cols, color);
             }
             let report = match load(&input) {
                 Ok(r) => r,
@@ -123,7 +129,7 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
                 } else {
                     let mut file = String::new();
                     let origin = origin(&input.target, &mut file);
-                    elfmaps::render::map::table(&report, origin, out, color)
+                    elfmaps::render::map::table(&report, origin, &cols, out, color)
                 }
             })?;
             // The process ends next: the kernel takes the memory back at once, where
@@ -137,7 +143,9 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             sort,
             top,
             json,
+            columns,
         } => {
+            let cols = columns.map_or_else(|| elfmaps::render::columns::SUMMARY.to_vec(), |c| c.0);
             let (input, report) = match input
                 .into_input(Vec::new(), TARGETS)
                 .and_then(|i| load(&i).map(|r| (i, r)))
@@ -166,7 +174,7 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
                     let mut file = String::new();
                     let title =
                         elfmaps::render::map::title(&report, origin(&input.target, &mut file));
-                    elfmaps::render::summary::table(&summary, &title, out, color)
+                    elfmaps::render::summary::table(&summary, &title, &cols, out, color)
                 }
             })?;
             Ok(Exit::Ok)
@@ -479,7 +487,12 @@ pub(crate) fn run_report(
 /// all of them; tables one after the other, or one JSON document per line. A process
 /// named by PID that cannot be read is an error (exit 2, after the others); one found
 /// by name that exited meanwhile is a warning.
-pub(crate) fn run_map_many(pids: &[Resolved], json: bool, color: bool) -> io::Result<Exit> {
+pub(crate) fn run_map_many(
+    pids: &[Resolved],
+    json: bool,
+    cols: &[elfmaps::render::columns::Column],
+    color: bool,
+) -> io::Result<Exit> {
     use elfmaps::pipeline::system::{Mode, process_report};
     let cache = elfmaps::source::cache::FileCache::new();
     let mut exit = Exit::Ok;
@@ -509,7 +522,7 @@ pub(crate) fn run_map_many(pids: &[Resolved], json: bool, color: bool) -> io::Re
                 if !first {
                     writeln!(out)?;
                 }
-                elfmaps::render::map::table(&report, Origin::Live, out, color)
+                elfmaps::render::map::table(&report, Origin::Live, cols, out, color)
             }
         })?;
         first = false;
@@ -561,6 +574,10 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
         Some(SystemSort::Uss) => Sort::Uss,
         Some(SystemSort::Swap) => Sort::Swap,
     };
+    let cols = a
+        .columns
+        .clone()
+        .map_or_else(|| elfmaps::render::columns::SYSTEM.to_vec(), |c| c.0);
     print(|out| {
         if let Some(glob) = &glob {
             let groups = object_users(&sys, glob, sort);
@@ -573,7 +590,7 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
                     out,
                 );
             }
-            return elfmaps::render::system::users(&sys, &groups, out, color);
+            return elfmaps::render::system::users(&sys, &groups, &cols, out, color);
         }
         if a.json {
             if let Some(top) = a.top {
@@ -588,7 +605,7 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
                 sort_processes(&mut procs, sort);
                 let dropped = procs.len().saturating_sub(top);
                 procs.truncate(top);
-                elfmaps::render::system::processes(&sys, &procs, dropped, out, color)
+                elfmaps::render::system::processes(&sys, &procs, dropped, &cols, out, color)
             }
             SystemBy::Object | SystemBy::Kind => {
                 let (mut rows, of) = match a.by {
@@ -604,7 +621,7 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
                 sort_rows(&mut rows, sort);
                 let dropped = rows.len().saturating_sub(top);
                 rows.truncate(top);
-                elfmaps::render::system::rows(&sys, &rows, of, dropped, out, color)
+                elfmaps::render::system::rows(&sys, &rows, of, dropped, &cols, out, color)
             }
         }
     })?;

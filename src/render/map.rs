@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use owo_colors::Style;
 
 use super::cells::Line;
+use super::columns::Column;
 use super::{kind_style, paint};
 use crate::report::Report;
 use crate::vocab::escape::escape;
@@ -61,6 +62,7 @@ pub fn title(report: &Report, origin: Origin<'_>) -> String {
 pub fn table<W: Write>(
     report: &Report,
     origin: Origin<'_>,
+    cols: &[Column],
     out: &mut W,
     color: bool,
 ) -> io::Result<()> {
@@ -74,14 +76,15 @@ pub fn table<W: Write>(
         .max()
         .unwrap_or(8)
         .max(8);
+    let mut figures = String::new();
+    for c in cols {
+        figures.push_str(&format!("{:>7} ", c.header()));
+    }
     let header = format!(
-        "{:>aw$} {:>aw$} {:4} {:>7} {:>7} {:>7} {:<12} {:>3}  {}",
+        "{:>aw$} {:>aw$} {:4} {figures}{:<12} {:>3}  {}",
         "START",
         "END",
         "PERM",
-        "SIZE",
-        "RSS",
-        "PSS",
         "KIND",
         "SEG",
         "OBJECT / NAME",
@@ -96,12 +99,10 @@ pub fn table<W: Write>(
         line.text(" ");
         line.left(&r.perms, 4);
         line.text(" ");
-        line.human(Some(r.figures.size), 7);
-        line.text(" ");
-        line.human(r.figures.rss, 7);
-        line.text(" ");
-        line.human(r.figures.pss, 7);
-        line.text(" ");
+        for c in cols {
+            line.human(c.of(&r.figures), 7);
+            line.text(" ");
+        }
         let style = kind_style(r.kind);
         line.paint(style);
         line.left(r.kind.as_str(), 12);

@@ -10,6 +10,7 @@
 
 mod cells;
 pub mod check;
+pub mod columns;
 pub mod diff;
 pub mod html;
 mod json;

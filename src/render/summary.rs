@@ -4,6 +4,7 @@ use std::io::{self, Write};
 
 use owo_colors::Style;
 
+use super::columns::Column;
 use super::{kind_style, object_name, paint};
 use crate::views::summary::{By, Summary};
 use crate::vocab::human::human;
@@ -12,7 +13,13 @@ use crate::vocab::{Figures, Kind};
 /// Writes the table of a summary: its first line (what it describes, as `map`'s:
 /// [`super::map::title`]), rows, then per-object totals, then the process's
 /// `(total)`, and a note when `--top` cut rows.
-pub fn table<W: Write>(s: &Summary, title: &str, out: &mut W, color: bool) -> io::Result<()> {
+pub fn table<W: Write>(
+    s: &Summary,
+    title: &str,
+    cols: &[Column],
+    out: &mut W,
+    color: bool,
+) -> io::Result<()> {
     let paint = |text: &str, style: Style| paint(text, style, color);
     writeln!(out, "{title}")?;
     // In `--by kind` there is no object column.
@@ -23,25 +30,21 @@ pub fn table<W: Write>(s: &Summary, title: &str, out: &mut W, color: bool) -> io
         } else {
             format!("{object:<width$} ")
         };
-        format!(
-            "{first}{:<12} {:>8} {:>8} {:>8} {:>10} {:>8}",
-            kind,
-            human(Some(f.size)),
-            human(f.rss),
-            human(f.pss),
-            human(f.private_dirty),
-            human(f.swap)
-        )
+        let mut text = format!("{first}{kind:<12}");
+        for c in cols {
+            text.push_str(&format!(" {:>8}", human(c.of(f))));
+        }
+        text
     };
     let first = if width == 0 {
         String::new()
     } else {
         format!("{:<width$} ", "OBJECT")
     };
-    let head = format!(
-        "{first}{:<12} {:>8} {:>8} {:>8} {:>10} {:>8}",
-        "KIND", "SIZE", "RSS", "PSS", "PRIV_DIRTY", "SWAP"
-    );
+    let mut head = format!("{first}{:<12}", "KIND");
+    for c in cols {
+        head.push_str(&format!(" {:>8}", c.header()));
+    }
     writeln!(out, "{}", paint(&head, Style::new().bold()))?;
     for r in &s.rows {
         let kind = r.kind.map_or("-", Kind::as_str);

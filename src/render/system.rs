@@ -9,8 +9,9 @@ use std::io::{self, Write};
 use owo_colors::Style;
 
 use super::cells::{Line, is_plain};
+use super::columns::Column;
 use super::{kind_style, object_name, paint, top_note};
-use crate::views::system::{ProcessRow, Reason, Row, System, Use, uss};
+use crate::views::system::{ProcessRow, Reason, Row, System, Use};
 use crate::vocab::escape::escape;
 use crate::vocab::human::Human;
 use crate::vocab::{Figures, Kind};
@@ -34,31 +35,31 @@ pub fn title(s: &System) -> String {
     )
 }
 
-/// The figure columns: size, rss, pss, uss, swap, each a size for people
-/// right-aligned in 8 columns, one space between.
-fn figures(f: &Figures) -> String {
-    format!(
-        "{:>8} {:>8} {:>8} {:>8} {:>8}",
-        Human(Some(f.size)),
-        Human(f.rss),
-        Human(f.pss),
-        Human(uss(f)),
-        Human(f.swap)
-    )
+/// The figure columns (`--columns`; by default size, rss, pss, uss, swap), each a
+/// size for people right-aligned in 8 columns, one space between.
+fn figures(cols: &[Column], f: &Figures) -> String {
+    let cells: Vec<String> = cols
+        .iter()
+        .map(|c| format!("{:>8}", Human(c.of(f))))
+        .collect();
+    cells.join(" ")
 }
 
 /// [`figures`] appended to `line`, without the `fmt` machinery (tables of thousands
 /// of rows).
-fn figures_into(line: &mut Line, f: &Figures) {
-    for (i, n) in [Some(f.size), f.rss, f.pss, uss(f), f.swap]
-        .into_iter()
-        .enumerate()
-    {
+fn figures_into(line: &mut Line, cols: &[Column], f: &Figures) {
+    for (i, c) in cols.iter().enumerate() {
         if i > 0 {
             line.text(" ");
         }
-        line.human(n, 8);
+        line.human(c.of(f), 8);
     }
+}
+
+/// The headers of the figure columns, as [`figures`] aligns them.
+fn figures_head(cols: &[Column]) -> String {
+    let cells: Vec<String> = cols.iter().map(|c| format!("{:>8}", c.header())).collect();
+    cells.join(" ")
 }
 
 /// [`escape`] of `text`, borrowed when it is plain ([`is_plain`]).
@@ -93,8 +94,6 @@ fn row_name(object: Option<&str>) -> Cow<'_, str> {
     }
 }
 
-const FIGURES_HEAD: &str = "    SIZE      RSS      PSS      USS     SWAP";
-
 /// What rows a table shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -112,6 +111,7 @@ pub fn rows<W: Write>(
     rows: &[Row],
     of: RowsOf,
     dropped: usize,
+    cols: &[Column],
     out: &mut W,
     color: bool,
 ) -> io::Result<()> {
@@ -130,10 +130,11 @@ pub fn rows<W: Write>(
         RowsOf::Kind => String::new(),
     };
     let head = format!(
-        "{}{:<12} {:>6} {FIGURES_HEAD}",
+        "{}{:<12} {:>6} {}",
         first("OBJECT"),
         "KIND",
-        "PROCS"
+        "PROCS",
+        figures_head(cols)
     );
     writeln!(out, "{}", paint(&head, Style::new().bold()))?;
     // One line buffer for every row: no allocation, no formatting machinery per row.
@@ -157,7 +158,7 @@ pub fn rows<W: Write>(
         line.text(" ");
         line.dec(r.processes as u64, 6);
         line.text(" ");
-        figures_into(&mut line, &r.figures);
+        figures_into(&mut line, cols, &r.figures);
         line.finish(out)?;
     }
     if dropped > 0 {
@@ -172,7 +173,7 @@ pub fn rows<W: Write>(
         first(object),
         kind,
         s.processes.len(),
-        figures(&s.totals)
+        figures(cols, &s.totals)
     );
     writeln!(out, "{}", paint(&total, Style::new().bold()))?;
     skipped_list(s, out)
@@ -183,12 +184,18 @@ pub fn processes<W: Write>(
     s: &System,
     procs: &[ProcessRow],
     dropped: usize,
+    cols: &[Column],
     out: &mut W,
     color: bool,
 ) -> io::Result<()> {
     let paint = |text: &str, style: Style| paint(text, style, color);
     writeln!(out, "{}", title(s))?;
-    let head = format!("{:>7} {:<16} {FIGURES_HEAD}  COMMAND", "PID", "COMM");
+    let head = format!(
+        "{:>7} {:<16} {}  COMMAND",
+        "PID",
+        "COMM",
+        figures_head(cols)
+    );
     writeln!(out, "{}", paint(&head, Style::new().bold()))?;
     let mut line = Line::new(color);
     for p in procs {
@@ -196,7 +203,7 @@ pub fn processes<W: Write>(
         line.text(" ");
         line.left(&escaped(&p.comm), 16);
         line.text(" ");
-        figures_into(&mut line, &p.figures);
+        figures_into(&mut line, cols, &p.figures);
         line.text("  ");
         line.text(&escaped(p.command.as_deref().unwrap_or("")));
         line.finish(out)?;
@@ -204,7 +211,7 @@ pub fn processes<W: Write>(
     if dropped > 0 {
         writeln!(out, "{}", top_note(dropped, "processes"))?;
     }
-    let total = format!("{:>7} {:<16} {}", "", "(total)", figures(&s.totals));
+    let total = format!("{:>7} {:<16} {}", "", "(total)", figures(cols, &s.totals));
     writeln!(out, "{}", paint(&total, Style::new().bold()))?;
     skipped_list(s, out)
 }
@@ -214,12 +221,13 @@ pub fn processes<W: Write>(
 pub fn users<W: Write>(
     s: &System,
     groups: &[(&Row, Vec<&Use>)],
+    cols: &[Column],
     out: &mut W,
     color: bool,
 ) -> io::Result<()> {
     let paint = |text: &str, style: Style| paint(text, style, color);
     writeln!(out, "{}", title(s))?;
-    let head = format!("{:>7} {:<16} {FIGURES_HEAD}", "PID", "COMM");
+    let head = format!("{:>7} {:<16} {}", "PID", "COMM", figures_head(cols));
     for (object, users) in groups {
         writeln!(out)?;
         let name = object
@@ -246,7 +254,7 @@ pub fn users<W: Write>(
             line.text(" ");
             line.left(&escaped(&u.comm), 16);
             line.text(" ");
-            figures_into(&mut line, &u.figures);
+            figures_into(&mut line, cols, &u.figures);
             line.finish(out)?;
         }
         writeln!(
@@ -254,7 +262,7 @@ pub fn users<W: Write>(
             "{:>7} {:<16} {}",
             object.processes,
             "(total)",
-            figures(&object.figures)
+            figures(cols, &object.figures)
         )?;
     }
     if groups.is_empty() {
@@ -298,6 +306,7 @@ fn skipped_list<W: Write>(s: &System, out: &mut W) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::views::system::uss;
 
     #[test]
     fn row_names_are_the_short_names() {
@@ -424,9 +433,10 @@ mod tests {
             Human(uss(&f)),
             Human(f.swap)
         );
-        assert_eq!(figures(&f), want);
+        let cols = crate::render::columns::SYSTEM;
+        assert_eq!(figures(cols, &f), want);
         let mut line = Line::new(false);
-        figures_into(&mut line, &f);
+        figures_into(&mut line, cols, &f);
         line.dec(0, 6);
         line.dec(1234567, 3);
         line.left("é", 3);
