@@ -237,3 +237,108 @@ fn saved_inputs_without_sysroot_say_so_once() {
         assert_eq!(each, all, "{name}: -v lists every warning");
     }
 }
+
+/// A selection that matches nothing is an error: one line, exit 2, nothing on
+/// stdout (issue 20: `sections --object nomatch` exited 0 silently).
+#[test]
+fn a_selection_that_matches_nothing_is_an_error() {
+    for args in [
+        &["sections", "self", "--object", "nomatch"][..],
+        &["sections", "self", "--pages", ".nosuch"],
+        &["system", "--pid", "self", "--object", "nomatch"],
+        &[
+            "sections", "--union", "--pid", "self", "--object", "nomatch",
+        ],
+        &["system", "--pid", "999999999"],
+    ] {
+        let o = elfmaps(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(o.stdout.is_empty(), "{args:?}: {}", stdout(&o));
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("elfmaps: error: "), "{args:?}: {err}");
+        assert!(!err.contains("exited"), "{args:?}: {err}");
+    }
+}
+
+/// Issue 20's messages: no "process(es)" nor "1 processes"; `map NAME` does not
+/// hint at check --elf; the first line says what a saved file is, and a snapshot's
+/// process.
+#[test]
+fn messages_say_what_they_mean() {
+    let o = elfmaps(["system", "--pid", "self", "--color", "never"]);
+    let out = stdout(&o);
+    assert!(out.starts_with("1 process (live)"), "{out}");
+    assert!(!out.contains("process(es)"), "{out}");
+    let o = elfmaps(["map", "notaprocess"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!stderr(&o).contains("--elf"), "{}", stderr(&o));
+    let dir = tempfile::tempdir().unwrap();
+    let maps = dir.path().join("x.maps");
+    std::fs::write(&maps, std::fs::read("/proc/self/maps").unwrap()).unwrap();
+    let o = elfmaps(["map", "-q", "--smaps", maps.to_str().unwrap()]);
+    assert!(
+        stdout(&o).lines().next().unwrap().ends_with("saved maps"),
+        "{}",
+        stdout(&o)
+    );
+    let snap = dir.path().join("x.snap");
+    let o = elfmaps(["snapshot", "self", "-o", snap.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for sub in ["map", "summary"] {
+        let o = elfmaps([sub, "-q", "--snapshot", snap.to_str().unwrap()]);
+        let first = stdout(&o).lines().next().unwrap().to_string();
+        assert!(
+            first.contains("snapshot of ") && first.contains("elfmaps snapshot self"),
+            "{sub}: {first}"
+        );
+    }
+}
+
+/// `--columns` takes the same names in every table; a `(total)` row ends each table
+/// of figures; `--top` leaves a note and cuts JSON the same way.
+#[test]
+fn columns_totals_and_top_are_the_same_everywhere() {
+    let i = inputs();
+    let smaps = i.smaps.to_str().unwrap();
+    let json_in = i.json.to_str().unwrap();
+    for args in [
+        vec!["map", "--smaps", smaps],
+        vec!["summary", "--smaps", smaps],
+        vec!["system", "--pid", "self"],
+    ] {
+        let mut a = args.clone();
+        a.extend(["-q", "--color", "never", "--columns", "uss,dirty"]);
+        let o = elfmaps(&a);
+        assert_eq!(o.status.code(), Some(0), "{a:?}: {}", stderr(&o));
+        let head = stdout(&o)
+            .lines()
+            .find(|l| l.contains("USS"))
+            .unwrap_or_else(|| panic!("{a:?}: no USS header:\n{}", stdout(&o)))
+            .to_string();
+        assert!(
+            head.contains("DIRTY") && !head.contains("PSS"),
+            "{a:?}: {head}"
+        );
+        if args[0] != "map" {
+            assert!(
+                stdout(&o).lines().last().unwrap().starts_with("(total)"),
+                "{a:?}:\n{}",
+                stdout(&o)
+            );
+            let mut a = args.clone();
+            a.extend(["-q", "--top", "1"]);
+            let out = stdout(&elfmaps(&a));
+            assert!(out.contains("more rows not shown: --top)"), "{a:?}:\n{out}");
+            a.push("--json");
+            let v = json(&elfmaps(&a));
+            assert_eq!(v["rows"].as_array().unwrap().len(), 1, "{a:?}");
+            assert_eq!(v["cut"]["top"], 1, "{a:?}");
+        }
+    }
+    let o = elfmaps(["diff", json_in, json_in]);
+    assert!(stdout(&o).contains("(total)"), "{}", stdout(&o));
+    let o = elfmaps(["map", "--columns", "vsz", "--smaps", smaps]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).starts_with("elfmaps: error: "), "{}", stderr(&o));
+}

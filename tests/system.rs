@@ -359,11 +359,12 @@ fn skipped_processes_are_counted() {
     ]);
     let out = cli::stdout(&o);
     assert!(out.contains("skipped:") && out.contains("zombie"), "{out}");
-    // Nothing readable: exit 2.
+    // Nothing readable: exit 2. Issue 20: a PID that is not running is no match,
+    // not "1 exited".
     let o = cli::elfmaps(["system", "--pid", &gone_pid.to_string()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("no process could be read"),
+        stderr(&o).contains("no process matches the selection (1 process selected not running)"),
         "{}",
         stderr(&o)
     );

@@ -50,6 +50,14 @@ pub(crate) struct Cli {
 /// others one (`[PID]`); only `check` has `--elf`, which `--page-size` mentions.
 pub(crate) fn command() -> clap::Command {
     let mut cmd = Cli::command();
+    // `mut_subcommand` moves the subcommand it changes last: keep the order written.
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    for (i, name) in names.iter().enumerate() {
+        cmd = cmd.mut_subcommand(name, |c| c.display_order(i));
+    }
     for name in ["summary", "check", "report"] {
         cmd = cmd.mut_subcommand(name, |c| {
             c.mut_arg("pid", |a| {
@@ -315,8 +323,9 @@ pub(crate) enum Command {
     /// Record a process for analysis on another machine (`map --snapshot FILE --sysroot
     /// DIR`), or with --system every process (`system --snapshot FILE --sysroot DIR`).
     Snapshot {
-        /// The process to record.
-        #[arg(required_unless_present = "system", conflicts_with = "system")]
+        /// The process to record: a PID or `self`.
+        #[arg(required_unless_present = "system", conflicts_with = "system",
+              value_parser = parse_pid_or_self)]
         pid: Option<u32>,
         /// Record every process of the machine (or those --pid, --name, --user, --cgroup
         /// select) in one file.

@@ -219,10 +219,11 @@ pub(crate) fn root_note(report: &Report) {
 
 /// What a table or page describes, for its first line: the saved file (whose name is
 /// put in `file`) and what it is, or the live process.
-pub(crate) fn origin<'a>(target: &Target, file: &'a mut String) -> Origin<'a> {
+pub(crate) fn origin<'a>(target: &Target, report: &Report, file: &'a mut String) -> Origin<'a> {
+    // What the file is, as the parser found it: `--smaps` of a maps file is a maps.
     let what = match target {
-        Target::Smaps(_) => "saved smaps",
-        Target::Maps(_) => "saved maps",
+        Target::Smaps(_) | Target::Maps(_) if report.source == "maps" => "saved maps",
+        Target::Smaps(_) | Target::Maps(_) => "saved smaps",
         Target::Snapshot(_) => "snapshot",
         Target::Pids(_) | Target::Elf(_) | Target::System => return Origin::Live,
     };

@@ -92,6 +92,22 @@ pub(crate) fn run_sections(
         Err(e) => return Ok(error(&e)),
     };
     warn_all(&s.warnings);
+    // A selection that matches nothing is an error (docs/cli.md, "Selection").
+    if let Some(o) = &object
+        && s.objects.is_empty()
+    {
+        return Ok(error(&format!("no object matches {o:?}")));
+    }
+    if let Some(name) = &pages
+        && !s
+            .objects
+            .iter()
+            .any(|o| o.sections.iter().any(|x| &x.name == name))
+    {
+        return Ok(error(&format!(
+            "no section named {name:?} in the objects selected"
+        )));
+    }
     print(|out| match (&pages, json) {
         (_, true) => elfmaps::render::json(&s, out),
         (Some(name), false) => elfmaps::render::sections::pages(&s, name, s.page_size, out),
@@ -128,7 +144,7 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
                     elfmaps::render::map::json(&report, out)
                 } else {
                     let mut file = String::new();
-                    let origin = origin(&input.target, &mut file);
+                    let origin = origin(&input.target, &report, &mut file);
                     elfmaps::render::map::table(&report, origin, &cols, out, color)
                 }
             })?;
@@ -172,8 +188,10 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
                     elfmaps::render::json(&summary, out)
                 } else {
                     let mut file = String::new();
-                    let title =
-                        elfmaps::render::map::title(&report, origin(&input.target, &mut file));
+                    let title = elfmaps::render::map::title(
+                        &report,
+                        origin(&input.target, &report, &mut file),
+                    );
                     elfmaps::render::summary::table(&summary, &title, &cols, out, color)
                 }
             })?;
@@ -348,8 +366,9 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
                 Some(name) => match cmd.find_subcommand(name) {
                     Some(sub) => sub.clone(),
                     None => {
-                        let names: Vec<&str> =
-                            cmd.get_subcommands().map(|c| c.get_name()).collect();
+                        let mut subs: Vec<&clap::Command> = cmd.get_subcommands().collect();
+                        subs.sort_by_key(|c| c.get_display_order());
+                        let names: Vec<&str> = subs.iter().map(|c| c.get_name()).collect();
                         return Ok(error(&format!(
                             "no manual page for {name:?}: one of {}",
                             names.join(", ")
@@ -465,7 +484,8 @@ pub(crate) fn run_report(
             .and_then(|input| {
                 let report = load(&input)?;
                 let mut file = String::new();
-                let title = elfmaps::render::map::title(&report, origin(&input.target, &mut file));
+                let title =
+                    elfmaps::render::map::title(&report, origin(&input.target, &report, &mut file));
                 Ok(html::map(&report, &format!("elfmaps: {title}"), &mut page))
             }),
     };
@@ -578,6 +598,15 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
         .columns
         .clone()
         .map_or_else(|| elfmaps::render::columns::SYSTEM.to_vec(), |c| c.0);
+    // A selection that matches nothing is an error (docs/cli.md, "Selection").
+    if let Some(glob) = &glob
+        && object_users(&sys, glob, sort).is_empty()
+    {
+        return Ok(error(&format!(
+            "no object matches {:?}",
+            a.object.as_deref().unwrap_or_default()
+        )));
+    }
     print(|out| {
         if let Some(glob) = &glob {
             let groups = object_users(&sys, glob, sort);

@@ -52,7 +52,14 @@ pub fn title(report: &Report, origin: Origin<'_>) -> String {
             } else {
                 escape(file.as_bytes())
             };
-            format!("{file}:   {what}")
+            // A snapshot recorded its process: say which, as the live title does.
+            match (report.pid, &report.command) {
+                (Some(pid), Some(c)) => {
+                    format!("{file}:   {what} of {pid}:   {}", escape(c.as_bytes()))
+                }
+                (Some(pid), None) => format!("{file}:   {what} of {pid}"),
+                _ => format!("{file}:   {what}"),
+            }
         }
     }
 }

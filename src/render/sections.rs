@@ -7,7 +7,7 @@ use std::io::{self, Write};
 
 use owo_colors::Style;
 
-use super::{kind_style, paint};
+use super::{display_name, kind_style, paint};
 use crate::views::sections::{Section, Sections, SectionsUnion};
 use crate::vocab::escape::escape;
 use crate::vocab::human::human;
@@ -17,12 +17,12 @@ const BAR: usize = 16;
 /// Pages per line of a page map.
 const PER_LINE: usize = 64;
 
-/// A bar of `BAR` characters filled to `resident / size` in eighths of a block; blank
-/// when unknown.
+/// A bar of `BAR` characters filled to `resident / size` in eighths of a block; `-`
+/// when unknown (docs/cli.md: an unknown figure is `-`).
 pub fn bar(resident: Option<u64>, size: u64) -> String {
     const EIGHTHS: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
     let Some(r) = resident else {
-        return "?".repeat(BAR);
+        return format!("{:<BAR$}", "-");
     };
     if size == 0 {
         return " ".repeat(BAR);
@@ -42,7 +42,7 @@ fn percent(resident: Option<u64>, size: u64) -> String {
     match resident {
         Some(r) if size > 0 => format!("{:>3}%", r.saturating_mul(100) / size),
         Some(_) => "   -".into(),
-        None => "   ?".into(),
+        None => "   -".into(),
     }
 }
 
@@ -62,7 +62,7 @@ pub fn table<W: Write>(s: &Sections, out: &mut W, color: bool) -> io::Result<()>
             out,
             "{}",
             paint(
-                &format!("{}{id}", escape(o.path.as_bytes())),
+                &format!("{}{id}", display_name(&o.path)),
                 Style::new().bold()
             )
         )?;
@@ -85,7 +85,7 @@ pub fn table<W: Write>(s: &Sections, out: &mut W, color: bool) -> io::Result<()>
                 bar(x.resident, x.size),
                 percent(x.resident, x.size),
                 human(x.resident),
-                x.resident_pages.map_or("?".into(), |p| p.to_string()),
+                x.resident_pages.map_or("-".into(), |p| p.to_string()),
             )?;
         }
         for g in &o.segments {
@@ -99,7 +99,7 @@ pub fn table<W: Write>(s: &Sections, out: &mut W, color: bool) -> io::Result<()>
                         g.start,
                         g.end,
                         human(g.resident),
-                        g.resident_pages.map_or("?".into(), |p| p.to_string()),
+                        g.resident_pages.map_or("-".into(), |p| p.to_string()),
                         human(g.unsectioned),
                     ),
                     Style::new().dimmed()
@@ -131,7 +131,7 @@ pub fn union_table<W: Write>(u: &SectionsUnion, out: &mut W, color: bool) -> io:
             paint(
                 &format!(
                     "{}{id}  in {count} process{}",
-                    escape(o.path.as_bytes()),
+                    display_name(&o.path),
                     if count == 1 { "" } else { "es" }
                 ),
                 Style::new().bold()
@@ -155,9 +155,9 @@ pub fn union_table<W: Write>(u: &SectionsUnion, out: &mut W, color: bool) -> io:
                 bar(x.resident_union, x.size),
                 percent(x.resident_union, x.size),
                 human(x.resident_union),
-                x.resident_pages_union.map_or("?".into(), |p| p.to_string()),
+                x.resident_pages_union.map_or("-".into(), |p| p.to_string()),
                 human(x.resident_sum),
-                x.resident_pages_sum.map_or("?".into(), |p| p.to_string()),
+                x.resident_pages_sum.map_or("-".into(), |p| p.to_string()),
             )?;
         }
     }
@@ -181,10 +181,10 @@ pub fn pages<W: Write>(s: &Sections, name: &str, page_size: u64, out: &mut W) ->
         writeln!(
             out,
             "{} {}: {} pages, {} resident",
-            escape(path.as_bytes()),
+            display_name(path),
             escape(x.name.as_bytes()),
             x.pages.len(),
-            x.resident_pages.map_or("?".into(), |p| p.to_string())
+            x.resident_pages.map_or("-".into(), |p| p.to_string())
         )?;
         let first = x.start & !(page_size - 1);
         for (i, chunk) in x.pages.chunks(PER_LINE).enumerate() {
@@ -216,6 +216,6 @@ mod tests {
         assert_eq!(bar(Some(10), 10), "█".repeat(16));
         assert!(bar(Some(1), 16).starts_with('█'));
         assert!(bar(Some(1), 128).starts_with('▏'));
-        assert_eq!(bar(None, 10), "?".repeat(16));
+        assert_eq!(bar(None, 10), format!("{:<16}", "-"));
     }
 }
