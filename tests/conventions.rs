@@ -342,3 +342,81 @@ fn columns_totals_and_top_are_the_same_everywhere() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).starts_with("elfmaps: error: "), "{}", stderr(&o));
 }
+
+/// Runs elfmaps with `args` under a pseudo-terminal of 80 columns (`script` of
+/// util-linux; COLUMNS=80), and returns what it printed, `\r` removed; None (with a
+/// note) without `script`.
+fn on_terminal(args: &[&str]) -> Option<String> {
+    if !skip::have_tool("script", &["--version"]) {
+        skip::missing_tool("script", "tables are checked at 80 columns under a pty");
+        return None;
+    }
+    let quoted: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_elfmaps"))
+        .chain(args.iter().copied())
+        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+        .collect();
+    let o = std::process::Command::new("script")
+        .args(["-qec", &quoted.join(" "), "/dev/null"])
+        .env("COLUMNS", "80")
+        .env("TERM", "xterm")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run script");
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    Some(String::from_utf8_lossy(&o.stdout).replace('\r', ""))
+}
+
+/// Issue 20: at 80 columns no line of map, summary, system, sections or diff passes
+/// 80 when stdout is a terminal; in a pipe nothing is cut.
+#[test]
+fn tables_fit_an_80_column_terminal() {
+    let i = inputs();
+    let smaps = i.smaps.to_str().unwrap();
+    let json_in = i.json.to_str().unwrap();
+    let firefox = peer("firefox-gometrics-smaps");
+    let dir = tempfile::tempdir().unwrap();
+    let other = match &firefox {
+        Some(f) => {
+            let o = elfmaps(["map", "--json", "-q", "--smaps", f.to_str().unwrap()]);
+            let p = dir.path().join("firefox.json");
+            std::fs::write(&p, &o.stdout).unwrap();
+            p.to_str().unwrap().to_string()
+        }
+        None => json_in.to_string(),
+    };
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["map", "--smaps", smaps],
+        vec!["map", "self"],
+        vec!["summary", "--smaps", smaps],
+        vec!["summary", "--smaps", smaps, "--by", "kind"],
+        vec!["system", "--pid", "self,1"],
+        vec!["system", "--pid", "self,1", "--by", "process"],
+        vec!["system", "--pid", "self,1", "--by", "kind"],
+        vec!["sections", "self"],
+        vec![
+            "sections", "--union", "--pid", "self", "--object", "libc.so*",
+        ],
+        vec!["diff", json_in, &other],
+    ];
+    for args in runs {
+        let mut a = args.clone();
+        a.extend(["-q", "--color", "never"]);
+        let Some(out) = on_terminal(&a) else { return };
+        assert!(out.lines().count() > 2, "{a:?}:\n{out}");
+        for line in out.lines() {
+            assert!(
+                line.chars().count() <= 80,
+                "{a:?}: a line of {} columns:\n{line}",
+                line.chars().count()
+            );
+        }
+        // In a pipe: nothing cut (no … that the names do not have).
+        let piped = stdout(&elfmaps(&a));
+        assert!(!piped.contains('…'), "{a:?} cut in a pipe");
+    }
+}

@@ -43,6 +43,28 @@ pub(crate) fn auto_color(
     no_color.is_none_or(|v| v.is_empty()) && term.is_none_or(|t| t != "dumb") && terminal
 }
 
+/// The width tables fit (docs/cli.md, "Width"), decided once: `None` when stdout
+/// is not a terminal (a pipe or a file: nothing is cut); else `COLUMNS` when set,
+/// the terminal's own width, or 80.
+pub(crate) fn terminal_width() -> Option<usize> {
+    if !io::stdout().is_terminal() {
+        return None;
+    }
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0);
+    columns.or_else(window_width).or(Some(80))
+}
+
+/// The terminal's width from TIOCGWINSZ on stdout; `None` when unknown (0).
+fn window_width() -> Option<usize> {
+    // SAFETY: winsize is plain data; the ioctl fills it or fails.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) } == 0;
+    (ok && ws.ws_col > 0).then_some(usize::from(ws.ws_col))
+}
+
 /// Writes one line to stderr. A failure to write it is ignored (`eprintln!` would
 /// panic): the exit status still tells.
 pub(crate) fn say(line: &str) {

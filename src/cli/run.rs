@@ -48,7 +48,7 @@ pub(crate) fn run_sections_union(
         if json {
             elfmaps::render::json(&u, out)
         } else {
-            elfmaps::render::sections::union_table(&u, out, color)
+            elfmaps::render::sections::union_table(&u, out, color, terminal_width())
         }
     })?;
     Ok(Exit::Ok)
@@ -111,7 +111,7 @@ pub(crate) fn run_sections(
     print(|out| match (&pages, json) {
         (_, true) => elfmaps::render::json(&s, out),
         (Some(name), false) => elfmaps::render::sections::pages(&s, name, s.page_size, out),
-        (None, false) => elfmaps::render::sections::table(&s, out, color),
+        (None, false) => elfmaps::render::sections::table(&s, out, color, terminal_width()),
     })?;
     Ok(Exit::Ok)
 }
@@ -145,7 +145,14 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
                 } else {
                     let mut file = String::new();
                     let origin = origin(&input.target, &report, &mut file);
-                    elfmaps::render::map::table(&report, origin, &cols, out, color)
+                    elfmaps::render::map::table(
+                        &report,
+                        origin,
+                        &cols,
+                        out,
+                        color,
+                        terminal_width(),
+                    )
                 }
             })?;
             // The process ends next: the kernel takes the memory back at once, where
@@ -192,7 +199,14 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
                         &report,
                         origin(&input.target, &report, &mut file),
                     );
-                    elfmaps::render::summary::table(&summary, &title, &cols, out, color)
+                    elfmaps::render::summary::table(
+                        &summary,
+                        &title,
+                        &cols,
+                        out,
+                        color,
+                        terminal_width(),
+                    )
                 }
             })?;
             Ok(Exit::Ok)
@@ -249,7 +263,7 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
                 if json {
                     elfmaps::render::json(&d, out)
                 } else {
-                    elfmaps::render::diff::table(&d, out, color)
+                    elfmaps::render::diff::table(&d, out, color, terminal_width())
                 }
             })?;
             Ok(if exit_code && !d.is_empty() {
@@ -542,7 +556,14 @@ pub(crate) fn run_map_many(
                 if !first {
                     writeln!(out)?;
                 }
-                elfmaps::render::map::table(&report, Origin::Live, cols, out, color)
+                elfmaps::render::map::table(
+                    &report,
+                    Origin::Live,
+                    cols,
+                    out,
+                    color,
+                    terminal_width(),
+                )
             }
         })?;
         first = false;
@@ -619,7 +640,14 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
                     out,
                 );
             }
-            return elfmaps::render::system::users(&sys, &groups, &cols, out, color);
+            return elfmaps::render::system::users(
+                &sys,
+                &groups,
+                &cols,
+                out,
+                color,
+                terminal_width(),
+            );
         }
         if a.json {
             if let Some(top) = a.top {
@@ -634,7 +662,15 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
                 sort_processes(&mut procs, sort);
                 let dropped = procs.len().saturating_sub(top);
                 procs.truncate(top);
-                elfmaps::render::system::processes(&sys, &procs, dropped, &cols, out, color)
+                elfmaps::render::system::processes(
+                    &sys,
+                    &procs,
+                    dropped,
+                    &cols,
+                    out,
+                    color,
+                    terminal_width(),
+                )
             }
             SystemBy::Object | SystemBy::Kind => {
                 let (mut rows, of) = match a.by {
@@ -650,7 +686,16 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
                 sort_rows(&mut rows, sort);
                 let dropped = rows.len().saturating_sub(top);
                 rows.truncate(top);
-                elfmaps::render::system::rows(&sys, &rows, of, dropped, &cols, out, color)
+                elfmaps::render::system::rows(
+                    &sys,
+                    &rows,
+                    of,
+                    dropped,
+                    &cols,
+                    out,
+                    color,
+                    terminal_width(),
+                )
             }
         }
     })?;

@@ -72,9 +72,14 @@ pub fn table<W: Write>(
     cols: &[Column],
     out: &mut W,
     color: bool,
+    terminal: Option<usize>,
 ) -> io::Result<()> {
     let paint = |text: &str, style: Style| paint(text, style, color);
-    writeln!(out, "{}", title(report, origin))?;
+    writeln!(
+        out,
+        "{}",
+        super::fit_title(&title(report, origin), terminal)
+    )?;
     let hex_digits = |v: u64| (64 - v.leading_zeros()).div_ceil(4).max(1) as usize;
     let addr_w = report
         .regions
@@ -83,14 +88,38 @@ pub fn table<W: Write>(
         .max()
         .unwrap_or(8)
         .max(8);
+    // On a terminal narrower than the table (docs/cli.md, "Width"): END goes (START
+    // and SIZE say it), then names are shortened in the middle to what is left.
+    let fixed = addr_w + 1 + 5 + 8 * cols.len() + 13 + 3 + 2;
+    let (show_end, name_w) = match terminal {
+        None => (true, None),
+        Some(w) => {
+            let longest = report
+                .regions
+                .iter()
+                .map(|r| match (&r.object, &r.path) {
+                    (Some(o), _) | (None, Some(o)) => super::short_name(o).chars().count(),
+                    (None, None) => 8,
+                })
+                .max()
+                .unwrap_or(0);
+            let show_end = fixed + addr_w + 1 + longest <= w;
+            let used = fixed + if show_end { addr_w + 1 } else { 0 };
+            (show_end, Some(w.saturating_sub(used).max(8)))
+        }
+    };
     let mut figures = String::new();
     for c in cols {
         figures.push_str(&format!("{:>7} ", c.header()));
     }
+    let end = if show_end {
+        format!("{:>addr_w$} ", "END")
+    } else {
+        String::new()
+    };
     let header = format!(
-        "{:>aw$} {:>aw$} {:4} {figures}{:<12} {:>3}  {}",
+        "{:>aw$} {end}{:4} {figures}{:<12} {:>3}  {}",
         "START",
-        "END",
         "PERM",
         "KIND",
         "SEG",
@@ -102,8 +131,10 @@ pub fn table<W: Write>(
     for r in &report.regions {
         line.hex(r.start, addr_w);
         line.text(" ");
-        line.hex(r.end, addr_w);
-        line.text(" ");
+        if show_end {
+            line.hex(r.end, addr_w);
+            line.text(" ");
+        }
         line.left(&r.perms, 4);
         line.text(" ");
         for c in cols {
@@ -127,9 +158,10 @@ pub fn table<W: Write>(
             (None, None) => (None, Style::new().dimmed()),
         };
         line.paint(style);
-        match name {
-            Some(n) => line.short_name(n),
-            None => line.text("[ anon ]"),
+        match (name, name_w) {
+            (Some(n), None) => line.short_name(n),
+            (Some(n), Some(w)) => line.text(&super::middle(&super::short_name(n), w)),
+            (None, _) => line.text("[ anon ]"),
         }
         line.unpaint(style);
         // Text the program remapped onto other memory: say onto what, and whether

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use owo_colors::Style;
 
 use super::columns::Column;
-use super::{kind_style, object_name, paint};
+use super::{distinct_names, fit_title, kind_style, middle, name_width, paint};
 use crate::views::summary::{By, Summary};
 use crate::vocab::human::human;
 use crate::vocab::{Figures, Kind};
@@ -19,16 +19,24 @@ pub fn table<W: Write>(
     cols: &[Column],
     out: &mut W,
     color: bool,
+    terminal: Option<usize>,
 ) -> io::Result<()> {
     let paint = |text: &str, style: Style| paint(text, style, color);
-    writeln!(out, "{title}")?;
-    // In `--by kind` there is no object column.
-    let width = if s.by == By::Kind { 0 } else { 32 };
+    writeln!(out, "{}", fit_title(title, terminal))?;
+    let names = distinct_names(s.rows.iter().chain(&s.objects).map(|r| r.object.as_deref()));
+    // In `--by kind` there is no object column; else as wide as the longest name
+    // (docs/cli.md, "Width").
+    let rest = 13 + 9 * cols.len();
+    let width = if s.by == By::Kind {
+        0
+    } else {
+        name_width(names.values().map(String::as_str), 32, rest, terminal)
+    };
     let line = |object: &str, kind: &str, f: &Figures| {
         let first = if width == 0 {
             String::new()
         } else {
-            format!("{object:<width$} ")
+            format!("{:<width$} ", middle(object, width))
         };
         let mut text = format!("{first}{kind:<12}");
         for c in cols {
@@ -48,7 +56,7 @@ pub fn table<W: Write>(
     writeln!(out, "{}", paint(&head, Style::new().bold()))?;
     for r in &s.rows {
         let kind = r.kind.map_or("-", Kind::as_str);
-        let text = line(&object_name(r.object.as_deref()), kind, &r.figures);
+        let text = line(&names[&r.object.as_deref()], kind, &r.figures);
         let styled = match r.kind {
             Some(k) => text.replacen(kind, &paint(kind, kind_style(k)), 1),
             None => text,
@@ -61,7 +69,7 @@ pub fn table<W: Write>(
             writeln!(
                 out,
                 "{}",
-                line(&object_name(o.object.as_deref()), "(total)", &o.figures)
+                line(&names[&o.object.as_deref()], "(total)", &o.figures)
             )?;
         }
     }

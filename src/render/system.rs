@@ -10,7 +10,7 @@ use owo_colors::Style;
 
 use super::cells::{Line, is_plain};
 use super::columns::Column;
-use super::{kind_style, object_name, paint, top_note};
+use super::{distinct_names, fit_title, kind_style, middle, name_width, paint, top_note};
 use crate::views::system::{ProcessRow, Reason, Row, System, Use};
 use crate::vocab::escape::escape;
 use crate::vocab::human::Human;
@@ -71,29 +71,6 @@ fn escaped(text: &str) -> Cow<'_, str> {
     }
 }
 
-/// The short name of an object for the table ([`object_name`]: `-` for none), borrowed
-/// from the path when it is plain ([`is_plain`]).
-fn row_name(object: Option<&str>) -> Cow<'_, str> {
-    match object {
-        None => Cow::Borrowed("-"),
-        Some(name) if is_plain(name) => {
-            // What short_name keeps of a plain name: the last component of a path (a
-            // ` (deleted)` suffix holds no `/`, so it stays), the whole name for the
-            // paths whose file name says little and for names that are not paths.
-            let whole = ["/dev/", "/SYSV", "/anon_hugepage"]
-                .iter()
-                .any(|p| name.starts_with(p));
-            if name.starts_with('/') && !whole {
-                let slash = name.bytes().rposition(|b| b == b'/').unwrap_or(0);
-                Cow::Borrowed(&name[slash + 1..])
-            } else {
-                Cow::Borrowed(name)
-            }
-        }
-        Some(_) => Cow::Owned(object_name(object)),
-    }
-}
-
 /// What rows a table shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -114,17 +91,20 @@ pub fn rows<W: Write>(
     cols: &[Column],
     out: &mut W,
     color: bool,
+    terminal: Option<usize>,
 ) -> io::Result<()> {
     let paint = |text: &str, style: Style| paint(text, style, color);
-    writeln!(out, "{}", title(s))?;
-    let names: Vec<Cow<'_, str>> = rows.iter().map(|r| row_name(r.object.as_deref())).collect();
-    // As wide as the longest name shown, within reason (longer ones overflow).
-    let width = names
+    writeln!(out, "{}", fit_title(&title(s), terminal))?;
+    let distinct = distinct_names(rows.iter().map(|r| r.object.as_deref()));
+    // Two objects of one file name get the directories that tell them apart.
+    let names: Vec<&str> = rows
         .iter()
-        .map(|n| n.chars().count())
-        .max()
-        .unwrap_or(0)
-        .clamp(24, 48);
+        .map(|r| distinct[&r.object.as_deref()].as_str())
+        .collect();
+    // As wide as the longest name shown (nothing is cut in a pipe), within the
+    // terminal's width (docs/cli.md, "Width").
+    let rest = 21 + 9 * cols.len();
+    let width = name_width(names.iter().copied(), 24, rest, terminal);
     let first = |object: &str| match of {
         RowsOf::ObjectKind => format!("{object:<width$} "),
         RowsOf::Kind => String::new(),
@@ -141,7 +121,7 @@ pub fn rows<W: Write>(
     let mut line = Line::new(color);
     for (r, name) in rows.iter().zip(&names) {
         if of == RowsOf::ObjectKind {
-            line.left(name, width);
+            line.left(&middle(name, width), width);
             line.text(" ");
         }
         let kind = r.kind.map_or("-", Kind::as_str);
@@ -187,15 +167,17 @@ pub fn processes<W: Write>(
     cols: &[Column],
     out: &mut W,
     color: bool,
+    terminal: Option<usize>,
 ) -> io::Result<()> {
     let paint = |text: &str, style: Style| paint(text, style, color);
-    writeln!(out, "{}", title(s))?;
+    writeln!(out, "{}", fit_title(&title(s), terminal))?;
     let head = format!(
         "{:>7} {:<16} {}  COMMAND",
         "PID",
         "COMM",
         figures_head(cols)
     );
+    let rest = 7 + 1 + 16 + 1 + 9 * cols.len() + 1;
     writeln!(out, "{}", paint(&head, Style::new().bold()))?;
     let mut line = Line::new(color);
     for p in procs {
@@ -205,7 +187,13 @@ pub fn processes<W: Write>(
         line.text(" ");
         figures_into(&mut line, cols, &p.figures);
         line.text("  ");
-        line.text(&escaped(p.command.as_deref().unwrap_or("")));
+        // The command line takes what is left of a terminal's width (a line of
+        // thousands of characters otherwise); whole in a pipe.
+        let command = escaped(p.command.as_deref().unwrap_or(""));
+        match terminal {
+            Some(w) => line.text(&fit_title(&command, Some(w.saturating_sub(rest).max(8)))),
+            None => line.text(&command),
+        }
         line.finish(out)?;
     }
     if dropped > 0 {
@@ -224,9 +212,10 @@ pub fn users<W: Write>(
     cols: &[Column],
     out: &mut W,
     color: bool,
+    terminal: Option<usize>,
 ) -> io::Result<()> {
     let paint = |text: &str, style: Style| paint(text, style, color);
-    writeln!(out, "{}", title(s))?;
+    writeln!(out, "{}", fit_title(&title(s), terminal))?;
     let head = format!("{:>7} {:<16} {}", "PID", "COMM", figures_head(cols));
     for (object, users) in groups {
         writeln!(out)?;
@@ -245,7 +234,10 @@ pub fn users<W: Write>(
         writeln!(
             out,
             "{}",
-            paint(&format!("{name} ({id})"), Style::new().bold())
+            paint(
+                &fit_title(&format!("{name} ({id})"), terminal),
+                Style::new().bold()
+            )
         )?;
         writeln!(out, "{}", paint(&head, Style::new().bold()))?;
         let mut line = Line::new(color);
@@ -307,43 +299,6 @@ fn skipped_list<W: Write>(s: &System, out: &mut W) -> io::Result<()> {
 mod tests {
     use super::*;
     use crate::views::system::uss;
-
-    #[test]
-    fn row_names_are_the_short_names() {
-        for name in [
-            "/usr/lib/libc.so.6",
-            "/usr/lib/libc.so.6 (deleted)",
-            "/dev/zero (deleted)",
-            "/SYSV00000000 (deleted)",
-            "/anon_hugepage",
-            "[anon: glibc: malloc arena]",
-            "/tmp/a\\012b.so",
-            "/tmp/x\u{1b}[2J.so (deleted)",
-            "/tmp/é.so",
-            "memfd:x (deleted)",
-            "/",
-            "",
-        ] {
-            assert_eq!(row_name(Some(name)), object_name(Some(name)), "{name:?}");
-        }
-        assert_eq!(row_name(None), object_name(None));
-        for len in 0..20 {
-            let ok = "a~ ".repeat(len);
-            assert!(is_plain(&ok));
-            for at in 0..ok.len() {
-                for b in [0u8, 0x1f, 0x7f, b'\\'] {
-                    let mut v = ok.clone().into_bytes();
-                    v[at] = b;
-                    assert!(!is_plain(std::str::from_utf8(&v).unwrap()), "{v:?}");
-                }
-                let mut v = ok.clone();
-                v.replace_range(at..at + 1, "é");
-                assert!(!is_plain(&v), "{v:?}");
-            }
-        }
-        assert_eq!(escaped("a\tb"), escape(b"a\tb"));
-        assert_eq!(escaped("sleep 60"), "sleep 60");
-    }
 
     #[test]
     fn json_as_serde_writes_it() {
