@@ -1001,3 +1001,38 @@ fn budgets_and_diffs_of_the_machine() {
         r.kill();
     }
 }
+
+/// Issue 20: `system --by kind` showed USS `-` for anon, relro, data and bss (parts
+/// of split maps lines), although the process's total is known. Where the map count
+/// of every page is known (root: /proc/kpagecount), a part's private bytes are its
+/// pages mapped once: every kind's USS is known, and the kinds add up to the total
+/// the kernel's smaps gives for the whole lines.
+#[test]
+fn uss_per_kind_is_known_where_map_counts_are() {
+    if !skip::is_root("USS of split lines (map counts from /proc/kpagecount)") {
+        return;
+    }
+    let mut s = Running::sleep();
+    s.settle();
+    let v = json_ok(["system", "--pid", &s.pid_arg(), "--json"]);
+    let uss = |r: &Value| -> Option<u64> {
+        Some(r["private_clean"].as_u64()? + r["private_dirty"].as_u64()?)
+    };
+    let total = uss(&v["totals"]).expect("the total USS (smaps' whole lines)");
+    let mut sum = 0;
+    for k in v["kinds"].as_array().unwrap() {
+        let u = uss(k).unwrap_or_else(|| panic!("USS unknown for {k}"));
+        sum += u;
+    }
+    assert_eq!(sum, total, "kinds' USS against the smaps total");
+    for kind in ["bss", "data", "relro"] {
+        assert!(
+            v["kinds"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|k| k["kind"] == kind && uss(k).is_some()),
+            "{kind}: {v}"
+        );
+    }
+}
