@@ -216,7 +216,7 @@ pub(crate) fn kind_hue(kind: Kind) -> Hue {
         Kind::Data => Hue::Yellow,
         Kind::Relro => Hue::Magenta,
         Kind::Bss => Hue::Blue,
-        Kind::Gap | Kind::Guard => Hue::Dim,
+        Kind::Gap | Kind::Guard | Kind::Reserved => Hue::Dim,
         Kind::Heap | Kind::Stack | Kind::ThreadStack | Kind::SignalStack => Hue::Red,
         Kind::Unknown => Hue::BrightRed,
         _ => Hue::Plain,

@@ -182,7 +182,7 @@ fn kind_list() -> String {
 /// The order in which kinds that share a hue take its shades: roughly, how much memory
 /// a kind usually holds, so that the common kind of a hue gets the hue itself (`anon`
 /// the terminal's plain colour, `heap` its red).
-const SHADE_ORDER: [Kind; 22] = [
+const SHADE_ORDER: [Kind; 23] = [
     Kind::Text,
     Kind::Rodata,
     Kind::Data,
@@ -198,6 +198,7 @@ const SHADE_ORDER: [Kind; 22] = [
     Kind::Shm,
     Kind::Gap,
     Kind::Guard,
+    Kind::Reserved,
     Kind::Vdso,
     Kind::Vvar,
     Kind::Vsyscall,
