@@ -143,9 +143,8 @@ pub(crate) fn paint(text: &str, style: Style, color: bool) -> String {
     }
 }
 
-/// A colour of the terminal's palette: what a kind is painted in, in the tables and in
-/// the HTML report (whose style sheet gives each a light and a dark variant), so both
-/// use one palette.
+/// A colour of the terminal's palette: what a kind is painted in, in the tables (the
+/// HTML report has a palette of its own, one colour per kind: `html/palette.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Hue {
     Green,
@@ -163,34 +162,6 @@ pub(crate) enum Hue {
 }
 
 impl Hue {
-    /// Every hue.
-    pub(crate) const ALL: [Hue; 9] = [
-        Hue::Green,
-        Hue::Cyan,
-        Hue::Yellow,
-        Hue::Magenta,
-        Hue::Blue,
-        Hue::Red,
-        Hue::BrightRed,
-        Hue::Dim,
-        Hue::Plain,
-    ];
-
-    /// Its name in the HTML report's style sheet (`--green`, ...).
-    pub(crate) fn css_name(self) -> &'static str {
-        match self {
-            Hue::Green => "green",
-            Hue::Cyan => "cyan",
-            Hue::Yellow => "yellow",
-            Hue::Magenta => "magenta",
-            Hue::Blue => "blue",
-            Hue::Red => "red",
-            Hue::BrightRed => "bright-red",
-            Hue::Dim => "dim",
-            Hue::Plain => "plain",
-        }
-    }
-
     /// Its style in the terminal.
     fn style(self) -> Style {
         let s = Style::new();
