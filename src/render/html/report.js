@@ -494,7 +494,8 @@
       if (groups.length) {
         const big = groups.reduce((a, b) => (b.value > a.value ? b : a));
         zoom(groupKey(big));
-        const inZoom = drawn.leaves.every((l) => topOf(l) === big);
+        // (Each draw builds the tree anew: compare groups by their key.)
+        const inZoom = drawn.leaves.length > 0 && drawn.leaves.every((l) => groupKey(topOf(l)) === groupKey(big));
         out.zoom = Object.assign({
           group: big.label,
           only_that_group: inZoom,
