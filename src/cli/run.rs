@@ -628,6 +628,11 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
             a.object.as_deref().unwrap_or_default()
         )));
     }
+    let look = elfmaps::render::system::Look {
+        columns: &cols,
+        color,
+        terminal: terminal_width(),
+    };
     print(|out| {
         if let Some(glob) = &glob {
             let groups = object_users(&sys, glob, sort);
@@ -640,14 +645,7 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
                     out,
                 );
             }
-            return elfmaps::render::system::users(
-                &sys,
-                &groups,
-                &cols,
-                out,
-                color,
-                terminal_width(),
-            );
+            return elfmaps::render::system::users(&sys, &groups, look, out);
         }
         if a.json {
             if let Some(top) = a.top {
@@ -662,15 +660,7 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
                 sort_processes(&mut procs, sort);
                 let dropped = procs.len().saturating_sub(top);
                 procs.truncate(top);
-                elfmaps::render::system::processes(
-                    &sys,
-                    &procs,
-                    dropped,
-                    &cols,
-                    out,
-                    color,
-                    terminal_width(),
-                )
+                elfmaps::render::system::processes(&sys, &procs, dropped, look, out)
             }
             SystemBy::Object | SystemBy::Kind => {
                 let (mut rows, of) = match a.by {
@@ -686,16 +676,7 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
                 sort_rows(&mut rows, sort);
                 let dropped = rows.len().saturating_sub(top);
                 rows.truncate(top);
-                elfmaps::render::system::rows(
-                    &sys,
-                    &rows,
-                    of,
-                    dropped,
-                    &cols,
-                    out,
-                    color,
-                    terminal_width(),
-                )
+                elfmaps::render::system::rows(&sys, &rows, of, dropped, look, out)
             }
         }
     })?;

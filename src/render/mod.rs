@@ -34,7 +34,7 @@ use crate::vocab::{Kind, Warning};
 /// `s` shortened in the middle to at most `max` characters, with `…` where the
 /// middle was (docs/cli.md, "Width": names are shortened, numbers never); `s`
 /// itself when it fits. At least the first and last character stay.
-pub fn middle(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+pub(crate) fn middle(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
     let n = s.chars().count();
     if n <= max {
         return std::borrow::Cow::Borrowed(s);
@@ -52,7 +52,7 @@ pub fn middle(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
 /// paths share one (`libc.so.6` of x86_64 and of lib32): those keep as many of
 /// their last path components as tell them apart (`lib32/libc.so.6`), as pmap's
 /// automatic suffix does. Memory of no object (`None`) is `-`.
-pub fn distinct_names<'a>(
+pub(crate) fn distinct_names<'a>(
     paths: impl Iterator<Item = Option<&'a str>>,
 ) -> std::collections::HashMap<Option<&'a str>, String> {
     use std::collections::{BTreeSet, HashMap};
@@ -100,7 +100,7 @@ pub fn distinct_names<'a>(
 
 /// A table's first line on a terminal of `width` columns: cut at the end with `…`
 /// (a command line can be thousands of characters); whole in a pipe.
-pub fn fit_title(title: &str, width: Option<usize>) -> std::borrow::Cow<'_, str> {
+pub(crate) fn fit_title(title: &str, width: Option<usize>) -> std::borrow::Cow<'_, str> {
     match width {
         Some(w) if title.chars().count() > w => {
             let mut t: String = title.chars().take(w.saturating_sub(1)).collect();
@@ -115,7 +115,7 @@ pub fn fit_title(title: &str, width: Option<usize>) -> std::borrow::Cow<'_, str>
 /// that nothing is cut in a pipe; on a terminal of `width` columns (`Some`), at most
 /// what is left of it after `rest` columns (at least 8; names are then shortened
 /// with [`middle`]).
-pub fn name_width<'a>(
+pub(crate) fn name_width<'a>(
     names: impl Iterator<Item = &'a str>,
     min: usize,
     rest: usize,
@@ -130,7 +130,7 @@ pub fn name_width<'a>(
 
 /// The note line after a table that `--top` cut (docs/cli.md): how many `what` (rows,
 /// processes) were left out.
-pub fn top_note(dropped: usize, what: &str) -> String {
+pub(crate) fn top_note(dropped: usize, what: &str) -> String {
     format!("({dropped} more {what} not shown: --top)")
 }
 

@@ -71,6 +71,18 @@ fn escaped(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// How a table looks: its figure columns (`--columns`), colour, and the terminal's
+/// width when stdout is one (docs/cli.md).
+#[derive(Debug, Clone, Copy)]
+pub struct Look<'a> {
+    /// The figure columns.
+    pub columns: &'a [Column],
+    /// Colour on.
+    pub color: bool,
+    /// The terminal's width; `None` in a pipe (nothing cut).
+    pub terminal: Option<usize>,
+}
+
 /// What rows a table shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -88,11 +100,14 @@ pub fn rows<W: Write>(
     rows: &[Row],
     of: RowsOf,
     dropped: usize,
-    cols: &[Column],
+    look: Look<'_>,
     out: &mut W,
-    color: bool,
-    terminal: Option<usize>,
 ) -> io::Result<()> {
+    let Look {
+        columns: cols,
+        color,
+        terminal,
+    } = look;
     let paint = |text: &str, style: Style| paint(text, style, color);
     writeln!(out, "{}", fit_title(&title(s), terminal))?;
     let distinct = distinct_names(rows.iter().map(|r| r.object.as_deref()));
@@ -164,11 +179,14 @@ pub fn processes<W: Write>(
     s: &System,
     procs: &[ProcessRow],
     dropped: usize,
-    cols: &[Column],
+    look: Look<'_>,
     out: &mut W,
-    color: bool,
-    terminal: Option<usize>,
 ) -> io::Result<()> {
+    let Look {
+        columns: cols,
+        color,
+        terminal,
+    } = look;
     let paint = |text: &str, style: Style| paint(text, style, color);
     writeln!(out, "{}", fit_title(&title(s), terminal))?;
     let head = format!(
@@ -209,11 +227,14 @@ pub fn processes<W: Write>(
 pub fn users<W: Write>(
     s: &System,
     groups: &[(&Row, Vec<&Use>)],
-    cols: &[Column],
+    look: Look<'_>,
     out: &mut W,
-    color: bool,
-    terminal: Option<usize>,
 ) -> io::Result<()> {
+    let Look {
+        columns: cols,
+        color,
+        terminal,
+    } = look;
     let paint = |text: &str, style: Style| paint(text, style, color);
     writeln!(out, "{}", fit_title(&title(s), terminal))?;
     let head = format!("{:>7} {:<16} {}", "PID", "COMM", figures_head(cols));
