@@ -420,3 +420,28 @@ fn tables_fit_an_80_column_terminal() {
         assert!(!piped.contains('…'), "{a:?} cut in a pipe");
     }
 }
+
+/// `-p`/`--full-path` (as pmap -p): objects by their whole path in every table.
+#[test]
+fn full_paths_on_request() {
+    let i = inputs();
+    let smaps = i.smaps.to_str().unwrap();
+    let exe = std::fs::read_link("/proc/self/exe").unwrap();
+    let exe = exe.to_str().unwrap();
+    for args in [
+        vec!["map", "--smaps", smaps],
+        vec!["summary", "--smaps", smaps],
+    ] {
+        let mut a = args.clone();
+        a.extend(["-q", "--color", "never"]);
+        assert!(
+            !stdout(&elfmaps(&a)).contains(exe),
+            "{a:?}: a whole path without -p"
+        );
+        a.push("-p");
+        assert!(
+            stdout(&elfmaps(&a)).contains(exe),
+            "{a:?}: no whole path with -p"
+        );
+    }
+}

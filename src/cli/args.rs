@@ -24,6 +24,10 @@ pub(crate) struct Cli {
     /// process skipped and why).
     #[arg(short, long, global = true)]
     pub(crate) verbose: bool,
+    /// Show objects by their whole path in tables (as pmap -p), not by their file
+    /// name (which two objects of one file name extend with their directories).
+    #[arg(short = 'p', long, global = true)]
+    pub(crate) full_path: bool,
     /// The largest saved input read (smaps, maps, snapshot, smemcap capture, budget,
     /// JSON report): a larger one is an error (`input-too-large`) after at most this
     /// many bytes. A size: bytes, or with a unit (`512MiB`, `1GiB`, `2GB`).

@@ -90,6 +90,19 @@ pub(crate) fn set_verbosity(quiet: bool, verbose: bool) {
     VERBOSITY.store(v, std::sync::atomic::Ordering::Relaxed);
 }
 
+/// `-p`/`--full-path`: set once by main.
+static FULL_PATH: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Sets whether tables show objects by their whole path (`-p`).
+pub(crate) fn set_full_path(on: bool) {
+    FULL_PATH.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether tables show objects by their whole path (`-p`).
+pub(crate) fn full_path() -> bool {
+    FULL_PATH.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// How much of the warnings to print.
 pub(crate) fn verbosity() -> Verbosity {
     match VERBOSITY.load(std::sync::atomic::Ordering::Relaxed) {

@@ -152,6 +152,7 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
                         out,
                         color,
                         terminal_width(),
+                        full_path(),
                     )
                 }
             })?;
@@ -206,6 +207,7 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
                         out,
                         color,
                         terminal_width(),
+                        full_path(),
                     )
                 }
             })?;
@@ -563,6 +565,7 @@ pub(crate) fn run_map_many(
                     out,
                     color,
                     terminal_width(),
+                    full_path(),
                 )
             }
         })?;
@@ -632,6 +635,7 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
         columns: &cols,
         color,
         terminal: terminal_width(),
+        full_path: full_path(),
     };
     print(|out| {
         if let Some(glob) = &glob {

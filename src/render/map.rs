@@ -65,7 +65,7 @@ pub fn title(report: &Report, origin: Origin<'_>) -> String {
 }
 
 /// Writes the table of `report`: its [`title`], a header, one line per region, the
-/// totals. Rows are written without an allocation: thousands of them.
+/// totals; names are file names, or with `full_path` (`-p`) whole paths. Rows are written without an allocation: thousands of them.
 pub fn table<W: Write>(
     report: &Report,
     origin: Origin<'_>,
@@ -73,8 +73,17 @@ pub fn table<W: Write>(
     out: &mut W,
     color: bool,
     terminal: Option<usize>,
+    full_path: bool,
 ) -> io::Result<()> {
     let paint = |text: &str, style: Style| paint(text, style, color);
+    // A name as the table shows it: the file name, or with `-p` the whole path.
+    let shown = |n: &str| {
+        if full_path {
+            super::display_name(n)
+        } else {
+            super::short_name(n)
+        }
+    };
     writeln!(
         out,
         "{}",
@@ -98,7 +107,7 @@ pub fn table<W: Write>(
                 .regions
                 .iter()
                 .map(|r| match (&r.object, &r.path) {
-                    (Some(o), _) | (None, Some(o)) => super::short_name(o).chars().count(),
+                    (Some(o), _) | (None, Some(o)) => shown(o).chars().count(),
                     (None, None) => 8,
                 })
                 .max()
@@ -159,8 +168,9 @@ pub fn table<W: Write>(
         };
         line.paint(style);
         match (name, name_w) {
-            (Some(n), None) => line.short_name(n),
-            (Some(n), Some(w)) => line.text(&super::middle(&super::short_name(n), w)),
+            (Some(n), None) if !full_path => line.short_name(n),
+            (Some(n), None) => line.text(&shown(n)),
+            (Some(n), Some(w)) => line.text(&super::middle(&shown(n), w)),
             (None, _) => line.text("[ anon ]"),
         }
         line.unpaint(style);

@@ -52,13 +52,21 @@ pub(crate) fn middle(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
 /// paths share one (`libc.so.6` of x86_64 and of lib32): those keep as many of
 /// their last path components as tell them apart (`lib32/libc.so.6`), as pmap's
 /// automatic suffix does. Memory of no object (`None`) is `-`.
+/// With `full` (`-p`), every path whole.
 pub(crate) fn distinct_names<'a>(
     paths: impl Iterator<Item = Option<&'a str>>,
+    full: bool,
 ) -> std::collections::HashMap<Option<&'a str>, String> {
     use std::collections::{BTreeSet, HashMap};
     let all: BTreeSet<Option<&str>> = paths.collect();
     let mut by_short: HashMap<String, Vec<&str>> = HashMap::new();
     let mut out = HashMap::new();
+    if full {
+        return all
+            .into_iter()
+            .map(|p| (p, p.map_or_else(|| "-".to_string(), display_name)))
+            .collect();
+    }
     for p in &all {
         match p {
             None => {
@@ -267,13 +275,17 @@ mod tests {
             Some("/usr/lib/libm.so.6"),
             None,
         ];
-        let n = distinct_names(paths.into_iter());
+        let n = distinct_names(paths.into_iter(), false);
         assert_eq!(n[&paths[0]], "x86_64-linux-gnu/libc.so.6");
         assert_eq!(n[&paths[1]], "lib32/libc.so.6");
         assert_eq!(n[&paths[2]], "libm.so.6");
         assert_eq!(n[&None], "-");
         let deep = [Some("/a/x/lib/libz.so"), Some("/b/x/lib/libz.so")];
-        let n = distinct_names(deep.into_iter());
+        let n = distinct_names(deep.into_iter(), false);
+        assert_eq!(
+            distinct_names(deep.into_iter(), true)[&deep[0]],
+            "/a/x/lib/libz.so"
+        );
         assert_eq!(n[&deep[0]], "a/x/lib/libz.so");
     }
 

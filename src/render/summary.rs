@@ -12,7 +12,8 @@ use crate::vocab::{Figures, Kind};
 
 /// Writes the table of a summary: its first line (what it describes, as `map`'s:
 /// [`super::map::title`]), rows, then per-object totals, then the process's
-/// `(total)`, and a note when `--top` cut rows.
+/// `(total)`, and a note when `--top` cut rows. Objects by their file name
+/// (directories where two share one), or with `full_path` (`-p`) their whole path.
 pub fn table<W: Write>(
     s: &Summary,
     title: &str,
@@ -20,10 +21,14 @@ pub fn table<W: Write>(
     out: &mut W,
     color: bool,
     terminal: Option<usize>,
+    full_path: bool,
 ) -> io::Result<()> {
     let paint = |text: &str, style: Style| paint(text, style, color);
     writeln!(out, "{}", fit_title(title, terminal))?;
-    let names = distinct_names(s.rows.iter().chain(&s.objects).map(|r| r.object.as_deref()));
+    let names = distinct_names(
+        s.rows.iter().chain(&s.objects).map(|r| r.object.as_deref()),
+        full_path,
+    );
     // In `--by kind` there is no object column; else as wide as the longest name
     // (docs/cli.md, "Width").
     let rest = 13 + 9 * cols.len();

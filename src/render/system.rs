@@ -81,6 +81,8 @@ pub struct Look<'a> {
     pub color: bool,
     /// The terminal's width; `None` in a pipe (nothing cut).
     pub terminal: Option<usize>,
+    /// Objects by their whole path (`-p`).
+    pub full_path: bool,
 }
 
 /// What rows a table shows.
@@ -107,10 +109,11 @@ pub fn rows<W: Write>(
         columns: cols,
         color,
         terminal,
+        full_path,
     } = look;
     let paint = |text: &str, style: Style| paint(text, style, color);
     writeln!(out, "{}", fit_title(&title(s), terminal))?;
-    let distinct = distinct_names(rows.iter().map(|r| r.object.as_deref()));
+    let distinct = distinct_names(rows.iter().map(|r| r.object.as_deref()), full_path);
     // Two objects of one file name get the directories that tell them apart.
     let names: Vec<&str> = rows
         .iter()
@@ -182,10 +185,12 @@ pub fn processes<W: Write>(
     look: Look<'_>,
     out: &mut W,
 ) -> io::Result<()> {
+    // (Objects are named whole here: no name column.)
     let Look {
         columns: cols,
         color,
         terminal,
+        full_path: _,
     } = look;
     let paint = |text: &str, style: Style| paint(text, style, color);
     writeln!(out, "{}", fit_title(&title(s), terminal))?;
@@ -230,10 +235,12 @@ pub fn users<W: Write>(
     look: Look<'_>,
     out: &mut W,
 ) -> io::Result<()> {
+    // (Objects are named whole here: no name column.)
     let Look {
         columns: cols,
         color,
         terminal,
+        full_path: _,
     } = look;
     let paint = |text: &str, style: Style| paint(text, style, color);
     writeln!(out, "{}", fit_title(&title(s), terminal))?;
