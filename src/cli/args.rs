@@ -499,9 +499,10 @@ pub(crate) struct SystemArgs {
     /// it first), analysed with the files under --sysroot.
     #[arg(long, value_name = "FILE", conflicts_with = "cgroup")]
     pub(crate) smemcap: Option<PathBuf>,
-    /// The target's root filesystem, for --snapshot and --smemcap.
-    #[arg(long, value_name = "DIR", default_value = "/")]
-    pub(crate) sysroot: PathBuf,
+    /// The target's root filesystem, for --snapshot and --smemcap (without it, this
+    /// machine's `/`, said once on stderr).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) sysroot: Option<PathBuf>,
     /// The target's page size in bytes, for an smemcap capture whose smaps does not
     /// say it.
     #[arg(long, value_name = "BYTES", value_parser = parse_page_size)]

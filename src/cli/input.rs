@@ -210,10 +210,31 @@ pub(crate) fn root_note(report: &Report) {
         // No file to read: the root does not matter.
         return;
     }
+    let (files, are) = if of == 1 {
+        ("file", "is")
+    } else {
+        ("files", "are")
+    };
     note(&format!(
-        "no --sysroot: the {of} mapped file{} of the saved input are read from this machine's / \
-         ({n} missing or unreadable); give --sysroot DIR, the target's root filesystem",
-        if of == 1 { "" } else { "s" }
+        "no --sysroot: the {of} mapped {files} of the saved input {are} read from this machine's / \
+         ({n} missing or unreadable); give --sysroot DIR, the target's root filesystem"
+    ));
+}
+
+/// [`root_note`] for a saved machine (a system snapshot, an smemcap capture): how
+/// many objects are missing, over every process.
+pub(crate) fn system_root_note(sys: &elfmaps::views::system::System) {
+    use elfmaps::vocab::Code;
+    let missing: std::collections::HashSet<&str> = sys
+        .warnings
+        .iter()
+        .filter(|w| w.code == Code::FileUnreadable)
+        .filter_map(|w| w.object.as_deref())
+        .collect();
+    note(&format!(
+        "no --sysroot: the mapped files of the saved processes are read from this machine's / \
+         ({} missing or unreadable); give --sysroot DIR, the target's root filesystem",
+        missing.len()
     ));
 }
 
@@ -258,6 +279,8 @@ pub(crate) struct SystemLoad<'a> {
     pub(crate) from: SystemFrom<'a>,
     pub(crate) selection: elfmaps::pipeline::system::Selection,
     pub(crate) sysroot: &'a Path,
+    /// Whether `--sysroot` was given (else `/`, said once for saved inputs).
+    pub(crate) sysroot_given: bool,
     pub(crate) page_size: Option<PageSize>,
     pub(crate) keep_uses: bool,
     pub(crate) verbose: bool,
@@ -333,6 +356,9 @@ pub(crate) fn load_system(l: SystemLoad) -> Result<elfmaps::views::system::Syste
         ));
     }
     let sys = builder.finish(outcome, source, l.verbose);
+    if !l.sysroot_given && !matches!(l.from, SystemFrom::Live) {
+        system_root_note(&sys);
+    }
     warn_all(&sys.warnings);
     Ok(sys)
 }
@@ -349,6 +375,7 @@ pub(crate) fn system_target(
         from: SystemFrom::Live,
         selection,
         sysroot: &input.sysroot,
+        sysroot_given: input.sysroot_given,
         page_size: input.page_size,
         keep_uses: false,
         verbose: false,

@@ -448,6 +448,7 @@ pub(crate) fn run_report_system(
             from,
             selection,
             sysroot: input.sysroot.as_deref().unwrap_or(Path::new("/")),
+            sysroot_given: input.sysroot.is_some(),
             page_size: input.page_size,
             keep_uses: false,
             verbose: false,
@@ -600,7 +601,8 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
     let mut sys = match load_system(SystemLoad {
         from,
         selection,
-        sysroot: &a.sysroot,
+        sysroot: a.sysroot.as_deref().unwrap_or(Path::new("/")),
+        sysroot_given: a.sysroot.is_some(),
         page_size: a.page_size,
         keep_uses: glob.is_some(),
         verbose: verbose(),
