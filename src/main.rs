@@ -8,12 +8,13 @@ mod cli;
 use std::io;
 use std::process::ExitCode;
 
-use clap::Parser;
-use cli::{Cli, Exit, run, say, use_color};
+use cli::{Exit, run, say, use_color};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = cli::parse();
     cli::set_max_input_size(cli.max_input_size);
+    cli::set_verbosity(cli.quiet, cli.verbose);
+    cli::set_full_path(cli.full_path);
     let color = use_color(cli.color);
     if cli.remote_fs {
         elfmaps::source::remote::set_policy(elfmaps::source::remote::RemoteFs::Read {

@@ -101,8 +101,11 @@ fn hostile_elf_files_are_one_warning_each() {
     }
     maps.push_str("7f0000000000-7f0000001000 rw-p 00000000 00:00 0 \n");
     fs::write(root.join("maps"), &maps).unwrap();
+    // -v: every warning on its own line (by default one line per code over more
+    // than three objects: issue 20).
     let o = elfmaps([
         "map",
+        "-v",
         "--json",
         "--maps",
         root.join("maps").to_str().unwrap(),

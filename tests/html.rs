@@ -315,7 +315,184 @@ fn check_map_page(browser: &Path, page: &Path, html: &str, json: &[u8]) -> Value
     assert_eq!(check["regions"].as_u64(), Some(regions.len() as u64));
     assert_treemap(&check, regions);
     assert_strip(&check, regions);
+    assert_zoom_and_toggle(&check, regions);
+    assert_colours(&check);
     check
+}
+
+/// Issue 20: the page zooms into a tile's object and back, and "objects only"
+/// leaves out memory of no object, each drawn to scale (checked by the page's own
+/// script in Chromium, which clicks through both).
+fn assert_zoom_and_toggle(check: &Value, regions: &[Value]) {
+    let ex = &check["exercise"];
+    let z = &ex["zoom"];
+    if !z.is_null() {
+        assert_eq!(z["only_that_group"], true, "zoom shows one group: {z}");
+        assert_eq!(z["button_shown"], true, "{z}");
+        assert!(z["max_rel_err_layout"].as_f64().unwrap() < 1e-6, "{z}");
+        assert!(z["area_rel_err"].as_f64().unwrap() < 1e-6, "{z}");
+        assert_eq!(z["inside"], true, "{z}");
+        assert_eq!(z["back_leaves"], z["whole_leaves"], "zooming back: {z}");
+        assert_eq!(z["button_hidden_after"], true, "{z}");
+    }
+    let o = &ex["objects_only"];
+    assert!(!o.is_null(), "no objects-only toggle: {ex}");
+    assert_eq!(o["non_object_leaves"], 0, "{o}");
+    assert_eq!(o["back_leaves"], o["whole_leaves"], "toggling back: {o}");
+    let of_objects = regions.iter().any(|r| !r["object"].is_null());
+    if of_objects && o["leaves"].as_u64().unwrap() > 0 {
+        assert!(o["max_rel_err_layout"].as_f64().unwrap() < 1e-6, "{o}");
+    }
+}
+
+/// Issue 20: every pair of kind colours, as Chromium computes them, at least ΔE 10
+/// apart (CIEDE2000) for normal vision and the common colour-vision deficiencies
+/// (protanopia, deuteranopia, tritanopia, as Machado 2009 simulates them).
+fn assert_colours(check: &Value) {
+    let colours: Vec<(String, [u8; 3])> = check["colours"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no colours in the self-check"))
+        .iter()
+        .map(|c| {
+            let name = c[0].as_str().unwrap().to_string();
+            let css = c[1].as_str().unwrap();
+            let nums: Vec<u8> = css
+                .trim_start_matches("rgba(")
+                .trim_start_matches("rgb(")
+                .trim_end_matches(')')
+                .split(',')
+                .take(3)
+                .map(|n| n.trim().parse().unwrap_or_else(|_| panic!("{name}: {css}")))
+                .collect();
+            (name, [nums[0], nums[1], nums[2]])
+        })
+        .collect();
+    let kinds: Vec<&(String, [u8; 3])> = colours
+        .iter()
+        .filter(|(n, _)| n != "grew" && n != "shrank")
+        .collect();
+    assert!(kinds.len() >= 23, "{colours:?}");
+    for cvd in [
+        None,
+        Some(&cie::PROTAN),
+        Some(&cie::DEUTAN),
+        Some(&cie::TRITAN),
+    ] {
+        for (i, (a, ca)) in kinds.iter().enumerate() {
+            for (b, cb) in &kinds[i + 1..] {
+                let d = cie::de2000(cie::lab(*ca, cvd), cie::lab(*cb, cvd));
+                assert!(d >= 10.0, "{a} {ca:?} and {b} {cb:?}: ΔE {d:.2} ({cvd:?})");
+            }
+        }
+        let find = |n: &str| colours.iter().find(|c| c.0 == n).unwrap().1;
+        let d = cie::de2000(cie::lab(find("grew"), cvd), cie::lab(find("shrank"), cvd));
+        assert!(d >= 30.0, "grew and shrank ΔE {d:.2}");
+    }
+}
+
+/// CIELAB and CIEDE2000 (Sharma, Wu and Dalal 2005), and colour-vision deficiencies
+/// as Machado, Oliveira and Fernandes (2009) simulate them at full severity: the
+/// test's own, from the papers, not the crate's.
+mod cie {
+    pub const PROTAN: [[f64; 3]; 3] = [
+        [0.152286, 1.052583, -0.204868],
+        [0.114503, 0.786281, 0.099216],
+        [-0.003882, -0.048116, 1.051998],
+    ];
+    pub const DEUTAN: [[f64; 3]; 3] = [
+        [0.367322, 0.860646, -0.227968],
+        [0.280085, 0.672501, 0.047413],
+        [-0.011820, 0.042940, 0.968881],
+    ];
+    pub const TRITAN: [[f64; 3]; 3] = [
+        [1.255528, -0.076749, -0.178779],
+        [-0.078411, 0.930809, 0.147602],
+        [0.004733, 0.691367, 0.303900],
+    ];
+
+    pub fn lab(rgb: [u8; 3], cvd: Option<&[[f64; 3]; 3]>) -> [f64; 3] {
+        let lin = |c: u8| {
+            let c = f64::from(c) / 255.0;
+            if c <= 0.04045 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        let mut v = rgb.map(lin);
+        if let Some(m) = cvd {
+            v = [0, 1, 2]
+                .map(|i| (m[i][0] * v[0] + m[i][1] * v[1] + m[i][2] * v[2]).clamp(0.0, 1.0));
+        }
+        let x = (0.4124564 * v[0] + 0.3575761 * v[1] + 0.1804375 * v[2]) / 0.95047;
+        let y = 0.2126729 * v[0] + 0.7151522 * v[1] + 0.0721750 * v[2];
+        let z = (0.0193339 * v[0] + 0.1191920 * v[1] + 0.9503041 * v[2]) / 1.08883;
+        let f = |t: f64| {
+            if t > 216.0 / 24389.0 {
+                t.cbrt()
+            } else {
+                (24389.0 / 27.0 * t + 16.0) / 116.0
+            }
+        };
+        let (fx, fy, fz) = (f(x), f(y), f(z));
+        [116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)]
+    }
+
+    pub fn de2000(p: [f64; 3], q: [f64; 3]) -> f64 {
+        let ([l1, a1, b1], [l2, a2, b2]) = (p, q);
+        let cb = (a1.hypot(b1) + a2.hypot(b2)) / 2.0;
+        let g = 0.5 * (1.0 - (cb.powi(7) / (cb.powi(7) + 25f64.powi(7))).sqrt());
+        let (a1, a2) = ((1.0 + g) * a1, (1.0 + g) * a2);
+        let (c1, c2) = (a1.hypot(b1), a2.hypot(b2));
+        let h = |b: f64, a: f64| {
+            if a == 0.0 && b == 0.0 {
+                0.0
+            } else {
+                b.atan2(a).to_degrees().rem_euclid(360.0)
+            }
+        };
+        let (h1, h2) = (h(b1, a1), h(b2, a2));
+        let dh = if c1 * c2 == 0.0 {
+            0.0
+        } else if (h2 - h1).abs() <= 180.0 {
+            h2 - h1
+        } else if h2 > h1 {
+            h2 - h1 - 360.0
+        } else {
+            h2 - h1 + 360.0
+        };
+        let big_dh = 2.0 * (c1 * c2).sqrt() * (dh.to_radians() / 2.0).sin();
+        let (lb, cbp) = ((l1 + l2) / 2.0, (c1 + c2) / 2.0);
+        let hb = if c1 * c2 == 0.0 {
+            h1 + h2
+        } else if (h1 - h2).abs() <= 180.0 {
+            (h1 + h2) / 2.0
+        } else if h1 + h2 < 360.0 {
+            (h1 + h2 + 360.0) / 2.0
+        } else {
+            (h1 + h2 - 360.0) / 2.0
+        };
+        let t = 1.0 - 0.17 * (hb - 30.0).to_radians().cos()
+            + 0.24 * (2.0 * hb).to_radians().cos()
+            + 0.32 * (3.0 * hb + 6.0).to_radians().cos()
+            - 0.20 * (4.0 * hb - 63.0).to_radians().cos();
+        let dt = 30.0 * (-((hb - 275.0) / 25.0).powi(2)).exp();
+        let rc = 2.0 * (cbp.powi(7) / (cbp.powi(7) + 25f64.powi(7))).sqrt();
+        let sl = 1.0 + 0.015 * (lb - 50.0).powi(2) / (20.0 + (lb - 50.0).powi(2)).sqrt();
+        let (sc, sh) = (1.0 + 0.045 * cbp, 1.0 + 0.015 * cbp * t);
+        let rt = -(2.0 * dt).to_radians().sin() * rc;
+        let (x, y, z) = ((l2 - l1) / sl, (c2 - c1) / sc, big_dh / sh);
+        (x * x + y * y + z * z + rt * y * z).sqrt()
+    }
+
+    /// Sharma's published pairs.
+    #[test]
+    fn de2000_is_sharmas() {
+        let d = de2000([50.0, 2.5, 0.0], [73.0, 25.0, -18.0]);
+        assert!((d - 27.1492).abs() < 1e-4, "{d}");
+        let d = de2000([50.0, 2.6772, -79.7751], [50.0, 0.0, -82.7485]);
+        assert!((d - 2.0425).abs() < 1e-4, "{d}");
+    }
 }
 
 #[test]

@@ -271,9 +271,16 @@ fn data_mappings_of_loaded_and_unloaded_libraries() {
             );
         }
         // The memory after the pages of the unloaded library keeps its kinds (a
-        // saved smaps does not say where threads' stack pointers are: `anon` there).
+        // saved smaps does not say where threads' stack pointers are: `anon` there,
+        // and the guard below the stack `reserved`).
         for (key, kind, what) in after {
-            let kind = if name == "live" { kind } else { "anon" };
+            // Offline, an inaccessible guard cannot be told from reserved address
+            // space (issue 20).
+            let kind = match (name, kind) {
+                ("live", k) => k,
+                (_, "guard") => "reserved",
+                _ => "anon",
+            };
             for (_, start, end) in ranges(&lines, key) {
                 check_kind(&cx, start, end, kind, None, what, &mut g);
             }

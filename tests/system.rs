@@ -360,11 +360,12 @@ fn skipped_processes_are_counted() {
     ]);
     let out = cli::stdout(&o);
     assert!(out.contains("skipped:") && out.contains("zombie"), "{out}");
-    // Nothing readable: exit 2.
+    // Nothing readable: exit 2. Issue 20: a PID that is not running is no match,
+    // not "1 exited".
     let o = cli::elfmaps(["system", "--pid", &gone_pid.to_string()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("no process could be read"),
+        stderr(&o).contains("no process matches the selection (1 process selected not running)"),
         "{}",
         stderr(&o)
     );
@@ -999,5 +1000,40 @@ fn budgets_and_diffs_of_the_machine() {
     assert_eq!(o.status.code(), Some(1));
     for r in &mut procs {
         r.kill();
+    }
+}
+
+/// Issue 20: `system --by kind` showed USS `-` for anon, relro, data and bss (parts
+/// of split maps lines), although the process's total is known. Where the map count
+/// of every page is known (root: /proc/kpagecount), a part's private bytes are its
+/// pages mapped once: every kind's USS is known, and the kinds add up to the total
+/// the kernel's smaps gives for the whole lines.
+#[test]
+fn uss_per_kind_is_known_where_map_counts_are() {
+    if !skip::is_root("USS of split lines (map counts from /proc/kpagecount)") {
+        return;
+    }
+    let mut s = Running::sleep();
+    s.settle();
+    let v = json_ok(["system", "--pid", &s.pid_arg(), "--json"]);
+    let uss = |r: &Value| -> Option<u64> {
+        Some(r["private_clean"].as_u64()? + r["private_dirty"].as_u64()?)
+    };
+    let total = uss(&v["totals"]).expect("the total USS (smaps' whole lines)");
+    let mut sum = 0;
+    for k in v["kinds"].as_array().unwrap() {
+        let u = uss(k).unwrap_or_else(|| panic!("USS unknown for {k}"));
+        sum += u;
+    }
+    assert_eq!(sum, total, "kinds' USS against the smaps total");
+    for kind in ["bss", "data", "relro"] {
+        assert!(
+            v["kinds"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|k| k["kind"] == kind && uss(k).is_some()),
+            "{kind}: {v}"
+        );
     }
 }

@@ -17,6 +17,17 @@ pub(crate) struct Cli {
     /// TERM is `dumb`).
     #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
     pub(crate) color: Color,
+    /// Print no warning (errors still print; `check`: nothing when every rule holds).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub(crate) quiet: bool,
+    /// Print every warning, not one line per code and object (`system`: and each
+    /// process skipped and why).
+    #[arg(short, long, global = true)]
+    pub(crate) verbose: bool,
+    /// Show objects by their whole path in tables (as pmap -p), not by their file
+    /// name (which two objects of one file name extend with their directories).
+    #[arg(short = 'p', long, global = true)]
+    pub(crate) full_path: bool,
     /// The largest saved input read (smaps, maps, snapshot, smemcap capture, budget,
     /// JSON report): a larger one is an error (`input-too-large`) after at most this
     /// many bytes. A size: bytes, or with a unit (`512MiB`, `1GiB`, `2GB`).
@@ -35,6 +46,67 @@ pub(crate) struct Cli {
     pub(crate) remote_fs_timeout: std::time::Duration,
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+/// The command line as every entry point sees it (parsing, completions, man pages):
+/// the derived definitions, with what differs between subcommands that share
+/// [`InputArgs`] (docs/cli.md): only `map` takes several PIDs (`[PID]...`), the
+/// others one (`[PID]`); only `check` has `--elf`, which `--page-size` mentions.
+pub(crate) fn command() -> clap::Command {
+    let mut cmd = Cli::command();
+    // `mut_subcommand` moves the subcommand it changes last: keep the order written.
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    for (i, name) in names.iter().enumerate() {
+        cmd = cmd.mut_subcommand(name, |c| c.display_order(i));
+    }
+    for name in ["summary", "check", "report"] {
+        cmd = cmd.mut_subcommand(name, |c| {
+            c.mut_arg("pid", |a| {
+                a.num_args(0..=1).action(clap::ArgAction::Set).help(
+                    "A live process to read: a PID, `self` (elfmaps itself) or a process name",
+                )
+            })
+        });
+    }
+    for name in ["map", "summary", "report"] {
+        cmd = cmd.mut_subcommand(name, |c| {
+            c.mut_arg("page_size", |a| {
+                a.help("The target's page size in bytes, when the input does not say it")
+            })
+        });
+    }
+    cmd
+}
+
+/// Parses the command line; a usage error is said as every other error is,
+/// `elfmaps: error: ...`, exit 2 (help and version print as clap prints them).
+pub(crate) fn parse() -> Cli {
+    use clap::FromArgMatches;
+    let parsed = command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    match parsed {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            let text = e.render().to_string();
+            let text = text.strip_prefix("error: ").unwrap_or(&text);
+            say(&format!("elfmaps: error: {}", text.trim_end()));
+            std::process::exit(Exit::Error as i32);
+        }
+    }
+}
+
+/// `--columns`: the figure columns of a table (docs/cli.md).
+#[derive(Clone)]
+pub(crate) struct Columns(pub(crate) Vec<elfmaps::render::columns::Column>);
+
+/// `--columns LIST`.
+fn parse_columns(s: &str) -> Result<Columns, String> {
+    elfmaps::render::columns::Column::parse_list(s).map(Columns)
 }
 
 /// `--max-input-size`: a size as budget files write them, at least one byte.
@@ -94,9 +166,10 @@ pub(crate) struct SourceArgs {
 pub(crate) struct InputArgs {
     #[command(flatten)]
     pub(crate) source: SourceArgs,
-    /// The target's root filesystem: saved inputs' paths are looked up under it.
-    #[arg(long, value_name = "DIR", default_value = "/", conflicts_with = "pid")]
-    pub(crate) sysroot: PathBuf,
+    /// The target's root filesystem: saved inputs' paths are looked up under it
+    /// (without it, this machine's `/`, said once on stderr).
+    #[arg(long, value_name = "DIR", conflicts_with = "pid")]
+    pub(crate) sysroot: Option<PathBuf>,
     /// The target's page size in bytes, when the input does not say it (with
     /// `check --elf`: the pages static sizes are counted in, default 4096).
     #[arg(long, value_name = "BYTES", value_parser = parse_page_size, conflicts_with = "pid")]
@@ -121,6 +194,10 @@ pub(crate) enum Command {
         /// codes).
         #[arg(long)]
         json: bool,
+        /// The figure columns, as `ps -o`: some of size, rss, pss, uss, dirty, swap
+        /// (default size,rss,pss).
+        #[arg(long, value_name = "LIST", value_parser = parse_columns)]
+        columns: Option<Columns>,
     },
     /// One row per (object, kind) with size, rss, pss, private dirty and swap.
     Summary {
@@ -129,15 +206,20 @@ pub(crate) enum Command {
         /// Group rows by object and kind, or by kind across objects.
         #[arg(long, value_enum, default_value_t = ByArg::Object)]
         by: ByArg,
-        /// Largest first by this figure.
-        #[arg(long, value_enum, default_value_t = SortArg::Size)]
-        sort: SortArg,
-        /// Keep only the first N rows (the JSON then says `cut`, and `diff` refuses it).
+        /// Largest first by this figure (default: pss, or rss where pss is unknown).
+        #[arg(long, value_enum)]
+        sort: Option<SystemSort>,
+        /// Keep only the first N rows; a note says how many were cut (the JSON is cut
+        /// the same way and says `cut`; `diff` refuses it).
         #[arg(long, value_name = "N")]
         top: Option<usize>,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// The figure columns, as `ps -o`: some of size, rss, pss, uss, dirty, swap
+        /// (default size,rss,pss,dirty,swap).
+        #[arg(long, value_name = "LIST", value_parser = parse_columns)]
+        columns: Option<Columns>,
     },
     /// Check memory budgets (a TOML file of `[[budget]]` rules): exit 1 when one is
     /// exceeded.
@@ -170,9 +252,6 @@ pub(crate) enum Command {
         /// cannot be measured, an input with no memory.
         #[arg(long)]
         strict: bool,
-        /// Print nothing when every rule holds (no `N budgets checked` line).
-        #[arg(short, long)]
-        quiet: bool,
         /// Print every result, the violations and the warnings as JSON.
         #[arg(long)]
         json: bool,
@@ -248,8 +327,9 @@ pub(crate) enum Command {
     /// Record a process for analysis on another machine (`map --snapshot FILE --sysroot
     /// DIR`), or with --system every process (`system --snapshot FILE --sysroot DIR`).
     Snapshot {
-        /// The process to record.
-        #[arg(required_unless_present = "system", conflicts_with = "system")]
+        /// The process to record: a PID or `self`.
+        #[arg(required_unless_present = "system", conflicts_with = "system",
+              value_parser = parse_pid_or_self)]
         pid: Option<u32>,
         /// Record every process of the machine (or those --pid, --name, --user, --cgroup
         /// select) in one file.
@@ -458,9 +538,10 @@ pub(crate) struct SystemArgs {
     /// it first), analysed with the files under --sysroot.
     #[arg(long, value_name = "FILE", conflicts_with = "cgroup")]
     pub(crate) smemcap: Option<PathBuf>,
-    /// The target's root filesystem, for --snapshot and --smemcap.
-    #[arg(long, value_name = "DIR", default_value = "/")]
-    pub(crate) sysroot: PathBuf,
+    /// The target's root filesystem, for --snapshot and --smemcap (without it, this
+    /// machine's `/`, said once on stderr).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) sysroot: Option<PathBuf>,
     /// The target's page size in bytes, for an smemcap capture whose smaps does not
     /// say it.
     #[arg(long, value_name = "BYTES", value_parser = parse_page_size)]
@@ -472,19 +553,21 @@ pub(crate) struct SystemArgs {
     /// matches GLOB, as librank prints.
     #[arg(long, value_name = "GLOB")]
     pub(crate) object: Option<String>,
-    /// Largest first by this figure.
-    #[arg(long, value_enum, default_value_t = SystemSort::Pss)]
-    pub(crate) sort: SystemSort,
-    /// Keep only the first N rows of the table (JSON is always whole).
+    /// Largest first by this figure (default: pss, or rss where pss is unknown).
+    #[arg(long, value_enum)]
+    pub(crate) sort: Option<SystemSort>,
+    /// Keep only the first N rows; a note says how many were cut (the JSON is cut
+    /// the same way and says `cut`).
     #[arg(long, value_name = "N")]
     pub(crate) top: Option<usize>,
     /// Print JSON instead of a table (the whole machine: rows, objects, kinds,
     /// processes, skipped, warnings).
     #[arg(long)]
     pub(crate) json: bool,
-    /// List the processes skipped and why.
-    #[arg(short, long)]
-    pub(crate) verbose: bool,
+    /// The figure columns, as `ps -o`: some of size, rss, pss, uss, dirty, swap
+    /// (default size,rss,pss,uss,swap).
+    #[arg(long, value_name = "LIST", value_parser = parse_columns)]
+    pub(crate) columns: Option<Columns>,
     /// Read each process's maps and pagemap instead of its smaps (as `map
     /// --rss-only`): rss and swap exact, pss and the clean/dirty figures null.
     #[arg(long, conflicts_with_all = ["snapshot", "smemcap"])]
@@ -503,7 +586,7 @@ pub(crate) enum SystemBy {
     Process,
 }
 
-/// `system --sort`.
+/// `--sort` of `summary` and `system`.
 #[derive(Clone, Copy, ValueEnum)]
 pub(crate) enum SystemSort {
     Size,
@@ -527,14 +610,6 @@ pub(crate) fn parse_pid_or_self(s: &str) -> Result<u32, String> {
 pub(crate) enum ByArg {
     Object,
     Kind,
-}
-
-/// `summary --sort`.
-#[derive(Clone, Copy, ValueEnum)]
-pub(crate) enum SortArg {
-    Size,
-    Rss,
-    Pss,
 }
 
 /// `check --format`.

@@ -29,9 +29,7 @@ pub(crate) fn resolve(args: &[ProcessArg]) -> Result<Vec<Resolved>, String> {
                 let pids = elfmaps::pipeline::system::pids_named(name)
                     .map_err(|e| format!("/proc: {e}"))?;
                 if pids.is_empty() {
-                    return Err(format!(
-                        "no process named {name:?} (ELF files for check: one --elf FILE each)"
-                    ));
+                    return Err(format!("no process named {name:?}"));
                 }
                 out.extend(pids.into_iter().map(|pid| Resolved { pid, by_name: true }));
             }
@@ -60,6 +58,8 @@ pub(crate) enum Target {
 pub(crate) struct Input {
     pub(crate) target: Target,
     pub(crate) sysroot: PathBuf,
+    /// Whether `--sysroot` was given (else `/`, said once: [`root_note`]).
+    pub(crate) sysroot_given: bool,
     pub(crate) page_size: Option<PageSize>,
     /// `--rss-only`: maps and pagemap instead of smaps.
     pub(crate) rss_only: bool,
@@ -93,7 +93,8 @@ impl InputArgs {
         };
         Ok(Input {
             target,
-            sysroot: self.sysroot,
+            sysroot_given: self.sysroot.is_some(),
+            sysroot: self.sysroot.unwrap_or_else(|| PathBuf::from("/")),
             page_size: self.page_size,
             rss_only: self.rss_only,
         })
@@ -177,17 +178,73 @@ pub(crate) fn load_coded(
         Some(snap) => elfmaps::pipeline::Saved::snapshot(snap, &name, &input.sysroot),
         None => elfmaps::pipeline::Saved::file(path, max_input_size(), &name, &input.sysroot),
     };
-    elfmaps::pipeline::offline(saved.with_page_size(input.page_size))
-        .map_err(|e| (e.code(), e.to_string()))
-        .inspect(warn)
+    let report = elfmaps::pipeline::offline(saved.with_page_size(input.page_size))
+        .map_err(|e| (e.code(), e.to_string()))?;
+    if !input.sysroot_given {
+        root_note(&report);
+    }
+    warn(&report);
+    Ok(report)
+}
+
+/// A saved input read without `--sysroot`: its files are this machine's, which is
+/// said once, with how many of them are missing (issue 20: 867 warnings for a
+/// Firefox smaps read against a desktop's `/`).
+pub(crate) fn root_note(report: &Report) {
+    use elfmaps::vocab::Code;
+    use std::collections::HashSet;
+    let files: HashSet<&str> = report
+        .regions
+        .iter()
+        .filter(|r| r.inode != 0)
+        .filter_map(|r| r.path.as_deref())
+        .collect();
+    let missing: HashSet<&str> = report
+        .warnings
+        .iter()
+        .filter(|w| w.code == Code::FileUnreadable)
+        .filter_map(|w| w.object.as_deref())
+        .collect();
+    let (n, of) = (missing.len(), files.len());
+    if of == 0 {
+        // No file to read: the root does not matter.
+        return;
+    }
+    let (files, are) = if of == 1 {
+        ("file", "is")
+    } else {
+        ("files", "are")
+    };
+    note(&format!(
+        "no --sysroot: the {of} mapped {files} of the saved input {are} read from this machine's / \
+         ({n} missing or unreadable); give --sysroot DIR, the target's root filesystem"
+    ));
+}
+
+/// [`root_note`] for a saved machine (a system snapshot, an smemcap capture): how
+/// many objects are missing, over every process.
+pub(crate) fn system_root_note(sys: &elfmaps::views::system::System) {
+    use elfmaps::vocab::Code;
+    let missing: std::collections::HashSet<&str> = sys
+        .warnings
+        .iter()
+        .filter(|w| w.code == Code::FileUnreadable)
+        .filter_map(|w| w.object.as_deref())
+        .collect();
+    note(&format!(
+        "no --sysroot: the mapped files of the saved processes are read from this machine's / \
+         ({} missing or unreadable); give --sysroot DIR, the target's root filesystem",
+        missing.len()
+    ));
 }
 
 /// What a table or page describes, for its first line: the saved file (whose name is
 /// put in `file`) and what it is, or the live process.
-pub(crate) fn origin<'a>(target: &Target, file: &'a mut String) -> Origin<'a> {
+pub(crate) fn origin<'a>(target: &Target, report: &Report, file: &'a mut String) -> Origin<'a> {
+    // What the file is, as the parser found it: `--smaps` of a maps file is a maps.
     let what = match target {
-        Target::Smaps(_) => "saved smaps",
-        Target::Maps(_) => "saved maps",
+        Target::Smaps(_) | Target::Maps(_) if report.source == "maps" => "saved maps",
+        Target::Smaps(_) | Target::Maps(_) => "saved smaps",
         Target::Snapshot(_) => "snapshot",
         Target::Pids(_) | Target::Elf(_) | Target::System => return Origin::Live,
     };
@@ -222,6 +279,8 @@ pub(crate) struct SystemLoad<'a> {
     pub(crate) from: SystemFrom<'a>,
     pub(crate) selection: elfmaps::pipeline::system::Selection,
     pub(crate) sysroot: &'a Path,
+    /// Whether `--sysroot` was given (else `/`, said once for saved inputs).
+    pub(crate) sysroot_given: bool,
     pub(crate) page_size: Option<PageSize>,
     pub(crate) keep_uses: bool,
     pub(crate) verbose: bool,
@@ -278,6 +337,11 @@ pub(crate) fn load_system(l: SystemLoad) -> Result<elfmaps::views::system::Syste
         let k = &outcome.skipped;
         return Err(if k.total() == 0 {
             "no process matches the selection".to_string()
+        } else if k.total() == k.exited {
+            format!(
+                "no process matches the selection ({} selected not running)",
+                elfmaps::report::scan::processes(k.exited)
+            )
         } else {
             format!(
                 "no process could be read: {} exited, {} denied, {} kernel threads, {} zombies, {} failed",
@@ -292,12 +356,10 @@ pub(crate) fn load_system(l: SystemLoad) -> Result<elfmaps::views::system::Syste
         ));
     }
     let sys = builder.finish(outcome, source, l.verbose);
-    for w in &sys.warnings {
-        say(&format!(
-            "elfmaps: warning: {}",
-            elfmaps::render::warning_text(w)
-        ));
+    if !l.sysroot_given && !matches!(l.from, SystemFrom::Live) {
+        system_root_note(&sys);
     }
+    warn_all(&sys.warnings);
     Ok(sys)
 }
 
@@ -313,6 +375,7 @@ pub(crate) fn system_target(
         from: SystemFrom::Live,
         selection,
         sysroot: &input.sysroot,
+        sysroot_given: input.sysroot_given,
         page_size: input.page_size,
         keep_uses: false,
         verbose: false,

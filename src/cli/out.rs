@@ -1,6 +1,7 @@
 //! Exit codes, colour, and writing to stdout and stderr.
 
 use super::*;
+use elfmaps::render::warnings::Verbosity;
 
 /// Exit statuses (documented in README.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +43,28 @@ pub(crate) fn auto_color(
     no_color.is_none_or(|v| v.is_empty()) && term.is_none_or(|t| t != "dumb") && terminal
 }
 
+/// The width tables fit (docs/cli.md, "Width"), decided once: `None` when stdout
+/// is not a terminal (a pipe or a file: nothing is cut); else `COLUMNS` when set,
+/// the terminal's own width, or 80.
+pub(crate) fn terminal_width() -> Option<usize> {
+    if !io::stdout().is_terminal() {
+        return None;
+    }
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0);
+    columns.or_else(window_width).or(Some(80))
+}
+
+/// The terminal's width from TIOCGWINSZ on stdout; `None` when unknown (0).
+fn window_width() -> Option<usize> {
+    // SAFETY: winsize is plain data; the ioctl fills it or fails.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) } == 0;
+    (ok && ws.ws_col > 0).then_some(usize::from(ws.ws_col))
+}
+
 /// Writes one line to stderr. A failure to write it is ignored (`eprintln!` would
 /// panic): the exit status still tells.
 pub(crate) fn say(line: &str) {
@@ -54,14 +77,70 @@ pub(crate) fn error(msg: &str) -> Exit {
     Exit::Error
 }
 
+/// `-q`, default or `-v`: set once by main from the global flags.
+static VERBOSITY: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(1);
+
+/// Sets how much of the warnings every subcommand prints (`-q`: none, `-v`: each).
+pub(crate) fn set_verbosity(quiet: bool, verbose: bool) {
+    let v = match (quiet, verbose) {
+        (true, _) => 0,
+        (false, false) => 1,
+        (false, true) => 2,
+    };
+    VERBOSITY.store(v, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// `-p`/`--full-path`: set once by main.
+static FULL_PATH: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Sets whether tables show objects by their whole path (`-p`).
+pub(crate) fn set_full_path(on: bool) {
+    FULL_PATH.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether tables show objects by their whole path (`-p`).
+pub(crate) fn full_path() -> bool {
+    FULL_PATH.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// How much of the warnings to print.
+pub(crate) fn verbosity() -> Verbosity {
+    match VERBOSITY.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => Verbosity::Quiet,
+        1 => Verbosity::Summary,
+        _ => Verbosity::Each,
+    }
+}
+
+/// Whether `-v` was given.
+pub(crate) fn verbose() -> bool {
+    verbosity() == Verbosity::Each
+}
+
+/// Whether `-q` was given.
+pub(crate) fn quiet() -> bool {
+    verbosity() == Verbosity::Quiet
+}
+
+/// The one place warnings are printed, for every subcommand (docs/cli.md,
+/// "Warnings"): grouped per code and object by default, each with `-v`, none with `-q`.
+pub(crate) fn warn_all(warnings: &[elfmaps::vocab::Warning]) {
+    for line in elfmaps::render::warnings::lines(warnings, verbosity()) {
+        say(&format!("elfmaps: warning: {line}"));
+    }
+}
+
+/// A note (not a warning: something the user should know to read the output right),
+/// printed unless `-q`.
+pub(crate) fn note(line: &str) {
+    if !quiet() {
+        say(&format!("elfmaps: note: {}", escape(line.as_bytes())));
+    }
+}
+
 /// Prints the warnings of a report.
 pub(crate) fn warn(report: &Report) {
-    for w in &report.warnings {
-        say(&format!(
-            "elfmaps: warning: {}",
-            elfmaps::render::warning_text(w)
-        ));
-    }
+    warn_all(&report.warnings);
 }
 
 /// Standard output, buffered: the one writer every printer writes to.
@@ -144,6 +223,6 @@ mod tests {
 
     #[test]
     fn the_clap_definitions_are_consistent() {
-        Cli::command().debug_assert();
+        command().debug_assert();
     }
 }

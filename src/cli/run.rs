@@ -40,12 +40,7 @@ pub(crate) fn run_sections_union(
         Ok(u) => u,
         Err(e) => return Ok(error(&format!("cannot list /proc: {e}"))),
     };
-    for w in &u.warnings {
-        say(&format!(
-            "elfmaps: warning: {}",
-            elfmaps::render::warning_text(w)
-        ));
-    }
+    warn_all(&u.warnings);
     if u.processes.is_empty() {
         return Ok(error("no process read maps a selected object"));
     }
@@ -53,7 +48,7 @@ pub(crate) fn run_sections_union(
         if json {
             elfmaps::render::json(&u, out)
         } else {
-            elfmaps::render::sections::union_table(&u, out, color)
+            elfmaps::render::sections::union_table(&u, out, color, terminal_width())
         }
     })?;
     Ok(Exit::Ok)
@@ -96,16 +91,27 @@ pub(crate) fn run_sections(
         Ok(s) => s,
         Err(e) => return Ok(error(&e)),
     };
-    for w in &s.warnings {
-        say(&format!(
-            "elfmaps: warning: {}",
-            elfmaps::render::warning_text(w)
-        ));
+    warn_all(&s.warnings);
+    // A selection that matches nothing is an error (docs/cli.md, "Selection").
+    if let Some(o) = &object
+        && s.objects.is_empty()
+    {
+        return Ok(error(&format!("no object matches {o:?}")));
+    }
+    if let Some(name) = &pages
+        && !s
+            .objects
+            .iter()
+            .any(|o| o.sections.iter().any(|x| &x.name == name))
+    {
+        return Ok(error(&format!(
+            "no section named {name:?} in the objects selected"
+        )));
     }
     print(|out| match (&pages, json) {
         (_, true) => elfmaps::render::json(&s, out),
         (Some(name), false) => elfmaps::render::sections::pages(&s, name, s.page_size, out),
-        (None, false) => elfmaps::render::sections::table(&s, out, color),
+        (None, false) => elfmaps::render::sections::table(&s, out, color, terminal_width()),
     })?;
     Ok(Exit::Ok)
 }
@@ -208,7 +214,13 @@ pub(crate) fn run_symbols(
 /// Runs one subcommand; `Err` only for failures to write the output.
 pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
     match command {
-        Command::Map { input, json } => {
+        Command::Map {
+            input,
+            json,
+            columns,
+        } => {
+            use elfmaps::render::columns;
+            let cols = columns.map_or_else(|| columns::MAP.to_vec(), |c| c.0);
             let input = match input.into_input(Vec::new(), TARGETS) {
                 Ok(i) => i,
                 Err(e) => return Ok(error(&e)),
@@ -216,7 +228,7 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             if let Target::Pids(pids) = &input.target
                 && pids.len() > 1
             {
-                return run_map_many(pids, json, color);
+                return run_map_many(pids, json, &cols, color);
             }
             let report = match load(&input) {
                 Ok(r) => r,
@@ -227,8 +239,16 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
                     elfmaps::render::map::json(&report, out)
                 } else {
                     let mut file = String::new();
-                    let origin = origin(&input.target, &mut file);
-                    elfmaps::render::map::table(&report, origin, out, color)
+                    let origin = origin(&input.target, &report, &mut file);
+                    elfmaps::render::map::table(
+                        &report,
+                        origin,
+                        &cols,
+                        out,
+                        color,
+                        terminal_width(),
+                        full_path(),
+                    )
                 }
             })?;
             // The process ends next: the kernel takes the memory back at once, where
@@ -242,8 +262,13 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             sort,
             top,
             json,
+            columns,
         } => {
-            let report = match input.into_input(Vec::new(), TARGETS).and_then(|i| load(&i)) {
+            let cols = columns.map_or_else(|| elfmaps::render::columns::SUMMARY.to_vec(), |c| c.0);
+            let (input, report) = match input
+                .into_input(Vec::new(), TARGETS)
+                .and_then(|i| load(&i).map(|r| (i, r)))
+            {
                 Ok(r) => r,
                 Err(e) => return Ok(error(&e)),
             };
@@ -251,17 +276,34 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
                 ByArg::Object => elfmaps::views::summary::By::Object,
                 ByArg::Kind => elfmaps::views::summary::By::Kind,
             };
+            use elfmaps::views::summary::SortBy;
             let sort = match sort {
-                SortArg::Size => elfmaps::views::summary::SortBy::Size,
-                SortArg::Rss => elfmaps::views::summary::SortBy::Rss,
-                SortArg::Pss => elfmaps::views::summary::SortBy::Pss,
+                None => SortBy::default_for(&report.totals),
+                Some(SystemSort::Size) => SortBy::Size,
+                Some(SystemSort::Rss) => SortBy::Rss,
+                Some(SystemSort::Pss) => SortBy::Pss,
+                Some(SystemSort::Uss) => SortBy::Uss,
+                Some(SystemSort::Swap) => SortBy::Swap,
             };
             let summary = elfmaps::views::summary::summarize(&report, by, sort, top);
             print(|out| {
                 if json {
                     elfmaps::render::json(&summary, out)
                 } else {
-                    elfmaps::render::summary::table(&summary, out, color)
+                    let mut file = String::new();
+                    let title = elfmaps::render::map::title(
+                        &report,
+                        origin(&input.target, &report, &mut file),
+                    );
+                    elfmaps::render::summary::table(
+                        &summary,
+                        &title,
+                        &cols,
+                        out,
+                        color,
+                        terminal_width(),
+                        full_path(),
+                    )
                 }
             })?;
             Ok(Exit::Ok)
@@ -274,13 +316,12 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             select,
             baseline,
             strict,
-            quiet,
             json,
             format,
         } => {
             let flags = CheckFlags {
                 strict,
-                quiet,
+                quiet: quiet(),
                 json,
                 format,
                 baseline,
@@ -319,7 +360,7 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
                 if json {
                     elfmaps::render::json(&d, out)
                 } else {
-                    elfmaps::render::diff::table(&d, out, color)
+                    elfmaps::render::diff::table(&d, out, color, terminal_width())
                 }
             })?;
             Ok(if exit_code && !d.is_empty() {
@@ -445,21 +486,22 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
         }
         Command::Completions { shell } => {
             print(|out| {
-                clap_complete::generate(shell, &mut Cli::command(), "elfmaps", out);
+                clap_complete::generate(shell, &mut super::args::command(), "elfmaps", out);
                 Ok(())
             })?;
             Ok(Exit::Ok)
         }
         Command::Man { page } => {
-            let mut cmd = Cli::command().disable_help_subcommand(true);
+            let mut cmd = super::args::command().disable_help_subcommand(true);
             cmd.build();
             let cmd = match &page {
                 None => cmd,
                 Some(name) => match cmd.find_subcommand(name) {
                     Some(sub) => sub.clone(),
                     None => {
-                        let names: Vec<&str> =
-                            cmd.get_subcommands().map(|c| c.get_name()).collect();
+                        let mut subs: Vec<&clap::Command> = cmd.get_subcommands().collect();
+                        subs.sort_by_key(|c| c.get_display_order());
+                        let names: Vec<&str> = subs.iter().map(|c| c.get_name()).collect();
                         return Ok(error(&format!(
                             "no manual page for {name:?}: one of {}",
                             names.join(", ")
@@ -522,7 +564,8 @@ pub(crate) fn run_report_system(
         load_system(SystemLoad {
             from,
             selection,
-            sysroot: &input.sysroot,
+            sysroot: input.sysroot.as_deref().unwrap_or(Path::new("/")),
+            sysroot_given: input.sysroot.is_some(),
             page_size: input.page_size,
             keep_uses: false,
             verbose: false,
@@ -575,7 +618,8 @@ pub(crate) fn run_report(
             .and_then(|input| {
                 let report = load(&input)?;
                 let mut file = String::new();
-                let title = elfmaps::render::map::title(&report, origin(&input.target, &mut file));
+                let title =
+                    elfmaps::render::map::title(&report, origin(&input.target, &report, &mut file));
                 Ok(html::map(&report, &format!("elfmaps: {title}"), &mut page))
             }),
     };
@@ -597,7 +641,12 @@ pub(crate) fn run_report(
 /// all of them; tables one after the other, or one JSON document per line. A process
 /// named by PID that cannot be read is an error (exit 2, after the others); one found
 /// by name that exited meanwhile is a warning.
-pub(crate) fn run_map_many(pids: &[Resolved], json: bool, color: bool) -> io::Result<Exit> {
+pub(crate) fn run_map_many(
+    pids: &[Resolved],
+    json: bool,
+    cols: &[elfmaps::render::columns::Column],
+    color: bool,
+) -> io::Result<Exit> {
     use elfmaps::pipeline::system::{Mode, process_report};
     let cache = elfmaps::source::cache::FileCache::new();
     let mut exit = Exit::Ok;
@@ -611,10 +660,7 @@ pub(crate) fn run_map_many(pids: &[Resolved], json: bool, color: bool) -> io::Re
             Err(elfmaps::Error::Proc(e @ elfmaps::source::proc::ProcError::Exited(_)))
                 if r.by_name =>
             {
-                say(&format!(
-                    "elfmaps: warning: {}",
-                    escape(e.to_string().as_bytes())
-                ));
+                warn_all(&[Warning::new(Code::ProcessExited, None, e.to_string())]);
                 continue;
             }
             Err(e) => {
@@ -630,7 +676,15 @@ pub(crate) fn run_map_many(pids: &[Resolved], json: bool, color: bool) -> io::Re
                 if !first {
                     writeln!(out)?;
                 }
-                elfmaps::render::map::table(&report, Origin::Live, out, color)
+                elfmaps::render::map::table(
+                    &report,
+                    Origin::Live,
+                    cols,
+                    out,
+                    color,
+                    terminal_width(),
+                    full_path(),
+                )
             }
         })?;
         first = false;
@@ -664,10 +718,11 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
     let mut sys = match load_system(SystemLoad {
         from,
         selection,
-        sysroot: &a.sysroot,
+        sysroot: a.sysroot.as_deref().unwrap_or(Path::new("/")),
+        sysroot_given: a.sysroot.is_some(),
         page_size: a.page_size,
         keep_uses: glob.is_some(),
-        verbose: a.verbose,
+        verbose: verbose(),
         rss_only: a.rss_only,
         cmdline: a.cmdline,
     }) {
@@ -675,11 +730,31 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
         Err(e) => return Ok(error(&e)),
     };
     let sort = match a.sort {
-        SystemSort::Size => Sort::Size,
-        SystemSort::Rss => Sort::Rss,
-        SystemSort::Pss => Sort::Pss,
-        SystemSort::Uss => Sort::Uss,
-        SystemSort::Swap => Sort::Swap,
+        None => Sort::default_for(&sys.totals),
+        Some(SystemSort::Size) => Sort::Size,
+        Some(SystemSort::Rss) => Sort::Rss,
+        Some(SystemSort::Pss) => Sort::Pss,
+        Some(SystemSort::Uss) => Sort::Uss,
+        Some(SystemSort::Swap) => Sort::Swap,
+    };
+    let cols = a
+        .columns
+        .clone()
+        .map_or_else(|| elfmaps::render::columns::SYSTEM.to_vec(), |c| c.0);
+    // A selection that matches nothing is an error (docs/cli.md, "Selection").
+    if let Some(glob) = &glob
+        && object_users(&sys, glob, sort).is_empty()
+    {
+        return Ok(error(&format!(
+            "no object matches {:?}",
+            a.object.as_deref().unwrap_or_default()
+        )));
+    }
+    let look = elfmaps::render::system::Look {
+        columns: &cols,
+        color,
+        terminal: terminal_width(),
+        full_path: full_path(),
     };
     print(|out| {
         if let Some(glob) = &glob {
@@ -693,9 +768,12 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
                     out,
                 );
             }
-            return elfmaps::render::system::users(&sys, &groups, out, color);
+            return elfmaps::render::system::users(&sys, &groups, look, out);
         }
         if a.json {
+            if let Some(top) = a.top {
+                sys.cut_to(sort, top);
+            }
             return elfmaps::render::system::json(&sys, out);
         }
         let top = a.top.unwrap_or(usize::MAX);
@@ -705,7 +783,7 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
                 sort_processes(&mut procs, sort);
                 let dropped = procs.len().saturating_sub(top);
                 procs.truncate(top);
-                elfmaps::render::system::processes(&sys, &procs, dropped, out, color)
+                elfmaps::render::system::processes(&sys, &procs, dropped, look, out)
             }
             SystemBy::Object | SystemBy::Kind => {
                 let (mut rows, of) = match a.by {
@@ -721,7 +799,7 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
                 sort_rows(&mut rows, sort);
                 let dropped = rows.len().saturating_sub(top);
                 rows.truncate(top);
-                elfmaps::render::system::rows(&sys, &rows, of, dropped, out, color)
+                elfmaps::render::system::rows(&sys, &rows, of, dropped, look, out)
             }
         }
     })?;
@@ -752,10 +830,7 @@ pub(crate) fn run_snapshot_system(select: &SelectArgs, output: &Path) -> io::Res
         Err(e) => return Ok(error(&format!("writing {}: {e}", output.display()))),
     };
     if let Some(w) = outcome.skipped.warning() {
-        say(&format!(
-            "elfmaps: warning: {}",
-            elfmaps::render::warning_text(&w)
-        ));
+        warn_all(&[w]);
     }
     if outcome.read == 0 {
         return Ok(error("no process could be recorded"));
@@ -853,10 +928,7 @@ fn measure_processes(
             Err(elfmaps::Error::Proc(e @ elfmaps::source::proc::ProcError::Exited(_)))
                 if r.by_name && pids.len() > 1 =>
             {
-                say(&format!(
-                    "elfmaps: warning: {}",
-                    escape(e.to_string().as_bytes())
-                ));
+                warn_all(&[Warning::new(Code::ProcessExited, None, e.to_string())]);
                 continue;
             }
             Err(e) => return Err((e.code(), e.to_string())),
@@ -927,7 +999,7 @@ pub(crate) fn run_check(budget: &Path, input: &Input, flags: CheckFlags) -> io::
                 ));
                 exit = Exit::Error;
             }
-            for e in &layout.skipped {
+            for e in layout.skipped.iter().filter(|_| !quiet()) {
                 say(&format!(
                     "elfmaps: warning: {} (skipped)",
                     elfmaps::render::layout::file_error_text(e)
@@ -963,18 +1035,19 @@ pub(crate) fn run_check(budget: &Path, input: &Input, flags: CheckFlags) -> io::
         }
     };
     let checked = budget::check(&rules, &units, baseline.as_deref(), &name);
-    // Under --strict, a check that is not complete is an error: say so.
-    for w in &checked.warnings {
-        let what = if flags.strict && Check::is_strict_error(w.code) {
-            "error"
-        } else {
-            "warning"
-        };
+    // Under --strict, a check that is not complete is an error: say so (always).
+    let (errors, warnings): (Vec<Warning>, Vec<Warning>) = checked
+        .warnings
+        .iter()
+        .cloned()
+        .partition(|w| flags.strict && Check::is_strict_error(w.code));
+    for w in &errors {
         say(&format!(
-            "elfmaps: {what}: {}",
+            "elfmaps: error: {}",
             elfmaps::render::warning_text(w)
         ));
     }
+    warn_all(&warnings);
     print_check(&checked, &name, &flags)?;
     if exit == Exit::Error || (flags.strict && checked.fails_strict()) {
         return Ok(Exit::Error);
@@ -1000,13 +1073,15 @@ pub(crate) fn run_layout(
     for e in &report.errors {
         say(&format!("elfmaps: error: {}", file_error_text(e)));
     }
-    for e in &report.skipped {
+    // Each file is its own object: its warnings are already one line per code and
+    // file (docs/cli.md, "Warnings").
+    for e in report.skipped.iter().filter(|_| !quiet()) {
         say(&format!(
             "elfmaps: warning: {} (skipped)",
             file_error_text(e)
         ));
     }
-    for o in &report.files {
+    for o in report.files.iter().filter(|_| !quiet()) {
         for w in &o.warnings {
             say(&format!("elfmaps: warning: {}", file_warning_text(o, w)));
         }

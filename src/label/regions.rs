@@ -349,13 +349,15 @@ fn anonymous_part(l: &Label, inst: &Instance, m: &Mapping) -> Option<Label> {
 /// lowest pages inaccessible (`mprotect(PROT_NONE)`), which leaves a `---p` line right
 /// below the stack's line: such a whole, unnamed, inaccessible anonymous line directly
 /// below a `thread_stack` region is that thread's `guard`. (The main stack's guard gap
-/// is not a mapping.)
+/// is not a mapping, but qemu-user maps one below the `[stack]` it makes: a guard
+/// too.) Every other inaccessible private anonymous region is
+/// `reserved`.
 fn mark_guards(mappings: &[Mapping], regions: &mut [Part]) {
     for i in 1..regions.len() {
         let (below, above) = regions.split_at_mut(i);
         let (g, s) = (&mut below[i - 1], &above[0]);
         let m = &mappings[g.mapping];
-        if s.kind == Kind::ThreadStack
+        if matches!(s.kind, Kind::ThreadStack | Kind::Stack)
             && g.end == s.start
             && g.kind == Kind::Anon
             && g.instance.is_none()
@@ -364,6 +366,15 @@ fn mark_guards(mappings: &[Mapping], regions: &mut [Part]) {
             && m.name.is_empty()
         {
             g.kind = Kind::Guard;
+        }
+    }
+    // Every other inaccessible anonymous line of no object is address space kept
+    // for later: `reserved` (issue 20: Chromium's 52 GB of `---p` were `anon`).
+    for g in regions.iter_mut() {
+        let m = &mappings[g.mapping];
+        if g.kind == Kind::Anon && g.instance.is_none() && m.perms[..3] == *b"---" && !m.is_shared()
+        {
+            g.kind = Kind::Reserved;
         }
     }
 }

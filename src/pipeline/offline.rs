@@ -110,11 +110,22 @@ impl<'a> Saved<'a> {
 /// user, one is chosen as docs/offline.md says).
 pub fn offline(saved: Saved) -> Result<Report, Error> {
     let root = SysrootSource::new(saved.sysroot)?;
-    offline_with(saved, move |snapshot| {
+    // A snapshot of one process recorded who it was: the report says it, as a live
+    // one does (issue 20: `map --snapshot` omitted the PID and command).
+    let who = match &saved.input {
+        Input::Snapshot(snap) => Some((snap.pid, snap.header.get("command").cloned())),
+        _ => None,
+    };
+    let mut report = offline_with(saved, move |snapshot| {
         let mut root = root;
         root.snapshot = snapshot;
         root
-    })
+    })?;
+    if let Some((pid, command)) = who {
+        report.pid = report.pid.or(pid);
+        report.command = report.command.take().or(command);
+    }
+    Ok(report)
 }
 
 /// [`offline`] with the files from the [`Source`] that `source` makes of the

@@ -162,7 +162,8 @@ pub fn sections_union(
             code: Code::ProcessSkipped,
             object: None,
             message: format!(
-                "{failed} process(es) could not be read again for their sections (gone in between?)"
+                "{} could not be read again for their sections (gone in between?)",
+                crate::report::scan::processes(failed)
             ),
         });
     }

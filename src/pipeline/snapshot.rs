@@ -76,11 +76,15 @@ pub(crate) fn snapshot_with(
     if !live.0.alive() {
         return Err(Error::Proc(ProcError::Exited(pid)));
     }
+    let mut header = uname();
+    if let Some(c) = live.0.command() {
+        header.insert("command".to_string(), c);
+    }
     let snap = Snapshot {
         pid: Some(pid),
         page_size: page,
         source: source.to_string(),
-        header: uname(),
+        header,
         smaps: text,
         build_ids,
         phdr_digests,

@@ -675,7 +675,7 @@ mod tests {
         let w = s.warning().unwrap();
         assert_eq!(w.code, crate::vocab::Code::ProcessSkipped);
         assert!(
-            w.message.starts_with("3 process(es) not read: 1 exited"),
+            w.message.starts_with("3 processes not read: 1 exited"),
             "{w:?}"
         );
         let v = serde_json::to_value(&s).unwrap();

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use owo_colors::Style;
 
-use super::{object_name, paint};
+use super::{middle, name_width, object_name, paint};
 use crate::views::diff::Diff;
 use crate::vocab::escape::escape;
 use crate::vocab::human::human;
@@ -20,18 +20,54 @@ fn signed(d: Option<i64>) -> String {
     }
 }
 
+/// `label` then `names` separated by commas, in lines of at most `width` characters
+/// (a name longer than a line has one of its own); lines after the first are
+/// indented by two spaces.
+fn wrap(label: &str, names: &[String], width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = label.to_string();
+    for (i, n) in names.iter().enumerate() {
+        let piece = if i + 1 < names.len() {
+            format!("{n},")
+        } else {
+            n.clone()
+        };
+        let fresh = line.trim().is_empty() || line == label;
+        if !fresh && line.chars().count() + 1 + piece.chars().count() > width {
+            lines.push(std::mem::replace(&mut line, " ".to_string()));
+        }
+        line.push(' ');
+        line.push_str(&piece);
+    }
+    lines.push(line);
+    lines
+}
+
 /// Writes the table of a diff.
-pub fn table<W: Write>(d: &Diff, out: &mut W, color: bool) -> io::Result<()> {
+pub fn table<W: Write>(
+    d: &Diff,
+    out: &mut W,
+    color: bool,
+    terminal: Option<usize>,
+) -> io::Result<()> {
     let paint = |text: &str, style: Style| paint(text, style, color);
+    let names: Vec<String> = d
+        .changes
+        .iter()
+        .map(|c| object_name(c.object.as_deref()))
+        .collect();
+    // As wide as the longest name (nothing cut in a pipe), within a terminal's width
+    // (docs/cli.md, "Width").
+    let w = name_width(names.iter().map(String::as_str), 32, 43, terminal);
     let head = format!(
-        "{:<32} {:<12} {:>9} {:>9} {:>9}",
+        "{:<w$} {:<12} {:>9} {:>9} {:>9}",
         "OBJECT", "KIND", "SIZE", "RSS", "PSS"
     );
     writeln!(out, "{}", paint(&head, Style::new().bold()))?;
-    for c in &d.changes {
+    for (c, name) in d.changes.iter().zip(&names) {
         let text = format!(
-            "{:<32} {:<12} {:>9} {:>9} {:>9}",
-            object_name(c.object.as_deref()),
+            "{:<w$} {:<12} {:>9} {:>9} {:>9}",
+            middle(name, w),
             c.kind,
             signed(c.size),
             signed(c.rss),
@@ -51,6 +87,16 @@ pub fn table<W: Write>(d: &Diff, out: &mut W, color: bool) -> io::Result<()> {
             )
         )?;
     }
+    let t = &d.total;
+    let total = format!(
+        "{:<w$} {:<12} {:>9} {:>9} {:>9}",
+        "(total)",
+        "",
+        signed(t.size),
+        signed(t.rss),
+        signed(t.pss)
+    );
+    writeln!(out, "{}", paint(&total, Style::new().bold()))?;
     for (label, names) in [
         ("appeared", &d.appeared),
         ("vanished", &d.vanished),
@@ -58,7 +104,11 @@ pub fn table<W: Write>(d: &Diff, out: &mut W, color: bool) -> io::Result<()> {
     ] {
         if !names.is_empty() {
             let names: Vec<String> = names.iter().map(|n| escape(n.as_bytes())).collect();
-            writeln!(out, "{label}: {}", names.join(", "))?;
+            // Wrapped at the terminal's width, or 80 columns in a pipe: one line of
+            // thousands of characters is read by nobody (names are never cut).
+            for line in wrap(&format!("{label}:"), &names, terminal.unwrap_or(80)) {
+                writeln!(out, "{line}")?;
+            }
         }
     }
     if let (Some(n), Some(t)) = (d.below_threshold, &d.threshold)
@@ -74,7 +124,23 @@ pub fn table<W: Write>(d: &Diff, out: &mut W, color: bool) -> io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::signed;
+    use super::{signed, wrap};
+
+    /// Issue 20: diff's "appeared:" list was one line of 5,931 characters.
+    #[test]
+    fn name_lists_wrap() {
+        let names: Vec<String> = (0..40).map(|i| format!("libname{i}.so")).collect();
+        let lines = wrap("appeared:", &names, 80);
+        assert!(lines.len() > 1);
+        assert!(lines.iter().all(|l| l.chars().count() <= 80), "{lines:?}");
+        assert!(lines[0].starts_with("appeared: libname0.so,"));
+        assert!(lines[1].starts_with("  libname"), "{lines:?}");
+        let joined: String = lines.join(" ");
+        for n in &names {
+            assert!(joined.contains(n.as_str()));
+        }
+        assert_eq!(wrap("vanished:", &["a".into()], 80), ["vanished: a"]);
+    }
 
     #[test]
     fn signed_changes() {

@@ -124,6 +124,7 @@ pub fn system<W: Write>(s: &System, out: &mut W) -> io::Result<()> {
         skipped,
         warnings,
         totals,
+        cut,
         uses: _,
     } = s;
     let mut j = Out::new(out);
@@ -161,6 +162,10 @@ pub fn system<W: Write>(s: &System, out: &mut W) -> io::Result<()> {
     j.warnings(warnings);
     j.raw(b",\"totals\":");
     j.figures(totals);
+    if let Some(cut) = cut {
+        j.raw(b",\"cut\":");
+        j.serde(cut);
+    }
     j.raw(b"}");
     j.finish()
 }

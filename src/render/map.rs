@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use owo_colors::Style;
 
 use super::cells::Line;
+use super::columns::Column;
 use super::{kind_style, paint};
 use crate::report::Report;
 use crate::vocab::escape::escape;
@@ -51,21 +52,43 @@ pub fn title(report: &Report, origin: Origin<'_>) -> String {
             } else {
                 escape(file.as_bytes())
             };
-            format!("{file}:   {what}")
+            // A snapshot recorded its process: say which, as the live title does.
+            match (report.pid, &report.command) {
+                (Some(pid), Some(c)) => {
+                    format!("{file}:   {what} of {pid}:   {}", escape(c.as_bytes()))
+                }
+                (Some(pid), None) => format!("{file}:   {what} of {pid}"),
+                _ => format!("{file}:   {what}"),
+            }
         }
     }
 }
 
 /// Writes the table of `report`: its [`title`], a header, one line per region, the
-/// totals. Rows are written without an allocation: thousands of them.
+/// totals; names are file names, or with `full_path` (`-p`) whole paths. Rows are written without an allocation: thousands of them.
 pub fn table<W: Write>(
     report: &Report,
     origin: Origin<'_>,
+    cols: &[Column],
     out: &mut W,
     color: bool,
+    terminal: Option<usize>,
+    full_path: bool,
 ) -> io::Result<()> {
     let paint = |text: &str, style: Style| paint(text, style, color);
-    writeln!(out, "{}", title(report, origin))?;
+    // A name as the table shows it: the file name, or with `-p` the whole path.
+    let shown = |n: &str| {
+        if full_path {
+            super::display_name(n)
+        } else {
+            super::short_name(n)
+        }
+    };
+    writeln!(
+        out,
+        "{}",
+        super::fit_title(&title(report, origin), terminal)
+    )?;
     let hex_digits = |v: u64| (64 - v.leading_zeros()).div_ceil(4).max(1) as usize;
     let addr_w = report
         .regions
@@ -74,14 +97,39 @@ pub fn table<W: Write>(
         .max()
         .unwrap_or(8)
         .max(8);
+    // On a terminal narrower than the table (docs/cli.md, "Width"): END goes (START
+    // and SIZE say it), then names are shortened in the middle to what is left.
+    let fixed = addr_w + 1 + 5 + 8 * cols.len() + 13 + 3 + 2;
+    let (show_end, name_w) = match terminal {
+        None => (true, None),
+        Some(w) => {
+            let longest = report
+                .regions
+                .iter()
+                .map(|r| match (&r.object, &r.path) {
+                    (Some(o), _) | (None, Some(o)) => shown(o).chars().count(),
+                    (None, None) => 8,
+                })
+                .max()
+                .unwrap_or(0);
+            let show_end = fixed + addr_w + 1 + longest <= w;
+            let used = fixed + if show_end { addr_w + 1 } else { 0 };
+            (show_end, Some(w.saturating_sub(used).max(8)))
+        }
+    };
+    let mut figures = String::new();
+    for c in cols {
+        figures.push_str(&format!("{:>7} ", c.header()));
+    }
+    let end = if show_end {
+        format!("{:>addr_w$} ", "END")
+    } else {
+        String::new()
+    };
     let header = format!(
-        "{:>aw$} {:>aw$} {:4} {:>7} {:>7} {:>7} {:<12} {:>3}  {}",
+        "{:>aw$} {end}{:4} {figures}{:<12} {:>3}  {}",
         "START",
-        "END",
         "PERM",
-        "SIZE",
-        "RSS",
-        "PSS",
         "KIND",
         "SEG",
         "OBJECT / NAME",
@@ -92,16 +140,16 @@ pub fn table<W: Write>(
     for r in &report.regions {
         line.hex(r.start, addr_w);
         line.text(" ");
-        line.hex(r.end, addr_w);
-        line.text(" ");
+        if show_end {
+            line.hex(r.end, addr_w);
+            line.text(" ");
+        }
         line.left(&r.perms, 4);
         line.text(" ");
-        line.human(Some(r.figures.size), 7);
-        line.text(" ");
-        line.human(r.figures.rss, 7);
-        line.text(" ");
-        line.human(r.figures.pss, 7);
-        line.text(" ");
+        for c in cols {
+            line.human(c.of(&r.figures), 7);
+            line.text(" ");
+        }
         let style = kind_style(r.kind);
         line.paint(style);
         line.left(r.kind.as_str(), 12);
@@ -119,9 +167,11 @@ pub fn table<W: Write>(
             (None, None) => (None, Style::new().dimmed()),
         };
         line.paint(style);
-        match name {
-            Some(n) => line.short_name(n),
-            None => line.text("[ anon ]"),
+        match (name, name_w) {
+            (Some(n), None) if !full_path => line.short_name(n),
+            (Some(n), None) => line.text(&shown(n)),
+            (Some(n), Some(w)) => line.text(&super::middle(&shown(n), w)),
+            (None, _) => line.text("[ anon ]"),
         }
         line.unpaint(style);
         // Text the program remapped onto other memory: say onto what, and whether

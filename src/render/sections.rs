@@ -7,7 +7,7 @@ use std::io::{self, Write};
 
 use owo_colors::Style;
 
-use super::{kind_style, paint};
+use super::{display_name, fit_title, kind_style, middle, paint};
 use crate::views::sections::{Section, Sections, SectionsUnion};
 use crate::vocab::escape::escape;
 use crate::vocab::human::human;
@@ -17,12 +17,12 @@ const BAR: usize = 16;
 /// Pages per line of a page map.
 const PER_LINE: usize = 64;
 
-/// A bar of `BAR` characters filled to `resident / size` in eighths of a block; blank
-/// when unknown.
+/// A bar of `BAR` characters filled to `resident / size` in eighths of a block; `-`
+/// when unknown (docs/cli.md: an unknown figure is `-`).
 pub fn bar(resident: Option<u64>, size: u64) -> String {
     const EIGHTHS: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
     let Some(r) = resident else {
-        return "?".repeat(BAR);
+        return format!("{:<BAR$}", "-");
     };
     if size == 0 {
         return " ".repeat(BAR);
@@ -38,17 +38,61 @@ pub fn bar(resident: Option<u64>, size: u64) -> String {
     s
 }
 
+/// [`bar`] in `width` characters (none: an empty string).
+fn bar_in(resident: Option<u64>, size: u64, width: usize) -> String {
+    if width == 0 {
+        return String::new();
+    }
+    let full = bar(resident, size);
+    if width >= BAR {
+        return full;
+    }
+    // A narrower bar: the same fraction in fewer blocks.
+    let Some(r) = resident else {
+        return format!("{:<width$}", "-");
+    };
+    if size == 0 {
+        return " ".repeat(width);
+    }
+    let filled = (u128::from(r.min(size)) * width as u128 / u128::from(size)) as usize;
+    format!("{}{}", "█".repeat(filled), " ".repeat(width - filled))
+}
+
+/// The widths of the residency bar and of the section names for a table of `total`
+/// columns on a terminal of `terminal` columns (docs/cli.md, "Width"): the bar
+/// narrows first (and goes under 4 characters), then names; in a pipe, the full
+/// table.
+fn shrink(total: usize, terminal: Option<usize>) -> (usize, usize) {
+    let Some(w) = terminal else { return (BAR, 24) };
+    let over = total.saturating_sub(w);
+    let mut bar = BAR.saturating_sub(over);
+    let mut over = over.saturating_sub(BAR - bar);
+    if bar < 4 {
+        // The bar and the space before it go.
+        over = over.saturating_sub(bar + 1);
+        bar = 0;
+    }
+    (bar, 24usize.saturating_sub(over).max(8))
+}
+
 fn percent(resident: Option<u64>, size: u64) -> String {
     match resident {
         Some(r) if size > 0 => format!("{:>3}%", r.saturating_mul(100) / size),
         Some(_) => "   -".into(),
-        None => "   ?".into(),
+        None => "   -".into(),
     }
 }
 
 /// Writes the table of every object's sections and segments.
-pub fn table<W: Write>(s: &Sections, out: &mut W, color: bool) -> io::Result<()> {
+pub fn table<W: Write>(
+    s: &Sections,
+    out: &mut W,
+    color: bool,
+    terminal: Option<usize>,
+) -> io::Result<()> {
     let paint = |text: &str, style: Style| paint(text, style, color);
+    let (bw, nw) = shrink(111, terminal);
+    let gap = if bw == 0 { "" } else { " " };
     for (n, o) in s.objects.iter().enumerate() {
         if n > 0 {
             writeln!(out)?;
@@ -62,30 +106,39 @@ pub fn table<W: Write>(s: &Sections, out: &mut W, color: bool) -> io::Result<()>
             out,
             "{}",
             paint(
-                &format!("{}{id}", escape(o.path.as_bytes())),
+                &fit_title(&format!("{}{id}", display_name(&o.path)), terminal),
                 Style::new().bold()
             )
         )?;
         let head = format!(
-            "  {:>3} {:<24} {:>14} {:>8} {:<12} {:>3}  {:<BAR$} {:>4} {:>8} {:>6}",
-            "IDX", "SECTION", "START", "SIZE", "KIND", "SEG", "RESIDENT", "", "BYTES", "PAGES"
+            "  {:>3} {:<nw$} {:>14} {:>8} {:<12} {:>3}  {:<bw$}{gap}{:>4} {:>8} {:>6}",
+            "IDX",
+            "SECTION",
+            "START",
+            "SIZE",
+            "KIND",
+            "SEG",
+            if bw == 0 { "" } else { "RESIDENT" },
+            if bw == 0 { "RES" } else { "" },
+            "BYTES",
+            "PAGES"
         );
         writeln!(out, "{}", paint(&head, Style::new().bold()))?;
         for x in &o.sections {
             let kind = kind_cell(x.kind, color);
             writeln!(
                 out,
-                "  {:>3} {:<24} {:>14x} {:>8} {} {:>3}  {} {} {:>8} {:>6}",
+                "  {:>3} {:<nw$} {:>14x} {:>8} {} {:>3}  {}{gap}{} {:>8} {:>6}",
                 x.index,
-                escape(x.name.as_bytes()),
+                middle(&escape(x.name.as_bytes()), nw),
                 x.start,
                 human(Some(x.size)),
                 kind,
                 x.segment.map_or("-".into(), |g| g.to_string()),
-                bar(x.resident, x.size),
+                bar_in(x.resident, x.size, bw),
                 percent(x.resident, x.size),
                 human(x.resident),
-                x.resident_pages.map_or("?".into(), |p| p.to_string()),
+                x.resident_pages.map_or("-".into(), |p| p.to_string()),
             )?;
         }
         for g in &o.segments {
@@ -94,12 +147,11 @@ pub fn table<W: Write>(s: &Sections, out: &mut W, color: bool) -> io::Result<()>
                 "  {}",
                 paint(
                     &format!(
-                        "segment {}: {:x}-{:x} resident {} in {} pages, {} in no section",
+                        "segment {} at {:x}: {} resident ({} pages), {} in no section",
                         g.segment,
                         g.start,
-                        g.end,
                         human(g.resident),
-                        g.resident_pages.map_or("?".into(), |p| p.to_string()),
+                        g.resident_pages.map_or("-".into(), |p| p.to_string()),
                         human(g.unsectioned),
                     ),
                     Style::new().dimmed()
@@ -113,8 +165,15 @@ pub fn table<W: Write>(s: &Sections, out: &mut W, color: bool) -> io::Result<()>
 /// Writes the table of `sections --union`: per object (and the processes that map
 /// it), one line per section with a bar of its union residency, the union's bytes
 /// and pages, and the sum over processes.
-pub fn union_table<W: Write>(u: &SectionsUnion, out: &mut W, color: bool) -> io::Result<()> {
+pub fn union_table<W: Write>(
+    u: &SectionsUnion,
+    out: &mut W,
+    color: bool,
+    terminal: Option<usize>,
+) -> io::Result<()> {
     let paint = |text: &str, style: Style| paint(text, style, color);
+    let (bw, nw) = shrink(112, terminal);
+    let gap = if bw == 0 { "" } else { " " };
     for (n, o) in u.objects.iter().enumerate() {
         if n > 0 {
             writeln!(out)?;
@@ -129,35 +188,48 @@ pub fn union_table<W: Write>(u: &SectionsUnion, out: &mut W, color: bool) -> io:
             out,
             "{}",
             paint(
-                &format!(
-                    "{}{id}  in {count} process{}",
-                    escape(o.path.as_bytes()),
-                    if count == 1 { "" } else { "es" }
+                &fit_title(
+                    &format!(
+                        "{}{id}  in {count} process{}",
+                        display_name(&o.path),
+                        if count == 1 { "" } else { "es" }
+                    ),
+                    terminal
                 ),
                 Style::new().bold()
             )
         )?;
         let head = format!(
-            "  {:>3} {:<24} {:>8} {:<12} {:>3}  {:<BAR$} {:>4} {:>8} {:>6} {:>8} {:>7}",
-            "IDX", "SECTION", "SIZE", "KIND", "SEG", "UNION", "", "BYTES", "PAGES", "SUM", "PAGES"
+            "  {:>3} {:<nw$} {:>8} {:<12} {:>3}  {:<bw$}{gap}{:>4} {:>8} {:>6} {:>8} {:>7}",
+            "IDX",
+            "SECTION",
+            "SIZE",
+            "KIND",
+            "SEG",
+            if bw == 0 { "" } else { "UNION" },
+            if bw == 0 { "UNI" } else { "" },
+            "BYTES",
+            "PAGES",
+            "SUM",
+            "PAGES"
         );
         writeln!(out, "{}", paint(&head, Style::new().bold()))?;
         for x in &o.sections {
             let kind = kind_cell(x.kind, color);
             writeln!(
                 out,
-                "  {:>3} {:<24} {:>8} {} {:>3}  {} {} {:>8} {:>6} {:>8} {:>7}",
+                "  {:>3} {:<nw$} {:>8} {} {:>3}  {}{gap}{} {:>8} {:>6} {:>8} {:>7}",
                 x.index,
-                escape(x.name.as_bytes()),
+                middle(&escape(x.name.as_bytes()), nw),
                 human(Some(x.size)),
                 kind,
                 x.segment.map_or("-".into(), |g| g.to_string()),
-                bar(x.resident_union, x.size),
+                bar_in(x.resident_union, x.size, bw),
                 percent(x.resident_union, x.size),
                 human(x.resident_union),
-                x.resident_pages_union.map_or("?".into(), |p| p.to_string()),
+                x.resident_pages_union.map_or("-".into(), |p| p.to_string()),
                 human(x.resident_sum),
-                x.resident_pages_sum.map_or("?".into(), |p| p.to_string()),
+                x.resident_pages_sum.map_or("-".into(), |p| p.to_string()),
             )?;
         }
     }
@@ -181,10 +253,10 @@ pub fn pages<W: Write>(s: &Sections, name: &str, page_size: u64, out: &mut W) ->
         writeln!(
             out,
             "{} {}: {} pages, {} resident",
-            escape(path.as_bytes()),
+            display_name(path),
             escape(x.name.as_bytes()),
             x.pages.len(),
-            x.resident_pages.map_or("?".into(), |p| p.to_string())
+            x.resident_pages.map_or("-".into(), |p| p.to_string())
         )?;
         let first = x.start & !(page_size - 1);
         for (i, chunk) in x.pages.chunks(PER_LINE).enumerate() {
@@ -216,6 +288,6 @@ mod tests {
         assert_eq!(bar(Some(10), 10), "█".repeat(16));
         assert!(bar(Some(1), 16).starts_with('█'));
         assert!(bar(Some(1), 128).starts_with('▏'));
-        assert_eq!(bar(None, 10), "?".repeat(16));
+        assert_eq!(bar(None, 10), format!("{:<16}", "-"));
     }
 }

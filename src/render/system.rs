@@ -9,8 +9,9 @@ use std::io::{self, Write};
 use owo_colors::Style;
 
 use super::cells::{Line, is_plain};
-use super::{kind_style, object_name, paint};
-use crate::views::system::{ProcessRow, Reason, Row, System, Use, uss};
+use super::columns::Column;
+use super::{distinct_names, fit_title, kind_style, middle, name_width, paint, top_note};
+use crate::views::system::{ProcessRow, Reason, Row, System, Use};
 use crate::vocab::escape::escape;
 use crate::vocab::human::Human;
 use crate::vocab::{Figures, Kind};
@@ -19,8 +20,8 @@ use crate::vocab::{Figures, Kind};
 pub fn title(s: &System) -> String {
     let k = &s.skipped;
     format!(
-        "{} processes ({}); skipped: {} exited, {} denied, {} kernel threads, {} zombies{}",
-        s.processes.len(),
+        "{} ({}); skipped: {} exited, {} denied, {} kernel threads, {} zombies{}",
+        crate::report::scan::processes(s.processes.len()),
         s.source,
         k.exited,
         k.denied,
@@ -34,31 +35,31 @@ pub fn title(s: &System) -> String {
     )
 }
 
-/// The figure columns: size, rss, pss, uss, swap, each a size for people
-/// right-aligned in 8 columns, one space between.
-fn figures(f: &Figures) -> String {
-    format!(
-        "{:>8} {:>8} {:>8} {:>8} {:>8}",
-        Human(Some(f.size)),
-        Human(f.rss),
-        Human(f.pss),
-        Human(uss(f)),
-        Human(f.swap)
-    )
+/// The figure columns (`--columns`; by default size, rss, pss, uss, swap), each a
+/// size for people right-aligned in 8 columns, one space between.
+fn figures(cols: &[Column], f: &Figures) -> String {
+    let cells: Vec<String> = cols
+        .iter()
+        .map(|c| format!("{:>8}", Human(c.of(f))))
+        .collect();
+    cells.join(" ")
 }
 
 /// [`figures`] appended to `line`, without the `fmt` machinery (tables of thousands
 /// of rows).
-fn figures_into(line: &mut Line, f: &Figures) {
-    for (i, n) in [Some(f.size), f.rss, f.pss, uss(f), f.swap]
-        .into_iter()
-        .enumerate()
-    {
+fn figures_into(line: &mut Line, cols: &[Column], f: &Figures) {
+    for (i, c) in cols.iter().enumerate() {
         if i > 0 {
             line.text(" ");
         }
-        line.human(n, 8);
+        line.human(c.of(f), 8);
     }
+}
+
+/// The headers of the figure columns, as [`figures`] aligns them.
+fn figures_head(cols: &[Column]) -> String {
+    let cells: Vec<String> = cols.iter().map(|c| format!("{:>8}", c.header())).collect();
+    cells.join(" ")
 }
 
 /// [`escape`] of `text`, borrowed when it is plain ([`is_plain`]).
@@ -70,30 +71,19 @@ fn escaped(text: &str) -> Cow<'_, str> {
     }
 }
 
-/// The short name of an object for the table ([`object_name`]: `-` for none), borrowed
-/// from the path when it is plain ([`is_plain`]).
-fn row_name(object: Option<&str>) -> Cow<'_, str> {
-    match object {
-        None => Cow::Borrowed("-"),
-        Some(name) if is_plain(name) => {
-            // What short_name keeps of a plain name: the last component of a path (a
-            // ` (deleted)` suffix holds no `/`, so it stays), the whole name for the
-            // paths whose file name says little and for names that are not paths.
-            let whole = ["/dev/", "/SYSV", "/anon_hugepage"]
-                .iter()
-                .any(|p| name.starts_with(p));
-            if name.starts_with('/') && !whole {
-                let slash = name.bytes().rposition(|b| b == b'/').unwrap_or(0);
-                Cow::Borrowed(&name[slash + 1..])
-            } else {
-                Cow::Borrowed(name)
-            }
-        }
-        Some(_) => Cow::Owned(object_name(object)),
-    }
+/// How a table looks: its figure columns (`--columns`), colour, and the terminal's
+/// width when stdout is one (docs/cli.md).
+#[derive(Debug, Clone, Copy)]
+pub struct Look<'a> {
+    /// The figure columns.
+    pub columns: &'a [Column],
+    /// Colour on.
+    pub color: bool,
+    /// The terminal's width; `None` in a pipe (nothing cut).
+    pub terminal: Option<usize>,
+    /// Objects by their whole path (`-p`).
+    pub full_path: bool,
 }
-
-const FIGURES_HEAD: &str = "    SIZE      RSS      PSS      USS     SWAP";
 
 /// What rows a table shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,35 +102,44 @@ pub fn rows<W: Write>(
     rows: &[Row],
     of: RowsOf,
     dropped: usize,
+    look: Look<'_>,
     out: &mut W,
-    color: bool,
 ) -> io::Result<()> {
+    let Look {
+        columns: cols,
+        color,
+        terminal,
+        full_path,
+    } = look;
     let paint = |text: &str, style: Style| paint(text, style, color);
-    writeln!(out, "{}", title(s))?;
-    let names: Vec<Cow<'_, str>> = rows.iter().map(|r| row_name(r.object.as_deref())).collect();
-    // As wide as the longest name shown, within reason (longer ones overflow).
-    let width = names
+    writeln!(out, "{}", fit_title(&title(s), terminal))?;
+    let distinct = distinct_names(rows.iter().map(|r| r.object.as_deref()), full_path);
+    // Two objects of one file name get the directories that tell them apart.
+    let names: Vec<&str> = rows
         .iter()
-        .map(|n| n.chars().count())
-        .max()
-        .unwrap_or(0)
-        .clamp(24, 48);
+        .map(|r| distinct[&r.object.as_deref()].as_str())
+        .collect();
+    // As wide as the longest name shown (nothing is cut in a pipe), within the
+    // terminal's width (docs/cli.md, "Width").
+    let rest = 21 + 9 * cols.len();
+    let width = name_width(names.iter().copied(), 24, rest, terminal);
     let first = |object: &str| match of {
         RowsOf::ObjectKind => format!("{object:<width$} "),
         RowsOf::Kind => String::new(),
     };
     let head = format!(
-        "{}{:<12} {:>6} {FIGURES_HEAD}",
+        "{}{:<12} {:>6} {}",
         first("OBJECT"),
         "KIND",
-        "PROCS"
+        "PROCS",
+        figures_head(cols)
     );
     writeln!(out, "{}", paint(&head, Style::new().bold()))?;
     // One line buffer for every row: no allocation, no formatting machinery per row.
     let mut line = Line::new(color);
     for (r, name) in rows.iter().zip(&names) {
         if of == RowsOf::ObjectKind {
-            line.left(name, width);
+            line.left(&middle(name, width), width);
             line.text(" ");
         }
         let kind = r.kind.map_or("-", Kind::as_str);
@@ -157,18 +156,22 @@ pub fn rows<W: Write>(
         line.text(" ");
         line.dec(r.processes as u64, 6);
         line.text(" ");
-        figures_into(&mut line, &r.figures);
+        figures_into(&mut line, cols, &r.figures);
         line.finish(out)?;
     }
     if dropped > 0 {
-        writeln!(out, "({dropped} more rows; --top cut them)")?;
+        writeln!(out, "{}", top_note(dropped, "rows"))?;
     }
+    let (object, kind) = match of {
+        RowsOf::ObjectKind => ("(total)", ""),
+        RowsOf::Kind => ("", "(total)"),
+    };
     let total = format!(
         "{}{:<12} {:>6} {}",
-        first("machine"),
-        "(total)",
+        first(object),
+        kind,
         s.processes.len(),
-        figures(&s.totals)
+        figures(cols, &s.totals)
     );
     writeln!(out, "{}", paint(&total, Style::new().bold()))?;
     skipped_list(s, out)
@@ -179,12 +182,25 @@ pub fn processes<W: Write>(
     s: &System,
     procs: &[ProcessRow],
     dropped: usize,
+    look: Look<'_>,
     out: &mut W,
-    color: bool,
 ) -> io::Result<()> {
+    // (Objects are named whole here: no name column.)
+    let Look {
+        columns: cols,
+        color,
+        terminal,
+        full_path: _,
+    } = look;
     let paint = |text: &str, style: Style| paint(text, style, color);
-    writeln!(out, "{}", title(s))?;
-    let head = format!("{:>7} {:<16} {FIGURES_HEAD}  COMMAND", "PID", "COMM");
+    writeln!(out, "{}", fit_title(&title(s), terminal))?;
+    let head = format!(
+        "{:>7} {:<16} {}  COMMAND",
+        "PID",
+        "COMM",
+        figures_head(cols)
+    );
+    let rest = 7 + 1 + 16 + 1 + 9 * cols.len() + 1;
     writeln!(out, "{}", paint(&head, Style::new().bold()))?;
     let mut line = Line::new(color);
     for p in procs {
@@ -192,15 +208,21 @@ pub fn processes<W: Write>(
         line.text(" ");
         line.left(&escaped(&p.comm), 16);
         line.text(" ");
-        figures_into(&mut line, &p.figures);
+        figures_into(&mut line, cols, &p.figures);
         line.text("  ");
-        line.text(&escaped(p.command.as_deref().unwrap_or("")));
+        // The command line takes what is left of a terminal's width (a line of
+        // thousands of characters otherwise); whole in a pipe.
+        let command = escaped(p.command.as_deref().unwrap_or(""));
+        match terminal {
+            Some(w) => line.text(&fit_title(&command, Some(w.saturating_sub(rest).max(8)))),
+            None => line.text(&command),
+        }
         line.finish(out)?;
     }
     if dropped > 0 {
-        writeln!(out, "({dropped} more processes; --top cut them)")?;
+        writeln!(out, "{}", top_note(dropped, "processes"))?;
     }
-    let total = format!("{:>7} {:<16} {}", "", "machine (total)", figures(&s.totals));
+    let total = format!("{:>7} {:<16} {}", "", "(total)", figures(cols, &s.totals));
     writeln!(out, "{}", paint(&total, Style::new().bold()))?;
     skipped_list(s, out)
 }
@@ -210,12 +232,19 @@ pub fn processes<W: Write>(
 pub fn users<W: Write>(
     s: &System,
     groups: &[(&Row, Vec<&Use>)],
+    look: Look<'_>,
     out: &mut W,
-    color: bool,
 ) -> io::Result<()> {
+    // (Objects are named whole here: no name column.)
+    let Look {
+        columns: cols,
+        color,
+        terminal,
+        full_path: _,
+    } = look;
     let paint = |text: &str, style: Style| paint(text, style, color);
-    writeln!(out, "{}", title(s))?;
-    let head = format!("{:>7} {:<16} {FIGURES_HEAD}", "PID", "COMM");
+    writeln!(out, "{}", fit_title(&title(s), terminal))?;
+    let head = format!("{:>7} {:<16} {}", "PID", "COMM", figures_head(cols));
     for (object, users) in groups {
         writeln!(out)?;
         let name = object
@@ -233,7 +262,10 @@ pub fn users<W: Write>(
         writeln!(
             out,
             "{}",
-            paint(&format!("{name} ({id})"), Style::new().bold())
+            paint(
+                &fit_title(&format!("{name} ({id})"), terminal),
+                Style::new().bold()
+            )
         )?;
         writeln!(out, "{}", paint(&head, Style::new().bold()))?;
         let mut line = Line::new(color);
@@ -242,7 +274,7 @@ pub fn users<W: Write>(
             line.text(" ");
             line.left(&escaped(&u.comm), 16);
             line.text(" ");
-            figures_into(&mut line, &u.figures);
+            figures_into(&mut line, cols, &u.figures);
             line.finish(out)?;
         }
         writeln!(
@@ -250,7 +282,7 @@ pub fn users<W: Write>(
             "{:>7} {:<16} {}",
             object.processes,
             "(total)",
-            figures(&object.figures)
+            figures(cols, &object.figures)
         )?;
     }
     if groups.is_empty() {
@@ -294,43 +326,7 @@ fn skipped_list<W: Write>(s: &System, out: &mut W) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn row_names_are_the_short_names() {
-        for name in [
-            "/usr/lib/libc.so.6",
-            "/usr/lib/libc.so.6 (deleted)",
-            "/dev/zero (deleted)",
-            "/SYSV00000000 (deleted)",
-            "/anon_hugepage",
-            "[anon: glibc: malloc arena]",
-            "/tmp/a\\012b.so",
-            "/tmp/x\u{1b}[2J.so (deleted)",
-            "/tmp/é.so",
-            "memfd:x (deleted)",
-            "/",
-            "",
-        ] {
-            assert_eq!(row_name(Some(name)), object_name(Some(name)), "{name:?}");
-        }
-        assert_eq!(row_name(None), object_name(None));
-        for len in 0..20 {
-            let ok = "a~ ".repeat(len);
-            assert!(is_plain(&ok));
-            for at in 0..ok.len() {
-                for b in [0u8, 0x1f, 0x7f, b'\\'] {
-                    let mut v = ok.clone().into_bytes();
-                    v[at] = b;
-                    assert!(!is_plain(std::str::from_utf8(&v).unwrap()), "{v:?}");
-                }
-                let mut v = ok.clone();
-                v.replace_range(at..at + 1, "é");
-                assert!(!is_plain(&v), "{v:?}");
-            }
-        }
-        assert_eq!(escaped("a\tb"), escape(b"a\tb"));
-        assert_eq!(escaped("sleep 60"), "sleep 60");
-    }
+    use crate::views::system::uss;
 
     #[test]
     fn json_as_serde_writes_it() {
@@ -387,6 +383,7 @@ mod tests {
                     "m \"q\"",
                 )],
                 totals: Figures::zero(),
+                cut: None,
                 uses: Vec::new(),
             };
             let mut want = serde_json::to_vec(&s).unwrap();
@@ -419,9 +416,10 @@ mod tests {
             Human(uss(&f)),
             Human(f.swap)
         );
-        assert_eq!(figures(&f), want);
+        let cols = crate::render::columns::SYSTEM;
+        assert_eq!(figures(cols, &f), want);
         let mut line = Line::new(false);
-        figures_into(&mut line, &f);
+        figures_into(&mut line, cols, &f);
         line.dec(0, 6);
         line.dec(1234567, 3);
         line.left("é", 3);

@@ -13,7 +13,11 @@
 //! Where the residency holds each page's map count (live, with CAP_SYS_ADMIN:
 //! `/proc/kpagecount`), a part's pss is exact instead: the sum over its present pages
 //! of the page size divided by the page's map count, as the kernel sums smaps' Pss.
-//! The report then says `split_pss: exact`.
+//! The report then says `split_pss: exact`. The map counts also give a part's
+//! private bytes (its pages mapped once, as smaps counts `Private_*`): when they add
+//! up to the line's private figures and the line's private memory is all dirty (or
+//! all clean), each part's is too, so its USS is known (and its shared bytes, the
+//! rest of its rss, likewise).
 //!
 //! Addresses come from hostile input (a saved maps file): every computation on them is
 //! checked.
@@ -448,6 +452,50 @@ fn split_figures(
         f.swap_pss = forced(whole.swap_pss, whole.swap, swap);
         f.hugetlb = forced(whole.hugetlb, None, None);
     }
+    // Where each page's map count is known, a part's private bytes are its pages
+    // mapped once (as smaps counts them): when the line's private memory is all dirty
+    // (or all clean), so is the part's, and its USS is known (issue 20: `system --by
+    // kind` showed USS `-` for anon, relro, data and bss).
+    // The map counts must agree with the line: the parts' private bytes add up to
+    // its Private_Clean + Private_Dirty (a page that changed between the two reads
+    // leaves the breakdown unknown: never a figure smaps contradicts).
+    let privates: Option<Vec<u64>> = residency.as_ref().and_then(|res| {
+        parts
+            .iter()
+            .map(|r| res.private_bytes(r.start, r.end))
+            .collect()
+    });
+    let agrees = privates.as_ref().is_some_and(|p| {
+        let line = crate::vocab::figures::sum(whole.private_clean, whole.private_dirty);
+        line == p.iter().try_fold(0u64, |a, &b| a.checked_add(b))
+    });
+    if let (Some(privates), true) = (privates, agrees) {
+        for (f, private) in out.iter_mut().zip(privates) {
+            let shared = f.rss.and_then(|rss| rss.checked_sub(private));
+            match (whole.private_clean, whole.private_dirty) {
+                (Some(0), Some(_)) => {
+                    f.private_clean = Some(0);
+                    f.private_dirty = Some(private);
+                }
+                (Some(_), Some(0)) => {
+                    f.private_dirty = Some(0);
+                    f.private_clean = Some(private);
+                }
+                _ => {}
+            }
+            match (whole.shared_clean, whole.shared_dirty, shared) {
+                (Some(0), Some(_), Some(s)) => {
+                    f.shared_clean = Some(0);
+                    f.shared_dirty = Some(s);
+                }
+                (Some(_), Some(0), Some(s)) => {
+                    f.shared_dirty = Some(0);
+                    f.shared_clean = Some(s);
+                }
+                _ => {}
+            }
+        }
+    }
     out
 }
 
@@ -576,6 +624,34 @@ mod tests {
         assert_eq!((f[0].shared_clean, f[0].private_dirty), (None, None));
         assert_eq!((f[1].shared_dirty, f[1].private_clean), (Some(0), Some(0)));
         assert_eq!(f[0].pss.unwrap() + f[1].pss.unwrap(), 8 * 1024);
+    }
+
+    /// Issue 20: the mixed line above, with each page's map count known (the third
+    /// page mapped twice: the shared clean one): each part's private pages are those
+    /// mapped once, all dirty as the line's are, and its USS is known.
+    #[test]
+    fn map_counts_give_a_mixed_lines_parts_their_uss() {
+        let m = line(
+            "Rss: 12 kB\nPss: 8 kB\nShared_Clean: 4 kB\nShared_Dirty: 0 kB\n\
+             Private_Clean: 0 kB\nPrivate_Dirty: 8 kB\n",
+        );
+        let whole = figures_of(&m);
+        let parts = [part(0x1000, 0x2000), part(0x2000, 0x5000)];
+        let page = PageSize::new(P).unwrap();
+        let mut r = Residency::new(0x1000, 0x5000, page);
+        r.mark_present(0..3);
+        r.know_mapcounts();
+        r.set_mapcount(2..3, 2);
+        let f = split_figures(&parts, page, Some(r), &whole);
+        assert_eq!((f[0].private_clean, f[0].private_dirty), (Some(0), Some(P)));
+        assert_eq!((f[1].private_clean, f[1].private_dirty), (Some(0), Some(P)));
+        assert_eq!((f[0].shared_clean, f[1].shared_clean), (Some(0), Some(P)));
+        assert_eq!(f[1].shared_dirty, Some(0));
+        // The parts add up to the line, as smaps gives it.
+        assert_eq!(
+            f[0].private_dirty.unwrap() + f[1].private_dirty.unwrap(),
+            whole.private_dirty.unwrap()
+        );
     }
 
     #[test]

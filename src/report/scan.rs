@@ -133,10 +133,7 @@ impl Skipped {
         let mut parts = Vec::new();
         for (n, what) in [
             (self.exited, "exited while being read"),
-            (
-                self.denied,
-                "denied (another user's; needs root or CAP_SYS_PTRACE)",
-            ),
+            (self.denied, "denied (no ptrace read access)"),
             (self.failed, "failed"),
         ] {
             if n > 0 {
@@ -147,11 +144,20 @@ impl Skipped {
             Code::ProcessSkipped,
             None,
             format!(
-                "{} process(es) not read: {}; their memory is not in the figures (--verbose lists them)",
-                self.missing(),
+                "{} not read: {}; their memory is not in the figures (-v lists them)",
+                processes(self.missing()),
                 parts.join(", ")
             ),
         ))
+    }
+}
+
+/// `1 process`, `2 processes`.
+pub fn processes(n: usize) -> String {
+    if n == 1 {
+        "1 process".to_string()
+    } else {
+        format!("{n} processes")
     }
 }
 

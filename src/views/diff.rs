@@ -236,6 +236,26 @@ impl Side {
     fn amounts(&self, key: &(Option<String>, String)) -> Option<Amounts> {
         self.entries.get(key).map(Amounts::from)
     }
+
+    /// The whole report: every entry summed by the rule of [`Figures::add`].
+    fn whole(&self) -> Amounts {
+        let mut t = Figures::zero();
+        for f in self.entries.values() {
+            t.add(f);
+        }
+        Amounts::from(&t)
+    }
+}
+
+/// The change of a whole report: the `(total)` row of `diff` (docs/cli.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Total {
+    /// Change in size.
+    pub size: Option<i64>,
+    /// Change in rss; null when either side does not know it.
+    pub rss: Option<i64>,
+    /// Change in pss; null when either side does not know it.
+    pub pss: Option<i64>,
 }
 
 /// Signed change of one figure; null when either side does not know it.
@@ -298,6 +318,9 @@ pub struct Diff {
     /// as bytes, `"5%"`); absent without a threshold.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<String>,
+    /// The change of the whole (every object and kind of each report summed), also
+    /// of what `--threshold` leaves out.
+    pub total: Total,
     /// How many changes the threshold left out; absent without a threshold.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub below_threshold: Option<usize>,
@@ -391,8 +414,15 @@ pub fn diff(old: &Saved, new: &Saved) -> Diff {
         })
         .cloned()
         .collect();
+    let (was, is) = (old_side.whole(), new_side.whole());
+    let total = Total {
+        size: delta(Some(was.size), Some(is.size)),
+        rss: delta(was.rss, is.rss),
+        pss: delta(was.pss, is.pss),
+    };
     Diff {
         schema_version: SCHEMA_VERSION,
+        total,
         old_format: old.format(),
         new_format: new.format(),
         changes,

@@ -35,6 +35,24 @@ pub enum SortBy {
     Rss,
     /// Proportional set size (unknown counts as 0).
     Pss,
+    /// Unique set size, private clean + private dirty (unknown counts as 0).
+    Uss,
+    /// Swapped out (unknown counts as 0).
+    Swap,
+}
+
+impl SortBy {
+    /// The default order (docs/cli.md): PSS where `totals` know it, else RSS, else
+    /// size (a saved maps knows sizes only).
+    pub fn default_for(totals: &Figures) -> SortBy {
+        if totals.pss.is_some() {
+            SortBy::Pss
+        } else if totals.rss.is_some() {
+            SortBy::Rss
+        } else {
+            SortBy::Size
+        }
+    }
 }
 
 /// One row of the summary.
@@ -75,6 +93,9 @@ pub struct Summary {
     /// A cut summary is not the whole process: `diff` refuses it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cut: Option<Cut>,
+    /// The report's warnings, each with its code (docs/json.md).
+    #[serde(default)]
+    pub warnings: Vec<crate::vocab::Warning>,
 }
 
 /// What `summary --top N` left out of a summary.
@@ -94,6 +115,8 @@ fn key_figure(f: &Figures, sort: SortBy) -> u64 {
         SortBy::Size => f.size,
         SortBy::Rss => f.rss.unwrap_or(0),
         SortBy::Pss => f.pss.unwrap_or(0),
+        SortBy::Uss => crate::views::system::uss(f).unwrap_or(0),
+        SortBy::Swap => f.swap.unwrap_or(0),
     }
 }
 
@@ -158,6 +181,7 @@ pub fn summarize(report: &Report, by: By, sort: SortBy, top: Option<usize>) -> S
             .iter()
             .try_fold(0, |a, o| figures::sum(Some(a), o.huge_text)),
         cut,
+        warnings: report.warnings.clone(),
     }
 }
 

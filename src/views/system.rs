@@ -199,6 +199,10 @@ pub struct System {
     pub warnings: Vec<Warning>,
     /// The whole machine: the sum of the processes' figures.
     pub totals: Figures,
+    /// What `--top N` left out of the lists above ([`System::cut_to`]); `None` (absent
+    /// in JSON) when they are whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cut: Option<SystemCut>,
     /// Each process's share of each object, when kept ([`Builder::keep_uses`]).
     #[serde(skip)]
     pub uses: Vec<Use>,
@@ -542,7 +546,50 @@ impl Builder {
             skipped,
             warnings,
             totals: self.totals.unwrap_or_else(Figures::zero),
+            cut: None,
             uses,
+        }
+    }
+}
+
+/// What `system --top N` left out of each list of a [`System`] (docs/cli.md: JSON is
+/// cut as the table is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SystemCut {
+    /// The N of `--top`.
+    pub top: usize,
+    /// Rows per (object, kind) left out.
+    pub rows_dropped: usize,
+    /// Per-object rows left out.
+    pub objects_dropped: usize,
+    /// Per-kind rows left out.
+    pub kinds_dropped: usize,
+    /// Processes left out.
+    pub processes_dropped: usize,
+}
+
+impl System {
+    /// Sorts every list by `sort` and keeps the first `top` of each, saying in
+    /// [`System::cut`] how many were left out (nothing when none was).
+    pub fn cut_to(&mut self, sort: Sort, top: usize) {
+        sort_rows(&mut self.rows, sort);
+        sort_rows(&mut self.objects, sort);
+        sort_rows(&mut self.kinds, sort);
+        sort_processes(&mut self.processes, sort);
+        let cut = SystemCut {
+            top,
+            rows_dropped: self.rows.len().saturating_sub(top),
+            objects_dropped: self.objects.len().saturating_sub(top),
+            kinds_dropped: self.kinds.len().saturating_sub(top),
+            processes_dropped: self.processes.len().saturating_sub(top),
+        };
+        self.rows.truncate(top);
+        self.objects.truncate(top);
+        self.kinds.truncate(top);
+        self.processes.truncate(top);
+        if cut.rows_dropped + cut.objects_dropped + cut.kinds_dropped + cut.processes_dropped > 0 {
+            self.cut = Some(cut);
         }
     }
 }
@@ -564,6 +611,18 @@ pub enum Sort {
 }
 
 impl Sort {
+    /// The default order (docs/cli.md): PSS where `totals` know it, else RSS, else
+    /// size.
+    pub fn default_for(totals: &Figures) -> Sort {
+        if totals.pss.is_some() {
+            Sort::Pss
+        } else if totals.rss.is_some() {
+            Sort::Rss
+        } else {
+            Sort::Size
+        }
+    }
+
     /// This measure of `f`, unknown as 0.
     pub fn of(self, f: &Figures) -> u64 {
         match self {

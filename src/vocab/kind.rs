@@ -40,6 +40,10 @@ pub enum Kind {
     Vsyscall,
     /// Anonymous memory of no object.
     Anon,
+    /// An inaccessible (`---p`) anonymous mapping that guards nothing: address space
+    /// reserved for later (a JIT's or allocator's arena, V8's and Chromium's cages,
+    /// a Go or Java heap), which costs no memory until it is made accessible.
+    Reserved,
     /// A file that is not an ELF object (a locale, a font, a database).
     File,
     /// An ELF file mapped as data, not by a loader: a program that maps its own
@@ -62,7 +66,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, in the order tables list them.
-    pub const ALL: [Kind; 22] = [
+    pub const ALL: [Kind; 23] = [
         Kind::Text,
         Kind::Rodata,
         Kind::Data,
@@ -78,6 +82,7 @@ impl Kind {
         Kind::Vvar,
         Kind::Vsyscall,
         Kind::Anon,
+        Kind::Reserved,
         Kind::File,
         Kind::MappedFile,
         Kind::Shm,
@@ -105,6 +110,7 @@ impl Kind {
             Kind::Vvar => "vvar",
             Kind::Vsyscall => "vsyscall",
             Kind::Anon => "anon",
+            Kind::Reserved => "reserved",
             Kind::File => "file",
             Kind::MappedFile => "mapped_file",
             Kind::Shm => "shm",

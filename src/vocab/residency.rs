@@ -213,6 +213,25 @@ impl Residency {
         sum += u128::from(once) * full;
         Some((sum >> PSS_SHIFT) as u64)
     }
+
+    /// Bytes of `[from, to)` present and mapped once (what smaps counts as
+    /// `Private_Clean` + `Private_Dirty`: a page of map count 1), where the map counts
+    /// are known; `None` otherwise.
+    pub fn private_bytes(&self, from: u64, to: u64) -> Option<u64> {
+        let counts = self.mapcounts.as_ref()?;
+        let shift = self.page.get().trailing_zeros();
+        let n = self.pages();
+        let first = (from.saturating_sub(self.start) >> shift).min(n);
+        let last = (to.saturating_sub(self.start) >> shift).min(n);
+        let i = counts.partition_point(|r| r.1 <= first);
+        let shared: u64 = counts[i..]
+            .iter()
+            .take_while(|r| r.0 < last)
+            .map(|&(a, b, _)| self.present.count(a.max(first), b.min(last)))
+            .sum();
+        let once = self.present.count(first, last).saturating_sub(shared);
+        once.checked_mul(self.page.get())
+    }
 }
 
 /// Sorted, disjoint, non-adjacent runs `[first, last)` of page indices.

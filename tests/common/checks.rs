@@ -227,6 +227,15 @@ pub fn check_names(cx: &Ctx, spans: &[Span], vdso: Option<u64>, f: &mut Failures
             (Some("[vdso]"), _) => "vdso",
             (Some("[vvar]" | "[vvar_vclock]"), _) => "vvar",
             (Some("[vsyscall]"), _) => "vsyscall",
+            // Inaccessible: the guard right below a stack, else reserved address
+            // space (issue 20).
+            (None, 0) if r.perms.starts_with("---") && r.perms.ends_with('p') => {
+                let below_a_stack = cx.em.regions.iter().any(|s| {
+                    s.start == r.end
+                        && (s.path.as_deref() == Some("[stack]") || s.kind == "thread_stack")
+                });
+                if below_a_stack { "guard" } else { "reserved" }
+            }
             (None, 0) => "anon",
             _ => continue,
         };

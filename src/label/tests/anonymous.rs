@@ -54,10 +54,11 @@ fn a_stack_pointer_makes_a_thread_stack_only_with_a_guard_below() {
         kinds_of(&run(&maps, &f, &sps)),
         [
             Kind::Anon,
-            Kind::Anon,
+            // Issue 20: inaccessible anonymous memory that guards nothing: reserved.
+            Kind::Reserved,
             Kind::Guard,
             Kind::ThreadStack,
-            Kind::Anon,
+            Kind::Reserved,
             Kind::Anon,
             Kind::Anon,
             Kind::Anon,
@@ -178,7 +179,7 @@ fn bionic_guards_signal_stacks_and_tls() {
             Kind::Anon,
             Kind::Guard,
             Kind::Guard,
-            Kind::Anon,
+            Kind::Reserved,
             Kind::Anon,
             Kind::Anon,
         ]
@@ -247,8 +248,8 @@ fn anonymous_memory_never_takes_a_segments_file_pages() {
         kinds(&a),
         [
             (b, b + 0x1000, Kind::Text, Some(0)),
-            // bionic names bss `.bss`, never a gap.
-            (b + 0x1000, b + 0x11000, Kind::Anon, None),
+            // bionic names bss `.bss`, never a gap; inaccessible, it is reserved.
+            (b + 0x1000, b + 0x11000, Kind::Reserved, None),
             (b + 0x11000, b + 0x12000, Kind::Data, Some(1)),
             (b + 0x12000, b + 0x13000, Kind::Anon, None),
             (b + 0x13000, b + 0x14000, Kind::Bss, Some(1)),

@@ -343,7 +343,7 @@ fn names_without_objects() {
             Kind::Anon,
             Kind::Guard,
             Kind::ThreadStack,
-            Kind::Anon,
+            Kind::Reserved,
             Kind::Guard,
             Kind::ThreadStack,
             Kind::Anon,

@@ -17,11 +17,11 @@
 //! across processes, drawn as a treemap of object, then kind, and tables of rows and
 //! processes, with no address-space strip).
 
+mod palette;
 mod sha256;
 
 use std::io::{self, Write};
 
-use super::{Hue, kind_hue};
 use crate::report::Report;
 use crate::views::diff::Diff;
 use crate::vocab::Kind;
@@ -179,58 +179,22 @@ fn kind_list() -> String {
     serde_json::to_string(&names).unwrap_or_else(|_| "[]".into())
 }
 
-/// The order in which kinds that share a hue take its shades: roughly, how much memory
-/// a kind usually holds, so that the common kind of a hue gets the hue itself (`anon`
-/// the terminal's plain colour, `heap` its red).
-const SHADE_ORDER: [Kind; 22] = [
-    Kind::Text,
-    Kind::Rodata,
-    Kind::Data,
-    Kind::Relro,
-    Kind::Bss,
-    Kind::Heap,
-    Kind::Anon,
-    Kind::Stack,
-    Kind::ThreadStack,
-    Kind::SignalStack,
-    Kind::File,
-    Kind::MappedFile,
-    Kind::Shm,
-    Kind::Gap,
-    Kind::Guard,
-    Kind::Vdso,
-    Kind::Vvar,
-    Kind::Vsyscall,
-    Kind::Device,
-    Kind::AnonInode,
-    Kind::Kernel,
-    Kind::Unknown,
-];
-
-/// The colour of every kind, as CSS rules: `.k-text{--k:var(--green)}`. A kind takes
-/// its hue in the terminal's palette ([`kind_hue`]); kinds that share a hue (heap,
-/// stack and thread_stack are all red in the terminal) take shades of it in
-/// [`SHADE_ORDER`]: the first the hue itself, the next mixed ever more with the
-/// background or the foreground in turn, so that they stay apart in the treemap.
+/// The colour of every kind, as CSS rules (`.k-text{--k:#00784b}`), from
+/// [`palette::PALETTE`], and the colours of what grew and shrank.
 fn kind_rules() -> String {
     let mut css = String::new();
-    for hue in Hue::ALL {
-        let kinds = SHADE_ORDER.iter().filter(|&&k| kind_hue(k) == hue);
-        for (i, kind) in kinds.enumerate() {
-            let base = format!("var(--{})", hue.css_name());
-            let colour = if i == 0 {
-                base
-            } else {
-                let step = i.div_ceil(2).min(4);
-                let toward = if i % 2 == 1 { "--bg" } else { "--fg" };
-                format!(
-                    "color-mix(in srgb,{base} {}%,var({toward}))",
-                    100 - 17 * step
-                )
-            };
-            css.push_str(&format!(".k-{}{{--k:{colour}}}\n", kind.as_str()));
-        }
+    for (kind, colour) in palette::PALETTE {
+        css.push_str(&format!(
+            ".k-{}{{--k:{}}}\n",
+            kind.as_str(),
+            palette::hex(colour)
+        ));
     }
+    css.push_str(&format!(
+        ":root{{--grew:{};--shrank:{}}}\n",
+        palette::hex(palette::GREW),
+        palette::hex(palette::SHRANK)
+    ));
     css
 }
 
@@ -280,7 +244,7 @@ mod tests {
         assert!(html.contains(
             "<script type=\"application/json\" id=\"elfmaps-data\">{\"x\":\"<\\/\"}\n</script>"
         ));
-        assert!(html.contains(".k-thread_stack{--k:color-mix("));
+        assert!(html.contains(".k-thread_stack{--k:#f0a587}"));
         // The policy names the script as written in the page.
         let script = &html[html.rfind("<script>").unwrap() + 8..html.rfind("</script>").unwrap()];
         assert_eq!(script, SCRIPT);
@@ -294,9 +258,6 @@ mod tests {
 
     #[test]
     fn every_kind_has_a_colour() {
-        for k in Kind::ALL {
-            assert!(SHADE_ORDER.contains(&k), "{k} has no shade");
-        }
         let css = kind_rules();
         for k in Kind::ALL {
             assert!(css.contains(&format!(".k-{}{{", k.as_str())), "{k}");

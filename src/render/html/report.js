@@ -78,6 +78,11 @@
   function hex(n) {
     return n.toString(16);
   }
+  // A share as a table cell: `12.3%`, `-` when unknown.
+  function share(part, whole) {
+    if (part == null || !whole) return '-';
+    return `${((100 * part) / whole).toFixed(1)}%`;
+  }
   function pct(part, whole) {
     if (part == null || !whole) return '';
     return ` (${((100 * part) / whole).toFixed(1)}%)`;
@@ -388,43 +393,137 @@
   // A treemap section: a choice of figure, a note on unknown figures, the map.
   // `build(metric)` returns {root, total, unknown: {count, size}, all}; `tip(node)`
   // the tooltip lines of a leaf; `onDraw` runs after each draw.
+  // Clicking a tile zooms into the top-level group it is in (its object): the group
+  // fills the map; clicking again, the "whole" button or Escape goes back. With
+  // `opts.objects(node)` (a top-level group is an object), an "objects only" toggle
+  // leaves out memory of no object (issue 20: anonymous memory was 80% of a
+  // Python process's map and cut every library's label).
+  function topOf(node) {
+    while (node.parent) node = node.parent;
+    return node;
+  }
+  const groupKey = (node) => (node.key != null ? node.key : node.label);
   function treemapSection(opts) {
     const { s, bar } = section(opts.title);
     const figures = [['pss', 'PSS'], ['rss', 'RSS'], ['size', 'Size']];
     let metric = opts.initial;
     let drawn = null;
     let built = null;
+    let zoomed = null;
+    let objectsOnly = false;
+    let shownTotal = 0;
     bar.append(choice('tm-metric', figures, metric, (m) => {
       metric = m;
       draw();
     }));
+    let toggle = null;
+    if (opts.objects) {
+      const label = el('label', 'toggle');
+      toggle = el('input');
+      toggle.type = 'checkbox';
+      toggle.id = 'tm-objects';
+      toggle.addEventListener('change', () => {
+        objectsOnly = toggle.checked;
+        draw();
+      });
+      label.append(toggle, ' objects only');
+      bar.append(label);
+    }
+    const back = el('button', 'zoom-back', '\u2190 whole map');
+    back.type = 'button';
+    back.hidden = true;
+    back.addEventListener('click', () => zoom(null));
+    bar.append(back);
     const note = el('p', 'note');
+    const where = el('p', 'note zoom-where');
     const box = el('div', 'treemap');
     box.style.height = opts.height + 'px';
-    s.append(note, box);
+    s.append(note, where, box);
     if (opts.legend) s.append(opts.legend);
+    function zoom(key) {
+      zoomed = key;
+      draw();
+    }
     function draw() {
-      built = opts.build(metric);
+      built = opts.build(metric, { objectsOnly });
       const name = figures.find((f) => f[0] === metric)[1];
       note.textContent = opts.explain(built, name, metric);
-      if (!built.total) {
+      let root = built.root;
+      shownTotal = built.total;
+      const inside = zoomed == null ? null : (root.children || []).find((c) => groupKey(c) === zoomed);
+      if (inside) {
+        root = { children: [inside] };
+        shownTotal = inside.value;
+        where.textContent = `Zoomed into ${inside.label}: ${human(inside.value)}${pct(inside.value, built.total)} of the ${name}; click a tile or press Escape to go back.`;
+      } else {
+        zoomed = null;
+        where.textContent = 'Click a tile to zoom into its group.';
+      }
+      back.hidden = zoomed == null;
+      box.classList.toggle('zoomed', zoomed != null);
+      if (!shownTotal) {
         box.textContent = '';
         drawn = { leaves: [], W: box.clientWidth, H: box.clientHeight };
       } else {
-        drawn = drawTreemap(box, built.root, opts.levels);
+        drawn = drawTreemap(box, root, opts.levels);
       }
       if (opts.onDraw) opts.onDraw(drawn);
     }
+    box.addEventListener('click', (ev) => {
+      const n = ev.target.dataset.n;
+      if (zoomed != null) return zoom(null);
+      if (n == null || !drawn) return;
+      zoom(groupKey(topOf(drawn.leaves[n])));
+    });
+    document.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Escape' && zoomed != null) zoom(null);
+    });
     hover(box, (t) => {
       const n = t.dataset.n;
       return n == null || !drawn ? null : opts.tip(drawn.leaves[n], metric, built.total);
     }, (t) => opts.enter && opts.enter(drawn.leaves[t.dataset.n]),
     (t) => opts.leave && t.dataset.n != null && opts.leave(drawn.leaves[t.dataset.n]));
     draw();
+    // The self-check of zoom and toggle: zoom into the largest group, check that the
+    // map shows it alone and to scale, go back; with the toggle, check that no tile
+    // of memory of no object is left, and toggle back.
+    function exercise() {
+      const out = {};
+      const whole = drawn.leaves.length;
+      const groups = (built.root.children || []).filter((c) => c.value > 0);
+      if (groups.length) {
+        const big = groups.reduce((a, b) => (b.value > a.value ? b : a));
+        zoom(groupKey(big));
+        // (Each draw builds the tree anew: compare groups by their key.)
+        const inZoom = drawn.leaves.length > 0 && drawn.leaves.every((l) => groupKey(topOf(l)) === groupKey(big));
+        out.zoom = Object.assign({
+          group: big.label,
+          only_that_group: inZoom,
+          button_shown: !back.hidden,
+        }, checkTreemap(drawn, shownTotal || 1));
+        zoom(null);
+        out.zoom.back_leaves = drawn.leaves.length;
+        out.zoom.whole_leaves = whole;
+        out.zoom.button_hidden_after = back.hidden;
+      }
+      if (toggle) {
+        toggle.checked = true;
+        toggle.dispatchEvent(new Event('change'));
+        const left = drawn.leaves.filter((l) => !opts.objects(topOf(l))).length;
+        out.objects_only = Object.assign({ non_object_leaves: left, leaves: drawn.leaves.length },
+          checkTreemap(drawn, shownTotal || 1));
+        toggle.checked = false;
+        toggle.dispatchEvent(new Event('change'));
+        out.objects_only.back_leaves = drawn.leaves.length;
+        out.objects_only.whole_leaves = whole;
+      }
+      return out;
+    }
     return {
       box,
       redraw: draw,
-      check: () => Object.assign({ metric }, checkTreemap(drawn, built.total || 1)),
+      check: () => Object.assign({ metric }, checkTreemap(drawn, shownTotal || 1)),
+      exercise,
       metric: () => metric,
     };
   }
@@ -531,6 +630,13 @@
       for (const cells of opts.footer(shown, all, opts.mode)) tfoot.append(row(cells));
       count.textContent = shown.length === all.length ? `${all.length} rows` : `${shown.length} of ${all.length} rows match`;
     }
+    // Printed, every row (the print style sheet lets the table run over pages).
+    window.addEventListener('beforeprint', () => {
+      if (!showAll) {
+        showAll = true;
+        render();
+      }
+    });
     render();
     return { render };
   }
@@ -568,18 +674,22 @@
     const cellsOf = new Map();
 
     // The treemap: object, then kind, then region.
-    const initial = ['pss', 'rss', 'size'].find((m) => regions.some((r) => r[m] > 0)) || 'size';
+    // As the terminal sorts (docs/cli.md): pss where known, else rss, else size.
+    const initial = ['pss', 'rss'].find((m) => t[m] != null) || 'size';
+    const initialName = { pss: 'PSS', rss: 'RSS', size: 'size' }[initial];
     let tmGroups = new Map();
     const tm = treemapSection({
       title: 'Treemap: object, kind, region',
       initial,
       height: Math.round(Math.min(620, Math.max(360, window.innerWidth * 0.42))),
       levels: ['obj', 'kind'],
-      build(metric) {
+      objects: (o) => o.object != null,
+      build(metric, flags) {
         const objs = new Map();
         const unknown = { count: 0, size: 0 };
         let total = 0;
         regions.forEach((r, i) => {
+          if (flags && flags.objectsOnly && r.object == null) return;
           const key = r.object == null ? '' : r.object;
           let o = objs.get(key);
           if (!o) {
@@ -781,6 +891,10 @@
         }
         cols.push({ key: 'regions', label: 'Regions', num: true, value: (r) => r.regions, cell: (r) => [String(r.regions), 'num'] });
         cols.push(fig('size', 'Size'), fig('rss', 'RSS'), fig('pss', 'PSS'), fig('private_dirty', 'Private dirty'), fig('swap', 'Swap'));
+        // The share of the process's figure the page sorts by (as the terminal: pss,
+        // else rss, else size).
+        cols.push({ key: 'share', label: '% ' + initialName, num: true, value: (r) => r.f[initial],
+          cell: (r) => [share(r.f[initial], t[initial]), 'num'] });
         return cols;
       },
       rows: rowsOf,
@@ -791,6 +905,7 @@
           for (let i = 1; i < lead; i++) cells.push(['', null]);
           cells.push([String(regionsCount), 'num']);
           for (const k of ['size', 'rss', 'pss', 'private_dirty', 'swap']) cells.push([human(f[k]), 'num' + (f[k] == null ? ' unknown' : '')]);
+          cells.push([share(f[initial], t[initial]), 'num']);
           return cells;
         };
         const sum = zero();
@@ -801,7 +916,7 @@
         }
         const lines = [];
         if (shown.length !== all.length) lines.push(line(`${shown.length} rows shown`, count, sum));
-        lines.push(line('process (total)', n, t));
+        lines.push(line('(total)', n, t));
         return lines;
       },
     });
@@ -852,6 +967,7 @@
           visual_order: visual,
         },
         treemap: tm.check(),
+        exercise: tm.exercise(),
         table: sums,
         totals_match: FIGURES.every((k) => total[k] === (t[k] === undefined ? null : t[k])),
       };
@@ -1209,6 +1325,23 @@
     check.marks = marks;
     check.since_navigation_ms = performance.now();
     Object.assign(check, selfCheck());
+    // Every kind's colour as the browser computes it (tests/html.rs checks that
+    // every pair is at least ΔE 10 apart, CIEDE2000).
+    const probe = el('div');
+    probe.style.position = 'absolute';
+    probe.style.visibility = 'hidden';
+    document.body.append(probe);
+    check.colours = kinds.map((k) => {
+      const sw = swatch(k);
+      probe.append(sw);
+      return [k, getComputedStyle(sw).backgroundColor];
+    });
+    for (const cls of ['grew', 'shrank']) {
+      const sw = el('span', 'sw ' + cls);
+      probe.append(sw);
+      check.colours.push([cls, getComputedStyle(sw).backgroundColor]);
+    }
+    probe.remove();
     check.check_ms = performance.now() - t0 - check.script_ms;
   } catch (e) {
     caught(`exception: ${e && e.stack ? e.stack : e}`);

@@ -77,6 +77,12 @@ impl std::fmt::Display for ProcError {
                 f,
                 "process {pid} exited (or executed another program) while it was being read: what was read of it is not the whole process"
             ),
+            // SAFETY: geteuid has no preconditions and cannot fail.
+            ProcError::PermissionDenied { path } if unsafe { libc::geteuid() } == 0 => write!(
+                f,
+                "permission denied reading {} although elfmaps runs as root: ptrace read access is refused (CAP_SYS_PTRACE dropped, as in a container, or a security module: Yama ptrace_scope 3, SELinux, AppArmor)",
+                crate::vocab::escape::path_text(path)
+            ),
             ProcError::PermissionDenied { path } => write!(
                 f,
                 "permission denied reading {}: it needs ptrace read access to the process (the same user and a dumpable process, or root / CAP_SYS_PTRACE)",
