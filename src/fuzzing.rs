@@ -394,7 +394,7 @@ pub fn report_json(data: &[u8]) {
     let d = diff(&saved, &saved);
     assert!(d.is_empty(), "a report differs from itself: {d:?}");
     let mut table = Vec::new();
-    let _ = crate::render::diff::table(&d, &mut table, false);
+    let _ = crate::render::diff::table(&d, &mut table, false, Some(80));
     let mut serde = Vec::new();
     let mut mine = Vec::new();
     match &saved {
@@ -405,11 +405,27 @@ pub fn report_json(data: &[u8]) {
                 file: "fuzz.json",
                 what: "saved report",
             };
-            let _ = crate::render::map::table(r, origin, &mut table, false);
+            let _ = crate::render::map::table(
+                r,
+                origin,
+                &crate::render::columns::Column::ALL,
+                &mut table,
+                false,
+                Some(80),
+                false,
+            );
             use crate::views::summary::{By, SortBy, summarize};
             for by in [By::Object, By::Kind] {
                 let s = summarize(r, by, SortBy::Pss, Some(3));
-                let _ = crate::render::summary::table(&s, &mut table, false);
+                let _ = crate::render::summary::table(
+                    &s,
+                    "fuzz.json",
+                    crate::render::columns::SUMMARY,
+                    &mut table,
+                    false,
+                    None,
+                    true,
+                );
             }
         }
         Saved::Layout(l) => {
@@ -421,11 +437,25 @@ pub fn report_json(data: &[u8]) {
             crate::render::json(s, &mut serde).expect("JSON to memory");
             crate::render::system::json(s, &mut mine).expect("JSON to memory");
             use crate::render::system::{RowsOf, processes, rows};
-            let _ = rows(s, &s.rows, RowsOf::ObjectKind, 0, &mut table, false);
-            let _ = processes(s, &s.processes, 0, &mut table, false);
+            let look = crate::render::system::Look {
+                columns: crate::render::columns::SYSTEM,
+                color: false,
+                terminal: Some(80),
+                full_path: false,
+            };
+            let _ = rows(s, &s.rows, RowsOf::ObjectKind, 0, look, &mut table);
+            let _ = processes(s, &s.processes, 0, look, &mut table);
         }
         Saved::Summary(s) => {
-            let _ = crate::render::summary::table(s, &mut table, false);
+            let _ = crate::render::summary::table(
+                s,
+                "fuzz.json",
+                crate::render::columns::SUMMARY,
+                &mut table,
+                false,
+                Some(80),
+                false,
+            );
         }
     }
     assert!(mine == serde, "the hand-written JSON is not serde's");
