@@ -161,12 +161,7 @@ pub(crate) fn run_symbols(
             Ok(u) => u,
             Err(e) => return Ok(error(&format!("cannot list /proc: {e}"))),
         };
-        for w in &u.warnings {
-            say(&format!(
-                "elfmaps: warning: {}",
-                elfmaps::render::warning_text(w)
-            ));
-        }
+        warn_all(&u.warnings);
         if u.processes.is_empty() {
             return Ok(error("no process read maps a selected object"));
         }
@@ -195,12 +190,7 @@ pub(crate) fn run_symbols(
         Ok(s) => s,
         Err(e) => return Ok(error(&e)),
     };
-    for w in &s.warnings {
-        say(&format!(
-            "elfmaps: warning: {}",
-            elfmaps::render::warning_text(w)
-        ));
-    }
+    warn_all(&s.warnings);
     print(|out| {
         if json {
             elfmaps::render::json(&s, out)

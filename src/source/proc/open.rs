@@ -149,29 +149,23 @@ impl Process {
     }
 
     /// Why the mapped inode whose metadata is `md` may not hold what the process
-    /// mapped: it was modified after the process started. Its modification time, or
-    /// its change time while it still has a name, is later than the process's start
-    /// ([`Process::start_time_ns`], to a clock tick)
-    /// (an unlinked file's change time moves when it is deleted, which leaves its
-    /// contents alone; a file's modification time can be set back, its change time
-    /// cannot). `None` when it was not, or the start is unknown.
+    /// mapped: it was modified after the process started, that is its modification
+    /// time is later than the process's start ([`Process::start_time_ns`], to a clock
+    /// tick). The change time is not used: it also moves when a file is linked,
+    /// renamed, `chmod`ed or `chown`ed (hard-link backups, ostree deployments, test
+    /// sysroots of hard links), which leave its contents alone, and a warning on every
+    /// long-running process after such an event would teach users to ignore it. A
+    /// writer that sets the modification time back (`cp -p`, `touch -d`) is therefore
+    /// not seen (docs/labelling.md §4). `None` when it was not, or the start is unknown.
     pub(crate) fn changed_since_start(&self, md: &fs::Metadata) -> Option<String> {
         let start = self.start_time_ns()?;
-        let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
-        let (mtime, ctime) = (
-            ns(md.mtime(), md.mtime_nsec()),
-            ns(md.ctime(), md.ctime_nsec()),
-        );
-        let (what, when) = if mtime > start {
-            ("modified", mtime)
-        } else if md.nlink() > 0 && ctime > start {
-            ("changed (its inode)", ctime)
-        } else {
+        let mtime = i128::from(md.mtime()) * 1_000_000_000 + i128::from(md.mtime_nsec());
+        if mtime <= start {
             return None;
-        };
+        }
         Some(format!(
-            "the mapped file was {what} {:.3} s after the process started: that it is the mapped inode proves nothing of its contents (cp over a loaded file keeps the inode), so its labels are checked against the maps as for a file found by path",
-            (when - start) as f64 / 1e9
+            "the mapped file was modified {:.3} s after the process started: that it is the mapped inode proves nothing of its contents (cp over a loaded file keeps the inode), so its labels are checked against the maps as for a file found by path",
+            (mtime - start) as f64 / 1e9
         ))
     }
 
