@@ -185,6 +185,7 @@ impl Rule {
 
 /// A malformed budget file.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BudgetError {
     /// 1-based line of the error.
     pub line: usize,

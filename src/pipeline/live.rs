@@ -251,12 +251,12 @@ fn again(
     process: &Process,
     file: &str,
 ) -> Result<(), Error> {
-    if err.what == maps::OUT_OF_ORDER && *attempt < ATTEMPTS {
-        *attempt += 1;
-        return Ok(());
-    }
-    if err.what == maps::OUT_OF_ORDER {
-        err.what = maps::UNSTABLE;
+    if err.kind == maps::ParseErrorKind::OutOfOrder {
+        if *attempt < ATTEMPTS {
+            *attempt += 1;
+            return Ok(());
+        }
+        err.kind = maps::ParseErrorKind::Unstable;
     }
     Err(Error::Parse {
         source: format!("/proc/{}/{file}", process.pid),

@@ -764,7 +764,7 @@ mod tests {
             err,
         };
         assert_eq!(parse(err.clone()).code(), Code::MapsMalformed);
-        err.what = maps::UNSTABLE;
+        err.kind = maps::ParseErrorKind::Unstable;
         assert_eq!(parse(err).code(), Code::MapsUnstable);
         let err = crate::input::snapshot::Snapshot::parse(b"").unwrap_err();
         let e = Error::Snapshot {

@@ -135,7 +135,14 @@ impl std::fmt::Display for SysrootError {
     }
 }
 
-impl std::error::Error for SysrootError {}
+impl std::error::Error for SysrootError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SysrootError::Unreachable { err, .. } => Some(err),
+            SysrootError::NotADirectory { .. } => None,
+        }
+    }
+}
 
 /// Files from a sysroot; residency and build IDs from a snapshot when there is one.
 pub struct SysrootSource {

@@ -106,7 +106,14 @@ impl ProcError {
     }
 }
 
-impl std::error::Error for ProcError {}
+impl std::error::Error for ProcError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ProcError::Io { err, .. } => Some(err),
+            _ => None,
+        }
+    }
+}
 
 /// A live process: `/proc/PID`, with the files elfmaps keeps open on it.
 #[derive(Debug)]
