@@ -16,7 +16,7 @@ use crate::input::snapshot::Snapshot;
 use crate::report::{Report, Warning};
 use crate::source::proc::{self, Process};
 use crate::source::{LiveSource, Opened, Source, SysrootSource};
-use crate::views::sections::{ObjectInput, Sections, SectionsUnion, sections, union};
+use crate::views::sections::{ObjectInput, Sections, SectionsUnion, Unread, sections, union};
 use crate::vocab::{Code, PageSize, Residency};
 
 /// Which objects and what to show.
@@ -171,18 +171,16 @@ fn of_report(
         if !(select.object)(&obj.path) {
             continue;
         }
-        let mut table = Err("no file-backed line".to_string());
+        let mut table = Err(Unread::NoFileLine);
         for r in report.regions.iter().filter(|r| r.instance == Some(i)) {
             let Some(m) = by_line.get(&r.line) else {
                 continue;
             };
             if table.is_err() && m.inode != 0 {
                 table = match target.open(m) {
-                    Opened::Regular { file, .. } => {
-                        elf::read_sections(&*file).map_err(|e| e.to_string())
-                    }
-                    Opened::Failed(why) => Err(why),
-                    other => Err(format!("not read: {other:?}")),
+                    Opened::Regular { file, .. } => elf::read_sections(&*file).map_err(Unread::Elf),
+                    Opened::Failed(why) => Err(Unread::NotOpened(why)),
+                    other => Err(Unread::NotOpened(format!("not read: {other:?}"))),
                 };
             }
             residency.entry(r.line).or_insert_with(|| {
