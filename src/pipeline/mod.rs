@@ -17,6 +17,7 @@ mod live;
 pub mod metrics;
 mod offline;
 mod page;
+mod read;
 mod remap;
 mod rss;
 mod sections;
@@ -35,11 +36,11 @@ use crate::source::sysroot::SysrootError;
 use crate::source::{Opened, Source, Via};
 use crate::vocab::{Code, PageSize, Residency};
 
-pub use live::live;
+pub use live::{live, live_rss_only};
 pub(crate) use offline::offline_with;
 pub use offline::{Saved, offline};
 pub use page::{PageSizeError, Stated};
-pub use rss::{SOURCE as RSS_ONLY_SOURCE, live_rss_only};
+pub use rss::SOURCE as RSS_ONLY_SOURCE;
 pub use sections::{Select, sections_live, sections_offline, sections_union, snapshot_sections};
 pub use snapshot::{snapshot, snapshot_rss_only};
 

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::live::read_mappings;
+use super::read::read_mappings;
 use super::{Error, analyze};
 use crate::input::elf;
 use crate::input::maps::{self, Mapping};
