@@ -44,17 +44,19 @@ pub use rss::SOURCE as RSS_ONLY_SOURCE;
 pub use sections::{Select, sections_live, sections_offline, sections_union, snapshot_sections};
 pub use snapshot::{snapshot, snapshot_rss_only};
 
-/// Why `elfmaps map` could not produce a report at all. Every error has a stable
-/// [`Code`] ([`Error::code`], docs/json.md).
+/// The pipeline layer's error: why no report could be made at all (`map`,
+/// `snapshot`, `sections`, a process of `system`). Every error has a stable [`Code`]
+/// ([`Error::code`], docs/json.md) and its cause as [`std::error::Error::source`];
+/// `input` names the file or `/proc` file it concerns.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// The live process could not be read.
     Proc(ProcError),
-    /// A malformed maps/smaps line; `source` names the input.
+    /// A malformed maps/smaps line; `input` names the input.
     Parse {
         /// The input: a file name or `/proc/PID/smaps`.
-        source: String,
+        input: String,
         /// What is wrong, and on which line.
         err: maps::ParseError,
     },
@@ -62,12 +64,12 @@ pub enum Error {
     /// a report of it would be one of no memory, which no process has.
     Empty {
         /// The input: a file name.
-        source: String,
+        input: String,
     },
     /// A malformed snapshot file.
     Snapshot {
         /// The input: a file name.
-        source: String,
+        input: String,
         /// What is wrong, and where.
         err: SnapshotError,
     },
@@ -78,7 +80,7 @@ pub enum Error {
     /// The page size given or stated contradicts the input.
     PageSize {
         /// The input: a file name.
-        source: String,
+        input: String,
         /// Which page size, who stated it, and the line that contradicts it.
         err: PageSizeError,
     },
@@ -103,15 +105,15 @@ impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Error::Proc(e) => e.fmt(f),
-            Error::Parse { source, err } => write!(f, "{source}: {err}"),
-            Error::Empty { source } => write!(
+            Error::Parse { input, err } => write!(f, "{input}: {err}"),
+            Error::Empty { input } => write!(
                 f,
-                "{source}: no maps line to read (the input is empty): give a saved /proc/PID/smaps or maps"
+                "{input}: no maps line to read (the input is empty): give a saved /proc/PID/smaps or maps"
             ),
-            Error::Snapshot { source, err } => write!(f, "{source}: {err}"),
+            Error::Snapshot { input, err } => write!(f, "{input}: {err}"),
             Error::Sysroot(e) => e.fmt(f),
             Error::Input(e) => e.fmt(f),
-            Error::PageSize { source, err } => write!(f, "{source}: {err}"),
+            Error::PageSize { input, err } => write!(f, "{input}: {err}"),
         }
     }
 }
@@ -761,7 +763,7 @@ mod tests {
         );
         let mut err = maps::parse(b"zz\n").unwrap_err();
         let parse = |err| Error::Parse {
-            source: "x".into(),
+            input: "x".into(),
             err,
         };
         assert_eq!(parse(err.clone()).code(), Code::MapsMalformed);
@@ -769,7 +771,7 @@ mod tests {
         assert_eq!(parse(err).code(), Code::MapsUnstable);
         let err = crate::input::snapshot::Snapshot::parse(b"").unwrap_err();
         let e = Error::Snapshot {
-            source: "x".into(),
+            input: "x".into(),
             err,
         };
         assert_eq!(e.code(), Code::SnapshotMalformed);

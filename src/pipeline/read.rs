@@ -196,7 +196,7 @@ fn again(
         err.kind = maps::ParseErrorKind::Unstable;
     }
     Err(Error::Parse {
-        source: format!("/proc/{}/{file}", process.pid),
+        input: format!("/proc/{}/{file}", process.pid),
         err,
     })
 }

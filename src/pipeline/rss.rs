@@ -76,7 +76,7 @@ pub(super) fn read(
 ) -> Result<(Vec<Mapping>, Scan, Vec<u8>), Error> {
     let text = process.read_plain_maps()?;
     let mut mappings = maps::parse(&text).map_err(|err| Error::Parse {
-        source: format!("/proc/{}/maps", process.pid),
+        input: format!("/proc/{}/maps", process.pid),
         err,
     })?;
     let scan = apply_scan(process, &mut mappings, page, None);

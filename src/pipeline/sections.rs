@@ -54,7 +54,7 @@ pub fn sections_offline(
 ) -> Result<Sections, Error> {
     let text = std::mem::take(&mut snap.smaps);
     let mappings = maps::parse(&text).map_err(|err| Error::Parse {
-        source: "snapshot".into(),
+        input: "snapshot".into(),
         err,
     })?;
     let source = if mappings.iter().any(|m| !m.fields.is_empty()) {
@@ -86,7 +86,7 @@ pub fn sections_offline(
 pub fn snapshot_sections(pid: u32) -> Result<(Snapshot, Report), Error> {
     let (mut snap, report) = super::snapshot(pid)?;
     let mappings = maps::parse(&snap.smaps).map_err(|err| Error::Parse {
-        source: format!("/proc/{pid}/smaps"),
+        input: format!("/proc/{pid}/smaps"),
         err,
     })?;
     let by_line: HashMap<usize, &Mapping> = mappings.iter().map(|m| (m.line, m)).collect();
