@@ -776,4 +776,54 @@ mod tests {
         };
         assert_eq!(e.code(), Code::SnapshotMalformed);
     }
+
+    /// Each layer's error hands its cause on through `source()`, down to the I/O or
+    /// parser error that started it; the printed line stays what it was.
+    #[test]
+    fn errors_chain_to_their_cause() {
+        use crate::input::snapshot::{SnapshotError, SystemSnapshot};
+        use std::error::Error as _;
+        let err = maps::parse(b"zz\n").unwrap_err();
+        let e = Error::Parse {
+            input: "app.smaps".into(),
+            err: err.clone(),
+        };
+        let cause = e.source().unwrap().downcast_ref::<maps::ParseError>();
+        assert_eq!(cause, Some(&err));
+        assert_eq!(e.to_string(), format!("app.smaps: {err}"));
+        // A process section of a system snapshot: pipeline -> snapshot -> snapshot.
+        let mut sys =
+            SystemSnapshot::header_bytes(crate::vocab::PageSize::KIB4, &Default::default());
+        sys.extend_from_slice(b"@process 4\nzzz\n\n");
+        let err = SystemSnapshot::parse(&sys).unwrap().process(0).unwrap_err();
+        assert!(
+            matches!(err, SnapshotError::Process { index: 0, .. }),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "process section 1: not an elfmaps snapshot (no ELFMAPS-SNAPSHOT header)"
+        );
+        let e = Error::Snapshot {
+            input: "all.snap".into(),
+            err,
+        };
+        let inner = e.source().unwrap().source().unwrap();
+        assert_eq!(
+            inner.downcast_ref::<SnapshotError>(),
+            Some(&SnapshotError::NotSnapshot { system: false })
+        );
+        // An ELF file that cannot be read: its I/O error.
+        let io = crate::input::elf::ElfError::Io(std::io::Error::from_raw_os_error(libc::EIO));
+        let cause = io
+            .source()
+            .unwrap()
+            .downcast_ref::<std::io::Error>()
+            .unwrap();
+        assert_eq!(cause.raw_os_error(), Some(libc::EIO));
+        // A saved report that is not JSON: serde_json's error.
+        let saved = crate::views::diff::Saved::from_json(b"{").unwrap_err();
+        assert!(saved.source().unwrap().is::<serde_json::Error>());
+        assert!(saved.to_string().starts_with("not JSON: "), "{saved}");
+    }
 }

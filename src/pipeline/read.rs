@@ -167,7 +167,7 @@ pub(super) fn read_and_open(
             Err(err) => again(
                 err,
                 &mut attempt,
-                process,
+                process.pid,
                 if plain { "maps" } else { "smaps" },
             )?,
         }
@@ -185,7 +185,7 @@ const ATTEMPTS: usize = 8;
 fn again(
     mut err: maps::ParseError,
     attempt: &mut usize,
-    process: &Process,
+    pid: u32,
     file: &str,
 ) -> Result<(), Error> {
     if err.kind == maps::ParseErrorKind::OutOfOrder {
@@ -196,7 +196,7 @@ fn again(
         err.kind = maps::ParseErrorKind::Unstable;
     }
     Err(Error::Parse {
-        input: format!("/proc/{}/{file}", process.pid),
+        input: format!("/proc/{pid}/{file}"),
         err,
     })
 }
@@ -226,7 +226,43 @@ pub(super) fn read_mappings(
         })?;
         match read.and_then(|source| Ok((parser.finish()?, source))) {
             Ok((mappings, source)) => return Ok((mappings, source, text)),
-            Err(err) => again(err, &mut attempt, process, "smaps")?,
+            Err(err) => again(err, &mut attempt, process.pid, "smaps")?,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocab::Code;
+
+    /// The decision is made on the error's kind: an overlapping read is read again
+    /// up to 8 times in all, then it is `maps-unstable`; any other error at once.
+    #[test]
+    fn an_overlapping_read_is_read_again_then_unstable() {
+        let overlap = maps::parse(b"10-20 r--p 0 00:00 0\n18-30 r--p 0 00:00 0\n").unwrap_err();
+        assert_eq!(overlap.kind, maps::ParseErrorKind::OutOfOrder);
+        let mut attempt = 1;
+        let mut reads = 1;
+        let err = loop {
+            match again(overlap.clone(), &mut attempt, 7, "smaps") {
+                Ok(()) => reads += 1,
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(reads, ATTEMPTS);
+        assert_eq!(err.code(), Code::MapsUnstable);
+        assert_eq!(
+            err.to_string(),
+            "/proc/7/smaps: line 2: the process changed its maps during each of 8 reads: \"18-30 r--p 0 00:00 0\""
+        );
+        let malformed = maps::parse(b"zz\n").unwrap_err();
+        let mut attempt = 1;
+        let err = again(malformed, &mut attempt, 7, "maps").unwrap_err();
+        assert_eq!((attempt, err.code()), (1, Code::MapsMalformed));
+        assert!(
+            err.to_string().starts_with("/proc/7/maps: line 1: "),
+            "{err}"
+        );
     }
 }
