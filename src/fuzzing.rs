@@ -385,7 +385,8 @@ fn assert_escaped(text: &[u8]) {
 /// A saved JSON report as `diff` and `report --diff` read it (map, summary, layout or
 /// system): what it accepts diffs with itself to nothing, its tables (no colour) hold no
 /// control character but newlines, and the
-/// hand-written JSON of map, layout and system is serde's byte for byte.
+/// JSON of map, layout and system through their printers is serde's byte for byte
+/// (layout's is written by hand).
 pub fn report_json(data: &[u8]) {
     use crate::views::diff::{Saved, diff};
     let Ok(saved) = Saved::from_json(data) else {

@@ -111,7 +111,7 @@ fn parse_columns(s: &str) -> Result<Columns, String> {
 
 /// `--max-input-size`: a size as budget files write them, at least one byte.
 fn parse_input_size(s: &str) -> Result<u64, String> {
-    match elfmaps::input::budget::parse_size(s)? {
+    match elfmaps::input::budget::parse_size(s).map_err(|e| e.to_string())? {
         0 => Err("the input limit must be at least one byte".into()),
         n => Ok(n),
     }
@@ -622,7 +622,7 @@ pub(crate) enum FormatArg {
 
 /// `diff --threshold`: bytes or a percentage, as a budget's growth limit.
 pub(crate) fn parse_threshold(s: &str) -> Result<elfmaps::input::budget::Growth, String> {
-    elfmaps::input::budget::parse_growth(s)
+    elfmaps::input::budget::parse_growth(s).map_err(|e| e.to_string())
 }
 
 /// A live process as the command line names it.

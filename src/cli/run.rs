@@ -693,7 +693,7 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
     };
     let glob = match a.object.as_deref().map(ObjectGlob::new).transpose() {
         Ok(g) => g,
-        Err(e) => return Ok(error(&e)),
+        Err(e) => return Ok(error(&e.to_string())),
     };
     let file = a.snapshot.as_ref().or(a.smemcap.as_ref());
     let bytes = match file.map(|f| read_input(f)).transpose() {

@@ -185,6 +185,7 @@ impl Rule {
 
 /// A malformed budget file.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BudgetError {
     /// 1-based line of the error.
     pub line: usize,
@@ -332,9 +333,41 @@ thread_local! {
     static WORK: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
+/// Why a size or a growth limit does not parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AmountError {
+    /// A unit that is none of `B`, `KiB`, `MiB`, `GiB`, `kB`, `MB`, `GB`.
+    UnknownUnit {
+        /// The unit given.
+        unit: String,
+        /// The whole size given.
+        text: String,
+    },
+    /// Not a number (or one that overflows 64 bits of bytes).
+    NotASize(String),
+    /// A percentage that is not a number (or overflows).
+    NotAPercentage(String),
+}
+
+impl std::fmt::Display for AmountError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AmountError::UnknownUnit { unit, text } => write!(
+                f,
+                "unknown unit {unit:?} in {text:?} (use B, KiB, MiB, GiB, kB, MB or GB)"
+            ),
+            AmountError::NotASize(text) => write!(f, "{text:?} is not a size"),
+            AmountError::NotAPercentage(text) => write!(f, "{text:?} is not a percentage"),
+        }
+    }
+}
+
+impl std::error::Error for AmountError {}
+
 /// Parses a size: a number of bytes, or a string with a unit: `B`, `KiB`, `MiB`,
 /// `GiB` (powers of 1024) or `kB`, `MB`, `GB` (powers of 1000), e.g. `"1.5 MiB"`.
-pub fn parse_size(s: &str) -> Result<u64, String> {
+pub fn parse_size(s: &str) -> Result<u64, AmountError> {
     let s = s.trim();
     let split = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -349,12 +382,13 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "MB" => 1_000_000,
         "GB" => 1_000_000_000,
         _ => {
-            return Err(format!(
-                "unknown unit {unit:?} in {s:?} (use B, KiB, MiB, GiB, kB, MB or GB)"
-            ));
+            return Err(AmountError::UnknownUnit {
+                unit: unit.to_string(),
+                text: s.to_string(),
+            });
         }
     };
-    scaled(num, mult).ok_or_else(|| format!("{s:?} is not a size"))
+    scaled(num, mult).ok_or_else(|| AmountError::NotASize(s.to_string()))
 }
 
 /// `num` (digits, with an optional decimal part) times `mult`, rounded down; `None`
@@ -381,12 +415,12 @@ fn scaled(num: &str, mult: u64) -> Option<u64> {
 
 /// Parses a growth limit: a size as [`parse_size`] takes it, or a percentage of the
 /// baseline (`"5%"`, `"2.5 %"`; at most 6 decimals of a percent... of which 4 count).
-pub fn parse_growth(s: &str) -> Result<Growth, String> {
+pub fn parse_growth(s: &str) -> Result<Growth, AmountError> {
     let t = s.trim();
     match t.strip_suffix('%') {
         Some(num) => scaled(num.trim(), 10_000)
             .map(Growth::Ppm)
-            .ok_or_else(|| format!("{t:?} is not a percentage")),
+            .ok_or_else(|| AmountError::NotAPercentage(t.to_string())),
         None => parse_size(t).map(Growth::Bytes),
     }
 }
@@ -411,7 +445,7 @@ fn bytes_of(a: &Spanned<Amount>, lines: &Lines) -> Result<u64, BudgetError> {
     };
     match a.get_ref() {
         Amount::Int(n) => u64::try_from(*n).map_err(|_| err(format!("negative limit {n}"))),
-        Amount::Text(s) => parse_size(s).map_err(err),
+        Amount::Text(s) => parse_size(s).map_err(|e| err(e.to_string())),
     }
 }
 
@@ -425,7 +459,7 @@ fn growth_of(a: &Spanned<Amount>, lines: &Lines) -> Result<Growth, BudgetError> 
         Amount::Int(n) => u64::try_from(*n)
             .map(Growth::Bytes)
             .map_err(|_| err(format!("negative limit {n}"))),
-        Amount::Text(s) => parse_growth(s).map_err(err),
+        Amount::Text(s) => parse_growth(s).map_err(|e| err(e.to_string())),
     }
 }
 
@@ -470,7 +504,7 @@ pub fn parse(text: &str) -> Result<Vec<Rule>, BudgetError> {
             None => (None, None, false),
             Some(o) => {
                 let glob = o.get_ref().clone();
-                let pattern = ObjectGlob::new(&glob).map_err(|e| err(o.span(), e))?;
+                let pattern = ObjectGlob::new(&glob).map_err(|e| err(o.span(), e.to_string()))?;
                 let literal = !glob.contains(['*', '?', '[']);
                 (Some(glob), Some(pattern), literal)
             }

@@ -76,6 +76,7 @@ const NT_GNU_BUILD_ID: u32 = 3;
 
 /// Why an ELF file could not be read.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum ElfError {
     /// The first bytes are not `\x7fELF` (or the file is shorter than that).
     NotElf,
@@ -98,7 +99,14 @@ impl fmt::Display for ElfError {
     }
 }
 
-impl std::error::Error for ElfError {}
+impl std::error::Error for ElfError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ElfError::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 impl From<io::Error> for ElfError {
     fn from(e: io::Error) -> Self {

@@ -669,29 +669,51 @@ pub fn decode_newlines(raw: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
-/// The error of a line that starts before the previous one ends. In a live read of
-/// smaps this is not corruption but the process changing its maps between two reads
-/// of the file (the kernel resumes at the last address it printed): read it again.
-pub const OUT_OF_ORDER: &str = "mapping overlaps or precedes the previous one";
+/// What is wrong with a maps/smaps line. The decisions made on an error (read a
+/// live process again, which stable code it has) are made on this, never on its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParseErrorKind {
+    /// The line is not a maps line or an smaps field: what is wrong with it.
+    Malformed(&'static str),
+    /// A line longer than [`MAX_LINE`].
+    TooLong,
+    /// `/proc/PID/smaps_rollup` given as input: its one line, named `[rollup]`, sums
+    /// the whole address space and has no regions to label.
+    Rollup,
+    /// A line that starts before the previous one ends. In a live read of smaps this
+    /// is not corruption but the process changing its maps between two reads of the
+    /// file (the kernel resumes at the last address it printed): read it again.
+    OutOfOrder,
+    /// A live read of smaps that came out overlapping (see [`ParseErrorKind::OutOfOrder`])
+    /// every time it was read again.
+    Unstable,
+}
 
-/// The error of a live read of smaps that came out overlapping (see [`OUT_OF_ORDER`])
-/// every time it was read again.
-pub const UNSTABLE: &str = "the process changed its maps during each of 8 reads";
-
-/// The error of `/proc/PID/smaps_rollup` given as input: its one line, named
-/// `[rollup]`, sums the whole address space and has no regions to label.
-pub const ROLLUP: &str =
-    "this is smaps_rollup: a rollup has no regions to label (give /proc/PID/smaps or maps)";
+impl fmt::Display for ParseErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ParseErrorKind::Malformed(what) => what,
+            ParseErrorKind::TooLong => "line longer than 65536 bytes",
+            ParseErrorKind::Rollup => {
+                "this is smaps_rollup: a rollup has no regions to label (give /proc/PID/smaps or maps)"
+            }
+            ParseErrorKind::OutOfOrder => "mapping overlaps or precedes the previous one",
+            ParseErrorKind::Unstable => "the process changed its maps during each of 8 reads",
+        })
+    }
+}
 
 /// A malformed input line.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ParseError {
     /// 1-based line number.
     pub line: usize,
     /// The offending line (lossily decoded, control characters escaped by the printer).
     pub text: String,
     /// What is wrong with it.
-    pub what: &'static str,
+    pub kind: ParseErrorKind,
 }
 
 impl fmt::Display for ParseError {
@@ -705,7 +727,7 @@ impl fmt::Display for ParseError {
             text.truncate(cut);
             text.push_str("...");
         }
-        write!(f, "line {}: {}: \"{}\"", self.line, self.what, text)
+        write!(f, "line {}: {}: \"{}\"", self.line, self.kind, text)
     }
 }
 
@@ -713,10 +735,9 @@ impl ParseError {
     /// The stable code of this error: `maps-unstable` when a live process changed its
     /// maps during every read, `maps-malformed` otherwise.
     pub fn code(&self) -> crate::vocab::Code {
-        if self.what == UNSTABLE {
-            crate::vocab::Code::MapsUnstable
-        } else {
-            crate::vocab::Code::MapsMalformed
+        match self.kind {
+            ParseErrorKind::Unstable => crate::vocab::Code::MapsUnstable,
+            _ => crate::vocab::Code::MapsMalformed,
         }
     }
 }
@@ -736,9 +757,6 @@ pub fn parse(input: &[u8]) -> Result<Vec<Mapping>, ParseError> {
 /// A longer line is an error as soon as it is seen, so that a line that never ends
 /// (`/dev/zero`) costs no more than this.
 pub const MAX_LINE: usize = 64 << 10;
-
-/// What a line longer than [`MAX_LINE`] is.
-const TOO_LONG: &str = "line longer than 65536 bytes";
 
 /// An incremental parser: feed it chunks as they are read (so a large smaps is never
 /// held in memory whole), then [`Parser::finish`]. What it holds of the input is at
@@ -823,7 +841,7 @@ impl Parser {
         Err(ParseError {
             line: self.lineno + 1,
             text: crate::vocab::escape::text(&self.partial[..128]).into_owned(),
-            what: TOO_LONG,
+            kind: ParseErrorKind::TooLong,
         })
     }
 
@@ -833,14 +851,15 @@ impl Parser {
         if line.is_empty() {
             return Ok(());
         }
-        let err = |what| ParseError {
+        let err = |kind| ParseError {
             line: lineno,
             // The printer shows 120 bytes of it: no more is kept.
             text: crate::vocab::escape::text(&line[..line.len().min(512)]).into_owned(),
-            what,
+            kind,
         };
+        let malformed = |what| err(ParseErrorKind::Malformed(what));
         if line.len() > MAX_LINE {
-            return Err(err(TOO_LONG));
+            return Err(err(ParseErrorKind::TooLong));
         }
         // A line `fast_header` reads starts with hex digits and '-': never a field.
         let m = match fast_header(line, lineno) {
@@ -852,25 +871,25 @@ impl Parser {
                     return Ok(());
                 }
                 if let Some(field) = parse_field(line) {
-                    let (key, value) = field.map_err(err)?;
+                    let (key, value) = field.map_err(malformed)?;
                     return match self.out.last_mut() {
                         Some(m) => {
                             m.fields.push(key, value);
                             Ok(())
                         }
-                        None => Err(err("smaps field before any mapping line")),
+                        None => Err(malformed("smaps field before any mapping line")),
                     };
                 }
-                parse_header(line, lineno).map_err(err)?
+                parse_header(line, lineno).map_err(malformed)?
             }
         };
         if m.name == b"[rollup]" {
-            return Err(err(ROLLUP));
+            return Err(err(ParseErrorKind::Rollup));
         }
         if let Some(prev) = self.out.last()
             && m.start < prev.end
         {
-            return Err(err(OUT_OF_ORDER));
+            return Err(err(ParseErrorKind::OutOfOrder));
         }
         self.out.push(m);
         Ok(())
@@ -1253,7 +1272,7 @@ VmFlags: rd mr mw me sd
     fn a_rollup_is_not_a_maps_file() {
         let rollup = b"55d0c0a00000-7ffc0a021000 ---p 00000000 00:00 0                          [rollup]\nRss:  1024 kB\n";
         let e = parse(rollup).unwrap_err();
-        assert_eq!((e.line, e.what), (1, ROLLUP));
+        assert_eq!((e.line, e.kind), (1, ParseErrorKind::Rollup));
     }
 
     #[test]
@@ -1341,7 +1360,7 @@ VmFlags: rd mr mw me sd
             }
             assert!(fed <= MAX_LINE + chunk.len(), "{fed}");
         };
-        assert_eq!((e.line, e.what), (1, TOO_LONG));
+        assert_eq!((e.line, e.kind), (1, ParseErrorKind::TooLong));
         assert!(
             e.to_string()
                 .starts_with("line 1: line longer than 65536 bytes: \"\\x00"),
@@ -1350,7 +1369,7 @@ VmFlags: rd mr mw me sd
         let mut long = b"10-20 r--p 0 00:00 0 /".to_vec();
         long.resize(MAX_LINE + 10, b'a');
         long.push(b'\n');
-        assert_eq!(parse(&long).unwrap_err().what, TOO_LONG);
+        assert_eq!(parse(&long).unwrap_err().kind, ParseErrorKind::TooLong);
         long.truncate(MAX_LINE - 10);
         long.push(b'\n');
         assert_eq!(parse(&long).unwrap().len(), 1);
@@ -1359,7 +1378,12 @@ VmFlags: rd mr mw me sd
     #[test]
     fn overlapping_lines_rejected() {
         let e = parse(b"10-20 r--p 0 00:00 0\n18-30 r--p 0 00:00 0\n").unwrap_err();
-        assert_eq!(e.line, 2);
+        assert_eq!((e.line, e.kind), (2, ParseErrorKind::OutOfOrder));
+        assert!(
+            e.to_string()
+                .starts_with("line 2: mapping overlaps or precedes the previous one: \"18-30"),
+            "{e}"
+        );
     }
 
     #[test]

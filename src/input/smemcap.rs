@@ -151,14 +151,91 @@ fn proc_relative(mut name: &[u8]) -> &[u8] {
     }
 }
 
+/// Why a capture could not be read; `at` is the offset of the tar header concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SmemcapError {
+    /// A gzip-compressed file (smemcap's output piped through gzip).
+    Gzip,
+    /// No valid tar header at the start: not an smemcap capture.
+    NotTar,
+    /// Fewer than 512 bytes left at `at`, not all zero: a header cut short.
+    CutHeader {
+        /// The offset of the header.
+        at: usize,
+        /// The bytes of it there are.
+        len: usize,
+    },
+    /// A tar header whose checksum does not match.
+    Checksum {
+        /// The offset of the header.
+        at: usize,
+    },
+    /// A tar header whose size field is not a number.
+    Size {
+        /// The offset of the header.
+        at: usize,
+    },
+    /// An entry whose data runs past the end of the input.
+    Truncated {
+        /// The offset of its header.
+        at: usize,
+        /// The size its header promises.
+        size: usize,
+    },
+    /// An entry whose padding to the next 512 bytes runs past the end of the input.
+    CutPadding {
+        /// The offset of its header.
+        at: usize,
+    },
+}
+
+impl SmemcapError {
+    /// Whether the capture is cut short (as opposed to not a capture, or damaged).
+    pub fn is_truncated(&self) -> bool {
+        matches!(
+            self,
+            SmemcapError::CutHeader { .. }
+                | SmemcapError::Truncated { .. }
+                | SmemcapError::CutPadding { .. }
+        )
+    }
+}
+
+impl std::fmt::Display for SmemcapError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SmemcapError::Gzip => f.write_str(
+                "a gzip-compressed file: decompress it first (zcat FILE | elfmaps system --smemcap - ...)",
+            ),
+            SmemcapError::NotTar => f.write_str(
+                "not a tar archive (no valid header at its start): not an smemcap capture",
+            ),
+            SmemcapError::CutHeader { at, len } => write!(
+                f,
+                "cut inside the tar header at offset {at} ({len} of its {BLOCK} bytes): the capture is truncated, the entries after it are lost"
+            ),
+            SmemcapError::Checksum { at } => write!(f, "bad tar header checksum at offset {at}"),
+            SmemcapError::Size { at } => write!(f, "bad size in the tar header at offset {at}"),
+            SmemcapError::Truncated { at, size } => write!(
+                f,
+                "the entry at offset {at} is truncated ({size} bytes promised)"
+            ),
+            SmemcapError::CutPadding { at } => write!(
+                f,
+                "the entry at offset {at} is cut in the padding after its data: the capture is truncated, the entries after it are lost"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SmemcapError {}
+
 impl<'a> Smemcap<'a> {
     /// Parses a capture. Errors say where (the offset of the header) and what is wrong.
-    pub fn parse(input: &'a [u8]) -> Result<Smemcap<'a>, String> {
+    pub fn parse(input: &'a [u8]) -> Result<Smemcap<'a>, SmemcapError> {
         if input.starts_with(&[0x1f, 0x8b]) {
-            return Err(
-                "a gzip-compressed file: decompress it first (zcat FILE | elfmaps system --smemcap - ...)"
-                    .into(),
-            );
+            return Err(SmemcapError::Gzip);
         }
         let mut out = Smemcap::default();
         let mut by_pid: BTreeMap<u32, Capture<'a>> = BTreeMap::new();
@@ -172,38 +249,34 @@ impl<'a> Smemcap<'a> {
                 if rest.iter().all(|&b| b == 0) {
                     break;
                 }
-                return Err(format!(
-                    "cut inside the tar header at offset {at} ({} of its {BLOCK} bytes): the capture is truncated, the entries after it are lost",
-                    rest.len()
-                ));
+                return Err(SmemcapError::CutHeader {
+                    at,
+                    len: rest.len(),
+                });
             };
             if block.iter().all(|&b| b == 0) {
                 break; // End of archive.
             }
             if !checksum_ok(block) {
                 return Err(if at == 0 {
-                    "not a tar archive (no valid header at its start): not an smemcap capture"
-                        .to_string()
+                    SmemcapError::NotTar
                 } else {
-                    format!("bad tar header checksum at offset {at}")
+                    SmemcapError::Checksum { at }
                 });
             }
             let size = number(&block[124..136])
                 .and_then(|s| usize::try_from(s).ok())
-                .ok_or_else(|| format!("bad size in the tar header at offset {at}"))?;
+                .ok_or(SmemcapError::Size { at })?;
             let data_at = at + BLOCK;
             let data = data_at
                 .checked_add(size)
                 .and_then(|end| input.get(data_at..end))
-                .ok_or_else(|| {
-                    format!("the entry at offset {at} is truncated ({size} bytes promised)")
-                })?;
+                .ok_or(SmemcapError::Truncated { at, size })?;
             at = data_at + size.div_ceil(BLOCK) * BLOCK;
             if at > input.len() {
-                return Err(format!(
-                    "the entry at offset {} is cut in the padding after its data: the capture is truncated, the entries after it are lost",
-                    data_at - BLOCK
-                ));
+                return Err(SmemcapError::CutPadding {
+                    at: data_at - BLOCK,
+                });
             }
             let kind = block[156];
             let mut name = text(&block[0..100]).to_vec();
@@ -342,20 +415,16 @@ pub(crate) mod tests {
         for cut in 0..tar.len() {
             let _ = Smemcap::parse(&tar[..cut]);
         }
-        assert!(
-            Smemcap::parse(&tar[..520])
-                .unwrap_err()
-                .contains("truncated")
+        assert_eq!(
+            Smemcap::parse(&tar[..520]).unwrap_err(),
+            SmemcapError::Truncated { at: 0, size: 20 }
         );
-        assert!(
-            Smemcap::parse(b"\x1f\x8b\x08")
-                .unwrap_err()
-                .contains("gzip")
-        );
-        assert!(
-            Smemcap::parse(&[b'x'; 1024])
-                .unwrap_err()
-                .contains("not a tar")
+        let gzip = Smemcap::parse(b"\x1f\x8b\x08").unwrap_err();
+        assert_eq!(gzip, SmemcapError::Gzip);
+        assert!(gzip.to_string().contains("zcat FILE"), "{gzip}");
+        assert_eq!(
+            Smemcap::parse(&[b'x'; 1024]).unwrap_err(),
+            SmemcapError::NotTar
         );
         let mut bad = tar.clone();
         bad[124] = b'9';
@@ -375,7 +444,7 @@ pub(crate) mod tests {
             })
             .sum();
         huge[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
-        assert!(Smemcap::parse(&huge).unwrap_err().contains("truncated"));
+        assert!(Smemcap::parse(&huge).unwrap_err().is_truncated());
         assert_eq!(Smemcap::parse(&[]).unwrap(), Smemcap::default());
     }
 
@@ -396,7 +465,7 @@ pub(crate) mod tests {
             } else {
                 let e = got.unwrap_err();
                 assert!(
-                    e.contains("cut") || e.contains("truncated"),
+                    e.is_truncated() && e.to_string().contains("truncated"),
                     "cut at {cut}: {e}"
                 );
             }

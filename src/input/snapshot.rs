@@ -132,16 +132,20 @@ fn residency_of(
     page: PageSize,
     present: &[u8],
     swapped: &[u8],
-) -> Result<Residency, Option<String>> {
+) -> Result<Residency, Option<SnapshotError>> {
     let mut r = Residency::new(start, end, page);
     let need = r.pages().div_ceil(8);
     for hexbits in [present, swapped] {
         let have = (hexbits.len() / 2) as u64;
         if have != need {
-            return Err(Some(format!(
-                "section @residency: {start:x}-{end:x} claims {} pages of {page} bytes, which need {need} bytes of bitmap, but a bitmap holds {have}",
-                r.pages()
-            )));
+            return Err(Some(SnapshotError::ResidencyBitmap {
+                start,
+                end,
+                pages: r.pages(),
+                page,
+                need,
+                have,
+            }));
         }
     }
     let present = unhex(present).ok_or(None)?;
@@ -256,10 +260,10 @@ impl Snapshot {
     /// bytes given (residency is kept as runs, and a residency line must carry a bit
     /// for each page it claims).
     pub fn parse(input: &[u8]) -> Result<Snapshot, SnapshotError> {
-        Snapshot::parse_inner(input).map_err(SnapshotError)
+        Snapshot::parse_inner(input)
     }
 
-    fn parse_inner(input: &[u8]) -> Result<Snapshot, String> {
+    fn parse_inner(input: &[u8]) -> Result<Snapshot, SnapshotError> {
         let mut cur = Cursor {
             input,
             pos: 0,
@@ -289,7 +293,117 @@ impl Snapshot {
 
 /// Why a snapshot could not be read: what is wrong, naming the line or the section.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SnapshotError(pub String);
+#[non_exhaustive]
+pub enum SnapshotError {
+    /// The file is empty.
+    Empty,
+    /// The first line is not the magic of the snapshot expected (`system`: a system
+    /// snapshot was expected).
+    NotSnapshot {
+        /// Whether a system snapshot was expected.
+        system: bool,
+    },
+    /// A system snapshot given where one process's snapshot was expected.
+    IsSystem,
+    /// A version this reader does not know.
+    Version {
+        /// Whether it is a system snapshot.
+        system: bool,
+        /// The version the file states.
+        version: u32,
+    },
+    /// The header has no blank line after it.
+    HeaderUnterminated,
+    /// A header line that is not UTF-8.
+    HeaderNotUtf8 {
+        /// Its 1-based line number.
+        line: usize,
+    },
+    /// A `pid` header line whose value is not a PID.
+    BadPid {
+        /// Its 1-based line number.
+        line: usize,
+        /// The value given.
+        value: String,
+    },
+    /// A `page_size` header line whose value is not a number.
+    BadPageSize {
+        /// Its 1-based line number.
+        line: usize,
+        /// The value given.
+        value: String,
+    },
+    /// A `page_size` header line whose value is no page size (`PageSize::new`).
+    ImplausiblePageSize {
+        /// Its 1-based line number.
+        line: usize,
+        /// The value given.
+        value: u64,
+    },
+    /// The header has no `page_size`.
+    NoPageSize,
+    /// A line where a section header `@NAME LENGTH` was expected.
+    SectionHeader {
+        /// Its 1-based line number.
+        line: usize,
+    },
+    /// A section whose length runs past the end of the address space.
+    SectionOverflow,
+    /// A section whose body is shorter than its header promises.
+    SectionTruncated {
+        /// The section's name.
+        section: String,
+        /// The length its header promises.
+        len: usize,
+    },
+    /// A line of a section that does not parse.
+    MalformedLine {
+        /// The section's name.
+        section: &'static str,
+        /// The line (at most 100 bytes of it), escaped.
+        text: String,
+    },
+    /// A `@residency` line whose bitmaps do not hold exactly its pages.
+    ResidencyBitmap {
+        /// The line's start address.
+        start: u64,
+        /// The line's end address.
+        end: u64,
+        /// The pages it claims.
+        pages: u64,
+        /// The page size.
+        page: PageSize,
+        /// The bytes of bitmap those pages need.
+        need: u64,
+        /// The bytes a bitmap holds.
+        have: u64,
+    },
+    /// A `@residency-runs` run that is empty or past its line's pages.
+    ResidencyRun {
+        /// The line's start address.
+        start: u64,
+        /// The line's end address.
+        end: u64,
+        /// The run's first page index.
+        first: u64,
+        /// The run's end page index.
+        last: u64,
+        /// The pages of the line.
+        pages: u64,
+    },
+    /// A process section asked for that the system snapshot does not have.
+    NoSuchProcess {
+        /// Its 0-based index.
+        index: usize,
+    },
+    /// The `index`-th process section of a system snapshot (0-based) is malformed.
+    Process {
+        /// Its 0-based index.
+        index: usize,
+        /// What is wrong with it.
+        err: Box<SnapshotError>,
+    },
+}
 
 impl SnapshotError {
     /// The stable code of this error.
@@ -300,11 +414,85 @@ impl SnapshotError {
 
 impl std::fmt::Display for SnapshotError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            SnapshotError::Empty => f.write_str("empty file: not an elfmaps snapshot"),
+            SnapshotError::NotSnapshot { system: false } => {
+                f.write_str("not an elfmaps snapshot (no ELFMAPS-SNAPSHOT header)")
+            }
+            SnapshotError::NotSnapshot { system: true } => {
+                f.write_str("not an elfmaps system snapshot (no ELFMAPS-SYSTEM header)")
+            }
+            SnapshotError::IsSystem => f.write_str(
+                "a system snapshot (every process of a machine): analyse it with `elfmaps system --snapshot FILE`",
+            ),
+            SnapshotError::Version { system, version } => write!(
+                f,
+                "{}snapshot version {version} is not supported (this elfmaps reads {VERSION})",
+                if *system { "system " } else { "" }
+            ),
+            SnapshotError::HeaderUnterminated => {
+                f.write_str("the header does not end (no blank line)")
+            }
+            SnapshotError::HeaderNotUtf8 { line } => {
+                write!(f, "line {line}: header line is not UTF-8")
+            }
+            SnapshotError::BadPid { line, value } => write!(f, "line {line}: bad pid {value:?}"),
+            SnapshotError::BadPageSize { line, value } => {
+                write!(f, "line {line}: bad page_size {value:?}")
+            }
+            SnapshotError::ImplausiblePageSize { line, value } => write!(
+                f,
+                "line {line}: page_size {value} is not a plausible page size"
+            ),
+            SnapshotError::NoPageSize => f.write_str("the header has no page_size"),
+            SnapshotError::SectionHeader { line } => write!(
+                f,
+                "line {line}: expected a section header \"@NAME LENGTH\""
+            ),
+            SnapshotError::SectionOverflow => f.write_str("section length overflows"),
+            SnapshotError::SectionTruncated { section, len } => {
+                write!(f, "section @{section} is truncated ({len} bytes promised)")
+            }
+            SnapshotError::MalformedLine { section, text } => {
+                write!(f, "section @{section}: malformed line \"{text}\"")
+            }
+            SnapshotError::ResidencyBitmap {
+                start,
+                end,
+                pages,
+                page,
+                need,
+                have,
+            } => write!(
+                f,
+                "section @residency: {start:x}-{end:x} claims {pages} pages of {page} bytes, which need {need} bytes of bitmap, but a bitmap holds {have}"
+            ),
+            SnapshotError::ResidencyRun {
+                start,
+                end,
+                first,
+                last,
+                pages,
+            } => write!(
+                f,
+                "section @residency-runs: run {first:x}-{last:x} of {start:x}-{end:x} is empty or past its {pages} pages"
+            ),
+            SnapshotError::NoSuchProcess { .. } => f.write_str("no such process section"),
+            SnapshotError::Process { index, err } => {
+                write!(f, "process section {}: {err}", index + 1)
+            }
+        }
     }
 }
 
-impl std::error::Error for SnapshotError {}
+impl std::error::Error for SnapshotError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SnapshotError::Process { err, .. } => Some(err.as_ref()),
+            _ => None,
+        }
+    }
+}
 
 /// The bytes of a snapshot being read, with the number of the last line read.
 struct Cursor<'a> {
@@ -325,7 +513,7 @@ impl<'a> Cursor<'a> {
 
     /// The next section, `@NAME LENGTH` and its body; `None` at the end. Blank lines
     /// between sections are skipped.
-    fn section(&mut self) -> Result<Option<(&'a str, &'a [u8])>, String> {
+    fn section(&mut self) -> Result<Option<(&'a str, &'a [u8])>, SnapshotError> {
         let line = loop {
             match self.next_line() {
                 None => return Ok(None),
@@ -338,15 +526,18 @@ impl<'a> Cursor<'a> {
             .ok()
             .and_then(|t| t.strip_prefix('@')?.split_once(' '))
             .and_then(|(n, l)| Some((n, l.parse::<usize>().ok()?)))
-            .ok_or_else(|| format!("line {lineno}: expected a section header \"@NAME LENGTH\""))?;
+            .ok_or(SnapshotError::SectionHeader { line: lineno })?;
         let end = self
             .pos
             .checked_add(len)
-            .ok_or("section length overflows")?;
-        let body = self
-            .input
-            .get(self.pos..end)
-            .ok_or_else(|| format!("section @{name} is truncated ({len} bytes promised)"))?;
+            .ok_or(SnapshotError::SectionOverflow)?;
+        let body =
+            self.input
+                .get(self.pos..end)
+                .ok_or_else(|| SnapshotError::SectionTruncated {
+                    section: name.to_string(),
+                    len,
+                })?;
         self.line += memchr::memchr_iter(b'\n', body).count();
         self.pos = end;
         Ok(Some((name, body)))
@@ -354,57 +545,55 @@ impl<'a> Cursor<'a> {
 }
 
 /// The first line: the magic and a version this reader knows.
-fn read_magic(cur: &mut Cursor) -> Result<(), String> {
-    let first = cur
-        .next_line()
-        .ok_or("empty file: not an elfmaps snapshot")?;
-    let first = std::str::from_utf8(first).map_err(|_| "not an elfmaps snapshot")?;
+fn read_magic(cur: &mut Cursor) -> Result<(), SnapshotError> {
+    let first = cur.next_line().ok_or(SnapshotError::Empty)?;
+    let not = SnapshotError::NotSnapshot { system: false };
+    let first = std::str::from_utf8(first).map_err(|_| not.clone())?;
     if first.starts_with(SYSTEM_MAGIC) {
-        return Err(
-            "a system snapshot (every process of a machine): analyse it with `elfmaps system --snapshot FILE`"
-                .into(),
-        );
+        return Err(SnapshotError::IsSystem);
     }
     let version = first
         .strip_prefix(MAGIC)
         .and_then(|v| v.trim().parse::<u32>().ok())
-        .ok_or("not an elfmaps snapshot (no ELFMAPS-SNAPSHOT header)")?;
+        .ok_or(not)?;
     if version != VERSION {
-        return Err(format!(
-            "snapshot version {version} is not supported (this elfmaps reads {VERSION})"
-        ));
+        return Err(SnapshotError::Version {
+            system: false,
+            version,
+        });
     }
     Ok(())
 }
 
 /// The header lines up to the blank line, into `snap`; returns the page size, which
 /// the header must give.
-fn read_header(cur: &mut Cursor, snap: &mut Snapshot) -> Result<PageSize, String> {
+fn read_header(cur: &mut Cursor, snap: &mut Snapshot) -> Result<PageSize, SnapshotError> {
     let mut page_size = None;
     loop {
-        let line = cur
-            .next_line()
-            .ok_or("the header does not end (no blank line)")?;
+        let line = cur.next_line().ok_or(SnapshotError::HeaderUnterminated)?;
         let lineno = cur.line;
         if line.is_empty() {
             break;
         }
-        let line = std::str::from_utf8(line)
-            .map_err(|_| format!("line {lineno}: header line is not UTF-8"))?;
+        let line =
+            std::str::from_utf8(line).map_err(|_| SnapshotError::HeaderNotUtf8 { line: lineno })?;
         let (k, v) = line.split_once(' ').unwrap_or((line, ""));
         match k {
             "pid" => {
-                let pid = v
-                    .parse()
-                    .map_err(|_| format!("line {lineno}: bad pid {v:?}"))?;
+                let pid = v.parse().map_err(|_| SnapshotError::BadPid {
+                    line: lineno,
+                    value: v.to_string(),
+                })?;
                 snap.pid = Some(pid);
             }
             "page_size" => {
-                let p: u64 = v
-                    .parse()
-                    .map_err(|_| format!("line {lineno}: bad page_size {v:?}"))?;
-                let p = PageSize::new(p).map_err(|_| {
-                    format!("line {lineno}: page_size {p} is not a plausible page size")
+                let p: u64 = v.parse().map_err(|_| SnapshotError::BadPageSize {
+                    line: lineno,
+                    value: v.to_string(),
+                })?;
+                let p = PageSize::new(p).map_err(|_| SnapshotError::ImplausiblePageSize {
+                    line: lineno,
+                    value: p,
                 })?;
                 page_size = Some(p);
             }
@@ -414,7 +603,7 @@ fn read_header(cur: &mut Cursor, snap: &mut Snapshot) -> Result<PageSize, String
             }
         }
     }
-    page_size.ok_or_else(|| "the header has no page_size".to_string())
+    page_size.ok_or(SnapshotError::NoPageSize)
 }
 
 /// The non-empty lines of a section's body.
@@ -423,7 +612,7 @@ fn lines(body: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 /// `@phdr-digests`: "START-END HEX" lines, HEX a 64-bit digest.
-fn parse_phdr_digests(body: &[u8]) -> Result<BTreeMap<(u64, u64), u64>, String> {
+fn parse_phdr_digests(body: &[u8]) -> Result<BTreeMap<(u64, u64), u64>, SnapshotError> {
     lines(body)
         .map(|l| {
             let (range, d) = parse_range_rest(l).ok_or_else(|| bad_line("phdr-digests", l))?;
@@ -438,7 +627,7 @@ fn parse_phdr_digests(body: &[u8]) -> Result<BTreeMap<(u64, u64), u64>, String> 
 }
 
 /// `@build-ids`: "START-END HEX" lines.
-fn parse_build_ids(body: &[u8]) -> Result<BTreeMap<(u64, u64), Vec<u8>>, String> {
+fn parse_build_ids(body: &[u8]) -> Result<BTreeMap<(u64, u64), Vec<u8>>, SnapshotError> {
     lines(body)
         .map(|l| {
             let (range, id) = parse_range_rest(l).ok_or_else(|| bad_line("build-ids", l))?;
@@ -449,7 +638,7 @@ fn parse_build_ids(body: &[u8]) -> Result<BTreeMap<(u64, u64), Vec<u8>>, String>
 }
 
 /// `@residency`: "START-END PRESENT SWAPPED" lines, bitmaps in hex.
-fn parse_residency(body: &[u8], page: PageSize) -> Result<Vec<Residency>, String> {
+fn parse_residency(body: &[u8], page: PageSize) -> Result<Vec<Residency>, SnapshotError> {
     lines(body)
         .map(|l| {
             let ((start, end), rest) =
@@ -477,7 +666,7 @@ fn runs_text(runs: impl Iterator<Item = Range<u64>>) -> String {
 /// `@residency-runs`: lines `START-END PRESENT SWAPPED`, each a list of runs of page
 /// indices ([`runs_text`]). A run must be non-empty and within the line's pages:
 /// memory follows the bytes given.
-fn parse_residency_runs(body: &[u8], page: PageSize) -> Result<Vec<Residency>, String> {
+fn parse_residency_runs(body: &[u8], page: PageSize) -> Result<Vec<Residency>, SnapshotError> {
     lines(body)
         .map(|l| {
             let bad = || bad_line("residency-runs", l);
@@ -497,10 +686,13 @@ fn parse_residency_runs(body: &[u8], page: PageSize) -> Result<Vec<Residency>, S
                     let a = u64::from_str_radix(a, 16).map_err(|_| bad())?;
                     let b = u64::from_str_radix(b, 16).map_err(|_| bad())?;
                     if a >= b || b > r.pages() {
-                        return Err(format!(
-                            "section @residency-runs: run {a:x}-{b:x} of {start:x}-{end:x} is empty or past its {} pages",
-                            r.pages()
-                        ));
+                        return Err(SnapshotError::ResidencyRun {
+                            start,
+                            end,
+                            first: a,
+                            last: b,
+                            pages: r.pages(),
+                        });
                     }
                     runs.push(a..b);
                 }
@@ -516,7 +708,7 @@ fn parse_residency_runs(body: &[u8], page: PageSize) -> Result<Vec<Residency>, S
 }
 
 /// `@thread-sps`: one hex stack pointer a line.
-fn parse_thread_sps(body: &[u8]) -> Result<Vec<u64>, String> {
+fn parse_thread_sps(body: &[u8]) -> Result<Vec<u64>, SnapshotError> {
     lines(body)
         .map(|l| {
             std::str::from_utf8(l)
@@ -527,11 +719,11 @@ fn parse_thread_sps(body: &[u8]) -> Result<Vec<u64>, String> {
         .collect()
 }
 
-fn bad_line(section: &str, l: &[u8]) -> String {
-    format!(
-        "section @{section}: malformed line \"{}\"",
-        crate::vocab::escape::escape(&l[..l.len().min(100)])
-    )
+fn bad_line(section: &'static str, l: &[u8]) -> SnapshotError {
+    SnapshotError::MalformedLine {
+        section,
+        text: crate::vocab::escape::escape(&l[..l.len().min(100)]),
+    }
 }
 
 fn parse_range_rest(l: &[u8]) -> Option<((u64, u64), &[u8])> {
@@ -597,27 +789,26 @@ impl<'a> SystemSnapshot<'a> {
     /// Parses the header and finds the sections; the processes are parsed by
     /// [`SystemSnapshot::process`].
     pub fn parse(input: &'a [u8]) -> Result<SystemSnapshot<'a>, SnapshotError> {
-        Self::parse_inner(input).map_err(SnapshotError)
+        Self::parse_inner(input)
     }
 
-    fn parse_inner(input: &'a [u8]) -> Result<SystemSnapshot<'a>, String> {
+    fn parse_inner(input: &'a [u8]) -> Result<SystemSnapshot<'a>, SnapshotError> {
         let mut cur = Cursor {
             input,
             pos: 0,
             line: 0,
         };
-        let first = cur
-            .next_line()
-            .ok_or("empty file: not an elfmaps snapshot")?;
+        let first = cur.next_line().ok_or(SnapshotError::Empty)?;
         let version = std::str::from_utf8(first)
             .ok()
             .and_then(|f| f.strip_prefix(SYSTEM_MAGIC))
             .and_then(|v| v.trim().parse::<u32>().ok())
-            .ok_or("not an elfmaps system snapshot (no ELFMAPS-SYSTEM header)")?;
+            .ok_or(SnapshotError::NotSnapshot { system: true })?;
         if version != VERSION {
-            return Err(format!(
-                "system snapshot version {version} is not supported (this elfmaps reads {VERSION})"
-            ));
+            return Err(SnapshotError::Version {
+                system: true,
+                version,
+            });
         }
         let mut header = Snapshot::default();
         let page_size = read_header(&mut cur, &mut header)?;
@@ -652,8 +843,11 @@ impl<'a> SystemSnapshot<'a> {
         let body = self
             .processes
             .get(i)
-            .ok_or_else(|| SnapshotError("no such process section".into()))?;
-        Snapshot::parse(body).map_err(|e| SnapshotError(format!("process section {}: {e}", i + 1)))
+            .ok_or(SnapshotError::NoSuchProcess { index: i })?;
+        Snapshot::parse(body).map_err(|e| SnapshotError::Process {
+            index: i,
+            err: Box::new(e),
+        })
     }
 
     /// The start of a system snapshot: its first line and header.
@@ -696,7 +890,7 @@ fn section(name: &str, body: &[u8]) -> Vec<u8> {
 }
 
 /// `@skipped`: "PID REASON [COMM]" lines.
-fn parse_skipped(body: &[u8]) -> Result<Vec<SkippedEntry>, String> {
+fn parse_skipped(body: &[u8]) -> Result<Vec<SkippedEntry>, SnapshotError> {
     lines(body)
         .map(|l| {
             let t = std::str::from_utf8(l).map_err(|_| bad_line("skipped", l))?;
@@ -745,7 +939,8 @@ mod tests {
         assert_eq!(sys.skipped[1], SkippedEntry::new(9, "exited", None));
         // The single-process reader says what it is.
         let e = Snapshot::parse(&bytes).unwrap_err();
-        assert!(e.0.contains("elfmaps system --snapshot"), "{e}");
+        assert_eq!(e, SnapshotError::IsSystem);
+        assert!(e.to_string().contains("elfmaps system --snapshot"), "{e}");
         for cut in 0..bytes.len() {
             let _ = SystemSnapshot::parse(&bytes[..cut]).map(|s| s.process(0));
         }
@@ -842,7 +1037,7 @@ mod tests {
             @residency 32\n7e0000000000-7f0000000000 ff 00\n";
         assert!(tiny.len() < 220);
         let err = Snapshot::parse(tiny).unwrap_err();
-        assert!(err.0.contains("268435456 pages"), "{err}");
+        assert!(err.to_string().contains("268435456 pages"), "{err}");
         assert_eq!(err.code(), crate::vocab::Code::SnapshotMalformed);
         // Too long is as wrong as too short: the bitmap must hold the line's pages.
         let long = b"ELFMAPS-SNAPSHOT 1\npage_size 4096\n\n@residency 18\n1000-2000 0000 00\n";

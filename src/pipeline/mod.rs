@@ -17,6 +17,7 @@ mod live;
 pub mod metrics;
 mod offline;
 mod page;
+mod read;
 mod remap;
 mod rss;
 mod sections;
@@ -36,26 +37,28 @@ use crate::source::sysroot::SysrootError;
 use crate::source::{Opened, Source, Via};
 use crate::vocab::{Code, PageSize, Residency};
 
-pub use live::live;
+pub use live::{live, live_rss_only};
 pub(crate) use offline::offline_with;
 pub use offline::{Saved, offline};
 pub use page::{PageSizeError, Stated};
-pub use rss::{SOURCE as RSS_ONLY_SOURCE, live_rss_only};
+pub use rss::SOURCE as RSS_ONLY_SOURCE;
 pub use sections::{Select, sections_live, sections_offline, sections_union, snapshot_sections};
 pub use snapshot::{snapshot, snapshot_rss_only};
 pub use symbols::{SymbolsSelect, symbols_live, symbols_offline, symbols_union};
 
-/// Why `elfmaps map` could not produce a report at all. Every error has a stable
-/// [`Code`] ([`Error::code`], docs/json.md).
+/// The pipeline layer's error: why no report could be made at all (`map`,
+/// `snapshot`, `sections`, a process of `system`). Every error has a stable [`Code`]
+/// ([`Error::code`], docs/json.md) and its cause as [`std::error::Error::source`];
+/// `input` names the file or `/proc` file it concerns.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// The live process could not be read.
     Proc(ProcError),
-    /// A malformed maps/smaps line; `source` names the input.
+    /// A malformed maps/smaps line; `input` names the input.
     Parse {
         /// The input: a file name or `/proc/PID/smaps`.
-        source: String,
+        input: String,
         /// What is wrong, and on which line.
         err: maps::ParseError,
     },
@@ -63,12 +66,12 @@ pub enum Error {
     /// a report of it would be one of no memory, which no process has.
     Empty {
         /// The input: a file name.
-        source: String,
+        input: String,
     },
     /// A malformed snapshot file.
     Snapshot {
         /// The input: a file name.
-        source: String,
+        input: String,
         /// What is wrong, and where.
         err: SnapshotError,
     },
@@ -79,7 +82,7 @@ pub enum Error {
     /// The page size given or stated contradicts the input.
     PageSize {
         /// The input: a file name.
-        source: String,
+        input: String,
         /// Which page size, who stated it, and the line that contradicts it.
         err: PageSizeError,
     },
@@ -104,15 +107,15 @@ impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Error::Proc(e) => e.fmt(f),
-            Error::Parse { source, err } => write!(f, "{source}: {err}"),
-            Error::Empty { source } => write!(
+            Error::Parse { input, err } => write!(f, "{input}: {err}"),
+            Error::Empty { input } => write!(
                 f,
-                "{source}: no maps line to read (the input is empty): give a saved /proc/PID/smaps or maps"
+                "{input}: no maps line to read (the input is empty): give a saved /proc/PID/smaps or maps"
             ),
-            Error::Snapshot { source, err } => write!(f, "{source}: {err}"),
+            Error::Snapshot { input, err } => write!(f, "{input}: {err}"),
             Error::Sysroot(e) => e.fmt(f),
             Error::Input(e) => e.fmt(f),
-            Error::PageSize { source, err } => write!(f, "{source}: {err}"),
+            Error::PageSize { input, err } => write!(f, "{input}: {err}"),
         }
     }
 }
@@ -764,17 +767,67 @@ mod tests {
         );
         let mut err = maps::parse(b"zz\n").unwrap_err();
         let parse = |err| Error::Parse {
-            source: "x".into(),
+            input: "x".into(),
             err,
         };
         assert_eq!(parse(err.clone()).code(), Code::MapsMalformed);
-        err.what = maps::UNSTABLE;
+        err.kind = maps::ParseErrorKind::Unstable;
         assert_eq!(parse(err).code(), Code::MapsUnstable);
         let err = crate::input::snapshot::Snapshot::parse(b"").unwrap_err();
         let e = Error::Snapshot {
-            source: "x".into(),
+            input: "x".into(),
             err,
         };
         assert_eq!(e.code(), Code::SnapshotMalformed);
+    }
+
+    /// Each layer's error hands its cause on through `source()`, down to the I/O or
+    /// parser error that started it; the printed line stays what it was.
+    #[test]
+    fn errors_chain_to_their_cause() {
+        use crate::input::snapshot::{SnapshotError, SystemSnapshot};
+        use std::error::Error as _;
+        let err = maps::parse(b"zz\n").unwrap_err();
+        let e = Error::Parse {
+            input: "app.smaps".into(),
+            err: err.clone(),
+        };
+        let cause = e.source().unwrap().downcast_ref::<maps::ParseError>();
+        assert_eq!(cause, Some(&err));
+        assert_eq!(e.to_string(), format!("app.smaps: {err}"));
+        // A process section of a system snapshot: pipeline -> snapshot -> snapshot.
+        let mut sys =
+            SystemSnapshot::header_bytes(crate::vocab::PageSize::KIB4, &Default::default());
+        sys.extend_from_slice(b"@process 4\nzzz\n\n");
+        let err = SystemSnapshot::parse(&sys).unwrap().process(0).unwrap_err();
+        assert!(
+            matches!(err, SnapshotError::Process { index: 0, .. }),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "process section 1: not an elfmaps snapshot (no ELFMAPS-SNAPSHOT header)"
+        );
+        let e = Error::Snapshot {
+            input: "all.snap".into(),
+            err,
+        };
+        let inner = e.source().unwrap().source().unwrap();
+        assert_eq!(
+            inner.downcast_ref::<SnapshotError>(),
+            Some(&SnapshotError::NotSnapshot { system: false })
+        );
+        // An ELF file that cannot be read: its I/O error.
+        let io = crate::input::elf::ElfError::Io(std::io::Error::from_raw_os_error(libc::EIO));
+        let cause = io
+            .source()
+            .unwrap()
+            .downcast_ref::<std::io::Error>()
+            .unwrap();
+        assert_eq!(cause.raw_os_error(), Some(libc::EIO));
+        // A saved report that is not JSON: serde_json's error.
+        let saved = crate::views::diff::Saved::from_json(b"{").unwrap_err();
+        assert!(saved.source().unwrap().is::<serde_json::Error>());
+        assert!(saved.to_string().starts_with("not JSON: "), "{saved}");
     }
 }

@@ -135,7 +135,7 @@ pub(crate) fn offline_with<S: Source>(
     source: impl FnOnce(Option<Snapshot>) -> S,
 ) -> Result<Report, Error> {
     let parse_error = |err| Error::Parse {
-        source: saved.name.to_string(),
+        input: saved.name.to_string(),
         err,
     };
     let (mut mappings, snapshot) = match saved.input {
@@ -156,7 +156,7 @@ pub(crate) fn offline_with<S: Source>(
     // of 0 regions that every budget passes. A snapshot of a kernel thread is empty.
     if mappings.is_empty() && snapshot.is_none() {
         return Err(Error::Empty {
-            source: saved.name.to_string(),
+            input: saved.name.to_string(),
         });
     }
     let kind = if let Some(snap) = snapshot.as_ref().filter(|s| s.source == super::rss::SOURCE) {
@@ -168,7 +168,7 @@ pub(crate) fn offline_with<S: Source>(
         "maps"
     };
     let page_error = |err| Error::PageSize {
-        source: saved.name.to_string(),
+        input: saved.name.to_string(),
         err,
     };
     let stated = page::stated(

@@ -9,7 +9,7 @@
 
 use std::io;
 
-use super::live::{Mode, read_and_open, report_of};
+use super::read::read_and_open;
 use super::{Error, finish};
 use crate::input::maps::{self, Mapping, known_key as k};
 use crate::report::{Report, Warning};
@@ -21,13 +21,8 @@ use crate::vocab::{Code, PageSize, Residency};
 /// The `source` of a report made by the RSS-only scan (docs/json.md).
 pub const SOURCE: &str = "maps+pagemap";
 
-/// Analyses the live process `pid` without reading smaps (see the module docs).
-pub fn live_rss_only(pid: u32) -> Result<Report, Error> {
-    report_of(Process::new(pid)?, Mode::RssOnly, None)
-}
-
 /// The RSS-only report of a live process, and whether it has no mappings (the
-/// common ending is [`super::live::report_of`]'s).
+/// common ending is `live::report_of`'s).
 ///
 /// Three things overlap: maps is read on one thread, the scan of the address space
 /// runs on another, and this one parses maps and opens the mapped files as the lines
@@ -81,7 +76,7 @@ pub(super) fn read(
 ) -> Result<(Vec<Mapping>, Scan, Vec<u8>), Error> {
     let text = process.read_plain_maps()?;
     let mut mappings = maps::parse(&text).map_err(|err| Error::Parse {
-        source: format!("/proc/{}/maps", process.pid),
+        input: format!("/proc/{}/maps", process.pid),
         err,
     })?;
     let scan = apply_scan(process, &mut mappings, page, None);

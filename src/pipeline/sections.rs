@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::live::read_mappings;
+use super::read::read_mappings;
 use super::{Error, analyze};
 use crate::input::elf;
 use crate::input::maps::{self, Mapping};
@@ -16,7 +16,7 @@ use crate::input::snapshot::Snapshot;
 use crate::report::{Report, Warning};
 use crate::source::proc::{self, Process};
 use crate::source::{LiveSource, Opened, Source, SysrootSource};
-use crate::views::sections::{ObjectInput, Sections, SectionsUnion, sections, union};
+use crate::views::sections::{ObjectInput, Sections, SectionsUnion, Unread, sections, union};
 use crate::vocab::{Code, PageSize, Residency};
 
 /// Which objects and what to show.
@@ -72,7 +72,7 @@ pub(super) fn offline_parts(
 ) -> Result<(Vec<Mapping>, Report, SysrootSource, Option<Warning>), Error> {
     let text = std::mem::take(&mut snap.smaps);
     let mappings = maps::parse(&text).map_err(|err| Error::Parse {
-        source: "snapshot".into(),
+        input: "snapshot".into(),
         err,
     })?;
     let source = if mappings.iter().any(|m| !m.fields.is_empty()) {
@@ -101,7 +101,7 @@ pub(super) fn offline_parts(
 pub fn snapshot_sections(pid: u32) -> Result<(Snapshot, Report), Error> {
     let (mut snap, report) = super::snapshot(pid)?;
     let mappings = maps::parse(&snap.smaps).map_err(|err| Error::Parse {
-        source: format!("/proc/{pid}/smaps"),
+        input: format!("/proc/{pid}/smaps"),
         err,
     })?;
     let by_line: HashMap<usize, &Mapping> = mappings.iter().map(|m| (m.line, m)).collect();
@@ -187,18 +187,16 @@ pub(super) fn of_report(
         if !(select.object)(&obj.path) {
             continue;
         }
-        let mut table = Err("no file-backed line".to_string());
+        let mut table = Err(Unread::NoFileLine);
         for r in report.regions.iter().filter(|r| r.instance == Some(i)) {
             let Some(m) = by_line.get(&r.line) else {
                 continue;
             };
             if table.is_err() && m.inode != 0 {
                 table = match target.open(m) {
-                    Opened::Regular { file, .. } => {
-                        elf::read_sections(&*file).map_err(|e| e.to_string())
-                    }
-                    Opened::Failed(why) => Err(why),
-                    other => Err(format!("not read: {other:?}")),
+                    Opened::Regular { file, .. } => elf::read_sections(&*file).map_err(Unread::Elf),
+                    Opened::Failed(why) => Err(Unread::NotOpened(why)),
+                    other => Err(Unread::NotOpened(format!("not read: {other:?}"))),
                 };
             }
             residency.entry(r.line).or_insert_with(|| {

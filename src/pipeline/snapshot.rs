@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::io;
 
-use super::live::read_mappings;
+use super::read::read_mappings;
 use super::{Error, analyze, analyze_with};
 use crate::input::maps::Mapping;
 use crate::input::snapshot::Snapshot;

@@ -29,10 +29,12 @@ pub enum Origin<'a> {
     },
 }
 
-/// Writes the report as JSON (`map --json`): the bytes [`super::json()`] writes, by
-/// a hand-written writer several times faster on thousands of regions.
+/// Writes the report as JSON (`map --json`) through serde ([`super::json()`]; a
+/// region's `Serialize` is written by hand in `report/mod.rs`, flat, without
+/// `serde(flatten)`). docs/design.md has the measurement that retired the
+/// hand-written writer for this document.
 pub fn json<W: Write>(report: &Report, out: &mut W) -> io::Result<()> {
-    super::json::report(report, out)
+    super::json(report, out)
 }
 
 /// The first line of the table: which process or file it describes, escaped (a

@@ -291,10 +291,9 @@ pub fn users<W: Write>(
     skipped_list(s, out)
 }
 
-/// Writes `s` as [`crate::render::json()`] writes it (serde's compact JSON and a
-/// newline), byte for byte, by the hand-written writer of `render::json::system`.
+/// Writes `s` as JSON (`system --json`) through serde ([`crate::render::json()`]).
 pub fn json<W: Write>(s: &System, out: &mut W) -> io::Result<()> {
-    super::json::system(s, out)
+    super::json(s, out)
 }
 
 /// With `--verbose` (the list is kept): each process skipped and why.

@@ -30,9 +30,50 @@ use crate::vocab::{PageSize, Residency};
 
 const MAX_LINKS: usize = 40;
 
+/// Why a path could not be resolved inside a sysroot (its message does not repeat
+/// the path: the caller names it).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ResolveError {
+    /// A `..` that would leave the sysroot.
+    ClimbsAbove,
+    /// More than 40 symbolic links followed.
+    TooManyLinks,
+    /// A symbolic link that could not be read.
+    ReadLink {
+        /// The link.
+        path: PathBuf,
+        /// What the system said.
+        err: io::Error,
+    },
+}
+
+impl std::fmt::Display for ResolveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ResolveError::ClimbsAbove => f.write_str("climbs above the sysroot with '..': refused"),
+            ResolveError::TooManyLinks => {
+                write!(f, "more than {MAX_LINKS} symbolic links under the sysroot")
+            }
+            ResolveError::ReadLink { path, err } => {
+                write!(f, "{}: {err}", crate::vocab::escape::path_text(path))
+            }
+        }
+    }
+}
+
+impl std::error::Error for ResolveError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ResolveError::ReadLink { err, .. } => Some(err),
+            _ => None,
+        }
+    }
+}
+
 /// Resolves the target path `path` (absolute, bytes) inside `root`. An error says
 /// why without repeating `path` (the caller names it).
-pub fn resolve(root: &Path, path: &[u8]) -> Result<PathBuf, String> {
+pub fn resolve(root: &Path, path: &[u8]) -> Result<PathBuf, ResolveError> {
     let mut todo: Vec<Vec<u8>> = split(path);
     todo.reverse(); // a stack: the next component is last
     let mut done: Vec<Vec<u8>> = Vec::new();
@@ -42,7 +83,7 @@ pub fn resolve(root: &Path, path: &[u8]) -> Result<PathBuf, String> {
             b"." => continue,
             b".." => {
                 if done.pop().is_none() {
-                    return Err("climbs above the sysroot with '..': refused".to_string());
+                    return Err(ResolveError::ClimbsAbove);
                 }
                 continue;
             }
@@ -54,12 +95,12 @@ pub fn resolve(root: &Path, path: &[u8]) -> Result<PathBuf, String> {
             Ok(md) if md.file_type().is_symlink() => {
                 links += 1;
                 if links > MAX_LINKS {
-                    return Err(format!(
-                        "more than {MAX_LINKS} symbolic links under the sysroot"
-                    ));
+                    return Err(ResolveError::TooManyLinks);
                 }
-                let target = fs::read_link(&here)
-                    .map_err(|e| format!("{}: {e}", crate::vocab::escape::path_text(&here)))?;
+                let target = fs::read_link(&here).map_err(|err| ResolveError::ReadLink {
+                    path: here.clone(),
+                    err,
+                })?;
                 let target = target.as_os_str().as_bytes();
                 if target.first() == Some(&b'/') {
                     done.clear();
@@ -135,7 +176,14 @@ impl std::fmt::Display for SysrootError {
     }
 }
 
-impl std::error::Error for SysrootError {}
+impl std::error::Error for SysrootError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SysrootError::Unreachable { err, .. } => Some(err),
+            SysrootError::NotADirectory { .. } => None,
+        }
+    }
+}
 
 /// Files from a sysroot; residency and build IDs from a snapshot when there is one.
 pub struct SysrootSource {
@@ -297,7 +345,7 @@ impl SysrootSource {
                 // No openat2: the walk here, then no link followed at its end.
                 let resolved = match resolve(&self.root, path) {
                     Ok(p) => p,
-                    Err(e) => return Opened::Failed(e),
+                    Err(e) => return Opened::Failed(e.to_string()),
                 };
                 match open_checked(&resolved, Links::Refuse, None) {
                     Ok(c) => Ok(c),
@@ -378,9 +426,15 @@ mod tests {
             resolve(root, b"/usr/./lib/../lib/libc.so").unwrap(),
             root.join("usr/lib/libc.so")
         );
-        assert!(resolve(root, b"/../../etc/passwd").is_err());
+        assert!(matches!(
+            resolve(root, b"/../../etc/passwd"),
+            Err(ResolveError::ClimbsAbove)
+        ));
         assert!(resolve(root, b"/usr/lib/up/passwd").is_err());
-        assert!(resolve(root, b"/loop").is_err());
+        assert!(matches!(
+            resolve(root, b"/loop"),
+            Err(ResolveError::TooManyLinks)
+        ));
         // A missing file resolves (the open reports it).
         assert_eq!(
             resolve(root, b"/lib/none.so").unwrap(),

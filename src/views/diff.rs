@@ -9,7 +9,7 @@
 //! the IDs differ, the object is marked rebuilt. Amounts are summed by the one rule of
 //! [`Figures::add`]: a sum with an unknown term is unknown.
 //!
-//! A summary cut with `summary --top N` is refused ([`Code::ReportCut`]): the rows it
+//! A summary cut with `summary --top N` is refused ([`crate::vocab::Code::ReportCut`]): the rows it
 //! left out would show as objects that vanished or appeared.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,11 +19,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::input::budget::Growth;
 use crate::report::Report;
+use crate::views::SavedError;
 use crate::views::layout::Layouts;
 use crate::views::summary::{By, Summary};
 use crate::views::system::{self, System};
+use crate::vocab::Figures;
 use crate::vocab::names::file_name;
-use crate::vocab::{Code, Figures};
 
 /// Bumped on any incompatible change of the JSON of [`Diff`].
 pub const SCHEMA_VERSION: u32 = 1;
@@ -58,10 +59,10 @@ impl Saved {
     /// Its `schema_version` must be the one this version of elfmaps writes for that
     /// report: another (older, newer, or not a number) is refused, since its fields
     /// may mean something else.
-    pub fn from_json(bytes: &[u8]) -> Result<Saved, String> {
-        let probe: Probe = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+    pub fn from_json(bytes: &[u8]) -> Result<Saved, SavedError> {
+        let probe: Probe = serde_json::from_slice(bytes).map_err(SavedError::NotJson)?;
         let Some(version) = &probe.schema_version else {
-            return Err("not an elfmaps JSON report (no schema_version)".into());
+            return Err(SavedError::NoSchemaVersion);
         };
         let format = if probe.kind.as_ref().and_then(|k| k.as_str()) == Some(system::KIND) {
             "system"
@@ -72,7 +73,7 @@ impl Saved {
         } else if probe.objects.is_some() {
             "layout"
         } else {
-            return Err("not a map, summary, layout or system report".into());
+            return Err(SavedError::UnknownReport);
         };
         let known = match format {
             "system" => system::SCHEMA_VERSION,
@@ -81,11 +82,13 @@ impl Saved {
             _ => crate::views::layout::SCHEMA_VERSION,
         };
         if version.as_u64() != Some(u64::from(known)) {
-            return Err(format!(
-                "a {format} report of schema_version {version}: this elfmaps reads {format} reports of schema_version {known} only (saved by another version of elfmaps? save it again with this one)"
-            ));
+            return Err(SavedError::SchemaVersion {
+                format,
+                version: version.to_string(),
+                known,
+            });
         }
-        let bad = |what: &str, e: serde_json::Error| format!("not a valid {what} report: {e}");
+        let bad = |format, err| SavedError::Invalid { format, err };
         if format == "system" {
             Ok(Saved::System(System::from_json(bytes)?))
         } else if format == "map" {
@@ -95,13 +98,10 @@ impl Saved {
         } else if format == "summary" {
             let s: Summary = serde_json::from_slice(bytes).map_err(|e| bad("summary", e))?;
             if s.by == By::Kind {
-                return Err("a summary --by kind report has no objects to compare; save `summary --json` without --by kind".into());
+                return Err(SavedError::SummaryByKind);
             }
             if let Some(why) = cut(&s) {
-                return Err(format!(
-                    "{}: {why}: it is not the whole process, and what it left out would show as vanished; save `summary --json` without --top",
-                    Code::ReportCut
-                ));
+                return Err(SavedError::Cut { why });
             }
             Ok(Saved::Summary(s))
         } else {
@@ -575,11 +575,13 @@ mod tests {
         cut["rows"].as_array_mut().unwrap().truncate(2);
         // Saved before `cut` existed: the rows do not add up.
         let e = Saved::from_json(&serde_json::to_vec(&cut).unwrap()).unwrap_err();
-        assert!(e.starts_with("report-cut: "), "{e}");
+        assert_eq!(e.code(), crate::vocab::Code::ReportCut);
+        assert!(e.to_string().starts_with("report-cut: "), "{e}");
         cut["cut"] = json!({"top": 2, "rows_dropped": 21, "objects_dropped": 3});
         let e = Saved::from_json(&serde_json::to_vec(&cut).unwrap()).unwrap_err();
+        let text = e.to_string();
         assert!(
-            e.starts_with("report-cut: ") && e.contains("--top 2"),
+            text.starts_with("report-cut: ") && text.contains("--top 2"),
             "{e}"
         );
     }

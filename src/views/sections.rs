@@ -115,6 +115,38 @@ pub struct SegmentResidency {
     pub unsectioned: Option<u64>,
 }
 
+/// Why an object's section headers were not read: the report of it then has its
+/// segments only, with a warning that says this.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Unread {
+    /// No line of the object is backed by a file that could be opened.
+    NoFileLine,
+    /// The file was not opened: why, as the source said it.
+    NotOpened(String),
+    /// The file is not a readable ELF file.
+    Elf(crate::input::elf::ElfError),
+}
+
+impl std::fmt::Display for Unread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unread::NoFileLine => f.write_str("no file-backed line"),
+            Unread::NotOpened(why) => f.write_str(why),
+            Unread::Elf(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for Unread {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Unread::Elf(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// What [`sections`] needs of one object besides the report.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -122,12 +154,12 @@ pub struct ObjectInput {
     /// Index into [`Report::objects`].
     pub object: usize,
     /// Its section headers, or why they could not be read.
-    pub table: Result<SectionTable, String>,
+    pub table: Result<SectionTable, Unread>,
 }
 
 impl ObjectInput {
     /// The input for object `object` with section headers `table`.
-    pub fn new(object: usize, table: Result<SectionTable, String>) -> ObjectInput {
+    pub fn new(object: usize, table: Result<SectionTable, Unread>) -> ObjectInput {
         ObjectInput { object, table }
     }
 }

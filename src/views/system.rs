@@ -784,11 +784,14 @@ impl<'a> Users<'a> {
 
 impl System {
     /// Reads a saved `system --json` document.
-    pub fn from_json(bytes: &[u8]) -> Result<System, String> {
-        let s: System =
-            serde_json::from_slice(bytes).map_err(|e| format!("not a valid system report: {e}"))?;
+    pub fn from_json(bytes: &[u8]) -> Result<System, crate::views::SavedError> {
+        use crate::views::SavedError;
+        let s: System = serde_json::from_slice(bytes).map_err(|err| SavedError::Invalid {
+            format: "system",
+            err,
+        })?;
         if s.kind != KIND {
-            return Err(format!("not a system report (kind {:?})", s.kind));
+            return Err(SavedError::NotSystem { kind: s.kind });
         }
         Ok(s)
     }

@@ -185,4 +185,44 @@ mod tests {
             assert!(!e.chars().any(|c| c.is_control()), "{e:?}");
         }
     }
+
+    /// The HTML page shows names in the browser, from the JSON it embeds, so its
+    /// script (src/render/html/report.js, `display`) has the printed form in
+    /// JavaScript: its character class must be exactly the characters this rule
+    /// escapes, and each must print as here.
+    #[test]
+    fn the_html_script_escapes_what_this_rule_escapes() {
+        let js = include_str!("../render/html/report.js");
+        let at = js
+            .find("function display(")
+            .expect("display() in report.js");
+        let class = &js[at..];
+        let class = &class[class.find(".replace(/[").expect("the class") + 11..];
+        let class = &class[..class.find("]/g").expect("the end of the class")];
+        // `\uXXXX` or `\uXXXX-\uXXXX`, one after the other.
+        let mut ranges = Vec::new();
+        let mut rest = class;
+        fn unit(rest: &mut &str) -> u32 {
+            let hex = rest.strip_prefix("\\u").expect(rest);
+            *rest = &hex[4..];
+            u32::from_str_radix(&hex[..4], 16).expect(hex)
+        }
+        while !rest.is_empty() {
+            let lo = unit(&mut rest);
+            let hi = match rest.strip_prefix('-') {
+                Some(r) => {
+                    rest = r;
+                    unit(&mut rest)
+                }
+                None => lo,
+            };
+            ranges.push((lo, hi));
+        }
+        assert!(ranges.len() > 5, "{ranges:x?}");
+        for n in 0..=0xffffu32 {
+            let Some(c) = char::from_u32(n) else { continue };
+            let in_js = ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(&n));
+            assert_eq!(in_js, super::is_unsafe(c), "U+{n:04X}");
+        }
+    }
 }

@@ -40,11 +40,36 @@ pub struct ObjectGlob {
     full_path: bool,
 }
 
+/// A glob that does not parse: which glob, and what `glob` says of it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct GlobError {
+    /// The glob given.
+    pub glob: String,
+    /// What is wrong with it.
+    pub err: glob::PatternError,
+}
+
+impl std::fmt::Display for GlobError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "bad glob {:?}: {}", self.glob, self.err)
+    }
+}
+
+impl std::error::Error for GlobError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.err)
+    }
+}
+
 impl ObjectGlob {
     /// Parses `glob`; the error says which glob and what is wrong with it.
-    pub fn new(glob: &str) -> Result<ObjectGlob, String> {
+    pub fn new(glob: &str) -> Result<ObjectGlob, GlobError> {
         Ok(ObjectGlob {
-            pattern: glob::Pattern::new(glob).map_err(|e| format!("bad glob {glob:?}: {e}"))?,
+            pattern: glob::Pattern::new(glob).map_err(|err| GlobError {
+                glob: glob.to_string(),
+                err,
+            })?,
             full_path: glob.contains('/'),
         })
     }

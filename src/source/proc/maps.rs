@@ -4,6 +4,7 @@
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 
+use super::ioctl::{ioctl_rw, iowr};
 use super::{ProcError, Process, classify_io};
 
 /// Bytes asked for per read of smaps: fewer reads leave the process less room to
@@ -107,26 +108,7 @@ impl Process {
     /// larger than the base page for hugetlb), from the PROCMAP_QUERY ioctl (Linux
     /// 6.11+); `Err` when the kernel has no such ioctl.
     pub(crate) fn query_page_size(&mut self, addr: u64) -> io::Result<Option<u64>> {
-        use std::os::fd::AsRawFd;
-        let f = self.maps_fd()?;
-        let mut q = ProcmapQuery {
-            size: std::mem::size_of::<ProcmapQuery>() as u64,
-            query_addr: addr,
-            ..ProcmapQuery::default()
-        };
-        // SAFETY: q is a properly sized, initialised procmap_query that asks for no
-        // name and no build ID.
-        let rc = unsafe {
-            libc::ioctl(
-                f.as_raw_fd(),
-                PROCMAP_QUERY as _,
-                &mut q as *mut ProcmapQuery,
-            )
-        };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok((q.vma_start <= addr && addr < q.vma_end).then_some(q.vma_page_size))
+        Ok(procmap_query(self.maps_fd()?, addr, &mut [])?.map(|q| q.vma_page_size))
     }
 
     /// Reads `/proc/PID/maps` whole (the labels of an RSS-only scan: no smaps, so the
@@ -183,35 +165,94 @@ struct ProcmapQuery {
     build_id_addr: u64,
 }
 
-/// `_IOWR('f', 17, struct procmap_query)`.
-const PROCMAP_QUERY: u64 =
-    (3 << 30) | ((std::mem::size_of::<ProcmapQuery>() as u64) << 16) | ((b'f' as u64) << 8) | 17;
+/// `_IOWR('f', 17, struct procmap_query)` (linux/fs.h).
+const PROCMAP_QUERY: u32 = iowr::<ProcmapQuery>(b'f', 17);
 
-fn procmap_query_build_id(maps: &File, addr: u64) -> io::Result<Option<Vec<u8>>> {
-    use std::os::fd::AsRawFd;
-    let mut id = [0u8; 64];
+/// The one PROCMAP_QUERY call: the mapping that contains `addr` (`None`: no mapping
+/// does), with its build ID written to `build_id` when the buffer is not empty (at
+/// most its length; `build_id_size` says how much). `Err` when the kernel has no such
+/// ioctl (before 6.11) or it failed.
+fn procmap_query(maps: &File, addr: u64, build_id: &mut [u8]) -> io::Result<Option<ProcmapQuery>> {
     let mut q = ProcmapQuery {
         size: std::mem::size_of::<ProcmapQuery>() as u64,
         query_addr: addr,
-        build_id_size: id.len() as u32,
-        build_id_addr: id.as_mut_ptr() as u64,
+        build_id_size: u32::try_from(build_id.len()).unwrap_or(u32::MAX),
+        build_id_addr: if build_id.is_empty() {
+            0
+        } else {
+            build_id.as_mut_ptr() as u64
+        },
         ..ProcmapQuery::default()
     };
-    // SAFETY: q is a properly sized, initialised procmap_query whose build_id_addr
-    // points to a writable buffer of build_id_size bytes that outlives the call.
-    let rc = unsafe {
-        libc::ioctl(
-            maps.as_raw_fd(),
-            PROCMAP_QUERY as _,
-            &mut q as *mut ProcmapQuery,
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    if q.vma_start > addr || addr >= q.vma_end {
+    // SAFETY: q is a procmap_query of its own size that asks for no name, and for a
+    // build ID only into `build_id`, writable for build_id_size bytes during the call.
+    unsafe { ioctl_rw(maps, PROCMAP_QUERY, &mut q) }?;
+    Ok((q.vma_start <= addr && addr < q.vma_end).then_some(q))
+}
+
+fn procmap_query_build_id(maps: &File, addr: u64) -> io::Result<Option<Vec<u8>>> {
+    let mut id = [0u8; 64];
+    let Some(q) = procmap_query(maps, addr, &mut id)? else {
         return Ok(None);
-    }
+    };
     let n = (q.build_id_size as usize).min(id.len());
     Ok((n > 0).then(|| id[..n].to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The request number the kernel documents for PROCMAP_QUERY (linux/fs.h:
+    /// `_IOWR('f', 17, struct procmap_query)`, 104 bytes).
+    #[test]
+    fn the_request_number_is_the_kernels() {
+        assert_eq!(std::mem::size_of::<ProcmapQuery>(), 104);
+        assert_eq!(PROCMAP_QUERY, 0xc068_6611);
+    }
+
+    /// The kernel's answer for an address of a mapping of our own is that mapping,
+    /// and for an address past it, none that contains it.
+    #[test]
+    fn the_query_finds_a_mapping_of_our_own() {
+        let p = super::super::page_size().get() as usize;
+        // SAFETY: a private anonymous mapping of 4 pages, queried, then unmapped; the
+        // page after it is made inaccessible so that no neighbour joins it.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                5 * p,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(base, libc::MAP_FAILED);
+        // SAFETY: the last page of the mapping made above.
+        assert_eq!(
+            unsafe { libc::mprotect((base as *mut u8).add(4 * p).cast(), p, libc::PROT_NONE) },
+            0
+        );
+        let start = base as u64;
+        let maps = File::open("/proc/self/maps").unwrap();
+        let inside = procmap_query(&maps, start + p as u64, &mut []);
+        let next = procmap_query(&maps, start + 4 * p as u64, &mut []);
+        // SAFETY: the mapping made above.
+        unsafe { libc::munmap(base, 5 * p) };
+        match inside {
+            Ok(q) => {
+                let q = q.expect("a mapping contains it");
+                assert_eq!((q.vma_start, q.vma_end), (start, start + 4 * p as u64));
+                assert_eq!(q.vma_page_size, p as u64);
+                let next = next.unwrap().expect("a mapping contains it");
+                assert_eq!(next.vma_start, start + 4 * p as u64);
+            }
+            // Kernels before 6.11 have no PROCMAP_QUERY.
+            Err(e) => assert!(
+                matches!(e.raw_os_error(), Some(libc::ENOTTY) | Some(libc::EINVAL)),
+                "{e}"
+            ),
+        }
+    }
 }

@@ -8,6 +8,8 @@
 //!   and whether a mapped inode was written after the process started;
 //! - `pagemap`: residency from the `PAGEMAP_SCAN` ioctl or pagemap entries, the only
 //!   place that knows the kernel's pagemap bits;
+//! - `ioctl`: the request numbers of those two ioctls (`_IOWR` from the argument's
+//!   size) and the one `ioctl` call;
 //! - `list`: the processes of the machine and the facts that select them (comm, owner,
 //!   cgroup, executable), for `elfmaps system` and `map NAME`;
 //! - `stamp`: a mapped file's identity from one `stat`, for the cache of a scan;
@@ -23,6 +25,7 @@
 //! upgrade gives a read error, not SIGBUS
 //! (docs/design.md).
 
+mod ioctl;
 mod kpagecount;
 mod list;
 mod maps;
@@ -112,7 +115,14 @@ impl ProcError {
     }
 }
 
-impl std::error::Error for ProcError {}
+impl std::error::Error for ProcError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ProcError::Io { err, .. } => Some(err),
+            _ => None,
+        }
+    }
+}
 
 /// A live process: `/proc/PID`, with the files elfmaps keeps open on it.
 #[derive(Debug)]

@@ -7,6 +7,7 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 
+use super::ioctl::{ioctl_rw, iowr};
 use super::{Process, page_size};
 use crate::vocab::{PageSize, Residency};
 
@@ -68,48 +69,21 @@ impl Process {
     /// It opens pagemap itself (once per scan), so that it can run on a thread of its
     /// own while maps is read.
     pub(crate) fn scan_runs(&self, start: u64, end: u64) -> io::Result<Vec<ScanRun>> {
-        use std::os::fd::AsRawFd;
         let f = File::open(self.dir.join("pagemap"))?;
         let mut out = Vec::new();
-        let mut regions = vec![PageRegion::default(); 4096];
-        let mut at = start;
-        while at < end {
-            let mut arg = PmScanArg {
-                size: std::mem::size_of::<PmScanArg>() as u64,
-                start: at,
+        let mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_PFNZERO | PAGE_IS_HUGE;
+        scan(&f, start..end, mask, 4096, |start, end, c| {
+            let run = ScanRun {
+                start,
                 end,
-                vec: regions.as_mut_ptr() as u64,
-                vec_len: regions.len() as u64,
-                category_anyof_mask: PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
-                return_mask: PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_PFNZERO | PAGE_IS_HUGE,
-                ..PmScanArg::default()
+                present: c & PAGE_IS_PRESENT != 0 && c & PAGE_IS_PFNZERO == 0,
+                swapped: c & PAGE_IS_SWAPPED != 0,
+                huge: c & PAGE_IS_HUGE != 0,
             };
-            // SAFETY: arg is a valid pm_scan_arg whose vec points to vec_len writable
-            // page_region entries that outlive the call.
-            let n = unsafe {
-                libc::ioctl(f.as_raw_fd(), PAGEMAP_SCAN as _, &mut arg as *mut PmScanArg)
-            };
-            if n < 0 {
-                return Err(io::Error::last_os_error());
+            if run.present || run.swapped {
+                out.push(run);
             }
-            for r in &regions[..(n as usize).min(regions.len())] {
-                let c = r.categories;
-                let run = ScanRun {
-                    start: r.start.max(at),
-                    end: r.end.min(end),
-                    present: c & PAGE_IS_PRESENT != 0 && c & PAGE_IS_PFNZERO == 0,
-                    swapped: c & PAGE_IS_SWAPPED != 0,
-                    huge: c & PAGE_IS_HUGE != 0,
-                };
-                if run.start < run.end && (run.present || run.swapped) {
-                    out.push(run);
-                }
-            }
-            if arg.walk_end <= at || (n as u64) < arg.vec_len {
-                break;
-            }
-            at = arg.walk_end;
-        }
+        })?;
         Ok(out)
     }
 }
@@ -186,17 +160,22 @@ const PAGE_IS_PRESENT: u64 = 1 << 3;
 const PAGE_IS_SWAPPED: u64 = 1 << 4;
 const PAGE_IS_PFNZERO: u64 = 1 << 5;
 const PAGE_IS_HUGE: u64 = 1 << 6;
-/// `_IOWR('f', 16, struct pm_scan_arg)`.
-const PAGEMAP_SCAN: u64 =
-    (3 << 30) | ((std::mem::size_of::<PmScanArg>() as u64) << 16) | ((b'f' as u64) << 8) | 16;
+/// `_IOWR('f', 16, struct pm_scan_arg)` (linux/fs.h).
+const PAGEMAP_SCAN: u32 = iowr::<PmScanArg>(b'f', 16);
 
-/// Residency through the PAGEMAP_SCAN ioctl: runs of pages by category, so a large
-/// mostly-empty mapping costs a few calls, not 8 bytes per page.
-fn pagemap_scan(f: &File, start: u64, end: u64, page: PageSize) -> io::Result<Residency> {
-    use std::os::fd::AsRawFd;
-    let mut out = Residency::new(start, end, page);
-    let mut regions = vec![PageRegion::default(); 256];
-    let mut at = start;
+/// The one PAGEMAP_SCAN loop: `each(start, end, categories)` for every run of
+/// present or swapped pages of `range`, in address order, clipped to it, with the
+/// categories of `return_mask`; `batch` runs are asked for a call. `Err` with
+/// ENOTTY/EINVAL/EOPNOTSUPP when the kernel has no PAGEMAP_SCAN (before 6.7).
+fn scan(
+    f: &File,
+    range: std::ops::Range<u64>,
+    return_mask: u64,
+    batch: usize,
+    mut each: impl FnMut(u64, u64, u64),
+) -> io::Result<()> {
+    let mut regions = vec![PageRegion::default(); batch];
+    let (mut at, end) = (range.start, range.end);
     while at < end {
         let mut arg = PmScanArg {
             size: std::mem::size_of::<PmScanArg>() as u64,
@@ -205,23 +184,16 @@ fn pagemap_scan(f: &File, start: u64, end: u64, page: PageSize) -> io::Result<Re
             vec: regions.as_mut_ptr() as u64,
             vec_len: regions.len() as u64,
             category_anyof_mask: PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
-            return_mask: PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_PFNZERO,
+            return_mask,
             ..PmScanArg::default()
         };
-        // SAFETY: arg is a valid pm_scan_arg whose vec points to vec_len writable
-        // page_region entries that outlive the call.
-        let n =
-            unsafe { libc::ioctl(f.as_raw_fd(), PAGEMAP_SCAN as _, &mut arg as *mut PmScanArg) };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        for r in &regions[..(n as usize).min(regions.len())] {
-            let pages = out.page_indices(r.start.max(start), r.end.min(end));
-            if r.categories & PAGE_IS_PRESENT != 0 && r.categories & PAGE_IS_PFNZERO == 0 {
-                out.mark_present(pages.clone());
-            }
-            if r.categories & PAGE_IS_SWAPPED != 0 {
-                out.mark_swapped(pages);
+        // SAFETY: arg is a pm_scan_arg of its own size whose vec points to vec_len
+        // writable page_region entries that outlive the call.
+        let n = unsafe { ioctl_rw(f, PAGEMAP_SCAN, &mut arg) }?;
+        for r in &regions[..n.min(regions.len())] {
+            let (s, e) = (r.start.max(at), r.end.min(end));
+            if s < e {
+                each(s, e, r.categories);
             }
         }
         if arg.walk_end <= at || (n as u64) < arg.vec_len {
@@ -229,6 +201,23 @@ fn pagemap_scan(f: &File, start: u64, end: u64, page: PageSize) -> io::Result<Re
         }
         at = arg.walk_end;
     }
+    Ok(())
+}
+
+/// Residency through the PAGEMAP_SCAN ioctl: runs of pages by category, so a large
+/// mostly-empty mapping costs a few calls, not 8 bytes per page.
+fn pagemap_scan(f: &File, start: u64, end: u64, page: PageSize) -> io::Result<Residency> {
+    let mut out = Residency::new(start, end, page);
+    let mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_PFNZERO;
+    scan(f, start..end, mask, 256, |s, e, c| {
+        let pages = out.page_indices(s, e);
+        if c & PAGE_IS_PRESENT != 0 && c & PAGE_IS_PFNZERO == 0 {
+            out.mark_present(pages.clone());
+        }
+        if c & PAGE_IS_SWAPPED != 0 {
+            out.mark_swapped(pages);
+        }
+    })?;
     Ok(out)
 }
 
@@ -301,6 +290,63 @@ mod tests {
         match scanned {
             Ok(s) => assert_eq!(s, entries),
             // Kernels before 6.7 have no PAGEMAP_SCAN.
+            Err(e) => assert!(
+                matches!(
+                    e.raw_os_error(),
+                    Some(libc::ENOTTY) | Some(libc::EINVAL) | Some(libc::EOPNOTSUPP)
+                ),
+                "{e}"
+            ),
+        }
+    }
+
+    /// The request number the kernel documents for PAGEMAP_SCAN (linux/fs.h:
+    /// `_IOWR('f', 16, struct pm_scan_arg)`, a struct of twelve `__u64`).
+    #[test]
+    fn the_request_number_is_the_kernels() {
+        assert_eq!(std::mem::size_of::<PmScanArg>(), 96);
+        assert_eq!(PAGEMAP_SCAN, 0xc060_6610);
+    }
+
+    /// The scan loop resumes at `walk_end` when a call fills its buffer: a buffer of
+    /// one run gives the runs pagemap's entries give, call by call.
+    #[test]
+    fn the_scan_resumes_where_a_full_buffer_stopped() {
+        let page = page_size();
+        let p = page.get() as usize;
+        // SAFETY: a private anonymous mapping of 16 pages, written, read back through
+        // pagemap, then unmapped.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                16 * p,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(base, libc::MAP_FAILED);
+        for i in [0, 1, 5, 9, 10, 11, 15] {
+            // SAFETY: inside the mapping.
+            unsafe { std::ptr::write_volatile((base as *mut u8).add(i * p), 1) };
+        }
+        let (start, end) = (base as u64, base as u64 + 16 * p as u64);
+        let f = File::open("/proc/self/pagemap").unwrap();
+        let entries = read_pagemap(&f, start, end, page).unwrap();
+        let mut calls = Vec::new();
+        let scanned = scan(&f, start..end, PAGE_IS_PRESENT, 1, |s, e, _| {
+            calls.push(s..e)
+        });
+        // SAFETY: the mapping made above.
+        unsafe { libc::munmap(base, 16 * p) };
+        let want: Vec<_> = entries
+            .present_runs()
+            .map(|r| start + r.start * p as u64..start + r.end * p as u64)
+            .collect();
+        assert_eq!(want.len(), 4, "{want:x?}");
+        match scanned {
+            Ok(()) => assert_eq!(calls, want),
             Err(e) => assert!(
                 matches!(
                     e.raw_os_error(),
