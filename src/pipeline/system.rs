@@ -163,9 +163,35 @@ pub fn scan(
     mode: Mode,
     sink: &mut dyn FnMut(Scanned),
 ) -> io::Result<Outcome> {
+    let cache = FileCache::new();
+    scan_with(selection, &|_| mode, &cache, &mut |s, _| sink(s))
+}
+
+/// What [`scan_with`] tells of each process beside its report: how it was read and
+/// how long reading and labelling it took (seconds, on its thread).
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct Cost {
+    /// The mode chosen for it.
+    pub mode: Mode,
+    /// Seconds spent on it.
+    pub seconds: f64,
+}
+
+/// [`scan`], with the mode of each process chosen by `mode` from its PID and stat
+/// (the exporter's per-target budget), the files read through `cache` (which may
+/// outlive the scan: the exporter keeps it from one scrape to the next), and each
+/// report handed to `sink` with its [`Cost`].
+pub fn scan_with(
+    selection: &Selection,
+    mode: &(dyn Fn(&Facts) -> Mode + Sync),
+    cache: &FileCache,
+    sink: &mut dyn FnMut(Scanned, Cost),
+) -> io::Result<Outcome> {
     use std::sync::Mutex;
 
-    let cache = FileCache::new();
+    let files_before = cache.files();
+    let hits_before = cache.hits();
     let mut outcome = Outcome::new(proc::page_size(), Skipped::default());
     let pids = candidates(selection)?;
     let selected: Vec<Selected> = pids.iter().map(|&pid| select(pid, selection)).collect();
@@ -198,19 +224,28 @@ pub fn scan(
                 return Ok(None);
             };
             let pid = process.pid;
+            let mode = mode(&facts);
+            let started = std::time::Instant::now();
             let comm = facts.comm;
-            let report = process_report(process, mode, Some(&cache))
+            let report = process_report(process, mode, Some(cache))
                 .map_err(|e| skipped(pid, Some(&comm), &e))?;
-            Ok(Some(Scanned {
-                process: ProcessInfo::new(pid, comm, uid),
-                report,
-            }))
+            let cost = Cost {
+                mode,
+                seconds: started.elapsed().as_secs_f64(),
+            };
+            Ok(Some((
+                Scanned {
+                    process: ProcessInfo::new(pid, comm, uid),
+                    report,
+                },
+                cost,
+            )))
         })
     };
-    let mut take = |one: Result<Option<Scanned>, SkippedProcess>| match one {
-        Ok(Some(scanned)) => {
+    let mut take = |one: Result<Option<(Scanned, Cost)>, SkippedProcess>| match one {
+        Ok(Some((scanned, cost))) => {
             outcome.read += 1;
-            sink(scanned);
+            sink(scanned, cost);
         }
         Ok(None) => {}
         Err(s) => outcome.skipped.add(s),
@@ -222,8 +257,8 @@ pub fn scan(
     } else {
         in_order(&order, head, workers, &one, &mut take);
     }
-    outcome.files = cache.files();
-    outcome.cache_hits = cache.hits();
+    outcome.files = cache.files() - files_before;
+    outcome.cache_hits = cache.hits() - hits_before;
     Ok(outcome)
 }
 

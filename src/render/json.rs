@@ -321,6 +321,7 @@ impl<'w, W: Write> Out<'w, W> {
             figures,
             remapped,
             verified,
+            private: _,
         } = r;
         self.raw(b"{\"start\":");
         self.u64(*start);

@@ -188,6 +188,7 @@ mod tests {
                 ..Figures::default()
             },
             remapped: None,
+            private: None,
             verified: None,
         }
     }
