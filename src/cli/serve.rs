@@ -189,9 +189,9 @@ pub fn run(a: MetricsArgs) -> io::Result<Exit> {
     limits.max_groups = a.max_groups;
     // Processes chosen by PID or name are shown whatever their size and age.
     let chosen = selection.pids.is_some() || !selection.names.is_empty();
-    limits.min_group_bytes = a
-        .min_group_size
-        .unwrap_or(if chosen { 0 } else { DEFAULT_MIN_GROUP_BYTES });
+    limits.min_group_bytes =
+        a.min_group_size
+            .unwrap_or(if chosen { 0 } else { DEFAULT_MIN_GROUP_BYTES });
     limits.min_age = a
         .min_age
         .unwrap_or(if chosen { 0.0 } else { DEFAULT_MIN_AGE });
