@@ -1048,4 +1048,181 @@ fn series_stay_bounded_under_churn() {
         "note: {} series stored under churn (budget {budget}), groups {groups_seen:?}",
         series.len()
     );
+    // Every query of the dashboard, and every alert's expression, runs against what
+    // this Prometheus stored; the memory panels have data.
+    let enc = |q: &str| -> String {
+        q.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"_.-".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    };
+    for (title, expr) in dashboard_queries() {
+        let q = expr.replace("$instance", ".*").replace("$group", ".*");
+        let v = api(&format!("/api/v1/query?query={}&time={end}", enc(&q)))
+            .unwrap_or_else(|| panic!("panel {title:?}: {q} failed"));
+        assert_eq!(v["status"], "success", "panel {title:?}: {q}: {v}");
+        let empty = v["data"]["result"].as_array().is_none_or(Vec::is_empty);
+        let may_be_empty = title.contains("Incomplete") || title.contains("not read");
+        assert!(!empty || may_be_empty, "panel {title:?}: no data for {q}");
+    }
+    for expr in alert_exprs() {
+        let v = api(&format!("/api/v1/query?query={}&time={end}", enc(&expr)))
+            .unwrap_or_else(|| panic!("alert expression failed: {expr}"));
+        assert_eq!(v["status"], "success", "{expr}: {v}");
+    }
+}
+
+/// The folder of the dashboard and the alerting rules.
+fn monitoring() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("monitoring")
+}
+
+/// The dashboard: monitoring/elfmaps-dashboard.json.
+fn dashboard() -> Value {
+    let text = fs::read_to_string(monitoring().join("elfmaps-dashboard.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// (panel title, expression) of every query of the dashboard.
+fn dashboard_queries() -> Vec<(String, String)> {
+    let d = dashboard();
+    let mut out = Vec::new();
+    for p in d["panels"].as_array().unwrap() {
+        for t in p["targets"].as_array().unwrap() {
+            out.push((
+                p["title"].as_str().unwrap().to_string(),
+                t["expr"].as_str().unwrap().to_string(),
+            ));
+        }
+    }
+    out
+}
+
+/// The `expr` of each rule of monitoring/elfmaps-alerts.yml, as `promtool check
+/// rules` read them (YAML block scalars: the indented lines after `expr: |`).
+fn alert_exprs() -> Vec<String> {
+    let text = fs::read_to_string(monitoring().join("elfmaps-alerts.yml")).unwrap();
+    let mut out = Vec::new();
+    let mut lines = text.lines().peekable();
+    while let Some(l) = lines.next() {
+        let t = l.trim_start();
+        let Some(rest) = t.strip_prefix("expr:") else {
+            continue;
+        };
+        let rest = rest.trim();
+        if rest != "|" {
+            out.push(rest.to_string());
+            continue;
+        }
+        let indent = l.len() - t.len();
+        let mut expr = String::new();
+        while let Some(next) = lines.peek() {
+            let n = next.trim_start();
+            if !n.is_empty() && next.len() - n.len() <= indent {
+                break;
+            }
+            expr.push_str(n);
+            expr.push(' ');
+            lines.next();
+        }
+        out.push(expr.trim().to_string());
+    }
+    assert_eq!(out.len(), 3, "{out:?}");
+    out
+}
+
+/// Issue 21: the alerting rules pass `promtool check rules` and their unit tests
+/// (`promtool test rules`: a library's text grown 20% in a day, a unit's unique
+/// memory above 8 GiB, a stale scan; and the cases that must not fire).
+#[test]
+fn alert_rules_pass_their_unit_tests() {
+    if !have_promtool() {
+        return;
+    }
+    for args in [
+        ["check", "rules", "elfmaps-alerts.yml"],
+        ["test", "rules", "elfmaps-alerts.test.yml"],
+    ] {
+        let o = Command::new("promtool")
+            .args(&args)
+            .current_dir(monitoring())
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "promtool {args:?}: {}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
+/// Issue 21: the Grafana dashboard has what Grafana's import needs: a title, a uid,
+/// an integer schemaVersion, a datasource input, template variables, and panels each
+/// with an id, a type Grafana ships, a title, a grid position inside the 24-column
+/// grid, and targets with a refId and a PromQL expression (run against a real
+/// Prometheus in `series_stay_bounded_under_churn`).
+#[test]
+fn the_dashboard_is_importable() {
+    let d = dashboard();
+    assert!(d["title"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(
+        d["uid"]
+            .as_str()
+            .is_some_and(|u| !u.is_empty() && u.len() <= 40)
+    );
+    assert!(
+        d["schemaVersion"].as_u64().is_some_and(|v| v >= 30),
+        "schemaVersion"
+    );
+    assert!(d["time"]["from"].is_string() && d["time"]["to"].is_string());
+    assert_eq!(d["__inputs"][0]["type"], "datasource");
+    let vars = d["templating"]["list"].as_array().unwrap();
+    let names: Vec<&str> = vars.iter().map(|v| v["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["datasource", "instance", "group"]);
+    for v in vars {
+        assert!(
+            ["datasource", "query"].contains(&v["type"].as_str().unwrap()),
+            "{v}"
+        );
+    }
+    let panels = d["panels"].as_array().unwrap();
+    assert!(panels.len() >= 8);
+    let mut ids = std::collections::BTreeSet::new();
+    for p in panels {
+        assert!(ids.insert(p["id"].as_u64().unwrap()), "duplicate id: {p}");
+        let kind = p["type"].as_str().unwrap();
+        assert!(
+            ["timeseries", "stat", "table", "bargauge", "gauge"].contains(&kind),
+            "{kind}"
+        );
+        assert!(p["title"].as_str().is_some_and(|t| !t.is_empty()));
+        let g = &p["gridPos"];
+        let (x, w) = (g["x"].as_u64().unwrap(), g["w"].as_u64().unwrap());
+        assert!(
+            x + w <= 24 && g["h"].as_u64().unwrap() > 0 && g["y"].is_u64(),
+            "{g}"
+        );
+        assert_eq!(p["datasource"]["type"], "prometheus");
+        let targets = p["targets"].as_array().unwrap();
+        assert!(!targets.is_empty());
+        for t in targets {
+            assert!(t["refId"].as_str().is_some_and(|r| !r.is_empty()));
+            let expr = t["expr"].as_str().unwrap();
+            assert!(expr.contains("elfmaps_"), "{expr}");
+            // Balanced brackets: a broken expression is caught here before Prometheus.
+            for (open, close) in [('(', ')'), ('{', '}')] {
+                assert_eq!(
+                    expr.matches(open).count(),
+                    expr.matches(close).count(),
+                    "{expr}"
+                );
+            }
+        }
+    }
 }
