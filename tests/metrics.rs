@@ -1149,7 +1149,7 @@ fn alert_rules_pass_their_unit_tests() {
         ["test", "rules", "elfmaps-alerts.test.yml"],
     ] {
         let o = Command::new("promtool")
-            .args(&args)
+            .args(args)
             .current_dir(monitoring())
             .output()
             .unwrap();
