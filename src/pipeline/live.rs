@@ -3,7 +3,10 @@
 
 use std::sync::{Mutex, mpsc};
 
-use super::{Error, Files, Learnt, Opener, finish, learn};
+use super::memo::{self, Memo};
+use super::{
+    Error, Files, Learnt, Opener, finish, finish_keeping, finish_with_labels, learn, open_files,
+};
 use crate::input::maps::{self, Mapping};
 use crate::report::{Report, Warning};
 use crate::source::cache::FileCache;
@@ -43,6 +46,17 @@ pub(crate) fn report_of(
     mode: Mode,
     cache: Option<&FileCache>,
 ) -> Result<Report, Error> {
+    report_with_memo(process, mode, cache, None)
+}
+
+/// [`report_of`], made from the labels `memo` kept of the same process when its maps
+/// lines have not changed ([`super::memo`]), and kept there for the next scan.
+pub(crate) fn report_with_memo(
+    process: Process,
+    mode: Mode,
+    cache: Option<&FileCache>,
+    memo: Option<&Memo>,
+) -> Result<Report, Error> {
     let pid = process.pid;
     let page = proc::page_size();
     if let Some(cache) = cache {
@@ -50,14 +64,59 @@ pub(crate) fn report_of(
         process.share_mounts(cache.mounts());
     }
     let mut target = LiveSource(process);
-    let (mut report, empty) = match mode {
-        Mode::Smaps => {
+    let (mut report, empty) = match (mode, memo) {
+        (Mode::Smaps, Some(memo)) => {
+            // Read whole first: its digest says whether the kept labels hold.
+            let started = target.0.start_ticks();
+            let (mappings, source, _) = read_mappings(&target.0, false)?;
+            let empty = mappings.is_empty();
+            let digest = memo::digest(&mappings);
+            let report = match memo.get(pid, started, digest, mode) {
+                Some(labels) => {
+                    finish_with_labels(mappings, &labels, source, page, Some(pid), &mut target)
+                }
+                None => {
+                    let files = open_files(&mappings, &target, cache);
+                    let (report, labels) =
+                        finish_keeping(mappings, files, source, page, Some(pid), &mut target);
+                    memo.put(pid, started, digest, mode, labels);
+                    report
+                }
+            };
+            (report, empty)
+        }
+        (Mode::RssOnly, Some(memo)) => {
+            let started = target.0.start_ticks();
+            let (mappings, scan, _) = super::rss::read(&mut target.0, page)?;
+            let empty = mappings.is_empty();
+            let digest = memo::digest(&mappings);
+            let mut src = super::rss::Scanned {
+                inner: &mut target,
+                runs: scan.runs,
+            };
+            let source = super::rss::SOURCE;
+            let mut report = match memo.get(pid, started, digest, mode) {
+                Some(labels) => {
+                    finish_with_labels(mappings, &labels, source, page, Some(pid), &mut src)
+                }
+                None => {
+                    let files = open_files(&mappings, &src, cache);
+                    let (report, labels) =
+                        finish_keeping(mappings, files, source, page, Some(pid), &mut src);
+                    memo.put(pid, started, digest, mode, labels);
+                    report
+                }
+            };
+            report.warnings.extend(scan.warnings);
+            (report, empty)
+        }
+        (Mode::Smaps, None) => {
             let (mappings, source, files) = read_and_open(&target, false, cache, 0)?;
             let empty = mappings.is_empty();
             let report = finish(mappings, files, source, page, Some(pid), &mut target);
             (report, empty)
         }
-        Mode::RssOnly => super::rss::report(&mut target, page, cache)?,
+        (Mode::RssOnly, None) => super::rss::report(&mut target, page, cache)?,
     };
     report.command = target.0.command();
     if !target.0.alive() {

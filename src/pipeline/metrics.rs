@@ -4,7 +4,10 @@
 //! process is at hand) or, younger than [`Limits::min_age`], in `[short-lived]`.
 //!
 //! A [`Scraper`] is what a server keeps from one scrape to the next: the file cache
-//! (each distinct mapped file's headers read once, not once per scrape), the series
+//! (each distinct mapped file's headers read once, not once per scrape), each
+//! process's labels while its maps do not change ([`Memo`]: a steady-state scrape
+//! reads each process's figures, smaps or maps and one PAGEMAP_SCAN, and opens and
+//! labels nothing), the series
 //! exposed in the last day ([`Memory`]: a day of scrapes creates a bounded number of
 //! series), and what each target cost the last time it was read, for its budget
 //! ([`Budget`]: a target too large, with too many maps lines, or whose smaps took too
@@ -15,6 +18,7 @@ use std::collections::HashMap;
 use std::io;
 use std::time::Instant;
 
+use super::memo::Memo;
 use super::system::{self, Cost, Mode, Scanned, Selection};
 use crate::source::cache::FileCache;
 use crate::source::proc::{Facts, Process};
@@ -120,6 +124,7 @@ pub struct Scraper {
     memory: Memory,
     cache: FileCache,
     cache_age: usize,
+    memo: Memo,
     targets: HashMap<u32, Target>,
 }
 
@@ -131,8 +136,14 @@ impl Scraper {
             memory: Memory::new(),
             cache: FileCache::new(),
             cache_age: 0,
+            memo: Memo::new(),
             targets: HashMap::new(),
         }
+    }
+
+    /// Reports made from kept labels, and in full, so far ([`Memo`]).
+    pub fn memo_hits_and_misses(&self) -> (u64, u64) {
+        self.memo.hits_and_misses()
     }
 
     /// One scrape. `Err` only when `/proc` cannot be listed.
@@ -144,9 +155,11 @@ impl Scraper {
         }
         let now = unix_now();
         let mut seen = HashMap::new();
+        self.memo.begin();
         let metrics = scrape_into(
             &self.config,
             &self.cache,
+            Some(&self.memo),
             &self.targets,
             Some(&mut self.memory),
             now,
@@ -185,6 +198,7 @@ pub fn scrape_once(config: &Config) -> io::Result<Metrics> {
     scrape_into(
         config,
         &cache,
+        None,
         &HashMap::new(),
         None,
         unix_now(),
@@ -197,6 +211,7 @@ pub fn scrape_once(config: &Config) -> io::Result<Metrics> {
 fn scrape_into(
     config: &Config,
     cache: &FileCache,
+    keep: Option<&Memo>,
     last: &HashMap<u32, Target>,
     memory: Option<&mut Memory>,
     now: f64,
@@ -266,7 +281,7 @@ fn scrape_into(
         );
         builder.add_process(&group, &s.report, age, cost.seconds);
     };
-    let outcome = system::scan_with(&config.selection, &choose, cache, &mut sink)?;
+    let outcome = system::scan_with(&config.selection, &choose, cache, keep, &mut sink)?;
     Ok(builder.finish_with(outcome.skipped, start.elapsed().as_secs_f64(), memory, now))
 }
 
@@ -365,5 +380,46 @@ mod tests {
         assert!(m.incomplete(g, "elfmaps_private_bytes"));
         assert!(!m.incomplete(g, "elfmaps_resident_bytes"));
         assert!(m.series.iter().all(|s| s.figures.pss.is_none()));
+    }
+
+    /// Issue 21: a steady-state scrape of a process whose maps did not change is made
+    /// from its kept labels and new figures, and says what a scrape in full says.
+    #[test]
+    fn a_steady_state_scrape_reuses_labels() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        // Let it finish starting: its maps the same twice, 200 ms apart.
+        let maps = || std::fs::read(format!("/proc/{pid}/maps")).unwrap_or_default();
+        let mut last = maps();
+        for _ in 0..50 {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            let now = maps();
+            if now == last && now.windows(4).any(|w| w == b"libc") {
+                break;
+            }
+            last = now;
+        }
+        for mode in [Mode::Smaps, Mode::RssOnly] {
+            let config = Config::new(
+                Selection::pids(vec![pid]),
+                mode,
+                GroupBy::Comm,
+                Limits::top(50),
+            );
+            let mut scraper = Scraper::new(config.clone());
+            let first = scraper.scrape().unwrap();
+            let second = scraper.scrape().unwrap();
+            assert_eq!(scraper.memo_hits_and_misses(), (1, 1), "{mode:?}");
+            let cold = scrape_once(&config).unwrap();
+
+            assert_eq!(second.series, cold.series, "{mode:?}");
+            assert_eq!(first.series, second.series, "{mode:?}");
+            assert_eq!(second.objects, cold.objects);
+        }
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }

@@ -164,7 +164,7 @@ pub fn scan(
     sink: &mut dyn FnMut(Scanned),
 ) -> io::Result<Outcome> {
     let cache = FileCache::new();
-    scan_with(selection, &|_| mode, &cache, &mut |s, _| sink(s))
+    scan_with(selection, &|_| mode, &cache, None, &mut |s, _| sink(s))
 }
 
 /// What [`scan_with`] tells of each process beside its report: how it was read and
@@ -180,12 +180,14 @@ pub struct Cost {
 
 /// [`scan`], with the mode of each process chosen by `mode` from its PID and stat
 /// (the exporter's per-target budget), the files read through `cache` (which may
-/// outlive the scan: the exporter keeps it from one scrape to the next), and each
-/// report handed to `sink` with its [`Cost`].
+/// outlive the scan: the exporter keeps it from one scrape to the next), the labels
+/// of processes whose maps did not change since the last scan taken from `memo`
+/// ([`super::memo`]), and each report handed to `sink` with its [`Cost`].
 pub fn scan_with(
     selection: &Selection,
     mode: &(dyn Fn(&Facts) -> Mode + Sync),
     cache: &FileCache,
+    memo: Option<&super::memo::Memo>,
     sink: &mut dyn FnMut(Scanned, Cost),
 ) -> io::Result<Outcome> {
     use std::sync::Mutex;
@@ -227,7 +229,7 @@ pub fn scan_with(
             let mode = mode(&facts);
             let started = std::time::Instant::now();
             let comm = facts.comm;
-            let report = process_report(process, mode, Some(cache))
+            let report = super::live::report_with_memo(process, mode, Some(cache), memo)
                 .map_err(|e| skipped(pid, Some(&comm), &e))?;
             let cost = Cost {
                 mode,
