@@ -118,7 +118,10 @@ pub(crate) fn report_with_memo(
         }
         (Mode::RssOnly, None) => super::rss::report(&mut target, page, cache)?,
     };
-    report.command = target.0.command();
+    // The exporter (with a memo) has no use for the command line.
+    if memo.is_none() {
+        report.command = target.0.command();
+    }
     if !target.0.alive() {
         return Err(Error::Proc(ProcError::Exited(pid)));
     }

@@ -109,6 +109,8 @@ impl Config {
 #[derive(Debug, Clone)]
 struct Target {
     comm: String,
+    /// When it started (Unix seconds), if known.
+    born: Option<f64>,
     /// Over budget: read from maps from now on (until its PID is another process).
     spared: bool,
 }
@@ -239,7 +241,12 @@ fn scrape_into(
     };
     let mut sink = |s: Scanned, cost: Cost| {
         let pid = s.process.pid;
-        let process = Process::new(pid).ok();
+        let before = last.get(&pid).filter(|t| t.comm == s.process.comm);
+        let grouped_by_comm = matches!(config.group_by, GroupBy::Comm | GroupBy::User);
+        // Seen before by a scan, with its start time, and grouped by what the scan
+        // knows: nothing more to read about it.
+        let known = before.is_some_and(|t| t.born.is_some()) && grouped_by_comm;
+        let process = if known { None } else { Process::new(pid).ok() };
         let cgroup = || {
             let p = process.as_ref()?;
             let paths = p.cgroups();
@@ -262,10 +269,14 @@ fn scrape_into(
             },
             GroupBy::Container => container_group(cgroup().as_deref()),
         };
-        let age = process
-            .as_ref()
-            .and_then(Process::start_time_ns)
-            .map(|start| (now - start as f64 / 1e9).max(0.0));
+        let born = match before.and_then(|t| t.born) {
+            Some(b) => Some(b),
+            None => process
+                .as_ref()
+                .and_then(Process::start_time_ns)
+                .map(|start| start as f64 / 1e9),
+        };
+        let age = born.map(|b| (now - b).max(0.0));
         let lines = s.report.regions.last().map_or(0, |r| r.line);
         let smaps_seconds = (cost.mode == Mode::Smaps).then_some(cost.seconds);
         let spared = !rss_only
@@ -276,6 +287,7 @@ fn scrape_into(
             pid,
             Target {
                 comm: s.process.comm.clone(),
+                born,
                 spared,
             },
         );

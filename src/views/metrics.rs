@@ -568,18 +568,24 @@ impl Builder {
             .iter()
             .map(|o| label(&o.path, o.path_bytes.as_deref()))
             .collect();
+        // The report's regions summed by (object index, kind) first: one label
+        // string per pair of the process, not one per region.
+        let mut mine: HashMap<(Option<usize>, Kind), Acc> = HashMap::new();
         for r in &report.regions {
-            let object = r
-                .instance
-                .and_then(|i| names.get(i))
-                .map_or(NONE, String::as_str);
-            g.rows
-                .entry((object.to_string(), r.kind))
+            let object = r.instance.filter(|&i| i < names.len());
+            mine.entry((object, r.kind))
                 .or_insert_with(Acc::zero)
                 .add(&Acc {
                     figures: r.figures.clone(),
                     private: r.private,
                 });
+        }
+        for ((object, kind), acc) in mine {
+            let object = object.map_or(NONE, |i| names[i].as_str());
+            g.rows
+                .entry((object.to_string(), kind))
+                .or_insert_with(Acc::zero)
+                .add(&acc);
         }
         for (o, name) in report.objects.iter().zip(names) {
             if let Some(b) = &o.build_id {
