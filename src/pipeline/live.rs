@@ -3,7 +3,7 @@
 
 use std::sync::{Mutex, mpsc};
 
-use super::memo::{self, Memo};
+use super::memo::Memo;
 use super::{
     Error, Files, Learnt, Opener, finish, finish_keeping, finish_with_labels, learn, open_files,
 };
@@ -70,7 +70,7 @@ pub(crate) fn report_with_memo(
             let started = target.0.start_ticks();
             let (mappings, source, _) = read_mappings(&target.0, false)?;
             let empty = mappings.is_empty();
-            let digest = memo::digest(&mappings);
+            let digest = memo.digest(&mappings);
             let report = match memo.get(pid, started, digest, mode) {
                 Some(labels) => {
                     finish_with_labels(mappings, &labels, source, page, Some(pid), &mut target)
@@ -89,7 +89,7 @@ pub(crate) fn report_with_memo(
             let started = target.0.start_ticks();
             let (mappings, scan, _) = super::rss::read(&mut target.0, page)?;
             let empty = mappings.is_empty();
-            let digest = memo::digest(&mappings);
+            let digest = memo.digest(&mappings);
             let mut src = super::rss::Scanned {
                 inner: &mut target,
                 runs: scan.runs,

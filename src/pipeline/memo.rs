@@ -8,7 +8,7 @@
 //! process whose maps changed, or a new process with the PID, is read in full.
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -20,6 +20,8 @@ use crate::input::maps::Mapping;
 #[derive(Debug, Default)]
 pub struct Memo {
     entries: Mutex<HashMap<u32, Entry>>,
+    /// The keys of [`digest`].
+    keys: RandomState,
     /// The scan under way ([`Memo::begin`]).
     generation: AtomicU64,
     hits: AtomicU64,
@@ -37,10 +39,11 @@ struct Entry {
     generation: u64,
 }
 
-/// The digest of the maps lines of `mappings`: what labels depend on (not the
-/// figures).
-pub(crate) fn digest(mappings: &[Mapping]) -> u64 {
-    let mut h = std::hash::DefaultHasher::new();
+/// The digest of the maps lines of `mappings` (what labels depend on, not the
+/// figures) with `keys`: SipHash with keys of this run, so that a process cannot
+/// choose maps that collide with an earlier state of its own.
+pub(crate) fn digest(keys: &RandomState, mappings: &[Mapping]) -> u64 {
+    let mut h = keys.build_hasher();
     mappings.len().hash(&mut h);
     for m in mappings {
         (
@@ -123,6 +126,11 @@ impl Memo {
         let last = self.generation.fetch_add(1, Ordering::Relaxed);
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries.retain(|_, e| e.generation >= last);
+    }
+
+    /// The digest of `mappings` ([`digest`], with this memo's keys).
+    pub(crate) fn digest(&self, mappings: &[Mapping]) -> u64 {
+        digest(&self.keys, mappings)
     }
 
     /// Processes kept.

@@ -122,6 +122,11 @@ fn fields_after_comm(s: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// The start time of the process of a whole stat line `s`.
+pub(super) fn start_of(s: &[u8]) -> Option<u64> {
+    start_time(&fields_after_comm(s))
+}
+
 /// The start time of a process (clock ticks after boot): field 22 of its stat line,
 /// the 20th after "PID (COMM)".
 fn start_time(fields_after_comm: &[String]) -> Option<u64> {
