@@ -1226,3 +1226,72 @@ fn the_dashboard_is_importable() {
         }
     }
 }
+
+/// Issue 21: `--listen :PORT` serves on every address; a scrape that accepts gzip gets
+/// the same text compressed (`gzip -dc` gives it back byte for byte); an
+/// `--rss-only` exposition has no `# HELP` or `# TYPE` line of the families it leaves
+/// out, and says its mode in `elfmaps_build_info`.
+#[test]
+fn gzip_answers_any_address_and_rss_only_headers() {
+    let sleeper = Running::sleep();
+    let port = free_port();
+    let _server = Running::spawn(
+        cli::command([
+            "metrics",
+            "--listen",
+            &format!(":{port}"),
+            "--pid",
+            &sleeper.pid_arg(),
+            "--min-interval",
+            "60",
+            "--rss-only",
+        ])
+        .stderr(Stdio::null()),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (_, _, plain) = loop {
+        if let Some(r) = get(port, "/metrics", "") {
+            break r;
+        }
+        assert!(Instant::now() < deadline, "the server never answered");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        !plain.contains("elfmaps_proportional_resident_bytes")
+            && !plain.contains("elfmaps_private_bytes"),
+        "{plain}"
+    );
+    assert!(plain.contains("elfmaps_build_info{version=\""), "{plain}");
+    assert!(plain.contains("mode=\"rss-only\"} 1"), "{plain}");
+    // Raw bytes: the gzip body is binary.
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAccept-Encoding: gzip\r\n\r\n"
+    )
+    .unwrap();
+    let mut bytes = Vec::new();
+    s.read_to_end(&mut bytes).unwrap();
+    let split = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&bytes[..split]).to_ascii_lowercase();
+    assert!(head.contains("content-encoding: gzip"), "{head}");
+    assert!(!head.contains("transfer-encoding"), "{head}");
+    let body = &bytes[split + 4..];
+    assert!(
+        body.len() < plain.len(),
+        "{} >= {}",
+        body.len(),
+        plain.len()
+    );
+    let mut gz = Command::new("gzip")
+        .arg("-dc")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    gz.stdin.take().unwrap().write_all(body).unwrap();
+    let out = gz.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), plain);
+}
