@@ -59,9 +59,16 @@ pub(crate) fn report_with_memo(
 ) -> Result<Report, Error> {
     let pid = process.pid;
     let page = proc::page_size();
-    if let Some(cache) = cache {
-        // One read of the mount table per namespace for the whole run.
-        process.share_mounts(cache.mounts());
+    // One read of the mount table per namespace for the whole run; with a memo, only
+    // when files are opened (a process whose labels are kept opens none, and knowing
+    // its namespace costs a stat).
+    let share = |process: &Process| {
+        if let Some(cache) = cache {
+            process.share_mounts(cache.mounts());
+        }
+    };
+    if memo.is_none() {
+        share(&process);
     }
     let mut target = LiveSource(process);
     let (mut report, empty) = match (mode, memo) {
@@ -76,6 +83,7 @@ pub(crate) fn report_with_memo(
                     finish_with_labels(mappings, &labels, source, page, Some(pid), &mut target)
                 }
                 None => {
+                    share(&target.0);
                     let files = open_files(&mappings, &target, cache);
                     let (report, labels) =
                         finish_keeping(mappings, files, source, page, Some(pid), &mut target);
@@ -90,12 +98,16 @@ pub(crate) fn report_with_memo(
             let (mappings, scan, _) = super::rss::read(&mut target.0, page)?;
             let empty = mappings.is_empty();
             let digest = memo.digest(&mappings);
+            let kept = memo.get(pid, started, digest, mode);
+            if kept.is_none() {
+                share(&target.0);
+            }
             let mut src = super::rss::Scanned {
                 inner: &mut target,
                 runs: scan.runs,
             };
             let source = super::rss::SOURCE;
-            let mut report = match memo.get(pid, started, digest, mode) {
+            let mut report = match kept {
                 Some(labels) => {
                     finish_with_labels(mappings, &labels, source, page, Some(pid), &mut src)
                 }
