@@ -293,7 +293,12 @@ fn scrape_into(
         );
         builder.add_process(&group, &s.report, age, cost.seconds);
     };
-    let outcome = system::scan_with(&config.selection, &choose, cache, keep, &mut sink)?;
+    let selection = if config.group_by == GroupBy::User {
+        config.selection.clone()
+    } else {
+        config.selection.clone().without_uids()
+    };
+    let outcome = system::scan_with(&selection, &choose, cache, keep, &mut sink)?;
     Ok(builder.finish_with(outcome.skipped, start.elapsed().as_secs_f64(), memory, now))
 }
 

@@ -42,6 +42,9 @@ pub struct Selection {
     /// Only processes in this cgroup or below it (a path as `/proc/PID/cgroup` shows
     /// it, e.g. `/system.slice/foo.service`).
     pub cgroup: Option<String>,
+    /// Leave out the user ID of each process (no read of its status file) unless
+    /// the selection is by user ([`Selection::without_uids`]).
+    pub(crate) no_uids: bool,
 }
 
 impl Selection {
@@ -73,6 +76,14 @@ impl Selection {
     /// The same selection, also by cgroup.
     pub fn with_cgroup(mut self, cgroup: Option<String>) -> Selection {
         self.cgroup = cgroup;
+        self
+    }
+
+    /// The same selection, without reading each process's user ID (the exporter
+    /// grouping by anything but user): [`ProcessInfo::uid`] is then `None` unless
+    /// the selection is by user.
+    pub fn without_uids(mut self) -> Selection {
+        self.no_uids = true;
         self
     }
 
@@ -603,7 +614,7 @@ fn select(pid: u32, selection: &Selection) -> Selected {
             &Error::Proc(ProcError::Zombie(pid)),
         ));
     }
-    if selection.user.is_none() {
+    if selection.user.is_none() && !selection.no_uids {
         uid = process.uid();
     }
     Ok(Some((process, facts, uid)))
