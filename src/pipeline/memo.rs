@@ -16,6 +16,11 @@ use super::Labels;
 use super::live::Mode;
 use crate::input::maps::Mapping;
 
+/// Kept labels make at most this many reports; then the process is read in full
+/// again. A mapped file written in place after its labels were kept (the full reading
+/// says `file-changed`) is noticed within this many scans.
+pub const MAX_USES: u32 = 30;
+
 /// The labels of the last report of each process, shared by the threads of a scan.
 #[derive(Debug, Default)]
 pub struct Memo {
@@ -35,6 +40,8 @@ struct Entry {
     digest: u64,
     mode: Mode,
     labels: Arc<Labels>,
+    /// How many reports were made from it.
+    uses: u32,
     /// The scan that last used it ([`Memo::begin`]).
     generation: u64,
 }
@@ -79,11 +86,16 @@ impl Memo {
         let generation = self.generation.load(Ordering::Relaxed);
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let found = entries.get_mut(&pid).filter(|e| {
-            started.is_some() && e.started == started && e.digest == digest && e.mode == mode
+            started.is_some()
+                && e.started == started
+                && e.digest == digest
+                && e.mode == mode
+                && e.uses < MAX_USES
         });
         match found {
             Some(e) => {
                 e.generation = generation;
+                e.uses += 1;
                 self.hits.fetch_add(1, Ordering::Relaxed);
                 Some(Arc::clone(&e.labels))
             }
@@ -115,6 +127,7 @@ impl Memo {
                 digest,
                 mode,
                 labels: Arc::new(labels),
+                uses: 0,
                 generation,
             },
         );

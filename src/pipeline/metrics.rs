@@ -158,10 +158,18 @@ impl Scraper {
         let now = unix_now();
         let mut seen = HashMap::new();
         self.memo.begin();
+        // With --remote-fs, files on network and FUSE filesystems are read again by
+        // every scan: they may change without notice, and a scan that waits for one
+        // must not be hidden behind kept labels.
+        let keep = matches!(
+            crate::source::remote::policy(),
+            crate::source::remote::RemoteFs::Skip
+        )
+        .then_some(&self.memo);
         let metrics = scrape_into(
             &self.config,
             &self.cache,
-            Some(&self.memo),
+            keep,
             &self.targets,
             Some(&mut self.memory),
             now,
