@@ -1,5 +1,5 @@
 //! What a scan keeps of each process for the next scan (`metrics --listen`): the
-//! labels of its last report ([`super::Labels`]: the attribution, how each file was
+//! labels of its last report (the attribution, how each file was
 //! reached, the warnings of opening and labelling), keyed by its PID, its start time
 //! and a digest of its maps lines (addresses, permissions, offset, device, inode,
 //! name). Between two scrapes most processes' maps do not change: such a process's
