@@ -212,10 +212,19 @@ pub fn scan_with(
         Ok(Some((_, facts, _))) => facts.rss_pages,
         _ => 0,
     };
-    let workers = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(MAX_WORKERS)
-        .min(selected.iter().filter(|s| matches!(s, Ok(Some(_)))).count());
+    let readable = selected.iter().filter(|s| matches!(s, Ok(Some(_)))).count();
+    // A steady state (labels kept for 9 in 10 of the processes: little besides the
+    // kernel's printing) is read on one thread: handing reports between threads
+    // would cost more than it saves.
+    let steady = memo.is_some_and(|m| !m.is_empty() && m.len() * 10 >= readable * 9);
+    let workers = if steady {
+        1
+    } else {
+        std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(MAX_WORKERS)
+            .min(readable)
+    };
     // The largest processes first (one per thread), then the others in PID order.
     let mut order: Vec<usize> = (0..pids.len()).collect();
     let head = if workers > 1 { workers } else { 0 };
