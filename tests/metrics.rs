@@ -937,7 +937,12 @@ fn series_stay_bounded_under_churn() {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    for n in &names {
+    // One long-lived process among them: the dashboard's panels have its data at
+    // the end, when the short ones are gone.
+    let steady = format!("ch{tag}steady");
+    fs::copy(&exe, dir.path().join(&steady)).unwrap();
+    let _steady = Running::spawn(Command::new(dir.path().join(&steady)).arg("120000"));
+    for n in names.iter().chain([&steady]) {
         args.push("--name".into());
         args.push(n.clone());
     }
