@@ -23,10 +23,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
-use elfmaps::pipeline::metrics::scrape;
-use elfmaps::pipeline::system::{Mode, Selection};
+use elfmaps::pipeline::metrics::{
+    Budget, Config, DEFAULT_MAX_LINES, DEFAULT_MAX_RSS, DEFAULT_MAX_SECONDS, Scraper, scrape_once,
+};
+use elfmaps::pipeline::system::Mode;
 use elfmaps::render::metrics::{Format, exposition, with_scan_time};
-use elfmaps::views::metrics::{DEFAULT_TOP, GroupBy, Metrics};
+use elfmaps::views::metrics::{
+    DEFAULT_MAX_GROUPS, DEFAULT_MIN_AGE, DEFAULT_MIN_GROUP_BYTES, DEFAULT_TOP, GroupBy, Limits,
+    Metrics,
+};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderValue};
@@ -53,8 +58,9 @@ pub struct MetricsArgs {
     /// must be a regular file if it exists, never a link).
     #[arg(short, long, value_name = "FILE", conflicts_with = "listen")]
     output: Option<PathBuf>,
-    /// Serve /metrics over HTTP on this address (e.g. 127.0.0.1:9464) until killed.
-    #[arg(long, value_name = "ADDR")]
+    /// Serve /metrics over HTTP on this address until killed: HOST:PORT
+    /// (127.0.0.1:9464, [::1]:9464, localhost:9464) or :PORT (every address).
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen)]
     listen: Option<SocketAddr>,
     /// With --listen: reuse a scan for this many seconds before scanning again.
     #[arg(long, value_name = "SECONDS", default_value_t = 15.0, value_parser = parse_seconds)]
@@ -63,9 +69,33 @@ pub struct MetricsArgs {
     #[arg(long, value_enum, default_value_t = GroupByArg::Comm)]
     group_by: GroupByArg,
     /// Objects per group that keep their own series (the rest are summed into
-    /// object="[other]").
+    /// object="[other]"); with --listen, at most twice as many in a day.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_TOP)]
     top: usize,
+    /// Groups that keep their own series (the largest; the rest are summed into
+    /// group="[other]"); with --listen, distinct groups in a day.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_GROUPS)]
+    max_groups: usize,
+    /// Groups with less resident memory than this many bytes (suffixes K, M, G) are
+    /// summed into group="[other]" [default: 4M; 0 with --pid or --name].
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
+    min_group_size: Option<u64>,
+    /// Processes younger than this are in group="[short-lived]" (set it to your
+    /// scrape interval) [default: 30; 0 with --pid or --name].
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    min_age: Option<f64>,
+    /// A target with more resident memory than this many bytes is read from maps and
+    /// pagemap, not smaps (its PSS and private bytes are then marked incomplete).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_RSS, value_parser = parse_bytes)]
+    target_max_rss: u64,
+    /// With --listen: a target whose last reading had more maps lines than this is
+    /// read from maps and pagemap from then on.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_LINES)]
+    target_max_lines: usize,
+    /// With --listen: a target whose last smaps reading took longer than this is read
+    /// from maps and pagemap from then on.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_MAX_SECONDS, value_parser = parse_seconds)]
+    target_max_seconds: f64,
     /// Scan /proc/PID/maps and pagemap instead of smaps: resident and swap bytes exact,
     /// no proportional or private series; spares the targets' mmap locks (no PSS walk).
     #[arg(long)]
@@ -90,6 +120,54 @@ enum GroupByArg {
     Cgroup,
     /// The user name (or UID).
     User,
+    /// The systemd unit (from the cgroup path).
+    Unit,
+    /// The container ID (Docker, containerd, CRI-O, Podman, Kubernetes; from the
+    /// cgroup path), else the systemd unit.
+    Container,
+}
+
+/// `--listen`: HOST:PORT, with a name resolved (`localhost:9464`: its first
+/// address), or `:PORT` for every address (IPv6 and IPv4 where the system allows).
+fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    if let Some(port) = s.strip_prefix(':') {
+        let port: u16 = port
+            .parse()
+            .map_err(|_| format!("{s:?}: {port:?} is not a port"))?;
+        return Ok(SocketAddr::from(([0, 0, 0, 0, 0, 0, 0, 0], port)));
+    }
+    if let Ok(a) = s.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    let mut addrs = s
+        .to_socket_addrs()
+        .map_err(|e| format!("{s:?} is not HOST:PORT or :PORT ({e})"))?;
+    addrs
+        .next()
+        .ok_or_else(|| format!("{s:?} names no address"))
+}
+
+/// A number of bytes, with an optional suffix K, M, G or T (powers of 1024).
+fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, shift) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let shift = match c.to_ascii_uppercase() {
+                'K' => 10,
+                'M' => 20,
+                'G' => 30,
+                'T' => 40,
+                _ => return Err(format!("{s:?}: the suffix is one of K, M, G, T")),
+            };
+            (&t[..i], shift)
+        }
+        _ => (t, 0),
+    };
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1u64 << shift))
+        .ok_or_else(|| format!("{s:?} is not a number of bytes"))
 }
 
 /// A number of seconds, 0 or more.
@@ -100,48 +178,49 @@ fn parse_seconds(s: &str) -> Result<f64, String> {
     }
 }
 
-/// How each scrape scans.
-struct Scraper {
-    selection: Selection,
-    mode: Mode,
-    group_by: GroupBy,
-    top: usize,
-}
-
-impl Scraper {
-    fn scrape(&self) -> io::Result<Metrics> {
-        scrape(&self.selection, self.mode, self.group_by, self.top)
-    }
-}
-
 /// Runs `elfmaps metrics`.
 pub fn run(a: MetricsArgs) -> io::Result<Exit> {
     let selection = match a.select.selection() {
         Ok(s) => s,
         Err(e) => return Ok(error(&e)),
     };
-    let scraper = Scraper {
-        selection,
-        mode: if a.rss_only {
-            Mode::RssOnly
-        } else {
-            Mode::Smaps
-        },
-        group_by: match a.group_by {
-            GroupByArg::Comm => GroupBy::Comm,
-            GroupByArg::Cgroup => GroupBy::Cgroup,
-            GroupByArg::User => GroupBy::User,
-        },
-        top: a.top,
+    let mut limits = Limits::default();
+    limits.top = a.top;
+    limits.max_groups = a.max_groups;
+    // Processes chosen by PID or name are shown whatever their size and age.
+    let chosen = selection.pids.is_some() || !selection.names.is_empty();
+    limits.min_group_bytes =
+        a.min_group_size
+            .unwrap_or(if chosen { 0 } else { DEFAULT_MIN_GROUP_BYTES });
+    limits.min_age = a
+        .min_age
+        .unwrap_or(if chosen { 0.0 } else { DEFAULT_MIN_AGE });
+    let mut budget = Budget::default();
+    budget.max_rss = a.target_max_rss;
+    budget.max_lines = a.target_max_lines;
+    budget.max_seconds = a.target_max_seconds;
+    let mode = if a.rss_only {
+        Mode::RssOnly
+    } else {
+        Mode::Smaps
     };
+    let group_by = match a.group_by {
+        GroupByArg::Comm => GroupBy::Comm,
+        GroupByArg::Cgroup => GroupBy::Cgroup,
+        GroupByArg::User => GroupBy::User,
+        GroupByArg::Unit => GroupBy::Unit,
+        GroupByArg::Container => GroupBy::Container,
+    };
+    let config = Config::new(selection, mode, group_by, limits).with_budget(budget);
     if let Some(addr) = a.listen {
+        let scraper = Scraper::new(config);
         return serve(scraper, addr, Duration::from_secs_f64(a.min_interval));
     }
     let format = match a.format {
         FormatArg::Prometheus => Format::Prometheus,
         FormatArg::Openmetrics => Format::OpenMetrics,
     };
-    let metrics = match scraper.scrape() {
+    let metrics = match scrape_once(&config) {
         Ok(m) => m,
         Err(e) => return Ok(error(&format!("listing /proc: {e}"))),
     };
@@ -174,23 +253,63 @@ struct Served {
     /// The same, as Unix time.
     unix: f64,
     metrics: Metrics,
-    texts: [std::sync::OnceLock<Bytes>; 2],
+    /// By format, then plain or gzip.
+    texts: [std::sync::OnceLock<Bytes>; 4],
 }
 
 impl Served {
-    /// The exposition in `format`.
-    fn text(&self, format: Format) -> Bytes {
+    /// The exposition in `format`, compressed with gzip when `gzip`.
+    fn text(&self, format: Format, gzip: bool) -> Bytes {
         let i = usize::from(format == Format::OpenMetrics);
-        self.texts[i]
+        let plain = || {
+            self.texts[i]
+                .get_or_init(|| {
+                    Bytes::from(with_scan_time(
+                        exposition(&self.metrics, format),
+                        format,
+                        self.unix,
+                    ))
+                })
+                .clone()
+        };
+        if !gzip {
+            return plain();
+        }
+        self.texts[2 + i]
             .get_or_init(|| {
-                Bytes::from(with_scan_time(
-                    exposition(&self.metrics, format),
-                    format,
-                    self.unix,
-                ))
+                use flate2::write::GzEncoder;
+                let text = plain();
+                let mut z = GzEncoder::new(
+                    Vec::with_capacity(text.len() / 8),
+                    flate2::Compression::fast(),
+                );
+                // Writing to a Vec does not fail.
+                let _ = z.write_all(&text);
+                Bytes::from(z.finish().unwrap_or_default())
             })
             .clone()
     }
+}
+
+/// Whether an `Accept-Encoding` header accepts gzip: `gzip` (or `x-gzip`, or `*`)
+/// with a weight above 0.
+fn accepts_gzip(accept_encoding: &str) -> bool {
+    let mut star = false;
+    for coding in accept_encoding.split(',') {
+        let mut parts = coding.split(';').map(str::trim);
+        let name = parts.next().unwrap_or("").to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| p.split_once('='))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
+            .map_or(Some(1.0), |(_, v)| v.trim().parse::<f64>().ok());
+        let ok = q.is_some_and(|q| q > 0.0);
+        match name.as_str() {
+            "gzip" | "x-gzip" => return ok,
+            "*" => star = ok,
+            _ => {}
+        }
+    }
+    star
 }
 
 /// The state the scanning thread publishes: the last good scan, and the error of the
@@ -252,7 +371,7 @@ fn serve(scraper: Scraper, addr: SocketAddr, min_interval: Duration) -> io::Resu
     let (wanted, asked) = std::sync::mpsc::sync_channel(1);
     std::thread::Builder::new()
         .name("elfmaps-scan".into())
-        .spawn(move || scan_when_asked(&scraper, &asked, &publish, min_interval))?;
+        .spawn(move || scan_when_asked(scraper, &asked, &publish, min_interval))?;
     let shared = Arc::new(Shared {
         state,
         wanted,
@@ -264,7 +383,7 @@ fn serve(scraper: Scraper, addr: SocketAddr, min_interval: Duration) -> io::Resu
 /// The scanning thread: a scan each time one is asked for, unless the last one is
 /// younger than `min_interval`; each published when it ends.
 fn scan_when_asked(
-    scraper: &Scraper,
+    mut scraper: Scraper,
     asked: &std::sync::mpsc::Receiver<()>,
     publish: &watch::Sender<Published>,
     min_interval: Duration,
@@ -479,10 +598,29 @@ async fn answer(
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .collect();
     let format = Format::negotiate(&accept.join(","));
+    let encodings: Vec<String> = req
+        .headers()
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect();
+    let gzip = accepts_gzip(&encodings.join(","));
     let published = current(&shared, wait_for(&req)).await;
     Ok(match (published.good, published.failed) {
         (Some(served), _) => {
-            let mut r = reply(StatusCode::OK, format.content_type(), served.text(format));
+            let mut r = reply(
+                StatusCode::OK,
+                format.content_type(),
+                served.text(format, gzip),
+            );
+            r.headers_mut().insert(
+                header::VARY,
+                HeaderValue::from_static("Accept, Accept-Encoding"),
+            );
+            if gzip {
+                r.headers_mut()
+                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            }
             // How old the scan served is (RFC 9111's Age, in seconds).
             r.headers_mut().insert(
                 header::AGE,
@@ -511,4 +649,28 @@ async fn answer(
             r
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_addresses_and_sizes() {
+        assert_eq!(
+            parse_listen(":9464").unwrap(),
+            "[::]:9464".parse::<SocketAddr>().unwrap()
+        );
+        assert!(parse_listen("localhost:9464").unwrap().ip().is_loopback());
+        assert_eq!(parse_listen("127.0.0.1:1").unwrap().port(), 1);
+        assert!(parse_listen(":x").is_err() && parse_listen("nohost").is_err());
+        assert_eq!(parse_bytes("4M"), Ok(4 << 20));
+        assert_eq!(parse_bytes("12"), Ok(12));
+        assert!(parse_bytes("1Q").is_err() && parse_bytes("99999999999T").is_err());
+        assert!(accepts_gzip("gzip"));
+        assert!(accepts_gzip("identity, gzip;q=0.5"));
+        assert!(!accepts_gzip("gzip;q=0"));
+        assert!(accepts_gzip("*"));
+        assert!(!accepts_gzip(""));
+    }
 }

@@ -2,8 +2,9 @@
 //! system scan (`report_of`): smaps read on a second thread while this one parses it
 //! and opens the mapped files (`read.rs`), or maps and one PAGEMAP_SCAN (`rss.rs`).
 
-use super::read::read_and_open;
-use super::{Error, finish};
+use super::memo::Memo;
+use super::read::{read_and_open, read_mappings};
+use super::{Error, finish, finish_keeping, finish_with_labels, open_files};
 use crate::report::{Report, Warning};
 use crate::source::LiveSource;
 use crate::source::cache::FileCache;
@@ -49,23 +50,94 @@ pub(crate) fn report_of(
     mode: Mode,
     cache: Option<&FileCache>,
 ) -> Result<Report, Error> {
+    report_with_memo(process, mode, cache, None)
+}
+
+/// [`report_of`], made from the labels `memo` kept of the same process when its maps
+/// lines have not changed ([`super::memo`]), and kept there for the next scan.
+pub(crate) fn report_with_memo(
+    process: Process,
+    mode: Mode,
+    cache: Option<&FileCache>,
+    memo: Option<&Memo>,
+) -> Result<Report, Error> {
     let pid = process.pid;
     let page = proc::page_size();
-    if let Some(cache) = cache {
-        // One read of the mount table per namespace for the whole run.
-        process.share_mounts(cache.mounts());
+    // One read of the mount table per namespace for the whole run; with a memo, only
+    // when files are opened (a process whose labels are kept opens none, and knowing
+    // its namespace costs a stat).
+    let share = |process: &Process| {
+        if let Some(cache) = cache {
+            process.share_mounts(cache.mounts());
+        }
+    };
+    if memo.is_none() {
+        share(&process);
     }
     let mut target = LiveSource(process);
-    let (mut report, empty) = match mode {
-        Mode::Smaps => {
+    let (mut report, empty) = match (mode, memo) {
+        (Mode::Smaps, Some(memo)) => {
+            // Read whole first: its digest says whether the kept labels hold.
+            let started = target.0.start_ticks();
+            let (mappings, source, _) = read_mappings(&target.0, false)?;
+            let empty = mappings.is_empty();
+            let digest = memo.digest(&mappings);
+            let report = match memo.get(pid, started, digest, mode) {
+                Some(labels) => {
+                    finish_with_labels(mappings, &labels, source, page, Some(pid), &mut target)
+                }
+                None => {
+                    share(&target.0);
+                    let files = open_files(&mappings, &target, cache);
+                    let (report, labels) =
+                        finish_keeping(mappings, files, source, page, Some(pid), &mut target);
+                    memo.put(pid, started, digest, mode, labels);
+                    report
+                }
+            };
+            (report, empty)
+        }
+        (Mode::RssOnly, Some(memo)) => {
+            let started = target.0.start_ticks();
+            let (mappings, scan, _) = super::rss::read(&mut target.0, page)?;
+            let empty = mappings.is_empty();
+            let digest = memo.digest(&mappings);
+            let kept = memo.get(pid, started, digest, mode);
+            if kept.is_none() {
+                share(&target.0);
+            }
+            let mut src = super::rss::Scanned {
+                inner: &mut target,
+                runs: scan.runs,
+            };
+            let source = super::rss::SOURCE;
+            let mut report = match kept {
+                Some(labels) => {
+                    finish_with_labels(mappings, &labels, source, page, Some(pid), &mut src)
+                }
+                None => {
+                    let files = open_files(&mappings, &src, cache);
+                    let (report, labels) =
+                        finish_keeping(mappings, files, source, page, Some(pid), &mut src);
+                    memo.put(pid, started, digest, mode, labels);
+                    report
+                }
+            };
+            report.warnings.extend(scan.warnings);
+            (report, empty)
+        }
+        (Mode::Smaps, None) => {
             let (mappings, source, files) = read_and_open(&target, false, cache, 0)?;
             let empty = mappings.is_empty();
             let report = finish(mappings, files, source, page, Some(pid), &mut target);
             (report, empty)
         }
-        Mode::RssOnly => super::rss::report(&mut target, page, cache)?,
+        (Mode::RssOnly, None) => super::rss::report(&mut target, page, cache)?,
     };
-    report.command = target.0.command();
+    // The exporter (with a memo) has no use for the command line.
+    if memo.is_none() {
+        report.command = target.0.command();
+    }
     if !target.0.alive() {
         return Err(Error::Proc(ProcError::Exited(pid)));
     }

@@ -14,6 +14,7 @@
 //! from the lines and the program headers of the files read (docs/offline.md).
 
 mod live;
+pub mod memo;
 pub mod metrics;
 mod offline;
 mod page;
@@ -183,6 +184,29 @@ fn finish(
     pid: Option<u32>,
     target: &mut dyn Source,
 ) -> Report {
+    finish_keeping(mappings, files, source, page_size, pid, target).0
+}
+
+/// What a report's labels came from: kept by [`memo::Memo`] to make the next report
+/// of the same process with the same maps from its new figures alone.
+#[derive(Debug, Clone)]
+pub(crate) struct Labels {
+    attribution: Attribution,
+    via: HashMap<FileKey, Option<Via>>,
+    /// The warnings of opening the files and labelling.
+    warnings: Vec<Warning>,
+    verified: Vec<Option<bool>>,
+}
+
+/// [`finish`], also giving the labels, for [`finish_with_labels`] to reuse.
+fn finish_keeping(
+    mappings: Vec<Mapping>,
+    files: Files,
+    source: &str,
+    page_size: PageSize,
+    pid: Option<u32>,
+    target: &mut dyn Source,
+) -> (Report, Labels) {
     let Files {
         records,
         mut warnings,
@@ -198,12 +222,35 @@ fn finish(
     let mut attribution = label(&mappings, &facts, page_size, target, &mut warnings);
     // Remapped text that is not the file's text is relabelled before the figures.
     let verified = remap::verify(&mappings, &mut attribution, &*target, &mut warnings);
-    let residency = read_residency(&mappings, &attribution, page_size, target, &mut warnings);
+    let labels = Labels {
+        attribution,
+        via,
+        warnings,
+        verified,
+    };
+    let report = finish_with_labels(mappings, &labels, source, page_size, pid, target);
+    (report, labels)
+}
+
+/// Phases 3 and 4 with the labels of an earlier report of the same maps lines: the
+/// residency of split lines, and the report from the lines' new figures.
+fn finish_with_labels(
+    mappings: Vec<Mapping>,
+    labels: &Labels,
+    source: &str,
+    page_size: PageSize,
+    pid: Option<u32>,
+    target: &mut dyn Source,
+) -> Report {
+    let attribution = &labels.attribution;
+    let mut warnings = labels.warnings.clone();
+    let residency = read_residency(&mappings, attribution, page_size, target, &mut warnings);
     let extras: Vec<ObjectExtras> = attribution
         .instances
         .iter()
         .map(|inst| ObjectExtras {
-            opened: via
+            opened: labels
+                .via
                 .get(&inst.key)
                 .copied()
                 .flatten()
@@ -212,16 +259,16 @@ fn finish(
         .collect();
     let mut built = report::build(
         &mappings,
-        &attribution,
+        attribution,
         page_size,
         &|i| residency.get(&i).cloned(),
         &extras,
     );
     warnings.append(&mut built.warnings);
     // One region per part, in order.
-    for (r, v) in built.regions.iter_mut().zip(verified) {
+    for (r, v) in built.regions.iter_mut().zip(&labels.verified) {
         if r.remapped.is_some() {
-            r.verified = v;
+            r.verified = *v;
         }
     }
     Report {

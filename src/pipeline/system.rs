@@ -42,6 +42,9 @@ pub struct Selection {
     /// Only processes in this cgroup or below it (a path as `/proc/PID/cgroup` shows
     /// it, e.g. `/system.slice/foo.service`).
     pub cgroup: Option<String>,
+    /// Leave out the user ID of each process (no read of its status file) unless
+    /// the selection is by user ([`Selection::without_uids`]).
+    pub(crate) no_uids: bool,
 }
 
 impl Selection {
@@ -73,6 +76,14 @@ impl Selection {
     /// The same selection, also by cgroup.
     pub fn with_cgroup(mut self, cgroup: Option<String>) -> Selection {
         self.cgroup = cgroup;
+        self
+    }
+
+    /// The same selection, without reading each process's user ID (the exporter
+    /// grouping by anything but user): [`ProcessInfo::uid`] is then `None` unless
+    /// the selection is by user.
+    pub fn without_uids(mut self) -> Selection {
+        self.no_uids = true;
         self
     }
 
@@ -163,9 +174,37 @@ pub fn scan(
     mode: Mode,
     sink: &mut dyn FnMut(Scanned),
 ) -> io::Result<Outcome> {
+    let cache = FileCache::new();
+    scan_with(selection, &|_| mode, &cache, None, &mut |s, _| sink(s))
+}
+
+/// What [`scan_with`] tells of each process beside its report: how it was read and
+/// how long reading and labelling it took (seconds, on its thread).
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct Cost {
+    /// The mode chosen for it.
+    pub mode: Mode,
+    /// Seconds spent on it.
+    pub seconds: f64,
+}
+
+/// [`scan`], with the mode of each process chosen by `mode` from its PID and stat
+/// (the exporter's per-target budget), the files read through `cache` (which may
+/// outlive the scan: the exporter keeps it from one scrape to the next), the labels
+/// of processes whose maps did not change since the last scan taken from `memo`
+/// ([`super::memo`]), and each report handed to `sink` with its [`Cost`].
+pub fn scan_with(
+    selection: &Selection,
+    mode: &(dyn Fn(&Facts) -> Mode + Sync),
+    cache: &FileCache,
+    memo: Option<&super::memo::Memo>,
+    sink: &mut dyn FnMut(Scanned, Cost),
+) -> io::Result<Outcome> {
     use std::sync::Mutex;
 
-    let cache = FileCache::new();
+    let files_before = cache.files();
+    let hits_before = cache.hits();
     let mut outcome = Outcome::new(proc::page_size(), Skipped::default());
     let pids = candidates(selection)?;
     let selected: Vec<Selected> = pids.iter().map(|&pid| select(pid, selection)).collect();
@@ -173,10 +212,19 @@ pub fn scan(
         Ok(Some((_, facts, _))) => facts.rss_pages,
         _ => 0,
     };
-    let workers = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(MAX_WORKERS)
-        .min(selected.iter().filter(|s| matches!(s, Ok(Some(_)))).count());
+    let readable = selected.iter().filter(|s| matches!(s, Ok(Some(_)))).count();
+    // A steady state (labels kept for 9 in 10 of the processes: little besides the
+    // kernel's printing) is read on one thread: handing reports between threads
+    // would cost more than it saves.
+    let steady = memo.is_some_and(|m| !m.is_empty() && m.len() * 10 >= readable * 9);
+    let workers = if steady {
+        1
+    } else {
+        std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(MAX_WORKERS)
+            .min(readable)
+    };
     // The largest processes first (one per thread), then the others in PID order.
     let mut order: Vec<usize> = (0..pids.len()).collect();
     let head = if workers > 1 { workers } else { 0 };
@@ -198,19 +246,28 @@ pub fn scan(
                 return Ok(None);
             };
             let pid = process.pid;
+            let mode = mode(&facts);
+            let started = std::time::Instant::now();
             let comm = facts.comm;
-            let report = process_report(process, mode, Some(&cache))
+            let report = super::live::report_with_memo(process, mode, Some(cache), memo)
                 .map_err(|e| skipped(pid, Some(&comm), &e))?;
-            Ok(Some(Scanned {
-                process: ProcessInfo::new(pid, comm, uid),
-                report,
-            }))
+            let cost = Cost {
+                mode,
+                seconds: started.elapsed().as_secs_f64(),
+            };
+            Ok(Some((
+                Scanned {
+                    process: ProcessInfo::new(pid, comm, uid),
+                    report,
+                },
+                cost,
+            )))
         })
     };
-    let mut take = |one: Result<Option<Scanned>, SkippedProcess>| match one {
-        Ok(Some(scanned)) => {
+    let mut take = |one: Result<Option<(Scanned, Cost)>, SkippedProcess>| match one {
+        Ok(Some((scanned, cost))) => {
             outcome.read += 1;
-            sink(scanned);
+            sink(scanned, cost);
         }
         Ok(None) => {}
         Err(s) => outcome.skipped.add(s),
@@ -222,8 +279,8 @@ pub fn scan(
     } else {
         in_order(&order, head, workers, &one, &mut take);
     }
-    outcome.files = cache.files();
-    outcome.cache_hits = cache.hits();
+    outcome.files = cache.files() - files_before;
+    outcome.cache_hits = cache.hits() - hits_before;
     Ok(outcome)
 }
 
@@ -566,7 +623,7 @@ fn select(pid: u32, selection: &Selection) -> Selected {
             &Error::Proc(ProcError::Zombie(pid)),
         ));
     }
-    if selection.user.is_none() {
+    if selection.user.is_none() && !selection.no_uids {
         uid = process.uid();
     }
     Ok(Some((process, facts, uid)))

@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use crate::views::metrics::{FAMILIES, Metrics};
+use crate::views::metrics::Metrics;
 
 /// Which exposition format.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -113,13 +113,14 @@ pub fn with_scan_time(mut text: String, format: Format, unix_seconds: f64) -> St
     text
 }
 
-/// The exposition of `metrics` in `format`, as one string.
+/// The exposition of `metrics` in `format`, as one string. Families that `--rss-only`
+/// leaves out have no `# HELP` or `# TYPE` line either.
 pub fn exposition(metrics: &Metrics, format: Format) -> String {
     let mut out = String::new();
-    for family in &FAMILIES {
+    for family in metrics.families() {
         header(&mut out, format, family.name, "gauge", "bytes", family.help);
         for s in &metrics.series {
-            if let Some(v) = (family.value)(&s.figures) {
+            if let Some(v) = (family.value)(s) {
                 let _ = writeln!(
                     out,
                     "{}{{group=\"{}\",object=\"{}\",kind=\"{}\"}} {v}",
@@ -130,6 +131,80 @@ pub fn exposition(metrics: &Metrics, format: Format) -> String {
                 );
             }
         }
+    }
+    header(
+        &mut out,
+        format,
+        "elfmaps_incomplete",
+        "gauge",
+        "",
+        "1 when the family leaves out series of the group that elfmaps does not know (its sum over the group is then a lower bound), else 0.",
+    );
+    for g in &metrics.groups {
+        for family in metrics.families() {
+            let _ = writeln!(
+                out,
+                "elfmaps_incomplete{{group=\"{}\",family=\"{}\"}} {}",
+                escape_label(&g.group),
+                family.name,
+                u8::from(g.incomplete.contains(&family.name))
+            );
+        }
+    }
+    header(
+        &mut out,
+        format,
+        "elfmaps_group_processes",
+        "gauge",
+        "",
+        "Processes read in each group.",
+    );
+    for g in &metrics.groups {
+        let _ = writeln!(
+            out,
+            "elfmaps_group_processes{{group=\"{}\"}} {}",
+            escape_label(&g.group),
+            g.processes
+        );
+    }
+    header(
+        &mut out,
+        format,
+        "elfmaps_scan_seconds",
+        "gauge",
+        "seconds",
+        "Time the scan spent reading and labelling the processes of each group (the exporter's cost to them).",
+    );
+    for g in &metrics.groups {
+        let _ = writeln!(
+            out,
+            "elfmaps_scan_seconds{{group=\"{}\"}} {:.6}",
+            escape_label(&g.group),
+            g.scan_seconds
+        );
+    }
+    let group_info = "Labels of each group: its systemd unit, or its container's ID, runtime and Kubernetes pod UID.";
+    match format {
+        Format::Prometheus => header(
+            &mut out,
+            format,
+            "elfmaps_group_info",
+            "gauge",
+            "",
+            group_info,
+        ),
+        Format::OpenMetrics => header(&mut out, format, "elfmaps_group", "info", "", group_info),
+    }
+    for g in metrics.groups.iter().filter(|g| !g.info.is_empty()) {
+        let _ = write!(
+            out,
+            "elfmaps_group_info{{group=\"{}\"",
+            escape_label(&g.group)
+        );
+        for (name, value) in &g.info {
+            let _ = write!(out, ",{name}=\"{}\"", escape_label(value));
+        }
+        out.push_str("} 1\n");
     }
     let info_help = "The GNU build ID of each object named in the memory families.";
     match format {
@@ -151,6 +226,28 @@ pub fn exposition(metrics: &Metrics, format: Format) -> String {
             escape_label(build_id)
         );
     }
+    let build_help = "The version of elfmaps and how it scans: mode smaps or rss-only.";
+    match format {
+        Format::Prometheus => header(
+            &mut out,
+            format,
+            "elfmaps_build_info",
+            "gauge",
+            "",
+            build_help,
+        ),
+        Format::OpenMetrics => header(&mut out, format, "elfmaps_build", "info", "", build_help),
+    }
+    let _ = writeln!(
+        out,
+        "elfmaps_build_info{{version=\"{}\",mode=\"{}\"}} 1",
+        env!("CARGO_PKG_VERSION"),
+        if metrics.rss_only {
+            "rss-only"
+        } else {
+            "smaps"
+        }
+    );
     header(
         &mut out,
         format,
@@ -171,6 +268,15 @@ pub fn exposition(metrics: &Metrics, format: Format) -> String {
         "Series (group, object, kind) summed into the object [other] by --top.",
     );
     let _ = writeln!(out, "elfmaps_series_dropped {}", metrics.dropped);
+    header(
+        &mut out,
+        format,
+        "elfmaps_groups_folded",
+        "gauge",
+        "",
+        "Groups summed into the group [other]: smaller than --min-group-size, or beyond --max-groups in a day.",
+    );
+    let _ = writeln!(out, "elfmaps_groups_folded {}", metrics.groups_folded);
     header(
         &mut out,
         format,
@@ -227,7 +333,7 @@ mod tests {
         for help in t.lines().filter(|l| l.starts_with("# HELP")) {
             assert!(!help.contains(['"', '\\']), "{help}");
         }
-        assert_eq!(t.matches("# UNIT").count(), 6);
+        assert_eq!(t.matches("# UNIT").count(), 7);
         let p = exposition(&m, Format::Prometheus);
         assert!(!p.contains("# UNIT") && !p.contains("# EOF"));
         // A server's scan time goes before # EOF, with its unit in OpenMetrics.

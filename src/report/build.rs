@@ -27,6 +27,7 @@ use std::sync::Arc;
 use super::{Figures, Object, Region, Warning};
 use crate::input::maps::{Mapping, dev_string};
 use crate::label::Attribution;
+use crate::vocab::figures::sum;
 use crate::vocab::names::lossy;
 use crate::vocab::{Code, Kind, PageSize, Residency};
 
@@ -126,7 +127,22 @@ pub fn build(
             let res = residency(mi);
             let exact = res.as_ref().is_some_and(Residency::has_mapcounts);
             split_pss_exact = Some(split_pss_exact.unwrap_or(true) && exact);
-            split_figures(parts, page_size, res, &whole)
+            // Each part's unique bytes from the map counts, where its clean/dirty
+            // breakdown is not forced by the line.
+            let private: Vec<Option<u64>> = parts
+                .iter()
+                .map(|r| {
+                    res.as_ref()
+                        .and_then(|res| res.exact_private(r.start, r.end))
+                })
+                .collect();
+            let figures = split_figures(parts, page_size, res, &whole);
+            let private = figures
+                .iter()
+                .zip(private)
+                .map(|(f, exact)| sum(f.private_clean, f.private_dirty).or(exact))
+                .collect::<Vec<_>>();
+            (figures, private)
         });
         // The line's strings, made once (or taken from the line before).
         let perms = match perms_index(m.perms) {
@@ -155,9 +171,9 @@ pub fn build(
             }
         };
         for (k, r) in parts.iter().enumerate() {
-            let fig = match &split {
-                Some(figures) => figures[k].clone(),
-                None => whole.clone(),
+            let (fig, private) = match &split {
+                Some((figures, private)) => (figures[k].clone(), private[k]),
+                None => (whole.clone(), sum(whole.private_clean, whole.private_dirty)),
             };
             let (perms, dev, path, path_bytes) =
                 (perms.clone(), dev.clone(), path.clone(), path_bytes.clone());
@@ -188,6 +204,7 @@ pub fn build(
                 },
                 remapped: r.remapped,
                 verified: None,
+                private,
             });
         }
     }

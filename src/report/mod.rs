@@ -59,6 +59,12 @@ pub struct Region {
     pub line: usize,
     /// Memory figures (JSON: flat fields `size`, `rss`, ...).
     pub figures: Figures,
+    /// Unique bytes, `private_clean + private_dirty`, also where that breakdown is
+    /// unknown: a part of a split line gets it from each resident page's map count
+    /// (pages mapped once; live, with CAP_SYS_ADMIN: `/proc/kpagecount`), as the
+    /// kernel counts smaps' Private. `None` when unknown. Not in JSON (there it is
+    /// the sum of the two fields, where known); read back as that sum.
+    pub private: Option<u64>,
     /// The object's text, remapped onto other memory by the program (issue 12 §2);
     /// `None` (absent in JSON) otherwise.
     pub remapped: Option<Remapped>,
@@ -166,6 +172,7 @@ impl<'de> Deserialize<'de> for Region {
             line: w.line,
             remapped: w.remapped,
             verified: w.verified,
+            private: crate::vocab::figures::sum(w.private_clean, w.private_dirty),
             figures: Figures {
                 size: w.size,
                 rss: w.rss,

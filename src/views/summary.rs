@@ -212,6 +212,7 @@ mod tests {
                 ..Figures::default()
             },
             remapped: None,
+            private: None,
             verified: None,
         }
     }

@@ -98,6 +98,8 @@ impl Process {
     pub fn facts(&self) -> Result<Facts, ProcError> {
         let path = self.dir.join("stat");
         let s = read_small(&path).map_err(|e| classify_io(path.clone(), e, self.pid))?;
+        // Its start time too, once (what `note_start` would read again).
+        self.started.get_or_init(|| super::stat::start_of(&s));
         parse_stat(self.pid, &s).ok_or_else(|| ProcError::Io {
             path,
             err: io::Error::new(io::ErrorKind::InvalidData, "malformed stat line"),

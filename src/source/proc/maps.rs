@@ -49,10 +49,11 @@ impl Process {
                 }
             }
         };
-        let mut buf = vec![0u8; CHUNK];
+        let mut buf = Buffer::take();
+        let buf = &mut buf.0;
         let mut total = 0usize;
         loop {
-            match file.read(&mut buf) {
+            match file.read(buf) {
                 Ok(0) => break,
                 Ok(n) => {
                     total += n;
@@ -114,13 +115,40 @@ impl Process {
     /// Reads `/proc/PID/maps` whole (the labels of an RSS-only scan: no smaps, so the
     /// target's mmap lock is not held while PSS is computed).
     pub(crate) fn read_plain_maps(&self) -> Result<Vec<u8>, ProcError> {
-        let mut text = Vec::with_capacity(CHUNK);
+        let mut text = Vec::with_capacity(16 * 1024);
         let read = self.read_maps_with(true, |chunk| {
             text.extend_from_slice(chunk);
             Ok::<(), ()>(())
         })?;
         debug_assert!(read.is_ok(), "the sink never fails");
         Ok(text)
+    }
+}
+
+thread_local! {
+    /// This thread's read buffer, between two reads.
+    static BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// The read buffer of this thread, reused from one process to the next (a scan reads
+/// hundreds): [`CHUNK`] bytes zeroed and faulted in once per thread, not once per
+/// process. Given back when dropped.
+struct Buffer(Vec<u8>);
+
+impl Buffer {
+    fn take() -> Buffer {
+        let mut v = BUFFER.with(std::cell::Cell::take);
+        if v.len() < CHUNK {
+            v = vec![0u8; CHUNK];
+        }
+        Buffer(v)
+    }
+}
+
+impl Drop for Buffer {
+    fn drop(&mut self) {
+        let v = std::mem::take(&mut self.0);
+        let _ = BUFFER.try_with(|b| b.set(v));
     }
 }
 

@@ -44,6 +44,13 @@ impl Process {
             .get_or_init(|| start_time(&self.stat_fields()?));
     }
 
+    /// The start time of the process (clock ticks after boot), recorded once
+    /// ([`Process::note_start`]): with the PID, it names one process for good.
+    pub(crate) fn start_ticks(&self) -> Option<u64> {
+        self.note_start();
+        (*self.started.get()?)?.into()
+    }
+
     /// Whether the process is a zombie (or dead): state `Z` or `X`.
     pub(crate) fn is_zombie(&self) -> bool {
         super::list::read_small(&self.dir.join("stat"))
@@ -113,6 +120,11 @@ fn fields_after_comm(s: &[u8]) -> Vec<String> {
         .split_ascii_whitespace()
         .map(str::to_string)
         .collect()
+}
+
+/// The start time of the process of a whole stat line `s`.
+pub(super) fn start_of(s: &[u8]) -> Option<u64> {
+    start_time(&fields_after_comm(s))
 }
 
 /// The start time of a process (clock ticks after boot): field 22 of its stat line,
