@@ -24,6 +24,7 @@ use std::io::{self, Write};
 
 use crate::report::Report;
 use crate::views::diff::Diff;
+use crate::views::symbols::Symbols;
 use crate::vocab::Kind;
 
 /// The page, with `{{name}}` where [`page`] writes something.
@@ -67,6 +68,50 @@ pub fn map<W: Write>(report: &Report, title: &str, out: &mut W) -> io::Result<()
     page(Page::Map, title, &data, out)
 }
 
+/// The size a page must stay under (docs/report.md): `report --symbols` cuts the
+/// symbols it embeds to fit.
+pub const PAGE_LIMIT: usize = 2 << 20;
+
+/// Rows per section `report --symbols` tries first; it halves them until the page
+/// fits [`PAGE_LIMIT`].
+pub const SYMBOLS_TOP: usize = 64;
+
+/// Writes the page of a map report with the symbols of the process embedded as a
+/// second JSON document (`<script type="application/json" id="elfmaps-symbols">`),
+/// for the page's drill-down from an object to its sections and their symbols. The
+/// symbols are [`cut`](crate::views::symbols::cut) to at most [`SYMBOLS_TOP`] rows
+/// per section, halved until the page is under [`PAGE_LIMIT`] (0: the sections
+/// alone, one `[other]` row each). Returns the rows per section kept, or `None` when
+/// even the sections do not fit (the page is then written without symbols).
+pub fn map_with_symbols<W: Write>(
+    report: &Report,
+    symbols: &Symbols,
+    title: &str,
+    out: &mut W,
+) -> io::Result<Option<usize>> {
+    let mut data = Vec::new();
+    super::json(report, &mut data)?;
+    let mut plain = Vec::new();
+    page(Page::Map, title, &data, &mut plain)?;
+    let element = "<script type=\"application/json\" id=\"elfmaps-symbols\"></script>\n".len();
+    let room = PAGE_LIMIT.saturating_sub(plain.len() + element);
+    let mut top = SYMBOLS_TOP;
+    loop {
+        let mut doc = Vec::new();
+        super::json(&crate::views::symbols::cut(symbols, top), &mut doc)?;
+        let doc = embed_json(&doc);
+        if doc.len() <= room {
+            page_with(Page::Map, title, &data, Some(&doc), out)?;
+            return Ok(Some(top));
+        }
+        if top == 0 {
+            out.write_all(&plain)?;
+            return Ok(None);
+        }
+        top /= 2;
+    }
+}
+
 /// Writes the page of a diff; `title` names the two reports.
 pub fn diff<W: Write>(d: &Diff, title: &str, out: &mut W) -> io::Result<()> {
     let mut data = Vec::new();
@@ -79,6 +124,19 @@ pub fn diff<W: Write>(d: &Diff, title: &str, out: &mut W) -> io::Result<()> {
 /// plain text (escaped here). This is the one function every page goes through; a new
 /// kind of report needs a [`Page`] and a view in `report.js`, nothing else here.
 pub fn page<W: Write>(kind: Page, title: &str, data: &[u8], out: &mut W) -> io::Result<()> {
+    page_with(kind, title, &embed_json(data), None, out)
+}
+
+/// [`page`], with `data` embedded already ([`embed_json`]) and, when given, a second
+/// document `symbols` (embedded) in `<script type="application/json"
+/// id="elfmaps-symbols">`. A page without it has no such element.
+fn page_with<W: Write>(
+    kind: Page,
+    title: &str,
+    data: &[u8],
+    symbols: Option<&[u8]>,
+    out: &mut W,
+) -> io::Result<()> {
     let style = format!("{STYLE}{}", kind_rules());
     let csp = policy(SCRIPT, &style);
     let mut rest = TEMPLATE;
@@ -95,7 +153,14 @@ pub fn page<W: Write>(kind: Page, title: &str, data: &[u8], out: &mut W) -> io::
             "title" => out.write_all(html_text(title).as_bytes())?,
             "style" => out.write_all(style.as_bytes())?,
             "kinds" => out.write_all(kind_list().as_bytes())?,
-            "data" => out.write_all(&embed_json(data))?,
+            "data" => out.write_all(data)?,
+            "symbols" => {
+                if let Some(doc) = symbols {
+                    out.write_all(b"<script type=\"application/json\" id=\"elfmaps-symbols\">")?;
+                    out.write_all(doc)?;
+                    out.write_all(b"</script>\n")?;
+                }
+            }
             "script" => out.write_all(SCRIPT.as_bytes())?,
             other => {
                 return Err(io::Error::other(format!(
