@@ -17,6 +17,9 @@
 //!
 //! So the rows of a section sum to the section: `size` to its `size`, `resident` to
 //! its `resident` exactly.
+//!
+//! [`cut`] keeps the most resident rows of each section and sums the rest into one
+//! [`OTHER`] row, which keeps that property: the page of `report --symbols` embeds it.
 
 use serde::Serialize;
 

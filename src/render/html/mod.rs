@@ -12,6 +12,12 @@
 //! so a saved page can be read again by tools. What the page draws, and why it draws
 //! the treemap itself rather than with d3-hierarchy, is in docs/report.md.
 //!
+//! A map page made with `report --symbols` ([`map_with_symbols`]) holds a second
+//! document, the process's `symbols --json` cut to fit [`PAGE_LIMIT`]
+//! ([`crate::views::symbols::cut`]), in `<script type="application/json"
+//! id="elfmaps-symbols">`, from which it drills from an object to its sections and
+//! their symbols; other pages have no such element.
+//!
 //! Pages differ by [`Page`], what their data is: a process (`map --json`), a diff
 //! (`diff --json`) or the whole machine (`system --json`: rows keyed by object and kind
 //! across processes, drawn as a treemap of object, then kind, and tables of rows and
