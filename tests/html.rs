@@ -717,6 +717,7 @@ fn a_symbols_page_drills_from_an_object_to_its_symbols_in_chromium() {
     let (embedded_lib, truth_lib) = (lib_of(&doc), lib_of(&truth));
     assert_eq!(rows(&embedded_lib), rows(&truth_lib));
     assert!(doc["top_per_section"].as_u64().unwrap() > 0);
+    assert_eq!(doc["objects_left_out"], 0, "a small process fits whole");
 
     let loaded = load_at(&browser, &page, "#drill=libsymbols.so");
     let check = self_check(&loaded, &page);

@@ -618,12 +618,18 @@ pub(crate) fn run_report(
                 }
                 let s = report_symbols(&input.target, &input.sysroot)?;
                 warn_all(&s.warnings);
-                Ok(html::map_with_symbols(&report, &s, &title, &mut page).map(|top| {
-                    if top.is_none() {
-                        eprintln!(
+                Ok(html::map_with_symbols(&report, &s, &title, &mut page).map(|cut| {
+                    match cut {
+                        None => eprintln!(
                             "elfmaps: note: the symbols do not fit in the page's {} bytes: the page has none",
                             html::PAGE_LIMIT
-                        );
+                        ),
+                        Some((_, 0)) => {}
+                        Some((top, left)) => eprintln!(
+                            "elfmaps: note: the page holds the symbols of the {} most resident objects ({top} rows per section); {left} left out to stay under {} bytes",
+                            s.objects.len() - left,
+                            html::PAGE_LIMIT
+                        ),
                     }
                 }))
             }),

@@ -302,19 +302,39 @@ pub const OTHER: &str = "[other]";
 /// `size` exactly, `resident` exactly (null if a row left out has it unknown). Its
 /// `resident_pages` is null: pages shared by two rows left out would count twice.
 /// Its `start` and `end` span the rows it stands for. `report --symbols` embeds it.
+///
+/// When even that is too large for the page, only the `objects` most resident
+/// objects are kept (in the report's order); `objects_left_out` counts the others.
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct Cut {
     /// The rows kept per section at most.
     pub top_per_section: usize,
+    /// Objects of the report left out, the least resident.
+    pub objects_left_out: usize,
     /// The report, cut.
     #[serde(flatten)]
     pub symbols: Symbols,
 }
 
-/// [`Cut`] of `s`.
-pub fn cut(s: &Symbols, top: usize) -> Cut {
+/// [`Cut`] of `s`: at most `top` rows per section, of the `objects` most resident
+/// objects (ties: the first in the report).
+pub fn cut(s: &Symbols, top: usize, objects: usize) -> Cut {
     let mut out = s.clone();
+    let mut left_out = 0;
+    if objects < out.objects.len() {
+        let resident =
+            |o: &ObjectSymbols| -> u64 { o.symbols.iter().filter_map(|r| r.resident).sum() };
+        let mut order: Vec<usize> = (0..out.objects.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(resident(&out.objects[i])));
+        let mut keep = vec![false; out.objects.len()];
+        for &i in order.iter().take(objects) {
+            keep[i] = true;
+        }
+        left_out = out.objects.len() - objects;
+        let mut k = keep.into_iter();
+        out.objects.retain(|_| k.next().unwrap_or(false));
+    }
     for obj in &mut out.objects {
         let mut kept = Vec::new();
         // Per section (by name, in order of first row): rows kept, and the other row.
@@ -359,6 +379,7 @@ pub fn cut(s: &Symbols, top: usize) -> Cut {
     }
     Cut {
         top_per_section: top,
+        objects_left_out: left_out,
         symbols: out,
     }
 }
@@ -898,7 +919,8 @@ mod tests {
             }],
             warnings: Vec::new(),
         };
-        let c = cut(&s, 1);
+        let c = cut(&s, 1, 1);
+        assert_eq!(c.objects_left_out, 0);
         assert_eq!(c.top_per_section, 1);
         let got: Vec<_> = c.symbols.objects[0]
             .symbols
@@ -925,7 +947,16 @@ mod tests {
         );
         assert!(c.symbols.objects[0].symbols[2].resident_pages.is_none());
         // Nothing cut: the rows as they were, no [other].
-        assert_eq!(cut(&s, 4).symbols.objects[0].symbols.len(), 6);
+        assert_eq!(cut(&s, 4, 1).symbols.objects[0].symbols.len(), 6);
+        // Objects: the most resident kept.
+        let mut two = s.clone();
+        two.objects.insert(0, s.objects[0].clone());
+        two.objects[0].path = "/small".into();
+        two.objects[0].symbols.truncate(1);
+        let c = cut(&two, 4, 1);
+        assert_eq!(c.objects_left_out, 1);
+        assert_eq!(c.symbols.objects.len(), 1);
+        assert_eq!(c.symbols.objects[0].path, "/lib");
     }
 
     #[test]

@@ -78,43 +78,77 @@ pub fn map<W: Write>(report: &Report, title: &str, out: &mut W) -> io::Result<()
 /// symbols it embeds to fit.
 pub const PAGE_LIMIT: usize = 2 << 20;
 
-/// Rows per section `report --symbols` tries first; it halves them until the page
-/// fits [`PAGE_LIMIT`].
+/// Rows per section `report --symbols` tries first; it halves them down to
+/// [`SYMBOLS_TOP_LEAST`] until the page fits [`PAGE_LIMIT`].
 pub const SYMBOLS_TOP: usize = 64;
+
+/// Rows per section below which `report --symbols` leaves out the least resident
+/// objects instead.
+pub const SYMBOLS_TOP_LEAST: usize = 8;
 
 /// Writes the page of a map report with the symbols of the process embedded as a
 /// second JSON document (`<script type="application/json" id="elfmaps-symbols">`),
 /// for the page's drill-down from an object to its sections and their symbols. The
 /// symbols are [`cut`](crate::views::symbols::cut) to at most [`SYMBOLS_TOP`] rows
-/// per section, halved until the page is under [`PAGE_LIMIT`] (0: the sections
-/// alone, one `[other]` row each). Returns the rows per section kept, or `None` when
-/// even the sections do not fit (the page is then written without symbols).
+/// per section, halved down to [`SYMBOLS_TOP_LEAST`] until the page is under
+/// [`PAGE_LIMIT`]; then the most resident objects that fit are kept. Returns the cut
+/// embedded (rows per section, objects left out), or `None` when not even one
+/// object fits (the page is then written without symbols).
 pub fn map_with_symbols<W: Write>(
     report: &Report,
     symbols: &Symbols,
     title: &str,
     out: &mut W,
-) -> io::Result<Option<usize>> {
+) -> io::Result<Option<(usize, usize)>> {
     let mut data = Vec::new();
     super::json(report, &mut data)?;
     let mut plain = Vec::new();
     page(Page::Map, title, &data, &mut plain)?;
     let element = "<script type=\"application/json\" id=\"elfmaps-symbols\"></script>\n".len();
     let room = PAGE_LIMIT.saturating_sub(plain.len() + element);
-    let mut top = SYMBOLS_TOP;
-    loop {
+    let all = symbols.objects.len();
+    let embedded = |top: usize, objects: usize| -> io::Result<Vec<u8>> {
         let mut doc = Vec::new();
-        super::json(&crate::views::symbols::cut(symbols, top), &mut doc)?;
-        let doc = embed_json(&doc);
+        super::json(&crate::views::symbols::cut(symbols, top, objects), &mut doc)?;
+        Ok(embed_json(&doc))
+    };
+    let mut top = SYMBOLS_TOP;
+    let mut fits = None;
+    loop {
+        let doc = embedded(top, all)?;
         if doc.len() <= room {
-            page_with(Page::Map, title, &data, Some(&doc), out)?;
-            return Ok(Some(top));
+            fits = Some((doc, top, all));
+            break;
         }
-        if top == 0 {
-            out.write_all(&plain)?;
-            return Ok(None);
+        if top <= SYMBOLS_TOP_LEAST {
+            break;
         }
         top /= 2;
+    }
+    if fits.is_none() {
+        // The most objects that fit: fits(lo) holds, fits(hi) does not.
+        let (mut lo, mut hi) = (0, all);
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if embedded(top, mid)?.len() <= room {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        if lo > 0 {
+            fits = Some((embedded(top, lo)?, top, lo));
+        }
+    }
+    match fits {
+        Some((doc, top, objects)) => {
+            page_with(Page::Map, title, &data, Some(&doc), out)?;
+            Ok(Some((top, all - objects)))
+        }
+        None => {
+            out.write_all(&plain)?;
+            Ok(None)
+        }
     }
 }
 

@@ -645,7 +645,8 @@
           label: `${it.label} ${human(v)}` });
       });
       note.textContent = `Areas are proportional to ${name}; ${human(total)} in all` +
-        (unknown ? `; ${unknown} with ${name} unknown are not drawn.` : '.');
+        (unknown ? `; ${unknown} with ${name} unknown are not drawn.` : '.') +
+        (sym.objects_left_out ? ` The symbols of the ${sym.objects_left_out} least resident objects are not in the page (it stays under 2 MiB).` : '');
       box.classList.toggle('zoomed', o != null && at.section != null);
       if (!total) {
         box.textContent = '';
