@@ -73,6 +73,11 @@ static BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Loads `page` in headless Chromium and returns its DOM once loaded.
 fn load(browser: &Path, page: &Path) -> Loaded {
+    load_at(browser, page, "")
+}
+
+/// [`load`], with `fragment` (`#...`) after the page's address.
+fn load_at(browser: &Path, page: &Path, fragment: &str) -> Loaded {
     let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
     let profile = tempfile::tempdir().unwrap();
     let mut child = Command::new(browser)
@@ -94,7 +99,7 @@ fn load(browser: &Path, page: &Path) -> Loaded {
             "--dump-dom",
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg(format!("file://{}", page.display()))
+        .arg(format!("file://{}{fragment}", page.display()))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -606,6 +611,195 @@ fn a_live_process_page_checks_out_in_chromium() {
     let check = check_map_page(&browser, &page, &html, &json);
     assert_eq!(check["treemap"]["metric"], "pss");
     assert_table(&check, &input, &[]);
+}
+
+/// Issue 24: `report --symbols` of the program of testdata/symbols (hot functions
+/// touched, cold ones dropped from its page tables) embeds its symbols, and the page
+/// drills from the library's treemap tile to its sections, then to `.text`'s
+/// symbols, where `hot_one` is named with its three resident pages, and back up.
+/// The sections' rows are those of `symbols --json`; a page made without --symbols
+/// has no symbol data at all.
+#[test]
+fn a_symbols_page_drills_from_an_object_to_its_symbols_in_chromium() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let libdir = dir.path().join("lib");
+    std::fs::create_dir_all(&libdir).unwrap();
+    let Some(_lib) = build::build(
+        "cc",
+        &["-O1", "-g", "-shared", "-fPIC", "-Wl,--build-id"],
+        &libdir.join("libsymbols.so"),
+        &[build::testdata("symbols/libsymbols.c")],
+    ) else {
+        return;
+    };
+    let rpath = format!("-Wl,-rpath,{}", libdir.display());
+    let libflag = format!("-L{}", libdir.display());
+    let Some(exe) = build::build_linked(
+        "cc",
+        &["-O1", &rpath, &libflag],
+        &dir.path().join("symbols"),
+        &[build::testdata("symbols/symbols.c")],
+        &["-lsymbols"],
+    ) else {
+        return;
+    };
+    let mut child = Running::spawn(
+        Command::new(&exe)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped()),
+    );
+    child.lines_until("READY");
+    let pid = child.pid_arg();
+    let page = dir.path().join("symbols.html");
+    let (html, truth, plain) = {
+        let _quiet = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+        let o = elfmaps(["report", "--symbols", "-o", page.to_str().unwrap(), &pid]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let truth = checked(elfmaps([
+            "symbols",
+            "--json",
+            "--object",
+            "libsymbols.so",
+            &pid,
+        ]));
+        let plain = checked(elfmaps(["report", "-o", "-", &pid]));
+        (std::fs::read_to_string(&page).unwrap(), truth, plain)
+    };
+    let truth: Value = serde_json::from_slice(&truth.stdout).unwrap();
+    let plain = String::from_utf8(plain.stdout).unwrap();
+    assert!(
+        !plain.contains("id=\"elfmaps-symbols\"") && !plain.contains("hot_one"),
+        "a page without --symbols holds symbol data"
+    );
+    assert!(
+        html.len() < 2 << 20,
+        "{} bytes: over the page-size bound",
+        html.len()
+    );
+
+    // The embedded document: the library's rows as `symbols --json` gives them (it
+    // has fewer than the rows kept per section, so none is cut).
+    let doc = element(
+        &html,
+        "<script type=\"application/json\" id=\"elfmaps-symbols\"",
+        "</script>",
+    )
+    .expect("no elfmaps-symbols element")
+    .replace("<\\/", "</")
+    .replace("<\\u0021", "<!");
+    let doc: Value = serde_json::from_str(&doc).unwrap();
+    let lib_of = |v: &Value| {
+        v["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["object"] == "libsymbols.so")
+            .cloned()
+            .expect("libsymbols.so in the symbols")
+    };
+    let rows = |o: &Value| {
+        let mut r: Vec<(String, u64, String)> = o["symbols"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["name"].as_str().unwrap().to_string(),
+                    r["size"].as_u64().unwrap(),
+                    r["section"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        r.sort();
+        r
+    };
+    let (embedded_lib, truth_lib) = (lib_of(&doc), lib_of(&truth));
+    assert_eq!(rows(&embedded_lib), rows(&truth_lib));
+    assert!(doc["top_per_section"].as_u64().unwrap() > 0);
+    assert_eq!(doc["objects_left_out"], 0, "a small process fits whole");
+
+    let loaded = load_at(&browser, &page, "#drill=libsymbols.so");
+    let check = self_check(&loaded, &page);
+    let s = &check["symbols"];
+    assert_eq!(s["object"], "libsymbols.so", "{s}");
+    assert_eq!(s["from_tile"], true, "opened from the treemap's tile: {s}");
+    assert!(
+        s["level_after_tile"]["object"]
+            .as_str()
+            .unwrap()
+            .ends_with("/libsymbols.so")
+    );
+    assert!(s["level_after_tile"]["section"].is_null());
+    assert_eq!(
+        s["sections_sum"]["size"], s["sections_sum"]["object_size"],
+        "the sections sum to the object: {s}"
+    );
+    // The sections: those of `symbols --json`, each with its size.
+    let mut want: Vec<(String, u64)> = Vec::new();
+    for (name, size, section) in rows(&truth_lib) {
+        let _ = name;
+        match want.iter_mut().find(|(n, _)| *n == section) {
+            Some(w) => w.1 += size,
+            None => want.push((section, size)),
+        }
+    }
+    let mut got: Vec<(String, u64)> = s["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["name"].as_str().unwrap().to_string(),
+                x["size"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want, "the page's sections");
+    // .text's symbols, reached by clicking its tile: hot_one named on its tile and in
+    // the list, three resident pages; cold_one listed with nothing resident.
+    let text = &s["symbols"][".text"];
+    assert_eq!(text["clicked"], true, "{text}");
+    assert!(text["where"].as_str().unwrap().contains(".text"), "{text}");
+    let listed: Vec<&str> = text["listed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        listed.contains(&"hot_one") && listed.contains(&"cold_one"),
+        "{listed:?}"
+    );
+    assert!(
+        text["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l.as_str().unwrap().starts_with("hot_one ")),
+        "hot_one's tile is not labelled: {text}"
+    );
+    let row = |name: &str| {
+        text["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(row("hot_one")["resident"].as_u64(), Some(3 * 4096));
+    assert_eq!(row("cold_one")["resident"].as_u64(), Some(0));
+    // Back up: the objects again, no "up" button.
+    assert!(
+        s["back"]["object"].is_null() && s["back"]["section"].is_null(),
+        "{s}"
+    );
+    assert_eq!(s["back"]["up_hidden"], true);
+    assert_eq!(s["back"]["items"], s["objects"]);
+    child.finish();
 }
 
 #[test]

@@ -323,6 +323,12 @@ pub(crate) enum Command {
         /// secrets), not only its command name.
         #[arg(long, requires = "system")]
         cmdline: bool,
+        /// Embed the process's symbols (as `symbols` reads them, the most resident
+        /// rows of each section, within the page-size bound) so that the page drills
+        /// down from an object to its sections and their symbols. A PID or a
+        /// --snapshot taken with `snapshot --symbols`.
+        #[arg(long, conflicts_with_all = ["smaps", "maps", "diff", "system", "system_json"])]
+        symbols: bool,
     },
     /// Record a process for analysis on another machine (`map --snapshot FILE --sysroot
     /// DIR`), or with --system every process (`system --snapshot FILE --sysroot DIR`).

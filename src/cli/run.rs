@@ -372,6 +372,7 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             system_json,
             output,
             cmdline,
+            symbols,
         } => {
             if system || system_json.is_some() {
                 run_report_system(&input, &select, system_json.as_deref(), &output, cmdline)
@@ -380,7 +381,7 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
                     "--pid, --name, --user and --cgroup select processes for --system",
                 ))
             } else {
-                run_report(input, diff, &output)
+                run_report(input, diff, &output, symbols)
             }
         }
         Command::Sections {
@@ -590,6 +591,7 @@ pub(crate) fn run_report(
     input: InputArgs,
     diff: Option<Vec<PathBuf>>,
     output: &Path,
+    symbols: bool,
 ) -> io::Result<Exit> {
     use elfmaps::render::html;
     // The page, in memory: nothing is written when the analysis fails.
@@ -610,7 +612,26 @@ pub(crate) fn run_report(
                 let mut file = String::new();
                 let title =
                     elfmaps::render::map::title(&report, origin(&input.target, &report, &mut file));
-                Ok(html::map(&report, &format!("elfmaps: {title}"), &mut page))
+                let title = format!("elfmaps: {title}");
+                if !symbols {
+                    return Ok(html::map(&report, &title, &mut page));
+                }
+                let s = report_symbols(&input.target, &input.sysroot)?;
+                warn_all(&s.warnings);
+                Ok(html::map_with_symbols(&report, &s, &title, &mut page).map(|cut| {
+                    match cut {
+                        None => eprintln!(
+                            "elfmaps: note: the symbols do not fit in the page's {} bytes: the page has none",
+                            html::PAGE_LIMIT
+                        ),
+                        Some((_, 0)) => {}
+                        Some((top, left)) => eprintln!(
+                            "elfmaps: note: the page holds the symbols of the {} most resident objects ({top} rows per section); {left} left out to stay under {} bytes",
+                            s.objects.len() - left,
+                            html::PAGE_LIMIT
+                        ),
+                    }
+                }))
             }),
     };
     match made {
@@ -624,6 +645,35 @@ pub(crate) fn run_report(
     match write::write_bytes(output, write::Mode::Private, &page) {
         Ok(()) => Ok(Exit::Ok),
         Err(e) => Ok(error(&format!("writing {}: {e}", output.display()))),
+    }
+}
+
+/// The symbols `report --symbols` embeds: of the live process, or of the snapshot
+/// (its debug files under `sysroot`), every object and kind, as `symbols` reads them.
+fn report_symbols(
+    target: &Target,
+    root: &Path,
+) -> Result<elfmaps::views::symbols::Symbols, String> {
+    let all = |_: &str| true;
+    let select = elfmaps::pipeline::SymbolsSelect {
+        object: &all,
+        kinds: None,
+        debug_root: root,
+        by: None,
+    };
+    match target {
+        Target::Pids(pids) if pids.len() == 1 => {
+            elfmaps::pipeline::symbols_live(pids[0].pid, select).map_err(|e| e.to_string())
+        }
+        Target::Snapshot(p) => read_input(p)
+            .and_then(|b| {
+                elfmaps::input::snapshot::Snapshot::parse(&b)
+                    .map_err(|e| format!("{}: {e}", p.display()))
+            })
+            .and_then(|snap| {
+                elfmaps::pipeline::symbols_offline(snap, root, select).map_err(|e| e.to_string())
+            }),
+        _ => Err("--symbols needs a PID or a --snapshot taken with snapshot --symbols".into()),
     }
 }
 

@@ -17,6 +17,9 @@
 //!
 //! So the rows of a section sum to the section: `size` to its `size`, `resident` to
 //! its `resident` exactly.
+//!
+//! [`cut`] keeps the most resident rows of each section and sums the rest into one
+//! [`OTHER`] row, which keeps that property: the page of `report --symbols` embeds it.
 
 use serde::Serialize;
 
@@ -287,6 +290,97 @@ pub fn symbols(sections: Sections, inputs: Vec<ObjectInput>, kinds: Option<&[Kin
         by: "symbol",
         objects,
         warnings,
+    }
+}
+
+/// The name of the row that stands for the rows of a section [`cut`] left out.
+pub const OTHER: &str = "[other]";
+
+/// A symbols report cut to at most `top` rows per section of each object (the
+/// first, so the most resident, in the report's order), plus one [`OTHER`] row per
+/// section for the rows left out, so that a section's rows still sum to the section:
+/// `size` exactly, `resident` exactly (null if a row left out has it unknown). Its
+/// `resident_pages` is null: pages shared by two rows left out would count twice.
+/// Its `start` and `end` span the rows it stands for. `report --symbols` embeds it.
+///
+/// When even that is too large for the page, only the `objects` most resident
+/// objects are kept (in the report's order); `objects_left_out` counts the others.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct Cut {
+    /// The rows kept per section at most.
+    pub top_per_section: usize,
+    /// Objects of the report left out, the least resident.
+    pub objects_left_out: usize,
+    /// The report, cut.
+    #[serde(flatten)]
+    pub symbols: Symbols,
+}
+
+/// [`Cut`] of `s`: at most `top` rows per section, of the `objects` most resident
+/// objects (ties: the first in the report).
+pub fn cut(s: &Symbols, top: usize, objects: usize) -> Cut {
+    let mut out = s.clone();
+    let mut left_out = 0;
+    if objects < out.objects.len() {
+        let resident =
+            |o: &ObjectSymbols| -> u64 { o.symbols.iter().filter_map(|r| r.resident).sum() };
+        let mut order: Vec<usize> = (0..out.objects.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(resident(&out.objects[i])));
+        let mut keep = vec![false; out.objects.len()];
+        for &i in order.iter().take(objects) {
+            keep[i] = true;
+        }
+        left_out = out.objects.len() - objects;
+        let mut k = keep.into_iter();
+        out.objects.retain(|_| k.next().unwrap_or(false));
+    }
+    for obj in &mut out.objects {
+        let mut kept = Vec::new();
+        // Per section (by name, in order of first row): rows kept, and the other row.
+        let mut seen: Vec<(String, usize)> = Vec::new();
+        let mut others: Vec<SymbolRow> = Vec::new();
+        for row in std::mem::take(&mut obj.symbols) {
+            let at = match seen.iter().position(|(name, _)| *name == row.section) {
+                Some(i) => i,
+                None => {
+                    seen.push((row.section.clone(), 0));
+                    seen.len() - 1
+                }
+            };
+            if seen[at].1 < top {
+                seen[at].1 += 1;
+                kept.push(row);
+                continue;
+            }
+            match others.iter_mut().find(|o| o.section == row.section) {
+                Some(o) => {
+                    o.start = o.start.min(row.start);
+                    o.end = o.end.max(row.end);
+                    o.size += row.size;
+                    o.resident = o.resident.zip(row.resident).map(|(a, b)| a + b);
+                }
+                None => others.push(SymbolRow {
+                    name: OTHER.to_string(),
+                    demangled: None,
+                    start: row.start,
+                    end: row.end,
+                    size: row.size,
+                    section: row.section,
+                    kind: row.kind,
+                    resident: row.resident,
+                    resident_pages: None,
+                    aliases: Vec::new(),
+                }),
+            }
+        }
+        kept.extend(others);
+        obj.symbols = kept;
+    }
+    Cut {
+        top_per_section: top,
+        objects_left_out: left_out,
+        symbols: out,
     }
 }
 
@@ -783,6 +877,87 @@ pub fn package_hint(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row(name: &str, section: &str, start: u64, size: u64, resident: Option<u64>) -> SymbolRow {
+        SymbolRow {
+            name: name.into(),
+            demangled: None,
+            start,
+            end: start + size,
+            size,
+            section: section.into(),
+            kind: Some(Kind::Text),
+            resident,
+            resident_pages: resident.map(|r| r.div_ceil(4096)),
+            aliases: Vec::new(),
+        }
+    }
+
+    /// `report --symbols`: the most resident rows of each section are kept, the rest
+    /// are one `[other]` row, and each section's rows still sum to it.
+    #[test]
+    fn a_cut_keeps_the_top_rows_of_each_section_and_sums_the_rest() {
+        let s = Symbols {
+            schema_version: SCHEMA_VERSION,
+            pid: None,
+            page_size: 4096,
+            by: "symbol",
+            objects: vec![ObjectSymbols {
+                object: "lib".into(),
+                path: "/lib".into(),
+                build_id: None,
+                symbols_from: SymbolsFrom::Symtab,
+                debug_file: None,
+                symbols: vec![
+                    row("a", ".text", 0x1000, 300, Some(300)),
+                    row("x", ".data", 0x9000, 10, Some(10)),
+                    row("b", ".text", 0x2000, 200, Some(200)),
+                    row("c", ".text", 0x3000, 100, Some(100)),
+                    row("y", ".data", 0x9100, 20, None),
+                    row("d", ".text", 0x0800, 50, Some(0)),
+                ],
+            }],
+            warnings: Vec::new(),
+        };
+        let c = cut(&s, 1, 1);
+        assert_eq!(c.objects_left_out, 0);
+        assert_eq!(c.top_per_section, 1);
+        let got: Vec<_> = c.symbols.objects[0]
+            .symbols
+            .iter()
+            .map(|r| {
+                (
+                    r.name.as_str(),
+                    r.section.as_str(),
+                    r.start,
+                    r.end,
+                    r.size,
+                    r.resident,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a", ".text", 0x1000, 0x112c, 300, Some(300)),
+                ("x", ".data", 0x9000, 0x900a, 10, Some(10)),
+                (OTHER, ".text", 0x0800, 0x3064, 350, Some(300)),
+                (OTHER, ".data", 0x9100, 0x9114, 20, None),
+            ]
+        );
+        assert!(c.symbols.objects[0].symbols[2].resident_pages.is_none());
+        // Nothing cut: the rows as they were, no [other].
+        assert_eq!(cut(&s, 4, 1).symbols.objects[0].symbols.len(), 6);
+        // Objects: the most resident kept.
+        let mut two = s.clone();
+        two.objects.insert(0, s.objects[0].clone());
+        two.objects[0].path = "/small".into();
+        two.objects[0].symbols.truncate(1);
+        let c = cut(&two, 4, 1);
+        assert_eq!(c.objects_left_out, 1);
+        assert_eq!(c.symbols.objects.len(), 1);
+        assert_eq!(c.symbols.objects[0].path, "/lib");
+    }
 
     #[test]
     fn demangles_rust_and_cpp_and_leaves_c_alone() {

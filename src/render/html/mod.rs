@@ -12,6 +12,12 @@
 //! so a saved page can be read again by tools. What the page draws, and why it draws
 //! the treemap itself rather than with d3-hierarchy, is in docs/report.md.
 //!
+//! A map page made with `report --symbols` ([`map_with_symbols`]) holds a second
+//! document, the process's `symbols --json` cut to fit [`PAGE_LIMIT`]
+//! ([`crate::views::symbols::cut`]), in `<script type="application/json"
+//! id="elfmaps-symbols">`, from which it drills from an object to its sections and
+//! their symbols; other pages have no such element.
+//!
 //! Pages differ by [`Page`], what their data is: a process (`map --json`), a diff
 //! (`diff --json`) or the whole machine (`system --json`: rows keyed by object and kind
 //! across processes, drawn as a treemap of object, then kind, and tables of rows and
@@ -24,6 +30,7 @@ use std::io::{self, Write};
 
 use crate::report::Report;
 use crate::views::diff::Diff;
+use crate::views::symbols::Symbols;
 use crate::vocab::Kind;
 
 /// The page, with `{{name}}` where [`page`] writes something.
@@ -67,6 +74,84 @@ pub fn map<W: Write>(report: &Report, title: &str, out: &mut W) -> io::Result<()
     page(Page::Map, title, &data, out)
 }
 
+/// The size a page must stay under (docs/report.md): `report --symbols` cuts the
+/// symbols it embeds to fit.
+pub const PAGE_LIMIT: usize = 2 << 20;
+
+/// Rows per section `report --symbols` tries first; it halves them down to
+/// [`SYMBOLS_TOP_LEAST`] until the page fits [`PAGE_LIMIT`].
+pub const SYMBOLS_TOP: usize = 64;
+
+/// Rows per section below which `report --symbols` leaves out the least resident
+/// objects instead.
+pub const SYMBOLS_TOP_LEAST: usize = 8;
+
+/// Writes the page of a map report with the symbols of the process embedded as a
+/// second JSON document (`<script type="application/json" id="elfmaps-symbols">`),
+/// for the page's drill-down from an object to its sections and their symbols. The
+/// symbols are [`cut`](crate::views::symbols::cut) to at most [`SYMBOLS_TOP`] rows
+/// per section, halved down to [`SYMBOLS_TOP_LEAST`] until the page is under
+/// [`PAGE_LIMIT`]; then the most resident objects that fit are kept. Returns the cut
+/// embedded (rows per section, objects left out), or `None` when not even one
+/// object fits (the page is then written without symbols).
+pub fn map_with_symbols<W: Write>(
+    report: &Report,
+    symbols: &Symbols,
+    title: &str,
+    out: &mut W,
+) -> io::Result<Option<(usize, usize)>> {
+    let mut data = Vec::new();
+    super::json(report, &mut data)?;
+    let mut plain = Vec::new();
+    page(Page::Map, title, &data, &mut plain)?;
+    let element = "<script type=\"application/json\" id=\"elfmaps-symbols\"></script>\n".len();
+    let room = PAGE_LIMIT.saturating_sub(plain.len() + element);
+    let all = symbols.objects.len();
+    let embedded = |top: usize, objects: usize| -> io::Result<Vec<u8>> {
+        let mut doc = Vec::new();
+        super::json(&crate::views::symbols::cut(symbols, top, objects), &mut doc)?;
+        Ok(embed_json(&doc))
+    };
+    let mut top = SYMBOLS_TOP;
+    let mut fits = None;
+    loop {
+        let doc = embedded(top, all)?;
+        if doc.len() <= room {
+            fits = Some((doc, top, all));
+            break;
+        }
+        if top <= SYMBOLS_TOP_LEAST {
+            break;
+        }
+        top /= 2;
+    }
+    if fits.is_none() {
+        // The most objects that fit: fits(lo) holds, fits(hi) does not.
+        let (mut lo, mut hi) = (0, all);
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if embedded(top, mid)?.len() <= room {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        if lo > 0 {
+            fits = Some((embedded(top, lo)?, top, lo));
+        }
+    }
+    match fits {
+        Some((doc, top, objects)) => {
+            page_with(Page::Map, title, &data, Some(&doc), out)?;
+            Ok(Some((top, all - objects)))
+        }
+        None => {
+            out.write_all(&plain)?;
+            Ok(None)
+        }
+    }
+}
+
 /// Writes the page of a diff; `title` names the two reports.
 pub fn diff<W: Write>(d: &Diff, title: &str, out: &mut W) -> io::Result<()> {
     let mut data = Vec::new();
@@ -79,6 +164,19 @@ pub fn diff<W: Write>(d: &Diff, title: &str, out: &mut W) -> io::Result<()> {
 /// plain text (escaped here). This is the one function every page goes through; a new
 /// kind of report needs a [`Page`] and a view in `report.js`, nothing else here.
 pub fn page<W: Write>(kind: Page, title: &str, data: &[u8], out: &mut W) -> io::Result<()> {
+    page_with(kind, title, &embed_json(data), None, out)
+}
+
+/// [`page`], with `data` embedded already ([`embed_json`]) and, when given, a second
+/// document `symbols` (embedded) in `<script type="application/json"
+/// id="elfmaps-symbols">`. A page without it has no such element.
+fn page_with<W: Write>(
+    kind: Page,
+    title: &str,
+    data: &[u8],
+    symbols: Option<&[u8]>,
+    out: &mut W,
+) -> io::Result<()> {
     let style = format!("{STYLE}{}", kind_rules());
     let csp = policy(SCRIPT, &style);
     let mut rest = TEMPLATE;
@@ -95,7 +193,14 @@ pub fn page<W: Write>(kind: Page, title: &str, data: &[u8], out: &mut W) -> io::
             "title" => out.write_all(html_text(title).as_bytes())?,
             "style" => out.write_all(style.as_bytes())?,
             "kinds" => out.write_all(kind_list().as_bytes())?,
-            "data" => out.write_all(&embed_json(data))?,
+            "data" => out.write_all(data)?,
+            "symbols" => {
+                if let Some(doc) = symbols {
+                    out.write_all(b"<script type=\"application/json\" id=\"elfmaps-symbols\">")?;
+                    out.write_all(doc)?;
+                    out.write_all(b"</script>\n")?;
+                }
+            }
             "script" => out.write_all(SCRIPT.as_bytes())?,
             other => {
                 return Err(io::Error::other(format!(

@@ -443,6 +443,7 @@
     function zoom(key) {
       zoomed = key;
       draw();
+      if (opts.onZoom && zoomed != null) opts.onZoom(zoomed);
     }
     function draw() {
       built = opts.build(metric, { objectsOnly });
@@ -524,8 +525,204 @@
       redraw: draw,
       check: () => Object.assign({ metric }, checkTreemap(drawn, shownTotal || 1)),
       exercise,
+      // Zooms into the group `key` through a click on one of its tiles, as the user
+      // would; whether there was one to click.
+      zoomTo(key) {
+        if (zoomed != null) zoom(null);
+        const leaf = drawn.leaves.find((l) => groupKey(topOf(l)) === key);
+        if (!leaf) return false;
+        leaf.el.click();
+        return zoomed === key;
+      },
       metric: () => metric,
     };
+  }
+
+  // ------------------------------------------------------ sections and symbols
+
+  // The drill-down of `report --symbols` (issue 24): the symbols document embedded
+  // in the JSON element elfmaps-symbols, which only such a page has (`symbols --json` cut
+  // to the most resident rows of each section, plus one `[other]` row per section
+  // for the rest, so a section's rows still sum to it). Three levels: the objects,
+  // one object's sections, one section's rows; a click goes down, "up", Escape or
+  // a click at the last level goes back up. Zooming the treemap into an object opens
+  // its sections here. Areas are proportional to resident bytes (or size).
+  function symbolsSection(sym) {
+    const { s, bar } = section('Sections and symbols');
+    const figures = [['resident', 'Resident'], ['size', 'Size']];
+    let metric = 'resident';
+    let at = { object: null, section: null };
+    let drawn = null;
+    let shown = [];
+    bar.append(choice('sym-metric', figures, metric, (m) => {
+      metric = m;
+      draw();
+    }));
+    const up = el('button', 'zoom-back', '\u2191 up');
+    up.type = 'button';
+    up.hidden = true;
+    up.addEventListener('click', () => goUp());
+    bar.append(up);
+    const where = el('p', 'note zoom-where');
+    const note = el('p', 'note');
+    const box = el('div', 'treemap');
+    box.style.height = '360px';
+    const list = el('table', 'rows drill');
+    s.append(where, note, box, list);
+    const byPath = new Map(sym.objects.map((o) => [o.path, o]));
+    const rowName = (r) => (r.demangled != null ? r.demangled : r.name);
+    function sectionsOf(o) {
+      const secs = new Map();
+      for (const r of o.symbols) {
+        let g = secs.get(r.section);
+        if (!g) {
+          g = { name: r.section, kind: r.kind, size: 0, resident: 0, rows: [] };
+          secs.set(r.section, g);
+        }
+        g.size += r.size;
+        g.resident = g.resident == null || r.resident == null ? null : g.resident + r.resident;
+        g.rows.push(r);
+      }
+      return [...secs.values()];
+    }
+    function objectFigures(o) {
+      let size = 0;
+      let resident = 0;
+      for (const r of o.symbols) {
+        size += r.size;
+        resident = resident == null || r.resident == null ? null : resident + r.resident;
+      }
+      return { size, resident };
+    }
+    // The items of the level shown: {key, label, kind, size, resident, row?}.
+    function items() {
+      if (at.object == null) {
+        return sym.objects.map((o) => Object.assign({ key: o.path, label: o.object, kind: null,
+          from: o.symbols_from }, objectFigures(o)));
+      }
+      const o = byPath.get(at.object);
+      const secs = sectionsOf(o);
+      if (at.section == null) {
+        return secs.map((g) => ({ key: g.name, label: g.name, kind: g.kind, size: g.size, resident: g.resident }));
+      }
+      const g = secs.find((x) => x.name === at.section);
+      return (g ? g.rows : []).map((r) => ({ key: r.start, label: rowName(r), kind: r.kind, size: r.size,
+        resident: r.resident, row: r }));
+    }
+    function open(object, sec) {
+      at = { object: object != null && byPath.has(object) ? object : null, section: null };
+      if (at.object != null && sec != null) at.section = sec;
+      draw();
+    }
+    function goUp() {
+      if (at.section != null) open(at.object, null);
+      else open(null, null);
+    }
+    function draw() {
+      shown = items();
+      const name = figures.find((f) => f[0] === metric)[1];
+      const o = at.object == null ? null : byPath.get(at.object);
+      if (o == null) {
+        where.textContent = 'All objects: click an object to see its sections.';
+      } else if (at.section == null) {
+        where.textContent = `${o.object} (symbols from ${o.symbols_from}): its sections; click one to see its symbols.`;
+      } else {
+        where.textContent = `${o.object} \u203a ${at.section}: its symbols, the most resident ${sym.top_per_section} and [other] for the rest.`;
+      }
+      up.hidden = o == null;
+      const leaves = [];
+      let total = 0;
+      let unknown = 0;
+      shown.forEach((it, i) => {
+        const v = it[metric];
+        if (v == null) {
+          unknown++;
+          return;
+        }
+        if (!(v > 0)) return;
+        total += v;
+        leaves.push({ i, order: String(it.key), value: v, cls: it.kind ? 'k-' + it.kind : 'plain',
+          label: `${it.label} ${human(v)}` });
+      });
+      note.textContent = `Areas are proportional to ${name}; ${human(total)} in all` +
+        (unknown ? `; ${unknown} with ${name} unknown are not drawn.` : '.') +
+        (sym.objects_left_out ? ` The symbols of the ${sym.objects_left_out} least resident objects are not in the page (it stays under 2 MiB).` : '');
+      box.classList.toggle('zoomed', o != null && at.section != null);
+      if (!total) {
+        box.textContent = '';
+        drawn = { leaves: [], W: box.clientWidth, H: box.clientHeight };
+      } else {
+        drawn = drawTreemap(box, { children: leaves }, ['kind']);
+      }
+      // The list: the items, most first, names always readable.
+      list.textContent = '';
+      const head = el('tr');
+      for (const h of [at.object == null ? 'object' : at.section == null ? 'section' : 'symbol', 'kind', 'size', 'resident', '%'])
+        head.append(el('th', null, h));
+      list.append(head);
+      const sorted = shown.slice().sort((a, b) => (b.resident == null ? -1 : b.resident) - (a.resident == null ? -1 : a.resident) || b.size - a.size);
+      const whole = sorted.reduce((acc, it) => (acc == null || it.resident == null ? null : acc + it.resident), 0);
+      for (const it of sorted.slice(0, 100)) {
+        const tr = el('tr');
+        tr.append(el('td', 'name', it.label), el('td', null, it.kind || ''), el('td', 'num', human(it.size)),
+          el('td', 'num', human(it.resident)), el('td', 'num', whole ? pct(it.resident || 0, whole).trim() : ''));
+        if (at.section == null) {
+          tr.classList.add('go');
+          tr.addEventListener('click', () => down(it));
+        }
+        list.append(tr);
+      }
+    }
+    function down(it) {
+      if (at.object == null) open(it.key, null);
+      else if (at.section == null) open(at.object, it.key);
+    }
+    box.addEventListener('click', (ev) => {
+      const n = ev.target.dataset.n;
+      if (at.section != null) return goUp();
+      if (n == null || !drawn) return;
+      down(shown[drawn.leaves[n].i]);
+    });
+    document.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Escape' && at.object != null) goUp();
+    });
+    draw();
+    // The self-check: the object named by the page's address (#drill=FILE NAME),
+    // else the most resident one, is opened from the treemap's tile of it (`fromTile`);
+    // then each of its sections, recording the rows listed and the names drawn; then
+    // up twice. Every level's items are checked to sum to the level above.
+    function exercise(fromTile) {
+      const want = decodeURIComponent((location.hash.match(/drill=([^&]*)/) || [])[1] || '');
+      const target = sym.objects.find((o) => o.object === want) ||
+        sym.objects.slice().sort((a, b) => (objectFigures(b).resident || 0) - (objectFigures(a).resident || 0))[0];
+      const out = { objects: sym.objects.length, top_per_section: sym.top_per_section, drawn_objects: drawn.leaves.length };
+      if (!target) return out;
+      out.object = target.object;
+      out.from_tile = fromTile(target.path);
+      out.level_after_tile = { object: at.object, section: at.section };
+      out.sections = shown.map((it) => ({ name: it.label, size: it.size, resident: it.resident }));
+      const whole = objectFigures(target);
+      out.sections_sum = { size: shown.reduce((a, it) => a + it.size, 0), object_size: whole.size };
+      out.symbols = {};
+      for (const sec of out.sections.map((x) => x.name)) {
+        // Through the page's own click on the section's tile, when it has one.
+        const leaf = drawn.leaves.find((l) => shown[l.i].key === sec);
+        if (leaf) leaf.el.click();
+        else open(target.path, sec);
+        out.symbols[sec] = {
+          clicked: !!leaf,
+          where: where.textContent,
+          rows: shown.map((it) => ({ name: it.label, size: it.size, resident: it.resident })),
+          labels: [...box.querySelectorAll('.leaf .lbl')].map((e) => e.textContent),
+          listed: [...list.querySelectorAll('td.name')].map((e) => e.textContent),
+        };
+        up.click();
+      }
+      up.click();
+      out.back = { object: at.object, section: at.section, up_hidden: up.hidden, items: shown.length };
+      return out;
+    }
+    return { open, exercise, has: (path) => byPath.has(path) };
   }
 
   // ------------------------------------------------------------------- table
@@ -678,6 +875,7 @@
     const initial = ['pss', 'rss'].find((m) => t[m] != null) || 'size';
     const initialName = { pss: 'PSS', rss: 'RSS', size: 'size' }[initial];
     let tmGroups = new Map();
+    let drill = null;
     const tm = treemapSection({
       title: 'Treemap: object, kind, region',
       initial,
@@ -756,7 +954,13 @@
         highlight(regions[leaf.i], false);
       },
       legend: legend(kinds, present),
+      onZoom(key) {
+        if (drill && drill.has(key)) drill.open(key, null);
+      },
     });
+    // The sections and symbols of `report --symbols`, when the page has them.
+    const symEl = $('elfmaps-symbols');
+    drill = symEl ? symbolsSection(JSON.parse(symEl.textContent)) : null;
 
     mark('treemap');
     // The strip.
@@ -968,6 +1172,7 @@
         },
         treemap: tm.check(),
         exercise: tm.exercise(),
+        symbols: drill ? drill.exercise((path) => tm.zoomTo(path)) : null,
         table: sums,
         totals_match: FIGURES.every((k) => total[k] === (t[k] === undefined ? null : t[k])),
       };
