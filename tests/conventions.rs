@@ -445,3 +445,108 @@ fn full_paths_on_request() {
         );
     }
 }
+
+/// Issue 20: two objects of one file name (x86_64's and lib32's `libc.so.6`) were
+/// one row in `diff` (keyed by file name) and two identical names in `check`'s
+/// lines. They are two, named by the directories that tell them apart, or whole with
+/// `-p`; an object whose path moved (a sysroot) is still matched across reports.
+#[test]
+fn two_objects_of_one_file_name_stay_two_in_diff_and_check() {
+    let (x86, lib32) = ("/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib32/libc.so.6");
+    if !Path::new(x86).is_file() || !Path::new(lib32).is_file() {
+        skip::skip("two libc.so.6 (x86_64 and lib32, gcc-multilib) are absent");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let layout = |name: &str, files: &[&str]| -> String {
+        let mut a = vec!["layout", "--json", "-q"];
+        a.extend(files);
+        let o = elfmaps(&a);
+        assert_eq!(o.status.code(), Some(0), "{a:?}: {}", stderr(&o));
+        let p = dir.path().join(name);
+        std::fs::write(&p, &o.stdout).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let both = layout("both.json", &[x86, lib32]);
+    let one = layout("one.json", &[x86]);
+    // The same two files under a sysroot: other paths, the same last directories.
+    let root = dir.path().join("sysroot");
+    let moved: Vec<String> = [x86, lib32]
+        .iter()
+        .map(|p| {
+            let to = root.join(p.trim_start_matches('/'));
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(p, &to).unwrap();
+            to.to_str().unwrap().to_string()
+        })
+        .collect();
+    let moved_refs: Vec<&str> = moved.iter().map(String::as_str).collect();
+    let in_root = layout("sysroot.json", &moved_refs);
+
+    // One of the two vanished: only it, by the name that tells it apart.
+    let o = elfmaps(["diff", "--color", "never", &both, &one]);
+    let out = stdout(&o);
+    assert!(out.contains("vanished: lib32/libc.so.6"), "{out}");
+    assert!(!out.contains("x86_64-linux-gnu/libc.so.6"), "{out}");
+    let v = json(&elfmaps(["diff", "--json", &both, &one]));
+    assert_eq!(v["vanished"], serde_json::json!([lib32]), "{v}");
+    assert!(
+        v["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["object"] == lib32),
+        "{v}"
+    );
+    let o = elfmaps(["diff", "-p", "--color", "never", &both, &one]);
+    assert!(
+        stdout(&o).contains(&format!("vanished: {lib32}")),
+        "{}",
+        stdout(&o)
+    );
+    // Both moved under a sysroot: each matched to its own, nothing changed.
+    let o = elfmaps(["diff", "--color", "never", &both, &in_root]);
+    assert_eq!(
+        stdout(&o).trim_end().lines().last(),
+        Some("no change"),
+        "{}",
+        stdout(&o)
+    );
+
+    // check: one rule, two objects over it, two lines that tell them apart.
+    let budget = dir.path().join("b.toml");
+    std::fs::write(
+        &budget,
+        "[[budget]]\nobject = \"libc.so.6\"\nmax_size = 4096\n",
+    )
+    .unwrap();
+    let budget = budget.to_str().unwrap();
+    let check = |extra: &[&str]| -> String {
+        let mut a = vec![
+            "check", "-q", "--budget", budget, "--elf", x86, "--elf", lib32,
+        ];
+        a.extend(extra);
+        let o = elfmaps(&a);
+        assert_eq!(o.status.code(), Some(1), "{a:?}: {}", stderr(&o));
+        stdout(&o)
+    };
+    let out = check(&[]);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("x86_64-linux-gnu/libc.so.6 "))
+            && out.lines().any(|l| l.starts_with("lib32/libc.so.6 ")),
+        "{out}"
+    );
+    let out = check(&["-p"]);
+    assert!(
+        out.lines().any(|l| l.starts_with(&format!("{x86} ")))
+            && out.lines().any(|l| l.starts_with(&format!("{lib32} "))),
+        "{out}"
+    );
+    let out = check(&["--format", "markdown"]);
+    // (Markdown escapes `_`.)
+    assert!(
+        out.contains("x86\\_64-linux-gnu/libc.so.6") && out.contains(" lib32/libc.so.6"),
+        "{out}"
+    );
+}

@@ -350,7 +350,7 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
                 if json {
                     elfmaps::render::json(&d, out)
                 } else {
-                    elfmaps::render::diff::table(&d, out, color, terminal_width())
+                    elfmaps::render::diff::table(&d, out, color, terminal_width(), full_path())
                 }
             })?;
             Ok(if exit_code && !d.is_empty() {
@@ -894,6 +894,7 @@ fn print_check(
         format,
         strict: flags.strict,
         quiet: flags.quiet,
+        full_path: full_path(),
     };
     print(|out| write(checked, options, out))
 }

@@ -1,13 +1,14 @@
 //! The table of `elfmaps diff`: one line per changed (object, kind), then the objects
-//! that appeared, vanished or were rebuilt.
+//! that appeared, vanished or were rebuilt. Objects are named as in `summary`:
+//! their file name, with as many last directories as tell two of one file name
+//! apart, or their whole path with `-p` (`render::distinct_names`).
 
 use std::io::{self, Write};
 
 use owo_colors::Style;
 
-use super::{middle, name_width, object_name, paint};
+use super::{distinct_names, middle, name_width, paint};
 use crate::views::diff::Diff;
-use crate::vocab::escape::escape;
 use crate::vocab::human::human;
 
 /// A signed change in binary units: `+4.0K`, `-1.5M`, `0`, or `-` when unknown.
@@ -43,18 +44,30 @@ fn wrap(label: &str, names: &[String], width: usize) -> Vec<String> {
     lines
 }
 
-/// Writes the table of a diff.
+/// Writes the table of a diff; `full_path` (`-p`) names objects by their whole path.
 pub fn table<W: Write>(
     d: &Diff,
     out: &mut W,
     color: bool,
     terminal: Option<usize>,
+    full_path: bool,
 ) -> io::Result<()> {
     let paint = |text: &str, style: Style| paint(text, style, color);
+    // One naming for the table and the lists, so that a name means one object.
+    let distinct = distinct_names(
+        d.changes.iter().map(|c| c.object.as_deref()).chain(
+            [&d.objects, &d.appeared, &d.vanished, &d.rebuilt]
+                .into_iter()
+                .flatten()
+                .map(|p| Some(p.as_str())),
+        ),
+        full_path,
+    );
+    let name = |o: Option<&str>| distinct.get(&o).cloned().unwrap_or_else(|| "-".into());
     let names: Vec<String> = d
         .changes
         .iter()
-        .map(|c| object_name(c.object.as_deref()))
+        .map(|c| name(c.object.as_deref()))
         .collect();
     // As wide as the longest name (nothing cut in a pipe), within a terminal's width
     // (docs/cli.md, "Width").
@@ -103,7 +116,7 @@ pub fn table<W: Write>(
         ("rebuilt", &d.rebuilt),
     ] {
         if !names.is_empty() {
-            let names: Vec<String> = names.iter().map(|n| escape(n.as_bytes())).collect();
+            let names: Vec<String> = names.iter().map(|n| name(Some(n))).collect();
             // Wrapped at the terminal's width, or 80 columns in a pipe: one line of
             // thousands of characters is read by nobody (names are never cut).
             for line in wrap(&format!("{label}:"), &names, terminal.unwrap_or(80)) {
