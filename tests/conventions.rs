@@ -17,7 +17,13 @@ struct Sub {
     pids: Pids,
     /// A run that prints a table (None: no table of figures).
     table: Option<&'static [&'static str]>,
+    /// The figure columns its table takes with `--columns` (docs/cli.md,
+    /// "Columns"); empty: none, it has no `--columns`.
+    columns: &'static [&'static str],
 }
+
+/// Every figure column (`render/columns.rs`).
+const ALL_COLUMNS: &[&str] = &["size", "rss", "pss", "uss", "dirty", "swap"];
 
 #[derive(Debug, PartialEq)]
 enum Pids {
@@ -31,51 +37,61 @@ const SUBS: &[Sub] = &[
         name: "map",
         pids: Pids::Many,
         table: Some(&["map", "--smaps", "{smaps}"]),
+        columns: ALL_COLUMNS,
     },
     Sub {
         name: "summary",
         pids: Pids::One,
         table: Some(&["summary", "--smaps", "{smaps}"]),
+        columns: ALL_COLUMNS,
     },
     Sub {
         name: "check",
         pids: Pids::One,
         table: None,
+        columns: &[],
     },
     Sub {
         name: "diff",
         pids: Pids::None,
         table: Some(&["diff", "{json}", "{json}"]),
+        columns: ALL_COLUMNS,
     },
     Sub {
         name: "system",
         pids: Pids::None,
         table: Some(&["system", "--pid", "self"]),
+        columns: ALL_COLUMNS,
     },
     Sub {
         name: "metrics",
         pids: Pids::None,
         table: None,
+        columns: &[],
     },
     Sub {
         name: "report",
         pids: Pids::One,
         table: None,
+        columns: &[],
     },
     Sub {
         name: "snapshot",
         pids: Pids::One,
         table: None,
+        columns: &[],
     },
     Sub {
         name: "sections",
         pids: Pids::One,
         table: Some(&["sections", "self"]),
+        columns: &["size", "rss"],
     },
     Sub {
         name: "layout",
         pids: Pids::None,
         table: Some(&["layout", "/proc/self/exe"]),
+        columns: &[],
     },
 ];
 
@@ -184,6 +200,41 @@ fn tables_follow_the_conventions() {
             stderr(&o)
         );
         assert!(!stdout(&o).is_empty(), "{a:?} printed nothing");
+    }
+}
+
+/// Issue 20: `--columns` takes the same names in every table of figures: each one a
+/// table has shows (its header), each one it has not is an error naming the column
+/// and the subcommand, and a table with no figure columns has no `--columns`.
+#[test]
+fn every_table_takes_the_columns_it_has() {
+    let i = inputs();
+    for sub in SUBS {
+        let Some(run) = sub.table else { continue };
+        for col in ALL_COLUMNS {
+            let mut a = args(run, &i);
+            a.extend(["-q", "--color", "never", "--columns", col]);
+            let o = elfmaps(&a);
+            let head = col.to_ascii_uppercase();
+            if sub.columns.contains(col) {
+                assert_eq!(o.status.code(), Some(0), "{a:?}: {}", stderr(&o));
+                assert!(
+                    stdout(&o)
+                        .lines()
+                        .any(|l| l.split_whitespace().any(|w| w == head)),
+                    "{a:?}: no {head} header:\n{}",
+                    stdout(&o)
+                );
+            } else {
+                assert_eq!(o.status.code(), Some(2), "{a:?}: {}", stdout(&o));
+                let err = stderr(&o);
+                assert!(err.starts_with("elfmaps: error: "), "{a:?}: {err}");
+                if !sub.columns.is_empty() {
+                    assert_eq!(err.lines().count(), 1, "{a:?}: {err}");
+                    assert!(err.contains(col) && err.contains(sub.name), "{a:?}: {err}");
+                }
+            }
+        }
     }
 }
 

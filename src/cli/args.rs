@@ -279,6 +279,10 @@ pub(crate) enum Command {
         /// vanish or are rebuilt always count.
         #[arg(long, value_name = "SIZE|PCT", value_parser = parse_threshold)]
         threshold: Option<elfmaps::input::budget::Growth>,
+        /// The figure columns whose changes are shown, as `ps -o`: some of size,
+        /// rss, pss, uss, dirty, swap (default size,rss,pss).
+        #[arg(long, value_name = "LIST", value_parser = parse_columns)]
+        columns: Option<Columns>,
     },
     /// Every process of the machine (or a selection) in one pass: memory per object
     /// and kind across processes, per kind, or per process.
@@ -377,6 +381,10 @@ pub(crate) enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// The figure columns, as `ps -o`: size and rss, the two a section has
+        /// (default size,rss); another is an error.
+        #[arg(long, value_name = "LIST", value_parser = parse_columns)]
+        columns: Option<Columns>,
     },
     /// Resident bytes per symbol: per symbol of each ELF object (from .symtab, a debug
     /// file found by build ID or .gnu_debuglink, else .dynsym), its address range,

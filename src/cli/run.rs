@@ -20,6 +20,7 @@ pub(crate) fn run_sections_union(
     select: &SelectArgs,
     object: Option<String>,
     json: bool,
+    cols: &[elfmaps::render::columns::Column],
     color: bool,
 ) -> io::Result<Exit> {
     let selection = match select.selection() {
@@ -48,13 +49,14 @@ pub(crate) fn run_sections_union(
         if json {
             elfmaps::render::json(&u, out)
         } else {
-            elfmaps::render::sections::union_table(&u, out, color, terminal_width())
+            elfmaps::render::sections::union_table(&u, cols, out, color, terminal_width())
         }
     })?;
     Ok(Exit::Ok)
 }
 
 /// `elfmaps sections`: live or from a snapshot; a table, JSON, or a page map.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn run_sections(
     pid: Option<u32>,
     snapshot: Option<PathBuf>,
@@ -62,6 +64,7 @@ pub(crate) fn run_sections(
     object: Option<String>,
     pages: Option<String>,
     json: bool,
+    cols: &[elfmaps::render::columns::Column],
     color: bool,
 ) -> io::Result<Exit> {
     let glob = match object_glob(object.as_deref()) {
@@ -111,7 +114,7 @@ pub(crate) fn run_sections(
     print(|out| match (&pages, json) {
         (_, true) => elfmaps::render::json(&s, out),
         (Some(name), false) => elfmaps::render::sections::pages(&s, name, s.page_size, out),
-        (None, false) => elfmaps::render::sections::table(&s, out, color, terminal_width()),
+        (None, false) => elfmaps::render::sections::table(&s, cols, out, color, terminal_width()),
     })?;
     Ok(Exit::Ok)
 }
@@ -338,7 +341,9 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             json,
             exit_code,
             threshold,
+            columns,
         } => {
+            let cols = columns.map_or_else(|| elfmaps::render::columns::DIFF.to_vec(), |c| c.0);
             let d = match load_diff(&old, &new) {
                 Ok(d) => match threshold {
                     Some(t) => d.above(t),
@@ -350,7 +355,14 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
                 if json {
                     elfmaps::render::json(&d, out)
                 } else {
-                    elfmaps::render::diff::table(&d, out, color, terminal_width(), full_path())
+                    elfmaps::render::diff::table(
+                        &d,
+                        &cols,
+                        out,
+                        color,
+                        terminal_width(),
+                        full_path(),
+                    )
                 }
             })?;
             Ok(if exit_code && !d.is_empty() {
@@ -392,15 +404,25 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             json,
             union,
             select,
+            columns,
         } => {
+            let cols = columns.map_or_else(|| elfmaps::render::columns::SECTIONS.to_vec(), |c| c.0);
+            let view = if union {
+                "sections --union"
+            } else {
+                "sections"
+            };
+            if let Err(e) = elfmaps::render::sections::columns(&cols, view) {
+                return Ok(error(&e));
+            }
             if union {
-                run_sections_union(&select, object, json, color)
+                run_sections_union(&select, object, json, &cols, color)
             } else if select.any() {
                 Ok(error(
                     "--pid, --name, --user and --cgroup select processes for --union",
                 ))
             } else {
-                run_sections(pid, snapshot, &sysroot, object, pages, json, color)
+                run_sections(pid, snapshot, &sysroot, object, pages, json, &cols, color)
             }
         }
         Command::Symbols {

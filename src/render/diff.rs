@@ -7,8 +7,9 @@ use std::io::{self, Write};
 
 use owo_colors::Style;
 
+use super::columns::Column;
 use super::{distinct_names, middle, name_width, paint};
-use crate::views::diff::Diff;
+use crate::views::diff::{Diff, Total};
 use crate::vocab::human::human;
 
 /// A signed change in binary units: `+4.0K`, `-1.5M`, `0`, or `-` when unknown.
@@ -44,9 +45,31 @@ fn wrap(label: &str, names: &[String], width: usize) -> Vec<String> {
     lines
 }
 
-/// Writes the table of a diff; `full_path` (`-p`) names objects by their whole path.
+/// The change of the column `c` in `t`.
+fn change(t: &Total, c: Column) -> Option<i64> {
+    match c {
+        Column::Size => t.size,
+        Column::Rss => t.rss,
+        Column::Pss => t.pss,
+        Column::Uss => t.uss,
+        Column::Dirty => t.dirty,
+        Column::Swap => t.swap,
+    }
+}
+
+/// The figure cells of `t` in the columns `cols`, each right-aligned in 9 characters
+/// after a space.
+fn cells(t: &Total, cols: &[Column]) -> String {
+    cols.iter()
+        .map(|&c| format!(" {:>9}", signed(change(t, c))))
+        .collect()
+}
+
+/// Writes the table of a diff: the changes of the figures `cols` (`--columns`,
+/// docs/cli.md); `full_path` (`-p`) names objects by their whole path.
 pub fn table<W: Write>(
     d: &Diff,
+    cols: &[Column],
     out: &mut W,
     color: bool,
     terminal: Option<usize>,
@@ -71,21 +94,25 @@ pub fn table<W: Write>(
         .collect();
     // As wide as the longest name (nothing cut in a pipe), within a terminal's width
     // (docs/cli.md, "Width").
-    let w = name_width(names.iter().map(String::as_str), 32, 43, terminal);
-    let head = format!(
-        "{:<w$} {:<12} {:>9} {:>9} {:>9}",
-        "OBJECT", "KIND", "SIZE", "RSS", "PSS"
+    let w = name_width(
+        names.iter().map(String::as_str),
+        32,
+        13 + 10 * cols.len(),
+        terminal,
     );
+    let heads: String = cols.iter().map(|c| format!(" {:>9}", c.header())).collect();
+    let head = format!("{:<w$} {:<12}{heads}", "OBJECT", "KIND");
     writeln!(out, "{}", paint(&head, Style::new().bold()))?;
     for (c, name) in d.changes.iter().zip(&names) {
-        let text = format!(
-            "{:<w$} {:<12} {:>9} {:>9} {:>9}",
-            middle(name, w),
-            c.kind,
-            signed(c.size),
-            signed(c.rss),
-            signed(c.pss)
-        );
+        let t = Total {
+            size: c.size,
+            rss: c.rss,
+            pss: c.pss,
+            uss: c.uss,
+            dirty: c.dirty,
+            swap: c.swap,
+        };
+        let text = format!("{:<w$} {:<12}{}", middle(name, w), c.kind, cells(&t, cols));
         let grew = c.size.unwrap_or(0) > 0 || c.rss.unwrap_or(0) > 0;
         writeln!(
             out,
@@ -100,15 +127,7 @@ pub fn table<W: Write>(
             )
         )?;
     }
-    let t = &d.total;
-    let total = format!(
-        "{:<w$} {:<12} {:>9} {:>9} {:>9}",
-        "(total)",
-        "",
-        signed(t.size),
-        signed(t.rss),
-        signed(t.pss)
-    );
+    let total = format!("{:<w$} {:<12}{}", "(total)", "", cells(&d.total, cols));
     writeln!(out, "{}", paint(&total, Style::new().bold()))?;
     for (label, names) in [
         ("appeared", &d.appeared),

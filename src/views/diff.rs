@@ -144,7 +144,8 @@ fn cut(s: &Summary) -> Option<String> {
         .then(|| "a summary whose rows do not add up to its totals (cut with --top?)".to_string())
 }
 
-/// Size, rss and pss of one (object, kind) in one report.
+/// The figures of one (object, kind) in one report: those of the columns of
+/// docs/cli.md (size, rss, pss, uss, dirty, swap).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Amounts {
     /// Virtual size.
@@ -153,6 +154,24 @@ pub struct Amounts {
     pub rss: Option<u64>,
     /// Proportional set size; `None` when unknown.
     pub pss: Option<u64>,
+    /// Unique set size (private clean + private dirty); `None` when unknown.
+    pub uss: Option<u64>,
+    /// Private dirty; `None` when unknown.
+    pub dirty: Option<u64>,
+    /// Swapped out; `None` when unknown.
+    pub swap: Option<u64>,
+}
+
+impl Amounts {
+    /// None of anything: what a report that does not have an (object, kind) has.
+    const NONE: Amounts = Amounts {
+        size: 0,
+        rss: Some(0),
+        pss: Some(0),
+        uss: Some(0),
+        dirty: Some(0),
+        swap: Some(0),
+    };
 }
 
 impl From<&Figures> for Amounts {
@@ -161,6 +180,9 @@ impl From<&Figures> for Amounts {
             size: f.size,
             rss: f.rss,
             pss: f.pss,
+            uss: crate::views::system::uss(f),
+            dirty: f.private_dirty,
+            swap: f.swap,
         }
     }
 }
@@ -350,6 +372,26 @@ pub struct Total {
     pub rss: Option<i64>,
     /// Change in pss; null when either side does not know it.
     pub pss: Option<i64>,
+    /// Change in uss; null when either side does not know it.
+    pub uss: Option<i64>,
+    /// Change in private dirty; null when either side does not know it.
+    pub dirty: Option<i64>,
+    /// Change in swap; null when either side does not know it.
+    pub swap: Option<i64>,
+}
+
+impl Total {
+    /// The changes from `old` to `new`, each null when either side does not know it.
+    fn between(old: &Amounts, new: &Amounts) -> Total {
+        Total {
+            size: delta(Some(old.size), Some(new.size)),
+            rss: delta(old.rss, new.rss),
+            pss: delta(old.pss, new.pss),
+            uss: delta(old.uss, new.uss),
+            dirty: delta(old.dirty, new.dirty),
+            swap: delta(old.swap, new.swap),
+        }
+    }
 }
 
 /// Signed change of one figure; null when either side does not know it.
@@ -377,6 +419,12 @@ pub struct Change {
     pub rss: Option<i64>,
     /// Change in pss; null when either side does not know it.
     pub pss: Option<i64>,
+    /// Change in uss; null when either side does not know it.
+    pub uss: Option<i64>,
+    /// Change in private dirty; null when either side does not know it.
+    pub dirty: Option<i64>,
+    /// Change in swap; null when either side does not know it.
+    pub swap: Option<i64>,
 }
 
 impl Change {
@@ -446,11 +494,7 @@ impl Diff {
     pub fn above(mut self, threshold: Growth) -> Diff {
         let before = self.changes.len();
         self.changes.retain(|c| {
-            let old = c.old.unwrap_or(Amounts {
-                size: 0,
-                rss: Some(0),
-                pss: Some(0),
-            });
+            let old = c.old.unwrap_or(Amounts::NONE);
             let within = |d: Option<i64>, was: Option<u64>| match (d, was) {
                 (Some(d), Some(was)) => d.unsigned_abs() <= threshold.allowed(was),
                 (Some(d), None) => d.unsigned_abs() <= threshold.allowed(0),
@@ -482,18 +526,18 @@ pub fn diff(old: &Saved, new: &Saved) -> Diff {
                 return None;
             }
             // An (object, kind) a report does not have is none of it: 0 bytes.
-            let pick = |a: Option<Amounts>, f: fn(&Amounts) -> Option<u64>| match a {
-                Some(a) => f(&a),
-                None => Some(0),
-            };
+            let t = Total::between(&o.unwrap_or(Amounts::NONE), &n.unwrap_or(Amounts::NONE));
             Some(Change {
                 object: k.0.clone(),
                 kind: k.1.clone(),
                 old: o,
                 new: n,
-                size: delta(pick(o, |a| Some(a.size)), pick(n, |a| Some(a.size))),
-                rss: delta(pick(o, |a| a.rss), pick(n, |a| a.rss)),
-                pss: delta(pick(o, |a| a.pss), pick(n, |a| a.pss)),
+                size: t.size,
+                rss: t.rss,
+                pss: t.pss,
+                uss: t.uss,
+                dirty: t.dirty,
+                swap: t.swap,
             })
         })
         .collect();
@@ -515,11 +559,7 @@ pub fn diff(old: &Saved, new: &Saved) -> Diff {
         .cloned()
         .collect();
     let (was, is) = (old_side.whole(), new_side.whole());
-    let total = Total {
-        size: delta(Some(was.size), Some(is.size)),
-        rss: delta(was.rss, is.rss),
-        pss: delta(was.pss, is.pss),
-    };
+    let total = Total::between(&was, &is);
     Diff {
         schema_version: SCHEMA_VERSION,
         total,
@@ -711,7 +751,10 @@ mod tests {
             Some(Amounts {
                 size: 2 * K,
                 rss: None,
-                pss: Some(2 * K)
+                pss: Some(2 * K),
+                uss: None,
+                dirty: None,
+                swap: None,
             })
         );
         assert_eq!((c.size, c.rss, c.pss), (Some(0), None, Some(0)));
