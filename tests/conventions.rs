@@ -601,3 +601,46 @@ fn two_objects_of_one_file_name_stay_two_in_diff_and_check() {
         "{out}"
     );
 }
+
+/// Issue 20: `sections --snapshot` without `--sysroot` did not say which root it
+/// read the files from, where `map` and `summary` did: the same note in each, once,
+/// none with `--sysroot` or `-q`.
+#[test]
+fn snapshots_without_sysroot_say_the_root_in_every_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("self.snap");
+    let snap = snap.to_str().unwrap();
+    let o = elfmaps(["snapshot", "--sections", "self", "-o", snap]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let notes = |o: &std::process::Output| -> Vec<String> {
+        stderr(o)
+            .lines()
+            .filter(|l| l.starts_with("elfmaps: note: no --sysroot: "))
+            .map(str::to_string)
+            .collect()
+    };
+    let mut seen = Vec::new();
+    for sub in ["map", "summary", "sections"] {
+        let o = elfmaps([sub, "--snapshot", snap]);
+        assert_eq!(o.status.code(), Some(0), "{sub}: {}", stderr(&o));
+        let n = notes(&o);
+        assert_eq!(n.len(), 1, "{sub}: {}", stderr(&o));
+        assert!(
+            n[0].contains("read from this machine's /"),
+            "{sub}: {}",
+            n[0]
+        );
+        seen.push(n[0].clone());
+        for extra in [&["-q"][..], &["--sysroot", "/"]] {
+            let mut a = vec![sub, "--snapshot", snap];
+            a.extend(extra);
+            assert!(
+                notes(&elfmaps(&a)).is_empty(),
+                "{a:?}: {}",
+                stderr(&elfmaps(&a))
+            );
+        }
+    }
+    // One sentence, one count: the same mapped files in each view.
+    assert!(seen.iter().all(|n| n == &seen[0]), "{seen:?}");
+}

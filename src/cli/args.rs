@@ -369,9 +369,10 @@ pub(crate) enum Command {
         /// A file written by `elfmaps snapshot --sections` on the target.
         #[arg(long, value_name = "FILE")]
         snapshot: Option<PathBuf>,
-        /// The target's root filesystem, for `--snapshot`.
-        #[arg(long, value_name = "DIR", default_value = "/")]
-        sysroot: PathBuf,
+        /// The target's root filesystem, for `--snapshot` (default: this machine's
+        /// /, which is said in a note).
+        #[arg(long, value_name = "DIR")]
+        sysroot: Option<PathBuf>,
         /// Only objects matching this glob (on the file name; on the path if it has a /).
         #[arg(long, value_name = "GLOB")]
         object: Option<String>,

@@ -60,7 +60,7 @@ pub(crate) fn run_sections_union(
 pub(crate) fn run_sections(
     pid: Option<u32>,
     snapshot: Option<PathBuf>,
-    sysroot: &Path,
+    sysroot: Option<&Path>,
     object: Option<String>,
     pages: Option<String>,
     json: bool,
@@ -77,6 +77,8 @@ pub(crate) fn run_sections(
         pages_of: pages.as_deref(),
         every_page: false,
     };
+    // Read without --sysroot: how many files the snapshot maps (else none to say).
+    let mut files = None;
     let got = match (pid, &snapshot) {
         (Some(pid), _) => elfmaps::pipeline::sections_live(pid, select).map_err(|e| e.to_string()),
         (None, Some(p)) => read_input(p)
@@ -85,8 +87,18 @@ pub(crate) fn run_sections(
                     .map_err(|e| format!("{}: {e}", p.display()))
             })
             .and_then(|snap| {
-                elfmaps::pipeline::sections_offline(snap, sysroot, select)
-                    .map_err(|e| e.to_string())
+                if sysroot.is_none() {
+                    // The mapped files, for the note on the root (docs/cli.md).
+                    files = elfmaps::input::maps::parse(&snap.smaps).ok().map(|m| {
+                        m.iter()
+                            .filter(|m| m.inode != 0)
+                            .map(|m| m.name.clone())
+                            .collect::<std::collections::HashSet<_>>()
+                            .len()
+                    });
+                }
+                let root = sysroot.unwrap_or(Path::new("/"));
+                elfmaps::pipeline::sections_offline(snap, root, select).map_err(|e| e.to_string())
             }),
         (None, None) => Err("no target: give a PID or --snapshot FILE".into()),
     };
@@ -94,6 +106,9 @@ pub(crate) fn run_sections(
         Ok(s) => s,
         Err(e) => return Ok(error(&e)),
     };
+    if let Some(of) = files {
+        files_root_note(of, &s.warnings);
+    }
     warn_all(&s.warnings);
     // A selection that matches nothing is an error (docs/cli.md, "Selection").
     if let Some(o) = &object
@@ -422,7 +437,16 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
                     "--pid, --name, --user and --cgroup select processes for --union",
                 ))
             } else {
-                run_sections(pid, snapshot, &sysroot, object, pages, json, &cols, color)
+                run_sections(
+                    pid,
+                    snapshot,
+                    sysroot.as_deref(),
+                    object,
+                    pages,
+                    json,
+                    &cols,
+                    color,
+                )
             }
         }
         Command::Symbols {
