@@ -602,14 +602,15 @@ fn two_objects_of_one_file_name_stay_two_in_diff_and_check() {
     );
 }
 
-/// Issue 20: `sections --snapshot` without `--sysroot` did not say which root it
-/// read the files from, where `map` and `summary` did: the same note in each, once,
-/// none with `--sysroot` or `-q`.
+/// Issue 20: `sections --snapshot` (and `symbols --snapshot`) without `--sysroot`
+/// did not say which root they read the files from, where `map` and `summary` did:
+/// the same note in each, once, none with `--sysroot` or `-q`.
 #[test]
 fn snapshots_without_sysroot_say_the_root_in_every_view() {
     let dir = tempfile::tempdir().unwrap();
     let snap = dir.path().join("self.snap");
     let snap = snap.to_str().unwrap();
+    // --sections and --symbols are one flag (docs/sections.md).
     let o = elfmaps(["snapshot", "--sections", "self", "-o", snap]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let notes = |o: &std::process::Output| -> Vec<String> {
@@ -620,7 +621,7 @@ fn snapshots_without_sysroot_say_the_root_in_every_view() {
             .collect()
     };
     let mut seen = Vec::new();
-    for sub in ["map", "summary", "sections"] {
+    for sub in ["map", "summary", "sections", "symbols"] {
         let o = elfmaps([sub, "--snapshot", snap]);
         assert_eq!(o.status.code(), Some(0), "{sub}: {}", stderr(&o));
         let n = notes(&o);

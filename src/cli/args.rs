@@ -405,9 +405,10 @@ pub(crate) enum Command {
         #[arg(long, value_name = "FILE")]
         snapshot: Option<PathBuf>,
         /// The target's root filesystem: files of `--snapshot`, and where debug files
-        /// are looked for (DIR/usr/lib/debug/.build-id/...), live too.
-        #[arg(long, value_name = "DIR", default_value = "/")]
-        sysroot: PathBuf,
+        /// are looked for (DIR/usr/lib/debug/.build-id/...), live too (default: this
+        /// machine's /, which a note says for --snapshot).
+        #[arg(long, value_name = "DIR")]
+        sysroot: Option<PathBuf>,
         /// Only objects matching this glob (on the file name; on the path if it has a /).
         #[arg(long, value_name = "GLOB")]
         object: Option<String>,

@@ -200,6 +200,19 @@ pub(crate) fn root_note(report: &Report) {
     files_root_note(files.len(), &report.warnings);
 }
 
+/// How many files a snapshot maps (distinct names of lines with an inode), for
+/// [`files_root_note`]; `None` when its maps text does not parse (the view reading
+/// it says so).
+pub(crate) fn snapshot_files(snap: &elfmaps::input::snapshot::Snapshot) -> Option<usize> {
+    let maps = elfmaps::input::maps::parse(&snap.smaps).ok()?;
+    let files: std::collections::HashSet<&[u8]> = maps
+        .iter()
+        .filter(|m| m.inode != 0)
+        .map(|m| m.name.as_slice())
+        .collect();
+    Some(files.len())
+}
+
 /// [`root_note`] of `of` mapped files, those that `warnings` say could not be read
 /// missing (`sections --snapshot`, whose report is not the CLI's).
 pub(crate) fn files_root_note(of: usize, warnings: &[elfmaps::vocab::Warning]) {

@@ -89,13 +89,7 @@ pub(crate) fn run_sections(
             .and_then(|snap| {
                 if sysroot.is_none() {
                     // The mapped files, for the note on the root (docs/cli.md).
-                    files = elfmaps::input::maps::parse(&snap.smaps).ok().map(|m| {
-                        m.iter()
-                            .filter(|m| m.inode != 0)
-                            .map(|m| m.name.clone())
-                            .collect::<std::collections::HashSet<_>>()
-                            .len()
-                    });
+                    files = snapshot_files(&snap);
                 }
                 let root = sysroot.unwrap_or(Path::new("/"));
                 elfmaps::pipeline::sections_offline(snap, root, select).map_err(|e| e.to_string())
@@ -140,7 +134,7 @@ pub(crate) fn run_symbols(
     pid: Option<u32>,
     union: Option<&SelectArgs>,
     snapshot: Option<PathBuf>,
-    sysroot: &Path,
+    sysroot_given: Option<&Path>,
     object: Option<String>,
     kind: Option<SymbolKind>,
     by: Option<SymbolsBy>,
@@ -150,6 +144,7 @@ pub(crate) fn run_symbols(
 ) -> io::Result<Exit> {
     use elfmaps::input::dwarf::By;
     use elfmaps::vocab::Kind;
+    let sysroot = sysroot_given.unwrap_or(Path::new("/"));
     let glob = match object_glob(object.as_deref()) {
         Ok(g) => g,
         Err(e) => return Ok(error(&e)),
@@ -192,6 +187,8 @@ pub(crate) fn run_symbols(
         })?;
         return Ok(Exit::Ok);
     }
+    // Read without --sysroot: how many files the snapshot maps (else none to say).
+    let mut files = None;
     let got = match (pid, &snapshot) {
         (Some(pid), _) => elfmaps::pipeline::symbols_live(pid, select).map_err(|e| e.to_string()),
         (None, Some(p)) => read_input(p)
@@ -200,6 +197,10 @@ pub(crate) fn run_symbols(
                     .map_err(|e| format!("{}: {e}", p.display()))
             })
             .and_then(|snap| {
+                if sysroot_given.is_none() {
+                    // The mapped files, for the note on the root (docs/cli.md).
+                    files = snapshot_files(&snap);
+                }
                 elfmaps::pipeline::symbols_offline(snap, sysroot, select).map_err(|e| e.to_string())
             }),
         (None, None) => Err("no target: give a PID or --snapshot FILE".into()),
@@ -208,6 +209,9 @@ pub(crate) fn run_symbols(
         Ok(s) => s,
         Err(e) => return Ok(error(&e)),
     };
+    if let Some(of) = files {
+        files_root_note(of, &s.warnings);
+    }
     warn_all(&s.warnings);
     print(|out| {
         if json {
@@ -468,7 +472,16 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             }
             let union = union.then_some(&select);
             run_symbols(
-                pid, union, snapshot, &sysroot, object, kind, by, top, json, color,
+                pid,
+                union,
+                snapshot,
+                sysroot.as_deref(),
+                object,
+                kind,
+                by,
+                top,
+                json,
+                color,
             )
         }
         Command::System { args } => run_system(args, color),
