@@ -201,8 +201,9 @@ fn path_key(path: &str) -> String {
     path.strip_suffix(" (deleted)").unwrap_or(path).to_string()
 }
 
-/// How many last path components `a` and `b` share.
-fn shared_tail(a: &str, b: &str) -> usize {
+/// How many last path components `a` and `b` share (also `check --baseline`'s
+/// rule).
+pub(crate) fn shared_tail(a: &str, b: &str) -> usize {
     a.rsplit('/')
         .zip(b.rsplit('/'))
         .take_while(|(x, y)| x == y)
