@@ -395,7 +395,14 @@ pub fn report_json(data: &[u8]) {
     let d = diff(&saved, &saved);
     assert!(d.is_empty(), "a report differs from itself: {d:?}");
     let mut table = Vec::new();
-    let _ = crate::render::diff::table(&d, &mut table, false, Some(80));
+    let _ = crate::render::diff::table(
+        &d,
+        crate::render::columns::DIFF,
+        &mut table,
+        false,
+        Some(80),
+        false,
+    );
     let mut serde = Vec::new();
     let mut mine = Vec::new();
     match &saved {

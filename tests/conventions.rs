@@ -17,7 +17,13 @@ struct Sub {
     pids: Pids,
     /// A run that prints a table (None: no table of figures).
     table: Option<&'static [&'static str]>,
+    /// The figure columns its table takes with `--columns` (docs/cli.md,
+    /// "Columns"); empty: none, it has no `--columns`.
+    columns: &'static [&'static str],
 }
+
+/// Every figure column (`render/columns.rs`).
+const ALL_COLUMNS: &[&str] = &["size", "rss", "pss", "uss", "dirty", "swap"];
 
 #[derive(Debug, PartialEq)]
 enum Pids {
@@ -31,51 +37,61 @@ const SUBS: &[Sub] = &[
         name: "map",
         pids: Pids::Many,
         table: Some(&["map", "--smaps", "{smaps}"]),
+        columns: ALL_COLUMNS,
     },
     Sub {
         name: "summary",
         pids: Pids::One,
         table: Some(&["summary", "--smaps", "{smaps}"]),
+        columns: ALL_COLUMNS,
     },
     Sub {
         name: "check",
         pids: Pids::One,
         table: None,
+        columns: &[],
     },
     Sub {
         name: "diff",
         pids: Pids::None,
         table: Some(&["diff", "{json}", "{json}"]),
+        columns: ALL_COLUMNS,
     },
     Sub {
         name: "system",
         pids: Pids::None,
         table: Some(&["system", "--pid", "self"]),
+        columns: ALL_COLUMNS,
     },
     Sub {
         name: "metrics",
         pids: Pids::None,
         table: None,
+        columns: &[],
     },
     Sub {
         name: "report",
         pids: Pids::One,
         table: None,
+        columns: &[],
     },
     Sub {
         name: "snapshot",
         pids: Pids::One,
         table: None,
+        columns: &[],
     },
     Sub {
         name: "sections",
         pids: Pids::One,
         table: Some(&["sections", "self"]),
+        columns: &["size", "rss"],
     },
     Sub {
         name: "layout",
         pids: Pids::None,
         table: Some(&["layout", "/proc/self/exe"]),
+        columns: &[],
     },
 ];
 
@@ -184,6 +200,41 @@ fn tables_follow_the_conventions() {
             stderr(&o)
         );
         assert!(!stdout(&o).is_empty(), "{a:?} printed nothing");
+    }
+}
+
+/// Issue 20: `--columns` takes the same names in every table of figures: each one a
+/// table has shows (its header), each one it has not is an error naming the column
+/// and the subcommand, and a table with no figure columns has no `--columns`.
+#[test]
+fn every_table_takes_the_columns_it_has() {
+    let i = inputs();
+    for sub in SUBS {
+        let Some(run) = sub.table else { continue };
+        for col in ALL_COLUMNS {
+            let mut a = args(run, &i);
+            a.extend(["-q", "--color", "never", "--columns", col]);
+            let o = elfmaps(&a);
+            let head = col.to_ascii_uppercase();
+            if sub.columns.contains(col) {
+                assert_eq!(o.status.code(), Some(0), "{a:?}: {}", stderr(&o));
+                assert!(
+                    stdout(&o)
+                        .lines()
+                        .any(|l| l.split_whitespace().any(|w| w == head)),
+                    "{a:?}: no {head} header:\n{}",
+                    stdout(&o)
+                );
+            } else {
+                assert_eq!(o.status.code(), Some(2), "{a:?}: {}", stdout(&o));
+                let err = stderr(&o);
+                assert!(err.starts_with("elfmaps: error: "), "{a:?}: {err}");
+                if !sub.columns.is_empty() {
+                    assert_eq!(err.lines().count(), 1, "{a:?}: {err}");
+                    assert!(err.contains(col) && err.contains(sub.name), "{a:?}: {err}");
+                }
+            }
+        }
     }
 }
 
@@ -444,4 +495,153 @@ fn full_paths_on_request() {
             "{a:?}: no whole path with -p"
         );
     }
+}
+
+/// Issue 20: two objects of one file name (x86_64's and lib32's `libc.so.6`) were
+/// one row in `diff` (keyed by file name) and two identical names in `check`'s
+/// lines. They are two, named by the directories that tell them apart, or whole with
+/// `-p`; an object whose path moved (a sysroot) is still matched across reports.
+#[test]
+fn two_objects_of_one_file_name_stay_two_in_diff_and_check() {
+    let (x86, lib32) = ("/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib32/libc.so.6");
+    if !Path::new(x86).is_file() || !Path::new(lib32).is_file() {
+        skip::skip("two libc.so.6 (x86_64 and lib32, gcc-multilib) are absent");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let layout = |name: &str, files: &[&str]| -> String {
+        let mut a = vec!["layout", "--json", "-q"];
+        a.extend(files);
+        let o = elfmaps(&a);
+        assert_eq!(o.status.code(), Some(0), "{a:?}: {}", stderr(&o));
+        let p = dir.path().join(name);
+        std::fs::write(&p, &o.stdout).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let both = layout("both.json", &[x86, lib32]);
+    let one = layout("one.json", &[x86]);
+    // The same two files under a sysroot: other paths, the same last directories.
+    let root = dir.path().join("sysroot");
+    let moved: Vec<String> = [x86, lib32]
+        .iter()
+        .map(|p| {
+            let to = root.join(p.trim_start_matches('/'));
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(p, &to).unwrap();
+            to.to_str().unwrap().to_string()
+        })
+        .collect();
+    let moved_refs: Vec<&str> = moved.iter().map(String::as_str).collect();
+    let in_root = layout("sysroot.json", &moved_refs);
+
+    // One of the two vanished: only it, by the name that tells it apart.
+    let o = elfmaps(["diff", "--color", "never", &both, &one]);
+    let out = stdout(&o);
+    assert!(out.contains("vanished: lib32/libc.so.6"), "{out}");
+    assert!(!out.contains("x86_64-linux-gnu/libc.so.6"), "{out}");
+    let v = json(&elfmaps(["diff", "--json", &both, &one]));
+    assert_eq!(v["vanished"], serde_json::json!([lib32]), "{v}");
+    assert!(
+        v["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["object"] == lib32),
+        "{v}"
+    );
+    let o = elfmaps(["diff", "-p", "--color", "never", &both, &one]);
+    assert!(
+        stdout(&o).contains(&format!("vanished: {lib32}")),
+        "{}",
+        stdout(&o)
+    );
+    // Both moved under a sysroot: each matched to its own, nothing changed.
+    let o = elfmaps(["diff", "--color", "never", &both, &in_root]);
+    assert_eq!(
+        stdout(&o).trim_end().lines().last(),
+        Some("no change"),
+        "{}",
+        stdout(&o)
+    );
+
+    // check: one rule, two objects over it, two lines that tell them apart.
+    let budget = dir.path().join("b.toml");
+    std::fs::write(
+        &budget,
+        "[[budget]]\nobject = \"libc.so.6\"\nmax_size = 4096\n",
+    )
+    .unwrap();
+    let budget = budget.to_str().unwrap();
+    let check = |extra: &[&str]| -> String {
+        let mut a = vec![
+            "check", "-q", "--budget", budget, "--elf", x86, "--elf", lib32,
+        ];
+        a.extend(extra);
+        let o = elfmaps(&a);
+        assert_eq!(o.status.code(), Some(1), "{a:?}: {}", stderr(&o));
+        stdout(&o)
+    };
+    let out = check(&[]);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("x86_64-linux-gnu/libc.so.6 "))
+            && out.lines().any(|l| l.starts_with("lib32/libc.so.6 ")),
+        "{out}"
+    );
+    let out = check(&["-p"]);
+    assert!(
+        out.lines().any(|l| l.starts_with(&format!("{x86} ")))
+            && out.lines().any(|l| l.starts_with(&format!("{lib32} "))),
+        "{out}"
+    );
+    let out = check(&["--format", "markdown"]);
+    // (Markdown escapes `_`.)
+    assert!(
+        out.contains("x86\\_64-linux-gnu/libc.so.6") && out.contains(" lib32/libc.so.6"),
+        "{out}"
+    );
+}
+
+/// Issue 20: `sections --snapshot` (and `symbols --snapshot`) without `--sysroot`
+/// did not say which root they read the files from, where `map` and `summary` did:
+/// the same note in each, once, none with `--sysroot` or `-q`.
+#[test]
+fn snapshots_without_sysroot_say_the_root_in_every_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("self.snap");
+    let snap = snap.to_str().unwrap();
+    // --sections and --symbols are one flag (docs/sections.md).
+    let o = elfmaps(["snapshot", "--sections", "self", "-o", snap]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let notes = |o: &std::process::Output| -> Vec<String> {
+        stderr(o)
+            .lines()
+            .filter(|l| l.starts_with("elfmaps: note: no --sysroot: "))
+            .map(str::to_string)
+            .collect()
+    };
+    let mut seen = Vec::new();
+    for sub in ["map", "summary", "sections", "symbols"] {
+        let o = elfmaps([sub, "--snapshot", snap]);
+        assert_eq!(o.status.code(), Some(0), "{sub}: {}", stderr(&o));
+        let n = notes(&o);
+        assert_eq!(n.len(), 1, "{sub}: {}", stderr(&o));
+        assert!(
+            n[0].contains("read from this machine's /"),
+            "{sub}: {}",
+            n[0]
+        );
+        seen.push(n[0].clone());
+        for extra in [&["-q"][..], &["--sysroot", "/"]] {
+            let mut a = vec![sub, "--snapshot", snap];
+            a.extend(extra);
+            assert!(
+                notes(&elfmaps(&a)).is_empty(),
+                "{a:?}: {}",
+                stderr(&elfmaps(&a))
+            );
+        }
+    }
+    // One sentence, one count: the same mapped files in each view.
+    assert!(seen.iter().all(|n| n == &seen[0]), "{seen:?}");
 }

@@ -414,12 +414,12 @@ fn union_over_processes_is_pagemaps_union_and_sum_is_the_sum() {
     assert!(checked >= 5, "{checked} sections checked");
     // Page 0 of ro_table is touched by both: the union is less than the sum.
     assert!(shared_less, "{me}");
-    // The table says the same, with both columns.
+    // The table says the same, with both columns (the sum is the RSS column).
     let o = elfmaps(["sections", "--union", "--object", name, "--pid", &pids]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let t = stdout(&o);
     assert!(
-        t.contains("in 2 processes") && t.contains("UNION") && t.contains("SUM"),
+        t.contains("in 2 processes") && t.contains("UNION") && t.contains(" RSS "),
         "{t}"
     );
     assert!(t.contains("ro_tables"), "{t}");

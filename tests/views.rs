@@ -284,8 +284,8 @@ fn diff_of_saved_reports() {
     let o = elfmaps(["diff", "--json", &a, &b]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(d["appeared"], serde_json::json!(["cat"]));
-    assert_eq!(d["vanished"], serde_json::json!(["sleep"]));
+    assert_eq!(d["appeared"], serde_json::json!(["/bin/cat"]));
+    assert_eq!(d["vanished"], serde_json::json!(["/bin/sleep"]));
     // A report against itself: nothing changed.
     let o = elfmaps(["diff", &a, &a]);
     assert_eq!(text(&o.stdout).lines().last(), Some("no change"));

@@ -279,6 +279,10 @@ pub(crate) enum Command {
         /// vanish or are rebuilt always count.
         #[arg(long, value_name = "SIZE|PCT", value_parser = parse_threshold)]
         threshold: Option<elfmaps::input::budget::Growth>,
+        /// The figure columns whose changes are shown, as `ps -o`: some of size,
+        /// rss, pss, uss, dirty, swap (default size,rss,pss).
+        #[arg(long, value_name = "LIST", value_parser = parse_columns)]
+        columns: Option<Columns>,
     },
     /// Every process of the machine (or a selection) in one pass: memory per object
     /// and kind across processes, per kind, or per process.
@@ -371,9 +375,10 @@ pub(crate) enum Command {
         /// A file written by `elfmaps snapshot --sections` on the target.
         #[arg(long, value_name = "FILE")]
         snapshot: Option<PathBuf>,
-        /// The target's root filesystem, for `--snapshot`.
-        #[arg(long, value_name = "DIR", default_value = "/")]
-        sysroot: PathBuf,
+        /// The target's root filesystem, for `--snapshot` (default: this machine's
+        /// /, which is said in a note).
+        #[arg(long, value_name = "DIR")]
+        sysroot: Option<PathBuf>,
         /// Only objects matching this glob (on the file name; on the path if it has a /).
         #[arg(long, value_name = "GLOB")]
         object: Option<String>,
@@ -383,6 +388,10 @@ pub(crate) enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// The figure columns, as `ps -o`: size and rss, the two a section has
+        /// (default size,rss); another is an error.
+        #[arg(long, value_name = "LIST", value_parser = parse_columns)]
+        columns: Option<Columns>,
     },
     /// Resident bytes per symbol: per symbol of each ELF object (from .symtab, a debug
     /// file found by build ID or .gnu_debuglink, else .dynsym), its address range,
@@ -402,9 +411,10 @@ pub(crate) enum Command {
         #[arg(long, value_name = "FILE")]
         snapshot: Option<PathBuf>,
         /// The target's root filesystem: files of `--snapshot`, and where debug files
-        /// are looked for (DIR/usr/lib/debug/.build-id/...), live too.
-        #[arg(long, value_name = "DIR", default_value = "/")]
-        sysroot: PathBuf,
+        /// are looked for (DIR/usr/lib/debug/.build-id/...), live too (default: this
+        /// machine's /, which a note says for --snapshot).
+        #[arg(long, value_name = "DIR")]
+        sysroot: Option<PathBuf>,
         /// Only objects matching this glob (on the file name; on the path if it has a /).
         #[arg(long, value_name = "GLOB")]
         object: Option<String>,

@@ -191,21 +191,38 @@ pub(crate) fn load_coded(
 /// said once, with how many of them are missing (issue 20: 867 warnings for a
 /// Firefox smaps read against a desktop's `/`).
 pub(crate) fn root_note(report: &Report) {
-    use elfmaps::vocab::Code;
-    use std::collections::HashSet;
-    let files: HashSet<&str> = report
+    let files: std::collections::HashSet<&str> = report
         .regions
         .iter()
         .filter(|r| r.inode != 0)
         .filter_map(|r| r.path.as_deref())
         .collect();
-    let missing: HashSet<&str> = report
-        .warnings
+    files_root_note(files.len(), &report.warnings);
+}
+
+/// How many files a snapshot maps (distinct names of lines with an inode), for
+/// [`files_root_note`]; `None` when its maps text does not parse (the view reading
+/// it says so).
+pub(crate) fn snapshot_files(snap: &elfmaps::input::snapshot::Snapshot) -> Option<usize> {
+    let maps = elfmaps::input::maps::parse(&snap.smaps).ok()?;
+    let files: std::collections::HashSet<&[u8]> = maps
+        .iter()
+        .filter(|m| m.inode != 0)
+        .map(|m| m.name.as_slice())
+        .collect();
+    Some(files.len())
+}
+
+/// [`root_note`] of `of` mapped files, those that `warnings` say could not be read
+/// missing (`sections --snapshot`, whose report is not the CLI's).
+pub(crate) fn files_root_note(of: usize, warnings: &[elfmaps::vocab::Warning]) {
+    use elfmaps::vocab::Code;
+    let missing: std::collections::HashSet<&str> = warnings
         .iter()
         .filter(|w| w.code == Code::FileUnreadable)
         .filter_map(|w| w.object.as_deref())
         .collect();
-    let (n, of) = (missing.len(), files.len());
+    let n = missing.len();
     if of == 0 {
         // No file to read: the root does not matter.
         return;

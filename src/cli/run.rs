@@ -20,6 +20,7 @@ pub(crate) fn run_sections_union(
     select: &SelectArgs,
     object: Option<String>,
     json: bool,
+    cols: &[elfmaps::render::columns::Column],
     color: bool,
 ) -> io::Result<Exit> {
     let selection = match select.selection() {
@@ -48,20 +49,22 @@ pub(crate) fn run_sections_union(
         if json {
             elfmaps::render::json(&u, out)
         } else {
-            elfmaps::render::sections::union_table(&u, out, color, terminal_width())
+            elfmaps::render::sections::union_table(&u, cols, out, color, terminal_width())
         }
     })?;
     Ok(Exit::Ok)
 }
 
 /// `elfmaps sections`: live or from a snapshot; a table, JSON, or a page map.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn run_sections(
     pid: Option<u32>,
     snapshot: Option<PathBuf>,
-    sysroot: &Path,
+    sysroot: Option<&Path>,
     object: Option<String>,
     pages: Option<String>,
     json: bool,
+    cols: &[elfmaps::render::columns::Column],
     color: bool,
 ) -> io::Result<Exit> {
     let glob = match object_glob(object.as_deref()) {
@@ -74,6 +77,8 @@ pub(crate) fn run_sections(
         pages_of: pages.as_deref(),
         every_page: false,
     };
+    // Read without --sysroot: how many files the snapshot maps (else none to say).
+    let mut files = None;
     let got = match (pid, &snapshot) {
         (Some(pid), _) => elfmaps::pipeline::sections_live(pid, select).map_err(|e| e.to_string()),
         (None, Some(p)) => read_input(p)
@@ -82,8 +87,12 @@ pub(crate) fn run_sections(
                     .map_err(|e| format!("{}: {e}", p.display()))
             })
             .and_then(|snap| {
-                elfmaps::pipeline::sections_offline(snap, sysroot, select)
-                    .map_err(|e| e.to_string())
+                if sysroot.is_none() {
+                    // The mapped files, for the note on the root (docs/cli.md).
+                    files = snapshot_files(&snap);
+                }
+                let root = sysroot.unwrap_or(Path::new("/"));
+                elfmaps::pipeline::sections_offline(snap, root, select).map_err(|e| e.to_string())
             }),
         (None, None) => Err("no target: give a PID or --snapshot FILE".into()),
     };
@@ -91,6 +100,9 @@ pub(crate) fn run_sections(
         Ok(s) => s,
         Err(e) => return Ok(error(&e)),
     };
+    if let Some(of) = files {
+        files_root_note(of, &s.warnings);
+    }
     warn_all(&s.warnings);
     // A selection that matches nothing is an error (docs/cli.md, "Selection").
     if let Some(o) = &object
@@ -111,7 +123,7 @@ pub(crate) fn run_sections(
     print(|out| match (&pages, json) {
         (_, true) => elfmaps::render::json(&s, out),
         (Some(name), false) => elfmaps::render::sections::pages(&s, name, s.page_size, out),
-        (None, false) => elfmaps::render::sections::table(&s, out, color, terminal_width()),
+        (None, false) => elfmaps::render::sections::table(&s, cols, out, color, terminal_width()),
     })?;
     Ok(Exit::Ok)
 }
@@ -122,7 +134,7 @@ pub(crate) fn run_symbols(
     pid: Option<u32>,
     union: Option<&SelectArgs>,
     snapshot: Option<PathBuf>,
-    sysroot: &Path,
+    sysroot_given: Option<&Path>,
     object: Option<String>,
     kind: Option<SymbolKind>,
     by: Option<SymbolsBy>,
@@ -132,6 +144,7 @@ pub(crate) fn run_symbols(
 ) -> io::Result<Exit> {
     use elfmaps::input::dwarf::By;
     use elfmaps::vocab::Kind;
+    let sysroot = sysroot_given.unwrap_or(Path::new("/"));
     let glob = match object_glob(object.as_deref()) {
         Ok(g) => g,
         Err(e) => return Ok(error(&e)),
@@ -174,6 +187,8 @@ pub(crate) fn run_symbols(
         })?;
         return Ok(Exit::Ok);
     }
+    // Read without --sysroot: how many files the snapshot maps (else none to say).
+    let mut files = None;
     let got = match (pid, &snapshot) {
         (Some(pid), _) => elfmaps::pipeline::symbols_live(pid, select).map_err(|e| e.to_string()),
         (None, Some(p)) => read_input(p)
@@ -182,6 +197,10 @@ pub(crate) fn run_symbols(
                     .map_err(|e| format!("{}: {e}", p.display()))
             })
             .and_then(|snap| {
+                if sysroot_given.is_none() {
+                    // The mapped files, for the note on the root (docs/cli.md).
+                    files = snapshot_files(&snap);
+                }
                 elfmaps::pipeline::symbols_offline(snap, sysroot, select).map_err(|e| e.to_string())
             }),
         (None, None) => Err("no target: give a PID or --snapshot FILE".into()),
@@ -190,6 +209,9 @@ pub(crate) fn run_symbols(
         Ok(s) => s,
         Err(e) => return Ok(error(&e)),
     };
+    if let Some(of) = files {
+        files_root_note(of, &s.warnings);
+    }
     warn_all(&s.warnings);
     print(|out| {
         if json {
@@ -338,7 +360,9 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             json,
             exit_code,
             threshold,
+            columns,
         } => {
+            let cols = columns.map_or_else(|| elfmaps::render::columns::DIFF.to_vec(), |c| c.0);
             let d = match load_diff(&old, &new) {
                 Ok(d) => match threshold {
                     Some(t) => d.above(t),
@@ -350,7 +374,14 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
                 if json {
                     elfmaps::render::json(&d, out)
                 } else {
-                    elfmaps::render::diff::table(&d, out, color, terminal_width())
+                    elfmaps::render::diff::table(
+                        &d,
+                        &cols,
+                        out,
+                        color,
+                        terminal_width(),
+                        full_path(),
+                    )
                 }
             })?;
             Ok(if exit_code && !d.is_empty() {
@@ -393,15 +424,34 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             json,
             union,
             select,
+            columns,
         } => {
+            let cols = columns.map_or_else(|| elfmaps::render::columns::SECTIONS.to_vec(), |c| c.0);
+            let view = if union {
+                "sections --union"
+            } else {
+                "sections"
+            };
+            if let Err(e) = elfmaps::render::sections::columns(&cols, view) {
+                return Ok(error(&e));
+            }
             if union {
-                run_sections_union(&select, object, json, color)
+                run_sections_union(&select, object, json, &cols, color)
             } else if select.any() {
                 Ok(error(
                     "--pid, --name, --user and --cgroup select processes for --union",
                 ))
             } else {
-                run_sections(pid, snapshot, &sysroot, object, pages, json, color)
+                run_sections(
+                    pid,
+                    snapshot,
+                    sysroot.as_deref(),
+                    object,
+                    pages,
+                    json,
+                    &cols,
+                    color,
+                )
             }
         }
         Command::Symbols {
@@ -423,7 +473,16 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             }
             let union = union.then_some(&select);
             run_symbols(
-                pid, union, snapshot, &sysroot, object, kind, by, top, json, color,
+                pid,
+                union,
+                snapshot,
+                sysroot.as_deref(),
+                object,
+                kind,
+                by,
+                top,
+                json,
+                color,
             )
         }
         Command::System { args } => run_system(args, color),
@@ -944,6 +1003,7 @@ fn print_check(
         format,
         strict: flags.strict,
         quiet: flags.quiet,
+        full_path: full_path(),
     };
     print(|out| write(checked, options, out))
 }

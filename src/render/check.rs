@@ -6,7 +6,9 @@
 
 use std::io::{self, Write};
 
-use super::{short_name, warning_text};
+use std::collections::HashMap;
+
+use super::{distinct_names, warning_text};
 use crate::views::budget::{Check, LimitType, Outcome, Status, Violation};
 use crate::vocab::escape::escape;
 use crate::vocab::human::human;
@@ -35,6 +37,9 @@ pub struct Options<'a> {
     pub strict: bool,
     /// `--quiet`: no line that sums up (text and GitHub formats).
     pub quiet: bool,
+    /// `-p`: objects by their whole path, not by their file name (with the
+    /// directories that tell two of one file name apart).
+    pub full_path: bool,
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {
@@ -73,10 +78,11 @@ pub fn outcome(check: &Check) -> String {
 
 /// What a row is, for people: `libc.so.6 text`, `libc.so.6 (whole object)`, `heap
 /// (all objects)`, `(whole target)`, after the process when there are several.
+/// `object` is the object's name as [`distinct_names`] gives it.
 fn subject(process: Option<&str>, object: Option<&str>, kind: Option<Kind>) -> String {
     let what = match (object, kind) {
-        (Some(o), Some(k)) => format!("{} {}", short_name(o), k.as_str()),
-        (Some(o), None) => format!("{} (whole object)", short_name(o)),
+        (Some(o), Some(k)) => format!("{o} {}", k.as_str()),
+        (Some(o), None) => format!("{o} (whole object)"),
         (None, Some(k)) => format!("{} (all objects)", k.as_str()),
         (None, None) => "(whole target)".to_string(),
     };
@@ -97,8 +103,9 @@ fn signed(d: i64) -> String {
 
 /// One violation in words: what, how much, the limit, and how far over (bytes and
 /// percent of the limit).
-fn violation_text(x: &Violation) -> String {
-    let who = subject(x.process.as_deref(), x.object.as_deref(), x.kind);
+fn violation_text(x: &Violation, names: &HashMap<Option<&str>, String>) -> String {
+    let object = x.object.as_deref().map(|o| names[&Some(o)].as_str());
+    let who = subject(x.process.as_deref(), object, x.kind);
     let over = match x.over_percent {
         Some(p) => format!("by {} B ({p:.1}%)", x.over),
         None => format!("by {} B", x.over),
@@ -137,15 +144,28 @@ fn gh_property(s: &str) -> String {
 }
 
 /// Writes the violations, one line each (text and GitHub formats; Markdown writes a
-/// table, [`markdown`]).
+/// table, [`markdown`]); `full_path` (`-p`) names objects by their whole path.
 pub fn violations<W: Write>(
     v: &[Violation],
+    budget_file: &str,
+    format: ViolationFormat,
+    full_path: bool,
+    out: &mut W,
+) -> io::Result<()> {
+    let names = distinct_names(v.iter().map(|x| x.object.as_deref()), full_path);
+    violation_lines(v, &names, budget_file, format, out)
+}
+
+/// The lines of [`violations`], objects named by `names`.
+fn violation_lines<W: Write>(
+    v: &[Violation],
+    names: &HashMap<Option<&str>, String>,
     budget_file: &str,
     format: ViolationFormat,
     out: &mut W,
 ) -> io::Result<()> {
     for x in v {
-        let what = violation_text(x);
+        let what = violation_text(x, names);
         match format {
             ViolationFormat::Text | ViolationFormat::Markdown => writeln!(
                 out,
@@ -177,7 +197,16 @@ pub fn write<W: Write>(check: &Check, o: Options, out: &mut W) -> io::Result<()>
     if o.format == ViolationFormat::Markdown {
         return markdown(check, o, out);
     }
-    violations(&check.violations, o.budget_file, o.format, out)?;
+    // Named apart from every object checked, not only those over their budget.
+    let names = distinct_names(
+        check
+            .results
+            .iter()
+            .map(|r| r.object.as_deref())
+            .chain(check.violations.iter().map(|x| x.object.as_deref())),
+        o.full_path,
+    );
+    violation_lines(&check.violations, &names, o.budget_file, o.format, out)?;
     if o.format == ViolationFormat::Github {
         for e in &check.errors {
             writeln!(
@@ -239,7 +268,7 @@ fn md_bytes(n: Option<u64>) -> String {
 }
 
 /// One row of the Markdown table.
-fn md_row(r: &Outcome, budget_file: &str) -> String {
+fn md_row(r: &Outcome, budget_file: &str, names: &HashMap<Option<&str>, String>) -> String {
     let status = match r.status {
         Status::Pass => "✅ pass",
         Status::Fail => "❌ **exceeded**",
@@ -253,7 +282,11 @@ fn md_row(r: &Outcome, budget_file: &str) -> String {
         "{}:{} {} {measure}",
         md(budget_file),
         r.rule_line,
-        md(&subject(r.process.as_deref(), r.object.as_deref(), r.kind))
+        md(&subject(
+            r.process.as_deref(),
+            r.object.as_deref().map(|o| names[&Some(o)].as_str()),
+            r.kind
+        ))
     );
     let measured = match r.limit_type {
         LimitType::Max => md_bytes(r.actual),
@@ -306,8 +339,12 @@ pub fn markdown<W: Write>(check: &Check, o: Options, out: &mut W) -> io::Result<
     if !check.results.is_empty() {
         writeln!(out, "{MARKDOWN_HEADER}")?;
         writeln!(out, "|---|---|---:|---:|---:|---:|")?;
+        let names = distinct_names(
+            check.results.iter().map(|r| r.object.as_deref()),
+            o.full_path,
+        );
         for r in &check.results {
-            writeln!(out, "{}", md_row(r, o.budget_file))?;
+            writeln!(out, "{}", md_row(r, o.budget_file, &names))?;
         }
         writeln!(out)?;
     }
@@ -388,7 +425,14 @@ mod tests {
         let rules = parse("[[budget]]\nobject = \"a.so\"\nmax_size = 1000\n").unwrap();
         let c = check(&rules, &unit(1100), None, "b.toml");
         let mut out = Vec::new();
-        violations(&c.violations, "b.toml", ViolationFormat::Text, &mut out).unwrap();
+        violations(
+            &c.violations,
+            "b.toml",
+            ViolationFormat::Text,
+            false,
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "a.so (whole object) size: 1.1K (1100 B) exceeds 1000B (1000 B) by 100 B (10.0%) [b.toml:2]\n"

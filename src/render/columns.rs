@@ -1,6 +1,6 @@
 //! The figure columns every table chooses from (`--columns`, as `ps -o`): one set,
-//! one name and one meaning each, in `map`, `summary` and `system` (docs/cli.md,
-//! "Columns").
+//! one name and one meaning each, in `map`, `summary`, `system`, `diff` and
+//! `sections` (docs/cli.md, "Columns").
 
 use std::fmt;
 
@@ -102,6 +102,13 @@ pub const SUMMARY: &[Column] = &[
     Column::Dirty,
     Column::Swap,
 ];
+
+/// `diff`'s columns by default.
+pub const DIFF: &[Column] = &[Column::Size, Column::Rss, Column::Pss];
+
+/// `sections`' columns by default (the only two it has: a section's size and its
+/// resident bytes).
+pub const SECTIONS: &[Column] = &[Column::Size, Column::Rss];
 
 /// `system`'s columns by default.
 pub const SYSTEM: &[Column] = &[

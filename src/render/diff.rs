@@ -1,13 +1,15 @@
 //! The table of `elfmaps diff`: one line per changed (object, kind), then the objects
-//! that appeared, vanished or were rebuilt.
+//! that appeared, vanished or were rebuilt. Objects are named as in `summary`:
+//! their file name, with as many last directories as tell two of one file name
+//! apart, or their whole path with `-p` (`render::distinct_names`).
 
 use std::io::{self, Write};
 
 use owo_colors::Style;
 
-use super::{middle, name_width, object_name, paint};
-use crate::views::diff::Diff;
-use crate::vocab::escape::escape;
+use super::columns::Column;
+use super::{distinct_names, middle, name_width, paint};
+use crate::views::diff::{Diff, Total};
 use crate::vocab::human::human;
 
 /// A signed change in binary units: `+4.0K`, `-1.5M`, `0`, or `-` when unknown.
@@ -43,36 +45,74 @@ fn wrap(label: &str, names: &[String], width: usize) -> Vec<String> {
     lines
 }
 
-/// Writes the table of a diff.
+/// The change of the column `c` in `t`.
+fn change(t: &Total, c: Column) -> Option<i64> {
+    match c {
+        Column::Size => t.size,
+        Column::Rss => t.rss,
+        Column::Pss => t.pss,
+        Column::Uss => t.uss,
+        Column::Dirty => t.dirty,
+        Column::Swap => t.swap,
+    }
+}
+
+/// The figure cells of `t` in the columns `cols`, each right-aligned in 9 characters
+/// after a space.
+fn cells(t: &Total, cols: &[Column]) -> String {
+    cols.iter()
+        .map(|&c| format!(" {:>9}", signed(change(t, c))))
+        .collect()
+}
+
+/// Writes the table of a diff: the changes of the figures `cols` (`--columns`,
+/// docs/cli.md); `full_path` (`-p`) names objects by their whole path.
 pub fn table<W: Write>(
     d: &Diff,
+    cols: &[Column],
     out: &mut W,
     color: bool,
     terminal: Option<usize>,
+    full_path: bool,
 ) -> io::Result<()> {
     let paint = |text: &str, style: Style| paint(text, style, color);
+    // One naming for the table and the lists, so that a name means one object.
+    let distinct = distinct_names(
+        d.changes.iter().map(|c| c.object.as_deref()).chain(
+            [&d.objects, &d.appeared, &d.vanished, &d.rebuilt]
+                .into_iter()
+                .flatten()
+                .map(|p| Some(p.as_str())),
+        ),
+        full_path,
+    );
+    let name = |o: Option<&str>| distinct.get(&o).cloned().unwrap_or_else(|| "-".into());
     let names: Vec<String> = d
         .changes
         .iter()
-        .map(|c| object_name(c.object.as_deref()))
+        .map(|c| name(c.object.as_deref()))
         .collect();
     // As wide as the longest name (nothing cut in a pipe), within a terminal's width
     // (docs/cli.md, "Width").
-    let w = name_width(names.iter().map(String::as_str), 32, 43, terminal);
-    let head = format!(
-        "{:<w$} {:<12} {:>9} {:>9} {:>9}",
-        "OBJECT", "KIND", "SIZE", "RSS", "PSS"
+    let w = name_width(
+        names.iter().map(String::as_str),
+        32,
+        13 + 10 * cols.len(),
+        terminal,
     );
+    let heads: String = cols.iter().map(|c| format!(" {:>9}", c.header())).collect();
+    let head = format!("{:<w$} {:<12}{heads}", "OBJECT", "KIND");
     writeln!(out, "{}", paint(&head, Style::new().bold()))?;
     for (c, name) in d.changes.iter().zip(&names) {
-        let text = format!(
-            "{:<w$} {:<12} {:>9} {:>9} {:>9}",
-            middle(name, w),
-            c.kind,
-            signed(c.size),
-            signed(c.rss),
-            signed(c.pss)
-        );
+        let t = Total {
+            size: c.size,
+            rss: c.rss,
+            pss: c.pss,
+            uss: c.uss,
+            dirty: c.dirty,
+            swap: c.swap,
+        };
+        let text = format!("{:<w$} {:<12}{}", middle(name, w), c.kind, cells(&t, cols));
         let grew = c.size.unwrap_or(0) > 0 || c.rss.unwrap_or(0) > 0;
         writeln!(
             out,
@@ -87,15 +127,7 @@ pub fn table<W: Write>(
             )
         )?;
     }
-    let t = &d.total;
-    let total = format!(
-        "{:<w$} {:<12} {:>9} {:>9} {:>9}",
-        "(total)",
-        "",
-        signed(t.size),
-        signed(t.rss),
-        signed(t.pss)
-    );
+    let total = format!("{:<w$} {:<12}{}", "(total)", "", cells(&d.total, cols));
     writeln!(out, "{}", paint(&total, Style::new().bold()))?;
     for (label, names) in [
         ("appeared", &d.appeared),
@@ -103,7 +135,7 @@ pub fn table<W: Write>(
         ("rebuilt", &d.rebuilt),
     ] {
         if !names.is_empty() {
-            let names: Vec<String> = names.iter().map(|n| escape(n.as_bytes())).collect();
+            let names: Vec<String> = names.iter().map(|n| name(Some(n))).collect();
             // Wrapped at the terminal's width, or 80 columns in a pipe: one line of
             // thousands of characters is read by nobody (names are never cut).
             for line in wrap(&format!("{label}:"), &names, terminal.unwrap_or(80)) {

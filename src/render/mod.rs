@@ -234,11 +234,6 @@ pub(crate) fn short_name(name: &str) -> String {
     display_name(&base)
 }
 
-/// An object's short name, or `-` for memory of no object.
-pub(crate) fn object_name(o: Option<&str>) -> String {
-    o.map_or_else(|| "-".to_string(), short_name)
-}
-
 /// One warning as printed on stderr after `elfmaps: warning: ` (or `error: `):
 /// `OBJECT: MESSAGE`, both escaped (they may hold names chosen by whoever created a
 /// file; a maps name's `\012` shows as `\n`).

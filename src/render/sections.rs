@@ -7,6 +7,7 @@ use std::io::{self, Write};
 
 use owo_colors::Style;
 
+use super::columns::Column;
 use super::{display_name, fit_title, kind_style, middle, paint};
 use crate::views::sections::{Section, Sections, SectionsUnion};
 use crate::vocab::escape::escape;
@@ -83,15 +84,44 @@ fn percent(resident: Option<u64>, size: u64) -> String {
     }
 }
 
-/// Writes the table of every object's sections and segments.
+/// The columns of `--columns` that `view` (`sections`, `sections --union`) has: a
+/// section's size (`SIZE`) and its resident bytes (`RSS`; summed over the processes
+/// in `--union`); another is an error naming the column and the view.
+pub fn columns(cols: &[Column], view: &str) -> Result<(bool, bool), String> {
+    for c in cols {
+        if !matches!(c, Column::Size | Column::Rss) {
+            return Err(format!(
+                "--columns {}: {view} has no {} figure (its columns: size, rss)",
+                c.header().to_ascii_lowercase(),
+                c.header()
+            ));
+        }
+    }
+    Ok((cols.contains(&Column::Size), cols.contains(&Column::Rss)))
+}
+
+/// A cell of 9 characters (a space and 8) when `shown`, else nothing.
+fn opt(shown: bool, text: &str) -> String {
+    if shown {
+        format!(" {text:>8}")
+    } else {
+        String::new()
+    }
+}
+
+/// Writes the table of every object's sections and segments; `cols` (`--columns`)
+/// are some of SIZE and RSS ([`columns`]), in their places.
 pub fn table<W: Write>(
     s: &Sections,
+    cols: &[Column],
     out: &mut W,
     color: bool,
     terminal: Option<usize>,
 ) -> io::Result<()> {
     let paint = |text: &str, style: Style| paint(text, style, color);
-    let (bw, nw) = shrink(111, terminal);
+    let (size, rss) = columns(cols, "sections").map_err(io::Error::other)?;
+    let dropped = 9 * (usize::from(!size) + usize::from(!rss));
+    let (bw, nw) = shrink(111 - dropped, terminal);
     let gap = if bw == 0 { "" } else { " " };
     for (n, o) in s.objects.iter().enumerate() {
         if n > 0 {
@@ -111,16 +141,16 @@ pub fn table<W: Write>(
             )
         )?;
         let head = format!(
-            "  {:>3} {:<nw$} {:>14} {:>8} {:<12} {:>3}  {:<bw$}{gap}{:>4} {:>8} {:>6}",
+            "  {:>3} {:<nw$} {:>14}{} {:<12} {:>3}  {:<bw$}{gap}{:>4}{} {:>6}",
             "IDX",
             "SECTION",
             "START",
-            "SIZE",
+            opt(size, "SIZE"),
             "KIND",
             "SEG",
             if bw == 0 { "" } else { "RESIDENT" },
             if bw == 0 { "RES" } else { "" },
-            "BYTES",
+            opt(rss, "RSS"),
             "PAGES"
         );
         writeln!(out, "{}", paint(&head, Style::new().bold()))?;
@@ -128,16 +158,16 @@ pub fn table<W: Write>(
             let kind = kind_cell(x.kind, color);
             writeln!(
                 out,
-                "  {:>3} {:<nw$} {:>14x} {:>8} {} {:>3}  {}{gap}{} {:>8} {:>6}",
+                "  {:>3} {:<nw$} {:>14x}{} {} {:>3}  {}{gap}{}{} {:>6}",
                 x.index,
                 middle(&escape(x.name.as_bytes()), nw),
                 x.start,
-                human(Some(x.size)),
+                opt(size, &human(Some(x.size))),
                 kind,
                 x.segment.map_or("-".into(), |g| g.to_string()),
                 bar_in(x.resident, x.size, bw),
                 percent(x.resident, x.size),
-                human(x.resident),
+                opt(rss, &human(x.resident)),
                 x.resident_pages.map_or("-".into(), |p| p.to_string()),
             )?;
         }
@@ -164,15 +194,19 @@ pub fn table<W: Write>(
 
 /// Writes the table of `sections --union`: per object (and the processes that map
 /// it), one line per section with a bar of its union residency, the union's bytes
-/// and pages, and the sum over processes.
+/// and pages, and the sum over processes (`RSS`: each process's resident bytes,
+/// summed, as `system` sums them); `cols` (`--columns`) are some of SIZE and RSS.
 pub fn union_table<W: Write>(
     u: &SectionsUnion,
+    cols: &[Column],
     out: &mut W,
     color: bool,
     terminal: Option<usize>,
 ) -> io::Result<()> {
     let paint = |text: &str, style: Style| paint(text, style, color);
-    let (bw, nw) = shrink(112, terminal);
+    let (size, rss) = columns(cols, "sections --union").map_err(io::Error::other)?;
+    let dropped = 9 * (usize::from(!size) + usize::from(!rss));
+    let (bw, nw) = shrink(112 - dropped, terminal);
     let gap = if bw == 0 { "" } else { " " };
     for (n, o) in u.objects.iter().enumerate() {
         if n > 0 {
@@ -200,17 +234,17 @@ pub fn union_table<W: Write>(
             )
         )?;
         let head = format!(
-            "  {:>3} {:<nw$} {:>8} {:<12} {:>3}  {:<bw$}{gap}{:>4} {:>8} {:>6} {:>8} {:>7}",
+            "  {:>3} {:<nw$}{} {:<12} {:>3}  {:<bw$}{gap}{:>4} {:>8} {:>6}{} {:>7}",
             "IDX",
             "SECTION",
-            "SIZE",
+            opt(size, "SIZE"),
             "KIND",
             "SEG",
             if bw == 0 { "" } else { "UNION" },
             if bw == 0 { "UNI" } else { "" },
             "BYTES",
             "PAGES",
-            "SUM",
+            opt(rss, "RSS"),
             "PAGES"
         );
         writeln!(out, "{}", paint(&head, Style::new().bold()))?;
@@ -218,17 +252,17 @@ pub fn union_table<W: Write>(
             let kind = kind_cell(x.kind, color);
             writeln!(
                 out,
-                "  {:>3} {:<nw$} {:>8} {} {:>3}  {}{gap}{} {:>8} {:>6} {:>8} {:>7}",
+                "  {:>3} {:<nw$}{} {} {:>3}  {}{gap}{} {:>8} {:>6}{} {:>7}",
                 x.index,
                 middle(&escape(x.name.as_bytes()), nw),
-                human(Some(x.size)),
+                opt(size, &human(Some(x.size))),
                 kind,
                 x.segment.map_or("-".into(), |g| g.to_string()),
                 bar_in(x.resident_union, x.size, bw),
                 percent(x.resident_union, x.size),
                 human(x.resident_union),
                 x.resident_pages_union.map_or("-".into(), |p| p.to_string()),
-                human(x.resident_sum),
+                opt(rss, &human(x.resident_sum)),
                 x.resident_pages_sum.map_or("-".into(), |p| p.to_string()),
             )?;
         }

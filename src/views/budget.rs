@@ -273,13 +273,23 @@ impl<'a> Index<'a> {
 
     /// The baseline's figures of the row `m` is: the same object and kind, else the
     /// same file name and kind (objects are matched by file name across reports, as
-    /// in `diff`); `None` when the baseline has no such row.
+    /// in `diff`), among several the one sharing the most last directories with it
+    /// (`lib32/libc.so.6` under a sysroot is lib32's, not x86_64's), the first of
+    /// those as good; `None` when the baseline has no such row.
     fn baseline_of(&self, m: &Measured) -> Option<&'a Figures> {
         if let Some(&i) = self.exact.get(&(m.object.as_deref(), m.kind)) {
             return Some(&self.rows[i].figures);
         }
         let o = m.object.as_deref()?;
-        let i = *self.by_name.get(&(file_name(o), m.kind))?.first()?;
+        let candidates = self.by_name.get(&(file_name(o), m.kind))?;
+        let shared = |&i: &usize| {
+            self.rows[i]
+                .object
+                .as_deref()
+                .map_or(0, |b| crate::views::diff::shared_tail(o, b))
+        };
+        let best = candidates.iter().map(shared).max()?;
+        let i = *candidates.iter().find(|i| shared(i) == best)?;
         Some(&self.rows[i].figures)
     }
 }
@@ -855,6 +865,37 @@ max_pss = "1 MiB"
         assert!(out.fails_strict());
         let out = check(&rules, &one(Vec::new()), None, "b");
         assert_eq!(out.warnings[0].code, Code::InputEmpty);
+    }
+
+    /// Issue 20: two objects of one file name in a baseline whose paths moved (a
+    /// sysroot): each is compared with its own, the one sharing its last directories,
+    /// not with the first of that file name.
+    #[test]
+    fn a_moved_baseline_matches_by_last_directories() {
+        let rules =
+            parse("[[budget]]\nobject = \"libc.so.6\"\nkind = \"text\"\nmax_size_growth = 0\n")
+                .unwrap();
+        let (x86, lib32) = ("/lib/x86_64-linux-gnu/libc.so.6", "/lib32/libc.so.6");
+        let now = vec![
+            row(Some(x86), Some(Kind::Text), 400, None),
+            row(Some(lib32), Some(Kind::Text), 100, None),
+        ];
+        let base = vec![
+            row(
+                Some("/sysroot/lib32/libc.so.6"),
+                Some(Kind::Text),
+                100,
+                None,
+            ),
+            row(
+                Some("/sysroot/lib/x86_64-linux-gnu/libc.so.6"),
+                Some(Kind::Text),
+                400,
+                None,
+            ),
+        ];
+        let out = check(&rules, &one(now), Some(&base), "b");
+        assert!(out.violations.is_empty(), "{:?}", out.violations);
     }
 
     /// Issue 22: the total, a kind of every object and no object, and growth.

@@ -4,9 +4,13 @@
 //! A saved report is read back into its own type ([`Saved`]: a map [`Report`], a
 //! [`Summary`], a [`Layouts`] or a [`System`]), then reduced to amounts per (object,
 //! kind); a system report's are summed over the whole machine, so two scans compare. Objects
-//! are matched by file name ([`file_name`]), not by address, so reports of two runs,
-//! two boards or two builds compare; where both reports know an object's build ID and
-//! the IDs differ, the object is marked rebuilt. Amounts are summed by the one rule of
+//! are keyed by path (the kernel's ` (deleted)` suffix ignored), never by address, so two
+//! objects of one file name (`libc.so.6` of x86_64 and of lib32) stay two. An object
+//! whose path is in one report only is matched to one of the same file name
+//! ([`file_name`]) in the other report only (a sysroot, another board, another
+//! build), the one that shares the most last directories with it when there are
+//! several (`match_moved`); it is then compared under its path in NEW. Where both
+//! reports know an object's build ID and the IDs differ, the object is marked rebuilt. Amounts are summed by the one rule of
 //! [`Figures::add`]: a sum with an unknown term is unknown.
 //!
 //! A summary cut with `summary --top N` is refused ([`crate::vocab::Code::ReportCut`]): the rows it
@@ -26,8 +30,9 @@ use crate::views::system::{self, System};
 use crate::vocab::Figures;
 use crate::vocab::names::file_name;
 
-/// Bumped on any incompatible change of the JSON of [`Diff`].
-pub const SCHEMA_VERSION: u32 = 1;
+/// Bumped on any incompatible change of the JSON of [`Diff`] (2: objects are whole
+/// paths, no longer file names).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// A saved JSON report that `diff` compares.
 #[derive(Debug, Clone)]
@@ -139,7 +144,8 @@ fn cut(s: &Summary) -> Option<String> {
         .then(|| "a summary whose rows do not add up to its totals (cut with --top?)".to_string())
 }
 
-/// Size, rss and pss of one (object, kind) in one report.
+/// The figures of one (object, kind) in one report: those of the columns of
+/// docs/cli.md (size, rss, pss, uss, dirty, swap).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Amounts {
     /// Virtual size.
@@ -148,6 +154,24 @@ pub struct Amounts {
     pub rss: Option<u64>,
     /// Proportional set size; `None` when unknown.
     pub pss: Option<u64>,
+    /// Unique set size (private clean + private dirty); `None` when unknown.
+    pub uss: Option<u64>,
+    /// Private dirty; `None` when unknown.
+    pub dirty: Option<u64>,
+    /// Swapped out; `None` when unknown.
+    pub swap: Option<u64>,
+}
+
+impl Amounts {
+    /// None of anything: what a report that does not have an (object, kind) has.
+    const NONE: Amounts = Amounts {
+        size: 0,
+        rss: Some(0),
+        pss: Some(0),
+        uss: Some(0),
+        dirty: Some(0),
+        swap: Some(0),
+    };
 }
 
 impl From<&Figures> for Amounts {
@@ -156,6 +180,9 @@ impl From<&Figures> for Amounts {
             size: f.size,
             rss: f.rss,
             pss: f.pss,
+            uss: crate::views::system::uss(f),
+            dirty: f.private_dirty,
+            swap: f.swap,
         }
     }
 }
@@ -163,16 +190,82 @@ impl From<&Figures> for Amounts {
 /// A report reduced to what diff compares.
 #[derive(Debug, Clone, Default)]
 struct Side {
-    /// (object file name or null, kind) -> the sum of its figures.
+    /// (object path or null, kind) -> the sum of its figures.
     entries: BTreeMap<(Option<String>, String), Figures>,
-    /// Object file name -> build ID, where known.
+    /// Object path -> build ID, where known.
     build_ids: BTreeMap<String, String>,
+}
+
+/// The key of an object: its path without the kernel's ` (deleted)` suffix.
+fn path_key(path: &str) -> String {
+    path.strip_suffix(" (deleted)").unwrap_or(path).to_string()
+}
+
+/// How many last path components `a` and `b` share (also `check --baseline`'s
+/// rule).
+pub(crate) fn shared_tail(a: &str, b: &str) -> usize {
+    a.rsplit('/')
+        .zip(b.rsplit('/'))
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+/// The objects of OLD only matched to objects of NEW only (old path -> new path):
+/// by file name, and among several of one file name the pairs that share the most
+/// last directories; a pair is taken only when neither has another candidate as
+/// good, so an ambiguous object is left unmatched (vanished and appeared), never
+/// matched to a guess.
+fn match_moved(old: &BTreeSet<String>, new: &BTreeSet<String>) -> BTreeMap<String, String> {
+    let old_only: Vec<&String> = old.difference(new).collect();
+    let new_only: Vec<&String> = new.difference(old).collect();
+    let mut pairs: Vec<(usize, &String, &String)> = Vec::new();
+    for o in &old_only {
+        for n in &new_only {
+            if file_name(o) == file_name(n) {
+                pairs.push((shared_tail(o, n), o, n));
+            }
+        }
+    }
+    pairs.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then_with(|| a.1.cmp(b.1))
+            .then_with(|| a.2.cmp(b.2))
+    });
+    let mut out = BTreeMap::new();
+    // Objects matched, or left unmatched because two candidates were as good.
+    let mut done_old: BTreeSet<&String> = BTreeSet::new();
+    let mut done_new: BTreeSet<&String> = BTreeSet::new();
+    for &(score, o, n) in &pairs {
+        if done_old.contains(o) || done_new.contains(n) {
+            continue;
+        }
+        let rivals: Vec<(&String, &String)> = pairs
+            .iter()
+            .filter(|&&(s, o2, n2)| {
+                s == score
+                    && ((o2 == o && n2 != n && !done_new.contains(n2))
+                        || (n2 == n && o2 != o && !done_old.contains(o2)))
+            })
+            .map(|&(_, o2, n2)| (o2, n2))
+            .collect();
+        if rivals.is_empty() {
+            out.insert(o.clone(), n.clone());
+        }
+        // A tie leaves every object in it unmatched.
+        for (o2, n2) in rivals {
+            done_old.insert(o2);
+            done_new.insert(n2);
+        }
+        done_old.insert(o);
+        done_new.insert(n);
+    }
+    out
 }
 
 impl Side {
     fn add(&mut self, object: Option<&str>, kind: &str, figures: &Figures) {
         self.entries
-            .entry((object.map(|o| file_name(o).to_string()), kind.to_string()))
+            .entry((object.map(path_key), kind.to_string()))
             .or_insert_with(Figures::zero)
             .add(figures);
     }
@@ -190,8 +283,7 @@ impl Side {
                 }
                 for o in &r.objects {
                     if let Some(id) = &o.build_id {
-                        s.build_ids
-                            .insert(file_name(&o.path).to_string(), id.clone());
+                        s.build_ids.insert(path_key(&o.path), id.clone());
                     }
                 }
             }
@@ -209,8 +301,7 @@ impl Side {
                 }
                 for o in &sys.objects {
                     if let (Some(path), Some(id)) = (&o.object, &o.build_id) {
-                        s.build_ids
-                            .insert(file_name(path).to_string(), id.to_string());
+                        s.build_ids.insert(path_key(path), id.to_string());
                     }
                 }
             }
@@ -230,6 +321,32 @@ impl Side {
                 }
             }
         }
+        s
+    }
+
+    /// Its objects' paths.
+    fn objects(&self) -> BTreeSet<String> {
+        self.entries.keys().filter_map(|k| k.0.clone()).collect()
+    }
+
+    /// The side with the objects of `moved` under their new paths.
+    fn renamed(self, moved: &BTreeMap<String, String>) -> Side {
+        if moved.is_empty() {
+            return self;
+        }
+        let to = |p: String| moved.get(&p).cloned().unwrap_or(p);
+        let mut s = Side::default();
+        for ((o, k), f) in self.entries {
+            s.entries
+                .entry((o.map(to), k))
+                .or_insert_with(Figures::zero)
+                .add(&f);
+        }
+        s.build_ids = self
+            .build_ids
+            .into_iter()
+            .map(|(p, id)| (to(p), id))
+            .collect();
         s
     }
 
@@ -256,6 +373,26 @@ pub struct Total {
     pub rss: Option<i64>,
     /// Change in pss; null when either side does not know it.
     pub pss: Option<i64>,
+    /// Change in uss; null when either side does not know it.
+    pub uss: Option<i64>,
+    /// Change in private dirty; null when either side does not know it.
+    pub dirty: Option<i64>,
+    /// Change in swap; null when either side does not know it.
+    pub swap: Option<i64>,
+}
+
+impl Total {
+    /// The changes from `old` to `new`, each null when either side does not know it.
+    fn between(old: &Amounts, new: &Amounts) -> Total {
+        Total {
+            size: delta(Some(old.size), Some(new.size)),
+            rss: delta(old.rss, new.rss),
+            pss: delta(old.pss, new.pss),
+            uss: delta(old.uss, new.uss),
+            dirty: delta(old.dirty, new.dirty),
+            swap: delta(old.swap, new.swap),
+        }
+    }
 }
 
 /// Signed change of one figure; null when either side does not know it.
@@ -268,7 +405,8 @@ fn delta(old: Option<u64>, new: Option<u64>) -> Option<i64> {
 /// One changed (object, kind).
 #[derive(Debug, Clone, Serialize)]
 pub struct Change {
-    /// The object's file name; null for memory of no object.
+    /// The object's path (in NEW, when its path differs in OLD); null for memory of
+    /// no object.
     pub object: Option<String>,
     /// The kind, as JSON spells it.
     pub kind: String,
@@ -282,6 +420,12 @@ pub struct Change {
     pub rss: Option<i64>,
     /// Change in pss; null when either side does not know it.
     pub pss: Option<i64>,
+    /// Change in uss; null when either side does not know it.
+    pub uss: Option<i64>,
+    /// Change in private dirty; null when either side does not know it.
+    pub dirty: Option<i64>,
+    /// Change in swap; null when either side does not know it.
+    pub swap: Option<i64>,
 }
 
 impl Change {
@@ -308,11 +452,11 @@ pub struct Diff {
     pub new_format: &'static str,
     /// Changed (object, kind) pairs, largest absolute change first.
     pub changes: Vec<Change>,
-    /// Objects only in NEW (file names).
+    /// Objects only in NEW (paths).
     pub appeared: Vec<String>,
-    /// Objects only in OLD (file names).
+    /// Objects only in OLD (paths).
     pub vanished: Vec<String>,
-    /// Objects whose build ID differs.
+    /// Objects whose build ID differs (paths in NEW).
     pub rebuilt: Vec<String>,
     /// `diff --threshold`: changes of at most this much were left out (`"64 KiB"`
     /// as bytes, `"5%"`); absent without a threshold.
@@ -324,6 +468,11 @@ pub struct Diff {
     /// How many changes the threshold left out; absent without a threshold.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub below_threshold: Option<usize>,
+    /// Every object of either report (paths in NEW), changed or not: the names a
+    /// table gives objects tell apart all of them (`lib32/libc.so.6` vanished while
+    /// `x86_64-linux-gnu/libc.so.6` stayed). Not in the JSON, whose paths are whole.
+    #[serde(skip)]
+    pub objects: Vec<String>,
 }
 
 impl Diff {
@@ -346,11 +495,7 @@ impl Diff {
     pub fn above(mut self, threshold: Growth) -> Diff {
         let before = self.changes.len();
         self.changes.retain(|c| {
-            let old = c.old.unwrap_or(Amounts {
-                size: 0,
-                rss: Some(0),
-                pss: Some(0),
-            });
+            let old = c.old.unwrap_or(Amounts::NONE);
             let within = |d: Option<i64>, was: Option<u64>| match (d, was) {
                 (Some(d), Some(was)) => d.unsigned_abs() <= threshold.allowed(was),
                 (Some(d), None) => d.unsigned_abs() <= threshold.allowed(0),
@@ -367,6 +512,8 @@ impl Diff {
 /// Compares two reports.
 pub fn diff(old: &Saved, new: &Saved) -> Diff {
     let (old_side, new_side) = (Side::of(old), Side::of(new));
+    let moved = match_moved(&old_side.objects(), &new_side.objects());
+    let old_side = old_side.renamed(&moved);
     let keys: BTreeSet<&(Option<String>, String)> = old_side
         .entries
         .keys()
@@ -380,18 +527,18 @@ pub fn diff(old: &Saved, new: &Saved) -> Diff {
                 return None;
             }
             // An (object, kind) a report does not have is none of it: 0 bytes.
-            let pick = |a: Option<Amounts>, f: fn(&Amounts) -> Option<u64>| match a {
-                Some(a) => f(&a),
-                None => Some(0),
-            };
+            let t = Total::between(&o.unwrap_or(Amounts::NONE), &n.unwrap_or(Amounts::NONE));
             Some(Change {
                 object: k.0.clone(),
                 kind: k.1.clone(),
                 old: o,
                 new: n,
-                size: delta(pick(o, |a| Some(a.size)), pick(n, |a| Some(a.size))),
-                rss: delta(pick(o, |a| a.rss), pick(n, |a| a.rss)),
-                pss: delta(pick(o, |a| a.pss), pick(n, |a| a.pss)),
+                size: t.size,
+                rss: t.rss,
+                pss: t.pss,
+                uss: t.uss,
+                dirty: t.dirty,
+                swap: t.swap,
             })
         })
         .collect();
@@ -401,9 +548,7 @@ pub fn diff(old: &Saved, new: &Saved) -> Diff {
             .then_with(|| a.object.cmp(&b.object))
             .then_with(|| a.kind.cmp(&b.kind))
     });
-    let objects =
-        |s: &Side| -> BTreeSet<String> { s.entries.keys().filter_map(|k| k.0.clone()).collect() };
-    let (before, after) = (objects(&old_side), objects(&new_side));
+    let (before, after) = (old_side.objects(), new_side.objects());
     let rebuilt = before
         .intersection(&after)
         .filter(|n| {
@@ -415,11 +560,7 @@ pub fn diff(old: &Saved, new: &Saved) -> Diff {
         .cloned()
         .collect();
     let (was, is) = (old_side.whole(), new_side.whole());
-    let total = Total {
-        size: delta(Some(was.size), Some(is.size)),
-        rss: delta(was.rss, is.rss),
-        pss: delta(was.pss, is.pss),
-    };
+    let total = Total::between(&was, &is);
     Diff {
         schema_version: SCHEMA_VERSION,
         total,
@@ -427,6 +568,7 @@ pub fn diff(old: &Saved, new: &Saved) -> Diff {
         new_format: new.format(),
         changes,
         appeared: after.difference(&before).cloned().collect(),
+        objects: before.union(&after).cloned().collect(),
         vanished: before.difference(&after).cloned().collect(),
         rebuilt,
         threshold: None,
@@ -509,22 +651,76 @@ mod tests {
         );
         let d = diff(&old, &new);
         assert_eq!((d.old_format, d.new_format), ("map", "map"));
-        assert_eq!(d.appeared, vec!["libb.so"]);
-        assert_eq!(d.vanished, vec!["liba.so"]);
-        assert_eq!(d.rebuilt, vec!["libc.so.6"]);
+        assert_eq!(d.appeared, vec!["/lib/libb.so"]);
+        assert_eq!(d.vanished, vec!["/lib/liba.so"]);
+        // Matched by file name across two paths, named by its path in NEW.
+        assert_eq!(d.rebuilt, vec!["/usr/lib/libc.so.6"]);
         assert_eq!(d.changes.len(), 3);
-        assert_eq!(d.changes[0].object.as_deref(), Some("libb.so"));
+        assert_eq!(d.changes[0].object.as_deref(), Some("/lib/libb.so"));
         assert_eq!(d.changes[0].size, Some(1 << 20));
         assert_eq!(d.changes[0].rss, None);
         let libc = d
             .changes
             .iter()
-            .find(|c| c.object.as_deref() == Some("libc.so.6"))
+            .find(|c| c.object.as_deref() == Some("/usr/lib/libc.so.6"))
             .unwrap();
         assert_eq!(
             (libc.size, libc.rss, libc.pss),
             (Some(0), Some(-4096), Some(-100))
         );
+    }
+
+    /// Issue 20: two objects of one file name (x86_64's and lib32's libc.so.6) are
+    /// two, also when both moved (a sysroot): each is matched to the one that shares
+    /// its last directories.
+    #[test]
+    fn two_objects_of_one_file_name_stay_two() {
+        let (x86, lib32) = ("/lib/x86_64-linux-gnu/libc.so.6", "/lib32/libc.so.6");
+        let old = map(
+            &[
+                (Some(x86), "text", 4 * K, Some(K), Some(K)),
+                (Some(lib32), "text", 2 * K, Some(K), Some(K)),
+            ],
+            json!([{"path": x86, "build_id": "aa"}, {"path": lib32, "build_id": "cc"}]),
+        );
+        let new = map(
+            &[
+                (Some(x86), "text", 8 * K, Some(K), Some(K)),
+                (Some(lib32), "text", 2 * K, Some(K), Some(K)),
+            ],
+            json!([{"path": x86, "build_id": "bb"}, {"path": lib32, "build_id": "cc"}]),
+        );
+        let d = diff(&old, &new);
+        assert_eq!(d.changes.len(), 1, "{:?}", d.changes);
+        assert_eq!(d.changes[0].object.as_deref(), Some(x86));
+        assert_eq!(d.changes[0].size, Some(4 * K as i64));
+        assert_eq!(d.rebuilt, vec![x86]);
+        // Both under a sysroot in NEW: matched by their last directories.
+        let moved = |p: &str| format!("/sysroot{p}");
+        let (sx86, s32) = (moved(x86), moved(lib32));
+        let new = map(
+            &[
+                (Some(&sx86), "text", 8 * K, Some(K), Some(K)),
+                (Some(&s32), "text", 2 * K, Some(K), Some(K)),
+            ],
+            json!([{"path": sx86, "build_id": "bb"}, {"path": s32, "build_id": "cc"}]),
+        );
+        let d = diff(&old, &new);
+        assert!(d.appeared.is_empty() && d.vanished.is_empty(), "{d:?}");
+        assert_eq!(d.changes.len(), 1, "{:?}", d.changes);
+        assert_eq!(d.changes[0].object.as_deref(), Some(sx86.as_str()));
+        assert_eq!(d.rebuilt, vec![sx86.clone()]);
+        // Two candidates as good: no guess, both vanished and both appeared.
+        let new = map(
+            &[
+                (Some("/a/libc.so.6"), "text", 8 * K, Some(K), Some(K)),
+                (Some("/b/libc.so.6"), "text", 2 * K, Some(K), Some(K)),
+            ],
+            json!([]),
+        );
+        let d = diff(&old, &new);
+        assert_eq!(d.vanished, vec![x86, lib32]);
+        assert_eq!(d.appeared, vec!["/a/libc.so.6", "/b/libc.so.6"]);
     }
 
     /// Issue 8: old rss 8K; new rss 4K plus one unknown. The new sum is unknown, so is
@@ -556,7 +752,10 @@ mod tests {
             Some(Amounts {
                 size: 2 * K,
                 rss: None,
-                pss: Some(2 * K)
+                pss: Some(2 * K),
+                uss: None,
+                dirty: None,
+                swap: None,
             })
         );
         assert_eq!((c.size, c.rss, c.pss), (Some(0), None, Some(0)));
