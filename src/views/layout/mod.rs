@@ -3,13 +3,13 @@
 //! For each file ([`FileLayout`]): the program headers as `readelf -lW` prints them
 //! ([`readelf_type_name`]), the kind of each PT_LOAD, readelf's section-to-segment
 //! mapping ([`section_in_segment`]), the memory the file takes once loaded per kind
-//! (from [`label::image()`], the same rules `elfmaps map` labels a process with) and the
+//! (from `label::image()`, the same rules `elfmaps map` labels a process with) and the
 //! findings of the audit (`audit.rs`: seven checks, W+X, RELRO, executable stack, text
 //! relocations, alignment, shared pages). docs/layout.md explains every figure and
-//! finding. The printers are in [`crate::render::layout`].
+//! finding. The printers are in `crate::render::layout`.
 //!
-//! Only headers are read, with bounded reads ([`elf::read_with`],
-//! [`elf::read_sections_with`], [`elf::read_dynamic_with`] on one [`Head`]): three
+//! Only headers are read, with bounded reads (`elf::read_with`,
+//! `elf::read_sections_with`, `elf::read_dynamic_with` on one `Head`): three
 //! `pread`s per file whatever its size (four when the section names are not just
 //! before the section headers). A file that is not
 //! ELF at all (a linker script such as Debian's `libc.so`) is skipped with a warning; a
@@ -145,7 +145,7 @@ pub struct Section {
     /// Its index in the section header table.
     pub index: usize,
     /// The name (its text form: invalid bytes as `\xNN`, [`crate::vocab::escape::text`]), or `None` when the name table is missing. The names
-    /// of [`elf::known_section_name`] are borrowed, not allocated.
+    /// of `elf::known_section_name` are borrowed, not allocated.
     pub name: Option<Cow<'static, str>>,
     /// `sh_type`.
     pub sh_type: u32,
@@ -333,7 +333,7 @@ fn labels(info: &ElfInfo, page: PageSize) -> Option<Vec<Label>> {
 }
 
 /// Reads the headers behind `src` and computes the layout of the file named `path`.
-pub fn inspect<R: ReadAt + ?Sized>(
+pub(crate) fn inspect<R: ReadAt + ?Sized>(
     src: &R,
     path: &[u8],
     page: PageSize,
@@ -687,7 +687,7 @@ enum Unreported {
 /// Runs `elfmaps layout` over `paths` with pages of `page` bytes: every readable ELF
 /// file is reported, every file that is not ELF is skipped, every other one is an
 /// error; one bad file never stops the others.
-pub fn run(paths: &[impl AsRef<Path>], page: PageSize) -> Layouts {
+pub(crate) fn run(paths: &[impl AsRef<Path>], page: PageSize) -> Layouts {
     use std::os::unix::ffi::OsStrExt;
     let mut out = Layouts {
         schema_version: SCHEMA_VERSION,
