@@ -67,6 +67,7 @@ pub struct Layouts {
 
 /// A file that is not reported, and why.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FileError {
     /// The path as given (its text form: invalid bytes as `\xNN`, [`crate::vocab::escape::text`]).
     pub path: String,
@@ -110,6 +111,7 @@ pub struct FileLayout {
 
 /// One program header.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Segment {
     /// Its index, as `readelf -l` numbers it.
     pub index: usize,
@@ -141,6 +143,7 @@ pub struct Segment {
 
 /// One section header, with the segments readelf puts it in.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Section {
     /// Its index in the section header table.
     pub index: usize,
@@ -164,6 +167,7 @@ pub struct Section {
 
 /// Memory the file takes once loaded, in bytes (multiples of the page size).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Memory {
     /// Executable pages.
     pub text: u64,
@@ -265,6 +269,7 @@ impl FindingKind {
 
 /// One audit finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Finding {
     /// What it is about.
     pub kind: FindingKind,
