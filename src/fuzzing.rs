@@ -186,7 +186,7 @@ pub fn attribute(data: &[u8]) {
 
 /// The whole offline pipeline (`map --maps/--smaps/--snapshot`) over a hostile maps,
 /// smaps or snapshot text and a hostile ELF file: parse, page size, open through a
-/// [`crate::source::Source`] whose files are the given bytes, label, residency, report,
+/// `crate::source::Source` whose files are the given bytes, label, residency, report,
 /// JSON and back.
 ///
 /// The input is one byte of flags, then the length of an ELF file (4 bytes,

@@ -157,9 +157,9 @@ fn saved_reports_read_back_byte_for_byte() {
         } else if name.ends_with(".map.json") || name.ends_with(".bare.json") {
             again::<elfmaps::Report>(&bytes)
         } else if name.ends_with(".summary.json") || name.ends_with(".summary-kind.json") {
-            again::<elfmaps::views::summary::Summary>(&bytes)
+            again::<elfmaps::summary::Summary>(&bytes)
         } else if name.ends_with(".layout.json") {
-            again::<elfmaps::views::layout::Layouts>(&bytes)
+            again::<elfmaps::layout::Layouts>(&bytes)
         } else {
             continue;
         };

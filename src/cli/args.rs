@@ -102,16 +102,16 @@ pub(crate) fn parse() -> Cli {
 
 /// `--columns`: the figure columns of a table (docs/cli.md).
 #[derive(Clone)]
-pub(crate) struct Columns(pub(crate) Vec<elfmaps::render::columns::Column>);
+pub(crate) struct Columns(pub(crate) Vec<crate::render::columns::Column>);
 
 /// `--columns LIST`.
 fn parse_columns(s: &str) -> Result<Columns, String> {
-    elfmaps::render::columns::Column::parse_list(s).map(Columns)
+    crate::render::columns::Column::parse_list(s).map(Columns)
 }
 
 /// `--max-input-size`: a size as budget files write them, at least one byte.
 fn parse_input_size(s: &str) -> Result<u64, String> {
-    match elfmaps::input::budget::parse_size(s).map_err(|e| e.to_string())? {
+    match crate::input::budget::parse_size(s).map_err(|e| e.to_string())? {
         0 => Err("the input limit must be at least one byte".into()),
         n => Ok(n),
     }
@@ -278,7 +278,7 @@ pub(crate) enum Command {
         /// (`64 KiB`) or a share of the old value (`5%`); objects that appear,
         /// vanish or are rebuilt always count.
         #[arg(long, value_name = "SIZE|PCT", value_parser = parse_threshold)]
-        threshold: Option<elfmaps::input::budget::Growth>,
+        threshold: Option<crate::input::budget::Growth>,
         /// The figure columns whose changes are shown, as `ps -o`: some of size,
         /// rss, pss, uss, dirty, swap (default size,rss,pss).
         #[arg(long, value_name = "LIST", value_parser = parse_columns)]
@@ -521,12 +521,12 @@ impl SelectArgs {
     }
 
     /// The selection the flags say (a user name looked up in the password database).
-    pub(crate) fn selection(&self) -> Result<elfmaps::pipeline::system::Selection, String> {
-        use elfmaps::pipeline::system::Selection;
+    pub(crate) fn selection(&self) -> Result<crate::pipeline::system::Selection, String> {
+        use crate::pipeline::system::Selection;
         let user = match &self.user {
             None => None,
             Some(u) => {
-                Some(elfmaps::source::proc::user_id(u).ok_or_else(|| format!("no user {u:?}"))?)
+                Some(crate::source::proc::user_id(u).ok_or_else(|| format!("no user {u:?}"))?)
             }
         };
         let selection = if self.pids.is_empty() {
@@ -615,7 +615,7 @@ pub(crate) enum SystemSort {
 /// A PID, or `self`.
 pub(crate) fn parse_pid_or_self(s: &str) -> Result<u32, String> {
     if s == "self" {
-        return Ok(elfmaps::source::proc::own_pid());
+        return Ok(crate::source::proc::own_pid());
     }
     s.parse()
         .map_err(|_| format!("{s:?} is not a process ID (or self)"))
@@ -637,8 +637,8 @@ pub(crate) enum FormatArg {
 }
 
 /// `diff --threshold`: bytes or a percentage, as a budget's growth limit.
-pub(crate) fn parse_threshold(s: &str) -> Result<elfmaps::input::budget::Growth, String> {
-    elfmaps::input::budget::parse_growth(s).map_err(|e| e.to_string())
+pub(crate) fn parse_threshold(s: &str) -> Result<crate::input::budget::Growth, String> {
+    crate::input::budget::parse_growth(s).map_err(|e| e.to_string())
 }
 
 /// A live process as the command line names it.

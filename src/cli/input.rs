@@ -22,12 +22,12 @@ pub(crate) fn resolve(args: &[ProcessArg]) -> Result<Vec<Resolved>, String> {
                 by_name: false,
             }),
             ProcessArg::Own => out.push(Resolved {
-                pid: elfmaps::source::proc::own_pid(),
+                pid: crate::source::proc::own_pid(),
                 by_name: false,
             }),
             ProcessArg::Name(name) => {
-                let pids = elfmaps::pipeline::system::pids_named(name)
-                    .map_err(|e| format!("/proc: {e}"))?;
+                let pids =
+                    crate::pipeline::system::pids_named(name).map_err(|e| format!("/proc: {e}"))?;
                 if pids.is_empty() {
                     return Err(format!("no process named {name:?}"));
                 }
@@ -114,14 +114,14 @@ pub(crate) fn max_input_size() -> u64 {
     MAX_INPUT_SIZE
         .get()
         .copied()
-        .unwrap_or(elfmaps::source::saved::DEFAULT_LIMIT)
+        .unwrap_or(crate::source::saved::DEFAULT_LIMIT)
 }
 
 /// Reads a named input file, or standard input for `-`, whole, up to the input limit
 /// ([`max_input_size`]). smaps and maps are not read here: they are parsed as they
-/// are read ([`elfmaps::pipeline::Saved::file`]).
+/// are read ([`crate::pipeline::Saved::file`]).
 pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>, String> {
-    elfmaps::source::saved::read(path, max_input_size()).map_err(|e| e.to_string())
+    crate::source::saved::read(path, max_input_size()).map_err(|e| e.to_string())
 }
 
 /// Runs the pipeline on a process or saved input and prints its warnings.
@@ -139,8 +139,8 @@ pub(crate) fn load_with(input: &Input, pre: Option<Vec<u8>>) -> Result<Report, S
 pub(crate) fn load_coded(
     input: &Input,
     pre: Option<Vec<u8>>,
-) -> Result<Report, (elfmaps::vocab::warning::Code, String)> {
-    use elfmaps::vocab::warning::Code;
+) -> Result<Report, (crate::vocab::warning::Code, String)> {
+    use crate::vocab::warning::Code;
     let unreadable = |e: String| (Code::InputUnreadable, e);
     let (path, snapshot) = match &input.target {
         Target::Pids(pids) => {
@@ -151,9 +151,9 @@ pub(crate) fn load_coded(
                 )));
             };
             let live = if input.rss_only {
-                elfmaps::pipeline::live_rss_only
+                crate::pipeline::live_rss_only
             } else {
-                elfmaps::pipeline::live
+                crate::pipeline::live
             };
             return live(one.pid)
                 .map_err(|e| (e.code(), e.to_string()))
@@ -165,20 +165,19 @@ pub(crate) fn load_coded(
                 Some(b) => b,
                 None => read_input(p).map_err(unreadable)?,
             };
-            let snap = elfmaps::input::snapshot::Snapshot::parse(&bytes).map_err(|e| {
-                unreadable(format!("{}: {e}", elfmaps::vocab::escape::path_text(p)))
-            })?;
+            let snap = crate::input::snapshot::Snapshot::parse(&bytes)
+                .map_err(|e| unreadable(format!("{}: {e}", crate::vocab::escape::path_text(p))))?;
             (p, Some(snap))
         }
         Target::Elf(_) => return Err(unreadable("ELF files have no process to label".into())),
         Target::System => return Err(unreadable("the whole machine is not one process".into())),
     };
-    let name = elfmaps::vocab::escape::path_text(path).into_owned();
+    let name = crate::vocab::escape::path_text(path).into_owned();
     let saved = match snapshot {
-        Some(snap) => elfmaps::pipeline::Saved::snapshot(snap, &name, &input.sysroot),
-        None => elfmaps::pipeline::Saved::file(path, max_input_size(), &name, &input.sysroot),
+        Some(snap) => crate::pipeline::Saved::snapshot(snap, &name, &input.sysroot),
+        None => crate::pipeline::Saved::file(path, max_input_size(), &name, &input.sysroot),
     };
-    let report = elfmaps::pipeline::offline(saved.with_page_size(input.page_size))
+    let report = crate::pipeline::offline(saved.with_page_size(input.page_size))
         .map_err(|e| (e.code(), e.to_string()))?;
     if !input.sysroot_given {
         root_note(&report);
@@ -203,8 +202,8 @@ pub(crate) fn root_note(report: &Report) {
 /// How many files a snapshot maps (distinct names of lines with an inode), for
 /// [`files_root_note`]; `None` when its maps text does not parse (the view reading
 /// it says so).
-pub(crate) fn snapshot_files(snap: &elfmaps::input::snapshot::Snapshot) -> Option<usize> {
-    let maps = elfmaps::input::maps::parse(&snap.smaps).ok()?;
+pub(crate) fn snapshot_files(snap: &crate::input::snapshot::Snapshot) -> Option<usize> {
+    let maps = crate::input::maps::parse(&snap.smaps).ok()?;
     let files: std::collections::HashSet<&[u8]> = maps
         .iter()
         .filter(|m| m.inode != 0)
@@ -215,8 +214,8 @@ pub(crate) fn snapshot_files(snap: &elfmaps::input::snapshot::Snapshot) -> Optio
 
 /// [`root_note`] of `of` mapped files, those that `warnings` say could not be read
 /// missing (`sections --snapshot`, whose report is not the CLI's).
-pub(crate) fn files_root_note(of: usize, warnings: &[elfmaps::vocab::Warning]) {
-    use elfmaps::vocab::Code;
+pub(crate) fn files_root_note(of: usize, warnings: &[crate::vocab::Warning]) {
+    use crate::vocab::Code;
     let missing: std::collections::HashSet<&str> = warnings
         .iter()
         .filter(|w| w.code == Code::FileUnreadable)
@@ -240,8 +239,8 @@ pub(crate) fn files_root_note(of: usize, warnings: &[elfmaps::vocab::Warning]) {
 
 /// [`root_note`] for a saved machine (a system snapshot, an smemcap capture): how
 /// many objects are missing, over every process.
-pub(crate) fn system_root_note(sys: &elfmaps::views::system::System) {
-    use elfmaps::vocab::Code;
+pub(crate) fn system_root_note(sys: &crate::views::system::System) {
+    use crate::vocab::Code;
     let missing: std::collections::HashSet<&str> = sys
         .warnings
         .iter()
@@ -266,19 +265,19 @@ pub(crate) fn origin<'a>(target: &Target, report: &Report, file: &'a mut String)
         Target::Pids(_) | Target::Elf(_) | Target::System => return Origin::Live,
     };
     if let Target::Smaps(p) | Target::Maps(p) | Target::Snapshot(p) = target {
-        *file = elfmaps::vocab::escape::path_text(p).into_owned();
+        *file = crate::vocab::escape::path_text(p).into_owned();
     }
     Origin::Saved { file, what }
 }
 
 /// Reads two saved JSON reports and compares them (`diff`, `report --diff`).
-pub(crate) fn load_diff(old: &Path, new: &Path) -> Result<elfmaps::views::diff::Diff, String> {
-    let side = |p: &Path| -> Result<elfmaps::views::diff::Saved, String> {
+pub(crate) fn load_diff(old: &Path, new: &Path) -> Result<crate::views::diff::Diff, String> {
+    let side = |p: &Path| -> Result<crate::views::diff::Saved, String> {
         let bytes = read_input(p)?;
-        elfmaps::views::diff::Saved::from_json(&bytes)
-            .map_err(|e| format!("{}: {e}", elfmaps::vocab::escape::path_text(p)))
+        crate::views::diff::Saved::from_json(&bytes)
+            .map_err(|e| format!("{}: {e}", crate::vocab::escape::path_text(p)))
     };
-    Ok(elfmaps::views::diff::diff(&side(old)?, &side(new)?))
+    Ok(crate::views::diff::diff(&side(old)?, &side(new)?))
 }
 
 /// Where the processes of `system` (and `check --system`) come from.
@@ -294,7 +293,7 @@ pub(crate) enum SystemFrom<'a> {
 /// How `system` (and `check --system`) read the processes.
 pub(crate) struct SystemLoad<'a> {
     pub(crate) from: SystemFrom<'a>,
-    pub(crate) selection: elfmaps::pipeline::system::Selection,
+    pub(crate) selection: crate::pipeline::system::Selection,
     pub(crate) sysroot: &'a Path,
     /// Whether `--sysroot` was given (else `/`, said once for saved inputs).
     pub(crate) sysroot_given: bool,
@@ -309,9 +308,9 @@ pub(crate) struct SystemLoad<'a> {
 
 /// Scans and folds the machine, and prints its warnings. `Err` when nothing could be
 /// read (or the input is not what it should be).
-pub(crate) fn load_system(l: SystemLoad) -> Result<elfmaps::views::system::System, String> {
-    use elfmaps::pipeline::system::{self, Mode};
-    let mut builder = elfmaps::views::system::Builder::new();
+pub(crate) fn load_system(l: SystemLoad) -> Result<crate::views::system::System, String> {
+    use crate::pipeline::system::{self, Mode};
+    let mut builder = crate::views::system::Builder::new();
     if l.keep_uses {
         builder = builder.keep_uses();
     }
@@ -321,14 +320,14 @@ pub(crate) fn load_system(l: SystemLoad) -> Result<elfmaps::views::system::Syste
     let mut sink = |s: system::Scanned| builder.add(&s.process, &s.report);
     let (outcome, source) = match l.from {
         SystemFrom::Snapshot(bytes, file) => {
-            let snap = elfmaps::input::snapshot::SystemSnapshot::parse(bytes)
-                .map_err(|e| format!("{}: {e}", elfmaps::vocab::escape::path_text(file)))?;
+            let snap = crate::input::snapshot::SystemSnapshot::parse(bytes)
+                .map_err(|e| format!("{}: {e}", crate::vocab::escape::path_text(file)))?;
             let o = system::scan_snapshot(&snap, l.sysroot, &l.selection, &mut sink);
             (o, "snapshot")
         }
         SystemFrom::Smemcap(bytes, file) => {
-            let cap = elfmaps::input::smemcap::Smemcap::parse(bytes)
-                .map_err(|e| format!("{}: {e}", elfmaps::vocab::escape::path_text(file)))?;
+            let cap = crate::input::smemcap::Smemcap::parse(bytes)
+                .map_err(|e| format!("{}: {e}", crate::vocab::escape::path_text(file)))?;
             let o = system::scan_smemcap(&cap, l.sysroot, l.page_size, &l.selection, &mut sink);
             (o, "smemcap")
         }
@@ -357,7 +356,7 @@ pub(crate) fn load_system(l: SystemLoad) -> Result<elfmaps::views::system::Syste
         } else if k.total() == k.exited {
             format!(
                 "no process matches the selection ({} selected not running)",
-                elfmaps::report::scan::processes(k.exited)
+                crate::report::scan::processes(k.exited)
             )
         } else {
             format!(
@@ -386,8 +385,8 @@ pub(crate) fn load_system(l: SystemLoad) -> Result<elfmaps::views::system::Syste
 pub(crate) fn system_target(
     input: &Input,
     snapshot: Option<&[u8]>,
-    selection: elfmaps::pipeline::system::Selection,
-) -> Result<Option<elfmaps::views::system::System>, String> {
+    selection: crate::pipeline::system::Selection,
+) -> Result<Option<crate::views::system::System>, String> {
     let base = SystemLoad {
         from: SystemFrom::Live,
         selection,
@@ -404,7 +403,7 @@ pub(crate) fn system_target(
         Target::System => load_system(base).map(Some),
         Target::Snapshot(p) => {
             let Some(bytes) =
-                snapshot.filter(|b| elfmaps::input::snapshot::SystemSnapshot::is_system(b))
+                snapshot.filter(|b| crate::input::snapshot::SystemSnapshot::is_system(b))
             else {
                 return Ok(None);
             };

@@ -1,7 +1,7 @@
 //! Exit codes, colour, and writing to stdout and stderr.
 
 use super::*;
-use elfmaps::render::warnings::Verbosity;
+use crate::render::warnings::Verbosity;
 
 /// Exit statuses (documented in README.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,8 +124,8 @@ pub(crate) fn quiet() -> bool {
 
 /// The one place warnings are printed, for every subcommand (docs/cli.md,
 /// "Warnings"): grouped per code and object by default, each with `-v`, none with `-q`.
-pub(crate) fn warn_all(warnings: &[elfmaps::vocab::Warning]) {
-    for line in elfmaps::render::warnings::lines(warnings, verbosity()) {
+pub(crate) fn warn_all(warnings: &[crate::vocab::Warning]) {
+    for line in crate::render::warnings::lines(warnings, verbosity()) {
         say(&format!("elfmaps: warning: {line}"));
     }
 }

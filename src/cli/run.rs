@@ -3,8 +3,8 @@
 
 use super::write;
 use super::*;
-use elfmaps::vocab::names::ObjectGlob;
-use elfmaps::vocab::{Code, Warning};
+use crate::vocab::names::ObjectGlob;
+use crate::vocab::{Code, Warning};
 
 /// The glob of `--object`, when given.
 fn object_glob(object: Option<&str>) -> Result<Option<ObjectGlob>, String> {
@@ -20,7 +20,7 @@ pub(crate) fn run_sections_union(
     select: &SelectArgs,
     object: Option<String>,
     json: bool,
-    cols: &[elfmaps::render::columns::Column],
+    cols: &[crate::render::columns::Column],
     color: bool,
 ) -> io::Result<Exit> {
     let selection = match select.selection() {
@@ -32,12 +32,12 @@ pub(crate) fn run_sections_union(
         Err(e) => return Ok(error(&e)),
     };
     let wanted = |path: &str| glob.as_ref().is_none_or(|g| g.matches(path));
-    let select = elfmaps::pipeline::Select {
+    let select = crate::pipeline::Select {
         object: &wanted,
         pages_of: None,
         every_page: true,
     };
-    let u = match elfmaps::pipeline::sections_union(&selection, select) {
+    let u = match crate::pipeline::sections_union(&selection, select) {
         Ok(u) => u,
         Err(e) => return Ok(error(&format!("cannot list /proc: {e}"))),
     };
@@ -47,9 +47,9 @@ pub(crate) fn run_sections_union(
     }
     print(|out| {
         if json {
-            elfmaps::render::json(&u, out)
+            crate::render::json(&u, out)
         } else {
-            elfmaps::render::sections::union_table(&u, cols, out, color, terminal_width())
+            crate::render::sections::union_table(&u, cols, out, color, terminal_width())
         }
     })?;
     Ok(Exit::Ok)
@@ -64,7 +64,7 @@ pub(crate) fn run_sections(
     object: Option<String>,
     pages: Option<String>,
     json: bool,
-    cols: &[elfmaps::render::columns::Column],
+    cols: &[crate::render::columns::Column],
     color: bool,
 ) -> io::Result<Exit> {
     let glob = match object_glob(object.as_deref()) {
@@ -72,7 +72,7 @@ pub(crate) fn run_sections(
         Err(e) => return Ok(error(&e)),
     };
     let wanted = |path: &str| glob.as_ref().is_none_or(|g| g.matches(path));
-    let select = elfmaps::pipeline::Select {
+    let select = crate::pipeline::Select {
         object: &wanted,
         pages_of: pages.as_deref(),
         every_page: false,
@@ -80,10 +80,10 @@ pub(crate) fn run_sections(
     // Read without --sysroot: how many files the snapshot maps (else none to say).
     let mut files = None;
     let got = match (pid, &snapshot) {
-        (Some(pid), _) => elfmaps::pipeline::sections_live(pid, select).map_err(|e| e.to_string()),
+        (Some(pid), _) => crate::pipeline::sections_live(pid, select).map_err(|e| e.to_string()),
         (None, Some(p)) => read_input(p)
             .and_then(|b| {
-                elfmaps::input::snapshot::Snapshot::parse(&b)
+                crate::input::snapshot::Snapshot::parse(&b)
                     .map_err(|e| format!("{}: {e}", p.display()))
             })
             .and_then(|snap| {
@@ -92,7 +92,7 @@ pub(crate) fn run_sections(
                     files = snapshot_files(&snap);
                 }
                 let root = sysroot.unwrap_or(Path::new("/"));
-                elfmaps::pipeline::sections_offline(snap, root, select).map_err(|e| e.to_string())
+                crate::pipeline::sections_offline(snap, root, select).map_err(|e| e.to_string())
             }),
         (None, None) => Err("no target: give a PID or --snapshot FILE".into()),
     };
@@ -121,9 +121,9 @@ pub(crate) fn run_sections(
         )));
     }
     print(|out| match (&pages, json) {
-        (_, true) => elfmaps::render::json(&s, out),
-        (Some(name), false) => elfmaps::render::sections::pages(&s, name, s.page_size, out),
-        (None, false) => elfmaps::render::sections::table(&s, cols, out, color, terminal_width()),
+        (_, true) => crate::render::json(&s, out),
+        (Some(name), false) => crate::render::sections::pages(&s, name, s.page_size, out),
+        (None, false) => crate::render::sections::table(&s, cols, out, color, terminal_width()),
     })?;
     Ok(Exit::Ok)
 }
@@ -142,8 +142,8 @@ pub(crate) fn run_symbols(
     json: bool,
     color: bool,
 ) -> io::Result<Exit> {
-    use elfmaps::input::dwarf::By;
-    use elfmaps::vocab::Kind;
+    use crate::input::dwarf::By;
+    use crate::vocab::Kind;
     let sysroot = sysroot_given.unwrap_or(Path::new("/"));
     let glob = match object_glob(object.as_deref()) {
         Ok(g) => g,
@@ -156,7 +156,7 @@ pub(crate) fn run_symbols(
         SymbolKind::Data => &[Kind::Data, Kind::Relro][..],
         SymbolKind::Bss => &[Kind::Bss][..],
     });
-    let select = elfmaps::pipeline::SymbolsSelect {
+    let select = crate::pipeline::SymbolsSelect {
         object: &wanted,
         kinds,
         debug_root: sysroot,
@@ -170,7 +170,7 @@ pub(crate) fn run_symbols(
             Ok(s) => s,
             Err(e) => return Ok(error(&e)),
         };
-        let u = match elfmaps::pipeline::symbols_union(&selection, select) {
+        let u = match crate::pipeline::symbols_union(&selection, select) {
             Ok(u) => u,
             Err(e) => return Ok(error(&format!("cannot list /proc: {e}"))),
         };
@@ -180,9 +180,9 @@ pub(crate) fn run_symbols(
         }
         print(|out| {
             if json {
-                elfmaps::render::json(&u, out)
+                crate::render::json(&u, out)
             } else {
-                elfmaps::render::symbols::union_table(&u, out, color, top)
+                crate::render::symbols::union_table(&u, out, color, top)
             }
         })?;
         return Ok(Exit::Ok);
@@ -190,10 +190,10 @@ pub(crate) fn run_symbols(
     // Read without --sysroot: how many files the snapshot maps (else none to say).
     let mut files = None;
     let got = match (pid, &snapshot) {
-        (Some(pid), _) => elfmaps::pipeline::symbols_live(pid, select).map_err(|e| e.to_string()),
+        (Some(pid), _) => crate::pipeline::symbols_live(pid, select).map_err(|e| e.to_string()),
         (None, Some(p)) => read_input(p)
             .and_then(|b| {
-                elfmaps::input::snapshot::Snapshot::parse(&b)
+                crate::input::snapshot::Snapshot::parse(&b)
                     .map_err(|e| format!("{}: {e}", p.display()))
             })
             .and_then(|snap| {
@@ -201,7 +201,7 @@ pub(crate) fn run_symbols(
                     // The mapped files, for the note on the root (docs/cli.md).
                     files = snapshot_files(&snap);
                 }
-                elfmaps::pipeline::symbols_offline(snap, sysroot, select).map_err(|e| e.to_string())
+                crate::pipeline::symbols_offline(snap, sysroot, select).map_err(|e| e.to_string())
             }),
         (None, None) => Err("no target: give a PID or --snapshot FILE".into()),
     };
@@ -215,9 +215,9 @@ pub(crate) fn run_symbols(
     warn_all(&s.warnings);
     print(|out| {
         if json {
-            elfmaps::render::json(&s, out)
+            crate::render::json(&s, out)
         } else {
-            elfmaps::render::symbols::table(&s, out, color, top)
+            crate::render::symbols::table(&s, out, color, top)
         }
     })?;
     Ok(Exit::Ok)
@@ -231,7 +231,7 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             json,
             columns,
         } => {
-            use elfmaps::render::columns;
+            use crate::render::columns;
             let cols = columns.map_or_else(|| columns::MAP.to_vec(), |c| c.0);
             let input = match input.into_input(Vec::new(), TARGETS) {
                 Ok(i) => i,
@@ -248,11 +248,11 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             };
             print(|out| {
                 if json {
-                    elfmaps::render::map::json(&report, out)
+                    crate::render::map::json(&report, out)
                 } else {
                     let mut file = String::new();
                     let origin = origin(&input.target, &report, &mut file);
-                    elfmaps::render::map::table(
+                    crate::render::map::table(
                         &report,
                         origin,
                         &cols,
@@ -276,7 +276,7 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             json,
             columns,
         } => {
-            let cols = columns.map_or_else(|| elfmaps::render::columns::SUMMARY.to_vec(), |c| c.0);
+            let cols = columns.map_or_else(|| crate::render::columns::SUMMARY.to_vec(), |c| c.0);
             let (input, report) = match input
                 .into_input(Vec::new(), TARGETS)
                 .and_then(|i| load(&i).map(|r| (i, r)))
@@ -285,10 +285,10 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
                 Err(e) => return Ok(error(&e)),
             };
             let by = match by {
-                ByArg::Object => elfmaps::views::summary::By::Object,
-                ByArg::Kind => elfmaps::views::summary::By::Kind,
+                ByArg::Object => crate::views::summary::By::Object,
+                ByArg::Kind => crate::views::summary::By::Kind,
             };
-            use elfmaps::views::summary::SortBy;
+            use crate::views::summary::SortBy;
             let sort = match sort {
                 None => SortBy::default_for(&report.totals),
                 Some(SystemSort::Size) => SortBy::Size,
@@ -297,17 +297,17 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
                 Some(SystemSort::Uss) => SortBy::Uss,
                 Some(SystemSort::Swap) => SortBy::Swap,
             };
-            let summary = elfmaps::views::summary::summarize(&report, by, sort, top);
+            let summary = crate::views::summary::summarize(&report, by, sort, top);
             print(|out| {
                 if json {
-                    elfmaps::render::json(&summary, out)
+                    crate::render::json(&summary, out)
                 } else {
                     let mut file = String::new();
-                    let title = elfmaps::render::map::title(
+                    let title = crate::render::map::title(
                         &report,
                         origin(&input.target, &report, &mut file),
                     );
-                    elfmaps::render::summary::table(
+                    crate::render::summary::table(
                         &summary,
                         &title,
                         &cols,
@@ -362,7 +362,7 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             threshold,
             columns,
         } => {
-            let cols = columns.map_or_else(|| elfmaps::render::columns::DIFF.to_vec(), |c| c.0);
+            let cols = columns.map_or_else(|| crate::render::columns::DIFF.to_vec(), |c| c.0);
             let d = match load_diff(&old, &new) {
                 Ok(d) => match threshold {
                     Some(t) => d.above(t),
@@ -372,16 +372,9 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             };
             print(|out| {
                 if json {
-                    elfmaps::render::json(&d, out)
+                    crate::render::json(&d, out)
                 } else {
-                    elfmaps::render::diff::table(
-                        &d,
-                        &cols,
-                        out,
-                        color,
-                        terminal_width(),
-                        full_path(),
-                    )
+                    crate::render::diff::table(&d, &cols, out, color, terminal_width(), full_path())
                 }
             })?;
             Ok(if exit_code && !d.is_empty() {
@@ -426,13 +419,13 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
             select,
             columns,
         } => {
-            let cols = columns.map_or_else(|| elfmaps::render::columns::SECTIONS.to_vec(), |c| c.0);
+            let cols = columns.map_or_else(|| crate::render::columns::SECTIONS.to_vec(), |c| c.0);
             let view = if union {
                 "sections --union"
             } else {
                 "sections"
             };
-            if let Err(e) = elfmaps::render::sections::columns(&cols, view) {
+            if let Err(e) = crate::render::sections::columns(&cols, view) {
                 return Ok(error(&e));
             }
             if union {
@@ -512,11 +505,11 @@ pub(crate) fn run(command: Command, color: bool) -> io::Result<Exit> {
                 return Ok(error("no process: give a PID, or --system"));
             };
             let taken = if sections {
-                elfmaps::pipeline::snapshot_sections(pid)
+                crate::pipeline::snapshot_sections(pid)
             } else if rss_only {
-                elfmaps::pipeline::snapshot_rss_only(pid)
+                crate::pipeline::snapshot_rss_only(pid)
             } else {
-                elfmaps::pipeline::snapshot(pid)
+                crate::pipeline::snapshot(pid)
             };
             let (snap, report) = match taken {
                 Ok(r) => r,
@@ -575,7 +568,7 @@ pub(crate) fn run_report_system(
     output: &Path,
     cmdline: bool,
 ) -> io::Result<Exit> {
-    use elfmaps::render::html;
+    use crate::render::html;
     let made: Result<(Vec<u8>, String), String> = if let Some(file) = saved {
         if select.any() {
             return Ok(error(
@@ -624,7 +617,7 @@ pub(crate) fn run_report_system(
         })
         .and_then(|sys| {
             let mut data = Vec::new();
-            elfmaps::render::json(&sys, &mut data).map_err(|e| e.to_string())?;
+            crate::render::json(&sys, &mut data).map_err(|e| e.to_string())?;
             Ok((data, title))
         })
     };
@@ -652,7 +645,7 @@ pub(crate) fn run_report(
     output: &Path,
     symbols: bool,
 ) -> io::Result<Exit> {
-    use elfmaps::render::html;
+    use crate::render::html;
     // The page, in memory: nothing is written when the analysis fails.
     let mut page = Vec::new();
     let made = match diff.as_deref() {
@@ -670,7 +663,7 @@ pub(crate) fn run_report(
                 let report = load(&input)?;
                 let mut file = String::new();
                 let title =
-                    elfmaps::render::map::title(&report, origin(&input.target, &report, &mut file));
+                    crate::render::map::title(&report, origin(&input.target, &report, &mut file));
                 let title = format!("elfmaps: {title}");
                 if !symbols {
                     return Ok(html::map(&report, &title, &mut page));
@@ -709,12 +702,9 @@ pub(crate) fn run_report(
 
 /// The symbols `report --symbols` embeds: of the live process, or of the snapshot
 /// (its debug files under `sysroot`), every object and kind, as `symbols` reads them.
-fn report_symbols(
-    target: &Target,
-    root: &Path,
-) -> Result<elfmaps::views::symbols::Symbols, String> {
+fn report_symbols(target: &Target, root: &Path) -> Result<crate::views::symbols::Symbols, String> {
     let all = |_: &str| true;
-    let select = elfmaps::pipeline::SymbolsSelect {
+    let select = crate::pipeline::SymbolsSelect {
         object: &all,
         kinds: None,
         debug_root: root,
@@ -722,15 +712,15 @@ fn report_symbols(
     };
     match target {
         Target::Pids(pids) if pids.len() == 1 => {
-            elfmaps::pipeline::symbols_live(pids[0].pid, select).map_err(|e| e.to_string())
+            crate::pipeline::symbols_live(pids[0].pid, select).map_err(|e| e.to_string())
         }
         Target::Snapshot(p) => read_input(p)
             .and_then(|b| {
-                elfmaps::input::snapshot::Snapshot::parse(&b)
+                crate::input::snapshot::Snapshot::parse(&b)
                     .map_err(|e| format!("{}: {e}", p.display()))
             })
             .and_then(|snap| {
-                elfmaps::pipeline::symbols_offline(snap, root, select).map_err(|e| e.to_string())
+                crate::pipeline::symbols_offline(snap, root, select).map_err(|e| e.to_string())
             }),
         _ => Err("--symbols needs a PID or a --snapshot taken with snapshot --symbols".into()),
     }
@@ -743,22 +733,20 @@ fn report_symbols(
 pub(crate) fn run_map_many(
     pids: &[Resolved],
     json: bool,
-    cols: &[elfmaps::render::columns::Column],
+    cols: &[crate::render::columns::Column],
     color: bool,
 ) -> io::Result<Exit> {
-    use elfmaps::pipeline::system::{Mode, process_report};
-    let cache = elfmaps::source::cache::FileCache::new();
+    use crate::pipeline::system::{Mode, process_report};
+    let cache = crate::source::cache::FileCache::new();
     let mut exit = Exit::Ok;
     let mut first = true;
     for r in pids {
-        let report = elfmaps::source::proc::Process::new(r.pid)
-            .map_err(elfmaps::Error::from)
+        let report = crate::source::proc::Process::new(r.pid)
+            .map_err(crate::Error::from)
             .and_then(|p| process_report(p, Mode::Smaps, Some(&cache)));
         let report = match report {
             Ok(report) => report,
-            Err(elfmaps::Error::Proc(e @ elfmaps::source::proc::ProcError::Exited(_)))
-                if r.by_name =>
-            {
+            Err(crate::Error::Proc(e @ crate::source::proc::ProcError::Exited(_))) if r.by_name => {
                 warn_all(&[Warning::new(Code::ProcessExited, None, e.to_string())]);
                 continue;
             }
@@ -770,12 +758,12 @@ pub(crate) fn run_map_many(
         warn(&report);
         print(|out| {
             if json {
-                elfmaps::render::map::json(&report, out)
+                crate::render::map::json(&report, out)
             } else {
                 if !first {
                     writeln!(out)?;
                 }
-                elfmaps::render::map::table(
+                crate::render::map::table(
                     &report,
                     Origin::Live,
                     cols,
@@ -795,7 +783,7 @@ pub(crate) fn run_map_many(
 /// print. Exit 0 (with a warning when processes were skipped), 2 when no process
 /// could be read.
 pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
-    use elfmaps::views::system::{Sort, object_users, sort_processes, sort_rows};
+    use crate::views::system::{Sort, object_users, sort_processes, sort_rows};
     let selection = match a.select.selection() {
         Ok(s) => s,
         Err(e) => return Ok(error(&e)),
@@ -839,7 +827,7 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
     let cols = a
         .columns
         .clone()
-        .map_or_else(|| elfmaps::render::columns::SYSTEM.to_vec(), |c| c.0);
+        .map_or_else(|| crate::render::columns::SYSTEM.to_vec(), |c| c.0);
     // A selection that matches nothing is an error (docs/cli.md, "Selection").
     if let Some(glob) = &glob
         && object_users(&sys, glob, sort).is_empty()
@@ -849,7 +837,7 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
             a.object.as_deref().unwrap_or_default()
         )));
     }
-    let look = elfmaps::render::system::Look {
+    let look = crate::render::system::Look {
         columns: &cols,
         color,
         terminal: terminal_width(),
@@ -859,21 +847,21 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
         if let Some(glob) = &glob {
             let groups = object_users(&sys, glob, sort);
             if a.json {
-                return elfmaps::render::json(
-                    &elfmaps::views::system::Users::new(
+                return crate::render::json(
+                    &crate::views::system::Users::new(
                         &a.object.clone().unwrap_or_default(),
                         &groups,
                     ),
                     out,
                 );
             }
-            return elfmaps::render::system::users(&sys, &groups, look, out);
+            return crate::render::system::users(&sys, &groups, look, out);
         }
         if a.json {
             if let Some(top) = a.top {
                 sys.cut_to(sort, top);
             }
-            return elfmaps::render::system::json(&sys, out);
+            return crate::render::system::json(&sys, out);
         }
         let top = a.top.unwrap_or(usize::MAX);
         match a.by {
@@ -882,23 +870,23 @@ pub(crate) fn run_system(a: SystemArgs, color: bool) -> io::Result<Exit> {
                 sort_processes(&mut procs, sort);
                 let dropped = procs.len().saturating_sub(top);
                 procs.truncate(top);
-                elfmaps::render::system::processes(&sys, &procs, dropped, look, out)
+                crate::render::system::processes(&sys, &procs, dropped, look, out)
             }
             SystemBy::Object | SystemBy::Kind => {
                 let (mut rows, of) = match a.by {
                     SystemBy::Kind => (
                         std::mem::take(&mut sys.kinds),
-                        elfmaps::render::system::RowsOf::Kind,
+                        crate::render::system::RowsOf::Kind,
                     ),
                     _ => (
                         std::mem::take(&mut sys.rows),
-                        elfmaps::render::system::RowsOf::ObjectKind,
+                        crate::render::system::RowsOf::ObjectKind,
                     ),
                 };
                 sort_rows(&mut rows, sort);
                 let dropped = rows.len().saturating_sub(top);
                 rows.truncate(top);
-                elfmaps::render::system::rows(&sys, &rows, of, dropped, look, out)
+                crate::render::system::rows(&sys, &rows, of, dropped, look, out)
             }
         }
     })?;
@@ -914,12 +902,12 @@ pub(crate) fn run_snapshot_system(select: &SelectArgs, output: &Path) -> io::Res
     let to_stdout = output == Path::new("-");
     let written = if to_stdout {
         let mut out = stdout();
-        let r = elfmaps::pipeline::system::snapshot_system(&selection, &mut out);
+        let r = crate::pipeline::system::snapshot_system(&selection, &mut out);
         out.flush()?;
         r
     } else {
         write::write_file(output, write::Mode::Private, |out| {
-            elfmaps::pipeline::system::snapshot_system(&selection, out)
+            crate::pipeline::system::snapshot_system(&selection, out)
         })
     };
     let outcome = match written {
@@ -977,7 +965,7 @@ fn expand_elf(elf: Vec<PathBuf>) -> Result<Vec<PathBuf>, String> {
 /// stderr; exit 2.
 fn check_error(flags: &CheckFlags, budget: &Path, code: Code, message: &str) -> Exit {
     let exit = error(message);
-    let failed = elfmaps::views::budget::Check::failed(Warning::new(code, None, message));
+    let failed = crate::views::budget::Check::failed(Warning::new(code, None, message));
     let _ = print_check(&failed, &budget.display().to_string(), flags);
     exit
 }
@@ -985,13 +973,13 @@ fn check_error(flags: &CheckFlags, budget: &Path, code: Code, message: &str) -> 
 /// Prints a check: JSON, or the violations (and in Markdown every result) and the
 /// line that sums up.
 fn print_check(
-    checked: &elfmaps::views::budget::Check,
+    checked: &crate::views::budget::Check,
     name: &str,
     flags: &CheckFlags,
 ) -> io::Result<()> {
-    use elfmaps::render::check::{Options, ViolationFormat, write};
+    use crate::render::check::{Options, ViolationFormat, write};
     if flags.json {
-        return print(|out| elfmaps::render::json(checked, out));
+        return print(|out| crate::render::json(checked, out));
     }
     let format = match flags.format {
         FormatArg::Text => ViolationFormat::Text,
@@ -1014,18 +1002,18 @@ fn print_check(
 fn measure_processes(
     pids: &[Resolved],
     rss_only: bool,
-) -> Result<Vec<elfmaps::views::budget::Unit>, (Code, String)> {
-    use elfmaps::views::budget::{Unit, measure_report};
+) -> Result<Vec<crate::views::budget::Unit>, (Code, String)> {
+    use crate::views::budget::{Unit, measure_report};
     let live = if rss_only {
-        elfmaps::pipeline::live_rss_only
+        crate::pipeline::live_rss_only
     } else {
-        elfmaps::pipeline::live
+        crate::pipeline::live
     };
     let mut units = Vec::new();
     for r in pids {
         let report = match live(r.pid) {
             Ok(report) => report,
-            Err(elfmaps::Error::Proc(e @ elfmaps::source::proc::ProcError::Exited(_)))
+            Err(crate::Error::Proc(e @ crate::source::proc::ProcError::Exited(_)))
                 if r.by_name && pids.len() > 1 =>
             {
                 warn_all(&[Warning::new(Code::ProcessExited, None, e.to_string())]);
@@ -1039,7 +1027,7 @@ fn measure_processes(
                 .command
                 .as_deref()
                 .and_then(|c| c.split(' ').next())
-                .map(elfmaps::vocab::names::file_name)
+                .map(crate::vocab::names::file_name)
                 .unwrap_or("?");
             format!("{} ({name})", r.pid)
         });
@@ -1060,11 +1048,11 @@ fn measure_processes(
 /// `elfmaps check`: measure the target, check the rules (growth against the
 /// baseline), print every result in the format asked for.
 pub(crate) fn run_check(budget: &Path, input: &Input, flags: CheckFlags) -> io::Result<Exit> {
-    use elfmaps::views::budget::{self, Check, Unit};
+    use crate::views::budget::{self, Check, Unit};
     let name = budget.display().to_string();
     let fail = |code, msg: &str| Ok(check_error(&flags, budget, code, msg));
     let rules = match read_input(budget) {
-        Ok(b) => match elfmaps::input::budget::parse_bytes(&b) {
+        Ok(b) => match crate::input::budget::parse_bytes(&b) {
             Ok(r) => r,
             Err(e) => return fail(Code::BudgetMalformed, &format!("{name}: {e}")),
         },
@@ -1073,7 +1061,7 @@ pub(crate) fn run_check(budget: &Path, input: &Input, flags: CheckFlags) -> io::
     let baseline = match &flags.baseline {
         None => None,
         Some(p) => match read_input(p).and_then(|b| {
-            elfmaps::views::diff::Saved::from_json(&b)
+            crate::views::diff::Saved::from_json(&b)
                 .map_err(|e| format!("--baseline {}: {e}", p.display()))
         }) {
             Ok(saved) => Some(budget::measure_saved(&saved)),
@@ -1091,18 +1079,18 @@ pub(crate) fn run_check(budget: &Path, input: &Input, flags: CheckFlags) -> io::
         Target::Elf(files) => {
             // Static sizes per kind of each file, as it takes once loaded.
             let page_size = input.page_size.unwrap_or(PageSize::KIB4);
-            let layout = elfmaps::views::layout::run(files, page_size);
+            let layout = crate::views::layout::run(files, page_size);
             for e in &layout.errors {
                 say(&format!(
                     "elfmaps: error: {}",
-                    elfmaps::render::layout::file_error_text(e)
+                    crate::render::layout::file_error_text(e)
                 ));
                 exit = Exit::Error;
             }
             for e in layout.skipped.iter().filter(|_| !quiet()) {
                 say(&format!(
                     "elfmaps: warning: {} (skipped)",
-                    elfmaps::render::layout::file_error_text(e)
+                    crate::render::layout::file_error_text(e)
                 ));
             }
             one(budget::measure_layouts(&layout))
@@ -1144,7 +1132,7 @@ pub(crate) fn run_check(budget: &Path, input: &Input, flags: CheckFlags) -> io::
     for w in &errors {
         say(&format!(
             "elfmaps: error: {}",
-            elfmaps::render::warning_text(w)
+            crate::render::warning_text(w)
         ));
     }
     warn_all(&warnings);
@@ -1168,8 +1156,8 @@ pub(crate) fn run_layout(
     json: bool,
     color: bool,
 ) -> io::Result<Exit> {
-    use elfmaps::render::layout::{file_error_text, file_warning_text};
-    let report = elfmaps::views::layout::run(files, page_size);
+    use crate::render::layout::{file_error_text, file_warning_text};
+    let report = crate::views::layout::run(files, page_size);
     for e in &report.errors {
         say(&format!("elfmaps: error: {}", file_error_text(e)));
     }
@@ -1188,9 +1176,9 @@ pub(crate) fn run_layout(
     }
     print(|out| {
         if json {
-            elfmaps::render::layout::json(&report, out)
+            crate::render::layout::json(&report, out)
         } else {
-            elfmaps::render::layout::table(&report, out, color)
+            crate::render::layout::table(&report, out, color)
         }
     })?;
     Ok(if report.errors.is_empty() {

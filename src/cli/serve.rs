@@ -22,16 +22,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clap::{Args, ValueEnum};
-use elfmaps::pipeline::metrics::{
+use crate::pipeline::metrics::{
     Budget, Config, DEFAULT_MAX_LINES, DEFAULT_MAX_RSS, DEFAULT_MAX_SECONDS, Scraper, scrape_once,
 };
-use elfmaps::pipeline::system::Mode;
-use elfmaps::render::metrics::{Format, exposition, with_scan_time};
-use elfmaps::views::metrics::{
+use crate::pipeline::system::Mode;
+use crate::render::metrics::{Format, exposition, with_scan_time};
+use crate::views::metrics::{
     DEFAULT_MAX_GROUPS, DEFAULT_MIN_AGE, DEFAULT_MIN_GROUP_BYTES, DEFAULT_TOP, GroupBy, Limits,
     Metrics,
 };
+use clap::{Args, ValueEnum};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderValue};
@@ -184,21 +184,26 @@ pub fn run(a: MetricsArgs) -> io::Result<Exit> {
         Ok(s) => s,
         Err(e) => return Ok(error(&e)),
     };
-    let mut limits = Limits::default();
-    limits.top = a.top;
-    limits.max_groups = a.max_groups;
     // Processes chosen by PID or name are shown whatever their size and age.
     let chosen = selection.pids.is_some() || !selection.names.is_empty();
-    limits.min_group_bytes =
-        a.min_group_size
-            .unwrap_or(if chosen { 0 } else { DEFAULT_MIN_GROUP_BYTES });
-    limits.min_age = a
-        .min_age
-        .unwrap_or(if chosen { 0.0 } else { DEFAULT_MIN_AGE });
-    let mut budget = Budget::default();
-    budget.max_rss = a.target_max_rss;
-    budget.max_lines = a.target_max_lines;
-    budget.max_seconds = a.target_max_seconds;
+    let limits = Limits {
+        top: a.top,
+        max_groups: a.max_groups,
+        min_group_bytes: a.min_group_size.unwrap_or(if chosen {
+            0
+        } else {
+            DEFAULT_MIN_GROUP_BYTES
+        }),
+        min_age: a
+            .min_age
+            .unwrap_or(if chosen { 0.0 } else { DEFAULT_MIN_AGE }),
+    };
+    let budget = Budget {
+        max_rss: a.target_max_rss,
+        max_lines: a.target_max_lines,
+        max_seconds: a.target_max_seconds,
+        ..Budget::default()
+    };
     let mode = if a.rss_only {
         Mode::RssOnly
     } else {

@@ -176,11 +176,6 @@ impl Rule {
     pub fn literal(&self) -> Option<&str> {
         self.object.as_deref().filter(|_| self.literal)
     }
-
-    /// Whether the rule limits growth (and so needs a baseline).
-    pub fn has_growth(&self) -> bool {
-        !self.growth.is_empty() || self.any_growth.is_some()
-    }
 }
 
 /// A malformed budget file.

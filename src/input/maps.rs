@@ -676,7 +676,7 @@ pub fn decode_newlines(raw: &[u8]) -> Cow<'_, [u8]> {
 pub enum ParseErrorKind {
     /// The line is not a maps line or an smaps field: what is wrong with it.
     Malformed(&'static str),
-    /// A line longer than [`MAX_LINE`].
+    /// A line longer than `MAX_LINE`.
     TooLong,
     /// `/proc/PID/smaps_rollup` given as input: its one line, named `[rollup]`, sums
     /// the whole address space and has no regions to label.
@@ -826,11 +826,6 @@ impl Parser {
     /// The mappings parsed so far (the last one may still get smaps fields).
     pub fn mappings(&self) -> &[Mapping] {
         &self.out
-    }
-
-    /// The mappings parsed so far, without parsing an unterminated last line.
-    pub fn into_mappings(self) -> Vec<Mapping> {
-        self.out
     }
 
     /// An error when the unfinished last line is already longer than [`MAX_LINE`].

@@ -192,6 +192,7 @@ pub enum SmemcapError {
 
 impl SmemcapError {
     /// Whether the capture is cut short (as opposed to not a capture, or damaged).
+    #[cfg(test)]
     pub fn is_truncated(&self) -> bool {
         matches!(
             self,

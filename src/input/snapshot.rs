@@ -774,6 +774,7 @@ pub struct SystemSnapshot<'a> {
     /// The page size of the recording machine.
     pub page_size: PageSize,
     /// Other header lines (`kernel`, `machine`, future keys).
+    #[cfg_attr(not(test), allow(dead_code))] // parsed and checked; only the tests read it
     pub header: BTreeMap<String, String>,
     /// The processes not recorded.
     pub skipped: Vec<SkippedEntry>,
@@ -831,11 +832,6 @@ impl<'a> SystemSnapshot<'a> {
     /// How many processes it records.
     pub fn len(&self) -> usize {
         self.processes.len()
-    }
-
-    /// Whether it records no process.
-    pub fn is_empty(&self) -> bool {
-        self.processes.is_empty()
     }
 
     /// The snapshot of the `i`-th process recorded (errors name the section).

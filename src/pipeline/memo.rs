@@ -157,6 +157,7 @@ impl Memo {
     }
 
     /// Reports made from kept labels, and reports made in full, so far.
+    #[cfg(test)]
     pub fn hits_and_misses(&self) -> (u64, u64) {
         (
             self.hits.load(Ordering::Relaxed),

@@ -60,6 +60,7 @@ impl Default for Budget {
 
 impl Budget {
     /// No limit: every target read from smaps.
+    #[cfg(test)]
     pub fn unlimited() -> Budget {
         Budget {
             max_rss: u64::MAX,
@@ -144,6 +145,7 @@ impl Scraper {
     }
 
     /// Reports made from kept labels, and in full, so far ([`Memo`]).
+    #[cfg(test)]
     pub fn memo_hits_and_misses(&self) -> (u64, u64) {
         self.memo.hits_and_misses()
     }
@@ -190,6 +192,7 @@ fn unix_now() -> f64 {
 /// Scans the selected processes once and folds them into metrics grouped by
 /// `group_by`, `top` objects per group, no group folded. `Err` only when `/proc`
 /// cannot be listed.
+#[cfg(test)]
 pub fn scrape(
     selection: &Selection,
     mode: Mode,

@@ -17,10 +17,10 @@ use crate::vocab::{Code, PageSize};
 ///
 /// ```no_run
 /// # use std::path::Path;
-/// use elfmaps::pipeline::{Saved, offline};
+/// use elfmaps::{Saved, label_saved};
 /// let text = std::fs::read("app.smaps").unwrap();
 /// let saved = Saved::text(&text, "app.smaps", Path::new("/srv/board-root"));
-/// let report = offline(saved).unwrap();
+/// let report = label_saved(saved).unwrap();
 /// # let _ = report;
 /// ```
 #[derive(Debug)]
@@ -78,7 +78,7 @@ impl<'a> Saved<'a> {
     }
 
     /// A snapshot read from `name` (see [`crate::input::snapshot`]).
-    pub fn snapshot(snapshot: Snapshot, name: &'a str, sysroot: &'a Path) -> Saved<'a> {
+    pub(crate) fn snapshot(snapshot: Snapshot, name: &'a str, sysroot: &'a Path) -> Saved<'a> {
         Saved {
             name,
             sysroot,
@@ -96,7 +96,7 @@ impl<'a> Saved<'a> {
 
     /// The same input, its files read through `cache`, shared with the other
     /// processes of a run ([`crate::source::cache`]).
-    pub fn with_cache(mut self, cache: &'a FileCache) -> Saved<'a> {
+    pub(crate) fn with_cache(mut self, cache: &'a FileCache) -> Saved<'a> {
         self.cache = Some(cache);
         self
     }

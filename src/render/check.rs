@@ -145,6 +145,7 @@ fn gh_property(s: &str) -> String {
 
 /// Writes the violations, one line each (text and GitHub formats; Markdown writes a
 /// table, [`markdown`]); `full_path` (`-p`) names objects by their whole path.
+#[cfg(test)]
 pub fn violations<W: Write>(
     v: &[Violation],
     budget_file: &str,

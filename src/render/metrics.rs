@@ -6,7 +6,6 @@
 //! quote).
 
 use std::fmt::Write as _;
-use std::io::{self, Write};
 
 use crate::views::metrics::Metrics;
 
@@ -294,11 +293,6 @@ pub fn exposition(metrics: &Metrics, format: Format) -> String {
         out.push_str("# EOF\n");
     }
     out
-}
-
-/// Writes the exposition of `metrics` in `format` to `out`.
-pub fn metrics<W: Write>(metrics: &Metrics, format: Format, out: &mut W) -> io::Result<()> {
-    out.write_all(exposition(metrics, format).as_bytes())
 }
 
 #[cfg(test)]

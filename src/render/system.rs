@@ -358,7 +358,7 @@ mod tests {
             figures: Figures::zero(),
         }];
         let mut skipped = crate::views::system::Skipped::default();
-        skipped.add(crate::views::system::SkippedProcess {
+        skipped.add(crate::report::scan::SkippedProcess {
             pid: 9,
             comm: Some("x".into()),
             reason: Reason::Denied,

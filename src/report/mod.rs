@@ -1,11 +1,11 @@
 //! The report: the one data structure every output (table, JSON, summaries, budgets,
 //! diffs) is a view of, and its JSON wire form, which reads back as written.
 //!
-//! [`build`] assembles it from the parsed mappings and the attribution, with no I/O;
+//! `build` assembles it from the parsed mappings and the attribution, with no I/O;
 //! `build.rs` says where the figures of each region come from. Figures are bytes.
 
 mod build;
-pub mod scan;
+pub(crate) mod scan;
 
 use std::sync::Arc;
 
@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::label::Remapped;
 use crate::vocab::Kind;
-pub use crate::vocab::{Figures, Warning};
-pub use build::{Built, ObjectExtras, build};
+pub(crate) use crate::vocab::{Figures, Warning};
+pub(crate) use build::{ObjectExtras, build};
 
 /// Bumped on any incompatible change of the JSON below.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -92,9 +92,6 @@ pub enum RemoteFs {
     },
 }
 
-/// The deadline of `--remote-fs` when none is given.
-pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(2);
-
 /// The policy in milliseconds; `u64::MAX` for [`RemoteFs::Skip`].
 static POLICY: AtomicU64 = AtomicU64::new(u64::MAX);
 

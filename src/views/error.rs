@@ -49,6 +49,7 @@ pub enum SavedError {
 impl SavedError {
     /// The stable code of this error: `report-cut` for a cut summary,
     /// `input-unreadable` otherwise.
+    #[cfg(test)]
     pub fn code(&self) -> Code {
         match self {
             SavedError::Cut { .. } => Code::ReportCut,

@@ -64,11 +64,13 @@ pub const DAY: f64 = 86_400.0;
 
 /// The object kinds that a loaded object's regions can have (the segment kinds, gap,
 /// and unknown): with [`NONE_KINDS`], what bounds the series of a group.
+#[cfg(test)]
 pub const OBJECT_KINDS: usize = 7;
 
 /// The kinds of memory of no object (heap, anon, stack, thread_stack, signal_stack,
 /// guard, vdso, vvar, vsyscall, file, mapped_file, shm, device, anon_inode, kernel,
 /// unknown).
+#[cfg(test)]
 pub const NONE_KINDS: usize = 16;
 
 /// What bounds the series of a scrape and of a day (docs/metrics.md, "Series budget").
@@ -103,6 +105,7 @@ impl Default for Limits {
 impl Limits {
     /// Limits that keep `top` objects per group and fold no group (for a scrape of
     /// chosen processes, and tests).
+    #[cfg(test)]
     pub fn top(top: usize) -> Limits {
         Limits {
             top,
@@ -114,6 +117,7 @@ impl Limits {
 
     /// The most series of one memory family in one group: `top + 1` objects (the
     /// kept ones and [`OTHER`]) of [`OBJECT_KINDS`] kinds each, and [`NONE_KINDS`].
+    #[cfg(test)]
     pub fn series_per_group(&self, objects: usize) -> usize {
         objects
             .saturating_add(1)
@@ -126,6 +130,7 @@ impl Limits {
     /// group + 8 series per group: 5 of `elfmaps_incomplete`, processes, scan
     /// seconds, group info) + the build IDs (one per object named) + 13 of the
     /// scrape. The formula of docs/metrics.md, "Series budget".
+    #[cfg(test)]
     pub fn series_budget(&self, per_day: bool) -> usize {
         let objects = if per_day {
             self.top.saturating_mul(2)
@@ -164,11 +169,6 @@ impl Memory {
     fn forget(&mut self, now: f64) {
         self.groups.retain(|_, t| now - *t < DAY);
         self.objects.retain(|_, t| now - *t < DAY);
-    }
-
-    /// The groups remembered.
-    pub fn groups(&self) -> usize {
-        self.groups.len()
     }
 }
 
@@ -447,8 +447,6 @@ pub struct Metrics {
     pub processes: Processes,
     /// How long the scan took, in seconds.
     pub scrape_seconds: f64,
-    /// Each group's own total: the sum of its processes' smaps totals, by group.
-    pub group_totals: Vec<(String, Figures)>,
     /// Per group: processes, scan time, incomplete families, info labels; by group.
     pub groups: Vec<GroupFacts>,
     /// Whether the figures came from maps and pagemap (`--rss-only`): the families
@@ -465,6 +463,7 @@ impl Metrics {
     }
 
     /// Whether `family` leaves out a series of `group`.
+    #[cfg(test)]
     pub fn incomplete(&self, group: &str, family: &str) -> bool {
         self.groups
             .iter()
@@ -518,6 +517,7 @@ pub struct Builder {
 
 impl Builder {
     /// An empty scrape that keeps `top` objects per group and folds no group.
+    #[cfg(test)]
     pub fn new(top: usize) -> Builder {
         Builder::with_limits(Limits::top(top))
     }
@@ -540,6 +540,7 @@ impl Builder {
     }
 
     /// Adds the report of one process of group `group`.
+    #[cfg(test)]
     pub fn add(&mut self, group: &str, report: &Report) {
         self.add_process(&Group::named(group), report, None, 0.0);
     }
@@ -597,6 +598,7 @@ impl Builder {
 
     /// The scrape, with the processes the scan `skipped` and how long it took, no
     /// series remembered from earlier scrapes.
+    #[cfg(test)]
     pub fn finish(self, skipped: Skipped, scrape_seconds: f64) -> Metrics {
         self.finish_with(skipped, scrape_seconds, None, 0.0)
     }
@@ -658,7 +660,6 @@ impl Builder {
         let mut series = Vec::new();
         let mut dropped = 0;
         let mut facts = Vec::new();
-        let mut group_totals = Vec::new();
         let per_day = limits.top.saturating_mul(2);
         for (group, g) in kept {
             // Objects by their pss over all kinds (rss with --rss-only), largest
@@ -726,7 +727,6 @@ impl Builder {
                     incomplete.push(f.name);
                 }
             }
-            group_totals.push((group.clone(), g.totals));
             facts.push(GroupFacts {
                 group,
                 processes: g.processes,
@@ -739,7 +739,6 @@ impl Builder {
             (&a.group, &a.object, a.kind.as_str()).cmp(&(&b.group, &b.object, b.kind.as_str()))
         });
         facts.sort_by(|a, b| a.group.cmp(&b.group));
-        group_totals.sort_by(|a, b| a.0.cmp(&b.0));
         let named: BTreeSet<&str> = series.iter().map(|s| s.object.as_str()).collect();
         let objects = self
             .build_ids
@@ -756,7 +755,6 @@ impl Builder {
                 skipped,
             },
             scrape_seconds,
-            group_totals,
             groups: facts,
             rss_only: self.rss_only,
         }

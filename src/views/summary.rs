@@ -57,6 +57,7 @@ impl SortBy {
 
 /// One row of the summary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Row {
     /// Maps path of the object; null for memory of no object and in `--by kind`.
     pub object: Option<String>,

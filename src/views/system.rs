@@ -21,7 +21,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::report::Report;
-pub use crate::report::scan::{Outcome, ProcessInfo, Reason, Skipped, SkippedProcess};
+pub use crate::report::scan::{Outcome, ProcessInfo, Reason, Skipped};
 pub use crate::vocab::names::ObjectGlob;
 use crate::vocab::{Code, Figures, Kind, Warning};
 
@@ -102,13 +102,6 @@ pub struct Row {
     pub figures: Figures,
 }
 
-impl Row {
-    /// Unique set size: private clean + private dirty (unknown when either is).
-    pub fn uss(&self) -> Option<u64> {
-        uss(&self.figures)
-    }
-}
-
 /// Unique set size of figures: private clean + private dirty.
 pub fn uss(f: &Figures) -> Option<u64> {
     crate::vocab::figures::sum(f.private_clean, f.private_dirty)
@@ -134,13 +127,6 @@ pub struct ProcessRow {
     /// The figures of the whole process (its smaps lines').
     #[serde(flatten)]
     pub figures: Figures,
-}
-
-impl ProcessRow {
-    /// Unique set size: private clean + private dirty.
-    pub fn uss(&self) -> Option<u64> {
-        uss(&self.figures)
-    }
 }
 
 /// One process's share of one object: the lines of `system --object GLOB`.
@@ -795,11 +781,6 @@ impl System {
         }
         Ok(s)
     }
-
-    /// Whether a warning of the scan has this code.
-    pub fn has_warning(&self, code: Code) -> bool {
-        self.warnings.iter().any(|w| w.code == code)
-    }
 }
 
 #[cfg(test)]
@@ -902,7 +883,7 @@ mod tests {
 
     fn outcome() -> Outcome {
         let mut skipped = Skipped::default();
-        skipped.add(SkippedProcess {
+        skipped.add(crate::report::scan::SkippedProcess {
             pid: 9,
             comm: None,
             reason: Reason::Exited,

@@ -55,7 +55,7 @@ impl Figures {
         }
     }
 
-    /// Adds `other` to `self` by the rule of [`sum`]: a figure that is only partly
+    /// Adds `other` to `self` by the rule of `sum`: a figure that is only partly
     /// known, or whose sum overflows, is null. `size`, always known, saturates at
     /// 2^64 - 1 bytes: the regions of one address space cannot reach it (they do not
     /// overlap), only a sum across processes could.

@@ -156,6 +156,7 @@ impl Residency {
     }
 
     /// The number of runs held (memory used is proportional to it).
+    #[cfg(test)]
     pub fn runs(&self) -> usize {
         self.present.0.len() + self.swapped.0.len() + self.mapcounts.as_ref().map_or(0, Vec::len)
     }

@@ -3,13 +3,13 @@
 //! For each file ([`FileLayout`]): the program headers as `readelf -lW` prints them
 //! ([`readelf_type_name`]), the kind of each PT_LOAD, readelf's section-to-segment
 //! mapping ([`section_in_segment`]), the memory the file takes once loaded per kind
-//! (from [`label::image()`], the same rules `elfmaps map` labels a process with) and the
+//! (from `label::image()`, the same rules `elfmaps map` labels a process with) and the
 //! findings of the audit (`audit.rs`: seven checks, W+X, RELRO, executable stack, text
 //! relocations, alignment, shared pages). docs/layout.md explains every figure and
-//! finding. The printers are in [`crate::render::layout`].
+//! finding. The printers are in `crate::render::layout`.
 //!
-//! Only headers are read, with bounded reads ([`elf::read_with`],
-//! [`elf::read_sections_with`], [`elf::read_dynamic_with`] on one [`Head`]): three
+//! Only headers are read, with bounded reads (`elf::read_with`,
+//! `elf::read_sections_with`, `elf::read_dynamic_with` on one `Head`): three
 //! `pread`s per file whatever its size (four when the section names are not just
 //! before the section headers). A file that is not
 //! ELF at all (a linker script such as Debian's `libc.so`) is skipped with a warning; a
@@ -67,6 +67,7 @@ pub struct Layouts {
 
 /// A file that is not reported, and why.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FileError {
     /// The path as given (its text form: invalid bytes as `\xNN`, [`crate::vocab::escape::text`]).
     pub path: String,
@@ -110,6 +111,7 @@ pub struct FileLayout {
 
 /// One program header.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Segment {
     /// Its index, as `readelf -l` numbers it.
     pub index: usize,
@@ -141,11 +143,12 @@ pub struct Segment {
 
 /// One section header, with the segments readelf puts it in.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Section {
     /// Its index in the section header table.
     pub index: usize,
     /// The name (its text form: invalid bytes as `\xNN`, [`crate::vocab::escape::text`]), or `None` when the name table is missing. The names
-    /// of [`elf::known_section_name`] are borrowed, not allocated.
+    /// of `elf::known_section_name` are borrowed, not allocated.
     pub name: Option<Cow<'static, str>>,
     /// `sh_type`.
     pub sh_type: u32,
@@ -164,6 +167,7 @@ pub struct Section {
 
 /// Memory the file takes once loaded, in bytes (multiples of the page size).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Memory {
     /// Executable pages.
     pub text: u64,
@@ -265,6 +269,7 @@ impl FindingKind {
 
 /// One audit finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Finding {
     /// What it is about.
     pub kind: FindingKind,
@@ -333,7 +338,7 @@ fn labels(info: &ElfInfo, page: PageSize) -> Option<Vec<Label>> {
 }
 
 /// Reads the headers behind `src` and computes the layout of the file named `path`.
-pub fn inspect<R: ReadAt + ?Sized>(
+pub(crate) fn inspect<R: ReadAt + ?Sized>(
     src: &R,
     path: &[u8],
     page: PageSize,
@@ -687,7 +692,7 @@ enum Unreported {
 /// Runs `elfmaps layout` over `paths` with pages of `page` bytes: every readable ELF
 /// file is reported, every file that is not ELF is skipped, every other one is an
 /// error; one bad file never stops the others.
-pub fn run(paths: &[impl AsRef<Path>], page: PageSize) -> Layouts {
+pub(crate) fn run(paths: &[impl AsRef<Path>], page: PageSize) -> Layouts {
     use std::os::unix::ffi::OsStrExt;
     let mut out = Layouts {
         schema_version: SCHEMA_VERSION,
