@@ -531,7 +531,7 @@ fn map_several_processes() {
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(cli::stdout(&o).lines().count(), 1);
     // summary takes one.
-    let o = cli::elfmaps(["summary", "mapper"]);
+    let o = cli::elfmaps(["summary", &name]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("only map takes several"),
