@@ -133,7 +133,7 @@ pub fn build(
                 .iter()
                 .map(|r| {
                     res.as_ref()
-                        .and_then(|res| res.exact_private(r.start, r.end))
+                        .and_then(|res| res.private_bytes(r.start, r.end))
                 })
                 .collect();
             let figures = split_figures(parts, page_size, res, &whole);

@@ -235,28 +235,6 @@ impl Residency {
     }
 }
 
-impl Residency {
-    /// The bytes of the present pages of `[from, to)` that are mapped once (map count
-    /// below 2), as the kernel counts smaps' `Private_Clean + Private_Dirty`; `None`
-    /// when the map counts are not known.
-    pub fn exact_private(&self, from: u64, to: u64) -> Option<u64> {
-        let counts = self.mapcounts.as_ref()?;
-        let shift = self.page.get().trailing_zeros();
-        let n = self.pages();
-        let first = (from.saturating_sub(self.start) >> shift).min(n);
-        let last = (to.saturating_sub(self.start) >> shift).min(n);
-        let i = counts.partition_point(|r| r.1 <= first);
-        let shared: u64 = counts[i..]
-            .iter()
-            .take_while(|r| r.0 < last)
-            .filter(|r| r.2 >= 2)
-            .map(|&(a, b, _)| self.present.count(a.max(first), b.min(last)))
-            .sum();
-        let once = self.present.count(first, last).saturating_sub(shared);
-        once.checked_mul(self.page.get())
-    }
-}
-
 /// Sorted, disjoint, non-adjacent runs `[first, last)` of page indices.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Runs(Vec<(u64, u64)>);
@@ -405,11 +383,11 @@ mod tests {
         assert!(all - parts <= 1, "{all} {parts}");
         assert_eq!(r.exact_pss(r.end(), r.end()), Some(0));
         // Private: the present pages mapped once (3-5).
-        assert_eq!(r.exact_private(0x1000, r.end()), Some(3 * P));
-        assert_eq!(r.exact_private(0x1000, cut), Some(0));
+        assert_eq!(r.private_bytes(0x1000, r.end()), Some(3 * P));
+        assert_eq!(r.private_bytes(0x1000, cut), Some(0));
         let mut none = Residency::new(0x1000, 0x1000 + 10 * P, page());
         none.mark_present(0..6);
-        assert_eq!(none.exact_private(0x1000, none.end()), None);
+        assert_eq!(none.private_bytes(0x1000, none.end()), None);
     }
 
     #[test]
