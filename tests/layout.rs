@@ -729,7 +729,7 @@ fn processor_specific_segment_types_match_readelf() {
     assert_eq!(names(183)[2], "AARCH64_MEMTAG_MTE");
 }
 
-/// Issue 9 §3: a machine goblin has no name for keeps its number, instead of an
+/// Issue 9 §3: a machine `elf.h` has no name for keeps its number, instead of an
 /// `UNKNOWN` shared by Alpha and C-SKY.
 #[test]
 fn machines_without_a_name_keep_their_number() {

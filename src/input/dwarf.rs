@@ -14,16 +14,17 @@
 use std::collections::HashMap;
 
 use gimli::{EndianSlice, RunTimeEndian};
+use object::Endianness;
+use object::elf::{FileHeader32, FileHeader64};
+use object::read::elf::{CompressionHeader as _, FileHeader};
 
-use super::elf::{ReadAt, SectionTable, read_upto};
+use super::elf::{ReadAt, SHF_COMPRESSED, SHT_NOBITS, SectionTable, read_upto};
 use super::symbols::{MAX_SYMBOLS, Symbol, SymbolTable, TableKind};
 
 /// Largest DWARF section read, and largest once decompressed.
 pub const MAX_DWARF_SECTION: u64 = 256 << 20;
-/// `SHF_COMPRESSED`.
-const SHF_COMPRESSED: u64 = 0x800;
 /// `ELFCOMPRESS_ZLIB`.
-const ELFCOMPRESS_ZLIB: u32 = 1;
+const ELFCOMPRESS_ZLIB: u32 = object::elf::ELFCOMPRESS_ZLIB.0;
 
 /// What to name ranges by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,7 +246,7 @@ fn section<R: ReadAt + ?Sized>(
     let Some(s) = sections
         .sections
         .iter()
-        .find(|s| s.name.as_deref() == Some(name.as_bytes()) && s.sh_type != 8)
+        .find(|s| s.name.as_deref() == Some(name.as_bytes()) && s.sh_type != SHT_NOBITS)
     else {
         return Ok(None);
     };
@@ -256,7 +257,7 @@ fn section<R: ReadAt + ?Sized>(
             MAX_DWARF_SECTION >> 20
         ));
     }
-    let raw = super::symbols::read_chunked(src, s.offset, s.size).map_err(|e| e.to_string())?;
+    let raw = super::elf::read_chunked(src, s.offset, s.size).map_err(|e| e.to_string())?;
     if (raw.len() as u64) < s.size {
         return Err(format!("{name} ends past the end of the file"));
     }
@@ -270,26 +271,16 @@ fn section<R: ReadAt + ?Sized>(
 
 /// A compressed section's bytes (an `Elf32_Chdr` or `Elf64_Chdr`, then zlib data).
 pub fn decompress(raw: &[u8], is64: bool, endian: RunTimeEndian) -> Result<Vec<u8>, String> {
-    let word = |at: usize| -> Option<u32> {
-        let w: [u8; 4] = raw.get(at..at + 4)?.try_into().ok()?;
-        Some(match endian {
-            RunTimeEndian::Big => u32::from_be_bytes(w),
-            RunTimeEndian::Little => u32::from_le_bytes(w),
-        })
+    let endian = match endian {
+        RunTimeEndian::Big => Endianness::Big,
+        RunTimeEndian::Little => Endianness::Little,
     };
-    let quad = |at: usize| -> Option<u64> {
-        let w: [u8; 8] = raw.get(at..at + 8)?.try_into().ok()?;
-        Some(match endian {
-            RunTimeEndian::Big => u64::from_be_bytes(w),
-            RunTimeEndian::Little => u64::from_le_bytes(w),
-        })
-    };
-    let (kind, size, data) = if is64 {
-        (word(0), quad(8), 24)
+    let header = if is64 {
+        chdr::<FileHeader64<Endianness>>(raw, endian)
     } else {
-        (word(0), word(4).map(u64::from), 12)
+        chdr::<FileHeader32<Endianness>>(raw, endian)
     };
-    let (Some(kind), Some(size)) = (kind, size) else {
+    let Some((kind, size, data)) = header else {
         return Err("compression header cut short".into());
     };
     if kind != ELFCOMPRESS_ZLIB {
@@ -307,6 +298,17 @@ pub fn decompress(raw: &[u8], is64: bool, endian: RunTimeEndian) -> Result<Vec<u
     )
     .map_err(|e| format!("zlib: {e:?}"))?;
     Ok(out)
+}
+
+/// The type, decompressed size and header length of the compression header at the
+/// start of `raw`.
+fn chdr<Elf: FileHeader>(raw: &[u8], endian: Elf::Endian) -> Option<(u32, u64, usize)> {
+    let (h, rest) = object::pod::from_bytes::<Elf::CompressionHeader>(raw).ok()?;
+    Some((
+        h.ch_type(endian).0,
+        h.ch_size(endian).into(),
+        raw.len() - rest.len(),
+    ))
 }
 
 #[cfg(test)]

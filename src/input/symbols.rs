@@ -21,7 +21,11 @@
 
 use std::io;
 
-use super::elf::{ElfError, ReadAt, SectionTable, Shdr, parse_header};
+use object::Endianness;
+use object::elf::{self as consts, FileHeader32, FileHeader64};
+use object::read::elf::{FileHeader, Sym as _};
+
+use super::elf::{ElfError, ReadAt, SectionTable, Shdr, ident, read_chunked};
 
 /// Largest symbol table read (about 5.6 million 64-bit entries).
 pub const MAX_SYMTAB_BYTES: u64 = 128 << 20;
@@ -33,18 +37,6 @@ pub const MAX_SYMBOLS: usize = 4 << 20;
 pub const MAX_NAME_BYTES: usize = 4096;
 /// Largest `.gnu_debuglink` section read.
 const MAX_DEBUGLINK_BYTES: u64 = 4096;
-/// Reads of large tables go in chunks of this size.
-const CHUNK: usize = 1 << 20;
-
-const SHT_SYMTAB: u32 = 2;
-const SHT_DYNSYM: u32 = 11;
-const SHN_UNDEF: u16 = 0;
-const SHN_LORESERVE: u16 = 0xff00;
-const SHN_XINDEX: u16 = 0xffff;
-const STT_NOTYPE: u8 = 0;
-const STT_OBJECT: u8 = 1;
-const STT_FUNC: u8 = 2;
-const STT_GNU_IFUNC: u8 = 10;
 
 /// Which table the symbols come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,13 +98,11 @@ pub fn read_symbols<R: ReadAt + ?Sized>(
     sections: &SectionTable,
     want: TableKind,
 ) -> Result<Option<SymbolTable>, ElfError> {
-    let head = super::elf::read_upto(src, 0, 64)?;
-    let header = parse_header(&head)?;
-    let is64 = header.e_ident[4] == 2;
-    let little = header.e_ident[5] != 2;
+    let id = ident(&super::elf::read_upto(src, 0, 64)?)?;
+    let (is64, little) = (id.is64, id.little);
     let sh_type = match want {
-        TableKind::Symtab => SHT_SYMTAB,
-        TableKind::Dynsym => SHT_DYNSYM,
+        TableKind::Symtab => consts::SHT_SYMTAB.0,
+        TableKind::Dynsym => consts::SHT_DYNSYM.0,
         TableKind::Dwarf => return Ok(None),
     };
     let Some(table) = sections
@@ -182,66 +172,16 @@ pub fn parse_symbols(
     from: TableKind,
     problem: Option<String>,
 ) -> SymbolTable {
-    let u32at = |b: &[u8], at: usize| {
-        let w = [b[at], b[at + 1], b[at + 2], b[at + 3]];
-        if little {
-            u32::from_le_bytes(w)
-        } else {
-            u32::from_be_bytes(w)
-        }
+    let endian = if little {
+        Endianness::Little
+    } else {
+        Endianness::Big
     };
-    let u16at = |b: &[u8], at: usize| {
-        let w = [b[at], b[at + 1]];
-        if little {
-            u16::from_le_bytes(w)
-        } else {
-            u16::from_be_bytes(w)
-        }
+    let (mut symbols, dropped) = if is64 {
+        keep::<FileHeader64<Endianness>>(raw, endian)
+    } else {
+        keep::<FileHeader32<Endianness>>(raw, endian)
     };
-    let u64at = |b: &[u8], at: usize| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&b[at..at + 8]);
-        if little {
-            u64::from_le_bytes(w)
-        } else {
-            u64::from_be_bytes(w)
-        }
-    };
-    let entsize = if is64 { 24 } else { 16 };
-    let mut symbols = Vec::new();
-    let mut dropped = 0u64;
-    // Entry 0 is the null symbol.
-    for e in raw.chunks_exact(entsize).skip(1) {
-        let (name, info, shndx, value, size) = if is64 {
-            (u32at(e, 0), e[4], u16at(e, 6), u64at(e, 8), u64at(e, 16))
-        } else {
-            (
-                u32at(e, 0),
-                e[12],
-                u16at(e, 14),
-                u64::from(u32at(e, 4)),
-                u64::from(u32at(e, 8)),
-            )
-        };
-        let kind = info & 0xf;
-        let defined = shndx != SHN_UNDEF && (shndx < SHN_LORESERVE || shndx == SHN_XINDEX);
-        let wanted = matches!(kind, STT_NOTYPE | STT_OBJECT | STT_FUNC | STT_GNU_IFUNC);
-        if !defined || !wanted || size == 0 {
-            continue;
-        }
-        if symbols.len() >= MAX_SYMBOLS {
-            dropped += 1;
-            continue;
-        }
-        symbols.push(Symbol {
-            name_at: name,
-            name_len: 0,
-            value,
-            size,
-            bind: info >> 4,
-            kind,
-        });
-    }
     // Names: visited in offset order, each byte of the string table scanned once.
     let mut order: Vec<u32> = (0..symbols.len() as u32).collect();
     order.sort_unstable_by_key(|&i| symbols[i as usize].name_at);
@@ -270,6 +210,45 @@ pub fn parse_symbols(
         dropped,
         problem,
     }
+}
+
+/// The symbols of the entries `raw` that name memory of the image (see the module
+/// docs), at most [`MAX_SYMBOLS`], and how many more there were; names not yet found.
+fn keep<Elf: FileHeader>(raw: &[u8], endian: Elf::Endian) -> (Vec<Symbol>, u64) {
+    let count = raw.len() / std::mem::size_of::<Elf::Sym>();
+    let entries: &[Elf::Sym] = object::pod::slice_from_bytes(raw, count)
+        .map(|(s, _)| s)
+        .unwrap_or(&[]);
+    let mut symbols = Vec::new();
+    let mut dropped = 0u64;
+    // Entry 0 is the null symbol.
+    for e in entries.iter().skip(1) {
+        let shndx = e.st_shndx(endian);
+        let kind = e.st_type();
+        let size: u64 = e.st_size(endian).into();
+        let defined = shndx != consts::SHN_UNDEF
+            && (shndx.0 < consts::SHN_LORESERVE || shndx == consts::SHN_XINDEX);
+        let wanted = matches!(
+            kind,
+            consts::STT_NOTYPE | consts::STT_OBJECT | consts::STT_FUNC | consts::STT_GNU_IFUNC
+        );
+        if !defined || !wanted || size == 0 {
+            continue;
+        }
+        if symbols.len() >= MAX_SYMBOLS {
+            dropped += 1;
+            continue;
+        }
+        symbols.push(Symbol {
+            name_at: e.st_name(endian),
+            name_len: 0,
+            value: e.st_value(endian).into(),
+            size,
+            bind: e.st_bind().0,
+            kind: kind.0,
+        });
+    }
+    (symbols, dropped)
 }
 
 /// The `.gnu_debuglink` of the file: the debug file's name and its CRC-32, when the
@@ -307,29 +286,6 @@ pub fn parse_debuglink(b: &[u8], little: bool) -> Option<(Vec<u8>, u32)> {
         u32::from_be_bytes(w)
     };
     Some((b[..n].to_vec(), crc))
-}
-
-/// Reads `len` bytes at `offset` (fewer when the file ends first) in chunks of at
-/// most 1 MiB: memory grows with the bytes the file really has, not with `len`.
-pub(crate) fn read_chunked<R: ReadAt + ?Sized>(
-    src: &R,
-    offset: u64,
-    len: u64,
-) -> io::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    while (out.len() as u64) < len {
-        let want = (len - out.len() as u64).min(CHUNK as u64) as usize;
-        let Some(at) = offset.checked_add(out.len() as u64) else {
-            break;
-        };
-        let got = super::elf::read_upto(src, at, want)?;
-        let short = got.len() < want;
-        out.extend_from_slice(&got);
-        if short {
-            break;
-        }
-    }
-    Ok(out)
 }
 
 /// The CRC-32 (IEEE, as zlib and `.gnu_debuglink` use it) of `bytes`, continuing

@@ -153,21 +153,15 @@ pub fn note_build_id(
     file: &(dyn ReadAt + Send + Sync),
     sections: &SectionTable,
 ) -> Option<Vec<u8>> {
-    const SHT_NOTE: u32 = 7;
     let s = sections.sections.iter().find(|s| {
-        s.sh_type == SHT_NOTE && s.name.as_deref() == Some(b".note.gnu.build-id".as_slice())
+        s.sh_type == elf::SHT_NOTE && s.name.as_deref() == Some(b".note.gnu.build-id".as_slice())
     })?;
     if s.size > 4096 {
         return None;
     }
-    let head = elf::read_upto(file, 0, 6).ok()?;
-    let endian = if head.get(5) == Some(&2) {
-        goblin::container::Endian::Big
-    } else {
-        goblin::container::Endian::Little
-    };
+    let little = elf::read_upto(file, 0, 6).ok()?.get(5) != Some(&2);
     let notes = elf::read_upto(file, s.offset, s.size as usize).ok()?;
-    elf::find_build_id(&notes, endian, 4)
+    elf::find_build_id(&notes, little, 4)
 }
 
 /// Lower-case hex of `bytes`.

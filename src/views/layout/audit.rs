@@ -9,11 +9,10 @@
 
 use std::collections::HashSet;
 
-use goblin::elf::program_header::{PT_DYNAMIC, PT_GNU_STACK};
-use goblin::elf::section_header::SHF_ALLOC;
-
 use super::{Finding, FindingKind};
-use crate::input::elf::{self, DynamicFlags, ElfInfo, Phdr, Shdr};
+use crate::input::elf::{
+    self, DynamicFlags, ElfInfo, PT_DYNAMIC, PT_GNU_STACK, Phdr, SHF_ALLOC, Shdr,
+};
 use crate::label::Label;
 use crate::vocab::human::human;
 use crate::vocab::{Kind, PageSize};
@@ -116,7 +115,7 @@ fn relro(f: &Facts, loads: &[&Phdr], out: &mut Vec<Finding>) {
             let outside = f.shdrs.iter().find(|s| {
                 s.name.as_deref() == Some(b".got.plt")
                     && s.size > 0
-                    && s.flags & u64::from(SHF_ALLOC) != 0
+                    && s.flags & SHF_ALLOC != 0
                     && (s.addr < rs || s.addr.saturating_add(s.size) > re)
             });
             if let Some(s) = outside {
@@ -307,8 +306,8 @@ fn shared_pages(f: &Facts, loads: &[&Phdr], out: &mut Vec<Finding>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::elf::PT_LOAD;
     use crate::views::layout::tests::{info, phdr};
-    use goblin::elf::program_header::PT_LOAD;
 
     /// Segments at the top of the address space: their ends overflow, and no check
     /// panics or reports them.

@@ -750,8 +750,9 @@ fn inspect_path(path: &Path, page: PageSize) -> Result<FileLayout, Unreported> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use goblin::elf::program_header::{PT_DYNAMIC, PT_GNU_RELRO, PT_GNU_STACK, PT_LOAD};
-    use goblin::elf::section_header::{SHF_ALLOC, SHT_NOBITS};
+    use crate::input::elf::{
+        PT_DYNAMIC, PT_GNU_RELRO, PT_GNU_STACK, PT_LOAD, SHF_ALLOC, SHT_NOBITS,
+    };
 
     pub(super) fn phdr(
         index: usize,
@@ -796,7 +797,7 @@ mod tests {
         }
     }
 
-    pub(super) const A: u64 = SHF_ALLOC as u64;
+    pub(super) const A: u64 = SHF_ALLOC;
 
     pub(super) fn info(e_type: u16, phdrs: Vec<Phdr>) -> ElfInfo {
         ElfInfo {

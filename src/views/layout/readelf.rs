@@ -4,20 +4,30 @@
 
 use std::borrow::Cow;
 
-use goblin::elf::program_header::{
-    PT_DYNAMIC, PT_GNU_EH_FRAME, PT_GNU_RELRO, PT_GNU_STACK, PT_LOAD, PT_NOTE, PT_PHDR, PT_TLS,
-};
-use goblin::elf::section_header::{SHF_ALLOC, SHF_TLS, SHT_NOBITS};
+use object::elf as consts;
 
-use crate::input::elf::{Phdr, Shdr};
+use crate::input::elf::{
+    PT_DYNAMIC, PT_GNU_RELRO, PT_GNU_STACK, PT_LOAD, Phdr, SHF_ALLOC, SHF_TLS, SHT_NOBITS, Shdr,
+};
+
+// The numbers match on: object's typed constants as the `u32` and `u16` of `Phdr`
+// and `ElfInfo`.
+const PT_NOTE: u32 = consts::PT_NOTE.0;
+const PT_PHDR: u32 = consts::PT_PHDR.0;
+const PT_TLS: u32 = consts::PT_TLS.0;
+const PT_GNU_EH_FRAME: u32 = consts::PT_GNU_EH_FRAME.0;
+const EM_AARCH64: u16 = consts::EM_AARCH64.0;
+const EM_ARM: u16 = consts::EM_ARM.0;
+const EM_MIPS: u16 = consts::EM_MIPS.0;
+const EM_MIPS_RS3_LE: u16 = consts::EM_MIPS_RS3_LE.0;
+const EM_RISCV: u16 = consts::EM_RISCV.0;
 
 const PT_GNU_SFRAME: u32 = 0x6474_e554;
 const PT_GNU_MBIND_LO: u32 = 0x6474_e555;
 const PT_GNU_MBIND_HI: u32 = PT_GNU_MBIND_LO + 4095;
 const PT_LOPROC: u32 = 0x7000_0000;
 
-/// e_machine values readelf decodes processor-specific segment types for, beyond
-/// goblin's constants.
+/// More e_machine values readelf decodes processor-specific segment types for.
 const EM_PARISC: u16 = 15;
 const EM_S390: u16 = 22;
 const EM_IA_64: u16 = 50;
@@ -29,7 +39,6 @@ const EM_S390_OLD: u16 = 0xa390;
 /// readelf for every machine number in tests/layout.rs. readelf names ARM's and MIPS's
 /// without the machine prefix (`EXIDX`, `ABIFLAGS`), the others with it.
 fn processor_type_name(machine: u16, offset: u32) -> Option<&'static str> {
-    use goblin::elf::header::{EM_AARCH64, EM_ARM, EM_MIPS, EM_MIPS_RS3_LE, EM_RISCV};
     Some(match (machine, offset) {
         (EM_AARCH64, 0) => "AARCH64_ARCHEXT",
         (EM_AARCH64, 2) => "AARCH64_MEMTAG_MTE",
@@ -99,8 +108,8 @@ pub fn readelf_type_name(p_type: u32, machine: u16) -> Cow<'static, str> {
 /// `!ELF_TBSS_SPECIAL` test, in the same wrapping 64-bit arithmetic.
 #[inline]
 pub fn section_in_segment(s: &Shdr, p: &Phdr) -> bool {
-    let tls = s.flags & u64::from(SHF_TLS) != 0;
-    let alloc = s.flags & u64::from(SHF_ALLOC) != 0;
+    let tls = s.flags & SHF_TLS != 0;
+    let alloc = s.flags & SHF_ALLOC != 0;
     let nobits = s.sh_type == SHT_NOBITS;
     let pt = p.p_type;
     let size = s.size;
@@ -154,7 +163,7 @@ mod tests {
     use super::*;
     use crate::views::layout::tests::{A, phdr, shdr};
 
-    const T: u64 = SHF_TLS as u64;
+    const T: u64 = SHF_TLS;
 
     #[test]
     fn readelf_segment_type_names() {
