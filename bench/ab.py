@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""A/B benchmark of two elfmaps binaries on the commands that read ELF headers.
+
+    python3 bench/ab.py --a OLD_BINARY --b NEW_BINARY [--rounds 21]
+
+Written to choose the ELF reader (docs/design.md "ELF reading"): the same
+commands run with both binaries, interleaved (A, B, A, B, ...) so that a change
+of machine load hits both alike; it prints per command the median wall time and
+peak RSS of each binary and the ratio B/A, and checks that both print the same
+bytes (a reader must not change a result). Cases:
+
+- layout: `layout --json` over the first 400 shared libraries of the system
+  (program headers, section headers and names, dynamic entries of each);
+- map: `map --json` of a Python process that has loaded every library of
+  /usr/lib/x86_64-linux-gnu it could (program headers and build IDs);
+- sections: `sections --json` of that process (section tables of every object);
+- symbols: `symbols --json --top 50` of a Python process that loaded
+  libLLVM (symbol tables; the largest on a Debian system);
+
+Stdlib only. Not a test: nothing in `cargo test` depends on speed.
+"""
+
+import argparse
+import glob
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+LIBDIR = "/usr/lib/x86_64-linux-gnu"
+
+
+def elf_files(n):
+    out = []
+    for p in sorted(glob.glob(LIBDIR + "/*.so*")):
+        if os.path.islink(p) or not os.path.isfile(p):
+            continue
+        try:
+            with open(p, "rb") as f:
+                if f.read(4) != b"\x7fELF":
+                    continue
+        except OSError:
+            continue
+        out.append(p)
+        if len(out) == n:
+            break
+    return out
+
+
+def victim(libs):
+    """A Python process that has loaded `libs` (those it can) and waits."""
+    code = (
+        "import ctypes, sys\n"
+        "for p in sys.argv[1:]:\n"
+        "    try: ctypes.CDLL(p)\n"
+        "    except OSError: pass\n"
+        "print('ready', flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    p = subprocess.Popen(
+        [sys.executable, "-c", code, *libs],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert p.stdout.readline().strip() == b"ready"
+    return p
+
+
+def run(cmd):
+    t = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    out = p.stdout.read()
+    _, status, ru = os.wait4(p.pid, 0)
+    dt = time.perf_counter() - t
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        sys.exit(f"failed ({status}): {' '.join(cmd[:4])} ...")
+    return dt, ru.ru_maxrss, out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--a", required=True, help="the binary to compare against")
+    ap.add_argument("--b", default="target/release/elfmaps", help="the binary measured")
+    ap.add_argument("--rounds", type=int, default=21)
+    ap.add_argument("--only", default="layout,map,sections,symbols")
+    args = ap.parse_args()
+    only = set(args.only.split(","))
+
+    libs = elf_files(400)
+    many = victim(elf_files(100000)) if only & {"map", "sections"} else None
+    llvm = glob.glob(LIBDIR + "/libLLVM-*.so.1")
+    big = victim(llvm[:1]) if "symbols" in only and llvm else None
+    cases = []
+    if "layout" in only:
+        cases.append(("layout (400 files)", ["layout", "--json", "--color", "never", *libs]))
+    if many and "map" in only:
+        cases.append(("map (many libraries)", ["map", "--json", str(many.pid)]))
+    if many and "sections" in only:
+        cases.append(("sections (many libraries)", ["sections", "--json", str(many.pid)]))
+    if big:
+        cases.append(("symbols (libLLVM)", ["symbols", "--json", "--top", "50", str(big.pid)]))
+    try:
+        print(f"A = {args.a}\nB = {args.b}\nrounds = {args.rounds}, medians\n")
+        print(f"{'command':28} {'A ms':>8} {'B ms':>8} {'B/A':>6} {'A MiB':>7} {'B MiB':>7}")
+        for name, cmd in cases:
+            ta, tb, ma, mb = [], [], [], []
+            outs = set()
+            for r in range(args.rounds + 1):
+                for bin_, t, m in ((args.a, ta, ma), (args.b, tb, mb)):
+                    dt, rss, out = run([bin_, *cmd])
+                    if r:  # round 0 warms the caches
+                        t.append(dt)
+                        m.append(rss)
+                    if r == 0:
+                        outs.add(out)
+            a, b = statistics.median(ta) * 1e3, statistics.median(tb) * 1e3
+            same = "" if len(outs) == 1 else "  OUTPUTS DIFFER"
+            print(
+                f"{name:28} {a:8.1f} {b:8.1f} {b / a:6.2f} "
+                f"{statistics.median(ma) / 1024:7.1f} {statistics.median(mb) / 1024:7.1f}{same}"
+            )
+    finally:
+        for v in (many, big):
+            if v:
+                v.kill()
+                v.wait()
+
+
+if __name__ == "__main__":
+    main()
