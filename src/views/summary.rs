@@ -228,7 +228,7 @@ mod tests {
             pid: None,
             command: None,
             page_size: 4096,
-            source: "smaps".into(),
+            source: crate::vocab::MapsSource::Smaps,
             regions,
             objects: vec![],
             warnings: vec![],
