@@ -2,6 +2,7 @@
 //! the library that turn them into reports.
 
 use super::*;
+use crate::vocab::MapsSource;
 
 /// A process named on the command line, resolved: its PID, and whether it was found
 /// by name (then one that exits before it is read is skipped with a warning, not an
@@ -259,7 +260,7 @@ pub(crate) fn system_root_note(sys: &crate::views::system::System) {
 pub(crate) fn origin<'a>(target: &Target, report: &Report, file: &'a mut String) -> Origin<'a> {
     // What the file is, as the parser found it: `--smaps` of a maps file is a maps.
     let what = match target {
-        Target::Smaps(_) | Target::Maps(_) if report.source == "maps" => "saved maps",
+        Target::Smaps(_) | Target::Maps(_) if report.source == MapsSource::Maps => "saved maps",
         Target::Smaps(_) | Target::Maps(_) => "saved smaps",
         Target::Snapshot(_) => "snapshot",
         Target::Pids(_) | Target::Elf(_) | Target::System => return Origin::Live,

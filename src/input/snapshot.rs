@@ -56,7 +56,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::ops::Range;
 
-use crate::vocab::{PageSize, Residency};
+use crate::vocab::{MapsSource, PageSize, Residency};
 
 /// The first word of a snapshot file.
 pub const MAGIC: &str = "ELFMAPS-SNAPSHOT";
@@ -71,8 +71,9 @@ pub struct Snapshot {
     pub pid: Option<u32>,
     /// The page size of the recording machine.
     pub page_size: PageSize,
-    /// `smaps` or `maps`.
-    pub source: String,
+    /// Where the recorded lines came from (header `source`: `smaps`, `maps` or
+    /// `maps+pagemap`); `None` when the header does not say.
+    pub source: Option<MapsSource>,
     /// Other header lines (`kernel`, `machine`, `created`, future keys).
     pub header: BTreeMap<String, String>,
     /// The smaps (or maps) text exactly as read.
@@ -97,7 +98,7 @@ impl Default for Snapshot {
         Snapshot {
             pid: None,
             page_size: PageSize::KIB4,
-            source: String::new(),
+            source: None,
             header: BTreeMap::new(),
             smaps: Vec::new(),
             build_ids: BTreeMap::new(),
@@ -197,7 +198,9 @@ impl Snapshot {
             let _ = writeln!(head, "pid {pid}");
         }
         let _ = writeln!(head, "page_size {}", self.page_size);
-        let _ = writeln!(head, "source {}", self.source);
+        if let Some(source) = self.source {
+            let _ = writeln!(head, "source {source}");
+        }
         for (k, v) in &self.header {
             let v: String = v.chars().filter(|c| !c.is_control()).collect();
             let _ = writeln!(head, "{k} {v}");
@@ -326,6 +329,14 @@ pub enum SnapshotError {
         /// The value given.
         value: String,
     },
+    /// A `source` header line whose value is none of `smaps`, `maps`,
+    /// `maps+pagemap`.
+    BadSource {
+        /// Its 1-based line number.
+        line: usize,
+        /// The value given.
+        value: String,
+    },
     /// A `page_size` header line whose value is not a number.
     BadPageSize {
         /// Its 1-based line number.
@@ -437,6 +448,13 @@ impl std::fmt::Display for SnapshotError {
                 write!(f, "line {line}: header line is not UTF-8")
             }
             SnapshotError::BadPid { line, value } => write!(f, "line {line}: bad pid {value:?}"),
+            SnapshotError::BadSource { line, value } => {
+                write!(f, "line {line}: unknown source {value:?} (known:")?;
+                for known in MapsSource::ALL {
+                    write!(f, " {known}")?;
+                }
+                f.write_str(")")
+            }
             SnapshotError::BadPageSize { line, value } => {
                 write!(f, "line {line}: bad page_size {value:?}")
             }
@@ -597,7 +615,13 @@ fn read_header(cur: &mut Cursor, snap: &mut Snapshot) -> Result<PageSize, Snapsh
                 })?;
                 page_size = Some(p);
             }
-            "source" => snap.source = v.to_string(),
+            "source" => {
+                let source = MapsSource::from_name(v).ok_or_else(|| SnapshotError::BadSource {
+                    line: lineno,
+                    value: v.to_string(),
+                })?;
+                snap.source = Some(source);
+            }
             _ => {
                 snap.header.insert(k.to_string(), v.to_string());
             }
@@ -915,7 +939,7 @@ mod tests {
         header.insert("kernel".to_string(), "6.1.0".to_string());
         let mut a = Snapshot {
             pid: Some(7),
-            source: "smaps".into(),
+            source: Some(MapsSource::Smaps),
             smaps: b"1000-2000 r--p 0 00:00 0 \n".to_vec(),
             ..Snapshot::default()
         };
@@ -949,7 +973,7 @@ mod tests {
         let mut snap = Snapshot {
             pid: Some(42),
             page_size: page,
-            source: "smaps".into(),
+            source: Some(MapsSource::Smaps),
             smaps: b"1000-2000 r--p 0 00:00 0 /a\xff b\n".to_vec(),
             ..Snapshot::default()
         };
@@ -971,6 +995,62 @@ mod tests {
         assert_eq!((all.present, all.swapped), (2, 1));
         let text = String::from_utf8_lossy(&bytes);
         assert!(text.contains("\n10000-20000 09 04\n"), "{text}");
+    }
+
+    /// The header's `source`: each source written by its name and read back, none
+    /// when the header does not say, and any other text refused naming the line and
+    /// the text (the reader used to keep whatever it found).
+    #[test]
+    fn sources_read_back_and_others_are_refused() {
+        for source in MapsSource::ALL {
+            let snap = Snapshot {
+                source: Some(source),
+                ..Snapshot::default()
+            };
+            let bytes = snap.to_bytes();
+            let line = format!("\nsource {}\n", source.as_str());
+            assert!(bytes.windows(line.len()).any(|w| w == line.as_bytes()));
+            assert_eq!(Snapshot::parse(&bytes).unwrap(), snap);
+        }
+        let bytes = Snapshot::default().to_bytes();
+        assert!(
+            !bytes.windows(7).any(|w| w == b"source "),
+            "no line for no source"
+        );
+        assert_eq!(Snapshot::parse(&bytes).unwrap().source, None);
+        let written = b"ELFMAPS-SNAPSHOT 1\npage_size 4096\nsource maps+pagemap\n\n";
+        assert_eq!(
+            Snapshot::parse(written).unwrap().source,
+            Some(MapsSource::MapsPagemap)
+        );
+        for bad in [
+            "live",
+            "SMAPS",
+            "smaps ",
+            " smaps",
+            "",
+            "maps+",
+            "smaps\u{1b}[31m",
+        ] {
+            let text = format!("ELFMAPS-SNAPSHOT 1\npage_size 4096\nsource {bad}\n\n");
+            let err = Snapshot::parse(text.as_bytes()).unwrap_err();
+            assert_eq!(
+                err,
+                SnapshotError::BadSource {
+                    line: 3,
+                    value: bad.to_string()
+                }
+            );
+            assert_eq!(
+                err.to_string(),
+                format!("line 3: unknown source {bad:?} (known: smaps maps maps+pagemap)")
+            );
+        }
+        let bare = Snapshot::parse(b"ELFMAPS-SNAPSHOT 1\npage_size 4096\nsource\n\n");
+        assert!(matches!(
+            bare,
+            Err(SnapshotError::BadSource { line: 3, .. })
+        ));
     }
 
     /// `snapshot --sections`: residency of every object's line, as runs.
@@ -1065,7 +1145,7 @@ mod tests {
     fn hostile_snapshots_are_errors() {
         let good = Snapshot {
             page_size: PageSize::KIB4,
-            source: "maps".into(),
+            source: Some(MapsSource::Maps),
             ..Snapshot::default()
         }
         .to_bytes();

@@ -9,7 +9,7 @@ use crate::report::{Report, Warning};
 use crate::source::LiveSource;
 use crate::source::cache::FileCache;
 use crate::source::proc::{self, ProcError, Process};
-use crate::vocab::Code;
+use crate::vocab::{Code, MapsSource};
 
 /// Analyses the live process `pid`.
 ///
@@ -110,7 +110,7 @@ pub(crate) fn report_with_memo(
                 inner: &mut target,
                 runs: scan.runs,
             };
-            let source = super::rss::SOURCE;
+            let source = MapsSource::MapsPagemap;
             let mut report = match kept {
                 Some(labels) => {
                     finish_with_labels(mappings, &labels, source, page, Some(pid), &mut src)

@@ -36,7 +36,7 @@ use crate::source::cache::{Cached, Content, FileCache};
 use crate::source::proc::ProcError;
 use crate::source::sysroot::SysrootError;
 use crate::source::{Opened, Source, Via};
-use crate::vocab::{Code, PageSize, Residency};
+use crate::vocab::{Code, MapsSource, PageSize, Residency};
 
 pub use live::{live, live_rss_only};
 pub(crate) use offline::offline_with;
@@ -148,10 +148,11 @@ impl From<SysrootError> for Error {
 
 /// Runs the pipeline on parsed mappings: opens the mapped files through `target`,
 /// labels, reads the residency of split lines, builds the report. `source` says
-/// where the lines came from (`smaps` or `maps`).
+/// where the lines came from (`smaps`, `maps`, or `maps+pagemap` when `target`
+/// reads residency from a scan of the whole address space).
 pub fn analyze(
     mappings: Vec<Mapping>,
-    source: &str,
+    source: MapsSource,
     page_size: PageSize,
     pid: Option<u32>,
     target: &mut dyn Source,
@@ -164,7 +165,7 @@ pub fn analyze(
 /// ([`crate::source::cache`]).
 pub fn analyze_with(
     mappings: Vec<Mapping>,
-    source: &str,
+    source: MapsSource,
     page_size: PageSize,
     pid: Option<u32>,
     target: &mut dyn Source,
@@ -178,7 +179,7 @@ pub fn analyze_with(
 fn finish(
     mappings: Vec<Mapping>,
     files: Files,
-    source: &str,
+    source: MapsSource,
     page_size: PageSize,
     pid: Option<u32>,
     target: &mut dyn Source,
@@ -201,7 +202,7 @@ pub(crate) struct Labels {
 fn finish_keeping(
     mappings: Vec<Mapping>,
     files: Files,
-    source: &str,
+    source: MapsSource,
     page_size: PageSize,
     pid: Option<u32>,
     target: &mut dyn Source,
@@ -236,7 +237,7 @@ fn finish_keeping(
 fn finish_with_labels(
     mappings: Vec<Mapping>,
     labels: &Labels,
-    source: &str,
+    source: MapsSource,
     page_size: PageSize,
     pid: Option<u32>,
     target: &mut dyn Source,
@@ -275,7 +276,7 @@ fn finish_with_labels(
         pid,
         command: None,
         page_size: page_size.get(),
-        source: source.to_string(),
+        source,
         regions: built.regions,
         objects: built.objects,
         warnings,

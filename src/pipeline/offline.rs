@@ -11,7 +11,7 @@ use crate::label::{self, FileFacts};
 use crate::report::{Report, Warning};
 use crate::source::cache::FileCache;
 use crate::source::{Source, SysrootSource};
-use crate::vocab::{Code, PageSize};
+use crate::vocab::{Code, MapsSource, PageSize};
 
 /// Saved input to analyse offline (`map --smaps/--maps/--snapshot FILE --sysroot DIR`).
 ///
@@ -159,13 +159,16 @@ pub(crate) fn offline_with<S: Source>(
             input: saved.name.to_string(),
         });
     }
-    let kind = if let Some(snap) = snapshot.as_ref().filter(|s| s.source == super::rss::SOURCE) {
+    let kind = if let Some(snap) = snapshot
+        .as_ref()
+        .filter(|s| s.source == Some(MapsSource::MapsPagemap))
+    {
         rss_from_snapshot(&mut mappings, snap);
-        super::rss::SOURCE
+        MapsSource::MapsPagemap
     } else if mappings.iter().any(|m| !m.fields.is_empty()) {
-        "smaps"
+        MapsSource::Smaps
     } else {
-        "maps"
+        MapsSource::Maps
     };
     let page_error = |err| Error::PageSize {
         input: saved.name.to_string(),

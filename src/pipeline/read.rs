@@ -11,6 +11,7 @@ use crate::input::maps::{self, Mapping};
 use crate::source::cache::FileCache;
 use crate::source::proc::Process;
 use crate::source::{LiveSource, Source};
+use crate::vocab::MapsSource;
 
 /// Bytes of smaps handed from the reading thread to the parsing one at a time: large
 /// enough that the hand-offs cost nothing next to the reads (the kernel gives about a
@@ -30,7 +31,7 @@ pub(super) fn read_and_open(
     plain: bool,
     cache: Option<&FileCache>,
     helpers: usize,
-) -> Result<(Vec<Mapping>, &'static str, Files), Error> {
+) -> Result<(Vec<Mapping>, MapsSource, Files), Error> {
     let process = &target.0;
     let source: &dyn Source = target;
     let mut attempt = 1;
@@ -213,7 +214,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub(super) fn read_mappings(
     process: &Process,
     keep_text: bool,
-) -> Result<(Vec<Mapping>, &'static str, Vec<u8>), Error> {
+) -> Result<(Vec<Mapping>, MapsSource, Vec<u8>), Error> {
     let mut attempt = 1;
     loop {
         let mut parser = maps::Parser::default();

@@ -16,10 +16,7 @@ use crate::report::{Report, Warning};
 use crate::source::cache::FileCache;
 use crate::source::proc::{Process, ScanRun};
 use crate::source::{LiveSource, Opened, Source};
-use crate::vocab::{Code, PageSize, Residency};
-
-/// The `source` of a report made by the RSS-only scan (docs/json.md).
-pub const SOURCE: &str = "maps+pagemap";
+use crate::vocab::{Code, MapsSource, PageSize, Residency};
 
 /// The RSS-only report of a live process, and whether it has no mappings (the
 /// common ending is `live::report_of`'s).
@@ -56,7 +53,14 @@ pub(super) fn report(
         inner: target,
         runs: scan.runs,
     };
-    let mut report = finish(mappings, files, SOURCE, page, Some(pid), &mut src);
+    let mut report = finish(
+        mappings,
+        files,
+        MapsSource::MapsPagemap,
+        page,
+        Some(pid),
+        &mut src,
+    );
     report.warnings.extend(scan.warnings);
     Ok((report, empty))
 }

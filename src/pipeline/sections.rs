@@ -17,7 +17,7 @@ use crate::report::{Report, Warning};
 use crate::source::proc::{self, Process};
 use crate::source::{LiveSource, Opened, Source, SysrootSource};
 use crate::views::sections::{ObjectInput, Sections, SectionsUnion, Unread, sections, union};
-use crate::vocab::{Code, PageSize, Residency};
+use crate::vocab::{Code, MapsSource, PageSize, Residency};
 
 /// Which objects and what to show.
 #[derive(Clone, Copy)]
@@ -76,9 +76,9 @@ pub(super) fn offline_parts(
         err,
     })?;
     let source = if mappings.iter().any(|m| !m.fields.is_empty()) {
-        "smaps"
+        MapsSource::Smaps
     } else {
-        "maps"
+        MapsSource::Maps
     };
     let (page, pid) = (snap.page_size, snap.pid);
     // The residency `snapshot --sections` recorded, looked up like the rest.

@@ -15,7 +15,7 @@ use crate::report::Report;
 use crate::source::cache::{FileCache, FileStamp};
 use crate::source::proc::{self, ProcError, Process};
 use crate::source::{LiveSource, Opened, Source, Via};
-use crate::vocab::{PageSize, Residency};
+use crate::vocab::{MapsSource, PageSize, Residency};
 
 /// A [`Source`] that records the residency reads and hints of a live one.
 struct Recording<'a> {
@@ -83,7 +83,7 @@ pub(crate) fn snapshot_with(
     let snap = Snapshot {
         pid: Some(pid),
         page_size: page,
-        source: source.to_string(),
+        source: Some(source),
         header,
         smaps: text,
         build_ids,
@@ -128,7 +128,7 @@ pub fn snapshot_rss_only(pid: u32) -> Result<(Snapshot, Report), Error> {
     };
     let mut report = analyze(
         mappings.clone(),
-        super::rss::SOURCE,
+        MapsSource::MapsPagemap,
         page,
         Some(pid),
         &mut rec,
@@ -143,7 +143,7 @@ pub fn snapshot_rss_only(pid: u32) -> Result<(Snapshot, Report), Error> {
     let snap = Snapshot {
         pid: Some(pid),
         page_size: page,
-        source: super::rss::SOURCE.to_string(),
+        source: Some(MapsSource::MapsPagemap),
         header: uname(),
         smaps: text,
         build_ids,

@@ -247,13 +247,13 @@ impl<'w, W: Write> Out<'w, W> {
             self.serde(b);
         }
         self.raw(b",\"type\":");
-        self.str(e_type);
+        self.str(&e_type.name());
         self.raw(b",\"machine\":");
         self.str(machine);
         self.raw(b",\"class\":");
         self.u64(u64::from(*class));
         self.raw(b",\"endian\":");
-        self.str(endian);
+        self.str(endian.as_str());
         self.raw(b",\"segments\":");
         self.list(segments, Self::segment);
         self.raw(b",\"sections\":");

@@ -29,7 +29,7 @@ use crate::input::maps::{Mapping, dev_string};
 use crate::label::Attribution;
 use crate::vocab::figures::sum;
 use crate::vocab::names::lossy;
-use crate::vocab::{Code, Kind, PageSize, Residency};
+use crate::vocab::{Code, ElfType, Endian, Kind, PageSize, Residency};
 
 /// The figures smaps gives for one whole maps line.
 fn figures_of(m: &Mapping) -> Figures {
@@ -295,15 +295,10 @@ fn objects(
             path_bytes: path_bytes.take(),
             build_id: inst.info.build_id.as_deref().map(hex),
             bias: inst.bias,
-            e_type: inst.info.type_name(),
+            e_type: ElfType::from_e_type(inst.info.e_type),
             machine: inst.info.machine_name(),
             class: inst.info.class,
-            endian: if inst.info.little_endian {
-                "little"
-            } else {
-                "big"
-            }
-            .to_string(),
+            endian: Endian::from_little(inst.info.little_endian),
             dev: dev_string(inst.key.dev_major, inst.key.dev_minor),
             inode: inst.key.inode,
             span_start: inst.span_start,

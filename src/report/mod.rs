@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 pub use crate::label::Remapped;
-use crate::vocab::Kind;
+use crate::vocab::{ElfType, Endian, Kind, MapsSource};
 pub(crate) use crate::vocab::{Figures, Warning};
 pub(crate) use build::{ObjectExtras, build};
 
@@ -206,15 +206,15 @@ pub struct Object {
     pub build_id: Option<String>,
     /// Load bias: where the object's vaddr 0 is in memory.
     pub bias: u64,
-    /// ELF type (`DYN`, `EXEC`, ...).
+    /// ELF type (`DYN` or `EXEC`: the types the loaders map).
     #[serde(rename = "type")]
-    pub e_type: String,
+    pub e_type: ElfType,
     /// ELF machine (`X86_64`, `AARCH64`, ...).
     pub machine: String,
     /// ELF class: 32 or 64.
     pub class: u8,
-    /// `little` or `big`.
-    pub endian: String,
+    /// Byte order (`little` or `big`).
+    pub endian: Endian,
     /// Device of the file, `major:minor` in hex.
     pub dev: String,
     /// Inode of the file.
@@ -252,8 +252,9 @@ pub struct Report {
     pub command: Option<String>,
     /// The page size the analysis used, in bytes.
     pub page_size: u64,
-    /// `smaps` or `maps`: where the lines came from.
-    pub source: String,
+    /// Where the lines and their figures came from: `smaps`, `maps`, or
+    /// `maps+pagemap` (`--rss-only`).
+    pub source: MapsSource,
     /// Every region, in address order: together they cover every maps line.
     pub regions: Vec<Region>,
     /// Every loaded ELF object.

@@ -44,8 +44,8 @@ pub enum Saved {
     Summary(Summary),
     /// `layout --json`.
     Layout(Layouts),
-    /// `system --json`.
-    System(System),
+    /// `system --json` (boxed: the largest of the four by far).
+    System(Box<System>),
 }
 
 /// The keys that tell the reports apart.
@@ -95,7 +95,7 @@ impl Saved {
         }
         let bad = |format, err| SavedError::Invalid { format, err };
         if format == "system" {
-            Ok(Saved::System(System::from_json(bytes)?))
+            Ok(Saved::System(Box::new(System::from_json(bytes)?)))
         } else if format == "map" {
             Ok(Saved::Map(
                 serde_json::from_slice(bytes).map_err(|e| bad("map", e))?,
@@ -587,6 +587,11 @@ mod tests {
     /// A map report of `regions` (object, kind, size, rss, pss) and `objects` (path,
     /// build ID), through its JSON form as `map --json` writes it.
     fn map(regions: &[R], objects: Value) -> Saved {
+        Saved::from_json(&serde_json::to_vec(&map_json(regions, objects)).unwrap()).unwrap()
+    }
+
+    /// The JSON of [`map`]'s report.
+    fn map_json(regions: &[R], objects: Value) -> Value {
         let regions: Vec<Value> = regions
             .iter()
             .enumerate()
@@ -616,11 +621,10 @@ mod tests {
                 })
             })
             .collect();
-        let report = json!({
+        json!({
             "schema_version": 1, "pid": null, "page_size": 4096, "source": "smaps",
             "regions": regions, "objects": objects, "warnings": [], "totals": Figures::zero()
-        });
-        Saved::from_json(&serde_json::to_vec(&report).unwrap()).unwrap()
+        })
     }
 
     const K: u64 = 4096;
@@ -849,6 +853,50 @@ mod tests {
         // Without a threshold the JSON has neither field.
         let v = serde_json::to_value(diff(&old, &new)).unwrap();
         assert!(v.get("threshold").is_none() && v.get("below_threshold").is_none());
+    }
+
+    /// A saved map report's closed sets (`source`, an object's `type` and `endian`)
+    /// read back every value elfmaps writes, and refuse any other, naming it.
+    #[test]
+    fn closed_sets_read_back_exactly() {
+        let report = map_json(
+            &[(Some("/lib/a.so"), "text", K, Some(K), Some(K))],
+            json!([{"path": "/lib/a.so", "build_id": null}]),
+        );
+        let with = |pointer: &str, value: &str| {
+            let mut v = report.clone();
+            *v.pointer_mut(pointer).unwrap() = json!(value);
+            Saved::from_json(&serde_json::to_vec(&v).unwrap())
+        };
+        let fields = [
+            ("/source", &["smaps", "maps", "maps+pagemap"][..]),
+            (
+                "/objects/0/type",
+                &["REL", "EXEC", "DYN", "CORE", "0x0", "0xfe00"][..],
+            ),
+            ("/objects/0/endian", &["little", "big"][..]),
+        ];
+        for (pointer, good) in fields {
+            for value in good {
+                let Ok(Saved::Map(r)) = with(pointer, value) else {
+                    panic!("{pointer} {value:?} does not read back");
+                };
+                let again = serde_json::to_value(&r).unwrap();
+                assert_eq!(again.pointer(pointer), Some(&json!(value)));
+            }
+            for bad in ["live", "", "SMAPS", "dyn", "0x3", "0x03", "Little"] {
+                let err = with(pointer, bad).unwrap_err();
+                assert!(
+                    matches!(err, SavedError::Invalid { format: "map", .. }),
+                    "{pointer} {bad:?}: {err}"
+                );
+                let text = err.to_string();
+                assert!(
+                    text.contains(&format!("`{bad}`")) || text.contains(&format!("{bad:?}")),
+                    "{pointer} {bad:?}: {text}"
+                );
+            }
+        }
     }
 
     #[test]

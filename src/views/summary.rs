@@ -19,6 +19,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// How rows are grouped (in JSON: `object` or `kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum By {
     /// One row per (object, kind).
     Object,
@@ -28,6 +29,7 @@ pub enum By {
 
 /// Sort order of rows (largest first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SortBy {
     /// Virtual size.
     Size,
@@ -228,7 +230,7 @@ mod tests {
             pid: None,
             command: None,
             page_size: 4096,
-            source: "smaps".into(),
+            source: crate::vocab::MapsSource::Smaps,
             regions,
             objects: vec![],
             warnings: vec![],

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 /// Memory figures in bytes; `None` when unknown.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct Figures {
     /// Virtual size.
     pub size: u64,

@@ -1,9 +1,12 @@
 //! The vocabulary shared by every layer: what a region holds ([`Kind`]), memory
 //! figures and their one summation rule ([`Figures`]), sizes for people ([`human`]),
 //! page arithmetic ([`page`]), which pages are in memory ([`Residency`]), what maps
-//! names mean ([`names`]) and warnings with stable codes ([`warning`]).
+//! names mean ([`names`]), where a report's lines came from ([`MapsSource`]), the ELF
+//! header's type and byte order as outputs name them ([`ElfType`], [`Endian`]) and
+//! warnings with stable codes ([`warning`]).
 //! It imports nothing else of the crate.
 
+pub mod elf;
 pub mod escape;
 pub mod figures;
 pub mod hints;
@@ -12,11 +15,14 @@ pub mod kind;
 pub mod names;
 pub mod page;
 pub mod residency;
+pub mod source;
 pub mod warning;
 
+pub use elf::{ElfType, Endian};
 pub use figures::Figures;
 pub use hints::Hints;
 pub use kind::Kind;
 pub use page::PageSize;
 pub use residency::Residency;
+pub use source::MapsSource;
 pub use warning::{Code, Warning};

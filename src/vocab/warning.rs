@@ -164,6 +164,7 @@ impl fmt::Display for Code {
 
 /// Something elfmaps could not do or is unsure about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Warning {
     /// What kind of warning this is.
     pub code: Code,

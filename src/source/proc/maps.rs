@@ -6,6 +6,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 
 use super::ioctl::{ioctl_rw, iowr};
 use super::{ProcError, Process, classify_io};
+use crate::vocab::MapsSource;
 
 /// Bytes asked for per read of smaps: fewer reads leave the process less room to
 /// change between them (only one read of the file is consistent).
@@ -29,14 +30,14 @@ impl Process {
         &self,
         plain: bool,
         mut sink: impl FnMut(&[u8]) -> Result<(), E>,
-    ) -> Result<Result<&'static str, E>, ProcError> {
+    ) -> Result<Result<MapsSource, E>, ProcError> {
         let smaps = self.dir.join(if plain { "maps" } else { "smaps" });
         self.note_start();
         let opened = File::open(&smaps);
         let (path, mut file, source) = match opened {
-            Ok(f) if plain => (smaps, f, "maps"),
+            Ok(f) if plain => (smaps, f, MapsSource::Maps),
             Err(e) if plain => return Err(classify_io(smaps, e, self.pid)),
-            Ok(f) => (smaps, f, "smaps"),
+            Ok(f) => (smaps, f, MapsSource::Smaps),
             Err(e) if matches!(e.raw_os_error(), Some(libc::EACCES) | Some(libc::EPERM)) => {
                 return Err(ProcError::PermissionDenied { path: smaps });
             }
@@ -44,7 +45,7 @@ impl Process {
             Err(_) => {
                 let maps = self.dir.join("maps");
                 match File::open(&maps) {
-                    Ok(f) => (maps, f, "maps"),
+                    Ok(f) => (maps, f, MapsSource::Maps),
                     Err(e) => return Err(classify_io(maps, e, self.pid)),
                 }
             }

@@ -30,7 +30,7 @@ use crate::input::elf::{
 use crate::label::{self, Label};
 use crate::source::{Opened, files};
 use crate::vocab::names::lossy;
-use crate::vocab::{Code, Kind, PageSize, Warning};
+use crate::vocab::{Code, ElfType, Endian, Kind, PageSize, Warning};
 pub use readelf::{readelf_type_name, section_in_segment};
 
 /// Bumped on any incompatible change of the JSON below (2: `warnings` are objects
@@ -87,15 +87,15 @@ pub struct FileLayout {
     /// The path's bytes, only when it is not valid UTF-8.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_bytes: Option<Vec<u8>>,
-    /// `EXEC`, `DYN`, `REL`, `CORE` or the number.
+    /// `EXEC`, `DYN`, `REL`, `CORE` or the number (`0xfe00`).
     #[serde(rename = "type")]
-    pub e_type: Cow<'static, str>,
+    pub e_type: ElfType,
     /// `e_machine` by name (`X86_64`), or `EM_` and its number when it has none.
     pub machine: Cow<'static, str>,
     /// 32 or 64.
     pub class: u8,
-    /// `little` or `big`.
-    pub endian: Cow<'static, str>,
+    /// Byte order: `little` or `big`.
+    pub endian: Endian,
     /// The program headers, in file order.
     pub segments: Vec<Segment>,
     /// Section headers 1.. (section 0 is not a section); empty when unreadable.
@@ -416,10 +416,10 @@ fn build(h: Headers, path: &[u8], page: PageSize) -> FileLayout {
     FileLayout {
         path,
         path_bytes,
-        e_type: info.type_str(),
+        e_type: ElfType::from_e_type(info.e_type),
         machine: info.machine_str(),
         class: info.class,
-        endian: Cow::Borrowed(if info.little_endian { "little" } else { "big" }),
+        endian: Endian::from_little(info.little_endian),
         segments,
         sections: out_sections,
         memory,
@@ -1045,7 +1045,7 @@ mod tests {
             let what = format!("is64 {is64} le {le} xnum {xnum}");
             assert!(o.warnings.is_empty(), "{what}: {:?}", o.warnings);
             assert_eq!(
-                (o.class, &*o.endian),
+                (o.class, o.endian.as_str()),
                 (
                     if is64 { 64 } else { 32 },
                     if le { "little" } else { "big" }
