@@ -7,25 +7,29 @@ Written to choose the ELF reader (docs/design.md "ELF reading"): the same
 commands run with both binaries, interleaved (A, B, A, B, ...) so that a change
 of machine load hits both alike; it prints per command the median wall time and
 peak RSS of each binary and the ratio B/A, and checks that both print the same
-bytes (a reader must not change a result). Cases:
+labels (a reader must not change a result; the figures of a live process that
+other processes share pages with are left out of that comparison). Cases:
 
 - layout: `layout --json` over the first 400 shared libraries of the system
   (program headers, section headers and names, dynamic entries of each);
-- map: `map --json` of a Python process that has loaded every library of
-  /usr/lib/x86_64-linux-gnu it could (program headers and build IDs);
+- map: `map --json` of bench/manylibs.c's process (about 420 objects with
+  libLLVM among them: program headers and build IDs);
 - sections: `sections --json` of that process (section tables of every object);
-- symbols: `symbols --json --top 50` of a Python process that loaded
-  libLLVM (symbol tables; the largest on a Debian system);
+- symbols: `symbols --json --top 50` of that process (symbol tables, libLLVM's
+  the largest on a Debian system).
 
-Stdlib only. Not a test: nothing in `cargo test` depends on speed.
+Needs python3 (stdlib only) and `cc`. Not a test: nothing in `cargo test` depends on speed.
 """
 
 import argparse
 import glob
+import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 LIBDIR = "/usr/lib/x86_64-linux-gnu"
@@ -48,24 +52,38 @@ def elf_files(n):
     return out
 
 
-def victim(libs):
-    """A Python process that has loaded `libs` (those it can) and waits."""
-    code = (
-        "import ctypes, sys\n"
-        "for p in sys.argv[1:]:\n"
-        "    try: ctypes.CDLL(p)\n"
-        "    except OSError: pass\n"
-        "print('ready', flush=True)\n"
-        "sys.stdin.read()\n"
-    )
-    p = subprocess.Popen(
-        [sys.executable, "-c", code, *libs],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    assert p.stdout.readline().strip() == b"ready"
-    return p
+def manylibs(tmp):
+    """bench/manylibs.c compiled and started: about 420 loaded objects."""
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "manylibs.c")
+    exe = os.path.join(tmp, "manylibs")
+    subprocess.run(["cc", "-O2", "-o", exe, src, "-ldl"], check=True)
+    p = subprocess.Popen([exe], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL)
+    for line in p.stdout:
+        if line.strip() == b"READY":
+            return p
+    sys.exit("manylibs did not start")
+
+
+# Figures that change between two reads of a live process (another process maps or
+# unmaps a shared page): left out when the outputs of A and B are compared.
+VOLATILE = {"pss", "pss_anon", "pss_file", "pss_dirty", "swap_pss", "rss", "uss",
+            "referenced", "private_clean", "private_dirty", "shared_clean",
+            "shared_dirty", "resident", "resident_pages"}
+
+
+def labels(out):
+    """The output without its volatile figures."""
+    def strip(x):
+        if isinstance(x, dict):
+            return {k: strip(v) for k, v in x.items() if k not in VOLATILE}
+        if isinstance(x, list):
+            return [strip(v) for v in x]
+        return x
+    try:
+        return json.dumps(strip(json.loads(out)), sort_keys=True)
+    except ValueError:
+        return out
 
 
 def run(cmd):
@@ -89,9 +107,8 @@ def main():
     only = set(args.only.split(","))
 
     libs = elf_files(400)
-    many = victim(elf_files(100000)) if only & {"map", "sections"} else None
-    llvm = glob.glob(LIBDIR + "/libLLVM-*.so.1")
-    big = victim(llvm[:1]) if "symbols" in only and llvm else None
+    tmp = tempfile.mkdtemp()
+    many = manylibs(tmp) if only & {"map", "sections", "symbols"} else None
     cases = []
     if "layout" in only:
         cases.append(("layout (400 files)", ["layout", "--json", "--color", "never", *libs]))
@@ -99,8 +116,8 @@ def main():
         cases.append(("map (many libraries)", ["map", "--json", str(many.pid)]))
     if many and "sections" in only:
         cases.append(("sections (many libraries)", ["sections", "--json", str(many.pid)]))
-    if big:
-        cases.append(("symbols (libLLVM)", ["symbols", "--json", "--top", "50", str(big.pid)]))
+    if many and "symbols" in only:
+        cases.append(("symbols (many libraries)", ["symbols", "--json", "--top", "50", str(many.pid)]))
     try:
         print(f"A = {args.a}\nB = {args.b}\nrounds = {args.rounds}, medians\n")
         print(f"{'command':28} {'A ms':>8} {'B ms':>8} {'B/A':>6} {'A MiB':>7} {'B MiB':>7}")
@@ -114,7 +131,7 @@ def main():
                         t.append(dt)
                         m.append(rss)
                     if r == 0:
-                        outs.add(out)
+                        outs.add(labels(out))
             a, b = statistics.median(ta) * 1e3, statistics.median(tb) * 1e3
             same = "" if len(outs) == 1 else "  OUTPUTS DIFFER"
             print(
@@ -122,10 +139,10 @@ def main():
                 f"{statistics.median(ma) / 1024:7.1f} {statistics.median(mb) / 1024:7.1f}{same}"
             )
     finally:
-        for v in (many, big):
-            if v:
-                v.kill()
-                v.wait()
+        if many:
+            many.kill()
+            many.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
