@@ -48,7 +48,7 @@ pub(crate) mod vocab;
 // The public API: the facade's functions below, and these (docs/api.md).
 pub use pipeline::{Error, PageSizeError, Saved};
 pub use report::Report;
-pub use vocab::{Code, ElfType, Endian, Figures, Kind, MapsSource, PageSize, Warning};
+pub use vocab::{Code, ElfType, Endian, Figures, Kind, MapsSource, PageSize, Via, Warning};
 // The errors an [`Error`] holds.
 pub use input::maps::{ParseError, ParseErrorKind};
 pub use input::snapshot::SnapshotError;

@@ -514,13 +514,13 @@ impl<'h, 'r, R: ReadAt + ?Sized> Bytes<'h, 'r, R> {
     ) -> Result<T, ElfError> {
         let io = self.io.borrow_mut().take();
         let short = self.short.replace(false);
-        match r {
-            Ok(v) => Ok(v),
-            Err(_) if io.is_some() => Err(ElfError::Io(io.unwrap_or_else(|| unreachable!()))),
-            Err(_) if short => Err(ElfError::Truncated(format!(
+        match (r, io) {
+            (Ok(v), _) => Ok(v),
+            (Err(_), Some(e)) => Err(ElfError::Io(e)),
+            (Err(_), None) if short => Err(ElfError::Truncated(format!(
                 "{what} end past the end of the file"
             ))),
-            Err(e) => Err(ElfError::Malformed(format!("{what}: {e}"))),
+            (Err(e), None) => Err(ElfError::Malformed(format!("{what}: {e}"))),
         }
     }
 

@@ -249,12 +249,7 @@ fn finish_with_labels(
         .instances
         .iter()
         .map(|inst| ObjectExtras {
-            opened: labels
-                .via
-                .get(&inst.key)
-                .copied()
-                .flatten()
-                .map(|v| v.as_str().to_string()),
+            opened: labels.via.get(&inst.key).copied().flatten(),
         })
         .collect();
     let mut built = report::build(

@@ -765,7 +765,7 @@ mod tests {
         let labels = |r: &Report| -> Vec<_> {
             r.objects
                 .iter()
-                .map(|o| (o.path.clone(), o.build_id.clone(), o.opened.clone()))
+                .map(|o| (o.path.clone(), o.build_id.clone(), o.opened))
                 .collect()
         };
         assert_eq!(labels(&a), labels(&b));

@@ -29,7 +29,7 @@ use crate::input::maps::{Mapping, dev_string};
 use crate::label::Attribution;
 use crate::vocab::figures::sum;
 use crate::vocab::names::lossy;
-use crate::vocab::{Code, ElfType, Endian, Kind, PageSize, Residency};
+use crate::vocab::{Code, ElfType, Endian, Kind, PageSize, Residency, Via};
 
 /// The figures smaps gives for one whole maps line.
 fn figures_of(m: &Mapping) -> Figures {
@@ -59,7 +59,7 @@ fn figures_of(m: &Mapping) -> Figures {
 #[non_exhaustive]
 pub struct ObjectExtras {
     /// How the file was opened (`map_files`, `root`, `sysroot`), when it was.
-    pub opened: Option<String>,
+    pub opened: Option<Via>,
 }
 
 /// What [`build`] assembles: the report's regions, objects and totals, and the
@@ -303,7 +303,7 @@ fn objects(
             inode: inst.key.inode,
             span_start: inst.span_start,
             span_end: inst.span_end,
-            opened: extras.get(index).and_then(|e| e.opened.clone()),
+            opened: extras.get(index).and_then(|e| e.opened),
             problem: inst.problem.as_ref().map(|p| p.message.clone()),
             totals: Figures::zero(),
             huge_text: Some(0),

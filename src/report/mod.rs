@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 pub use crate::label::Remapped;
-use crate::vocab::{ElfType, Endian, Kind, MapsSource};
+use crate::vocab::{ElfType, Endian, Kind, MapsSource, Via};
 pub(crate) use crate::vocab::{Figures, Warning};
 pub(crate) use build::{ObjectExtras, build};
 
@@ -223,8 +223,8 @@ pub struct Object {
     pub span_start: u64,
     /// End (exclusive) of the object's regions.
     pub span_end: u64,
-    /// How the file was opened (`map_files`, `root`, `sysroot`), when known.
-    pub opened: Option<String>,
+    /// How the file was reached, when it was opened.
+    pub opened: Option<Via>,
     /// Why this object's regions are labelled `unknown`, if they are.
     pub problem: Option<String>,
     /// Figures of all the object's regions.

@@ -34,32 +34,8 @@ use proc::Process;
 
 pub use sysroot::SysrootSource;
 
-/// How a mapped file was reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Via {
-    /// `/proc/PID/map_files/START-END`: the mapped inode itself.
-    MapFiles,
-    /// The path itself, when the process sees the same root and mounts as elfmaps:
-    /// the file now at that path, with the mapped device and inode.
-    Path,
-    /// `/proc/PID/root/PATH`: the file now at that path.
-    Root,
-    /// A file under `--sysroot`.
-    Sysroot,
-}
-
-impl Via {
-    /// The name JSON gives it (`opened` of an object).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Via::MapFiles => "map_files",
-            Via::Path => "path",
-            Via::Root => "root",
-            Via::Sysroot => "sysroot",
-        }
-    }
-}
+/// How a mapped file was reached (in vocab: a report names it).
+pub(crate) use crate::vocab::Via;
 
 /// The outcome of opening the file behind a mapping.
 #[non_exhaustive]

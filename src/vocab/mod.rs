@@ -24,5 +24,5 @@ pub use hints::Hints;
 pub use kind::Kind;
 pub use page::PageSize;
 pub use residency::Residency;
-pub use source::MapsSource;
+pub use source::{MapsSource, Via};
 pub use warning::{Code, Warning};
