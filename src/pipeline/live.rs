@@ -23,6 +23,7 @@ pub fn live(pid: u32) -> Result<Report, Error> {
 /// Analyses the live process `pid` without reading smaps (`--rss-only`): labels from
 /// `/proc/PID/maps`, residency from one PAGEMAP_SCAN over the whole address space;
 /// `rss` and `swap` exact, `pss` and the clean/dirty figures unknown (null).
+#[cfg(feature = "cli")]
 pub fn live_rss_only(pid: u32) -> Result<Report, Error> {
     report_of(Process::new(pid)?, Mode::RssOnly, None)
 }
@@ -37,6 +38,15 @@ pub enum Mode {
     /// `/proc/PID/maps` and one PAGEMAP_SCAN (`--rss-only`, `pipeline::rss`): the
     /// same regions and labels, `rss` and `swap` exact, `pss` and the clean/dirty
     /// figures null; smaps is never read.
+    ///
+    /// Only the command line asks for it (`--rss-only`, the scans of `system` and
+    /// `metrics`), yet it is not gated on the `cli` feature: it is a mode of the one
+    /// per-process pipeline the facade shares ([`report_with_memo`]'s arms), and
+    /// `rss.rs` also names the reports of RSS-only snapshots that the shared offline
+    /// pipeline reads (`rss::SOURCE`); gating it would cut through both and through
+    /// the PAGEMAP_SCAN of `source::proc`. So without the command line it is compiled
+    /// and never made.
+    #[cfg_attr(not(feature = "cli"), allow(dead_code))]
     RssOnly,
 }
 

@@ -15,15 +15,23 @@
 
 mod live;
 pub mod memo;
-pub mod metrics;
 mod offline;
 mod page;
 mod read;
 mod remap;
 mod rss;
+
+// The pipelines only the command line runs (`cli` feature): recording snapshots,
+// sections and symbols, the scan of every process and the scrapes of `metrics`.
+#[cfg(feature = "cli")]
+pub mod metrics;
+#[cfg(feature = "cli")]
 mod sections;
+#[cfg(feature = "cli")]
 mod snapshot;
+#[cfg(feature = "cli")]
 mod symbols;
+#[cfg(feature = "cli")]
 pub mod system;
 
 use std::collections::{HashMap, HashSet};
@@ -38,12 +46,18 @@ use crate::source::sysroot::SysrootError;
 use crate::source::{Opened, Source, Via};
 use crate::vocab::{Code, PageSize, Residency};
 
-pub use live::{live, live_rss_only};
+pub use live::live;
+#[cfg(feature = "cli")]
+pub use live::live_rss_only;
+#[cfg(feature = "cli")]
 pub(crate) use offline::offline_with;
 pub use offline::{Saved, offline};
 pub use page::PageSizeError;
+#[cfg(feature = "cli")]
 pub use sections::{Select, sections_live, sections_offline, sections_union, snapshot_sections};
+#[cfg(feature = "cli")]
 pub use snapshot::{snapshot, snapshot_rss_only};
+#[cfg(feature = "cli")]
 pub use symbols::{SymbolsSelect, symbols_live, symbols_offline, symbols_union};
 
 /// The pipeline layer's error: why no report could be made at all (`map`,
@@ -149,6 +163,7 @@ impl From<SysrootError> for Error {
 /// Runs the pipeline on parsed mappings: opens the mapped files through `target`,
 /// labels, reads the residency of split lines, builds the report. `source` says
 /// where the lines came from (`smaps` or `maps`).
+#[cfg(feature = "cli")]
 pub fn analyze(
     mappings: Vec<Mapping>,
     source: &str,
@@ -162,6 +177,7 @@ pub fn analyze(
 /// [`analyze`], with the mapped files read through `cache` when there is one: a file
 /// another process of the same run mapped is not opened again
 /// ([`crate::source::cache`]).
+#[cfg(feature = "cli")]
 pub fn analyze_with(
     mappings: Vec<Mapping>,
     source: &str,

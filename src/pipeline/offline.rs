@@ -47,7 +47,9 @@ enum Input<'a> {
     /// A file of smaps or maps text (`-`: standard input), parsed as it is read, never
     /// held whole, and refused past `limit` bytes ([`crate::source::saved`]).
     File { path: &'a Path, limit: u64 },
-    /// A snapshot: its smaps, with its residency, build IDs and page size.
+    /// A snapshot: its smaps, with its residency, build IDs and page size. Only the
+    /// command line reads snapshot files.
+    #[cfg(feature = "cli")]
     Snapshot(Snapshot),
 }
 
@@ -77,6 +79,17 @@ impl<'a> Saved<'a> {
         }
     }
 
+    /// The same input with the page size the user gave.
+    pub fn with_page_size(mut self, page_size: Option<PageSize>) -> Saved<'a> {
+        self.page_size = page_size;
+        self
+    }
+}
+
+/// What only the command line gives (`cli` feature): a snapshot file, and the cache of
+/// a run of many processes.
+#[cfg(feature = "cli")]
+impl<'a> Saved<'a> {
     /// A snapshot read from `name` (see [`crate::input::snapshot`]).
     pub(crate) fn snapshot(snapshot: Snapshot, name: &'a str, sysroot: &'a Path) -> Saved<'a> {
         Saved {
@@ -86,12 +99,6 @@ impl<'a> Saved<'a> {
             input: Input::Snapshot(snapshot),
             cache: None,
         }
-    }
-
-    /// The same input with the page size the user gave.
-    pub fn with_page_size(mut self, page_size: Option<PageSize>) -> Saved<'a> {
-        self.page_size = page_size;
-        self
     }
 
     /// The same input, its files read through `cache`, shared with the other
@@ -113,6 +120,7 @@ pub fn offline(saved: Saved) -> Result<Report, Error> {
     // A snapshot of one process recorded who it was: the report says it, as a live
     // one does (issue 20: `map --snapshot` omitted the PID and command).
     let who = match &saved.input {
+        #[cfg(feature = "cli")]
         Input::Snapshot(snap) => Some((snap.pid, snap.header.get("command").cloned())),
         _ => None,
     };
@@ -138,7 +146,7 @@ pub(crate) fn offline_with<S: Source>(
         input: saved.name.to_string(),
         err,
     };
-    let (mut mappings, snapshot) = match saved.input {
+    let (mut mappings, snapshot): (_, Option<Snapshot>) = match saved.input {
         Input::Text(text) => (maps::parse(text).map_err(parse_error)?, None),
         Input::File { path, limit } => {
             let mut parser = maps::Parser::default();
@@ -147,6 +155,7 @@ pub(crate) fn offline_with<S: Source>(
                 .map_err(parse_error)?;
             (parser.finish().map_err(parse_error)?, None)
         }
+        #[cfg(feature = "cli")]
         Input::Snapshot(mut snap) => {
             let text = std::mem::take(&mut snap.smaps);
             (maps::parse(&text).map_err(parse_error)?, Some(snap))

@@ -1,7 +1,8 @@
 //! The vocabulary shared by every layer: what a region holds ([`Kind`]), memory
 //! figures and their one summation rule ([`Figures`]), sizes for people ([`human`]),
 //! page arithmetic ([`page`]), which pages are in memory ([`Residency`]), what maps
-//! names mean ([`names`]) and warnings with stable codes ([`warning`]).
+//! names mean ([`names`]), how objects are matched by name (`matching`: the command
+//! line's only) and warnings with stable codes ([`warning`]).
 //! It imports nothing else of the crate.
 
 pub mod escape;
@@ -13,6 +14,9 @@ pub mod names;
 pub mod page;
 pub mod residency;
 pub mod warning;
+// Objects matched by name: only the command line's views do (`cli` feature).
+#[cfg(feature = "cli")]
+pub mod matching;
 
 pub use figures::Figures;
 pub use hints::Hints;
