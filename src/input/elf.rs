@@ -343,7 +343,7 @@ impl Head {
     }
 
     /// No bytes read: every fetch reads the file.
-    #[cfg(feature = "cli")]
+    #[cfg(any(feature = "cli", test))]
     fn none() -> Head {
         Head {
             bytes: Vec::new(),
@@ -582,7 +582,7 @@ pub struct SectionTable {
 /// its `sh_link`. A file without section headers gives an empty table; a table that
 /// is larger than [`MAX_SHDR_BYTES`] or runs past the end of the file is an error;
 /// a missing or oversized name table leaves the names `None` and says why.
-#[cfg(feature = "cli")]
+#[cfg(any(feature = "cli", test))]
 pub fn read_sections<R: ReadAt + ?Sized>(src: &R) -> Result<SectionTable, ElfError> {
     read_sections_with(src, &Head::read(src)?)
 }
@@ -888,7 +888,7 @@ pub struct DynamicFlags {
 
 /// Reads the first PT_DYNAMIC's entries (up to `DT_NULL`) with one bounded read.
 /// `Ok(None)` when the file has no PT_DYNAMIC.
-#[cfg(feature = "cli")]
+#[cfg(any(feature = "cli", test))]
 pub fn read_dynamic<R: ReadAt + ?Sized>(
     src: &R,
     info: &ElfInfo,

@@ -134,7 +134,7 @@ impl Memo {
     }
 
     /// Reports made from kept labels, and reports made in full, so far.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "cli"))]
     pub fn hits_and_misses(&self) -> (u64, u64) {
         (
             self.hits.load(Ordering::Relaxed),

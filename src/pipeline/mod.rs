@@ -835,17 +835,23 @@ mod tests {
         assert_eq!(parse(err.clone()).code(), Code::MapsMalformed);
         err.kind = maps::ParseErrorKind::Unstable;
         assert_eq!(parse(err).code(), Code::MapsUnstable);
-        let err = crate::input::snapshot::Snapshot::parse(b"").unwrap_err();
-        let e = Error::Snapshot {
-            input: "x".into(),
-            err,
-        };
-        assert_eq!(e.code(), Code::SnapshotMalformed);
+        // Only the command line reads snapshots.
+        #[cfg(feature = "cli")]
+        {
+            let err = crate::input::snapshot::Snapshot::parse(b"").unwrap_err();
+            let e = Error::Snapshot {
+                input: "x".into(),
+                err,
+            };
+            assert_eq!(e.code(), Code::SnapshotMalformed);
+        }
     }
 
     /// Each layer's error hands its cause on through `source()`, down to the I/O or
-    /// parser error that started it; the printed line stays what it was.
+    /// parser error that started it; the printed line stays what it was. (System
+    /// snapshots and saved reports are read by the command line only.)
     #[test]
+    #[cfg(feature = "cli")]
     fn errors_chain_to_their_cause() {
         use crate::input::snapshot::{SnapshotError, SystemSnapshot};
         use std::error::Error as _;

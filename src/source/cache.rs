@@ -122,7 +122,7 @@ impl FileCache {
 /// A cache is made by a run of many processes, which only the command line makes
 /// (`system`, `metrics`, `cli` feature); the pipeline the library shares only reads
 /// through one when it is given.
-#[cfg(feature = "cli")]
+#[cfg(any(feature = "cli", test))]
 impl FileCache {
     /// An empty cache, with room for the files of a typical machine (a few hundred)
     /// so that it does not grow step by step during a scan.

@@ -138,7 +138,7 @@ pub fn stream<E>(
 /// regular file gets room for its size at once; an input of unknown size grows by
 /// doubling, but never past `limit`: it costs at most the limit, not twice it. (The
 /// command line's inputs read whole; the library's facade streams, [`stream`].)
-#[cfg(feature = "cli")]
+#[cfg(any(feature = "cli", test))]
 pub fn read(path: &Path, limit: u64) -> Result<Vec<u8>, InputError> {
     let (mut r, size) = open(path, limit)?;
     let name = || path_text(path).into_owned();

@@ -409,6 +409,7 @@ mod tests {
     /// Issue 19 §10: many runs in descending order were inserted one by one at the
     /// front (quadratic); in bulk they are sorted once, and merge as `add` merges.
     #[test]
+    #[cfg(feature = "cli")]
     fn runs_in_bulk_merge_as_one_by_one() {
         let mut x: u64 = 0x2545_f491_4f6c_dd1d;
         let mut runs = Vec::new();
