@@ -38,7 +38,11 @@ pub fn maps(data: &[u8]) {
 /// The ELF header reader (header, program headers, PN_XNUM, build ID note).
 pub fn elf(data: &[u8]) {
     if let Ok(info) = crate::input::elf::read(data) {
-        let _ = (info.type_name(), info.machine_name(), info.build_id_hex());
+        let _ = (
+            crate::vocab::ElfType::from_e_type(info.e_type).name(),
+            info.machine_name(),
+            info.build_id_hex(),
+        );
         for p in &info.phdrs {
             let _ = p.type_name();
         }
@@ -222,7 +226,7 @@ pub fn offline(data: &[u8]) {
     let hints = stack_pointers(&mappings);
     let root = Path::new("/");
     let saved = match snapshot {
-        Some(s) => Saved::snapshot(s, "fuzz", root),
+        Some(s) => Saved::parsed_snapshot(s, "fuzz", root),
         None => Saved::text(text, "fuzz", root),
     }
     .with_page_size(page);

@@ -24,26 +24,30 @@
 //! ```
 
 #![warn(missing_docs)]
-// Without the `cli` feature, the parts only the command line uses (the printers, the
-// scans of `system` and `metrics`, ...) are still compiled but nothing calls them.
-// Gating each of them on the feature is left to do (docs/api.md, "Left to do").
-#![cfg_attr(not(feature = "cli"), allow(dead_code, unused_imports))]
 
-// The command line (`src/main.rs` only calls `cli::main`): a module of the library so
-// that it reaches the internals without making them public; not part of the API.
-#[cfg(feature = "cli")]
-#[doc(hidden)]
-pub mod cli;
-#[doc(hidden)]
-pub mod fuzzing;
 pub(crate) mod input;
 pub(crate) mod label;
 pub(crate) mod pipeline;
-pub(crate) mod render;
 pub mod report;
 pub(crate) mod source;
 pub(crate) mod views;
 pub(crate) mod vocab;
+
+// What only the command line has (the `cli` feature, on by default; docs/api.md):
+// the command line itself (`src/main.rs` only calls `cli::main`), a module of the
+// library so that it reaches the internals without making them public; the printers
+// of every output; and the bodies of the fuzz targets, which run with the command
+// line's printers. In each layer, the parts only these reach are gated alike (a
+// commented `#[cfg(feature = "cli")]` block in the layer's `mod.rs`). Neither module
+// is part of the API.
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod cli;
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod fuzzing;
+#[cfg(feature = "cli")]
+pub(crate) mod render;
 
 // The public API: the facade's functions below, and these (docs/api.md).
 pub use pipeline::{Error, PageSizeError, Saved};
@@ -94,6 +98,17 @@ pub fn label_process(pid: u32) -> Result<Report, Error> {
 /// # use std::path::Path;
 /// let limit = elfmaps::DEFAULT_MAX_INPUT_SIZE;
 /// let saved = elfmaps::Saved::file(Path::new("board.smaps"), limit, "board.smaps", Path::new("rootfs"));
+/// let report = elfmaps::label_saved(saved).unwrap();
+/// # let _ = report;
+/// ```
+///
+/// A snapshot (`elfmaps snapshot PID -o FILE` on the board) brings the residency of
+/// the lines elfmaps splits, the build IDs and the page size with it:
+///
+/// ```no_run
+/// # use std::path::Path;
+/// let bytes = std::fs::read("board.snap").unwrap();
+/// let saved = elfmaps::Saved::snapshot(&bytes, "board.snap", Path::new("rootfs"));
 /// let report = elfmaps::label_saved(saved).unwrap();
 /// # let _ = report;
 /// ```

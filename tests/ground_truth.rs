@@ -17,7 +17,7 @@ use common::checks::{
 };
 use common::child::Running;
 use common::cli;
-use common::report::{map_live, map_live_rss_only, map_offline};
+use common::report::{map_live, map_live_rss_only, map_offline, parse_elfmaps};
 use common::skip::{self, note};
 use common::truth::kernel::{present_pages, read_maps, zero_pfn};
 use common::truth::loader::{Obj, Report, expected_pages, first_load, pagedown, parse_report};
@@ -197,7 +197,17 @@ fn check_offline(cx: &Ctx, pid: u32, tmp: &Path, f: &mut Failures) {
     let sysroot = root.to_str().unwrap();
     let saved = map_offline(&["--smaps", smaps.to_str().unwrap(), "--sysroot", sysroot]);
     let snapped = map_offline(&["--snapshot", snap.to_str().unwrap(), "--sysroot", sysroot]);
-    for (what, off) in [("saved smaps", &saved), ("snapshot", &snapped)] {
+    // The library's facade reads the same snapshot (`Saved::snapshot`), as a library
+    // user on a workstation would: the same checks against the loader and pagemap.
+    let bytes = std::fs::read(&snap).unwrap();
+    let lib = elfmaps::label_saved(elfmaps::Saved::snapshot(&bytes, "saved.snap", &root))
+        .expect("the library reads the snapshot");
+    let lib = parse_elfmaps(&serde_json::to_value(&lib).unwrap());
+    for (what, off) in [
+        ("saved smaps", &saved),
+        ("snapshot", &snapped),
+        ("library snapshot", &lib),
+    ] {
         f.check(off.regions.len() >= cx.em.regions.len() - 8, || {
             format!(
                 "{what}: {} regions, live {}",

@@ -175,7 +175,7 @@ pub(crate) fn load_coded(
     };
     let name = crate::vocab::escape::path_text(path).into_owned();
     let saved = match snapshot {
-        Some(snap) => crate::pipeline::Saved::snapshot(snap, &name, &input.sysroot),
+        Some(snap) => crate::pipeline::Saved::parsed_snapshot(snap, &name, &input.sysroot),
         None => crate::pipeline::Saved::file(path, max_input_size(), &name, &input.sysroot),
     };
     let report = crate::pipeline::offline(saved.with_page_size(input.page_size))

@@ -3,7 +3,7 @@
 
 use super::write;
 use super::*;
-use crate::vocab::names::ObjectGlob;
+use crate::vocab::matching::ObjectGlob;
 use crate::vocab::{Code, Warning};
 
 /// The glob of `--object`, when given.
@@ -1027,7 +1027,7 @@ fn measure_processes(
                 .command
                 .as_deref()
                 .and_then(|c| c.split(' ').next())
-                .map(crate::vocab::names::file_name)
+                .map(crate::vocab::matching::file_name)
                 .unwrap_or("?");
             format!("{} ({name})", r.pid)
         });

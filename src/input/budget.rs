@@ -13,7 +13,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::vocab::names::ObjectGlob;
+use crate::vocab::matching::ObjectGlob;
 use crate::vocab::{Figures, Kind};
 
 /// A measure a rule can limit.

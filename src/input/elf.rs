@@ -171,10 +171,12 @@ pub const SHF_ALLOC: u64 = consts::SHF_ALLOC.0;
 /// `SHF_TLS`: the section is thread-local (its memory is each thread's).
 pub const SHF_TLS: u64 = consts::SHF_TLS.0;
 /// `SHF_COMPRESSED`: the section's bytes are a compression header and compressed data.
+#[cfg(feature = "cli")]
 pub const SHF_COMPRESSED: u64 = consts::SHF_COMPRESSED.0;
 /// `SHT_NOBITS`: the section has no bytes in the file (`.bss`, `.tbss`).
 pub const SHT_NOBITS: u32 = consts::SHT_NOBITS.0;
 /// `SHT_NOTE`.
+#[cfg(feature = "cli")]
 pub const SHT_NOTE: u32 = consts::SHT_NOTE.0;
 
 impl Phdr {
@@ -228,22 +230,6 @@ pub struct ElfInfo {
 }
 
 impl ElfInfo {
-    /// `EXEC`, `DYN`, `REL`, `CORE` or the number.
-    pub fn type_name(&self) -> String {
-        self.type_str().into_owned()
-    }
-
-    /// [`ElfInfo::type_name`] without an allocation for the four named types.
-    pub fn type_str(&self) -> Cow<'static, str> {
-        match self.e_type {
-            1 => Cow::Borrowed("REL"),
-            2 => Cow::Borrowed("EXEC"),
-            3 => Cow::Borrowed("DYN"),
-            4 => Cow::Borrowed("CORE"),
-            t => Cow::Owned(format!("0x{t:x}")),
-        }
-    }
-
     /// The machine's name in `elf.h` without the `EM_` prefix (`X86_64`, `AARCH64`,
     /// ...); for a machine `elf.h` does not name, `EM_` and its number (`EM_4660`),
     /// never a bare `UNKNOWN` that two machines would share.
@@ -694,6 +680,7 @@ fn gnu_build_id<Elf: FileHeader>(
 
 /// The GNU build ID in the bytes of a note section or segment (`align` from its
 /// header: 8, else 4), when one of its notes is one.
+#[cfg(any(feature = "cli", test))]
 pub fn find_build_id(notes: &[u8], little: bool, align: u64) -> Option<Vec<u8>> {
     let endian = Ident { is64: true, little }.endian();
     let align = if align == 8 { 8 } else { 4 };
@@ -751,6 +738,7 @@ pub struct SectionTable {
 /// its `sh_link`. A file without section headers gives an empty table; a table that
 /// is larger than [`MAX_SHDR_BYTES`] or runs past the end of the file is an error;
 /// a missing or oversized name table leaves the names `None` and says why.
+#[cfg(any(feature = "cli", test))]
 pub fn read_sections<R: ReadAt + ?Sized>(src: &R) -> Result<SectionTable, ElfError> {
     read_sections_with(src, &Head::read(src)?)
 }
@@ -935,6 +923,7 @@ pub struct DynamicFlags {
 
 /// Reads the first PT_DYNAMIC's entries (up to `DT_NULL`) with one bounded read.
 /// `Ok(None)` when the file has no PT_DYNAMIC.
+#[cfg(any(feature = "cli", test))]
 pub fn read_dynamic<R: ReadAt + ?Sized>(
     src: &R,
     info: &ElfInfo,
@@ -1044,7 +1033,10 @@ mod tests {
         );
         let info = read(&f[..]).unwrap();
         assert_eq!(info.class, 64);
-        assert_eq!(info.type_name(), "DYN");
+        assert_eq!(
+            crate::vocab::ElfType::from_e_type(info.e_type).name(),
+            "DYN"
+        );
         assert_eq!(info.machine_name(), "X86_64");
         assert_eq!(info.phdrs.len(), 2);
         assert_eq!(info.phdrs[1].memsz, 0x3000);

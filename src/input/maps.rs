@@ -462,6 +462,7 @@ impl Fields {
     }
 
     /// All fields: the known ones in kernel order, then `VmFlags`, then the others.
+    #[cfg(any(feature = "cli", test))]
     pub fn iter(&self) -> impl Iterator<Item = Field> + '_ {
         let known = KNOWN
             .iter()

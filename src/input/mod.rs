@@ -9,11 +9,18 @@
 //! - [`smemcap`]: captures of smem's `smemcap` (a tar of `/proc`), and the
 //!   `/proc/PID/stat` line.
 
-pub mod budget;
-pub mod dwarf;
 pub mod elf;
 pub mod maps;
 pub mod mountinfo;
-pub mod smemcap;
 pub mod snapshot;
+
+// The inputs only the command line reads (`cli` feature): budget files, smemcap
+// captures, and the symbol tables and DWARF of `symbols`.
+#[cfg(feature = "cli")]
+pub mod budget;
+#[cfg(feature = "cli")]
+pub mod dwarf;
+#[cfg(feature = "cli")]
+pub mod smemcap;
+#[cfg(feature = "cli")]
 pub mod symbols;

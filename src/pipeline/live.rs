@@ -9,7 +9,7 @@ use crate::report::{Report, Warning};
 use crate::source::LiveSource;
 use crate::source::cache::FileCache;
 use crate::source::proc::{self, ProcError, Process};
-use crate::vocab::{Code, MapsSource};
+use crate::vocab::Code;
 
 /// Analyses the live process `pid`.
 ///
@@ -23,6 +23,7 @@ pub fn live(pid: u32) -> Result<Report, Error> {
 /// Analyses the live process `pid` without reading smaps (`--rss-only`): labels from
 /// `/proc/PID/maps`, residency from one PAGEMAP_SCAN over the whole address space;
 /// `rss` and `swap` exact, `pss` and the clean/dirty figures unknown (null).
+#[cfg(feature = "cli")]
 pub fn live_rss_only(pid: u32) -> Result<Report, Error> {
     report_of(Process::new(pid)?, Mode::RssOnly, None)
 }
@@ -37,6 +38,10 @@ pub enum Mode {
     /// `/proc/PID/maps` and one PAGEMAP_SCAN (`--rss-only`, `pipeline::rss`): the
     /// same regions and labels, `rss` and `swap` exact, `pss` and the clean/dirty
     /// figures null; smaps is never read.
+    ///
+    /// Only the command line asks for it (`--rss-only`, the scans of `system` and
+    /// `metrics`).
+    #[cfg(feature = "cli")]
     RssOnly,
 }
 
@@ -97,6 +102,7 @@ pub(crate) fn report_with_memo(
             };
             (report, empty)
         }
+        #[cfg(feature = "cli")]
         (Mode::RssOnly, Some(memo)) => {
             let started = target.0.start_ticks();
             let (mappings, scan, _) = super::rss::read(&mut target.0, page)?;
@@ -110,7 +116,7 @@ pub(crate) fn report_with_memo(
                 inner: &mut target,
                 runs: scan.runs,
             };
-            let source = MapsSource::MapsPagemap;
+            let source = crate::vocab::MapsSource::MapsPagemap;
             let mut report = match kept {
                 Some(labels) => {
                     finish_with_labels(mappings, &labels, source, page, Some(pid), &mut src)
@@ -132,6 +138,7 @@ pub(crate) fn report_with_memo(
             let report = finish(mappings, files, source, page, Some(pid), &mut target);
             (report, empty)
         }
+        #[cfg(feature = "cli")]
         (Mode::RssOnly, None) => super::rss::report(&mut target, page, cache)?,
     };
     // The exporter (with a memo) has no use for the command line.

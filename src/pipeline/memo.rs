@@ -69,11 +69,6 @@ pub(crate) fn digest(keys: &RandomState, mappings: &[Mapping]) -> u64 {
 }
 
 impl Memo {
-    /// Nothing kept.
-    pub fn new() -> Memo {
-        Memo::default()
-    }
-
     /// The labels kept for process `pid` started at `started` whose maps lines have
     /// `digest`, read in `mode`.
     pub(crate) fn get(
@@ -133,17 +128,37 @@ impl Memo {
         );
     }
 
+    /// The digest of `mappings` ([`digest`], with this memo's keys).
+    pub(crate) fn digest(&self, mappings: &[Mapping]) -> u64 {
+        digest(&self.keys, mappings)
+    }
+
+    /// Reports made from kept labels, and reports made in full, so far.
+    #[cfg(all(test, feature = "cli"))]
+    pub fn hits_and_misses(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// The scans that keep a memo are the command line's (`metrics --listen`, `cli`
+/// feature): the per-process pipeline the library shares only asks it ([`Memo::get`],
+/// [`Memo::put`]), with no memo at all from the facade.
+#[cfg(feature = "cli")]
+impl Memo {
+    /// Nothing kept.
+    pub fn new() -> Memo {
+        Memo::default()
+    }
+
     /// Starts a scan: what the last scan did not read is forgotten (those processes
     /// exited, or are no longer selected).
     pub fn begin(&self) {
         let last = self.generation.fetch_add(1, Ordering::Relaxed);
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries.retain(|_, e| e.generation >= last);
-    }
-
-    /// The digest of `mappings` ([`digest`], with this memo's keys).
-    pub(crate) fn digest(&self, mappings: &[Mapping]) -> u64 {
-        digest(&self.keys, mappings)
     }
 
     /// Processes kept.
@@ -154,14 +169,5 @@ impl Memo {
     /// Whether nothing is kept.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    /// Reports made from kept labels, and reports made in full, so far.
-    #[cfg(test)]
-    pub fn hits_and_misses(&self) -> (u64, u64) {
-        (
-            self.hits.load(Ordering::Relaxed),
-            self.misses.load(Ordering::Relaxed),
-        )
     }
 }

@@ -15,15 +15,24 @@
 
 mod live;
 pub mod memo;
-pub mod metrics;
 mod offline;
 mod page;
 mod read;
 mod remap;
+#[cfg(feature = "cli")]
 mod rss;
+
+// The pipelines only the command line runs (`cli` feature): recording snapshots,
+// sections and symbols, the scan of every process and the scrapes of `metrics`.
+#[cfg(feature = "cli")]
+pub mod metrics;
+#[cfg(feature = "cli")]
 mod sections;
+#[cfg(feature = "cli")]
 mod snapshot;
+#[cfg(feature = "cli")]
 mod symbols;
+#[cfg(feature = "cli")]
 pub mod system;
 
 use std::collections::{HashMap, HashSet};
@@ -38,12 +47,18 @@ use crate::source::sysroot::SysrootError;
 use crate::source::{Opened, Source, Via};
 use crate::vocab::{Code, MapsSource, PageSize, Residency};
 
-pub use live::{live, live_rss_only};
+pub use live::live;
+#[cfg(feature = "cli")]
+pub use live::live_rss_only;
+#[cfg(feature = "cli")]
 pub(crate) use offline::offline_with;
 pub use offline::{Saved, offline};
 pub use page::PageSizeError;
+#[cfg(feature = "cli")]
 pub use sections::{Select, sections_live, sections_offline, sections_union, snapshot_sections};
+#[cfg(feature = "cli")]
 pub use snapshot::{snapshot, snapshot_rss_only};
+#[cfg(feature = "cli")]
 pub use symbols::{SymbolsSelect, symbols_live, symbols_offline, symbols_union};
 
 /// The pipeline layer's error: why no report could be made at all (`map`,
@@ -150,6 +165,7 @@ impl From<SysrootError> for Error {
 /// labels, reads the residency of split lines, builds the report. `source` says
 /// where the lines came from (`smaps`, `maps`, or `maps+pagemap` when `target`
 /// reads residency from a scan of the whole address space).
+#[cfg(feature = "cli")]
 pub fn analyze(
     mappings: Vec<Mapping>,
     source: MapsSource,
@@ -163,6 +179,7 @@ pub fn analyze(
 /// [`analyze`], with the mapped files read through `cache` when there is one: a file
 /// another process of the same run mapped is not opened again
 /// ([`crate::source::cache`]).
+#[cfg(feature = "cli")]
 pub fn analyze_with(
     mappings: Vec<Mapping>,
     source: MapsSource,
@@ -815,17 +832,23 @@ mod tests {
         assert_eq!(parse(err.clone()).code(), Code::MapsMalformed);
         err.kind = maps::ParseErrorKind::Unstable;
         assert_eq!(parse(err).code(), Code::MapsUnstable);
-        let err = crate::input::snapshot::Snapshot::parse(b"").unwrap_err();
-        let e = Error::Snapshot {
-            input: "x".into(),
-            err,
-        };
-        assert_eq!(e.code(), Code::SnapshotMalformed);
+        // Only the command line reads snapshots.
+        #[cfg(feature = "cli")]
+        {
+            let err = crate::input::snapshot::Snapshot::parse(b"").unwrap_err();
+            let e = Error::Snapshot {
+                input: "x".into(),
+                err,
+            };
+            assert_eq!(e.code(), Code::SnapshotMalformed);
+        }
     }
 
     /// Each layer's error hands its cause on through `source()`, down to the I/O or
-    /// parser error that started it; the printed line stays what it was.
+    /// parser error that started it; the printed line stays what it was. (System
+    /// snapshots and saved reports are read by the command line only.)
     #[test]
+    #[cfg(feature = "cli")]
     fn errors_chain_to_their_cause() {
         use crate::input::snapshot::{SnapshotError, SystemSnapshot};
         use std::error::Error as _;

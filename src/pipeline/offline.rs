@@ -47,6 +47,8 @@ enum Input<'a> {
     /// A file of smaps or maps text (`-`: standard input), parsed as it is read, never
     /// held whole, and refused past `limit` bytes ([`crate::source::saved`]).
     File { path: &'a Path, limit: u64 },
+    /// A snapshot file's bytes, parsed when the input is analysed.
+    SnapshotBytes(&'a [u8]),
     /// A snapshot: its smaps, with its residency, build IDs and page size.
     Snapshot(Snapshot),
 }
@@ -77,13 +79,16 @@ impl<'a> Saved<'a> {
         }
     }
 
-    /// A snapshot read from `name` (see [`crate::input::snapshot`]).
-    pub(crate) fn snapshot(snapshot: Snapshot, name: &'a str, sysroot: &'a Path) -> Saved<'a> {
+    /// A snapshot of one process (what `elfmaps snapshot PID` writes) in `bytes`,
+    /// read from `name`: its smaps with the residency, build IDs and page size
+    /// recorded with it. A malformed snapshot is [`Error::Snapshot`] when it is
+    /// analysed.
+    pub fn snapshot(bytes: &'a [u8], name: &'a str, sysroot: &'a Path) -> Saved<'a> {
         Saved {
             name,
             sysroot,
             page_size: None,
-            input: Input::Snapshot(snapshot),
+            input: Input::SnapshotBytes(bytes),
             cache: None,
         }
     }
@@ -92,6 +97,26 @@ impl<'a> Saved<'a> {
     pub fn with_page_size(mut self, page_size: Option<PageSize>) -> Saved<'a> {
         self.page_size = page_size;
         self
+    }
+}
+
+/// What only the command line gives (`cli` feature): a snapshot file, and the cache of
+/// a run of many processes.
+#[cfg(feature = "cli")]
+impl<'a> Saved<'a> {
+    /// A snapshot already parsed, read from `name` (see [`crate::input::snapshot`]).
+    pub(crate) fn parsed_snapshot(
+        snapshot: Snapshot,
+        name: &'a str,
+        sysroot: &'a Path,
+    ) -> Saved<'a> {
+        Saved {
+            name,
+            sysroot,
+            page_size: None,
+            input: Input::Snapshot(snapshot),
+            cache: None,
+        }
     }
 
     /// The same input, its files read through `cache`, shared with the other
@@ -108,8 +133,15 @@ impl<'a> Saved<'a> {
 /// ([`Error::Empty`]), a malformed line, and a page size that
 /// the input contradicts ([`super::PageSizeError`]; with no page size in the input nor from the
 /// user, one is chosen as docs/offline.md says).
-pub fn offline(saved: Saved) -> Result<Report, Error> {
+pub fn offline(mut saved: Saved) -> Result<Report, Error> {
     let root = SysrootSource::new(saved.sysroot)?;
+    if let Input::SnapshotBytes(bytes) = saved.input {
+        let snap = Snapshot::parse(bytes).map_err(|err| Error::Snapshot {
+            input: saved.name.to_string(),
+            err,
+        })?;
+        saved.input = Input::Snapshot(snap);
+    }
     // A snapshot of one process recorded who it was: the report says it, as a live
     // one does (issue 20: `map --snapshot` omitted the PID and command).
     let who = match &saved.input {
@@ -138,7 +170,7 @@ pub(crate) fn offline_with<S: Source>(
         input: saved.name.to_string(),
         err,
     };
-    let (mut mappings, snapshot) = match saved.input {
+    let (mut mappings, snapshot): (_, Option<Snapshot>) = match saved.input {
         Input::Text(text) => (maps::parse(text).map_err(parse_error)?, None),
         Input::File { path, limit } => {
             let mut parser = maps::Parser::default();
@@ -146,6 +178,14 @@ pub(crate) fn offline_with<S: Source>(
                 .map_err(Error::Input)?
                 .map_err(parse_error)?;
             (parser.finish().map_err(parse_error)?, None)
+        }
+        Input::SnapshotBytes(bytes) => {
+            let mut snap = Snapshot::parse(bytes).map_err(|err| Error::Snapshot {
+                input: saved.name.to_string(),
+                err,
+            })?;
+            let text = std::mem::take(&mut snap.smaps);
+            (maps::parse(&text).map_err(parse_error)?, Some(snap))
         }
         Input::Snapshot(mut snap) => {
             let text = std::mem::take(&mut snap.smaps);

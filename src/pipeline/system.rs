@@ -460,7 +460,7 @@ pub fn scan_snapshot(
             continue;
         }
         let name = format!("process {pid} of the snapshot");
-        let saved = super::Saved::snapshot(snap, &name, sysroot).with_cache(&cache);
+        let saved = super::Saved::parsed_snapshot(snap, &name, sysroot).with_cache(&cache);
         match super::offline(saved) {
             Ok(mut report) => {
                 report.pid = Some(pid);

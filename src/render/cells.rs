@@ -171,7 +171,7 @@ impl Line {
         let whole =
             b.starts_with(b"/dev/") || b.starts_with(b"/SYSV") || b.starts_with(b"/anon_hugepage");
         let (base, deleted) = if b.first() == Some(&b'/') && !whole {
-            // The file name ([`crate::vocab::names::file_name`]): after the last '/', without " (deleted)".
+            // The file name ([`crate::vocab::matching::file_name`]): after the last '/', without " (deleted)".
             let (stem, deleted) = match name.strip_suffix(" (deleted)") {
                 Some(stem) => (stem, true),
                 None => (name, false),

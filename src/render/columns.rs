@@ -4,8 +4,8 @@
 
 use std::fmt;
 
-use crate::views::system::uss;
 use crate::vocab::Figures;
+use crate::vocab::figures::uss;
 
 /// One figure column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -29,7 +29,7 @@ use owo_colors::{OwoColorize, Style};
 
 use crate::input::maps::decode_newlines;
 use crate::vocab::escape::escape;
-use crate::vocab::names::file_name;
+use crate::vocab::matching::file_name;
 use crate::vocab::{Kind, Warning};
 
 /// `s` shortened in the middle to at most `max` characters, with `…` where the

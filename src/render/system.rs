@@ -325,7 +325,7 @@ fn skipped_list<W: Write>(s: &System, out: &mut W) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::views::system::uss;
+    use crate::vocab::figures::uss;
 
     #[test]
     fn json_as_serde_writes_it() {

@@ -5,6 +5,7 @@
 //! `build.rs` says where the figures of each region come from. Figures are bytes.
 
 mod build;
+#[cfg(feature = "cli")]
 pub(crate) mod scan;
 
 use std::sync::Arc;

@@ -93,16 +93,6 @@ pub struct FileCache {
 }
 
 impl FileCache {
-    /// An empty cache, with room for the files of a typical machine (a few hundred)
-    /// so that it does not grow step by step during a scan.
-    pub fn new() -> FileCache {
-        FileCache {
-            files: Mutex::new(HashMap::with_capacity(256)),
-            hits: Default::default(),
-            mounts: Default::default(),
-        }
-    }
-
     /// The mount tables of the run.
     pub fn mounts(&self) -> &crate::source::proc::MountTables {
         &self.mounts
@@ -122,6 +112,28 @@ impl FileCache {
         self.lock().insert(stamp, cached);
     }
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<FileStamp, Cached>> {
+        // A panic while the lock was held left the map whole (inserts are single
+        // calls): keep using it.
+        self.files.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A cache is made by a run of many processes, which only the command line makes
+/// (`system`, `metrics`, `cli` feature); the pipeline the library shares only reads
+/// through one when it is given.
+#[cfg(any(feature = "cli", test))]
+impl FileCache {
+    /// An empty cache, with room for the files of a typical machine (a few hundred)
+    /// so that it does not grow step by step during a scan.
+    pub fn new() -> FileCache {
+        FileCache {
+            files: Mutex::new(HashMap::with_capacity(256)),
+            hits: Default::default(),
+            mounts: Default::default(),
+        }
+    }
+
     /// How many distinct files were read.
     pub fn files(&self) -> usize {
         self.lock().len()
@@ -130,12 +142,6 @@ impl FileCache {
     /// How many times a file was found in the cache instead of being opened.
     pub fn hits(&self) -> u64 {
         self.hits.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<FileStamp, Cached>> {
-        // A panic while the lock was held left the map whole (inserts are single
-        // calls): keep using it.
-        self.files.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

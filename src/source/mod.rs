@@ -16,13 +16,18 @@
 //! - `memory`: files given as bytes (fuzzing, tests).
 
 pub mod cache;
-pub mod debug;
 pub mod files;
-pub(crate) mod memory;
 pub mod proc;
 pub mod remote;
 pub mod saved;
 pub mod sysroot;
+
+// Only the command line looks for debug files (`symbols`) and runs the fuzz targets'
+// bodies, whose files are in memory (`cli` feature).
+#[cfg(feature = "cli")]
+pub mod debug;
+#[cfg(feature = "cli")]
+pub(crate) mod memory;
 
 use std::io;
 

@@ -148,7 +148,8 @@ fn abandon(dev: (u32, u32), waiting: &Arc<AtomicBool>) {
         .insert(dev, Arc::clone(waiting));
 }
 
-/// How many abandoned threads still wait for a filesystem.
+/// How many abandoned threads still wait for a filesystem (`metrics` exports it).
+#[cfg(any(feature = "cli", test))]
 pub fn threads_waiting() -> usize {
     stalled().as_ref().map_or(0, |m| {
         m.values().filter(|w| w.load(Ordering::SeqCst)).count()

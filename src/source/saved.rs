@@ -136,7 +136,9 @@ pub fn stream<E>(
 
 /// Reads `path` whole, up to `limit` bytes ([`InputError::TooLarge`] past it). A
 /// regular file gets room for its size at once; an input of unknown size grows by
-/// doubling, but never past `limit`: it costs at most the limit, not twice it.
+/// doubling, but never past `limit`: it costs at most the limit, not twice it. (The
+/// command line's inputs read whole; the library's facade streams, [`stream`].)
+#[cfg(any(feature = "cli", test))]
 pub fn read(path: &Path, limit: u64) -> Result<Vec<u8>, InputError> {
     let (mut r, size) = open(path, limit)?;
     let name = || path_text(path).into_owned();

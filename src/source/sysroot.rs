@@ -256,6 +256,8 @@ impl SysrootSource {
     }
 }
 
+/// Only the command line reads snapshot files (`cli` feature).
+#[cfg(feature = "cli")]
 impl SysrootSource {
     /// The sysroot `root` with the snapshot `snapshot`, `root` unchecked: a root that
     /// is not a directory only makes each file fail to open.

@@ -27,7 +27,7 @@ use crate::report::Report;
 use crate::views::diff::Saved;
 use crate::views::layout::Layouts;
 use crate::views::summary::{self, By, SortBy, Summary};
-use crate::vocab::names::file_name;
+use crate::vocab::matching::file_name;
 use crate::vocab::{Code, Figures, Kind, Warning};
 
 /// Bumped on any incompatible change of the JSON of [`Check`] (2: `warnings` are

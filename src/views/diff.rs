@@ -28,7 +28,7 @@ use crate::views::layout::Layouts;
 use crate::views::summary::{By, Summary};
 use crate::views::system::{self, System};
 use crate::vocab::Figures;
-use crate::vocab::names::file_name;
+use crate::vocab::matching::file_name;
 
 /// Bumped on any incompatible change of the JSON of [`Diff`] (2: objects are whole
 /// paths, no longer file names).
@@ -180,7 +180,7 @@ impl From<&Figures> for Amounts {
             size: f.size,
             rss: f.rss,
             pss: f.pss,
-            uss: crate::views::system::uss(f),
+            uss: crate::vocab::figures::uss(f),
             dirty: f.private_dirty,
             swap: f.swap,
         }

@@ -4,14 +4,25 @@
 //! processes folded into rows across the machine). They compute; [`crate::render`] prints.
 //! Their error, [`SavedError`], is why a saved report cannot be read back.
 
-pub mod budget;
-pub mod diff;
-mod error;
 pub mod layout;
-pub mod metrics;
-pub mod sections;
 pub mod summary;
+
+// The views only the command line computes (`cli` feature; the library returns
+// reports, layouts and summaries).
+#[cfg(feature = "cli")]
+pub mod budget;
+#[cfg(feature = "cli")]
+pub mod diff;
+#[cfg(feature = "cli")]
+mod error;
+#[cfg(feature = "cli")]
+pub mod metrics;
+#[cfg(feature = "cli")]
+pub mod sections;
+#[cfg(feature = "cli")]
 pub mod symbols;
+#[cfg(feature = "cli")]
 pub mod system;
 
+#[cfg(feature = "cli")]
 pub use error::SavedError;

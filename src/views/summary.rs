@@ -118,7 +118,7 @@ fn key_figure(f: &Figures, sort: SortBy) -> u64 {
         SortBy::Size => f.size,
         SortBy::Rss => f.rss.unwrap_or(0),
         SortBy::Pss => f.pss.unwrap_or(0),
-        SortBy::Uss => crate::views::system::uss(f).unwrap_or(0),
+        SortBy::Uss => crate::vocab::figures::uss(f).unwrap_or(0),
         SortBy::Swap => f.swap.unwrap_or(0),
     }
 }

@@ -25,7 +25,8 @@ use serde::Serialize;
 
 use crate::input::symbols::{Symbol, SymbolTable, TableKind};
 use crate::views::sections::{Section, Sections};
-use crate::vocab::names::{file_name, lossy};
+use crate::vocab::matching::file_name;
+use crate::vocab::names::lossy;
 use crate::vocab::{Code, Kind, PageSize, Warning};
 
 /// Bumped on any incompatible change of the JSON of [`Symbols`].

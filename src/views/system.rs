@@ -22,7 +22,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::report::Report;
 pub use crate::report::scan::{Outcome, ProcessInfo, Reason, Skipped};
-pub use crate::vocab::names::ObjectGlob;
+use crate::vocab::figures::uss;
+pub use crate::vocab::matching::ObjectGlob;
 use crate::vocab::{Code, Figures, Kind, Warning};
 
 /// Bumped on any incompatible change of the JSON of [`System`].
@@ -100,11 +101,6 @@ pub struct Row {
     /// The sum of the regions' figures (unknown when one term is).
     #[serde(flatten)]
     pub figures: Figures,
-}
-
-/// Unique set size of figures: private clean + private dirty.
-pub fn uss(f: &Figures) -> Option<u64> {
-    crate::vocab::figures::sum(f.private_clean, f.private_dirty)
 }
 
 /// One process of the machine, with its totals.

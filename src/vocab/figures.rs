@@ -2,7 +2,8 @@
 //! unknown term is unknown, and so is a sum that does not fit in 64 bits (a hostile
 //! saved smaps can state any figure): it is never wrapped, nor cut to a lower bound
 //! passed off as the total. Every sum of figures (the regions of a report, the rows of
-//! `summary`, `system`, `diff` and `metrics`) goes through [`Figures::add`] or [`sum`].
+//! `summary`, `system`, `diff` and `metrics`) goes through [`Figures::add`] or [`sum`],
+//! and the unique set size of every view is [`uss`].
 
 use serde::Serialize;
 
@@ -83,6 +84,12 @@ impl Figures {
 /// when the sum does not fit in 64 bits.
 pub fn sum(a: Option<u64>, b: Option<u64>) -> Option<u64> {
     a?.checked_add(b?)
+}
+
+/// Unique set size of figures: private clean + private dirty (the `uss` of
+/// `summary --sort`, `system`, `diff` and the tables).
+pub fn uss(f: &Figures) -> Option<u64> {
+    sum(f.private_clean, f.private_dirty)
 }
 
 #[cfg(test)]

@@ -8,10 +8,12 @@ pub fn human(n: Option<u64>) -> String {
 }
 
 /// Bytes with binary units, as [`human`], without allocating: it honours width and
-/// alignment (`{:>7}`), for tables of thousands of rows.
+/// alignment (`{:>7}`), for tables of thousands of rows (the command line's printers).
+#[cfg(any(feature = "cli", test))]
 #[derive(Debug, Clone, Copy)]
 pub struct Human(pub Option<u64>);
 
+#[cfg(any(feature = "cli", test))]
 impl std::fmt::Display for Human {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.pad(HumanBuf::new().format(self.0))

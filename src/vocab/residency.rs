@@ -95,21 +95,6 @@ impl Residency {
         self.swapped.add(pages.start, pages.end.min(n));
     }
 
-    /// Marks the pages of every run of `runs` present, in any order: sorted and merged
-    /// at once (O(n log n)), where [`Residency::mark_present`] one run at a time is
-    /// O(n) for each run out of order (issue 19 §10: a snapshot of 400k runs in
-    /// descending order took 47 s). Indices past the range are ignored.
-    pub fn mark_present_runs(&mut self, runs: impl IntoIterator<Item = Range<u64>>) {
-        let n = self.pages();
-        self.present.extend(n, runs);
-    }
-
-    /// [`Residency::mark_present_runs`] for swapped pages.
-    pub fn mark_swapped_runs(&mut self, runs: impl IntoIterator<Item = Range<u64>>) {
-        let n = self.pages();
-        self.swapped.extend(n, runs);
-    }
-
     /// The page indices of `[from, to)` (addresses; pages that start inside it), clipped
     /// to the range, for marking runs reported by address.
     pub fn page_indices(&self, from: u64, to: u64) -> Range<u64> {
@@ -141,18 +126,6 @@ impl Residency {
     /// The runs of present pages, as page indices, in order.
     pub fn present_runs(&self) -> impl Iterator<Item = Range<u64>> + '_ {
         self.present.iter()
-    }
-
-    /// The runs of present pages that end after page `from`, in order: found by a
-    /// binary search, so that a part of a large range costs the runs it holds.
-    pub fn present_runs_from(&self, from: u64) -> impl Iterator<Item = Range<u64>> + '_ {
-        let i = self.present.0.partition_point(|r| r.1 <= from);
-        self.present.0[i..].iter().map(|&(a, b)| a..b)
-    }
-
-    /// The runs of swapped pages, as page indices, in order.
-    pub fn swapped_runs(&self) -> impl Iterator<Item = Range<u64>> + '_ {
-        self.swapped.iter()
     }
 
     /// The number of runs held (memory used is proportional to it).
@@ -232,6 +205,38 @@ impl Residency {
             .sum();
         let once = self.present.count(first, last).saturating_sub(shared);
         once.checked_mul(self.page.get())
+    }
+}
+
+/// Runs in bulk, as the snapshot file and `sections` read and write them.
+impl Residency {
+    /// Marks the pages of every run of `runs` present, in any order: sorted and merged
+    /// at once (O(n log n)), where [`Residency::mark_present`] one run at a time is
+    /// O(n) for each run out of order (issue 19 §10: a snapshot of 400k runs in
+    /// descending order took 47 s). Indices past the range are ignored.
+    pub fn mark_present_runs(&mut self, runs: impl IntoIterator<Item = Range<u64>>) {
+        let n = self.pages();
+        self.present.extend(n, runs);
+    }
+
+    /// [`Residency::mark_present_runs`] for swapped pages.
+    pub fn mark_swapped_runs(&mut self, runs: impl IntoIterator<Item = Range<u64>>) {
+        let n = self.pages();
+        self.swapped.extend(n, runs);
+    }
+
+    /// The runs of present pages that end after page `from`, in order: found by a
+    /// binary search, so that a part of a large range costs the runs it holds.
+    #[cfg(any(feature = "cli", test))]
+    pub fn present_runs_from(&self, from: u64) -> impl Iterator<Item = Range<u64>> + '_ {
+        let i = self.present.0.partition_point(|r| r.1 <= from);
+        self.present.0[i..].iter().map(|&(a, b)| a..b)
+    }
+
+    /// The runs of swapped pages, as page indices, in order.
+    #[cfg(any(feature = "cli", test))]
+    pub fn swapped_runs(&self) -> impl Iterator<Item = Range<u64>> + '_ {
+        self.swapped.iter()
     }
 }
 
@@ -403,6 +408,7 @@ mod tests {
     /// Issue 19 §10: many runs in descending order were inserted one by one at the
     /// front (quadratic); in bulk they are sorted once, and merge as `add` merges.
     #[test]
+    #[cfg(feature = "cli")]
     fn runs_in_bulk_merge_as_one_by_one() {
         let mut x: u64 = 0x2545_f491_4f6c_dd1d;
         let mut runs = Vec::new();

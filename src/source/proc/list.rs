@@ -8,11 +8,10 @@
 //! ptrace read access and is only a second way to match a name.
 
 use std::fs;
-use std::io::{self, Read};
+use std::io;
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
 
-use super::{ProcError, Process, classify_io};
+use super::{ProcError, Process, classify_io, read_small};
 
 /// The PIDs of every process visible in `/proc` (thread group leaders: threads are
 /// under `/proc/PID/task`), in increasing order.
@@ -155,23 +154,6 @@ impl Process {
         comm.as_bytes() == name
             || self.exe_name().is_some_and(|n| n == name)
             || self.argv0_name().is_some_and(|n| n == name)
-    }
-}
-
-/// The whole of a small file of `/proc`, read without the `stat` that `fs::read`
-/// makes to size its buffer (a file of `/proc` says size 0): a scan reads two of
-/// them per process.
-pub(super) fn read_small(path: &Path) -> io::Result<Vec<u8>> {
-    let mut file = fs::File::open(path)?;
-    let mut out = Vec::new();
-    let mut buf = [0u8; 2048];
-    loop {
-        match file.read(&mut buf) {
-            Ok(0) => return Ok(out),
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
     }
 }
 

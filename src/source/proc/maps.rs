@@ -109,12 +109,14 @@ impl Process {
     /// The page size the kernel maps the mapping at `addr` with (`KernelPageSize`:
     /// larger than the base page for hugetlb), from the PROCMAP_QUERY ioctl (Linux
     /// 6.11+); `Err` when the kernel has no such ioctl.
+    #[cfg(feature = "cli")]
     pub(crate) fn query_page_size(&mut self, addr: u64) -> io::Result<Option<u64>> {
         Ok(procmap_query(self.maps_fd()?, addr, &mut [])?.map(|q| q.vma_page_size))
     }
 
     /// Reads `/proc/PID/maps` whole (the labels of an RSS-only scan: no smaps, so the
     /// target's mmap lock is not held while PSS is computed).
+    #[cfg(feature = "cli")]
     pub(crate) fn read_plain_maps(&self) -> Result<Vec<u8>, ProcError> {
         let mut text = Vec::with_capacity(16 * 1024);
         let read = self.read_maps_with(true, |chunk| {

@@ -27,7 +27,6 @@
 
 mod ioctl;
 mod kpagecount;
-mod list;
 mod maps;
 mod mem;
 mod mounts;
@@ -35,9 +34,14 @@ mod open;
 mod pagemap;
 mod stamp;
 mod stat;
+// The processes of the machine: only the command line lists them (`cli` feature).
+#[cfg(feature = "cli")]
+mod list;
 
+#[cfg(feature = "cli")]
 pub use list::{Facts, in_cgroup, own_pid, pids, user_id};
 pub use mounts::MountTables;
+#[cfg(feature = "cli")]
 pub use pagemap::ScanRun;
 
 use std::fs::{self, File};
@@ -145,6 +149,23 @@ fn classify_io(path: PathBuf, err: io::Error, pid: u32) -> ProcError {
         Some(libc::ENOENT) | Some(libc::ESRCH) => ProcError::NoSuchProcess(pid),
         Some(libc::EACCES) | Some(libc::EPERM) => ProcError::PermissionDenied { path },
         _ => ProcError::Io { path, err },
+    }
+}
+
+/// The whole of a small file of `/proc`, read without the `stat` that `fs::read`
+/// makes to size its buffer (a file of `/proc` says size 0): a scan reads two of
+/// them per process.
+fn read_small(path: &std::path::Path) -> io::Result<Vec<u8>> {
+    let mut file = File::open(path)?;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 2048];
+    loop {
+        match std::io::Read::read(&mut file, &mut buf) {
+            Ok(0) => return Ok(out),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use std::os::unix::fs::MetadataExt;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::Process;
-use super::list::read_small;
+use super::read_small;
 use crate::input::maps::Mapping;
 use crate::input::mountinfo::{self, Mount};
 use crate::source::remote::Place;

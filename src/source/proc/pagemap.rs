@@ -45,7 +45,8 @@ impl Process {
 }
 
 /// One run of pages of a whole-address-space scan: `[start, end)` (addresses), with
-/// what the pages are.
+/// what the pages are (`--rss-only`: the command line's).
+#[cfg(feature = "cli")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScanRun {
     /// First address.
@@ -68,6 +69,7 @@ impl Process {
     ///
     /// It opens pagemap itself (once per scan), so that it can run on a thread of its
     /// own while maps is read.
+    #[cfg(feature = "cli")]
     pub(crate) fn scan_runs(&self, start: u64, end: u64) -> io::Result<Vec<ScanRun>> {
         let f = File::open(self.dir.join("pagemap"))?;
         let mut out = Vec::new();
@@ -160,6 +162,7 @@ struct PmScanArg {
 const PAGE_IS_PRESENT: u64 = 1 << 3;
 const PAGE_IS_SWAPPED: u64 = 1 << 4;
 const PAGE_IS_PFNZERO: u64 = 1 << 5;
+#[cfg(feature = "cli")]
 const PAGE_IS_HUGE: u64 = 1 << 6;
 /// `_IOWR('f', 16, struct pm_scan_arg)` (linux/fs.h).
 const PAGEMAP_SCAN: u32 = iowr::<PmScanArg>(b'f', 16);

@@ -20,7 +20,7 @@ impl Process {
     /// opened ([`Process::note_start`]), so a new process with the same PID is not it.
     pub(crate) fn alive(&self) -> bool {
         const PF_EXITING: u64 = 0x4;
-        let Ok(s) = super::list::read_small(&self.dir.join("stat")) else {
+        let Ok(s) = super::read_small(&self.dir.join("stat")) else {
             return false;
         };
         if matches!(state_letter(&s), Some(b'Z' | b'X')) {
@@ -53,7 +53,7 @@ impl Process {
 
     /// Whether the process is a zombie (or dead): state `Z` or `X`.
     pub(crate) fn is_zombie(&self) -> bool {
-        super::list::read_small(&self.dir.join("stat"))
+        super::read_small(&self.dir.join("stat"))
             .is_ok_and(|s| matches!(state_letter(&s), Some(b'Z' | b'X')))
     }
 
@@ -122,7 +122,8 @@ fn fields_after_comm(s: &[u8]) -> Vec<String> {
         .collect()
 }
 
-/// The start time of the process of a whole stat line `s`.
+/// The start time of the process of a whole stat line `s` (for `list.rs`).
+#[cfg(feature = "cli")]
 pub(super) fn start_of(s: &[u8]) -> Option<u64> {
     start_time(&fields_after_comm(s))
 }
@@ -162,7 +163,7 @@ impl Process {
     /// `/proc/PID/comm`. The text form ([`crate::vocab::escape::text`]); the printer escapes it. `None` when neither can
     /// be read.
     pub(crate) fn command(&self) -> Option<String> {
-        let cmdline = super::list::read_small(&self.dir.join("cmdline")).unwrap_or_default();
+        let cmdline = super::read_small(&self.dir.join("cmdline")).unwrap_or_default();
         let args: Vec<&[u8]> = cmdline
             .split(|&b| b == 0)
             .filter(|a| !a.is_empty())

@@ -1,117 +1,25 @@
-//! The snapshot file: everything `elfmaps map` needs from a live process, saved on a
-//! board and analysed elsewhere against a copy of the board's root filesystem.
-//!
-//! Format (docs/snapshot.md): a text header, then length-prefixed sections whose
-//! contents are raw bytes (the smaps text may hold any byte in a path).
-//!
-//! ```text
-//! ELFMAPS-SNAPSHOT 1
-//! pid 1234
-//! page_size 4096
-//! source smaps
-//! kernel 6.1.0
-//! machine aarch64
-//!
-//! @smaps 123456
-//! <123456 bytes of /proc/PID/smaps>
-//! @build-ids 78
-//! <lines "START-END HEX" for every file-backed line whose build ID is known>
-//! @phdr-digests 40
-//! <lines "START-END HEX" for every file-backed line of a labelled object: the
-//!  digest of the mapped file's program header table (`ElfInfo::phdr_digest`)>
-//! @residency 90
-//! <lines "START-END PRESENT SWAPPED": per-page bitmaps in hex, bit i of the
-//!  little-endian byte string = page i, for every maps line the analysis splits>
-//! @thread-sps 26
-//! <one line per thread other than the main one whose stack pointer was read: "SP">
-//! @residency-runs 40
-//! <`snapshot --sections` only: lines "START-END PRESENT SWAPPED" for every maps line
-//!  of every ELF object, each a comma-separated list of runs "FIRST-END" of page
-//!  indices in hex (end exclusive), or "-" for none>
-//! ```
-//!
-//! A **system snapshot** (`elfmaps snapshot --system`) records every process of a
-//! machine in one file ([`SystemSnapshot`]): a header of its own, then one `@process`
-//! section per process whose body is a whole single-process snapshot as above (with
-//! the header keys `comm`, `command` and `uid`), and a `@skipped` section: one line
-//! `PID REASON [COMM]` per process not recorded.
-//!
-//! ```text
-//! ELFMAPS-SYSTEM 1
-//! page_size 4096
-//! kernel 6.1.0
-//!
-//! @process 4567
-//! ELFMAPS-SNAPSHOT 1
-//! pid 1234
-//! ...
-//! @skipped 40
-//! 2 kernel_thread kthreadd
-//! 812 exited
-//! ```
-//!
-//! Parsing takes bytes and does no I/O; every error names the line or section.
+//! The snapshot file, in the format of [`super`]'s documentation: one process's
+//! snapshot written and read back, and the system snapshot of every process of a
+//! machine. Only the command line reads and writes snapshots (`snapshot`,
+//! `map --snapshot`, `sections --snapshot`, `system --snapshot`): compiled with the
+//! `cli` feature. Parsing takes bytes and does no I/O; every error names the line or
+//! the section.
 
 use std::collections::BTreeMap;
+#[cfg(any(feature = "cli", test))]
 use std::fmt::Write as _;
+#[cfg(any(feature = "cli", test))]
 use std::ops::Range;
 
+use super::{Snapshot, SnapshotError, VERSION};
 use crate::vocab::{MapsSource, PageSize, Residency};
 
 /// The first word of a snapshot file.
 pub const MAGIC: &str = "ELFMAPS-SNAPSHOT";
-/// The format version this reader reads and writes.
-pub const VERSION: u32 = 1;
-
-/// A parsed snapshot.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Snapshot {
-    /// The process recorded.
-    pub pid: Option<u32>,
-    /// The page size of the recording machine.
-    pub page_size: PageSize,
-    /// Where the recorded lines came from (header `source`: `smaps`, `maps` or
-    /// `maps+pagemap`); `None` when the header does not say.
-    pub source: Option<MapsSource>,
-    /// Other header lines (`kernel`, `machine`, `created`, future keys).
-    pub header: BTreeMap<String, String>,
-    /// The smaps (or maps) text exactly as read.
-    pub smaps: Vec<u8>,
-    /// Build IDs by maps line range.
-    pub build_ids: BTreeMap<(u64, u64), Vec<u8>>,
-    /// Digests of the mapped files' program header tables by maps line range
-    /// (section `@phdr-digests`; absent from snapshots of earlier versions).
-    pub phdr_digests: BTreeMap<(u64, u64), u64>,
-    /// Residency of the maps lines the analysis splits, in the snapshot's page size.
-    pub residency: Vec<Residency>,
-    /// Stack pointers of the threads other than the main one (names thread stacks).
-    pub thread_sps: Vec<u64>,
-    /// Residency of every maps line of every ELF object (`snapshot --sections`, for
-    /// `sections --snapshot`), as runs: section `@residency-runs`.
-    pub sections: Vec<Residency>,
-}
-
-impl Default for Snapshot {
-    /// An empty snapshot of 4 KiB pages.
-    fn default() -> Snapshot {
-        Snapshot {
-            pid: None,
-            page_size: PageSize::KIB4,
-            source: None,
-            header: BTreeMap::new(),
-            smaps: Vec::new(),
-            build_ids: BTreeMap::new(),
-            phdr_digests: BTreeMap::new(),
-            residency: Vec::new(),
-            thread_sps: Vec::new(),
-            sections: Vec::new(),
-        }
-    }
-}
 
 /// The bitmap of `pages` pages whose set bits are `runs` (bit `i % 8` of byte `i / 8`
 /// is page `i`).
+#[cfg(any(feature = "cli", test))]
 fn bitmap(runs: impl Iterator<Item = Range<u64>>, pages: u64) -> Vec<u8> {
     let mut out = vec![0u8; usize::try_from(pages.div_ceil(8)).unwrap_or(usize::MAX)];
     for run in runs {
@@ -173,6 +81,7 @@ fn set_bits(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {
         })
 }
 
+#[cfg(any(feature = "cli", test))]
 fn hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -192,6 +101,7 @@ fn unhex(s: &[u8]) -> Option<Vec<u8>> {
 
 impl Snapshot {
     /// Serialises the snapshot in the format above.
+    #[cfg(any(feature = "cli", test))]
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut head = format!("{MAGIC} {VERSION}\n");
         if let Some(pid) = self.pid {
@@ -291,224 +201,6 @@ impl Snapshot {
             }
         }
         Ok(snap)
-    }
-}
-
-/// Why a snapshot could not be read: what is wrong, naming the line or the section.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SnapshotError {
-    /// The file is empty.
-    Empty,
-    /// The first line is not the magic of the snapshot expected (`system`: a system
-    /// snapshot was expected).
-    NotSnapshot {
-        /// Whether a system snapshot was expected.
-        system: bool,
-    },
-    /// A system snapshot given where one process's snapshot was expected.
-    IsSystem,
-    /// A version this reader does not know.
-    Version {
-        /// Whether it is a system snapshot.
-        system: bool,
-        /// The version the file states.
-        version: u32,
-    },
-    /// The header has no blank line after it.
-    HeaderUnterminated,
-    /// A header line that is not UTF-8.
-    HeaderNotUtf8 {
-        /// Its 1-based line number.
-        line: usize,
-    },
-    /// A `pid` header line whose value is not a PID.
-    BadPid {
-        /// Its 1-based line number.
-        line: usize,
-        /// The value given.
-        value: String,
-    },
-    /// A `source` header line whose value is none of `smaps`, `maps`,
-    /// `maps+pagemap`.
-    BadSource {
-        /// Its 1-based line number.
-        line: usize,
-        /// The value given.
-        value: String,
-    },
-    /// A `page_size` header line whose value is not a number.
-    BadPageSize {
-        /// Its 1-based line number.
-        line: usize,
-        /// The value given.
-        value: String,
-    },
-    /// A `page_size` header line whose value is no page size (`PageSize::new`).
-    ImplausiblePageSize {
-        /// Its 1-based line number.
-        line: usize,
-        /// The value given.
-        value: u64,
-    },
-    /// The header has no `page_size`.
-    NoPageSize,
-    /// A line where a section header `@NAME LENGTH` was expected.
-    SectionHeader {
-        /// Its 1-based line number.
-        line: usize,
-    },
-    /// A section whose length runs past the end of the address space.
-    SectionOverflow,
-    /// A section whose body is shorter than its header promises.
-    SectionTruncated {
-        /// The section's name.
-        section: String,
-        /// The length its header promises.
-        len: usize,
-    },
-    /// A line of a section that does not parse.
-    MalformedLine {
-        /// The section's name.
-        section: &'static str,
-        /// The line (at most 100 bytes of it), escaped.
-        text: String,
-    },
-    /// A `@residency` line whose bitmaps do not hold exactly its pages.
-    ResidencyBitmap {
-        /// The line's start address.
-        start: u64,
-        /// The line's end address.
-        end: u64,
-        /// The pages it claims.
-        pages: u64,
-        /// The page size.
-        page: PageSize,
-        /// The bytes of bitmap those pages need.
-        need: u64,
-        /// The bytes a bitmap holds.
-        have: u64,
-    },
-    /// A `@residency-runs` run that is empty or past its line's pages.
-    ResidencyRun {
-        /// The line's start address.
-        start: u64,
-        /// The line's end address.
-        end: u64,
-        /// The run's first page index.
-        first: u64,
-        /// The run's end page index.
-        last: u64,
-        /// The pages of the line.
-        pages: u64,
-    },
-    /// A process section asked for that the system snapshot does not have.
-    NoSuchProcess {
-        /// Its 0-based index.
-        index: usize,
-    },
-    /// The `index`-th process section of a system snapshot (0-based) is malformed.
-    Process {
-        /// Its 0-based index.
-        index: usize,
-        /// What is wrong with it.
-        err: Box<SnapshotError>,
-    },
-}
-
-impl SnapshotError {
-    /// The stable code of this error.
-    pub fn code(&self) -> crate::vocab::Code {
-        crate::vocab::Code::SnapshotMalformed
-    }
-}
-
-impl std::fmt::Display for SnapshotError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SnapshotError::Empty => f.write_str("empty file: not an elfmaps snapshot"),
-            SnapshotError::NotSnapshot { system: false } => {
-                f.write_str("not an elfmaps snapshot (no ELFMAPS-SNAPSHOT header)")
-            }
-            SnapshotError::NotSnapshot { system: true } => {
-                f.write_str("not an elfmaps system snapshot (no ELFMAPS-SYSTEM header)")
-            }
-            SnapshotError::IsSystem => f.write_str(
-                "a system snapshot (every process of a machine): analyse it with `elfmaps system --snapshot FILE`",
-            ),
-            SnapshotError::Version { system, version } => write!(
-                f,
-                "{}snapshot version {version} is not supported (this elfmaps reads {VERSION})",
-                if *system { "system " } else { "" }
-            ),
-            SnapshotError::HeaderUnterminated => {
-                f.write_str("the header does not end (no blank line)")
-            }
-            SnapshotError::HeaderNotUtf8 { line } => {
-                write!(f, "line {line}: header line is not UTF-8")
-            }
-            SnapshotError::BadPid { line, value } => write!(f, "line {line}: bad pid {value:?}"),
-            SnapshotError::BadSource { line, value } => {
-                write!(f, "line {line}: unknown source {value:?} (known:")?;
-                for known in MapsSource::ALL {
-                    write!(f, " {known}")?;
-                }
-                f.write_str(")")
-            }
-            SnapshotError::BadPageSize { line, value } => {
-                write!(f, "line {line}: bad page_size {value:?}")
-            }
-            SnapshotError::ImplausiblePageSize { line, value } => write!(
-                f,
-                "line {line}: page_size {value} is not a plausible page size"
-            ),
-            SnapshotError::NoPageSize => f.write_str("the header has no page_size"),
-            SnapshotError::SectionHeader { line } => write!(
-                f,
-                "line {line}: expected a section header \"@NAME LENGTH\""
-            ),
-            SnapshotError::SectionOverflow => f.write_str("section length overflows"),
-            SnapshotError::SectionTruncated { section, len } => {
-                write!(f, "section @{section} is truncated ({len} bytes promised)")
-            }
-            SnapshotError::MalformedLine { section, text } => {
-                write!(f, "section @{section}: malformed line \"{text}\"")
-            }
-            SnapshotError::ResidencyBitmap {
-                start,
-                end,
-                pages,
-                page,
-                need,
-                have,
-            } => write!(
-                f,
-                "section @residency: {start:x}-{end:x} claims {pages} pages of {page} bytes, which need {need} bytes of bitmap, but a bitmap holds {have}"
-            ),
-            SnapshotError::ResidencyRun {
-                start,
-                end,
-                first,
-                last,
-                pages,
-            } => write!(
-                f,
-                "section @residency-runs: run {first:x}-{last:x} of {start:x}-{end:x} is empty or past its {pages} pages"
-            ),
-            SnapshotError::NoSuchProcess { .. } => f.write_str("no such process section"),
-            SnapshotError::Process { index, err } => {
-                write!(f, "process section {}: {err}", index + 1)
-            }
-        }
-    }
-}
-
-impl std::error::Error for SnapshotError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            SnapshotError::Process { err, .. } => Some(err.as_ref()),
-            _ => None,
-        }
     }
 }
 
@@ -678,6 +370,7 @@ fn parse_residency(body: &[u8], page: PageSize) -> Result<Vec<Residency>, Snapsh
 
 /// Runs of page indices as `@residency-runs` writes them: `a-b,c-d` in hex, `-` for
 /// none.
+#[cfg(any(feature = "cli", test))]
 fn runs_text(runs: impl Iterator<Item = Range<u64>>) -> String {
     let text: Vec<String> = runs.map(|r| format!("{:x}-{:x}", r.start, r.end)).collect();
     if text.is_empty() {
@@ -770,6 +463,7 @@ pub const SYSTEM_MAGIC: &str = "ELFMAPS-SYSTEM";
 /// A process a system snapshot did not record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg(any(feature = "cli", test))]
 pub struct SkippedEntry {
     /// Its PID.
     pub pid: u32,
@@ -779,6 +473,7 @@ pub struct SkippedEntry {
     pub comm: Option<String>,
 }
 
+#[cfg(any(feature = "cli", test))]
 impl SkippedEntry {
     /// A process `pid` not recorded for `reason`.
     pub fn new(pid: u32, reason: &str, comm: Option<String>) -> SkippedEntry {
@@ -794,6 +489,7 @@ impl SkippedEntry {
 /// parsed one at a time ([`SystemSnapshot::process`]), so memory follows the largest.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
+#[cfg(any(feature = "cli", test))]
 pub struct SystemSnapshot<'a> {
     /// The page size of the recording machine.
     pub page_size: PageSize,
@@ -805,6 +501,7 @@ pub struct SystemSnapshot<'a> {
     processes: Vec<&'a [u8]>,
 }
 
+#[cfg(any(feature = "cli", test))]
 impl<'a> SystemSnapshot<'a> {
     /// Whether `input` is a system snapshot (by its first word).
     pub fn is_system(input: &[u8]) -> bool {
@@ -902,6 +599,7 @@ impl<'a> SystemSnapshot<'a> {
 }
 
 /// `@NAME LENGTH`, the body, a newline.
+#[cfg(any(feature = "cli", test))]
 fn section(name: &str, body: &[u8]) -> Vec<u8> {
     let mut out = format!("@{name} {}\n", body.len()).into_bytes();
     out.extend_from_slice(body);
@@ -910,6 +608,7 @@ fn section(name: &str, body: &[u8]) -> Vec<u8> {
 }
 
 /// `@skipped`: "PID REASON [COMM]" lines.
+#[cfg(any(feature = "cli", test))]
 fn parse_skipped(body: &[u8]) -> Result<Vec<SkippedEntry>, SnapshotError> {
     lines(body)
         .map(|l| {
@@ -1052,7 +751,6 @@ mod tests {
             Err(SnapshotError::BadSource { line: 3, .. })
         ));
     }
-
     /// `snapshot --sections`: residency of every object's line, as runs.
     #[test]
     fn residency_runs_read_back_and_bad_runs_are_refused() {
