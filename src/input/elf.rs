@@ -85,6 +85,16 @@ pub const HEAD_BYTES: usize = 1024;
 /// Largest single read a [`Head`] makes for the parser (every table has a smaller
 /// cap of its own; this one bounds what a caller forgot).
 const MAX_READ_BYTES: u64 = 16 << 20;
+/// Most bytes a [`Head`] reads and holds beyond the first [`HEAD_BYTES`]: the caps of
+/// the tables it reads add up to less (program headers 8 MiB, section headers 16 MiB,
+/// their names 4 MiB, notes and dynamic entries 1 MiB each). Headers that ask for
+/// more (the same table at many offsets) make the file malformed.
+const MAX_HELD_BYTES: u64 = 48 << 20;
+/// Most ranges a [`Head`] holds (a real file needs a handful: the table of section
+/// headers, the names, a note or a dynamic segment beyond the first bytes).
+const MAX_HELD_RANGES: usize = 256;
+/// Most PT_NOTE segments searched for the build ID (real files have one to four).
+const MAX_NOTE_SEGMENTS: usize = 16;
 /// Reads of large ranges go in chunks of this size, so that memory grows with the
 /// bytes the file really has, not with the size its headers claim.
 const CHUNK: usize = 1 << 20;
@@ -388,6 +398,10 @@ pub struct Head {
     at: RefCell<Vec<u64>>,
     /// The file ends within the first range: nothing lies beyond it.
     whole: bool,
+    /// Bytes read after the first range.
+    read: Cell<u64>,
+    /// A read was refused: [`MAX_HELD_BYTES`] or [`MAX_HELD_RANGES`] reached.
+    over: Cell<bool>,
 }
 
 impl fmt::Debug for Head {
@@ -410,6 +424,8 @@ impl Head {
             held,
             at: RefCell::new(vec![0]),
             whole,
+            read: Cell::new(0),
+            over: Cell::new(false),
         })
     }
 
@@ -443,8 +459,10 @@ impl Head {
     }
 
     /// Reads `len` bytes at `offset` (fewer when the file ends first) unless they are
-    /// held, and holds them. At most [`MAX_READ_BYTES`]; memory grows with the bytes
-    /// read. Returns how many bytes from `offset` are now held.
+    /// held, and holds them. At most [`MAX_READ_BYTES`] at once and
+    /// [`MAX_HELD_BYTES`] in all (past it nothing more is read, and `over` is set);
+    /// memory grows with the bytes read. Returns how many bytes from `offset` are now
+    /// held.
     fn fill<R: ReadAt + ?Sized>(&self, src: &R, offset: u64, len: u64) -> io::Result<u64> {
         if let Some(b) = self.from(offset) {
             if b.len() as u64 >= len || self.whole {
@@ -453,8 +471,15 @@ impl Head {
         } else if self.whole {
             return Ok(0);
         }
-        let bytes = read_chunked(src, offset, len.min(MAX_READ_BYTES))?;
+        let want = len.min(MAX_READ_BYTES);
+        let read = self.read.get();
+        if read.saturating_add(want) > MAX_HELD_BYTES || self.at.borrow().len() >= MAX_HELD_RANGES {
+            self.over.set(true);
+            return Ok(0);
+        }
+        let bytes = read_chunked(src, offset, want)?;
         let n = bytes.len() as u64;
+        self.read.set(read + n);
         if n > 0 {
             self.held.push(bytes.into_boxed_slice());
             self.at.borrow_mut().push(offset);
@@ -488,7 +513,14 @@ impl<'h, 'r, R: ReadAt + ?Sized> Bytes<'h, 'r, R> {
     /// Holds `len` bytes at `offset` ahead of the parser's reads (fewer when the file
     /// ends first; an I/O error is the only error).
     fn prefetch(&self, offset: u64, len: u64) -> Result<u64, ElfError> {
-        Ok(self.head.fill(self.src, offset, len)?)
+        let n = self.head.fill(self.src, offset, len)?;
+        if self.head.over.replace(false) {
+            return Err(ElfError::Malformed(format!(
+                "the headers ask for more than {} MiB of reads",
+                MAX_HELD_BYTES >> 20
+            )));
+        }
+        Ok(n)
     }
 
     /// The result of one step of parsing, `what`, with the cause of a failure found:
@@ -500,9 +532,14 @@ impl<'h, 'r, R: ReadAt + ?Sized> Bytes<'h, 'r, R> {
     ) -> Result<T, ElfError> {
         let io = self.io.borrow_mut().take();
         let short = self.short.replace(false);
+        let over = self.head.over.replace(false);
         match (r, io) {
             (Ok(v), _) => Ok(v),
             (Err(_), Some(e)) => Err(ElfError::Io(e)),
+            (Err(_), None) if over => Err(ElfError::Malformed(format!(
+                "{what}: the headers ask for more than {} MiB of reads",
+                MAX_HELD_BYTES >> 20
+            ))),
             (Err(_), None) if short => Err(ElfError::Truncated(format!(
                 "{what} end past the end of the file"
             ))),
@@ -513,6 +550,7 @@ impl<'h, 'r, R: ReadAt + ?Sized> Bytes<'h, 'r, R> {
     /// After a step whose failure is tolerated: the I/O error it met, if any.
     fn io_error(&self) -> Result<(), ElfError> {
         self.short.set(false);
+        self.head.over.set(false);
         match self.io.borrow_mut().take() {
             Some(e) => Err(ElfError::Io(e)),
             None => Ok(()),
@@ -530,7 +568,9 @@ impl<'h, 'r, R: ReadAt + ?Sized> Bytes<'h, 'r, R> {
         match self.head.fill(self.src, offset, size) {
             Ok(n) if n >= size => self.head.get(offset, size).ok_or(()),
             Ok(_) => {
-                self.short.set(true);
+                if !self.head.over.get() {
+                    self.short.set(true);
+                }
                 Err(())
             }
             Err(e) => {
@@ -626,8 +666,13 @@ where
 
     // The first GNU build-ID note of a PT_NOTE; bad or cut notes are skipped.
     let mut build_id = None;
-    for (p, ph) in table.iter().zip(&phdrs) {
-        if ph.p_type != consts::PT_NOTE.0 || ph.filesz == 0 || ph.filesz > MAX_NOTE_BYTES {
+    let notes = table
+        .iter()
+        .zip(&phdrs)
+        .filter(|(_, ph)| ph.p_type == consts::PT_NOTE.0)
+        .take(MAX_NOTE_SEGMENTS);
+    for (p, ph) in notes {
+        if ph.filesz == 0 || ph.filesz > MAX_NOTE_BYTES {
             continue;
         }
         let notes = p.notes(endian, data);
@@ -1238,6 +1283,47 @@ mod tests {
             borrowed += usize::from(known.is_some());
         }
         assert!(borrowed >= 5, "{borrowed}");
+    }
+
+    /// A file whose 65,535 program headers are all PT_NOTEs of 1 MiB, each at its own
+    /// offset: the reader searches the first 16 and holds at most 48 MiB beyond the
+    /// first bytes (it held 1 MiB for each before: 64 GiB), and counts what it reads.
+    #[test]
+    fn many_large_notes_cost_bounded_reads() {
+        struct Counting<'a>(&'a [u8], Cell<u64>);
+        impl ReadAt for Counting<'_> {
+            fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+                let n = ReadAt::read_at(self.0, buf, offset)?;
+                self.1.set(self.1.get() + n as u64);
+                Ok(n)
+            }
+        }
+        let n = 0xfffe_u64;
+        let data_at = 64 + 56 * n;
+        let notes: Vec<[u64; 7]> = (0..n)
+            .map(|i| [4, 4, data_at + 4 * i, 0, 1 << 20, 1 << 20, 4])
+            .collect();
+        let mut f = elf64(&notes, 56, n as u16);
+        f.resize(f.len() + (2 << 20), 0);
+        let src = Counting(&f, Cell::new(0));
+        let info = read(&src).unwrap();
+        assert_eq!(
+            (info.phdrs.len(), info.build_id.as_ref()),
+            (n as usize, None)
+        );
+        let table = 56 * n;
+        assert!(
+            src.1.get() <= HEAD_BYTES as u64 + table + 16 * (1 << 20),
+            "{} bytes read",
+            src.1.get()
+        );
+        // Held ranges past the cap: refused, and the file is malformed, not truncated.
+        let head = Head::read(&f[..]).unwrap();
+        for i in 0..64u64 {
+            let _ = head.fill(&f[..], data_at + i, 1 << 20);
+        }
+        assert!(head.read.get() <= MAX_HELD_BYTES, "{}", head.read.get());
+        assert!(head.over.get());
     }
 
     #[test]
