@@ -227,7 +227,7 @@ impl Residency {
 
     /// The runs of present pages that end after page `from`, in order: found by a
     /// binary search, so that a part of a large range costs the runs it holds.
-    #[cfg(any(feature = "cli", test))]
+    #[cfg(feature = "cli")]
     pub fn present_runs_from(&self, from: u64) -> impl Iterator<Item = Range<u64>> + '_ {
         let i = self.present.0.partition_point(|r| r.1 <= from);
         self.present.0[i..].iter().map(|&(a, b)| a..b)
