@@ -7,7 +7,8 @@
 //! which libtest does not capture: the line shows in plain `cargo test` output.
 //!
 //! Under `CI=true` (set by .ci/run, as by most CI services) a tool that .ci/run installs
-//! (cc and the C library, musl-gcc, the -m32 multilib, readelf, setpriv, chromium) must
+//! (cc and the C library, musl-gcc, the -m32 multilib, readelf, setpriv, chromium,
+//! node, Debian's python3 with numpy, go) must
 //! be here: [`missing_tool`] fails the test instead of skipping it. What no package provides
 //! (root, huge pages, a visible kernel thread) skips with a note everywhere.
 
