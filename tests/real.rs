@@ -11,6 +11,9 @@
 //! While elfmaps, maps and pagemap are read the process is stopped (SIGSTOP), so the
 //! three see one address space; the loader's report is taken before and after, and
 //! the round is taken again when an object came or went in between.
+//!
+//! The smaps saved then, with a sysroot of the mapped files, is labelled offline
+//! and checked alike (not for Chromium: its files are hundreds of megabytes).
 
 mod common;
 
@@ -30,6 +33,7 @@ use common::child::Running;
 use common::cli;
 use common::report::parse_elfmaps;
 use common::skip::{self, note};
+use common::sysroot;
 use common::truth::kernel::read_maps;
 use common::truth::loader::{Obj, Ph, Report, parse_report};
 use common::truth::readelf;
@@ -121,25 +125,58 @@ impl Drop for Stopped {
 }
 
 /// One round on `pid`, stopped: elfmaps live, maps and pagemap, checked against
-/// `report`. Returns the failures.
-fn check_stopped(pid: u32, report: &Report) -> Failures {
-    let _stopped = Stopped::new(pid);
+/// `report`; with `offline`, also its smaps saved then and a sysroot of its mapped
+/// files (the board's workflow), labelled alike. Returns the failures.
+fn check_stopped(pid: u32, report: &Report, offline: Option<&Path>) -> Failures {
+    let stopped = Stopped::new(pid);
     let maps = read_maps(pid);
     let v = cli::json_ok(["map", "--json", &pid.to_string()]);
+    let mut f = Failures::default();
     let em = parse_elfmaps(&v);
     let cx = Ctx {
         page: report.page,
         maps: &maps,
         em: &em,
     };
-    let mut f = Failures::default();
     check_coverage(&cx, &mut f);
     for obj in &report.objs {
         check_object(&cx, obj, elf_type(&obj.name), report.ptrbits, &mut f);
     }
     check_right_or_not_elf(&cx, &report.objs, &mut f);
     check_rss(&cx, pid, &[], &mut f);
-    for w in cli::warnings(&v) {
+    let mut all = cli::warnings(&v);
+    if let Some(tmp) = offline {
+        let smaps = tmp.join("saved.smaps");
+        std::fs::write(&smaps, std::fs::read(format!("/proc/{pid}/smaps")).unwrap()).unwrap();
+        let root = tmp.join("sysroot");
+        let mirrored = sysroot::mirror(&root, pid, &maps, &[]);
+        drop(stopped);
+        if mirrored {
+            let v = cli::json_ok([
+                "map".as_ref(),
+                "--json".as_ref(),
+                "--smaps".as_ref(),
+                smaps.as_os_str(),
+                "--sysroot".as_ref(),
+                root.as_os_str(),
+            ]);
+            let em = parse_elfmaps(&v);
+            let cx = Ctx {
+                page: report.page,
+                maps: &maps,
+                em: &em,
+            };
+            let mut g = Failures::default();
+            check_coverage(&cx, &mut g);
+            for obj in &report.objs {
+                check_object(&cx, obj, elf_type(&obj.name), report.ptrbits, &mut g);
+            }
+            check_right_or_not_elf(&cx, &report.objs, &mut g);
+            f.0.extend(g.0.into_iter().map(|e| format!("offline: {e}")));
+            all.extend(cli::warnings(&v));
+        }
+    }
+    for w in all {
         f.check(
             !matches!(
                 w.code.as_str(),
@@ -154,12 +191,12 @@ fn check_stopped(pid: u32, report: &Report) -> Failures {
 /// Checks the process `pid` of `what` against the loader's report through `dir`:
 /// up to three rounds, until the loader reports the same objects before and after
 /// the stopped reading. Returns the number of objects checked; `None` when the
-/// process exited before it was checked.
-fn check_process(what: &str, dir: &Path, pid: u32) -> Option<usize> {
+/// process exited before it was checked. With `offline`, see [`check_stopped`].
+fn check_process(what: &str, dir: &Path, pid: u32, offline: Option<&Path>) -> Option<usize> {
     for round in 0..3 {
         let before = ask(dir, pid)?;
         let report = parse_report(&before);
-        let f = check_stopped(pid, &report);
+        let f = check_stopped(pid, &report, offline);
         let after = ask(dir, pid)?;
         if objects(&parse_report(&after)) != objects(&report) {
             note(&format!(
@@ -197,7 +234,7 @@ fn node() {
     ]);
     with_truth(&mut cmd, &lib, tmp.path());
     let child = Running::ready(&mut cmd);
-    let n = check_process("node", tmp.path(), child.pid()).expect("node exited");
+    let n = check_process("node", tmp.path(), child.pid(), Some(tmp.path())).expect("node exited");
     assert!(n >= 5, "{n} objects");
     child.finish();
 }
@@ -229,7 +266,13 @@ fn python_with_numpy() {
     ]);
     with_truth(&mut cmd, &lib, tmp.path());
     let child = Running::ready(&mut cmd);
-    let n = check_process("python3 with numpy", tmp.path(), child.pid()).expect("python exited");
+    let n = check_process(
+        "python3 with numpy",
+        tmp.path(),
+        child.pid(),
+        Some(tmp.path()),
+    )
+    .expect("python exited");
     // numpy's extension modules and its BLAS among them.
     assert!(n >= 10, "{n} objects");
     child.finish();
@@ -301,7 +344,7 @@ fn chromium() {
     );
     let (mut checked, mut processes) = (0, 0);
     for &pid in &pids {
-        match check_process("chromium", &reports, pid) {
+        match check_process("chromium", &reports, pid, None) {
             Some(n) => {
                 checked += n;
                 processes += 1;
@@ -392,7 +435,7 @@ fn go_http_server() {
         ..Report::default()
     };
     assert_eq!(elf_type(&report.objs[0].name), "EXEC", "a static Go binary");
-    let f = check_stopped(child.pid(), &report);
+    let f = check_stopped(child.pid(), &report, Some(tmp.path()));
     assert!(
         f.0.is_empty(),
         "go server: {} failures:\n{}",
