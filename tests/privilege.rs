@@ -14,7 +14,7 @@ use std::process::{Command, Output, Stdio};
 
 use common::child::Running;
 use common::report::{JRegion, parse_elfmaps};
-use common::truth::kernel::present_pages;
+use common::truth::kernel::{present_pages, resident_pages};
 use common::{build, cli, skip};
 
 const NOBODY: [&str; 4] = [
@@ -138,6 +138,28 @@ fn unprivileged_on_its_own_process() {
     }
     assert_eq!(extra.rss, Some(8 * 4096));
     assert!(bss.rss.unwrap() >= 16 * 4096);
+    // Each part's private bytes, without privilege, against the pages pagemap says are
+    // mapped once (half of each part's touched pages were copied after a fork; the
+    // others are shared with the child): the line's private memory is neither none
+    // nor all of it, so only pagemap's exclusive bit can say the parts'.
+    for r in [bss, extra] {
+        let once = resident_pages(&pagemap, r.start, r.end, 4096)
+            .iter()
+            .filter(|&&p| p == Some(true))
+            .count() as u64;
+        let private = r.private_clean.zip(r.private_dirty).map(|(c, d)| c + d);
+        assert_eq!(private, Some(once * 4096), "{r:?}");
+        assert!(
+            once > 0 && once * 4096 < r.rss.unwrap(),
+            "{r:?}: {once} pages mapped once"
+        );
+        // And root's, from the map counts.
+        let rr = re.regions.iter().find(|x| x.start == r.start).unwrap();
+        assert_eq!(
+            rr.private_clean.zip(rr.private_dirty).map(|(c, d)| c + d),
+            private
+        );
+    }
 }
 
 #[test]

@@ -14,7 +14,8 @@
 //! `/proc/kpagecount`), a part's pss is exact instead: the sum over its present pages
 //! of the page size divided by the page's map count, as the kernel sums smaps' Pss.
 //! The report then says `split_pss: exact`. The map counts also give a part's
-//! private bytes (its pages mapped once, as smaps counts `Private_*`): when they add
+//! private bytes (its pages mapped once, as smaps counts `Private_*`; without the
+//! privilege, live, pagemap's exclusive bit says which pages those are): when they add
 //! up to the line's private figures and the line's private memory is all dirty (or
 //! all clean), each part's is too, so its USS is known (and its shared bytes, the
 //! rest of its rss, likewise).

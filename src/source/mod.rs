@@ -123,8 +123,11 @@ impl Source for LiveSource {
     fn residency(&mut self, start: u64, end: u64, page: PageSize) -> io::Result<Residency> {
         let mut res = self.0.residency(start, end, page)?;
         // Each page's map count where the kernel shows it (CAP_SYS_ADMIN): the split
-        // parts' pss is then exact, not prorated. Without it, nothing is lost.
-        let _ = self.0.add_mapcounts(&mut res);
+        // parts' pss is then exact, not prorated. Without it, which pages are mapped
+        // once (pagemap's exclusive bit): their private bytes (USS) are still exact.
+        if self.0.add_mapcounts(&mut res).is_err() {
+            let _ = self.0.add_once(&mut res);
+        }
         Ok(res)
     }
     fn hints(&mut self) -> Hints {

@@ -21,7 +21,9 @@ use super::page::PageSize;
 /// snapshot could say so; each is counted on its own). Where the kernel shows each
 /// page's map count (`/proc/kpagecount`, with CAP_SYS_ADMIN), the residency also holds
 /// the map counts of the present pages, and gives the exact PSS of any part of the
-/// range ([`Residency::exact_pss`]).
+/// range ([`Residency::exact_pss`]). Without that privilege, pagemap still says which
+/// present pages are mapped once (`PM_MMAP_EXCLUSIVE`), which gives the private bytes
+/// of any part ([`Residency::private_bytes`]) but not its PSS.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Residency {
     start: u64,
@@ -32,6 +34,9 @@ pub struct Residency {
     /// Runs `(first, last, count)` of pages mapped `count` >= 2 times, sorted; a
     /// present page in none is mapped once. `None`: map counts unknown.
     mapcounts: Option<Vec<(u64, u64, u64)>>,
+    /// Present pages mapped once, from pagemap's exclusive bit (no privilege needed);
+    /// used where `mapcounts` is unknown. `None`: not read.
+    once: Option<Runs>,
 }
 
 /// The fixed-point shift of PSS sums, as the kernel's `PSS_SHIFT`: a page mapped `n`
@@ -58,6 +63,7 @@ impl Residency {
             present: Runs::default(),
             swapped: Runs::default(),
             mapcounts: None,
+            once: None,
         }
     }
 
@@ -157,6 +163,17 @@ impl Residency {
         }
     }
 
+    /// Marks pages `pages` (indices from the start of the range) as mapped once, as
+    /// pagemap's exclusive bit says (the map counts themselves unknown); the pages
+    /// mapped once are then known, every other present page being shared. Indices
+    /// past the range are ignored; an empty range only says they are known.
+    pub fn mark_once(&mut self, pages: Range<u64>) {
+        let n = self.pages();
+        self.once
+            .get_or_insert_with(Runs::default)
+            .add(pages.start, pages.end.min(n));
+    }
+
     /// Whether the map counts of the present pages are known.
     pub fn has_mapcounts(&self) -> bool {
         self.mapcounts.is_some()
@@ -190,13 +207,25 @@ impl Residency {
 
     /// Bytes of `[from, to)` present and mapped once (what smaps counts as
     /// `Private_Clean` + `Private_Dirty`: a page of map count 1), where the map counts
-    /// are known; `None` otherwise.
+    /// are known, or else the pages mapped once ([`Residency::mark_once`]); `None`
+    /// otherwise.
     pub fn private_bytes(&self, from: u64, to: u64) -> Option<u64> {
-        let counts = self.mapcounts.as_ref()?;
         let shift = self.page.get().trailing_zeros();
         let n = self.pages();
         let first = (from.saturating_sub(self.start) >> shift).min(n);
         let last = (to.saturating_sub(self.start) >> shift).min(n);
+        let Some(counts) = self.mapcounts.as_ref() else {
+            // Mapped once and present (a page that left memory between the two reads
+            // is not counted).
+            let once = &self.once.as_ref()?.0;
+            let i = once.partition_point(|r| r.1 <= first);
+            let both: u64 = once[i..]
+                .iter()
+                .take_while(|r| r.0 < last)
+                .map(|&(a, b)| self.present.count(a.max(first), b.min(last)))
+                .sum();
+            return both.checked_mul(self.page.get());
+        };
         let i = counts.partition_point(|r| r.1 <= first);
         let shared: u64 = counts[i..]
             .iter()
@@ -364,6 +393,31 @@ mod tests {
         assert_eq!(r.page_indices(0, 0x10000 + P + 1), 0..2);
         assert_eq!(r.page_indices(0x10000 + 3 * P, u64::MAX), 3..8);
         assert_eq!(r.page_indices(0, 0x100), 0..0);
+    }
+
+    #[test]
+    fn private_bytes_from_pages_mapped_once() {
+        let page = PageSize::KIB4;
+        let mut r = Residency::new(0x10000, 0x10000 + 16 * 4096, page);
+        r.mark_present(0..10);
+        assert_eq!(r.private_bytes(0x10000, 0x20000), None, "not read");
+        // Pages 2..6 and 8..12 mapped once; 10 and 11 are not present (gone since).
+        r.mark_once(2..6);
+        r.mark_once(8..12);
+        assert_eq!(r.private_bytes(0x10000, 0x20000), Some(6 * 4096));
+        // A part: pages 4..9.
+        assert_eq!(
+            r.private_bytes(0x10000 + 4 * 4096, 0x10000 + 9 * 4096),
+            Some(3 * 4096)
+        );
+        // Known and none mapped once.
+        let mut none = Residency::new(0, 4 * 4096, page);
+        none.mark_present(0..4);
+        none.mark_once(0..0);
+        assert_eq!(none.private_bytes(0, 4 * 4096), Some(0));
+        // Map counts, where known, decide.
+        r.know_mapcounts();
+        assert_eq!(r.private_bytes(0x10000, 0x20000), Some(10 * 4096));
     }
 
     #[test]

@@ -12,9 +12,7 @@ use std::sync::OnceLock;
 use super::Process;
 use crate::vocab::Residency;
 
-/// pagemap entry bits: present, and the page frame number.
-const PM_PRESENT: u64 = 1 << 63;
-const PFN_MASK: u64 = (1 << 55) - 1;
+use super::pagemap::{PFN_MASK, PM_PRESENT};
 /// Entries read per `pread` of pagemap or kpagecount: memory stays bounded.
 const CHUNK: usize = 4096;
 
@@ -34,13 +32,7 @@ impl Process {
         let counts = kpagecount().ok_or_else(|| {
             io::Error::new(io::ErrorKind::PermissionDenied, "no /proc/kpagecount")
         })?;
-        let dir = &self.dir;
-        let pagemap = self
-            .pagemap
-            .get_or_insert_with(|| File::open(dir.join("pagemap")));
-        let pagemap = pagemap
-            .as_ref()
-            .map_err(|e| io::Error::new(e.kind(), e.to_string()))?;
+        let pagemap = self.pagemap()?;
         let shift = res.page_size().get().trailing_zeros();
         let first_page = res.start() >> shift;
         let runs: Vec<_> = res.present_runs().collect();

@@ -12,6 +12,15 @@ use super::{Process, page_size};
 use crate::vocab::{PageSize, Residency};
 
 impl Process {
+    /// `/proc/PID/pagemap`, opened once per process.
+    pub(super) fn pagemap(&mut self) -> io::Result<&File> {
+        let dir = &self.dir;
+        self.pagemap
+            .get_or_insert_with(|| File::open(dir.join("pagemap")))
+            .as_ref()
+            .map_err(|e| io::Error::new(e.kind(), e.to_string()))
+    }
+
     /// Which pages of `[start, end)` are present and which swapped. A page mapped to
     /// the shared zero page is not resident, as in smaps' Rss: the PAGEMAP_SCAN ioctl
     /// (Linux 6.7+) says which pages those are; on older kernels the zero page is
@@ -23,14 +32,7 @@ impl Process {
         end: u64,
         page: PageSize,
     ) -> io::Result<Residency> {
-        let dir = &self.dir;
-        let f = self
-            .pagemap
-            .get_or_insert_with(|| File::open(dir.join("pagemap")));
-        let f = match f {
-            Ok(f) => f,
-            Err(e) => return Err(io::Error::new(e.kind(), e.to_string())),
-        };
+        let f = self.pagemap()?;
         match pagemap_scan(f, start, end, page) {
             Ok(v) => return Ok(v),
             Err(e)
@@ -92,12 +94,53 @@ impl Process {
 }
 
 /// pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst): page present,
-/// page swapped, and the page frame number (visible with CAP_SYS_ADMIN).
-const PM_PRESENT: u64 = 1 << 63;
+/// page swapped, page mapped once (`PM_MMAP_EXCLUSIVE`, Linux 4.2+, visible without
+/// privilege), and the page frame number (visible with CAP_SYS_ADMIN).
+pub(super) const PM_PRESENT: u64 = 1 << 63;
 const PM_SWAPPED: u64 = 1 << 62;
-const PFN_MASK: u64 = (1 << 55) - 1;
+const PM_MMAP_EXCLUSIVE: u64 = 1 << 56;
+pub(super) const PFN_MASK: u64 = (1 << 55) - 1;
 /// Pages read per `pread` of pagemap: memory stays bounded whatever the range.
 const PAGEMAP_CHUNK: u64 = 8192;
+
+impl Process {
+    /// Adds to `res` (the residency of one maps line, already read) which present
+    /// pages are mapped once, from pagemap's exclusive bit: the private bytes of each
+    /// part of a split line where the map counts cannot be read (no CAP_SYS_ADMIN).
+    /// `Err` when pagemap cannot be read; `res` is then left without them.
+    pub(crate) fn add_once(&mut self, res: &mut Residency) -> io::Result<()> {
+        let pagemap = self.pagemap()?;
+        let first_page = res.start() >> res.page_size().get().trailing_zeros();
+        let runs: Vec<_> = res.present_runs().collect();
+        let mut once = Vec::new();
+        let mut buf = vec![0u8; 8 * PAGEMAP_CHUNK as usize];
+        for run in runs {
+            let mut i = run.start;
+            while i < run.end {
+                let n = (run.end - i).min(PAGEMAP_CHUNK);
+                let at = first_page
+                    .checked_add(i)
+                    .and_then(|p| p.checked_mul(8))
+                    .ok_or_else(|| io::Error::other("address beyond pagemap"))?;
+                let chunk = &mut buf[..(8 * n) as usize];
+                pagemap.read_exact_at(chunk, at)?;
+                for (k, c) in chunk.chunks_exact(8).enumerate() {
+                    let e = u64::from_ne_bytes(c.try_into().expect("8-byte chunk"));
+                    if e & PM_PRESENT != 0 && e & PM_MMAP_EXCLUSIVE != 0 {
+                        once.push(i + k as u64);
+                    }
+                }
+                i += n;
+            }
+        }
+        // Known, even where no page is mapped once.
+        res.mark_once(0..0);
+        for p in once {
+            res.mark_once(p..p + 1);
+        }
+        Ok(())
+    }
+}
 
 /// Residency from pagemap entries (kernels without PAGEMAP_SCAN), read a bounded chunk
 /// at a time.
