@@ -160,6 +160,33 @@ fn unprivileged_on_its_own_process() {
             private
         );
     }
+    // A snapshot taken as nobody keeps them: offline, the same private bytes.
+    let writable = dir.path().join("w");
+    fs::create_dir(&writable).unwrap();
+    fs::set_permissions(&writable, fs::Permissions::from_mode(0o777)).unwrap();
+    let snap = writable.join("nobody.snap");
+    let o = run(&mut as_nobody(
+        &bin,
+        &["snapshot", &pid, "-o", snap.to_str().unwrap()],
+    ));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(Command::new(&bin).args([
+        "map",
+        "--json",
+        "--snapshot",
+        snap.to_str().unwrap(),
+        "--sysroot",
+        "/",
+    ]));
+    let off = parse_elfmaps(&serde_json::from_slice(&o.stdout).unwrap());
+    for r in [bss, extra] {
+        let o = off.regions.iter().find(|x| x.start == r.start).unwrap();
+        assert_eq!(
+            o.private_clean.zip(o.private_dirty).map(|(c, d)| c + d),
+            r.private_clean.zip(r.private_dirty).map(|(c, d)| c + d),
+            "offline {o:?}"
+        );
+    }
 }
 
 #[test]

@@ -174,6 +174,31 @@ impl Residency {
             .add(pages.start, pages.end.min(n));
     }
 
+    /// The present pages mapped once, as runs of page indices in order, where that is
+    /// known (from the map counts, or pagemap's exclusive bit); `None` otherwise.
+    #[cfg(any(feature = "cli", test))]
+    pub fn once_runs(&self) -> Option<Vec<Range<u64>>> {
+        let Some(counts) = &self.mapcounts else {
+            return Some(self.once.as_ref()?.iter().collect());
+        };
+        // The present pages outside the runs of pages mapped twice or more.
+        let mut out = Vec::new();
+        for r in self.present.iter() {
+            let mut at = r.start;
+            let i = counts.partition_point(|c| c.1 <= r.start);
+            for &(a, b, _) in counts[i..].iter().take_while(|c| c.0 < r.end) {
+                if a > at {
+                    out.push(at..a);
+                }
+                at = at.max(b);
+            }
+            if at < r.end {
+                out.push(at..r.end);
+            }
+        }
+        Some(out)
+    }
+
     /// Whether the map counts of the present pages are known.
     pub fn has_mapcounts(&self) -> bool {
         self.mapcounts.is_some()
@@ -415,9 +440,13 @@ mod tests {
         none.mark_present(0..4);
         none.mark_once(0..0);
         assert_eq!(none.private_bytes(0, 4 * 4096), Some(0));
+        assert_eq!(r.once_runs(), Some(vec![2..6, 8..12]));
         // Map counts, where known, decide.
         r.know_mapcounts();
         assert_eq!(r.private_bytes(0x10000, 0x20000), Some(10 * 4096));
+        r.set_mapcount(3..5, 2);
+        assert_eq!(r.private_bytes(0x10000, 0x20000), Some(8 * 4096));
+        assert_eq!(r.once_runs(), Some(vec![0..3, 5..10]));
     }
 
     #[test]

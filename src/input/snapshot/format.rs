@@ -147,6 +147,23 @@ impl Snapshot {
             );
         }
         section("residency", res.as_bytes());
+        // Which of those lines' present pages are mapped once, where that was known
+        // (the parts' private bytes); absent from snapshots of earlier versions.
+        let mut once = String::new();
+        for r in &self.residency {
+            if let Some(runs) = r.once_runs() {
+                let _ = writeln!(
+                    once,
+                    "{:x}-{:x} {}",
+                    r.start(),
+                    r.end(),
+                    hex(&bitmap(runs.into_iter(), r.pages()))
+                );
+            }
+        }
+        if !once.is_empty() {
+            section("once", once.as_bytes());
+        }
         let mut sps = String::new();
         for sp in &self.thread_sps {
             let _ = writeln!(sps, "{sp:x}");
@@ -193,6 +210,7 @@ impl Snapshot {
                 "residency" => snap
                     .residency
                     .extend(parse_residency(body, snap.page_size)?),
+                "once" => parse_once(body, &mut snap.residency)?,
                 "thread-sps" => snap.thread_sps.extend(parse_thread_sps(body)?),
                 "residency-runs" => snap
                     .sections
@@ -366,6 +384,27 @@ fn parse_residency(body: &[u8], page: PageSize) -> Result<Vec<Residency>, Snapsh
                 .map_err(|e| e.unwrap_or_else(|| bad_line("residency", l)))
         })
         .collect()
+}
+
+/// `@once`: "START-END ONCE" lines, the bitmap of the present pages mapped once of
+/// the `@residency` line with the same range (which must come first).
+fn parse_once(body: &[u8], residency: &mut [Residency]) -> Result<(), SnapshotError> {
+    for l in lines(body) {
+        let ((start, end), rest) = parse_range_rest(l).ok_or_else(|| bad_line("once", l))?;
+        let r = residency
+            .iter_mut()
+            .find(|r| (r.start(), r.end()) == (start, end))
+            .ok_or_else(|| bad_line("once", l))?;
+        if (rest.len() / 2) as u64 != r.pages().div_ceil(8) {
+            return Err(bad_line("once", l));
+        }
+        let bits = unhex(rest).ok_or_else(|| bad_line("once", l))?;
+        r.mark_once(0..0);
+        for i in set_bits(&bits) {
+            r.mark_once(i..i + 1);
+        }
+    }
+    Ok(())
 }
 
 /// Runs of page indices as `@residency-runs` writes them: `a-b,c-d` in hex, `-` for
@@ -751,6 +790,42 @@ mod tests {
             Err(SnapshotError::BadSource { line: 3, .. })
         ));
     }
+    /// `@once`: the pages mapped once of a split line's residency, written where
+    /// known and read back onto the line's residency; a line of no residency, or of
+    /// the wrong length, is refused.
+    #[test]
+    fn pages_mapped_once_read_back() {
+        let page = PageSize::KIB4;
+        let mut known = Residency::new(0x10000, 0x10000 + 20 * 4096, page);
+        known.mark_present(0..12);
+        known.mark_once(0..0);
+        known.mark_once(3..9);
+        let mut unknown = Residency::new(0x40000, 0x42000, page);
+        unknown.mark_present(0..1);
+        let snap = Snapshot {
+            residency: vec![known, unknown],
+            ..Snapshot::default()
+        };
+        let bytes = snap.to_bytes();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.contains("@once "), "{text}");
+        assert!(text.contains("\n10000-24000 f801"), "{text}");
+        let back = Snapshot::parse(&bytes).unwrap();
+        assert_eq!(back, snap);
+        assert_eq!(
+            back.residency[0].once_runs(),
+            Some(std::iter::once(3..9).collect())
+        );
+        assert_eq!(back.residency[1].once_runs(), None);
+        for bad in ["50000-51000 01", "10000-24000 f8", "10000-24000 zzzzzz"] {
+            let text = format!(
+                "ELFMAPS-SNAPSHOT 1\npage_size 4096\n\n@residency 27\n10000-24000 ff0f00 000000\n@once {}\n{bad}\n",
+                bad.len() + 1
+            );
+            assert!(Snapshot::parse(text.as_bytes()).is_err(), "{bad}");
+        }
+    }
+
     /// `snapshot --sections`: residency of every object's line, as runs.
     #[test]
     fn residency_runs_read_back_and_bad_runs_are_refused() {

@@ -22,6 +22,9 @@
 //! @residency 90
 //! <lines "START-END PRESENT SWAPPED": per-page bitmaps in hex, bit i of the
 //!  little-endian byte string = page i, for every maps line the analysis splits>
+//! @once 40
+//! <lines "START-END ONCE": for the lines of @residency where it is known, the bitmap
+//!  of their present pages mapped once (pagemap's exclusive bit, or the map counts)>
 //! @thread-sps 26
 //! <one line per thread other than the main one whose stack pointer was read: "SP">
 //! @residency-runs 40
