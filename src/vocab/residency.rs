@@ -119,14 +119,39 @@ impl Residency {
     /// `(from - start) / page .. (to - start) / page`: the pages of a part
     /// `[from, to)` of the range (addresses before `start` count from page 0).
     pub fn count(&self, from: u64, to: u64) -> PageCounts {
-        let shift = self.page.get().trailing_zeros();
-        let n = self.pages();
-        let first = (from.saturating_sub(self.start) >> shift).min(n);
-        let last = (to.saturating_sub(self.start) >> shift).min(n);
+        let (first, last) = self.part(from, to);
         PageCounts {
             present: self.present.count(first, last),
             swapped: self.swapped.count(first, last),
         }
+    }
+
+    /// The page indices `first..last` of a part `[from, to)` (addresses), as
+    /// [`Residency::count`] numbers them.
+    fn part(&self, from: u64, to: u64) -> (u64, u64) {
+        let shift = self.page.get().trailing_zeros();
+        let n = self.pages();
+        let first = (from.saturating_sub(self.start) >> shift).min(n);
+        let last = (to.saturating_sub(self.start) >> shift).min(n);
+        (first, last)
+    }
+
+    /// The present pages of `first..last` inside `runs` (sorted, disjoint; `span`
+    /// gives a run's page indices).
+    fn present_within<T>(
+        &self,
+        runs: &[T],
+        span: impl Fn(&T) -> (u64, u64),
+        first: u64,
+        last: u64,
+    ) -> u64 {
+        let i = runs.partition_point(|r| span(r).1 <= first);
+        runs[i..]
+            .iter()
+            .map(span)
+            .take_while(|r| r.0 < last)
+            .map(|(a, b)| self.present.count(a.max(first), b.min(last)))
+            .sum()
     }
 
     /// The runs of present pages, as page indices, in order.
@@ -210,10 +235,7 @@ impl Residency {
     /// `None` when the map counts are unknown.
     pub fn exact_pss(&self, from: u64, to: u64) -> Option<u64> {
         let counts = self.mapcounts.as_ref()?;
-        let shift = self.page.get().trailing_zeros();
-        let n = self.pages();
-        let first = (from.saturating_sub(self.start) >> shift).min(n);
-        let last = (to.saturating_sub(self.start) >> shift).min(n);
+        let (first, last) = self.part(from, to);
         let full = u128::from(self.page.get()) << PSS_SHIFT;
         let mut shared_pages = 0u64;
         let mut sum = 0u128;
@@ -235,29 +257,18 @@ impl Residency {
     /// are known, or else the pages mapped once ([`Residency::mark_once`]); `None`
     /// otherwise.
     pub fn private_bytes(&self, from: u64, to: u64) -> Option<u64> {
-        let shift = self.page.get().trailing_zeros();
-        let n = self.pages();
-        let first = (from.saturating_sub(self.start) >> shift).min(n);
-        let last = (to.saturating_sub(self.start) >> shift).min(n);
-        let Some(counts) = self.mapcounts.as_ref() else {
-            // Mapped once and present (a page that left memory between the two reads
-            // is not counted).
-            let once = &self.once.as_ref()?.0;
-            let i = once.partition_point(|r| r.1 <= first);
-            let both: u64 = once[i..]
-                .iter()
-                .take_while(|r| r.0 < last)
-                .map(|&(a, b)| self.present.count(a.max(first), b.min(last)))
-                .sum();
-            return both.checked_mul(self.page.get());
+        let (first, last) = self.part(from, to);
+        let once = match (&self.mapcounts, &self.once) {
+            // The present pages outside the runs mapped twice or more.
+            (Some(counts), _) => self
+                .present
+                .count(first, last)
+                .saturating_sub(self.present_within(counts, |r| (r.0, r.1), first, last)),
+            // Those marked mapped once that are present (a page that left memory
+            // between the two reads is not counted).
+            (None, Some(once)) => self.present_within(&once.0, |r| *r, first, last),
+            (None, None) => return None,
         };
-        let i = counts.partition_point(|r| r.1 <= first);
-        let shared: u64 = counts[i..]
-            .iter()
-            .take_while(|r| r.0 < last)
-            .map(|&(a, b, _)| self.present.count(a.max(first), b.min(last)))
-            .sum();
-        let once = self.present.count(first, last).saturating_sub(shared);
         once.checked_mul(self.page.get())
     }
 }
