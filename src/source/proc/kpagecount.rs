@@ -10,10 +10,10 @@ use std::os::unix::fs::FileExt;
 use std::sync::OnceLock;
 
 use super::Process;
+use super::pagemap::{PFN_MASK, PM_PRESENT, for_entries};
 use crate::vocab::Residency;
 
-use super::pagemap::{PFN_MASK, PM_PRESENT};
-/// Entries read per `pread` of pagemap or kpagecount: memory stays bounded.
+/// Entries read per `pread` of kpagecount: memory stays bounded.
 const CHUNK: usize = 4096;
 
 /// `/proc/kpagecount`, opened once per run; `None` when it cannot be (no privilege,
@@ -33,24 +33,12 @@ impl Process {
             io::Error::new(io::ErrorKind::PermissionDenied, "no /proc/kpagecount")
         })?;
         let pagemap = self.pagemap()?;
-        let shift = res.page_size().get().trailing_zeros();
-        let first_page = res.start() >> shift;
-        let runs: Vec<_> = res.present_runs().collect();
+        let first_page = res.start() >> res.page_size().get().trailing_zeros();
         let mut found: Vec<(u64, u64)> = Vec::new();
-        let mut entries = vec![0u8; 8 * CHUNK];
-        for run in runs {
-            let mut i = run.start;
-            while i < run.end {
-                let n = ((run.end - i) as usize).min(CHUNK);
-                let at = first_page
-                    .checked_add(i)
-                    .and_then(|p| p.checked_mul(8))
-                    .ok_or_else(|| io::Error::other("address beyond pagemap"))?;
-                let buf = &mut entries[..8 * n];
-                pagemap.read_exact_at(buf, at)?;
-                let mut pfns = Vec::with_capacity(n);
-                for c in buf.chunks_exact(8) {
-                    let e = u64::from_ne_bytes(c.try_into().expect("8 bytes"));
+        for run in res.present_runs() {
+            for_entries(pagemap, first_page, run, |i, entries| {
+                let mut pfns = Vec::with_capacity(entries.len());
+                for &e in entries {
                     let pfn = e & PFN_MASK;
                     if e & PM_PRESENT != 0 && pfn == 0 {
                         // A present page without a frame number: PFNs are hidden.
@@ -64,12 +52,11 @@ impl Process {
                 }
                 for (k, count) in map_counts(counts, &pfns)?.into_iter().enumerate() {
                     if count >= 2 {
-                        let p = i + k as u64;
-                        found.push((p, count));
+                        found.push((i + k as u64, count));
                     }
                 }
-                i += n as u64;
-            }
+                Ok(())
+            })?;
         }
         res.know_mapcounts();
         for (p, count) in found {

@@ -5,6 +5,7 @@
 
 use std::fs::File;
 use std::io;
+use std::ops::Range;
 use std::os::unix::fs::FileExt;
 
 use super::ioctl::{ioctl_rw, iowr};
@@ -103,6 +104,38 @@ pub(super) const PFN_MASK: u64 = (1 << 55) - 1;
 /// Pages read per `pread` of pagemap: memory stays bounded whatever the range.
 const PAGEMAP_CHUNK: u64 = 8192;
 
+/// Reads the pagemap entries of pages `pages` (indices counted from page number
+/// `first_page`) a bounded chunk at a time, and gives each chunk's first index and
+/// entries to `each`: memory stays bounded whatever the range.
+pub(super) fn for_entries(
+    f: &File,
+    first_page: u64,
+    pages: Range<u64>,
+    mut each: impl FnMut(u64, &[u64]) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut buf = vec![0u8; 8 * pages.end.saturating_sub(pages.start).min(PAGEMAP_CHUNK) as usize];
+    let mut entries = Vec::with_capacity(buf.len() / 8);
+    let mut i = pages.start;
+    while i < pages.end {
+        let n = (pages.end - i).min(PAGEMAP_CHUNK);
+        let at = first_page
+            .checked_add(i)
+            .and_then(|p| p.checked_mul(8))
+            .ok_or_else(|| io::Error::other("address beyond pagemap"))?;
+        let chunk = &mut buf[..(8 * n) as usize];
+        f.read_exact_at(chunk, at)?;
+        entries.clear();
+        entries.extend(
+            chunk
+                .chunks_exact(8)
+                .map(|c| u64::from_ne_bytes(c.try_into().expect("8-byte chunk"))),
+        );
+        each(i, &entries)?;
+        i += n;
+    }
+    Ok(())
+}
+
 impl Process {
     /// Adds to `res` (the residency of one maps line, already read) which present
     /// pages are mapped once, from pagemap's exclusive bit: the private bytes of each
@@ -111,27 +144,16 @@ impl Process {
     pub(crate) fn add_once(&mut self, res: &mut Residency) -> io::Result<()> {
         let pagemap = self.pagemap()?;
         let first_page = res.start() >> res.page_size().get().trailing_zeros();
-        let runs: Vec<_> = res.present_runs().collect();
         let mut once = Vec::new();
-        let mut buf = vec![0u8; 8 * PAGEMAP_CHUNK as usize];
-        for run in runs {
-            let mut i = run.start;
-            while i < run.end {
-                let n = (run.end - i).min(PAGEMAP_CHUNK);
-                let at = first_page
-                    .checked_add(i)
-                    .and_then(|p| p.checked_mul(8))
-                    .ok_or_else(|| io::Error::other("address beyond pagemap"))?;
-                let chunk = &mut buf[..(8 * n) as usize];
-                pagemap.read_exact_at(chunk, at)?;
-                for (k, c) in chunk.chunks_exact(8).enumerate() {
-                    let e = u64::from_ne_bytes(c.try_into().expect("8-byte chunk"));
+        for run in res.present_runs() {
+            for_entries(pagemap, first_page, run, |i, entries| {
+                for (k, &e) in entries.iter().enumerate() {
                     if e & PM_PRESENT != 0 && e & PM_MMAP_EXCLUSIVE != 0 {
                         once.push(i + k as u64);
                     }
                 }
-                i += n;
-            }
+                Ok(())
+            })?;
         }
         // Known, even where no page is mapped once.
         res.mark_once(0..0);
@@ -146,21 +168,10 @@ impl Process {
 /// at a time.
 fn read_pagemap(f: &File, start: u64, end: u64, page: PageSize) -> io::Result<Residency> {
     let mut res = Residency::new(start, end, page);
-    let pages = res.pages();
     let zero = zero_pfn();
-    let first = start >> page.get().trailing_zeros();
-    let mut buf = vec![0u8; (8 * pages.min(PAGEMAP_CHUNK)) as usize];
-    let mut i = 0;
-    while i < pages {
-        let n = (pages - i).min(PAGEMAP_CHUNK);
-        let chunk = &mut buf[..(8 * n) as usize];
-        let at = first
-            .checked_add(i)
-            .and_then(|p| p.checked_mul(8))
-            .ok_or_else(|| io::Error::other("address beyond pagemap"))?;
-        f.read_exact_at(chunk, at)?;
-        for (k, c) in chunk.chunks_exact(8).enumerate() {
-            let e = u64::from_ne_bytes(c.try_into().expect("8-byte chunk"));
+    let first_page = start >> page.get().trailing_zeros();
+    for_entries(f, first_page, 0..res.pages(), |i, entries| {
+        for (k, &e) in entries.iter().enumerate() {
             let on_zero_page = zero.is_some_and(|z| e & PM_PRESENT != 0 && e & PFN_MASK == z);
             let p = i + k as u64;
             if e & PM_PRESENT != 0 && !on_zero_page {
@@ -170,8 +181,8 @@ fn read_pagemap(f: &File, start: u64, end: u64, page: PageSize) -> io::Result<Re
                 res.mark_swapped(p..p + 1);
             }
         }
-        i += n;
-    }
+        Ok(())
+    })?;
     Ok(res)
 }
 
