@@ -18,7 +18,7 @@ use object::Endianness;
 use object::elf::{FileHeader32, FileHeader64};
 use object::read::elf::{CompressionHeader as _, FileHeader};
 
-use super::elf::{ReadAt, SHF_COMPRESSED, SHT_NOBITS, SectionTable, read_upto};
+use super::elf::{Ident, ReadAt, SHF_COMPRESSED, SHT_NOBITS, SectionTable, read_ident};
 use super::symbols::{MAX_SYMBOLS, Symbol, SymbolTable, TableKind};
 
 /// Largest DWARF section read, and largest once decompressed.
@@ -49,12 +49,11 @@ pub fn read_ranges<R: ReadAt + ?Sized>(
     sections: &SectionTable,
     by: By,
 ) -> Result<SymbolTable, String> {
-    let ident = read_upto(src, 0, 6).map_err(|e| e.to_string())?;
-    let is64 = ident.get(4) == Some(&2);
-    let endian = if ident.get(5) == Some(&2) {
-        RunTimeEndian::Big
-    } else {
+    let file = read_ident(src).map_err(|e| e.to_string())?;
+    let endian = if file.little {
         RunTimeEndian::Little
+    } else {
+        RunTimeEndian::Big
     };
     let mut owned: HashMap<&'static str, Vec<u8>> = HashMap::new();
     for id in [
@@ -68,7 +67,7 @@ pub fn read_ranges<R: ReadAt + ?Sized>(
         gimli::SectionId::DebugStr,
         gimli::SectionId::DebugStrOffsets,
     ] {
-        if let Some(b) = section(src, sections, id.name(), is64, endian)? {
+        if let Some(b) = section(src, sections, id.name(), file)? {
             owned.insert(id.name(), b);
         }
     }
@@ -240,8 +239,7 @@ fn section<R: ReadAt + ?Sized>(
     src: &R,
     sections: &SectionTable,
     name: &str,
-    is64: bool,
-    endian: RunTimeEndian,
+    file: Ident,
 ) -> Result<Option<Vec<u8>>, String> {
     let Some(s) = sections
         .sections
@@ -265,20 +263,17 @@ fn section<R: ReadAt + ?Sized>(
         return Ok(Some(raw));
     }
     Ok(Some(
-        decompress(&raw, is64, endian).map_err(|e| format!("{name}: {e}"))?,
+        decompress(&raw, file).map_err(|e| format!("{name}: {e}"))?,
     ))
 }
 
-/// A compressed section's bytes (an `Elf32_Chdr` or `Elf64_Chdr`, then zlib data).
-pub fn decompress(raw: &[u8], is64: bool, endian: RunTimeEndian) -> Result<Vec<u8>, String> {
-    let endian = match endian {
-        RunTimeEndian::Big => Endianness::Big,
-        RunTimeEndian::Little => Endianness::Little,
-    };
-    let header = if is64 {
-        chdr::<FileHeader64<Endianness>>(raw, endian)
+/// A compressed section's bytes (an `Elf32_Chdr` or `Elf64_Chdr`, then zlib data) of
+/// a file of class and byte order `file`.
+pub fn decompress(raw: &[u8], file: Ident) -> Result<Vec<u8>, String> {
+    let header = if file.is64 {
+        chdr::<FileHeader64<Endianness>>(raw, file.endian())
     } else {
-        chdr::<FileHeader32<Endianness>>(raw, endian)
+        chdr::<FileHeader32<Endianness>>(raw, file.endian())
     };
     let Some((kind, size, data)) = header else {
         return Err("compression header cut short".into());
@@ -357,17 +352,14 @@ mod tests {
         raw.extend_from_slice(&11u64.to_le_bytes());
         raw.extend_from_slice(&1u64.to_le_bytes());
         raw.extend_from_slice(&data);
-        assert_eq!(
-            decompress(&raw, true, RunTimeEndian::Little).unwrap(),
-            b"hello dwarf"
-        );
+        assert_eq!(decompress(&raw, Ident::LE64).unwrap(), b"hello dwarf");
         // Another type, a size over the cap, a short header.
         let mut zstd = raw.clone();
         zstd[0] = 2;
-        assert!(decompress(&zstd, true, RunTimeEndian::Little).is_err());
+        assert!(decompress(&zstd, Ident::LE64).is_err());
         let mut huge = raw.clone();
         huge[8..16].copy_from_slice(&u64::MAX.to_le_bytes());
-        assert!(decompress(&huge, true, RunTimeEndian::Little).is_err());
-        assert!(decompress(&raw[..5], true, RunTimeEndian::Little).is_err());
+        assert!(decompress(&huge, Ident::LE64).is_err());
+        assert!(decompress(&raw[..5], Ident::LE64).is_err());
     }
 }

@@ -321,8 +321,15 @@ pub struct Ident {
 }
 
 impl Ident {
+    /// ELF64, little-endian (x86-64's): for tests.
+    #[cfg(test)]
+    pub(crate) const LE64: Ident = Ident {
+        is64: true,
+        little: true,
+    };
+
     /// The byte order as `object` names it.
-    fn endian(self) -> Endianness {
+    pub fn endian(self) -> Endianness {
         if self.little {
             Endianness::Little
         } else {
@@ -361,6 +368,13 @@ pub fn ident(bytes: &[u8]) -> Result<Ident, ElfError> {
         )));
     }
     Ok(Ident { is64, little })
+}
+
+/// The class and byte order of the ELF file behind `src` ([`ident`] of its first
+/// bytes).
+#[cfg(feature = "cli")]
+pub fn read_ident<R: ReadAt + ?Sized>(src: &R) -> Result<Ident, ElfError> {
+    ident(&read_upto(src, 0, size_of::<FileHeader64<Endianness>>())?)
 }
 
 /// Reads exactly `len` bytes at `offset` (fewer when the file ends first) in chunks
@@ -723,11 +737,11 @@ fn gnu_build_id<Elf: FileHeader>(
     None
 }
 
-/// The GNU build ID in the bytes of a note section or segment (`align` from its
-/// header: 8, else 4), when one of its notes is one.
+/// The GNU build ID in the bytes of a note section or segment of a file of byte order
+/// `id` (`align` from its header: 8, else 4), when one of its notes is one.
 #[cfg(any(feature = "cli", test))]
-pub fn find_build_id(notes: &[u8], little: bool, align: u64) -> Option<Vec<u8>> {
-    let endian = Ident { is64: true, little }.endian();
+pub fn find_build_id(notes: &[u8], id: Ident, align: u64) -> Option<Vec<u8>> {
+    let endian = id.endian();
     let align = if align == 8 { 8 } else { 4 };
     let it = NoteIterator::<FileHeader64<Endianness>>::new(endian, align, notes).ok()?;
     gnu_build_id(it, endian)
@@ -1344,9 +1358,12 @@ mod tests {
         n.extend_from_slice(&3u32.to_le_bytes());
         n.extend_from_slice(b"GNU\0");
         n.extend_from_slice(&[0xab, 0xcd, 0xef, 0]);
-        assert_eq!(find_build_id(&n, true, 4), Some(vec![0xab, 0xcd, 0xef]));
+        assert_eq!(
+            find_build_id(&n, Ident::LE64, 4),
+            Some(vec![0xab, 0xcd, 0xef])
+        );
         // A descsz that runs past the end.
         n[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert_eq!(find_build_id(&n, true, 4), None);
+        assert_eq!(find_build_id(&n, Ident::LE64, 4), None);
     }
 }

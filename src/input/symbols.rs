@@ -19,13 +19,11 @@
 //! (not undefined, absolute or common). Thread-local symbols are left out (their
 //! value is an offset in each thread's block, not an address).
 
-use std::io;
-
 use object::Endianness;
 use object::elf::{self as consts, FileHeader32, FileHeader64};
 use object::read::elf::{FileHeader, Sym as _};
 
-use super::elf::{ElfError, ReadAt, SectionTable, Shdr, ident, read_chunked};
+use super::elf::{ElfError, Ident, ReadAt, SectionTable, Shdr, read_chunked, read_ident};
 
 /// Largest symbol table read (about 5.6 million 64-bit entries).
 pub const MAX_SYMTAB_BYTES: u64 = 128 << 20;
@@ -98,8 +96,7 @@ pub fn read_symbols<R: ReadAt + ?Sized>(
     sections: &SectionTable,
     want: TableKind,
 ) -> Result<Option<SymbolTable>, ElfError> {
-    let id = ident(&super::elf::read_upto(src, 0, 64)?)?;
-    let (is64, little) = (id.is64, id.little);
+    let id = read_ident(src)?;
     let sh_type = match want {
         TableKind::Symtab => consts::SHT_SYMTAB.0,
         TableKind::Dynsym => consts::SHT_DYNSYM.0,
@@ -158,29 +155,21 @@ pub fn read_symbols<R: ReadAt + ?Sized>(
             b
         }
     };
-    Ok(Some(parse_symbols(
-        &raw, names, is64, little, want, problem,
-    )))
+    Ok(Some(parse_symbols(&raw, names, id, want, problem)))
 }
 
 /// Decodes the symbol entries `raw` (64-bit when `is64`) with string table `names`.
 pub fn parse_symbols(
     raw: &[u8],
     names: Vec<u8>,
-    is64: bool,
-    little: bool,
+    id: Ident,
     from: TableKind,
     problem: Option<String>,
 ) -> SymbolTable {
-    let endian = if little {
-        Endianness::Little
+    let (mut symbols, dropped) = if id.is64 {
+        keep::<FileHeader64<Endianness>>(raw, id.endian())
     } else {
-        Endianness::Big
-    };
-    let (mut symbols, dropped) = if is64 {
-        keep::<FileHeader64<Endianness>>(raw, endian)
-    } else {
-        keep::<FileHeader32<Endianness>>(raw, endian)
+        keep::<FileHeader32<Endianness>>(raw, id.endian())
     };
     // Names: visited in offset order, each byte of the string table scanned once.
     let mut order: Vec<u32> = (0..symbols.len() as u32).collect();
@@ -256,7 +245,7 @@ fn keep<Elf: FileHeader>(raw: &[u8], endian: Elf::Endian) -> (Vec<Symbol>, u64) 
 pub fn read_debuglink<R: ReadAt + ?Sized>(
     src: &R,
     sections: &SectionTable,
-) -> io::Result<Option<(Vec<u8>, u32)>> {
+) -> Result<Option<(Vec<u8>, u32)>, ElfError> {
     let Some(s) = sections
         .sections
         .iter()
@@ -268,8 +257,7 @@ pub fn read_debuglink<R: ReadAt + ?Sized>(
         return Ok(None);
     }
     let b = super::elf::read_upto(src, s.offset, s.size as usize)?;
-    let little = super::elf::read_upto(src, 0, 6)?.get(5) != Some(&2);
-    Ok(parse_debuglink(&b, little))
+    Ok(parse_debuglink(&b, read_ident(src)?.little))
 }
 
 /// Decodes a `.gnu_debuglink`: a NUL-terminated name, padding to 4 bytes, a CRC-32.
@@ -344,7 +332,7 @@ mod tests {
         raw.extend(sym64(20, 0x21, 22, 0x4000, 100)); // weak object
         raw.extend(sym64(24, 0x02, 14, 0x1100, 0)); // size 0
         raw.extend(sym64(24, 0x01, 22, 0x5000, 8)); // local, a suffix of a name
-        let t = parse_symbols(&raw, names, true, true, TableKind::Symtab, None);
+        let t = parse_symbols(&raw, names, Ident::LE64, TableKind::Symtab, None);
         let got: Vec<(&[u8], u64, u64, u8)> = t
             .symbols
             .iter()
@@ -367,7 +355,7 @@ mod tests {
         raw.extend(sym64(0, 0x12, 1, 0x10, 1));
         raw.extend(sym64(5, 0x12, 1, 0x20, 1));
         raw.extend(sym64(u32::MAX, 0x12, 1, 0x30, 1));
-        let t = parse_symbols(&raw, names, true, true, TableKind::Dynsym, None);
+        let t = parse_symbols(&raw, names, Ident::LE64, TableKind::Dynsym, None);
         let lens: Vec<u32> = t.symbols.iter().map(|s| s.name_len).collect();
         assert_eq!(lens, vec![MAX_NAME_BYTES as u32, MAX_NAME_BYTES as u32, 0]);
     }

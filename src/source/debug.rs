@@ -159,9 +159,9 @@ pub fn note_build_id(
     if s.size > 4096 {
         return None;
     }
-    let little = elf::read_upto(file, 0, 6).ok()?.get(5) != Some(&2);
+    let id = elf::read_ident(file).ok()?;
     let notes = elf::read_upto(file, s.offset, s.size as usize).ok()?;
-    elf::find_build_id(&notes, little, 4)
+    elf::find_build_id(&notes, id, 4)
 }
 
 /// Lower-case hex of `bytes`.
