@@ -22,16 +22,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use common::build::{build, build_linked, testdata};
-use common::checks::{
-    Ctx, Failures, check_coverage, check_object, check_right_or_not_elf, check_rss,
-};
+use common::checks::{Ctx, Failures, check_loaded, check_no_mismatch};
 use common::child::Running;
 use common::cli;
 use common::report::{Elfmaps, parse_elfmaps};
 use common::skip;
 use common::sysroot;
 use common::truth::kernel::{MapLine, read_maps};
-use common::truth::loader::{Report, expected_pages, parse_report, span};
+use common::truth::loader::{expected_pages, parse_report, span};
 
 /// Flags of every C build.
 const COMMON: &[&str] = &["-O0", "-g0", "-Wall", "-Wextra"];
@@ -142,33 +140,6 @@ fn path_at(maps: &[MapLine], addr: u64) -> Option<String> {
         .and_then(|l| l.path.clone())
 }
 
-/// Every object the loader reported has its labels on every page (and the objects'
-/// list its bias and span); no other byte has an ELF kind it should not.
-/// Live, every region's rss is also checked against pagemap.
-fn check_loaded(cx: &Ctx, report: &Report, live: Option<u32>, f: &mut Failures) {
-    check_coverage(cx, f);
-    for obj in &report.objs {
-        check_object(cx, obj, "DYN", report.ptrbits, f);
-    }
-    check_right_or_not_elf(cx, &report.objs, f);
-    if let Some(pid) = live {
-        check_rss(cx, pid, &[], f);
-    }
-}
-
-/// No warning says that a file does not fit its maps.
-fn check_no_mismatch(warnings: &[cli::Warning], f: &mut Failures) {
-    for w in warnings {
-        f.check(
-            !matches!(
-                w.code.as_str(),
-                "layout-mismatch" | "unexplained-file" | "abi-mismatch"
-            ),
-            || format!("warning {w:?}"),
-        );
-    }
-}
-
 #[test]
 fn data_mappings_of_loaded_and_unloaded_libraries() {
     let tmp = tempfile::tempdir().unwrap();
@@ -255,7 +226,13 @@ fn data_mappings_of_loaded_and_unloaded_libraries() {
             em: &em,
         };
         let mut g = Failures::default();
-        check_loaded(&cx, &report, (name == "live").then_some(pid), &mut g);
+        check_loaded(
+            &cx,
+            &report,
+            (name == "live").then_some(pid),
+            &|_| "DYN",
+            &mut g,
+        );
         check_no_mismatch(&warnings, &mut g);
         // Every data mapping is the file mapped as data, named.
         for (what, start, end) in &data {
@@ -357,7 +334,13 @@ fn a_rust_backtrace_maps_the_executable_whole() {
             em: &em,
         };
         let mut g = Failures::default();
-        check_loaded(&cx, &report, (name == "live").then_some(pid), &mut g);
+        check_loaded(
+            &cx,
+            &report,
+            (name == "live").then_some(pid),
+            &|_| "DYN",
+            &mut g,
+        );
         check_no_mismatch(&warnings, &mut g);
         // The whole mapping, and every other line of a file outside the loaded
         // objects (libc's .debug file), is mapped_file.

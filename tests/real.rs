@@ -26,9 +26,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::build::{build_linked, testdata};
-use common::checks::{
-    Ctx, Failures, check_coverage, check_object, check_right_or_not_elf, check_rss,
-};
+use common::checks::{Ctx, Failures, check_loaded, check_no_mismatch};
 use common::child::Running;
 use common::cli;
 use common::report::parse_elfmaps;
@@ -138,13 +136,9 @@ fn check_stopped(pid: u32, report: &Report, offline: Option<&Path>) -> Failures 
         maps: &maps,
         em: &em,
     };
-    check_coverage(&cx, &mut f);
-    for obj in &report.objs {
-        check_object(&cx, obj, elf_type(&obj.name), report.ptrbits, &mut f);
-    }
-    check_right_or_not_elf(&cx, &report.objs, &mut f);
-    check_rss(&cx, pid, &[], &mut f);
-    let mut all = cli::warnings(&v);
+    let type_of = |o: &Obj| elf_type(&o.name);
+    check_loaded(&cx, report, Some(pid), &type_of, &mut f);
+    check_no_mismatch(&cli::warnings(&v), &mut f);
     if let Some(tmp) = offline {
         let smaps = tmp.join("saved.smaps");
         std::fs::write(&smaps, std::fs::read(format!("/proc/{pid}/smaps")).unwrap()).unwrap();
@@ -167,23 +161,10 @@ fn check_stopped(pid: u32, report: &Report, offline: Option<&Path>) -> Failures 
                 em: &em,
             };
             let mut g = Failures::default();
-            check_coverage(&cx, &mut g);
-            for obj in &report.objs {
-                check_object(&cx, obj, elf_type(&obj.name), report.ptrbits, &mut g);
-            }
-            check_right_or_not_elf(&cx, &report.objs, &mut g);
+            check_loaded(&cx, report, None, &type_of, &mut g);
+            check_no_mismatch(&cli::warnings(&v), &mut g);
             f.0.extend(g.0.into_iter().map(|e| format!("offline: {e}")));
-            all.extend(cli::warnings(&v));
         }
-    }
-    for w in all {
-        f.check(
-            !matches!(
-                w.code.as_str(),
-                "layout-mismatch" | "unexplained-file" | "abi-mismatch" | "text-replaced"
-            ),
-            || format!("warning {w:?}"),
-        );
     }
     f
 }

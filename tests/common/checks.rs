@@ -7,9 +7,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 
+use super::cli::Warning;
 use super::report::{Elfmaps, JRegion};
 use super::truth::kernel::{MapLine, present_pages, resident_pages, zero_pfn};
-use super::truth::loader::{Label, Merge, Obj, Touch, expected_pages, first_load, pagedown};
+use super::truth::loader::{
+    Label, Merge, Obj, Report, Touch, expected_pages, first_load, pagedown,
+};
 
 /// Collected failures, so one run reports all of them.
 #[derive(Default)]
@@ -397,6 +400,40 @@ pub fn check_rss(cx: &Ctx, pid: u32, touches: &[Touch], f: &mut Failures) {
                 )
             });
         }
+    }
+}
+
+/// Every object the loader reported has its labels on every page (and the objects'
+/// list its bias, span and type, `type_of` it), after the coverage of every maps
+/// line; no other byte has an ELF kind it should not. Live (`Some(pid)`), every
+/// region's rss is also checked against pagemap.
+pub fn check_loaded(
+    cx: &Ctx,
+    report: &Report,
+    live: Option<u32>,
+    type_of: &dyn Fn(&Obj) -> &'static str,
+    f: &mut Failures,
+) {
+    check_coverage(cx, f);
+    for obj in &report.objs {
+        check_object(cx, obj, type_of(obj), report.ptrbits, f);
+    }
+    check_right_or_not_elf(cx, &report.objs, f);
+    if let Some(pid) = live {
+        check_rss(cx, pid, &[], f);
+    }
+}
+
+/// No warning says that a file does not fit its maps (or that its text was replaced).
+pub fn check_no_mismatch(warnings: &[Warning], f: &mut Failures) {
+    for w in warnings {
+        f.check(
+            !matches!(
+                w.code.as_str(),
+                "layout-mismatch" | "unexplained-file" | "abi-mismatch" | "text-replaced"
+            ),
+            || format!("warning {w:?}"),
+        );
     }
 }
 
