@@ -22,7 +22,6 @@ Needs python3 (stdlib only), `cc` and GNU time (`/usr/bin/time`). Not a test: no
 """
 
 import argparse
-import glob
 import json
 import os
 import shutil
@@ -32,37 +31,9 @@ import sys
 import tempfile
 import time
 
-LIBDIR = "/usr/lib/x86_64-linux-gnu"
-
-
-def elf_files(n):
-    out = []
-    for p in sorted(glob.glob(LIBDIR + "/*.so*")):
-        if os.path.islink(p) or not os.path.isfile(p):
-            continue
-        try:
-            with open(p, "rb") as f:
-                if f.read(4) != b"\x7fELF":
-                    continue
-        except OSError:
-            continue
-        out.append(p)
-        if len(out) == n:
-            break
-    return out
-
-
-def manylibs(tmp):
-    """bench/manylibs.c compiled and started: about 420 loaded objects."""
-    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "manylibs.c")
-    exe = os.path.join(tmp, "manylibs")
-    subprocess.run(["cc", "-O2", "-o", exe, src, "-ldl"], check=True)
-    p = subprocess.Popen([exe], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=subprocess.DEVNULL)
-    for line in p.stdout:
-        if line.strip() == b"READY":
-            return p
-    sys.exit("manylibs did not start")
+# The file choice, the C target and its start and stop are bench/run.py's.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run import DEFAULT_LIBDIR, cleanup, compile_c, layout_files, start_target  # noqa: E402
 
 
 # Figures that change between two reads of a live process (another process maps or
@@ -109,9 +80,11 @@ def main():
     args = ap.parse_args()
     only = set(args.only.split(","))
 
-    libs = elf_files(400)
+    libs = layout_files(DEFAULT_LIBDIR, 400)
     tmp = tempfile.mkdtemp()
-    many = manylibs(tmp) if only & {"map", "sections", "symbols"} else None
+    many = None
+    if only & {"map", "sections", "symbols"}:
+        many, _ = start_target([str(compile_c("manylibs.c", tmp))])
     cases = []
     if "layout" in only:
         cases.append(("layout (400 files)", ["layout", "--json", "--color", "never", *libs]))
@@ -142,9 +115,7 @@ def main():
                 f"{statistics.median(ma) / 1024:7.1f} {statistics.median(mb) / 1024:7.1f}{same}"
             )
     finally:
-        if many:
-            many.kill()
-            many.wait()
+        cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
