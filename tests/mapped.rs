@@ -19,7 +19,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::build::{build, build_linked, testdata};
 use common::checks::{Ctx, Failures, check_loaded, check_no_mismatch};
@@ -146,14 +146,7 @@ fn data_mappings_of_loaded_and_unloaded_libraries() {
     let Some((exe, lib, unloaded)) = build_all(tmp.path()) else {
         return;
     };
-    let mut child = Running::spawn(
-        Command::new(&exe)
-            .arg(&lib)
-            .arg(&unloaded)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped()),
-    );
-    let lines = child.lines_until("READY");
+    let (child, lines) = Running::ready_lines(Command::new(&exe).arg(&lib).arg(&unloaded));
     let report = parse_report(&lines);
     let pid = child.pid();
     let maps = read_maps(pid);
@@ -301,12 +294,7 @@ fn a_rust_backtrace_maps_the_executable_whole() {
         "rustc failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let mut child = Running::spawn(
-        Command::new(&exe)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped()),
-    );
-    let lines = child.lines_until("READY");
+    let (child, lines) = Running::ready_lines(&mut Command::new(&exe));
     let report = parse_report(&lines);
     let pid = child.pid();
     let maps = read_maps(pid);

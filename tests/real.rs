@@ -363,12 +363,7 @@ fn go_http_server() {
         "go build: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let mut child = Running::spawn(
-        Command::new(&exe)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped()),
-    );
-    let lines = child.lines_until("READY");
+    let (child, lines) = Running::ready_lines(&mut Command::new(&exe));
     let port: u16 = lines
         .iter()
         .find_map(|l| l.strip_prefix("PORT ")?.parse().ok())

@@ -28,9 +28,14 @@ impl Running {
     /// Spawns `cmd` with its standard input and output piped (a test program of
     /// testdata/ waits until its input closes) and waits for its `READY` line.
     pub fn ready(cmd: &mut Command) -> Running {
+        Running::ready_lines(cmd).0
+    }
+
+    /// [`Running::ready`], with the lines it printed before `READY` (its report).
+    pub fn ready_lines(cmd: &mut Command) -> (Running, Vec<String>) {
         let mut r = Running::spawn(cmd.stdin(Stdio::piped()).stdout(Stdio::piped()));
-        r.lines_until("READY");
-        r
+        let lines = r.lines_until("READY");
+        (r, lines)
     }
 
     /// Spawns `cmd` without waiting for anything: for tests of races with exec and exit.
